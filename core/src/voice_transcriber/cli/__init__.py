@@ -1,0 +1,79 @@
+"""The ``voice-transcriber`` command line: builds the click group, runs it, maps errors to exit codes.
+
+Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 130 cancelled.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import click
+
+from ..errors import EXIT_CANCELLED, EXIT_FAILURE, VoiceTranscriberError
+from ..plugins import PluginManager, get_plugin_manager
+from ..redact import redact
+from .config_cmd import config_group
+from .doctor_cmd import doctor
+from .plugins_cmd import plugins
+from .run_cmd import CliState, pipeline_options, run_from_options, transcribe
+
+__all__ = ["main", "make_cli"]
+
+
+def make_cli(pm: PluginManager) -> click.Group:
+    """The root command with the core's subcommands and every plugin's (``vt_register_commands``)."""
+
+    @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+    @click.option("--config", "config_file", metavar="PATH", help="Config file (default: $XDG_CONFIG_HOME/voice-transcriber/config.json).")
+    @click.option("--debug", is_flag=True, help="Show per-stage timings, diagnostics and tracebacks on stderr.")
+    @click.option("--quiet", "-q", is_flag=True, help="Only errors on stderr.")
+    @click.version_option(package_name="voice-transcriber-core", prog_name="voice-transcriber")
+    @pipeline_options
+    @click.pass_context
+    def cli(ctx: click.Context, config_file: str | None, debug: bool, quiet: bool, **options) -> None:
+        """Voice input for Linux: speak, and the text lands where you need it.
+
+        Without a command, records from the microphone (or reads --input) and runs the
+        pipeline: capture → transcribe → format → output.
+        """
+        ctx.obj = CliState(pm=pm, config_file=config_file, debug=debug or bool(os.environ.get("VOICE_TRANSCRIBER_DEBUG")), quiet=quiet)
+        if ctx.invoked_subcommand is None:
+            run_from_options(ctx.obj, options)
+
+    for command in (transcribe, plugins, config_group, doctor):
+        cli.add_command(command)
+    for plugin, exc in pm.call_each("vt_register_commands", cli=cli):
+        if exc is not None:
+            click.echo(f"voice-transcriber: plugin {pm.describe(plugin)} failed to add commands: {exc}", err=True)
+    return cli
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv or bool(os.environ.get("VOICE_TRANSCRIBER_DEBUG"))
+    try:
+        code = make_cli(get_plugin_manager()).main(args=argv, prog_name="voice-transcriber", standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("cancelled", EXIT_CANCELLED)
+    except KeyboardInterrupt:
+        _fail("cancelled", EXIT_CANCELLED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except VoiceTranscriberError as exc:
+        if debug:
+            traceback.print_exc()
+        _fail(str(exc), exc.exit_code)
+    except Exception as exc:  # last resort: one line, traceback only with --debug
+        if debug:
+            traceback.print_exc()
+        _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)", EXIT_FAILURE)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    print(redact(f"voice-transcriber: error: {message}"), file=sys.stderr, flush=True)
+    sys.exit(code)

@@ -1,0 +1,63 @@
+"""``voice-transcriber doctor``: check config, plugins and the selected components."""
+
+from __future__ import annotations
+
+import click
+
+from ..components import Check
+from ..errors import VoiceTranscriberError
+from .run_cmd import CliState, build_plan
+
+
+def run_checks(state: CliState) -> list[Check]:
+    checks: list[Check] = []
+    try:
+        settings = state.settings()
+    except VoiceTranscriberError as exc:
+        return [Check("config", False, str(exc), "fix the file, or `voice-transcriber config init --force`")]
+    checks.append(Check("config", True, settings.source))
+    registry = state.registry
+    for failure in state.pm.failures:
+        checks.append(Check(f"plugin {failure.name}", False, str(failure),
+                            f"reinstall {failure.dist}, or skip it with VOICE_TRANSCRIBER_DISABLE_PLUGINS={failure.name}"))
+    ctx = state.context(settings)
+    try:
+        plan = build_plan(registry, ctx)
+    except VoiceTranscriberError as exc:
+        checks.append(Check("components", False, str(exc), "see `voice-transcriber plugins` and `config show`"))
+        return checks
+    for kind, components in (("backend", plan.backends), ("formatter", plan.formatters), ("sink", plan.sinks)):
+        for component in components:
+            checks.append(Check(f"{kind} {component.name}", True, f"plugin {component.plugin}"))
+            checks.extend(_component_checks(component))
+    for plugin, result in _hook_checks(state, ctx):
+        checks.extend(result)
+    return checks
+
+
+def _component_checks(component) -> list[Check]:
+    try:
+        return list(component.checks())
+    except Exception as exc:
+        return [Check(f"{component.name}", False, f"check crashed: {type(exc).__name__}: {exc}", "report it to the plugin's author")]
+
+
+def _hook_checks(state: CliState, ctx):
+    for impl in reversed(state.pm.hook.vt_doctor_checks.get_hookimpls()):
+        try:
+            yield impl.plugin_name, list(impl.function(**{a: ctx for a in impl.argnames}) or [])
+        except Exception as exc:
+            yield impl.plugin_name, [Check(f"plugin {impl.plugin_name}", False, f"doctor hook crashed: {exc}", "report it to the plugin's author")]
+
+
+@click.command()
+@click.pass_obj
+def doctor(state: CliState) -> None:
+    """Check the setup; each line is ok or FAIL with a fix. Exit 1 when any check fails."""
+    checks = run_checks(state)
+    for check in checks:
+        click.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+        if not check.ok and check.fix:
+            click.echo(f"      fix: {check.fix}")
+    if not all(check.ok for check in checks):
+        raise click.exceptions.Exit(1)

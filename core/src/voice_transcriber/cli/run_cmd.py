@@ -1,0 +1,139 @@
+"""Running the pipeline: the root command, ``transcribe FILE...``, and their shared options."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from ..config import Settings, load_settings
+from ..context import RunContext
+from ..errors import VoiceTranscriberError
+from ..pipeline import Plan
+from ..plugins import PluginManager
+from ..registry import Registry, collect
+from ..types import Audio
+
+
+@dataclass
+class CliState:
+    """What the root command parsed, shared with subcommands through ``ctx.obj``."""
+
+    pm: PluginManager
+    config_file: str | None = None
+    debug: bool = False
+    quiet: bool = False
+    _registry: Registry | None = field(default=None, repr=False)
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = collect(self.pm)
+        return self._registry
+
+    def settings(self, overrides: dict[str, Any] | None = None) -> Settings:
+        return load_settings(self.config_file, overrides=overrides)
+
+    def context(self, settings: Settings) -> RunContext:
+        return RunContext(settings, pm=self.pm, debug=self.debug or settings.benchmark_mode, quiet=self.quiet)
+
+
+def _names(value: str | None) -> list[str] | None:
+    return [n.strip() for n in value.split(",") if n.strip()] if value else None
+
+
+def pipeline_options(command: Callable) -> Callable:
+    """Options shared by every command that runs the pipeline."""
+    options = [
+        click.option("--input", "-i", "input_path", metavar="FILE", help="Transcribe FILE instead of recording ('-' reads stdin)."),
+        click.option("--backend", "-b", metavar="NAME[,NAME]", help="Backend, or a fallback chain tried in order."),
+        click.option("--format", "-f", "formatters", metavar="NAME[,NAME]", help="Formatters to run, in order (turns formatting on)."),
+        click.option("--no-format", is_flag=True, help="Skip formatting (deliver the backend's text)."),
+        click.option("--output", "-o", metavar="NAME[,NAME]", help="Sinks that receive the text, in order, e.g. clipboard,stdout."),
+        click.option("--language", "-l", metavar="CODE", help="Spoken language (ISO-639-1, e.g. en, fr; 'auto' to detect)."),
+        click.option("--json", "json_output", is_flag=True, default=None, help="stdout sink: print the transcript record as JSON."),
+        click.option("--no-newline", is_flag=True, default=None, help="stdout sink: no trailing newline."),
+    ]
+    return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
+
+
+def overrides_from(options: dict[str, Any]) -> dict[str, Any]:
+    """Map pipeline flags to dotted config keys (flags win over file and environment)."""
+    backends = _names(options.get("backend"))
+    overrides: dict[str, Any] = {
+        "transcription.backend": backends[0] if backends and len(backends) == 1 else backends,
+        "output.sinks": _names(options.get("output")),
+        "language": options.get("language"),
+        "output.stdout.jsonOutput": True if options.get("json_output") else None,
+        "output.stdout.trailingNewline": False if options.get("no_newline") else None,
+    }
+    if options.get("formatters"):
+        overrides["formatter.chain"] = _names(options["formatters"])
+        overrides["formatterEnabled"] = True
+    if options.get("no_format"):
+        overrides["formatterEnabled"] = False
+    return overrides
+
+
+def build_plan(registry: Registry, ctx: RunContext) -> Plan:
+    """Create the configured components and validate their config before any audio is touched."""
+    settings = ctx.settings
+    plan = Plan(
+        backends=registry.create_all("backend", settings.transcription.chain(), ctx),
+        formatters=registry.create_all("formatter", settings.formatter.chain if settings.formatter_enabled else [], ctx),
+        sinks=registry.create_all("sink", settings.output.sinks, ctx),
+    )
+    for component in [*plan.backends, *plan.formatters, *plan.sinks]:
+        component.config  # noqa: B018 - validates the component's config section now
+    return plan
+
+
+def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | None = None) -> None:
+    """Load settings, build the plan, get the audio (file, stdin or microphone) and run."""
+    from .. import pipeline
+
+    settings = state.settings(overrides_from(options))
+    ctx = state.context(settings)
+    plan = build_plan(state.registry, ctx)
+    try:
+        if audio is None:
+            audio = read_input(options.get("input_path"), plan, ctx)
+        pipeline.run(audio, plan, ctx)
+    except (VoiceTranscriberError, KeyboardInterrupt) as exc:
+        ctx.pipeline_failed(exc)
+        raise
+    finally:
+        if ctx.debug:
+            print_timings(ctx)
+
+
+def read_input(input_path: str | None, plan: Plan, ctx: RunContext) -> Audio:
+    if input_path == "-":
+        return Audio.from_bytes(sys.stdin.buffer.read())
+    if input_path:
+        return Audio.from_file(input_path)
+    from ..capture import record
+
+    return record(ctx, plan)
+
+
+def print_timings(ctx: RunContext) -> None:
+    parts = [f"{stage} {seconds:.3f} s" for stage, seconds in ctx.timings.items()]
+    print("timings: " + (" · ".join(parts) or "none"), file=sys.stderr)
+    for key, value in ctx.info.items():
+        print(f"info: {key} = {value}", file=sys.stderr)
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@pipeline_options
+@click.pass_obj
+def transcribe(state: CliState, files: tuple[str, ...], **options: Any) -> None:
+    """Transcribe audio files ('-' for stdin), each through the whole pipeline."""
+    for path in files:
+        audio = Audio.from_bytes(sys.stdin.buffer.read()) if path == "-" else Audio.from_file(path)
+        run_from_options(state, options, audio)

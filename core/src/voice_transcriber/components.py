@@ -1,0 +1,101 @@
+"""The three kinds of component a plugin contributes: backends, formatters and sinks.
+
+Each is a small class with a ``name``; the core creates one instance per run with the
+run's :class:`~voice_transcriber.RunContext`. A component that needs settings declares a
+pydantic ``config_model`` and the dotted ``config_section`` it lives at in config.json;
+``self.config`` is then the validated section.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from .context import RunContext
+    from .types import Audio, Transcript
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of ``voice-transcriber doctor``: what was checked, the outcome, and the fix."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+    fix: str = ""
+
+
+class Component(ABC):
+    """Shared behaviour of backends, formatters and sinks."""
+
+    #: The name users select on the command line and in config.
+    name: ClassVar[str]
+    #: One line shown by ``voice-transcriber plugins``.
+    description: ClassVar[str] = ""
+    #: Dotted path of this component's config section, e.g. ``"transcription.speaches"``.
+    config_section: ClassVar[str | None] = None
+    #: pydantic model validating that section (camelCase keys, like the rest of config.json).
+    config_model: ClassVar[type[BaseModel] | None] = None
+    #: Environment variables that override config keys: ``{"OPENAI_API_KEY": "apiKey"}``.
+    config_env: ClassVar[dict[str, str]] = {}
+
+    #: Set by the core: the plugin that registered this component, for error messages.
+    plugin: str = "?"
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+
+    @cached_property
+    def config(self) -> Any:
+        """The validated config section (an instance of ``config_model``), or None."""
+        if self.config_model is None or self.config_section is None:
+            return None
+        return self.ctx.settings.section(self.config_section, self.config_model, env=self.config_env)
+
+    def checks(self) -> Iterable[Check]:
+        """Health checks for ``voice-transcriber doctor``; none by default."""
+        return ()
+
+
+class Backend(Component):
+    """Turns audio into a :class:`~voice_transcriber.Transcript`."""
+
+    def prepare(self) -> None:
+        """Get ready ahead of time (load a model, open a connection).
+
+        Called in a background thread when recording starts, so the work is hidden behind
+        the user's speech. Must be safe to call more than once; by default does nothing.
+        """
+
+    @abstractmethod
+    def transcribe(self, audio: Audio) -> Transcript:
+        """Transcribe ``audio``. Report progress with ``self.ctx.partial_text(text)``.
+
+        Raise :class:`~voice_transcriber.BackendError` with one line naming the cause
+        and the fix; a fallback chain then tries the next backend.
+        """
+
+
+class Formatter(Component):
+    """Turns a transcript's text into the text the person meant to write."""
+
+    @abstractmethod
+    def format(self, transcript: Transcript) -> str:
+        """Return the new text for ``transcript`` (its ``text`` is the previous formatter's
+        output, ``raw_text`` the backend's). Raise :class:`~voice_transcriber.FormatterError`
+        to keep the text unchanged; the pipeline reports why and goes on."""
+
+
+class Sink(Component):
+    """Delivers the final text somewhere: stdout, the clipboard, the focused window."""
+
+    @abstractmethod
+    def deliver(self, text: str, transcript: Transcript) -> None:
+        """Deliver ``text``. Raise :class:`~voice_transcriber.SinkError` when it did not
+        arrive; never report success that did not happen."""

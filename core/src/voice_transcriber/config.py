@@ -1,0 +1,277 @@
+"""Configuration: pydantic models over ``$XDG_CONFIG_HOME/voice-transcriber/config.json``.
+
+Reads the original TypeScript tool's config.json as is, and adds our own keys beside its
+keys in the same camelCase style. Precedence: defaults < file < environment < flags.
+Plugin sections are validated on demand by the model the plugin supplies
+(:meth:`Settings.section`). Keys may be written camelCase or snake_case.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from .errors import ConfigError
+from .redact import add_secret, is_secret_key
+
+ENV_PREFIX = "VOICE_TRANSCRIBER_"
+#: VOICE_TRANSCRIBER_* variables that are not config keys.
+RESERVED_ENV = {"CONFIG", "LOAD_PLUGINS", "DISABLE_PLUGINS", "TRACE_PLUGINS", "DEBUG"}
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigModel(BaseModel):
+    """Base for config sections: camelCase keys, snake_case attributes, unknown keys kept."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+
+
+class TranscriptionSettings(ConfigModel):
+    #: One backend name, or a fallback chain tried in order.
+    backend: str | list[str] = "local"
+
+    def chain(self) -> list[str]:
+        return [self.backend] if isinstance(self.backend, str) else list(self.backend)
+
+
+class FormatterSettings(ConfigModel):
+    #: Formatters run in this order when ``formatterEnabled`` is true.
+    chain: list[str] = Field(default_factory=lambda: ["llm"])
+
+
+class OutputSettings(ConfigModel):
+    #: Sinks that receive the text, in order.
+    sinks: list[str] = Field(default_factory=lambda: ["stdout"])
+
+
+class Settings(ConfigModel):
+    """The whole configuration. The first six keys are the original tool's."""
+
+    language: str | None = None
+    formatter_enabled: bool = False
+    transcription_prompt: str | None = None
+    formatting_prompt: str | None = None
+    benchmark_mode: bool = False
+    transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
+    formatter: FormatterSettings = Field(default_factory=FormatterSettings)
+    output: OutputSettings = Field(default_factory=OutputSettings)
+
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _source: str = PrivateAttr(default="defaults")
+    _env_paths: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @field_validator("language")
+    @classmethod
+    def _language_code(cls, value: str | None) -> str | None:
+        if value is None or value.strip().lower() in ("", "auto"):
+            return None
+        code = value.strip().lower()
+        if not (code.isalpha() and 2 <= len(code) <= 3):
+            raise ValueError("must be an ISO-639-1 code such as 'en' or 'fr', or 'auto'")
+        return code
+
+    @property
+    def source(self) -> str:
+        """Where the settings came from (the config file path, or ``defaults``)."""
+        return self._source
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The merged file/env/flag data, before validation (plugin sections included)."""
+        return self._raw
+
+    def section(self, path: str, model: type[M], env: Mapping[str, str] | None = None) -> M:
+        """Validate the section at dotted ``path`` with a plugin's ``model``.
+
+        ``env`` maps environment variable names to keys of the section; those variables,
+        when set, override the file. Raises :class:`ConfigError` naming the key path.
+        """
+        data = _get_path(self._raw, path)
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{self._where(path)}: {path}: must be an object, e.g. {{}}")
+        data = _normalize_keys(dict(data), model)
+        for var, key in (env or {}).items():
+            if os.environ.get(var):
+                data[key] = os.environ[var]
+        return validate(model, data, prefix=path, where=self._where(path))
+
+    def _where(self, path: str) -> str:
+        for env_path, var in self._env_paths.items():
+            if env_path.lower().startswith(path.lower()):
+                return f"{self._source} or ${var}"
+        return self._source
+
+
+def default_config_path() -> Path:
+    from xdg_base_dirs import xdg_config_home
+
+    return xdg_config_home() / "voice-transcriber" / "config.json"
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file in effect: ``--config``, else ``$VOICE_TRANSCRIBER_CONFIG``, else XDG."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(ENV_PREFIX + "CONFIG"):
+        return Path(os.environ[ENV_PREFIX + "CONFIG"])
+    return default_config_path()
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read, merge and validate configuration. ``overrides`` are dotted keys from flags."""
+    environ = os.environ if environ is None else environ
+    explicit = path is not None or bool(environ.get(ENV_PREFIX + "CONFIG"))
+    file = config_path(path)
+    raw = read_config_file(file, must_exist=explicit)
+    env_paths = env_overrides(environ)
+    for dotted in env_paths:
+        _set_path(raw, dotted, _parse_env_value(environ[env_paths[dotted]]))
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _set_path(raw, dotted, value)
+    _remember_secrets(raw)
+    where = str(file) if file.exists() else "defaults"
+    settings = validate(Settings, _normalize_keys(raw, Settings), prefix="", where=where)
+    settings._raw = raw
+    settings._source = where
+    settings._env_paths = env_paths
+    return settings
+
+
+def read_config_file(file: Path, *, must_exist: bool) -> dict[str, Any]:
+    """Parse config.json (whole-line ``//`` comments allowed). Missing file → ``{}``."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if must_exist:
+            raise ConfigError(f"config file not found: {file} (create it with `voice-transcriber config init`)") from None
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc.strerror} (check its permissions)") from None
+    lines = ["" if line.lstrip().startswith("//") else line for line in text.splitlines()]
+    try:
+        data = json.loads("\n".join(lines)) if any(line.strip() for line in lines) else {}
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{file}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg} "
+            "(fix the syntax; `voice-transcriber config init --force` writes a fresh file)"
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: the top level must be a JSON object {{...}}")
+    return data
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
+    """``VOICE_TRANSCRIBER_TRANSCRIPTION__SPEACHES__URL`` → ``{"transcription.speaches.url": var}``."""
+    found = {}
+    for var in environ:
+        if var.startswith(ENV_PREFIX) and not var.startswith(ENV_PREFIX + "TEST_"):
+            key = var[len(ENV_PREFIX):]
+            if key and key not in RESERVED_ENV:
+                found[".".join(part.lower() for part in key.split("__"))] = var
+    return found
+
+
+def validate(model: type[M], data: dict[str, Any], *, prefix: str, where: str) -> M:
+    """Validate ``data``; the first problem becomes one ConfigError line (never the value)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_input=False, include_url=False)[0]
+        loc = ".".join(str(part) for part in (prefix.split(".") if prefix else []) + list(err["loc"]))
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{where}: {loc or '(top level)'}: {msg}") from None
+
+
+def dump_settings(settings: Settings, sections: Mapping[str, BaseModel] | None = None) -> dict[str, Any]:
+    """The effective configuration as camelCase JSON data, secrets masked."""
+    data = settings.model_dump(by_alias=True, mode="json")
+    for path, model in (sections or {}).items():
+        _set_path(data, path, model.model_dump(by_alias=True, mode="json"))
+    return mask_secrets(data)
+
+
+def mask_secrets(data: Any, key: str = "") -> Any:
+    if isinstance(data, dict):
+        return {k: mask_secrets(v, k) for k, v in data.items()}
+    if isinstance(data, list):
+        return [mask_secrets(v, key) for v in data]
+    if isinstance(data, str) and is_secret_key(key) and data and data.lower() != "none":
+        return "****" + (data[-4:] if len(data) >= 20 and not data.startswith("*") else "")
+    return data
+
+
+def _remember_secrets(data: Any, key: str = "") -> None:
+    if isinstance(data, dict):
+        for k, v in data.items():
+            _remember_secrets(v, k)
+    elif isinstance(data, str) and is_secret_key(key):
+        add_secret(data)
+    elif isinstance(data, SecretStr):
+        add_secret(data.get_secret_value())
+
+
+def _normalize_keys(data: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """Map snake_case / any-case keys onto the model's camelCase aliases, recursively."""
+    by_plain = {}
+    for name, field in model.model_fields.items():
+        alias = field.alias or name
+        by_plain[_plain(alias)] = (alias, field.annotation)
+        by_plain[_plain(name)] = (alias, field.annotation)
+    result: dict[str, Any] = {}
+    for key, value in data.items():
+        alias, annotation = by_plain.get(_plain(key), (key, None))
+        if isinstance(value, dict) and isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            value = _normalize_keys(value, annotation)
+        result[alias] = value
+    return result
+
+
+def _plain(key: str) -> str:
+    return key.replace("_", "").replace("-", "").lower()
+
+
+def _get_path(data: dict[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict):
+            return None
+        match = [k for k in node if _plain(k) == _plain(part)]
+        if not match:
+            return None
+        node = node[match[0]]
+    return node
+
+
+def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    node = data
+    for part in parents:
+        match = [k for k in node if _plain(k) == _plain(part)]
+        key = match[0] if match else part
+        if not isinstance(node.get(key), dict):
+            node[key] = {}
+        node = node[key]
+    match = [k for k in node if _plain(k) == _plain(last)]
+    node[match[0] if match else last] = value
+
+
+def _parse_env_value(value: str) -> Any:
+    """Env values are JSON when they parse as JSON (``true``, ``3``, ``["a","b"]``), else text."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value

@@ -1,0 +1,87 @@
+"""The run context every component and hook receives, and the typed calls to event hooks."""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .redact import redact
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .plugins import PluginManager
+    from .types import Audio, Transcript
+
+
+def new_run_id() -> str:
+    """Sortable id for a run/recording: UTC time plus a short random suffix."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+
+
+@dataclass
+class RunContext:
+    """One invocation of the pipeline: settings, diagnostics, timings and event hooks."""
+
+    settings: Settings
+    pm: PluginManager | None = None
+    debug: bool = False
+    quiet: bool = False
+    run_id: str = field(default_factory=new_run_id)
+    #: Seconds spent per stage (``transcribe``, ``format``, ``deliver`` …), shown with --debug.
+    timings: dict[str, float] = field(default_factory=dict)
+    #: Facts worth reporting with --debug (backend that answered, bytes uploaded …).
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def log(self, message: str) -> None:
+        """A diagnostic line on stderr, only with ``--debug``. Secrets are masked."""
+        if self.debug:
+            print(redact(f"debug: {message}"), file=sys.stderr, flush=True)
+
+    def warn(self, message: str) -> None:
+        """A warning on stderr (hidden by ``--quiet``). Secrets are masked."""
+        if not self.quiet:
+            print(redact(f"voice-transcriber: {message}"), file=sys.stderr, flush=True)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time a block; the seconds add up in ``timings[name]``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+    # --- event hooks, each observer isolated so one failing plugin cannot break a run ---
+
+    def recording_started(self) -> None:
+        self._emit("vt_recording_started")
+
+    def recording_stopped(self, audio: Audio) -> None:
+        self._emit("vt_recording_stopped", audio=audio)
+
+    def transcription_started(self, audio: Audio, backend: str) -> None:
+        self._emit("vt_transcription_started", audio=audio, backend=backend)
+
+    def partial_text(self, text: str) -> None:
+        self._emit("vt_partial_text", text=text)
+
+    def transcript_ready(self, transcript: Transcript) -> None:
+        self._emit("vt_transcript_ready", transcript=transcript)
+
+    def text_delivered(self, text: str, sink: str, transcript: Transcript) -> None:
+        self._emit("vt_text_delivered", text=text, sink=sink, transcript=transcript)
+
+    def pipeline_failed(self, error: BaseException) -> None:
+        self._emit("vt_pipeline_failed", error=error)
+
+    def _emit(self, hook: str, **kwargs: Any) -> None:
+        if self.pm is None:
+            return
+        for plugin_name, exc in self.pm.call_each(hook, ctx=self, **kwargs):
+            if exc is not None:
+                self.warn(f"plugin {self.pm.describe(plugin_name)} failed in {hook}: {type(exc).__name__}: {exc}")

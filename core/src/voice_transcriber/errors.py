@@ -1,0 +1,68 @@
+"""Error classes shared by the core and plugins.
+
+Plugins raise these; the CLI turns each into one line on stderr and an exit code.
+A traceback is only shown with ``--debug``.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_CANCELLED = 130
+
+
+class VoiceTranscriberError(Exception):
+    """Base class. ``str(error)`` is the one line shown to the user: cause and fix."""
+
+    exit_code: int = EXIT_FAILURE
+
+
+class ConfigError(VoiceTranscriberError):
+    """Bad configuration file, key, value, or unknown component name."""
+
+    exit_code = EXIT_USAGE
+
+
+class UsageError(VoiceTranscriberError):
+    """Bad command-line usage that click itself could not detect."""
+
+    exit_code = EXIT_USAGE
+
+
+class PluginError(VoiceTranscriberError):
+    """A plugin failed to load or misbehaved (e.g. registered a duplicate name)."""
+
+
+class AudioError(VoiceTranscriberError):
+    """Audio could not be read, decoded or captured."""
+
+
+class CaptureError(AudioError):
+    """The microphone could not be opened or read."""
+
+
+class BackendError(VoiceTranscriberError):
+    """A transcription backend failed.
+
+    ``retryable`` tells a fallback chain whether trying again could help; every backend
+    failure lets the next backend in the chain try the same audio.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class FormatterError(VoiceTranscriberError):
+    """A formatter failed. The pipeline keeps the unformatted text and reports why."""
+
+
+class SinkError(VoiceTranscriberError):
+    """A sink could not deliver the text."""
+
+
+class Cancelled(VoiceTranscriberError):
+    """The user cancelled (second Ctrl-C, ``cancel`` command)."""
+
+    exit_code = EXIT_CANCELLED

@@ -1,0 +1,143 @@
+"""Every hook a voice-transcriber plugin can implement, grouped by pipeline stage.
+
+Hooks are called with keyword arguments only; an implementation may accept any subset of
+the documented arguments, so new optional arguments can be added without breaking plugins.
+Implement them with ``@voice_transcriber.hookimpl`` in a module named by an entry point in
+the ``voice_transcriber`` group.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from .components import Backend, Check, Formatter, Sink
+    from .context import RunContext
+    from .types import Audio, Transcript
+
+hookspec = pluggy.HookspecMarker("voice_transcriber")
+hookimpl = pluggy.HookimplMarker("voice_transcriber")
+
+
+# --- Contributions: called once when the plugins are collected ---------------------------
+
+
+@hookspec
+def vt_register_backends(register: Callable[[type[Backend]], None]) -> None:
+    """Contribute transcription backends.
+
+    Fires once per process, when the core first needs the list of components.
+    Call ``register(BackendClass)`` for each :class:`~voice_transcriber.Backend` subclass;
+    its ``name`` attribute is the name users select (``--backend NAME``). The core rejects
+    duplicate names, naming both plugins. Returns nothing.
+    """
+
+
+@hookspec
+def vt_register_formatters(register: Callable[[type[Formatter]], None]) -> None:
+    """Contribute formatters (post-processing), like :func:`vt_register_backends`.
+
+    ``register(FormatterClass)`` for each :class:`~voice_transcriber.Formatter` subclass;
+    users select them with ``--format NAME[,NAME]``. Returns nothing.
+    """
+
+
+@hookspec
+def vt_register_sinks(register: Callable[[type[Sink]], None]) -> None:
+    """Contribute output sinks, like :func:`vt_register_backends`.
+
+    ``register(SinkClass)`` for each :class:`~voice_transcriber.Sink` subclass; users
+    select them with ``--output NAME[,NAME]``. Returns nothing.
+    """
+
+
+@hookspec
+def vt_register_commands(cli: click.Group) -> None:
+    """Add subcommands to the ``voice-transcriber`` command line.
+
+    Fires once when the CLI starts, before arguments are parsed. ``cli`` is the root
+    :class:`click.Group`; call ``cli.add_command(...)``. Keep imports inside the command
+    functions so ``--help`` stays fast. Returns nothing.
+    """
+
+
+@hookspec
+def vt_doctor_checks(ctx: RunContext) -> list[Check] | None:
+    """Contribute health checks to ``voice-transcriber doctor``.
+
+    Fires when ``doctor`` runs, after the selected components' own ``checks()``.
+    ``ctx.settings`` is the effective configuration. Returns a list of
+    :class:`~voice_transcriber.Check` (each ok or failed with a fix hint), or None.
+    """
+
+
+# --- Capture events -----------------------------------------------------------------------
+
+
+@hookspec
+def vt_recording_started(ctx: RunContext) -> None:
+    """The microphone is open and audio is being kept. ``ctx.run_id`` names the recording.
+
+    Fires in the recording process right after the input stream opens; slow work done here
+    delays nothing the user waits for only if it is started in a thread. Returns nothing.
+    """
+
+
+@hookspec
+def vt_recording_stopped(ctx: RunContext, audio: Audio) -> None:
+    """Recording ended (Enter, signal, silence, time limit); ``audio`` is what was captured.
+
+    Fires before transcription starts. Returns nothing.
+    """
+
+
+# --- Transcription events -----------------------------------------------------------------
+
+
+@hookspec
+def vt_transcription_started(ctx: RunContext, audio: Audio, backend: str) -> None:
+    """Backend ``backend`` is about to transcribe ``audio``.
+
+    Fires once per backend attempt (a fallback chain may fire it several times). Returns nothing.
+    """
+
+
+@hookspec
+def vt_partial_text(ctx: RunContext, text: str) -> None:
+    """A streaming backend decoded more speech; ``text`` is everything decoded so far.
+
+    Fires zero or more times during transcription, from the backend's thread. Use it for
+    progress display or notifications; the final text still comes through the sinks.
+    Returns nothing.
+    """
+
+
+@hookspec
+def vt_transcript_ready(ctx: RunContext, transcript: Transcript) -> None:
+    """The backend finished; ``transcript`` is its raw (unformatted) result.
+
+    Fires once per run, before the formatters. Returns nothing.
+    """
+
+
+# --- Output events ------------------------------------------------------------------------
+
+
+@hookspec
+def vt_text_delivered(ctx: RunContext, text: str, sink: str, transcript: Transcript) -> None:
+    """Sink ``sink`` delivered the final ``text`` (``transcript`` is the formatted record).
+
+    Fires once per sink that succeeded, in the order the sinks ran. Returns nothing.
+    """
+
+
+@hookspec
+def vt_pipeline_failed(ctx: RunContext, error: BaseException) -> None:
+    """A run failed or was cancelled; ``error`` is the exception the user is shown.
+
+    Fires once, before the command exits with a non-zero code. Returns nothing.
+    """

@@ -1,0 +1,113 @@
+"""The pipeline, top to bottom: audio → backend (with fallback) → formatters → each sink.
+
+Capture happens before this (``voice_transcriber.capture`` or ``--input``); everything
+that does real work is a component supplied by a plugin.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from .components import Backend, Formatter, Sink
+from .context import RunContext
+from .errors import BackendError, FormatterError, SinkError, VoiceTranscriberError
+from .types import Audio, Transcript
+
+
+@dataclass
+class Plan:
+    """The components chosen for one run, in the order they run."""
+
+    backends: list[Backend]
+    formatters: list[Formatter] = field(default_factory=list)
+    sinks: list[Sink] = field(default_factory=list)
+
+
+def prepare_in_background(plan: Plan, ctx: RunContext) -> list[threading.Thread]:
+    """Start each backend's ``prepare()`` (e.g. model load) while the user is speaking."""
+    threads = [threading.Thread(target=_prepare, args=(b, ctx), daemon=True, name=f"prepare-{b.name}")
+               for b in plan.backends]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def run(audio: Audio, plan: Plan, ctx: RunContext) -> Transcript:
+    """Transcribe ``audio``, format the text, deliver it to every sink; return the final record."""
+    with ctx.stage("transcribe"):
+        transcript = transcribe(audio, plan.backends, ctx)
+    ctx.transcript_ready(transcript)
+    with ctx.stage("format"):
+        transcript = format_text(transcript, plan.formatters, ctx)
+    if not transcript.text.strip():
+        ctx.warn(f"no speech detected in {audio.label or 'the recording'}; nothing delivered")
+        return transcript
+    with ctx.stage("deliver"):
+        deliver(transcript, plan.sinks, ctx)
+    return transcript
+
+
+def transcribe(audio: Audio, backends: list[Backend], ctx: RunContext) -> Transcript:
+    """Try each backend in order; the first that succeeds answers."""
+    errors: list[str] = []
+    for position, backend in enumerate(backends):
+        ctx.transcription_started(audio, backend.name)
+        try:
+            transcript = _call(backend, "backend", BackendError, backend.transcribe, audio)
+        except BackendError as exc:
+            errors.append(str(exc))
+            if position + 1 < len(backends):
+                ctx.warn(f"{exc} — trying backend '{backends[position + 1].name}'")
+            continue
+        ctx.info["backend"] = backend.name
+        ctx.log(f"backend '{backend.name}' answered")
+        return transcript
+    raise BackendError(errors[-1] if len(errors) == 1 else "all backends failed: " + " | ".join(errors))
+
+
+def format_text(transcript: Transcript, formatters: list[Formatter], ctx: RunContext) -> Transcript:
+    """Run the formatters in order; a failing one leaves the text as it was and says why."""
+    for formatter in formatters:
+        try:
+            text = _call(formatter, "formatter", FormatterError, formatter.format, transcript)
+        except FormatterError as exc:
+            ctx.warn(f"{exc}; keeping the text unformatted by '{formatter.name}'")
+            continue
+        transcript = transcript.with_text(text)
+    return transcript
+
+
+def deliver(transcript: Transcript, sinks: list[Sink], ctx: RunContext) -> None:
+    """Give the text to every sink, even when an earlier one fails; then report failures."""
+    failures: list[str] = []
+    for sink in sinks:
+        try:
+            _call(sink, "sink", SinkError, sink.deliver, transcript.text, transcript)
+        except SinkError as exc:
+            failures.append(str(exc))
+            continue
+        ctx.text_delivered(transcript.text, sink.name, transcript)
+    if failures:
+        raise SinkError("; ".join(failures))
+
+
+def _call(component, kind: str, error_cls: type[VoiceTranscriberError], method, *args):
+    """Call a plugin method; turn an unexpected exception into ``error_cls`` naming the plugin."""
+    try:
+        return method(*args)
+    except VoiceTranscriberError as exc:
+        if isinstance(exc, error_cls) or not isinstance(exc, (BackendError, FormatterError, SinkError)):
+            raise
+        raise error_cls(str(exc)) from exc
+    except Exception as exc:
+        raise error_cls(f"{kind} '{component.name}' (plugin {component.plugin}) crashed: {type(exc).__name__}: {exc} "
+                        "(a bug in its plugin; rerun with --debug for the traceback)") from exc
+
+
+def _prepare(backend: Backend, ctx: RunContext) -> None:
+    try:
+        with ctx.stage(f"prepare:{backend.name}"):
+            backend.prepare()
+    except Exception as exc:  # transcribe() will report the real problem
+        ctx.log(f"backend '{backend.name}' prepare() failed: {exc}")

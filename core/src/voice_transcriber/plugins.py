@@ -1,0 +1,126 @@
+"""Building the plugin manager and loading plugins from the ``voice_transcriber`` entry points.
+
+A plugin that fails to import, or implements a hook wrongly, is recorded as a
+:class:`PluginFailure` and skipped; the other plugins keep working.
+
+Environment: ``VOICE_TRANSCRIBER_LOAD_PLUGINS=a,b`` loads only those entry points (empty
+loads none), ``VOICE_TRANSCRIBER_DISABLE_PLUGINS=a,b`` skips some, and
+``VOICE_TRANSCRIBER_TRACE_PLUGINS=1`` prints every hook call to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+
+ENTRY_POINT_GROUP = "voice_transcriber"
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin that could not be used, and why."""
+
+    name: str
+    dist: str
+    version: str
+    error: str
+
+    def __str__(self) -> str:
+        return f"plugin {self.name} ({self.dist} {self.version}) failed to load: {self.error}"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a registered plugin comes from."""
+
+    dist: str = "(not installed)"
+    version: str = ""
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager plus load failures, distributions, and per-plugin hook calls."""
+
+    def __init__(self) -> None:
+        super().__init__(ENTRY_POINT_GROUP)
+        self.add_hookspecs(hookspecs)
+        self.failures: list[PluginFailure] = []
+        self.origins: dict[str, Origin] = {}
+
+    def describe(self, name: str) -> str:
+        origin = self.origins.get(name, Origin())
+        return f"{name} ({origin.dist} {origin.version})".replace(" )", ")")
+
+    def call_each(self, hook: str, **kwargs: Any) -> Iterator[tuple[str, BaseException | None]]:
+        """Call every implementation of ``hook`` separately, yielding ``(plugin, error)``.
+
+        Unlike ``pm.hook.NAME(...)``, one raising plugin does not stop the others.
+        """
+        caller = getattr(self.hook, hook)
+        for impl in reversed(caller.get_hookimpls()):
+            try:
+                impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+            except Exception as exc:  # any plugin bug is reported, not propagated
+                yield impl.plugin_name, exc
+            else:
+                yield impl.plugin_name, None
+
+    def register_plugin(self, plugin: object, name: str, origin: Origin = Origin()) -> bool:
+        """Register ``plugin``; on a bad hook record a failure and return False."""
+        unknown = [attr for attr in dir(plugin) if attr.startswith("vt_") and not hasattr(hookspecs, attr)]
+        if unknown:
+            self.record_failure(name, origin, f"unknown hook {unknown[0]} (misspelled? see voice_transcriber.hookspecs)")
+            return False
+        try:
+            self.register(plugin, name=name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            self.record_failure(name, origin, str(exc).splitlines()[0])
+            return False
+        self.origins[name] = origin
+        return True
+
+    def record_failure(self, name: str, origin: Origin, error: str) -> None:
+        self.failures.append(PluginFailure(name, origin.dist, origin.version, error))
+
+
+def get_plugin_manager(*, load_entry_points: bool = True, environ: Mapping[str, str] | None = None) -> PluginManager:
+    """A fresh manager with the hookspecs and (by default) every installed plugin loaded."""
+    environ = os.environ if environ is None else environ
+    pm = PluginManager()
+    if load_entry_points:
+        for ep in _selected_entry_points(environ):
+            _load(pm, ep)
+    if environ.get("VOICE_TRANSCRIBER_TRACE_PLUGINS"):
+        pm.trace.root.setwriter(lambda text: sys.stderr.write(text))
+        pm.enable_tracing()
+    return pm
+
+
+def _selected_entry_points(environ: Mapping[str, str]) -> list[EntryPoint]:
+    eps = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+    only = environ.get("VOICE_TRANSCRIBER_LOAD_PLUGINS")
+    if only is not None:
+        wanted = {n.strip() for n in only.split(",") if n.strip()}
+        eps = [ep for ep in eps if ep.name in wanted]
+    skipped = {n.strip() for n in environ.get("VOICE_TRANSCRIBER_DISABLE_PLUGINS", "").split(",")}
+    return [ep for ep in eps if ep.name not in skipped]
+
+
+def _load(pm: PluginManager, ep: EntryPoint) -> None:
+    origin = Origin(ep.dist.name, ep.dist.version) if ep.dist else Origin()
+    if pm.has_plugin(ep.name):
+        pm.record_failure(ep.name, origin, f"duplicate plugin name (already loaded from {pm.describe(ep.name)})")
+        return
+    try:
+        plugin = ep.load()
+    except Exception as exc:  # broken third-party code must not take the CLI down
+        pm.record_failure(ep.name, origin, f"{type(exc).__name__}: {exc}")
+        return
+    pm.register_plugin(plugin, ep.name, origin)

@@ -1,0 +1,102 @@
+"""The components plugins registered, and creating them by name for a run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
+
+from .components import Backend, Component, Formatter, Sink
+from .errors import ConfigError, PluginError, VoiceTranscriberError
+from .plugins import Origin, PluginManager, get_plugin_manager
+
+if TYPE_CHECKING:
+    from .context import RunContext
+
+C = TypeVar("C", bound=Component)
+KINDS: dict[str, type[Component]] = {"backend": Backend, "formatter": Formatter, "sink": Sink}
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A component class and the plugin that registered it."""
+
+    cls: type[Component]
+    plugin: str
+
+
+@dataclass
+class Registry:
+    """Everything the installed plugins contribute, by kind and name."""
+
+    pm: PluginManager
+    components: dict[str, dict[str, Registered]] = field(default_factory=lambda: {k: {} for k in KINDS})
+
+    @property
+    def backends(self) -> dict[str, Registered]:
+        return self.components["backend"]
+
+    @property
+    def formatters(self) -> dict[str, Registered]:
+        return self.components["formatter"]
+
+    @property
+    def sinks(self) -> dict[str, Registered]:
+        return self.components["sink"]
+
+    def create(self, kind: str, name: str, ctx: RunContext) -> Component:
+        """Instantiate component ``name`` of ``kind``; unknown names list the installed ones."""
+        found = self.components[kind].get(name)
+        if found is None:
+            installed = ", ".join(sorted(self.components[kind])) or "none"
+            raise ConfigError(f"unknown {kind} '{name}' (installed: {installed}; see `voice-transcriber plugins`)")
+        try:
+            component = found.cls(ctx)
+            component.plugin = self.pm.describe(found.plugin)
+            return component
+        except VoiceTranscriberError:
+            raise
+        except Exception as exc:
+            raise PluginError(f"{kind} '{name}' from plugin {self.pm.describe(found.plugin)} failed to start: "
+                              f"{type(exc).__name__}: {exc}") from exc
+
+    def create_all(self, kind: str, names: Iterable[str], ctx: RunContext) -> list:
+        return [self.create(kind, name, ctx) for name in names]
+
+    def provided_by(self, plugin: str) -> dict[str, list[str]]:
+        return {kind: sorted(n for n, r in comps.items() if r.plugin == plugin)
+                for kind, comps in self.components.items()}
+
+
+def collect(pm: PluginManager) -> Registry:
+    """Call the ``vt_register_*`` hooks of every plugin, validating what each registers."""
+    registry = Registry(pm)
+    for kind, base in KINDS.items():
+        hook = f"vt_register_{kind}s"
+        for impl in reversed(getattr(pm.hook, hook).get_hookimpls()):
+            plugin = impl.plugin_name
+
+            def register(cls: type[Component], _kind: str = kind, _base: type = base, _plugin: str = plugin) -> None:
+                _add(registry, _kind, _base, cls, _plugin)
+
+            try:
+                impl.function(register=register)
+            except Exception as exc:
+                pm.record_failure(plugin, pm.origins.get(plugin, Origin()), f"{hook} raised {type(exc).__name__}: {exc}")
+    return registry
+
+
+def _add(registry: Registry, kind: str, base: type, cls: type[Component], plugin: str) -> None:
+    pm = registry.pm
+    if not (isinstance(cls, type) and issubclass(cls, base)) or not isinstance(getattr(cls, "name", None), str):
+        raise TypeError(f"register() expects a {base.__name__} subclass with a `name`, got {cls!r}")
+    existing = registry.components[kind].get(cls.name)
+    if existing is not None:
+        raise PluginError(f"{kind} name '{cls.name}' is already registered by plugin "
+                          f"{pm.describe(existing.plugin)}; plugin {pm.describe(plugin)} cannot register it again")
+    registry.components[kind][cls.name] = Registered(cls, plugin)
+
+
+def load_registry() -> Registry:
+    """The default registry: every installed plugin (honouring the plugin env variables)."""
+    return collect(get_plugin_manager())

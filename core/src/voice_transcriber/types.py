@@ -1,0 +1,135 @@
+"""The values that flow through the pipeline: :class:`Audio` in, :class:`Transcript` out."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import AudioError
+
+if TYPE_CHECKING:  # numpy is imported lazily: `--help` and `plugins` never load it
+    import numpy as np
+
+WHISPER_RATE = 16_000
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Audio to transcribe: PCM samples with their rate, a file path, or encoded bytes.
+
+    Exactly one of ``samples`` (float32 mono, -1..1), ``path`` or ``data`` is set.
+    Decoding is lazy; :meth:`pcm` gives 16 kHz mono float32 whatever the source.
+    """
+
+    samples: np.ndarray | None = None
+    sample_rate: int | None = None
+    path: Path | None = None
+    data: bytes | None = None
+    label: str = ""
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Audio:
+        p = Path(path)
+        if not p.is_file():
+            raise AudioError(f"audio file not found: {p} (check the path)")
+        return cls(path=p, label=str(p))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, label: str = "<stdin>") -> Audio:
+        if not data:
+            raise AudioError(f"no audio data on {label} (pipe an audio file, e.g. `< speech.flac`)")
+        return cls(data=data, label=label)
+
+    @classmethod
+    def from_samples(cls, samples: np.ndarray, sample_rate: int, label: str = "<memory>") -> Audio:
+        return cls(samples=samples, sample_rate=sample_rate, label=label)
+
+    def pcm(self, rate: int = WHISPER_RATE) -> np.ndarray:
+        """Mono float32 samples at ``rate`` Hz (decoded, downmixed and resampled as needed)."""
+        import numpy as np
+
+        samples, source_rate = self._decode()
+        if samples.ndim == 2:
+            samples = samples.mean(axis=1)
+        samples = np.ascontiguousarray(samples, dtype=np.float32)
+        if source_rate != rate and samples.size:
+            import soxr
+
+            samples = soxr.resample(samples, source_rate, rate, quality="HQ").astype(np.float32)
+        return samples
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds (reads only the header for files)."""
+        if self.samples is not None and self.sample_rate:
+            return len(self.samples) / self.sample_rate
+        import soundfile
+
+        try:
+            info = soundfile.info(self.path if self.path else io.BytesIO(self.data or b""))
+        except Exception:
+            return len(self.pcm()) / WHISPER_RATE
+        return float(info.duration)
+
+    def _decode(self) -> tuple[np.ndarray, int]:
+        if self.samples is not None:
+            return self.samples, int(self.sample_rate or WHISPER_RATE)
+        import soundfile
+
+        source = self.path if self.path is not None else io.BytesIO(self.data or b"")
+        try:
+            samples, rate = soundfile.read(source, dtype="float32", always_2d=False)
+        except Exception as exc:  # libsndfile reports unknown formats with several types
+            raise AudioError(
+                f"cannot decode audio {self.label}: {_first_line(exc)} "
+                "(use WAV, FLAC, OGG/Opus or MP3, or convert with `ffmpeg -i IN -ar 16000 -ac 1 OUT.flac`)"
+            ) from exc
+        return samples, int(rate)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A timed piece of a transcript, in seconds from the start of the audio."""
+
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What a backend heard. Formatters receive it and return new text.
+
+    ``raw_text`` keeps the backend's text after formatters replaced ``text``.
+    """
+
+    text: str
+    backend: str
+    language: str | None = None
+    model: str | None = None
+    segments: tuple[Segment, ...] = ()
+    audio_duration: float | None = None
+    raw_text: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def with_text(self, text: str) -> Transcript:
+        return replace(self, text=text, raw_text=self.raw_text if self.raw_text is not None else self.text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "raw_text": self.raw_text if self.raw_text is not None else self.text,
+            "language": self.language,
+            "backend": self.backend,
+            "model": self.model,
+            "audio_duration": self.audio_duration,
+            "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in self.segments],
+        }
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

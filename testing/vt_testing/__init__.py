@@ -1,0 +1,1 @@
+"""Shared pytest fixtures for the voice-transcriber test suites (loaded by the root conftest.py)."""

@@ -1,0 +1,1 @@
+"""Pytest fixtures: desktop (work in progress)."""

@@ -1,0 +1,1 @@
+"""Pytest fixtures: openai_api (work in progress)."""

