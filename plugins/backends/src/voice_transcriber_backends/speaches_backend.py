@@ -1,0 +1,1 @@
+"""Backend plugin module (work in progress)."""

@@ -1,0 +1,1 @@
+"""voice-transcriber plugin package (work in progress)."""
