@@ -82,6 +82,6 @@ class RunContext:
     def _emit(self, hook: str, **kwargs: Any) -> None:
         if self.pm is None:
             return
-        for plugin_name, exc in self.pm.call_each(hook, ctx=self, **kwargs):
+        for plugin_name, _, exc in self.pm.call_each(hook, ctx=self, **kwargs):
             if exc is not None:
                 self.warn(f"plugin {self.pm.describe(plugin_name)} failed in {hook}: {type(exc).__name__}: {exc}")

@@ -18,6 +18,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 import pluggy
+from pluggy import HookImpl
 
 from . import hookspecs
 
@@ -53,24 +54,34 @@ class PluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self.failures: list[PluginFailure] = []
         self.origins: dict[str, Origin] = {}
+        self.tracing = False
 
     def describe(self, name: str) -> str:
         origin = self.origins.get(name, Origin())
         return f"{name} ({origin.dist} {origin.version})".replace(" )", ")")
 
-    def call_each(self, hook: str, **kwargs: Any) -> Iterator[tuple[str, BaseException | None]]:
-        """Call every implementation of ``hook`` separately, yielding ``(plugin, error)``.
+    def impls(self, hook: str) -> list[HookImpl]:
+        """The implementations of ``hook`` in call order (last registered first, like pluggy)."""
+        return list(reversed(getattr(self.hook, hook).get_hookimpls()))
+
+    def call_impl(self, hook: str, impl: HookImpl, **kwargs: Any) -> Any:
+        """Call one implementation with the arguments it accepts (traced when tracing is on)."""
+        if self.tracing:
+            sys.stderr.write(f"vt-trace: {hook} -> {impl.plugin_name}\n")
+        return impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+
+    def call_each(self, hook: str, **kwargs: Any) -> Iterator[tuple[str, Any, BaseException | None]]:
+        """Call every implementation of ``hook`` separately, yielding ``(plugin, result, error)``.
 
         Unlike ``pm.hook.NAME(...)``, one raising plugin does not stop the others.
         """
-        caller = getattr(self.hook, hook)
-        for impl in reversed(caller.get_hookimpls()):
+        for impl in self.impls(hook):
             try:
-                impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+                result = self.call_impl(hook, impl, **kwargs)
             except Exception as exc:  # any plugin bug is reported, not propagated
-                yield impl.plugin_name, exc
+                yield impl.plugin_name, None, exc
             else:
-                yield impl.plugin_name, None
+                yield impl.plugin_name, result, None
 
     def register_plugin(self, plugin: object, name: str, origin: Origin = Origin()) -> bool:
         """Register ``plugin``; on a bad hook record a failure and return False."""
@@ -97,9 +108,7 @@ def get_plugin_manager(*, load_entry_points: bool = True, environ: Mapping[str, 
     if load_entry_points:
         for ep in _selected_entry_points(environ):
             _load(pm, ep)
-    if environ.get("VOICE_TRANSCRIBER_TRACE_PLUGINS"):
-        pm.trace.root.setwriter(lambda text: sys.stderr.write(text))
-        pm.enable_tracing()
+    pm.tracing = bool(environ.get("VOICE_TRANSCRIBER_TRACE_PLUGINS"))
     return pm
 
 

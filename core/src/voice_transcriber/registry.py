@@ -73,14 +73,14 @@ def collect(pm: PluginManager) -> Registry:
     registry = Registry(pm)
     for kind, base in KINDS.items():
         hook = f"vt_register_{kind}s"
-        for impl in reversed(getattr(pm.hook, hook).get_hookimpls()):
+        for impl in pm.impls(hook):
             plugin = impl.plugin_name
 
             def register(cls: type[Component], _kind: str = kind, _base: type = base, _plugin: str = plugin) -> None:
                 _add(registry, _kind, _base, cls, _plugin)
 
             try:
-                impl.function(register=register)
+                pm.call_impl(hook, impl, register=register)
             except Exception as exc:
                 pm.record_failure(plugin, pm.origins.get(plugin, Origin()), f"{hook} raised {type(exc).__name__}: {exc}")
     return registry

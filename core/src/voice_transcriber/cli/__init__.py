@@ -44,7 +44,7 @@ def make_cli(pm: PluginManager) -> click.Group:
 
     for command in (transcribe, plugins, config_group, doctor):
         cli.add_command(command)
-    for plugin, exc in pm.call_each("vt_register_commands", cli=cli):
+    for plugin, _, exc in pm.call_each("vt_register_commands", cli=cli):
         if exc is not None:
             click.echo(f"voice-transcriber: plugin {pm.describe(plugin)} failed to add commands: {exc}", err=True)
     return cli

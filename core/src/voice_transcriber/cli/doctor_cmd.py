@@ -30,8 +30,11 @@ def run_checks(state: CliState) -> list[Check]:
         for component in components:
             checks.append(Check(f"{kind} {component.name}", True, f"plugin {component.plugin}"))
             checks.extend(_component_checks(component))
-    for plugin, result in _hook_checks(state, ctx):
-        checks.extend(result)
+    for plugin, result, exc in state.pm.call_each("vt_doctor_checks", ctx=ctx):
+        if exc is not None:
+            checks.append(Check(f"plugin {plugin}", False, f"doctor hook crashed: {type(exc).__name__}: {exc}",
+                                "report it to the plugin's author"))
+        checks.extend(result or [])
     return checks
 
 
@@ -40,14 +43,6 @@ def _component_checks(component) -> list[Check]:
         return list(component.checks())
     except Exception as exc:
         return [Check(f"{component.name}", False, f"check crashed: {type(exc).__name__}: {exc}", "report it to the plugin's author")]
-
-
-def _hook_checks(state: CliState, ctx):
-    for impl in reversed(state.pm.hook.vt_doctor_checks.get_hookimpls()):
-        try:
-            yield impl.plugin_name, list(impl.function(**{a: ctx for a in impl.argnames}) or [])
-        except Exception as exc:
-            yield impl.plugin_name, [Check(f"plugin {impl.plugin_name}", False, f"doctor hook crashed: {exc}", "report it to the plugin's author")]
 
 
 @click.command()
