@@ -39,7 +39,7 @@ def vt_register_backends(register: Callable[[type[Backend]], None]) -> None:
 
 @hookspec
 def vt_register_formatters(register: Callable[[type[Formatter]], None]) -> None:
-    """Contribute formatters (post-processing), like :func:`vt_register_backends`.
+    """Contribute formatters (post-processing). Fires once per process, like :func:`vt_register_backends`.
 
     ``register(FormatterClass)`` for each :class:`~voice_transcriber.Formatter` subclass;
     users select them with ``--format NAME[,NAME]``. Returns nothing.
@@ -48,7 +48,7 @@ def vt_register_formatters(register: Callable[[type[Formatter]], None]) -> None:
 
 @hookspec
 def vt_register_sinks(register: Callable[[type[Sink]], None]) -> None:
-    """Contribute output sinks, like :func:`vt_register_backends`.
+    """Contribute output sinks. Fires once per process, like :func:`vt_register_backends`.
 
     ``register(SinkClass)`` for each :class:`~voice_transcriber.Sink` subclass; users
     select them with ``--output NAME[,NAME]``. Returns nothing.

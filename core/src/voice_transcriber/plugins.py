@@ -40,9 +40,9 @@ class PluginFailure:
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a registered plugin comes from."""
+    """Where a registered plugin comes from (empty for plugins registered in code)."""
 
-    dist: str = "(not installed)"
+    dist: str = ""
     version: str = ""
 
 
@@ -58,7 +58,7 @@ class PluginManager(pluggy.PluginManager):
 
     def describe(self, name: str) -> str:
         origin = self.origins.get(name, Origin())
-        return f"{name} ({origin.dist} {origin.version})".replace(" )", ")")
+        return f"{name} ({origin.dist} {origin.version})" if origin.dist else name
 
     def impls(self, hook: str) -> list[HookImpl]:
         """The implementations of ``hook`` in call order (last registered first, like pluggy)."""

@@ -1,0 +1,106 @@
+"""The command line as a user runs it: exit codes, one-line errors, secrets, lean start-up."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from voice_transcriber import Backend, BackendError, Cancelled, hookimpl
+from vt_testing.core import run_cli
+
+
+def test_version_and_help():
+    assert run_cli("--version").stdout.decode().startswith("voice-transcriber, version 0.1.0")
+    help_text = run_cli("--help").stdout.decode()
+    for command in ("transcribe", "plugins", "config", "doctor"):
+        assert command in help_text
+
+
+def test_usage_error_exit_2():
+    result = run_cli("--no-such-flag")
+    assert result.returncode == 2 and "No such option" in result.stderr.decode()
+
+
+def test_missing_input_file_exit_1_one_line():
+    result = run_cli("transcribe", "/nonexistent/speech.flac", "--output", "stdout")
+    err = result.stderr.decode()
+    assert result.returncode in (1, 2)
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_lean_startup_does_not_import_heavy_modules():
+    code = (
+        "import sys\n"
+        "from voice_transcriber.cli import main\n"
+        "for argv in (['--help'], ['plugins'], ['config', 'path']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = [m for m in ('numpy', 'httpx', 'faster_whisper', 'sounddevice', 'ctranslate2', 'soundfile') if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "HEAVY=\n" in result.stderr, result.stderr[-2000:]
+
+
+class Secretive(Backend):
+    name = "fake-secretive"
+
+    def transcribe(self, audio):
+        raise BackendError(f"server said: bad key {self.ctx.settings.raw['transcription']['fake']['apiKey']}")
+
+
+class CancelBackend(Backend):
+    name = "fake-cancel"
+
+    def transcribe(self, audio):
+        raise Cancelled("cancelled by the user")
+
+
+class SecretPlugin:
+    @hookimpl
+    def vt_register_backends(self, register):
+        register(Secretive)
+        register(CancelBackend)
+
+
+def test_secrets_are_redacted_from_errors(plugin_manager, jfk_path, write_config, capsys):
+    from voice_transcriber.cli import main
+
+    write_config({"transcription": {"fake": {"apiKey": "my-very-secret-key-42"}}})
+    plugin_manager.register_plugin(SecretPlugin(), "secret")
+    import voice_transcriber.cli as cli_module
+
+    original = cli_module.get_plugin_manager
+    cli_module.get_plugin_manager = lambda: plugin_manager
+    try:
+        for backend, code in (("fake-secretive", 1), ("fake-cancel", 130)):
+            try:
+                main(["--input", str(jfk_path), "--backend", backend])
+            except SystemExit as exit_:
+                assert exit_.code == code
+            err = capsys.readouterr().err
+            assert "my-very-secret-key-42" not in err and "Traceback" not in err
+            assert err.startswith("voice-transcriber: error:")
+    finally:
+        cli_module.get_plugin_manager = original
+        plugin_manager.unregister(name="secret")
+
+
+def test_plugins_text_output_lists_providers():
+    out = run_cli("plugins").stdout.decode()
+    assert "stdout" in out and "voice-transcriber-core" in out and "sinks: stdout" in out
+
+
+def test_doctor_reports_each_check(write_config):
+    write_config({"transcription": {"backend": "nonesuch"}})
+    result = run_cli("doctor")
+    out = result.stdout.decode()
+    assert result.returncode == 1
+    assert "ok    config" in out and "FAIL  components: unknown backend 'nonesuch'" in out and "fix:" in out
+
+
+def test_plugins_json_is_valid_json():
+    assert isinstance(json.loads(run_cli("plugins", "--json").stdout), list)
