@@ -33,31 +33,28 @@ class ConfigModel(BaseModel):
 
 
 class TranscriptionSettings(ConfigModel):
-    #: One backend name, or a fallback chain tried in order.
-    backend: str | list[str] = "local"
+    backend: str | list[str] = Field("local", description='Backend name, or a fallback chain tried in order, e.g. ["speaches", "openai", "local"].')
 
     def chain(self) -> list[str]:
         return [self.backend] if isinstance(self.backend, str) else list(self.backend)
 
 
 class FormatterSettings(ConfigModel):
-    #: Formatters run in this order when ``formatterEnabled`` is true.
-    chain: list[str] = Field(default_factory=lambda: ["llm"])
+    chain: list[str] = Field(default_factory=lambda: ["llm"], description="Formatters run in this order when formatterEnabled is true.")
 
 
 class OutputSettings(ConfigModel):
-    #: Sinks that receive the text, in order.
-    sinks: list[str] = Field(default_factory=lambda: ["stdout"])
+    sinks: list[str] = Field(default_factory=lambda: ["stdout"], description="Sinks that receive the text, in order: stdout, clipboard, typing, ...")
 
 
 class Settings(ConfigModel):
     """The whole configuration. The first six keys are the original tool's."""
 
-    language: str | None = None
-    formatter_enabled: bool = False
-    transcription_prompt: str | None = None
-    formatting_prompt: str | None = None
-    benchmark_mode: bool = False
+    language: str | None = Field(None, description='Spoken language, ISO-639-1 ("en", "fr"); null or "auto" detects it.')
+    formatter_enabled: bool = Field(False, description="Run the formatter chain (formatter.chain) on every transcript.")
+    transcription_prompt: str | None = Field(None, description="Prompt given to the backend (vocabulary, style); replaces the language prompt.")
+    formatting_prompt: str | None = Field(None, description="System prompt of the llm formatter; replaces the built-in one.")
+    benchmark_mode: bool = Field(False, description="Print per-stage timings on stderr after each run (like --debug).")
     transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
     formatter: FormatterSettings = Field(default_factory=FormatterSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import sys
 
+from pydantic import Field
+
 from .components import Sink
 from .config import ConfigModel
 from .errors import SinkError
@@ -17,10 +19,8 @@ from .types import Transcript
 
 
 class StdoutConfig(ConfigModel):
-    #: End the text with a newline (``--no-newline`` turns it off).
-    trailing_newline: bool = True
-    #: Print the transcript record as JSON instead of the text (``--json``).
-    json_output: bool = False
+    trailing_newline: bool = Field(True, description="End the text with a newline (--no-newline turns it off).")
+    json_output: bool = Field(False, description="Print the transcript record as JSON instead of the text (--json).")
 
 
 class StdoutSink(Sink):
