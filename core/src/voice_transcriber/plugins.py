@@ -61,8 +61,9 @@ class PluginManager(pluggy.PluginManager):
         return f"{name} ({origin.dist} {origin.version})" if origin.dist else name
 
     def impls(self, hook: str) -> list[HookImpl]:
-        """The implementations of ``hook`` in call order (last registered first, like pluggy)."""
-        return list(reversed(getattr(self.hook, hook).get_hookimpls()))
+        """The plain implementations of ``hook`` in pluggy's call order (tryfirst/trylast honoured)."""
+        return [impl for impl in reversed(getattr(self.hook, hook).get_hookimpls())
+                if not (impl.hookwrapper or impl.wrapper)]
 
     def call_impl(self, hook: str, impl: HookImpl, **kwargs: Any) -> Any:
         """Call one implementation with the arguments it accepts (traced when tracing is on)."""
