@@ -1,0 +1,51 @@
+"""The prompt every backend gives Whisper: the user's ``transcriptionPrompt``, else one that names the language.
+
+Whisper treats the prompt as text that came before the audio, so a sentence naming the
+language nudges it to stay in that language (it otherwise drifts into English or into a
+translation on short or accented clips). Shared by the local and HTTP backends so they
+all prompt alike.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from voice_transcriber import Settings
+
+# The languages Whisper knows, ISO-639-1 code → English name.
+_LANGUAGES = (
+    "af Afrikaans,am Amharic,ar Arabic,as Assamese,az Azerbaijani,ba Bashkir,be Belarusian,bg Bulgarian,"
+    "bn Bengali,bo Tibetan,br Breton,bs Bosnian,ca Catalan,cs Czech,cy Welsh,da Danish,de German,el Greek,"
+    "en English,es Spanish,et Estonian,eu Basque,fa Persian,fi Finnish,fo Faroese,fr French,gl Galician,"
+    "gu Gujarati,ha Hausa,haw Hawaiian,he Hebrew,hi Hindi,hr Croatian,ht Haitian Creole,hu Hungarian,"
+    "hy Armenian,id Indonesian,is Icelandic,it Italian,ja Japanese,jw Javanese,ka Georgian,kk Kazakh,"
+    "km Khmer,kn Kannada,ko Korean,la Latin,lb Luxembourgish,ln Lingala,lo Lao,lt Lithuanian,lv Latvian,"
+    "mg Malagasy,mi Maori,mk Macedonian,ml Malayalam,mn Mongolian,mr Marathi,ms Malay,mt Maltese,"
+    "my Burmese,ne Nepali,nl Dutch,nn Norwegian Nynorsk,no Norwegian,oc Occitan,pa Punjabi,pl Polish,"
+    "ps Pashto,pt Portuguese,ro Romanian,ru Russian,sa Sanskrit,sd Sindhi,si Sinhala,sk Slovak,"
+    "sl Slovenian,sn Shona,so Somali,sq Albanian,sr Serbian,su Sundanese,sv Swedish,sw Swahili,ta Tamil,"
+    "te Telugu,tg Tajik,th Thai,tk Turkmen,tl Tagalog,tr Turkish,tt Tatar,uk Ukrainian,ur Urdu,uz Uzbek,"
+    "vi Vietnamese,yi Yiddish,yo Yoruba,yue Cantonese,zh Chinese"
+)
+LANGUAGE_NAMES: dict[str, str] = dict(item.split(" ", 1) for item in _LANGUAGES.split(","))
+
+
+def language_name(code: str) -> str:
+    """``"fr"`` → ``"French"``; an unknown code is returned as it is."""
+    return LANGUAGE_NAMES.get(code.lower(), code)
+
+
+def language_prompt(code: str) -> str:
+    """The built-in prompt that keeps Whisper in language ``code``."""
+    name = language_name(code)
+    return f"This is a {name} audio recording. Transcribe it in {name}."
+
+
+def transcription_prompt(settings: Settings) -> str | None:
+    """The prompt to send: ``transcriptionPrompt`` when set, else the language prompt, else None."""
+    if settings.transcription_prompt and settings.transcription_prompt.strip():
+        return settings.transcription_prompt
+    if settings.language:
+        return language_prompt(settings.language)
+    return None
