@@ -22,12 +22,14 @@ from .errors import (
     VoiceTranscriberError,
 )
 from .hookspecs import hookimpl
+from .profiles import ActiveWindow
 from .redact import redact
 from .types import Audio, Segment, Transcript
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActiveWindow",
     "Audio",
     "AudioError",
     "Backend",

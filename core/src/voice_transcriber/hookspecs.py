@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from .components import Backend, Check, Formatter, Sink
     from .context import RunContext
+    from .profiles import ActiveWindow
     from .types import Audio, Transcript
 
 hookspec = pluggy.HookspecMarker("voice_transcriber")
@@ -72,6 +73,22 @@ def vt_doctor_checks(ctx: RunContext) -> list[Check] | None:
     Fires when ``doctor`` runs, after the selected components' own ``checks()``.
     ``ctx.settings`` is the effective configuration. Returns a list of
     :class:`~voice_transcriber.Check` (each ok or failed with a fix hint), or None.
+    """
+
+
+# --- Run start -----------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def vt_active_window(ctx: RunContext) -> ActiveWindow | None:
+    """Tell which window has the keyboard focus, so a profile can be chosen for it.
+
+    Fires at the start of a run, before the plan is built, and only when the config has
+    ``profiles`` with a ``match`` (or for ``voice-transcriber profiles``). ``ctx.settings``
+    holds the settings before any profile is applied. Returns an
+    :class:`~voice_transcriber.ActiveWindow`, or None when this plugin cannot tell (no
+    display, tool missing); the first non-None result wins (``firstresult``). Must be fast
+    and never raise for an ordinary "cannot tell".
     """
 
 

@@ -15,6 +15,7 @@ from ..context import RunContext
 from ..errors import VoiceTranscriberError
 from ..pipeline import Plan
 from ..plugins import PluginManager
+from ..profiles import apply_profile
 from ..registry import Registry, collect
 from ..types import Audio
 
@@ -57,6 +58,7 @@ def pipeline_options(command: Callable) -> Callable:
         click.option("--language", "-l", metavar="CODE", help="Spoken language (ISO-639-1, e.g. en, fr; 'auto' to detect)."),
         click.option("--json", "json_output", is_flag=True, default=None, help="stdout sink: print the transcript record as JSON."),
         click.option("--no-newline", is_flag=True, default=None, help="stdout sink: no trailing newline."),
+        click.option("--profile", metavar="NAME", help="Apply profile NAME from config `profiles` (default: the one matching the focused window)."),
     ]
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
@@ -96,8 +98,9 @@ def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | No
     """Load settings, build the plan, get the audio (file, stdin or microphone) and run."""
     from .. import pipeline
 
-    settings = state.settings(overrides_from(options))
-    ctx = state.context(settings)
+    flags = overrides_from(options)
+    ctx = state.context(state.settings(flags))
+    apply_profile(ctx, options.get("profile"), flags, state.settings)
     plan = build_plan(state.registry, ctx)
     try:
         if audio is None:
