@@ -1,1 +1,239 @@
-"""Backend plugin module (work in progress)."""
+"""The ``local`` backend: offline transcription with faster-whisper (CTranslate2) on this machine.
+
+The default backend. The model loads in the background while the user speaks
+(:meth:`LocalBackend.prepare`), once per process and configuration; segments reach the
+pipeline through ``ctx.partial_text`` as they are decoded. Models are found by
+:mod:`voice_transcriber_backends.local_models`; ``voice-transcriber models`` manages them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from voice_transcriber import Audio, AudioError, Backend, BackendError, Check, ConfigModel, Segment, Transcript, hookimpl
+
+from . import local_models
+from .local_models import ResolvedModel, first_line, hub_offline
+from .prompts import transcription_prompt
+
+if TYPE_CHECKING:
+    import numpy as np
+
+INSTALL_FIX = "install it: `pip install 'voice-transcriber-backends[local]'` (the voice-transcriber distribution includes it)"
+ComputeType = Literal["auto", "default", "int8", "int8_float32", "int8_float16", "int8_bfloat16",
+                      "int16", "float16", "bfloat16", "float32"]
+
+
+class LocalConfig(ConfigModel):
+    model: str = Field("auto", description='Whisper model: "auto" (best model on this machine, else the bundled tiny.en, '
+                       'else downloads base), a size (tiny.en, base, small, large-v3, turbo …), a Hugging Face repo id, '
+                       "or a directory with CTranslate2 weights.")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description='Where to run: "cpu", "cuda", or "auto" (CUDA when a GPU is visible).')
+    compute_type: ComputeType = Field("auto", description='CTranslate2 quantization: "auto" is int8 on CPU and float16 on CUDA; also int8_float16, float32 …')
+    cpu_threads: int = Field(0, ge=0, description="CPU threads for decoding; 0 uses every core this process may run on.")
+    beam_size: int = Field(5, ge=1, le=20, description="Beam search width; 1 is greedy decoding (a little faster, a little less accurate).")
+    vad_filter: bool = Field(True, description="Skip silence with the Silero voice-activity detector (faster, and no words invented in silence).")
+    hotwords: str | list[str] | None = Field(None, description='Words to favour (names, jargon): "Kubernetes, PyTorch" or a list.')
+    cache_dir: str | None = Field(None, description="Where downloaded models go; null is $XDG_CACHE_HOME/voice-transcriber/models.")
+    allow_download: bool = Field(True, description="Download a missing model on first use; false never touches the network.")
+
+    def models_dir(self) -> Path:
+        return Path(self.cache_dir).expanduser() if self.cache_dir else local_models.default_cache_dir()
+
+    def hotword_text(self) -> str | None:
+        words = self.hotwords if isinstance(self.hotwords, str) else ", ".join(self.hotwords or [])
+        return words.strip() or None
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A faster-whisper model in memory and how it was set up."""
+
+    whisper: Any  # faster_whisper.WhisperModel
+    model: ResolvedModel
+    device: str
+    compute_type: str
+    cpu_threads: int
+
+
+class _Slot:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.loaded: LoadedModel | None = None
+
+
+# Loaded models are shared across LocalBackend instances of one process: `transcribe a b c`
+# builds a backend per file, and prepare() (background thread) races transcribe().
+_slots: dict[tuple[Any, ...], _Slot] = {}
+_slots_lock = threading.Lock()
+
+
+def shared_model(key: tuple[Any, ...], load: Callable[[], LoadedModel]) -> LoadedModel:
+    """Load once per ``key``; concurrent callers wait for the first load. A failed load is retried next call."""
+    with _slots_lock:
+        slot = _slots.setdefault(key, _Slot())
+    with slot.lock:
+        if slot.loaded is None:
+            slot.loaded = load()
+        return slot.loaded
+
+
+class LocalBackend(Backend):
+    name = "local"
+    description = "Offline transcription on this machine with faster-whisper (CTranslate2)."
+    config_section = "transcription.local"
+    config_model = LocalConfig
+
+    def prepare(self) -> None:
+        """Load the model (the core calls this in a background thread when recording starts)."""
+        self.loaded()
+
+    def loaded(self) -> LoadedModel:
+        key = (self.config.model_dump_json(), self.ctx.settings.language)
+        return shared_model(key, self._load)
+
+    def transcribe(self, audio: Audio) -> Transcript:
+        with self.ctx.stage("local model wait"):
+            loaded = self.loaded()
+        samples = decode(audio)
+        language = self._language(loaded)
+        text, segments = self._run(loaded, samples, language) if samples.size else ("", [])
+        return Transcript(text=text, backend=self.name, language=language, model=loaded.model.name,
+                          segments=tuple(segments), audio_duration=samples.size / 16_000,
+                          extra={"model_path": str(loaded.model.path), "device": loaded.device})
+
+    def checks(self) -> Iterable[Check]:
+        try:
+            import faster_whisper  # noqa: F401
+        except ImportError:
+            return [Check("local faster-whisper", False, "not installed", INSTALL_FIX)]
+        return [self._model_check(), Check("local device", True, "{}, compute type {}, {} CPU threads".format(*self._runtime()))]
+
+    def _model_check(self) -> Check:
+        config = self.config
+        try:
+            found, name = local_models.locate(config.model, self.ctx.settings.language, config.models_dir())
+            if found is not None:
+                local_models.check_directory(found.path)
+        except BackendError as exc:
+            return Check("local model", False, str(exc), "fix transcription.local.model")
+        if found is not None:
+            return Check("local model", True, f"{found.name} ({found.origin}) at {found.path}")
+        pull = f"`voice-transcriber models pull {name}`"
+        if config.allow_download and not hub_offline():
+            return Check("local model", True, f"{name} is not downloaded yet; the first run downloads it (or run {pull} now)")
+        problem = local_models.unavailable(name, self.ctx.settings.language, config.models_dir(),
+                                           local_models.OFFLINE_BY_ENV if hub_offline() else local_models.OFFLINE_BY_CONFIG)
+        return Check("local model", False, problem.cause, problem.fix)
+
+    def _runtime(self) -> tuple[str, str, int]:
+        """(device, compute type, CPU threads) that ``auto`` and 0 stand for on this machine."""
+        device = self.config.device
+        if device == "auto":
+            import ctranslate2
+
+            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+        compute_type = self.config.compute_type
+        if compute_type == "auto":
+            compute_type = "int8" if device == "cpu" else "float16"
+        return device, compute_type, self.config.cpu_threads or cpu_cores()
+
+    def _load(self) -> LoadedModel:
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError:
+            raise BackendError(f"the local backend needs faster-whisper, which is missing: {INSTALL_FIX}") from None
+        config = self.config
+        model = local_models.resolve(config.model, self.ctx.settings.language, config.models_dir(),
+                                     allow_download=config.allow_download, progress=not self.ctx.quiet)
+        local_models.check_directory(model.path)
+        device, compute_type, threads = self._runtime()
+        try:
+            whisper = WhisperModel(str(model.path), device=device, compute_type=compute_type, cpu_threads=threads,
+                                   local_files_only=True)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise BackendError(f"cannot load local model '{model.name}' from {model.path}: "
+                               f"{first_line(exc)} ({_load_fix(exc, model)})") from None
+        self.ctx.log(f"local model {model.name} ({model.origin}) at {model.path} on {device}/{compute_type}, {threads} threads")
+        self.ctx.info["local model"] = f"{model.name} ({model.origin})"
+        return LoadedModel(whisper, model, device, compute_type, threads)
+
+    def _language(self, loaded: LoadedModel) -> str | None:
+        language = self.ctx.settings.language
+        if loaded.whisper.model.is_multilingual:
+            return language
+        if language not in (None, "en"):
+            raise BackendError(f"local model '{loaded.model.name}' understands only English but language is '{language}' "
+                               "(set transcription.local.model to a multilingual model such as base or small)")
+        return "en"
+
+    def _run(self, loaded: LoadedModel, samples: np.ndarray, language: str | None) -> tuple[str, list[Segment]]:
+        """Decode segment by segment, telling the pipeline the text so far after each one."""
+        config = self.config
+        text, segments = "", []
+        try:
+            decoded, _info = loaded.whisper.transcribe(
+                samples, language=language, beam_size=config.beam_size, vad_filter=config.vad_filter,
+                initial_prompt=transcription_prompt(self.ctx.settings), hotwords=config.hotword_text())
+            for raw in decoded:  # a generator: each step decodes the next segment
+                text += raw.text  # Whisper's own spacing (none between CJK segments)
+                segments.append(Segment(raw.start, raw.end, raw.text.strip()))
+                self.ctx.partial_text(text.strip())
+        except (RuntimeError, ValueError) as exc:
+            raise BackendError(f"local model '{loaded.model.name}' failed while decoding: {first_line(exc)} "
+                               "(rerun with --debug; try transcription.local.computeType \"float32\")") from None
+        return text.strip(), segments
+
+
+def decode(audio: Audio) -> np.ndarray:
+    """16 kHz mono float32; what libsndfile cannot read is retried with faster-whisper's PyAV decoder (m4a, webm …)."""
+    try:
+        return audio.pcm()
+    except AudioError as error:
+        if audio.path is None and audio.data is None:
+            raise
+        from faster_whisper import decode_audio
+
+        try:
+            return decode_audio(str(audio.path) if audio.path else io.BytesIO(audio.data or b""), sampling_rate=16_000)
+        except Exception:
+            raise error from None
+
+
+def cpu_cores() -> int:
+    """Cores this process may run on (honours taskset and cgroup CPU sets)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _load_fix(exc: BaseException, model: ResolvedModel) -> str:
+    message = str(exc).lower()
+    if "compute type" in message:
+        return 'set transcription.local.computeType to "auto"'
+    if "cuda" in message or "device" in message:
+        return 'set transcription.local.device to "cpu"'
+    if model.origin == "directory":
+        return "the files are damaged or not CTranslate2 Whisper weights; point transcription.local.model to a good directory"
+    return f"the files are damaged; fetch them again with `voice-transcriber models pull {model.name} --force`"
+
+
+@hookimpl
+def vt_register_backends(register) -> None:
+    register(LocalBackend)
+
+
+@hookimpl
+def vt_register_commands(cli) -> None:
+    from .local_cli import models_group
+
+    cli.add_command(models_group)
