@@ -98,6 +98,8 @@ class Settings(ConfigModel):
         for var, key in (env or {}).items():
             if os.environ.get(var):
                 data[key] = os.environ[var]
+                if is_secret_key(key):
+                    add_secret(os.environ[var])
         return validate(model, data, prefix=path, where=self._where(path))
 
     def _where(self, path: str) -> str:
