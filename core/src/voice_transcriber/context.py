@@ -36,6 +36,8 @@ class RunContext:
     timings: dict[str, float] = field(default_factory=dict)
     #: Facts worth reporting with --debug (backend that answered, bytes uploaded …).
     info: dict[str, Any] = field(default_factory=dict)
+    #: The run's transcript so far: the backend's, then the formatted one (None before the backend answers).
+    transcript: Transcript | None = None
 
     def log(self, message: str) -> None:
         """A diagnostic line on stderr, only with ``--debug``. Secrets are masked."""
@@ -75,6 +77,9 @@ class RunContext:
 
     def text_delivered(self, text: str, sink: str, transcript: Transcript) -> None:
         self._emit("vt_text_delivered", text=text, sink=sink, transcript=transcript)
+
+    def pipeline_finished(self, transcript: Transcript) -> None:
+        self._emit("vt_pipeline_finished", transcript=transcript)
 
     def pipeline_failed(self, error: BaseException) -> None:
         self._emit("vt_pipeline_failed", error=error)

@@ -153,8 +153,19 @@ def vt_text_delivered(ctx: RunContext, text: str, sink: str, transcript: Transcr
 
 
 @hookspec
+def vt_pipeline_finished(ctx: RunContext, transcript: Transcript) -> None:
+    """The run succeeded: every sink delivered ``transcript.text`` (the formatted record).
+
+    Fires once, after the last sink; also when there was no speech (``transcript.text`` is
+    then empty and nothing was delivered). A failed run fires :func:`vt_pipeline_failed`
+    instead. Returns nothing.
+    """
+
+
+@hookspec
 def vt_pipeline_failed(ctx: RunContext, error: BaseException) -> None:
     """A run failed or was cancelled; ``error`` is the exception the user is shown.
 
-    Fires once, before the command exits with a non-zero code. Returns nothing.
+    Fires once, before the command exits with a non-zero code. ``ctx.transcript`` is the
+    text so far when the backend answered (e.g. a sink failed), else None. Returns nothing.
     """

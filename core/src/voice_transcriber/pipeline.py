@@ -36,15 +36,16 @@ def prepare_in_background(plan: Plan, ctx: RunContext) -> list[threading.Thread]
 def run(audio: Audio, plan: Plan, ctx: RunContext) -> Transcript:
     """Transcribe ``audio``, format the text, deliver it to every sink; return the final record."""
     with ctx.stage("transcribe"):
-        transcript = transcribe(audio, plan.backends, ctx)
+        transcript = ctx.transcript = transcribe(audio, plan.backends, ctx)
     ctx.transcript_ready(transcript)
     with ctx.stage("format"):
-        transcript = format_text(transcript, plan.formatters, ctx)
+        transcript = ctx.transcript = format_text(transcript, plan.formatters, ctx)
     if not transcript.text.strip():
         ctx.warn(f"no speech detected in {audio.label or 'the recording'}; nothing delivered")
-        return transcript
-    with ctx.stage("deliver"):
-        deliver(transcript, plan.sinks, ctx)
+    else:
+        with ctx.stage("deliver"):
+            deliver(transcript, plan.sinks, ctx)
+    ctx.pipeline_finished(transcript)
     return transcript
 
 

@@ -13,6 +13,7 @@ import click
 from ..config import Settings, load_settings
 from ..context import RunContext
 from ..errors import VoiceTranscriberError
+from ..history import add_recovery_hint
 from ..pipeline import Plan
 from ..plugins import PluginManager
 from ..profiles import apply_profile
@@ -107,6 +108,7 @@ def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | No
             audio = read_input(options.get("input_path"), plan, ctx)
         pipeline.run(audio, plan, ctx)
     except (VoiceTranscriberError, KeyboardInterrupt) as exc:
+        add_recovery_hint(exc, ctx)
         ctx.pipeline_failed(exc)
         raise
     finally:

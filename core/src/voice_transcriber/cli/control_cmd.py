@@ -1,0 +1,217 @@
+"""``voice-transcriber toggle|start|stop|cancel|status``: a background recorder for hotkeys and status bars.
+
+Exit codes: 0 done; 1 nothing to act on (``stop`` with no recording, ``start`` while one
+runs) or the waited-for run failed; 130 the waited-for run was cancelled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from .. import control, runstate
+from ..control import ControlError, Recorder
+from ..errors import EXIT_CANCELLED, UsageError
+from .run_cmd import CliState, pipeline_options
+
+OWN_OPTIONS = {"wait"}
+
+
+def _wait_option(command: Callable) -> Callable:
+    return click.option("--wait", "-w", is_flag=True,
+                        help="Starting: return once the microphone is open (exit 1 if it cannot be). "
+                             "Stopping: return when the text is delivered, with the run's exit code.")(command)
+
+
+def recorder_argv(ctx: click.Context) -> list[str]:
+    """Root-command arguments reproducing the global options and the pipeline options given here."""
+    state: CliState = ctx.obj
+    if ctx.params.get("input_path"):
+        raise UsageError(f"`{ctx.command.name}` records from the microphone; to transcribe a file use "
+                         "`voice-transcriber transcribe FILE`")
+    args = ["--config", state.config_file] if state.config_file else []
+    args += ["--debug"] if state.debug else []
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name in OWN_OPTIONS:
+            continue
+        if ctx.get_parameter_source(param.name) is not ParameterSource.COMMANDLINE:
+            continue
+        value = ctx.params[param.name]
+        if param.is_flag:
+            args += [param.opts[0]] if value else param.secondary_opts[:1]
+        else:
+            args += [part for item in (value if param.multiple else [value]) for part in (param.opts[0], str(item))]
+    return args
+
+
+def _warn_stale(recorder: Recorder) -> None:
+    click.echo(f"voice-transcriber: removed the PID file of a recorder that died (pid {recorder.pid}); "
+               "its audio up to the crash: `voice-transcriber retry last`", err=True)
+
+
+def _start(ctx: click.Context) -> Recorder:
+    recorder = control.spawn_recorder(recorder_argv(ctx))
+    click.echo(f"recording in the background (pid {recorder.pid}); stop with `voice-transcriber stop`, "
+               f"log: {recorder.log}")
+    return recorder
+
+
+def _signal(recorder: Recorder, signum: int) -> None:
+    control.signal_recorder(recorder, signum)
+    verb = "cancelling (the audio is kept)" if signum == signal.SIGUSR2 else "stopping; the text goes to the sinks"
+    click.echo(f"{verb} — recorder pid {recorder.pid}")
+
+
+def _wait(recorder: Recorder, started: bool) -> None:
+    """``--wait``: after a start, until the microphone is open; after a stop, until the run ends."""
+    while True:
+        run = runstate.find_run(recorder.pid, recorder.ticks)
+        alive = recorder.alive()
+        if started and alive and run and run.get("state") in runstate.ACTIVE:
+            return
+        if not alive:
+            break
+        time.sleep(0.05)
+    run = runstate.find_run(recorder.pid, recorder.ticks) or {}
+    if run.get("cancelled"):
+        raise click.exceptions.Exit(EXIT_CANCELLED)
+    if run.get("state") != "delivered":
+        reason = run.get("error") or f"it exited without publishing a result; see {recorder.log}"
+        raise ControlError(f"the recording (pid {recorder.pid}) failed: {reason}")
+
+
+def _one_recorder(action: Callable[[Recorder | None], Recorder]) -> tuple[Recorder, bool]:
+    """Run ``action`` on the current recorder (or None) under the control lock."""
+    with control.control_lock():
+        current = control.current_recorder(on_stale=_warn_stale)
+        return action(current), current is None
+
+
+@click.command()
+@pipeline_options
+@_wait_option
+@click.pass_context
+def toggle(ctx: click.Context, wait: bool, **_: Any) -> None:
+    """Start recording in the background, or stop the running recording and deliver its text.
+
+    Bind it to a hotkey. Pipeline options apply when it starts a recording.
+    """
+    def act(current: Recorder | None) -> Recorder:
+        if current is None:
+            return _start(ctx)
+        _signal(current, signal.SIGUSR1)
+        return current
+
+    recorder, started = _one_recorder(act)
+    if wait:
+        _wait(recorder, started)
+
+
+@click.command()
+@pipeline_options
+@_wait_option
+@click.pass_context
+def start(ctx: click.Context, wait: bool, **_: Any) -> None:
+    """Start recording in the background (exit 1 if a recording is already running)."""
+    def act(current: Recorder | None) -> Recorder:
+        if current is not None:
+            raise ControlError(f"already recording (pid {current.pid}, since "
+                               f"{time.strftime('%H:%M:%S', time.localtime(current.started))}); "
+                               "stop it with `voice-transcriber stop`")
+        return _start(ctx)
+
+    recorder, _started = _one_recorder(act)
+    if wait:
+        _wait(recorder, started=True)
+
+
+def _stopper(signum: int) -> Callable[[Recorder | None], Recorder]:
+    def act(current: Recorder | None) -> Recorder:
+        if current is None:
+            raise ControlError("no recording is running (start one with `voice-transcriber start` or `toggle`)")
+        _signal(current, signum)
+        return current
+
+    return act
+
+
+@click.command()
+@_wait_option
+def stop(wait: bool) -> None:
+    """Stop the running recording; it is transcribed and delivered (exit 1 if none runs)."""
+    recorder, _ = _one_recorder(_stopper(signal.SIGUSR1))
+    if wait:
+        _wait(recorder, started=False)
+
+
+@click.command()
+@_wait_option
+def cancel(wait: bool) -> None:
+    """Stop the running recording without transcribing it (the audio stays for `retry`)."""
+    recorder, _ = _one_recorder(_stopper(signal.SIGUSR2))
+    if wait:
+        _wait(recorder, started=False)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (waybar's custom-module format plus details).")
+@click.option("--follow", "-f", is_flag=True, help="Keep running and print a line each time the state changes.")
+@click.option("--format", "template", metavar="TEMPLATE",
+              help="Print TEMPLATE with {state}, {id}, {pid}, {error}, {tooltip}… filled in, e.g. '{state}'.")
+@click.option("--linger", type=click.FloatRange(min=0), default=runstate.DEFAULT_LINGER, show_default=True,
+              metavar="SECONDS", help="How long 'delivered' or 'failed' is shown before 'idle'.")
+def status(as_json: bool, follow: bool, template: str | None, linger: float) -> None:
+    """Show idle, recording, transcribing, delivered or failed (for scripts and status bars)."""
+    if as_json and template:
+        raise UsageError("use either --json or --format, not both")
+    render = _renderer(as_json, template)
+    if not follow:
+        click.echo(render(runstate.current_status(linger)))
+        return
+    try:
+        _follow(render, linger)
+    except KeyboardInterrupt:
+        return
+    except BrokenPipeError:  # the bar went away: a clean end; keep Python from flushing into the dead pipe
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _renderer(as_json: bool, template: str | None) -> Callable[[dict[str, Any]], str]:
+    if as_json:
+        return lambda record: json.dumps(record, ensure_ascii=False)
+    if template:
+        return lambda record: template.format_map(_Blank(record))
+    return lambda record: record["tooltip"]
+
+
+def _follow(render: Callable[[dict[str, Any]], str], linger: float, interval: float = 0.2) -> None:
+    previous = None
+    while True:
+        record = runstate.current_status(linger)
+        key = (record["state"], record["id"], record["error"])
+        if key != previous:
+            sys.stdout.write(render(record) + "\n")
+            sys.stdout.flush()
+            previous = key
+        time.sleep(interval)
+
+
+class _Blank(dict):
+    """Template values: None prints as nothing, an unknown field is an error naming the known ones."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self:
+            raise UsageError(f"unknown field {{{key}}} in --format; known: {', '.join(sorted(self))}")
+        value = super().__getitem__(key)
+        return "" if value is None else value
+
+
+COMMANDS = (toggle, start, stop, cancel, status)

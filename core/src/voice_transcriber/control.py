@@ -1,0 +1,243 @@
+"""Recorders started from hotkeys: who is recording, starting one in the background, stopping it.
+
+Everything lives in ``$XDG_RUNTIME_DIR/voice-transcriber/`` (mode 0700):
+
+``control.lock``
+    ``flock``-ed by ``toggle``/``start``/``stop``/``cancel`` (and by a recorder registering
+    itself) for the few milliseconds they look and act, so concurrent commands — 50 rapid
+    toggles — see one consistent state. The kernel drops the lock when its holder dies, so
+    a killed command never leaves it stuck.
+``recorder.json``
+    The PID file of the recorder currently listening: its PID and kernel start time (which
+    tells it from a later process reusing the PID), when it started and its log file. It is
+    removed as soon as the recorder is told to stop or stops by itself, so the next toggle
+    starts a new recording while the previous one is still being transcribed. A file naming a
+    process that no longer exists is stale: the next command removes it.
+``runs/``
+    The state each pipeline process publishes (:mod:`voice_transcriber.runstate`).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .errors import VoiceTranscriberError
+
+#: Signals a recorder understands (SIGTERM/SIGUSR1 stop and transcribe, SIGUSR2 cancels).
+#: A background recorder starts with them blocked, so one sent before its handlers exist
+#: waits instead of killing it; :func:`accept_stop_signals` lets them in.
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2})
+LOCK_TIMEOUT = 10.0
+LOG_ROTATE_BYTES = 1 << 20
+
+
+class ControlError(VoiceTranscriberError):
+    """A control command found nothing to act on, or could not coordinate."""
+
+
+def runtime_dir() -> Path:
+    """``$XDG_RUNTIME_DIR/voice-transcriber`` (0700), or a private temp dir when it is unset."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    path = Path(base) / "voice-transcriber" if base and os.path.isabs(base) else \
+        Path(tempfile.gettempdir()) / f"voice-transcriber-{os.getuid()}"
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ControlError(f"cannot create the runtime directory {path}: {exc.strerror} "
+                           "(check $XDG_RUNTIME_DIR and its permissions)") from None
+    return path
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write ``data`` so readers see the old file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(data, out)
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+# --- process identity ------------------------------------------------------------------------
+
+
+def start_ticks(pid: int) -> int | None:
+    """The kernel start time of a live process (None if it is gone or a zombie)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()  # the command name may contain spaces
+    return None if fields[0] in ("Z", "X") else int(fields[19])
+
+
+def is_alive(pid: int, ticks: int | None) -> bool:
+    """True if ``pid`` still runs and is the same process (not a later one reusing the PID)."""
+    current = start_ticks(pid)
+    return current is not None and (ticks is None or current == ticks)
+
+
+# --- the lock and the PID file ---------------------------------------------------------------
+
+
+@contextmanager
+def control_lock(timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold ``control.lock`` (exclusive ``flock``) for the duration of the block."""
+    fd = os.open(runtime_dir() / "control.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                    raise ControlError(f"another voice-transcriber command has held {runtime_dir()}/control.lock "
+                                       f"for over {timeout:.0f} s (is one stopped with Ctrl-Z?); end it and retry") from None
+                time.sleep(0.005)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+@dataclass(frozen=True)
+class Recorder:
+    """The process registered as the one recording now."""
+
+    pid: int
+    ticks: int | None
+    started: float
+    log: str | None = None
+
+    def alive(self) -> bool:
+        return is_alive(self.pid, self.ticks)
+
+
+def _pid_file() -> Path:
+    return runtime_dir() / "recorder.json"
+
+
+def read_recorder() -> Recorder | None:
+    """The registered recorder as the PID file says (it may be stale; see :func:`claim`)."""
+    data = read_json(_pid_file())
+    if not data or not isinstance(data.get("pid"), int):
+        return None
+    return Recorder(data["pid"], data.get("ticks"), float(data.get("started", 0)), data.get("log"))
+
+
+def current_recorder(on_stale: Callable[[Recorder], None] | None = None) -> Recorder | None:
+    """The live registered recorder; a PID file naming a dead process is removed. Hold the lock."""
+    recorder = read_recorder()
+    if recorder is None or recorder.alive():
+        return recorder
+    _pid_file().unlink(missing_ok=True)
+    if on_stale:
+        on_stale(recorder)
+    return None
+
+
+def register(recorder: Recorder) -> None:
+    write_json_atomic(_pid_file(), asdict(recorder))
+
+
+def unregister(pid: int) -> None:
+    """Remove the PID file if it names ``pid``. Hold the lock."""
+    recorder = read_recorder()
+    if recorder is not None and recorder.pid == pid:
+        _pid_file().unlink(missing_ok=True)
+
+
+# --- what the recorder process itself calls --------------------------------------------------
+
+
+def adopt_self() -> None:
+    """Register this process as the recorder unless one is already registered (a terminal run)."""
+    pid = os.getpid()
+    with control_lock():
+        if current_recorder() is None:
+            register(Recorder(pid, start_ticks(pid), time.time()))
+
+
+def release_self() -> None:
+    """This process stopped recording: the next ``toggle`` may start a new recorder."""
+    recorder = read_recorder()
+    if recorder is not None and recorder.pid == os.getpid():
+        with control_lock():
+            unregister(recorder.pid)
+
+
+def accept_stop_signals() -> None:
+    """Unblock the stop signals a background recorder was started with (pending ones arrive now)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+# --- what control commands call (under :func:`control_lock`) ---------------------------------
+
+
+def log_path() -> Path:
+    from xdg_base_dirs import xdg_state_home
+
+    return xdg_state_home() / "voice-transcriber" / "recorder.log"
+
+
+def spawn_recorder(argv: Sequence[str]) -> Recorder:
+    """Start ``voice-transcriber ARGV`` detached from the terminal and register it. Hold the lock."""
+    log = log_path()
+    log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if log.exists() and log.stat().st_size > LOG_ROTATE_BYTES:
+        log.replace(log.with_name(log.name + ".1"))
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # inherited by the child
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "voice_transcriber", *argv], stdin=subprocess.DEVNULL,
+                                   stdout=fd, stderr=fd, start_new_session=True, close_fds=True)
+    except OSError as exc:
+        raise ControlError(f"cannot start the recorder: {exc.strerror or exc} ({sys.executable})") from None
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+        os.close(fd)
+    process.returncode = 0  # never waited for: the recorder outlives this command by design
+    recorder = Recorder(process.pid, start_ticks(process.pid), time.time(), str(log))
+    register(recorder)
+    return recorder
+
+
+def signal_recorder(recorder: Recorder, signum: int) -> None:
+    """Send ``signum`` and unregister: a recorder told to stop or cancel is no longer listening."""
+    try:
+        os.kill(recorder.pid, signum)
+    except ProcessLookupError:
+        pass  # it ended on its own between the check and now; nothing left to stop
+    except PermissionError:
+        raise ControlError(f"not allowed to signal the recorder (pid {recorder.pid}); "
+                           "was it started by another user?") from None
+    unregister(recorder.pid)
+
+
+def wait_until_gone(pid: int, ticks: int | None, timeout: float | None = None) -> bool:
+    """Poll until the process ends; False on timeout."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while is_alive(pid, ticks):
+        if deadline is not None and time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

@@ -1,0 +1,128 @@
+"""The transcript history: ``$XDG_STATE_HOME/voice-transcriber/history.jsonl`` (one JSON object a line, 0600).
+
+Public API for plugins and tools (e.g. a rofi "paste last" script)::
+
+    from voice_transcriber import history
+    entry = history.get("last")          # or an id, a unique prefix or suffix of one
+    print(entry.text)                    # the delivered (formatted) text
+    for entry in history.load(limit=10): # oldest first
+        ...
+
+The ``tracker`` plugin appends an entry when a run ends with a transcript, even when a
+sink failed (``sinks_failed`` says which).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError, UsageError, VoiceTranscriberError
+from .types import Transcript
+
+if TYPE_CHECKING:
+    from .context import RunContext
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One transcript. ``text`` is what the sinks received; ``raw_text`` what the backend said."""
+
+    id: str
+    timestamp: str  #: ISO 8601, UTC
+    text: str
+    raw_text: str
+    backend: str | None = None
+    model: str | None = None
+    language: str | None = None
+    audio_duration: float | None = None  #: seconds of audio
+    durations: dict[str, float] = field(default_factory=dict)  #: seconds per stage (transcribe, format, deliver…)
+    recording: str | None = None  #: the stored recording's path (``retry`` uses it)
+    sinks_delivered: list[str] = field(default_factory=list)
+    sinks_failed: list[str] = field(default_factory=list)
+    error: str | None = None  #: why a sink failed
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HistoryEntry:
+        """Build from a JSON record; keys written by newer versions are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def transcript(self) -> Transcript:
+        """The entry as the pipeline's value, e.g. to deliver it again."""
+        return Transcript(text=self.text, backend=self.backend or "history", language=self.language,
+                          model=self.model, audio_duration=self.audio_duration, raw_text=self.raw_text)
+
+
+def history_path() -> Path:
+    from xdg_base_dirs import xdg_state_home
+
+    return xdg_state_home() / "voice-transcriber" / "history.jsonl"
+
+
+def append(entry: HistoryEntry) -> None:
+    """Add ``entry`` as one line; concurrent writers are serialised with ``flock``."""
+    path = history_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    line = (json.dumps(entry.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, line)
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+def load(limit: int | None = None) -> list[HistoryEntry]:
+    """Entries oldest first; with ``limit``, only the newest ``limit``. Damaged lines are skipped."""
+    try:
+        lines = history_path().read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    entries = []
+    for line in lines:
+        try:
+            entries.append(HistoryEntry.from_dict(json.loads(line)))
+        except (ValueError, TypeError):
+            continue  # a line cut short by a crash must not hide the others
+    return entries[-limit:] if limit else entries
+
+
+def get(ref: str = "last") -> HistoryEntry:
+    """The entry named ``ref``: ``last``, an id, or a unique prefix or suffix of an id.
+
+    Raises :class:`~voice_transcriber.UsageError` (one line, with the fix) when none matches.
+    """
+    entries = load()
+    if not entries:
+        raise UsageError(f"the history is empty ({history_path()}); dictate something first")
+    if ref == "last":
+        return entries[-1]
+    exact = [e for e in entries if e.id == ref]
+    matches = exact or [e for e in entries if e.id.startswith(ref) or e.id.endswith(ref)]
+    if len({e.id for e in matches}) == 1:
+        return matches[-1]
+    problem = "matches several entries" if matches else "is not in the history"
+    raise UsageError(f"'{ref}' {problem}; see `voice-transcriber history` for the ids")
+
+
+def add_recovery_hint(error: BaseException, ctx: RunContext) -> None:
+    """Extend a failed run's one-line error with what was kept and the command that recovers it."""
+    if not isinstance(error, VoiceTranscriberError) or isinstance(error, (ConfigError, UsageError)):
+        return
+    recording = ctx.info.get("recording")
+    if ctx.transcript is not None and ctx.transcript.text.strip():
+        hint = f"the text is in the history: `voice-transcriber history show {ctx.run_id} --output NAME` delivers it again"
+    elif recording:
+        hint = f"the recording is kept: {recording}; `voice-transcriber retry {Path(recording).stem}` transcribes it again"
+    else:
+        return
+    error.args = (f"{error} ({hint})", *error.args[1:])
