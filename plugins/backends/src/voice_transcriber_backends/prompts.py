@@ -39,7 +39,8 @@ def language_name(code: str) -> str:
 def language_prompt(code: str) -> str:
     """The built-in prompt that keeps Whisper in language ``code``."""
     name = language_name(code)
-    return f"This is a {name} audio recording. Transcribe it in {name}."
+    article = "an" if name[:1] in "AEIOU" else "a"
+    return f"This is {article} {name} audio recording. Transcribe it in {name}."
 
 
 def transcription_prompt(settings: Settings) -> str | None:

@@ -1,0 +1,169 @@
+"""The local backend transcribing real speech with the real tiny.en weights, in process.
+
+Every test shares one loaded model (the backend keeps loaded models per configuration),
+except the load-once tests, which point at their own copy of the model directory.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from vt_testing.speech import JFK_TEXT, wer
+
+from voice_transcriber import Audio, AudioError, BackendError, RunContext
+from voice_transcriber.config import load_settings
+from voice_transcriber_backends.local_backend import LocalBackend
+
+pytestmark = pytest.mark.slow
+SENTENCES = ("Please send the report by Friday. I would like a cup of coffee and a glass of water.")
+
+
+@pytest.fixture
+def make_backend(plugin_manager, tiny_model_dir):
+    """``make_backend(language=None, **local_keys)`` → a LocalBackend whose events reach the fake plugin."""
+
+    def make(language: str | None = None, **local) -> LocalBackend:
+        overrides = {f"transcription.local.{key}": value for key, value in {"model": str(tiny_model_dir), **local}.items()}
+        settings = load_settings(overrides={**overrides, "language": language})
+        return LocalBackend(RunContext(settings, pm=plugin_manager))
+
+    return make
+
+
+def test_jfk_is_transcribed_with_a_low_word_error_rate(make_backend, jfk_path):
+    transcript = make_backend().transcribe(Audio.from_file(jfk_path))
+    assert wer(JFK_TEXT, transcript.text) <= 0.15, transcript.text
+    assert (transcript.backend, transcript.model, transcript.language) == ("local", "model", "en")
+    assert transcript.audio_duration == pytest.approx(11.0, abs=0.1)
+    assert transcript.segments[-1].end == pytest.approx(11.0, abs=1.0)
+
+
+def test_espeak_speech_given_as_stdin_bytes(make_backend, espeak_wav):
+    wav = espeak_wav(SENTENCES)
+    transcript = make_backend(language="en").transcribe(Audio.from_bytes(wav.read_bytes()))
+    assert wer(SENTENCES, transcript.text) <= 0.15, transcript.text
+
+
+def test_format_libsndfile_cannot_read_is_decoded_by_pyav(make_backend, espeak_wav, tmp_path):
+    import av
+    import soundfile
+
+    samples, rate = soundfile.read(espeak_wav(SENTENCES), dtype="int16")
+    m4a = tmp_path / "speech.m4a"
+    with av.open(str(m4a), "w") as container:
+        stream = container.add_stream("aac", rate=rate)
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = rate
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    with pytest.raises(AudioError):
+        Audio.from_file(m4a).pcm()  # the core's decoder gives up on AAC
+    transcript = make_backend().transcribe(Audio.from_file(m4a))
+    assert wer(SENTENCES, transcript.text) <= 0.15, transcript.text
+
+
+def test_partial_text_grows_segment_by_segment_to_the_final_text(make_backend, jfk_path, fake_plugin):
+    transcript = make_backend().transcribe(Audio.from_file(jfk_path))
+    partials = [text for kind, text in fake_plugin.events if kind == "partial"]
+    assert len(partials) == len(transcript.segments) >= 2
+    assert all(later.startswith(earlier) for earlier, later in zip(partials, partials[1:]))
+    assert partials[-1] == transcript.text
+
+
+def whisper_arguments(backend: LocalBackend, monkeypatch) -> dict:
+    """The keyword arguments the backend's next transcription gives faster-whisper (filled in as it runs)."""
+    seen: dict = {}
+    whisper = backend.loaded().whisper
+    real = whisper.transcribe
+    monkeypatch.setattr(whisper, "transcribe", lambda samples, **kw: seen.update(kw) or real(samples, **kw))
+    return seen
+
+
+def test_language_prompt_hot_words_beam_and_vad_are_passed_through(make_backend, jfk_path, monkeypatch):
+    backend = make_backend(language="en", beamSize=2, vadFilter=False, hotwords=["Americans", "country"])
+    seen = whisper_arguments(backend, monkeypatch)
+    backend.transcribe(Audio.from_file(jfk_path))
+    assert seen == {"language": "en", "beam_size": 2, "vad_filter": False, "hotwords": "Americans, country",
+                    "initial_prompt": "This is an English audio recording. Transcribe it in English."}
+
+
+def test_configured_transcription_prompt_replaces_the_language_prompt(make_backend, jfk_path, monkeypatch):
+    backend = make_backend(language="en")
+    backend.ctx.settings.transcription_prompt = "Kennedy, inaugural address."
+    seen = whisper_arguments(backend, monkeypatch)
+    backend.transcribe(Audio.from_file(jfk_path))
+    assert seen["initial_prompt"] == "Kennedy, inaugural address."
+
+
+@pytest.mark.parametrize(("seconds", "label"), [(0.0, "empty"), (0.2, "0.2 s"), (60.0, "60 s of silence")])
+def test_no_speech_gives_an_empty_transcript(make_backend, seconds, label):
+    audio = Audio.from_samples(np.zeros(int(seconds * 16_000), dtype=np.float32), 16_000, label=label)
+    transcript = make_backend().transcribe(audio)
+    assert transcript.text == ""
+    assert transcript.audio_duration == pytest.approx(seconds)
+
+
+def test_a_fraction_of_a_second_of_speech_does_not_fail(make_backend, jfk_path):
+    speech = Audio.from_file(jfk_path).pcm()[16_000 * 3: int(16_000 * 3.2)]
+    transcript = make_backend().transcribe(Audio.from_samples(speech, 16_000))
+    assert len(transcript.text.split()) <= 3  # a word or nothing, never a hallucinated sentence
+
+
+def test_english_only_model_refuses_another_language_with_the_fix(make_backend, jfk_path):
+    with pytest.raises(BackendError, match=r"understands only English but language is 'fr' \(set transcription.local.model"):
+        make_backend(language="fr").transcribe(Audio.from_file(jfk_path))
+
+
+@pytest.fixture
+def model_copy(tiny_model_dir, tmp_path) -> Path:
+    """The tiny.en weights under a new path (symlinks), so the backend loads them afresh."""
+    copy = tmp_path / "tiny-copy"
+    copy.mkdir()
+    for file in tiny_model_dir.iterdir():
+        (copy / file.name).symlink_to(file)
+    return copy
+
+
+@pytest.fixture
+def count_loads(monkeypatch):
+    import faster_whisper
+
+    loads = []
+    real = faster_whisper.WhisperModel
+
+    def counting(*args, **kwargs):
+        loads.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(faster_whisper, "WhisperModel", counting)
+    return loads
+
+
+def test_prepare_in_the_background_then_transcribe_loads_once(make_backend, model_copy, count_loads, jfk_path):
+    backend = make_backend(model=str(model_copy))
+    preparing = threading.Thread(target=backend.prepare)
+    preparing.start()
+    transcript = backend.transcribe(Audio.from_file(jfk_path))  # waits for the load prepare() started
+    preparing.join(timeout=60)
+    backend.prepare()
+    make_backend(model=str(model_copy)).transcribe(Audio.from_file(jfk_path))  # next file, new backend instance
+    assert count_loads == [str(model_copy)]
+    assert wer(JFK_TEXT, transcript.text) <= 0.15
+
+
+def test_corrupted_model_is_one_clear_error_and_a_fixed_one_loads(make_backend, model_copy, count_loads, jfk_path):
+    good = (model_copy / "model.bin").resolve()
+    (model_copy / "model.bin").unlink()
+    (model_copy / "model.bin").write_bytes(good.read_bytes()[:1_000_000])
+    backend = make_backend(model=str(model_copy))
+    with pytest.raises(BackendError) as caught:
+        backend.transcribe(Audio.from_file(jfk_path))
+    assert str(caught.value).startswith(f"cannot load local model 'tiny-copy' from {model_copy}: ")
+    assert str(caught.value).endswith("(the files are damaged or not CTranslate2 Whisper weights; "
+                                      "point transcription.local.model to a good directory)")
+    (model_copy / "model.bin").unlink()
+    (model_copy / "model.bin").symlink_to(good)
+    assert wer(JFK_TEXT, backend.transcribe(Audio.from_file(jfk_path)).text) <= 0.15  # a failed load is retried
