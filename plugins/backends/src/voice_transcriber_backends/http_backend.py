@@ -1,0 +1,185 @@
+"""What the ``openai`` and ``speaches`` backends share: one OpenAI-style transcription call.
+
+``POST <url>/audio/transcriptions`` as multipart form data, with a silence gate before
+the upload, FLAC or Opus encoding, splitting at pauses when the server has a size limit,
+retries (``voice_transcriber.http``), SSE streaming with partial text, and Whisper's
+no-speech filter on ``verbose_json`` segments. Subclasses supply the URL, the key, the
+extra form fields and the service-specific fixes in error messages.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from voice_transcriber import Backend, BackendError, Segment, Transcript
+from voice_transcriber.http import HttpOptions, bearer, check_response, make_client, send
+
+from .prompts import transcription_prompt
+from .replies import Heard, ReplyError, SpeechFilter, parse_body, read_stream
+from .upload import ENCODINGS, RATE, Chunk, speech_seconds, split_for_upload
+
+if TYPE_CHECKING:
+    import httpx
+
+    from voice_transcriber import Audio
+
+
+class HttpBackendConfig(HttpOptions):
+    """Keys every HTTP transcription backend understands (plus the retry/timeout keys)."""
+
+    api_key: str | None = Field(None, description='API key sent as "Authorization: Bearer"; "none" or null sends no header.')
+    model: str = Field("whisper-1", description="Model name or id, as the server knows it.")
+    response_format: Literal["auto", "json", "text", "verbose_json", "srt", "vtt"] = Field(
+        "auto", description='"auto" asks for verbose_json where the model offers it (to drop non-speech segments), else json.')
+    stream: bool = Field(False, description="Stream the transcript (SSE) and show partial text while the server decodes.")
+    upload_format: Literal["flac", "opus", "wav"] = Field(
+        "flac", description='Upload encoding of the 16 kHz mono audio: "flac" (lossless), "opus" (about 8x smaller), "wav".')
+    temperature: float = Field(0.0, ge=0, le=1, description="Sampling temperature (0 = deterministic).")
+    skip_silence: bool = Field(True, description="Do not upload a clip with no speech (energy gate); return an empty transcript instead.")
+    silence_threshold_db: float = Field(-48.0, le=0, description="A 30 ms frame louder than this (dBFS) counts as possible speech.")
+    min_speech_seconds: float = Field(0.25, ge=0, description="Upload only when at least this much audio is louder than silenceThresholdDb.")
+    no_speech_threshold: float = Field(0.6, ge=0, le=1, description="verbose_json: drop a segment whose no_speech_prob is above this …")
+    log_prob_threshold: float = Field(-1.0, description="… and whose avg_logprob is below this (Whisper's own rule).")
+    max_upload_bytes: int | None = Field(None, gt=0, description="Split longer audio at pauses into uploads under this size; null = no limit.")
+
+
+class HttpBackend(Backend):
+    """An OpenAI-compatible ``/audio/transcriptions`` client; subclasses set the details."""
+
+    #: Name of the base URL key in this backend's config section, for error messages.
+    url_key = "url"
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self._client_lock = threading.Lock()
+        self._client: httpx.Client | None = None
+
+    # --- what subclasses provide ---------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return str(getattr(self.config, self.url_key)).rstrip("/")
+
+    def verbose_json_supported(self) -> bool:
+        return True
+
+    def extra_fields(self) -> dict[str, str]:
+        """Server-specific form fields (Speaches' ``hotwords`` …)."""
+        return {}
+
+    def status_fixes(self, status: int) -> str | None:
+        """The fix to print for a failed reply with ``status``; None = a generic one."""
+        return None
+
+    def unreachable_fix(self) -> str:
+        return f"check {self.config_section}.{self.url_key} and your network"
+
+    def before_upload(self) -> None:
+        """Called before the first upload (Speaches makes sure its model is loaded)."""
+
+    # --- the call -------------------------------------------------------------------------
+
+    @property
+    def client(self) -> httpx.Client:
+        """One client per backend instance, so a run reuses its connection."""
+        with self._client_lock:
+            if self._client is None:
+                self._client = make_client(headers=bearer(self.config.api_key), timeouts=self.config.timeouts())
+            return self._client
+
+    def prepare(self) -> None:
+        self.client  # noqa: B018 - create the client (and its TLS context) while the user speaks
+
+    def transcribe(self, audio: Audio) -> Transcript:
+        samples = audio.pcm(RATE)
+        duration = len(samples) / RATE
+        if self.config.skip_silence and speech_seconds(samples, self.config.silence_threshold_db) < self.config.min_speech_seconds:
+            self.ctx.log(f"{self.name}: no sound above {self.config.silence_threshold_db:g} dBFS in {duration:.1f} s of audio; not uploaded")
+            self.ctx.info[f"{self.name} upload"] = "skipped (silence)"
+            return self._transcript(Heard(""), duration, uploaded=0)
+        self.before_upload()
+        chunks = split_for_upload(samples, self.config.upload_format, self.config.max_upload_bytes)
+        heard = Heard("")
+        for chunk in chunks:
+            heard = _joined(heard, self._send_chunk(chunk, heard.text), chunk.offset)
+        uploaded = sum(len(chunk.data) for chunk in chunks)
+        wav_bytes = 44 + 2 * len(samples)
+        self.ctx.info[f"{self.name} upload"] = (f"{uploaded} bytes {self.config.upload_format} in {len(chunks)} request(s), "
+                                                f"{uploaded / wav_bytes:.3f} of 16-bit WAV")
+        if heard.dropped:
+            self.ctx.log(f"{self.name}: dropped {heard.dropped} segment(s) the model flagged as not speech")
+        return self._transcript(heard, duration, uploaded)
+
+    def _send_chunk(self, chunk: Chunk, text_before: str) -> Heard:
+        import httpx
+
+        url = f"{self.base_url}/audio/transcriptions"
+        encoding = ENCODINGS[self.config.upload_format]
+        self.ctx.log(f"{self.name}: POST {url} ({len(chunk.data)} bytes {encoding.name}, {chunk.duration:.1f} s of audio)")
+        response = send(self.client, "POST", url, service=self.name, retry=self.config.retry_policy(),
+                        stream=self.config.stream, unreachable_fix=self.unreachable_fix(), log=self.ctx.log,
+                        timeout=self.config.timeouts().for_work(chunk.duration), data=self.form_fields(),
+                        files={"file": (encoding.filename, chunk.data, encoding.content_type)})
+        try:
+            check_response(response, service=self.name, fixes=_only(response.status_code, self.status_fixes))
+            if "text/event-stream" in response.headers.get("content-type", ""):
+                prefix = f"{text_before} " if text_before else ""
+                return read_stream(response.iter_lines(), lambda so_far: self.ctx.partial_text(prefix + so_far))
+            return parse_body(response.read(), self.reply_format(), self.speech_filter)
+        except ReplyError as exc:
+            raise BackendError(f"{self.name} ({url}): unreadable reply: {exc} — fix: check that "
+                               f"{self.config_section}.{self.url_key} points at a {self.name} server", retryable=True) from None
+        except httpx.HTTPError as exc:
+            raise BackendError(f"{self.name} ({url}): the connection broke during the reply ({type(exc).__name__}) "
+                               "— fix: try again; check the server's log", retryable=True) from None
+        finally:
+            response.close()
+
+    def form_fields(self) -> dict[str, str]:
+        """The multipart fields besides ``file``, in the names both APIs use."""
+        fields = {"model": self.config.model, "response_format": self.reply_format(),
+                  "temperature": f"{self.config.temperature:g}"}
+        if self.ctx.settings.language:
+            fields["language"] = self.ctx.settings.language
+        prompt = transcription_prompt(self.ctx.settings)
+        if prompt:
+            fields["prompt"] = prompt
+        if self.config.stream:
+            fields["stream"] = "true"
+        return {**fields, **self.extra_fields()}
+
+    def reply_format(self) -> str:
+        chosen = self.config.response_format
+        if self.config.stream:
+            return "json"  # the only format every server streams; Speaches ignores it anyway
+        if chosen == "auto":
+            return "verbose_json" if self.verbose_json_supported() else "json"
+        return chosen
+
+    @cached_property
+    def speech_filter(self) -> SpeechFilter:
+        return SpeechFilter(self.config.no_speech_threshold, self.config.log_prob_threshold)
+
+    def _transcript(self, heard: Heard, duration: float, uploaded: int) -> Transcript:
+        return Transcript(text=heard.text, backend=self.name, language=heard.language or self.ctx.settings.language,
+                          model=self.config.model, segments=tuple(heard.segments), audio_duration=duration,
+                          extra={"uploaded_bytes": uploaded, "dropped_segments": heard.dropped})
+
+
+def _joined(before: Heard, after: Heard, offset: float) -> Heard:
+    """Append the reply for a chunk starting at ``offset`` seconds to the earlier replies."""
+    moved = [Segment(s.start + offset, s.end + offset, s.text) for s in after.segments]
+    text = " ".join(part for part in (before.text, after.text) if part)
+    return Heard(text, before.segments + moved, before.language or after.language, before.dropped + after.dropped)
+
+
+def _only(status: int, fixes) -> dict[int, str]:
+    """The ``fixes`` mapping for just this status (computed only when the request failed)."""
+    if status < 400:
+        return {}
+    fix = fixes(status)
+    return {status: fix} if fix else {}

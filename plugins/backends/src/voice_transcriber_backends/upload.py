@@ -1,0 +1,111 @@
+"""Preparing audio for an HTTP upload: a silence gate, compact encodings, and splitting at pauses.
+
+Everything works on 16 kHz mono float32 samples (``Audio.pcm()``), the rate Whisper
+resamples to anyway, so uploading more would only cost bandwidth. numpy and soundfile are
+imported inside the functions: plugin discovery must stay light.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from voice_transcriber import BackendError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+RATE = 16_000
+_FRAME = 480  # 30 ms at 16 kHz: short enough to find the gap between two words
+#: libsndfile's Opus "compression level" 0.96 ≈ 17 kbit/s VBR: Whisper hears no difference.
+_OPUS_LEVEL = 0.96
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How an upload is encoded: the file name (servers read the extension) and MIME type."""
+
+    name: str
+    filename: str
+    content_type: str
+
+
+ENCODINGS = {
+    "flac": Encoding("flac", "audio.flac", "audio/flac"),
+    "opus": Encoding("opus", "audio.ogg", "audio/ogg"),
+    "wav": Encoding("wav", "audio.wav", "audio/wav"),
+}
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One encoded upload and where it starts in the whole recording."""
+
+    data: bytes
+    offset: float
+    duration: float
+
+
+def encode(samples: np.ndarray, encoding: str) -> bytes:
+    """Encode 16 kHz mono samples as FLAC (lossless), Ogg/Opus (smallest) or 16-bit WAV."""
+    import soundfile
+
+    buffer = io.BytesIO()
+    if encoding == "opus":
+        soundfile.write(buffer, samples, RATE, format="OGG", subtype="OPUS", compression_level=_OPUS_LEVEL)
+    elif encoding == "flac":
+        soundfile.write(buffer, samples, RATE, format="FLAC", subtype="PCM_16")
+    else:
+        soundfile.write(buffer, samples, RATE, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def frame_levels_db(samples: np.ndarray) -> np.ndarray:
+    """RMS level of each 30 ms frame in dBFS (digital silence ≈ -120)."""
+    import numpy as np
+
+    if len(samples) < _FRAME:
+        samples = np.pad(samples, (0, _FRAME - len(samples)))
+    usable = len(samples) - len(samples) % _FRAME
+    frames = samples[:usable].reshape(-1, _FRAME).astype(np.float64)
+    return 20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) + 1e-6)
+
+
+def speech_seconds(samples: np.ndarray, threshold_db: float) -> float:
+    """Seconds of 30 ms frames louder than ``threshold_db``: a cheap energy gate, no model needed."""
+    levels = frame_levels_db(samples)
+    return float((levels > threshold_db).sum()) * _FRAME / RATE
+
+
+def split_for_upload(samples: np.ndarray, encoding: str, max_bytes: int | None,
+                     encoder: Callable[[np.ndarray, str], bytes] = encode) -> list[Chunk]:
+    """Encode ``samples``; while a piece is over ``max_bytes``, cut it in two at its quietest
+    moment near the middle, so no word is cut and every upload fits the server's limit."""
+    pieces: list[Chunk] = []
+    _split(samples, 0, encoding, max_bytes, encoder, pieces)
+    return pieces
+
+
+def _split(samples: np.ndarray, start: int, encoding: str, max_bytes: int | None,
+           encoder: Callable[[np.ndarray, str], bytes], out: list[Chunk]) -> None:
+    data = encoder(samples, encoding)
+    if max_bytes is None or len(data) <= max_bytes:
+        out.append(Chunk(data, start / RATE, len(samples) / RATE))
+        return
+    if len(samples) < 2 * RATE:
+        raise BackendError(f"cannot split the audio into uploads under {max_bytes} bytes "
+                           "(raise maxUploadBytes, or use uploadFormat \"opus\")")
+    cut = quietest_point(samples, len(samples) // 4, 3 * len(samples) // 4)
+    _split(samples[:cut], start, encoding, max_bytes, encoder, out)
+    _split(samples[cut:], start + cut, encoding, max_bytes, encoder, out)
+
+
+def quietest_point(samples: np.ndarray, low: int, high: int) -> int:
+    """Sample index at the start of the quietest 30 ms frame between ``low`` and ``high``."""
+    import numpy as np
+
+    first, last = low // _FRAME, max(low // _FRAME + 1, high // _FRAME)
+    levels = frame_levels_db(samples[first * _FRAME:last * _FRAME])
+    return (first + int(np.argmin(levels))) * _FRAME
