@@ -1,1 +1,423 @@
-"""Pytest fixtures: desktop (work in progress)."""
+"""Desktop fixtures: a real Xvfb with target windows, and a headless sway with foot.
+
+* ``xvfb`` (session): an Xvfb server on a free display; ``x11`` (per test) points
+  ``DISPLAY`` at it and hides any Wayland session. ``x_window`` is a small Tk text window
+  with the focus that reports what arrived; ``x_terminal`` an xterm that does the same.
+* ``sway`` (session): headless sway run as an unprivileged user (sway refuses root; tests run
+  as root in CI, so a system user ``vttest`` is created when missing); ``wayland`` (per test)
+  sets ``WAYLAND_DISPLAY``/``XDG_RUNTIME_DIR``/``SWAYSOCK`` and hides ``DISPLAY``;
+  ``foot_window`` a foot terminal with the focus that writes every line typed into it to a file.
+
+Teardown kills what the fixtures started, including the background children that keep a
+selection alive (xclip, xsel, wl-copy): every process whose environment names our display.
+Missing packages skip these tests locally and fail them under CI (``$CI`` set).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+TEST_USER = "vttest"
+SWAY_CONFIG = "output HEADLESS-1 resolution 1280x720\nxwayland disable\ndefault_border none\n"
+HIDDEN_SESSION_VARS = ("SWAYSOCK", "HYPRLAND_INSTANCE_SIGNATURE", "YDOTOOL_SOCKET")
+
+TK_TARGET = r'''
+import os, sys, tkinter as tk
+out, title = sys.argv[1], sys.argv[2]
+root = tk.Tk(className="VtTarget")
+root.title(title)
+text = tk.Text(root, width=100, height=10)
+text.pack()
+text.focus_set()
+last = [None]
+def dump():
+    value = text.get("1.0", "end-1c")
+    if value != last[0]:
+        with open(out + ".tmp", "w", encoding="utf-8") as f:
+            f.write(value)
+        os.replace(out + ".tmp", out)
+        last[0] = value
+    root.after(40, dump)
+root.after(40, dump)
+root.mainloop()
+'''
+
+READ_LINES = 'stty -echo; while IFS= read -r line; do printf "%s\\n" "$line" >> "$0"; done'
+
+
+def require(*tools: str) -> None:
+    """Skip (fail under CI) when a tool the fixture needs is not installed."""
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        message = f"desktop tests need {', '.join(missing)} (apt-get install the packages in .ci/apt-packages.txt)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def wait_until(check: Callable[[], object], timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.03)
+
+
+def kill_clients(var: str, value: str) -> list[int]:
+    """SIGTERM every process (not us) whose environment has ``var=value``: the clients we started."""
+    needle = f"{var}={value}".encode()
+    killed = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in (os.getpid(), os.getppid()):
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGTERM)
+                killed.append(int(entry.name))
+        except (OSError, ProcessLookupError):
+            continue
+    return killed
+
+
+def stop(proc: subprocess.Popen, *, group: bool = False) -> None:
+    if proc.poll() is not None:
+        return
+    (os.killpg if group else os.kill)(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        (os.killpg if group else os.kill)(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+# --- X11 --------------------------------------------------------------------------------
+
+
+@dataclass
+class XServer:
+    display: str
+    proc: subprocess.Popen
+
+
+def _free_display() -> int:
+    for number in range(90, 400):
+        if not Path(f"/tmp/.X{number}-lock").exists() and not Path(f"/tmp/.X11-unix/X{number}").exists():
+            return number
+    raise RuntimeError("no free X display number between :90 and :399")
+
+
+@pytest.fixture(scope="session")
+def xvfb(tmp_path_factory) -> Iterator[XServer]:
+    """A real Xvfb X server (no window manager) for the whole session."""
+    require("Xvfb", "xdotool", "xclip", "xprop")
+    number = _free_display()
+    log = (tmp_path_factory.mktemp("xvfb") / "xvfb.log").open("wb")
+    proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+                            stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    env = {**os.environ, "DISPLAY": f":{number}"}
+    try:
+        wait_until(lambda: proc.poll() is not None or subprocess.run(
+            ["xdotool", "getdisplaygeometry"], env=env, capture_output=True).returncode == 0, 10, "Xvfb")
+        assert proc.poll() is None, f"Xvfb exited: see {log.name}"
+        yield XServer(f":{number}", proc)
+    finally:
+        kill_clients("DISPLAY", f":{number}")
+        stop(proc)
+        log.close()
+
+
+@pytest.fixture
+def x11(xvfb, monkeypatch) -> XServer:
+    """This test runs in the Xvfb session: ``DISPLAY`` set, Wayland variables removed."""
+    monkeypatch.setenv("DISPLAY", xvfb.display)
+    for var in ("WAYLAND_DISPLAY", *HIDDEN_SESSION_VARS):
+        monkeypatch.delenv(var, raising=False)
+    return xvfb
+
+
+@dataclass
+class Target:
+    """A window under test: ``text()`` is what arrived so far, ``wait_for(text)`` polls for it."""
+
+    read: Callable[[], str]
+    proc: subprocess.Popen
+    window_id: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def text(self) -> str:
+        return self.read()
+
+    def wait_for(self, expected: str, timeout: float = 5.0) -> str:
+        """The text once it equals ``expected`` (or whatever arrived when ``timeout`` ran out)."""
+        try:
+            wait_until(lambda: self.read() == expected, timeout, repr(expected))
+        except TimeoutError:
+            pass
+        return self.read()
+
+    def settle(self, quiet: float = 0.3, timeout: float = 5.0) -> str:
+        """The text once it stopped changing for ``quiet`` seconds."""
+        deadline = time.monotonic() + timeout
+        last, since = self.read(), time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - since < quiet:
+            time.sleep(0.03)
+            now = self.read()
+            if now != last:
+                last, since = now, time.monotonic()
+        return last
+
+
+def _read_file(path: Path) -> Callable[[], str]:
+    return lambda: path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def _focus_x_window(title: str, display: str) -> str:
+    env = {**os.environ, "DISPLAY": display}
+    found = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", f"^{title}$"],
+                           env=env, capture_output=True, text=True, timeout=15)
+    window_id = found.stdout.split()[0]
+    subprocess.run(["xdotool", "windowfocus", "--sync", window_id], env=env, check=True, timeout=10)
+    return window_id
+
+
+@pytest.fixture
+def x_window(x11, tmp_path) -> Iterator[Target]:
+    """A Tk text window (WM_CLASS class Vttarget) that has the focus; its text is read back from a file."""
+    out = tmp_path / "tk_target.txt"
+    title = f"VT_TARGET_{os.getpid()}_{time.monotonic_ns()}"
+    script = tmp_path / "tk_target.py"
+    script.write_text(TK_TARGET, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(script), str(out), title], stdin=subprocess.DEVNULL)
+    try:
+        window_id = _focus_x_window(title, x11.display)
+        wait_until(out.exists, 5, "the Tk window to report")
+        yield Target(_read_file(out), proc, window_id)
+    finally:
+        stop(proc)
+
+
+@pytest.fixture
+def x_terminal(x11, tmp_path) -> Iterator[Target]:
+    """An xterm (class XTerm) with the focus; every line typed into it is appended to a file."""
+    require("xterm")
+    out = tmp_path / "xterm_lines.txt"
+    out.touch()
+    title = f"VT_XTERM_{os.getpid()}_{time.monotonic_ns()}"
+    proc = subprocess.Popen(["xterm", "-u8", "-title", title, "-e", "sh", "-c", READ_LINES, str(out)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        window_id = _focus_x_window(title, x11.display)
+        time.sleep(0.3)  # let the shell reach `read` with echo off
+        yield Target(_read_file(out), proc, window_id)
+    finally:
+        stop(proc)
+
+
+# --- Wayland (headless sway) ------------------------------------------------------------
+
+
+@dataclass
+class SwaySession:
+    runtime_dir: str
+    wayland_display: str
+    swaysock: str
+    user: str | None
+    proc: subprocess.Popen
+
+    def client_env(self) -> dict[str, str]:
+        return {"XDG_RUNTIME_DIR": self.runtime_dir, "WAYLAND_DISPLAY": self.wayland_display,
+                "SWAYSOCK": self.swaysock}
+
+    def as_user(self, argv: list[str], env: dict[str, str]) -> list[str]:
+        """``argv`` run as the session's user with exactly ``env`` (root → runuser)."""
+        pairs = [f"{k}={v}" for k, v in env.items()]
+        return (["runuser", "-u", self.user, "--"] if self.user else []) + ["env", "-i", *pairs, *argv]
+
+
+def _unprivileged_user() -> str | None:
+    """None when we are not root (sway runs as us); else the test user, created if missing."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(TEST_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", TEST_USER],
+                       check=True, capture_output=True)
+    return TEST_USER
+
+
+@pytest.fixture(scope="session")
+def sway() -> Iterator[SwaySession]:
+    """Headless sway (pixman renderer, no input devices) run as an unprivileged user."""
+    require("sway", "swaymsg", "foot", "wl-copy", "wl-paste", "wtype")
+    user = _unprivileged_user()
+    runtime = tempfile.mkdtemp(prefix="vt-sway-", dir="/tmp")  # not under root's 0700 pytest dir
+    os.chmod(runtime, 0o700)
+    if user:
+        os.chown(runtime, pwd.getpwnam(user).pw_uid, -1)
+    config = Path(runtime, "sway.conf")
+    config.write_text(SWAY_CONFIG)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": runtime, "LANG": "C.UTF-8",
+           "XDG_RUNTIME_DIR": runtime, "WLR_BACKENDS": "headless", "WLR_LIBINPUT_NO_DEVICES": "1",
+           "WLR_RENDERER": "pixman"}
+    log = open(Path(runtime, "sway.log"), "wb")  # noqa: SIM115 - closed in teardown
+    session = SwaySession(runtime, "", "", user, None)  # type: ignore[arg-type]
+    session.proc = subprocess.Popen(session.as_user(["sway", "-c", str(config)], env), stdout=log, stderr=log,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        sockets = wait_until(lambda: _sway_sockets(runtime) if session.proc.poll() is None else "exited", 15, "sway")
+        assert sockets != "exited", f"sway exited: {Path(runtime, 'sway.log').read_text(errors='replace')[-500:]}"
+        session.wayland_display, session.swaysock = sockets
+        yield session
+    finally:
+        kill_clients("XDG_RUNTIME_DIR", runtime)
+        stop(session.proc, group=True)
+        log.close()
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def _sway_sockets(runtime: str) -> tuple[str, str] | None:
+    names = os.listdir(runtime)
+    wayland = [n for n in names if n.startswith("wayland-") and not n.endswith(".lock")]
+    ipc = [n for n in names if n.startswith("sway-ipc.") and n.endswith(".sock")]
+    return (wayland[0], os.path.join(runtime, ipc[0])) if wayland and ipc else None
+
+
+@pytest.fixture
+def wayland(sway, monkeypatch) -> SwaySession:
+    """This test runs in the sway session: Wayland variables set, ``DISPLAY`` removed."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    for var in HIDDEN_SESSION_VARS:
+        monkeypatch.delenv(var, raising=False)
+    for var, value in sway.client_env().items():
+        monkeypatch.setenv(var, value)
+    return sway
+
+
+def sway_focused_app(session: SwaySession) -> str | None:
+    tree = subprocess.run(["swaymsg", "-s", session.swaysock, "-t", "get_tree", "-r"],
+                          capture_output=True, text=True, timeout=5).stdout
+
+    def focused(node):
+        if node.get("focused"):
+            return node.get("app_id")
+        return next(filter(None, map(focused, node.get("nodes", []) + node.get("floating_nodes", []))), None)
+
+    return focused(json.loads(tree)) if tree else None
+
+
+@pytest.fixture
+def foot_window(wayland) -> Iterator[Target]:
+    """A foot terminal (app id ``vt-foot-target``) with the focus; typed lines land in a file."""
+    out = Path(wayland.runtime_dir, f"foot-{time.monotonic_ns()}.txt")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": wayland.runtime_dir, "LANG": "C.UTF-8",
+           "XDG_RUNTIME_DIR": wayland.runtime_dir, "WAYLAND_DISPLAY": wayland.wayland_display}
+    argv = ["foot", "--app-id", "vt-foot-target", "--title", "VT_FOOT_TARGET", "sh", "-c", READ_LINES, str(out)]
+    proc = subprocess.Popen(wayland.as_user(argv, env), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_until(lambda: sway_focused_app(wayland) == "vt-foot-target", 10, "foot to get the focus")
+        time.sleep(0.3)  # let the shell reach `read` with echo off
+        yield Target(_read_file(out), proc)
+    finally:
+        stop(proc, group=True)
+        wait_until(lambda: sway_focused_app(wayland) != "vt-foot-target", 5, "foot to close")
+
+
+# --- Stub tools and running a sink directly -------------------------------------------------
+
+STUB = r'''#!{python}
+import json, os, sys
+data = sys.stdin.buffer.read().decode("utf-8", "replace") if {read_stdin} else None
+with open({log!r}, "a", encoding="utf-8") as f:
+    f.write(json.dumps({{"argv": sys.argv, "stdin": data}}) + "\n")
+sys.stdout.write({stdout!r}); sys.stderr.write({stderr!r})
+sys.exit({exit_code})
+'''
+
+
+@dataclass
+class StubTool:
+    """An executable first on PATH that records each call's argv and stdin."""
+
+    name: str
+    log: Path
+
+    def calls(self) -> list[dict]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text(encoding="utf-8").splitlines()]
+
+    def argvs(self) -> list[list[str]]:
+        return [[Path(call["argv"][0]).name, *call["argv"][1:]] for call in self.calls()]
+
+
+@pytest.fixture
+def stub_tool(tmp_path, monkeypatch) -> Callable[..., StubTool]:
+    """``stub_tool("xdotool", exit_code=0, stdout="", stderr="", read_stdin=False)`` → StubTool.
+
+    The stub directory goes first on PATH; ``hide_tool(name)`` (see below) removes real tools."""
+    bin_dir = tmp_path / "stub-bin"
+    bin_dir.mkdir(exist_ok=True)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+    def make(name: str, *, exit_code: int = 0, stdout: str = "", stderr: str = "", read_stdin: bool = False) -> StubTool:
+        log = tmp_path / f"stub-{name}.jsonl"
+        script = bin_dir / name
+        script.write_text(STUB.format(python=sys.executable, log=str(log), stdout=stdout, stderr=stderr,
+                                      exit_code=exit_code, read_stdin=read_stdin), encoding="utf-8")
+        script.chmod(0o755)
+        return StubTool(name, log)
+
+    return make
+
+
+@pytest.fixture
+def only_tools(tmp_path, monkeypatch) -> Callable[..., Path]:
+    """``only_tools("xclip", ...)``: PATH holds just links to those real tools (plus any stubs)."""
+
+    def restrict(*names: str) -> Path:
+        bin_dir = tmp_path / "only-bin"
+        bin_dir.mkdir(exist_ok=True)
+        for name in names:
+            real = shutil.which(name)
+            if real and not (bin_dir / name).exists():
+                (bin_dir / name).symlink_to(real)
+        stub_dir = tmp_path / "stub-bin"
+        monkeypatch.setenv("PATH", os.pathsep.join(str(d) for d in (stub_dir, bin_dir) if d.exists()))
+        return bin_dir
+
+    return restrict
+
+
+@pytest.fixture
+def run_sink(isolated_dirs) -> Callable[..., object]:
+    """``run_sink(SinkClass, text, {"output.typing": {...}})``: deliver ``text`` with that config.
+
+    Returns the RunContext (its ``timings``/``info``); errors propagate as the sink raised them."""
+    from voice_transcriber import RunContext, Transcript
+    from voice_transcriber.config import load_settings
+
+    def run(sink_cls, text: str, config: dict | None = None):
+        ctx = RunContext(load_settings(overrides=config or {}))
+        sink = sink_cls(ctx)
+        sink.deliver(text, Transcript(text=text, backend="test"))
+        return ctx
+
+    return run

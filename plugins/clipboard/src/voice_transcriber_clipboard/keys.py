@@ -1,0 +1,174 @@
+"""Sending keys and typing text with xdotool (X11), wtype or ydotool (Wayland).
+
+Each :class:`KeyTool` knows its tool's argv for a key chord (``ctrl+shift+v``), for typing
+text (always after ``--``, the text as one argument), and for releasing modifiers still held
+from a hotkey. The typing sink and the clipboard's paste both use this module.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import string
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from voice_transcriber import SinkError
+
+from .tools import Session, ToolResult, find_tool, is_installed, run_tool
+
+MODIFIERS = ("ctrl", "shift", "alt", "super")
+#: Keys a chord may end with besides single letters and digits.
+NAMED_KEYS = ("Insert", "Return", "Tab", "space", "BackSpace", "Escape")
+
+
+def parse_chord(chord: str) -> tuple[list[str], str]:
+    """``"ctrl+shift+v"`` → ``(["ctrl", "shift"], "v")``; raises :class:`SinkError` when invalid."""
+    *mods, key = [part.strip() for part in chord.split("+")]
+    mods = [m.lower() for m in mods]
+    named = {k.lower(): k for k in NAMED_KEYS}
+    bad_mods = [m for m in mods if m not in MODIFIERS]
+    if bad_mods or not (len(key) == 1 and key.isalnum() and key.isascii() or key.lower() in named):
+        raise SinkError(f"invalid key chord '{chord}' (use modifiers {'/'.join(MODIFIERS)} and a letter or "
+                        f"{', '.join(NAMED_KEYS)}, e.g. ctrl+shift+v or shift+Insert)")
+    return mods, named.get(key.lower(), key.lower())
+
+
+@dataclass
+class KeyTool(ABC):
+    """One key-injection tool; ``key_delay_ms`` is the pause between typed characters."""
+
+    key_delay_ms: int = 12
+    timeout: float = 30.0
+
+    name = ""
+
+    def available(self) -> None:
+        """Raise :class:`SinkError` with the fix when the tool cannot work here."""
+        find_tool(self.name)
+
+    def can_type(self, char: str) -> bool:
+        """Whether :meth:`type_argv` delivers ``char`` exactly (else the caller pastes it)."""
+        return True
+
+    @abstractmethod
+    def chord_argv(self, chord: str) -> list[str]: ...
+
+    @abstractmethod
+    def type_argv(self, text: str) -> list[str]: ...
+
+    def release_argv(self) -> list[str] | None:
+        """Argv releasing held modifiers, or None when the tool cannot affect physical keys."""
+        return None
+
+    def press(self, chord: str) -> ToolResult:
+        return run_tool(self.chord_argv(chord), timeout=self.timeout)
+
+    def type(self, text: str) -> ToolResult:
+        return run_tool(self.type_argv(text), timeout=self.timeout + len(text) * self.key_delay_ms / 1000)
+
+    def release_modifiers(self) -> ToolResult | None:
+        argv = self.release_argv()
+        return run_tool(argv, timeout=self.timeout) if argv else None
+
+
+class Xdotool(KeyTool):
+    name = "xdotool"
+    #: Left and right variants of every modifier a hotkey may hold.
+    MODIFIER_KEYSYMS = ("Control_L", "Control_R", "Shift_L", "Shift_R", "Alt_L", "Alt_R",
+                        "Super_L", "Super_R", "Meta_L", "Meta_R", "ISO_Level3_Shift")
+
+    def chord_argv(self, chord: str) -> list[str]:
+        mods, key = parse_chord(chord)
+        return ["xdotool", "key", "--clearmodifiers", "+".join([*mods, key])]
+
+    def type_argv(self, text: str) -> list[str]:
+        return ["xdotool", "type", "--clearmodifiers", "--delay", str(self.key_delay_ms), "--", text]
+
+    def release_argv(self) -> list[str]:
+        return ["xdotool", "keyup", *self.MODIFIER_KEYSYMS]
+
+
+@dataclass
+class Wtype(KeyTool):
+    #: wtype creates a new virtual keyboard per run; sway may drop the first key if it comes at once.
+    settle_ms: int = 100
+
+    name = "wtype"
+    WTYPE_MODIFIERS = {"ctrl": "ctrl", "shift": "shift", "alt": "alt", "super": "logo"}
+
+    def chord_argv(self, chord: str) -> list[str]:
+        mods, key = parse_chord(chord)
+        names = [self.WTYPE_MODIFIERS[m] for m in mods]
+        return ["wtype", "-s", str(self.settle_ms), *_flags("-M", names), "-k", key, *_flags("-m", names[::-1])]
+
+    def type_argv(self, text: str) -> list[str]:
+        return ["wtype", "-s", str(self.settle_ms), "-d", str(self.key_delay_ms), "--", text]
+
+
+class Ydotool(KeyTool):
+    """ydotool ≥ 1.0: needs its daemon ydotoold (and /dev/uinput); types US-layout ASCII only."""
+
+    name = "ydotool"
+    #: Linux input event codes (linux/input-event-codes.h) for the keys a chord may use.
+    KEYCODES = {
+        **dict(zip("1234567890", range(2, 12))), **dict(zip("qwertyuiop", range(16, 26))),
+        **dict(zip("asdfghjkl", range(30, 39))), **dict(zip("zxcvbnm", range(44, 51))),
+        "ctrl": 29, "shift": 42, "alt": 56, "super": 125, "Return": 28, "Tab": 15, "space": 57,
+        "BackSpace": 14, "Escape": 1, "Insert": 110,
+    }
+    TYPEABLE = frozenset(string.printable) - frozenset("\x0b\x0c\r")
+
+    def available(self) -> None:
+        find_tool(self.name)
+        if daemon_socket() is None:
+            raise SinkError("ydotool needs its daemon, but ydotoold is not running (no socket at "
+                            f"{' or '.join(socket_candidates())}): start it with `sudo ydotoold &` or "
+                            "`systemctl --user enable --now ydotool`, and give your user access to /dev/uinput")
+
+    def can_type(self, char: str) -> bool:
+        return char in self.TYPEABLE
+
+    def chord_argv(self, chord: str) -> list[str]:
+        mods, key = parse_chord(chord)
+        codes = [self.KEYCODES[k] for k in [*mods, key.lower() if len(key) == 1 else key]]
+        return ["ydotool", "key", *[f"{c}:1" for c in codes], *[f"{c}:0" for c in reversed(codes)]]
+
+    def type_argv(self, text: str) -> list[str]:
+        return ["ydotool", "type", "--key-delay", str(self.key_delay_ms), "--", text]
+
+
+TOOLS: dict[str, type[KeyTool]] = {"xdotool": Xdotool, "wtype": Wtype, "ydotool": Ydotool}
+
+
+def key_tool(name: str, session: Session, *, key_delay_ms: int = 12, settle_ms: int = 100) -> KeyTool:
+    """The configured tool (``auto``: xdotool on X11; wtype, else ydotool, on Wayland), checked usable."""
+    if name == "auto":
+        name = "xdotool" if session == "x11" else ("wtype" if is_installed("wtype") or not is_installed("ydotool") else "ydotool")
+    if name not in TOOLS:
+        raise SinkError(f"unknown key tool '{name}' (choose auto, {', '.join(TOOLS)})")
+    tool = Wtype(key_delay_ms, settle_ms=settle_ms) if name == "wtype" else TOOLS[name](key_delay_ms)
+    tool.available()
+    return tool
+
+
+def socket_candidates() -> list[str]:
+    """Where ydotoold listens: ``$YDOTOOL_SOCKET``, else its defaults."""
+    if os.environ.get("YDOTOOL_SOCKET"):
+        return [os.environ["YDOTOOL_SOCKET"]]
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    return [*([f"{runtime}/.ydotool_socket"] if runtime else []), "/tmp/.ydotool_socket"]
+
+
+def daemon_socket() -> str | None:
+    for path in socket_candidates():
+        try:
+            if stat.S_ISSOCK(os.stat(path).st_mode):
+                return path
+        except OSError:
+            continue
+    return None
+
+
+def _flags(flag: str, values: list[str]) -> list[str]:
+    return [item for value in values for item in (flag, value)]

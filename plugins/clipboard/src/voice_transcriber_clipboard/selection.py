@@ -1,0 +1,114 @@
+"""Reading and writing the clipboard and primary selection with wl-copy/wl-paste, xclip or xsel.
+
+:func:`copy_verified` reads the selection back until it holds the new text: with wl-copy
+that is how we know it owns the selection before a paste chord is sent (otherwise the
+application may paste stale text), and with every tool it proves the copy worked.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+
+from voice_transcriber import SinkError
+
+from .tools import Session, find_tool, is_installed, run_tool
+
+SELECTIONS = ("clipboard", "primary")
+
+
+class SelectionTool(ABC):
+    name = ""
+    #: Tools that must exist for this one to work (e.g. wl-paste next to wl-copy).
+    requires: tuple[str, ...] = ()
+
+    def available(self) -> None:
+        for tool in (self.name, *self.requires):
+            find_tool(tool)
+
+    @abstractmethod
+    def copy_argv(self, selection: str) -> list[str]: ...
+
+    @abstractmethod
+    def read_argv(self, selection: str) -> list[str]: ...
+
+    def copy(self, text: str, selection: str) -> None:
+        run_tool(self.copy_argv(selection), input=text, fix=self.fix)
+
+    def read(self, selection: str) -> str | None:
+        """The selection's text, or None when it is empty or holds no text."""
+        try:
+            return run_tool(self.read_argv(selection), timeout=5, fix=self.fix).stdout or None
+        except SinkError:
+            return None
+
+    fix = "is the display variable right and the display server running?"
+
+
+class WlCopy(SelectionTool):
+    name = "wl-copy"
+    requires = ("wl-paste",)
+    fix = "is $WAYLAND_DISPLAY right, and does the compositor support the data-control protocol?"
+
+    def copy_argv(self, selection: str) -> list[str]:
+        return ["wl-copy", *(["--primary"] if selection == "primary" else []), "--type", "text/plain;charset=utf-8"]
+
+    def read_argv(self, selection: str) -> list[str]:
+        return ["wl-paste", "--no-newline", "--type", "text", *(["--primary"] if selection == "primary" else [])]
+
+
+class Xclip(SelectionTool):
+    name = "xclip"
+
+    def copy_argv(self, selection: str) -> list[str]:
+        return ["xclip", "-selection", selection, "-in"]
+
+    def read_argv(self, selection: str) -> list[str]:
+        return ["xclip", "-selection", selection, "-out", "-target", "UTF8_STRING"]
+
+
+class Xsel(SelectionTool):
+    name = "xsel"
+
+    def copy_argv(self, selection: str) -> list[str]:
+        return ["xsel", f"--{selection}", "--input"]
+
+    def read_argv(self, selection: str) -> list[str]:
+        return ["xsel", f"--{selection}", "--output"]
+
+
+TOOLS: dict[str, type[SelectionTool]] = {"wl-copy": WlCopy, "xclip": Xclip, "xsel": Xsel}
+
+
+def selection_tool(name: str, session: Session) -> SelectionTool:
+    """The configured tool (``auto``: wl-copy on Wayland; xclip, else xsel, on X11), checked present."""
+    if name == "auto":
+        if session == "wayland":
+            name = "wl-copy"
+        else:
+            name = "xclip" if is_installed("xclip") or not is_installed("xsel") else "xsel"
+    if name not in TOOLS:
+        raise SinkError(f"unknown clipboard tool '{name}' (choose auto, {', '.join(TOOLS)})")
+    tool = TOOLS[name]()
+    tool.available()
+    return tool
+
+
+def selections(setting: str) -> list[str]:
+    """``"both"`` → clipboard and primary; otherwise the one named."""
+    return list(SELECTIONS) if setting == "both" else [setting]
+
+
+def copy_verified(tool: SelectionTool, text: str, selection: str, timeout: float = 1.0) -> None:
+    """Copy ``text`` and wait until reading the selection back gives exactly ``text``."""
+    tool.copy(text, selection)
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        if tool.read(selection) == text:
+            return
+        if time.monotonic() >= deadline:
+            raise SinkError(f"{tool.name}: the {selection} selection does not hold the text {timeout:g} s after "
+                            "copying (another program may own it; a clipboard manager?)")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)

@@ -1,0 +1,97 @@
+"""Which window has the keyboard focus: its class (app id on Wayland) and title.
+
+Used to pick the paste chord (terminals want ``ctrl+shift+v``) and by profiles that match
+applications. ``active_window()`` never raises: when the desktop does not say (GNOME or KDE
+on Wayland, no window manager, a tool missing) it returns None.
+
+* X11: ``xdotool getactivewindow`` (or ``getwindowfocus`` without a window manager), then the
+  ``WM_CLASS`` property via ``xprop`` and the title via ``xdotool getwindowname``.
+* Sway (``$SWAYSOCK``): the focused node of ``swaymsg -t get_tree``.
+* Hyprland (``$HYPRLAND_INSTANCE_SIGNATURE``): ``hyprctl activewindow -j``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from voice_transcriber import SinkError
+
+from .tools import Session, detect_session, run_tool
+
+
+@dataclass(frozen=True)
+class WindowInfo:
+    """The focused window. ``class_`` is the X11 WM_CLASS class (e.g. ``XTerm``) or the Wayland
+    app id (``foot``); ``instance`` the WM_CLASS instance (``xterm``); ``id`` the X11 window id,
+    sway container id or Hyprland address (tells two windows of one class apart)."""
+
+    class_: str
+    title: str
+    instance: str = ""
+    id: str = ""
+
+    def matches(self, name: str) -> bool:
+        """Case-insensitive match of ``name`` against the class or the instance."""
+        wanted = name.lower()
+        return wanted in (self.class_.lower(), self.instance.lower())
+
+
+def active_window(session: Session | None = None) -> WindowInfo | None:
+    """The focused window, or None when it cannot be found out."""
+    try:
+        session = session or detect_session()
+        if session == "x11":
+            return _x11_window()
+        if os.environ.get("SWAYSOCK"):
+            return _sway_window()
+        if os.environ.get("HYPRLAND_INSTANCE_SIGNATURE"):
+            return _hyprland_window()
+    except (SinkError, ValueError, KeyError, TypeError):
+        return None
+    return None
+
+
+def _x11_window() -> WindowInfo | None:
+    try:
+        window_id = run_tool(["xdotool", "getactivewindow"], timeout=5).stdout.strip()
+    except SinkError:  # no window manager: ask for the input focus instead
+        window_id = run_tool(["xdotool", "getwindowfocus"], timeout=5).stdout.strip()
+    if not window_id.isdigit():
+        return None
+    title = run_tool(["xdotool", "getwindowname", window_id], timeout=5).stdout.rstrip("\n")
+    wm_class = run_tool(["xprop", "-id", window_id, "WM_CLASS"], timeout=5).stdout
+    names = re.findall(r'"((?:[^"\\]|\\.)*)"', wm_class)
+    instance, class_ = (names + ["", ""])[:2] if len(names) != 1 else (names[0], names[0])
+    return WindowInfo(class_=class_, title=title, instance=instance, id=window_id)
+
+
+def _sway_window() -> WindowInfo | None:
+    tree = json.loads(run_tool(["swaymsg", "-t", "get_tree", "--raw"], timeout=5).stdout)
+    node = _focused(tree)
+    if node is None:
+        return None
+    props = node.get("window_properties") or {}
+    return WindowInfo(class_=node.get("app_id") or props.get("class") or "", title=node.get("name") or "",
+                      instance=props.get("instance") or "", id=str(node.get("id", "")))
+
+
+def _focused(node: dict[str, Any]) -> dict[str, Any] | None:
+    if node.get("focused") and node.get("type") in ("con", "floating_con"):
+        return node
+    for child in [*node.get("nodes", []), *node.get("floating_nodes", [])]:
+        found = _focused(child)
+        if found is not None:
+            return found
+    return None
+
+
+def _hyprland_window() -> WindowInfo | None:
+    data = json.loads(run_tool(["hyprctl", "activewindow", "-j"], timeout=5).stdout or "{}")
+    if not data.get("class") and not data.get("title"):
+        return None
+    return WindowInfo(class_=data.get("class", ""), title=data.get("title", ""),
+                      instance=data.get("initialClass", ""), id=str(data.get("address", "")))

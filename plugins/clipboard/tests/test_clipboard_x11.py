@@ -1,0 +1,97 @@
+"""The clipboard sink against a real Xvfb: xclip/xsel round trips, pasting into real windows."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from voice_transcriber import SinkError
+from voice_transcriber_clipboard.sink import ClipboardSink
+from voice_transcriber_clipboard.window import active_window
+
+UNICODE = "café — naïve 😀 «quotes» \"double\" 'single' -dash"
+
+
+def xclip_out(selection: str = "clipboard") -> str:
+    return subprocess.run(["xclip", "-selection", selection, "-o"], capture_output=True, timeout=5,
+                          check=True).stdout.decode("utf-8")
+
+
+def test_copy_unicode_reads_back_exactly_with_xclip(x11, run_sink):
+    run_sink(ClipboardSink, UNICODE)
+    assert xclip_out() == UNICODE
+
+
+@pytest.mark.parametrize("tool", ["xclip", "xsel"])
+def test_both_selections_with_each_tool(x11, run_sink, tool):
+    text = f"{tool}: é — 😀\nsecond line"
+    run_sink(ClipboardSink, text, {"output.clipboard": {"tool": tool, "selection": "both"}})
+    assert xclip_out("clipboard") == text
+    assert xclip_out("primary") == text
+
+
+def test_primary_only_leaves_clipboard_alone(x11, run_sink):
+    run_sink(ClipboardSink, "before", {"output.clipboard": {"selection": "clipboard"}})
+    run_sink(ClipboardSink, "primary text ü", {"output.clipboard": {"selection": "primary"}})
+    assert xclip_out("primary") == "primary text ü"
+    assert xclip_out("clipboard") == "before"
+
+
+def test_paste_into_focused_window_with_ctrl_v(x_window, run_sink):
+    run_sink(ClipboardSink, UNICODE, {"output.clipboard": {"paste": True}})
+    assert x_window.wait_for(UNICODE) == UNICODE
+    assert xclip_out() == UNICODE  # left on the clipboard (no restore asked)
+
+
+def test_paste_restores_previous_clipboard(x_window, run_sink):
+    run_sink(ClipboardSink, "previous content", {"output.clipboard": {}})
+    run_sink(ClipboardSink, "dictated ñ", {"output.clipboard": {"paste": True, "restore": True, "restoreDelay": 0.2}})
+    assert x_window.wait_for("dictated ñ") == "dictated ñ"
+    assert xclip_out() == "previous content"
+
+
+def test_terminal_gets_shift_insert_and_primary(x_terminal, run_sink):
+    # xterm ignores ctrl+v; the auto chord for class XTerm is shift+Insert, which pastes PRIMARY.
+    run_sink(ClipboardSink, "terminal paste é 😀", {"output.clipboard": {"paste": True}})
+    subprocess.run(["xdotool", "key", "Return"], check=True)
+    assert x_terminal.wait_for("terminal paste é 😀\n") == "terminal paste é 😀\n"
+
+
+def test_active_window_reports_class_and_title(x_window):
+    window = active_window()
+    assert window is not None
+    assert window.class_ == "Vttarget"  # Tk capitalises the className it was given
+    assert window.title.startswith("VT_TARGET_")
+    assert window.id == x_window.window_id
+
+
+def test_checks_pass_under_xvfb(x11, run_sink):
+    from voice_transcriber import RunContext
+    from voice_transcriber.config import load_settings
+
+    checks = list(ClipboardSink(RunContext(load_settings(overrides={"output.clipboard": {"paste": True}}))).checks())
+    assert [c.name for c in checks] == ["clipboard session", "clipboard display", "clipboard tools"]
+    assert all(c.ok for c in checks), checks
+    assert checks[2].detail == "xclip, xdotool"
+
+
+def test_unreachable_display_fails_check(monkeypatch):
+    from voice_transcriber import RunContext
+    from voice_transcriber.config import load_settings
+
+    monkeypatch.setenv("DISPLAY", ":399")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    checks = list(ClipboardSink(RunContext(load_settings())).checks())
+    display = next(c for c in checks if c.name == "clipboard display")
+    assert not display.ok and "/tmp/.X11-unix/X399" in display.detail
+
+
+def test_copy_fails_when_x_server_is_gone(monkeypatch, run_sink, capsys):
+    monkeypatch.setenv("DISPLAY", ":399")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    with pytest.raises(SinkError) as failed:
+        run_sink(ClipboardSink, "lost? no")
+    message = str(failed.value)
+    assert message.startswith("clipboard: xclip failed:") and "\n" not in message
+    assert "lost? no" in capsys.readouterr().err
