@@ -40,7 +40,10 @@ class TranscriptionSettings(ConfigModel):
 
 
 class FormatterSettings(ConfigModel):
-    chain: list[str] = Field(default_factory=lambda: ["llm"], description="Formatters run in this order when formatterEnabled is true.")
+    # Offline by default: every formatter here works without a network or an API key.
+    # Add "llm" (e.g. ["hallucinations", "fillers", "llm"]) for the original tool's LLM formatting.
+    chain: list[str] = Field(default_factory=lambda: ["hallucinations", "fillers", "punctuation", "trim"],
+                             description='Formatters run in this order when formatterEnabled is true; add "llm" for LLM formatting.')
 
 
 class OutputSettings(ConfigModel):
@@ -55,6 +58,7 @@ class Settings(ConfigModel):
     transcription_prompt: str | None = Field(None, description="Prompt given to the backend (vocabulary, style); replaces the language prompt.")
     formatting_prompt: str | None = Field(None, description="System prompt of the llm formatter; replaces the built-in one.")
     benchmark_mode: bool = Field(False, description="Print per-stage timings on stderr after each run (like --debug).")
+    vocabulary: list[str] = Field(default_factory=list, description='Words to recognise and spell exactly (names, jargon), e.g. ["Kubernetes", "Anaïs"]: backends may pass them as prompt or hot words; the vocabulary formatter corrects near misses.')
     transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
     formatter: FormatterSettings = Field(default_factory=FormatterSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)
