@@ -37,15 +37,17 @@ PASTE_CHORD_KEY = "output.clipboard.pasteChord"
 class ActiveWindow:
     """The window that has the keyboard focus, as a ``vt_active_window`` plugin saw it."""
 
-    #: X11 WM_CLASS class (or instance) name, or the Wayland app_id, e.g. ``kitty``, ``thunderbird``.
+    #: X11 WM_CLASS class name (``XTerm``), or the Wayland app_id (``foot``).
     window_class: str = ""
     title: str = ""
+    #: X11 WM_CLASS instance name (``xterm``); ``match.windowClass`` is tried on it too.
+    instance: str = ""
     #: How it was detected (``xdotool``, ``sway``, ``hyprland`` …), shown with ``--debug``.
     source: str = ""
 
 
 class ProfileMatch(ConfigModel):
-    window_class: str | None = Field(None, description="Regular expression searched (case-insensitive) in the window class or Wayland app_id.")
+    window_class: str | None = Field(None, description="Regular expression searched (case-insensitive) in the window class (or WM_CLASS instance) or Wayland app_id.")
     title: str | None = Field(None, description="Regular expression searched (case-insensitive) in the window title.")
 
     @field_validator("window_class", "title")
@@ -60,9 +62,10 @@ class ProfileMatch(ConfigModel):
 
     def matches(self, window: ActiveWindow) -> bool:
         """True when every pattern given matches; a match with no pattern matches nothing."""
-        checks = [(self.window_class, window.window_class), (self.title, window.title)]
-        given = [(pattern, value) for pattern, value in checks if pattern is not None]
-        return bool(given) and all(re.search(pattern, value, re.IGNORECASE) for pattern, value in given)
+        checks = [(self.window_class, [window.window_class, window.instance]), (self.title, [window.title])]
+        given = [(pattern, values) for pattern, values in checks if pattern is not None]
+        return bool(given) and all(any(re.search(pattern, value, re.IGNORECASE) for value in values if value)
+                                   for pattern, values in given)
 
 
 class Profile(ConfigModel):

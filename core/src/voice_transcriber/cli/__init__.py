@@ -14,7 +14,7 @@ import click
 from ..errors import EXIT_CANCELLED, EXIT_FAILURE, VoiceTranscriberError
 from ..plugins import PluginManager, get_plugin_manager
 from ..redact import redact
-from . import control_cmd, history_cmd
+from . import control_cmd, history_cmd, redeliver_cmd
 from .config_cmd import config_group
 from .doctor_cmd import doctor
 from .plugins_cmd import plugins
@@ -43,7 +43,8 @@ def make_cli(pm: PluginManager) -> click.Group:
         if ctx.invoked_subcommand is None:
             run_from_options(ctx.obj, options)
 
-    for command in (transcribe, plugins, config_group, doctor, *control_cmd.COMMANDS, *history_cmd.COMMANDS):
+    for command in (transcribe, plugins, config_group, doctor, *control_cmd.COMMANDS, *history_cmd.COMMANDS,
+                    *redeliver_cmd.COMMANDS):
         cli.add_command(command)
     for plugin, _, exc in pm.call_each("vt_register_commands", cli=cli):
         if exc is not None:
