@@ -236,7 +236,12 @@ class ApiReplay:
                              "language": ["en"], "task": "automatic-speech-recognition"} for m in installed]
                    + [{"id": "silero_vad_v5", "created": 0, "object": "model", "owned_by": "silero",
                        "language": [], "task": "voice-activity-detection"}], "object": "list"}
-        self.route("GET", "/v1/models", self._guarded(api_key, json_reply(listing)))
+        def models(request: Request) -> Response:
+            task = request.args.get("task")
+            wanted = [m for m in listing["data"] if task is None or m["task"] == task]
+            return json_reply({**listing, "data": wanted})(request)
+
+        self.route("GET", "/v1/models", self._guarded(api_key, models))
         for model in installed:
             self.route("POST", f"/v1/models/{model}", self._guarded(api_key, text_reply(f"Model '{model}' already exists", 201)))
             self.route("GET", f"/v1/models/{model}", self._guarded(api_key, json_reply(listing["data"][installed.index(model)])))

@@ -25,7 +25,7 @@ import email.utils
 import json
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -294,12 +294,14 @@ def check_response(response: httpx.Response, *, service: str, error_cls: type[Vo
 
 def send(client: httpx.Client, method: str, url: str, *, service: str,
          error_cls: type[VoiceTranscriberError] = BackendError, retry: RetryPolicy | None = None,
-         stream: bool = False, unreachable_fix: str | None = None, log: Callable[[str], None] | None = None,
-         sleep: Callable[[float], None] = time.sleep, **request_kwargs: Any) -> httpx.Response:
+         stream: bool = False, expect: Collection[int] = (), unreachable_fix: str | None = None,
+         timeout_fix: str | None = None, log: Callable[[str], None] | None = None, sleep: Callable[[float], None] = time.sleep,
+         **request_kwargs: Any) -> httpx.Response:
     """Send a request, retrying transient failures; return the last reply, whatever its status.
 
     Connection errors and timeouts are retried too; when they persist, ``error_cls`` is raised
-    with one line (``unreachable_fix`` is its fix). With ``stream=True`` a successful reply is
+    with one line (``unreachable_fix`` is its fix; ``timeout_fix`` when the server is reachable but slow). Statuses in ``expect`` are answers, never
+    retried (Speaches' 409 "already loaded"). With ``stream=True`` a successful reply is
     returned unread (the caller closes it); error replies are always read.
     ``request_kwargs`` go to ``client.build_request`` (``files``, ``data``, ``json``, ``timeout``…);
     pass bytes, not open files, so a retry can resend them.
@@ -318,7 +320,7 @@ def send(client: httpx.Client, method: str, url: str, *, service: str,
         except httpx.TransportError as exc:
             failure, response = exc, None
         else:
-            if response.status_code < 400 or not is_retryable(response):
+            if response.status_code < 400 or response.status_code in expect or not is_retryable(response):
                 if response.status_code >= 400:
                     response.read()
                 return response
@@ -329,8 +331,9 @@ def send(client: httpx.Client, method: str, url: str, *, service: str,
         if wait is None:
             if response is not None:
                 return response
+            slow = isinstance(failure, httpx.TimeoutException) and not isinstance(failure, httpx.ConnectTimeout)
             raise _transport_error(error_cls, service, url, failure, request_kwargs.get("timeout"),
-                                   unreachable_fix, attempt) from None
+                                   timeout_fix if slow else unreachable_fix, attempt) from None
         if log:
             reason = f"HTTP {response.status_code}" if response is not None else type(failure).__name__
             log(f"{service}: {reason} from {_plain_url(url)}; retry {attempt + 1}/{retry.max_retries} in {wait:.2f} s")
@@ -356,7 +359,8 @@ def _transport_error(error_cls: type[VoiceTranscriberError], service: str, url: 
         limit = f" within {seconds:g} s" if isinstance(seconds, (int, float)) else ""
         what = "no connection" if isinstance(exc, httpx.ConnectTimeout) else "no reply"
         message = f"{service} ({_plain_url(url)}): {what}{limit}{tries}"
-        default_fix = "is the server up and reachable? raise the timeout in the config if it is just slow"
+        default_fix = ("is the server up and reachable?" if isinstance(exc, httpx.ConnectTimeout)
+                       else "the server is slow or stuck: raise the read timeout in the config, or check its load")
     else:
         cause = _transport_cause(exc)
         message = f"{service} ({_plain_url(url)}): {cause}{tries}"

@@ -78,6 +78,11 @@ class HttpBackend(Backend):
     def unreachable_fix(self) -> str:
         return f"check {self.config_section}.{self.url_key} and your network"
 
+    def timeout_fix(self, seconds: float) -> str:
+        allowed = self.config.timeouts().for_work(seconds).read
+        return (f"the server needed more than {allowed:g} s for {seconds:.0f} s of audio: raise "
+                f"{self.config_section}.readTimeout or readTimeoutPerAudioSecond, or use a smaller model")
+
     def before_upload(self) -> None:
         """Called before the first upload (Speaches makes sure its model is loaded)."""
 
@@ -122,6 +127,7 @@ class HttpBackend(Backend):
         self.ctx.log(f"{self.name}: POST {url} ({len(chunk.data)} bytes {encoding.name}, {chunk.duration:.1f} s of audio)")
         response = send(self.client, "POST", url, service=self.name, retry=self.config.retry_policy(),
                         stream=self.config.stream, unreachable_fix=self.unreachable_fix(), log=self.ctx.log,
+                        timeout_fix=self.timeout_fix(chunk.duration),
                         timeout=self.config.timeouts().for_work(chunk.duration), data=self.form_fields(),
                         files={"file": (encoding.filename, chunk.data, encoding.content_type)})
         try:

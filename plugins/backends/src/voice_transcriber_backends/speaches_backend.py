@@ -76,7 +76,8 @@ class SpeachesBackend(HttpBackend):
     def installed_models(self) -> str:
         try:
             response = self.client.get(f"{self.base_url}/models", params={"task": "automatic-speech-recognition"})
-            models = [m["id"] for m in response.json()["data"] if isinstance(m, dict) and isinstance(m.get("id"), str)]
+            models = [m["id"] for m in response.json()["data"] if isinstance(m, dict) and isinstance(m.get("id"), str)
+                      and m.get("task", "automatic-speech-recognition") == "automatic-speech-recognition"]
         except Exception:  # a best-effort hint inside an error message: never fail here
             return "could not list them"
         return "installed: " + (", ".join(models) or "none")
@@ -110,7 +111,7 @@ class SpeachesBackend(HttpBackend):
 
     def _load(self) -> None:
         url = f"{self.server_root}/api/ps/{self.config.model}"
-        response = send(self.client, "POST", url, service=self.name, retry=self.config.retry_policy(),
+        response = send(self.client, "POST", url, service=self.name, retry=self.config.retry_policy(), expect=(409,),
                         unreachable_fix=self.unreachable_fix(), log=self.ctx.log,
                         timeout=self.config.timeouts().for_work(60))
         # 201 loaded, 409 already loaded; anything else (an older server without /api/ps) is
