@@ -2,55 +2,72 @@
 
 Plugins import only from this module: the hook marker, the component base classes, the
 values that flow through the pipeline, the run context and the error classes.
+
+The names are loaded on first use (PEP 562), so that importing a submodule such as
+``voice_transcriber.capture`` does not pay for pydantic: the executable opens the
+microphone before anything slow is imported.
 """
 
 from __future__ import annotations
 
-from .components import Backend, Check, Component, Formatter, Sink
-from .config import ConfigModel, Settings
-from .context import RunContext
-from .errors import (
-    AudioError,
-    BackendError,
-    Cancelled,
-    CaptureError,
-    ConfigError,
-    FormatterError,
-    PluginError,
-    SinkError,
-    UsageError,
-    VoiceTranscriberError,
-)
-from .hookspecs import hookimpl
-from .profiles import ActiveWindow
-from .redact import redact
-from .types import Audio, Segment, Transcript
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .components import Backend, Check, Component, Formatter, Sink
+    from .config import ConfigModel, Settings
+    from .context import RunContext
+    from .errors import (
+        AudioError,
+        BackendError,
+        Cancelled,
+        CaptureError,
+        ConfigError,
+        FormatterError,
+        PluginError,
+        SinkError,
+        UsageError,
+        VoiceTranscriberError,
+    )
+    from .hookspecs import hookimpl
+    from .profiles import ActiveWindow
+    from .redact import redact
+    from .types import Audio, Segment, Transcript
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ActiveWindow",
-    "Audio",
-    "AudioError",
-    "Backend",
-    "BackendError",
-    "Cancelled",
-    "CaptureError",
-    "Check",
-    "Component",
-    "ConfigError",
-    "ConfigModel",
-    "Formatter",
-    "FormatterError",
-    "PluginError",
-    "RunContext",
-    "Segment",
-    "Settings",
-    "Sink",
-    "SinkError",
-    "Transcript",
-    "UsageError",
-    "VoiceTranscriberError",
-    "hookimpl",
-    "redact",
-]
+#: Public name → the submodule that defines it.
+_EXPORTS = {
+    **dict.fromkeys(("Backend", "Check", "Component", "Formatter", "Sink"), "components"),
+    **dict.fromkeys(("ConfigModel", "Settings"), "config"),
+    "RunContext": "context",
+    **dict.fromkeys(
+        ("AudioError", "BackendError", "Cancelled", "CaptureError", "ConfigError", "FormatterError",
+         "PluginError", "SinkError", "UsageError", "VoiceTranscriberError"),
+        "errors",
+    ),
+    "hookimpl": "hookspecs",
+    "ActiveWindow": "profiles",
+    "redact": "redact",
+    **dict.fromkeys(("Audio", "Segment", "Transcript"), "types"),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:  # `voice_transcriber.config` etc. still work after a bare `import voice_transcriber`
+        if not name.startswith("_"):
+            try:
+                return importlib.import_module(f".{name}", __name__)
+            except ModuleNotFoundError:
+                pass
+        raise AttributeError(f"module 'voice_transcriber' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

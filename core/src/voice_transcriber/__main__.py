@@ -1,5 +1,23 @@
-"""``python -m voice_transcriber``: the same as the ``voice-transcriber`` command."""
+"""The ``voice-transcriber`` executable (also ``python -m voice_transcriber``).
 
-from .cli import main
+When the command line records, the microphone opens here, before click, pydantic and
+the plugins are imported (about 0.3 s), so speech starting right away is not lost.
+"""
 
-main()
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    from .capture import early
+
+    early.start(argv)
+    from .cli import main as cli_main
+
+    cli_main(argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -50,6 +50,14 @@ class OutputSettings(ConfigModel):
     sinks: list[str] = Field(default_factory=lambda: ["stdout"], description="Sinks that receive the text, in order: stdout, clipboard, typing, ...")
 
 
+class InputSettings(ConfigModel):
+    device: str | int | None = Field(None, description="Microphone: an index or (part of) a name from `voice-transcriber devices`; null uses the system default.")
+    max_duration_seconds: float = Field(300, gt=0, description="Stop recording after this many seconds.")
+    silence_stop_seconds: float | None = Field(None, gt=0, description="Stop after this many seconds of silence following speech (voice activity detection); null records until stopped.")
+    tail_padding_ms: int = Field(300, ge=0, le=5000, description="Keep recording this long after a stop request, so the last word is not cut off.")
+    keep_recordings: int = Field(20, ge=0, description="Delivered recordings to keep on disk (undelivered ones are always kept).")
+
+
 class Settings(ConfigModel):
     """The whole configuration. The first six keys are the original tool's."""
 
@@ -62,6 +70,7 @@ class Settings(ConfigModel):
     transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
     formatter: FormatterSettings = Field(default_factory=FormatterSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)
+    input: InputSettings = Field(default_factory=InputSettings)
 
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
     _source: str = PrivateAttr(default="defaults")

@@ -1,13 +1,63 @@
-"""Microphone capture. (Recording is not built yet: use ``--input FILE`` or ``--input -``.)"""
+"""Microphone capture: record until the user stops, keeping every sample on disk as it comes.
+
+``record(ctx, plan)`` is what the root command calls when there is no ``--input``. The
+microphone is usually open already (``capture.early``, started by the executable before
+the CLI loads); stop requests are described in ``capture.stops``; the WAV file in
+``voice_transcriber.recordings``. This package imports nothing heavy at import time.
+"""
 
 from __future__ import annotations
 
-from ..context import RunContext
-from ..errors import UsageError
-from ..types import Audio
-from ..pipeline import Plan
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..context import RunContext
+    from ..pipeline import Plan
+    from ..types import Audio
+
+__all__ = ["record"]
 
 
-def record(ctx: RunContext, plan: "Plan") -> Audio:
-    """Record from the microphone until the user stops; return the captured audio."""
-    raise UsageError("microphone capture is not available yet: pass --input FILE (or --input - for stdin)")
+def record(ctx: RunContext, plan: Plan) -> Audio:
+    """Record from the microphone until the user stops; return the captured audio (16 kHz mono).
+
+    Emits ``vt_recording_started`` once the stream runs and the file exists, starts each
+    backend's ``prepare()`` meanwhile, and ``vt_recording_stopped`` with the audio. The file
+    path is in ``ctx.info["recording"]``. Raises :class:`~voice_transcriber.Cancelled` on a
+    cancel request (the file is kept) and :class:`~voice_transcriber.CaptureError` when the
+    microphone cannot be used.
+    """
+    from ..pipeline import prepare_in_background
+    from ..recordings import RecordingFile
+    from ..types import Audio
+    from . import early
+    from .microphone import Microphone
+    from .recorder import Recorder
+    from .stops import StopControl
+
+    settings = ctx.settings.input
+    if settings.silence_stop_seconds:
+        from .silence import check_available
+
+        check_available()
+    mic, stop = early.take(settings.device)
+    stop = stop or StopControl().install()
+    try:
+        mic = mic or Microphone(settings.device)
+        ctx.info["microphone"] = f"{mic.name} at {mic.rate} Hz" + ("" if mic.rate == 16_000 else " (resampled)")
+        file = RecordingFile(ctx.run_id, warn=ctx.warn)
+        ctx.info["recording"] = str(file.path) if file.path else None
+        ctx.recording_started()
+        prepare_in_background(plan, ctx)
+        samples = Recorder(mic, stop, file, settings, ctx).run()
+    finally:
+        stop.after_recording()
+        if mic is not None and mic.first_frame_at is not None:
+            ctx.info["first_frame_at"] = f"{mic.first_frame_at:.6f}"
+    ctx.info["recording"] = str(file.path) if file.path else None
+    ctx.info["recorded_seconds"] = round(len(samples) / 16_000, 2)
+    if mic.overflows:
+        ctx.warn(f"the microphone overflowed {mic.overflows} time(s): bits of audio were dropped (the machine was too busy)")
+    audio = Audio.from_samples(samples.astype("float32") / 32768.0, 16_000, label=str(file.path or "the recording"))
+    ctx.recording_stopped(audio)
+    return audio

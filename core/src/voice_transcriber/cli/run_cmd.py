@@ -60,6 +60,9 @@ def pipeline_options(command: Callable) -> Callable:
         click.option("--json", "json_output", is_flag=True, default=None, help="stdout sink: print the transcript record as JSON."),
         click.option("--no-newline", is_flag=True, default=None, help="stdout sink: no trailing newline."),
         click.option("--profile", metavar="NAME", help="Apply profile NAME from config `profiles` (default: the one matching the focused window)."),
+        click.option("--device", "-d", metavar="NAME|INDEX", help="Microphone to record from (see `voice-transcriber devices`)."),
+        click.option("--max-duration", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Stop recording after SECONDS (default 300)."),
+        click.option("--silence-stop", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Stop recording after SECONDS of silence following speech (voice activity detection)."),
     ]
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
@@ -73,6 +76,9 @@ def overrides_from(options: dict[str, Any]) -> dict[str, Any]:
         "language": options.get("language"),
         "output.stdout.jsonOutput": True if options.get("json_output") else None,
         "output.stdout.trailingNewline": False if options.get("no_newline") else None,
+        "input.device": options.get("device"),
+        "input.maxDurationSeconds": options.get("max_duration"),
+        "input.silenceStopSeconds": options.get("silence_stop"),
     }
     if options.get("formatters"):
         overrides["formatter.chain"] = _names(options["formatters"])
@@ -97,7 +103,7 @@ def build_plan(registry: Registry, ctx: RunContext) -> Plan:
 
 def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | None = None) -> None:
     """Load settings, build the plan, get the audio (file, stdin or microphone) and run."""
-    from .. import pipeline
+    from .. import pipeline, recordings
 
     flags = overrides_from(options)
     ctx = state.context(state.settings(flags))
@@ -107,6 +113,7 @@ def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | No
         if audio is None:
             audio = read_input(options.get("input_path"), plan, ctx)
         pipeline.run(audio, plan, ctx)
+        recordings.settle(ctx)
     except (VoiceTranscriberError, KeyboardInterrupt) as exc:
         add_recovery_hint(exc, ctx)
         ctx.pipeline_failed(exc)

@@ -1,0 +1,101 @@
+"""Open the microphone before anything slow: the first word must not be cut off.
+
+``voice-transcriber`` (see ``voice_transcriber.__main__``) calls :func:`start` first
+thing when the command line means "record": the stop signals are taken over and the
+stream starts buffering, and only then are click, pydantic, the plugins and the model
+loaded. :func:`take` hands the running microphone to the recorder. Anything that goes
+wrong here is left for the recorder to report properly, with the full configuration.
+
+Stdlib only (plus sounddevice when recording): this runs before the rest of the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+from .stops import StopControl
+
+if TYPE_CHECKING:
+    from .microphone import Microphone
+
+#: Root options that take a value; every other option is a flag. A test keeps this in
+#: step with the click command (an unknown option only means "no early start").
+VALUE_OPTIONS = {"--config", "--input", "-i", "--backend", "-b", "--format", "-f", "--output", "-o",
+                 "--language", "-l", "--profile", "--device", "-d", "--max-duration", "--silence-stop"}
+FLAG_OPTIONS = {"--debug", "--quiet", "-q", "--no-format", "--json", "--no-newline"}
+
+_early: tuple[Microphone | None, StopControl, str | None] | None = None
+
+
+def parse_root_options(argv: list[str]) -> dict[str, str] | None:
+    """Root options and their values; None when there is a subcommand, --help or anything unknown."""
+    found: dict[str, str] = {}
+    args = iter(argv)
+    for arg in args:
+        name, has_value, value = arg.partition("=")
+        if name in VALUE_OPTIONS:
+            found[name] = value if has_value else next(args, "")
+        elif arg in FLAG_OPTIONS:
+            found[arg] = ""
+        else:
+            return None
+    return found
+
+
+def device_hint(options: dict[str, str]) -> str | None:
+    """The device the settings will name: --device, else the env variable, else config.json."""
+    flag = options.get("--device") or options.get("-d")
+    if flag:
+        return flag
+    if os.environ.get("VOICE_TRANSCRIBER_INPUT__DEVICE"):
+        return os.environ["VOICE_TRANSCRIBER_INPUT__DEVICE"]
+    try:
+        configured = _config_file(options).read_text(encoding="utf-8")
+        lines = ["" if line.lstrip().startswith("//") else line for line in configured.splitlines()]
+        device = json.loads("\n".join(lines)).get("input", {}).get("device")
+    except (OSError, ValueError, AttributeError):
+        return None  # no file, or a broken one that the real configuration loader will report
+    return None if device is None else str(device)
+
+
+def _config_file(options: dict[str, str]) -> Path:
+    # Same rule as config.config_path(), which cannot be imported this early (pydantic).
+    explicit = options.get("--config") or os.environ.get("VOICE_TRANSCRIBER_CONFIG")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "voice-transcriber" / "config.json"
+
+
+def start(argv: list[str]) -> None:
+    """Take over the stop signals and start the microphone, if ``argv`` records."""
+    global _early
+    options = parse_root_options(argv)
+    if options is None or "--input" in options or "-i" in options:
+        return  # a subcommand, --help, --input or an option this parser does not know
+    stop = StopControl().install()
+    hint = device_hint(options)
+    try:
+        from .microphone import Microphone
+
+        mic = Microphone(hint)
+    except Exception:  # noqa: BLE001 - the recorder opens it again and reports the problem
+        mic = None
+    _early = (mic, stop, hint)
+
+
+def take(device: str | int | None) -> tuple[Microphone | None, StopControl | None]:
+    """The early microphone (if it is the ``device`` the settings name) and stop control."""
+    global _early
+    if _early is None:
+        return None, None
+    mic, stop, hint = _early
+    _early = None
+    wanted = None if device is None else str(device)
+    if mic is not None and wanted != hint:
+        mic.close()
+        mic = None
+    return mic, stop

@@ -1,0 +1,110 @@
+"""The recording loop: microphone blocks → 16 kHz → memory and the WAV on disk, until a stop."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from ..errors import Cancelled
+from ..recordings import RecordingFile
+from .meter import LevelMeter
+from .microphone import WANTED_RATE, Microphone
+from .stops import StopControl
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..config import InputSettings
+    from ..context import RunContext
+    from .silence import SilenceDetector
+
+TICK = 0.1  #: seconds between two looks at the microphone, the stop requests and the meter
+
+
+class Recorder:
+    """Records one take from ``mic`` into ``file`` until ``stop`` says so or a limit is reached."""
+
+    def __init__(self, mic: Microphone, stop: StopControl, file: RecordingFile, settings: InputSettings,
+                 ctx: RunContext) -> None:
+        import soxr
+
+        self.mic, self.stop, self.file, self.settings, self.ctx = mic, stop, file, settings, ctx
+        self.chunks: list[np.ndarray] = []
+        self.samples = 0
+        self.resampler = None if mic.rate == WANTED_RATE else soxr.ResampleStream(mic.rate, WANTED_RATE, 1, dtype="int16")
+        self.silence: SilenceDetector | None = None
+        if settings.silence_stop_seconds:
+            from .silence import SilenceDetector
+
+            self.silence = SilenceDetector(settings.silence_stop_seconds)
+        self.watch_stdin = _stdin_is_terminal()
+        hint = "Enter or Ctrl-C: stop · Ctrl-C twice: cancel" if self.watch_stdin else "Ctrl-C: stop · twice: cancel"
+        self.meter = LevelMeter(enabled=not ctx.quiet, hint=hint)
+
+    @property
+    def seconds(self) -> float:
+        return self.samples / WANTED_RATE
+
+    def run(self) -> np.ndarray:
+        """Record until stopped; the whole take as int16 samples at 16 kHz."""
+        import numpy as np
+
+        try:
+            while not self._finished():
+                self.stop.wait(TICK, self.watch_stdin)
+                peak = self._take(self.mic.drain())
+                self.meter.show(self.seconds, peak, self._meter_note())
+        finally:
+            self.mic.close()
+            self._take(self.mic.drain(), last=True)
+            self.file.close()
+            self.meter.clear()
+        if self.stop.cancelled:
+            raise Cancelled(f"recording cancelled ({self.stop.reason}); it is kept as {self.file.path or 'nothing'}")
+        return np.concatenate(self.chunks) if self.chunks else np.zeros(0, dtype=np.int16)
+
+    def _take(self, blocks: list[np.ndarray], last: bool = False) -> float:
+        """Resample and store new blocks; return their peak level (0..1)."""
+        import numpy as np
+
+        if self.resampler is not None and (blocks or last):
+            joined = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.int16)
+            blocks = [self.resampler.resample_chunk(joined, last=last)]
+        peak = 0
+        for block in blocks:
+            if not block.size:
+                continue
+            self.chunks.append(block)
+            self.samples += len(block)
+            self.file.write(block)
+            if self.silence is not None:
+                self.silence.feed(block)
+            peak = max(peak, int(np.abs(block.astype(np.int32)).max()))
+        return peak / 32768
+
+    def _finished(self) -> bool:
+        stop, settings = self.stop, self.settings
+        if stop.cancelled:
+            return True
+        if self.seconds >= settings.max_duration_seconds:
+            self.ctx.warn(f"recording reached the maximum of {settings.max_duration_seconds:g} s "
+                          "(--max-duration, input.maxDurationSeconds); stopping")
+            return True
+        if stop.requested_at is None and self.silence is not None and self.silence.silent_long_enough():
+            stop.request_stop(f"{settings.silence_stop_seconds:g} s of silence")
+            stop.requested_at -= settings.tail_padding_ms / 1000  # the silence already is the tail
+        if stop.requested_at is None:
+            return False
+        # keep what was said until the request (still in flight: the stream latency) plus the tail
+        return time.monotonic() >= stop.requested_at + self.mic.latency + settings.tail_padding_ms / 1000
+
+    def _meter_note(self) -> str:
+        return "stopping…" if self.stop.requested_at is not None else ""
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except ValueError:  # stdin closed
+        return False

@@ -1,0 +1,84 @@
+"""How a recording ends: signals, Enter and Ctrl-C become a stop or a cancel request.
+
+While recording (handlers installed by :meth:`StopControl.install`, as early as possible):
+
+* SIGINT (Ctrl-C), SIGTERM, SIGUSR1 — stop, keep a short tail, transcribe;
+* a second SIGINT, or SIGUSR2 — cancel: stop at once, keep the file, do not transcribe (exit 130);
+* Enter, when stdin is a terminal — stop and transcribe.
+
+After the recording (:meth:`StopControl.after_recording`): SIGUSR1 is ignored (the
+recording is already stopping), SIGINT and SIGUSR2 cancel the rest of the run (exit 130),
+SIGTERM terminates as usual.
+"""
+
+from __future__ import annotations
+
+import select
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+
+
+class StopControl:
+    """Collects stop/cancel requests from signal handlers and the terminal."""
+
+    def __init__(self) -> None:
+        self.requested_at: float | None = None
+        self.reason = ""
+        self.cancelled = False
+        self._wake = threading.Event()
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> StopControl:
+        """Take over SIGINT, SIGTERM, SIGUSR1 and SIGUSR2 (main thread only)."""
+        for sig in (signal.SIGINT, *STOP_SIGNALS, signal.SIGUSR2):
+            self._previous[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def after_recording(self) -> None:
+        """Signal meanings once the audio is captured (see the module docstring)."""
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGUSR2, _raise_cancelled)
+        signal.signal(signal.SIGTERM, self._previous.get(signal.SIGTERM, signal.SIG_DFL))
+
+    def request_stop(self, reason: str) -> None:
+        if self.requested_at is None:
+            self.requested_at = time.monotonic()
+            self.reason = reason
+        self._wake.set()
+
+    def cancel(self, reason: str) -> None:
+        self.cancelled = True
+        self.reason = reason
+        self._wake.set()
+
+    def wait(self, seconds: float, watch_stdin: bool) -> None:
+        """Sleep up to ``seconds``, waking early on a request or (if watched) on Enter."""
+        if not watch_stdin:
+            self._wake.wait(seconds)
+            return
+        try:
+            ready, _, _ = select.select([sys.stdin], [], [], seconds)
+        except (OSError, ValueError):  # stdin closed meanwhile
+            return
+        if ready:
+            sys.stdin.readline()
+            self.request_stop("Enter")
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if signum == signal.SIGUSR2 or (signum == signal.SIGINT and self.requested_at is not None):
+            self.cancel(name if signum == signal.SIGUSR2 else "second Ctrl-C")
+        else:
+            self.request_stop("Ctrl-C" if signum == signal.SIGINT else name)
+
+
+def _raise_cancelled(signum: int, frame: Any) -> None:
+    from ..errors import Cancelled
+
+    raise Cancelled("cancelled by SIGUSR2 (the recording is kept; see `voice-transcriber retry`)")
