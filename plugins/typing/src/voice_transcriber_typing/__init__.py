@@ -1,1 +1,5 @@
-"""voice-transcriber plugin package (work in progress)."""
+"""voice-transcriber plugin: the ``typing`` and ``auto`` sinks.
+
+Public modules: :mod:`.typer` (``type_text``, ``TypingConfig``), :mod:`.window`
+(``active_window() -> WindowInfo | None``), :mod:`.sink` (``should_type``).
+"""

@@ -1,0 +1,119 @@
+"""The ``typing`` and ``auto`` sinks.
+
+``typing`` types the text into the focused window. ``auto`` types short plain-ASCII text
+(where typing tools are reliable) and pastes anything else — accents, emoji, line breaks,
+long text — through the clipboard with the chord the focused window expects. Both leave the
+text on the clipboard when delivery is doubtful, and print it to stderr when it failed.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable
+
+from pydantic import Field
+
+from voice_transcriber import Check, ConfigModel, RunContext, Sink, SinkError, Transcript, hookimpl
+from voice_transcriber_clipboard.config import ClipboardConfig
+from voice_transcriber_clipboard.keys import key_tool
+from voice_transcriber_clipboard.paste import Clipboard, doubt_message
+from voice_transcriber_clipboard.selection import selection_tool
+from voice_transcriber_clipboard.sink import desktop_checks
+from voice_transcriber_clipboard.tools import keep_text
+
+from .typer import TypingConfig, type_text
+
+PLAIN = frozenset(string.ascii_letters + string.digits + string.punctuation + " ")
+
+
+class AutoConfig(ConfigModel):
+    max_typed_chars: int = Field(
+        200, ge=0, description="Plain-ASCII text up to this many characters is typed; anything else is pasted.")
+
+
+def clipboard_config(ctx: RunContext) -> ClipboardConfig:
+    return ctx.settings.section("output.clipboard", ClipboardConfig)
+
+
+class TypingSink(Sink):
+    name = "typing"
+    description = "Type the text into the focused window (xdotool, wtype or ydotool)."
+    config_section = "output.typing"
+    config_model = TypingConfig
+
+    @property
+    def typing_config(self) -> TypingConfig:
+        return self.config
+
+    def deliver(self, text: str, transcript: Transcript) -> None:
+        try:
+            doubts = type_text(self.ctx, text, self.typing_config, clipboard_config(self.ctx))
+        except SinkError as exc:
+            raise undelivered(self.ctx, self.name, exc, text) from None
+        if doubts:
+            report_doubts(self.ctx, self.name, doubts, text, copy=self.typing_config.clipboard_on_doubt)
+
+    def checks(self) -> Iterable[Check]:
+        return desktop_checks(self.name, self.typing_config,
+                              lambda session: [key_tool(self.typing_config.tool, session).name])
+
+
+class AutoSink(TypingSink):
+    name = "auto"
+    description = "Type short plain-ASCII text; paste anything else through the clipboard."
+    config_section = "output.auto"
+    config_model = AutoConfig
+
+    @property
+    def typing_config(self) -> TypingConfig:
+        return self.ctx.settings.section("output.typing", TypingConfig)
+
+    def deliver(self, text: str, transcript: Transcript) -> None:
+        if should_type(text, self.config.max_typed_chars):
+            return super().deliver(text, transcript)
+        try:
+            report = Clipboard(self.ctx, clipboard_config(self.ctx)).paste(text)
+        except SinkError as exc:
+            raise undelivered(self.ctx, self.name, exc, text) from None
+        if report.doubts:
+            self.ctx.warn(doubt_message(self.name, report.doubts))
+
+    def checks(self) -> Iterable[Check]:
+        config = clipboard_config(self.ctx)
+        return desktop_checks(self.name, config, lambda session: [
+            key_tool(self.typing_config.tool, session).name, selection_tool(config.tool, session).name])
+
+
+def should_type(text: str, max_chars: int) -> bool:
+    """Short text made only of printable ASCII (no line breaks, no tabs) is safe to type."""
+    return len(text) <= max_chars and all(char in PLAIN for char in text)
+
+
+def undelivered(ctx: RunContext, sink: str, error: SinkError, text: str) -> SinkError:
+    """The error to raise when the text did not arrive: the text goes to stderr and, if possible,
+    to the clipboard, and the one-line message says where it is."""
+    keep_text(ctx, text)
+    try:
+        Clipboard(ctx, clipboard_config(ctx)).copy(text)
+    except SinkError:
+        return SinkError(f"{sink}: {error}")
+    return SinkError(f"{sink}: {error}; the text is on the clipboard")
+
+
+def report_doubts(ctx: RunContext, sink: str, doubts: list[str], text: str, *, copy: bool) -> None:
+    """Warn that delivery is uncertain, leaving the text on the clipboard (or stderr) to be safe."""
+    try:
+        if not copy:
+            raise SinkError("clipboardOnDoubt is off")
+        Clipboard(ctx, clipboard_config(ctx)).copy(text)
+    except SinkError:
+        keep_text(ctx, text)
+        ctx.warn(f"{sink}: delivery uncertain ({'; '.join(doubts)}); the text was printed above")
+        return
+    ctx.warn(doubt_message(sink, doubts))
+
+
+@hookimpl
+def vt_register_sinks(register) -> None:
+    register(TypingSink)
+    register(AutoSink)

@@ -1,0 +1,127 @@
+"""Typing text into the focused window, piece by piece, and noticing when it may not have arrived.
+
+The text is split into pieces: runs the key tool can type (sent in chunks of ``chunkSize``
+characters, so a long dictation is not one giant argv and a failure stops early), line
+breaks (per ``newline``), and runs it cannot type (ydotool knows only US-layout ASCII),
+which are pasted through the clipboard or refused, per ``unsupported``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Literal
+
+from pydantic import Field
+
+from voice_transcriber import RunContext, SinkError
+from voice_transcriber_clipboard.config import ClipboardConfig, DesktopConfig
+from voice_transcriber_clipboard.keys import KeyTool, key_tool
+from voice_transcriber_clipboard.paste import Clipboard, around_keys
+from voice_transcriber_clipboard.tools import detect_session, first_line
+from voice_transcriber_clipboard.window import WindowInfo, active_window
+
+NEWLINE_KEYS = {"enter": "Return", "shift+enter": "shift+Return"}
+
+
+class TypingConfig(DesktopConfig):
+    tool: Literal["auto", "xdotool", "wtype", "ydotool"] = Field(
+        "auto", description="Typing tool: auto (xdotool on X11; wtype, else ydotool, on Wayland), xdotool, wtype or ydotool.")
+    key_delay_ms: int = Field(12, ge=0, description="Pause between typed characters (ms); raise it if characters get lost.")
+    start_delay: float = Field(
+        0.15, ge=0, description="Seconds to wait before typing, so the hotkey's keys are released first.")
+    chunk_size: int = Field(200, ge=1, description="Characters per typing command; long text is sent in chunks.")
+    newline: Literal["enter", "shift+enter", "space"] = Field(
+        "enter", description="Line breaks in the text: enter (press Return), shift+enter (a line break that does "
+                             "not send in chat apps) or space.")
+    press_enter: bool = Field(False, description="Press Return after the text (to run a command or send a message).")
+    release_modifiers: bool = Field(
+        True, description="Release Ctrl/Shift/Alt/Super still held from the hotkey before typing (xdotool only; "
+                          "on Wayland use output.beforeCommand).")
+    unsupported: Literal["paste", "fail"] = Field(
+        "paste", description="Characters the tool cannot type (ydotool: non-ASCII): paste them through the "
+                             "clipboard, or fail.")
+    clipboard_on_doubt: bool = Field(
+        True, description="When delivery is doubtful (tool warnings, focus changed), also leave the text on the clipboard.")
+
+
+@dataclass(frozen=True)
+class Piece:
+    kind: Literal["type", "key", "paste"]
+    value: str
+
+
+def pieces(text: str, keys: KeyTool, config: TypingConfig) -> list[Piece]:
+    """What to send, in order. Raises :class:`SinkError` for untypeable text with ``unsupported: fail``."""
+    result: list[Piece] = []
+    for number, line in enumerate(text.replace("\r\n", "\n").split("\n")):
+        if number:
+            newline_key = NEWLINE_KEYS.get(config.newline)
+            result.append(Piece("key", newline_key) if newline_key else Piece("type", " "))
+        runs = [(typeable, "".join(run)) for typeable, run in groupby(line, keys.can_type)]
+        for index, (typeable, run_text) in enumerate(runs):
+            if not typeable and config.unsupported == "fail":
+                raise SinkError(f"{keys.name} cannot type {run_text!r} (set output.typing.unsupported to "
+                                "\"paste\", or use another tool)")
+            # spaces between two untypeable runs are pasted with them: one paste, not three
+            between = typeable and run_text.isspace() and 0 < index < len(runs) - 1
+            result.append(Piece("type" if typeable and not between else "paste", run_text))
+    if config.press_enter:
+        result.append(Piece("key", "Return"))
+    return _chunked(_merged(result), config.chunk_size)
+
+
+def type_text(ctx: RunContext, text: str, config: TypingConfig, clipboard_config: ClipboardConfig) -> list[str]:
+    """Type ``text`` into the focused window; return the reasons to doubt it arrived (none: it did)."""
+    session = detect_session(config.session)
+    keys = key_tool(config.tool, session, key_delay_ms=config.key_delay_ms, settle_ms=config.wtype_settle_ms)
+    plan = pieces(text, keys, config)
+    before = active_window(session)
+    doubts = ["no focused window was found"] if before is None and session == "x11" else []
+    time.sleep(config.start_delay)
+    with around_keys(ctx):
+        if config.release_modifiers:
+            keys.release_modifiers()
+        for piece in plan:
+            doubts += _send(ctx, piece, keys, clipboard_config)
+    after = active_window(session)
+    if before and after and _identity(before) != _identity(after):
+        doubts.append(f"the focus moved from {before.class_ or '?'} to {after.class_ or '?'} while typing")
+    return doubts
+
+
+def _send(ctx: RunContext, piece: Piece, keys: KeyTool, clipboard_config: ClipboardConfig) -> list[str]:
+    if piece.kind == "paste":
+        return Clipboard(ctx, clipboard_config).paste(piece.value, keys, run_hooks=False).doubts
+    said = (keys.type(piece.value) if piece.kind == "type" else keys.press(piece.value)).stderr
+    return [f"{keys.name} said: {first_line(said)}"] if said.strip() else []
+
+
+def _identity(window: WindowInfo) -> str:
+    return window.id or f"{window.class_}/{window.instance}"
+
+
+def _merged(plan: list[Piece]) -> list[Piece]:
+    merged: list[Piece] = []
+    for piece in plan:
+        if merged and piece.kind != "key" and merged[-1].kind == piece.kind:
+            merged[-1] = Piece(piece.kind, merged[-1].value + piece.value)
+        else:
+            merged.append(piece)
+    return merged
+
+
+def _chunked(plan: list[Piece], size: int) -> list[Piece]:
+    return [Piece("type", chunk) if piece.kind == "type" else piece
+            for piece in plan for chunk in (chunks(piece.value, size) if piece.kind == "type" else [piece.value])]
+
+
+def chunks(text: str, size: int) -> list[str]:
+    """Split ``text`` into pieces of at most ``size`` characters, after a space where possible."""
+    parts: list[str] = []
+    while len(text) > size:
+        cut = text.rfind(" ", 0, size) + 1 or size
+        parts.append(text[:cut])
+        text = text[cut:]
+    return [*parts, text] if text else parts

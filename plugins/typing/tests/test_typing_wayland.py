@@ -1,0 +1,27 @@
+"""wtype into a Wayland-native terminal (foot) under a real headless sway."""
+
+from __future__ import annotations
+
+import subprocess
+
+from voice_transcriber_typing.sink import AutoSink, TypingSink
+
+TEXT = "wtype -dash \"q\" 'q' é café — naïve 😀"
+
+
+def test_wtype_types_unicode_into_foot(foot_window, run_sink):
+    run_sink(TypingSink, TEXT, {"output.typing": {"startDelay": 0, "pressEnter": True}})
+    assert foot_window.wait_for(TEXT + "\n") == TEXT + "\n"
+
+
+def test_wtype_newlines_press_return(foot_window, run_sink):
+    run_sink(TypingSink, "first line\nsecond -line", {"output.typing": {"startDelay": 0, "pressEnter": True}})
+    assert foot_window.wait_for("first line\nsecond -line\n") == "first line\nsecond -line\n"
+
+
+def test_auto_pastes_into_foot_with_the_terminal_chord(foot_window, run_sink):
+    run_sink(AutoSink, TEXT, {"output.clipboard": {"pasteChords": {"vt-foot-target": "ctrl+shift+v"}}})
+    subprocess.run(["wtype", "-s", "100", "-k", "Return"], check=True)
+    assert foot_window.wait_for(TEXT + "\n") == TEXT + "\n"
+    clipboard = subprocess.run(["wl-paste", "--no-newline"], capture_output=True, timeout=5).stdout.decode()
+    assert clipboard == TEXT
