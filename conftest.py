@@ -16,6 +16,7 @@ pytest_plugins = [
     "vt_testing.pulse",
     "vt_testing.desktop",
     "vt_testing.openai_api",
+    "vt_testing.dbus",
 ]
 
 # Nothing in the test suite may reach a model hub.

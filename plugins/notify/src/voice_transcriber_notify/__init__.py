@@ -1,1 +1,6 @@
-"""voice-transcriber plugin package (work in progress)."""
+"""voice-transcriber's desktop plugins, one entry point each.
+
+- ``notify`` (:mod:`.notifications`): one notification bubble per run, updated in place.
+- ``launcher`` (:mod:`.launcher`): ``voice-transcriber rofi`` for rofi, dmenu, wofi, fuzzel.
+- ``active-window`` (:mod:`.window`): which window has the focus, for profiles (``trylast``).
+"""

@@ -1,0 +1,149 @@
+"""The ``notify`` plugin: one desktop bubble per run, following the pipeline's events.
+
+"Recording…" → "Transcribing…" (with the partial text of streaming backends) → the text
+that was delivered, or the error; each update replaces the previous one. Config section
+``notify``; silently off when no notification server is running.
+"""
+
+from __future__ import annotations
+
+import atexit
+import time
+from typing import Literal
+
+from pydantic import Field
+
+from voice_transcriber import Audio, Cancelled, ConfigModel, RunContext, Transcript, VoiceTranscriberError, hookimpl, redact
+
+from .bubble import Bubble, Message, find_transport, session_bus_available
+
+Urgency = Literal["low", "normal", "critical"]
+PARTIAL_INTERVAL = 0.5
+BODY_LIMIT = 300
+
+
+class NotifyConfig(ConfigModel):
+    enabled: bool = Field(True, description="Show desktop notifications for recording, transcription and the result.")
+    urgency: Urgency = Field("normal", description="Urgency of the progress and result bubbles: low, normal or critical.")
+    error_urgency: Urgency = Field("critical", description="Urgency of the bubble that reports a failure.")
+    timeout: int = Field(5000, ge=-1, description="Milliseconds the result or error stays up (0: until dismissed, -1: the server's default).")
+    show_text: bool = Field(True, description="Show the transcribed text in the bubble (false: only how many words).")
+    partial_text: bool = Field(True, description="Update the bubble with the text a streaming backend has decoded so far.")
+    tool: Literal["auto", "notify-send", "gdbus"] = Field("auto", description="How to talk to the notification server: notify-send (libnotify-bin), gdbus (libglib2.0-bin), or auto.")
+
+
+class RunBubble:
+    """The bubble of one run, with what it has shown so far."""
+
+    def __init__(self, bubble: Bubble, config: NotifyConfig) -> None:
+        self.bubble = bubble
+        self.config = config
+        self.delivered_to: list[str] = []
+        self.last_partial = 0.0
+        self.finished = False
+
+    def progress(self, summary: str, body: str = "", icon: str = "audio-input-microphone") -> None:
+        self.bubble.show(Message(summary, body, icon, self.config.urgency, timeout_ms=0))
+
+    def finish(self, summary: str, body: str, icon: str, urgency: str, flush: bool = True) -> None:
+        self.finished = True
+        self.bubble.show(Message(summary, body, icon, urgency, timeout_ms=self.config.timeout))
+        if flush:
+            self.bubble.flush()
+
+    def text_body(self, text: str) -> str:
+        if not self.config.show_text:
+            return f"{len(text.split())} words"
+        return text if len(text) <= BODY_LIMIT else text[: BODY_LIMIT - 1] + "…"
+
+
+#: Bubbles by run id: events of one run arrive in one process, possibly from several threads.
+_runs: dict[str, RunBubble | None] = {}
+
+
+def run_bubble(ctx: RunContext) -> RunBubble | None:
+    """This run's bubble, created on its first event; None when notifications are off."""
+    if ctx.run_id not in _runs:
+        _runs[ctx.run_id] = _new_run_bubble(ctx)
+    return _runs[ctx.run_id]
+
+
+def _new_run_bubble(ctx: RunContext) -> RunBubble | None:
+    try:
+        config = ctx.settings.section("notify", NotifyConfig, env={})
+    except VoiceTranscriberError as exc:
+        ctx.warn(f"notifications off: {exc}")
+        return None
+    if not config.enabled or not session_bus_available():
+        ctx.log("notify: off (disabled, or no session bus)")
+        return None
+    transport = find_transport(config.tool)
+    if transport is None:
+        ctx.log(f"notify: off ({config.tool} not installed; apt install libnotify-bin)")
+        return None
+    return RunBubble(Bubble(transport), config)
+
+
+@hookimpl
+def vt_recording_started(ctx: RunContext) -> None:
+    if run := run_bubble(ctx):
+        run.progress("Recording…", "Speak now; stop with your hotkey or Enter.")
+
+
+@hookimpl
+def vt_recording_stopped(ctx: RunContext, audio: Audio) -> None:
+    if run := run_bubble(ctx):
+        seconds = f"{audio.duration:.1f} s recorded" if audio.samples is not None else ""
+        run.progress("Transcribing…", seconds, icon="system-run")
+
+
+@hookimpl
+def vt_transcription_started(ctx: RunContext, audio: Audio, backend: str) -> None:
+    if run := run_bubble(ctx):
+        run.progress("Transcribing…", f"with {backend}", icon="system-run")
+
+
+@hookimpl
+def vt_partial_text(ctx: RunContext, text: str) -> None:
+    run = run_bubble(ctx)
+    if run is None or not run.config.partial_text or time.monotonic() - run.last_partial < PARTIAL_INTERVAL:
+        return
+    run.last_partial = time.monotonic()
+    run.progress("Transcribing…", run.text_body(text), icon="system-run")
+
+
+@hookimpl
+def vt_text_delivered(ctx: RunContext, text: str, sink: str) -> None:
+    if run := run_bubble(ctx):
+        run.delivered_to.append(sink)
+        run.finish(f"Delivered → {', '.join(run.delivered_to)}", run.text_body(text), "dialog-information",
+                   run.config.urgency, flush=False)  # more sinks may follow; flushed when the run ends
+
+
+@hookimpl
+def vt_pipeline_finished(ctx: RunContext, transcript: Transcript) -> None:
+    if run := run_bubble(ctx):
+        if not transcript.text.strip():
+            run.finish("No speech detected", "Nothing was delivered.", "dialog-information", run.config.urgency)
+        run.bubble.flush()
+
+
+@hookimpl
+def vt_pipeline_failed(ctx: RunContext, error: BaseException) -> None:
+    run = run_bubble(ctx)
+    if run is None:
+        return
+    if isinstance(error, (Cancelled, KeyboardInterrupt)):
+        run.finish("Dictation cancelled", "Nothing was delivered.", "dialog-information", run.config.urgency)
+    else:
+        run.finish("Dictation failed", redact(str(error)), "dialog-error", run.config.error_urgency)
+
+
+@atexit.register
+def _close_unfinished() -> None:
+    """A run that ended without a result (killed, crashed) must not leave "Recording…" up forever."""
+    for run in _runs.values():
+        if run is not None and not run.finished:
+            run.finish("Dictation ended", "No text was delivered.", "dialog-information", run.config.urgency)
+        if run is not None:
+            run.bubble.flush()  # e.g. `paste-last`: delivered outside a run, never "finished"

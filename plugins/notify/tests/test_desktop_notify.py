@@ -1,0 +1,184 @@
+"""Notifications against a real session bus and a real notification server (dunst under Xvfb)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from voice_transcriber import Audio, BackendError, Cancelled, RunContext, Transcript
+from voice_transcriber.config import load_settings
+from voice_transcriber.plugins import get_plugin_manager
+from voice_transcriber_notify import notifications
+from voice_transcriber_notify.bubble import escape_markup, gvariant_string, session_bus_available
+from vt_testing.core import run_cli
+
+SECOND = Audio.from_samples(np.zeros(16000, dtype=np.float32), 16000)
+TEXT = 'Ask not <what> your country & "can" do — café 😀'
+
+
+@pytest.fixture
+def on_bus(monkeypatch, tmp_path):
+    """``on_bus(bus)``: this process talks to ``bus`` (None: no session bus at all)."""
+
+    def point(bus) -> None:
+        monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # no $XDG_RUNTIME_DIR/bus either
+        if bus is not None:
+            monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", bus.address)
+
+    yield point
+    notifications._runs.clear()
+
+
+def run_context(write_config, **notify) -> RunContext:
+    write_config({"notify": notify})
+    return RunContext(load_settings(), pm=get_plugin_manager())
+
+
+def step(ctx: RunContext, emit) -> None:
+    """Emit one event and wait until its bubble update reached the server (no coalescing)."""
+    emit()
+    run = notifications._runs.get(ctx.run_id)
+    if run is not None:
+        run.bubble.flush()
+
+
+def test_one_bubble_goes_from_recording_to_the_result(notification_server, notify_monitor, on_bus, write_config):
+    on_bus(notification_server.bus)
+    ctx = run_context(write_config, partialText=True)
+    transcript = Transcript(text=TEXT, backend="local")
+    step(ctx, ctx.recording_started)
+    step(ctx, lambda: ctx.recording_stopped(SECOND))
+    step(ctx, lambda: ctx.transcription_started(SECOND, "local"))
+    step(ctx, lambda: ctx.partial_text("Ask not"))
+    step(ctx, lambda: ctx.text_delivered(TEXT, "typing", transcript))
+    step(ctx, lambda: ctx.text_delivered(TEXT, "clipboard", transcript))
+    ctx.pipeline_finished(transcript)
+
+    shown = notify_monitor.wait_for(6)
+    assert [n.summary for n in shown] == ["Recording…", "Transcribing…", "Transcribing…", "Transcribing…",
+                                          "Delivered → typing", "Delivered → typing, clipboard"]
+    assert [n.body for n in shown[1:4]] == ["1.0 s recorded", "with local", "Ask not"]
+    assert shown[-1].body == escape_markup(TEXT)  # shown as spoken, not parsed as markup
+    bubble_id = shown[0].id
+    assert bubble_id and all(n.id == bubble_id for n in shown)  # one bubble, updated in place
+    assert [n.replaces_id for n in shown] == [0] + [bubble_id] * 5
+    assert [n.timeout for n in shown] == [0, 0, 0, 0, 5000, 5000]  # progress stays; the result expires
+    assert shown[0].app == "voice-transcriber" and shown[0].urgency == 1
+    assert notify_monitor.displayed() == 1
+
+
+def test_a_failure_replaces_the_progress_bubble_with_the_error(notification_server, notify_monitor, on_bus,
+                                                               write_config):
+    on_bus(notification_server.bus)
+    ctx = run_context(write_config, errorUrgency="critical", timeout=1200)
+    step(ctx, ctx.recording_started)
+    ctx.pipeline_failed(BackendError("speaches: connection refused at http://gpu:8000 (start the server)"))
+    shown = notify_monitor.wait_for(2)
+    assert [n.summary for n in shown] == ["Recording…", "Dictation failed"]
+    assert shown[1].body == "speaches: connection refused at http://gpu:8000 (start the server)"
+    assert shown[1].urgency == 2 and shown[1].timeout == 1200 and shown[1].icon == "dialog-error"
+    assert shown[1].replaces_id == shown[0].id == shown[1].id
+
+
+def test_cancel_and_no_speech_say_so(notification_server, notify_monitor, on_bus, write_config):
+    on_bus(notification_server.bus)
+    cancelled = run_context(write_config)
+    cancelled.pipeline_failed(Cancelled("cancelled by the user"))
+    silent = run_context(write_config)
+    silent.pipeline_finished(Transcript(text="  ", backend="local"))
+    shown = notify_monitor.wait_for(2)
+    assert sorted(n.summary for n in shown) == ["Dictation cancelled", "No speech detected"]
+    assert shown[0].id != shown[1].id  # two runs, two bubbles
+
+
+def test_gdbus_transport_replaces_the_bubble_and_keeps_text_exact(notification_server, notify_monitor, on_bus,
+                                                                  write_config):
+    on_bus(notification_server.bus)
+    ctx = run_context(write_config, tool="gdbus", urgency="low", showText=True)
+    text = "[1] it's {\"quoted\"} \\ 'x' — 😀"
+    step(ctx, lambda: ctx.transcription_started(SECOND, "openai"))
+    ctx.text_delivered(text, "clipboard", Transcript(text=text, backend="openai"))
+    ctx.pipeline_finished(Transcript(text=text, backend="openai"))
+    shown = notify_monitor.wait_for(2)
+    assert [n.summary for n in shown] == ["Transcribing…", "Delivered → clipboard"]
+    assert shown[1].body == text and shown[1].urgency == 0
+    assert shown[1].replaces_id == shown[0].id == shown[1].id
+    assert notify_monitor.displayed() == 1
+
+
+def test_show_text_false_hides_the_transcript(notification_server, notify_monitor, on_bus, write_config):
+    on_bus(notification_server.bus)
+    ctx = run_context(write_config, showText=False)
+    ctx.text_delivered("my secret diary entry", "typing", Transcript(text="x", backend="local"))
+    ctx.pipeline_finished(Transcript(text="my secret diary entry", backend="local"))
+    shown = notify_monitor.wait_for(1)
+    assert shown[-1].body == "4 words"
+
+
+@pytest.mark.slow
+def test_a_real_transcription_run_updates_one_bubble(notification_server, notify_monitor, jfk_path, tiny_model_dir):
+    result = run_cli("transcribe", str(jfk_path), "--backend", "local", "--output", "stdout", "--no-format",
+                     env={**notification_server.bus.env, "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir)})
+    assert result.returncode == 0, result.stderr.decode()
+    shown = notify_monitor.wait_for(2)
+    assert shown[0].summary == "Transcribing…" and shown[-1].summary == "Delivered → stdout"
+    assert "country" in shown[-1].body.lower()
+    assert len({n.id for n in shown}) == 1 and shown[-1].replaces_id == shown[0].id
+    assert notify_monitor.displayed() == 1
+
+
+def test_silently_off_when_no_server_owns_the_name(session_bus, on_bus, write_config, capsys):
+    on_bus(session_bus)
+    ctx = run_context(write_config)
+    started = time.monotonic()
+    ctx.recording_started()
+    ctx.text_delivered("hello", "typing", Transcript(text="hello", backend="local"))
+    ctx.pipeline_finished(Transcript(text="hello", backend="local"))
+    run = notifications._runs[ctx.run_id]
+    assert run.bubble.failed and run.bubble.sent == []
+    assert time.monotonic() - started < 2
+    assert capsys.readouterr().err == ""
+
+
+def test_off_without_a_session_bus_or_when_disabled(on_bus, write_config, stub_tool, session_bus):
+    notify_send = stub_tool("notify-send", stdout="7\n")
+    on_bus(None)
+    assert not session_bus_available()
+    ctx = run_context(write_config)
+    ctx.recording_started()
+    ctx.pipeline_finished(Transcript(text="hello", backend="local"))
+    on_bus(session_bus)
+    disabled = run_context(write_config, enabled=False)
+    disabled.recording_started()
+    assert notifications._runs == {ctx.run_id: None, disabled.run_id: None}
+    assert notify_send.calls() == []  # nothing was even tried
+
+
+def test_bad_notify_config_warns_once_and_never_breaks_the_run(on_bus, write_config, session_bus, capsys):
+    on_bus(session_bus)
+    ctx = run_context(write_config, urgency="loud")
+    ctx.recording_started()
+    ctx.pipeline_finished(Transcript(text="hello", backend="local"))
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "notifications off" in err and "notify.urgency" in err
+
+
+def test_notify_send_argv_is_safe(stub_tool, on_bus, session_bus, write_config):
+    notify_send = stub_tool("notify-send", stdout="42\n")
+    on_bus(session_bus)
+    ctx = run_context(write_config, tool="notify-send")
+    step(ctx, ctx.recording_started)
+    ctx.text_delivered("-rf <b>", "typing", Transcript(text="-rf <b>", backend="local"))
+    ctx.pipeline_finished(Transcript(text="-rf <b>", backend="local"))
+    first, last = notify_send.argvs()
+    assert "--print-id" in first and not any(a.startswith("--replace-id") for a in first)
+    assert "--replace-id=42" in last and "--expire-time=5000" in last
+    assert last[-3:] == ["--", "Delivered → typing", "-rf &lt;b&gt;"]  # text after `--`, one argument
+
+
+def test_gvariant_quoting():
+    assert gvariant_string("it's a \\ test") == "'it\\'s a \\\\ test'"
+    assert escape_markup("a<b>&c") == "a&lt;b&gt;&amp;c"
