@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 
 from pydantic import Field
 
@@ -21,6 +22,9 @@ from ._text import Token, join_tokens, tokenize
 class VocabularyConfig(ConfigModel):
     threshold: float = Field(85, ge=50, le=100, description="How similar (0-100) heard words must be to a vocabulary entry to be replaced by it.")
     min_length: int = Field(4, ge=1, description="Heard words shorter than this many letters are never corrected (too many near misses).")
+
+#: Heard words more numerous than the entry's ("py torch" for "PyTorch") must match almost exactly.
+SPLIT_WORD_SCORE = 95
 
 
 def comparable(text: str) -> str:
@@ -39,9 +43,13 @@ class Vocabulary:
     def of(cls, words: list[str], threshold: float, min_length: int) -> Vocabulary:
         return cls({comparable(w): w.strip() for w in words if comparable(w)}, threshold, min_length)
 
-    @property
+    @cached_property
+    def words_in(self) -> dict[str, int]:
+        return {key: len(term.split()) for key, term in self.terms.items()}
+
+    @cached_property
     def max_words(self) -> int:
-        return max((len(term.split()) for term in self.terms.values()), default=1) + 1
+        return max(self.words_in.values(), default=1) + 1
 
     def best_at(self, tokens: list[Token], start: int) -> tuple[float, str, int] | None:
         """The vocabulary entry the words from ``tokens[start]`` most likely are: (score, entry, words covered)."""
@@ -56,6 +64,8 @@ class Vocabulary:
             if len(heard) < self.min_length:
                 continue
             found = process.extractOne(heard, self.terms.keys(), scorer=fuzz.ratio, score_cutoff=self.threshold)
+            if found and length > self.words_in[found[0]] and found[1] < SPLIT_WORD_SCORE:
+                continue  # "Anna is" is not "Anaïs"; but "py torch" is "PyTorch"
             if found and (best is None or found[1] > best[0]):
                 best = (found[1], self.terms[found[0]], length)
         return best
@@ -69,7 +79,7 @@ def correct(text: str, vocabulary: Vocabulary) -> str:
     i = 0
     while i < len(tokens):
         found = vocabulary.best_at(tokens, i) if tokens[i].word and not tokens[i].is_break else None
-        if found is None or _better_without_first_word(vocabulary, tokens, i, found):
+        if found is None:
             out.append(tokens[i])
             i += 1
             continue
@@ -77,16 +87,6 @@ def correct(text: str, vocabulary: Vocabulary) -> str:
         out.append(Token(tokens[i].lead, term, tokens[i + length - 1].trail))
         i += length
     return join_tokens(out)
-
-
-def _better_without_first_word(vocabulary: Vocabulary, tokens: list[Token], i: int,
-                               found: tuple[float, str, int]) -> bool:
-    """"pushed to github": "togithub" is close to "github", but "github" alone is closer."""
-    score, term, length = found
-    if length == 1:
-        return False
-    later = vocabulary.best_at(tokens, i + 1)
-    return later is not None and later[1] == term and later[0] >= score
 
 
 class VocabularyFormatter(Formatter):
