@@ -295,13 +295,14 @@ def check_response(response: httpx.Response, *, service: str, error_cls: type[Vo
 def send(client: httpx.Client, method: str, url: str, *, service: str,
          error_cls: type[VoiceTranscriberError] = BackendError, retry: RetryPolicy | None = None,
          stream: bool = False, expect: Collection[int] = (), unreachable_fix: str | None = None,
-         timeout_fix: str | None = None, log: Callable[[str], None] | None = None, sleep: Callable[[float], None] = time.sleep,
-         **request_kwargs: Any) -> httpx.Response:
+         timeout_fix: str | None = None, log: Callable[[str], None] | None = None,
+         sleep: Callable[[float], None] = time.sleep, **request_kwargs: Any) -> httpx.Response:
     """Send a request, retrying transient failures; return the last reply, whatever its status.
 
     Connection errors and timeouts are retried too; when they persist, ``error_cls`` is raised
-    with one line (``unreachable_fix`` is its fix; ``timeout_fix`` when the server is reachable but slow). Statuses in ``expect`` are answers, never
-    retried (Speaches' 409 "already loaded"). With ``stream=True`` a successful reply is
+    with one line whose fix is ``unreachable_fix`` (or ``timeout_fix`` when the server was
+    reached but too slow). Statuses in ``expect`` are answers, never retried (Speaches' 409
+    "already loaded"). With ``stream=True`` a successful reply is
     returned unread (the caller closes it); error replies are always read.
     ``request_kwargs`` go to ``client.build_request`` (``files``, ``data``, ``json``, ``timeout``…);
     pass bytes, not open files, so a retry can resend them.
@@ -314,6 +315,8 @@ def send(client: httpx.Client, method: str, url: str, *, service: str,
         try:
             request = client.build_request(method, url, **request_kwargs)
             response = client.send(request, stream=stream)
+            if response.status_code >= 400:
+                response.read()  # an error reply is small; its body says whether to retry
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise _error(error_cls, f"{service}: invalid URL {_plain_url(url)!r}: {_one_line(str(exc))} — fix: "
                          "use a full URL such as http://localhost:8000/v1", retryable=False, status=None) from None
@@ -321,10 +324,7 @@ def send(client: httpx.Client, method: str, url: str, *, service: str,
             failure, response = exc, None
         else:
             if response.status_code < 400 or response.status_code in expect or not is_retryable(response):
-                if response.status_code >= 400:
-                    response.read()
                 return response
-            response.read()
             response.close()
             failure = None
         wait = retry.delay(attempt, response) if attempt < retry.max_retries else None

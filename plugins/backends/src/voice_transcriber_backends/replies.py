@@ -138,6 +138,8 @@ def _stream_event(payload: str) -> tuple[str | None, str | None]:
         message = error.get("message") if isinstance(error, dict) else error
         raise ReplyError(f"the server reported an error mid-stream: {message if isinstance(message, str) else 'unknown'}")
     kind = event.get("type")
+    if kind is not None and not isinstance(kind, str):
+        raise ReplyError('an event has a "type" that is not a string')
     key = {"transcript.text.delta": "delta", "transcript.text.done": "text", None: "text"}.get(kind)
     if key is None:
         return None, None  # other event types (segment, future ones) carry nothing we need
