@@ -167,3 +167,20 @@ def test_corrupted_model_is_one_clear_error_and_a_fixed_one_loads(make_backend, 
     (model_copy / "model.bin").unlink()
     (model_copy / "model.bin").symlink_to(good)
     assert wer(JFK_TEXT, backend.transcribe(Audio.from_file(jfk_path)).text) <= 0.15  # a failed load is retried
+
+
+@pytest.mark.parametrize(("local", "fix"), [
+    ({"device": "cuda"}, 'set transcription.local.device to "cpu"'),
+    ({"device": "cpu", "computeType": "float16"}, 'set transcription.local.computeType to "auto"'),
+])
+def test_unusable_device_or_compute_type_names_the_key_to_change(make_backend, model_copy, jfk_path, local, fix):
+    import ctranslate2
+
+    if local["device"] == "cuda" and ctranslate2.get_cuda_device_count():
+        pytest.skip("this machine has a GPU")
+    if local.get("computeType") in ctranslate2.get_supported_compute_types("cpu"):
+        pytest.skip("this CPU computes in float16")
+    with pytest.raises(BackendError) as caught:
+        make_backend(model=str(model_copy), **local).transcribe(Audio.from_file(jfk_path))
+    assert str(caught.value).startswith("cannot load local model 'tiny-copy' from ")
+    assert str(caught.value).endswith(f"({fix})")

@@ -101,9 +101,9 @@ class LocalBackend(Backend):
         return shared_model(key, self._load)
 
     def transcribe(self, audio: Audio) -> Transcript:
+        samples = decode(audio)  # first: unreadable audio fails at once, without loading a model
         with self.ctx.stage("local model wait"):
             loaded = self.loaded()
-        samples = decode(audio)
         language = self._language(loaded)
         text, segments = self._run(loaded, samples, language) if samples.size else ("", [])
         return Transcript(text=text, backend=self.name, language=language, model=loaded.model.name,
