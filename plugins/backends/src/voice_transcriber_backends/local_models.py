@@ -183,7 +183,8 @@ def download(name: str, cache_dir: Path, *, language: str | None = None, progres
     if hub_offline():
         raise unavailable(name, language, cache_dir, OFFLINE_BY_ENV)
     if progress:
-        print(f"voice-transcriber: downloading local model {name} ({repo}) to {cache_dir}", file=sys.stderr, flush=True)
+        source = name if name == repo else f"{name} ({repo})"
+        print(f"voice-transcriber: downloading local model {source} to {cache_dir}", file=sys.stderr, flush=True)
     kwargs = {} if progress else {"tqdm_class": _silent_tqdm()}
     try:
         path = snapshot_download(repo, cache_dir=cache_dir, allow_patterns=DOWNLOAD_PATTERNS,
