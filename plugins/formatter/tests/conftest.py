@@ -85,11 +85,10 @@ def scripted_pm() -> Iterator[PluginManager]:
 
 
 @pytest.fixture
-def dictate(scripted_pm, tmp_path) -> Callable[..., Any]:
-    """Run ``voice-transcriber --input FILE --backend scripted ARGS`` in-process, the backend
-    hearing ``text``; returns click's Result (``.stdout``, ``.stderr``, ``.exit_code``)."""
-    audio = tmp_path / "speech.flac"
-    audio.write_bytes(b"fLaC")
+def dictate(scripted_pm, jfk_path) -> Callable[..., Any]:
+    """Run ``voice-transcriber --input jfk.flac --backend scripted ARGS`` in-process, the backend
+    hearing ``text`` instead; returns click's Result (``.stdout``, ``.stderr``, ``.exit_code``)."""
+    audio = jfk_path  # real audio: observers such as the history tracker decode it
     runner = CliRunner()
 
     def run(text: str, *args: str, language: str | None = "en"):

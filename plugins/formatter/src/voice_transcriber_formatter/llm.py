@@ -88,7 +88,8 @@ class LlmFormatter(Formatter):
         with make_client(headers=bearer(self._api_key()), timeouts=timeouts) as client:
             response = request(client, "POST", url, service=SERVICE, error_cls=FormatterError, retry=retry,
                                timeout=timeouts.for_work(0), json=payload, fixes=fixes, log=self.ctx.log,
-                               unreachable_fix="is the server running and formatter.llm.baseUrl right?")
+                               unreachable_fix="is the server running and formatter.llm.baseUrl right?",
+                               timeout_fix="the model is slow or busy: raise formatter.llm.timeoutSeconds, or use a smaller model")
         return reply_content(response, config.base_url)
 
     def _api_key(self) -> str | None:

@@ -1,0 +1,116 @@
+"""Formatters inside real runs: config switches, CLI flags, and the llm falling back to the raw text.
+
+In-process runs use a scripted backend (the text is chosen by the test); the end-to-end
+runs use the installed CLI with the offline `local` backend.
+"""
+
+from __future__ import annotations
+
+import pytest
+from vt_testing.core import run_cli
+from vt_testing.speech import JFK_TEXT, wer
+
+KEY = "sk-test-pipeline-0123456789abcdef"
+HEARD = "Um, hello comma how are you question mark"
+
+
+def test_formatting_is_off_unless_enabled(dictate):
+    result = dictate(HEARD)
+    assert (result.exit_code, result.stdout) == (0, HEARD + "\n")
+
+
+def test_formatter_enabled_runs_the_offline_default_chain(dictate, write_config):
+    write_config({"formatterEnabled": True})
+    result = dictate(HEARD)
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "Hello, how are you?\n", "")
+
+
+def test_format_flag_picks_the_chain_and_no_format_skips_it(dictate, write_config):
+    write_config({"formatterEnabled": True, "formatter": {"chain": ["fillers"]}})
+    assert dictate(HEARD, "--format", "punctuation").stdout == "Um, hello, how are you?\n"
+    assert dictate(HEARD).stdout == "Hello comma how are you question mark\n"
+    assert dictate(HEARD, "--no-format").stdout == HEARD + "\n"
+
+
+def test_french_dictation_through_the_chain(dictate):
+    heard = "Euh, bonjour virgule ça va point d'interrogation"
+    result = dictate(heard, "--format", "fillers,punctuation", language="fr")
+    assert result.stdout == "Bonjour, ça va\u202f?\n"
+
+
+def test_a_dictated_hallucination_delivers_nothing_and_says_so(dictate):
+    result = dictate("Thanks for watching!", "--format", "hallucinations")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "dropped 'Thanks for watching!'" in result.stderr and "nothing delivered" in result.stderr
+
+
+def llm_config(write_config, openai_api, **extra):
+    write_config({"formatter": {"llm": {"baseUrl": openai_api.url, "apiKey": KEY, "maxRetries": 0, **extra}}})
+
+
+def test_llm_formats_through_the_cli(dictate, write_config, openai_api):
+    llm_config(write_config, openai_api)
+    openai_api.chat("success", "Hello, how are you?")
+    result = dictate("hello how are you", "--format", "llm")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "Hello, how are you?\n", "")
+
+
+@pytest.mark.parametrize("kind", ["unauthorized", "server_error", "not_json", "empty_choices", "truncated", "refusal", "timeout"])
+def test_llm_failure_delivers_the_text_so_far_with_one_line_why(dictate, write_config, openai_api, kind):
+    llm_config(write_config, openai_api, timeoutSeconds=0.5)
+    openai_api.chat(kind, "Hello, how are you?")
+    result = dictate("um hello comma how are you", "--format", "fillers,punctuation,llm")
+    assert result.exit_code == 0
+    assert result.stdout == "Hello, how are you\n"  # the rule formatters' work is kept
+    [line] = result.stderr.splitlines()
+    assert line.startswith("voice-transcriber: llm") and line.endswith("keeping the text unformatted by 'llm'")
+    assert KEY not in result.stderr
+
+
+def test_llm_answering_instead_of_formatting_delivers_the_raw_text(dictate, write_config, openai_api):
+    llm_config(write_config, openai_api)
+    openai_api.chat("success", "It is 3 PM in Tokyo right now.")
+    result = dictate("what time is it in tokyo?", "--format", "llm")
+    assert result.stdout == "what time is it in tokyo?\n"
+    assert "answered the dictated question" in result.stderr
+
+
+def test_config_init_documents_every_formatter_section(run_cli_in_process):
+    text = run_cli_in_process("config", "init").stdout
+    from pathlib import Path
+
+    written = Path(text.strip()).read_text(encoding="utf-8")
+    for key in ("// OpenAI-compatible API base URL", '"llm": {', '"punctuation": {', '"replacements": {',
+                '"hallucinations": {', '"trim": {', '"numbers": {', '"vocabulary": {', '"command": {', '"fillers": {'):
+        assert key in written, key
+
+
+@pytest.fixture
+def run_cli_in_process(scripted_pm):
+    from click.testing import CliRunner
+
+    from voice_transcriber.cli import make_cli
+
+    return lambda *args: CliRunner().invoke(make_cli(scripted_pm), list(args))
+
+
+@pytest.mark.slow
+def test_jfk_with_rule_formatters_offline(jfk_path):
+    result = run_cli("transcribe", str(jfk_path), "--format", "punctuation,fillers", timeout=120)
+    out = result.stdout.decode()
+    assert (result.returncode, result.stderr.decode()) == (0, "")
+    assert wer(JFK_TEXT, out) <= 0.15, out
+    assert out[0].isupper() and out.rstrip().endswith(".")
+
+
+@pytest.mark.slow
+def test_spoken_commands_end_to_end(espeak_wav):
+    speech = espeak_wav("how are you question mark new paragraph I am fine period", speed=140)
+    result = run_cli("--input", str(speech), "--format", "fillers,punctuation,trim", timeout=120)
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()
+    first, second = out.rstrip("\n").split("\n\n")
+    assert first.endswith("?") and second.endswith("."), out
+    assert wer("how are you", first) <= 0.34 and wer("I am fine", second) <= 0.34, out
+    for word in ("question", "mark", "paragraph", "period"):
+        assert word not in out.lower(), out
