@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import sys
 import subprocess
 from dataclasses import dataclass
 from typing import Literal
@@ -160,7 +161,7 @@ def rofi(ctx: click.Context, selection: str | None, dmenu: bool, menu_command: s
             click.echo("".join(item.label + "\n" for item in items), nl=False)
             return
         elif selection == "-":
-            selection = click.get_text_stream("stdin").readline().rstrip("\n")
+            selection = sys.stdin.readline().rstrip("\n")
         if not selection:
             return  # the menu was dismissed
         item = find(items, selection, None)

@@ -1,0 +1,104 @@
+"""Re-delivering history (``paste-last``, ``type-last``, rofi's history rows) and profiles, on a real X server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from voice_transcriber import RunContext, history
+from voice_transcriber.config import load_settings
+from voice_transcriber.plugins import get_plugin_manager
+from voice_transcriber.profiles import ProfileMatch, detect_active_window
+from vt_testing.core import run_cli
+
+TEXT = "-rf 'quoted' \"double\" café — naïve 😀"
+TERMINAL = {"name": "terminal", "match": {"windowClass": "^xterm$"}, "formatters": ["replace"],
+            "sinks": ["typing"],
+            "settings": {"formatter.replacements.rules": [{"from": "[.!?]+$", "to": "", "regex": True}],
+                         "output.typing.pressEnter": True}}
+
+
+def add_entry(entry_id: str, text: str) -> None:
+    history.append(history.HistoryEntry(id=entry_id, timestamp="2026-11-25T23:00:00Z", text=text, raw_text=text,
+                                        backend="local", sinks_delivered=["typing"]))
+
+
+def test_type_last_types_the_last_dictation_exactly(x_window):
+    add_entry("20261125-230000-aaaaaa", "older text")
+    add_entry("20261125-230100-bbbbbb", TEXT)
+    result = run_cli("type-last")
+    assert result.returncode == 0, result.stderr.decode()
+    assert x_window.wait_for(TEXT) == TEXT
+
+
+def test_paste_last_pastes_an_entry_by_id_through_the_clipboard(x_window):
+    add_entry("20261125-230000-aaaaaa", TEXT)
+    add_entry("20261125-230100-bbbbbb", "newer text")
+    result = run_cli("paste-last", "aaaaaa")  # a unique suffix of the id
+    assert result.returncode == 0, result.stderr.decode()
+    assert x_window.wait_for(TEXT) == TEXT
+    clipboard = subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True, timeout=5)
+    assert clipboard.stdout.decode() == TEXT
+
+
+def test_empty_history_is_one_line_exit_2():
+    result = run_cli("type-last")
+    err = result.stderr.decode()
+    assert result.returncode == 2 and err.count("\n") == 1 and "the history is empty" in err
+
+
+def test_type_last_argv_is_safe_with_a_stub_xdotool(x11, stub_tool):
+    xdotool = stub_tool("xdotool")
+    add_entry("20261125-230000-aaaaaa", TEXT)
+    result = run_cli("type-last", "--delay", "0.05")
+    typed = [argv for argv in xdotool.argvs() if "type" in argv]
+    assert result.returncode == 0, result.stderr.decode()
+    assert typed and typed[0][-2:] == ["--", TEXT]  # `--` first: the leading "-rf" is text, not an option
+
+
+def test_rofi_history_row_types_after_rofi_exits(x_window):
+    """The real chain: rofi calls us, we print nothing (rofi closes), a detached child types."""
+    text = "picked from the rofi menu"  # Unicode typing is the typing plugin's own test; this is the chain
+    add_entry("20261125-230000-aaaaaa", text)
+    exe = str(Path(sys.executable).with_name("voice-transcriber"))
+    started = time.monotonic()
+    result = subprocess.run(["sh", "-c", '"$0" rofi "$1"; echo "rofi-mode exit $?"', exe, "ignored label"],
+                            env={**os.environ, "ROFI_RETV": "1", "ROFI_INFO": "history:20261125-230000-aaaaaa"},
+                            capture_output=True, timeout=20)
+    assert result.stdout == b"rofi-mode exit 0\n", result.stderr.decode()
+    assert time.monotonic() - started < 10  # returned: the detached child holds none of our pipes
+    assert x_window.wait_for(text, timeout=15) == text
+
+
+def test_active_window_is_detected_on_x11(x_window, x_terminal):
+    """Whichever plugin answers ``vt_active_window`` first, profiles see the focused xterm."""
+    window = detect_active_window(RunContext(load_settings(), pm=get_plugin_manager()))
+    assert window is not None and window.source == "xdotool"
+    assert window.window_class == "XTerm" and window.title.startswith("VT_XTERM_")
+    assert ProfileMatch(windowClass="^xterm$").matches(window)
+
+
+def test_terminal_profile_types_without_trailing_period_and_presses_enter(x_terminal, write_config):
+    write_config({"profiles": [TERMINAL]})
+    add_entry("20261125-230000-aaaaaa", "git status, please.")
+    result = run_cli("--debug", "type-last")
+    assert result.returncode == 0, result.stderr.decode()
+    assert "profile 'terminal' applied" in result.stderr.decode()
+    assert x_terminal.wait_for("git status, please.\n") == "git status, please.\n"  # Enter from the profile
+
+
+@pytest.mark.slow
+def test_a_dictation_into_a_terminal_uses_the_terminal_profile(x_terminal, write_config, jfk_path, tiny_model_dir):
+    write_config({"profiles": [TERMINAL], "output": {"sinks": ["stdout"]}})
+    result = run_cli("transcribe", str(jfk_path), "--backend", "local",
+                     env={"VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir)})
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == b""  # the profile's sinks replaced the file's stdout
+    line = x_terminal.settle(timeout=15).strip()
+    assert "ask not what your country can do for you" in line.lower()
+    assert line[-1].isalpha()  # verbatim text, without the trailing period
