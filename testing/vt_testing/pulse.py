@@ -1,1 +1,200 @@
-"""Pytest fixtures: pulse (work in progress)."""
+"""A real PulseAudio daemon with a virtual microphone, for recording tests (and bench/).
+
+The daemon runs as in ``shared/ci-notes.md``: ``pulseaudio -n`` (no default.pa, no
+hardware probing), its own runtime dir, an anonymous-auth socket. A null sink ``vmic``
+is the "speaker" tests play speech into, and ``virtmic`` (a remap of its monitor) is
+the microphone. Clients find it through ``PULSE_SERVER``/``PULSE_SOURCE``/``PULSE_SINK``
+(:attr:`PulseServer.env`), which the ALSA ``pulse`` plugin that PortAudio uses honours.
+
+A null-sink monitor hands out audio in ~2 s blocks, fine for functional tests; for start
+latency use :meth:`PulseServer.pipe_source`, a ``module-pipe-source`` fed in real time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+SINK = "vmic"
+SOURCE = "virtmic"
+
+
+@dataclass
+class PulseServer:
+    """A running daemon; :meth:`stop` ends it and everything it was fed from."""
+
+    folder: Path
+    process: subprocess.Popen
+    feeders: list[threading.Event] = field(default_factory=list)
+
+    @property
+    def socket(self) -> Path:
+        return self.folder / "native"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What a client process needs in its environment to record from the virtual mic."""
+        return {"PULSE_SERVER": f"unix:{self.socket}", "PULSE_SOURCE": SOURCE, "PULSE_SINK": SINK}
+
+    def pactl(self, *args: str) -> str:
+        return subprocess.run(["pactl", *args], env={**os.environ, **self.env}, capture_output=True, text=True,
+                              check=True, timeout=10).stdout.strip()
+
+    def play(self, wav: Path) -> subprocess.Popen:
+        """Start "speaking" ``wav`` (16-bit!) into the virtual mic; returns the paplay process."""
+        return subprocess.Popen(["paplay", f"--device={SINK}", str(wav)], env={**os.environ, **self.env})
+
+    def pipe_source(self, name: str = "pipemic") -> dict[str, str]:
+        """A source fed 10 ms of silence every 10 ms (real time); returns the env selecting it."""
+        fifo = self.folder / f"{name}.fifo"
+        self.pactl("load-module", "module-pipe-source", f"source_name={name}", f"file={fifo}",
+                   "format=s16le", "rate=16000", "channels=1")
+        stop = threading.Event()
+        threading.Thread(target=_feed_silence, args=(fifo, stop), daemon=True, name=f"feed-{name}").start()
+        self.feeders.append(stop)
+        return {**self.env, "PULSE_SOURCE": name}
+
+    def stop(self) -> None:
+        for feeder in self.feeders:
+            feeder.set()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _feed_silence(fifo: Path, stop: threading.Event) -> None:
+    chunk = bytes(320)  # 10 ms of 16 kHz s16le
+    with open(fifo, "wb", buffering=0) as pipe:
+        next_at = time.monotonic()
+        while not stop.is_set():
+            pipe.write(chunk)
+            next_at += 0.01
+            time.sleep(max(0.0, next_at - time.monotonic()))
+
+
+def start_pulse(folder: Path) -> PulseServer:
+    """Start a daemon with the virtual mic in ``folder`` (its runtime and config dirs)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    daemon_env = {**os.environ, "XDG_RUNTIME_DIR": str(folder), "XDG_CONFIG_HOME": str(folder / "config"),
+                  "HOME": str(folder)}
+    log = open(folder / "pulse.log", "wb")
+    process = subprocess.Popen(
+        ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "--system=false", "-n",
+         f"--load=module-native-protocol-unix auth-anonymous=1 socket={folder / 'native'}",
+         "--load=module-always-sink"],
+        env=daemon_env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    log.close()
+    server = PulseServer(folder, process)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            server.pactl("info")
+            break
+        except subprocess.CalledProcessError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                server.stop()
+                raise RuntimeError(f"pulseaudio did not start: {(folder / 'pulse.log').read_text()[-500:]}") from None
+            time.sleep(0.1)
+    server.pactl("load-module", "module-null-sink", f"sink_name={SINK}", "rate=16000", "channels=1")
+    server.pactl("load-module", "module-remap-source", f"master={SINK}.monitor", f"source_name={SOURCE}")
+    server.pactl("set-default-source", SOURCE)
+    return server
+
+
+def to_16bit_wav(source: Path, target: Path) -> Path:
+    """paplay mangles 24-bit FLAC: convert to 16 kHz mono 16-bit WAV, without dither (-D)."""
+    subprocess.run(["sox", "-D", str(source), "-r", "16000", "-c", "1", "-b", "16", str(target)], check=True)
+    return target
+
+
+@pytest.fixture(scope="session")
+def pulse(tmp_path_factory) -> Iterator[PulseServer]:
+    """A PulseAudio daemon with the virtual mic ``virtmic`` (fed by playing into ``vmic``)."""
+    missing = [tool for tool in ("pulseaudio", "pactl", "paplay", "sox") if not shutil.which(tool)]
+    if missing:
+        pytest.skip(f"missing {', '.join(missing)} (apt-get install pulseaudio pulseaudio-utils sox)")
+    server = start_pulse(tmp_path_factory.mktemp("pulse"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pulse_env(pulse, monkeypatch) -> dict[str, str]:
+    """The virtual mic for this process too (sounddevice in the test); returns the env for subprocesses."""
+    for key, value in pulse.env.items():
+        monkeypatch.setenv(key, value)
+    return pulse.env
+
+
+@pytest.fixture(scope="session")
+def jfk16k(jfk_path, tmp_path_factory) -> Path:
+    """jfk.flac as 16 kHz 16-bit WAV, ready for paplay (11 s)."""
+    return to_16bit_wav(jfk_path, tmp_path_factory.mktemp("jfk") / "jfk16k.wav")
+
+
+class RecordingProcess:
+    """``voice-transcriber ARGS`` recording in a subprocess (the real executable and early start)."""
+
+    def __init__(self, *args: str, env: dict[str, str], stdin: int | None = subprocess.DEVNULL,
+                 stderr: int | None = subprocess.PIPE, wrapper: tuple[str, ...] = ()) -> None:
+        import sys
+
+        exe = Path(sys.executable).with_name("voice-transcriber")
+        self.process = subprocess.Popen([*wrapper, str(exe), *args], stdin=stdin, stdout=subprocess.PIPE,
+                                        stderr=stderr, env={**os.environ, **env})
+
+    def wait_for_file(self, folder: Path, timeout: float = 15) -> Path:
+        """The WAV the recorder streams into ``folder`` (it exists once recording started)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = sorted(folder.glob("*.wav")) if folder.is_dir() else []
+            if found:
+                return found[-1]
+            if self.process.poll() is not None:
+                raise AssertionError(f"recorder exited early: {self.finish()}")
+            time.sleep(0.05)
+        raise AssertionError(f"no recording appeared in {folder} within {timeout} s")
+
+    def wait_for_open_wav(self, timeout: float = 15) -> Path:
+        """The WAV the recorder holds open (seen through /proc, even inside another mount namespace)."""
+        deadline = time.monotonic() + timeout
+        fds = Path(f"/proc/{self.process.pid}/fd")
+        while time.monotonic() < deadline and self.process.poll() is None:
+            for fd in list(fds.iterdir()):
+                try:
+                    target = os.readlink(fd)
+                except OSError:
+                    continue
+                if target.endswith(".wav"):
+                    return Path(target)
+            time.sleep(0.05)
+        raise AssertionError(f"the recorder opened no WAV file within {timeout} s")
+
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def finish(self, timeout: float = 60) -> tuple[int, str, str]:
+        """Exit code, stdout and stderr once the process ends."""
+        out, err = self.process.communicate(timeout=timeout)
+        return self.process.returncode, out.decode(), (err or b"").decode()
+
+
+def wav_seconds(path: Path) -> float:
+    """Duration the WAV header claims (what a plain reader will get)."""
+    import wave
+
+    with wave.open(str(path)) as wav:
+        return wav.getnframes() / wav.getframerate()

@@ -231,10 +231,11 @@ class RecordingFile:
     def _discard_current(self) -> None:
         if self._wav is None:
             return
-        try:
-            self._wav_file.close()
-        except OSError:
-            pass
+        for close in (self._wav.close, self._wav_file.close):  # the wave writer first: it flushes the file
+            try:
+                close()
+            except (OSError, ValueError):
+                pass
         self._wav = None
         if self.path is not None:
             self.path.unlink(missing_ok=True)

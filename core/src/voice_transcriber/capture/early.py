@@ -46,6 +46,11 @@ def parse_root_options(argv: list[str]) -> dict[str, str] | None:
     return found
 
 
+def records(options: dict[str, str]) -> bool:
+    """True when the root command's ``options`` mean recording (no ``--input``)."""
+    return "--input" not in options and "-i" not in options
+
+
 def device_hint(options: dict[str, str]) -> str | None:
     """The device the settings will name: --device, else the env variable, else config.json."""
     flag = options.get("--device") or options.get("-d")
@@ -74,7 +79,7 @@ def start(argv: list[str]) -> None:
     """Take over the stop signals and start the microphone, if ``argv`` records."""
     global _early
     options = parse_root_options(argv)
-    if options is None or "--input" in options or "-i" in options:
+    if options is None or not records(options):
         return  # a subcommand, --help, --input or an option this parser does not know
     stop = StopControl().install()
     hint = device_hint(options)

@@ -54,6 +54,8 @@ def resolve_device(spec: str | int | None) -> dict[str, Any]:
     try:
         if spec is None or spec == "":
             return sd.query_devices(kind="input")
+        if isinstance(spec, int) and not 0 <= spec < len(sd.query_devices()):
+            raise ValueError(f"there is no device number {spec}")
         info = sd.query_devices(spec)
     except sd.PortAudioError:
         raise CaptureError("no microphone found (connect one, check that PulseAudio/PipeWire runs, "

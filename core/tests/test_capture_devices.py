@@ -1,0 +1,133 @@
+"""Devices, device errors, the terminal (Enter and the level meter), and the early start's option parser."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import time
+
+import pytest
+
+from voice_transcriber.capture import early
+from voice_transcriber.cli import make_cli
+from voice_transcriber.plugins import get_plugin_manager
+from vt_testing.core import run_cli
+from vt_testing.pulse import RecordingProcess, wav_seconds
+
+
+def test_devices_lists_the_pulse_inputs_as_text_and_json(pulse):
+    listed = json.loads(run_cli("devices", "--json", env=pulse.env).stdout)
+    names = {d["name"] for d in listed}
+    assert {"pulse", "default"} <= names
+    assert all({"index", "hostapi", "default_samplerate", "max_input_channels"} <= d.keys() for d in listed)
+    text = run_cli("devices", env=pulse.env).stdout.decode()
+    assert "pulse" in text and "ALSA" in text and "*" in text  # the default is marked
+
+
+def test_an_unknown_device_is_one_line_naming_the_fix_exit_2(pulse):
+    result = run_cli("--device", "no-such-microphone", "--output", "stdout", env=pulse.env, timeout=30)
+    err = result.stderr.decode()
+    assert result.returncode == 2
+    assert err.count("\n") == 1 and "no-such-microphone" in err and "voice-transcriber devices" in err, err
+    assert result.stdout == b""
+
+
+def test_no_sound_server_is_one_line_with_the_fix(tmp_path):
+    env = {"PULSE_SERVER": f"unix:{tmp_path}/nothing-listens-here", "PULSE_SOURCE": "virtmic"}
+    result = run_cli("--output", "stdout", "--backend", "local", env=env, timeout=60)
+    err = result.stderr.decode()
+    assert result.returncode == 1, err
+    assert err.count("\n") == 1 and "microphone" in err and "Traceback" not in err, err
+
+
+def test_a_missing_portaudio_library_names_the_package_to_install(tmp_path):
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "sounddevice.py").write_text("raise OSError('PortAudio library not found')\n")
+    result = run_cli("--output", "stdout", env={"PYTHONPATH": str(fake)}, timeout=60)
+    err = result.stderr.decode()
+    assert result.returncode == 1
+    assert err.count("\n") == 1 and "apt install libportaudio2" in err, err
+    devices = run_cli("devices", env={"PYTHONPATH": str(fake)})
+    assert devices.returncode == 1 and "libportaudio2" in devices.stderr.decode()
+
+
+@pytest.mark.slow
+def test_enter_stops_and_the_meter_draws_only_on_a_terminal(pulse, isolated_dirs, tiny_model_dir):
+    """stdin and stderr are a pseudo-terminal; stdout stays a pipe and gets nothing but the result."""
+    master, slave = pty.openpty()
+    env = {**pulse.env, "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir)}
+    rec = RecordingProcess("--backend", "local", "--output", "stdout", "--max-duration", "20", env=env,
+                           stdin=slave, stderr=slave)
+    os.close(slave)
+    store = isolated_dirs / "xdg_state_home" / "voice-transcriber" / "recordings"
+    path = rec.wait_for_file(store)
+    screen = _read_for(master, 1.0)
+    os.write(master, b"\n")
+    code, out, _ = rec.finish(timeout=60)
+    screen += _read_for(master, 0.2)
+    os.close(master)
+
+    assert code == 0
+    assert "● REC 00:0" in screen and "Enter or Ctrl-C: stop" in screen, screen
+    assert out == "", "silence: no text, and no meter or prompt on stdout"
+    assert wav_seconds(path) < 5
+
+
+def _read_for(fd: int, seconds: float) -> str:
+    data = b""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.05)[0]:
+            try:
+                data += os.read(fd, 4096)
+            except OSError:
+                break
+    return data.decode(errors="replace")
+
+
+def test_early_start_parser_knows_every_root_option():
+    """An option missing from early.VALUE/FLAG_OPTIONS would silently disable the early start."""
+    root = make_cli(get_plugin_manager())
+    for param in root.params:
+        for opt in [*param.opts, *param.secondary_opts]:
+            if opt in ("--help", "-h", "--version"):
+                continue
+            known = early.VALUE_OPTIONS if not getattr(param, "is_flag", False) else early.FLAG_OPTIONS
+            assert opt in known, f"{opt} is missing from capture/early.py"
+
+
+@pytest.mark.parametrize(("argv", "records"), [
+    ([], True),
+    (["--backend", "local", "-o", "stdout", "--debug"], True),
+    (["--device=3", "--silence-stop", "2"], True),
+    (["--input", "a.wav"], False),
+    (["-i", "-"], False),
+    (["transcribe", "a.wav"], False),
+    (["--backend", "local", "toggle"], False),
+    (["--help"], False),
+    (["--version"], False),
+    (["--some-plugin-option"], False),
+])
+def test_early_start_only_when_the_command_line_records(argv, records):
+    options = early.parse_root_options(argv)
+    assert (options is not None and early.records(options)) == records
+
+
+def test_device_hint_follows_flag_then_env_then_config(write_config, monkeypatch):
+    write_config('// comment\n{"input": {"device": 7}}')
+    assert early.device_hint({}) == "7"
+    monkeypatch.setenv("VOICE_TRANSCRIBER_INPUT__DEVICE", "USB")
+    assert early.device_hint({}) == "USB"
+    assert early.device_hint({"--device": "pulse"}) == "pulse"
+
+
+def test_help_and_plugins_do_not_import_sounddevice():
+    code = ("import sys, runpy\nsys.argv = ['voice-transcriber', '--help']\n"
+            "try:\n    runpy.run_module('voice_transcriber', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print('sounddevice' in sys.modules, 'numpy' in sys.modules, file=sys.stderr)")
+    result = subprocess.run([os.sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stderr.strip().endswith("False False"), result.stderr[-500:]

@@ -1,0 +1,163 @@
+"""Recording through the real executable: PulseAudio virtual mic → sounddevice → WAV → local backend.
+
+Speech is played into the null sink ``vmic``; its monitor hands audio to recorders in ~2 s
+blocks, hence ``LATENCY`` before each stop signal. Words are checked with WER.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from vt_testing.pulse import RecordingProcess, wav_seconds
+from vt_testing.speech import JFK_TEXT, wer
+
+LATENCY = 2.5  #: a null-sink monitor delivers audio up to ~2 s late
+SENTENCE = "Please send the report by Friday."
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def env(pulse, tiny_model_dir, isolated_dirs, tmp_path) -> dict[str, str]:
+    """The virtual mic, the bundled tiny.en model for the local backend, a private runtime dir."""
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    return {**pulse.env, "XDG_RUNTIME_DIR": str(runtime),
+            "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir)}
+
+
+@pytest.fixture
+def store(isolated_dirs) -> Path:
+    return isolated_dirs / "xdg_state_home" / "voice-transcriber" / "recordings"
+
+
+def speak(pulse, wav: Path) -> None:
+    pulse.play(wav).wait(timeout=30)
+    time.sleep(LATENCY)
+
+
+def test_speech_is_recorded_until_sigusr1_and_transcribed(pulse, env, store, jfk16k):
+    rec = RecordingProcess("--backend", "local", "--output", "stdout", env=env)
+    path = rec.wait_for_file(store)
+    speak(pulse, jfk16k)
+    rec.signal(signal.SIGUSR1)
+    code, out, err = rec.finish()
+
+    assert code == 0, err
+    assert wer(JFK_TEXT, out) < 0.2, out
+    assert out.count("\n") == 1, "stdout carries the text and nothing else"
+    assert "REC" not in err and "Traceback" not in err, "no meter when stderr is not a terminal"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(store.stat().st_mode) == 0o700
+    assert 11.0 < wav_seconds(path) < 11.0 + LATENCY + 4, "the whole speech is on disk"
+    assert path.with_suffix(".delivered").exists(), "delivered, so `input.keepRecordings` applies to it"
+
+
+def test_sigterm_stops_and_an_unwritable_state_dir_falls_back_with_a_warning(pulse, env, espeak_wav, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("the state dir cannot be created under a file")
+    rec = RecordingProcess("--backend", "local", "--output", "stdout",
+                           env={**env, "XDG_STATE_HOME": str(blocker / "state")})
+    fallback = Path(env["XDG_RUNTIME_DIR"]) / "voice-transcriber" / "recordings"
+    rec.wait_for_file(fallback)
+    speak(pulse, espeak_wav(SENTENCE))
+    rec.signal(signal.SIGTERM)
+    code, out, err = rec.finish()
+
+    assert code == 0, err
+    assert {"report", "friday"} <= set(out.lower().replace(".", "").split()), out
+    warning = [line for line in err.splitlines() if "cannot write recordings" in line]
+    assert len(warning) == 1 and str(fallback) in warning[0], err
+
+
+def test_a_full_disk_moves_the_recording_to_the_fallback_dir_without_losing_audio(pulse, env, jfk16k, tmp_path):
+    """The state dir is a 64 KiB tmpfs (2 s of audio) in a private mount namespace."""
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
+        pytest.skip("needs unshare -m (root) to mount a tiny tmpfs")
+    state = tmp_path / "tiny-state"
+    state.mkdir()
+    script = f'mount -t tmpfs -o size=64k tmpfs "{state}" && exec "$0" "$@"'
+    rec = RecordingProcess("--backend", "local", "--output", "stdout", env={**env, "XDG_STATE_HOME": str(state)},
+                           wrapper=("unshare", "-m", "sh", "-c", script))
+    fallback = Path(env["XDG_RUNTIME_DIR"]) / "voice-transcriber" / "recordings"
+    assert rec.wait_for_open_wav().parent == state / "voice-transcriber" / "recordings"
+    speak(pulse, jfk16k)
+    rec.signal(signal.SIGUSR1)
+    code, out, err = rec.finish()
+
+    assert code == 0, err
+    assert "No space left on device" in err and str(fallback) in err, err
+    assert wer(JFK_TEXT, out) < 0.2, out
+    recording = next(fallback.glob("*.wav"))
+    assert wav_seconds(recording) > 11.0, "the fallback file holds the whole recording, not just the rest"
+
+
+def test_kill_9_mid_recording_leaves_a_readable_file(pulse, env, store, jfk16k, tiny_model_dir):
+    from faster_whisper import WhisperModel
+
+    from voice_transcriber import recordings
+
+    rec = RecordingProcess("--backend", "local", "--output", "stdout", env=env)
+    path = rec.wait_for_file(store)
+    player = pulse.play(jfk16k)
+    deadline = time.monotonic() + 20
+    while wav_seconds(path) < 9.0 and time.monotonic() < deadline:  # "...ask not what your country can do for you"
+        time.sleep(0.1)
+    rec.process.kill()
+    rec.finish()
+    player.wait(timeout=20)
+
+    seconds = wav_seconds(path)  # a plain WAV reader, before any repair
+    assert seconds >= 9.0
+    audio = recordings.load("last")
+    assert audio.path == path and audio.duration >= seconds
+    model = WhisperModel(str(tiny_model_dir), device="cpu", compute_type="int8", cpu_threads=2)
+    text = " ".join(s.text for s in model.transcribe(audio.pcm(), language="en", beam_size=1)[0])
+    assert wer("and so my fellow americans ask not what your country can do for you", text) < 0.3, text
+    assert not path.with_suffix(".delivered").exists(), "an undelivered recording is never pruned"
+
+
+@pytest.mark.parametrize("signals", [(signal.SIGUSR2,), (signal.SIGINT, signal.SIGINT)], ids=["sigusr2", "ctrl-c-twice"])
+def test_cancel_keeps_the_file_and_exits_130_with_nothing_on_stdout(pulse, env, store, signals):
+    rec = RecordingProcess("--backend", "local", "--output", "stdout", env=env)
+    path = rec.wait_for_file(store)
+    time.sleep(0.5)
+    for signum in signals:
+        rec.signal(signum)
+        time.sleep(0.05)
+    code, out, err = rec.finish()
+
+    assert code == 130, err
+    assert out == ""
+    assert err.count("\n") == 1 and "cancelled" in err and path.name in err, err
+    assert path.exists() and not path.with_suffix(".delivered").exists()
+
+
+def test_max_duration_stops_by_itself(pulse, env, store):
+    rec = RecordingProcess("--backend", "local", "--output", "stdout", "--max-duration", "1.5", env=env)
+    path = rec.wait_for_file(store)
+    code, out, err = rec.finish(timeout=30)
+
+    assert code == 0, err
+    assert "maximum of 1.5 s" in err
+    assert 1.5 <= wav_seconds(path) < 1.8
+
+
+def test_silence_after_speech_stops_by_itself_with_a_real_vad(pulse, env, store, espeak_wav):
+    rec = RecordingProcess("--backend", "local", "--output", "stdout", "--silence-stop", "1", "--max-duration", "30",
+                           env=env)
+    path = rec.wait_for_file(store)
+    time.sleep(1.5)  # leading silence does not stop it: it waits for speech first
+    pulse.play(espeak_wav(SENTENCE)).wait(timeout=30)
+    code, out, err = rec.finish(timeout=30)
+
+    assert code == 0, err
+    assert "maximum" not in err
+    assert {"report", "friday"} <= set(out.lower().replace(".", "").split()), out
+    assert wav_seconds(path) < 12
