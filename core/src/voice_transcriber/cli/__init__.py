@@ -16,6 +16,7 @@ from ..plugins import PluginManager, get_plugin_manager
 from ..redact import redact
 from . import control_cmd, history_cmd, redeliver_cmd
 from .config_cmd import config_group
+from .devices_cmd import devices
 from .doctor_cmd import doctor
 from .plugins_cmd import plugins
 from .run_cmd import CliState, pipeline_options, run_from_options, transcribe
@@ -43,7 +44,7 @@ def make_cli(pm: PluginManager) -> click.Group:
         if ctx.invoked_subcommand is None:
             run_from_options(ctx.obj, options)
 
-    for command in (transcribe, plugins, config_group, doctor, *control_cmd.COMMANDS, *history_cmd.COMMANDS,
+    for command in (transcribe, plugins, config_group, doctor, devices, *control_cmd.COMMANDS, *history_cmd.COMMANDS,
                     *redeliver_cmd.COMMANDS):
         cli.add_command(command)
     for plugin, _, exc in pm.call_each("vt_register_commands", cli=cli):
