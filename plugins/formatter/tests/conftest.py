@@ -33,21 +33,31 @@ class Formatted:
 
 
 @pytest.fixture
-def run_formatter(registry) -> Callable[..., Formatted]:
-    """``run_formatter("punctuation", "hello comma world", language="fr", config={...}, settings={...})``.
+def make_formatter(registry) -> Callable[..., Any]:
+    """``make_formatter("llm", config={...}, settings={...})``: the formatter as a run creates it.
 
     ``config`` is the formatter's own section; ``settings`` are other dotted keys
-    (``{"vocabulary": [...]}``). Returns the new text, or the FormatterError message.
+    (``{"vocabulary": [...]}``).
     """
 
-    def run(name: str, text: str, *, language: str | None = "en", config: dict[str, Any] | None = None,
-            settings: dict[str, Any] | None = None, backend: str = "scripted") -> Formatted:
+    def make(name: str, *, config: dict[str, Any] | None = None, settings: dict[str, Any] | None = None):
         cls = registry.formatters[name].cls
         overrides = dict(settings or {})
         if config is not None:
             overrides[cls.config_section] = config
-        ctx = RunContext(load_settings(overrides=overrides))
-        formatter = cls(ctx)
+        return cls(RunContext(load_settings(overrides=overrides)))
+
+    return make
+
+
+@pytest.fixture
+def run_formatter(make_formatter) -> Callable[..., Formatted]:
+    """``run_formatter("punctuation", "hello comma world", language="fr", config=..., settings=...)``:
+    the new text, or the FormatterError message."""
+
+    def run(name: str, text: str, *, language: str | None = "en", config: dict[str, Any] | None = None,
+            settings: dict[str, Any] | None = None, backend: str = "scripted") -> Formatted:
+        formatter = make_formatter(name, config=config, settings=settings)
         try:
             return Formatted(formatter.format(Transcript(text=text, backend=backend, language=language)), None)
         except FormatterError as exc:

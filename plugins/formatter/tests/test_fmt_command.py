@@ -44,3 +44,10 @@ def test_failures_keep_the_text_and_say_why(run_formatter, command, reason):
 def test_unbalanced_quotes_are_a_config_error(run_formatter):
     with pytest.raises(ConfigError, match="formatter.command.command: cannot split the command line"):
         run_formatter("command", "x", config={"command": "sed 's/a/b"})
+
+
+def test_doctor_finds_the_program(make_formatter):
+    [found] = make_formatter("command", config={"command": ["sed", "s/a/b/"]}).checks()
+    [missing] = make_formatter("command", config={"command": ["no-such-program-xyz"]}).checks()
+    assert found.ok and found.detail.endswith("sed")
+    assert not missing.ok and "not found" in missing.detail

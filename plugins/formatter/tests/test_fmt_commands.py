@@ -14,6 +14,8 @@ ENGLISH = [
     ("one new line two", "one\ntwo"),
     # real words in context
     ("I need to scratch that itch", "I need to scratch that itch"),
+    ("Can you scratch that?", "Can you scratch that?"),
+    ("I like cats scratch that I like dogs", "I like cats scratch that I like dogs"),
     ("Written in all caps.", "Written in all caps."),
     ("Start a new paragraph please", "Start a new paragraph please"),
     ("We drew a new line in the sand", "We drew a new line in the sand"),

@@ -146,18 +146,35 @@ def test_other_servers_never_get_the_openai_key(openai_api, llm, monkeypatch):
     assert openai_api.requests("/chat/completions")[0].auth is None
 
 
-def test_openai_key_defaults_to_the_transcription_key(registry, monkeypatch):
-    from voice_transcriber import RunContext
-    from voice_transcriber.config import load_settings
-
-    cls = registry.formatters["llm"].cls
-    ctx = RunContext(load_settings(overrides={"transcription.openai.apiKey": "sk-from-transcription-0000"}))
-    assert cls(ctx)._api_key() == "sk-from-transcription-0000"
+def test_openai_key_defaults_to_the_transcription_key(make_formatter, monkeypatch):
+    from_config = make_formatter("llm", settings={"transcription.openai.apiKey": "sk-from-transcription-0000"})
+    assert from_config._api_key() == "sk-from-transcription-0000"
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-environment-00000")
-    assert cls(RunContext(load_settings()))._api_key() == "sk-from-environment-00000"
+    assert make_formatter("llm")._api_key() == "sk-from-environment-00000"
 
 
 def test_no_key_for_openai_says_how_to_fix_it(run_formatter):
     result = run_formatter("llm", "hello world")
     assert "no API key for https://api.openai.com/v1" in result.error
     assert "OPENAI_API_KEY" in result.error and "localhost:11434" in result.error
+
+
+def models_listing(*ids: str) -> dict:
+    return {"object": "list", "data": [{"id": i, "object": "model", "created": 1686935002, "owned_by": "library"} for i in ids]}
+
+
+@pytest.mark.parametrize(("listed", "ok", "detail"), [
+    (("gpt-4o-mini", "gpt-4o"), True, "answers; model 'gpt-4o-mini'"),
+    (("llama3.2:latest",), False, "'gpt-4o-mini' is not among the 1 models"),
+])
+def test_doctor_checks_the_server_and_model(openai_api, make_formatter, listed, ok, detail):
+    openai_api.route("GET", "/v1/models", json_reply(models_listing(*listed)))
+    [check] = make_formatter("llm", config={"baseUrl": openai_api.url, "apiKey": KEY}).checks()
+    assert check.ok is ok and detail in check.detail
+
+
+def test_doctor_reports_a_missing_key_and_a_dead_server(make_formatter, closing_server):
+    [no_key] = make_formatter("llm").checks()
+    assert not no_key.ok and "OPENAI_API_KEY" in no_key.fix
+    [dead] = make_formatter("llm", config={"baseUrl": closing_server + "/v1"}).checks()
+    assert not dead.ok and dead.name == "llm server"

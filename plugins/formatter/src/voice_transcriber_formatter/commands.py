@@ -1,12 +1,12 @@
 """The ``commands`` formatter: voice editing inside one dictation, per language.
 
-- "scratch that" / "efface ça": drops the sentence before it;
+- "scratch that" / "efface ça": drops the sentence before it (said after a pause);
 - "all caps … end caps" / "tout en majuscules … fin des majuscules": upper-cases the words between;
 - "new line", "new paragraph" / "à la ligne", "nouveau paragraphe": line breaks.
 
-Commands are deterministic and guarded against real words: "scratch that" counts only when
-set apart by a pause (punctuation, or the start or end of the text), so "scratch that
-itch" stays; "all caps" only when an "end caps" follows; "a new paragraph" stays.
+Commands are deterministic and guarded against real words: "scratch that" counts only after
+a pause (which Whisper writes as punctuation), so "I need to scratch that itch" and "can you
+scratch that?" stay; "all caps" only when an "end caps" follows; "a new paragraph" stays.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class CommandRules:
         action, end = self.actions[phrase], i + len(phrase)
         if self.context.is_real_word(tokens, i, end):
             return None
-        if action == "scratch" and not _set_apart(tokens, i, end):
+        if action == "scratch" and not _set_apart(tokens, i):
             return None
         if action == "capsOn" and not any(self.actions.get(p) == "capsOff" for j in range(end, len(tokens))
                                           for p in [phrase_at(tokens, j, self.phrases)] if p):
@@ -55,11 +55,10 @@ def rules_for(language: str) -> CommandRules:
     return CommandRules(language)
 
 
-def _set_apart(tokens: list[Token], start: int, end: int) -> bool:
-    """A pause before or after the words: punctuation, a line break, or the edge of the text."""
-    before = start == 0 or tokens[start - 1].is_break or bool(tokens[start - 1].trail.strip(")\"'»”"))
-    after = end == len(tokens) or tokens[end].is_break or bool(tokens[end - 1].trail)
-    return before or after
+def _set_apart(tokens: list[Token], start: int) -> bool:
+    """A pause before the words (punctuation or a line break), or the start of the text: "Can you
+    scratch that?" is a question, "I like cats. Scratch that." a command."""
+    return start == 0 or tokens[start - 1].is_break or bool(tokens[start - 1].trail.strip(")\"'»”"))
 
 
 def apply_commands(text: str, rules: CommandRules) -> str:

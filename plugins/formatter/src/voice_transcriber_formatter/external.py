@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 
 from pydantic import Field, field_validator
 
-from voice_transcriber import ConfigModel, Formatter, FormatterError, Transcript, hookimpl
+from voice_transcriber import Check, ConfigModel, Formatter, FormatterError, Transcript, hookimpl
 
 
 class CommandConfig(ConfigModel):
@@ -37,6 +38,14 @@ class CommandFormatter(Formatter):
     description = "Pipe the text through your own program (stdin → stdout, timeout, no shell)."
     config_section = "formatter.command"
     config_model = CommandConfig
+
+    def checks(self) -> list[Check]:
+        argv = self.config.command
+        if not argv:
+            return [Check("command", False, "no program configured", "set formatter.command.command")]
+        found = shutil.which(argv[0])
+        return [Check("command", bool(found), found or f"program '{argv[0]}' not found on PATH",
+                      "install it, or fix formatter.command.command")]
 
     def format(self, transcript: Transcript) -> str:
         argv = self.config.command

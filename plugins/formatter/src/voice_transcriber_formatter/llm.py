@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field
 
-from voice_transcriber import ConfigModel, Formatter, FormatterError, Transcript, hookimpl
+from voice_transcriber import Check, ConfigModel, Formatter, FormatterError, Transcript, hookimpl
 
 from .llm_reply import SERVICE, GuardRails, clean_reply, reply_content
 
@@ -91,6 +91,28 @@ class LlmFormatter(Formatter):
                                unreachable_fix="is the server running and formatter.llm.baseUrl right?",
                                timeout_fix="the model is slow or busy: raise formatter.llm.timeoutSeconds, or use a smaller model")
         return reply_content(response, config.base_url)
+
+    def checks(self) -> list[Check]:
+        """doctor: a key where one is needed, the server answers, and it has the model."""
+        from voice_transcriber.http import RetryPolicy, Timeouts, bearer, make_client, request
+
+        try:
+            key = self._api_key()
+        except FormatterError as exc:
+            return [Check("llm api key", False, str(exc).split(" — fix: ")[0], "set OPENAI_API_KEY or formatter.llm.apiKey")]
+        url = self.config.base_url.rstrip("/") + "/models"
+        try:
+            with make_client(headers=bearer(key)) as client:
+                response = request(client, "GET", url, service=SERVICE, error_cls=FormatterError,
+                                   retry=RetryPolicy(max_retries=0), timeout=Timeouts(connect=3, read=5).for_work(0))
+            listed = {m.get("id") for m in response.json().get("data", []) if isinstance(m, dict)}
+        except (FormatterError, ValueError, AttributeError) as exc:
+            return [Check("llm server", False, str(exc).split(" — fix: ")[0], "check formatter.llm.baseUrl and that the server runs")]
+        model = self.config.model
+        if listed and model not in listed and f"{model}:latest" not in listed:
+            return [Check("llm model", False, f"'{model}' is not among the {len(listed)} models {self.config.base_url} lists",
+                          "set formatter.llm.model to one of them (Ollama: `ollama pull MODEL`)")]
+        return [Check("llm server", True, f"{self.config.base_url} answers; model '{model}'")]
 
     def _api_key(self) -> str | None:
         """The configured key; for OpenAI itself, the transcription key too. Never send the

@@ -14,7 +14,7 @@ from functools import cached_property
 
 from pydantic import Field
 
-from voice_transcriber import ConfigModel, Formatter, Transcript, hookimpl
+from voice_transcriber import Check, ConfigModel, Formatter, Transcript, hookimpl
 
 from ._text import Token, join_tokens, tokenize
 
@@ -94,6 +94,11 @@ class VocabularyFormatter(Formatter):
     description = "Correct near-miss spellings of your words (top-level `vocabulary` list) by fuzzy matching."
     config_section = "formatter.vocabulary"
     config_model = VocabularyConfig
+
+    def checks(self) -> list[Check]:
+        words = self.ctx.settings.vocabulary
+        return [Check("vocabulary", bool(words), f"{len(words)} words" if words else "the word list is empty",
+                      'add your words to the top-level "vocabulary" list, e.g. ["Kubernetes", "Anaïs"]')]
 
     def format(self, transcript: Transcript) -> str:
         words = self.ctx.settings.vocabulary
