@@ -79,8 +79,10 @@ def machine() -> str:
     import ctranslate2
     import faster_whisper
 
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"{os.cpu_count()} cores ({cpu}), {ram:.0f} GB RAM, Python {platform.python_version()}, "
-            f"faster-whisper {faster_whisper.__version__}, CTranslate2 {ctranslate2.__version__}, no GPU")
+            f"faster-whisper {faster_whisper.__version__}, CTranslate2 {ctranslate2.__version__}, no GPU; "
+            f"load average {load} when the run ended (other jobs on the machine skew both sides alike)")
 
 
 def median_runs(cmds: dict[str, list[str]], runs: int, env: dict[str, str]) -> dict[str, list[tuple]]:

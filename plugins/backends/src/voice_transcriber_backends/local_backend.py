@@ -104,8 +104,12 @@ class LocalBackend(Backend):
         samples = decode(audio)  # first: unreadable audio fails at once, without loading a model
         with self.ctx.stage("local model wait"):
             loaded = self.loaded()
+        self.ctx.info["local model"] = f"{loaded.model.name} ({loaded.model.origin})"
         language = self._language(loaded)
-        text, segments = self._run(loaded, samples, language) if samples.size else ("", [])
+        if samples.size:
+            text, segments, language = self._run(loaded, samples, language)
+        else:
+            text, segments = "", []
         return Transcript(text=text, backend=self.name, language=language, model=loaded.model.name,
                           segments=tuple(segments), audio_duration=samples.size / 16_000,
                           extra={"model_path": str(loaded.model.path), "device": loaded.device})
@@ -163,7 +167,6 @@ class LocalBackend(Backend):
             raise BackendError(f"cannot load local model '{model.name}' from {model.path}: "
                                f"{first_line(exc)} ({_load_fix(exc, model)})") from None
         self.ctx.log(f"local model {model.name} ({model.origin}) at {model.path} on {device}/{compute_type}, {threads} threads")
-        self.ctx.info["local model"] = f"{model.name} ({model.origin})"
         return LoadedModel(whisper, model, device, compute_type, threads)
 
     def _language(self, loaded: LoadedModel) -> str | None:
@@ -175,12 +178,15 @@ class LocalBackend(Backend):
                                "(set transcription.local.model to a multilingual model such as base or small)")
         return "en"
 
-    def _run(self, loaded: LoadedModel, samples: np.ndarray, language: str | None) -> tuple[str, list[Segment]]:
-        """Decode segment by segment, telling the pipeline the text so far after each one."""
+    def _run(self, loaded: LoadedModel, samples: np.ndarray,
+             language: str | None) -> tuple[str, list[Segment], str | None]:
+        """Decode segment by segment, telling the pipeline the text so far after each one.
+
+        Returns the text, the segments, and the language (detected when ``language`` is None)."""
         config = self.config
         text, segments = "", []
         try:
-            decoded, _info = loaded.whisper.transcribe(
+            decoded, info = loaded.whisper.transcribe(
                 samples, language=language, beam_size=config.beam_size, vad_filter=config.vad_filter,
                 initial_prompt=transcription_prompt(self.ctx.settings), hotwords=config.hotword_text())
             for raw in decoded:  # a generator: each step decodes the next segment
@@ -190,7 +196,7 @@ class LocalBackend(Backend):
         except (RuntimeError, ValueError) as exc:
             raise BackendError(f"local model '{loaded.model.name}' failed while decoding: {first_line(exc)} "
                                "(rerun with --debug; try transcription.local.computeType \"float32\")") from None
-        return text.strip(), segments
+        return text.strip(), segments, info.language
 
 
 def decode(audio: Audio) -> np.ndarray:
@@ -200,9 +206,9 @@ def decode(audio: Audio) -> np.ndarray:
     except AudioError as error:
         if audio.path is None and audio.data is None:
             raise
-        from faster_whisper import decode_audio
-
         try:
+            from faster_whisper import decode_audio
+
             return decode_audio(str(audio.path) if audio.path else io.BytesIO(audio.data or b""), sampling_rate=16_000)
         except Exception:
             raise error from None
