@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from voice_transcriber import FormatterError, RunContext, Transcript
@@ -113,13 +114,13 @@ def join_tokens(tokens: list[Token]) -> str:
     return join([Piece(t.text, glue_left=t.is_break, glue_right=t.is_break) for t in tokens])
 
 
-def phrase_at(tokens: list[Token], start: int, phrases: list[tuple[str, ...]]) -> tuple[str, ...] | None:
-    """The first of ``phrases`` (folded word tuples, longest first) spoken at ``tokens[start]``.
+def phrase_at(tokens: list[Token], start: int, index: Mapping[str, list[tuple[str, ...]]]) -> tuple[str, ...] | None:
+    """The first phrase of ``index`` (see :func:`index_phrases`) spoken at ``tokens[start]``.
 
     Only the last word may carry trailing punctuation and none may carry leading
     punctuation, so "comma-separated" or "(comma" never match "comma".
     """
-    for phrase in phrases:
+    for phrase in index.get(tokens[start].key, ()):
         words = tokens[start:start + len(phrase)]
         if len(words) < len(phrase) or any(t.lead for t in words):
             continue
@@ -130,9 +131,17 @@ def phrase_at(tokens: list[Token], start: int, phrases: list[tuple[str, ...]]) -
     return None
 
 
+def index_phrases(phrases: Iterable[tuple[str, ...]]) -> dict[str, list[tuple[str, ...]]]:
+    """Phrases by first word, longest first so "point virgule" wins over "point"."""
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in sorted(phrases, key=len, reverse=True):
+        index.setdefault(phrase[0], []).append(phrase)
+    return index
+
+
 def phrases(spoken: list[str]) -> list[tuple[str, ...]]:
-    """Spoken forms as folded word tuples, longest first so "point virgule" wins over "point"."""
-    return sorted((tuple(fold(s).split()) for s in spoken), key=len, reverse=True)
+    """Spoken forms as folded word tuples."""
+    return [tuple(fold(s).split()) for s in spoken]
 
 
 _SENTENCE_START = re.compile(r"(?P<end>^|(?<!\.)[.!?]+[\"'»”)]*[ \t\u00a0\u202f]+|\n[ \t]*)(?P<open>[\"'«“(\u00a0\u202f ]*)(?P<letter>\w)")

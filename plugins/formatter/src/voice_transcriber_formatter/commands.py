@@ -15,7 +15,18 @@ from functools import lru_cache
 
 from voice_transcriber import Formatter, Transcript, hookimpl
 
-from ._text import PAUSE_PUNCTUATION, Token, WordContext, join_tokens, language_data, language_of, phrase_at, phrases, tokenize
+from ._text import (
+    PAUSE_PUNCTUATION,
+    Token,
+    WordContext,
+    index_phrases,
+    join_tokens,
+    language_data,
+    language_of,
+    phrase_at,
+    phrases,
+    tokenize,
+)
 
 SENTENCE_END = ".!?"
 BREAK = Token("", "\n", "")
@@ -31,7 +42,7 @@ class CommandRules:
         for entry in data["punctuation"]:
             if entry["kind"] == "break":
                 self.actions.update((phrase, entry["symbol"]) for phrase in phrases(entry["say"]))
-        self.phrases = sorted(self.actions, key=len, reverse=True)
+        self.phrases = index_phrases(self.actions)
         self.context = WordContext(data)
 
     def action_at(self, tokens: list[Token], i: int) -> tuple[str, int] | None:

@@ -23,6 +23,7 @@ from ._text import (
     Token,
     WordContext,
     capitalize_sentences,
+    index_phrases,
     join,
     language_data,
     language_of,
@@ -64,7 +65,7 @@ class Rules:
                 symbol = french_space + symbol if entry["kind"] == "close" else symbol + french_space
             for phrase in phrases(entry["say"]):
                 self.symbols[phrase] = SpokenSymbol(symbol, entry["kind"])
-        self.phrases = sorted(self.symbols, key=len, reverse=True)
+        self.phrases = index_phrases(self.symbols)
         self.context = WordContext(data)
         self.abbreviations = frozenset(data["abbreviations"])
 
