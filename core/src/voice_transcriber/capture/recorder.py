@@ -27,12 +27,14 @@ class Recorder:
 
     def __init__(self, mic: Microphone, stop: StopControl, file: RecordingFile, settings: InputSettings,
                  ctx: RunContext) -> None:
-        import soxr
-
         self.mic, self.stop, self.file, self.settings, self.ctx = mic, stop, file, settings, ctx
         self.chunks: list[np.ndarray] = []
         self.samples = 0
-        self.resampler = None if mic.rate == WANTED_RATE else soxr.ResampleStream(mic.rate, WANTED_RATE, 1, dtype="int16")
+        self.resampler = None
+        if mic.rate != WANTED_RATE:
+            import soxr
+
+            self.resampler = soxr.ResampleStream(mic.rate, WANTED_RATE, 1, dtype="int16")
         self.silence: SilenceDetector | None = None
         if settings.silence_stop_seconds:
             from .silence import SilenceDetector
@@ -61,7 +63,7 @@ class Recorder:
             self.file.close()
             self.meter.clear()
         if self.stop.cancelled:
-            raise Cancelled(f"recording cancelled ({self.stop.reason}); it is kept as {self.file.path or 'nothing'}")
+            raise Cancelled(f"recording cancelled ({self.stop.reason})")
         return np.concatenate(self.chunks) if self.chunks else np.zeros(0, dtype=np.int16)
 
     def _take(self, blocks: list[np.ndarray], last: bool = False) -> float:

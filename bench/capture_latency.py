@@ -1,0 +1,135 @@
+"""Benchmark recording start-up: process start → first captured frame, ours ÷ a bare sounddevice script.
+
+Starts its own PulseAudio daemon (testing/vt_testing/pulse.py) with a ``module-pipe-source``
+fed 10 ms of audio every 10 ms, so a frame is available as soon as a stream opens (a
+null-sink monitor would add ~2 s blocks and hide everything else; see shared/ci-notes.md).
+Then, alternating, in the same run:
+
+* bare: ``python -c "import sounddevice; open an InputStream on the default device; wait for a frame"``;
+* ours: ``voice-transcriber --debug --backend openai --output stdout``, cancelled with SIGUSR2
+  once it has recorded; ``--debug`` prints the wall-clock time of its first frame.
+
+Both report ``time.time()`` at their first frame; the parent notes ``time.time()`` just
+before ``Popen``. Also samples the peak RSS (VmHWM) of our recorder after 2 s of recording
+with the HTTP backend ``openai`` selected (nothing is sent: the run is cancelled).
+
+    uv run python bench/capture_latency.py [--repeat 10] [--out bench/results/50-capture.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "testing"))
+from vt_testing.pulse import start_pulse  # noqa: E402
+
+BIN = Path(sys.executable).parent
+BARE = """
+import threading, time
+import sounddevice as sd
+got = threading.Event()
+def callback(indata, frames, t, status):
+    if not got.is_set():
+        print(f"{time.time():.6f}", flush=True)
+        got.set()
+with sd.InputStream(samplerate=16000, channels=1, dtype="int16", callback=callback):
+    got.wait(10)
+"""
+
+
+def bare_run(env: dict[str, str]) -> float:
+    start = time.time()
+    out = subprocess.run([sys.executable, "-c", BARE], env=env, capture_output=True, text=True, timeout=30).stdout
+    return float(out.split()[0]) - start
+
+
+def ours_run(env: dict[str, str], record_for: float = 1.0) -> tuple[float, int]:
+    """Seconds from Popen to our first frame, and the recorder's peak RSS in kB."""
+    start = time.time()
+    process = subprocess.Popen([str(BIN / "voice-transcriber"), "--debug", "--backend", "openai", "--output", "stdout"],
+                               env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(record_for)
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    peak_kb = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))
+    process.send_signal(signal.SIGUSR2)
+    _, err = process.communicate(timeout=30)
+    found = re.search(r"info: first_frame_at = ([\d.]+)", err)
+    if not found:
+        raise SystemExit(f"no first frame reported:\n{err}")
+    return float(found.group(1)) - start, peak_kb
+
+
+def machine() -> str:
+    cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text())
+    ram = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) / 2**20
+    return (f"{os.cpu_count()} vCPUs ({cpu.group(1).strip() if cpu else platform.processor()}), "
+            f"{ram:.0f} GiB RAM, Python {platform.python_version()}")
+
+
+def report(bare: list[float], ours: list[float], peak_mb: list[float], repeat: int) -> str:
+    b, o = statistics.median(bare), statistics.median(ours)
+    return f"""## Recording start-up and memory
+
+`uv run python bench/capture_latency.py` — {machine()}. PulseAudio 16 `module-pipe-source` fed in real
+time (10 ms every 10 ms), default ALSA→pulse device, 16 kHz mono int16. Median of {repeat} runs each,
+alternating, after one warm-up round of each.
+
+**Process start → first captured frame: `voice-transcriber` ÷ a bare script that imports sounddevice and opens the same device (goal ≤ 1.2)**
+
+| | median | min | max |
+|---|---|---|---|
+| bare sounddevice script | {b * 1000:.0f} ms | {min(bare) * 1000:.0f} ms | {max(bare) * 1000:.0f} ms |
+| `voice-transcriber --backend openai` | {o * 1000:.0f} ms | {min(ours) * 1000:.0f} ms | {max(ours) * 1000:.0f} ms |
+| **ratio** | **{o / b:.2f}** | | |
+
+The executable opens the microphone before it imports click, pydantic, the plugins or a model
+(`voice_transcriber.__main__` → `capture.early`), so the only extra work before the first frame
+is Python locating the package and a stdlib-only look at the command line.
+
+**Peak RSS after 1 s of recording, `openai` (HTTP) backend selected (goal ≤ 80 MB)**
+
+median {statistics.median(peak_mb):.1f} MB, max {max(peak_mb):.1f} MB (VmHWM of the recorder process; numpy,
+sounddevice, soxr, pydantic, click and every installed plugin loaded).
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "50-capture.md")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="vt-bench-") as tmp:
+        server = start_pulse(Path(tmp) / "pulse")
+        try:
+            env = {**os.environ, **server.pipe_source(), "XDG_STATE_HOME": f"{tmp}/state",
+                   "XDG_RUNTIME_DIR": f"{tmp}/run", "XDG_CONFIG_HOME": f"{tmp}/config"}
+            os.makedirs(f"{tmp}/run", mode=0o700)
+            time.sleep(0.5)
+            bare_run(env), ours_run(env)  # warm-up: page cache, pulse
+            bare, ours, peaks = [], [], []
+            for _ in range(args.repeat):
+                bare.append(bare_run(env))
+                seconds, peak_kb = ours_run(env)
+                ours.append(seconds)
+                peaks.append(peak_kb / 1024)
+                print(f"bare {bare[-1] * 1000:6.0f} ms   ours {seconds * 1000:6.0f} ms   peak RSS {peaks[-1]:.1f} MB")
+        finally:
+            server.stop()
+    text = report(bare, ours, peaks, args.repeat)
+    args.out.write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
