@@ -128,7 +128,7 @@ class LocalBackend(Backend):
             if found is not None:
                 local_models.check_directory(found.path)
         except BackendError as exc:
-            return Check("local model", False, str(exc), "fix transcription.local.model")
+            return Check("local model", False, str(exc), "`voice-transcriber models list` shows the models on this machine")
         if found is not None:
             return Check("local model", True, f"{found.name} ({found.origin}) at {found.path}")
         pull = f"`voice-transcriber models pull {name}`"

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from voice_transcriber import UsageError
+from voice_transcriber import BackendError, UsageError
 
 
 def _local_config(state):
@@ -17,12 +17,15 @@ def _local_config(state):
     return settings.section(LocalBackend.config_section, LocalBackend.config_model), settings.language
 
 
-def human_size(size: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+def human_size(size: float) -> str:
+    """Decimal units, as download pages and `du --si` show them: 78.1 MB."""
+    if size < 1000:
+        return f"{size:.0f} B"
+    for unit in ("kB", "MB", "GB"):
         size /= 1000
-    raise AssertionError("unreachable")
+        if size < 1000 or unit == "GB":
+            break
+    return f"{size:.1f} {unit}"
 
 
 @click.group("models")
@@ -40,7 +43,7 @@ def list_cmd(state, as_json: bool) -> None:
     config, language = _local_config(state)
     try:
         in_use, _ = local_models.locate(config.model, language, config.models_dir())
-    except local_models.BackendError:
+    except BackendError:  # an unusable model setting: list what is here anyway
         in_use = None
     rows = [{"name": m.name, "size": local_models.directory_size(m.path), "origin": m.origin, "path": str(m.path),
              "in_use": in_use is not None and m.path == in_use.path}
@@ -56,8 +59,8 @@ def list_cmd(state, as_json: bool) -> None:
         mark = "*" if row["in_use"] else " "
         click.echo(f"{mark} {row['name']:<28} {human_size(row['size']):>9}  {row['origin']:<32} {row['path']}")
     if in_use is None:
-        click.echo(f"  (transcription.local.model \"{config.model}\" is not present; "
-                   f"`voice-transcriber models pull` fetches it)")
+        click.echo(f"  (transcription.local.model \"{config.model}\" is none of these; "
+                   "`voice-transcriber doctor` says what to do)")
 
 
 @models_group.command("pull")
