@@ -184,3 +184,19 @@ def test_unusable_device_or_compute_type_names_the_key_to_change(make_backend, m
         make_backend(model=str(model_copy), **local).transcribe(Audio.from_file(jfk_path))
     assert str(caught.value).startswith("cannot load local model 'tiny-copy' from ")
     assert str(caught.value).endswith(f"({fix})")
+
+
+def test_the_core_prepares_it_while_recording_and_the_pipeline_reuses_the_load(make_backend, model_copy, count_loads,
+                                                                              jfk_path, fake_plugin):
+    from voice_transcriber import pipeline
+
+    backend = make_backend(model=str(model_copy), language="en")
+    plan = pipeline.Plan(backends=[backend])
+    for thread in pipeline.prepare_in_background(plan, backend.ctx):  # what capture does when the mic opens
+        thread.join(timeout=60)
+    transcript = pipeline.run(Audio.from_file(jfk_path), plan, backend.ctx)
+    assert count_loads == [str(model_copy)]
+    assert "prepare:local" in backend.ctx.timings
+    assert backend.ctx.timings["local model wait"] < backend.ctx.timings["prepare:local"]
+    assert ("transcript", transcript.text) in fake_plugin.events
+    assert wer(JFK_TEXT, transcript.text) <= 0.15
