@@ -1,5 +1,4 @@
 from pydantic import Field
-
 from voice_transcriber import ConfigModel, Formatter, Transcript, hookimpl
 
 
@@ -10,8 +9,7 @@ class EmojiConfig(ConfigModel):
 class EmojiFormatter(Formatter):
     name = "emoji"
     description = "Say 'smiley' to type 🙂."
-    config_section = "formatter.emoji"
-    config_model = EmojiConfig
+    config_section, config_model = "formatter.emoji", EmojiConfig
 
     def format(self, transcript: Transcript) -> str:
         text = transcript.text

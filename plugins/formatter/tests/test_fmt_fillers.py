@@ -20,6 +20,7 @@ ENGLISH = [
     ("No, no, no, very very good", "No, no, no, very very good"),
     ("Uh-huh, she said", "Uh-huh, she said"),
     ("The e-mail arrived", "The e-mail arrived"),
+    ("To err is human, er, they say", "To err is human they say"),
 ]
 
 FRENCH = [

@@ -23,6 +23,9 @@ ENGLISH = [
     ("put a question mark at the end", "Put a question mark at the end"),
     ("Colon cancer is treatable", "Colon cancer is treatable"),
     ("this comma is wrong", "This comma is wrong"),
+    ("the trial period ends today", "The trial period ends today"),
+    ("there is a big question mark over it", "There is a big question mark over it"),
+    ("he is a quote unquote expert", "He is a quote unquote expert"),
     # abbreviations and ellipses are not sentence ends
     ("use e.g. pytest period", "Use e.g. pytest."),
     ("wait... what question mark", "Wait... what?"),
