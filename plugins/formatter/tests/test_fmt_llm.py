@@ -53,9 +53,19 @@ def test_formatting_prompt_replaces_the_built_in_prompt(openai_api, llm):
     assert body["model"] == "llama3.2" and "temperature" not in body
 
 
-def test_the_model_s_wrapping_is_removed(openai_api, llm):
-    openai_api.chat("success", "Here is the corrected text:\n<transcript>\"Hello, world.\"</transcript>")
+@pytest.mark.parametrize("reply", [
+    "Here is the corrected text:\n<transcript>\"Hello, world.\"</transcript>",
+    "<think>\nThe user dictated a greeting; add a comma.\n</think>\n\nHello, world.",
+    "  \u201cHello, world.\u201d\n",
+])
+def test_the_model_s_wrapping_is_removed(openai_api, llm, reply):
+    openai_api.chat("success", reply)
     assert llm("hello world").text == "Hello, world."
+
+
+def test_an_error_inside_a_200_reply_is_reported(openai_api, llm):
+    openai_api.route("POST", "/v1/chat/completions", json_reply({"error": {"message": "model 'llama3.2' not found, try pulling it first"}}))
+    assert "the server reported an error: model 'llama3.2' not found" in llm("hello world").error
 
 
 def test_rate_limit_is_retried_as_the_backends_do(openai_api, llm):

@@ -114,3 +114,15 @@ def test_spoken_commands_end_to_end(espeak_wav):
     assert wer("how are you", first) <= 0.34 and wer("I am fine", second) <= 0.34, out
     for word in ("question", "mark", "paragraph", "period"):
         assert word not in out.lower(), out
+
+
+def test_loading_the_formatter_plugins_imports_nothing_heavy():
+    """`--help` and `plugins` load every entry point: httpx, rapidfuzz and text2num wait until used."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from voice_transcriber.registry import load_registry; r = load_registry(); "
+            "assert 'llm' in r.formatters and 'vocabulary' in r.formatters; "
+            "print(sorted(m for m in ('httpx', 'rapidfuzz', 'text_to_num') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr

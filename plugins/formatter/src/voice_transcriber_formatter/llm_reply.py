@@ -31,6 +31,8 @@ _FINISH_PROBLEMS = {
     "function_call": "the model called a function instead of replying with text",
 }
 _TAGS = re.compile(r"</?transcript>", re.IGNORECASE)
+#: Reasoning models served locally (DeepSeek-R1, Qwen3 …) put their thoughts before the answer.
+_THINKING = re.compile(r"^\s*<think>.*?</think>", re.IGNORECASE | re.DOTALL)
 _LANGUAGES_WITH_STOPWORDS = ("en", "fr")
 
 
@@ -44,6 +46,10 @@ def reply_content(response: httpx.Response, url: str) -> str:
                              "formatter.llm.baseUrl to an OpenAI-compatible /v1 URL, e.g. http://localhost:11434/v1") from None
     choices = body.get("choices") if isinstance(body, dict) else None
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        error = body.get("error") if isinstance(body, dict) else None  # some servers report errors with 200
+        detail = error.get("message") if isinstance(error, dict) else error
+        if isinstance(detail, str) and detail.strip():
+            raise FormatterError(f"{SERVICE} ({url}): the server reported an error: {' '.join(detail.split())[:160]}")
         raise FormatterError(f"{SERVICE} ({url}): the reply has no choices (not a chat completion?)")
     choice = choices[0]
     message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
@@ -60,9 +66,9 @@ def reply_content(response: httpx.Response, url: str) -> str:
 
 
 def clean_reply(reply: str, original: str) -> str:
-    """Remove wrapping the model added: our transcript tags, quotes around the whole text,
-    and a one-line preamble such as "Here is the corrected text:"."""
-    text = _TAGS.sub("", reply).strip()
+    """Remove what the model added around the text: a <think> block, our transcript tags,
+    quotes around the whole text, and a one-line preamble such as "Here is the corrected text:"."""
+    text = _TAGS.sub("", _THINKING.sub("", reply)).strip()
     lines = text.splitlines()
     if len(lines) > 1 and lines[0].rstrip().endswith(":") and not original.rstrip().splitlines()[0].endswith(":"):
         text = "\n".join(lines[1:]).strip()
