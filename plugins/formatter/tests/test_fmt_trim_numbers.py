@@ -28,7 +28,7 @@ NUMBERS = [
     ("fr", "j'ai vingt-trois pommes", {}, "j'ai 23 pommes"),
     ("fr", "mille deux cent trente euros", {}, "1230 euros"),
     ("fr", "un chat et deux chiens", {}, "un chat et deux chiens"),
-    ("fr", "trois virgule cinq pour cent", {}, "3,5 pour 100"),
+    ("fr", "il mesure trois virgule cinq mètres", {}, "il mesure 3,5 mètres"),
 ]
 
 
