@@ -9,6 +9,7 @@ on stderr says why (see :mod:`.llm_reply` for the guard rails).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import Field
@@ -16,6 +17,11 @@ from pydantic import Field
 from voice_transcriber import Check, ConfigModel, Formatter, FormatterError, Transcript, hookimpl
 
 from .llm_reply import SERVICE, GuardRails, clean_reply, reply_content
+
+if TYPE_CHECKING:
+    import httpx
+
+    from voice_transcriber.http import RetryPolicy, Timeouts
 
 OPENAI_URL = "https://api.openai.com/v1"
 LANGUAGE_NAMES = {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian",
@@ -74,40 +80,47 @@ class LlmFormatter(Formatter):
                 {"role": "user", "content": f"<transcript>{text}</transcript>"}]
 
     def _complete(self, messages: list[dict[str, str]]) -> str:
-        from voice_transcriber.http import RetryPolicy, Timeouts, bearer, make_client, request
+        from voice_transcriber.http import RetryPolicy, Timeouts
 
         config = self.config
-        url = config.base_url.rstrip("/") + "/chat/completions"
         payload: dict[str, object] = {"model": config.model, "messages": messages}
         if config.temperature is not None:
             payload["temperature"] = config.temperature
         timeouts = Timeouts(connect=min(5.0, config.timeout_seconds), read=config.timeout_seconds, read_per_second=0)
         retry = RetryPolicy(max_retries=config.max_retries, max_retry_after=config.timeout_seconds)
-        fixes = {401: "set formatter.llm.apiKey (or OPENAI_API_KEY for api.openai.com)",
-                 403: "set formatter.llm.apiKey", 404: f"check formatter.llm.model ('{config.model}') and formatter.llm.baseUrl"}
-        with make_client(headers=bearer(self._api_key()), timeouts=timeouts) as client:
-            response = request(client, "POST", url, service=SERVICE, error_cls=FormatterError, retry=retry,
-                               timeout=timeouts.for_work(0), json=payload, fixes=fixes, log=self.ctx.log,
-                               unreachable_fix="is the server running and formatter.llm.baseUrl right?",
-                               timeout_fix="the model is slow or busy: raise formatter.llm.timeoutSeconds, or use a smaller model")
+        response = self._request("POST", "/chat/completions", timeouts, retry, json=payload)
         return reply_content(response, config.base_url)
+
+    def _request(self, method: str, path: str, timeouts: Timeouts, retry: RetryPolicy, **kwargs: Any) -> httpx.Response:
+        """One call to the server through the core's shared client and retry policy; FormatterError on failure."""
+        from voice_transcriber.http import bearer, make_client, request
+
+        config = self.config
+        fixes = {401: "set formatter.llm.apiKey (or OPENAI_API_KEY for api.openai.com)", 403: "set formatter.llm.apiKey",
+                 404: f"check formatter.llm.model ('{config.model}') and formatter.llm.baseUrl"}
+        with make_client(headers=bearer(self._api_key()), timeouts=timeouts) as client:
+            return request(client, method, config.base_url.rstrip("/") + path, service=SERVICE, error_cls=FormatterError,
+                           retry=retry, timeout=timeouts.for_work(0), fixes=fixes, log=self.ctx.log,
+                           unreachable_fix="is the server running and formatter.llm.baseUrl right?",
+                           timeout_fix="the model is slow or busy: raise formatter.llm.timeoutSeconds, or use a smaller model",
+                           **kwargs)
 
     def checks(self) -> list[Check]:
         """doctor: a key where one is needed, the server answers, and it has the model."""
-        from voice_transcriber.http import RetryPolicy, Timeouts, bearer, make_client, request
+        from voice_transcriber.http import RetryPolicy, Timeouts
 
         try:
-            key = self._api_key()
+            self._api_key()
         except FormatterError as exc:
-            return [Check("llm api key", False, str(exc).split(" — fix: ")[0], "set OPENAI_API_KEY or formatter.llm.apiKey")]
-        url = self.config.base_url.rstrip("/") + "/models"
+            return [_failed("llm api key", exc)]
         try:
-            with make_client(headers=bearer(key)) as client:
-                response = request(client, "GET", url, service=SERVICE, error_cls=FormatterError,
-                                   retry=RetryPolicy(max_retries=0), timeout=Timeouts(connect=3, read=5).for_work(0))
+            response = self._request("GET", "/models", Timeouts(connect=3, read=5), RetryPolicy(max_retries=0))
             listed = {m.get("id") for m in response.json().get("data", []) if isinstance(m, dict)}
-        except (FormatterError, ValueError, AttributeError) as exc:
-            return [Check("llm server", False, str(exc).split(" — fix: ")[0], "check formatter.llm.baseUrl and that the server runs")]
+        except FormatterError as exc:
+            return [_failed("llm server", exc)]
+        except (ValueError, AttributeError):
+            return [Check("llm server", False, f"{self.config.base_url}/models is not an OpenAI-style model list",
+                          "check formatter.llm.baseUrl (it must end in /v1 for most servers)")]
         model = self.config.model
         if listed and model not in listed and f"{model}:latest" not in listed:
             return [Check("llm model", False, f"'{model}' is not among the {len(listed)} models {self.config.base_url} lists",
@@ -126,6 +139,11 @@ class LlmFormatter(Formatter):
             raise FormatterError(f"{SERVICE}: no API key for {OPENAI_URL} — fix: set OPENAI_API_KEY or formatter.llm.apiKey, "
                                  "or point formatter.llm.baseUrl at a local server (Ollama: http://localhost:11434/v1)")
         return key
+
+
+def _failed(name: str, exc: FormatterError) -> Check:
+    detail, _, fix = str(exc).partition(" — fix: ")
+    return Check(name, False, detail, fix)
 
 
 @hookimpl
