@@ -76,7 +76,7 @@ def test_sigterm_stops_and_an_unwritable_state_dir_falls_back_with_a_warning(pul
     assert len(warning) == 1 and str(fallback) in warning[0], err
 
 
-def test_a_full_disk_moves_the_recording_to_the_fallback_dir_without_losing_audio(pulse, env, jfk16k, tmp_path):
+def test_a_full_disk_moves_the_recording_to_the_fallback_dir_without_losing_audio(pulse, env, espeak_wav, tmp_path):
     """The state dir is a 64 KiB tmpfs (2 s of audio) in a private mount namespace."""
     if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
         pytest.skip("needs unshare -m (root) to mount a tiny tmpfs")
@@ -87,39 +87,39 @@ def test_a_full_disk_moves_the_recording_to_the_fallback_dir_without_losing_audi
                            wrapper=("unshare", "-m", "sh", "-c", script))
     fallback = Path(env["XDG_RUNTIME_DIR"]) / "voice-transcriber" / "recordings"
     assert rec.wait_for_open_wav().parent == state / "voice-transcriber" / "recordings"
-    speak(pulse, jfk16k)
+    speak(pulse, espeak_wav(SENTENCE))
     rec.signal(signal.SIGUSR1)
     code, out, err = rec.finish()
 
     assert code == 0, err
     assert "No space left on device" in err and str(fallback) in err, err
-    assert wer(JFK_TEXT, out) < 0.2, out
+    assert {"please", "send", "report", "friday"} <= set(out.lower().replace(".", "").split()), out
     recording = next(fallback.glob("*.wav"))
-    assert wav_seconds(recording) > 11.0, "the fallback file holds the whole recording, not just the rest"
+    assert wav_seconds(recording) > 3.0, "the fallback file holds the whole recording, not just the rest"
 
 
-def test_kill_9_mid_recording_leaves_a_readable_file(pulse, env, store, jfk16k, tiny_model_dir):
+def test_kill_9_mid_recording_leaves_a_readable_file(pulse, env, store, espeak_wav, tiny_model_dir):
     from faster_whisper import WhisperModel
 
     from voice_transcriber import recordings
 
     rec = RecordingProcess("--backend", "local", "--output", "stdout", env=env)
     path = rec.wait_for_file(store)
-    player = pulse.play(jfk16k)
+    player = pulse.play(espeak_wav(SENTENCE))
     deadline = time.monotonic() + 20
-    while wav_seconds(path) < 9.0 and time.monotonic() < deadline:  # "...ask not what your country can do for you"
+    while wav_seconds(path) < 4.5 and time.monotonic() < deadline:  # the sentence (2.5 s) is on disk
         time.sleep(0.1)
     rec.process.kill()
     rec.finish()
     player.wait(timeout=20)
 
     seconds = wav_seconds(path)  # a plain WAV reader, before any repair
-    assert seconds >= 9.0
+    assert seconds >= 4.5
     audio = recordings.load("last")
     assert audio.path == path and audio.duration >= seconds
     model = WhisperModel(str(tiny_model_dir), device="cpu", compute_type="int8", cpu_threads=2)
     text = " ".join(s.text for s in model.transcribe(audio.pcm(), language="en", beam_size=1)[0])
-    assert wer("and so my fellow americans ask not what your country can do for you", text) < 0.3, text
+    assert {"report", "friday"} <= set(text.lower().replace(".", "").split()), text
     assert not path.with_suffix(".delivered").exists(), "an undelivered recording is never pruned"
 
 

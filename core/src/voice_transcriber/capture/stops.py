@@ -35,8 +35,11 @@ class StopControl:
 
     def install(self) -> StopControl:
         """Take over SIGINT, SIGTERM, SIGUSR1 and SIGUSR2 (main thread only)."""
-        for sig in (signal.SIGINT, *STOP_SIGNALS, signal.SIGUSR2):
+        handled = (signal.SIGINT, *STOP_SIGNALS, signal.SIGUSR2)
+        for sig in handled:
             self._previous[sig] = signal.signal(sig, self._on_signal)
+        # A launcher may start us with these blocked so an early one cannot kill us; they are safe now.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, handled)
         return self
 
     def after_recording(self) -> None:
