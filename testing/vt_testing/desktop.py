@@ -244,10 +244,13 @@ class SwaySession:
         return {"XDG_RUNTIME_DIR": self.runtime_dir, "WAYLAND_DISPLAY": self.wayland_display,
                 "SWAYSOCK": self.swaysock}
 
-    def as_user(self, argv: list[str], env: dict[str, str]) -> list[str]:
-        """``argv`` run as the session's user with exactly ``env`` (root → runuser)."""
-        pairs = [f"{k}={v}" for k, v in env.items()]
-        return (["runuser", "-u", self.user, "--"] if self.user else []) + ["env", "-i", *pairs, *argv]
+    def spawn(self, argv: list[str], env: dict[str, str], **kwargs) -> subprocess.Popen:
+        """Start ``argv`` as the session's user with exactly ``env`` (dropping root directly, so
+        signals reach the program itself and not a runuser wrapper)."""
+        if self.user:
+            entry = pwd.getpwnam(self.user)
+            kwargs.update(user=entry.pw_uid, group=entry.pw_gid, extra_groups=[])
+        return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, start_new_session=True, **kwargs)
 
 
 def _unprivileged_user() -> str | None:
@@ -278,8 +281,7 @@ def sway() -> Iterator[SwaySession]:
            "WLR_RENDERER": "pixman"}
     log = open(Path(runtime, "sway.log"), "wb")  # noqa: SIM115 - closed in teardown
     session = SwaySession(runtime, "", "", user, None)  # type: ignore[arg-type]
-    session.proc = subprocess.Popen(session.as_user(["sway", "-c", str(config)], env), stdout=log, stderr=log,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+    session.proc = session.spawn(["sway", "-c", str(config)], env, stdout=log, stderr=log)
     try:
         sockets = wait_until(lambda: _sway_sockets(runtime) if session.proc.poll() is None else "exited", 15, "sway")
         assert sockets != "exited", f"sway exited: {Path(runtime, 'sway.log').read_text(errors='replace')[-500:]}"
@@ -329,8 +331,7 @@ def foot_window(wayland) -> Iterator[Target]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": wayland.runtime_dir, "LANG": "C.UTF-8",
            "XDG_RUNTIME_DIR": wayland.runtime_dir, "WAYLAND_DISPLAY": wayland.wayland_display}
     argv = ["foot", "--app-id", "vt-foot-target", "--title", "VT_FOOT_TARGET", "sh", "-c", READ_LINES, str(out)]
-    proc = subprocess.Popen(wayland.as_user(argv, env), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = wayland.spawn(argv, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: sway_focused_app(wayland) == "vt-foot-target", 10, "foot to get the focus")
         time.sleep(0.3)  # let the shell reach `read` with echo off
@@ -342,12 +343,15 @@ def foot_window(wayland) -> Iterator[Target]:
 
 # --- Stub tools and running a sink directly -------------------------------------------------
 
-STUB = r'''#!{python}
+STUB = r'''#!{python} -S
 import json, os, sys
 data = sys.stdin.buffer.read().decode("utf-8", "replace") if {read_stdin} else None
-with open({log!r}, "a", encoding="utf-8") as f:
+with open({log!r}, "a+", encoding="utf-8") as f:
+    f.seek(0)
+    calls = len(f.readlines())
     f.write(json.dumps({{"argv": sys.argv, "stdin": data}}) + "\n")
-sys.stdout.write({stdout!r}); sys.stderr.write({stderr!r})
+outputs = {stdout!r}
+sys.stdout.write(outputs[min(calls, len(outputs) - 1)]); sys.stderr.write({stderr!r})
 sys.exit({exit_code})
 '''
 
@@ -372,15 +376,18 @@ class StubTool:
 def stub_tool(tmp_path, monkeypatch) -> Callable[..., StubTool]:
     """``stub_tool("xdotool", exit_code=0, stdout="", stderr="", read_stdin=False)`` → StubTool.
 
-    The stub directory goes first on PATH; ``hide_tool(name)`` (see below) removes real tools."""
+    ``stdout`` may be a list: call N prints item N (the last one from then on). The stub
+    directory goes first on PATH; ``only_tools()`` removes the real tools."""
     bin_dir = tmp_path / "stub-bin"
     bin_dir.mkdir(exist_ok=True)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
 
-    def make(name: str, *, exit_code: int = 0, stdout: str = "", stderr: str = "", read_stdin: bool = False) -> StubTool:
+    def make(name: str, *, exit_code: int = 0, stdout: str | list[str] = "", stderr: str = "",
+             read_stdin: bool = False) -> StubTool:
         log = tmp_path / f"stub-{name}.jsonl"
         script = bin_dir / name
-        script.write_text(STUB.format(python=sys.executable, log=str(log), stdout=stdout, stderr=stderr,
+        outputs = [stdout] if isinstance(stdout, str) else stdout
+        script.write_text(STUB.format(python=sys.executable, log=str(log), stdout=outputs, stderr=stderr,
                                       exit_code=exit_code, read_stdin=read_stdin), encoding="utf-8")
         script.chmod(0o755)
         return StubTool(name, log)

@@ -95,3 +95,14 @@ def test_copy_fails_when_x_server_is_gone(monkeypatch, run_sink, capsys):
     message = str(failed.value)
     assert message.startswith("clipboard: xclip failed:") and "\n" not in message
     assert "lost? no" in capsys.readouterr().err
+
+
+def test_active_window_hook_answers_for_profiles(x_window):
+    from voice_transcriber import RunContext
+    from voice_transcriber.config import load_settings
+    from voice_transcriber.plugins import get_plugin_manager
+    from voice_transcriber.profiles import detect_active_window
+
+    window = detect_active_window(RunContext(load_settings(), pm=get_plugin_manager()))
+    assert (window.window_class, window.source) == ("Vttarget", "xdotool")
+    assert window.title.startswith("VT_TARGET_")

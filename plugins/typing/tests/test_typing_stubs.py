@@ -48,7 +48,8 @@ def test_xdotool_argv_is_exact_with_dashdash_and_text_as_one_argument(fake_x11, 
     assert typing == [
         ["xdotool", "keyup", "Control_L", "Control_R", "Shift_L", "Shift_R", "Alt_L", "Alt_R",
          "Super_L", "Super_R", "Meta_L", "Meta_R", "ISO_Level3_Shift"],
-        ["xdotool", "type", "--clearmodifiers", "--delay", "12", "--", text],
+        ["xdotool", "type", "--clearmodifiers", "--delay", "12", "--", text.removesuffix("é")],
+        ["xdotool", "type", "--clearmodifiers", "--delay", "40", "--", "é"],  # non-ASCII: slower, see Xdotool
     ]
     assert not marker.exists()  # no shell ever saw the text
 
@@ -167,3 +168,24 @@ def test_auto_pastes_long_text(fake_x11, stub_tool, run_sink):
     run_sink(AutoSink, "y" * 50, {"output.auto": {"maxTypedChars": 10}, "output.clipboard": {"pasteDelay": 0}})
     assert ["xdotool", "key", "--clearmodifiers", "ctrl+shift+v"] in xdotool.argvs()
     assert not [argv for argv in xdotool.argvs() if argv[1] == "type"]
+
+
+def test_focus_moving_while_typing_is_a_doubt(fake_x11, stub_tool, run_sink, capsys):
+    # getactivewindow answers 11 before typing and 22 after: the text may be split between windows
+    stub_tool("xdotool", stdout=["11\n", "First title\n", "", "", "22\n", "Other title\n"])
+    stub_tool("xprop", stdout=['WM_CLASS(STRING) = "gedit", "Gedit"\n', 'WM_CLASS(STRING) = "firefox", "Firefox"\n'])
+    xclip = stub_tool("xclip", read_stdin=True, stdout="moving")
+    run_sink(TypingSink, "moving", {"output.typing": FAST})
+    assert "typing: delivery uncertain (the focus moved from Gedit to Firefox while typing)" in capsys.readouterr().err
+    assert xclip.calls()[0]["stdin"] == "moving"
+
+
+def test_doctor_checks_name_the_missing_tool(fake_wayland, only_tools):
+    from voice_transcriber import RunContext
+    from voice_transcriber.config import load_settings
+
+    only_tools()
+    checks = {c.name: c for c in TypingSink(RunContext(load_settings())).checks()}
+    assert checks["typing session"].ok and checks["typing session"].detail == "wayland"
+    assert not checks["typing display"].ok  # no socket in the fake runtime dir
+    assert not checks["typing tools"].ok and "install the 'wtype' package" in checks["typing tools"].detail

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from voice_transcriber import Check, Sink, SinkError, Transcript, hookimpl
+from voice_transcriber import ActiveWindow, Check, RunContext, Sink, SinkError, Transcript, hookimpl
 
 from .config import ClipboardConfig
 from .keys import key_tool
 from .paste import Clipboard, doubt_message
 from .selection import selection_tool
 from .tools import detect_session, display_problem, keep_text
+from .window import active_window
 
 
 class ClipboardSink(Sink):
@@ -60,3 +61,12 @@ def desktop_checks(sink: str, config, tools_for) -> list[Check]:
 @hookimpl
 def vt_register_sinks(register) -> None:
     register(ClipboardSink)
+
+
+@hookimpl
+def vt_active_window(ctx: RunContext) -> ActiveWindow | None:
+    """Profiles match on the window our paste chord is chosen for (same detection)."""
+    window = active_window()
+    if window is None:
+        return None
+    return ActiveWindow(window_class=window.class_, title=window.title, source=window.source)

@@ -27,12 +27,14 @@ from .tools import Session, detect_session, run_tool
 class WindowInfo:
     """The focused window. ``class_`` is the X11 WM_CLASS class (e.g. ``XTerm``) or the Wayland
     app id (``foot``); ``instance`` the WM_CLASS instance (``xterm``); ``id`` the X11 window id,
-    sway container id or Hyprland address (tells two windows of one class apart)."""
+    sway container id or Hyprland address (tells two windows of one class apart); ``source``
+    how it was found (``xdotool``, ``sway``, ``hyprland``)."""
 
     class_: str
     title: str
     instance: str = ""
     id: str = ""
+    source: str = ""
 
     def matches(self, name: str) -> bool:
         """Case-insensitive match of ``name`` against the class or the instance."""
@@ -66,7 +68,7 @@ def _x11_window() -> WindowInfo | None:
     wm_class = run_tool(["xprop", "-id", window_id, "WM_CLASS"], timeout=5).stdout
     names = re.findall(r'"((?:[^"\\]|\\.)*)"', wm_class)
     instance, class_ = (names + ["", ""])[:2] if len(names) != 1 else (names[0], names[0])
-    return WindowInfo(class_=class_, title=title, instance=instance, id=window_id)
+    return WindowInfo(class_=class_, title=title, instance=instance, id=window_id, source="xdotool")
 
 
 def _sway_window() -> WindowInfo | None:
@@ -76,7 +78,7 @@ def _sway_window() -> WindowInfo | None:
         return None
     props = node.get("window_properties") or {}
     return WindowInfo(class_=node.get("app_id") or props.get("class") or "", title=node.get("name") or "",
-                      instance=props.get("instance") or "", id=str(node.get("id", "")))
+                      instance=props.get("instance") or "", id=str(node.get("id", "")), source="sway")
 
 
 def _focused(node: dict[str, Any]) -> dict[str, Any] | None:
@@ -94,4 +96,4 @@ def _hyprland_window() -> WindowInfo | None:
     if not data.get("class") and not data.get("title"):
         return None
     return WindowInfo(class_=data.get("class", ""), title=data.get("title", ""),
-                      instance=data.get("initialClass", ""), id=str(data.get("address", "")))
+                      instance=data.get("initialClass", ""), id=str(data.get("address", "")), source="hyprland")

@@ -29,6 +29,9 @@ class TypingConfig(DesktopConfig):
     tool: Literal["auto", "xdotool", "wtype", "ydotool"] = Field(
         "auto", description="Typing tool: auto (xdotool on X11; wtype, else ydotool, on Wayland), xdotool, wtype or ydotool.")
     key_delay_ms: int = Field(12, ge=0, description="Pause between typed characters (ms); raise it if characters get lost.")
+    unicode_delay_ms: int = Field(
+        40, ge=0, description="xdotool only: pause between non-ASCII characters (ms); below ~25 ms applications "
+                              "drop some of them.")
     start_delay: float = Field(
         0.15, ge=0, description="Seconds to wait before typing, so the hotkey's keys are released first.")
     chunk_size: int = Field(200, ge=1, description="Characters per typing command; long text is sent in chunks.")
@@ -75,7 +78,8 @@ def pieces(text: str, keys: KeyTool, config: TypingConfig) -> list[Piece]:
 def type_text(ctx: RunContext, text: str, config: TypingConfig, clipboard_config: ClipboardConfig) -> list[str]:
     """Type ``text`` into the focused window; return the reasons to doubt it arrived (none: it did)."""
     session = detect_session(config.session)
-    keys = key_tool(config.tool, session, key_delay_ms=config.key_delay_ms, settle_ms=config.wtype_settle_ms)
+    keys = key_tool(config.tool, session, key_delay_ms=config.key_delay_ms, settle_ms=config.wtype_settle_ms,
+                    unicode_delay_ms=config.unicode_delay_ms)
     plan = pieces(text, keys, config)
     before = active_window(session)
     doubts = ["no focused window was found"] if before is None and session == "x11" else []
