@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from voice_transcriber import Backend, BackendError, Segment, Transcript
-from voice_transcriber.http import HttpOptions, bearer, check_response, make_client, send
+from voice_transcriber import Backend, BackendError, ConfigModel, Segment, Transcript
+from voice_transcriber.http import bearer, check_response, make_client, send
 
 from .prompts import transcription_prompt
 from .replies import Heard, ReplyError, SpeechFilter, parse_body, read_stream
@@ -28,11 +28,11 @@ if TYPE_CHECKING:
     from voice_transcriber import Audio
 
 
-class HttpBackendConfig(HttpOptions):
-    """Keys every HTTP transcription backend understands (plus the retry/timeout keys)."""
+class HttpBackendConfig(ConfigModel):
+    """Keys every HTTP transcription backend understands. A backend's model combines it as
+    ``class MyConfig(HttpOptions, HttpBackendConfig, MyEndpoint)`` so that `config init` lists
+    the endpoint keys (URL, key, model) first and the retry/timeout keys after these."""
 
-    api_key: str | None = Field(None, description='API key sent as "Authorization: Bearer"; "none" or null sends no header.')
-    model: str = Field("whisper-1", description="Model name or id, as the server knows it.")
     response_format: Literal["auto", "json", "text", "verbose_json", "srt", "vtt"] = Field(
         "auto", description='"auto" asks for verbose_json where the model offers it (to drop non-speech segments), else json.')
     stream: bool = Field(False, description="Stream the transcript (SSE) and show partial text while the server decodes.")

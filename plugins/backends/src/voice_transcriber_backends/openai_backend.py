@@ -10,8 +10,8 @@ from collections.abc import Iterable
 
 from pydantic import Field
 
-from voice_transcriber import BackendError, Check, hookimpl
-from voice_transcriber.http import RetryPolicy, error_code, error_message, send
+from voice_transcriber import BackendError, Check, ConfigModel, hookimpl
+from voice_transcriber.http import HttpOptions, RetryPolicy, error_code, error_message, send
 
 from .http_backend import HttpBackend, HttpBackendConfig
 
@@ -21,9 +21,13 @@ OPENAI_MAX_UPLOAD = 26_214_400
 _KEY_FIX = "set OPENAI_API_KEY, or transcription.openai.apiKey in the config"
 
 
-class OpenAIConfig(HttpBackendConfig):
-    base_url: str = Field(OPENAI_URL, description="API base URL; point it at any OpenAI-compatible server (vLLM, LocalAI, Speaches …).")
+class OpenAIEndpoint(ConfigModel):
+    api_key: str | None = Field(None, description='API key (or set OPENAI_API_KEY); "none" or null sends no Authorization header.')
     model: str = Field("whisper-1", description="whisper-1, gpt-4o-transcribe, gpt-4o-mini-transcribe, … (streaming needs a gpt-4o model).")
+    base_url: str = Field(OPENAI_URL, description="API base URL; point it at any OpenAI-compatible server (vLLM, LocalAI, Speaches …).")
+
+
+class OpenAIConfig(HttpOptions, HttpBackendConfig, OpenAIEndpoint):
     max_upload_bytes: int | None = Field(OPENAI_MAX_UPLOAD - 64 * 1024, gt=0, description="Longer audio is split at pauses into uploads under this size (OpenAI's limit is 25 MB).")
 
 

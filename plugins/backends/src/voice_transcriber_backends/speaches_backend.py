@@ -12,18 +12,21 @@ from collections.abc import Iterable
 
 from pydantic import Field
 
-from voice_transcriber import BackendError, Check, hookimpl
-from voice_transcriber.http import RetryPolicy, check_response, error_message, send
+from voice_transcriber import BackendError, Check, ConfigModel, hookimpl
+from voice_transcriber.http import HttpOptions, RetryPolicy, check_response, error_message, send
 
 from .http_backend import HttpBackend, HttpBackendConfig
 
 _KEY_FIX = "set transcription.speaches.apiKey to the server's API_KEY (\"none\" when it has none)"
 
 
-class SpeachesConfig(HttpBackendConfig):
+class SpeachesEndpoint(ConfigModel):
     url: str = Field("http://localhost:8000/v1", description="Base URL of the Speaches API, including /v1.")
     api_key: str | None = Field("none", description='The server\'s API_KEY; "none" sends no Authorization header.')
     model: str = Field("Systran/faster-whisper-base", description="Hugging Face id of a faster-whisper model installed on the server.")
+
+
+class SpeachesConfig(HttpOptions, HttpBackendConfig, SpeachesEndpoint):
     hotwords: str | None = Field(None, description="Speaches only: words to favour, passed to faster-whisper.")
     without_timestamps: bool | None = Field(None, description="Speaches only: false gives finer segments (server default true).")
     auto_download: bool = Field(True, description="Ask the server to download the model when it is not installed (POST /v1/models/{id}).")
