@@ -10,7 +10,8 @@
 
 Teardown kills what the fixtures started, including the background children that keep a
 selection alive (xclip, xsel, wl-copy): every process whose environment names our display.
-Missing packages skip these tests locally and fail them under CI (``$CI`` set).
+Missing packages skip these tests locally and fail them under CI (``$CI`` set). Stub tools
+and the direct sink runner live in ``vt_testing.tool_stubs``.
 """
 
 from __future__ import annotations
@@ -339,92 +340,3 @@ def foot_window(wayland) -> Iterator[Target]:
     finally:
         stop(proc, group=True)
         wait_until(lambda: sway_focused_app(wayland) != "vt-foot-target", 5, "foot to close")
-
-
-# --- Stub tools and running a sink directly -------------------------------------------------
-
-STUB = r'''#!{python} -S
-import json, os, sys
-data = sys.stdin.buffer.read().decode("utf-8", "replace") if {read_stdin} else None
-with open({log!r}, "a+", encoding="utf-8") as f:
-    f.seek(0)
-    calls = len(f.readlines())
-    f.write(json.dumps({{"argv": sys.argv, "stdin": data}}) + "\n")
-outputs = {stdout!r}
-sys.stdout.write(outputs[min(calls, len(outputs) - 1)]); sys.stderr.write({stderr!r})
-sys.exit({exit_code})
-'''
-
-
-@dataclass
-class StubTool:
-    """An executable first on PATH that records each call's argv and stdin."""
-
-    name: str
-    log: Path
-
-    def calls(self) -> list[dict]:
-        if not self.log.exists():
-            return []
-        return [json.loads(line) for line in self.log.read_text(encoding="utf-8").splitlines()]
-
-    def argvs(self) -> list[list[str]]:
-        return [[Path(call["argv"][0]).name, *call["argv"][1:]] for call in self.calls()]
-
-
-@pytest.fixture
-def stub_tool(tmp_path, monkeypatch) -> Callable[..., StubTool]:
-    """``stub_tool("xdotool", exit_code=0, stdout="", stderr="", read_stdin=False)`` → StubTool.
-
-    ``stdout`` may be a list: call N prints item N (the last one from then on). The stub
-    directory goes first on PATH; ``only_tools()`` removes the real tools."""
-    bin_dir = tmp_path / "stub-bin"
-    bin_dir.mkdir(exist_ok=True)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-
-    def make(name: str, *, exit_code: int = 0, stdout: str | list[str] = "", stderr: str = "",
-             read_stdin: bool = False) -> StubTool:
-        log = tmp_path / f"stub-{name}.jsonl"
-        script = bin_dir / name
-        outputs = [stdout] if isinstance(stdout, str) else stdout
-        script.write_text(STUB.format(python=sys.executable, log=str(log), stdout=outputs, stderr=stderr,
-                                      exit_code=exit_code, read_stdin=read_stdin), encoding="utf-8")
-        script.chmod(0o755)
-        return StubTool(name, log)
-
-    return make
-
-
-@pytest.fixture
-def only_tools(tmp_path, monkeypatch) -> Callable[..., Path]:
-    """``only_tools("xclip", ...)``: PATH holds just links to those real tools (plus any stubs)."""
-
-    def restrict(*names: str) -> Path:
-        bin_dir = tmp_path / "only-bin"
-        bin_dir.mkdir(exist_ok=True)
-        for name in names:
-            real = shutil.which(name)
-            if real and not (bin_dir / name).exists():
-                (bin_dir / name).symlink_to(real)
-        stub_dir = tmp_path / "stub-bin"
-        monkeypatch.setenv("PATH", os.pathsep.join(str(d) for d in (stub_dir, bin_dir) if d.exists()))
-        return bin_dir
-
-    return restrict
-
-
-@pytest.fixture
-def run_sink(isolated_dirs) -> Callable[..., object]:
-    """``run_sink(SinkClass, text, {"output.typing": {...}})``: deliver ``text`` with that config.
-
-    Returns the RunContext (its ``timings``/``info``); errors propagate as the sink raised them."""
-    from voice_transcriber import RunContext, Transcript
-    from voice_transcriber.config import load_settings
-
-    def run(sink_cls, text: str, config: dict | None = None):
-        ctx = RunContext(load_settings(overrides=config or {}))
-        sink = sink_cls(ctx)
-        sink.deliver(text, Transcript(text=text, backend="test"))
-        return ctx
-
-    return run

@@ -165,7 +165,8 @@ def key_tool(name: str, session: Session, *, key_delay_ms: int = 12, settle_ms: 
              unicode_delay_ms: int = 40) -> KeyTool:
     """The configured tool (``auto``: xdotool on X11; wtype, else ydotool, on Wayland), checked usable."""
     if name == "auto":
-        name = "xdotool" if session == "x11" else ("wtype" if is_installed("wtype") or not is_installed("ydotool") else "ydotool")
+        wayland_tool = "wtype" if is_installed("wtype") or not is_installed("ydotool") else "ydotool"
+        name = "xdotool" if session == "x11" else wayland_tool
     if name not in TOOLS:
         raise SinkError(f"unknown key tool '{name}' (choose auto, {', '.join(TOOLS)})")
     if name == "wtype":

@@ -125,10 +125,14 @@ def display_problem(session: Session, environ: Mapping[str, str] | None = None) 
     if session == "wayland":
         name = env.get("WAYLAND_DISPLAY", "")
         path = name if name.startswith("/") else os.path.join(env.get("XDG_RUNTIME_DIR", ""), name)
-        return None if os.path.exists(path) else f"no Wayland socket at {path} (is the compositor running, and $XDG_RUNTIME_DIR right?)"
+        if os.path.exists(path):
+            return None
+        return f"no Wayland socket at {path} (is the compositor running, and $XDG_RUNTIME_DIR right?)"
     display = env.get("DISPLAY", "")
     host, _, number = display.partition(":")
     if host and host != "unix":  # a remote display (ssh -X): only connecting would tell
         return None
     socket = f"/tmp/.X11-unix/X{number.split('.')[0]}"
-    return None if os.path.exists(socket) else f"no X server socket at {socket} (is the X server for DISPLAY={display} running?)"
+    if os.path.exists(socket):
+        return None
+    return f"no X server socket at {socket} (is the X server for DISPLAY={display} running?)"
