@@ -10,7 +10,7 @@ Then, alternating, in the same run:
   once it has recorded; ``--debug`` prints the wall-clock time of its first frame.
 
 Both report ``time.time()`` at their first frame; the parent notes ``time.time()`` just
-before ``Popen``. Also samples the peak RSS (VmHWM) of our recorder after 2 s of recording
+before ``Popen``. Also samples the peak RSS (VmHWM) of our recorder after 2.5 s of recording
 with the HTTP backend ``openai`` selected (nothing is sent: the run is cancelled).
 
     uv run python bench/capture_latency.py [--repeat 10] [--out bench/results/50-capture.md]
@@ -54,7 +54,7 @@ def bare_run(env: dict[str, str]) -> float:
     return float(out.split()[0]) - start
 
 
-def ours_run(env: dict[str, str], record_for: float = 1.0) -> tuple[float, int]:
+def ours_run(env: dict[str, str], record_for: float = 2.5) -> tuple[float, int]:
     """Seconds from Popen to our first frame, and the recorder's peak RSS in kB."""
     start = time.time()
     process = subprocess.Popen([str(BIN / "voice-transcriber"), "--debug", "--backend", "openai", "--output", "stdout"],
@@ -70,6 +70,29 @@ def ours_run(env: dict[str, str], record_for: float = 1.0) -> tuple[float, int]:
     return float(found.group(1)) - start, peak_kb
 
 
+#: What the recorder has loaded, step by step; each step's peak RSS is measured in a fresh process.
+IMPORT_STEPS = [
+    ("Python", "pass"),
+    ("+ numpy", "import numpy"),
+    ("+ sounddevice (PortAudio probes ALSA)", "import sounddevice"),
+    ("+ the CLI (click, pydantic, core)", "import voice_transcriber.cli"),
+    ("+ every installed plugin", "from voice_transcriber.plugins import get_plugin_manager; "
+                                 "from voice_transcriber.registry import collect; collect(get_plugin_manager())"),
+    ("+ httpx (the openai backend's prepare)", "import httpx"),
+]
+
+
+def import_breakdown(env: dict[str, str]) -> list[tuple[str, float]]:
+    rows, code = [], ""
+    for label, statement in IMPORT_STEPS:
+        code += statement + "\n"
+        # VmHWM, not ru_maxrss: Linux carries the parent's peak across fork+exec into ru_maxrss
+        probe = code + "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
+        out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True).stdout
+        rows.append((label, int(out.split()[-1]) / 1024))
+    return rows
+
+
 def machine() -> str:
     cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text())
     ram = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) / 2**20
@@ -77,8 +100,10 @@ def machine() -> str:
             f"{ram:.0f} GiB RAM, Python {platform.python_version()}")
 
 
-def report(bare: list[float], ours: list[float], peak_mb: list[float], repeat: int) -> str:
+def report(bare: list[float], ours: list[float], peak_mb: list[float], repeat: int,
+           breakdown: list[tuple[str, float]]) -> str:
     b, o = statistics.median(bare), statistics.median(ours)
+    steps = "\n".join(f"| {label} | {mb:.1f} MB |" for label, mb in breakdown)
     return f"""## Recording start-up and memory
 
 `uv run python bench/capture_latency.py` — {machine()}. PulseAudio 16 `module-pipe-source` fed in real
@@ -97,10 +122,15 @@ The executable opens the microphone before it imports click, pydantic, the plugi
 (`voice_transcriber.__main__` → `capture.early`), so the only extra work before the first frame
 is Python locating the package and a stdlib-only look at the command line.
 
-**Peak RSS after 1 s of recording, `openai` (HTTP) backend selected (goal ≤ 80 MB)**
+**Peak RSS after 2.5 s of recording, `openai` (HTTP) backend selected (goal ≤ 80 MB)**
 
-median {statistics.median(peak_mb):.1f} MB, max {max(peak_mb):.1f} MB (VmHWM of the recorder process; numpy,
-sounddevice, soxr, pydantic, click and every installed plugin loaded).
+median {statistics.median(peak_mb):.1f} MB, max {max(peak_mb):.1f} MB (VmHWM of the recorder process, once the
+backend's `prepare()` has loaded httpx during the recording). Where it goes — peak RSS of a fresh
+process importing, cumulatively:
+
+| loaded | peak RSS |
+|---|---|
+{steps}
 """
 
 
@@ -124,9 +154,10 @@ def main() -> None:
                 ours.append(seconds)
                 peaks.append(peak_kb / 1024)
                 print(f"bare {bare[-1] * 1000:6.0f} ms   ours {seconds * 1000:6.0f} ms   peak RSS {peaks[-1]:.1f} MB")
+            breakdown = import_breakdown(env)
         finally:
             server.stop()
-    text = report(bare, ours, peaks, args.repeat)
+    text = report(bare, ours, peaks, args.repeat, breakdown)
     args.out.write_text(text, encoding="utf-8")
     print(text)
 
