@@ -299,6 +299,7 @@ def api_server() -> Iterator[HTTPServer]:
 def openai_api(api_server: HTTPServer) -> Iterator[ApiReplay]:
     """A fresh :class:`ApiReplay` on the shared server (routes and log cleared after the test)."""
     api_server.clear()
+    api_server.no_handler_status_code = 404  # like FastAPI for a route it does not have
     try:
         yield ApiReplay(api_server)
     finally:

@@ -143,3 +143,10 @@ def test_garbage_2xx_replies(openai_api, http_backend, jfk, reply, why):
     with pytest.raises(BackendError) as caught:
         http_backend("speaches").transcribe(jfk)
     assert why in str(caught.value) and "points at a speaches server" in str(caught.value)
+
+
+def test_speaches_url_without_v1_is_pointed_out(openai_api, http_backend, jfk):
+    openai_api.speaches()  # the real routes live under /v1; the server answers 404 "Not Found" elsewhere
+    with pytest.raises(BackendError) as caught:
+        http_backend("speaches", url=openai_api.root).transcribe(jfk)
+    assert f"transcription.speaches.url should end with /v1 (it is {openai_api.root})" in str(caught.value)

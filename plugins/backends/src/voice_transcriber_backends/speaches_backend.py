@@ -74,6 +74,8 @@ class SpeachesBackend(HttpBackend):
     def model_fix(self) -> str:
         """How to install the model, and which models the server has (asked only after a failure)."""
         install = f"install it with `curl -X POST {self.base_url}/models/{self.config.model}`"
+        if not self.base_url.endswith("/v1"):  # the usual slip: http://host:8000 without /v1
+            return f"transcription.speaches.url should end with /v1 (it is {self.base_url}); else {install}"
         return f"{install}, or set transcription.speaches.model to an installed one ({self.installed_models()})"
 
     def installed_models(self) -> str:
