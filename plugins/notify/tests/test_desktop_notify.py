@@ -182,3 +182,15 @@ def test_notify_send_argv_is_safe(stub_tool, on_bus, session_bus, write_config):
 def test_gvariant_quoting():
     assert gvariant_string("it's a \\ test") == "'it\\'s a \\\\ test'"
     assert escape_markup("a<b>&c") == "a&lt;b&gt;&amp;c"
+
+
+def doctor_line(env: dict[str, str]) -> str:
+    result = run_cli("doctor", env=env)
+    return next(line for line in result.stdout.decode().splitlines() if "notifications:" in line)
+
+
+def test_doctor_reports_the_notification_server(notification_server, session_bus, tmp_path):
+    assert doctor_line(notification_server.bus.env).startswith("ok    notifications: shown by dunst ")
+    assert doctor_line(session_bus.env).startswith("FAIL  notifications: no notification server owns")
+    no_bus = {"DBUS_SESSION_BUS_ADDRESS": "", "XDG_RUNTIME_DIR": str(tmp_path)}
+    assert doctor_line(no_bus) == "ok    notifications: off: no session bus ($DBUS_SESSION_BUS_ADDRESS unset)"

@@ -82,6 +82,14 @@ def send_with_gdbus(message: Message, replace_id: int) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def server_information() -> str | None:
+    """``NAME VERSION`` of the notification server on the session bus, or None (needs gdbus)."""
+    output = _run(["gdbus", "call", "--session", "--dest", "org.freedesktop.Notifications", "--object-path",
+                   "/org/freedesktop/Notifications", "--method", "org.freedesktop.Notifications.GetServerInformation"])
+    fields = re.findall(r"'((?:[^'\\]|\\.)*)'", output or "")
+    return f"{fields[0]} {fields[2]}" if len(fields) >= 3 else None
+
+
 def gvariant_string(text: str) -> str:
     """A GVariant text-format string literal (gdbus would otherwise parse ``[1]`` as an array)."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

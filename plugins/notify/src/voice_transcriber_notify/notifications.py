@@ -8,14 +8,15 @@ that was delivered, or the error; each update replaces the previous one. Config 
 from __future__ import annotations
 
 import atexit
+import shutil
 import time
 from typing import Literal
 
 from pydantic import Field
 
-from voice_transcriber import Audio, Cancelled, ConfigModel, RunContext, Transcript, VoiceTranscriberError, hookimpl, redact
+from voice_transcriber import Audio, Cancelled, Check, ConfigModel, RunContext, Transcript, VoiceTranscriberError, hookimpl, redact
 
-from .bubble import Bubble, Message, find_transport, session_bus_available
+from .bubble import Bubble, Message, find_transport, server_information, session_bus_available
 
 Urgency = Literal["low", "normal", "critical"]
 PARTIAL_INTERVAL = 0.5
@@ -82,6 +83,25 @@ def _new_run_bubble(ctx: RunContext) -> RunBubble | None:
         ctx.log(f"notify: off ({config.tool} not installed; apt install libnotify-bin)")
         return None
     return RunBubble(Bubble(transport), config)
+
+
+@hookimpl
+def vt_doctor_checks(ctx: RunContext) -> list[Check]:
+    try:
+        config = ctx.settings.section("notify", NotifyConfig, env={})
+    except VoiceTranscriberError as exc:
+        return [Check("notifications", False, str(exc), "fix the notify section of config.json")]
+    if not config.enabled or not session_bus_available():
+        return [Check("notifications", True, "off (notify.enabled is false)" if not config.enabled
+                      else "off: no session bus ($DBUS_SESSION_BUS_ADDRESS unset)")]
+    if find_transport(config.tool) is None:
+        return [Check("notifications", False, f"{config.tool} not found",
+                      "apt install libnotify-bin (notify-send) or libglib2.0-bin (gdbus)")]
+    server = server_information() if shutil.which("gdbus") else "a server (not checked: gdbus missing)"
+    if server is None:
+        return [Check("notifications", False, "no notification server owns org.freedesktop.Notifications",
+                      "start one (dunst, mako, swaync), or set notify.enabled to false")]
+    return [Check("notifications", True, f"shown by {server}")]
 
 
 @hookimpl
