@@ -18,7 +18,7 @@ from pydantic import Field
 from voice_transcriber import Backend, BackendError, ConfigModel, Segment, Transcript
 from voice_transcriber.http import bearer, check_response, make_client, send
 
-from .prompts import transcription_prompt
+from .prompts import LANGUAGE_NAMES, transcription_prompt
 from .replies import Heard, ReplyError, SpeechFilter, parse_body, read_stream
 from .upload import ENCODINGS, RATE, Chunk, speech_seconds, split_for_upload
 
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     import httpx
 
     from voice_transcriber import Audio
+
+#: OpenAI's verbose_json names the language ("english"); Speaches gives the code ("en").
+_LANGUAGE_CODES = {name.lower(): code for code, name in LANGUAGE_NAMES.items()}
 
 
 class HttpBackendConfig(ConfigModel):
@@ -171,7 +174,8 @@ class HttpBackend(Backend):
         return SpeechFilter(self.config.no_speech_threshold, self.config.log_prob_threshold)
 
     def _transcript(self, heard: Heard, duration: float, uploaded: int) -> Transcript:
-        return Transcript(text=heard.text, backend=self.name, language=heard.language or self.ctx.settings.language,
+        language = _LANGUAGE_CODES.get((heard.language or "").lower(), heard.language) or self.ctx.settings.language
+        return Transcript(text=heard.text, backend=self.name, language=language,
                           model=self.config.model, segments=tuple(heard.segments), audio_duration=duration,
                           extra={"uploaded_bytes": uploaded, "dropped_segments": heard.dropped})
 

@@ -133,7 +133,11 @@ class SpeachesBackend(HttpBackend):
             yield Check("speaches server", False, str(exc).split(" — fix: ")[0], self.unreachable_fix())
             return
         yield Check("speaches server", True, f"{self.server_root} is up")
-        model = send(self.client, "GET", f"{self.base_url}/models/{self.config.model}", service=self.name, retry=once)
+        try:
+            model = send(self.client, "GET", f"{self.base_url}/models/{self.config.model}", service=self.name, retry=once)
+        except BackendError as exc:
+            yield Check("speaches model", False, str(exc).split(" — fix: ")[0], self.unreachable_fix())
+            return
         if model.status_code == 200:
             yield Check("speaches model", True, f"{self.config.model} is installed")
         elif model.status_code in (401, 403):
