@@ -145,6 +145,7 @@ def _record(request: Request) -> SeenRequest:
         upload = request.files.get("file")
         if upload is not None:
             seen.filename, seen.file_type, seen.file_data = upload.filename, upload.mimetype, upload.read()
+            upload.stream.seek(0)  # the reply handler may read it too
     elif request.mimetype == "application/json":
         seen.json = json.loads(request.get_data() or b"null")
     return seen
@@ -375,3 +376,52 @@ def http_backend(openai_api: ApiReplay) -> Callable[..., BackendUnderTest]:
         return BackendUnderTest(registered[0](ctx), ctx, partials)
 
     return make
+
+
+# --- a replica that really transcribes --------------------------------------------------------
+
+class WhisperReplica:
+    """``/v1/audio/transcriptions`` served by faster-whisper (tiny.en), answering like Speaches:
+    json, text and verbose_json bodies with real segment fields, SSE deltas per segment with an
+    empty ``done`` text when ``stream`` is true, 415 when the upload does not decode."""
+
+    def __init__(self, model_dir: str) -> None:
+        from faster_whisper import WhisperModel
+
+        self.model = WhisperModel(model_dir, device="cpu", compute_type="int8", cpu_threads=2)
+        self._lock = threading.Lock()  # one decode at a time, like a single Speaches worker
+
+    def reply(self, request: Request) -> Response:
+        import io
+
+        import soundfile
+
+        try:
+            samples, rate = soundfile.read(io.BytesIO(request.files["file"].read()), dtype="float32")
+        except Exception:
+            return json_reply(SPEACHES_BAD_AUDIO, 415)(request)
+        if rate != 16000:
+            import soxr
+
+            samples = soxr.resample(samples, rate, 16000).astype("float32")
+        form = request.form
+        with self._lock:
+            found, info = self.model.transcribe(samples, language=form.get("language") or None,
+                                                initial_prompt=form.get("prompt"), beam_size=1)
+            segments = [verbose_segment(i + 1, s.start, s.end, s.text.strip(), s.no_speech_prob, s.avg_logprob)
+                        for i, s in enumerate(found)]
+        if form.get("stream") in ("true", "1"):
+            return sse_reply(speaches_stream([s["text"].strip() for s in segments]))(request)
+        text = "".join(s["text"] for s in segments)
+        fmt = form.get("response_format", "json")
+        if fmt == "text":
+            return text_reply(text)(request)
+        if fmt == "verbose_json":
+            return json_reply(verbose_transcription(segments, info.language, info.duration))(request)
+        return json_reply({"text": text, "logprobs": None, "usage": None})(request)
+
+
+@pytest.fixture(scope="session")
+def whisper_replica(tiny_model_dir) -> WhisperReplica:
+    """A :class:`WhisperReplica` with the bundled tiny.en weights (loaded once per session)."""
+    return WhisperReplica(str(tiny_model_dir))
