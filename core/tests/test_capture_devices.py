@@ -131,3 +131,20 @@ def test_help_and_plugins_do_not_import_sounddevice():
             "print('sounddevice' in sys.modules, 'numpy' in sys.modules, file=sys.stderr)")
     result = subprocess.run([os.sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stderr.strip().endswith("False False"), result.stderr[-500:]
+
+
+@pytest.mark.slow
+def test_a_sound_server_that_vanishes_mid_recording_ends_it_with_the_audio_kept(isolated_dirs, tmp_path):
+    """Like unplugging the microphone: no hang, a warning, the file so far is kept and processed."""
+    from vt_testing.pulse import start_pulse
+
+    server = start_pulse(tmp_path / "doomed-pulse")
+    try:
+        rec = RecordingProcess("--backend", "openai", "--output", "stdout", env=server.env)
+        path = rec.wait_for_file(isolated_dirs / "xdg_state_home" / "voice-transcriber" / "recordings")
+        time.sleep(1.0)
+    finally:
+        server.stop()
+    code, out, err = rec.finish(timeout=30)
+    assert "stopped delivering audio" in err, err
+    assert path.exists() and out == ""

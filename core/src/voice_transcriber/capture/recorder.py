@@ -89,6 +89,10 @@ class Recorder:
         stop, settings = self.stop, self.settings
         if stop.cancelled:
             return True
+        if not self.mic.stream.active:
+            self.ctx.warn(f"the microphone '{self.mic.name}' stopped delivering audio (unplugged?); "
+                          "keeping what was recorded")
+            return True
         if self.seconds >= settings.max_duration_seconds:
             self.ctx.warn(f"recording reached the maximum of {settings.max_duration_seconds:g} s "
                           "(--max-duration, input.maxDurationSeconds); stopping")
