@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from .config import ConfigModel
-from .errors import BackendError, VoiceTranscriberError
+from .errors import BackendError, ConfigError, VoiceTranscriberError
 from .redact import redact
 
 if TYPE_CHECKING:
@@ -119,10 +119,18 @@ class HttpOptions(ConfigModel):
 
 
 def bearer(api_key: str | None) -> dict[str, str]:
-    """The auth header for ``api_key``; none for an empty key or the placeholder ``none``."""
-    if not api_key or api_key.strip().lower() == "none":
+    """The auth header for ``api_key``; none for an empty key or the placeholder ``none``.
+
+    Raises :class:`ConfigError` (without the key) when the key cannot go in a header, which
+    is what a paste with smart quotes or a space inside gives.
+    """
+    key = (api_key or "").strip()
+    if not key or key.lower() == "none":
         return {}
-    return {"Authorization": f"Bearer {api_key.strip()}"}
+    if not key.isascii() or any(ch.isspace() or not ch.isprintable() for ch in key):
+        raise ConfigError("the API key contains spaces, quotes or other characters a key never has "
+                          "(paste it again, without surrounding quotes)")
+    return {"Authorization": f"Bearer {key}"}
 
 
 def make_client(*, headers: Mapping[str, str] | None = None, timeouts: Timeouts | None = None) -> httpx.Client:

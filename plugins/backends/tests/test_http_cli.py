@@ -100,3 +100,10 @@ def test_doctor(configured, write_config):
     assert result.returncode == 1
     assert "FAIL  speaches model: org/missing: HTTP 404: Model 'org/missing' not found" in out
     assert f"fix: install it with `curl -X POST {configured.url}/models/org/missing`" in out
+
+
+def test_mangled_key_is_a_config_error_without_the_key(configured, jfk_path):
+    result = run_cli("--input", str(jfk_path), "--backend", "openai", env={"OPENAI_API_KEY": "\u201csk-pasted12345678\u201d"})
+    err = result.stderr.decode()
+    assert result.returncode == 2 and err.count("\n") == 1
+    assert "transcription.openai.apiKey: the API key contains" in err and "pasted12345678" not in err

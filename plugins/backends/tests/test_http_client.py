@@ -18,7 +18,7 @@ from vt_testing.openai_api import (
     text_reply,
 )
 
-from voice_transcriber import BackendError, FormatterError
+from voice_transcriber import BackendError, ConfigError, FormatterError
 from voice_transcriber.http import (
     HttpOptions,
     RetryPolicy,
@@ -86,8 +86,12 @@ def test_backoff_grows_with_jitter_and_honours_retry_after():
 
 
 def test_bearer_header():
-    assert bearer("sk-abc") == {"Authorization": "Bearer sk-abc"}
+    assert bearer("sk-abc") == {"Authorization": "Bearer sk-abc"} == bearer(" sk-abc\n")
     assert bearer("none") == bearer("") == bearer(None) == {}
+    for pasted in ("\u201csk-abcdefgh\u201d", "sk-abc defgh"):
+        with pytest.raises(ConfigError) as caught:
+            bearer(pasted)
+        assert "abcdefgh" not in str(caught.value) and "paste it again" in str(caught.value)
 
 
 def test_options_build_policy_and_scaled_timeouts():
