@@ -58,7 +58,8 @@ def test_type_last_argv_is_safe_with_a_stub_xdotool(x11, stub_tool):
     result = run_cli("type-last", "--delay", "0.05")
     typed = [argv for argv in xdotool.argvs() if "type" in argv]
     assert result.returncode == 0, result.stderr.decode()
-    assert typed and typed[0][-2:] == ["--", TEXT]  # `--` first: the leading "-rf" is text, not an option
+    assert typed and all(argv[-2] == "--" for argv in typed)  # the leading "-rf" is text, never an option
+    assert "".join(argv[-1] for argv in typed) == TEXT  # each piece one argument, nothing lost or added
 
 
 def test_rofi_history_row_types_after_rofi_exits(x_window):

@@ -69,4 +69,4 @@ def vt_active_window(ctx: RunContext) -> ActiveWindow | None:
     window = active_window()
     if window is None:
         return None
-    return ActiveWindow(window_class=window.class_, title=window.title, source=window.source)
+    return ActiveWindow(window_class=window.class_, title=window.title, instance=window.instance, source=window.source)

@@ -2,5 +2,4 @@
 
 - ``notify`` (:mod:`.notifications`): one notification bubble per run, updated in place.
 - ``launcher`` (:mod:`.launcher`): ``voice-transcriber rofi`` for rofi, dmenu, wofi, fuzzel.
-- ``active-window`` (:mod:`.window`): which window has the focus, for profiles (``trylast``).
 """
