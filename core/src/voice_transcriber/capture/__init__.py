@@ -8,8 +8,7 @@ the CLI loads); stop requests are described in ``capture.stops``; the WAV file i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # not `from typing import ...`: this runs before the microphone opens
 if TYPE_CHECKING:
     from ..context import RunContext
     from ..pipeline import Plan

@@ -11,14 +11,11 @@ Stdlib only (plus sounddevice when recording): this runs before the rest of the 
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
-
-from typing import TYPE_CHECKING
 
 from .stops import StopControl
 
+TYPE_CHECKING = False  # typing, json and pathlib would cost milliseconds before the microphone opens
 if TYPE_CHECKING:
     from .microphone import Microphone
 
@@ -59,7 +56,10 @@ def device_hint(options: dict[str, str]) -> str | None:
     if os.environ.get("VOICE_TRANSCRIBER_INPUT__DEVICE"):
         return os.environ["VOICE_TRANSCRIBER_INPUT__DEVICE"]
     try:
-        configured = _config_file(options).read_text(encoding="utf-8")
+        with open(_config_file(options), encoding="utf-8") as file:
+            configured = file.read()
+        import json
+
         lines = ["" if line.lstrip().startswith("//") else line for line in configured.splitlines()]
         device = json.loads("\n".join(lines)).get("input", {}).get("device")
     except (OSError, ValueError, AttributeError):
@@ -67,12 +67,13 @@ def device_hint(options: dict[str, str]) -> str | None:
     return None if device is None else str(device)
 
 
-def _config_file(options: dict[str, str]) -> Path:
+def _config_file(options: dict[str, str]) -> str:
     # Same rule as config.config_path(), which cannot be imported this early (pydantic).
     explicit = options.get("--config") or os.environ.get("VOICE_TRANSCRIBER_CONFIG")
     if explicit:
-        return Path(explicit)
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "voice-transcriber" / "config.json"
+        return explicit
+    config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    return os.path.join(config_home, "voice-transcriber", "config.json")
 
 
 def start(argv: list[str]) -> None:

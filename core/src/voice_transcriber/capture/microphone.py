@@ -6,13 +6,15 @@ imports nothing from voice_transcriber but the error classes.
 
 from __future__ import annotations
 
-import queue
 import time
-from typing import TYPE_CHECKING, Any
+from collections import deque
 
 from ..errors import CaptureError, ConfigError
 
+TYPE_CHECKING = False  # imported before the microphone opens: no `typing`
 if TYPE_CHECKING:
+    from typing import Any
+
     import numpy as np
 
 WANTED_RATE = 16_000
@@ -79,7 +81,7 @@ class Microphone:
     def __init__(self, spec: str | int | None = None) -> None:
         self.spec = spec
         self.info = resolve_device(spec)
-        self.blocks: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
+        self.blocks: deque[np.ndarray] = deque()  # appended by PortAudio's thread, popped by the recorder
         self.first_frame_at: float | None = None
         self.overflows = 0
         self.stream = self._open()
@@ -110,16 +112,14 @@ class Microphone:
             self.first_frame_at = time.time()
         if status.input_overflow:
             self.overflows += 1
-        self.blocks.put(indata[:, 0].copy())
+        self.blocks.append(indata[:, 0].copy())
 
     def drain(self) -> list[np.ndarray]:
         """Every block delivered since the last call."""
         out = []
-        while True:
-            try:
-                out.append(self.blocks.get_nowait())
-            except queue.Empty:
-                return out
+        while self.blocks:
+            out.append(self.blocks.popleft())
+        return out
 
     def close(self) -> None:
         """Stop the stream (PortAudio delivers what it still holds before this returns)."""

@@ -18,7 +18,10 @@ import signal
 import sys
 import threading
 import time
-from typing import Any
+
+TYPE_CHECKING = False  # imported before the microphone opens: no `typing`
+if TYPE_CHECKING:
+    from typing import Any
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
 
