@@ -132,7 +132,9 @@ def machine() -> str:
     import os
 
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} vCPUs ({cpu}), {ram:.0f} GiB RAM, Python {platform.python_version()}"
+    load = os.getloadavg()[0]
+    return (f"{os.cpu_count()} vCPUs ({cpu}), {ram:.0f} GiB RAM, Python {platform.python_version()}, "
+            f"1-minute load average {load:.1f} at the end of the run (other work shares the machine)")
 
 
 def main() -> None:
