@@ -18,7 +18,7 @@ def test_readme_shows_the_example_verbatim(formatter_readme):
 def test_readme_documents_every_formatter_and_its_options(formatter_readme, registry):
 
     ours = {name: reg.cls for name, reg in registry.formatters.items() if reg.cls.__module__.startswith("voice_transcriber_formatter")}
-    assert len(ours) == 10
+    assert len(ours) == 11
     for name, cls in ours.items():
         assert f"`{name}`" in formatter_readme, name
         for field in (cls.config_model.model_fields.values() if cls.config_model else []):

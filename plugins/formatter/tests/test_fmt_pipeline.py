@@ -126,3 +126,25 @@ def test_loading_the_formatter_plugins_imports_nothing_heavy():
             "print(sorted(m for m in ('httpx', 'rapidfuzz', 'text_to_num') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
+
+
+def test_rules_then_llm_as_the_issue_writes_it(dictate, write_config, openai_api):
+    llm_config(write_config, openai_api)
+    openai_api.chat("success", "Hello, how are you today?")
+    result = dictate("Um, hello comma how are you today question mark", "--format", "rules,llm")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "Hello, how are you today?\n", "")
+    sent = openai_api.requests("/chat/completions")[0].json["messages"][1]["content"]
+    assert sent == "<transcript>Hello, how are you today?</transcript>"  # the llm got the rules' output
+
+
+def test_rules_steps_are_configurable_and_a_failing_step_does_not_stop_the_others(run_formatter, capsys):
+    result = run_formatter("rules", "  Ähm, hallo komma   Welt  ", language="de", config={"steps": ["punctuation", "trim"]})
+    assert result.text == "Ähm, hallo komma Welt"  # trim still ran
+    assert "no rules for language 'de'" in capsys.readouterr().err
+
+
+def test_rules_rejects_an_unknown_step(run_formatter):
+    from voice_transcriber import ConfigError
+
+    with pytest.raises(ConfigError, match="formatter.rules.steps.0"):
+        run_formatter("rules", "x", config={"steps": ["llm"]})
