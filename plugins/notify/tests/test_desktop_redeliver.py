@@ -103,3 +103,27 @@ def test_a_dictation_into_a_terminal_uses_the_terminal_profile(x_terminal, write
     line = x_terminal.settle(timeout=15).strip()
     assert "ask not what your country can do for you" in line.lower()
     assert line[-1].isalpha()  # verbatim text, without the trailing period
+
+
+def test_real_rofi_filters_the_menu_and_types_the_chosen_dictation(x_window, tmp_path):
+    """rofi 1.7 itself runs our script mode: type a filter, press Return, the dictation is typed."""
+    from vt_testing.desktop import require, stop, wait_until
+
+    require("rofi")
+    add_entry("20261125-230000-aaaaaa", "first dictation")
+    add_entry("20261125-230100-bbbbbb", "chosen in a real rofi menu")
+    exe = str(Path(sys.executable).with_name("voice-transcriber"))
+    log = (tmp_path / "rofi.log").open("wb")
+    rofi = subprocess.Popen(["rofi", "-show", "voice", "-modi", f"voice:{exe} rofi"], stdout=log, stderr=log,
+                            stdin=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: subprocess.run(["xdotool", "search", "--class", "rofi"], capture_output=True).stdout,
+                   15, "the rofi window")
+        time.sleep(0.5)  # rofi grabs the keyboard once its window is mapped and the rows are read
+        subprocess.run(["xdotool", "type", "--delay", "20", "real rofi"], check=True, timeout=10)
+        subprocess.run(["xdotool", "key", "Return"], check=True, timeout=10)
+        assert rofi.wait(timeout=15) == 0
+    finally:
+        stop(rofi)
+        log.close()
+    assert x_window.wait_for("chosen in a real rofi menu", timeout=15) == "chosen in a real rofi menu"
