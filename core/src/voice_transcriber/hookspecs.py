@@ -83,8 +83,8 @@ def vt_doctor_checks(ctx: RunContext) -> list[Check] | None:
 def vt_active_window(ctx: RunContext) -> ActiveWindow | None:
     """Tell which window has the keyboard focus, so a profile can be chosen for it.
 
-    Fires at the start of a run, before the plan is built, and only when the config has
-    ``profiles`` with a ``match`` (or for ``voice-transcriber profiles``). ``ctx.settings``
+    Fires at the start of a run (and of ``paste-last``/``type-last``), before the plan is
+    built, and only when the config has ``profiles`` with a ``match``. ``ctx.settings``
     holds the settings before any profile is applied. Returns an
     :class:`~voice_transcriber.ActiveWindow`, or None when this plugin cannot tell (no
     display, tool missing); the first non-None result wins (``firstresult``). Must be fast

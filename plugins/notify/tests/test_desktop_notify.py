@@ -49,6 +49,7 @@ def test_one_bubble_goes_from_recording_to_the_result(notification_server, notif
     on_bus(notification_server.bus)
     ctx = run_context(write_config, partialText=True)
     transcript = Transcript(text=TEXT, backend="local")
+    ctx.info["profile"] = "terminal"
     step(ctx, ctx.recording_started)
     step(ctx, lambda: ctx.recording_stopped(SECOND))
     step(ctx, lambda: ctx.transcription_started(SECOND, "local"))
@@ -60,7 +61,8 @@ def test_one_bubble_goes_from_recording_to_the_result(notification_server, notif
     shown = notify_monitor.wait_for(6)
     assert [n.summary for n in shown] == ["Recording…", "Transcribing…", "Transcribing…", "Transcribing…",
                                           "Delivered → typing", "Delivered → typing, clipboard"]
-    assert [n.body for n in shown[1:4]] == ["1.0 s recorded", "with local", "Ask not"]
+    assert [n.body for n in shown[:4]] == ["Speak now; stop with your hotkey or Enter. Profile: terminal.",
+                                          "1.0 s recorded", "with local", "Ask not"]
     assert shown[-1].body == escape_markup(TEXT)  # shown as spoken, not parsed as markup
     bubble_id = shown[0].id
     assert bubble_id and all(n.id == bubble_id for n in shown)  # one bubble, updated in place

@@ -107,7 +107,8 @@ def vt_doctor_checks(ctx: RunContext) -> list[Check]:
 @hookimpl
 def vt_recording_started(ctx: RunContext) -> None:
     if run := run_bubble(ctx):
-        run.progress("Recording…", "Speak now; stop with your hotkey or Enter.")
+        profile = f" Profile: {ctx.info['profile']}." if ctx.info.get("profile") else ""
+        run.progress("Recording…", "Speak now; stop with your hotkey or Enter." + profile)
 
 
 @hookimpl
