@@ -14,6 +14,7 @@ import pluggy
 
 if TYPE_CHECKING:
     import click
+    from pydantic import BaseModel
 
     from .components import Backend, Check, Formatter, Sink
     from .context import RunContext
@@ -53,6 +54,17 @@ def vt_register_sinks(register: Callable[[type[Sink]], None]) -> None:
 
     ``register(SinkClass)`` for each :class:`~voice_transcriber.Sink` subclass; users
     select them with ``--output NAME[,NAME]``. Returns nothing.
+    """
+
+
+@hookspec
+def vt_register_settings(register: Callable[[str, type[BaseModel]], None]) -> None:
+    """Declare config sections a plugin reads that belong to no component (e.g. ``notify``).
+
+    Fires when ``config init`` or ``config show`` lists the configuration. Call
+    ``register("notify", NotifyConfig)`` with the dotted section path and its
+    :class:`~voice_transcriber.ConfigModel`; its fields and descriptions then appear in
+    ``config init`` and ``config show`` like a component's. Returns nothing.
     """
 
 

@@ -151,3 +151,17 @@ def test_menu_dismissed_or_missing(rofi, two_entries, spawned, stub_tool):
     assert rofi(None, "--menu", "fake-menu").stdout == "" and spawned == []
     with pytest.raises(UsageError, match=r"cannot run the menu 'no-such-menu-xyz'.*install it"):
         rofi(None, "--menu", "no-such-menu-xyz --dmenu")
+
+
+def test_config_show_and_init_list_the_notify_and_launcher_sections(tmp_path):
+    import json
+
+    from vt_testing.core import run_cli
+
+    shown = json.loads(run_cli("config", "show").stdout)
+    assert shown["notify"]["errorUrgency"] == "critical" and shown["launcher"]["historyEntries"] == 10
+    target = tmp_path / "config.json"
+    assert run_cli("--config", str(target), "config", "init").returncode == 0
+    text = target.read_text(encoding="utf-8")
+    assert "// What choosing a dictation does: type it again, or paste it through the clipboard." in text
+    assert '"settleDelay": 0.15' in text and '"showText": true' in text

@@ -58,13 +58,16 @@ def init_cmd(state: CliState, force: bool) -> None:
 
 
 def component_models(state: CliState) -> dict[str, type[BaseModel]]:
-    """Config section path → model, for every registered component that has settings."""
+    """Config section path → model, for every registered component that has settings, and plugin sections."""
     models: dict[str, type[BaseModel]] = {}
     for components in state.registry.components.values():
         for registered in components.values():
             cls = registered.cls
             if cls.config_section and cls.config_model:
                 models[cls.config_section] = cls.config_model
+    for _, _, exc in state.pm.call_each("vt_register_settings", register=models.__setitem__):
+        if exc is not None:  # a broken plugin must not hide the rest of the configuration
+            click.echo(f"voice-transcriber: a plugin failed in vt_register_settings: {exc}", err=True)
     return models
 
 

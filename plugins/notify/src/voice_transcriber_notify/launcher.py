@@ -148,7 +148,8 @@ def _act(args: tuple[str, ...], wait_for_pid: int, config: LauncherConfig) -> No
 @click.command("rofi")
 @click.argument("selection", required=False)
 @click.option("--dmenu", is_flag=True, help="Plain list for dmenu, wofi, fuzzel; with SELECTION ('-': read stdin), run it.")
-@click.option("--menu", "menu_command", metavar="COMMAND", help="Show the list in this dmenu-style program and run the choice, e.g. 'wofi --dmenu'.")
+@click.option("--menu", "menu_command", metavar="COMMAND",
+              help="Show the list in this dmenu-style program and run the choice, e.g. 'wofi --dmenu'.")
 @click.pass_context
 def rofi(ctx: click.Context, selection: str | None, dmenu: bool, menu_command: str | None) -> None:
     """Launcher menu: rofi script mode (rofi -show voice -modi "voice:voice-transcriber rofi"), or dmenu/wofi/fuzzel."""
@@ -178,3 +179,8 @@ def rofi(ctx: click.Context, selection: str | None, dmenu: bool, menu_command: s
 @hookimpl
 def vt_register_commands(cli: click.Group) -> None:
     cli.add_command(rofi)
+
+
+@hookimpl
+def vt_register_settings(register) -> None:
+    register("launcher", LauncherConfig)

@@ -30,7 +30,9 @@ class NotifyConfig(ConfigModel):
     timeout: int = Field(5000, ge=-1, description="Milliseconds the result or error stays up (0: until dismissed, -1: the server's default).")
     show_text: bool = Field(True, description="Show the transcribed text in the bubble (false: only how many words).")
     partial_text: bool = Field(True, description="Update the bubble with the text a streaming backend has decoded so far.")
-    tool: Literal["auto", "notify-send", "gdbus"] = Field("auto", description="How to talk to the notification server: notify-send (libnotify-bin), gdbus (libglib2.0-bin), or auto.")
+    tool: Literal["auto", "notify-send", "gdbus"] = Field(
+        "auto", description="How to reach the notification server: notify-send (libnotify-bin), gdbus (libglib2.0-bin), "
+                            "or auto (the first installed).")
 
 
 class RunBubble:
@@ -83,6 +85,11 @@ def _new_run_bubble(ctx: RunContext) -> RunBubble | None:
         ctx.log(f"notify: off ({config.tool} not installed; apt install libnotify-bin)")
         return None
     return RunBubble(Bubble(transport), config)
+
+
+@hookimpl
+def vt_register_settings(register) -> None:
+    register("notify", NotifyConfig)
 
 
 @hookimpl
