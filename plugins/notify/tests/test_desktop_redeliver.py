@@ -127,3 +127,15 @@ def test_real_rofi_filters_the_menu_and_types_the_chosen_dictation(x_window, tmp
         stop(rofi)
         log.close()
     assert x_window.wait_for("chosen in a real rofi menu", timeout=15) == "chosen in a real rofi menu"
+
+
+def test_paste_last_with_stub_tools_copies_through_stdin_and_sends_the_chord(x11, stub_tool):
+    xclip = stub_tool("xclip", stdout=TEXT, read_stdin=True)  # `xclip -o` reads back what was copied
+    xdotool = stub_tool("xdotool")
+    add_entry("20261125-230000-aaaaaa", TEXT)
+    result = run_cli("paste-last")
+    assert result.returncode == 0, result.stderr.decode()
+    copies = [call for call in xclip.calls() if "-in" in call["argv"]]
+    assert copies and all(call["stdin"] == TEXT for call in copies)  # the text goes through stdin …
+    assert not any(TEXT in arg for call in xclip.calls() + xdotool.calls() for arg in call["argv"])  # … never argv
+    assert any(argv[1] == "key" and argv[-1] == "ctrl+v" for argv in xdotool.argvs())
