@@ -31,8 +31,12 @@ if TYPE_CHECKING:
     )
     from .hookspecs import hookimpl
     from .profiles import ActiveWindow
-    from .redact import redact
     from .types import Audio, Segment, Transcript
+
+# Eager (it is tiny): once the submodule ``voice_transcriber.redact`` is imported, the package
+# attribute ``redact`` would be that module, and ``from voice_transcriber import redact`` would
+# return it instead of the function.
+from .redact import redact  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -48,11 +52,10 @@ _EXPORTS = {
     ),
     "hookimpl": "hookspecs",
     "ActiveWindow": "profiles",
-    "redact": "redact",
     **dict.fromkeys(("Audio", "Segment", "Transcript"), "types"),
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "redact"])
 
 
 def __getattr__(name: str) -> Any:
