@@ -139,3 +139,13 @@ def test_paste_last_with_stub_tools_copies_through_stdin_and_sends_the_chord(x11
     assert copies and all(call["stdin"] == TEXT for call in copies)  # the text goes through stdin …
     assert not any(TEXT in arg for call in xclip.calls() + xdotool.calls() for arg in call["argv"])  # … never argv
     assert any(argv[1] == "key" and argv[-1] == "ctrl+v" for argv in xdotool.argvs())
+
+
+def test_profile_matches_a_wayland_app_id_under_sway(foot_window, write_config):
+    write_config({"profiles": [{"name": "foot", "match": {"windowClass": "^vt-foot-target$", "title": "VT_FOOT"},
+                                "settings": {"output.typing.pressEnter": True}}]})
+    add_entry("20261125-230000-aaaaaa", "echo typed under sway")
+    result = run_cli("--debug", "type-last")
+    assert result.returncode == 0, result.stderr.decode()
+    assert "profile 'foot' applied" in result.stderr.decode()
+    assert foot_window.wait_for("echo typed under sway\n", timeout=10) == "echo typed under sway\n"
