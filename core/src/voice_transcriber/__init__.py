@@ -11,9 +11,11 @@ microphone before anything slow is imported.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # not from `typing`, which costs milliseconds before the microphone opens
 if TYPE_CHECKING:
+    from typing import Any
+
     from .components import Backend, Check, Component, Formatter, Sink
     from .config import ConfigModel, Settings
     from .context import RunContext
