@@ -22,7 +22,7 @@ from .redact import add_secret, is_secret_key
 
 ENV_PREFIX = "VOICE_TRANSCRIBER_"
 #: VOICE_TRANSCRIBER_* variables that are not config keys.
-RESERVED_ENV = {"CONFIG", "LOAD_PLUGINS", "DISABLE_PLUGINS", "TRACE_PLUGINS", "DEBUG"}
+RESERVED_ENV = {"CONFIG", "LOAD_PLUGINS", "DISABLE_PLUGINS", "TRACE_PLUGINS", "DEBUG", "BACKGROUND"}
 M = TypeVar("M", bound=BaseModel)
 
 

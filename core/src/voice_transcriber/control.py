@@ -37,9 +37,12 @@ from .errors import VoiceTranscriberError
 
 #: Signals a recorder understands (SIGTERM/SIGUSR1 stop and transcribe, SIGUSR2 cancels).
 #: A background recorder starts with them blocked, so one sent before its handlers exist
-#: waits instead of killing it; :func:`accept_stop_signals` lets them in.
+#: waits instead of killing it; the capture unblocks them once its handlers are installed.
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2})
-LOCK_TIMEOUT = 10.0
+#: Set in a background recorder's environment (a reserved name, not a config key).
+BACKGROUND_ENV = "VOICE_TRANSCRIBER_BACKGROUND"
+#: Generous: under heavy load 50 queued toggles each hold the lock for a fork and an exec.
+LOCK_TIMEOUT = 30.0
 LOG_ROTATE_BYTES = 1 << 20
 
 
@@ -104,7 +107,7 @@ def control_lock(timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """Hold ``control.lock`` (exclusive ``flock``) for the duration of the block."""
     fd = os.open(runtime_dir() / "control.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        deadline = time.monotonic() + timeout
+        deadline, pause = time.monotonic() + timeout, 0.001
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -113,7 +116,8 @@ def control_lock(timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
                     raise ControlError(f"another voice-transcriber command has held {runtime_dir()}/control.lock "
                                        f"for over {timeout:.0f} s (is one stopped with Ctrl-Z?); end it and retry") from None
-                time.sleep(0.005)
+                time.sleep(pause)
+                pause = min(pause * 2, 0.02)
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
@@ -169,25 +173,33 @@ def unregister(pid: int) -> None:
 # --- what the recorder process itself calls --------------------------------------------------
 
 
-def adopt_self() -> None:
-    """Register this process as the recorder unless one is already registered (a terminal run)."""
+def recorder_listening() -> None:
+    """The recording started (``RunContext.recording_started``): a terminal recording registers itself.
+
+    Then ``stop``/``toggle`` reach it too, unless another recorder is registered. A background
+    recorder does nothing here: :func:`spawn_recorder` registered it, and if it is no longer
+    registered it was told to stop already.
+    """
+    if os.environ.get(BACKGROUND_ENV):
+        return
     pid = os.getpid()
-    with control_lock():
-        if current_recorder() is None:
-            register(Recorder(pid, start_ticks(pid), time.time()))
+    try:
+        with control_lock(timeout=1.0):
+            if current_recorder() is None:
+                register(Recorder(pid, start_ticks(pid), time.time()))
+    except (ControlError, OSError):
+        pass  # the recording itself matters more than being reachable by `stop`
 
 
-def release_self() -> None:
+def recorder_done() -> None:
     """This process stopped recording: the next ``toggle`` may start a new recorder."""
-    recorder = read_recorder()
-    if recorder is not None and recorder.pid == os.getpid():
-        with control_lock():
-            unregister(recorder.pid)
-
-
-def accept_stop_signals() -> None:
-    """Unblock the stop signals a background recorder was started with (pending ones arrive now)."""
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    try:
+        recorder = read_recorder()
+        if recorder is not None and recorder.pid == os.getpid():
+            with control_lock(timeout=1.0):
+                unregister(recorder.pid)
+    except (ControlError, OSError):
+        pass  # a PID file left behind names a process that will be gone: it is stale, and cleaned
 
 
 # --- what control commands call (under :func:`control_lock`) ---------------------------------
@@ -209,7 +221,8 @@ def spawn_recorder(argv: Sequence[str]) -> Recorder:
     previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # inherited by the child
     try:
         process = subprocess.Popen([sys.executable, "-m", "voice_transcriber", *argv], stdin=subprocess.DEVNULL,
-                                   stdout=fd, stderr=fd, start_new_session=True, close_fds=True)
+                                   stdout=fd, stderr=fd, start_new_session=True, close_fds=True,
+                                   env={**os.environ, BACKGROUND_ENV: "1"})
     except OSError as exc:
         raise ControlError(f"cannot start the recorder: {exc.strerror or exc} ({sys.executable})") from None
     finally:

@@ -3,7 +3,7 @@
 It ships with the core and is registered through the ``voice_transcriber`` entry-point
 group like any plugin; it only listens to the pipeline's event hooks. Disable it with
 ``VOICE_TRANSCRIBER_DISABLE_PLUGINS=tracker`` to keep no history (``status`` then only
-knows whether a recorder runs).
+knows whether a recorder runs; ``toggle``/``stop`` work without it, see ``control``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import control, history, runstate
+from . import history, runstate
 from .context import RunContext
 from .errors import Cancelled, SinkError
 from .hookspecs import hookimpl
@@ -38,14 +38,11 @@ def _recording(ctx: RunContext) -> str | None:
 @hookimpl
 def vt_recording_started(ctx: RunContext) -> None:
     _runs[ctx.run_id] = _Run()
-    control.adopt_self()  # a recording started in a terminal can be stopped by `stop`/`toggle` too
-    control.accept_stop_signals()  # a background recorder starts with them blocked (see control)
     runstate.publish(ctx.run_id, "recording", recording=_recording(ctx))
 
 
 @hookimpl
 def vt_recording_stopped(ctx: RunContext) -> None:
-    control.release_self()
     runstate.publish(ctx.run_id, "transcribing", recording=_recording(ctx))
 
 
@@ -82,7 +79,6 @@ def vt_pipeline_finished(ctx: RunContext, transcript: Transcript) -> None:
 @hookimpl
 def vt_pipeline_failed(ctx: RunContext, error: BaseException) -> None:
     run = _runs.pop(ctx.run_id, _Run())
-    control.release_self()
     if ctx.transcript is not None and ctx.transcript.text.strip():
         history.append(_entry(ctx, run, ctx.transcript, error=str(error) if isinstance(error, SinkError) else None))
     if isinstance(error, (Cancelled, KeyboardInterrupt)):

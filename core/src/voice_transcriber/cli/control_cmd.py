@@ -196,7 +196,8 @@ def _follow(render: Callable[[dict[str, Any]], str], linger: float, interval: fl
     previous = None
     while True:
         record = runstate.current_status(linger)
-        key = (record["state"], record["id"], record["error"])
+        # a recorder is known by its pid before its run id is published: one line per real change
+        key = (record["state"], record["pid"] if record["state"] in runstate.ACTIVE else record["id"], record["error"])
         if key != previous:
             sys.stdout.write(render(record) + "\n")
             sys.stdout.flush()

@@ -1,0 +1,184 @@
+"""toggle/start/stop/cancel/status driving the real recorder (sounddevice on a PulseAudio virtual mic).
+
+Every command runs as a real process; the recorders are detached background processes, so
+the fixture finds them by their environment (this test's own $XDG_RUNTIME_DIR) and kills
+any left over.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from voice_transcriber import history
+from voice_transcriber.recordings import list_recordings
+from vt_testing.core import run_cli
+from vt_testing.speech import JFK_TEXT, normalise, wer
+
+VT = str(Path(sys.executable).with_name("voice-transcriber"))
+#: A backend that is never reached: silence stops at the openai backend's silence gate, and these
+#: tests only care about the recorder's life, not about a transcript.
+UNREACHABLE_OPENAI = {"OPENAI_API_KEY": "sk-test-not-used",
+                      "VOICE_TRANSCRIBER_TRANSCRIPTION__OPENAI__BASE_URL": "http://127.0.0.1:9/v1"}
+
+
+class Desk:
+    """One test's world: runtime dir, virtual mic, config, and helpers to watch the recorders."""
+
+    def __init__(self, runtime: Path, pulse, dictations: Path) -> None:
+        self.runtime, self.pulse, self.dictations = runtime, pulse, dictations
+
+    def vt(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        return run_cli(*args, timeout=timeout)
+
+    def recorders(self) -> list[int]:
+        """Live voice-transcriber processes started from this test (by their environment)."""
+        marker = f"XDG_RUNTIME_DIR={self.runtime}".encode()
+        found = []
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit() or int(proc.name) == os.getpid():
+                continue
+            try:
+                if b"voice_transcriber" in (proc / "cmdline").read_bytes() and \
+                        marker in (proc / "environ").read_bytes().split(b"\0") and \
+                        (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+        return found
+
+    def wait_until_no_recorders(self, timeout: float) -> list[int]:
+        deadline = time.monotonic() + timeout
+        while (left := self.recorders()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return left
+
+    def status(self, linger: float = 0) -> dict:
+        return json.loads(self.vt("status", "--json", "--linger", str(linger)).stdout)
+
+    def speak(self, wav: Path) -> None:
+        """Play ``wav`` into the virtual mic and wait until the recorder has it (null-sink blocks are ~2 s)."""
+        self.pulse.play(wav).wait(timeout=30)
+        time.sleep(2.5)
+
+
+@pytest.fixture
+def desk(pulse, pulse_env, write_config, tmp_path, monkeypatch):
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    for key, value in UNREACHABLE_OPENAI.items():
+        monkeypatch.setenv(key, value)
+    dictations = tmp_path / "dictations.txt"
+    write_config({"transcription": {"backend": "local"}, "formatterEnabled": False,
+                  "output": {"sinks": ["append-file"], "appendFile": {"path": str(dictations), "timestamp": False}}})
+    world = Desk(runtime, pulse, dictations)
+    try:
+        yield world
+    finally:
+        for pid in world.recorders():
+            os.kill(pid, signal.SIGKILL)
+
+
+def _pid(output: str) -> int:
+    return int(output.split("(pid ")[1].split(")")[0]) if "(pid " in output else int(output.rsplit("pid ", 1)[1].split()[0])
+
+
+def test_start_stop_cancel_status_and_exit_codes(desk):
+    nothing = desk.vt("stop")
+    assert nothing.returncode == 1 and "no recording is running" in nothing.stderr.decode()
+    assert desk.vt("cancel").returncode == 1
+    assert desk.vt("status").stdout.decode().strip() == "idle"
+    assert desk.status()["state"] == "idle"
+
+    started = desk.vt("start", "--backend", "openai", "--wait")
+    assert started.returncode == 0, started.stderr.decode()
+    pid = _pid(started.stdout.decode())
+    assert desk.recorders() == [pid]
+    again = desk.vt("start")
+    assert again.returncode == 1 and f"already recording (pid {pid}" in again.stderr.decode()
+    status = desk.status()
+    assert status["state"] == "recording" and status["pid"] == pid and status["class"] == "recording"
+    assert Path(status["recording"]).exists()
+
+    cancelled = desk.vt("cancel", "--wait")
+    assert cancelled.returncode == 130
+    assert desk.recorders() == []
+    status = desk.status()
+    assert status["state"] == "idle" and status["last"]["cancelled"] is True
+    assert [p.stem for p in list_recordings()] == [status["last"]["id"]]  # a cancelled recording is kept
+    assert desk.vt("toggle", "--input", "x.wav").returncode == 2
+
+
+def test_toggle_twice_delivers_and_status_follow_streams_the_states(desk, espeak_wav):
+    speech = espeak_wav("Please send the report by Friday.")
+    follow = subprocess.Popen([VT, "status", "--follow", "--json", "--linger", "1"], stdout=subprocess.PIPE,
+                              env=os.environ.copy())
+    lines = [follow.stdout.readline()]  # it runs: the first line is the current state
+    try:
+        first = desk.vt("toggle", "--wait")
+        assert first.returncode == 0 and "recording in the background" in first.stdout.decode()
+        desk.speak(speech)
+        second = desk.vt("toggle", "--wait")
+        assert second.returncode == 0, second.stderr.decode()
+        assert "stopping" in second.stdout.decode()
+        time.sleep(1.5)  # past --linger: the bar goes back to idle
+    finally:
+        follow.terminate()
+    lines += follow.communicate(timeout=10)[0].splitlines()
+    states = [json.loads(line)["state"] for line in lines]
+    assert states == ["idle", "recording", "transcribing", "delivered", "idle"]
+    delivered = desk.dictations.read_text()
+    assert wer("Please send the report by Friday.", delivered) < 0.35, delivered
+    entry = history.get("last")
+    assert entry.sinks_delivered == ["append-file"] and entry.backend == "local"
+    assert Path(entry.recording).exists() and normalise(entry.text) in normalise(delivered)
+
+
+def test_fifty_rapid_toggles_leave_no_recorder_and_no_orphan(desk, tmp_path):
+    hammer = tmp_path / "hammer.sh"
+    hammer.write_text(f'for i in $(seq 50); do "{VT}" toggle --backend openai > "{tmp_path}/out.$i" 2>&1 & done; wait\n')
+    subprocess.run(["sh", str(hammer)], check=True, timeout=120)
+    outputs = [(tmp_path / f"out.{i}").read_text() for i in range(1, 51)]
+    started = [_pid(o) for o in outputs if o.startswith("recording in the background")]
+    stopped = [_pid(o) for o in outputs if o.startswith("stopping")]
+    assert len(started) == len(stopped) == 25, outputs  # the lock serialises them: start, stop, start, …
+    assert sorted(started) == sorted(stopped)  # each recorder started was stopped exactly once
+    assert not (desk.runtime / "voice-transcriber" / "recorder.json").exists()
+    assert desk.wait_until_no_recorders(timeout=60) == []  # every one finished on its own: no orphan
+    one = desk.vt("toggle", "--backend", "openai", "--wait")
+    assert desk.recorders() == [_pid(one.stdout.decode())]
+    assert desk.vt("stop", "--wait").returncode == 1  # silence: "no speech detected" is a failed run
+    assert desk.recorders() == []
+
+
+def test_kill_9_mid_recording_then_retry_last_and_the_stale_pid_is_cleaned(desk, jfk16k):
+    started = desk.vt("start", "--wait")
+    pid = _pid(started.stdout.decode())
+    player = desk.pulse.play(jfk16k)
+    time.sleep(9)  # "… ask not what your country can do for you" has reached the file
+    os.kill(pid, signal.SIGKILL)
+    player.kill()
+    status = desk.status(linger=60)
+    assert status["state"] == "failed" and f"pid {pid}" in status["error"]
+    assert f"voice-transcriber retry {status['id']}" in status["error"]
+
+    retried = desk.vt("retry", "last", "--output", "stdout")
+    assert retried.returncode == 0, retried.stderr.decode()
+    heard = normalise(retried.stdout.decode())
+    assert "fellow americans" in heard and "ask not what your country" in heard
+    assert wer(JFK_TEXT, heard) < 0.6  # the sentence is cut where the recorder died
+
+    toggled = desk.vt("toggle", "--backend", "openai", "--wait")
+    assert toggled.returncode == 0
+    assert f"removed the PID file of a recorder that died (pid {pid})" in toggled.stderr.decode()
+    new_pid = _pid(toggled.stdout.decode())
+    assert new_pid != pid and desk.recorders() == [new_pid]
+    assert desk.vt("cancel", "--wait").returncode == 130
