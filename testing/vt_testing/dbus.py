@@ -134,7 +134,7 @@ class NotifyMonitor:
             call.id = replies.get(serial)
         return list(calls.values())
 
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[Notification]:
+    def wait_for(self, count: int, timeout: float = 15.0) -> list[Notification]:
         """At least ``count`` answered Notify calls (fewer when ``timeout`` ran out)."""
         try:
             wait_until(lambda: len([n for n in self.notifications() if n.id is not None]) >= count, timeout,
