@@ -156,24 +156,30 @@ def rofi(ctx: click.Context, selection: str | None, dmenu: bool, menu_command: s
     config = _settings_config(ctx)
     items = menu_items(config)
     if menu_command or dmenu:
-        if menu_command:
-            selection = run_menu(menu_command, items)
-        elif selection is None:
-            click.echo("".join(item.label + "\n" for item in items), nl=False)
-            return
-        elif selection == "-":
-            selection = sys.stdin.readline().rstrip("\n")
-        if not selection:
-            return  # the menu was dismissed
-        item = find(items, selection, None)
-        if item is None:
-            raise UsageError(f"not a menu entry: {one_line(selection, 40)!r} (the history may have changed; open the menu again)")
-        _act(item.args, 0, config)
+        dmenu_mode(items, config, selection, menu_command)
         return
     lines, args = rofi_step(items, config, rofi_state(), selection, os.environ.get("ROFI_INFO"))
     click.echo("".join(line + "\n" for line in lines), nl=False)
     if args is not None:
         _act(args, os.getppid(), config)
+
+
+def dmenu_mode(items: list[Item], config: LauncherConfig, selection: str | None, menu_command: str | None) -> None:
+    """Print the plain list, or run the row chosen (by ``--menu``'s program, the argument, or stdin)."""
+    if menu_command:
+        selection = run_menu(menu_command, items)
+    elif selection is None:
+        click.echo("".join(item.label + "\n" for item in items), nl=False)
+        return
+    elif selection == "-":
+        selection = sys.stdin.readline().rstrip("\n")
+    if not selection:
+        return  # the menu was dismissed
+    item = find(items, selection, None)
+    if item is None:
+        raise UsageError(f"not a menu entry: {one_line(selection, 40)!r} "
+                         "(the history may have changed; open the menu again)")
+    _act(item.args, 0, config)
 
 
 @hookimpl
