@@ -14,7 +14,7 @@ from vt_testing.core import run_cli
 from vt_testing.speech import JFK_TEXT, wer
 
 pytestmark = pytest.mark.slow
-TIMEOUT = 60
+TIMEOUT = 120
 
 
 @pytest.fixture(autouse=True)

@@ -42,7 +42,7 @@ def fake_hub(httpserver, tiny_model_dir):
 
 
 def test_pull_downloads_into_the_xdg_cache_and_the_model_transcribes(fake_hub, isolated_dirs, tiny_model_dir, jfk_path):
-    pulled = run_cli("models", "pull", "tiny.en", "--force", env=fake_hub, timeout=60)
+    pulled = run_cli("models", "pull", "tiny.en", "--force", env=fake_hub, timeout=120)
     assert pulled.returncode == 0, pulled.stderr.decode()
     folder = pulled.stdout.decode().strip()
     assert folder == str(isolated_dirs / "xdg_cache_home" / "voice-transcriber" / "models"
@@ -50,18 +50,18 @@ def test_pull_downloads_into_the_xdg_cache_and_the_model_transcribes(fake_hub, i
     assert "Fetching 4 files: 100%" in pulled.stderr.decode()  # the progress bar
     assert (tiny_model_dir / "model.bin").read_bytes() == open(f"{folder}/model.bin", "rb").read()
 
-    listed = json.loads(run_cli("models", "list", "--json", timeout=60).stdout)
+    listed = json.loads(run_cli("models", "list", "--json", timeout=120).stdout)
     assert {"name": "tiny.en", "origin": "cache", "path": folder} in [
         {key: row[key] for key in ("name", "origin", "path")} for row in listed]
 
     offline = {"HF_HUB_OFFLINE": "1", "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": folder}
-    result = run_cli("transcribe", str(jfk_path), env=offline, timeout=60)
+    result = run_cli("transcribe", str(jfk_path), env=offline, timeout=120)
     assert result.returncode == 0, result.stderr.decode()
     assert wer(JFK_TEXT, result.stdout.decode()) <= 0.15
 
 
 def test_pull_of_an_unknown_repo_says_it_is_not_on_hugging_face(fake_hub):
-    result = run_cli("models", "pull", "Systran/faster-whisper-nothing", env=fake_hub, timeout=60)
+    result = run_cli("models", "pull", "Systran/faster-whisper-nothing", env=fake_hub, timeout=120)
     assert result.returncode == 1
     assert result.stderr.decode().splitlines()[-1] == (
         "voice-transcriber: error: local model 'Systran/faster-whisper-nothing' not found on Hugging Face "
@@ -73,7 +73,7 @@ UNREACHABLE_HUB = {"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:9"}  
 
 
 def test_unreachable_hub_fails_fast_in_one_line():
-    result = run_cli("models", "pull", "base.en", env=UNREACHABLE_HUB, timeout=60)
+    result = run_cli("models", "pull", "base.en", env=UNREACHABLE_HUB, timeout=120)
     lines = result.stderr.decode().splitlines()
     assert result.returncode == 1
     assert lines[-1].startswith("voice-transcriber: error: local model 'base.en' is not on this machine and the "
@@ -83,7 +83,7 @@ def test_unreachable_hub_fails_fast_in_one_line():
 
 def test_bad_audio_is_reported_before_any_model_is_fetched():
     env = {**UNREACHABLE_HUB, "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": "base.en"}
-    result = run_cli("--input", "-", env=env, input=b"RIFF", timeout=60)
+    result = run_cli("--input", "-", env=env, input=b"RIFF", timeout=120)
     assert result.returncode == 1
     lines = result.stderr.decode().splitlines()
     assert len(lines) == 1 and lines[0].startswith("voice-transcriber: error: cannot decode audio <stdin>: "), lines

@@ -127,7 +127,7 @@ def test_models_list_command_marks_the_model_in_use(cli, tiny_model_dir):
 
 
 def test_models_pull_offline_fails_in_one_line_with_exit_1():
-    result = run_cli("models", "pull", "base.en", timeout=60)
+    result = run_cli("models", "pull", "base.en", timeout=120)
     assert result.returncode == 1
     assert result.stderr.decode().splitlines() == [
         "voice-transcriber: error: local model 'base.en' is not on this machine and offline mode is on "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import threading
+from concurrent.futures import Future
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,26 +65,26 @@ class LoadedModel:
     cpu_threads: int
 
 
-class _Slot:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.loaded: LoadedModel | None = None
-
-
 # Loaded models are shared across LocalBackend instances of one process: `transcribe a b c`
 # builds a backend per file, and prepare() (background thread) races transcribe().
-_slots: dict[tuple[Any, ...], _Slot] = {}
-_slots_lock = threading.Lock()
+_loads: dict[tuple[Any, ...], Future[LoadedModel]] = {}
+_loads_lock = threading.Lock()
 
 
 def shared_model(key: tuple[Any, ...], load: Callable[[], LoadedModel]) -> LoadedModel:
-    """Load once per ``key``; concurrent callers wait for the first load. A failed load is retried next call."""
-    with _slots_lock:
-        slot = _slots.setdefault(key, _Slot())
-    with slot.lock:
-        if slot.loaded is None:
-            slot.loaded = load()
-        return slot.loaded
+    """Load once per ``key``. Callers arriving during a load wait for it and share its outcome,
+    error included; a call after a failed load tries again."""
+    with _loads_lock:
+        future = _loads.get(key)
+        owner = future is None or (future.done() and future.exception() is not None)
+        if owner:
+            future = _loads[key] = Future()
+    if owner:
+        try:
+            future.set_result(load())
+        except BaseException as exc:  # handed to every waiter, re-raised below
+            future.set_exception(exc)
+    return future.result()
 
 
 class LocalBackend(Backend):
@@ -96,14 +97,21 @@ class LocalBackend(Backend):
         """Load the model (the core calls this in a background thread when recording starts)."""
         self.loaded()
 
+    def _load_quietly(self) -> None:
+        try:
+            self.loaded()
+        except Exception:  # noqa: S110 - the caller of loaded() waiting on the same load reports it
+            pass
+
     def loaded(self) -> LoadedModel:
         key = (self.config.model_dump_json(), self.ctx.settings.language)
         return shared_model(key, self._load)
 
     def transcribe(self, audio: Audio) -> Transcript:
-        samples = decode(audio)  # first: unreadable audio fails at once, without loading a model
+        threading.Thread(target=self._load_quietly, daemon=True, name="local-model-load").start()
+        samples = decode(audio)  # meanwhile; unreadable audio fails without waiting for the model
         with self.ctx.stage("local model wait"):
-            loaded = self.loaded()
+            loaded = self.loaded()  # joins the load started above (or by prepare()), error included
         self.ctx.info["local model"] = f"{loaded.model.name} ({loaded.model.origin})"
         language = self._language(loaded)
         if samples.size:
