@@ -200,3 +200,32 @@ def test_the_core_prepares_it_while_recording_and_the_pipeline_reuses_the_load(m
     assert backend.ctx.timings["local model wait"] < backend.ctx.timings["prepare:local"]
     assert ("transcript", transcript.text) in fake_plugin.events
     assert wer(JFK_TEXT, transcript.text) <= 0.15
+
+
+def test_callers_share_one_failing_load_and_a_later_call_tries_again():
+    from voice_transcriber_backends.local_backend import shared_model
+
+    attempts, started = [], threading.Event()
+
+    def failing_load():
+        attempts.append(1)
+        started.set()
+        threading.Event().wait(0.3)  # still loading when the second caller arrives
+        raise BackendError("model files damaged")
+
+    outcomes = []
+
+    def call():
+        try:
+            shared_model(("test-key",), failing_load)
+        except BackendError as exc:
+            outcomes.append(str(exc))
+
+    first = threading.Thread(target=call)
+    first.start()
+    started.wait(timeout=10)
+    call()  # arrives during the load: waits for it and gets its error
+    first.join(timeout=10)
+    assert (len(attempts), outcomes) == (1, ["model files damaged"] * 2)
+    call()
+    assert len(attempts) == 2
