@@ -222,3 +222,11 @@ def test_openai_doctor_checks(openai_api, http_backend):
         [check] = http_backend("openai").backend.checks()
         assert (check.name, check.ok) == expected, check
     assert openai_api.requests("/models/whisper-1")[0].auth == f"Bearer {KEY}"
+
+
+def test_speaches_without_model_routes_still_transcribes(openai_api, http_backend, jfk):
+    """A server without POST /v1/models or /api/ps (FastAPI's bare 404/405) is not an error."""
+    openai_api.route("POST", "/v1/models/Systran/faster-whisper-base", json_reply({"detail": "Method Not Allowed"}, 405))
+    openai_api.transcriptions(json_reply(speaches_transcription("still works")))
+    assert http_backend("speaches", responseFormat="json").transcribe(jfk).text == "still works"
+    assert [s.path for s in openai_api.seen][-1] == "/v1/audio/transcriptions"

@@ -108,6 +108,9 @@ class SpeachesBackend(HttpBackend):
         if response.status_code < 400:
             self.ctx.log(f"speaches: model {self.config.model}: {error_message(response)}")
             return
+        if response.status_code == 405 or (response.status_code == 404 and error_message(response) == "Not Found"):
+            self.ctx.log(f"speaches: {url} has no such route (an older server?); the transcription will tell")
+            return
         if response.status_code == 401 and method == "POST":
             raise BackendError(f"speaches ({url}): the model {self.config.model} is gated on Hugging Face — "
                                "fix: set HF_TOKEN on the server, or choose another model")
