@@ -53,7 +53,8 @@ def speech() -> Audio:
     return Audio.from_samples(tone.astype(np.float32), 16000)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(status=statuses, body=bodies, content_type=content_types,
        fmt=st.sampled_from(["json", "verbose_json", "text"]), stream=st.booleans(),
        name=st.sampled_from(["openai", "speaches"]))
@@ -72,7 +73,7 @@ def test_any_reply_gives_a_transcript_or_one_clean_line(openai_api, http_backend
         assert status < 400
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(body=bodies, fmt=st.sampled_from(["json", "verbose_json", "text", "srt"]))
 def test_parsers_raise_only_reply_errors(body, fmt):
     for parse in (lambda: parse_body(body, fmt, SpeechFilter()),
