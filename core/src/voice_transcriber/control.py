@@ -211,13 +211,23 @@ def log_path() -> Path:
     return xdg_state_home() / "voice-transcriber" / "recorder.log"
 
 
+def _open_log() -> tuple[int, Path]:
+    """The background recorder's log (rotated at 1 MiB); in the runtime dir if the state dir is unwritable."""
+    for log in (log_path(), runtime_dir() / "recorder.log"):
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if log.exists() and log.stat().st_size > LOG_ROTATE_BYTES:
+                log.replace(log.with_name(log.name + ".1"))
+            return os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), log
+        except OSError:
+            continue
+    raise ControlError(f"cannot write the recorder log in {log_path().parent} or {runtime_dir()} "
+                       "(check the permissions and free space)")
+
+
 def spawn_recorder(argv: Sequence[str]) -> Recorder:
     """Start ``voice-transcriber ARGV`` detached from the terminal and register it. Hold the lock."""
-    log = log_path()
-    log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if log.exists() and log.stat().st_size > LOG_ROTATE_BYTES:
-        log.replace(log.with_name(log.name + ".1"))
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    fd, log = _open_log()
     previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # inherited by the child
     try:
         process = subprocess.Popen([sys.executable, "-m", "voice_transcriber", *argv], stdin=subprocess.DEVNULL,
@@ -244,13 +254,3 @@ def signal_recorder(recorder: Recorder, signum: int) -> None:
         raise ControlError(f"not allowed to signal the recorder (pid {recorder.pid}); "
                            "was it started by another user?") from None
     unregister(recorder.pid)
-
-
-def wait_until_gone(pid: int, ticks: int | None, timeout: float | None = None) -> bool:
-    """Poll until the process ends; False on timeout."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while is_alive(pid, ticks):
-        if deadline is not None and time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True

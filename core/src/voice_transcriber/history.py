@@ -122,7 +122,8 @@ def add_recovery_hint(error: BaseException, ctx: RunContext) -> None:
     if ctx.transcript is not None and ctx.transcript.text.strip():
         hint = f"the text is in the history: `voice-transcriber history show {ctx.run_id} --output NAME` delivers it again"
     elif recording:
-        hint = f"the recording is kept: {recording}; `voice-transcriber retry {Path(recording).stem}` transcribes it again"
+        kept = "" if recording in str(error) else f"the recording is kept: {recording}; "
+        hint = f"{kept}`voice-transcriber retry {Path(recording).stem}` transcribes it again"
     else:
         return
     error.args = (f"{error} ({hint})", *error.args[1:])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import history, runstate
 from .context import RunContext
-from .errors import Cancelled, SinkError
+from .errors import Cancelled, SinkError, VoiceTranscriberError
 from .hookspecs import hookimpl
 from .types import Audio, Transcript
 
@@ -38,12 +38,12 @@ def _recording(ctx: RunContext) -> str | None:
 @hookimpl
 def vt_recording_started(ctx: RunContext) -> None:
     _runs[ctx.run_id] = _Run()
-    runstate.publish(ctx.run_id, "recording", recording=_recording(ctx))
+    _publish(ctx, "recording", recording=_recording(ctx))
 
 
 @hookimpl
 def vt_recording_stopped(ctx: RunContext) -> None:
-    runstate.publish(ctx.run_id, "transcribing", recording=_recording(ctx))
+    _publish(ctx, "transcribing", recording=_recording(ctx))
 
 
 @hookimpl
@@ -52,7 +52,7 @@ def vt_transcription_started(ctx: RunContext, audio: Audio, backend: str) -> Non
     run.audio = audio
     if audio.path is not None and _is_stored_recording(audio.path):
         ctx.info.setdefault("recording", str(audio.path))  # `retry`: failures point back at it
-    runstate.publish(ctx.run_id, "transcribing", backend=backend, recording=_recording(ctx))
+    _publish(ctx, "transcribing", backend=backend, recording=_recording(ctx))
 
 
 @hookimpl
@@ -70,21 +70,36 @@ def vt_text_delivered(ctx: RunContext, sink: str) -> None:
 def vt_pipeline_finished(ctx: RunContext, transcript: Transcript) -> None:
     run = _runs.pop(ctx.run_id, _Run())
     if not transcript.text.strip():
-        runstate.publish(ctx.run_id, "failed", error="no speech detected")
+        _publish(ctx, "failed", error="no speech detected")
         return
-    history.append(_entry(ctx, run, transcript, error=None))
-    runstate.publish(ctx.run_id, "delivered", sinks=run.delivered)
+    _remember(ctx, _entry(ctx, run, transcript, error=None))
+    _publish(ctx, "delivered", sinks=run.delivered)
 
 
 @hookimpl
 def vt_pipeline_failed(ctx: RunContext, error: BaseException) -> None:
     run = _runs.pop(ctx.run_id, _Run())
     if ctx.transcript is not None and ctx.transcript.text.strip():
-        history.append(_entry(ctx, run, ctx.transcript, error=str(error) if isinstance(error, SinkError) else None))
+        _remember(ctx, _entry(ctx, run, ctx.transcript, error=str(error) if isinstance(error, SinkError) else None))
     if isinstance(error, (Cancelled, KeyboardInterrupt)):
-        runstate.publish(ctx.run_id, "idle", cancelled=True, recording=_recording(ctx))
+        _publish(ctx, "idle", cancelled=True, recording=_recording(ctx))
     else:
-        runstate.publish(ctx.run_id, "failed", error=str(error), recording=_recording(ctx))
+        _publish(ctx, "failed", error=str(error), recording=_recording(ctx))
+
+
+def _publish(ctx: RunContext, state: str, **details: object) -> None:
+    try:
+        runstate.publish(ctx.run_id, state, **details)
+    except (OSError, VoiceTranscriberError) as exc:  # a status bar is not worth failing a dictation
+        ctx.log(f"could not publish the run state: {exc}")
+
+
+def _remember(ctx: RunContext, entry: history.HistoryEntry) -> None:
+    try:
+        history.append(entry)
+    except OSError as exc:
+        ctx.warn(f"could not add the transcript to {history.history_path()}: {exc.strerror or exc} "
+                 "(free some space or fix the permissions)")
 
 
 def _entry(ctx: RunContext, run: _Run, transcript: Transcript, error: str | None) -> history.HistoryEntry:

@@ -31,12 +31,15 @@ def _wait_option(command: Callable) -> Callable:
                              "Stopping: return when the text is delivered, with the run's exit code.")(command)
 
 
+def without_input(command: click.Command) -> click.Command:
+    """Drop ``--input`` from a command's pipeline options: it records, or replays a recording."""
+    command.params = [param for param in command.params if param.name != "input_path"]
+    return command
+
+
 def recorder_argv(ctx: click.Context) -> list[str]:
     """Root-command arguments reproducing the global options and the pipeline options given here."""
     state: CliState = ctx.obj
-    if ctx.params.get("input_path"):
-        raise UsageError(f"`{ctx.command.name}` records from the microphone; to transcribe a file use "
-                         "`voice-transcriber transcribe FILE`")
     args = ["--config", state.config_file] if state.config_file else []
     args += ["--debug"] if state.debug else []
     for param in ctx.command.params:
@@ -53,8 +56,11 @@ def recorder_argv(ctx: click.Context) -> list[str]:
 
 
 def _warn_stale(recorder: Recorder) -> None:
-    click.echo(f"voice-transcriber: removed the PID file of a recorder that died (pid {recorder.pid}); "
-               "its audio up to the crash: `voice-transcriber retry last`", err=True)
+    run = runstate.find_run(recorder.pid, recorder.ticks)
+    recording = run.get("recording") if run else None
+    recover = f"`voice-transcriber retry {run['id']}` transcribes its audio up to the crash" if recording else \
+        "if it had recorded anything, `voice-transcriber retry ID` transcribes it (ID: see `history` or the recordings folder)"
+    click.echo(f"voice-transcriber: removed the PID file of a recorder that died (pid {recorder.pid}); {recover}", err=True)
 
 
 def _start(ctx: click.Context) -> Recorder:
@@ -95,6 +101,7 @@ def _one_recorder(action: Callable[[Recorder | None], Recorder]) -> tuple[Record
         return action(current), current is None
 
 
+@without_input
 @click.command()
 @pipeline_options
 @_wait_option
@@ -115,6 +122,7 @@ def toggle(ctx: click.Context, wait: bool, **_: Any) -> None:
         _wait(recorder, started)
 
 
+@without_input
 @click.command()
 @pipeline_options
 @_wait_option

@@ -14,6 +14,7 @@ import click
 from .. import history
 from ..errors import UsageError
 from ..types import Audio
+from .control_cmd import without_input
 from .run_cmd import CliState, pipeline_options, run_from_options
 
 
@@ -67,6 +68,7 @@ def redeliver(state: CliState, entry: history.HistoryEntry, sinks: list[str]) ->
     pipeline.deliver(entry.transcript(), state.registry.create_all("sink", sinks, ctx), ctx)
 
 
+@without_input
 @click.command()
 @click.argument("ref", default="last", metavar="[ID|last]")
 @pipeline_options
@@ -74,10 +76,9 @@ def redeliver(state: CliState, entry: history.HistoryEntry, sinks: list[str]) ->
 def retry(state: CliState, ref: str, **options: Any) -> None:
     """Run the pipeline again on a stored recording, with any backend, formatter or sink options.
 
-    ID is a recording id (`voice-transcriber recordings`), or a history id whose recording is kept.
+    ID is a recording id (its file name in $XDG_STATE_HOME/voice-transcriber/recordings/ without
+    .wav, or a unique prefix of it), or a history id whose recording is kept; default: the newest.
     """
-    if options.get("input_path"):
-        raise UsageError("retry takes a recording id, not --input; for a file use `voice-transcriber transcribe FILE`")
     run_from_options(state, options, stored_recording(ref))
 
 
