@@ -17,6 +17,7 @@ pytest_plugins = [
     "vt_testing.desktop",
     "vt_testing.tool_stubs",
     "vt_testing.openai_api",
+    "vt_testing.http_backends",
     "vt_testing.dbus",
 ]
 

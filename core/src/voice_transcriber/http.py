@@ -39,19 +39,8 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
-    "HttpOptions",
-    "NEVER_RETRY",
-    "RetryPolicy",
-    "Timeouts",
-    "bearer",
-    "check_response",
-    "describe_status",
-    "error_code",
-    "error_message",
-    "is_retryable",
-    "make_client",
-    "request",
-    "send",
+    "HttpOptions", "NEVER_RETRY", "RetryPolicy", "Timeouts", "bearer", "check_response", "describe_status",
+    "error_code", "error_message", "is_retryable", "make_client", "request", "retry_after", "send",
 ]
 
 #: Statuses that mean "this exact request will never work": fail at once, do not retry.
@@ -251,6 +240,8 @@ def retry_after(response: httpx.Response) -> float | None:
 def is_retryable(response: httpx.Response) -> bool:
     """408, 409, 429 (unless the quota is exhausted) and 5xx may work on another try."""
     status = response.status_code
+    if status in NEVER_RETRY:
+        return False
     if status == 429:
         return error_code(response) != "insufficient_quota"
     return status in _RETRY_STATUSES or status >= 500
