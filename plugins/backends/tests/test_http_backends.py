@@ -193,6 +193,7 @@ def test_long_audio_is_split_at_pauses_under_the_limit(openai_api, http_backend,
     lengths = [len(soundfile.read(io.BytesIO(s.file_data))[0]) for s in seen]
     assert sum(lengths) == len(jfk.samples)  # nothing lost, nothing doubled
     assert transcript.text == " ".join(["part"] * len(seen))
+    assert under_test.partials == [" ".join(["part"] * n) for n in range(1, len(seen) + 1)]
     assert [s.start for s in transcript.segments] == sorted(s.start for s in transcript.segments)
     assert transcript.segments[-1].start > 5
 

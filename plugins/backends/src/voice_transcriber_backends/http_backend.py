@@ -118,6 +118,8 @@ class HttpBackend(Backend):
         heard = Heard("")
         for chunk in chunks:
             heard = _joined(heard, self._send_chunk(chunk, heard.text), chunk.offset)
+            if len(chunks) > 1 and not self.config.stream:
+                self.ctx.partial_text(heard.text)  # progress through a long recording
         uploaded = sum(len(chunk.data) for chunk in chunks)
         wav_bytes = 44 + 2 * len(samples)
         self.ctx.info[f"{self.name} upload"] = (f"{uploaded} bytes {self.config.upload_format} in {len(chunks)} request(s), "
