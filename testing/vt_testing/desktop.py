@@ -116,7 +116,7 @@ class XServer:
     proc: subprocess.Popen
 
 
-def _free_display() -> int:
+def free_display() -> int:
     for number in range(90, 400):
         if not Path(f"/tmp/.X{number}-lock").exists() and not Path(f"/tmp/.X11-unix/X{number}").exists():
             return number
@@ -127,7 +127,7 @@ def _free_display() -> int:
 def xvfb(tmp_path_factory) -> Iterator[XServer]:
     """A real Xvfb X server (no window manager) for the whole session."""
     require("Xvfb", "xdotool", "xclip", "xprop")
-    number = _free_display()
+    number = free_display()
     log = (tmp_path_factory.mktemp("xvfb") / "xvfb.log").open("wb")
     proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
                             stdout=log, stderr=log, stdin=subprocess.DEVNULL)
@@ -188,11 +188,14 @@ def _read_file(path: Path) -> Callable[[], str]:
     return lambda: path.read_text(encoding="utf-8") if path.exists() else ""
 
 
-def _focus_x_window(title: str, display: str) -> str:
+def focus_x_window(title: str, display: str) -> str:
     env = {**os.environ, "DISPLAY": display}
-    found = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", f"^{title}$"],
-                           env=env, capture_output=True, text=True, timeout=15)
-    window_id = found.stdout.split()[0]
+    def search() -> str | None:
+        found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"],
+                               env=env, capture_output=True, text=True, timeout=5)
+        return found.stdout.split()[0] if found.stdout.split() else None
+
+    window_id = wait_until(search, 15, f"window {title} on {display}")
     subprocess.run(["xdotool", "windowfocus", "--sync", window_id], env=env, check=True, timeout=10)
     return window_id
 
@@ -206,7 +209,7 @@ def x_window(x11, tmp_path) -> Iterator[Target]:
     script.write_text(TK_TARGET, encoding="utf-8")
     proc = subprocess.Popen([sys.executable, str(script), str(out), title], stdin=subprocess.DEVNULL)
     try:
-        window_id = _focus_x_window(title, x11.display)
+        window_id = focus_x_window(title, x11.display)
         wait_until(out.exists, 5, "the Tk window to report")
         yield Target(_read_file(out), proc, window_id)
     finally:
@@ -223,7 +226,7 @@ def x_terminal(x11, tmp_path) -> Iterator[Target]:
     proc = subprocess.Popen(["xterm", "-u8", "-title", title, "-e", "sh", "-c", READ_LINES, str(out)],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        window_id = _focus_x_window(title, x11.display)
+        window_id = focus_x_window(title, x11.display)
         time.sleep(0.3)  # let the shell reach `read` with echo off
         yield Target(_read_file(out), proc, window_id)
     finally:

@@ -46,7 +46,7 @@ def test_xdotool_argv_is_exact_with_dashdash_and_text_as_one_argument(fake_x11, 
     run_sink(TypingSink, text, {"output.typing": FAST})
     typing = [argv for argv in xdotool.argvs() if argv[1] in ("type", "keyup")]
     assert typing == [
-        ["xdotool", "keyup", "Control_L", "Control_R", "Shift_L", "Shift_R", "Alt_L", "Alt_R",
+        ["xdotool", "keyup", "--delay", "0", "Control_L", "Control_R", "Shift_L", "Shift_R", "Alt_L", "Alt_R",
          "Super_L", "Super_R", "Meta_L", "Meta_R", "ISO_Level3_Shift"],
         ["xdotool", "type", "--clearmodifiers", "--delay", "12", "--", text.removesuffix("é")],
         ["xdotool", "type", "--clearmodifiers", "--delay", "40", "--", "é"],  # non-ASCII: slower, see Xdotool

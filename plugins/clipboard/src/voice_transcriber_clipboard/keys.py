@@ -103,7 +103,7 @@ class Xdotool(KeyTool):
         return ToolResult("".join(r.stdout for r in results), "".join(r.stderr for r in results))
 
     def release_argv(self) -> list[str]:
-        return ["xdotool", "keyup", *self.MODIFIER_KEYSYMS]
+        return ["xdotool", "keyup", "--delay", "0", *self.MODIFIER_KEYSYMS]  # default: 12 ms per key
 
 
 @dataclass
