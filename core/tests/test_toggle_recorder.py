@@ -119,7 +119,7 @@ def test_start_stop_cancel_status_and_exit_codes(desk):
 
 def test_toggle_twice_delivers_and_status_follow_streams_the_states(desk, espeak_wav):
     speech = espeak_wav("Please send the report by Friday.")
-    follow = subprocess.Popen([VT, "status", "--follow", "--json", "--linger", "1"], stdout=subprocess.PIPE,
+    follow = subprocess.Popen([VT, "status", "--follow", "--json", "--linger", "2"], stdout=subprocess.PIPE,
                               env=os.environ.copy())
     lines = [follow.stdout.readline()]  # it runs: the first line is the current state
     try:
@@ -129,12 +129,14 @@ def test_toggle_twice_delivers_and_status_follow_streams_the_states(desk, espeak
         second = desk.vt("toggle", "--wait")
         assert second.returncode == 0, second.stderr.decode()
         assert "stopping" in second.stdout.decode()
-        time.sleep(1.5)  # past --linger: the bar goes back to idle
+        time.sleep(3)  # past --linger: the bar goes back to idle
     finally:
         follow.terminate()
     lines += follow.communicate(timeout=10)[0].splitlines()
     states = [json.loads(line)["state"] for line in lines]
-    assert states == ["idle", "recording", "transcribing", "delivered", "idle"]
+    # one line per change; "transcribing" lasts well under a second here, a loaded machine may poll past it
+    assert [state for state in states if state != "transcribing"] == ["idle", "recording", "delivered", "idle"]
+    assert states.count("transcribing") <= 1
     delivered = desk.dictations.read_text()
     assert wer("Please send the report by Friday.", delivered) < 0.35, delivered
     entry = history.get("last")

@@ -69,8 +69,8 @@ def test_toggle_hands_exactly_the_given_options_to_the_recorder(cli, monkeypatch
     spawned = []
     monkeypatch.setattr(control, "spawn_recorder",
                         lambda argv: spawned.append(list(argv)) or control.Recorder(1, None, 0, "log"))
-    cli("toggle", "--output", "typing,clipboard", "-l", "fr", "--no-format", "--profile", "mail")
+    cli("toggle", "--output", "typing,clipboard", "-l", "fr", "--no-format", "--profile", "mail", "-d", "2")
     [argv] = spawned
-    given = {"--output": "typing,clipboard", "--language": "fr", "--profile": "mail"}
+    given = {"--output": "typing,clipboard", "--language": "fr", "--profile": "mail", "--device": "2"}
     assert sorted(argv) == sorted([*given, *given.values(), "--no-format"])
     assert all(argv[argv.index(option) + 1] == value for option, value in given.items())

@@ -47,12 +47,18 @@ def recorder_argv(ctx: click.Context) -> list[str]:
             continue
         if ctx.get_parameter_source(param.name) is not ParameterSource.COMMANDLINE:
             continue
-        value = ctx.params[param.name]
+        value, name = ctx.params[param.name], _long_name(param.opts)
         if param.is_flag:
-            args += [param.opts[0]] if value else param.secondary_opts[:1]
+            if value or param.secondary_opts:  # --x, or the --no-x of an --x/--no-x pair
+                args.append(name if value else _long_name(param.secondary_opts))
         else:
-            args += [part for item in (value if param.multiple else [value]) for part in (param.opts[0], str(item))]
+            args += [part for item in (value if param.multiple else [value]) for part in (name, str(item))]
     return args
+
+
+def _long_name(opts: list[str]) -> str:
+    """``--device`` rather than ``-d``: the recorder's early start recognises the long names."""
+    return next((opt for opt in opts if opt.startswith("--")), opts[0] if opts else "")
 
 
 def _warn_stale(recorder: Recorder) -> None:
