@@ -55,11 +55,13 @@ def runtime_dir() -> Path:
     base = os.environ.get("XDG_RUNTIME_DIR")
     path = Path(base) / "voice-transcriber" if base and os.path.isabs(base) else \
         Path(tempfile.gettempdir()) / f"voice-transcriber-{os.getuid()}"
+    from .recordings import make_private_dir
+
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dir(path)  # refuses a symlink or someone else's directory (/tmp is shared)
     except OSError as exc:
-        raise ControlError(f"cannot create the runtime directory {path}: {exc.strerror} "
-                           "(check $XDG_RUNTIME_DIR and its permissions)") from None
+        raise ControlError(f"cannot use the runtime directory {path}: {exc.strerror} "
+                           "(check $XDG_RUNTIME_DIR, or remove the directory if it is not yours)") from None
     return path
 
 
