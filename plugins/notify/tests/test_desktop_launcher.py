@@ -35,8 +35,9 @@ def spawned(monkeypatch) -> list[tuple[list[str], int, float]]:
 
 
 @pytest.fixture
-def rofi(monkeypatch):
+def rofi(monkeypatch, tmp_path):
     """``rofi(retv, *argv, info=None)`` runs the command in-process as rofi would call it."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # our own recorder state, no one else's
     runner = CliRunner()
     cli = make_cli(get_plugin_manager())
 
@@ -165,3 +166,21 @@ def test_config_show_and_init_list_the_notify_and_launcher_sections(tmp_path):
     text = target.read_text(encoding="utf-8")
     assert "// What choosing a dictation does: type it again, or paste it through the clipboard." in text
     assert '"settleDelay": 0.15' in text and '"showText": true' in text
+
+
+def test_while_recording_the_menu_offers_stop_and_cancel(rofi, two_entries, spawned):
+    import os
+    import time
+
+    from voice_transcriber import control
+
+    rofi(0)  # creates our runtime dir
+    control.register(control.Recorder(os.getpid(), control.start_ticks(os.getpid()), time.time()))
+    lines = rofi(0).stdout.split("\n")
+    assert lines[4:7] == [f"Stop dictation → deliver{R}icon{F}media-playback-stop{F}info{F}stop",
+                          f"Cancel dictation{R}icon{F}process-stop{F}info{F}cancel", ACTIONS[2]]
+    rofi(1, "Cancel dictation", info="cancel")
+    rofi(None, "--dmenu", "Stop dictation → deliver")
+    assert [args for args, _, _ in spawned] == [["cancel"], ["stop"]]
+    control.unregister(os.getpid())
+    assert rofi(0).stdout.split("\n")[4:7] == ACTIONS

@@ -60,17 +60,33 @@ def one_line(text: str, width: int = LABEL_WIDTH) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
+DICTATE_ITEMS = (
+    Item("Dictate → type", ("toggle", "--output", "typing"), "dictate:typing", "audio-input-microphone"),
+    Item("Dictate → clipboard", ("toggle", "--output", "clipboard"), "dictate:clipboard", "edit-paste"),
+)
+#: While a recorder listens, the menu offers to end it instead of starting another.
+RECORDING_ITEMS = (
+    Item("Stop dictation → deliver", ("stop",), "stop", "media-playback-stop"),
+    Item("Cancel dictation", ("cancel",), "cancel", "process-stop"),
+)
+
+
+def recording_now() -> bool:
+    """A background recorder is listening (``toggle`` would stop it)."""
+    from voice_transcriber import control
+
+    recorder = control.read_recorder()
+    return recorder is not None and recorder.alive()
+
+
 def menu_items(config: LauncherConfig) -> list[Item]:
     from voice_transcriber import history
 
     entries = list(reversed(history.load(config.history_entries))) if config.history_entries else []
     retry_output = _last_sinks(entries)
-    items = [
-        Item("Dictate → type", ("toggle", "--output", "typing"), "dictate:typing", "audio-input-microphone"),
-        Item("Dictate → clipboard", ("toggle", "--output", "clipboard"), "dictate:clipboard", "edit-paste"),
-        Item("Retry last", ("retry", "last", *(("--output", retry_output) if retry_output else ())), "retry:last",
-             "view-refresh"),
-    ]
+    items = [*(RECORDING_ITEMS if recording_now() else DICTATE_ITEMS),
+             Item("Retry last", ("retry", "last", *(("--output", retry_output) if retry_output else ())),
+                  "retry:last", "view-refresh")]
     verbs = {"type": "type-last", "paste": "paste-last"}
     other = {"type": "paste-last", "paste": "type-last"}
     for entry in entries:
