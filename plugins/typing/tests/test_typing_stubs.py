@@ -124,7 +124,9 @@ def test_failing_tool_is_one_line_and_text_kept_on_clipboard_and_stderr(fake_x11
     xclip = stub_tool("xclip", read_stdin=True, stdout="keep this é")
     with pytest.raises(SinkError) as failed:
         run_sink(TypingSink, "keep this é", {"output.typing": FAST})
-    assert str(failed.value) == "typing: xdotool failed: Error: Can't open display: :0; the text is on the clipboard"
+    assert str(failed.value) == ("typing: xdotool failed: Error: Can't open display: :0 (is $DISPLAY right and the "
+                                 "X server running? Under Wayland, xdotool reaches only Xwayland windows); "
+                                 "the text is on the clipboard")
     assert xclip.calls()[0]["stdin"] == "keep this é"
     assert capsys.readouterr().err.endswith("not delivered:\nkeep this é\n")
 
@@ -189,3 +191,34 @@ def test_doctor_checks_name_the_missing_tool(fake_wayland, only_tools):
     assert checks["typing session"].ok and checks["typing session"].detail == "wayland"
     assert not checks["typing display"].ok  # no socket in the fake runtime dir
     assert not checks["typing tools"].ok and "install the 'wtype' package" in checks["typing tools"].detail
+
+
+def test_wtype_on_gnome_points_to_ydotool(fake_wayland, stub_tool, run_sink):
+    stub_tool("wtype", exit_code=1, stderr="Compositor does not support the virtual keyboard protocol\n")
+    stub_tool("wl-copy", read_stdin=True)
+    stub_tool("wl-paste", stdout="gnome")
+    with pytest.raises(SinkError) as failed:
+        run_sink(TypingSink, "gnome", {"output.typing": FAST})
+    assert str(failed.value) == (
+        "typing: wtype failed: Compositor does not support the virtual keyboard protocol (GNOME and KDE lack the "
+        "virtual-keyboard protocol wtype needs: set output.typing.tool to ydotool, or use --output clipboard); "
+        "the text is on the clipboard")
+
+
+def test_failing_before_command_warns_and_typing_goes_on(fake_x11, stub_tool, run_sink, capsys):
+    xdotool = stub_tool("xdotool", stdout="4242\n")
+    stub_tool("xprop", stdout='WM_CLASS(STRING) = "gedit", "Gedit"\n')
+    stub_tool("bad-hook", exit_code=3, stderr="compositor said no\n")
+    run_sink(TypingSink, "typed anyway", {"output.typing": FAST, "output.beforeCommand": ["bad-hook"]})
+    assert "output.beforeCommand: bad-hook failed: compositor said no" in capsys.readouterr().err
+    assert any(argv[-1] == "typed anyway" for argv in xdotool.argvs())
+
+
+def test_hyprland_window_class_picks_the_terminal_chord(fake_wayland, stub_tool, run_sink, monkeypatch):
+    monkeypatch.setenv("HYPRLAND_INSTANCE_SIGNATURE", "stub")
+    stub_tool("hyprctl", stdout='{"class": "kitty", "title": "~/src", "initialClass": "kitty", "address": "0x1"}')
+    wtype = stub_tool("wtype")
+    stub_tool("wl-copy", read_stdin=True)
+    stub_tool("wl-paste", stdout="naïve text")
+    run_sink(AutoSink, "naïve text", {"output.clipboard": {"pasteDelay": 0}})
+    assert wtype.argvs() == [["wtype", "-s", "100", "-M", "ctrl", "-M", "shift", "-k", "v", "-m", "shift", "-m", "ctrl"]]

@@ -45,6 +45,8 @@ class KeyTool(ABC):
     timeout: float = 30.0
 
     name = ""
+    #: Added to the one-line error when the tool fails.
+    fix = ""
 
     def available(self) -> None:
         """Raise :class:`SinkError` with the fix when the tool cannot work here."""
@@ -65,14 +67,14 @@ class KeyTool(ABC):
         return None
 
     def press(self, chord: str) -> ToolResult:
-        return run_tool(self.chord_argv(chord), timeout=self.timeout)
+        return run_tool(self.chord_argv(chord), timeout=self.timeout, fix=self.fix)
 
     def type(self, text: str) -> ToolResult:
-        return run_tool(self.type_argv(text), timeout=self.timeout + len(text) * self.key_delay_ms / 1000)
+        return run_tool(self.type_argv(text), timeout=self.timeout + len(text) * self.key_delay_ms / 1000, fix=self.fix)
 
     def release_modifiers(self) -> ToolResult | None:
         argv = self.release_argv()
-        return run_tool(argv, timeout=self.timeout) if argv else None
+        return run_tool(argv, timeout=self.timeout, fix=self.fix) if argv else None
 
 
 @dataclass
@@ -85,6 +87,7 @@ class Xdotool(KeyTool):
     unicode_delay_ms: int = 40
 
     name = "xdotool"
+    fix = "is $DISPLAY right and the X server running? Under Wayland, xdotool reaches only Xwayland windows"
     #: Left and right variants of every modifier a hotkey may hold.
     MODIFIER_KEYSYMS = ("Control_L", "Control_R", "Shift_L", "Shift_R", "Alt_L", "Alt_R",
                         "Super_L", "Super_R", "Meta_L", "Meta_R", "ISO_Level3_Shift")
@@ -112,6 +115,8 @@ class Wtype(KeyTool):
     settle_ms: int = 100
 
     name = "wtype"
+    fix = ("GNOME and KDE lack the virtual-keyboard protocol wtype needs: set output.typing.tool to ydotool, "
+           "or use --output clipboard")
     WTYPE_MODIFIERS = {"ctrl": "ctrl", "shift": "shift", "alt": "alt", "super": "logo"}
 
     def chord_argv(self, chord: str) -> list[str]:
@@ -130,6 +135,7 @@ class Ydotool(KeyTool):
     """ydotool ≥ 1.0: needs its daemon ydotoold (and /dev/uinput); types US-layout ASCII only."""
 
     name = "ydotool"
+    fix = "is ydotoold running, and may it open /dev/uinput?"
     #: Linux input event codes (linux/input-event-codes.h) for the keys a chord may use.
     KEYCODES = {
         **dict(zip("1234567890", range(2, 12))), **dict(zip("qwertyuiop", range(16, 26))),
