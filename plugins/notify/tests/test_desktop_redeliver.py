@@ -149,3 +149,15 @@ def test_profile_matches_a_wayland_app_id_under_sway(foot_window, write_config):
     assert result.returncode == 0, result.stderr.decode()
     assert "profile 'foot' applied" in result.stderr.decode()
     assert foot_window.wait_for("echo typed under sway\n", timeout=10) == "echo typed under sway\n"
+
+
+def test_type_last_with_a_forced_profile(x11, stub_tool, write_config):
+    xdotool = stub_tool("xdotool")
+    write_config({"profiles": [{"name": "enter", "settings": {"output.typing.pressEnter": True}}]})
+    add_entry("20261125-230000-aaaaaa", "make test")
+    assert run_cli("type-last").returncode == 0
+    assert not any("Return" in argv for argv in xdotool.argvs())
+    assert run_cli("type-last", "--profile", "enter").returncode == 0
+    assert any("Return" in argv for argv in xdotool.argvs())
+    result = run_cli("type-last", "--profile", "nope")
+    assert result.returncode == 2 and "unknown profile 'nope' (profiles: enter;" in result.stderr.decode()
