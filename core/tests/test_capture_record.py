@@ -30,7 +30,8 @@ def env(pulse, tiny_model_dir, isolated_dirs, tmp_path) -> dict[str, str]:
     runtime = tmp_path / "runtime"
     runtime.mkdir(mode=0o700)
     return {**pulse.env, "XDG_RUNTIME_DIR": str(runtime),
-            "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir)}
+            "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir),
+            "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__BEAM_SIZE": "1"}
 
 
 @pytest.fixture
@@ -125,7 +126,7 @@ def test_kill_9_mid_recording_leaves_a_readable_file(pulse, env, store, espeak_w
 
 @pytest.mark.parametrize("signals", [(signal.SIGUSR2,), (signal.SIGINT, signal.SIGINT)], ids=["sigusr2", "ctrl-c-twice"])
 def test_cancel_keeps_the_file_and_exits_130_with_nothing_on_stdout(pulse, env, store, signals):
-    rec = RecordingProcess("--backend", "local", "--output", "stdout", env=env)
+    rec = RecordingProcess("--backend", "openai", "--output", "stdout", env=env)  # nothing is ever sent
     path = rec.wait_for_file(store)
     time.sleep(0.5)
     for signum in signals:
