@@ -101,14 +101,15 @@ def machine() -> str:
 
 
 def report(bare: list[float], ours: list[float], peak_mb: list[float], repeat: int,
-           breakdown: list[tuple[str, float]]) -> str:
+           breakdown: list[tuple[str, float]], load: float) -> str:
     b, o = statistics.median(bare), statistics.median(ours)
     steps = "\n".join(f"| {label} | {mb:.1f} MB |" for label, mb in breakdown)
     return f"""## Recording start-up and memory
 
 `uv run python bench/capture_latency.py` — {machine()}. PulseAudio 16 `module-pipe-source` fed in real
 time (10 ms every 10 ms), default ALSA→pulse device, 16 kHz mono int16. Median of {repeat} runs each,
-alternating, after one warm-up round of each.
+alternating, after one warm-up round of each. Load average during the run: {load:.1f} (a busy machine
+slows both sides alike; the absolute times are then far above the ~150 ms of an idle one).
 
 **Process start → first captured frame: `voice-transcriber` ÷ a bare script that imports sounddevice and opens the same device (goal ≤ 1.2)**
 
@@ -157,7 +158,7 @@ def main() -> None:
             breakdown = import_breakdown(env)
         finally:
             server.stop()
-    text = report(bare, ours, peaks, args.repeat, breakdown)
+    text = report(bare, ours, peaks, args.repeat, breakdown, os.getloadavg()[1])
     args.out.write_text(text, encoding="utf-8")
     print(text)
 

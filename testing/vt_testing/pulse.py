@@ -78,7 +78,10 @@ def _feed_silence(fifo: Path, stop: threading.Event) -> None:
     with open(fifo, "wb", buffering=0) as pipe:
         next_at = time.monotonic()
         while not stop.is_set():
-            pipe.write(chunk)
+            try:
+                pipe.write(chunk)
+            except BrokenPipeError:  # the daemon is gone
+                return
             next_at += 0.01
             time.sleep(max(0.0, next_at - time.monotonic()))
 
