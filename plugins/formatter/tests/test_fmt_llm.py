@@ -43,6 +43,13 @@ def test_prompt_names_the_language(openai_api, llm):
     assert "spoken in French; the corrected text must stay in French" in system
 
 
+def test_prompt_lists_the_user_s_vocabulary(openai_api, llm):
+    openai_api.chat("success", "Deploy it on Kubernetes.")
+    assert llm("deploy it on cooper netties", settings={"vocabulary": ["Kubernetes", "Anaïs"]}).text == "Deploy it on Kubernetes."
+    system = openai_api.requests("/chat/completions")[0].json["messages"][0]["content"]
+    assert system.endswith("spell them exactly so: Kubernetes, Anaïs.")
+
+
 def test_formatting_prompt_replaces_the_built_in_prompt(openai_api, llm):
     openai_api.chat("success", "Hello, world!")
     result = llm("hello world", settings={"formattingPrompt": "Add an exclamation mark."}, model="llama3.2", temperature=None)

@@ -50,11 +50,16 @@ class _OpenAIKey(ConfigModel):
     api_key: str | None = None
 
 
-def system_prompt(language: str | None) -> str:
-    if not language:
-        return SYSTEM_PROMPT.format(language=" (keep the language it is written in)")
-    name = LANGUAGE_NAMES.get(language, f"the language with ISO code '{language}'")
-    return SYSTEM_PROMPT.format(language=f", spoken in {name}; the corrected text must stay in {name}")
+def system_prompt(language: str | None, vocabulary: list[str] = ()) -> str:
+    """The built-in instructions, naming the dictation's language and the user's own spellings."""
+    if language:
+        name = LANGUAGE_NAMES.get(language, f"the language with ISO code '{language}'")
+        prompt = SYSTEM_PROMPT.format(language=f", spoken in {name}; the corrected text must stay in {name}")
+    else:
+        prompt = SYSTEM_PROMPT.format(language=" (keep the language it is written in)")
+    if vocabulary:
+        prompt += " These names and terms may occur; spell them exactly so: " + ", ".join(vocabulary) + "."
+    return prompt
 
 
 class LlmFormatter(Formatter):
@@ -76,7 +81,7 @@ class LlmFormatter(Formatter):
         custom = self.ctx.settings.formatting_prompt
         if custom and custom.strip():  # the original tool's formattingPrompt: the text goes as it is
             return [{"role": "system", "content": custom}, {"role": "user", "content": text}]
-        return [{"role": "system", "content": system_prompt(language)},
+        return [{"role": "system", "content": system_prompt(language, self.ctx.settings.vocabulary)},
                 {"role": "user", "content": f"<transcript>{text}</transcript>"}]
 
     def _complete(self, messages: list[dict[str, str]]) -> str:
