@@ -1,0 +1,123 @@
+"""Benchmark the hotkey commands: how long `toggle` takes to return, against the CLI's own floor.
+
+Starts its own PulseAudio daemon (testing/vt_testing/pulse.py) with a ``module-pipe-source``
+fed in real time, and a private $XDG_RUNTIME_DIR/$XDG_STATE_HOME. In the same run, alternating:
+
+* floor: ``voice-transcriber --version`` (interpreter, click, plugin discovery — every command pays it);
+* toggle→start: ``voice-transcriber toggle`` starting a background recorder (lock, PID file, spawn);
+* toggle→stop: ``voice-transcriber toggle`` stopping it (lock, PID file, signal);
+* start --wait: until the background recorder's microphone is open and it published ``recording``.
+
+Then 50 concurrent toggles (the race test's load) and how long until every recorder has exited.
+The backend is ``openai`` pointed at a closed port: silence never leaves the machine.
+
+    uv run python bench/toggle_latency.py [--repeat 5] [--out bench/results/51-toggle.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "testing"))
+from vt_testing.pulse import start_pulse  # noqa: E402
+
+VT = str(Path(sys.executable).with_name("voice-transcriber"))
+
+
+def timed(*args: str, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run([VT, *args], env=env, check=False, capture_output=True, timeout=120)
+    return time.perf_counter() - start
+
+
+def recorders(runtime: Path) -> int:
+    marker = f"XDG_RUNTIME_DIR={runtime}".encode()
+    count = 0
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and b"voice_transcriber" in (proc / "cmdline").read_bytes() \
+                    and marker in (proc / "environ").read_bytes().split(b"\0") \
+                    and (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                count += 1
+        except OSError:
+            continue
+    return count
+
+
+def measure(repeat: int, env: dict[str, str], runtime: Path) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {"floor": [], "toggle→start": [], "toggle→stop": [], "start --wait": []}
+    for _ in range(repeat):
+        times["floor"].append(timed("--version", env=env))
+        times["toggle→start"].append(timed("toggle", "--backend", "openai", env=env))
+        times["toggle→stop"].append(timed("toggle", env=env))
+        time.sleep(1.0)
+        times["start --wait"].append(timed("start", "--wait", "--backend", "openai", env=env))
+        timed("cancel", "--wait", env=env)
+        while recorders(runtime):
+            time.sleep(0.1)
+    return times
+
+
+def hammer(env: dict[str, str], runtime: Path) -> tuple[float, float, int]:
+    start = time.perf_counter()
+    toggles = [subprocess.Popen([VT, "toggle", "--backend", "openai"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL) for _ in range(50)]
+    for toggle in toggles:
+        toggle.wait()
+    issued = time.perf_counter() - start
+    while recorders(runtime):
+        time.sleep(0.1)
+    return issued, time.perf_counter() - start, len([t for t in toggles if t.returncode != 0])
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    ram = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))) // 1024
+    return f"{os.cpu_count()} CPUs ({os.sched_getaffinity(0).__len__()} usable), {cpu}, {ram} MiB RAM, load average {os.getloadavg()[0]:.1f} at start"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--out", type=Path)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        pulse = start_pulse(Path(tmp) / "pulse")
+        try:
+            runtime = Path(tmp) / "run"
+            runtime.mkdir(mode=0o700)
+            env = {**os.environ, **pulse.pipe_source(), "XDG_RUNTIME_DIR": str(runtime),
+                   "XDG_STATE_HOME": str(Path(tmp) / "state"), "OPENAI_API_KEY": "sk-bench-not-sent",
+                   "VOICE_TRANSCRIBER_TRANSCRIPTION__OPENAI__BASE_URL": "http://127.0.0.1:9/v1"}
+            about = machine()
+            times = measure(options.repeat, env, runtime)
+            issued, drained, failed = hammer(env, runtime)
+        finally:
+            pulse.stop()
+    floor = statistics.median(times["floor"])
+    lines = ["## Hotkey commands (toggle, start, stop)", "",
+             f"`uv run python bench/toggle_latency.py --repeat {options.repeat}` — {about}.", "",
+             "| command | median | ÷ CLI floor (`--version`) |", "|---|---|---|"]
+    for name, values in times.items():
+        median = statistics.median(values)
+        lines.append(f"| {name} | {median * 1000:.0f} ms | {median / floor:.2f} |")
+    lines += ["", f"50 concurrent `toggle`s: all returned after {issued:.1f} s ({failed} failed), every recorder "
+              f"had exited {drained:.1f} s after the first toggle (25 recorders started and stopped, none left).", ""]
+    report = "\n".join(lines)
+    print(report)
+    if options.out:
+        options.out.write_text(report, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
