@@ -121,16 +121,16 @@ def test_show_text_false_hides_the_transcript(notification_server, notify_monito
 
 
 @pytest.mark.slow
-def test_a_real_transcription_run_updates_one_bubble(notification_server, notify_monitor, jfk_path, tiny_model_dir):
-    result = run_cli("transcribe", str(jfk_path), "--backend", "local", "--output", "stdout", "--no-format",
+def test_a_real_transcription_run_updates_one_bubble(notification_server, notify_monitor, espeak_wav, tiny_model_dir):
+    speech = espeak_wav("Please send the report by Friday.")
+    result = run_cli("transcribe", str(speech), "--backend", "local", "--output", "stdout", "--no-format",
                      env={**notification_server.bus.env, "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir)})
     assert result.returncode == 0, result.stderr.decode()
     shown = notify_monitor.wait_for(2)
     assert shown[0].summary == "Transcribing…" and shown[-1].summary == "Delivered → stdout"
-    assert "country" in shown[-1].body.lower()
+    assert shown[-1].body == escape_markup(result.stdout.decode().strip()) and "friday" in shown[-1].body.lower()
     assert len({n.id for n in shown}) == 1 and shown[-1].replaces_id == shown[0].id
     assert notify_monitor.displayed() == 1
-
 
 def test_silently_off_when_no_server_owns_the_name(session_bus, on_bus, write_config, capsys):
     on_bus(session_bus)
@@ -201,3 +201,25 @@ def test_public_redact_is_the_function_even_after_its_submodule_was_imported():
     from voice_transcriber import redact
 
     assert callable(redact) and "sk-abcdefgh12345" not in redact("key sk-abcdefgh12345 leaked")
+
+
+@pytest.mark.slow
+def test_a_real_recording_shows_recording_then_the_result(notification_server, notify_monitor, pulse, jfk16k,
+                                                          tiny_model_dir):
+    from vt_testing.pulse import RecordingProcess
+
+    env = {**pulse.env, **notification_server.bus.env,
+           "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir)}
+    recorder = RecordingProcess("--max-duration", "4", "--backend", "local", "--no-format", "--output", "stdout",
+                                env=env)
+    speaker = pulse.play(jfk16k)
+    try:
+        code, out, err = recorder.finish(timeout=90)
+    finally:
+        speaker.terminate()
+        speaker.wait(timeout=5)
+    assert code == 0, err
+    shown = notify_monitor.wait_for(3)
+    assert shown[0].summary == "Recording…" and "Transcribing…" in [n.summary for n in shown]
+    assert shown[-1].summary == "Delivered → stdout" and shown[-1].body == escape_markup(out.strip())
+    assert len({n.id for n in shown}) == 1 and notify_monitor.displayed() == 1
