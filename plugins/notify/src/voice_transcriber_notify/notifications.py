@@ -14,7 +14,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from voice_transcriber import Audio, Cancelled, Check, ConfigModel, RunContext, Transcript, VoiceTranscriberError, hookimpl, redact
+from voice_transcriber import (Audio, Cancelled, Check, ConfigModel, RunContext, Transcript, VoiceTranscriberError,
+                               hookimpl, redact)
 
 from .bubble import Bubble, Message, find_transport, server_information, session_bus_available
 
@@ -46,7 +47,8 @@ class RunBubble:
         self.finished = False
 
     def progress(self, summary: str, body: str = "", icon: str = "audio-input-microphone") -> None:
-        self.bubble.show(Message(summary, body, icon, self.config.urgency, timeout_ms=0))
+        if not self.finished:  # a late partial from the backend's thread must not hide the result
+            self.bubble.show(Message(summary, body, icon, self.config.urgency, timeout_ms=0))
 
     def finish(self, summary: str, body: str, icon: str, urgency: str, flush: bool = True) -> None:
         self.finished = True
