@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 MAX_WAIT = 10.0
+LOG_ROTATE_BYTES = 1 << 20
 POLL = 0.02
 
 
@@ -22,6 +23,8 @@ def spawn(args: list[str], wait_for_pid: int, settle: float) -> subprocess.Popen
     """Start ``voice-transcriber ARGS`` detached; its stderr goes to the launcher log."""
     log = launcher_log()
     log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if log.exists() and log.stat().st_size > LOG_ROTATE_BYTES:
+        log.replace(log.with_name(log.name + ".1"))
     with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as out:
         process = subprocess.Popen([sys.executable, "-m", __name__, str(wait_for_pid), str(settle), *args],
                                    stdin=subprocess.DEVNULL, stdout=out, stderr=out,
