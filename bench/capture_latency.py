@@ -5,7 +5,8 @@ fed 10 ms of audio every 10 ms, so a frame is available as soon as a stream open
 null-sink monitor would add ~2 s blocks and hide everything else; see shared/ci-notes.md).
 Then, alternating, in the same run:
 
-* bare: ``python -c "import sounddevice; open an InputStream on the default device; wait for a frame"``;
+* bare: ``python -c "import sounddevice; open a RawInputStream on the default device; wait for a frame"``
+  (the raw stream, like ours: no numpy, the cheapest way sounddevice records);
 * ours: ``voice-transcriber --debug --backend openai --output stdout``, cancelled with SIGUSR2
   once it has recorded; ``--debug`` prints the wall-clock time of its first frame.
 
@@ -43,7 +44,7 @@ def callback(indata, frames, t, status):
     if not got.is_set():
         print(f"{time.time():.6f}", flush=True)
         got.set()
-with sd.InputStream(samplerate=16000, channels=1, dtype="int16", callback=callback):
+with sd.RawInputStream(samplerate=16000, channels=1, dtype="int16", callback=callback):
     got.wait(10)
 """
 
@@ -73,7 +74,6 @@ def ours_run(env: dict[str, str], record_for: float = 2.5) -> tuple[float, int]:
 #: What the recorder has loaded, step by step; each step's peak RSS is measured in a fresh process.
 IMPORT_STEPS = [
     ("Python", "pass"),
-    ("+ numpy", "import numpy"),
     ("+ sounddevice (PortAudio probes ALSA)", "import sounddevice"),
     ("+ the CLI (click, pydantic, core)", "import voice_transcriber.cli"),
     ("+ every installed plugin", "from voice_transcriber.plugins import get_plugin_manager; "
@@ -111,7 +111,7 @@ time (10 ms every 10 ms), default ALSA→pulse device, 16 kHz mono int16. Median
 alternating, after one warm-up round of each. Load average during the run: {load:.1f} (a busy machine
 slows both sides alike; the absolute times are then far above the ~150 ms of an idle one).
 
-**Process start → first captured frame: `voice-transcriber` ÷ a bare script that imports sounddevice and opens the same device (goal ≤ 1.2)**
+**Process start → first captured frame: `voice-transcriber` ÷ a bare script that imports sounddevice and opens the same device with a `RawInputStream` (goal ≤ 1.2)**
 
 | | median | min | max |
 |---|---|---|---|
@@ -126,8 +126,9 @@ is Python locating the package and a stdlib-only look at the command line.
 **Peak RSS after 2.5 s of recording, `openai` (HTTP) backend selected (goal ≤ 80 MB)**
 
 median {statistics.median(peak_mb):.1f} MB, max {max(peak_mb):.1f} MB (VmHWM of the recorder process, once the
-backend's `prepare()` has loaded httpx during the recording). Where it goes — peak RSS of a fresh
-process importing, cumulatively:
+backend's `prepare()` has loaded httpx during the recording). The recorder keeps int16 bytes and
+numpy (20 MB) is not loaded until the recording is over. Where it goes — peak RSS of a fresh process
+importing, cumulatively:
 
 | loaded | peak RSS |
 |---|---|

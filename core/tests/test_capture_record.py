@@ -126,12 +126,14 @@ def test_kill_9_mid_recording_leaves_a_readable_file(pulse, env, store, espeak_w
 
 @pytest.mark.parametrize("signals", [(signal.SIGUSR2,), (signal.SIGINT, signal.SIGINT)], ids=["sigusr2", "ctrl-c-twice"])
 def test_cancel_keeps_the_file_and_exits_130_with_nothing_on_stdout(pulse, env, store, signals):
-    rec = RecordingProcess("--backend", "openai", "--output", "stdout", env=env)  # nothing is ever sent
+    # a long tail: the second Ctrl-C must land while the first one's tail is still being recorded
+    rec = RecordingProcess("--backend", "openai", "--output", "stdout",  # nothing is ever sent
+                           env={**env, "VOICE_TRANSCRIBER_INPUT__TAIL_PADDING_MS": "3000"})
     path = rec.wait_for_file(store)
     time.sleep(0.5)
     for signum in signals:
         rec.signal(signum)
-        time.sleep(0.05)
+        time.sleep(0.2)  # two identical signals sent at once may merge into one
     code, out, err = rec.finish()
 
     assert code == 130, err

@@ -24,9 +24,9 @@ def runtime(tmp_path, monkeypatch) -> Path:
     return folder
 
 
-def tone(seconds: float) -> np.ndarray:
+def tone(seconds: float) -> bytes:
     t = np.arange(int(seconds * 16000)) / 16000
-    return (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)
+    return (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16).tobytes()
 
 
 def frames_on_disk(path: Path) -> int:
@@ -91,7 +91,7 @@ def test_repair_recovers_samples_written_after_the_last_header_update(isolated_d
     file.write(tone(1.0))
     file.flush()
     with open(file.path, "ab") as raw:  # what a writer killed between data and header leaves
-        raw.write(tone(0.5).tobytes())
+        raw.write(tone(0.5))
     assert frames_on_disk(file.path) == 16000
     audio = recordings.load("20260101-000000-dddddd")
     assert frames_on_disk(file.path) == 24000

@@ -15,6 +15,7 @@ are deleted. Public helpers for commands such as ``retry``: :func:`recordings_di
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import struct
@@ -26,8 +27,6 @@ from typing import TYPE_CHECKING
 from .errors import UsageError
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from .context import RunContext
     from .types import Audio
 
@@ -135,7 +134,7 @@ def repair(path: Path) -> bool:
 class RecordingFile:
     """The WAV being recorded. Falls back to :func:`fallback_dir` when the store cannot be written.
 
-    Samples (int16, 16 kHz mono) are appended with :meth:`write`; they reach the disk, with
+    Samples (int16 bytes, 16 kHz mono) are appended with :meth:`write`; they reach the disk, with
     an up-to-date header, at least every :data:`FLUSH_EVERY` samples. Every sample is also
     kept in memory, so a failing disk never loses audio: the whole recording is rewritten
     to the fallback directory.
@@ -144,16 +143,16 @@ class RecordingFile:
     def __init__(self, run_id: str, warn: Callable[[str], None]) -> None:
         self.name = run_id + SUFFIX
         self._warn = warn
-        self._written: list[np.ndarray] = []
-        self._pending: list[np.ndarray] = []
+        self._written: list[bytes] = []
+        self._pending: list[bytes] = []
         self._pending_samples = 0
         self._wav: wave.Wave_write | None = None
         self.path: Path | None = None
         self._open_first_writable()
 
-    def write(self, samples: np.ndarray) -> None:
+    def write(self, samples: bytes) -> None:
         self._pending.append(samples)
-        self._pending_samples += len(samples)
+        self._pending_samples += len(samples) // 2
         if self._pending_samples >= FLUSH_EVERY:
             self.flush()
 
@@ -180,9 +179,8 @@ class RecordingFile:
             self._wav_file.close()
             self._wav = None
 
-    def _append(self, chunks: list[np.ndarray]) -> None:
-        for chunk in chunks:
-            self._wav.writeframes(chunk.astype("<i2").tobytes())  # wave rewrites the header each time
+    def _append(self, chunks: list[bytes]) -> None:
+        self._wav.writeframes(b"".join(chunks))  # wave rewrites the header after the data
         self._wav_file.flush()
 
     def _open_first_writable(self) -> None:
@@ -239,6 +237,17 @@ class RecordingFile:
         self._wav = None
         if self.path is not None:
             self.path.unlink(missing_ok=True)
+
+
+def wav_bytes(samples: bytes) -> bytes:
+    """A 16 kHz mono 16-bit WAV of ``samples`` in memory (when no file could be written)."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(RATE)
+        wav.writeframes(samples)
+    return buffer.getvalue()
 
 
 def make_private_dir(folder: Path) -> None:

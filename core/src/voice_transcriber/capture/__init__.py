@@ -27,7 +27,7 @@ def record(ctx: RunContext, plan: Plan) -> Audio:
     microphone cannot be used.
     """
     from ..pipeline import prepare_in_background
-    from ..recordings import RecordingFile
+    from ..recordings import RecordingFile, wav_bytes
     from ..types import Audio
     from . import early
     from .microphone import Microphone
@@ -48,15 +48,16 @@ def record(ctx: RunContext, plan: Plan) -> Audio:
         ctx.info["recording"] = str(file.path) if file.path else None
         ctx.recording_started()
         prepare_in_background(plan, ctx)
-        samples = Recorder(mic, stop, file, settings, ctx).run()
+        pcm = Recorder(mic, stop, file, settings, ctx).run()
     finally:
         stop.after_recording()
         if mic is not None and mic.first_frame_at is not None:
             ctx.info["first_frame_at"] = f"{mic.first_frame_at:.6f}"
-    ctx.info["recording"] = str(file.path) if file.path else None
-    ctx.info["recorded_seconds"] = round(len(samples) / 16_000, 2)
+    ctx.info["recording"] = str(file.path) if file.path else None  # it may have moved to the fallback dir
+    ctx.info["recorded_seconds"] = round(len(pcm) / 2 / 16_000, 2)
     if mic.overflows:
         ctx.warn(f"the microphone overflowed {mic.overflows} time(s): bits of audio were dropped (the machine was too busy)")
-    audio = Audio.from_samples(samples.astype("float32") / 32768.0, 16_000, label=str(file.path or "the recording"))
+    # The pipeline reads the file it will keep (decoded lazily): what is transcribed is what `retry` gets.
+    audio = Audio.from_file(file.path) if file.path else Audio.from_bytes(wav_bytes(pcm), label="the recording (in memory)")
     ctx.recording_stopped(audio)
     return audio

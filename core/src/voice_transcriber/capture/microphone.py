@@ -15,8 +15,6 @@ TYPE_CHECKING = False  # imported before the microphone opens: no `typing`
 if TYPE_CHECKING:
     from typing import Any
 
-    import numpy as np
-
 WANTED_RATE = 16_000
 NO_PORTAUDIO = ("the PortAudio library is missing (Debian/Ubuntu: sudo apt install libportaudio2; "
                 "Fedora: sudo dnf install portaudio; Arch: sudo pacman -S portaudio)")
@@ -72,16 +70,17 @@ def resolve_device(spec: str | int | None) -> dict[str, Any]:
 
 
 class Microphone:
-    """An open, running input stream. Blocks go to a queue from the PortAudio thread.
+    """An open, running input stream. Blocks (int16 bytes) are queued by the PortAudio thread.
 
     Opens at 16 kHz mono when the device allows it, else at the device's own rate
     (the recorder resamples). ``first_frame_at`` is the wall-clock time of the first block.
+    A raw stream: numpy (20 MB) is not needed until the recording is over.
     """
 
     def __init__(self, spec: str | int | None = None) -> None:
         self.spec = spec
         self.info = resolve_device(spec)
-        self.blocks: deque[np.ndarray] = deque()  # appended by PortAudio's thread, popped by the recorder
+        self.blocks: deque[bytes] = deque()  # appended by PortAudio's thread, popped by the recorder
         self.first_frame_at: float | None = None
         self.overflows = 0
         self.stream = self._open()
@@ -97,7 +96,7 @@ class Microphone:
         native = int(self.info["default_samplerate"])
         for rate in dict.fromkeys((WANTED_RATE, native)):
             try:
-                stream = sd.InputStream(device=self.info["index"], samplerate=rate, channels=1,
+                stream = sd.RawInputStream(device=self.info["index"], samplerate=rate, channels=1,
                                         dtype="int16", callback=self._callback)
                 stream.start()
                 return stream
@@ -107,14 +106,14 @@ class Microphone:
                            "(is it in use by another program or unplugged? pick another with --device; "
                            "see `voice-transcriber devices`)")
 
-    def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+    def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         if self.first_frame_at is None:
             self.first_frame_at = time.time()
         if status.input_overflow:
             self.overflows += 1
-        self.blocks.append(indata[:, 0].copy())
+        self.blocks.append(bytes(indata))
 
-    def drain(self) -> list[np.ndarray]:
+    def drain(self) -> list[bytes]:
         """Every block delivered since the last call."""
         out = []
         while self.blocks:

@@ -1,7 +1,12 @@
-"""The recording loop: microphone blocks → 16 kHz → memory and the WAV on disk, until a stop."""
+"""The recording loop: microphone blocks → 16 kHz → memory and the WAV on disk, until a stop.
+
+Samples stay int16 ``bytes`` (numpy is only loaded to resample): the recorder is small while
+the user speaks.
+"""
 
 from __future__ import annotations
 
+import array
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -13,8 +18,6 @@ from .microphone import WANTED_RATE, Microphone
 from .stops import StopControl
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from ..config import InputSettings
     from ..context import RunContext
     from .silence import SilenceDetector
@@ -28,7 +31,7 @@ class Recorder:
     def __init__(self, mic: Microphone, stop: StopControl, file: RecordingFile, settings: InputSettings,
                  ctx: RunContext) -> None:
         self.mic, self.stop, self.file, self.settings, self.ctx = mic, stop, file, settings, ctx
-        self.chunks: list[np.ndarray] = []
+        self.chunks: list[bytes] = []
         self.samples = 0
         self.resampler = None
         if mic.rate != WANTED_RATE:
@@ -48,10 +51,8 @@ class Recorder:
     def seconds(self) -> float:
         return self.samples / WANTED_RATE
 
-    def run(self) -> np.ndarray:
-        """Record until stopped; the whole take as int16 samples at 16 kHz."""
-        import numpy as np
-
+    def run(self) -> bytes:
+        """Record until stopped; the whole take as int16 samples (native byte order) at 16 kHz."""
         try:
             while not self._finished():
                 self.stop.wait(TICK, self.watch_stdin)
@@ -64,25 +65,26 @@ class Recorder:
             self.meter.clear()
         if self.stop.cancelled:
             raise Cancelled(f"recording cancelled ({self.stop.reason})")
-        return np.concatenate(self.chunks) if self.chunks else np.zeros(0, dtype=np.int16)
+        return b"".join(self.chunks)
 
-    def _take(self, blocks: list[np.ndarray], last: bool = False) -> float:
+    def _take(self, blocks: list[bytes], last: bool = False) -> float:
         """Resample and store new blocks; return their peak level (0..1)."""
-        import numpy as np
-
         if self.resampler is not None and (blocks or last):
-            joined = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.int16)
-            blocks = [self.resampler.resample_chunk(joined, last=last)]
+            import numpy as np
+
+            joined = np.frombuffer(b"".join(blocks), dtype=np.int16)
+            blocks = [self.resampler.resample_chunk(joined, last=last).tobytes()]
         peak = 0
         for block in blocks:
-            if not block.size:
+            if not block:
                 continue
             self.chunks.append(block)
-            self.samples += len(block)
+            self.samples += len(block) // 2
             self.file.write(block)
             if self.silence is not None:
                 self.silence.feed(block)
-            peak = max(peak, int(np.abs(block.astype(np.int32)).max()))
+            samples = array.array("h", block)
+            peak = max(peak, max(samples), -min(samples))
         return peak / 32768
 
     def _finished(self) -> bool:

@@ -49,11 +49,11 @@ class SilenceDetector:
 
         self._model = get_vad_model()
 
-    def feed(self, chunk: np.ndarray) -> None:
+    def feed(self, chunk: bytes) -> None:
         """Append int16 samples (16 kHz mono)."""
         import numpy as np
 
-        self._audio = np.concatenate([self._audio, chunk.astype(np.float32) / 32768.0])
+        self._audio = np.concatenate([self._audio, np.frombuffer(chunk, dtype=np.int16).astype(np.float32) / 32768.0])
 
     def silent_long_enough(self) -> bool:
         """Judge the new audio (once the model is loaded); True after enough silence past speech."""
