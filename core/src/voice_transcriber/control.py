@@ -178,12 +178,13 @@ def unregister(pid: int) -> None:
 def recorder_listening() -> None:
     """The recording started (``RunContext.recording_started``): a terminal recording registers itself.
 
-    Then ``stop``/``toggle`` reach it too, unless another recorder is registered. A background
+    Then ``stop``/``toggle`` reach it too, unless another recorder is registered (and only if it
+    handles SIGUSR1, as the capture does: a library user's process is left alone). A background
     recorder does nothing here: :func:`spawn_recorder` registered it, and if it is no longer
     registered it was told to stop already.
     """
-    if os.environ.get(BACKGROUND_ENV):
-        return
+    if os.environ.get(BACKGROUND_ENV) or signal.getsignal(signal.SIGUSR1) in (signal.SIG_DFL, signal.SIG_IGN, None):
+        return  # a process that does not handle SIGUSR1 would be killed, not stopped, by `stop`
     pid = os.getpid()
     try:
         with control_lock(timeout=1.0):
