@@ -161,3 +161,13 @@ def test_type_last_with_a_forced_profile(x11, stub_tool, write_config):
     assert any("Return" in argv for argv in xdotool.argvs())
     result = run_cli("type-last", "--profile", "nope")
     assert result.returncode == 2 and "unknown profile 'nope' (profiles: enter;" in result.stderr.decode()
+
+
+def test_profile_paste_chord_reaches_the_clipboard_sink(x11, stub_tool, write_config):
+    stub_tool("xclip", stdout="make test", read_stdin=True)
+    xdotool = stub_tool("xdotool")
+    write_config({"profiles": [{"name": "old-term", "pasteChord": "shift+Insert"}]})
+    add_entry("20261125-230000-aaaaaa", "make test")
+    result = run_cli("paste-last", "--profile", "old-term")
+    assert result.returncode == 0, result.stderr.decode()
+    assert [argv[-1] for argv in xdotool.argvs() if argv[1] == "key"] == ["shift+Insert"]
