@@ -7,6 +7,7 @@ import os
 import pty
 import select
 import subprocess
+import sys
 import time
 
 import pytest
@@ -125,11 +126,20 @@ def test_device_hint_follows_flag_then_env_then_config(write_config, monkeypatch
     assert early.device_hint({"--device": "pulse"}) == "pulse"
 
 
+def test_the_microphone_opens_before_click_pydantic_numpy_or_plugins(pulse):
+    code = ("import sys\nfrom voice_transcriber.capture import early\n"
+            "early.start(['--backend', 'local'])\nmic, stop = early.take(None)\n"
+            "print(mic.rate, *(m in sys.modules for m in ('click', 'pydantic', 'numpy', 'pluggy')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, **pulse.env})
+    assert result.stdout.split() == ["16000", "False", "False", "False", "False"], result.stderr[-500:]
+
+
 def test_help_and_plugins_do_not_import_sounddevice():
     code = ("import sys, runpy\nsys.argv = ['voice-transcriber', '--help']\n"
             "try:\n    runpy.run_module('voice_transcriber', run_name='__main__')\nexcept SystemExit:\n    pass\n"
             "print('sounddevice' in sys.modules, 'numpy' in sys.modules, file=sys.stderr)")
-    result = subprocess.run([os.sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stderr.strip().endswith("False False"), result.stderr[-500:]
 
 
