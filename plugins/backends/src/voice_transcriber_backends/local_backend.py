@@ -102,8 +102,8 @@ class LocalBackend(Backend):
         return shared_model(key, self._load)
 
     def transcribe(self, audio: Audio) -> Transcript:
-        # Decoding first, not beside a background load: measured on 2 cores, the overlap cost
-        # more CPU than it saved (bench/local_backend.py). Unreadable audio fails before any load.
+        # Decoding first, not beside a background load: in an A/B run on 2 cores the overlap cost
+        # more CPU and wall time than it saved. Unreadable audio fails before any load.
         samples = decode(audio)
         with self.ctx.stage("local model wait"):
             loaded = self.loaded()  # joins a load prepare() started, error included
