@@ -11,11 +11,14 @@ import sys
 
 def main() -> None:
     argv = sys.argv[1:]
-    from .capture import early
+    try:
+        from .capture import early
 
-    early.start(argv)
-    from .cli import main as cli_main
-
+        early.start(argv)
+        from .cli import main as cli_main
+    except KeyboardInterrupt:  # cancelled (Ctrl-C twice, SIGUSR2) while still starting up
+        sys.stderr.write("voice-transcriber: error: cancelled\n")
+        sys.exit(130)
     cli_main(argv)
 
 

@@ -97,7 +97,7 @@ class Microphone:
         for rate in dict.fromkeys((WANTED_RATE, native)):
             try:
                 stream = sd.RawInputStream(device=self.info["index"], samplerate=rate, channels=1,
-                                        dtype="int16", callback=self._callback)
+                                           dtype="int16", callback=self._callback)
                 stream.start()
                 return stream
             except sd.PortAudioError as exc:

@@ -53,6 +53,7 @@ class Recorder:
 
     def run(self) -> bytes:
         """Record until stopped; the whole take as int16 samples (native byte order) at 16 kHz."""
+        self.stop.watched = True
         try:
             while not self._finished():
                 self.stop.wait(TICK, self.watch_stdin)

@@ -33,6 +33,8 @@ class StopControl:
         self.requested_at: float | None = None
         self.reason = ""
         self.cancelled = False
+        #: True while the recorder's loop watches these requests; before that, a cancel aborts at once
+        self.watched = False
         self._wake = threading.Event()
         self._previous: dict[int, Any] = {}
 
@@ -80,6 +82,8 @@ class StopControl:
         name = signal.Signals(signum).name
         if signum == signal.SIGUSR2 or (signum == signal.SIGINT and self.requested_at is not None):
             self.cancel(name if signum == signal.SIGUSR2 else "second Ctrl-C")
+            if not self.watched:  # still starting up (plugins, model, config): nothing to keep yet
+                raise KeyboardInterrupt
         else:
             self.request_stop("Ctrl-C" if signum == signal.SIGINT else name)
 
