@@ -164,3 +164,17 @@ def test_silence_after_speech_stops_by_itself_with_a_real_vad(pulse, env, store,
     assert "maximum" not in err
     assert {"report", "friday"} <= set(out.lower().replace(".", "").split()), out
     assert wav_seconds(path) < 12
+
+
+def test_a_cancel_during_start_up_exits_130_in_one_line(pulse, env):
+    """SIGUSR2 as soon as the stop handlers exist (the CLI, plugins and config are still loading)."""
+    rec = RecordingProcess("--backend", "openai", "--output", "stdout", env=env)
+    status = Path(f"/proc/{rec.process.pid}/status")
+    usr2 = 1 << (signal.SIGUSR2 - 1)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not int(status.read_text().split("SigCgt:")[1].split()[0], 16) & usr2:
+        time.sleep(0.002)
+    rec.signal(signal.SIGUSR2)
+    code, out, err = rec.finish(timeout=30)
+    assert code == 130 and out == ""
+    assert err.count("\n") == 1 and "cancelled" in err and "Traceback" not in err, err
