@@ -184,3 +184,18 @@ def test_kill_9_mid_recording_then_retry_last_and_the_stale_pid_is_cleaned(desk,
     new_pid = _pid(toggled.stdout.decode())
     assert new_pid != pid and desk.recorders() == [new_pid]
     assert desk.vt("cancel", "--wait").returncode == 130
+
+
+def test_a_backend_failure_names_the_recording_and_the_retry_command(desk, espeak_wav):
+    started = desk.vt("start", "--backend", "openai", "--wait")  # openai on a closed port: refused
+    assert started.returncode == 0
+    desk.speak(espeak_wav("Please send the report by Friday."))
+    stopped = desk.vt("stop", "--wait")
+    assert stopped.returncode == 1
+    [line] = stopped.stderr.decode().splitlines()
+    [recording] = list_recordings()
+    assert "connection refused" in line and str(recording) in line
+    assert f"`voice-transcriber retry {recording.stem}`" in line
+    assert desk.status(linger=60)["error"] in line  # the status bar and the notification say the same
+    log = Path(os.environ["XDG_STATE_HOME"]) / "voice-transcriber" / "recorder.log"
+    assert f"retry {recording.stem}" in log.read_text()  # the recorder's own error line, in its log
