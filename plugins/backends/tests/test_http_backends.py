@@ -55,6 +55,16 @@ def test_speaches_verbose_json_request_and_reply(openai_api, speaches, jfk):
     assert "of 16-bit WAV" in under_test.ctx.info["speaches upload"]
 
 
+def test_vocabulary_goes_to_the_prompt_and_speaches_hot_words(openai_api, speaches, jfk):
+    openai_api.transcriptions(json_reply(verbose_transcription([verbose_segment(1, 0.0, 11.0, JFK_TEXT)])))
+    under_test = speaches(hotwords="Americans")
+    under_test.ctx.settings.vocabulary = ["Kennedy"]
+    under_test.transcribe(jfk)
+    [seen] = openai_api.requests()
+    assert seen.fields["hotwords"] == "Americans, Kennedy"
+    assert seen.fields["prompt"] == "Vocabulary: Kennedy."
+
+
 def test_speaches_loads_the_model_once_before_the_first_upload(openai_api, speaches, jfk):
     openai_api.route("POST", "/api/ps/Systran/faster-whisper-base",
                      json_reply({"detail": "Model 'Systran/faster-whisper-base' is already loaded."}, 409))

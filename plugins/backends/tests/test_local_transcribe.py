@@ -90,6 +90,17 @@ def test_language_prompt_hot_words_beam_and_vad_are_passed_through(make_backend,
                     "initial_prompt": "This is an English audio recording. Transcribe it in English."}
 
 
+def test_vocabulary_joins_the_prompt_and_the_hot_words(make_backend, jfk_path, monkeypatch):
+    backend = make_backend(language="en", hotwords="Americans")
+    backend.ctx.settings.vocabulary = ["Kennedy", "Americans"]
+    seen = whisper_arguments(backend, monkeypatch)
+    transcript = backend.transcribe(Audio.from_file(jfk_path))
+    assert seen["hotwords"] == "Americans, Kennedy"
+    assert seen["initial_prompt"] == ("This is an English audio recording. Transcribe it in English. "
+                                      "Vocabulary: Kennedy, Americans.")
+    assert wer(JFK_TEXT, transcript.text) <= 0.15, transcript.text
+
+
 def test_configured_transcription_prompt_replaces_the_language_prompt(make_backend, jfk_path, monkeypatch):
     backend = make_backend(language="en")
     backend.ctx.settings.transcription_prompt = "Kennedy, inaugural address."

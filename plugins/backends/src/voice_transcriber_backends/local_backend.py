@@ -23,7 +23,7 @@ from voice_transcriber import Audio, AudioError, Backend, BackendError, Check, C
 
 from . import local_models
 from .local_models import ResolvedModel, first_line, hub_offline
-from .prompts import transcription_prompt
+from .prompts import hotwords, transcription_prompt
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,10 +48,6 @@ class LocalConfig(ConfigModel):
 
     def models_dir(self) -> Path:
         return Path(self.cache_dir).expanduser() if self.cache_dir else local_models.default_cache_dir()
-
-    def hotword_text(self) -> str | None:
-        words = self.hotwords if isinstance(self.hotwords, str) else ", ".join(self.hotwords or [])
-        return words.strip() or None
 
 
 @dataclass(frozen=True)
@@ -191,7 +187,7 @@ class LocalBackend(Backend):
         try:
             decoded, info = loaded.whisper.transcribe(
                 samples, language=language, beam_size=config.beam_size, vad_filter=config.vad_filter,
-                initial_prompt=transcription_prompt(self.ctx.settings), hotwords=config.hotword_text())
+                initial_prompt=transcription_prompt(self.ctx.settings), hotwords=hotwords(self.ctx.settings, config.hotwords))
             for raw in decoded:  # a generator: each step decodes the next segment
                 text += raw.text  # Whisper's own spacing (none between CJK segments)
                 segments.append(Segment(raw.start, raw.end, raw.text.strip()))

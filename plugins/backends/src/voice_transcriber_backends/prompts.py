@@ -44,9 +44,26 @@ def language_prompt(code: str) -> str:
 
 
 def transcription_prompt(settings: Settings) -> str | None:
-    """The prompt to send: ``transcriptionPrompt`` when set, else the language prompt, else None."""
+    """The prompt to send: ``transcriptionPrompt`` when set, else the language prompt, else None.
+
+    The user's ``vocabulary`` words follow as a glossary: Whisper copies spellings it has just
+    "heard" in the prompt, which is the documented way to get names and jargon right.
+    """
     if settings.transcription_prompt and settings.transcription_prompt.strip():
-        return settings.transcription_prompt
-    if settings.language:
-        return language_prompt(settings.language)
-    return None
+        prompt: str | None = settings.transcription_prompt
+    elif settings.language:
+        prompt = language_prompt(settings.language)
+    else:
+        prompt = None
+    glossary = ", ".join(word.strip() for word in settings.vocabulary if word.strip())
+    if glossary:
+        prompt = f"{prompt} Vocabulary: {glossary}." if prompt else f"Vocabulary: {glossary}."
+    return prompt
+
+
+def hotwords(settings: Settings, configured: str | list[str] | None) -> str | None:
+    """A backend's own hot words followed by the shared ``vocabulary``, comma-separated, or None."""
+    words = [configured] if isinstance(configured, str) else list(configured or [])
+    words += [word for word in settings.vocabulary if word not in words]
+    text = ", ".join(word.strip() for word in words if word and word.strip())
+    return text or None

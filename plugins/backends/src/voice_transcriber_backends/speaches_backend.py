@@ -16,6 +16,7 @@ from voice_transcriber import BackendError, Check, ConfigModel, hookimpl
 from voice_transcriber.http import HttpOptions, RetryPolicy, check_response, error_message, send
 
 from .http_backend import HttpBackend, HttpBackendConfig
+from .prompts import hotwords
 
 _KEY_FIX = "set transcription.speaches.apiKey to the server's API_KEY (\"none\" when it has none)"
 
@@ -51,8 +52,9 @@ class SpeachesBackend(HttpBackend):
 
     def extra_fields(self) -> dict[str, str]:
         fields = {}
-        if self.config.hotwords:
-            fields["hotwords"] = self.config.hotwords
+        words = hotwords(self.ctx.settings, self.config.hotwords)
+        if words:
+            fields["hotwords"] = words
         if self.config.without_timestamps is not None:
             fields["without_timestamps"] = str(self.config.without_timestamps).lower()
         return fields
