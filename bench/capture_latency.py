@@ -109,7 +109,7 @@ def report(bare: list[float], ours: list[float], peak_mb: list[float], repeat: i
 `uv run python bench/capture_latency.py` — {machine()}. PulseAudio 16 `module-pipe-source` fed in real
 time (10 ms every 10 ms), default ALSA→pulse device, 16 kHz mono int16. Median of {repeat} runs each,
 alternating, after one warm-up round of each. Load average during the run: {load:.1f} (a busy machine
-slows both sides alike; the absolute times are then far above the ~150 ms of an idle one).
+slows both sides alike; the absolute times then grow well above the ~80 ms of an idle machine).
 
 **Process start → first captured frame: `voice-transcriber` ÷ a bare script that imports sounddevice and opens the same device with a `RawInputStream` (goal ≤ 1.2)**
 
@@ -120,8 +120,10 @@ slows both sides alike; the absolute times are then far above the ~150 ms of an 
 | **ratio** | **{o / b:.2f}** | | |
 
 The executable opens the microphone before it imports click, pydantic, the plugins or a model
-(`voice_transcriber.__main__` → `capture.early`), so the only extra work before the first frame
-is Python locating the package and a stdlib-only look at the command line.
+(`voice_transcriber.__main__` → `capture.early`). What remains, ~10 ms: ~5 ms to import the
+package's stdlib-only start-up modules and read the command line, and the CLI's imports, which
+start as soon as the stream runs and compete with the audio thread for the CPU and the GIL
+(audio is buffered from the moment the stream starts, so this delays the callback, not the audio).
 
 **Peak RSS after 2.5 s of recording, `openai` (HTTP) backend selected (goal ≤ 80 MB)**
 
