@@ -178,3 +178,16 @@ def test_a_cancel_during_start_up_exits_130_in_one_line(pulse, env):
     code, out, err = rec.finish(timeout=30)
     assert code == 130 and out == ""
     assert err.count("\n") == 1 and "cancelled" in err and "Traceback" not in err, err
+
+
+def test_a_flood_of_stop_signals_never_hangs_the_recorder(pulse, env, store):
+    """Signal handlers take no lock: one that did (threading.Event.set) deadlocked on an unlucky signal."""
+    rec = RecordingProcess("--backend", "openai", "--output", "stdout", env=env)
+    rec.wait_for_file(store)
+    for _ in range(300):
+        if rec.process.poll() is not None:
+            break
+        rec.signal(signal.SIGUSR1)
+        time.sleep(0.002)
+    code, out, err = rec.finish(timeout=30)
+    assert code == 0 and "Traceback" not in err, err

@@ -190,8 +190,13 @@ class RecordingProcess:
         self.process.send_signal(signum)
 
     def finish(self, timeout: float = 60) -> tuple[int, str, str]:
-        """Exit code, stdout and stderr once the process ends."""
-        out, err = self.process.communicate(timeout=timeout)
+        """Exit code, stdout and stderr once the process ends (killed, and the test failed, after ``timeout``)."""
+        try:
+            out, err = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, err = self.process.communicate()
+            raise AssertionError(f"the recorder hung for {timeout} s; stderr: {(err or b'').decode()[-1000:]}") from None
         return self.process.returncode, out.decode(), (err or b"").decode()
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import select
 import signal
 import sys
-import threading
 import time
+
+from ..errors import Cancelled
 
 TYPE_CHECKING = False  # imported before the microphone opens: no `typing`
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ class StopControl:
         self.cancelled = False
         #: True while the recorder's loop watches these requests; before that, a cancel aborts at once
         self.watched = False
-        self._wake = threading.Event()
         self._previous: dict[int, Any] = {}
 
     def install(self) -> StopControl:
@@ -54,21 +54,21 @@ class StopControl:
         signal.signal(signal.SIGUSR2, _raise_cancelled)
         signal.signal(signal.SIGTERM, self._previous.get(signal.SIGTERM, signal.SIG_DFL))
 
+    # These run inside signal handlers: plain assignments only. A lock here (threading.Event.set)
+    # deadlocks when the signal lands while the main thread holds that same lock.
     def request_stop(self, reason: str) -> None:
         if self.requested_at is None:
             self.requested_at = time.monotonic()
             self.reason = reason
-        self._wake.set()
 
     def cancel(self, reason: str) -> None:
         self.cancelled = True
         self.reason = reason
-        self._wake.set()
 
     def wait(self, seconds: float, watch_stdin: bool) -> None:
-        """Sleep up to ``seconds``, waking early on a request or (if watched) on Enter."""
+        """Sleep ``seconds`` (the caller then looks at the requests), or until Enter if stdin is watched."""
         if not watch_stdin:
-            self._wake.wait(seconds)
+            time.sleep(seconds)
             return
         try:
             ready, _, _ = select.select([sys.stdin], [], [], seconds)
@@ -89,6 +89,4 @@ class StopControl:
 
 
 def _raise_cancelled(signum: int, frame: Any) -> None:
-    from ..errors import Cancelled
-
     raise Cancelled("cancelled by SIGUSR2 (the recording is kept; see `voice-transcriber retry`)")
