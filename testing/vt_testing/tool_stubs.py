@@ -103,3 +103,19 @@ def run_sink(isolated_dirs) -> Callable[..., object]:
         return ctx
 
     return run
+
+
+@pytest.fixture
+def fake_x11(monkeypatch):
+    """An X11 session as the sinks see it (``DISPLAY`` set, no Wayland), for stub-tool tests."""
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+
+
+@pytest.fixture
+def fake_wayland(monkeypatch, tmp_path):
+    """A plain Wayland session (no sway or Hyprland socket), for stub-tool tests."""
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-stub")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    for var in ("DISPLAY", "SWAYSOCK", "HYPRLAND_INSTANCE_SIGNATURE"):
+        monkeypatch.delenv(var, raising=False)

@@ -26,10 +26,9 @@ from voice_transcriber import Audio, BackendError
 KEY = "sk-test-0123456789abcdef"
 
 
-@pytest.fixture(scope="module")
-def jfk(jfk_path) -> Audio:
-    audio = Audio.from_file(jfk_path)
-    return Audio.from_samples(audio.pcm(), 16000, label="jfk")
+@pytest.fixture
+def jfk(jfk_audio) -> Audio:
+    return jfk_audio
 
 
 @pytest.fixture

@@ -29,9 +29,9 @@ from voice_transcriber import Audio, BackendError
 KEY = "sk-test-0123456789abcdef"
 
 
-@pytest.fixture(scope="module")
-def jfk(jfk_path) -> Audio:
-    return Audio.from_samples(Audio.from_file(jfk_path).pcm(), 16000, label="jfk")
+@pytest.fixture
+def jfk(jfk_audio) -> Audio:
+    return jfk_audio
 
 
 # (backend, status, body, words the line must contain, requests the server must see (1 + retries))

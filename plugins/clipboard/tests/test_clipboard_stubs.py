@@ -15,21 +15,6 @@ from voice_transcriber_clipboard.tools import detect_session
 TEXT = "-n $(touch /tmp/vt-pwned) ; `id` é 😀"
 
 
-@pytest.fixture
-def fake_x11(monkeypatch):
-    monkeypatch.setenv("DISPLAY", ":0")
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-
-
-@pytest.fixture
-def fake_wayland(monkeypatch, tmp_path):
-    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-stub")
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
-    monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.delenv("SWAYSOCK", raising=False)
-    monkeypatch.delenv("HYPRLAND_INSTANCE_SIGNATURE", raising=False)
-
-
 def test_xclip_gets_text_on_stdin_never_in_argv(fake_x11, stub_tool, run_sink):
     xclip = stub_tool("xclip", read_stdin=True, stdout=TEXT)
     run_sink(ClipboardSink, TEXT)

@@ -15,20 +15,6 @@ FAST = {"startDelay": 0}
 
 
 @pytest.fixture
-def fake_x11(monkeypatch):
-    monkeypatch.setenv("DISPLAY", ":0")
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-
-
-@pytest.fixture
-def fake_wayland(monkeypatch, tmp_path):
-    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-stub")
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
-    for var in ("DISPLAY", "SWAYSOCK", "HYPRLAND_INSTANCE_SIGNATURE"):
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
 def ydotoold(monkeypatch, tmp_path):
     """A listening socket where ydotoold's would be."""
     server = socket.socket(socket.AF_UNIX)
