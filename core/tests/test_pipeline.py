@@ -14,7 +14,6 @@ from voice_transcriber import (
     FormatterError,
     Sink,
     SinkError,
-    Transcript,
     hookimpl,
 )
 from vt_testing.core import ListSink
