@@ -104,3 +104,11 @@ def test_doctor_reports_each_check(write_config):
 
 def test_plugins_json_is_valid_json():
     assert isinstance(json.loads(run_cli("plugins", "--json").stdout), list)
+
+
+def test_pipeline_option_before_a_command_is_a_usage_error(jfk_path):
+    result = run_cli("--backend", "openai", "transcribe", str(jfk_path))
+    err = result.stderr.decode()
+    assert result.returncode == 2
+    assert "--backend belongs after the command: `voice-transcriber transcribe ... --backend ...`" in err
+    assert result.stdout == b""

@@ -172,3 +172,23 @@ def test_config_flag_overrides_location(tmp_path):
     result = run_cli("--config", str(custom), "config", "show")
     assert json.loads(result.stdout)["language"] == "it"
     assert run_cli("--config", str(custom), "config", "path").stdout.decode().strip() == str(custom)
+
+
+def test_errors_name_where_the_bad_value_came_from(write_config, monkeypatch):
+    path = write_config({"language": "en", "benchmarkMode": "often"})
+    with pytest.raises(ConfigError, match=f"^{path}: benchmarkMode: "):
+        load_settings()
+    write_config({})
+    monkeypatch.setenv("VOICE_TRANSCRIBER_BENCHMARKMODE", "often")
+    with pytest.raises(ConfigError, match=r"^\$VOICE_TRANSCRIBER_BENCHMARKMODE: benchmarkMode: "):
+        load_settings()
+    monkeypatch.delenv("VOICE_TRANSCRIBER_BENCHMARKMODE")
+    with pytest.raises(ConfigError, match="^command line: language: must be an ISO-639-1 code"):
+        load_settings(overrides={"language": "english"})
+    monkeypatch.setenv("SPEACHES_KEY_FOR_TEST", "x")
+
+    class Strict(ConfigModel):
+        timeout_seconds: float = 5
+
+    with pytest.raises(ConfigError, match=r"^\$SPEACHES_KEY_FOR_TEST: transcription.speaches.timeoutSeconds"):
+        load_settings().section("transcription.speaches", Strict, env={"SPEACHES_KEY_FOR_TEST": "timeoutSeconds"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -74,7 +74,8 @@ class Settings(ConfigModel):
 
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
     _source: str = PrivateAttr(default="defaults")
-    _env_paths: dict[str, str] = PrivateAttr(default_factory=dict)
+    #: Dotted key → where its value came from, when not the file ("$VAR", "command line").
+    _sources: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("language")
     @classmethod
@@ -106,20 +107,16 @@ class Settings(ConfigModel):
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise ConfigError(f"{self._where(path)}: {path}: must be an object, e.g. {{}}")
+            raise ConfigError(f"{_origin(path, self._sources, self._source)}: {path}: must be an object, e.g. {{}}")
         data = _normalize_keys(dict(data), model)
+        sources = dict(self._sources)
         for var, key in (env or {}).items():
             if os.environ.get(var):
                 data[key] = os.environ[var]
+                sources[f"{path}.{key}"] = "$" + var
                 if is_secret_key(key):
                     add_secret(os.environ[var])
-        return validate(model, data, prefix=path, where=self._where(path))
-
-    def _where(self, path: str) -> str:
-        for env_path, var in self._env_paths.items():
-            if env_path.lower().startswith(path.lower()):
-                return f"{self._source} or ${var}"
-        return self._source
+        return validate(model, data, prefix=path, where=lambda loc: _origin(loc, sources, self._source))
 
 
 def default_config_path() -> Path:
@@ -156,11 +153,20 @@ def load_settings(
             _set_path(raw, dotted, value)
     _remember_secrets(raw)
     where = str(file) if file.exists() else "defaults"
-    settings = validate(Settings, _normalize_keys(raw, Settings), prefix="", where=where)
+    sources = {**{path: "$" + var for path, var in env_paths.items()},
+               **{path: "command line" for path, value in (overrides or {}).items() if value is not None}}
+    settings = validate(Settings, _normalize_keys(raw, Settings), prefix="", where=lambda loc: _origin(loc, sources, where))
     settings._raw = raw
     settings._source = where
-    settings._env_paths = env_paths
+    settings._sources = sources
     return settings
+
+
+def _origin(loc: str, sources: Mapping[str, str], default: str) -> str:
+    """Where the value at dotted ``loc`` came from: an env variable, the command line, or the file."""
+    plain = _plain(loc)
+    matches = [path for path in sources if plain == _plain(path) or plain.startswith(_plain(path) + ".")]
+    return sources[max(matches, key=len)] if matches else default
 
 
 def read_config_file(file: Path, *, must_exist: bool) -> dict[str, Any]:
@@ -197,15 +203,19 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-def validate(model: type[M], data: dict[str, Any], *, prefix: str, where: str) -> M:
-    """Validate ``data``; the first problem becomes one ConfigError line (never the value)."""
+def validate(model: type[M], data: dict[str, Any], *, prefix: str, where: str | Callable[[str], str]) -> M:
+    """Validate ``data``; the first problem becomes one ConfigError line (never the value).
+
+    ``where`` names the source of the values, or maps the failing key path to its source.
+    """
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors(include_input=False, include_url=False)[0]
         loc = ".".join(str(part) for part in (prefix.split(".") if prefix else []) + list(err["loc"]))
         msg = err["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{where}: {loc or '(top level)'}: {msg}") from None
+        source = where(loc) if callable(where) else where
+        raise ConfigError(f"{source}: {loc or '(top level)'}: {msg}") from None
 
 
 def dump_settings(settings: Settings, sections: Mapping[str, BaseModel] | None = None) -> dict[str, Any]:

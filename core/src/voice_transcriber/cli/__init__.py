@@ -10,6 +10,7 @@ import sys
 import traceback
 
 import click
+from click.core import ParameterSource
 
 from ..errors import EXIT_CANCELLED, EXIT_FAILURE, VoiceTranscriberError
 from ..plugins import PluginManager, get_plugin_manager
@@ -43,6 +44,12 @@ def make_cli(pm: PluginManager) -> click.Group:
         ctx.obj = CliState(pm=pm, config_file=config_file, debug=debug or bool(os.environ.get("VOICE_TRANSCRIBER_DEBUG")), quiet=quiet)
         if ctx.invoked_subcommand is None:
             run_from_options(ctx.obj, options)
+            return
+        misplaced = [name for name in options if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE]
+        if misplaced:
+            flag = next(p.opts[0] for p in ctx.command.params if p.name == misplaced[0])
+            raise click.UsageError(f"{flag} belongs after the command: `voice-transcriber {ctx.invoked_subcommand} "
+                                   f"... {flag} ...` (only --config, --debug and --quiet go before it)")
 
     for command in (transcribe, plugins, config_group, doctor, devices, *control_cmd.COMMANDS, *history_cmd.COMMANDS,
                     *redeliver_cmd.COMMANDS):
