@@ -6,7 +6,6 @@ blocks, hence ``LATENCY`` before each stop signal. Words are checked with WER.
 
 from __future__ import annotations
 
-import os
 import signal
 import stat
 import subprocess

@@ -100,7 +100,6 @@ def test_repair_recovers_samples_written_after_the_last_header_update(isolated_d
 
 
 def make_recordings(count: int) -> list[Path]:
-    folder = recordings.recordings_dir()
     paths = []
     for i in range(count):
         file = RecordingFile(f"20260101-0000{i:02d}-abcdef", warn=print)

@@ -112,3 +112,11 @@ def test_pipeline_option_before_a_command_is_a_usage_error(jfk_path):
     assert result.returncode == 2
     assert "--backend belongs after the command: `voice-transcriber transcribe ... --backend ...`" in err
     assert result.stdout == b""
+
+
+def test_doctor_checks_the_microphone(pulse_env, tmp_path):
+    out = run_cli("doctor").stdout.decode()
+    assert "ok    microphone: " in out
+    gone = run_cli("doctor", env={"PULSE_SERVER": f"unix:{tmp_path}/no-such-socket"})
+    assert gone.returncode == 1
+    assert "FAIL  microphone: " in gone.stdout.decode() and "voice-transcriber devices" in gone.stdout.decode()

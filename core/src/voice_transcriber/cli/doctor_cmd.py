@@ -16,6 +16,7 @@ def run_checks(state: CliState) -> list[Check]:
     except VoiceTranscriberError as exc:
         return [Check("config", False, str(exc), "fix the file, or `voice-transcriber config init --force`")]
     checks.append(Check("config", True, settings.source))
+    checks.append(microphone_check(settings.input.device))
     registry = state.registry
     for failure in state.pm.failures:
         checks.append(Check(f"plugin {failure.name}", False, str(failure),
@@ -36,6 +37,17 @@ def run_checks(state: CliState) -> list[Check]:
                                 "report it to the plugin's author"))
         checks.extend(result or [])
     return checks
+
+
+def microphone_check(device: str | int | None) -> Check:
+    """The microphone recording would use (``input.device``, else the system default)."""
+    from ..capture.microphone import resolve_device
+
+    try:
+        info = resolve_device(device)
+    except VoiceTranscriberError as exc:
+        return Check("microphone", False, str(exc), "see `voice-transcriber devices`; set input.device or --device")
+    return Check("microphone", True, f"{info['name']} ({int(info['default_samplerate'])} Hz default rate)")
 
 
 def _component_checks(component) -> list[Check]:
