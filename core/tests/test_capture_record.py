@@ -23,6 +23,11 @@ SENTENCE = "Please send the report by Friday."
 pytestmark = pytest.mark.slow
 
 
+def heard(text: str, *keywords: str) -> bool:
+    """Every keyword is in the transcript (tiny.en sometimes glues a sound on: "iFriday")."""
+    return all(word in text.lower() for word in keywords)
+
+
 @pytest.fixture
 def env(pulse, tiny_model_dir, isolated_dirs, tmp_path) -> dict[str, str]:
     """The virtual mic, the bundled tiny.en model for the local backend, a private runtime dir."""
@@ -71,7 +76,7 @@ def test_sigterm_stops_and_an_unwritable_state_dir_falls_back_with_a_warning(pul
     code, out, err = rec.finish()
 
     assert code == 0, err
-    assert {"report", "friday"} <= set(out.lower().replace(".", "").split()), out
+    assert heard(out, "report", "friday"), out
     warning = [line for line in err.splitlines() if "cannot write recordings" in line]
     assert len(warning) == 1 and str(fallback) in warning[0], err
 
@@ -93,7 +98,7 @@ def test_a_full_disk_moves_the_recording_to_the_fallback_dir_without_losing_audi
 
     assert code == 0, err
     assert "No space left on device" in err and str(fallback) in err, err
-    assert {"report", "friday"} <= set(out.lower().replace(".", "").split()), out
+    assert heard(out, "report", "friday"), out
     recording = next(fallback.glob("*.wav"))
     assert wav_seconds(recording) > 3.0, "the fallback file holds the whole recording, not just the rest"
 
@@ -119,7 +124,7 @@ def test_kill_9_mid_recording_leaves_a_readable_file(pulse, env, store, espeak_w
     assert audio.path == path and audio.duration >= seconds
     model = WhisperModel(str(tiny_model_dir), device="cpu", compute_type="int8", cpu_threads=2)
     text = " ".join(s.text for s in model.transcribe(audio.pcm(), language="en", beam_size=1)[0])
-    assert {"report", "friday"} <= set(text.lower().replace(".", "").split()), text
+    assert heard(text, "report", "friday"), text
     assert not path.with_suffix(".delivered").exists(), "an undelivered recording is never pruned"
 
 
@@ -161,7 +166,7 @@ def test_silence_after_speech_stops_by_itself_with_a_real_vad(pulse, env, store,
 
     assert code == 0, err
     assert "maximum" not in err
-    assert {"report", "friday"} <= set(out.lower().replace(".", "").split()), out
+    assert heard(out, "report", "friday"), out
     assert wav_seconds(path) < 12
 
 
