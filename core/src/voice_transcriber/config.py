@@ -29,7 +29,8 @@ M = TypeVar("M", bound=BaseModel)
 class ConfigModel(BaseModel):
     """Base for config sections: camelCase keys, snake_case attributes, unknown keys kept."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+    # defer_build: schemas are built on first use, not when each plugin module is imported
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", defer_build=True)
 
 
 class TranscriptionSettings(ConfigModel):
