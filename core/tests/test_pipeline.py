@@ -163,3 +163,41 @@ def test_audio_resamples_to_16k_mono(jfk_path):
     assert samples.ndim == 1 and samples.dtype.name == "float32"
     assert len(samples) == pytest.approx(11.0 * 16000, rel=0.01)
     assert 0.01 < float(abs(samples).mean()) < 0.5
+
+
+class TimingWrapper:
+    """A pluggy wrapper around an event hook: sees the observers run between its two halves."""
+
+    def __init__(self, log):
+        self.log = log
+
+    @hookimpl(wrapper=True)
+    def vt_transcript_ready(self, transcript):
+        self.log.append("wrapper before")
+        result = yield
+        self.log.append("wrapper after")
+        return result
+
+
+class FirstObserver:
+    def __init__(self, log):
+        self.log = log
+
+    @hookimpl(tryfirst=True)
+    def vt_transcript_ready(self, transcript):
+        self.log.append(f"tryfirst observer: {transcript.text}")
+
+
+def test_event_hooks_honour_wrappers_and_tryfirst_and_isolate_failures(cli, jfk_path, plugin_manager, extra):
+    log: list[str] = []
+    plugin_manager.register(TimingWrapper(log), name="wrapper")
+    plugin_manager.register(FirstObserver(log), name="first")
+    try:
+        result = run(cli, jfk_path, "-b", "fake-duration")
+    finally:
+        plugin_manager.unregister(name="wrapper")
+        plugin_manager.unregister(name="first")
+    assert result.stdout == "11.0 seconds of audio\n"
+    assert log == ["wrapper before", "tryfirst observer: 11.0 seconds of audio", "wrapper after"]
+    # the raising observer registered by the `extra` fixture did not stop the others, and is named
+    assert "plugin observer failed in vt_transcript_ready: RuntimeError: observer bug" in result.stderr

@@ -96,6 +96,6 @@ class RunContext:
     def _emit(self, hook: str, **kwargs: Any) -> None:
         if self.pm is None:
             return
-        for plugin_name, _, exc in self.pm.call_each(hook, ctx=self, **kwargs):
-            if exc is not None:
-                self.warn(f"plugin {self.pm.describe(plugin_name)} failed in {hook}: {type(exc).__name__}: {exc}")
+        getattr(self.pm.hook, hook)(ctx=self, **kwargs)
+        for plugin_name, failed_hook, exc in self.pm.take_hook_errors():
+            self.warn(f"plugin {self.pm.describe(plugin_name)} failed in {failed_hook}: {type(exc).__name__}: {exc}")

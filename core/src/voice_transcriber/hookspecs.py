@@ -181,3 +181,11 @@ def vt_pipeline_failed(ctx: RunContext, error: BaseException) -> None:
     Fires once, before the command exits with a non-zero code. ``ctx.transcript`` is the
     text so far when the backend answered (e.g. a sink failed), else None. Returns nothing.
     """
+
+
+#: Hooks that observe a run. Their implementations are isolated: one that raises is reported
+#: with its plugin's name and the others still run.
+EVENT_HOOKS = frozenset({
+    "vt_recording_started", "vt_recording_stopped", "vt_transcription_started", "vt_partial_text",
+    "vt_transcript_ready", "vt_text_delivered", "vt_pipeline_finished", "vt_pipeline_failed",
+})

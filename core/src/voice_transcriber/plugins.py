@@ -10,9 +10,10 @@ loads none), ``VOICE_TRANSCRIBER_DISABLE_PLUGINS=a,b`` skips some, and
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -55,6 +56,41 @@ class PluginManager(pluggy.PluginManager):
         self.failures: list[PluginFailure] = []
         self.origins: dict[str, Origin] = {}
         self.tracing = False
+        self._hook_errors: list[tuple[str, str, BaseException]] = []
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        """pluggy's ``register``, with every plain event-hook implementation isolated.
+
+        Event hooks are called the pluggy way (``pm.hook.NAME(...)``), so ``wrapper=True``,
+        ``tryfirst`` and ``trylast`` work; an exception in one observer is kept for
+        :meth:`take_hook_errors` instead of stopping the others.
+        """
+        plugin_name = super().register(plugin, name)
+        for caller in self.get_hookcallers(plugin) or []:
+            if caller.name not in hookspecs.EVENT_HOOKS:
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and not (impl.hookwrapper or impl.wrapper):
+                    impl.function = self._isolated(caller.name, impl.plugin_name, impl.function)
+        return plugin_name
+
+    def take_hook_errors(self) -> list[tuple[str, str, BaseException]]:
+        """``(plugin, hook, error)`` for each observer that raised since the last call."""
+        errors, self._hook_errors = self._hook_errors, []
+        return errors
+
+    def _isolated(self, hook: str, plugin_name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def isolated(*args: Any) -> Any:
+            if self.tracing:
+                sys.stderr.write(f"vt-trace: {hook} -> {plugin_name}\n")
+            try:
+                return function(*args)
+            except Exception as exc:  # an observer's bug is reported by the caller, not propagated
+                self._hook_errors.append((plugin_name, hook, exc))
+                return None
+
+        return isolated
 
     def describe(self, name: str) -> str:
         origin = self.origins.get(name, Origin())
