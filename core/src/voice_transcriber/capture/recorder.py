@@ -18,6 +18,8 @@ from .microphone import WANTED_RATE, Microphone
 from .stops import StopControl
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..config import InputSettings
     from ..context import RunContext
     from .silence import SilenceDetector
@@ -33,6 +35,9 @@ class Recorder:
         self.mic, self.stop, self.file, self.settings, self.ctx = mic, stop, file, settings, ctx
         self.chunks: list[bytes] = []
         self.samples = 0
+        #: Called with every new 16 kHz int16 block, in order, from the recording loop (e.g. a
+        #: segmenter that transcribes finished phrases while the user is still speaking).
+        self.taps: list[Callable[[bytes], None]] = []
         self.resampler = None
         if mic.rate != WANTED_RATE:
             import soxr
@@ -84,6 +89,8 @@ class Recorder:
             self.file.write(block)
             if self.silence is not None:
                 self.silence.feed(block)
+            for tap in self.taps:
+                tap(block)
             samples = array.array("h", block)
             peak = max(peak, max(samples), -min(samples))
         return peak / 32768
