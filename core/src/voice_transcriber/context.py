@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 from .redact import redact
 
 if TYPE_CHECKING:
+    from .components import Backend
     from .config import Settings
     from .plugins import PluginManager
+    from .registry import Registry
     from .types import Audio, Transcript
 
 
@@ -57,6 +59,28 @@ class RunContext:
             yield
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+    # --- components, for plugins that run backends themselves (e.g. to compare them) ---
+
+    def backend_names(self) -> list[str]:
+        """Names of every installed backend (what ``--backend`` accepts), sorted."""
+        return sorted(self._registry().backends)
+
+    def create_backend(self, name: str) -> Backend:
+        """A new instance of the installed backend ``name``, configured by this context's settings.
+
+        Raises :class:`~voice_transcriber.ConfigError` naming the installed backends when
+        ``name`` is unknown. To try other settings (another model), create it with a context
+        built on those settings: ``dataclasses.replace(ctx, settings=other, timings={}, info={})``.
+        """
+        return self._registry().create("backend", name, self)  # type: ignore[return-value]
+
+    def _registry(self) -> Registry:
+        from .plugins import get_plugin_manager
+        from .registry import collect
+
+        # Collected per call (cheap: the plugins are loaded), so plugins registered later count too.
+        return collect(self.pm if self.pm is not None else get_plugin_manager())
 
     # --- event hooks, each observer isolated so one failing plugin cannot break a run ---
 
