@@ -23,6 +23,8 @@ MODIFIERS = ("ctrl", "shift", "alt", "super")
 NON_ASCII_RUNS = re.compile(r"([^\x00-\x7f](?:\s*[^\x00-\x7f])*)")
 #: Keys a chord may end with besides single letters and digits.
 NAMED_KEYS = ("Insert", "Return", "Tab", "space", "BackSpace", "Escape")
+#: BackSpaces per command when deleting many characters (a short argv; a failure stops early).
+BACKSPACE_BATCH = 200
 
 
 def parse_chord(chord: str) -> tuple[list[str], str]:
@@ -66,11 +68,21 @@ class KeyTool(ABC):
         """Argv releasing held modifiers, or None when the tool cannot affect physical keys."""
         return None
 
+    def backspace_argv(self, count: int) -> list[str]:
+        """Argv pressing BackSpace ``count`` times (each deletes one character before the cursor)."""
+        raise SinkError(f"{self.name} cannot press BackSpace here")
+
     def press(self, chord: str) -> ToolResult:
         return run_tool(self.chord_argv(chord), timeout=self.timeout, fix=self.fix)
 
     def type(self, text: str) -> ToolResult:
         return run_tool(self.type_argv(text), timeout=self.timeout + len(text) * self.key_delay_ms / 1000, fix=self.fix)
+
+    def backspace(self, count: int) -> ToolResult:
+        """Delete the ``count`` characters before the cursor (live typing corrects itself so)."""
+        results = [run_tool(self.backspace_argv(size), timeout=self.timeout + size * self.key_delay_ms / 1000,
+                            fix=self.fix) for size in _batches(count, BACKSPACE_BATCH)]
+        return ToolResult("".join(r.stdout for r in results), "".join(r.stderr for r in results))
 
     def release_modifiers(self) -> ToolResult | None:
         argv = self.release_argv()
@@ -105,6 +117,9 @@ class Xdotool(KeyTool):
         results = [super(Xdotool, self).type(run) for run in runs]
         return ToolResult("".join(r.stdout for r in results), "".join(r.stderr for r in results))
 
+    def backspace_argv(self, count: int) -> list[str]:
+        return ["xdotool", "key", "--clearmodifiers", "--delay", str(self.key_delay_ms), *["BackSpace"] * count]
+
     def release_argv(self) -> list[str]:
         return ["xdotool", "keyup", "--delay", "0", *self.MODIFIER_KEYSYMS]  # default: 12 ms per key
 
@@ -126,6 +141,9 @@ class Wtype(KeyTool):
 
     def type_argv(self, text: str) -> list[str]:
         return ["wtype", *self._settle(), "-d", str(self.key_delay_ms), "--", text]
+
+    def backspace_argv(self, count: int) -> list[str]:
+        return ["wtype", *self._settle(), "-d", str(self.key_delay_ms), *_flags("-k", ["BackSpace"] * count)]
 
     def _settle(self) -> list[str]:
         return ["-s", str(self.settle_ms)] if self.settle_ms else []  # wtype refuses "-s 0"
@@ -162,6 +180,11 @@ class Ydotool(KeyTool):
 
     def type_argv(self, text: str) -> list[str]:
         return ["ydotool", "type", "--key-delay", str(self.key_delay_ms), "--", text]
+
+    def backspace_argv(self, count: int) -> list[str]:
+        code = self.KEYCODES["BackSpace"]
+        return ["ydotool", "key", "--key-delay", str(self.key_delay_ms), *[f"{code}:{state}" for _ in range(count)
+                                                                            for state in (1, 0)]]
 
 
 TOOLS: dict[str, type[KeyTool]] = {"xdotool": Xdotool, "wtype": Wtype, "ydotool": Ydotool}
@@ -201,6 +224,10 @@ def daemon_socket() -> str | None:
         except OSError:
             continue
     return None
+
+
+def _batches(count: int, size: int) -> list[int]:
+    return [min(size, count - start) for start in range(0, count, size)]
 
 
 def _flags(flag: str, values: list[str]) -> list[str]:
