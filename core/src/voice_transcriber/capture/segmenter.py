@@ -1,0 +1,179 @@
+"""Cut a live recording into phrases at natural pauses, while it is being recorded.
+
+The Silero VAD (:mod:`.vad`) judges each 32 ms window. A phrase (:class:`SpeechSegment`)
+is finished when speech is followed by ``min_pause`` seconds of silence; it carries
+``padding`` seconds of audio on both sides (never overlapping its neighbours). A phrase
+that grows past ``max_seconds`` without a pause is cut at its quietest window in its second
+half. Bits of speech shorter than ``min_speech`` seconds in all (a click, a cough) are dropped.
+
+How to use it (the recorder's ``taps`` hand it every 16 kHz int16 block, in order)::
+
+    from voice_transcriber.capture.segmenter import Segmenter, SpeechSegment
+
+    def on_segment(segment: SpeechSegment) -> None:   # called in the recording thread: be quick
+        queue.put(segment.audio())                     # an Audio of the phrase, 16 kHz float32
+
+    segmenter = Segmenter(on_segment)                  # starts loading the VAD model in a thread
+    recorder.taps.append(segmenter.feed)
+    recorder.segmenter = segmenter                     # optional: the adaptive tail after a stop
+    recorder.run()
+    last = segmenter.flush()                           # the phrase cut by the stop, also given to on_segment
+
+``feed``, ``flush`` and ``ended_in_silence`` must be called from one thread (the recording
+loop). ``on_segment`` runs in that thread. Audio fed before the model is loaded (~50 ms) is
+judged as soon as it is. Needs faster-whisper and onnxruntime (:func:`.vad.available`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .vad import RATE, THRESHOLD, WINDOW, VoiceActivity
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..types import Audio
+
+#: Below this probability a window ends speech (hysteresis, as Silero's own get_speech_timestamps).
+END_THRESHOLD = THRESHOLD - 0.15
+
+
+@dataclass(frozen=True)
+class SpeechSegment:
+    """One phrase of the recording: int16 samples starting at sample ``start`` (16 kHz)."""
+
+    index: int  #: 0, 1, 2 … in recording order
+    start: int  #: first sample, counted from the start of the recording
+    samples: np.ndarray  #: int16 mono at 16 kHz
+    final: bool = False  #: the phrase the stop cut off (the last one, from :meth:`Segmenter.flush`)
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.samples)
+
+    @property
+    def start_seconds(self) -> float:
+        return self.start / RATE
+
+    @property
+    def end_seconds(self) -> float:
+        return self.end / RATE
+
+    def audio(self) -> Audio:
+        """The phrase as float32 :class:`~voice_transcriber.Audio`."""
+        from ..types import Audio
+
+        return Audio.from_samples(self.samples.astype("float32") / 32768.0, RATE,
+                                  label=f"segment {self.index} ({self.start_seconds:.1f}–{self.end_seconds:.1f} s)")
+
+
+class Segmenter:
+    """Feed it the recording (:meth:`feed`); it calls ``on_segment`` with each finished phrase."""
+
+    def __init__(self, on_segment: Callable[[SpeechSegment], None], *, min_pause: float = 0.6,
+                 padding: float = 0.2, max_seconds: float = 28.0, min_speech: float = 0.25) -> None:
+        import numpy as np
+
+        self.on_segment = on_segment
+        self.min_pause, self.padding = int(min_pause * RATE), int(padding * RATE)
+        self.max_samples, self.min_speech = int(max_seconds * RATE), int(min_speech * RATE)
+        self.activity = VoiceActivity()
+        self.count = 0  #: phrases handed out so far
+        self._buffer = np.zeros(0, dtype=np.int16)  #: the recording from sample ``_buffer_start`` on
+        self._buffer_start = 0
+        self._cut = 0  #: everything before this sample was handed out or dropped
+        self._start: int | None = None  #: first sample of the phrase being spoken, None between phrases
+        self._voiced_end = 0  #: end of the last speech window
+        self._voiced = 0  #: speech samples in the current phrase
+
+    @property
+    def speaking(self) -> bool:
+        """A phrase has started and not ended (as far as the judged audio shows)."""
+        return self._start is not None
+
+    def feed(self, block: bytes) -> None:
+        """Append int16 samples (16 kHz mono); hand out the phrases this finishes."""
+        import numpy as np
+
+        self._buffer = np.concatenate([self._buffer, np.frombuffer(block, dtype=np.int16)])
+        self.activity.feed(block)
+        self._judge(final=False)
+
+    def flush(self, wait: float = 5.0) -> SpeechSegment | None:
+        """The recording has ended: hand out the phrase still open (``final=True``) and return it.
+
+        None when the recording ended in silence. Waits up to ``wait`` s for a model still
+        loading; without a model the whole recording is one phrase.
+        """
+        recorded_end = self._buffer_start + len(self._buffer)
+        if not self.activity.wait_ready(wait):
+            return self._emit(self._buffer_start, recorded_end, final=True, force=True) if self.count == 0 else None
+        self._judge(final=True)
+        if self._start is None:
+            return None
+        return self._emit(self._start, min(self._voiced_end + self.padding, recorded_end), final=True)
+
+    def ended_in_silence(self, seconds: float = 0.25) -> bool:
+        """True when the VAD has judged all the audio fed so far and its last ``seconds`` are not speech.
+
+        False while the model loads or when speech goes on to the end: the recorder then keeps its full tail.
+        """
+        self._judge(final=False)
+        if not self.activity.ready or self.activity.fed - self.activity.windows * WINDOW >= WINDOW:
+            return False
+        return self._start is None or self.activity.windows * WINDOW - self._voiced_end >= int(seconds * RATE)
+
+    def _judge(self, final: bool) -> None:
+        first = self.activity.windows
+        for offset, probability in enumerate(self.activity.judge(final).tolist()):
+            self._step((first + offset) * WINDOW, probability)
+        self._trim()
+
+    def _step(self, window_start: int, probability: float) -> None:
+        window_end = window_start + WINDOW
+        if probability >= THRESHOLD or (self._start is not None and probability >= END_THRESHOLD
+                                        and window_start == self._voiced_end):
+            if self._start is None:
+                self._start, self._voiced = max(self._cut, window_start - self.padding), 0
+            self._voiced_end = window_end
+            self._voiced += WINDOW
+        if self._start is None:
+            return
+        if window_end - self._voiced_end >= self.min_pause:
+            self._emit(self._start, self._voiced_end + self.padding)
+        elif window_end - self._start >= self.max_samples:
+            self._emit(self._start, self._quietest_point(self._start + self.max_samples // 2, window_end), cut_in_speech=True)
+
+    def _quietest_point(self, begin: int, end: int) -> int:
+        """Start of the window with the least energy between samples ``begin`` and ``end``."""
+        import numpy as np
+
+        first = (begin - self._buffer_start) // WINDOW * WINDOW + self._buffer_start
+        windows = self._buffer[first - self._buffer_start: end - self._buffer_start]
+        windows = windows[: len(windows) // WINDOW * WINDOW].astype(np.float32).reshape(-1, WINDOW)
+        return first + int(np.argmin((windows ** 2).mean(axis=1))) * WINDOW
+
+    def _emit(self, start: int, end: int, final: bool = False, cut_in_speech: bool = False,
+              force: bool = False) -> SpeechSegment | None:
+        voiced, self._cut = self._voiced, max(end, self._cut)
+        self._start = end if cut_in_speech else None
+        self._voiced = max(self._voiced_end - end, 0) if cut_in_speech else 0
+        if end <= start or (voiced < self.min_speech and not force):
+            return None
+        samples = self._buffer[start - self._buffer_start: end - self._buffer_start].copy()
+        segment = SpeechSegment(self.count, start, samples, final=final)
+        self.count += 1
+        self.on_segment(segment)
+        return segment
+
+    def _trim(self) -> None:
+        """Forget audio no phrase can need any more (keep ``padding`` before the judged end)."""
+        judged_end = self.activity.windows * WINDOW
+        keep_from = self._start if self._start is not None else max(self._cut, judged_end - self.padding)
+        drop = min(keep_from, self._buffer_start + len(self._buffer)) - self._buffer_start
+        if drop > 0:
+            self._buffer = self._buffer[drop:]
+            self._buffer_start += drop
