@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 #: step with the click command (an unknown option only means "no early start").
 VALUE_OPTIONS = {"--config", "--input", "-i", "--backend", "-b", "--format", "-f", "--output", "-o",
                  "--language", "-l", "--profile", "--device", "-d", "--max-duration", "--silence-stop"}
-FLAG_OPTIONS = {"--debug", "--quiet", "-q", "--no-format", "--json", "--no-newline"}
+FLAG_OPTIONS = {"--debug", "--quiet", "-q", "--no-format", "--json", "--no-newline", "--live", "--continuous"}
 
 _early: tuple[Microphone | None, StopControl, str | None] | None = None
 
