@@ -64,7 +64,21 @@ class Component(ABC):
 
 
 class Backend(Component):
-    """Turns audio into a :class:`~voice_transcriber.Transcript`."""
+    """Turns audio into a :class:`~voice_transcriber.Transcript`.
+
+    While the microphone records, the core cuts the speech into phrases at natural pauses and
+    hands each finished phrase to :meth:`transcribe_segment` while the user goes on speaking
+    (``input.streaming``); after the stop only the last phrase is left, and the text is the
+    phrases' texts joined. Every backend streams this way unless it sets
+    ``prefers_whole_file = True`` (e.g. a service that bills per request or needs the whole
+    conversation); files given with ``--input`` always go to :meth:`transcribe` whole.
+    """
+
+    #: True: never stream; :meth:`transcribe` gets the whole recording after the stop.
+    prefers_whole_file: ClassVar[bool] = False
+    #: Phrases transcribed at once while streaming (1: one after the other in a worker
+    #: thread, as a local model wants; an HTTP backend sends several requests concurrently).
+    segment_concurrency: ClassVar[int] = 1
 
     def prepare(self) -> None:
         """Get ready ahead of time (load a model, open a connection).
@@ -81,6 +95,17 @@ class Backend(Component):
         and the fix; a fallback chain then tries the next backend.
         """
 
+    def transcribe_segment(self, audio: Audio, context: str) -> Transcript:
+        """Transcribe one phrase of a recording still going on (called from a worker thread).
+
+        ``context`` is the text of the phrase before it ('' for the first, or when that one is
+        still being transcribed by a concurrent call): give it to the model as prompt, so that
+        spelling and style carry over. Partial text is reported by the core after each phrase.
+        Errors as in :meth:`transcribe`: the core then transcribes the whole recording with the
+        next backend. By default calls ``transcribe(audio)`` and ignores ``context``.
+        """
+        return self.transcribe(audio)
+
 
 class Formatter(Component):
     """Turns a transcript's text into the text the person meant to write."""
@@ -94,6 +119,21 @@ class Formatter(Component):
 
 class Sink(Component):
     """Delivers the final text somewhere: stdout, the clipboard, the focused window."""
+
+    #: True when the sink can show text while it is still being recognised (``--live``,
+    #: ``output.live``): it then gets every partial text through :meth:`show_partial` before
+    #: :meth:`deliver`. Sinks that cannot take text back (clipboard, stdout) leave it False.
+    live: ClassVar[bool] = False
+
+    def show_partial(self, text: str) -> None:
+        """Show ``text`` (everything recognised so far) ahead of the final delivery.
+
+        Called only on sinks with ``live = True`` and only with ``--live``, from the thread that
+        recognised the text: return quickly (hand slow work to a thread). :meth:`deliver` then
+        receives the final text and must leave exactly that in place of what was shown.
+        Raise :class:`~voice_transcriber.SinkError` to stop live updates (the final text is
+        still delivered). Does nothing by default.
+        """
 
     @abstractmethod
     def deliver(self, text: str, transcript: Transcript) -> None:

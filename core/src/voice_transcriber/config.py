@@ -49,6 +49,7 @@ class FormatterSettings(ConfigModel):
 
 class OutputSettings(ConfigModel):
     sinks: list[str] = Field(default_factory=lambda: ["stdout"], description="Sinks that receive the text, in order: stdout, clipboard, typing, ...")
+    live: bool = Field(False, description="Show the text while it is recognised, in the sinks that can (typing types it and corrects it with backspaces); the others get the final text only.")
 
 
 class InputSettings(ConfigModel):

@@ -63,6 +63,7 @@ def pipeline_options(command: Callable) -> Callable:
         click.option("--device", "-d", metavar="NAME|INDEX", help="Microphone to record from (see `voice-transcriber devices`)."),
         click.option("--max-duration", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Stop recording after SECONDS (default 300)."),
         click.option("--silence-stop", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Stop recording after SECONDS of silence following speech (voice activity detection)."),
+        click.option("--live", is_flag=True, default=None, help="Show the text while it is recognised, in sinks that can (typing types it, then corrects it)."),
     ]
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
@@ -79,6 +80,7 @@ def overrides_from(options: dict[str, Any]) -> dict[str, Any]:
         "input.device": options.get("device"),
         "input.maxDurationSeconds": options.get("max_duration"),
         "input.silenceStopSeconds": options.get("silence_stop"),
+        "output.live": True if options.get("live") else None,
     }
     if options.get("formatters"):
         overrides["formatter.chain"] = _names(options["formatters"])
@@ -104,15 +106,17 @@ def build_plan(registry: Registry, ctx: RunContext) -> Plan:
 def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | None = None) -> None:
     """Load settings, build the plan, get the audio (file, stdin or microphone) and run."""
     from .. import pipeline, recordings
+    from ..live import live_text
 
     flags = overrides_from(options)
     ctx = state.context(state.settings(flags))
     apply_profile(ctx, options.get("profile"), flags, state.settings)
     plan = build_plan(state.registry, ctx)
     try:
-        if audio is None:
-            audio = read_input(options.get("input_path"), plan, ctx)
-        pipeline.run(audio, plan, ctx)
+        with live_text(plan, ctx):
+            if audio is None:
+                audio = read_input(options.get("input_path"), plan, ctx)
+            pipeline.run(audio, plan, ctx)
         recordings.settle(ctx)
     except (VoiceTranscriberError, KeyboardInterrupt) as exc:
         add_recovery_hint(exc, ctx)
