@@ -56,7 +56,8 @@ class InputSettings(ConfigModel):
     device: str | int | None = Field(None, description="Microphone: an index or (part of) a name from `voice-transcriber devices`; null uses the system default.")
     max_duration_seconds: float = Field(300, gt=0, description="Stop recording after this many seconds.")
     silence_stop_seconds: float | None = Field(None, gt=0, description="Stop after this many seconds of silence following speech (voice activity detection); null records until stopped.")
-    tail_padding_ms: int = Field(300, ge=0, le=5000, description="Keep recording this long after a stop request, so the last word is not cut off.")
+    tail_padding_ms: int = Field(300, ge=0, le=5000, description="Keep recording up to this long after a stop request, so the last word is not cut off (none when the voice activity detector shows the speech had already ended).")
+    streaming: bool = Field(True, description="Transcribe each phrase while you are still speaking (the backend gets phrases cut at pauses), so only the last phrase is left after the stop; false sends the whole recording after the stop.")
     keep_recordings: int = Field(20, ge=0, description="Delivered recordings to keep on disk (undelivered ones are always kept).")
 
 
