@@ -12,6 +12,7 @@ Stdlib only (plus sounddevice when recording): this runs before the rest of the 
 from __future__ import annotations
 
 import os
+from _thread import get_ident  # not `threading`: milliseconds before the microphone opens
 
 from .stops import StopControl
 
@@ -25,7 +26,9 @@ VALUE_OPTIONS = {"--config", "--input", "-i", "--backend", "-b", "--format", "-f
                  "--language", "-l", "--profile", "--device", "-d", "--max-duration", "--silence-stop"}
 FLAG_OPTIONS = {"--debug", "--quiet", "-q", "--no-format", "--json", "--no-newline", "--live", "--continuous"}
 
-_early: tuple[Microphone | None, StopControl, str | None] | None = None
+#: Thread id → the microphone opened ahead of the recorder, its stop control and the device hint.
+#: Per thread: the daemon hands a microphone to each dictation's worker thread.
+_early: dict[int, tuple[Microphone | None, StopControl, str | None]] = {}
 
 
 def parse_root_options(argv: list[str]) -> dict[str, str] | None:
@@ -78,7 +81,6 @@ def _config_file(options: dict[str, str]) -> str:
 
 def start(argv: list[str]) -> None:
     """Take over the stop signals and start the microphone, if ``argv`` records."""
-    global _early
     options = parse_root_options(argv)
     if options is None or not records(options):
         return  # a subcommand, --help, --input or an option this parser does not know
@@ -90,16 +92,23 @@ def start(argv: list[str]) -> None:
         mic = Microphone(hint)
     except Exception:  # noqa: BLE001 - the recorder opens it again and reports the problem
         mic = None
-    _early = (mic, stop, hint)
+    hand_over(mic, stop, hint)
+
+
+def hand_over(mic: Microphone | None, stop: StopControl, hint: str | None) -> None:
+    """Leave an open microphone and its stop control for the recorder this thread runs next.
+
+    ``hint`` is the device the microphone was opened for (as the settings would name it).
+    """
+    _early[get_ident()] = (mic, stop, hint)
 
 
 def take(device: str | int | None) -> tuple[Microphone | None, StopControl | None]:
     """The early microphone (if it is the ``device`` the settings name) and stop control."""
-    global _early
-    if _early is None:
+    early = _early.pop(get_ident(), None)
+    if early is None:
         return None, None
-    mic, stop, hint = _early
-    _early = None
+    mic, stop, hint = early
     wanted = None if device is None else str(device)
     if mic is not None and wanted != hint:
         mic.close()

@@ -9,6 +9,9 @@ While recording (handlers installed by :meth:`StopControl.install`, as early as 
 After the recording (:meth:`StopControl.after_recording`): SIGUSR1 is ignored (the
 recording is already stopping), SIGINT and SIGUSR2 cancel the rest of the run (exit 130),
 SIGTERM terminates as usual.
+
+In the daemon a recording runs in a worker thread, where signal handlers cannot be
+installed: :class:`ThreadStopControl` takes the same requests from other threads instead.
 """
 
 from __future__ import annotations
@@ -90,3 +93,35 @@ class StopControl:
 
 def _raise_cancelled(signum: int, frame: Any) -> None:
     raise Cancelled("cancelled by SIGUSR2 (the recording is kept; see `voice-transcriber retry`)")
+
+
+class ThreadStopControl(StopControl):
+    """Stop/cancel requests made by other threads (the daemon's clients); no signal handlers.
+
+    Usable from a thread other than the main one. The recorder's wait wakes as soon as a
+    request arrives (no signal handler here, so an event is safe).
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        super().__init__()
+        self._event = threading.Event()
+
+    def install(self) -> ThreadStopControl:
+        return self
+
+    def after_recording(self) -> None:
+        """Nothing to restore: no handler was installed."""
+
+    def request_stop(self, reason: str) -> None:
+        super().request_stop(reason)
+        self._event.set()
+
+    def cancel(self, reason: str) -> None:
+        super().cancel(reason)
+        self._event.set()
+
+    def wait(self, seconds: float, watch_stdin: bool) -> None:
+        if self._event.wait(seconds):
+            self._event.clear()  # one early wake-up per request, then the usual ticks (the tail)
