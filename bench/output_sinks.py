@@ -7,14 +7,13 @@ same focused Tk text window, and checks what arrived:
 * clipboard: ``ClipboardSink`` (copy, then read back until it holds the text) vs ``xclip -i``;
 * paste: ``AutoSink`` on Unicode text (copy, verify, ctrl+v) vs ``xclip -i; xdotool key ctrl+v``.
 
-    uv run python bench/output_sinks.py [--runs 10] [--out bench/results/70-output-sinks.md]
+    uv run python bench/output_sinks.py [--runs 10] [--out bench/results/70-output-sinks.md] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "testing"))
+
+from _common import RESULTS, Row, add_output_options, machine, repeats, write_outputs  # noqa: E402
 
 from vt_testing.desktop import TK_TARGET, focus_x_window, free_display, kill_clients, stop, wait_until  # noqa: E402
 
@@ -125,18 +126,17 @@ def table(results, runs: int) -> str:
     return "\n".join(lines)
 
 
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "?")
-    mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal")))
-    return f"{os.cpu_count()} vCPUs ({cpu}), {mem_kb / 1024 ** 2:.0f} GiB RAM, Python {platform.python_version()}"
+def compared(results) -> list[Row]:
+    return [Row(f"{label}: our sink ÷ the bare command (exact {sum(ok for _, ok in ours)}/{len(ours)} vs "
+                f"{sum(ok for _, ok in bare)}/{len(bare)})",
+                statistics.median(t for t, _ in ours), statistics.median(t for t, _ in bare))
+            for label, _text, ours, bare in results]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("--runs", type=int, default=repeats(10, 3))
+    add_output_options(parser, RESULTS / "70-output-sinks.md")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vt-bench-sinks-"))
     display = f":{free_display()}"
@@ -164,9 +164,7 @@ def main() -> None:
               "calls each, ours and bare alternating, after one warm-up round; *exact* counts the runs where "
               "exactly the text arrived (in the window, or on the clipboard for the clipboard case).\n\n"
               + table(results, args.runs) + "\n\n" + NOTES)
-    print(report)
-    if args.out:
-        args.out.write_text(report, encoding="utf-8")
+    write_outputs(args, "output_sinks", report, compared(results))
 
 
 if __name__ == "__main__":

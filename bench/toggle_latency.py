@@ -11,14 +11,13 @@ fed in real time, and a private $XDG_RUNTIME_DIR/$XDG_STATE_HOME. In the same ru
 Then 50 concurrent toggles (the race test's load) and how long until every recorder has exited.
 The backend is ``openai`` pointed at a closed port: silence never leaves the machine.
 
-    uv run python bench/toggle_latency.py [--repeat 5] [--out bench/results/51-toggle.md]
+    uv run python bench/toggle_latency.py [--repeat 5] [--out bench/results/51-toggle.md] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "testing"))
+from _common import RESULTS, Row, add_output_options, machine, repeats, write_outputs  # noqa: E402
 from vt_testing.pulse import start_pulse  # noqa: E402
 
 VT = str(Path(sys.executable).with_name("voice-transcriber"))
@@ -67,10 +67,10 @@ def measure(repeat: int, env: dict[str, str], runtime: Path) -> dict[str, list[f
     return times
 
 
-def hammer(env: dict[str, str], runtime: Path) -> tuple[float, float, int]:
+def hammer(env: dict[str, str], runtime: Path, count: int) -> tuple[float, float, int]:
     start = time.perf_counter()
     toggles = [subprocess.Popen([VT, "toggle", "--backend", "openai"], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL) for _ in range(50)]
+                                stderr=subprocess.DEVNULL) for _ in range(count)]
     for toggle in toggles:
         toggle.wait()
     issued = time.perf_counter() - start
@@ -79,17 +79,27 @@ def hammer(env: dict[str, str], runtime: Path) -> tuple[float, float, int]:
     return issued, time.perf_counter() - start, len([t for t in toggles if t.returncode != 0])
 
 
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    ram = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))) // 1024
-    return f"{os.cpu_count()} CPUs ({os.sched_getaffinity(0).__len__()} usable), {cpu}, {ram} MiB RAM, load average {os.getloadavg()[0]:.1f} at start"
+def report(times: dict[str, list[float]], repeat: int, about: str, hammered: tuple[float, float, int],
+           count: int) -> str:
+    issued, drained, failed = hammered
+    floor = statistics.median(times["floor"])
+    lines = ["## Hotkey commands (toggle, start, stop)", "",
+             f"`uv run python bench/toggle_latency.py --repeat {repeat}` — {about}.", "",
+             "| command | median | ÷ CLI floor (`--version`) |", "|---|---|---|"]
+    for name, values in times.items():
+        median = statistics.median(values)
+        lines.append(f"| {name} | {median * 1000:.0f} ms | {median / floor:.2f} |")
+    lines += ["", f"{count} concurrent `toggle`s: all returned after {issued:.1f} s ({failed} failed), every recorder "
+              f"had exited {drained:.1f} s after the first toggle ({count // 2} recorders started and stopped, none left).",
+              ""]
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("--repeat", type=int, default=repeats(5, 2))
+    parser.add_argument("--toggles", type=int, default=repeats(50, 10), help="concurrent toggles at the end")
+    add_output_options(parser, RESULTS / "51-toggle.md")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         pulse = start_pulse(Path(tmp) / "pulse")
@@ -99,24 +109,15 @@ def main() -> None:
             env = {**os.environ, **pulse.pipe_source(), "XDG_RUNTIME_DIR": str(runtime),
                    "XDG_STATE_HOME": str(Path(tmp) / "state"), "OPENAI_API_KEY": "sk-bench-not-sent",
                    "VOICE_TRANSCRIBER_TRANSCRIPTION__OPENAI__BASE_URL": "http://127.0.0.1:9/v1"}
-            about = machine()
+            about = f"{machine()}, load average {os.getloadavg()[0]:.1f} at start"
             times = measure(options.repeat, env, runtime)
-            issued, drained, failed = hammer(env, runtime)
+            hammered = hammer(env, runtime, options.toggles)
         finally:
             pulse.stop()
     floor = statistics.median(times["floor"])
-    lines = ["## Hotkey commands (toggle, start, stop)", "",
-             f"`uv run python bench/toggle_latency.py --repeat {options.repeat}` — {about}.", "",
-             "| command | median | ÷ CLI floor (`--version`) |", "|---|---|---|"]
-    for name, values in times.items():
-        median = statistics.median(values)
-        lines.append(f"| {name} | {median * 1000:.0f} ms | {median / floor:.2f} |")
-    lines += ["", f"50 concurrent `toggle`s: all returned after {issued:.1f} s ({failed} failed), every recorder "
-              f"had exited {drained:.1f} s after the first toggle (25 recorders started and stopped, none left).", ""]
-    report = "\n".join(lines)
-    print(report)
-    if options.out:
-        options.out.write_text(report, encoding="utf-8")
+    rows = [Row(f"`{name}` ÷ the CLI floor (`voice-transcriber --version`)", statistics.median(values), floor)
+            for name, values in times.items() if name != "floor"]
+    write_outputs(options, "toggle_latency", report(times, options.repeat, about, hammered, options.toggles), rows)
 
 
 if __name__ == "__main__":
