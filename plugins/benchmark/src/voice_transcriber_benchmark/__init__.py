@@ -1,0 +1,1 @@
+"""voice-transcriber benchmark: backends side by side on the same audio."""
