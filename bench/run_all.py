@@ -207,10 +207,12 @@ def fmt_load(load: tuple[float, ...]) -> str:
     return ", ".join(f"{x:.1f}" for x in load)
 
 
-def run(scripts: list[Path], quick: bool, timeout: float, summary: Path, only: list[str] | None = None) -> list[Outcome]:
-    """Run ``scripts`` one after the other and write the summary section to ``summary``."""
+def run(scripts: list[Path], quick: bool, timeout: float, summary: Path, only: list[str] | None = None,
+        logs: Path | None = None) -> list[Outcome]:
+    """Run ``scripts`` one after the other and write the summary section to ``summary``.
+    Each script's output is kept in ``logs`` (default: a new directory under /tmp)."""
     started, load_before, commit = datetime.now(timezone.utc), os.getloadavg(), git_commit()
-    logs = Path(tempfile.mkdtemp(prefix="vt-bench-logs-"))
+    logs = logs or Path(tempfile.mkdtemp(prefix="vt-bench-logs-"))
     outcomes = []
     for script in scripts:
         print(f"{script.stem}: running (log: {logs / script.stem}.log)", flush=True)
