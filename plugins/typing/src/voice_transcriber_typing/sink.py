@@ -21,6 +21,7 @@ from voice_transcriber_clipboard.selection import selection_tool
 from voice_transcriber_clipboard.sink import desktop_checks
 from voice_transcriber_clipboard.tools import keep_text
 
+from .live import LiveTyping
 from .typer import TypingConfig, type_text
 
 PLAIN = frozenset(string.ascii_letters + string.digits + string.punctuation + " ")
@@ -37,17 +38,30 @@ def clipboard_config(ctx: RunContext) -> ClipboardConfig:
 
 class TypingSink(Sink):
     name = "typing"
-    description = "Type the text into the focused window (xdotool, wtype or ydotool)."
+    description = "Type the text into the focused window (xdotool, wtype or ydotool); --live types it as it is recognised."
     config_section = "output.typing"
     config_model = TypingConfig
+    live = True
+    _live: LiveTyping | None = None
 
     @property
     def typing_config(self) -> TypingConfig:
         return self.config
 
+    def show_partial(self, text: str) -> None:
+        if self._live is None:
+            if not text:
+                return
+            self._live = LiveTyping(self.ctx, self.typing_config, clipboard_config(self.ctx))
+        self._live.show(text)
+
     def deliver(self, text: str, transcript: Transcript) -> None:
+        live, self._live = self._live, None
         try:
-            doubts = type_text(self.ctx, text, self.typing_config, clipboard_config(self.ctx))
+            if live is not None:
+                doubts = live.finish(text)
+            else:
+                doubts = type_text(self.ctx, text, self.typing_config, clipboard_config(self.ctx))
         except SinkError as exc:
             raise undelivered(self.ctx, self.name, exc, text) from None
         if doubts:
@@ -63,6 +77,7 @@ class AutoSink(TypingSink):
     description = "Type short plain-ASCII text; paste anything else through the clipboard."
     config_section = "output.auto"
     config_model = AutoConfig
+    live = False  # whether it types or pastes depends on the final text
 
     @property
     def typing_config(self) -> TypingConfig:

@@ -88,21 +88,21 @@ def type_text(ctx: RunContext, text: str, config: TypingConfig, clipboard_config
         if config.release_modifiers:
             keys.release_modifiers()
         for piece in plan:
-            doubts += _send(ctx, piece, keys, clipboard_config)
+            doubts += send(ctx, piece, keys, clipboard_config)
     after = active_window(session)
-    if before and after and _identity(before) != _identity(after):
+    if before and after and identity(before) != identity(after):
         doubts.append(f"the focus moved from {before.class_ or '?'} to {after.class_ or '?'} while typing")
     return doubts
 
 
-def _send(ctx: RunContext, piece: Piece, keys: KeyTool, clipboard_config: ClipboardConfig) -> list[str]:
+def send(ctx: RunContext, piece: Piece, keys: KeyTool, clipboard_config: ClipboardConfig) -> list[str]:
     if piece.kind == "paste":
         return Clipboard(ctx, clipboard_config).paste(piece.value, keys, run_hooks=False).doubts
     said = (keys.type(piece.value) if piece.kind == "type" else keys.press(piece.value)).stderr
     return [f"{keys.name} said: {first_line(said)}"] if said.strip() else []
 
 
-def _identity(window: WindowInfo) -> str:
+def identity(window: WindowInfo) -> str:
     return window.id or f"{window.class_}/{window.instance}"
 
 

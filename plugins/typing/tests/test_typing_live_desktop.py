@@ -1,0 +1,147 @@
+"""Live typing into real windows: partial text typed as it comes, corrected with backspaces to the final text.
+
+X11: a Tk text window under Xvfb (xdotool). Wayland: a foot terminal under headless sway (wtype),
+whose line discipline applies the backspaces before the line is read back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from voice_transcriber import RunContext, Transcript
+from voice_transcriber.config import load_settings
+from voice_transcriber_clipboard.keys import KeyTool
+from voice_transcriber_typing.sink import TypingSink
+from vt_testing.core import run_cli
+from vt_testing.desktop import TK_TARGET, focus_x_window, stop
+
+FAST = {"startDelay": 0, "keyDelayMs": 4}
+UNICODE_STEPS = ["ok 😀👍 café —", "ok 😀 cafés"]
+UNICODE_FINAL = "ok 😀 cafés, naïve."
+
+
+@pytest.fixture
+def typing_sink(isolated_dirs):
+    def make(**config) -> TypingSink:
+        return TypingSink(RunContext(load_settings(overrides={"output.typing": {**FAST, **config}})))
+
+    return make
+
+
+@pytest.fixture
+def backspaces(monkeypatch) -> list[int]:
+    """Every ``KeyTool.backspace(count)`` call's count, in order (the keys are still really sent)."""
+    counts: list[int] = []
+    real = KeyTool.backspace
+
+    def counting(self, count):
+        counts.append(count)
+        return real(self, count)
+
+    monkeypatch.setattr(KeyTool, "backspace", counting)
+    return counts
+
+
+def deliver(sink: TypingSink, text: str) -> None:
+    sink.deliver(text, Transcript(text=text, backend="test"))
+
+
+def test_partial_text_is_typed_then_corrected_to_the_final_text(x_window, typing_sink, backspaces):
+    sink = typing_sink()
+    sink.show_partial("hello wor")
+    assert x_window.wait_for("hello wor") == "hello wor", "the partial text is typed before the final text exists"
+    sink.show_partial("hello world this")
+    assert x_window.wait_for("hello world this") == "hello world this"
+    deliver(sink, "Hello world, this.")
+    assert x_window.settle() == "Hello world, this."
+    assert backspaces == [16], "growing text needs no backspace; the capital H needs all 16 characters retyped"
+
+
+def test_corrections_across_emoji_accents_and_dashes_are_exact(x_window, typing_sink, backspaces):
+    sink = typing_sink()
+    for step in UNICODE_STEPS:
+        sink.show_partial(step)
+        assert x_window.wait_for(step) == step
+    deliver(sink, UNICODE_FINAL)
+    assert x_window.settle() == UNICODE_FINAL
+    assert backspaces == [8], "👍 café — is 8 characters; the rest is typed on"
+
+
+def test_partial_text_without_a_final_text_is_taken_back(x_window, typing_sink):
+    sink = typing_sink()
+    sink.show_partial("thank you")
+    assert x_window.wait_for("thank you") == "thank you"
+    sink.show_partial("")  # what the core does when nothing is left to deliver
+    assert x_window.wait_for("") == ""
+
+
+def test_backspaces_never_reach_a_window_that_took_the_focus(x_window, x11, typing_sink, tmp_path, backspaces):
+    sink = typing_sink()
+    sink.show_partial("hello wor")
+    assert x_window.wait_for("hello wor") == "hello wor"
+    other_out, script = tmp_path / "other.txt", tmp_path / "other.py"
+    script.write_text(TK_TARGET, encoding="utf-8")
+    other = subprocess.Popen([sys.executable, str(script), str(other_out), "VT_OTHER_WINDOW"], stdin=subprocess.DEVNULL)
+    try:
+        focus_x_window("VT_OTHER_WINDOW", x11.display)
+        subprocess.run(["xdotool", "type", "--delay", "5", "my own words"], check=True, timeout=10)
+        sink.show_partial("Hello world")
+        deliver(sink, "Hello world.")
+        time.sleep(0.3)
+        assert other_out.read_text(encoding="utf-8") == "my own words", "nothing was typed or deleted there"
+    finally:
+        stop(other)
+    assert x_window.text() == "hello wor"
+    assert backspaces == []
+    clipboard = subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True, timeout=5).stdout
+    assert clipboard.decode() == "Hello world.", "the final text waits on the clipboard"
+
+
+def test_live_cli_types_the_first_phrase_before_the_end_and_ends_with_exactly_the_final_text(
+        x_window, jfk_path, tiny_model_dir):
+    seen: list[str] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            text = x_window.text()
+            if not seen or text != seen[-1]:
+                seen.append(text)
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    env = {"VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir),
+           "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__BEAM_SIZE": "1",
+           "VOICE_TRANSCRIBER_OUTPUT__TYPING__START_DELAY": "0",
+           # the formatted text differs from the last partial text at its end: a correction is needed
+           "VOICE_TRANSCRIBER_FORMATTER__REPLACEMENTS": json.dumps(
+               {"rules": [{"from": r"country\.?$", "to": "country!", "regex": True}]})}
+    result = run_cli("transcribe", str(jfk_path), "--backend", "local", "--output", "typing,stdout", "--live",
+                     "--format", "replace", env=env, timeout=180)
+    final = x_window.settle()
+    done.set()
+    watcher.join()
+    assert result.returncode == 0, result.stderr.decode()
+    assert final == result.stdout.decode().rstrip("\n"), "the window holds exactly the delivered text"
+    assert "ask not what your country" in final.lower() and final.endswith("country!")
+    intermediate = [text for text in seen if text and text != final]
+    assert any("country can do for you" in text.lower() and "ask what you can do" not in text.lower()
+               for text in intermediate), f"the first phrase was typed before the second: {seen}"
+
+
+def test_wtype_live_typing_into_foot_is_corrected_before_the_line_is_read(foot_window, typing_sink, backspaces):
+    sink = typing_sink(keyDelayMs=10)
+    for step in ["hello wor", "hello world this", *UNICODE_STEPS]:
+        sink.show_partial(step)
+    deliver(sink, "Hello world, " + UNICODE_FINAL)
+    subprocess.run(["wtype", "-s", "100", "-k", "Return"], check=True, timeout=10, env=os.environ)
+    assert foot_window.wait_for(f"Hello world, {UNICODE_FINAL}\n") == f"Hello world, {UNICODE_FINAL}\n"
+    assert backspaces and all(count > 0 for count in backspaces)
