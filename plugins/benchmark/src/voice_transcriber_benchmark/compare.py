@@ -79,12 +79,12 @@ def _row_dict(row: Row, audio_seconds: float) -> dict[str, Any]:
         "backend": result.backend, "model": result.model, "ok": result.ok, "error": result.error,
         "first_seconds": _round(result.first), "median_seconds": _round(result.median),
         "runs_seconds": [round(s, 4) for s in result.seconds] if result.ok else [],
-        "rtf": _round(rtf), "uploaded_bytes": result.uploaded_bytes,
+        "rtf": _round(rtf, 6), "uploaded_bytes": result.uploaded_bytes,
         "text": result.text if result.ok else None,
         "wer": _round(row.wer), "similarity_percent": None if row.similarity is None else round(row.similarity, 1),
         "diff": [d.to_dict() for d in row.diff],
     }
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)

@@ -99,6 +99,7 @@ def run(ctx: RunContext, name: str, model: str | None, audio: Audio, runs: int,
         load: SettingsLoader | None = None, progress: Progress | None = None) -> Result:
     """Transcribe ``audio`` ``runs`` times with one backend instance; an error ends in the result, not raised."""
     result = Result(name, model)
+    backend = None
     try:
         backend = backend_with_model(quiet_context(ctx), name, model, load)
         for number in range(1, runs + 1):
@@ -112,8 +113,18 @@ def run(ctx: RunContext, name: str, model: str | None, audio: Audio, runs: int,
     except Exception as exc:  # a plugin bug: this row says so, the other backends still run
         result.error = f"backend '{name}' crashed: {type(exc).__name__}: {exc}"
     else:
-        record(result, transcript)
+        return record(result, transcript)
+    result.model = result.model or _configured_model(backend)
     return result
+
+
+def _configured_model(backend: Backend | None) -> str | None:
+    """The model a backend that failed was set up with, when its config says (the row names it)."""
+    try:
+        model = getattr(backend.config, "model", None) if backend is not None else None
+    except VoiceTranscriberError:  # the section itself is invalid: the error says so
+        return None
+    return model if isinstance(model, str) else None
 
 
 def record(result: Result, transcript: Transcript) -> Result:
