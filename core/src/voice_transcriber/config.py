@@ -59,6 +59,9 @@ class InputSettings(ConfigModel):
     tail_padding_ms: int = Field(300, ge=0, le=5000, description="Keep recording up to this long after a stop request, so the last word is not cut off (none when the voice activity detector shows the speech had already ended).")
     streaming: bool = Field(True, description="Transcribe each phrase while you are still speaking (the backend gets phrases cut at pauses), so only the last phrase is left after the stop; false sends the whole recording after the stop.")
     keep_recordings: int = Field(20, ge=0, description="Delivered recordings to keep on disk (undelivered ones are always kept).")
+    utterance_pause_seconds: float = Field(1.0, ge=0.3, le=10, description="--continuous: a pause this long ends an utterance, which is then delivered while listening goes on.")
+    stop_phrase: str | None = Field("stop dictation", description="--continuous: saying this at the end of an utterance ends the session; it is not delivered (any case and punctuation). null: no stop phrase.")
+    continuous_silence_seconds: float | None = Field(60, gt=0, description="--continuous: end the session after this many seconds without speech (--silence-stop sets it in that mode); null: never.")
 
 
 class Settings(ConfigModel):
@@ -68,7 +71,7 @@ class Settings(ConfigModel):
     formatter_enabled: bool = Field(False, description="Run the formatter chain (formatter.chain) on every transcript.")
     transcription_prompt: str | None = Field(None, description="Prompt given to the backend (vocabulary, style); replaces the language prompt.")
     formatting_prompt: str | None = Field(None, description="System prompt of the llm formatter; replaces the built-in one.")
-    benchmark_mode: bool = Field(False, description="Print per-stage timings on stderr after each run (like --debug).")
+    benchmark_mode: bool = Field(False, description="Print per-stage timings on stderr after each run (like --debug); the benchmark plugin then also compares the other configured backends on the same audio, after delivery.")
     vocabulary: list[str] = Field(default_factory=list, description='Words to recognise and spell exactly (names, jargon), e.g. ["Kubernetes", "Anaïs"]: backends may pass them as prompt or hot words; the vocabulary formatter corrects near misses.')
     transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
     formatter: FormatterSettings = Field(default_factory=FormatterSettings)
