@@ -226,3 +226,19 @@ def test_without_a_file_one_utterance_is_recorded_then_compared(pulse, tiny_mode
     (local,) = clip["results"]
     assert local["ok"] and "report" in local["text"].lower() and clip["audio_seconds"] > 2
     assert path.with_suffix(".delivered").exists(), "kept like a dictation, and tidied by input.keepRecordings"
+
+
+def test_default_backends_are_the_chain_and_those_set_up_away_from_defaults(plugin_manager, write_config, monkeypatch):
+    from voice_transcriber_benchmark.measure import configured_backends
+
+    def backends(config: dict) -> list[str]:
+        write_config(config)
+        return configured_backends(RunContext(load_settings(), pm=plugin_manager), None)
+
+    defaults = {"speaches": {"url": "http://localhost:8000/v1", "apiKey": "none"}, "openai": {"apiKey": None}}
+    assert backends({"transcription": {"backend": "local", **defaults}}) == ["local"]  # as `config init` writes them
+    assert backends({"transcription": {"backend": ["openai", "local"], "speaches": {"url": "http://gpu:8000/v1"}}}) == [
+        "openai", "local", "speaches"]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdef")
+    assert backends({"transcription": {"backend": "local"}}) == ["local", "openai"]
+    assert configured_backends(RunContext(load_settings(), pm=plugin_manager), ["speaches", "speaches"]) == ["speaches"]

@@ -25,7 +25,7 @@ def _names(value: str | None) -> list[str]:
 @click.argument("files", nargs=-1, metavar="[FILE...]")
 @click.option("--backends", "-b", metavar="NAME[,NAME]",
               help="Backends to compare (default: benchmark.backends, else the transcription.backend chain "
-                   "plus every backend with a section in the config).")
+                   "plus every other backend set up away from its defaults).")
 @click.option("--models", "-m", metavar="MODEL[,MODEL]",
               help="Models to try, each on every backend; BACKEND=MODEL for one backend only "
                    "(local=base,speaches=Systran/faster-whisper-base).")

@@ -138,27 +138,20 @@ def record(result: Result, transcript: Transcript) -> Result:
 
 def configured_backends(ctx: RunContext, chosen: Iterable[str] | None) -> list[str]:
     """``chosen`` if given; else the ``transcription.backend`` chain, then every other installed
-    backend whose config section is present (config file, environment or flags)."""
+    backend whose config section sets something (a key away from its default, in the config file,
+    the environment such as ``OPENAI_API_KEY``, or flags). A section ``config init`` wrote with
+    the defaults does not count: an OpenAI backend without a key, or a Speaches server that was
+    never set up, would only add a failing row to every comparison."""
     if chosen:
         return list(dict.fromkeys(chosen))
     names = ctx.settings.transcription.chain()
-    for name in ctx.backend_names():
-        section = ctx.create_backend(name).config_section
-        if name not in names and section and _present(ctx.settings.raw, section):
-            names.append(name)
-    return names
+    return names + [name for name in ctx.backend_names() if name not in names and _customised(ctx.create_backend(name))]
 
 
-def _present(data: dict[str, Any], dotted: str) -> bool:
-    """Is there a value at ``dotted`` (keys compared as config.json does: any case, ``_`` or ``-``)?"""
-    node: Any = data
-    for part in dotted.split("."):
-        keys = [k for k in node if _plain(k) == _plain(part)] if isinstance(node, dict) else []
-        if not keys:
-            return False
-        node = node[keys[0]]
-    return True
-
-
-def _plain(key: str) -> str:
-    return key.replace("_", "").replace("-", "").lower()
+def _customised(backend: Backend) -> bool:
+    if backend.config_model is None:
+        return False
+    try:
+        return backend.config.model_dump() != backend.config_model.model_validate({}).model_dump()
+    except (VoiceTranscriberError, ValueError):  # an invalid section, or one with required keys left unset
+        return False

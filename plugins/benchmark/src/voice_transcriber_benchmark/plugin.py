@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class BenchmarkConfig(ConfigModel):
     backends: list[str] | None = Field(
         None, description='Backends `benchmark` and benchmarkMode compare, e.g. ["local", "speaches"]; null: the '
-                          "transcription.backend chain plus every backend with its own section in this file.")
+                          "transcription.backend chain plus every other backend set up away from its defaults (a URL, a key, a model).")
 
 
 @hookimpl
