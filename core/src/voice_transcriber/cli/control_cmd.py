@@ -1,5 +1,11 @@
 """``voice-transcriber toggle|start|stop|cancel|status``: a background recorder for hotkeys and status bars.
 
+When a daemon runs (``voice-transcriber daemon``), toggle/start/stop/cancel are its client:
+it records in a warm process (see :mod:`voice_transcriber.daemon`). The executable usually
+reaches it before this module is even imported (``daemon.client.fast_path``); these commands
+ask it too, for the other ways in (``--help`` aside, no ``$XDG_RUNTIME_DIR``, in-process calls).
+Without a daemon, or when it hands the command back, the background recorder below does the job.
+
 Exit codes: 0 done; 1 nothing to act on (``stop`` with no recording, ``start`` while one
 runs) or the waited-for run failed; 130 the waited-for run was cancelled.
 """
@@ -42,6 +48,12 @@ def recorder_argv(ctx: click.Context) -> list[str]:
     state: CliState = ctx.obj
     args = ["--config", state.config_file] if state.config_file else []
     args += ["--debug"] if state.debug else []
+    return args + _option_args(ctx)
+
+
+def _option_args(ctx: click.Context) -> list[str]:
+    """The command's own options as given on the command line (``--wait`` aside)."""
+    args: list[str] = []
     for param in ctx.command.params:
         if not isinstance(param, click.Option) or param.name in OWN_OPTIONS:
             continue
@@ -100,6 +112,22 @@ def _wait(recorder: Recorder, started: bool) -> None:
         raise ControlError(f"the recording (pid {recorder.pid}) failed: {reason}")
 
 
+def _through_daemon(ctx: click.Context, wait: bool) -> None:
+    """If a daemon runs, let it do this command and exit with its code; else return (no daemon, or handed back)."""
+    from ..daemon import client
+    from ..daemon.protocol import VERSION, encode, socket_path
+
+    if client.skip:
+        return
+    state: CliState = ctx.obj
+    request = {"v": VERSION, "command": ctx.command.name, "args": _option_args(ctx) + (["--wait"] if wait else []),
+               "config": os.path.abspath(state.config_file) if state.config_file else None,
+               "debug": state.debug, "quiet": state.quiet}
+    code = client.forward(encode(request), str(socket_path()))
+    if code is not None:
+        raise click.exceptions.Exit(code)
+
+
 def _one_recorder(action: Callable[[Recorder | None], Recorder]) -> tuple[Recorder, bool]:
     """Run ``action`` on the current recorder (or None) under the control lock."""
     with control.control_lock():
@@ -117,6 +145,8 @@ def toggle(ctx: click.Context, wait: bool, **_: Any) -> None:
 
     Bind it to a hotkey. Pipeline options apply when it starts a recording.
     """
+    _through_daemon(ctx, wait)
+
     def act(current: Recorder | None) -> Recorder:
         if current is None:
             return _start(ctx)
@@ -135,6 +165,8 @@ def toggle(ctx: click.Context, wait: bool, **_: Any) -> None:
 @click.pass_context
 def start(ctx: click.Context, wait: bool, **_: Any) -> None:
     """Start recording in the background (exit 1 if a recording is already running)."""
+    _through_daemon(ctx, wait)
+
     def act(current: Recorder | None) -> Recorder:
         if current is not None:
             raise ControlError(f"already recording (pid {current.pid}, since "
@@ -159,8 +191,10 @@ def _stopper(signum: int) -> Callable[[Recorder | None], Recorder]:
 
 @click.command()
 @_wait_option
-def stop(wait: bool) -> None:
+@click.pass_context
+def stop(ctx: click.Context, wait: bool) -> None:
     """Stop the running recording; it is transcribed and delivered (exit 1 if none runs)."""
+    _through_daemon(ctx, wait)
     recorder, _ = _one_recorder(_stopper(signal.SIGUSR1))
     if wait:
         _wait(recorder, started=False)
@@ -168,8 +202,10 @@ def stop(wait: bool) -> None:
 
 @click.command()
 @_wait_option
-def cancel(wait: bool) -> None:
+@click.pass_context
+def cancel(ctx: click.Context, wait: bool) -> None:
     """Stop the running recording without transcribing it (the audio stays for `retry`)."""
+    _through_daemon(ctx, wait)
     recorder, _ = _one_recorder(_stopper(signal.SIGUSR2))
     if wait:
         _wait(recorder, started=False)

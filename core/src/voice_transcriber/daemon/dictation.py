@@ -1,0 +1,164 @@
+"""One dictation in the daemon: the microphone it was given, its stop control, its pipeline thread.
+
+The worker thread runs exactly what the CLI runs (:func:`~voice_transcriber.cli.run_cmd.run_from_options`):
+settings, profile, plan, :func:`~voice_transcriber.capture.record` (streamed to disk as always, so
+a killed daemon loses nothing: ``retry`` recovers the file), transcription, formatters, sinks,
+history. The microphone opened by the daemon when the request arrived is handed to the
+recorder through :func:`voice_transcriber.capture.early.hand_over`.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..capture import early
+from ..capture.stops import ThreadStopControl
+from ..cli.run_cmd import CliState, run_from_options
+from ..context import RunContext
+from ..errors import EXIT_CANCELLED, EXIT_FAILURE, Cancelled, VoiceTranscriberError
+from ..redact import redact
+from .live_config import LiveConfig
+
+if TYPE_CHECKING:
+    from ..capture.microphone import Microphone
+    from ..config import Settings
+    from ..types import Audio
+
+Listener = Callable[[dict[str, Any]], None]
+
+
+class Dictation:
+    """A recording the daemon started, from the hotkey to the delivered text (or the failure)."""
+
+    def __init__(self, state: DaemonCliState, options: dict[str, Any], mic: Microphone | None,
+                 device_hint: str | None, on_capture_end: Callable[[], None]) -> None:
+        self.options = options
+        self.mic, self.device_hint = mic, device_hint
+        self.mic_opened_at = time.time() if mic is not None else None
+        self.stop = ThreadStopControl()
+        self.state = state
+        state.dictation = self
+        self.on_capture_end = on_capture_end
+        #: Set once the recording runs (the file exists) or the run ended before it could.
+        self.recording = threading.Event()
+        self.done = threading.Event()
+        self.run_id: str | None = None
+        self.started_at: float | None = None
+        self.code: int | None = None
+        self.error: str | None = None
+        self._listeners: list[Listener] = []
+        self._capture_ended = False
+        self.thread = threading.Thread(target=self._work, name="dictation", daemon=True)
+
+    @property
+    def name(self) -> str:
+        return f"run {self.run_id}" if self.run_id else "the new recording"
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def listening(self) -> bool:
+        """True until a stop or cancel request, or until the recording ended by itself (limit, silence, failure)."""
+        return not (self.done.is_set() or self._capture_ended or self.stop.cancelled or self.stop.requested_at is not None)
+
+    def listen(self, listener: Listener) -> None:
+        """Pass the run's warnings (as ``{"err": line}``) to ``listener`` until it ends."""
+        self._listeners.append(listener)
+
+    def tell(self, message: dict[str, Any]) -> None:
+        for listener in list(self._listeners):
+            listener(message)
+
+    def recording_started(self, ctx: RunContext) -> None:
+        self.run_id, self.started_at = ctx.run_id, time.time()
+        self.recording.set()
+
+    def capture_ended(self) -> None:
+        if not self._capture_ended:
+            self._capture_ended = True
+            self.on_capture_end()
+
+    def status(self) -> dict[str, Any]:
+        first_frame = self.mic.first_frame_at if self.mic is not None else None
+        return {"id": self.run_id, "state": "done" if self.done.is_set() else
+                "recording" if self.stop.requested_at is None else "transcribing",
+                "micOpenedAt": self.mic_opened_at, "firstFrameAt": first_frame, "startedAt": self.started_at,
+                "exit": self.code, "error": self.error}
+
+    def _work(self) -> None:
+        early.hand_over(self.mic, self.stop, self.device_hint)
+        try:
+            run_from_options(self.state, self.options)
+            self._end(*self._judge())
+        except (Cancelled, KeyboardInterrupt):
+            self._end(EXIT_CANCELLED, None)
+        except VoiceTranscriberError as exc:
+            self._end(exc.exit_code, str(exc))
+        except Exception as exc:  # a bug must not take the daemon down: one line to the client, the traceback to the log
+            traceback.print_exc()
+            self._end(EXIT_FAILURE, f"internal error: {type(exc).__name__}: {exc} (see the daemon's log and report it)")
+        finally:
+            leftover, _ = early.take(None)  # the run failed before the recorder took the microphone
+            if leftover is not None:
+                leftover.close()
+            self.capture_ended()
+            self.recording.set()
+            self.done.set()
+
+    def _judge(self) -> tuple[int, str | None]:
+        ctx = self.state.last_context
+        if ctx is None or ctx.transcript is None or not ctx.transcript.text.strip():
+            return EXIT_FAILURE, "no speech detected"
+        return 0, None
+
+    def _end(self, code: int, error: str | None) -> None:
+        self.code, self.error = code, redact(error) if error else None
+        print(f"voice-transcriber daemon: {self.name} ended: exit {code}" + (f" — {self.error}" if self.error else ""),
+              file=sys.stderr, flush=True)
+
+
+@dataclass
+class DaemonRunContext(RunContext):
+    """A run inside the daemon: warnings also reach the waiting clients; the recording's life is reported."""
+
+    dictation: Dictation | None = None
+
+    def warn(self, message: str) -> None:
+        super().warn(message)
+        if self.dictation is not None and not self.quiet:
+            self.dictation.tell({"err": redact(f"voice-transcriber: {message}")})
+
+    def recording_started(self) -> None:
+        super().recording_started()
+        if self.dictation is not None:
+            self.dictation.recording_started(self)
+
+    def recording_stopped(self, audio: Audio) -> None:
+        if self.dictation is not None:
+            self.dictation.capture_ended()
+        super().recording_stopped(audio)
+
+
+@dataclass
+class DaemonCliState(CliState):
+    """The CLI's state for one request: settings come from the daemon's live configuration."""
+
+    live: LiveConfig | None = None
+    dictation: Dictation | None = None
+    last_context: RunContext | None = field(default=None, repr=False)
+
+    def settings(self, overrides: dict[str, Any] | None = None) -> Settings:
+        assert self.live is not None
+        return self.live.load(self.config_file, overrides)
+
+    def context(self, settings: Settings) -> RunContext:
+        ctx = DaemonRunContext(settings, pm=self.pm, debug=self.debug or settings.benchmark_mode, quiet=self.quiet,
+                               dictation=self.dictation)
+        self.last_context = ctx
+        return ctx

@@ -1,0 +1,172 @@
+"""The daemon protocol: one JSON object per line over ``$XDG_RUNTIME_DIR/voice-transcriber/daemon.sock``.
+
+A client connects, sends one request line and reads reply lines until one carries ``exit``::
+
+    → {"v": 1, "command": "toggle", "args": ["--output", "typing"], "config": null, "debug": false, "quiet": false}
+    ← {"out": "recording (run 20260126-014455-3fa2c1, daemon pid 4242); stop with `voice-transcriber stop`"}
+    ← {"exit": 0}
+
+``command`` is ``toggle``, ``start``, ``stop`` or ``cancel`` (``args`` as on their command
+line, ``--wait`` included), or ``status``, ``reload`` or ``shutdown`` for ``voice-transcriber
+daemon …``. Replies: ``{"out": LINE}`` and ``{"err": LINE}`` are printed by the client on
+stdout and stderr; ``{"exit": CODE}`` ends the exchange (``"data"`` beside it carries the
+status object); ``{"fallback": true}`` asks the client to do the job itself (a recorder the
+daemon did not start is running). Strings may hold raw control characters except newlines
+(the client writes requests without the ``json`` module, see :mod:`.client`).
+
+The socket is mode 0600 in a 0700 directory, and the daemon checks every connection's
+peer credentials (``SO_PEERCRED``): a process of another user (root included) is refused.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import struct
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..errors import VoiceTranscriberError
+from ..redact import redact
+
+VERSION = 1
+SOCKET_NAME = "daemon.sock"
+#: A request line is a few hundred bytes; this bounds what a confused peer can make us buffer.
+MAX_REQUEST = 64 * 1024
+COMMANDS = ("toggle", "start", "stop", "cancel")
+DAEMON_COMMANDS = ("status", "reload", "shutdown")
+
+
+class DaemonError(VoiceTranscriberError):
+    """The daemon cannot start (another one runs, the socket cannot be created)."""
+
+
+class ProtocolError(Exception):
+    """A request that is not a line of JSON the daemon understands."""
+
+
+def socket_path() -> Path:
+    from ..control import runtime_dir
+
+    return runtime_dir() / SOCKET_NAME
+
+
+def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
+    """The connected peer's (pid, uid, gid), as the kernel recorded them at ``connect()``."""
+    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, uid, gid = struct.unpack("3i", raw)
+    return pid, uid, gid
+
+
+def refusal(uid: int, allowed_uid: int) -> str | None:
+    """Why a peer running as ``uid`` may not use a daemon of ``allowed_uid`` (None: it may)."""
+    if uid == allowed_uid:
+        return None
+    return (f"the voice-transcriber daemon of uid {allowed_uid} only takes commands from its own user; "
+            f"uid {uid} was refused (run the command as that user, or start your own daemon)")
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def decode_request(line: bytes) -> dict[str, Any]:
+    """Parse and check a request line; :class:`ProtocolError` says what is wrong with it."""
+    try:
+        request = json.loads(line.decode("utf-8"), strict=False)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProtocolError(f"not a JSON line ({exc})") from None
+    if not isinstance(request, dict):
+        raise ProtocolError("a request is a JSON object")
+    if request.get("v") != VERSION:
+        raise ProtocolError(f"protocol version {request.get('v')!r}, this daemon speaks {VERSION} "
+                            "(restart the daemon after an upgrade)")
+    if request.get("command") not in (*COMMANDS, *DAEMON_COMMANDS):
+        raise ProtocolError(f"unknown command {request.get('command')!r}")
+    args = request.setdefault("args", [])
+    if not isinstance(args, list) or not all(isinstance(arg, str) for arg in args):
+        raise ProtocolError("args must be a list of strings")
+    config = request.get("config")
+    if config is not None and not (isinstance(config, str) and os.path.isabs(config)):
+        raise ProtocolError("config must be an absolute path or null")
+    return request
+
+
+def read_line(sock: socket.socket, limit: int = MAX_REQUEST) -> bytes:
+    """Bytes up to the first newline (excluded); :class:`ProtocolError` if none within ``limit``."""
+    data = b""
+    while b"\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ProtocolError("the client closed the connection before a full request line")
+        data += chunk
+        if len(data) > limit:
+            raise ProtocolError(f"request longer than {limit} bytes")
+    return data.split(b"\n", 1)[0]
+
+
+class Reply:
+    """Reply lines to one client. A client that went away is ignored: the dictation goes on."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn = conn
+        self._lock = threading.Lock()
+        self._gone = False
+
+    def send(self, message: dict[str, Any]) -> None:
+        with self._lock:
+            if self._gone:
+                return
+            try:
+                self.conn.sendall(encode(message))
+            except OSError:
+                self._gone = True
+
+    def out(self, text: str) -> None:
+        self.send({"out": text})
+
+    def done(self, code: int = 0, **extra: Any) -> None:
+        self.send({"exit": code, **extra})
+
+    def fail(self, message: str, code: int = 1) -> None:
+        self.send({"err": redact(f"voice-transcriber: error: {message}")})
+        self.done(code)
+
+
+def claim(lock_path: Path) -> int:
+    """Hold ``daemon.lock`` for the daemon's life: a second daemon is refused, naming the first."""
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        owner = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise DaemonError(f"a daemon is already running (pid {owner}); stop it with `voice-transcriber daemon stop` "
+                          "or use it as it is") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+def listen(path: str, accept_tick: float) -> socket.socket:
+    """Bind the socket, 0600 from the start; a file left by a dead daemon is removed first (we hold the lock)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    previous = os.umask(0o177)
+    try:
+        listener.bind(path)
+    except OSError as exc:
+        listener.close()
+        raise DaemonError(f"cannot create the daemon socket {path}: {exc.strerror or exc} "
+                          "(a Unix socket path has at most 107 bytes: use a shorter $XDG_RUNTIME_DIR)") from None
+    finally:
+        os.umask(previous)
+    listener.listen(64)
+    listener.settimeout(accept_tick)
+    return listener

@@ -1,0 +1,369 @@
+"""The daemon's listening side: the socket, one thread per connection, one recording at a time.
+
+The main thread accepts connections; each is served by its own thread, which checks the
+peer's credentials, reads the request and acts under :attr:`Daemon.lock` — the daemon's
+counterpart of ``control.lock``: two ``toggle``s at once start one recording and stop it,
+never start two. A recording the daemon did not start (a terminal's, or a background
+recorder from before the daemon) is handed back to the client (``fallback``), which acts on
+it the usual way. SIGTERM/SIGINT stop the daemon (a running recording is transcribed and
+delivered first), SIGHUP reloads the configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from .. import control
+from ..config import Settings
+from ..context import RunContext
+from ..errors import EXIT_CANCELLED, EXIT_USAGE, VoiceTranscriberError
+from ..pipeline import prepare_in_background
+from ..plugins import PluginManager
+from ..redact import redact
+from ..registry import collect
+from .dictation import DaemonCliState, Dictation
+from .live_config import SNAPSHOT_NAME, DaemonSettings, LiveConfig
+from .preroll import PreRoll
+from .protocol import ProtocolError, Reply, claim, decode_request, listen, peer_credentials, read_line, refusal, socket_path
+
+ACCEPT_TICK = 0.2  #: seconds between two looks at the stop/reload flags set by signal handlers
+REQUEST_TIMEOUT = 5.0  #: a connected peer must send its request line within this
+
+
+class Daemon:
+    """``voice-transcriber daemon``: plugins imported, backends prepared, the socket listening."""
+
+    def __init__(self, pm: PluginManager, config_file: str | None, debug: bool = False) -> None:
+        self.pm, self.debug = pm, debug
+        self.registry = collect(pm)
+        self.live = LiveConfig(config_file, self._check, control.runtime_dir() / SNAPSHOT_NAME)
+        self.lock = threading.Lock()
+        self.current: Dictation | None = None
+        self.dictations: list[Dictation] = []
+        self.preroll: PreRoll | None = None
+        self.started_at = time.time()
+        self.stop_requested = False
+        self.reload_requested = False
+        self.stopped = threading.Event()
+        self._checked_plan: tuple[Any, RunContext] | None = None
+        self.daemon_settings = DaemonSettings()
+
+    # --- life cycle (main thread) --------------------------------------------------------------
+
+    def serve(self, on_ready: Callable[[str], None]) -> None:
+        """Run until SIGTERM, SIGINT or ``daemon stop``; raises :class:`DaemonError` if it cannot start."""
+        lock_fd = claim(control.runtime_dir() / "daemon.lock")
+        listener: socket.socket | None = None
+        try:
+            listener = listen(str(socket_path()), ACCEPT_TICK)
+            self.live.refresh(force=True)
+            self._apply_config()
+            _warm_up()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, self._on_stop_signal)
+            signal.signal(signal.SIGHUP, self._on_reload_signal)
+            on_ready(f"listening on {socket_path()} (pid {os.getpid()}); config: {self.live.file}; "
+                     f"backends: {', '.join(self.live.settings.transcription.chain())}")
+            self._accept_loop(listener)
+        finally:
+            self._shut_down(listener)
+            os.close(lock_fd)
+
+    def _accept_loop(self, listener: socket.socket) -> None:
+        while not self.stop_requested:
+            if self.reload_requested:
+                self.reload_requested = False
+                self._reload(None)
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=self._serve_connection, args=(conn,), name="client", daemon=True).start()
+
+    def _on_stop_signal(self, signum: int, frame: Any) -> None:
+        self.stop_requested = True  # plain assignments in handlers (see capture.stops)
+
+    def _on_reload_signal(self, signum: int, frame: Any) -> None:
+        self.reload_requested = True
+
+    def _shut_down(self, listener: socket.socket | None) -> None:
+        """Stop listening, let the running dictation finish and deliver, release the microphone."""
+        if listener is not None:
+            listener.close()
+            socket_path().unlink(missing_ok=True)
+        with self.lock:
+            current = self._listening()
+            if current is not None:
+                current.stop.request_stop("daemon stopping")
+        for dictation in list(self.dictations):
+            dictation.done.wait()
+        if self.preroll is not None:
+            self.preroll.close()
+        self.live.close()
+        self.stopped.set()
+        _log("stopped")
+
+    # --- one connection (its own thread) -----------------------------------------------------
+
+    def _serve_connection(self, conn: socket.socket) -> None:
+        with conn:
+            reply = Reply(conn)
+            pid, uid, _ = peer_credentials(conn)
+            refused = refusal(uid, os.getuid())
+            if refused:
+                _log(f"refused a connection from pid {pid} (uid {uid})")
+                reply.fail(refused)
+                return
+            try:
+                conn.settimeout(REQUEST_TIMEOUT)
+                request = decode_request(read_line(conn))
+                conn.settimeout(None)
+            except (ProtocolError, OSError) as exc:
+                reply.fail(f"bad request to the daemon: {exc}", EXIT_USAGE)
+                return
+            try:
+                HANDLERS[request["command"]](self, request, reply)
+            except VoiceTranscriberError as exc:
+                reply.fail(str(exc), exc.exit_code)
+            except Exception as exc:  # a bug answers one line and leaves the daemon running
+                traceback.print_exc()
+                reply.fail(f"internal error in the daemon: {type(exc).__name__}: {exc} (see its log and report it)")
+
+    def _note_config(self, reply: Reply) -> None:
+        """Pick up a changed config.json; while it is broken, every reply says so."""
+        if self.live.refresh():
+            self._apply_config()
+        if self.live.error:
+            reply.send({"err": redact(f"voice-transcriber: {self.live.error}")})
+
+    def _options(self, request: dict[str, Any], reply: Reply) -> dict[str, Any] | None:
+        """The command's options parsed by the CLI's own click command (same checks, same messages)."""
+        from ..cli import control_cmd
+
+        name = request["command"]
+        try:
+            return dict(getattr(control_cmd, name).make_context(name, list(request["args"])).params)
+        except click.ClickException as exc:
+            reply.fail(f"{name}: {exc.format_message()} (see `voice-transcriber {name} --help`)", exc.exit_code)
+        except click.exceptions.Exit as exc:
+            reply.done(exc.exit_code)
+        return None
+
+    # --- the hotkey commands ---------------------------------------------------------------------
+
+    def _toggle(self, request: dict[str, Any], reply: Reply) -> None:
+        self._act(request, reply, when_idle=self._begin, when_recording=lambda d: self._end(d, "stop"))
+
+    def _start(self, request: dict[str, Any], reply: Reply) -> None:
+        def refuse(current: Dictation) -> Callable[[Reply, bool], None]:
+            raise control.ControlError(f"already recording ({current.name}, daemon pid {os.getpid()}); "
+                                       "stop it with `voice-transcriber stop`")
+
+        self._act(request, reply, when_idle=self._begin, when_recording=refuse)
+
+    def _stop(self, request: dict[str, Any], reply: Reply) -> None:
+        self._act(request, reply, when_idle=_nothing_to_stop, when_recording=lambda d: self._end(d, "stop"))
+
+    def _cancel(self, request: dict[str, Any], reply: Reply) -> None:
+        self._act(request, reply, when_idle=_nothing_to_stop, when_recording=lambda d: self._end(d, "cancel"))
+
+    def _act(self, request: dict[str, Any], reply: Reply, when_idle: Callable[..., Callable[[Reply, bool], None]],
+             when_recording: Callable[[Dictation], Callable[[Reply, bool], None]]) -> None:
+        """Decide under the lock (fast), then report outside it (``--wait`` may take a while)."""
+        self._note_config(reply)
+        options = self._options(request, reply)
+        if options is None:
+            return
+        with self.lock:
+            current = self._listening()
+            if current is None and _foreign_recorder():
+                reply.send({"fallback": True})
+                return
+            report = when_idle(request, options) if current is None else when_recording(current)
+        report(reply, bool(options.get("wait")))
+
+    def _listening(self) -> Dictation | None:
+        current = self.current
+        return current if current is not None and current.listening() else None
+
+    def _begin(self, request: dict[str, Any], options: dict[str, Any]) -> Callable[[Reply, bool], None]:
+        settings = self.live.settings
+        assert settings is not None
+        configured = settings.input.device
+        hint = options.get("device") or (None if configured is None else str(configured))
+        mic = self.preroll.take(hint) if self.preroll is not None else None
+        state = DaemonCliState(pm=self.pm, config_file=request.get("config"), debug=bool(request.get("debug")) or self.debug,
+                               quiet=bool(request.get("quiet")), _registry=self.registry, live=self.live)
+        dictation = Dictation(state, options, mic or _open_microphone(hint), hint, on_capture_end=self._capture_ended)
+        self.current = dictation
+        self.dictations = [d for d in self.dictations if not d.done.is_set()] + [dictation]
+        dictation.start()
+        return lambda reply, wait: _report_start(dictation, reply)
+
+    def _end(self, dictation: Dictation, how: str) -> Callable[[Reply, bool], None]:
+        if how == "cancel":
+            dictation.stop.cancel("cancel")
+            verb = "cancelling (the audio is kept)"
+        else:
+            dictation.stop.request_stop(how)
+            verb = "stopping; the text goes to the sinks"
+        self.current = None
+        return lambda reply, wait: _report_end(dictation, verb, reply, wait)
+
+    def _capture_ended(self) -> None:
+        if self.preroll is not None:
+            threading.Thread(target=self.preroll.open, name="preroll-open", daemon=True).start()
+
+    # --- the daemon's own commands ---------------------------------------------------------------
+
+    def _status(self, request: dict[str, Any], reply: Reply) -> None:
+        self._note_config(reply)
+        reply.done(0, data=self.status())
+
+    def status(self) -> dict[str, Any]:
+        settings = self.live.settings
+        current = self._listening()
+        last = self.dictations[-1] if self.dictations else None
+        return {"pid": os.getpid(), "since": self.started_at, "socket": str(socket_path()),
+                "config": str(self.live.file), "configError": self.live.error,
+                "backends": settings.transcription.chain() if settings else [],
+                "prerollMs": self.preroll.ms if self.preroll else 0,
+                "recording": current.run_id if current else None,
+                "inFlight": sum(1 for d in self.dictations if not d.done.is_set()),
+                "last": last.status() if last else None}
+
+    def _reload_command(self, request: dict[str, Any], reply: Reply) -> None:
+        self._reload(reply)
+
+    def _reload(self, reply: Reply | None) -> None:
+        changed = self.live.refresh(force=True)
+        if changed:
+            self._apply_config()
+        if self.live.error:
+            _log(self.live.error)
+            if reply:
+                reply.fail(self.live.error)
+            return
+        message = f"reloaded {self.live.file}; backends: {', '.join(self.live.settings.transcription.chain())}"
+        _log(message)
+        if reply:
+            reply.out(message)
+            reply.done(0)
+
+    def _shutdown_command(self, request: dict[str, Any], reply: Reply) -> None:
+        reply.out(f"stopping the daemon (pid {os.getpid()}); a running recording is transcribed and delivered first")
+        self.stop_requested = True
+        self.stopped.wait()
+        reply.done(0)
+
+    # --- configuration -----------------------------------------------------------------------------
+
+    def _check(self, settings: Settings) -> None:
+        """What makes a configuration good: every chosen component and the daemon section validate."""
+        from ..cli.run_cmd import build_plan
+
+        ctx = RunContext(settings, pm=self.pm, debug=self.debug, quiet=not self.debug)
+        plan = build_plan(self.registry, ctx)
+        self.daemon_settings = settings.section("daemon", DaemonSettings)
+        self._checked_plan = (plan, ctx)
+
+    def _apply_config(self) -> None:
+        """A new configuration loaded: prepare its backends (model load) and set the pre-roll up."""
+        if self._checked_plan is not None:
+            prepare_in_background(*self._checked_plan)
+            self._checked_plan = None
+        wanted = self.daemon_settings.preroll_ms
+        device = self.live.settings.input.device
+        device = None if device is None else str(device)
+        if self.preroll is not None and (self.preroll.ms, self.preroll.device) == (wanted, device):
+            return
+        if self.preroll is not None:
+            self.preroll.close()
+            self.preroll = None
+        if wanted:
+            self.preroll = PreRoll(wanted, device)
+            if self._listening() is None:
+                self.preroll.open()
+
+
+HANDLERS: dict[str, Callable[[Daemon, dict[str, Any], Reply], None]] = {
+    "toggle": Daemon._toggle, "start": Daemon._start, "stop": Daemon._stop, "cancel": Daemon._cancel,
+    "status": Daemon._status, "reload": Daemon._reload_command, "shutdown": Daemon._shutdown_command,
+}
+
+
+def _nothing_to_stop(request: dict[str, Any], options: dict[str, Any]) -> Callable[[Reply, bool], None]:
+    raise control.ControlError("no recording is running (start one with `voice-transcriber start` or `toggle`)")
+
+
+def _report_start(dictation: Dictation, reply: Reply) -> None:
+    """Answer once the recording runs (the file exists) — or with the reason it could not start."""
+    dictation.recording.wait()
+    if dictation.run_id is None:
+        if dictation.code == EXIT_CANCELLED:
+            reply.done(EXIT_CANCELLED)
+        else:
+            reply.fail(dictation.error or "the recording did not start", dictation.code or 1)
+        return
+    reply.out(f"recording ({dictation.name}, daemon pid {os.getpid()}); stop with `voice-transcriber stop`")
+    reply.done(0)
+
+
+def _report_end(dictation: Dictation, verb: str, reply: Reply, wait: bool) -> None:
+    """Say what was done; with ``--wait``, relay the run's warnings and answer with its exit code."""
+    dictation.recording.wait()  # stopped while still starting: name it once its run id exists
+    reply.out(f"{verb} — {dictation.name} (daemon pid {os.getpid()})")
+    if not wait:
+        reply.done(0)
+        return
+    dictation.listen(reply.send)
+    dictation.done.wait()
+    if dictation.code in (0, EXIT_CANCELLED):
+        reply.done(dictation.code)
+    else:
+        reply.fail(f"the recording ({dictation.name}) failed: {dictation.error}")
+
+
+def _foreign_recorder() -> bool:
+    """True when a recorder the daemon did not start is registered and alive (``control.recorder.json``)."""
+    with control.control_lock(timeout=5.0):
+        return control.current_recorder() is not None
+
+
+def _open_microphone(hint: str | None) -> Any:
+    """The microphone, opened now; None if it cannot be (the recorder tries again and reports why)."""
+    from ..capture.microphone import Microphone
+
+    try:
+        return Microphone(hint)
+    except VoiceTranscriberError:
+        return None
+
+
+def _warm_up() -> None:
+    """Import and initialise what a dictation needs, so the first hotkey is as fast as the next."""
+    import numpy  # noqa: F401
+    import soundfile  # noqa: F401
+
+    from ..capture import recorder  # noqa: F401
+    from ..capture.microphone import sounddevice
+    from ..cli import control_cmd  # noqa: F401
+
+    try:
+        sounddevice().query_devices()  # initialises PortAudio and its ALSA/PulseAudio plugins
+    except Exception as exc:  # noqa: BLE001 - no sound system yet: each dictation reports it
+        _log(f"audio devices not available yet: {exc}")
+
+
+def _log(message: str) -> None:
+    print(redact(f"voice-transcriber daemon: {message}"), file=sys.stderr, flush=True)

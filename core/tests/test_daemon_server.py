@@ -1,0 +1,277 @@
+"""The warm daemon as users run it: a real ``voice-transcriber daemon`` process, real clients.
+
+Every command is the installed executable; the microphone is the PulseAudio virtual mic,
+the backend tiny.en. One daemon serves the protocol tests of this module; the tests that
+kill a daemon, refuse another user or keep a pre-roll start their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vt_testing.speech import JFK_TEXT, normalise, wer
+
+VT = str(Path(sys.executable).with_name("voice-transcriber"))
+SENTENCE = "Please send the report by Friday."
+
+
+class DaemonWorld:
+    """A private environment (short runtime dir: Unix socket paths are limited) and the daemon process in it."""
+
+    def __init__(self, root: Path, pulse_env: dict[str, str], model: Path, config: dict) -> None:
+        self.root = root
+        self.runtime = root / "run"
+        self.runtime.mkdir(mode=0o700)
+        self.dictations = root / "dictations.txt"
+        self.env = {**os.environ, **pulse_env, "XDG_RUNTIME_DIR": str(self.runtime),
+                    "XDG_STATE_HOME": str(root / "state"), "XDG_CONFIG_HOME": str(root / "config"),
+                    "XDG_CACHE_HOME": str(root / "cache"), "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(model)}
+        self.env = {k: v for k, v in self.env.items() if not k.startswith("VOICE_TRANSCRIBER_") or "LOCAL__MODEL" in k}
+        self.config_file = root / "config" / "voice-transcriber" / "config.json"
+        self.config_file.parent.mkdir(parents=True)
+        self.write_config(config)
+        self.process: subprocess.Popen | None = None
+        self.log = root / "daemon.log"
+
+    @property
+    def recordings(self) -> Path:
+        return self.root / "state" / "voice-transcriber" / "recordings"
+
+    @property
+    def socket(self) -> Path:
+        return self.runtime / "voice-transcriber" / "daemon.sock"
+
+    def write_config(self, config: dict | str) -> None:
+        data = config if isinstance(config, str) else json.dumps(
+            {"formatterEnabled": False, "output": {"sinks": ["append-file"], "appendFile": {"path": str(self.dictations),
+                                                                                           "timestamp": False}}, **config})
+        self.config_file.write_text(data, encoding="utf-8")
+
+    def start_daemon(self, timeout: float = 60) -> subprocess.Popen:
+        self.process = subprocess.Popen([VT, "daemon"], env=self.env, stdin=subprocess.DEVNULL,
+                                        stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)  # noqa: SIM115
+        deadline = time.monotonic() + timeout
+        while self.vt("daemon", "status").returncode != 0:
+            assert self.process.poll() is None, f"the daemon exited: {self.log.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, "the daemon did not answer"
+            time.sleep(0.1)
+        return self.process
+
+    def vt(self, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+        return subprocess.run([VT, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+
+    def daemon_status(self) -> dict:
+        result = self.vt("daemon", "status", "--json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def run_status(self, linger: float = 60) -> dict:
+        return json.loads(self.vt("status", "--json", "--linger", str(linger)).stdout)
+
+    def stop_daemon(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill_recorders(self) -> None:
+        """Background recorders of the fallback path started in this world (found by their environment)."""
+        marker = f"XDG_RUNTIME_DIR={self.runtime}".encode()
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and marker in (proc / "environ").read_bytes().split(b"\0") \
+                        and b"voice_transcriber" in (proc / "cmdline").read_bytes():
+                    os.kill(int(proc.name), signal.SIGKILL)
+            except OSError:
+                continue
+
+
+def _world(pulse, tiny_model_dir, config: dict | None = None) -> DaemonWorld:
+    root = Path(tempfile.mkdtemp(prefix="vtd-", dir="/tmp"))
+    return DaemonWorld(root, pulse.env, tiny_model_dir, config or {"transcription": {"backend": "local"}})
+
+
+@pytest.fixture
+def world(pulse, tiny_model_dir) -> Iterator[DaemonWorld]:
+    """A world of its own, for tests that start (and kill) their own daemon."""
+    world = _world(pulse, tiny_model_dir)
+    try:
+        yield world
+    finally:
+        world.stop_daemon()
+        world.kill_recorders()
+        shutil.rmtree(world.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def shared(pulse, tiny_model_dir) -> Iterator[DaemonWorld]:
+    """One running daemon for the protocol tests (each leaves it idle)."""
+    world = _world(pulse, tiny_model_dir)
+    try:
+        world.start_daemon()
+        yield world
+    finally:
+        world.stop_daemon()
+        world.kill_recorders()
+        shutil.rmtree(world.root, ignore_errors=True)
+
+
+def _speak(pulse, wav: Path) -> None:
+    """Play into the virtual mic and wait until it reached the recorder (null-sink blocks are ~2 s)."""
+    pulse.play(wav).wait(timeout=30)
+    time.sleep(2.5)
+
+
+def test_daemon_start_stop_status_cancel(shared):
+    started = shared.vt("start", "--wait")
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.startswith("recording (run ") and f"daemon pid {shared.process.pid}" in started.stdout
+    run_id = started.stdout.split("(run ")[1].split(",")[0]
+    again = shared.vt("start")
+    assert again.returncode == 1
+    assert again.stderr.strip() == (f"voice-transcriber: error: already recording (run {run_id}, daemon pid "
+                                    f"{shared.process.pid}); stop it with `voice-transcriber stop`")
+    assert shared.daemon_status()["recording"] == run_id
+    bar = shared.run_status()
+    assert bar["state"] == "recording" and bar["id"] == run_id and bar["pid"] == shared.process.pid
+    assert Path(bar["recording"]).exists()
+
+    cancelled = shared.vt("cancel", "--wait")
+    assert cancelled.returncode == 130, cancelled.stderr
+    assert cancelled.stdout.startswith(f"cancelling (the audio is kept) — run {run_id}")
+    assert shared.run_status()["last"] == {**shared.run_status()["last"], "id": run_id, "cancelled": True}
+    assert (shared.recordings / f"{run_id}.wav").exists()  # kept for `retry`
+    nothing = shared.vt("stop")
+    assert nothing.returncode == 1 and nothing.stderr.strip() == (
+        "voice-transcriber: error: no recording is running (start one with `voice-transcriber start` or `toggle`)")
+    assert shared.daemon_status()["recording"] is None
+
+
+def test_daemon_toggle_delivers_with_the_request_options(shared, pulse, espeak_wav):
+    """Config says append-file; `toggle --output stdout,append-file` applies to this dictation only."""
+    speech = espeak_wav(SENTENCE)
+    first = shared.vt("toggle", "--output", "append-file", "--language", "en")
+    assert first.returncode == 0 and first.stdout.startswith("recording (run "), first.stderr
+    _speak(pulse, speech)
+    second = shared.vt("toggle", "--wait")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith("stopping; the text goes to the sinks — run ")
+    delivered = shared.dictations.read_text()
+    assert wer(SENTENCE, delivered) < 0.35, delivered
+    entry = json.loads(shared.vt("history", "show", "last", "--json").stdout)
+    assert entry["sinks_delivered"] == ["append-file"] and entry["backend"] == "local"
+    assert normalise(entry["text"]) in normalise(delivered)
+
+
+def test_daemon_two_clients_at_once_start_one_recording(shared, tmp_path):
+    both = [subprocess.Popen([VT, "start"], env=shared.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    results = sorted((p.wait(timeout=60), p.stdout.read(), p.stderr.read()) for p in both)
+    assert [code for code, _, _ in results] == [0, 1], results
+    assert "already recording" in results[1][2]
+    assert shared.vt("cancel", "--wait").returncode == 130
+
+    hammer = tmp_path / "hammer.sh"  # ten toggles at once: the daemon's lock pairs them, start, stop, start, …
+    hammer.write_text(f'for i in $(seq 10); do "{VT}" toggle > "{tmp_path}/out.$i" 2>&1 & done; wait\n')
+    subprocess.run(["sh", str(hammer)], check=True, timeout=120, env=shared.env)
+    outputs = [(tmp_path / f"out.{i}").read_text() for i in range(1, 11)]
+    started = sorted(o.split("(run ")[1].split(",")[0] for o in outputs if o.startswith("recording (run "))
+    stopped = sorted(o.split("— run ")[1].split(" ")[0] for o in outputs if o.startswith("stopping"))
+    assert len(started) == 5 and started == stopped, outputs  # each recording started was stopped exactly once
+    deadline = time.monotonic() + 60
+    while shared.daemon_status()["inFlight"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert shared.daemon_status()["inFlight"] == 0 and shared.daemon_status()["recording"] is None
+
+
+def test_daemon_reload_keeps_the_last_good_config_and_picks_up_changes(shared):
+    good = shared.config_file.read_text()
+    try:
+        shared.write_config('{"transcription": {"backend": "local",}}')
+        reloaded = shared.vt("daemon", "reload")
+        assert reloaded.returncode == 1
+        [line] = reloaded.stderr.splitlines()
+        assert line.startswith(f"voice-transcriber: error: {shared.config_file}: invalid JSON at line 1")
+        assert "the daemon keeps its previous configuration" in line
+
+        started = shared.vt("start", "--wait")  # the broken file does not stop dictation; the reply says why
+        assert started.returncode == 0, started.stderr
+        assert "invalid JSON" in started.stderr and "previous configuration" in started.stderr
+        assert shared.vt("cancel", "--wait").returncode == 130
+
+        shared.write_config({"transcription": {"backend": ["openai", "local"]}})  # no reload: noticed by itself
+        status = shared.daemon_status()
+        assert status["configError"] is None and status["backends"] == ["openai", "local"]
+    finally:
+        shared.config_file.write_text(good)
+    assert shared.daemon_status()["backends"] == ["local"]
+    assert shared.vt("daemon", "reload").stdout.startswith(f"reloaded {shared.config_file}")
+
+
+def test_daemon_kill_9_mid_recording_then_retry_and_the_stale_socket(world, pulse, jfk16k):
+    world.start_daemon()
+    second = world.vt("daemon")
+    assert second.returncode == 1 and second.stderr.strip() == (
+        f"voice-transcriber: error: a daemon is already running (pid {world.process.pid}); stop it with "
+        "`voice-transcriber daemon stop` or use it as it is")
+    started = world.vt("start", "--wait")
+    assert started.returncode == 0, started.stderr
+    player = pulse.play(jfk16k)
+    time.sleep(9)  # "… ask not what your country can do for you" has reached the file
+    world.process.kill()
+    world.process.wait()
+    player.kill()
+    status = world.run_status()
+    assert status["state"] == "failed" and f"pid {world.process.pid}" in status["error"]
+    assert f"voice-transcriber retry {status['id']}" in status["error"]
+
+    retried = world.vt("retry", "last", "--output", "stdout")
+    assert retried.returncode == 0, retried.stderr
+    heard = normalise(retried.stdout)
+    assert "fellow americans" in heard and "ask not what your country" in heard and wer(JFK_TEXT, heard) < 0.6
+
+    assert world.socket.exists()  # left behind by the killed daemon: stale
+    fallback = world.vt("toggle", "--wait")  # a fresh recording, without the daemon
+    assert fallback.returncode == 0, fallback.stderr
+    assert fallback.stderr.startswith(f"voice-transcriber: the daemon socket {world.socket} is stale")
+    assert fallback.stdout.startswith("recording in the background (pid ")
+    assert world.vt("cancel", "--wait").returncode == 130
+
+    world.start_daemon()  # replaces the stale socket
+    assert world.daemon_status()["pid"] == world.process.pid
+    assert world.vt("daemon", "stop").returncode == 0
+    assert world.process.wait(timeout=30) == 0 and not world.socket.exists()
+
+
+def test_without_a_daemon_the_commands_work_in_process(world):
+    assert world.vt("daemon", "status").stderr.strip() == (
+        "voice-transcriber: error: no daemon is running (start one with `voice-transcriber daemon`, "
+        "or `systemctl --user start voice-transcriber`)")
+    started = world.vt("start", "--wait")
+    assert started.returncode == 0 and started.stdout.startswith("recording in the background (pid "), started.stderr
+    assert world.vt("cancel", "--wait").returncode == 130
+
+
+def test_daemon_preroll_keeps_words_spoken_before_the_hotkey(world, pulse, espeak_wav):
+    world.write_config({"transcription": {"backend": "local"}, "daemon": {"prerollMs": 6000}})
+    world.start_daemon()
+    assert world.daemon_status()["prerollMs"] == 6000
+    _speak(pulse, espeak_wav(SENTENCE))  # said before any hotkey
+    assert world.vt("toggle").returncode == 0
+    stopped = world.vt("toggle", "--wait")
+    assert stopped.returncode == 0, stopped.stderr
+    assert wer(SENTENCE, world.dictations.read_text()) < 0.35, world.dictations.read_text()
