@@ -11,6 +11,9 @@ import sys
 
 def main() -> None:
     argv = sys.argv[1:]
+    from .daemon.client import fast_path
+
+    fast_path(argv)  # a hotkey command with a daemon running: it acts, and this exits here
     try:
         from .capture import early
 

@@ -16,6 +16,7 @@ from ..errors import EXIT_CANCELLED, EXIT_FAILURE, VoiceTranscriberError
 from ..plugins import PluginManager, get_plugin_manager
 from ..redact import redact
 from . import control_cmd, history_cmd, redeliver_cmd
+from .daemon_cmd import daemon
 from .config_cmd import config_group
 from .devices_cmd import devices
 from .doctor_cmd import doctor
@@ -51,7 +52,7 @@ def make_cli(pm: PluginManager) -> click.Group:
             raise click.UsageError(f"{flag} belongs after the command: `voice-transcriber {ctx.invoked_subcommand} "
                                    f"... {flag} ...` (only --config, --debug and --quiet go before it)")
 
-    for command in (transcribe, plugins, config_group, doctor, devices, *control_cmd.COMMANDS, *history_cmd.COMMANDS,
+    for command in (transcribe, plugins, config_group, doctor, devices, *control_cmd.COMMANDS, daemon, *history_cmd.COMMANDS,
                     *redeliver_cmd.COMMANDS):
         cli.add_command(command)
     for plugin, _, exc in pm.call_each("vt_register_commands", cli=cli):
