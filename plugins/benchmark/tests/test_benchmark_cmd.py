@@ -16,7 +16,7 @@ from vt_testing.openai_api import (
 )
 from vt_testing.speech import JFK_TEXT
 
-from voice_transcriber import ConfigError, RunContext, UsageError
+from voice_transcriber import AudioError, ConfigError, RunContext, UsageError
 from voice_transcriber.config import load_settings
 
 pytestmark = pytest.mark.slow
@@ -150,13 +150,17 @@ def test_benchmark_mode_off_runs_nothing_more(cli, configured, openai_api, jfk_p
 def test_bad_options_are_usage_errors_before_any_work(cli, configured, openai_api, jfk_path, tmp_path):
     with pytest.raises(UsageError, match="--json and --markdown"):
         cli("benchmark", str(jfk_path), "--json", "--markdown")
-    with pytest.raises(UsageError, match="unknown backend 'nope'.*installed: fake-duration, local, openai, speaches"):
+    with pytest.raises(UsageError, match=r"unknown backend 'nope' in --backends or benchmark.backends "
+                                         r"\(installed: fake-duration, local, openai, speaches\)"):
         cli("benchmark", str(jfk_path), "--backends", "local,nope")
     with pytest.raises(UsageError, match="once per FILE"):
         cli("benchmark", str(jfk_path), str(jfk_path), str(jfk_path), "-r", "a", "-r", "b")
     (tmp_path / "empty.txt").write_text("...\n")
     with pytest.raises(UsageError, match="no words"):
         cli("benchmark", str(jfk_path), "--reference", str(tmp_path / "empty.txt"))
+    (tmp_path / "bad.wav").write_bytes(b"RIFF not really audio")
+    with pytest.raises(AudioError, match="cannot decode audio .*bad.wav"):  # all files decode before any backend runs
+        cli("benchmark", str(jfk_path), str(tmp_path / "bad.wav"), "--backends", "openai")
     assert openai_api.requests() == []
 
 

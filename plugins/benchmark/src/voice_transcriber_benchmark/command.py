@@ -54,9 +54,11 @@ def benchmark(state: Any, files: tuple[str, ...], backends: str | None, models: 
     names = configured_backends(ctx, _names(backends) or _config_backends(ctx))
     unknown = [name for name in names if name not in ctx.backend_names()]
     if unknown:
-        raise UsageError(f"--backends: unknown backend '{unknown[0]}' (installed: {', '.join(ctx.backend_names())})")
+        raise UsageError(f"unknown backend '{unknown[0]}' in --backends or benchmark.backends "
+                         f"(installed: {', '.join(ctx.backend_names())})")
     texts = _references(references, max(len(files), 1))
-    audios = [_file_audio(path) for path in files] or [_record(ctx)]
+    # Decoded once, all before the first backend runs: a bad file stops here, not after minutes of work.
+    audios = [decoded(audio) for audio in [_file_audio(path) for path in files] or [_record(ctx)]]
     pairs = candidates(names, _names(models))
     comparisons = [_benchmark(ctx, audio, text, pairs, runs, lambda extra: state.settings({**flags, **extra}))
                    for audio, text in zip(audios, texts)]
@@ -114,10 +116,9 @@ def _record(ctx: RunContext) -> Audio:
 
 def _benchmark(ctx: RunContext, audio: Audio, reference: str | None, pairs: list[tuple[str, str | None]],
                runs: int, load) -> Comparison:
-    samples = decoded(audio)  # unreadable audio stops here, before any backend runs
     progress = _progress(runs)
-    results = [run(ctx, name, model, samples, runs, load, progress) for name, model in pairs]
-    return compare(audio.label or "recording", samples.duration, runs, results, reference)
+    results = [run(ctx, name, model, audio, runs, load, progress) for name, model in pairs]
+    return compare(audio.label or "recording", audio.duration, runs, results, reference)
 
 
 def _progress(runs: int):
