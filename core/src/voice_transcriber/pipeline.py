@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .components import Backend, Formatter, Sink
 from .context import RunContext
 from .errors import BackendError, FormatterError, SinkError, VoiceTranscriberError
 from .types import Audio, Transcript
+
+if TYPE_CHECKING:
+    from .streaming import StreamingTranscription
 
 
 @dataclass
@@ -22,6 +26,9 @@ class Plan:
     backends: list[Backend]
     formatters: list[Formatter] = field(default_factory=list)
     sinks: list[Sink] = field(default_factory=list)
+    #: Set by capture when the first backend transcribes the recording while it is made
+    #: (``voice_transcriber.streaming``); :func:`run` then collects that instead of calling it.
+    streamed: StreamingTranscription | None = None
 
 
 def prepare_in_background(plan: Plan, ctx: RunContext) -> list[threading.Thread]:
@@ -35,8 +42,9 @@ def prepare_in_background(plan: Plan, ctx: RunContext) -> list[threading.Thread]
 
 def run(audio: Audio, plan: Plan, ctx: RunContext) -> Transcript:
     """Transcribe ``audio``, format the text, deliver it to every sink; return the final record."""
+    streamed, plan.streamed = plan.streamed, None
     with ctx.stage("transcribe"):
-        transcript = ctx.transcript = transcribe(audio, plan.backends, ctx)
+        transcript = ctx.transcript = transcribe(audio, plan.backends, ctx, streamed)
     ctx.transcript_ready(transcript)
     with ctx.stage("format"):
         transcript = ctx.transcript = format_text(transcript, plan.formatters, ctx)
@@ -49,13 +57,20 @@ def run(audio: Audio, plan: Plan, ctx: RunContext) -> Transcript:
     return transcript
 
 
-def transcribe(audio: Audio, backends: list[Backend], ctx: RunContext) -> Transcript:
-    """Try each backend in order; the first that succeeds answers."""
+def transcribe(audio: Audio, backends: list[Backend], ctx: RunContext,
+               streamed: StreamingTranscription | None = None) -> Transcript:
+    """Try each backend in order; the first that succeeds answers.
+
+    ``streamed``: the first backend already transcribes ``audio`` phrase by phrase; wait for it.
+    """
     errors: list[str] = []
     for position, backend in enumerate(backends):
         ctx.transcription_started(audio, backend.name)
         try:
-            transcript = _call(backend, "backend", BackendError, backend.transcribe, audio)
+            if position == 0 and streamed is not None:
+                transcript = streamed.result(audio)
+            else:
+                transcript = _call(backend, "backend", BackendError, backend.transcribe, audio)
         except BackendError as exc:
             errors.append(str(exc))
             if position + 1 < len(backends):

@@ -22,12 +22,14 @@ def record(ctx: RunContext, plan: Plan) -> Audio:
 
     Emits ``vt_recording_started`` once the stream runs and the file exists, starts each
     backend's ``prepare()`` meanwhile, and ``vt_recording_stopped`` with the audio. The file
-    path is in ``ctx.info["recording"]``. Raises :class:`~voice_transcriber.Cancelled` on a
+    path is in ``ctx.info["recording"]``. With ``input.streaming`` the first backend transcribes
+    phrases while the user speaks (``plan.streamed``, see ``voice_transcriber.streaming``). Raises :class:`~voice_transcriber.Cancelled` on a
     cancel request (the file is kept) and :class:`~voice_transcriber.CaptureError` when the
     microphone cannot be used.
     """
     from ..pipeline import prepare_in_background
     from ..recordings import RecordingFile, wav_bytes
+    from ..streaming import start_streaming
     from ..types import Audio
     from . import early
     from .microphone import Microphone
@@ -48,7 +50,14 @@ def record(ctx: RunContext, plan: Plan) -> Audio:
         ctx.info["recording"] = str(file.path) if file.path else None
         ctx.recording_started()
         prepare_in_background(plan, ctx)
-        pcm = Recorder(mic, stop, file, settings, ctx).run()
+        recorder = Recorder(mic, stop, file, settings, ctx)
+        plan.streamed = start_streaming(ctx, plan, recorder)  # phrases go to the backend while recording
+        pcm = recorder.run()
+    except BaseException:
+        if plan.streamed is not None:
+            plan.streamed.cancel()
+            plan.streamed = None
+        raise
     finally:
         stop.after_recording()
         if mic is not None and mic.first_frame_at is not None:

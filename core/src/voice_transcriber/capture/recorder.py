@@ -22,9 +22,10 @@ if TYPE_CHECKING:
 
     from ..config import InputSettings
     from ..context import RunContext
+    from .segmenter import Segmenter
     from .silence import SilenceDetector
 
-TICK = 0.1  #: seconds between two looks at the microphone, the stop requests and the meter
+TICK = 0.05  #: seconds between two looks at the microphone, the stop requests and the meter
 
 
 class Recorder:
@@ -38,6 +39,9 @@ class Recorder:
         #: Called with every new 16 kHz int16 block, in order, from the recording loop (e.g. a
         #: segmenter that transcribes finished phrases while the user is still speaking).
         self.taps: list[Callable[[bytes], None]] = []
+        #: A segmenter fed by the taps: flushed at the end of a recording that was not cancelled,
+        #: and asked after a stop whether the speech had already ended (then no tail is kept).
+        self.segmenter: Segmenter | None = None
         self.resampler = None
         if mic.rate != WANTED_RATE:
             import soxr
@@ -67,6 +71,8 @@ class Recorder:
         finally:
             self.mic.close()
             self._take(self.mic.drain(), last=True)
+            if self.segmenter is not None and not self.stop.cancelled:
+                self.segmenter.flush()  # the last phrase goes to the backend before the file is closed
             self.file.close()
             self.meter.clear()
         if self.stop.cancelled:
@@ -112,8 +118,16 @@ class Recorder:
             stop.requested_at -= settings.tail_padding_ms / 1000  # the silence already is the tail
         if stop.requested_at is None:
             return False
-        # keep what was said until the request (still in flight: the stream latency) plus the tail
-        return time.monotonic() >= stop.requested_at + self.mic.latency + settings.tail_padding_ms / 1000
+        # keep what was said until the request (still in flight: the stream latency) plus the tail,
+        # unless the voice activity detector shows the speech had ended before the request
+        heard_until = stop.requested_at + self.mic.latency
+        now = time.monotonic()
+        if now < heard_until:
+            return False
+        if self.segmenter is not None and settings.tail_padding_ms and self.segmenter.ended_in_silence():
+            self.ctx.info.setdefault("tail", "none (the speech had ended before the stop)")
+            return True
+        return now >= heard_until + settings.tail_padding_ms / 1000
 
     def _meter_note(self) -> str:
         return "stopping…" if self.stop.requested_at is not None else ""

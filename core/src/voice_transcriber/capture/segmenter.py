@@ -5,6 +5,9 @@ is finished when speech is followed by ``min_pause`` seconds of silence; it carr
 ``padding`` seconds of audio on both sides (never overlapping its neighbours). A phrase
 that grows past ``max_seconds`` without a pause is cut at its quietest window in its second
 half. Bits of speech shorter than ``min_speech`` seconds in all (a click, a cough) are dropped.
+Optionally, ``on_pause`` hears of a phrase as soon as ``early_pause`` seconds of silence follow
+it: a phrase that *may* be finished, to start work on it early. If the speaker goes on, that one
+is void; else the same phrase (equal ``index``, ``start`` and ``end``) follows through ``on_segment``.
 
 How to use it (the recorder's ``taps`` hand it every 16 kHz int16 block, in order)::
 
@@ -74,11 +77,13 @@ class Segmenter:
     """Feed it the recording (:meth:`feed`); it calls ``on_segment`` with each finished phrase."""
 
     def __init__(self, on_segment: Callable[[SpeechSegment], None], *, min_pause: float = 0.6,
-                 padding: float = 0.2, max_seconds: float = 28.0, min_speech: float = 0.25) -> None:
+                 padding: float = 0.2, max_seconds: float = 28.0, min_speech: float = 0.25,
+                 on_pause: Callable[[SpeechSegment], None] | None = None, early_pause: float = 0.25) -> None:
         import numpy as np
 
-        self.on_segment = on_segment
+        self.on_segment, self.on_pause = on_segment, on_pause
         self.min_pause, self.padding = int(min_pause * RATE), int(padding * RATE)
+        self.early_pause = max(int(early_pause * RATE), self.padding)
         self.max_samples, self.min_speech = int(max_seconds * RATE), int(min_speech * RATE)
         self.activity = VoiceActivity()
         self.count = 0  #: phrases handed out so far
@@ -88,6 +93,7 @@ class Segmenter:
         self._start: int | None = None  #: first sample of the phrase being spoken, None between phrases
         self._voiced_end = 0  #: end of the last speech window
         self._voiced = 0  #: speech samples in the current phrase
+        self._announced = -1  #: ``_voiced_end`` when ``on_pause`` last heard of the current phrase
 
     @property
     def speaking(self) -> bool:
@@ -142,10 +148,15 @@ class Segmenter:
             self._voiced += WINDOW
         if self._start is None:
             return
-        if window_end - self._voiced_end >= self.min_pause:
+        silent = window_end - self._voiced_end
+        if silent >= self.min_pause:
             self._emit(self._start, self._voiced_end + self.padding)
         elif window_end - self._start >= self.max_samples:
             self._emit(self._start, self._quietest_point(self._start + self.max_samples // 2, window_end), cut_in_speech=True)
+        elif (self.on_pause is not None and silent >= self.early_pause and self._announced != self._voiced_end
+              and self._voiced >= self.min_speech):
+            self._announced = self._voiced_end
+            self.on_pause(self._segment(self._start, self._voiced_end + self.padding))
 
     def _quietest_point(self, begin: int, end: int) -> int:
         """Start of the window with the least energy between samples ``begin`` and ``end``."""
@@ -163,11 +174,14 @@ class Segmenter:
         self._voiced = max(self._voiced_end - end, 0) if cut_in_speech else 0
         if end <= start or (voiced < self.min_speech and not force):
             return None
-        samples = self._buffer[start - self._buffer_start: end - self._buffer_start].copy()
-        segment = SpeechSegment(self.count, start, samples, final=final)
+        segment = self._segment(start, end, final)
         self.count += 1
         self.on_segment(segment)
         return segment
+
+    def _segment(self, start: int, end: int, final: bool = False) -> SpeechSegment:
+        samples = self._buffer[start - self._buffer_start: end - self._buffer_start].copy()
+        return SpeechSegment(self.count, start, samples, final=final)
 
     def _trim(self) -> None:
         """Forget audio no phrase can need any more (keep ``padding`` before the judged end)."""

@@ -3,7 +3,9 @@
 ``POST <url>/audio/transcriptions`` as multipart form data, with a silence gate before
 the upload, FLAC or Opus encoding, splitting at pauses when the server has a size limit,
 retries (``voice_transcriber.http``), SSE streaming with partial text, and Whisper's
-no-speech filter on ``verbose_json`` segments. Subclasses supply the URL, the key, the
+no-speech filter on ``verbose_json`` segments. While recording, phrases arrive through
+``transcribe_segment`` as concurrent requests (``segment_concurrency``), each prompted with
+the previous phrase's text. Subclasses supply the URL, the key, the
 extra form fields and the service-specific fixes in error messages.
 """
 
@@ -18,7 +20,7 @@ from pydantic import Field
 from voice_transcriber import Backend, BackendError, ConfigError, ConfigModel, Segment, Transcript
 from voice_transcriber.http import bearer, check_response, make_client, send
 
-from .prompts import LANGUAGE_NAMES, transcription_prompt
+from .prompts import LANGUAGE_NAMES, segment_prompt, transcription_prompt
 from .replies import Heard, ReplyError, SpeechFilter, parse_body, read_stream
 from .upload import ENCODINGS, RATE, Chunk, speech_seconds, split_for_upload
 
@@ -55,6 +57,9 @@ class HttpBackend(Backend):
 
     #: Name of the base URL key in this backend's config section, for error messages.
     url_key = "url"
+    #: Streamed phrases in flight at once: a pause-to-pause phrase takes a server about as long as
+    #: the next one takes to speak, so a few requests are enough to keep up.
+    segment_concurrency = 3
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
@@ -107,6 +112,14 @@ class HttpBackend(Backend):
         self.client  # noqa: B018 - create the client (and its TLS context) while the user speaks
 
     def transcribe(self, audio: Audio) -> Transcript:
+        return self._transcribe(audio, context=None)
+
+    def transcribe_segment(self, audio: Audio, context: str) -> Transcript:
+        """One phrase while recording (several run at once), prompted with the previous phrase's text."""
+        return self._transcribe(audio, context=context)
+
+    def _transcribe(self, audio: Audio, context: str | None) -> Transcript:
+        """``context`` None: a whole recording (partial text reported here); else a streamed phrase."""
         samples = audio.pcm(RATE)
         duration = len(samples) / RATE
         if self.config.skip_silence and speech_seconds(samples, self.config.silence_threshold_db) < self.config.min_speech_seconds:
@@ -117,8 +130,8 @@ class HttpBackend(Backend):
         chunks = split_for_upload(samples, self.config.upload_format, self.config.max_upload_bytes)
         heard = Heard("")
         for chunk in chunks:
-            heard = _joined(heard, self._send_chunk(chunk, heard.text), chunk.offset)
-            if len(chunks) > 1 and not self.config.stream:
+            heard = _joined(heard, self._send_chunk(chunk, heard.text, context), chunk.offset)
+            if len(chunks) > 1 and not self.config.stream and context is None:
                 self.ctx.partial_text(heard.text)  # progress through a long recording
         uploaded = sum(len(chunk.data) for chunk in chunks)
         wav_bytes = 44 + 2 * len(samples)
@@ -128,7 +141,7 @@ class HttpBackend(Backend):
             self.ctx.log(f"{self.name}: dropped {heard.dropped} segment(s) the model flagged as not speech")
         return self._transcript(heard, duration, uploaded)
 
-    def _send_chunk(self, chunk: Chunk, text_before: str) -> Heard:
+    def _send_chunk(self, chunk: Chunk, text_before: str, context: str | None = None) -> Heard:
         import httpx
 
         url = f"{self.base_url}/audio/transcriptions"
@@ -137,13 +150,14 @@ class HttpBackend(Backend):
         response = send(self.client, "POST", url, service=self.name, retry=self.config.retry_policy(),
                         stream=self.config.stream, unreachable_fix=self.unreachable_fix(), log=self.ctx.log,
                         timeout_fix=self.timeout_fix(chunk.duration),
-                        timeout=self.config.timeouts().for_work(chunk.duration), data=self.form_fields(),
+                        timeout=self.config.timeouts().for_work(chunk.duration), data=self.form_fields(context),
                         files={"file": (encoding.filename, chunk.data, encoding.content_type)})
         try:
             check_response(response, service=self.name, fixes=_only(response.status_code, self.status_fixes))
             if "text/event-stream" in response.headers.get("content-type", ""):
                 prefix = f"{text_before} " if text_before else ""
-                return read_stream(response.iter_lines(), lambda so_far: self.ctx.partial_text(prefix + so_far))
+                report = (lambda so_far: self.ctx.partial_text(prefix + so_far)) if context is None else (lambda _: None)
+                return read_stream(response.iter_lines(), report)
             return parse_body(response.read(), self.reply_format(), self.speech_filter)
         except ReplyError as exc:
             raise BackendError(f"{self.name} ({url}): unreadable reply: {exc} — fix: check that "
@@ -154,13 +168,14 @@ class HttpBackend(Backend):
         finally:
             response.close()
 
-    def form_fields(self) -> dict[str, str]:
-        """The multipart fields besides ``file``, in the names both APIs use."""
+    def form_fields(self, context: str | None = None) -> dict[str, str]:
+        """The multipart fields besides ``file``, in the names both APIs use (``context``: the
+        previous phrase's text, for a streamed phrase)."""
         fields = {"model": self.config.model, "response_format": self.reply_format(),
                   "temperature": f"{self.config.temperature:g}"}
         if self.ctx.settings.language:
             fields["language"] = self.ctx.settings.language
-        prompt = transcription_prompt(self.ctx.settings)
+        prompt = transcription_prompt(self.ctx.settings) if context is None else segment_prompt(self.ctx.settings, context)
         if prompt:
             fields["prompt"] = prompt
         if self.config.stream:

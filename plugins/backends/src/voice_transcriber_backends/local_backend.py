@@ -4,6 +4,8 @@ The default backend. The model loads in the background while the user speaks
 (:meth:`LocalBackend.prepare`), once per process and configuration; segments reach the
 pipeline through ``ctx.partial_text`` as they are decoded. Models are found by
 :mod:`voice_transcriber_backends.local_models`; ``voice-transcriber models`` manages them.
+While recording, the core hands it each finished phrase (``transcribe_segment``) in one worker
+thread, prompted with the previous phrase's text.
 """
 
 from __future__ import annotations
@@ -23,10 +25,16 @@ from voice_transcriber import Audio, AudioError, Backend, BackendError, Check, C
 
 from . import local_models
 from .local_models import ResolvedModel, first_line, hub_offline
-from .prompts import hotwords, transcription_prompt
+from .prompts import hotwords, segment_prompt, transcription_prompt
 
 if TYPE_CHECKING:
     import numpy as np
+
+# CTranslate2's OpenMP workers spin while they wait for work. Beside a running recording (the
+# recorder loop, PortAudio, the VAD) spinning threads starve each other: a streamed phrase took
+# 3-5x longer on 2 cores, and batch transcription is no faster with spinning. Read once, when
+# ctranslate2 loads (faster_whisper.vad imports it too), so it is set as this plugin is loaded.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 INSTALL_FIX = "install it: `pip install 'voice-transcriber-backends[local]'` (the voice-transcriber distribution includes it)"
 ComputeType = Literal["auto", "default", "int8", "int8_float32", "int8_float16", "int8_bfloat16",
@@ -98,6 +106,13 @@ class LocalBackend(Backend):
         return shared_model(key, self._load)
 
     def transcribe(self, audio: Audio) -> Transcript:
+        return self._transcribe(audio, context=None)
+
+    def transcribe_segment(self, audio: Audio, context: str) -> Transcript:
+        """One phrase while recording (the core's single worker thread), prompted with the previous text."""
+        return self._transcribe(audio, context=context)
+
+    def _transcribe(self, audio: Audio, context: str | None) -> Transcript:
         # Decoding first, not beside a background load: in an A/B run on 2 cores the overlap cost
         # more CPU and wall time than it saved. Unreadable audio fails before any load.
         samples = decode(audio)
@@ -106,7 +121,7 @@ class LocalBackend(Backend):
         self.ctx.info["local model"] = f"{loaded.model.name} ({loaded.model.origin})"
         language = self._language(loaded)
         if samples.size:
-            text, segments, language = self._run(loaded, samples, language)
+            text, segments, language = self._run(loaded, samples, language, context)
         else:
             text, segments = "", []
         return Transcript(text=text, backend=self.name, language=language, model=loaded.model.name,
@@ -177,21 +192,24 @@ class LocalBackend(Backend):
                                "(set transcription.local.model to a multilingual model such as base or small)")
         return "en"
 
-    def _run(self, loaded: LoadedModel, samples: np.ndarray,
-             language: str | None) -> tuple[str, list[Segment], str | None]:
-        """Decode segment by segment, telling the pipeline the text so far after each one.
+    def _run(self, loaded: LoadedModel, samples: np.ndarray, language: str | None,
+             context: str | None) -> tuple[str, list[Segment], str | None]:
+        """Decode segment by segment, telling the pipeline the text so far after each one (a
+        whole recording; a streamed phrase, ``context`` not None, is reported by the core).
 
         Returns the text, the segments, and the language (detected when ``language`` is None)."""
-        config = self.config
+        config, settings = self.config, self.ctx.settings
+        prompt = transcription_prompt(settings) if context is None else segment_prompt(settings, context)
         text, segments = "", []
         try:
             decoded, info = loaded.whisper.transcribe(
                 samples, language=language, beam_size=config.beam_size, vad_filter=config.vad_filter,
-                initial_prompt=transcription_prompt(self.ctx.settings), hotwords=hotwords(self.ctx.settings, config.hotwords))
+                initial_prompt=prompt, hotwords=hotwords(settings, config.hotwords))
             for raw in decoded:  # a generator: each step decodes the next segment
                 text += raw.text  # Whisper's own spacing (none between CJK segments)
                 segments.append(Segment(raw.start, raw.end, raw.text.strip()))
-                self.ctx.partial_text(text.strip())
+                if context is None:
+                    self.ctx.partial_text(text.strip())
         except (RuntimeError, ValueError) as exc:
             raise BackendError(f"local model '{loaded.model.name}' failed while decoding: {first_line(exc)} "
                                "(rerun with --debug; try transcription.local.computeType \"float32\")") from None

@@ -67,3 +67,17 @@ def hotwords(settings: Settings, configured: str | list[str] | None) -> str | No
     words += [word for word in settings.vocabulary if word not in words]
     text = ", ".join(word.strip() for word in words if word and word.strip())
     return text or None
+
+
+#: Characters of the previous phrase given as context (Whisper reads at most 224 prompt tokens).
+CONTEXT_CHARS = 300
+
+
+def segment_prompt(settings: Settings, context: str) -> str | None:
+    """The prompt for one phrase of a streamed recording: :func:`transcription_prompt`, then the
+    end of the previous phrase's text, which Whisper takes as what was just said."""
+    context = context.strip()
+    if len(context) > CONTEXT_CHARS:
+        context = context[-CONTEXT_CHARS:].split(" ", 1)[-1]
+    parts = [part for part in (transcription_prompt(settings), context) if part]
+    return " ".join(parts) or None
