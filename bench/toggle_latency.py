@@ -8,7 +8,7 @@ fed in real time, and a private $XDG_RUNTIME_DIR/$XDG_STATE_HOME. In the same ru
 * toggle→stop: ``voice-transcriber toggle`` stopping it (lock, PID file, signal);
 * start --wait: until the background recorder's microphone is open and it published ``recording``.
 
-Then 50 concurrent toggles (the race test's load) and how long until every recorder has exited.
+Then ``--toggles`` (50) concurrent toggles (the race test's load) and how long until every recorder has exited.
 The backend is ``openai`` pointed at a closed port: silence never leaves the machine.
 
     uv run python bench/toggle_latency.py [--repeat 5] [--out bench/results/51-toggle.md] [--json PATH]
