@@ -59,6 +59,7 @@ class InputSettings(ConfigModel):
     tail_padding_ms: int = Field(300, ge=0, le=5000, description="Keep recording up to this long after a stop request, so the last word is not cut off (none when the voice activity detector shows the speech had already ended).")
     streaming: bool = Field(True, description="Transcribe each phrase while you are still speaking (the backend gets phrases cut at pauses), so only the last phrase is left after the stop; false sends the whole recording after the stop.")
     keep_recordings: int = Field(20, ge=0, description="Delivered recordings to keep on disk (undelivered ones are always kept).")
+    continuous: bool = Field(False, description="Record hands-free (--continuous): deliver each utterance at its pause and keep listening, until the stop phrase, a stop request or a long silence.")
     utterance_pause_seconds: float = Field(1.0, ge=0.3, le=10, description="--continuous: a pause this long ends an utterance, which is then delivered while listening goes on.")
     stop_phrase: str | None = Field("stop dictation", description="--continuous: saying this at the end of an utterance ends the session; it is not delivered (any case and punctuation). null: no stop phrase.")
     continuous_silence_seconds: float | None = Field(60, gt=0, description="--continuous: end the session after this many seconds without speech (--silence-stop sets it in that mode); null: never.")

@@ -12,7 +12,7 @@ import click
 
 from ..config import Settings, load_settings
 from ..context import RunContext
-from ..errors import VoiceTranscriberError
+from ..errors import UsageError, VoiceTranscriberError
 from ..history import add_recovery_hint
 from ..pipeline import Plan
 from ..plugins import PluginManager
@@ -63,6 +63,7 @@ def pipeline_options(command: Callable) -> Callable:
         click.option("--device", "-d", metavar="NAME|INDEX", help="Microphone to record from (see `voice-transcriber devices`)."),
         click.option("--max-duration", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Stop recording after SECONDS (default 300)."),
         click.option("--silence-stop", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Stop recording after SECONDS of silence following speech (voice activity detection)."),
+        click.option("--continuous", is_flag=True, default=None, help="Hands-free: deliver each utterance at its pause and keep listening, until the stop phrase (input.stopPhrase), a stop or a long silence (--silence-stop sets it)."),
         click.option("--live", is_flag=True, default=None, help="Show the text while it is recognised, in sinks that can (typing types it, then corrects it)."),
     ]
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
@@ -79,7 +80,9 @@ def overrides_from(options: dict[str, Any]) -> dict[str, Any]:
         "output.stdout.trailingNewline": False if options.get("no_newline") else None,
         "input.device": options.get("device"),
         "input.maxDurationSeconds": options.get("max_duration"),
-        "input.silenceStopSeconds": options.get("silence_stop"),
+        "input.silenceStopSeconds": None if options.get("continuous") else options.get("silence_stop"),
+        "input.continuousSilenceSeconds": options.get("silence_stop") if options.get("continuous") else None,
+        "input.continuous": True if options.get("continuous") else None,
         "output.live": True if options.get("live") else None,
     }
     if options.get("formatters"):
@@ -112,11 +115,19 @@ def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | No
     ctx = state.context(state.settings(flags))
     apply_profile(ctx, options.get("profile"), flags, state.settings)
     plan = build_plan(state.registry, ctx)
+    recording = audio is None and not options.get("input_path")
+    if options.get("continuous") and not recording:
+        raise UsageError("--continuous records from the microphone; it cannot transcribe files or --input")
     try:
-        with live_text(plan, ctx):
-            if audio is None:
-                audio = read_input(options.get("input_path"), plan, ctx)
-            pipeline.run(audio, plan, ctx)
+        if recording and ctx.settings.input.continuous:
+            from ..capture.continuous import dictate_continuously
+
+            dictate_continuously(ctx, plan, lambda utterance: build_plan(state.registry, utterance))
+        else:
+            with live_text(plan, ctx):
+                if audio is None:
+                    audio = read_input(options.get("input_path"), plan, ctx)
+                pipeline.run(audio, plan, ctx)
         recordings.settle(ctx)
     except (VoiceTranscriberError, KeyboardInterrupt) as exc:
         add_recovery_hint(exc, ctx)

@@ -1,0 +1,224 @@
+"""``--continuous``: hands-free dictation — keep listening, deliver each utterance at its pause.
+
+One recording covers the whole session (one WAV on disk, written as it comes, as usual). The
+segmenter (:mod:`.segmenter`, Silero VAD) cuts it where the speaker pauses for
+``input.utterancePauseSeconds``; each utterance then runs through backend → formatters →
+sinks in a worker thread while the recording goes on. Every utterance is a run of its own
+(run id ``SESSION-N``, one history entry each, whose ``recording`` is the session's file).
+
+The session ends when
+
+* an utterance ends with ``input.stopPhrase`` (any case and punctuation): the phrase is not
+  delivered, the words before it are;
+* a stop request arrives (Enter, Ctrl-C, SIGTERM, SIGUSR1, ``voice-transcriber stop``/``toggle``):
+  the utterance under way is still delivered; a cancel (Ctrl-C twice, SIGUSR2) drops what is
+  not delivered yet;
+* nobody spoke for ``input.continuousSilenceSeconds``, or ``input.maxDurationSeconds`` is reached.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ..components import Formatter
+from ..errors import VoiceTranscriberError
+
+if TYPE_CHECKING:
+    from ..context import RunContext
+    from ..pipeline import Plan
+    from ..types import Transcript
+    from .segmenter import Segmenter, SpeechSegment
+    from .stops import StopControl
+
+RATE = 16_000
+#: Audio kept before and after each utterance's speech (s). More than the segmenter's default:
+#: a short utterance has no neighbouring context, and tiny.en mishears a soft first word cut
+#: close ("The meeting" → "Let me do", measured through a PulseAudio virtual microphone).
+PADDING = 0.4
+#: A word: letters and digits, with apostrophes inside ("don't").
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+#: What may separate the words before the stop phrase from it (dropped with the phrase).
+SEPARATORS = " \t\n,;:-–—"
+
+
+def split_stop_phrase(text: str, phrase: str | None) -> tuple[str, bool]:
+    """``(text before the phrase, True)`` when ``text`` ends with ``phrase``, else ``(text, False)``.
+
+    Words are compared without case, punctuation or spacing: "Stop dictation." and
+    "stop, dictation!" both end with the phrase "stop dictation"."""
+    wanted = [_comparable(word) for word in WORD.findall(phrase or "")]
+    found = list(WORD.finditer(text))
+    if not wanted or [_comparable(match.group()) for match in found[-len(wanted):]] != wanted:
+        return text, False
+    return text[: found[-len(wanted)].start()].rstrip(SEPARATORS), True
+
+
+def _comparable(word: str) -> str:
+    return word.casefold().replace("’", "'")
+
+
+class StopPhrase(Formatter):
+    """First formatter of each utterance: takes the stop phrase off its end and remembers it was said."""
+
+    name = "stop-phrase"
+
+    def __init__(self, ctx: RunContext, phrase: str | None) -> None:
+        super().__init__(ctx)
+        self.phrase = phrase
+        self.heard = False
+
+    def format(self, transcript: Transcript) -> str:
+        text, self.heard = split_stop_phrase(transcript.text, self.phrase)
+        if self.heard and not text.strip():
+            self.ctx.quiet = True  # an utterance of just the stop phrase is not "no speech detected"
+        return text
+
+
+def dictate_continuously(ctx: RunContext, plan: Plan, make_plan: Callable[[RunContext], Plan]) -> None:
+    """Record until the session ends, delivering each utterance meanwhile (see the module docstring).
+
+    ``plan`` is checked and its backends prepared while the microphone opens; ``make_plan``
+    builds each utterance's components for that utterance's context. Raises
+    :class:`~voice_transcriber.VoiceTranscriberError` when an utterance was not delivered
+    (the session's recording is then kept for ``retry``), and what recording raises.
+    """
+    from . import vad
+
+    vad.check_available("--continuous")
+    session = ContinuousDictation(ctx, make_plan)
+    worker = threading.Thread(target=session.deliver_all, name="continuous-delivery")
+    worker.start()
+    try:
+        session.record(plan)
+        session.utterances.put(None)
+        worker.join()
+    except BaseException:  # cancelled, or the recording failed: what is not delivered yet is dropped
+        session.cancelled = True
+        session.utterances.put(None)
+        raise
+    session.report()
+
+
+class ContinuousDictation:
+    """One hands-free session: the recording (main thread) and the deliveries (a worker thread)."""
+
+    def __init__(self, ctx: RunContext, make_plan: Callable[[RunContext], Plan]) -> None:
+        self.ctx, self.make_plan = ctx, make_plan
+        self.settings = ctx.settings.input
+        self.utterances: queue.Queue[SpeechSegment | None] = queue.Queue()
+        self.delivered = 0
+        self.failures: list[str] = []
+        self.stop_heard = False
+        self.cancelled = False
+        self.stop: StopControl | None = None
+        self.segmenter: Segmenter | None = None
+        self.last_speech_end = 0  #: sample where the latest utterance's speech ended
+
+    def record(self, plan: Plan) -> None:
+        """Record the session (as ``capture.record`` does) with the segmenter on the recorder's taps."""
+        from ..pipeline import prepare_in_background
+        from ..recordings import RecordingFile, wav_bytes
+        from ..types import Audio
+        from . import early
+        from .microphone import Microphone
+        from .recorder import Recorder
+        from .segmenter import Segmenter
+        from .stops import StopControl
+
+        ctx, settings = self.ctx, self.settings
+        mic, stop = early.take(settings.device)
+        self.stop = stop = stop or StopControl().install()
+        try:
+            mic = mic or Microphone(settings.device)
+            file = RecordingFile(ctx.run_id, warn=ctx.warn)
+            ctx.info["recording"] = str(file.path) if file.path else None
+            ctx.recording_started()
+            prepare_in_background(plan, ctx)
+            # the session's own silence limit replaces --silence-stop's (see overrides_from)
+            recorder = Recorder(mic, stop, file, settings.model_copy(update={"silence_stop_seconds": None}), ctx)
+            self.segmenter = Segmenter(self._utterance_ended, min_pause=settings.utterance_pause_seconds,
+                                       padding=PADDING)
+            recorder.taps += [self.segmenter.feed, self._watch_silence]
+            recorder.segmenter = self.segmenter  # flushed at the stop: the utterance under way is delivered
+            pcm = recorder.run()
+        finally:
+            stop.after_recording()
+        ctx.info["recording"] = str(file.path) if file.path else None
+        ctx.recording_stopped(Audio.from_file(file.path) if file.path else
+                              Audio.from_bytes(wav_bytes(pcm), label="the session (in memory)"))
+
+    def _utterance_ended(self, segment: SpeechSegment) -> None:
+        """Called by the segmenter in the recording loop: hand the utterance to the worker."""
+        assert self.segmenter is not None
+        self.last_speech_end = segment.end - self.segmenter.padding
+        self.utterances.put(segment)
+
+    def _watch_silence(self, block: bytes) -> None:
+        """A recorder tap (after the segmenter's): request the stop after the long silence."""
+        limit = self.settings.continuous_silence_seconds
+        stop, segmenter = self.stop, self.segmenter
+        if not limit or stop is None or segmenter is None or stop.requested_at is not None or segmenter.speaking:
+            return
+        from .vad import WINDOW
+
+        if segmenter.activity.windows * WINDOW - self.last_speech_end >= limit * RATE:
+            stop.request_stop(f"{limit:g} s without speech")
+            if self.ctx.settings.input.tail_padding_ms:
+                stop.requested_at -= self.ctx.settings.input.tail_padding_ms / 1000  # the silence is the tail
+
+    def deliver_all(self) -> None:
+        """The worker: deliver utterances in order until the recording ends."""
+        while (segment := self.utterances.get()) is not None:
+            if not (self.stop_heard or self.cancelled):  # after the stop phrase, nothing more is delivered
+                self._deliver(segment)
+
+    def _deliver(self, segment: SpeechSegment) -> None:
+        from .. import pipeline
+        from ..live import live_text
+
+        number = segment.index + 1
+        ctx = replace(self.ctx, run_id=f"{self.ctx.run_id}-{number}", timings={}, transcript=None,
+                      info={"recording": self.ctx.info.get("recording"), "utterance": number})
+        where = f"utterance {number} ({segment.start_seconds:.1f}–{segment.end_seconds:.1f} s of the recording)"
+        try:
+            plan = self.make_plan(ctx)
+            stop_phrase = StopPhrase(ctx, self.settings.stop_phrase)
+            plan.formatters.insert(0, stop_phrase)
+            with live_text(plan, ctx):
+                transcript = pipeline.run(segment.audio(), plan, ctx)
+        except Exception as exc:  # noqa: BLE001 - one lost utterance must not end the session
+            reason = str(exc) if isinstance(exc, VoiceTranscriberError) else f"{type(exc).__name__}: {exc}"
+            self.failures.append(f"{where}: {reason}")
+            self.ctx.warn(f"{where} was not delivered: {reason}")
+            return
+        ctx.log(f"{where}: " + " · ".join(f"{stage} {seconds:.3f} s" for stage, seconds in ctx.timings.items()))
+        self.delivered += bool(transcript.text.strip())
+        if stop_phrase.heard:
+            self.stop_heard = True
+            assert self.stop is not None
+            self.stop.request_stop("the stop phrase")
+
+    def report(self) -> None:
+        """One line on how the session ended; an error when an utterance was not delivered."""
+        assert self.stop is not None
+        reason = "the stop phrase was said" if self.stop_heard else f"stopped by {self.stop.reason or 'a limit'}"
+        if self.failures:
+            raise VoiceTranscriberError(f"{len(self.failures)} utterance(s) of the session were not delivered "
+                                        f"({self.failures[0]}){' and more, see above' if len(self.failures) > 1 else ''}")
+        self.ctx.warn(f"continuous dictation ended ({reason}): {self.delivered} utterance(s) delivered")
+        _publish_end(self.ctx, self.delivered)
+
+
+def _publish_end(ctx: RunContext, delivered: int) -> None:
+    """The session's own run state ends too (its utterances published theirs), for ``status``."""
+    from .. import runstate
+
+    try:
+        runstate.publish(ctx.run_id, "delivered", utterances=delivered)
+    except (OSError, VoiceTranscriberError) as exc:
+        ctx.log(f"could not publish the session's state: {exc}")

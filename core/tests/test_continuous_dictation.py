@@ -1,0 +1,128 @@
+"""``--continuous`` through the real executable: PulseAudio virtual mic → segmenter → tiny.en → stdout.
+
+espeak-ng sentences separated by 1.5 s of silence are played into the virtual microphone; each
+must come out as its own delivery, in order, while the recording goes on. The null-sink monitor
+hands audio over in ~2 s blocks, hence ``LATENCY`` before a stop signal.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from voice_transcriber.capture.continuous import split_stop_phrase
+from vt_testing.pulse import RecordingProcess, wav_seconds
+
+LATENCY = 2.5
+FIRST, SECOND = "Please send the report by Friday.", "The meeting moves to Monday."
+STOP = "Stop dictation."
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def env(pulse, tiny_model_dir, isolated_dirs, tmp_path) -> dict[str, str]:
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    return {**pulse.env, "XDG_RUNTIME_DIR": str(runtime),
+            "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir),
+            "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__BEAM_SIZE": "1"}
+
+
+@pytest.fixture
+def store(isolated_dirs) -> Path:
+    return isolated_dirs / "xdg_state_home" / "voice-transcriber" / "recordings"
+
+
+@pytest.fixture
+def speech(espeak_wav, tmp_path):
+    """``speech(text, ...)``: one WAV of the sentences with 1.5 s of silence between them."""
+    def make(*sentences: str) -> Path:
+        gap = np.zeros(int(1.5 * 16000), dtype=np.int16)
+        parts = [soundfile.read(espeak_wav(text), dtype="int16")[0] for text in sentences]
+        joined = np.concatenate([piece for part in parts for piece in (part, gap)][:-1])
+        out = tmp_path / f"speech{len(list(tmp_path.glob('speech*.wav')))}.wav"
+        soundfile.write(out, joined, 16000, subtype="PCM_16")
+        return out
+
+    return make
+
+
+def heard(line: str, *keywords: str) -> bool:
+    return all(word in line.lower() for word in keywords)
+
+
+def history(isolated_dirs) -> list[dict]:
+    path = isolated_dirs / "xdg_state_home" / "voice-transcriber" / "history.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_each_utterance_is_delivered_at_its_pause_and_the_stop_phrase_ends_the_session(
+        pulse, env, store, speech, isolated_dirs):
+    rec = RecordingProcess("--continuous", "--backend", "local", "--output", "stdout", env=env)
+    path = rec.wait_for_file(store)
+    pulse.play(speech(FIRST, SECOND, STOP)).wait(timeout=30)
+    code, out, err = rec.finish(timeout=60)  # no signal: the stop phrase ends it
+
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 2, out
+    assert heard(lines[0], "report", "friday") and heard(lines[1], "monday"), out
+    assert "stop" not in out.lower() and "dictation" not in out.lower(), "the stop phrase is not delivered"
+    assert "continuous dictation ended (the stop phrase was said): 2 utterance(s) delivered" in err, err
+    entries = history(isolated_dirs)
+    session = path.stem
+    assert [e["id"] for e in entries] == [f"{session}-1", f"{session}-2"]
+    assert [e["text"] for e in entries] == lines and {e["recording"] for e in entries} == {str(path)}
+    assert wav_seconds(path) > 6.0, "the session's recording holds everything that was said"
+    assert path.with_suffix(".delivered").exists()
+
+
+def test_a_long_silence_ends_the_session_after_delivering_what_was_said(pulse, env, store, speech):
+    rec = RecordingProcess("--continuous", "--silence-stop", "2", "--backend", "local", "--output", "stdout", env=env)
+    rec.wait_for_file(store)
+    pulse.play(speech(FIRST)).wait(timeout=30)
+    code, out, err = rec.finish(timeout=60)
+
+    assert code == 0, err
+    assert len(out.splitlines()) == 1 and heard(out, "report", "friday"), out
+    assert "continuous dictation ended (stopped by 2 s without speech): 1 utterance(s) delivered" in err, err
+
+
+def test_ctrl_c_ends_the_session_and_everything_said_is_delivered(pulse, env, store, speech):
+    rec = RecordingProcess("--continuous", "--backend", "local", "--output", "stdout", env=env)
+    rec.wait_for_file(store)
+    pulse.play(speech(FIRST, SECOND)).wait(timeout=30)
+    time.sleep(LATENCY)
+    rec.signal(signal.SIGINT)
+    code, out, err = rec.finish(timeout=60)
+
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 2 and heard(lines[0], "friday") and heard(lines[1], "monday"), out
+    assert "stopped by Ctrl-C" in err, err
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Send it now, stop dictation.", ("Send it now", True)),
+    ("Stop dictation.", ("", True)),
+    ("stop. Dictation!", ("", True)),
+    ("STOP   DICTATION", ("", True)),
+    ("I said stop dictation now.", ("I said stop dictation now.", False)),
+    ("Nonstop dictation.", ("Nonstop dictation.", False)),
+    ("dictation", ("dictation", False)),
+    ("", ("", False)),
+])
+def test_stop_phrase_is_matched_at_the_end_without_case_or_punctuation(text, expected):
+    assert split_stop_phrase(text, "stop dictation") == expected
+
+
+def test_no_stop_phrase_configured_never_stops():
+    assert split_stop_phrase("stop dictation", None) == ("stop dictation", False)
+    assert split_stop_phrase("It’s over.", "it's over") == ("", True)
