@@ -68,7 +68,7 @@ def select(scripts: list[Path], only: str | None) -> list[Path]:
     wanted = {name.strip().removesuffix(".py") for name in only.split(",") if name.strip()}
     unknown = wanted - {p.stem for p in scripts}
     if unknown:
-        raise SystemExit(f"run_all.py: no bench script named {', '.join(sorted(unknown))}; "
+        raise ValueError(f"no bench script named {', '.join(sorted(unknown))}; "
                          f"choose from {', '.join(p.stem for p in scripts)}")
     return [p for p in scripts if p.stem in wanted]
 
@@ -228,9 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats: the whole run takes a few minutes")
     parser.add_argument("--only", metavar="NAME,...", help="run only these scripts (names without .py)")
-    parser.add_argument("--timeout", type=float, help="seconds per script (default 600 with --quick, else 1800)")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="seconds per script (default 600 with --quick, else 1800)")
     args = parser.parse_args(argv)
-    scripts = select(discover(), args.only)
+    try:
+        scripts = select(discover(), args.only)
+    except ValueError as exc:
+        parser.error(str(exc))
     timeout = args.timeout or (600 if args.quick else 1800)
     outcomes = run(scripts, args.quick, timeout, SUMMARY, [p.stem for p in scripts] if args.only else None)
     print(SUMMARY.read_text(encoding="utf-8"))

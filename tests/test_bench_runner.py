@@ -67,7 +67,7 @@ def test_discovery_skips_the_runner_and_helper_modules(run_all, fake_bench):
 def test_only_selects_by_name_and_rejects_unknown_names(run_all, fake_bench):
     scripts = run_all.discover(fake_bench)
     assert [p.stem for p in run_all.select(scripts, "silent, good.py")] == ["good", "silent"]
-    with pytest.raises(SystemExit, match="no bench script named nope; choose from broken, good"):
+    with pytest.raises(ValueError, match="no bench script named nope; choose from broken, good"):
         run_all.select(scripts, "good,nope")
 
 
