@@ -48,8 +48,9 @@ def machine() -> str:
     return f"{os.cpu_count()} vCPUs ({cpu_model()}), {ram_gib():.0f} GiB RAM, Python {platform.python_version()}"
 
 
-def load_average() -> str:
-    return ", ".join(f"{value:.1f}" for value in os.getloadavg())
+def load_average(values: tuple[float, ...] | None = None) -> str:
+    """``1.2, 3.4, 5.6``: the 1, 5 and 15 minute load averages, now unless ``values`` are given."""
+    return ", ".join(f"{value:.1f}" for value in values or os.getloadavg())
 
 
 @dataclass(frozen=True)

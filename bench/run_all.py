@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from _common import QUICK_ENV, cpu_model, ram_gib
+from _common import QUICK_ENV, cpu_model, load_average, ram_gib
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -186,25 +186,22 @@ def render_summary(outcomes: list[Outcome], info: RunInfo) -> str:
         "## Summary: every ratio from one run", "",
         f"`{command}` — {info.started:%Y-%m-%d %H:%M} UTC, commit `{info.commit}`"
         + (" (quick: fewer repeats than the full run)" if info.quick else "") + ".", "",
-        f"Machine: {info.machine}. Load average (1, 5, 15 min): {fmt_load(info.load_before)} at the start, "
-        f"{fmt_load(info.load_after)} at the end; other jobs on the machine slow both sides of a ratio, not always "
+        f"Machine: {info.machine}. Load average (1, 5, 15 min): {load_average(info.load_before)} at the start, "
+        f"{load_average(info.load_after)} at the end; other jobs on the machine slow both sides of a ratio, not always "
         "equally.", "",
     ]
     if info.only:
         lines += ["Partial run: only the scripts named; the other sections below keep their previous numbers.", ""]
     lines += ["| script | ours ÷ baseline (measured in the same run) | ours | baseline | ratio | goal | met |",
               "|---|---|---|---|---|---|---|"]
-    lines += [table_row(o, r) for o, r in rows]
-    lines += [f"| {o.script} | failed: {o.error.replace('|', '/')} | | | | | **failed** |" for o in outcomes if o.error]
+    for outcome in outcomes:
+        lines += [table_row(outcome, row) for row in outcome.rows] or [
+            f"| {outcome.script} | failed: {(outcome.error or '').replace('|', '/')} | | | | | **failed** |"]
     lines += ["", f"Goals met: {verdicts.count(True)} of {verdicts.count(True) + verdicts.count(False)}; "
               f"scripts failed: {sum(1 for o in outcomes if o.error)} of {len(outcomes)}. Time per script: "
               + ", ".join(f"{o.script} {o.seconds:.0f} s" for o in outcomes) + "."]
     notes = [f"- {o.script}: {o.notes}" for o in outcomes if o.notes]
     return "\n".join(lines + (["", *notes] if notes else [])) + "\n"
-
-
-def fmt_load(load: tuple[float, ...]) -> str:
-    return ", ".join(f"{x:.1f}" for x in load)
 
 
 def run(scripts: list[Path], quick: bool, timeout: float, summary: Path, only: list[str] | None = None,
