@@ -19,6 +19,7 @@ pytest_plugins = [
     "vt_testing.openai_api",
     "vt_testing.http_backends",
     "vt_testing.dbus",
+    "vt_testing.passages",
 ]
 
 # Nothing in the test suite may reach a model hub.

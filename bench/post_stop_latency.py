@@ -32,43 +32,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "testing"))
 sys.path.insert(0, str(ROOT / "bench"))
 from _common import RESULTS, Row, add_output_options, load_average, machine, repeats, write_outputs  # noqa: E402
+from vt_testing.passages import make_passage  # noqa: E402
 from vt_testing.pulse import start_pulse  # noqa: E402
 from vt_testing.speech import wer  # noqa: E402
 
 RATE = 16_000
 STOP_AFTER = 0.4  #: seconds between the end of the last word and the stop signal (a hand on a hotkey)
 PAUSE = 0.8  #: silence between sentences
-SENTENCES = [
-    "The meeting starts at nine in the morning.", "Please bring the quarterly report and your laptop.",
-    "We will review the budget for the new office.", "After lunch the design team presents the prototype.",
-    "Questions about the schedule go to the project manager.", "The train to the city leaves every twenty minutes.",
-    "My sister bought a small house near the river.", "It rained all weekend, so we stayed inside and read books.",
-    "The library closes early on public holidays.", "Remember to water the plants before you leave.",
-    "Our new neighbours moved in from the north of the country.", "The doctor said I should walk for half an hour every day.",
-]
 BIN = Path(sys.executable).parent
-
-
-def passage(seconds: float, folder: Path) -> tuple[bytes, str]:
-    """At least ``seconds`` of espeak-ng speech (int16, 16 kHz): sentences with pauses; and its text."""
-    import numpy as np
-    import soundfile as sf
-
-    parts, words, total, index = [], [], 0.0, 0
-    while total < seconds:
-        text = SENTENCES[index % len(SENTENCES)]
-        raw, out = folder / "raw.wav", folder / "sentence.wav"
-        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
-        subprocess.run(["sox", "-D", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)], check=True)
-        pcm, _ = sf.read(out, dtype="int16")
-        pcm = np.trim_zeros(pcm)  # the stop delay counts from the last word, not from espeak's own silence
-        if parts:
-            parts.append(np.zeros(int(PAUSE * RATE), dtype=np.int16))
-        parts.append(pcm)
-        words.append(text)
-        total += len(pcm) / RATE + (PAUSE if index else 0)
-        index += 1
-    return np.concatenate(parts).tobytes(), " ".join(words)
 
 
 class RealTimeSource:
@@ -101,7 +72,10 @@ class RealTimeSource:
                 if chunk is None:
                     self.done.set()
                     continue
-                pipe.write(chunk)
+                try:
+                    pipe.write(chunk)
+                except BrokenPipeError:  # the daemon is gone
+                    return
                 next_at += 0.01
                 time.sleep(max(0.0, next_at - time.monotonic()))
 
@@ -177,7 +151,7 @@ def main() -> None:
                    "XDG_CACHE_HOME": str(folder / "cache"), "XDG_DATA_HOME": str(folder / "data"),
                    "HF_HUB_OFFLINE": "1", "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": model_dir}
             store = folder / "state" / "voice-transcriber" / "recordings"
-            results = measure(lengths, args.repeat, folder, source, env, store, model_dir)
+            results = measure(lengths, args.repeat, source, env, store, model_dir)
             source.stop.set()
         finally:
             pulse.stop()
@@ -185,10 +159,10 @@ def main() -> None:
     write_outputs(args, "post_stop_latency", markdown, rows, notes)
 
 
-def measure(lengths, repeat, folder, source, env, store, model_dir) -> dict[float, dict]:
+def measure(lengths, repeat, source, env, store, model_dir) -> dict[float, dict]:
     results = {}
     for seconds in lengths:
-        pcm, reference = passage(seconds, folder)
+        pcm, reference, _ = make_passage(seconds, PAUSE)
         latencies, texts, debug = [], [], ""
         for _ in range(repeat):
             latency, text, debug = one_run(pcm, source, env, store)

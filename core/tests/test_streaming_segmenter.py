@@ -1,0 +1,178 @@
+"""The segmenter on real speech (espeak-ng sentences with pauses, jfk.flac), and the adaptive tail.
+
+Audio is fed in 50 ms blocks, as the recorder's taps get it. The Silero VAD is the real one.
+"""
+
+from __future__ import annotations
+
+import time
+import wave
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from voice_transcriber.capture.recorder import Recorder
+from voice_transcriber.capture.segmenter import Segmenter, SpeechSegment
+from voice_transcriber.capture.stops import StopControl
+from voice_transcriber.config import load_settings
+from voice_transcriber.context import RunContext
+
+RATE = 16_000
+BLOCK = 800 * 2  # bytes: 50 ms
+
+
+def segment(pcm: bytes, **options) -> tuple[list[SpeechSegment], SpeechSegment | None, Segmenter]:
+    found: list[SpeechSegment] = []
+    segmenter = Segmenter(found.append, **options)
+    assert segmenter.activity.wait_ready(10), segmenter.activity.error
+    for offset in range(0, len(pcm), BLOCK):
+        segmenter.feed(pcm[offset:offset + BLOCK])
+    last = segmenter.flush()
+    return found, last, segmenter
+
+
+def pcm_of(path) -> bytes:
+    with wave.open(str(path)) as wav:
+        return wav.readframes(wav.getnframes())
+
+
+def silence(seconds: float) -> bytes:
+    return bytes(2 * int(seconds * RATE))
+
+
+def test_sentences_separated_by_pauses_become_one_phrase_each(espeak_passage):
+    wav, _, spans = espeak_passage(10)
+    pcm = pcm_of(wav) + silence(1.0)
+    found, last, _ = segment(pcm)
+
+    assert len(found) == len(spans), [(s.start_seconds, s.end_seconds) for s in found]
+    assert last is None, "the recording ended in silence: every phrase was out before the stop"
+    for phrase, (start, end) in zip(found, spans):
+        assert phrase.start_seconds <= start + 0.1 and phrase.end_seconds >= end - 0.1, "the whole sentence is in"
+        assert phrase.start_seconds >= start - 0.5 and phrase.end_seconds <= end + 0.5, "with a little padding only"
+    assert [p.index for p in found] == list(range(len(spans)))
+    assert all(a.end <= b.start for a, b in zip(found, found[1:])), "phrases never overlap"
+    assert np.array_equal(found[1].samples, np.frombuffer(pcm, dtype=np.int16)[found[1].start:found[1].end])
+
+
+def test_the_stop_in_the_middle_of_a_sentence_flushes_it_as_the_final_phrase(espeak_passage):
+    wav, _, spans = espeak_passage(10)
+    pcm = pcm_of(wav)
+    cut = int((spans[1][0] + 1.0) * RATE) * 2  # one second into the second sentence
+    found, last, _ = segment(pcm[:cut])
+
+    assert len(found) == 2 and found[-1] is last and last.final
+    assert last.end == cut // 2, "everything up to the stop"
+    audio = last.audio()
+    assert audio.sample_rate == RATE and audio.samples.dtype == np.float32 and abs(audio.samples).max() <= 1.0
+
+
+def test_jfk_is_cut_at_its_pauses_and_nothing_spoken_is_left_out(jfk_audio):
+    pcm = (jfk_audio.samples * 32767).astype(np.int16).tobytes() + silence(1.0)
+    found, _, _ = segment(pcm)
+
+    assert len(found) >= 2, "Kennedy pauses after 'Americans' and after 'for you'"
+    from faster_whisper.vad import get_speech_timestamps
+
+    for speech in get_speech_timestamps(jfk_audio.samples):
+        covered = [p for p in found if p.start <= speech["start"] + 1600 and p.end >= speech["end"] - 1600]
+        inside = [p for p in found if p.start < speech["end"] and p.end > speech["start"]]
+        assert covered or len(inside) >= 1, f"speech at {speech} is in no phrase"
+
+
+def test_a_phrase_without_pauses_is_cut_at_its_quietest_point_before_the_maximum(espeak_passage):
+    wav, _, _ = espeak_passage(10, pause=0.3)  # pauses shorter than min_pause: one long phrase
+    pcm = pcm_of(wav)
+    found, _, _ = segment(pcm, max_seconds=4.0)
+    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32)
+
+    assert len(found) >= 3
+    assert all(p.end_seconds - p.start_seconds <= 4.0 + 0.05 for p in found)
+    for phrase in found[:-1]:
+        cut = phrase.end
+        window_energy = (samples[cut:cut + 512] ** 2).mean()
+        assert window_energy <= np.percentile(
+            [(samples[i:i + 512] ** 2).mean() for i in range(phrase.start, cut - 512, 512)], 25), "cut where it is quiet"
+    assert all(a.end == b.start for a, b in zip(found, found[1:])), "a cut in speech loses no sample"
+
+
+def test_an_early_pause_announces_the_phrase_that_then_follows_unchanged(espeak_passage):
+    wav, _, spans = espeak_passage(10)
+    early: list[SpeechSegment] = []
+    found, _, _ = segment(pcm_of(wav) + silence(1.0), on_pause=early.append)
+
+    confirmed = {(p.index, p.start, p.end) for p in found}
+    assert len(found) == len(spans)
+    assert confirmed <= {(p.index, p.start, p.end) for p in early}, "each finished phrase was announced first"
+
+
+def test_silence_and_clicks_give_no_phrase():
+    rng = np.random.default_rng(1)
+    noise = (rng.standard_normal(3 * RATE) * 200).astype(np.int16).tobytes()
+    click = silence(1) + (np.ones(800, dtype=np.int16) * 20000).tobytes() + silence(1)
+    for pcm in (silence(3), noise, click):
+        found, last, _ = segment(pcm)
+        assert found == [] and last is None
+
+
+def test_ended_in_silence_tells_a_finished_sentence_from_one_cut_off(espeak_wav):
+    pcm = pcm_of(espeak_wav("Please send the report by Friday."))
+    speech_end = len(np.trim_zeros(np.frombuffer(pcm, dtype=np.int16), "b")) * 2
+    finished = Segmenter(lambda s: None)
+    cut_off = Segmenter(lambda s: None)
+    for segmenter, audio in ((finished, pcm[:speech_end] + silence(0.5)), (cut_off, pcm[:speech_end // 4 * 2])):
+        segmenter.activity.wait_ready(10)
+        for offset in range(0, len(audio), BLOCK):
+            segmenter.feed(audio[offset:offset + BLOCK])
+    assert finished.ended_in_silence()
+    assert not cut_off.ended_in_silence()
+
+
+class RealTimeMic:
+    """Stands in for :class:`Microphone`: hands out ``pcm`` (then silence) as fast as time passes."""
+
+    def __init__(self, pcm: bytes) -> None:
+        self.pcm, self.rate, self.name, self.latency = pcm, RATE, "fake", 0.02
+        self.started = time.monotonic()
+        self.given = 0
+        self.stream = SimpleNamespace(active=True)
+
+    def drain(self) -> list[bytes]:
+        due = int((time.monotonic() - self.started) * RATE) * 2
+        audio = (self.pcm + bytes(max(0, due - len(self.pcm))))[self.given:due]
+        self.given = max(self.given, due)
+        return [audio] if audio else []
+
+    def close(self) -> None:
+        pass
+
+
+def record_until_stop(pcm: bytes, stop_at: float, tail_ms: int = 300) -> tuple[float, dict]:
+    """Seconds recorded after the stop request, with a segmenter attached; and ctx.info."""
+    settings = load_settings(overrides={"input.tailPaddingMs": tail_ms})
+    ctx = RunContext(settings, quiet=True)
+    stop = StopControl()
+    file = SimpleNamespace(write=lambda block: None, close=lambda: None)
+    mic = RealTimeMic(pcm)
+    recorder = Recorder(mic, stop, file, settings.input, ctx)
+    recorder.segmenter = Segmenter(lambda s: None)
+    recorder.segmenter.activity.wait_ready(10)
+    recorder.taps.append(recorder.segmenter.feed)
+    recorder.stop.wait = lambda seconds, watch: (time.sleep(seconds),
+                                                 stop.request_stop("test") if time.monotonic() - mic.started >= stop_at else None)
+    recorder.run()
+    return recorder.seconds - stop_at, ctx.info
+
+
+def test_adaptive_tail_none_after_finished_speech_full_when_the_stop_cuts_into_speech(espeak_wav):
+    pcm = pcm_of(espeak_wav("We will review the budget for the new office."))
+    speech = len(np.trim_zeros(np.frombuffer(pcm, dtype=np.int16), "b")) / RATE
+
+    after_speech, info = record_until_stop(pcm[: int(speech * RATE) * 2], stop_at=speech + 0.5)
+    assert after_speech < 0.2, "the speech had ended: no tail"
+    assert "none" in info.get("tail", "")
+
+    into_speech, info = record_until_stop(pcm, stop_at=speech / 2)
+    assert into_speech >= 0.3, "the stop cut a word: the full tail (300 ms) is kept"
+    assert "tail" not in info
