@@ -1,0 +1,161 @@
+"""Streaming in the pipeline with fake backends: order, prompt context, partial text, early starts, fallback."""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from voice_transcriber import Audio, Backend, BackendError, Transcript
+from voice_transcriber.capture.segmenter import SpeechSegment
+from voice_transcriber.config import load_settings
+from voice_transcriber.context import RunContext
+from voice_transcriber.pipeline import Plan, transcribe
+from voice_transcriber.streaming import StreamingTranscription, start_streaming
+
+RATE = 16_000
+
+
+class PhraseBackend(Backend):
+    """Answers 'phrase N' (N = the phrase's length in tenths of a second) and records each call."""
+
+    name = "phrases"
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.calls: list[tuple[float, str]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def transcribe(self, audio: Audio) -> Transcript:
+        return Transcript(f"whole {audio.duration:.1f}", backend=self.name)
+
+    def transcribe_segment(self, audio: Audio, context: str) -> Transcript:
+        self.gate.wait(5)
+        self.calls.append((round(audio.duration, 1), context))
+        return Transcript(f"phrase {round(audio.duration * 10)}.", backend=self.name, language="en")
+
+
+class BrokenStreaming(PhraseBackend):
+    name = "broken"
+
+    def transcribe_segment(self, audio: Audio, context: str) -> Transcript:
+        raise BackendError("broken: the server refused the phrase (fix: none, it is a test)")
+
+
+class WholeFileOnly(PhraseBackend):
+    name = "whole"
+    prefers_whole_file = True
+
+
+@pytest.fixture
+def ctx() -> RunContext:
+    context = RunContext(load_settings(), quiet=False)
+    context.partials = []
+    context.partial_text = context.partials.append
+    return context
+
+
+def phrase(index: int, start_s: float, seconds: float, final: bool = False) -> SpeechSegment:
+    samples = (np.sin(np.arange(int(seconds * RATE)) / 5) * 8000).astype(np.int16)
+    return SpeechSegment(index, int(start_s * RATE), samples, final=final)
+
+
+def whole(seconds: float = 10.0) -> Audio:
+    return Audio.from_samples(np.zeros(int(seconds * RATE), dtype=np.float32), RATE)
+
+
+def test_phrases_are_joined_in_order_each_prompted_with_the_previous_text(ctx):
+    backend = PhraseBackend(ctx)
+    session = StreamingTranscription(backend, ctx)
+    for index, (start, seconds) in enumerate([(0.0, 1.0), (1.5, 2.0), (4.0, 3.0)]):
+        session.add(phrase(index, start, seconds, final=index == 2))
+    transcript = session.result(whole())
+
+    assert transcript.text == "phrase 10. phrase 20. phrase 30."
+    assert backend.calls == [(1.0, ""), (2.0, "phrase 10."), (3.0, "phrase 20.")]
+    assert ctx.partials == ["phrase 10.", "phrase 10. phrase 20.", "phrase 10. phrase 20. phrase 30."]
+    assert [(s.start, s.end) for s in transcript.segments] == [(0.0, 1.0), (1.5, 3.5), (4.0, 7.0)]
+    assert transcript.backend == "phrases" and transcript.language == "en" and transcript.audio_duration == 10.0
+    assert "the last one 3.0 s" in ctx.info["streamed phrases"]
+
+
+def test_an_early_start_is_used_when_the_phrase_is_confirmed_unchanged(ctx):
+    backend = PhraseBackend(ctx)
+    session = StreamingTranscription(backend, ctx)
+    session.add_early(phrase(0, 0.0, 1.0))
+    session.add(phrase(0, 0.0, 1.0))
+    session.add_early(phrase(1, 2.0, 1.0))  # the speaker went on: this one is void …
+    session.add(phrase(1, 2.0, 2.5, final=True))  # … and the longer phrase is transcribed
+
+    assert session.result(whole()).text == "phrase 10. phrase 25."
+    assert backend.calls.count((1.0, "")) == 1, "the confirmed early start was not transcribed again"
+    assert (2.5, "phrase 10.") in backend.calls
+
+
+def test_a_failing_phrase_falls_back_to_the_whole_recording_with_the_next_backend(ctx, capsys):
+    broken, other = BrokenStreaming(ctx), PhraseBackend(ctx)
+    session = StreamingTranscription(broken, ctx)
+    session.add(phrase(0, 0.0, 1.0))
+    session.add(phrase(1, 2.0, 1.0, final=True))
+
+    transcript = transcribe(whole(10.0), [broken, other], ctx, streamed=session)
+    assert transcript.text == "whole 10.0" and transcript.backend == "phrases"
+    assert ctx.info["backend"] == "phrases"
+    err = capsys.readouterr().err
+    assert "the server refused the phrase" in err and "trying backend 'phrases'" in err
+    assert ctx.partials == []
+
+
+def test_a_failing_phrase_with_no_other_backend_is_the_run_s_error(ctx):
+    session = StreamingTranscription(BrokenStreaming(ctx), ctx)
+    session.add(phrase(0, 0.0, 1.0, final=True))
+    with pytest.raises(BackendError, match="refused the phrase"):
+        transcribe(whole(), [session.backend], ctx, streamed=session)
+
+
+def test_a_crash_in_a_plugin_is_a_backend_error_naming_it(ctx):
+    backend = PhraseBackend(ctx)
+    backend.transcribe_segment = lambda audio, context: 1 / 0
+    session = StreamingTranscription(backend, ctx)
+    session.add(phrase(0, 0.0, 1.0, final=True))
+    with pytest.raises(BackendError, match=r"backend 'phrases' .* crashed: ZeroDivisionError"):
+        session.result(whole())
+
+
+def test_a_recording_without_speech_gives_empty_text(ctx):
+    session = StreamingTranscription(PhraseBackend(ctx), ctx)
+    assert session.result(whole()).text == ""
+
+
+def test_cancel_drops_the_phrases_not_started(ctx):
+    backend = PhraseBackend(ctx)
+    backend.gate.clear()
+    session = StreamingTranscription(backend, ctx)
+    for index in range(3):
+        session.add(phrase(index, index * 2.0, 1.0))
+    session.cancel()
+    backend.gate.set()
+    session._executor.shutdown(wait=True)
+    assert len(backend.calls) <= 1
+
+
+def recorder_stub():
+    return SimpleNamespace(taps=[], segmenter=None)
+
+
+@pytest.mark.parametrize(("backend_class", "overrides", "streams"), [
+    (PhraseBackend, {}, True),
+    (PhraseBackend, {"input.streaming": False}, False),
+    (WholeFileOnly, {}, False),
+])
+def test_who_streams(backend_class, overrides, streams):
+    ctx = RunContext(load_settings(overrides=overrides), debug=True)
+    recorder = recorder_stub()
+    session = start_streaming(ctx, Plan(backends=[backend_class(ctx)]), recorder)
+    assert (session is not None) == streams
+    assert (recorder.segmenter is not None) == streams and len(recorder.taps) == int(streams)
+    if session is not None:
+        session.cancel()
