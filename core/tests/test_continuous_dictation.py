@@ -126,3 +126,25 @@ def test_stop_phrase_is_matched_at_the_end_without_case_or_punctuation(text, exp
 def test_no_stop_phrase_configured_never_stops():
     assert split_stop_phrase("stop dictation", None) == ("stop dictation", False)
     assert split_stop_phrase("It’s over.", "it's over") == ("", True)
+
+
+def test_live_typing_in_a_session_types_each_utterance_after_the_one_before(pulse, env, store, speech, x_window):
+    rec = RecordingProcess("--continuous", "--live", "--backend", "local", "--output", "typing,stdout",
+                           env={**env, "VOICE_TRANSCRIBER_OUTPUT__TYPING__START_DELAY": "0"})
+    rec.wait_for_file(store)
+    pulse.play(speech(FIRST, SECOND, STOP)).wait(timeout=30)
+    code, out, err = rec.finish(timeout=60)
+
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 2 and heard(lines[0], "friday") and heard(lines[1], "monday"), out
+    assert x_window.settle() == " ".join(lines), "typed as delivered, one space between utterances, no stop phrase"
+
+
+def test_continuous_with_a_file_is_a_usage_error(jfk_path, isolated_dirs):
+    from vt_testing.core import run_cli
+
+    done = run_cli("--continuous", "--input", str(jfk_path), timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.decode().strip() == ("voice-transcriber: error: --continuous records from the microphone; "
+                                            "it cannot transcribe files or --input")

@@ -4,7 +4,9 @@ One recording covers the whole session (one WAV on disk, written as it comes, as
 segmenter (:mod:`.segmenter`, Silero VAD) cuts it where the speaker pauses for
 ``input.utterancePauseSeconds``; each utterance then runs through backend → formatters →
 sinks in a worker thread while the recording goes on. Every utterance is a run of its own
-(run id ``SESSION-N``, one history entry each, whose ``recording`` is the session's file).
+(run id ``SESSION-N``, one history entry each, whose ``recording`` is the session's file);
+``ctx.info["utterance"]`` is its number (1, 2 …), so a sink can separate it from the one
+before (the typing sinks type ``output.typing.utteranceSeparator`` first).
 
 The session ends when
 

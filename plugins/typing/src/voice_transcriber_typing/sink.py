@@ -53,10 +53,11 @@ class TypingSink(Sink):
             if not text:
                 return
             self._live = LiveTyping(self.ctx, self.typing_config, clipboard_config(self.ctx))
-        self._live.show(text)
+        self._live.show(self.separated(text))
 
     def deliver(self, text: str, transcript: Transcript) -> None:
         live, self._live = self._live, None
+        text = self.separated(text)
         try:
             if live is not None:
                 doubts = live.finish(text)
@@ -66,6 +67,12 @@ class TypingSink(Sink):
             raise undelivered(self.ctx, self.name, exc, text) from None
         if doubts:
             report_doubts(self.ctx, self.name, doubts, text, copy=self.typing_config.clipboard_on_doubt)
+
+    def separated(self, text: str) -> str:
+        """``text`` after ``utteranceSeparator`` when it is not the first utterance of a --continuous session."""
+        if text and self.ctx.info.get("utterance", 1) > 1 and not text[0].isspace():
+            return self.typing_config.utterance_separator + text
+        return text
 
     def checks(self) -> Iterable[Check]:
         return desktop_checks(self.name, self.typing_config,
@@ -84,6 +91,7 @@ class AutoSink(TypingSink):
         return self.ctx.settings.section("output.typing", TypingConfig)
 
     def deliver(self, text: str, transcript: Transcript) -> None:
+        text = self.separated(text)
         if should_type(text, self.config.max_typed_chars):
             return super().deliver(text, transcript)
         try:

@@ -39,6 +39,9 @@ class TypingConfig(DesktopConfig):
         "enter", description="Line breaks in the text: enter (press Return), shift+enter (a line break that does "
                              "not send in chat apps) or space.")
     press_enter: bool = Field(False, description="Press Return after the text (to run a command or send a message).")
+    utterance_separator: str = Field(
+        " ", description="--continuous: typed before each utterance but the first, so they do not run together "
+                         "(\"\\n\" for a line each; \"\" for nothing).")
     release_modifiers: bool = Field(
         True, description="Release Ctrl/Shift/Alt/Super still held from the hotkey before typing (xdotool only; "
                           "on Wayland use output.beforeCommand).")
