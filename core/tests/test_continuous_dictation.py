@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from voice_transcriber import VoiceTranscriberError
 from voice_transcriber.capture.continuous import split_stop_phrase
 from vt_testing.pulse import RecordingProcess, wav_seconds
 
@@ -148,3 +149,35 @@ def test_continuous_with_a_file_is_a_usage_error(jfk_path, isolated_dirs):
     assert done.returncode == 2
     assert done.stderr.decode().strip() == ("voice-transcriber: error: --continuous records from the microphone; "
                                             "it cannot transcribe files or --input")
+
+
+def test_a_failed_utterance_is_reported_the_session_goes_on_and_ends_with_an_error(plugin_manager, isolated_dirs, capsys):
+    """The delivery worker without a microphone: utterances handed over as the segmenter would."""
+    from voice_transcriber import Sink, SinkError
+    from voice_transcriber.capture.continuous import ContinuousDictation
+    from voice_transcriber.capture.segmenter import SpeechSegment
+    from voice_transcriber.capture.stops import StopControl
+    from voice_transcriber.config import load_settings
+    from voice_transcriber.context import RunContext
+    from voice_transcriber.pipeline import Plan
+    from vt_testing.core import DurationBackend, ListSink
+
+    class FlakySink(Sink):
+        name = "flaky"
+
+        def deliver(self, text, transcript):
+            if self.ctx.info["utterance"] == 2:
+                raise SinkError("flaky: the window went away")
+
+    ctx = RunContext(load_settings(), pm=plugin_manager)
+    session = ContinuousDictation(ctx, lambda c: Plan([DurationBackend(c)], [], [FlakySink(c), ListSink(c)]))
+    session.stop = StopControl()
+    for index, seconds in enumerate((1.0, 2.0, 0.5)):
+        session.utterances.put(SpeechSegment(index, index * 48_000, np.full(int(seconds * 16000), 1000, np.int16)))
+    session.utterances.put(None)
+    session.deliver_all()
+
+    assert ListSink.delivered == ["1.0 seconds of audio", "2.0 seconds of audio", "0.5 seconds of audio"]
+    assert "utterance 2 (3.0–5.0 s of the recording) was not delivered: flaky: the window went away" in capsys.readouterr().err
+    with pytest.raises(VoiceTranscriberError, match=r"^1 utterance\(s\) of the session were not delivered \(utterance 2"):
+        session.report()
