@@ -61,7 +61,9 @@ class StreamingTranscription:
         self._executor = ThreadPoolExecutor(max(1, backend.segment_concurrency), thread_name_prefix=f"stream-{backend.name}")
         self._phrases: list[tuple[SpeechSegment, Future[Transcript]]] = []
         self._early: tuple[SpeechSegment, Future[Transcript]] | None = None  #: started at a short pause
-        self._texts: dict[int, str] = {}  #: phrase index → its text, once transcribed
+        self._texts: dict[int, str] = {}  #: phrase index → its text, once transcribed and confirmed
+        self._confirmed: set[tuple[int, int, int]] = set()  #: phrases handed to :meth:`add`
+        self._answers: dict[tuple[int, int, int], str] = {}  #: texts of phrases transcribed, confirmed or not
         self._reported = 0  #: phrases (from the first, without a gap) already in the partial text
         self._lock = threading.Lock()
         self._failed = threading.Event()
@@ -73,9 +75,13 @@ class StreamingTranscription:
             self.ctx.info["streamed phrases"] = f"{segment.index + 1}, the last one {segment.end_seconds - segment.start_seconds:.1f} s"
         if self._failed.is_set():
             return
+        with self._lock:  # atomic with the end of _transcribe: exactly one of them remembers the text
+            self._confirmed.add(_key(segment))
+            answer = self._answers.get(_key(segment))
         future = self._take_early(segment) or self._executor.submit(self._transcribe, segment)
         self._phrases.append((segment, future))
-        future.add_done_callback(lambda done: self._finished(segment, done))
+        if answer is not None:
+            self._remember(segment.index, answer)
 
     def add_early(self, segment: SpeechSegment) -> None:
         """Start on a phrase that may be finished (the segmenter's ``on_pause``): if the speaker
@@ -104,7 +110,7 @@ class StreamingTranscription:
     def _take_early(self, segment: SpeechSegment) -> Future[Transcript] | None:
         """The early start on exactly this phrase, if any (any other early start is void)."""
         early, self._early = self._early, None
-        if early is not None and (early[0].index, early[0].start, early[0].end) == (segment.index, segment.start, segment.end):
+        if early is not None and _key(early[0]) == _key(segment):
             return early[1]
         if early is not None:
             early[1].cancel()
@@ -116,23 +122,32 @@ class StreamingTranscription:
             self._early = None
 
     def _transcribe(self, segment: SpeechSegment) -> Transcript:
+        """A worker's job: the backend's transcript of one phrase (confirmed or early)."""
         if self._failed.is_set():
             raise _Abandoned()
-        return _call(self.backend, "backend", BackendError, self.backend.transcribe_segment,
-                     segment.audio(), self._context_for(segment.index))
-
-    def _finished(self, segment: SpeechSegment, future: Future[Transcript]) -> None:
-        """A phrase is transcribed (worker thread): remember its text, report the text so far."""
-        if future.cancelled() or future.exception() is not None:
-            self._failed.set()
-            return
-        text = future.result().text.strip()
-        self.ctx.log(f"phrase {segment.index} transcribed: {len(text)} characters")
+        try:
+            transcript = _call(self.backend, "backend", BackendError, self.backend.transcribe_segment,
+                               segment.audio(), self._context_for(segment.index))
+        except BaseException:
+            if _key(segment) in self._confirmed:
+                self._failed.set()
+            raise
+        text = transcript.text.strip()
         with self._lock:
-            self._texts[segment.index] = text
+            self._answers[_key(segment)] = text
+            confirmed = _key(segment) in self._confirmed
+        if confirmed:
+            self._remember(segment.index, text)
+        return transcript
+
+    def _remember(self, index: int, text: str) -> None:
+        """A confirmed phrase's text is known: keep it and report the text so far."""
+        self.ctx.log(f"phrase {index} transcribed: {len(text)} characters")
+        with self._lock:  # held while reporting, so that partial texts never arrive out of order
+            self._texts[index] = text
             partial = self._partial_text()
-        if partial is not None:
-            self.ctx.partial_text(partial)
+            if partial is not None:
+                self.ctx.partial_text(partial)
 
     def _context_for(self, index: int) -> str:
         """The text of the nearest earlier phrase already transcribed ('' if none)."""
@@ -151,6 +166,10 @@ class StreamingTranscription:
             return None
         self._reported = done
         return " ".join(text for index in range(done) if (text := self._texts[index]))
+
+
+def _key(segment: SpeechSegment) -> tuple[int, int, int]:
+    return segment.index, segment.start, segment.end
 
 
 class _Abandoned(Exception):

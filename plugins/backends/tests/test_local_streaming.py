@@ -1,0 +1,53 @@
+"""Streamed vs batch with the real tiny.en model: a long espeak-ng passage, phrase by phrase, as recorded.
+
+The passage is fed to the segmenter in 50 ms blocks (as the recorder's taps get it); the phrases
+go to the local backend's worker thread while feeding goes on. The joined text must be as good
+as transcribing the whole file at once (WER against the passage).
+"""
+
+from __future__ import annotations
+
+import wave
+
+import numpy as np
+import pytest
+from vt_testing.speech import wer
+
+from voice_transcriber import Audio, RunContext
+from voice_transcriber.capture.segmenter import Segmenter
+from voice_transcriber.config import load_settings
+from voice_transcriber.streaming import StreamingTranscription
+from voice_transcriber_backends.local_backend import LocalBackend
+
+pytestmark = pytest.mark.slow
+
+
+def test_streamed_text_is_as_good_as_batch_with_the_previous_phrase_as_prompt(espeak_passage, tiny_model_dir, fake_plugin,
+                                                                               plugin_manager):
+    path, reference, spans = espeak_passage(20)
+    with wave.open(str(path)) as wav:
+        pcm = wav.readframes(wav.getnframes())
+    settings = load_settings(overrides={"transcription.local.model": str(tiny_model_dir), "transcription.local.beamSize": 1})
+    backend = LocalBackend(RunContext(settings, pm=plugin_manager))
+    prompts: list[str] = []
+    transcribe_segment = backend.transcribe_segment
+    backend.transcribe_segment = lambda audio, context: prompts.append(context) or transcribe_segment(audio, context)
+
+    session = StreamingTranscription(backend, backend.ctx)
+    segmenter = Segmenter(session.add, on_pause=session.add_early)
+    for offset in range(0, len(pcm), 1600):
+        segmenter.feed(pcm[offset:offset + 1600])
+    segmenter.flush()
+    audio = Audio.from_file(path)
+    streamed = session.result(audio)
+    partials = [text for kind, text in fake_plugin.events if kind == "partial"]
+    batch = backend.transcribe(audio)
+
+    assert segmenter.count == len(spans), "one phrase per sentence"
+    assert wer(reference, streamed.text) <= wer(reference, batch.text) + 0.05, (streamed.text, batch.text)
+    assert wer(reference, streamed.text) < 0.2, streamed.text
+    assert prompts[0] == "" and all(prompt for prompt in prompts[1:]), "every phrase but the first has context"
+    assert len(set(prompts)) == len(prompts), "each phrase is prompted with a different (its previous) phrase's text"
+    assert partials[-1] == streamed.text and all(b.startswith(a) for a, b in zip(partials, partials[1:]))
+    assert streamed.segments[-1].end == pytest.approx(spans[-1][1], abs=1.0), "timings are in the recording's time"
+    assert np.isclose(streamed.audio_duration, len(pcm) / 32000)
