@@ -149,6 +149,8 @@ def test_daemon_start_stop_status_cancel(shared):
     bar = shared.run_status()
     assert bar["state"] == "recording" and bar["id"] == run_id and bar["pid"] == shared.process.pid
     assert Path(bar["recording"]).exists()
+    menu = shared.vt("rofi", "--dmenu")  # the launcher offers to stop the daemon's recording
+    assert menu.stdout.splitlines()[:2] == ["Stop dictation → deliver", "Cancel dictation"], menu.stderr
 
     cancelled = shared.vt("cancel", "--wait")
     assert cancelled.returncode == 130, cancelled.stderr
@@ -275,3 +277,40 @@ def test_daemon_preroll_keeps_words_spoken_before_the_hotkey(world, pulse, espea
     stopped = world.vt("toggle", "--wait")
     assert stopped.returncode == 0, stopped.stderr
     assert wer(SENTENCE, world.dictations.read_text()) < 0.35, world.dictations.read_text()
+
+
+RAW_CLIENT = """
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b'{"v": 1, "command": "toggle", "args": []}\\n')
+print(s.makefile().read(), end="")
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a client as another user")
+def test_daemon_refuses_another_user(shared):
+    """Real cross-user connection: the socket is opened up on purpose, SO_PEERCRED still refuses."""
+    import pwd
+
+    user = pwd.getpwnam("vttest") if "vttest" in {u.pw_name for u in pwd.getpwall()} else None
+    if user is None:
+        pytest.skip("no vttest user")
+    opened = [shared.root, shared.runtime, shared.socket.parent]
+    modes = [path.stat().st_mode for path in opened]
+    try:
+        for path in opened:
+            path.chmod(0o711)
+        shared.socket.chmod(0o666)
+        result = subprocess.run(["/usr/bin/python3", "-c", RAW_CLIENT, str(shared.socket)], capture_output=True,
+                                text=True, timeout=30, user=user.pw_uid, group=user.pw_gid, extra_groups=[])
+    finally:
+        for path, mode in zip(opened, modes, strict=True):
+            path.chmod(mode)
+        shared.socket.chmod(0o600)
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    assert replies == [{"err": f"voice-transcriber: error: the voice-transcriber daemon of uid {os.getuid()} only takes "
+                               f"commands from its own user; uid {user.pw_uid} was refused (run the command as that "
+                               "user, or start your own daemon)"}, {"exit": 1}], result.stderr
+    assert shared.daemon_status()["recording"] is None  # nothing was started
+    assert "refused a connection from pid" in shared.log.read_text()

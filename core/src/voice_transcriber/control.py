@@ -172,6 +172,17 @@ def unregister(pid: int) -> None:
         _pid_file().unlink(missing_ok=True)
 
 
+def recording_now() -> bool:
+    """True while a recording listens: a registered recorder (background or terminal) or the daemon's."""
+    recorder = read_recorder()
+    if recorder is not None and recorder.alive():
+        return True
+    from .daemon.protocol import ask_status
+
+    status = ask_status()
+    return bool(status and status.get("recording"))
+
+
 # --- what the recorder process itself calls --------------------------------------------------
 
 

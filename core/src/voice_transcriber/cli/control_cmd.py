@@ -115,15 +115,14 @@ def _wait(recorder: Recorder, started: bool) -> None:
 def _through_daemon(ctx: click.Context, wait: bool) -> None:
     """If a daemon runs, let it do this command and exit with its code; else return (no daemon, or handed back)."""
     from ..daemon import client
-    from ..daemon.protocol import VERSION, encode, socket_path
+    from ..daemon.protocol import request, socket_path
 
     if client.skip:
         return
     state: CliState = ctx.obj
-    request = {"v": VERSION, "command": ctx.command.name, "args": _option_args(ctx) + (["--wait"] if wait else []),
-               "config": os.path.abspath(state.config_file) if state.config_file else None,
-               "debug": state.debug, "quiet": state.quiet}
-    code = client.forward(encode(request), str(socket_path()))
+    line = request(ctx.command.name or "", _option_args(ctx) + (["--wait"] if wait else []), state.config_file,
+                   state.debug, state.quiet)
+    code = client.forward(line, str(socket_path()))
     if code is not None:
         raise click.exceptions.Exit(code)
 

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from ..daemon import client
-from ..daemon.protocol import VERSION, encode, socket_path
+from ..daemon.protocol import request, socket_path
 from ..errors import VoiceTranscriberError
 from .run_cmd import CliState
 
@@ -45,8 +45,7 @@ def daemon(ctx: click.Context) -> None:
 
 def ask(command: str) -> dict[str, Any]:
     """Send a daemon command; relay its lines; the final reply. :class:`NoDaemon` if none runs."""
-    line = encode({"v": VERSION, "command": command, "args": [], "config": None, "debug": False, "quiet": False})
-    final = client.exchange(line, str(socket_path()), client.relay)
+    final = client.exchange(request(command), str(socket_path()), client.relay)
     if final is None:
         raise NoDaemon("no daemon is running (start one with `voice-transcriber daemon`, "
                        "or `systemctl --user start voice-transcriber`)")

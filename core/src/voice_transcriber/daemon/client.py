@@ -119,7 +119,10 @@ def exchange(line: bytes, path: str, on_message: Callable[[dict[str, Any]], None
     if sock is None:
         return None
     try:
-        sock.sendall(line)
+        try:
+            sock.sendall(line)
+        except OSError:
+            pass  # the daemon hung up first (it refused us): its reply is waiting to be read
         return _read_replies(sock, on_message)
     finally:
         sock.close()

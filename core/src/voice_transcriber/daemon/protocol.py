@@ -73,6 +73,21 @@ def encode(message: dict[str, Any]) -> bytes:
     return json.dumps(message, ensure_ascii=False).encode("utf-8") + b"\n"
 
 
+def request(command: str, args: list[str] | None = None, config: str | None = None, debug: bool = False,
+            quiet: bool = False) -> bytes:
+    """A request line (``config``: the --config given to the command, made absolute here)."""
+    return encode({"v": VERSION, "command": command, "args": args or [],
+                   "config": os.path.abspath(config) if config else None, "debug": debug, "quiet": quiet})
+
+
+def ask_status() -> dict[str, Any] | None:
+    """The running daemon's status object; None when no daemon runs."""
+    from .client import exchange
+
+    final = exchange(request("status"), str(socket_path()), lambda message: None)
+    return final.get("data") if final else None
+
+
 def decode_request(line: bytes) -> dict[str, Any]:
     """Parse and check a request line; :class:`ProtocolError` says what is wrong with it."""
     try:

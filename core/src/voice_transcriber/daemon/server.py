@@ -55,6 +55,7 @@ class Daemon:
         self.stop_requested = False
         self.reload_requested = False
         self.stopped = threading.Event()
+        self._answered: list[threading.Event] = []  # `daemon stop` clients told that it is over
         self._checked_plan: tuple[Any, RunContext] | None = None
         self.daemon_settings = DaemonSettings()
 
@@ -111,6 +112,8 @@ class Daemon:
             self.preroll.close()
         self.live.close()
         self.stopped.set()
+        for answered in self._answered:
+            answered.wait(timeout=5)  # the process must not end before `daemon stop` has its answer
         _log("stopped")
 
     # --- one connection (its own thread) -----------------------------------------------------
@@ -119,16 +122,23 @@ class Daemon:
         with conn:
             reply = Reply(conn)
             pid, uid, _ = peer_credentials(conn)
+            line, problem = None, None
+            try:
+                conn.settimeout(REQUEST_TIMEOUT)
+                line = read_line(conn)  # read even from a refused peer: its client then gets the reason, not EPIPE
+                conn.settimeout(None)
+            except (ProtocolError, OSError) as exc:
+                problem = exc
             refused = refusal(uid, os.getuid())
             if refused:
                 _log(f"refused a connection from pid {pid} (uid {uid})")
                 reply.fail(refused)
                 return
             try:
-                conn.settimeout(REQUEST_TIMEOUT)
-                request = decode_request(read_line(conn))
-                conn.settimeout(None)
-            except (ProtocolError, OSError) as exc:
+                if line is None:
+                    raise ProtocolError(str(problem or "no request"))
+                request = decode_request(line)
+            except ProtocolError as exc:
                 reply.fail(f"bad request to the daemon: {exc}", EXIT_USAGE)
                 return
             try:
@@ -238,7 +248,7 @@ class Daemon:
                 "config": str(self.live.file), "configError": self.live.error,
                 "backends": settings.transcription.chain() if settings else [],
                 "prerollMs": self.preroll.ms if self.preroll else 0,
-                "recording": current.run_id if current else None,
+                "recording": (current.run_id or "starting") if current else None,
                 "inFlight": sum(1 for d in self.dictations if not d.done.is_set()),
                 "last": last.status() if last else None}
 
@@ -262,9 +272,12 @@ class Daemon:
 
     def _shutdown_command(self, request: dict[str, Any], reply: Reply) -> None:
         reply.out(f"stopping the daemon (pid {os.getpid()}); a running recording is transcribed and delivered first")
+        answered = threading.Event()
+        self._answered.append(answered)
         self.stop_requested = True
         self.stopped.wait()
         reply.done(0)
+        answered.set()
 
     # --- configuration -----------------------------------------------------------------------------
 

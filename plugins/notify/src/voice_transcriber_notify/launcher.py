@@ -72,11 +72,10 @@ RECORDING_ITEMS = (
 
 
 def recording_now() -> bool:
-    """A background recorder is listening (``toggle`` would stop it)."""
+    """A recording is listening, in a background recorder or the daemon (``toggle`` would stop it)."""
     from voice_transcriber import control
 
-    recorder = control.read_recorder()
-    return recorder is not None and recorder.alive()
+    return control.recording_now()
 
 
 def menu_items(config: LauncherConfig) -> list[Item]:
