@@ -173,7 +173,7 @@ def measure(lengths, repeat, source, env, store, model_dir) -> dict[float, dict]
         results[seconds] = {"audio": len(pcm) / 2 / RATE, "latency": statistics.median(latencies), "all": latencies,
                             "batch": batch, "wer_stream": statistics.mean(wer(reference, t) for t in texts),
                             "wer_batch": wer(reference, batch_text),
-                            "debug": [line for line in debug.splitlines() if line.startswith(("timings", "info: streamed", "info: tail"))]}
+                            "debug": [line for line in debug.splitlines() if line.startswith(("timings", "info: streamed", "info: last phrase", "info: tail"))]}
     return results
 
 

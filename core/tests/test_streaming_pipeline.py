@@ -79,7 +79,7 @@ def test_phrases_are_joined_in_order_each_prompted_with_the_previous_text(ctx):
     assert ctx.partials == ["phrase 10.", "phrase 10. phrase 20.", "phrase 10. phrase 20. phrase 30."]
     assert [(s.start, s.end) for s in transcript.segments] == [(0.0, 1.0), (1.5, 3.5), (4.0, 7.0)]
     assert transcript.backend == "phrases" and transcript.language == "en" and transcript.audio_duration == 10.0
-    assert "the last one 3.0 s" in ctx.info["streamed phrases"]
+    assert ctx.info["last phrase"] == "3.0 s" and ctx.info["streamed phrases"].startswith("3, ")
 
 
 def test_an_early_start_is_used_when_the_phrase_is_confirmed_unchanged(ctx):

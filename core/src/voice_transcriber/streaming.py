@@ -72,7 +72,7 @@ class StreamingTranscription:
         """Queue a finished phrase (the segmenter's ``on_segment``; quick, runs in the recording loop)."""
         self.ctx.log(f"phrase {segment.index} ({segment.start_seconds:.1f}–{segment.end_seconds:.1f} s) finished")
         if segment.final:
-            self.ctx.info["streamed phrases"] = f"{segment.index + 1}, the last one {segment.end_seconds - segment.start_seconds:.1f} s"
+            self.ctx.info["last phrase"] = f"{segment.end_seconds - segment.start_seconds:.1f} s"
         if self._failed.is_set():
             return
         with self._lock:  # atomic with the end of _transcribe: exactly one of them remembers the text
@@ -98,6 +98,8 @@ class StreamingTranscription:
     def result(self, audio: Audio) -> Transcript:
         """Wait for every phrase and join their texts. Raises the first phrase's :class:`BackendError`."""
         self._drop_early()
+        ready = sum(future.done() for _, future in self._phrases)
+        self.ctx.info["streamed phrases"] = f"{len(self._phrases)}, {ready} done when the recording ended"
         try:
             errors = [future.exception() for _, future in self._phrases]
         finally:

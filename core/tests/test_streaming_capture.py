@@ -1,0 +1,51 @@
+"""Transcribing while recording, end to end: PulseAudio virtual mic → the real executable → tiny.en.
+
+A passage of espeak-ng sentences with pauses is played into the virtual mic; phrases are
+transcribed while the recording goes on, and the text printed after the stop must match the
+passage (WER). The null-sink monitor hands audio out in ~2 s blocks, hence LATENCY.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+
+import pytest
+
+from vt_testing.pulse import RecordingProcess
+from vt_testing.speech import wer
+
+LATENCY = 2.5  #: a null-sink monitor delivers audio up to ~2 s late
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def env(pulse, tiny_model_dir, tmp_path) -> dict[str, str]:
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    return {**pulse.env, "XDG_RUNTIME_DIR": str(runtime),
+            "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir),
+            "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__BEAM_SIZE": "1"}
+
+
+def test_a_long_passage_is_transcribed_phrase_by_phrase_while_it_is_spoken(pulse, env, isolated_dirs, espeak_passage):
+    wav, reference, spans = espeak_passage(15)
+    store = isolated_dirs / "xdg_state_home" / "voice-transcriber" / "recordings"
+    rec = RecordingProcess("--debug", "--backend", "local", "--output", "stdout", env=env)
+    rec.wait_for_file(store)
+    pulse.play(wav).wait(timeout=60)
+    time.sleep(LATENCY)
+    rec.signal(signal.SIGUSR1)
+    code, out, err = rec.finish()
+
+    assert code == 0, err
+    assert wer(reference, out) < 0.2, out
+    streamed = re.search(r"info: streamed phrases = (\d+), (\d+) done when the recording ended", err)
+    assert streamed, err
+    phrases, done = int(streamed.group(1)), int(streamed.group(2))
+    assert phrases == len(spans), f"one phrase per sentence: {err}"
+    assert done >= phrases - 1, "all but the last phrase were transcribed while recording"
+    assert "info: tail = none" in err, "the passage had ended before the stop: no tail"
+    assert "Traceback" not in err
