@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -20,7 +21,7 @@ from voice_transcriber.config import load_settings
 from voice_transcriber_clipboard.keys import KeyTool
 from voice_transcriber_typing.sink import TypingSink
 from vt_testing.core import run_cli
-from vt_testing.desktop import TK_TARGET, focus_x_window, stop
+from vt_testing.desktop import TK_TARGET, focus_x_window, stop, wait_until
 
 FAST = {"startDelay": 0, "keyDelayMs": 4}
 UNICODE_STEPS = ["ok 😀👍 café —", "ok 😀 cafés"]
@@ -145,3 +146,29 @@ def test_wtype_live_typing_into_foot_is_corrected_before_the_line_is_read(foot_w
     subprocess.run(["wtype", "-s", "100", "-k", "Return"], check=True, timeout=10, env=os.environ)
     assert foot_window.wait_for(f"Hello world, {UNICODE_FINAL}\n") == f"Hello world, {UNICODE_FINAL}\n"
     assert backspaces and all(count > 0 for count in backspaces)
+
+
+def test_live_typing_while_recording_shows_the_first_phrases_before_the_stop(
+        x_window, pulse, tiny_model_dir, espeak_passage, isolated_dirs, tmp_path):
+    from vt_testing.pulse import RecordingProcess
+
+    wav, _, _ = espeak_passage(5)  # two sentences with a pause
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = {**pulse.env, "XDG_RUNTIME_DIR": str(runtime),
+           "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir),
+           "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__BEAM_SIZE": "1",
+           "VOICE_TRANSCRIBER_OUTPUT__TYPING__START_DELAY": "0"}
+    rec = RecordingProcess("--backend", "local", "--output", "typing,stdout", "--live", env=env)
+    rec.wait_for_open_wav()
+    pulse.play(wav).wait(timeout=30)
+    try:
+        wait_until(lambda: "meeting" in x_window.text().lower(), 5, "the first phrase in the window")
+    finally:
+        typed_while_recording = x_window.text()
+        rec.signal(signal.SIGUSR1)
+    code, out, err = rec.finish(timeout=60)
+
+    assert code == 0, err
+    assert "meeting" in typed_while_recording.lower(), "the first phrase was typed while recording"
+    assert x_window.settle() == out.rstrip("\n"), "the window ends with exactly the delivered text"
