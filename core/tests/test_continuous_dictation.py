@@ -16,8 +16,14 @@ import numpy as np
 import pytest
 import soundfile
 
-from voice_transcriber import VoiceTranscriberError
-from voice_transcriber.capture.continuous import split_stop_phrase
+from voice_transcriber import Backend, Sink, SinkError, Transcript, VoiceTranscriberError
+from voice_transcriber.capture.continuous import ContinuousDictation, split_stop_phrase
+from voice_transcriber.capture.segmenter import SpeechSegment
+from voice_transcriber.capture.stops import StopControl
+from voice_transcriber.config import load_settings
+from voice_transcriber.context import RunContext
+from voice_transcriber.pipeline import Plan
+from vt_testing.core import ListSink
 from vt_testing.pulse import RecordingProcess, wav_seconds
 
 LATENCY = 2.5
@@ -151,33 +157,59 @@ def test_continuous_with_a_file_is_a_usage_error(jfk_path, isolated_dirs):
                                             "it cannot transcribe files or --input")
 
 
-def test_a_failed_utterance_is_reported_the_session_goes_on_and_ends_with_an_error(plugin_manager, isolated_dirs, capsys):
-    """The delivery worker without a microphone: utterances handed over as the segmenter would."""
-    from voice_transcriber import Sink, SinkError
-    from voice_transcriber.capture.continuous import ContinuousDictation
-    from voice_transcriber.capture.segmenter import SpeechSegment
-    from voice_transcriber.capture.stops import StopControl
-    from voice_transcriber.config import load_settings
-    from voice_transcriber.context import RunContext
-    from voice_transcriber.pipeline import Plan
-    from vt_testing.core import DurationBackend, ListSink
+class Said(Backend):
+    """Answers each utterance with the next of ``texts`` (the delivery worker's view of a backend)."""
 
-    class FlakySink(Sink):
-        name = "flaky"
+    name = "fake-said"
+    texts: list[str] = []
 
-        def deliver(self, text, transcript):
-            if self.ctx.info["utterance"] == 2:
-                raise SinkError("flaky: the window went away")
+    def transcribe(self, audio):
+        return Transcript(text=Said.texts.pop(0), backend=self.name)
 
+
+class FlakySink(Sink):
+    name = "flaky"
+
+    def deliver(self, text, transcript):
+        if self.ctx.info["utterance"] == 2:
+            raise SinkError("flaky: the window went away")
+
+
+def worker_session(plugin_manager, texts: list[str], *sinks: type[Sink]) -> ContinuousDictation:
+    """A session whose delivery worker has handled one utterance per text (no microphone)."""
+    Said.texts = list(texts)
     ctx = RunContext(load_settings(), pm=plugin_manager)
-    session = ContinuousDictation(ctx, lambda c: Plan([DurationBackend(c)], [], [FlakySink(c), ListSink(c)]))
+    session = ContinuousDictation(ctx, lambda c: Plan([Said(c)], [], [sink(c) for sink in sinks]))
     session.stop = StopControl()
-    for index, seconds in enumerate((1.0, 2.0, 0.5)):
-        session.utterances.put(SpeechSegment(index, index * 48_000, np.full(int(seconds * 16000), 1000, np.int16)))
+    for index in range(len(texts)):
+        session.utterances.put(SpeechSegment(index, index * 48_000, np.full(16_000 + index * 8000, 1000, np.int16)))
     session.utterances.put(None)
     session.deliver_all()
+    return session
 
-    assert ListSink.delivered == ["1.0 seconds of audio", "2.0 seconds of audio", "0.5 seconds of audio"]
-    assert "utterance 2 (3.0–5.0 s of the recording) was not delivered: flaky: the window went away" in capsys.readouterr().err
+
+def test_a_failed_utterance_is_reported_the_session_goes_on_and_ends_with_an_error(plugin_manager, isolated_dirs, capsys):
+    session = worker_session(plugin_manager, ["one.", "two.", "three."], FlakySink, ListSink)
+
+    assert ListSink.delivered == ["one.", "two.", "three."], "the other sinks and utterances still get their text"
+    assert "utterance 2 (3.0–4.5 s of the recording) was not delivered: flaky: the window went away" in capsys.readouterr().err
     with pytest.raises(VoiceTranscriberError, match=r"^1 utterance\(s\) of the session were not delivered \(utterance 2"):
         session.report()
+
+
+def test_the_stop_phrase_stops_the_recording_and_nothing_after_it_is_delivered(plugin_manager, isolated_dirs, capsys):
+    session = worker_session(plugin_manager, ["Hello there.", "Send it now, stop dictation.", "Too late."], ListSink)
+
+    assert ListSink.delivered == ["Hello there.", "Send it now"]
+    assert session.stop.reason == "the stop phrase" and session.stop.requested_at is not None
+    session.report()
+    assert session.ctx.transcript.text == "Hello there. Send it now", "the session's text, for callers such as the daemon"
+    assert capsys.readouterr().err.strip().splitlines()[-1] == \
+        "voice-transcriber: continuous dictation ended (the stop phrase was said): 2 utterance(s) delivered"
+
+
+def test_an_utterance_of_only_the_stop_phrase_is_not_reported_as_no_speech(plugin_manager, isolated_dirs, capsys):
+    session = worker_session(plugin_manager, ["Hello.", "Stop dictation."], ListSink)
+
+    assert ListSink.delivered == ["Hello."] and session.stop_heard
+    assert "no speech" not in capsys.readouterr().err

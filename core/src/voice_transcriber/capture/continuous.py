@@ -113,7 +113,7 @@ class ContinuousDictation:
         self.ctx, self.make_plan = ctx, make_plan
         self.settings = ctx.settings.input
         self.utterances: queue.Queue[SpeechSegment | None] = queue.Queue()
-        self.delivered = 0
+        self.delivered: list[Transcript] = []  #: each delivered utterance's final record, in order
         self.failures: list[str] = []
         self.stop_heard = False
         self.cancelled = False
@@ -199,21 +199,27 @@ class ContinuousDictation:
             self.ctx.warn(f"{where} was not delivered: {reason}")
             return
         ctx.log(f"{where}: " + " · ".join(f"{stage} {seconds:.3f} s" for stage, seconds in ctx.timings.items()))
-        self.delivered += bool(transcript.text.strip())
+        if transcript.text.strip():
+            self.delivered.append(transcript)
         if stop_phrase.heard:
             self.stop_heard = True
             assert self.stop is not None
             self.stop.request_stop("the stop phrase")
 
     def report(self) -> None:
-        """One line on how the session ended; an error when an utterance was not delivered."""
+        """One line on how the session ended; an error when an utterance was not delivered.
+
+        On success ``ctx.transcript`` is the whole session's text (what a caller such as the
+        daemon reports), the utterances joined by spaces."""
         assert self.stop is not None
         reason = "the stop phrase was said" if self.stop_heard else f"stopped by {self.stop.reason or 'a limit'}"
         if self.failures:
             raise VoiceTranscriberError(f"{len(self.failures)} utterance(s) of the session were not delivered "
                                         f"({self.failures[0]}){' and more, see above' if len(self.failures) > 1 else ''}")
-        self.ctx.warn(f"continuous dictation ended ({reason}): {self.delivered} utterance(s) delivered")
-        _publish_end(self.ctx, self.delivered)
+        self.ctx.warn(f"continuous dictation ended ({reason}): {len(self.delivered)} utterance(s) delivered")
+        if self.delivered:
+            self.ctx.transcript = self.delivered[-1].with_text(" ".join(t.text for t in self.delivered))
+        _publish_end(self.ctx, len(self.delivered))
 
 
 def _publish_end(ctx: RunContext, delivered: int) -> None:
