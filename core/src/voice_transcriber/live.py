@@ -54,22 +54,29 @@ class LiveText:
                 ctx.warn(f"--live: {exc}; '{sink.name}' gets the final text only")
 
 
+def live_sinks(plan: Plan, ctx: RunContext) -> list[Sink]:
+    """The plan's sinks that show partial text: none unless ``output.live``; one warning when none can."""
+    if not ctx.settings.output.live or ctx.pm is None:
+        return []
+    sinks = [sink for sink in plan.sinks if sink.live]
+    if not sinks:
+        names = ", ".join(sink.name for sink in plan.sinks) or "none"
+        ctx.warn(f"--live: the chosen sinks ({names}) cannot show text while it is recognised "
+                 "(the typing sink can); they get the final text only")
+    return sinks
+
+
 @contextmanager
 def live_text(plan: Plan, ctx: RunContext) -> Iterator[list[Sink]]:
     """Forward the run's partial text to the plan's live sinks (only with ``output.live``).
 
     Yields the sinks that show partial text (empty when live text is off or no sink can).
     """
-    if not ctx.settings.output.live or ctx.pm is None:
-        yield []
-        return
-    sinks = [sink for sink in plan.sinks if sink.live]
+    sinks = live_sinks(plan, ctx)
     if not sinks:
-        names = ", ".join(sink.name for sink in plan.sinks) or "none"
-        ctx.warn(f"--live: the chosen sinks ({names}) cannot show text while it is recognised "
-                 "(the typing sink can); they get the final text only")
         yield []
         return
+    assert ctx.pm is not None
     live = LiveText(ctx.run_id, sinks)
     name = ctx.pm.register(live, name=f"live-text-{ctx.run_id}")
     try:

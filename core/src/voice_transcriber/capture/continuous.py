@@ -24,6 +24,7 @@ import queue
 import re
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -89,10 +90,11 @@ def dictate_continuously(ctx: RunContext, plan: Plan, make_plan: Callable[[RunCo
     :class:`~voice_transcriber.VoiceTranscriberError` when an utterance was not delivered
     (the session's recording is then kept for ``retry``), and what recording raises.
     """
+    from ..live import live_sinks
     from . import vad
 
     vad.check_available("--continuous")
-    session = ContinuousDictation(ctx, make_plan)
+    session = ContinuousDictation(ctx, make_plan, live=bool(live_sinks(plan, ctx)))
     worker = threading.Thread(target=session.deliver_all, name="continuous-delivery")
     worker.start()
     try:
@@ -109,8 +111,9 @@ def dictate_continuously(ctx: RunContext, plan: Plan, make_plan: Callable[[RunCo
 class ContinuousDictation:
     """One hands-free session: the recording (main thread) and the deliveries (a worker thread)."""
 
-    def __init__(self, ctx: RunContext, make_plan: Callable[[RunContext], Plan]) -> None:
+    def __init__(self, ctx: RunContext, make_plan: Callable[[RunContext], Plan], live: bool = False) -> None:
         self.ctx, self.make_plan = ctx, make_plan
+        self.live = live  #: --live and a sink that can show partial text (checked once, warned once)
         self.settings = ctx.settings.input
         self.utterances: queue.Queue[SpeechSegment | None] = queue.Queue()
         self.delivered: list[Transcript] = []  #: each delivered utterance's final record, in order
@@ -191,7 +194,7 @@ class ContinuousDictation:
             plan = self.make_plan(ctx)
             stop_phrase = StopPhrase(ctx, self.settings.stop_phrase)
             plan.formatters.insert(0, stop_phrase)
-            with live_text(plan, ctx):
+            with live_text(plan, ctx) if self.live else nullcontext():
                 transcript = pipeline.run(segment.audio(), plan, ctx)
         except Exception as exc:  # noqa: BLE001 - one lost utterance must not end the session
             reason = str(exc) if isinstance(exc, VoiceTranscriberError) else f"{type(exc).__name__}: {exc}"
