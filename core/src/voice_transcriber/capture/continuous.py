@@ -173,8 +173,8 @@ class ContinuousDictation:
 
         if segmenter.activity.windows * WINDOW - self.last_speech_end >= limit * RATE:
             stop.request_stop(f"{limit:g} s without speech")
-            if self.ctx.settings.input.tail_padding_ms:
-                stop.requested_at -= self.ctx.settings.input.tail_padding_ms / 1000  # the silence is the tail
+            if stop.requested_at is not None:
+                stop.requested_at -= self.settings.tail_padding_ms / 1000  # the silence already is the tail
 
     def deliver_all(self) -> None:
         """The worker: deliver utterances in order until the recording ends."""
