@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import queue
 import re
+import sys
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from ..context import RunContext
     from ..pipeline import Plan
     from ..types import Transcript
+    from .meter import LevelMeter
     from .segmenter import Segmenter, SpeechSegment
     from .stops import StopControl
 
@@ -150,12 +152,21 @@ class ContinuousDictation:
                                        padding=PADDING)
             recorder.taps += [self.segmenter.feed, self._watch_silence]
             recorder.segmenter = self.segmenter  # flushed at the stop: the utterance under way is delivered
+            self._quiet_meter(recorder.meter)
             pcm = recorder.run()
         finally:
             stop.after_recording()
         ctx.info["recording"] = str(file.path) if file.path else None
         ctx.recording_stopped(Audio.from_file(file.path) if file.path else
                               Audio.from_bytes(wav_bytes(pcm), label="the session (in memory)"))
+
+    def _quiet_meter(self, meter: LevelMeter) -> None:
+        """Texts printed on the terminal would land inside the meter's line: say the keys once instead."""
+        if not (meter.enabled and sys.stdout.isatty()):
+            return
+        meter.enabled = False
+        phrase = f"say \"{self.settings.stop_phrase}\", " if self.settings.stop_phrase else ""
+        self.ctx.warn(f"listening hands-free: {phrase}press Enter or Ctrl-C to stop, Ctrl-C twice to cancel")
 
     def _utterance_ended(self, segment: SpeechSegment) -> None:
         """Called by the segmenter in the recording loop: hand the utterance to the worker."""
