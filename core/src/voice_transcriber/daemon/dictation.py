@@ -41,6 +41,8 @@ class Dictation:
         self.options = options
         self.mic, self.device_hint = mic, device_hint
         self.mic_opened_at = time.time() if mic is not None else None
+        #: When the daemon had read the request (set by the server; for ``daemon status`` and the benchmark)
+        self.requested_at: float | None = None
         self.stop = ThreadStopControl()
         self.state = state
         state.dictation = self
@@ -88,7 +90,7 @@ class Dictation:
         first_frame = self.mic.first_frame_at if self.mic is not None else None
         return {"id": self.run_id, "state": "done" if self.done.is_set() else
                 "recording" if self.stop.requested_at is None else "transcribing",
-                "micOpenedAt": self.mic_opened_at, "firstFrameAt": first_frame, "startedAt": self.started_at,
+                "requestedAt": self.requested_at, "micOpenedAt": self.mic_opened_at, "firstFrameAt": first_frame, "startedAt": self.started_at,
                 "exit": self.code, "error": self.error}
 
     def _work(self) -> None:

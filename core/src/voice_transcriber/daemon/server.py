@@ -36,6 +36,7 @@ from .live_config import SNAPSHOT_NAME, DaemonSettings, LiveConfig
 from .preroll import PreRoll
 from .protocol import ProtocolError, Reply, claim, decode_request, listen, peer_credentials, read_line, refusal, socket_path
 
+STARTERS = ("toggle", "start")  #: commands that may start a recording
 ACCEPT_TICK = 0.2  #: seconds between two looks at the stop/reload flags set by signal handlers
 REQUEST_TIMEOUT = 5.0  #: a connected peer must send its request line within this
 
@@ -122,10 +123,11 @@ class Daemon:
         with conn:
             reply = Reply(conn)
             pid, uid, _ = peer_credentials(conn)
-            line, problem = None, None
+            line, problem, received_at = None, None, None
             try:
                 conn.settimeout(REQUEST_TIMEOUT)
                 line = read_line(conn)  # read even from a refused peer: its client then gets the reason, not EPIPE
+                received_at = time.time()
                 conn.settimeout(None)
             except (ProtocolError, OSError) as exc:
                 problem = exc
@@ -138,6 +140,7 @@ class Daemon:
                 if line is None:
                     raise ProtocolError(str(problem or "no request"))
                 request = decode_request(line)
+                request["received_at"] = received_at
             except ProtocolError as exc:
                 reply.fail(f"bad request to the daemon: {exc}", EXIT_USAGE)
                 return
@@ -189,32 +192,43 @@ class Daemon:
 
     def _act(self, request: dict[str, Any], reply: Reply, when_idle: Callable[..., Callable[[Reply, bool], None]],
              when_recording: Callable[[Dictation], Callable[[Reply, bool], None]]) -> None:
-        """Decide under the lock (fast), then report outside it (``--wait`` may take a while)."""
+        """Decide under the lock (fast), then report outside it (``--wait`` may take a while).
+
+        A command that may start a recording opens the microphone first of all: that is the
+        hotkey's latency. Should the command then be refused or handed back, it is closed again.
+        """
         self._note_config(reply)
-        options = self._options(request, reply)
-        if options is None:
-            return
         with self.lock:
             current = self._listening()
-            if current is None and _foreign_recorder():
-                reply.send({"fallback": True})
+            opened = self._microphone_for(request) if current is None and request["command"] in STARTERS else None
+            options = self._options(request, reply)
+            handed_back = options is not None and current is None and _foreign_recorder()
+            if options is None or handed_back:
+                if opened is not None and opened[0] is not None:
+                    opened[0].close()
+                if handed_back:
+                    reply.send({"fallback": True})
                 return
-            report = when_idle(request, options) if current is None else when_recording(current)
+            report = when_idle(request, options, opened) if current is None else when_recording(current)
         report(reply, bool(options.get("wait")))
 
     def _listening(self) -> Dictation | None:
         current = self.current
         return current if current is not None and current.listening() else None
 
-    def _begin(self, request: dict[str, Any], options: dict[str, Any]) -> Callable[[Reply, bool], None]:
-        settings = self.live.settings
-        assert settings is not None
-        configured = settings.input.device
-        hint = options.get("device") or (None if configured is None else str(configured))
+    def _microphone_for(self, request: dict[str, Any]) -> tuple[Any, str | None, float]:
+        """(microphone or None, the device it is for, when it was open): the pre-roll's, or opened now."""
+        hint = _device_hint(request["args"], self.live.settings)
         mic = self.preroll.take(hint) if self.preroll is not None else None
+        return mic or _open_microphone(hint), hint, time.time()
+
+    def _begin(self, request: dict[str, Any], options: dict[str, Any],
+               opened: tuple[Any, str | None, float]) -> Callable[[Reply, bool], None]:
+        mic, hint, opened_at = opened
         state = DaemonCliState(pm=self.pm, config_file=request.get("config"), debug=bool(request.get("debug")) or self.debug,
                                quiet=bool(request.get("quiet")), _registry=self.registry, live=self.live)
-        dictation = Dictation(state, options, mic or _open_microphone(hint), hint, on_capture_end=self._capture_ended)
+        dictation = Dictation(state, options, mic, hint, on_capture_end=self._capture_ended)
+        dictation.requested_at, dictation.mic_opened_at = request.get("received_at"), opened_at if mic else None
         self.current = dictation
         self.dictations = [d for d in self.dictations if not d.done.is_set()] + [dictation]
         dictation.start()
@@ -315,7 +329,7 @@ HANDLERS: dict[str, Callable[[Daemon, dict[str, Any], Reply], None]] = {
 }
 
 
-def _nothing_to_stop(request: dict[str, Any], options: dict[str, Any]) -> Callable[[Reply, bool], None]:
+def _nothing_to_stop(*_: Any) -> Callable[[Reply, bool], None]:
     raise control.ControlError("no recording is running (start one with `voice-transcriber start` or `toggle`)")
 
 
@@ -351,6 +365,21 @@ def _foreign_recorder() -> bool:
     """True when a recorder the daemon did not start is registered and alive (``control.recorder.json``)."""
     with control.control_lock(timeout=5.0):
         return control.current_recorder() is not None
+
+
+def _device_hint(args: list[str], settings: Settings | None) -> str | None:
+    """The device a start request will record from: its --device, else the configured one.
+
+    Read from the raw arguments, before click parses them, to open the microphone sooner; if
+    this guess is wrong the recorder opens the right device (``capture.early.take``).
+    """
+    for position, arg in enumerate(args):
+        if arg in ("--device", "-d") and position + 1 < len(args):
+            return args[position + 1]
+        if arg.startswith("--device="):
+            return arg.split("=", 1)[1]
+    configured = settings.input.device if settings is not None else None
+    return None if configured is None else str(configured)
 
 
 def _open_microphone(hint: str | None) -> Any:
