@@ -18,7 +18,8 @@ TRICKY = ["--output", 'a "quoted" \\ back\\slash', "new\nline\r\n", "tab\tbell\x
 
 
 def test_the_hand_written_request_line_is_json_the_daemon_reads():
-    request = {"v": 1, "command": "toggle", "args": TRICKY, "config": "/tmp/c.json", "debug": True, "quiet": False}
+    request = {"v": 1, "command": "toggle", "args": TRICKY, "config": "/tmp/c.json", "debug": True, "quiet": False,
+               "session": {"DISPLAY": ":0", "WAYLAND_DISPLAY": 'odd "name"\\'}}
     line = client.request_line(request)
     assert line.endswith(b"\n") and line.count(b"\n") == 1  # one line, whatever the arguments hold
     assert decode_request(line[:-1]) == request
@@ -39,7 +40,10 @@ def test_undecodable_arguments_are_left_to_the_cli():
 ])
 def test_the_fast_path_recognises_hotkey_commands(argv, expected, monkeypatch):
     monkeypatch.delenv("VOICE_TRANSCRIBER_DEBUG", raising=False)
-    assert client.parse(argv) == {"v": 1, **expected}
+    for name in client.SESSION_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-1")
+    assert client.parse(argv) == {"v": 1, **expected, "session": {"WAYLAND_DISPLAY": "wayland-1"}}
 
 
 @pytest.mark.parametrize("argv", [[], ["--output", "stdout"], ["status"], ["daemon"], ["toggle", "--help"],

@@ -163,6 +163,16 @@ def test_daemon_start_stop_status_cancel(shared):
     assert shared.daemon_status()["recording"] is None
 
 
+def test_daemon_adopts_the_clients_display_session(shared):
+    """A daemon started at login (before the compositor) learns DISPLAY & co. from the hotkey's command."""
+    started = subprocess.run([VT, "start"], env={**shared.env, "WAYLAND_DISPLAY": "wayland-test-77"},
+                             capture_output=True, text=True, timeout=60)
+    assert started.returncode == 0, started.stderr
+    assert shared.daemon_status()["session"]["WAYLAND_DISPLAY"] == "wayland-test-77"
+    assert shared.vt("cancel", "--wait").returncode == 130
+    assert "using WAYLAND_DISPLAY=wayland-test-77 from the client's session" in shared.log.read_text()
+
+
 def test_daemon_toggle_delivers_with_the_request_options(shared, pulse, espeak_wav):
     """Config says append-file; `toggle --output stdout,append-file` applies to this dictation only."""
     speech = espeak_wav(SENTENCE)

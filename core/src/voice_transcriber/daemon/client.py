@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 VERSION = 1  # protocol.VERSION (not imported: protocol pulls in json and socket)
 COMMANDS = ("toggle", "start", "stop", "cancel")
 ROOT_FLAGS = ("--debug", "--quiet", "-q")
+#: The graphical session a command runs in: a daemon started before it (systemd at login) learns it
+#: from its clients, so that typing, the clipboard and notifications reach the right display.
+SESSION_VARS = ("DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "SWAYSOCK", "HYPRLAND_INSTANCE_SIGNATURE",
+                "XDG_CURRENT_DESKTOP", "XDG_SESSION_TYPE", "DBUS_SESSION_BUS_ADDRESS")
 #: How long the daemon may take to answer at all (it opens the microphone first, then answers).
 FIRST_REPLY_TIMEOUT = 30.0
 
@@ -71,12 +75,17 @@ def parse(argv: list[str]) -> dict[str, Any] | None:
     args = argv[position + 1:]
     if "--help" in args or "-h" in args:
         return None  # the CLI prints the help
-    request.update(command=argv[position], args=args)
+    request.update(command=argv[position], args=args, session=session())
     return request
 
 
+def session() -> dict[str, str]:
+    """This command's graphical-session variables (see :data:`SESSION_VARS`)."""
+    return {name: os.environ[name] for name in SESSION_VARS if os.environ.get(name)}
+
+
 def request_line(request: dict[str, Any]) -> bytes | None:
-    """``request`` (str, bool, None and lists of str) as one JSON line; None if it cannot be encoded."""
+    """``request`` (str, int, bool, None, lists and dicts of them) as one JSON line; None if it cannot be encoded."""
     def value(item: Any) -> str:
         if item is None or isinstance(item, bool):
             return {None: "null", True: "true", False: "false"}[item]
@@ -84,13 +93,14 @@ def request_line(request: dict[str, Any]) -> bytes | None:
             return str(item)
         if isinstance(item, list):
             return "[" + ", ".join(value(part) for part in item) + "]"
+        if isinstance(item, dict):
+            return "{" + ", ".join(f"{value(key)}: {value(part)}" for key, part in item.items()) + "}"
         # The daemon parses with strict=False: control characters may stay raw, except the newline that ends the line.
         text = str(item).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
         return '"' + text + '"'
 
-    body = "{" + ", ".join(f'"{key}": {value(item)}' for key, item in request.items()) + "}\n"
     try:
-        return body.encode("utf-8")
+        return (value(request) + "\n").encode("utf-8")
     except UnicodeEncodeError:  # undecodable bytes in argv (surrogates): the CLI reports them
         return None
 

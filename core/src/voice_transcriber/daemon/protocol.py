@@ -2,17 +2,23 @@
 
 A client connects, sends one request line and reads reply lines until one carries ``exit``::
 
-    → {"v": 1, "command": "toggle", "args": ["--output", "typing"], "config": null, "debug": false, "quiet": false}
+    → {"v": 1, "command": "toggle", "args": ["--output", "typing"], "config": null, "debug": false,
+       "quiet": false, "session": {"WAYLAND_DISPLAY": "wayland-1"}}
     ← {"out": "recording (run 20260126-014455-3fa2c1, daemon pid 4242); stop with `voice-transcriber stop`"}
     ← {"exit": 0}
 
 ``command`` is ``toggle``, ``start``, ``stop`` or ``cancel`` (``args`` as on their command
 line, ``--wait`` included), or ``status``, ``reload`` or ``shutdown`` for ``voice-transcriber
-daemon …``. Replies: ``{"out": LINE}`` and ``{"err": LINE}`` are printed by the client on
-stdout and stderr; ``{"exit": CODE}`` ends the exchange (``"data"`` beside it carries the
-status object); ``{"fallback": true}`` asks the client to do the job itself (a recorder the
-daemon did not start is running). Strings may hold raw control characters except newlines
-(the client writes requests without the ``json`` module, see :mod:`.client`).
+daemon …``. ``config`` is the absolute path given with ``--config`` (null: the daemon's own);
+``session`` holds the client's graphical-session variables (``DISPLAY``, ``WAYLAND_DISPLAY`` …,
+see ``client.SESSION_VARS``), which the daemon adopts when a recording starts. Strings may hold
+raw control characters except newlines (the client writes requests without the ``json`` module,
+see :mod:`.client`).
+
+Replies: ``{"out": LINE}`` and ``{"err": LINE}`` are printed by the client on stdout and
+stderr; ``{"exit": CODE}`` ends the exchange (``"data"`` beside it carries the status
+object); ``{"fallback": true}`` asks the client to do the job itself (a recorder the daemon
+did not start is running).
 
 The socket is mode 0600 in a 0700 directory, and the daemon checks every connection's
 peer credentials (``SO_PEERCRED``): a process of another user (root included) is refused.
@@ -76,8 +82,11 @@ def encode(message: dict[str, Any]) -> bytes:
 def request(command: str, args: list[str] | None = None, config: str | None = None, debug: bool = False,
             quiet: bool = False) -> bytes:
     """A request line (``config``: the --config given to the command, made absolute here)."""
+    from .client import session
+
     return encode({"v": VERSION, "command": command, "args": args or [],
-                   "config": os.path.abspath(config) if config else None, "debug": debug, "quiet": quiet})
+                   "config": os.path.abspath(config) if config else None, "debug": debug, "quiet": quiet,
+                   "session": session()})
 
 
 def ask_status() -> dict[str, Any] | None:
@@ -104,6 +113,9 @@ def decode_request(line: bytes) -> dict[str, Any]:
     args = request.setdefault("args", [])
     if not isinstance(args, list) or not all(isinstance(arg, str) for arg in args):
         raise ProtocolError("args must be a list of strings")
+    session = request.setdefault("session", {})
+    if not isinstance(session, dict) or not all(isinstance(v, str) for v in session.values()):
+        raise ProtocolError("session must map variable names to strings")
     config = request.get("config")
     if config is not None and not (isinstance(config, str) and os.path.isabs(config)):
         raise ProtocolError("config must be an absolute path or null")

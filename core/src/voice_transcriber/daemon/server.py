@@ -31,6 +31,7 @@ from ..pipeline import prepare_in_background
 from ..plugins import PluginManager
 from ..redact import redact
 from ..registry import collect
+from .client import SESSION_VARS
 from .dictation import DaemonCliState, Dictation
 from .live_config import SNAPSHOT_NAME, DaemonSettings, LiveConfig
 from .preroll import PreRoll
@@ -225,6 +226,7 @@ class Daemon:
     def _begin(self, request: dict[str, Any], options: dict[str, Any],
                opened: tuple[Any, str | None, float]) -> Callable[[Reply, bool], None]:
         mic, hint, opened_at = opened
+        _adopt_session(request["session"])
         state = DaemonCliState(pm=self.pm, config_file=request.get("config"), debug=bool(request.get("debug")) or self.debug,
                                quiet=bool(request.get("quiet")), _registry=self.registry, live=self.live)
         dictation = Dictation(state, options, mic, hint, on_capture_end=self._capture_ended)
@@ -264,6 +266,7 @@ class Daemon:
                 "prerollMs": self.preroll.ms if self.preroll else 0,
                 "recording": (current.run_id or "starting") if current else None,
                 "inFlight": sum(1 for d in self.dictations if not d.done.is_set()),
+                "session": {name: os.environ[name] for name in SESSION_VARS if os.environ.get(name)},
                 "last": last.status() if last else None}
 
     def _reload_command(self, request: dict[str, Any], reply: Reply) -> None:
@@ -365,6 +368,18 @@ def _foreign_recorder() -> bool:
     """True when a recorder the daemon did not start is registered and alive (``control.recorder.json``)."""
     with control.control_lock(timeout=5.0):
         return control.current_recorder() is not None
+
+
+def _adopt_session(session: dict[str, str]) -> None:
+    """Take the client's display variables (a daemon started at login may predate the compositor).
+
+    Only the names in ``client.SESSION_VARS``, and only when they changed: a sink started by
+    this dictation (xdotool, wtype, wl-copy, notify-send) then reaches the user's display.
+    """
+    for name, value in session.items():
+        if name in SESSION_VARS and value and os.environ.get(name) != value:
+            _log(f"using {name}={value} from the client's session")
+            os.environ[name] = value
 
 
 def _device_hint(args: list[str], settings: Settings | None) -> str | None:
