@@ -146,7 +146,7 @@ def report(times: dict[str, list[float]], repeat: int, load: str) -> tuple[str, 
                      f"{row.ours / floor:.2f} | {row.goal or '—'} |")
     lines += ["", "The client (`voice-transcriber toggle`) costs the interpreter's start plus a few milliseconds: it "
               "reaches the daemon before click, json or the plugins are imported. Microphone open: the daemon's "
-              "PortAudio stream has started (`stream.start()` returned, the rest of that step); the first frame "
+              "PortAudio stream has started (`stream.start()` returned); the first frame "
               "follows by one PulseAudio fragment. With `daemon.prerollMs` set the microphone is already open when "
               "the request arrives, and the recording starts with the audio from before the hotkey. Without a "
               "daemon the background recorder pays for a second interpreter, the CLI's imports and PortAudio's "
