@@ -324,3 +324,12 @@ def test_daemon_refuses_another_user(shared):
                                "user, or start your own daemon)"}, {"exit": 1}], result.stderr
     assert shared.daemon_status()["recording"] is None  # nothing was started
     assert "refused a connection from pid" in shared.log.read_text()
+
+
+def test_a_daemon_that_cannot_start_says_why_in_one_line(world):
+    world.write_config('{"daemon": {"prerollMs": -5}}')
+    failed = world.vt("daemon")
+    assert failed.returncode == 2
+    assert failed.stderr.splitlines() == [f"voice-transcriber: error: {world.config_file}: daemon.prerollMs: "
+                                          "Input should be greater than or equal to 0"]
+    assert not world.socket.exists()

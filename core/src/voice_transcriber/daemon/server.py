@@ -57,6 +57,7 @@ class Daemon:
         self.stop_requested = False
         self.reload_requested = False
         self.stopped = threading.Event()
+        self.ready = False
         self._answered: list[threading.Event] = []  # `daemon stop` clients told that it is over
         self._checked_plan: tuple[Any, RunContext] | None = None
         self.daemon_settings = DaemonSettings()
@@ -75,6 +76,7 @@ class Daemon:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, self._on_stop_signal)
             signal.signal(signal.SIGHUP, self._on_reload_signal)
+            self.ready = True
             on_ready(f"listening on {socket_path()} (pid {os.getpid()}); config: {self.live.file}; "
                      f"backends: {', '.join(self.live.settings.transcription.chain())}")
             self._accept_loop(listener)
@@ -116,7 +118,8 @@ class Daemon:
         self.stopped.set()
         for answered in self._answered:
             answered.wait(timeout=5)  # the process must not end before `daemon stop` has its answer
-        _log("stopped")
+        if self.ready:  # a daemon that could not start says only why (one line)
+            _log("stopped")
 
     # --- one connection (its own thread) -----------------------------------------------------
 
@@ -200,6 +203,9 @@ class Daemon:
         """
         self._note_config(reply)
         with self.lock:
+            if self.stop_requested:  # stopping: a recording started now would not be waited for
+                reply.send({"fallback": True})
+                return
             current = self._listening()
             opened = self._microphone_for(request) if current is None and request["command"] in STARTERS else None
             options = self._options(request, reply)
