@@ -9,6 +9,7 @@ recorder through :func:`voice_transcriber.capture.early.hand_over`.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -23,12 +24,14 @@ from ..cli.run_cmd import CliState, run_from_options
 from ..context import RunContext
 from ..errors import EXIT_CANCELLED, EXIT_FAILURE, Cancelled, VoiceTranscriberError
 from ..redact import redact
+from .client import SESSION_VARS
 from .live_config import LiveConfig
 
 if TYPE_CHECKING:
     from ..capture.microphone import Microphone
     from ..config import Settings
     from ..types import Audio
+    from .protocol import Reply
 
 Listener = Callable[[dict[str, Any]], None]
 
@@ -164,3 +167,72 @@ class DaemonCliState(CliState):
                                dictation=self.dictation)
         self.last_context = ctx
         return ctx
+
+
+def report_start(dictation: Dictation, reply: Reply) -> None:
+    """Answer once the recording runs (the file exists) — or with the reason it could not start."""
+    dictation.recording.wait()
+    if dictation.run_id is None:
+        if dictation.code == EXIT_CANCELLED:
+            reply.done(EXIT_CANCELLED)
+        else:
+            reply.fail(dictation.error or "the recording did not start", dictation.code or 1)
+        return
+    reply.out(f"recording ({dictation.name}, daemon pid {os.getpid()}); stop with `voice-transcriber stop`")
+    reply.done(0)
+
+
+def report_end(dictation: Dictation, verb: str, reply: Reply, wait: bool) -> None:
+    """Say what was done; with ``--wait``, relay the run's warnings and answer with its exit code."""
+    dictation.recording.wait()  # stopped while still starting: name it once its run id exists
+    reply.out(f"{verb} — {dictation.name} (daemon pid {os.getpid()})")
+    if not wait:
+        reply.done(0)
+        return
+    dictation.listen(reply.send)
+    dictation.done.wait()
+    if dictation.code in (0, EXIT_CANCELLED):
+        reply.done(dictation.code)
+    else:
+        reply.fail(f"the recording ({dictation.name}) failed: {dictation.error}")
+
+
+def adopt_session(session: dict[str, str]) -> None:
+    """Take the client's display variables (a daemon started at login may predate the compositor).
+
+    Only the names in ``client.SESSION_VARS``, and only when they changed: a sink started by
+    this dictation (xdotool, wtype, wl-copy, notify-send) then reaches the user's display.
+    """
+    for name, value in session.items():
+        if name in SESSION_VARS and value and os.environ.get(name) != value:
+            log(f"using {name}={value} from the client's session")
+            os.environ[name] = value
+
+
+def device_hint(args: list[str], settings: Settings | None) -> str | None:
+    """The device a start request will record from: its --device, else the configured one.
+
+    Read from the raw arguments, before click parses them, to open the microphone sooner; if
+    this guess is wrong the recorder opens the right device (``capture.early.take``).
+    """
+    for position, arg in enumerate(args):
+        if arg in ("--device", "-d") and position + 1 < len(args):
+            return args[position + 1]
+        if arg.startswith("--device="):
+            return arg.split("=", 1)[1]
+    configured = settings.input.device if settings is not None else None
+    return None if configured is None else str(configured)
+
+
+def open_microphone(hint: str | None) -> Any:
+    """The microphone, opened now; None if it cannot be (the recorder tries again and reports why)."""
+    from ..capture.microphone import Microphone
+
+    try:
+        return Microphone(hint)
+    except VoiceTranscriberError:
+        return None
+
+
+def log(message: str) -> None:
+    print(redact(f"voice-transcriber daemon: {message}"), file=sys.stderr, flush=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sys
 import threading
 import time
 import traceback
@@ -26,13 +25,13 @@ import click
 from .. import control
 from ..config import Settings
 from ..context import RunContext
-from ..errors import EXIT_CANCELLED, EXIT_USAGE, VoiceTranscriberError
+from ..errors import EXIT_USAGE, VoiceTranscriberError
 from ..pipeline import prepare_in_background
 from ..plugins import PluginManager
 from ..redact import redact
 from ..registry import collect
 from .client import SESSION_VARS
-from .dictation import DaemonCliState, Dictation
+from .dictation import DaemonCliState, Dictation, adopt_session, device_hint, log, open_microphone, report_end, report_start
 from .live_config import SNAPSHOT_NAME, DaemonSettings, LiveConfig
 from .preroll import PreRoll
 from .protocol import ProtocolError, Reply, claim, decode_request, listen, peer_credentials, read_line, refusal, socket_path
@@ -119,7 +118,7 @@ class Daemon:
         for answered in self._answered:
             answered.wait(timeout=5)  # the process must not end before `daemon stop` has its answer
         if self.ready:  # a daemon that could not start says only why (one line)
-            _log("stopped")
+            log("stopped")
 
     # --- one connection (its own thread) -----------------------------------------------------
 
@@ -137,7 +136,7 @@ class Daemon:
                 problem = exc
             refused = refusal(uid, os.getuid())
             if refused:
-                _log(f"refused a connection from pid {pid} (uid {uid})")
+                log(f"refused a connection from pid {pid} (uid {uid})")
                 reply.fail(refused)
                 return
             try:
@@ -225,14 +224,14 @@ class Daemon:
 
     def _microphone_for(self, request: dict[str, Any]) -> tuple[Any, str | None, float]:
         """(microphone or None, the device it is for, when it was open): the pre-roll's, or opened now."""
-        hint = _device_hint(request["args"], self.live.settings)
+        hint = device_hint(request["args"], self.live.settings)
         mic = self.preroll.take(hint) if self.preroll is not None else None
-        return mic or _open_microphone(hint), hint, time.time()
+        return mic or open_microphone(hint), hint, time.time()
 
     def _begin(self, request: dict[str, Any], options: dict[str, Any],
                opened: tuple[Any, str | None, float]) -> Callable[[Reply, bool], None]:
         mic, hint, opened_at = opened
-        _adopt_session(request["session"])
+        adopt_session(request["session"])
         state = DaemonCliState(pm=self.pm, config_file=request.get("config"), debug=bool(request.get("debug")) or self.debug,
                                quiet=bool(request.get("quiet")), _registry=self.registry, live=self.live)
         dictation = Dictation(state, options, mic, hint, on_capture_end=self._capture_ended)
@@ -240,7 +239,7 @@ class Daemon:
         self.current = dictation
         self.dictations = [d for d in self.dictations if not d.done.is_set()] + [dictation]
         dictation.start()
-        return lambda reply, wait: _report_start(dictation, reply)
+        return lambda reply, wait: report_start(dictation, reply)
 
     def _end(self, dictation: Dictation, how: str) -> Callable[[Reply, bool], None]:
         if how == "cancel":
@@ -250,7 +249,7 @@ class Daemon:
             dictation.stop.request_stop(how)
             verb = "stopping; the text goes to the sinks"
         self.current = None
-        return lambda reply, wait: _report_end(dictation, verb, reply, wait)
+        return lambda reply, wait: report_end(dictation, verb, reply, wait)
 
     def _capture_ended(self) -> None:
         if self.preroll is not None:
@@ -283,12 +282,12 @@ class Daemon:
         if changed:
             self._apply_config()
         if self.live.error:
-            _log(self.live.error)
+            log(self.live.error)
             if reply:
                 reply.fail(self.live.error)
             return
         message = f"reloaded {self.live.file}; backends: {', '.join(self.live.settings.transcription.chain())}"
-        _log(message)
+        log(message)
         if reply:
             reply.out(message)
             reply.done(0)
@@ -342,75 +341,10 @@ def _nothing_to_stop(*_: Any) -> Callable[[Reply, bool], None]:
     raise control.ControlError("no recording is running (start one with `voice-transcriber start` or `toggle`)")
 
 
-def _report_start(dictation: Dictation, reply: Reply) -> None:
-    """Answer once the recording runs (the file exists) — or with the reason it could not start."""
-    dictation.recording.wait()
-    if dictation.run_id is None:
-        if dictation.code == EXIT_CANCELLED:
-            reply.done(EXIT_CANCELLED)
-        else:
-            reply.fail(dictation.error or "the recording did not start", dictation.code or 1)
-        return
-    reply.out(f"recording ({dictation.name}, daemon pid {os.getpid()}); stop with `voice-transcriber stop`")
-    reply.done(0)
-
-
-def _report_end(dictation: Dictation, verb: str, reply: Reply, wait: bool) -> None:
-    """Say what was done; with ``--wait``, relay the run's warnings and answer with its exit code."""
-    dictation.recording.wait()  # stopped while still starting: name it once its run id exists
-    reply.out(f"{verb} — {dictation.name} (daemon pid {os.getpid()})")
-    if not wait:
-        reply.done(0)
-        return
-    dictation.listen(reply.send)
-    dictation.done.wait()
-    if dictation.code in (0, EXIT_CANCELLED):
-        reply.done(dictation.code)
-    else:
-        reply.fail(f"the recording ({dictation.name}) failed: {dictation.error}")
-
-
 def _foreign_recorder() -> bool:
     """True when a recorder the daemon did not start is registered and alive (``control.recorder.json``)."""
     with control.control_lock(timeout=5.0):
         return control.current_recorder() is not None
-
-
-def _adopt_session(session: dict[str, str]) -> None:
-    """Take the client's display variables (a daemon started at login may predate the compositor).
-
-    Only the names in ``client.SESSION_VARS``, and only when they changed: a sink started by
-    this dictation (xdotool, wtype, wl-copy, notify-send) then reaches the user's display.
-    """
-    for name, value in session.items():
-        if name in SESSION_VARS and value and os.environ.get(name) != value:
-            _log(f"using {name}={value} from the client's session")
-            os.environ[name] = value
-
-
-def _device_hint(args: list[str], settings: Settings | None) -> str | None:
-    """The device a start request will record from: its --device, else the configured one.
-
-    Read from the raw arguments, before click parses them, to open the microphone sooner; if
-    this guess is wrong the recorder opens the right device (``capture.early.take``).
-    """
-    for position, arg in enumerate(args):
-        if arg in ("--device", "-d") and position + 1 < len(args):
-            return args[position + 1]
-        if arg.startswith("--device="):
-            return arg.split("=", 1)[1]
-    configured = settings.input.device if settings is not None else None
-    return None if configured is None else str(configured)
-
-
-def _open_microphone(hint: str | None) -> Any:
-    """The microphone, opened now; None if it cannot be (the recorder tries again and reports why)."""
-    from ..capture.microphone import Microphone
-
-    try:
-        return Microphone(hint)
-    except VoiceTranscriberError:
-        return None
 
 
 def _warm_up() -> None:
@@ -425,8 +359,6 @@ def _warm_up() -> None:
     try:
         sounddevice().query_devices()  # initialises PortAudio and its ALSA/PulseAudio plugins
     except Exception as exc:  # noqa: BLE001 - no sound system yet: each dictation reports it
-        _log(f"audio devices not available yet: {exc}")
+        log(f"audio devices not available yet: {exc}")
 
 
-def _log(message: str) -> None:
-    print(redact(f"voice-transcriber daemon: {message}"), file=sys.stderr, flush=True)
