@@ -304,8 +304,8 @@ def test_daemon_refuses_another_user(shared):
     import pwd
 
     user = pwd.getpwnam("vttest") if "vttest" in {u.pw_name for u in pwd.getpwall()} else None
-    if user is None:
-        pytest.skip("no vttest user")
+    if user is None or not Path("/usr/bin/python3").exists():  # the venv's interpreter may be under /root
+        pytest.skip("no vttest user, or no /usr/bin/python3 (python3-tk brings it) to run a client as that user")
     opened = [shared.root, shared.runtime, shared.socket.parent]
     modes = [path.stat().st_mode for path in opened]
     try:
