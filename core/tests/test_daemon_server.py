@@ -333,3 +333,12 @@ def test_a_daemon_that_cannot_start_says_why_in_one_line(world):
     assert failed.stderr.splitlines() == [f"voice-transcriber: error: {world.config_file}: daemon.prerollMs: "
                                           "Input should be greater than or equal to 0"]
     assert not world.socket.exists()
+
+
+def test_the_click_commands_reach_the_daemon_too(shared, cli, monkeypatch):
+    """In-process (no fast path): `stop` asks the daemon, which answers that nothing records."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(shared.runtime))
+    result = cli("stop")
+    assert result.return_value == 1  # the daemon's exit code (click's standalone_mode=False returns it)
+    assert result.stderr == ("voice-transcriber: error: no recording is running (start one with "
+                             "`voice-transcriber start` or `toggle`)\n")

@@ -29,13 +29,14 @@ SESSION_VARS = ("DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "SWAYSOCK", "HYPRLAN
 #: How long the daemon may take to answer at all (it opens the microphone first, then answers).
 FIRST_REPLY_TIMEOUT = 30.0
 
-#: True once this process knows the CLI must act itself (no daemon, or the daemon handed the
+#: Set by :func:`fast_path` when the CLI must act itself (no daemon, or the daemon handed the
 #: command back): the click command then does not ask again.
 skip = False
 
 
 def fast_path(argv: list[str]) -> None:
     """If ``argv`` is a hotkey command and a daemon answers, let it act and exit with its code."""
+    global skip
     runtime = os.environ.get("XDG_RUNTIME_DIR", "")
     request = parse(argv)
     if request is None or not runtime.startswith("/"):
@@ -48,9 +49,11 @@ def fast_path(argv: list[str]) -> None:
     except KeyboardInterrupt:  # Ctrl-C on `stop --wait`: this client stops waiting, the daemon carries on
         sys.stderr.write("voice-transcriber: error: cancelled (the daemon carries on; see `voice-transcriber status`)\n")
         sys.exit(130)
-    if code is not None:
-        sys.stdout.flush()
-        sys.exit(code)
+    if code is None:
+        skip = True
+        return
+    sys.stdout.flush()
+    sys.exit(code)
 
 
 def parse(argv: list[str]) -> dict[str, Any] | None:
@@ -107,10 +110,8 @@ def request_line(request: dict[str, Any]) -> bytes | None:
 
 def forward(line: bytes, path: str) -> int | None:
     """Send ``line`` to the daemon at ``path`` and relay its replies; its exit code, or None without a daemon."""
-    global skip
     final = exchange(line, path, relay)
     if final is None or final.get("fallback"):
-        skip = True
         return None
     return int(final.get("exit", 1))
 
