@@ -87,6 +87,7 @@ class StreamingTranscription:
         """Start on a phrase that may be finished (the segmenter's ``on_pause``): if the speaker
         stops there, :meth:`add` receives the same phrase and its text is ready sooner."""
         if not self._failed.is_set():
+            self.ctx.log(f"phrase {segment.index} ({segment.start_seconds:.1f}–{segment.end_seconds:.1f} s) started early")
             self._drop_early()
             self._early = (segment, self._executor.submit(self._transcribe, segment))
 

@@ -78,7 +78,7 @@ class Segmenter:
 
     def __init__(self, on_segment: Callable[[SpeechSegment], None], *, min_pause: float = 0.6,
                  padding: float = 0.2, max_seconds: float = 28.0, min_speech: float = 0.25,
-                 on_pause: Callable[[SpeechSegment], None] | None = None, early_pause: float = 0.25) -> None:
+                 on_pause: Callable[[SpeechSegment], None] | None = None, early_pause: float = 0.15) -> None:
         import numpy as np
 
         self.on_segment, self.on_pause = on_segment, on_pause

@@ -1,14 +1,19 @@
 """Voice activity of a live recording: the Silero VAD that faster-whisper ships, window by window.
 
-Speech is told from silence by a neural detector (``faster_whisper.vad``, an ONNX model run
-by onnxruntime), not by loudness: a fan or a keyboard is loud and is not speech. The model
-loads in a thread while recording; audio fed before it is ready is judged once it is.
-Used by ``--silence-stop`` (:mod:`.silence`) and by the segmenter (:mod:`.segmenter`).
+Speech is told from silence by a neural detector (Silero VAD v6, the ONNX model that
+faster-whisper ships, run by onnxruntime), not by loudness: a fan or a keyboard is loud and is
+not speech. The model loads in a thread while recording; audio fed before it is ready is judged
+once it is. Used by ``--silence-stop`` (:mod:`.silence`) and by the segmenter (:mod:`.segmenter`).
+
+The model is run here as ``faster_whisper.vad.SileroVADModel`` runs it, without importing the
+``faster_whisper`` package: that would load CTranslate2 and tokenizers (~45 MB more) into a
+recorder whose backend may be an HTTP one.
 """
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
@@ -20,6 +25,8 @@ RATE = 16_000
 WINDOW = 512  #: samples per Silero decision (32 ms)
 CONTEXT = 16 * WINDOW  #: audio judged again before new windows, so the model's state is warm (0.512 s)
 THRESHOLD = 0.5  #: a window at least this likely to be speech is speech
+MODEL_FILE = "silero_vad_v6.onnx"
+MODEL_CONTEXT = 64  #: samples of the previous window the model sees with each window
 
 
 def check_available(feature: str = "--silence-stop") -> None:
@@ -32,7 +39,43 @@ def check_available(feature: str = "--silence-stop") -> None:
 def available() -> bool:
     import importlib.util
 
-    return importlib.util.find_spec("faster_whisper") is not None and importlib.util.find_spec("onnxruntime") is not None
+    return model_path() is not None and importlib.util.find_spec("onnxruntime") is not None
+
+
+def model_path() -> Path | None:
+    """faster-whisper's copy of the Silero model, found without importing faster_whisper."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("faster_whisper")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "assets" / MODEL_FILE
+        if path.is_file():
+            return path
+    return None
+
+
+class SileroModel:
+    """Speech probability of each 512-sample window of 16 kHz audio (a multiple of 512 samples)."""
+
+    def __init__(self, path: Path) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.inter_op_num_threads = options.intra_op_num_threads = 1  # 1 ms per 0.5 s of audio: one core is plenty
+        options.enable_cpu_mem_arena = False
+        options.log_severity_level = 4
+        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"], sess_options=options)
+
+    def __call__(self, audio: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        windows = audio.reshape(-1, WINDOW)
+        context = np.zeros((len(windows), MODEL_CONTEXT), dtype=np.float32)  # each window sees the end of the one before
+        context[1:] = windows[:-1, -MODEL_CONTEXT:]
+        state = np.zeros((1, 1, 128), dtype=np.float32)
+        probabilities, _, _ = self.session.run(None, {"input": np.concatenate([context, windows], axis=1),
+                                                      "h": state, "c": state})
+        return probabilities.reshape(-1)
 
 
 class VoiceActivity:
@@ -55,9 +98,10 @@ class VoiceActivity:
 
     def _load(self) -> None:
         try:
-            from faster_whisper.vad import get_vad_model
-
-            self._model = get_vad_model()
+            path = model_path()
+            if path is None:
+                raise FileNotFoundError(f"{MODEL_FILE} not found (is faster-whisper installed?)")
+            self._model = SileroModel(path)
         except Exception as exc:  # reported by the users of ``error``; the audio is still recorded
             self.error = f"{type(exc).__name__}: {exc}"
         finally:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 # CTranslate2's OpenMP workers spin while they wait for work. Beside a running recording (the
 # recorder loop, PortAudio, the VAD) spinning threads starve each other: a streamed phrase took
 # 3-5x longer on 2 cores, and batch transcription is no faster with spinning. Read once, when
-# ctranslate2 loads (faster_whisper.vad imports it too), so it is set as this plugin is loaded.
+# ctranslate2 loads, so it is set as this plugin is loaded.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 INSTALL_FIX = "install it: `pip install 'voice-transcriber-backends[local]'` (the voice-transcriber distribution includes it)"
