@@ -142,7 +142,8 @@ def _one_recorder(action: Callable[[Recorder | None], Recorder]) -> tuple[Record
 def toggle(ctx: click.Context, wait: bool, **_: Any) -> None:
     """Start recording in the background, or stop the running recording and deliver its text.
 
-    Bind it to a hotkey. Pipeline options apply when it starts a recording.
+    Bind it to a hotkey. Pipeline options apply when it starts a recording. When
+    `voice-transcriber daemon` runs, the daemon records (the microphone opens in milliseconds).
     """
     _through_daemon(ctx, wait)
 
