@@ -209,6 +209,9 @@ def run(scripts: list[Path], quick: bool, timeout: float, summary: Path, only: l
     """Run ``scripts`` one after the other and write the summary section to ``summary``.
     Each script's output is kept in ``logs`` (default: a new directory under /tmp)."""
     started, load_before, commit = datetime.now(timezone.utc), os.getloadavg(), git_commit()
+    if load_before[0] > len(os.sched_getaffinity(0)):
+        print(f"load average {load_average(load_before)}: other jobs are running, the ratios will be noisier "
+              "(the summary records the load)", flush=True)
     logs = logs or Path(tempfile.mkdtemp(prefix="vt-bench-logs-"))
     outcomes = []
     for script in scripts:
