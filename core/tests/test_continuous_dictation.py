@@ -213,3 +213,28 @@ def test_an_utterance_of_only_the_stop_phrase_is_not_reported_as_no_speech(plugi
 
     assert ListSink.delivered == ["Hello."] and session.stop_heard
     assert "no speech" not in capsys.readouterr().err
+
+
+def test_toggle_starts_a_hands_free_session_in_the_background_and_toggle_ends_it(pulse, env, speech, isolated_dirs,
+                                                                                 monkeypatch):
+    """What the sway binding of the docs does: `toggle --continuous`, speak, `toggle`."""
+    import os
+    import re
+
+    from vt_testing.core import run_cli
+
+    for key, value in env.items():  # run_cli passes os.environ on to the commands and the recorder they start
+        monkeypatch.setenv(key, value)
+    started = run_cli("toggle", "--continuous", "--wait", "--backend", "local", "--output", "stdout")
+    assert started.returncode == 0, started.stderr.decode()
+    pid = int(re.search(rb"pid (\d+)", started.stdout).group(1))
+    try:
+        pulse.play(speech(FIRST, SECOND)).wait(timeout=30)
+        time.sleep(LATENCY)
+        stopped = run_cli("toggle", "--wait")
+        assert stopped.returncode == 0, stopped.stderr.decode()
+    finally:
+        if Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
+    texts = [entry["text"] for entry in history(isolated_dirs)]
+    assert len(texts) == 2 and heard(texts[0], "friday") and heard(texts[1], "monday"), texts
