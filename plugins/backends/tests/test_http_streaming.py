@@ -48,17 +48,14 @@ def test_phrases_are_sent_concurrently_with_the_previous_phrase_as_prompt(timed_
     session = StreamingTranscription(under_test.backend, under_test.ctx)
     session.add(phrase(0, 0.0, 1.0))
     session._phrases[0][1].result(timeout=10)  # the speaker paused long enough: phrase 0 is back
-    started = time.monotonic()
     session.add(phrase(1, 1.5, 2.0))
     session.add(phrase(2, 4.0, 3.0))
     session.add(phrase(3, 7.5, 1.5, final=True))
     transcript = session.result(Audio.from_samples(np.zeros(9 * RATE, dtype=np.float32), RATE))
-    waited = time.monotonic() - started
 
     assert transcript.text == "phrase 10. phrase 20. phrase 30. phrase 15."
-    assert waited < 2 * SERVER_SECONDS, f"three phrases in flight at once, not one after the other ({waited:.2f} s)"
     later = sorted(timed_server[1:])
-    assert later[1][0] < later[0][1] and later[2][0] < later[0][1], "requests overlap"
+    assert later[1][0] < later[0][1] and later[2][0] < later[0][1], "three phrases in flight at once, not one after the other"
     assert [prompt for _, _, prompt in later] == ["phrase 10."] * 3, \
         "each prompted with the latest phrase already transcribed (phrase 0; 1 and 2 were still in flight)"
     assert timed_server[0][2] is None, "the first phrase has no context"
