@@ -136,7 +136,13 @@ def _speak(pulse, wav: Path) -> None:
     time.sleep(2.5)
 
 
-def test_daemon_start_stop_status_cancel(shared):
+def _open_streams(pulse, pid: int) -> int:
+    """How many recording streams process ``pid`` holds open on the PulseAudio server."""
+    return pulse.pactl("list", "source-outputs").count(f'application.process.id = "{pid}"')
+
+
+def test_daemon_start_stop_status_cancel(shared, pulse):
+    assert _open_streams(pulse, shared.process.pid) == 0  # idle without a pre-roll: the microphone is closed
     started = shared.vt("start", "--wait")
     assert started.returncode == 0, started.stderr
     assert started.stdout.startswith("recording (run ") and f"daemon pid {shared.process.pid}" in started.stdout
@@ -146,6 +152,7 @@ def test_daemon_start_stop_status_cancel(shared):
     assert again.stderr.strip() == (f"voice-transcriber: error: already recording (run {run_id}, daemon pid "
                                     f"{shared.process.pid}); stop it with `voice-transcriber stop`")
     assert shared.daemon_status()["recording"] == run_id
+    assert _open_streams(pulse, shared.process.pid) == 1
     bar = shared.run_status()
     assert bar["state"] == "recording" and bar["id"] == run_id and bar["pid"] == shared.process.pid
     assert Path(bar["recording"]).exists()
@@ -161,6 +168,7 @@ def test_daemon_start_stop_status_cancel(shared):
     assert nothing.returncode == 1 and nothing.stderr.strip() == (
         "voice-transcriber: error: no recording is running (start one with `voice-transcriber start` or `toggle`)")
     assert shared.daemon_status()["recording"] is None
+    assert _open_streams(pulse, shared.process.pid) == 0  # closed again once the recording stopped
 
 
 def test_daemon_adopts_the_clients_display_session(shared):
@@ -282,6 +290,7 @@ def test_daemon_preroll_keeps_words_spoken_before_the_hotkey(world, pulse, espea
     world.write_config({"transcription": {"backend": "local"}, "daemon": {"prerollMs": 6000}})
     world.start_daemon()
     assert world.daemon_status()["prerollMs"] == 6000
+    assert _open_streams(pulse, world.process.pid) == 1  # the price of a pre-roll: the microphone stays open while idle
     _speak(pulse, espeak_wav(SENTENCE))  # said before any hotkey
     assert world.vt("toggle").returncode == 0
     stopped = world.vt("toggle", "--wait")
