@@ -119,9 +119,12 @@ def forward(line: bytes, path: str) -> int | None:
 def relay(message: dict[str, Any]) -> None:
     """Print a reply line where the daemon says (stdout or stderr)."""
     for key, stream in (("out", sys.stdout), ("err", sys.stderr)):
-        if isinstance(message.get(key), str):
-            stream.write(message[key] + "\n")
-            stream.flush()
+        if isinstance(message.get(key), str) and stream is not None:
+            try:
+                stream.write(message[key] + "\n")
+                stream.flush()
+            except (OSError, ValueError):  # closed by whoever started us (a hotkey daemon): the exit code remains
+                pass
 
 
 def exchange(line: bytes, path: str, on_message: Callable[[dict[str, Any]], None]) -> dict[str, Any] | None:
