@@ -47,12 +47,11 @@ def fast_path(argv: list[str]) -> None:
     try:
         code = forward(line, f"{runtime}/voice-transcriber/daemon.sock")
     except KeyboardInterrupt:  # Ctrl-C on `stop --wait`: this client stops waiting, the daemon carries on
-        sys.stderr.write("voice-transcriber: error: cancelled (the daemon carries on; see `voice-transcriber status`)\n")
+        relay({"err": "voice-transcriber: error: cancelled (the daemon carries on; see `voice-transcriber status`)"})
         sys.exit(130)
     if code is None:
         skip = True
         return
-    sys.stdout.flush()
     sys.exit(code)
 
 
@@ -152,8 +151,8 @@ def connect(path: str) -> Any:
         return None
     except ConnectionRefusedError:
         sock.close()
-        sys.stderr.write(f"voice-transcriber: the daemon socket {path} is stale (the daemon is gone); "
-                         "working without it — restart it with `voice-transcriber daemon`\n")
+        relay({"err": f"voice-transcriber: the daemon socket {path} is stale (the daemon is gone); "
+                      "working without it — restart it with `voice-transcriber daemon`"})
         return None
     except OSError as exc:
         sock.close()
@@ -196,5 +195,5 @@ def _read_replies(sock: Any, on_message: Callable[[dict[str, Any]], None]) -> di
 
 
 def _fail(message: str) -> None:
-    sys.stderr.write(f"voice-transcriber: error: {message}\n")
+    relay({"err": f"voice-transcriber: error: {message}"})
     sys.exit(1)
