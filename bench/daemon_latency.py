@@ -44,13 +44,13 @@ def floor_run() -> float:
 
 
 def vt(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([VT, *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([VT, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
 def daemon_run(env: dict[str, str]) -> tuple[float, float, float, float]:
     """(request read, mic open, first frame, toggle returned) in seconds after the hotkey, through the daemon."""
     start = time.time()
-    toggled = subprocess.run([VT, "toggle"], env=env, capture_output=True, text=True, timeout=60)
+    toggled = subprocess.run([VT, "toggle"], env=env, capture_output=True, text=True, timeout=60, check=False)
     returned = time.time() - start
     if toggled.returncode != 0:
         raise SystemExit(f"toggle through the daemon failed: {toggled.stderr.strip()}")
@@ -62,7 +62,7 @@ def daemon_run(env: dict[str, str]) -> tuple[float, float, float, float]:
 def background_run(env: dict[str, str], log: Path) -> float:
     """First frame after the hotkey, through a background recorder (no daemon)."""
     start = time.time()
-    toggled = subprocess.run([VT, "--debug", "toggle"], env=env, capture_output=True, text=True, timeout=60)
+    toggled = subprocess.run([VT, "--debug", "toggle"], env=env, capture_output=True, text=True, timeout=60, check=False)
     if toggled.returncode != 0:
         raise SystemExit(f"toggle without the daemon failed: {toggled.stderr.strip()}")
     time.sleep(1.0)  # let it record a little, as a user would

@@ -43,9 +43,10 @@ class Dictation:
                  device_hint: str | None, on_capture_end: Callable[[], None]) -> None:
         self.options = options
         self.mic, self.device_hint = mic, device_hint
-        self.mic_opened_at = time.time() if mic is not None else None
-        #: When the daemon had read the request (set by the server; for ``daemon status`` and the benchmark)
+        #: When the daemon had read the request, and when the microphone was open (set by the server;
+        #: shown by ``daemon status --json``, measured by bench/daemon_latency.py)
         self.requested_at: float | None = None
+        self.mic_opened_at: float | None = None
         self.stop = ThreadStopControl()
         self.state = state
         state.dictation = self
@@ -90,11 +91,10 @@ class Dictation:
             self.on_capture_end()
 
     def status(self) -> dict[str, Any]:
-        first_frame = self.mic.first_frame_at if self.mic is not None else None
-        return {"id": self.run_id, "state": "done" if self.done.is_set() else
-                "recording" if self.stop.requested_at is None else "transcribing",
-                "requestedAt": self.requested_at, "micOpenedAt": self.mic_opened_at, "firstFrameAt": first_frame, "startedAt": self.started_at,
-                "exit": self.code, "error": self.error}
+        state = "done" if self.done.is_set() else "recording" if self.listening() else "transcribing"
+        return {"id": self.run_id, "state": state, "requestedAt": self.requested_at, "micOpenedAt": self.mic_opened_at,
+                "firstFrameAt": self.mic.first_frame_at if self.mic is not None else None,
+                "startedAt": self.started_at, "exit": self.code, "error": self.error}
 
     def _work(self) -> None:
         early.hand_over(self.mic, self.stop, self.device_hint)
@@ -105,7 +105,7 @@ class Dictation:
             self._end(EXIT_CANCELLED, None)
         except VoiceTranscriberError as exc:
             self._end(exc.exit_code, str(exc))
-        except Exception as exc:  # a bug must not take the daemon down: one line to the client, the traceback to the log
+        except Exception as exc:  # noqa: BLE001 - a bug must not take the daemon down: one line to the client, traceback to the log
             traceback.print_exc()
             self._end(EXIT_FAILURE, f"internal error: {type(exc).__name__}: {exc} (see the daemon's log and report it)")
         finally:

@@ -151,7 +151,7 @@ class Daemon:
                 HANDLERS[request["command"]](self, request, reply)
             except VoiceTranscriberError as exc:
                 reply.fail(str(exc), exc.exit_code)
-            except Exception as exc:  # a bug answers one line and leaves the daemon running
+            except Exception as exc:  # noqa: BLE001 - a bug answers one line and leaves the daemon running
                 traceback.print_exc()
                 reply.fail(f"internal error in the daemon: {type(exc).__name__}: {exc} (see its log and report it)")
 
