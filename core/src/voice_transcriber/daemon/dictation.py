@@ -117,8 +117,12 @@ class Dictation:
             self.done.set()
 
     def _judge(self) -> tuple[int, str | None]:
+        """A run that returned delivered its text, unless it found none (as ``status`` reports it).
+
+        A ``--continuous`` session has no transcript of its own: its utterances were delivered as they came.
+        """
         ctx = self.state.last_context
-        if ctx is None or ctx.transcript is None or not ctx.transcript.text.strip():
+        if ctx is not None and ctx.transcript is not None and not ctx.transcript.text.strip():
             return EXIT_FAILURE, "no speech detected"
         return 0, None
 
