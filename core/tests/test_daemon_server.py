@@ -351,3 +351,14 @@ def test_the_click_commands_reach_the_daemon_too(shared, cli, monkeypatch):
     assert result.return_value == 1  # the daemon's exit code (click's standalone_mode=False returns it)
     assert result.stderr == ("voice-transcriber: error: no recording is running (start one with "
                              "`voice-transcriber start` or `toggle`)\n")
+
+
+def test_daemon_runs_a_hands_free_session(world, pulse, espeak_wav):
+    """`toggle --continuous` through the daemon: the utterance is delivered at its pause, `stop --wait` ends it."""
+    world.start_daemon()
+    assert world.vt("toggle", "--continuous").returncode == 0
+    _speak(pulse, espeak_wav(SENTENCE))
+    time.sleep(2)  # the pause after the utterance ends it
+    stopped = world.vt("stop", "--wait")
+    assert stopped.returncode == 0, stopped.stderr
+    assert wer(SENTENCE, world.dictations.read_text()) < 0.35, world.dictations.read_text()
