@@ -10,8 +10,6 @@ microphone before anything slow is imported.
 
 from __future__ import annotations
 
-import importlib
-
 TYPE_CHECKING = False  # not from `typing`, which costs milliseconds before the microphone opens
 if TYPE_CHECKING:
     from typing import Any
@@ -61,6 +59,8 @@ __all__ = sorted([*_EXPORTS, "redact"])
 
 
 def __getattr__(name: str) -> Any:
+    import importlib  # here, not at the top: ~1 ms that the hotkey path (daemon.client) never needs
+
     module = _EXPORTS.get(name)
     if module is None:  # `voice_transcriber.config` etc. still work after a bare `import voice_transcriber`
         if not name.startswith("_"):
