@@ -34,6 +34,9 @@ class Recorder:
     def __init__(self, mic: Microphone, stop: StopControl, file: RecordingFile, settings: InputSettings,
                  ctx: RunContext) -> None:
         self.mic, self.stop, self.file, self.settings, self.ctx = mic, stop, file, settings, ctx
+        # From here on a cancel is the loop's to handle (it keeps the file and names it), also while
+        # the taps are set up (a segmenter loads numpy and its model: that can take a moment).
+        stop.watched = True
         self.chunks: list[bytes] = []
         self.samples = 0
         #: Called with every new 16 kHz int16 block, in order, from the recording loop (e.g. a
@@ -62,7 +65,6 @@ class Recorder:
 
     def run(self) -> bytes:
         """Record until stopped; the whole take as int16 samples (native byte order) at 16 kHz."""
-        self.stop.watched = True
         try:
             while not self._finished():
                 self.stop.wait(TICK, self.watch_stdin)
