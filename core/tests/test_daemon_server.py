@@ -240,6 +240,11 @@ def test_daemon_reload_keeps_the_last_good_config_and_picks_up_changes(shared):
         shared.config_file.write_text(good)
     assert shared.daemon_status()["backends"] == ["local"]
     assert shared.vt("daemon", "reload").stdout.startswith(f"reloaded {shared.config_file}")
+    shared.process.send_signal(signal.SIGHUP)  # `systemctl --user reload`
+    deadline = time.monotonic() + 10
+    while shared.log.read_text().count(f"reloaded {shared.config_file}") < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert shared.log.read_text().count(f"reloaded {shared.config_file}") == 2
 
 
 def test_daemon_kill_9_mid_recording_then_retry_and_the_stale_socket(world, pulse, jfk16k):
@@ -296,6 +301,12 @@ def test_daemon_preroll_keeps_words_spoken_before_the_hotkey(world, pulse, espea
     stopped = world.vt("toggle", "--wait")
     assert stopped.returncode == 0, stopped.stderr
     assert wer(SENTENCE, world.dictations.read_text()) < 0.35, world.dictations.read_text()
+
+    assert world.vt("toggle").returncode == 0  # `daemon stop` during a recording: it is delivered first
+    _speak(pulse, espeak_wav("The meeting moved to Tuesday."))
+    ended = world.vt("daemon", "stop")
+    assert ended.returncode == 0 and world.process.wait(timeout=30) == 0, ended.stderr
+    assert "tuesday" in normalise(world.dictations.read_text()), world.dictations.read_text()
 
 
 RAW_CLIENT = """
