@@ -29,12 +29,13 @@ def test_streamed_text_is_as_good_as_batch_with_the_previous_phrase_as_prompt(es
         pcm = wav.readframes(wav.getnframes())
     settings = load_settings(overrides={"transcription.local.model": str(tiny_model_dir), "transcription.local.beamSize": 1})
     backend = LocalBackend(RunContext(settings, pm=plugin_manager))
-    prompts: list[str] = []
+    contexts: dict[int, str] = {}  #: phrase length in samples → the context it was transcribed with
     transcribe_segment = backend.transcribe_segment
-    backend.transcribe_segment = lambda audio, context: prompts.append(context) or transcribe_segment(audio, context)
-
+    backend.transcribe_segment = lambda audio, context: contexts.update({len(audio.samples): context}) or \
+        transcribe_segment(audio, context)
     session = StreamingTranscription(backend, backend.ctx)
-    segmenter = Segmenter(session.add, on_pause=session.add_early)
+    phrases = []
+    segmenter = Segmenter(lambda phrase: phrases.append(phrase) or session.add(phrase), on_pause=session.add_early)
     for offset in range(0, len(pcm), 1600):
         segmenter.feed(pcm[offset:offset + 1600])
     segmenter.flush()
@@ -46,8 +47,10 @@ def test_streamed_text_is_as_good_as_batch_with_the_previous_phrase_as_prompt(es
     assert segmenter.count == len(spans), "one phrase per sentence"
     assert wer(reference, streamed.text) <= wer(reference, batch.text) + 0.05, (streamed.text, batch.text)
     assert wer(reference, streamed.text) < 0.2, streamed.text
-    assert prompts[0] == "" and all(prompt for prompt in prompts[1:]), "every phrase but the first has context"
+    prompts = [contexts[len(phrase.samples)] for phrase in phrases]
+    assert prompts[0] == "" and all(prompts[1:]), "every phrase but the first has context"
     assert len(set(prompts)) == len(prompts), "each phrase is prompted with a different (its previous) phrase's text"
+    assert all(prompt in streamed.text for prompt in prompts)
     assert partials[-1] == streamed.text and all(b.startswith(a) for a, b in zip(partials, partials[1:]))
     assert streamed.segments[-1].end == pytest.approx(spans[-1][1], abs=1.0), "timings are in the recording's time"
     assert np.isclose(streamed.audio_duration, len(pcm) / 32000)
