@@ -159,3 +159,35 @@ def test_who_streams(backend_class, overrides, streams):
     assert (recorder.segmenter is not None) == streams and len(recorder.taps) == int(streams)
     if session is not None:
         session.cancel()
+
+
+class LateStreaming(PhraseBackend):
+    name = "late"
+    stream_after_seconds = 1.0
+
+
+class GrowingRecorder(SimpleNamespace):
+    """What a deferred start reads of the recorder: its chunks so far and their length."""
+
+    @property
+    def seconds(self) -> float:
+        return sum(len(chunk) for chunk in self.chunks) / 2 / RATE
+
+
+def test_a_backend_with_stream_after_seconds_starts_segmenting_only_once_the_recording_is_that_long():
+    ctx = RunContext(load_settings(), debug=True)
+    recorder = GrowingRecorder(taps=[], segmenter=None, chunks=[])
+    session = start_streaming(ctx, Plan(backends=[LateStreaming(ctx)]), recorder)
+    block = (np.sin(np.arange(RATE // 10) / 5) * 8000).astype(np.int16).tobytes()  # 0.1 s
+    try:
+        for _ in range(9):
+            recorder.chunks.append(block)
+            recorder.taps[0](block)
+        assert recorder.segmenter is None  # 0.9 s: no voice-activity model loaded yet
+        for _ in range(3):
+            recorder.chunks.append(block)
+            recorder.taps[0](block)
+        assert recorder.segmenter is not None
+        assert recorder.segmenter.activity.fed == 12 * RATE // 10  # what came before the start is not lost
+    finally:
+        session.cancel()

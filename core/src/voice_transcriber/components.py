@@ -79,6 +79,11 @@ class Backend(Component):
     #: Phrases transcribed at once while streaming (1: one after the other in a worker
     #: thread, as a local model wants; an HTTP backend sends several requests concurrently).
     segment_concurrency: ClassVar[int] = 1
+    #: Start cutting phrases only once the recording is this long (seconds; 0: from the start).
+    #: Streaming loads the voice-activity model (numpy + onnxruntime, ~45 MB) into the recording
+    #: process; a backend that answers a short recording as fast whole (one HTTP request) waits,
+    #: so short dictations keep a light recorder. The audio before that point is segmented at once.
+    stream_after_seconds: ClassVar[float] = 0.0
 
     def prepare(self) -> None:
         """Get ready ahead of time (load a model, open a connection).

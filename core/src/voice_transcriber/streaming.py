@@ -10,7 +10,8 @@ phrase fails, the pipeline falls back to the next backend with the whole recordi
 on disk. Partial text (the phrases so far) goes to ``ctx.partial_text``.
 
 Off with ``input.streaming: false``, for backends with ``prefers_whole_file``, and when the
-Silero VAD (faster-whisper) is not installed.
+Silero VAD (faster-whisper) is not installed. A backend with ``stream_after_seconds`` (the HTTP
+ones: 8 s) starts only once the recording is that long; a shorter one is transcribed whole.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from .pipeline import _call
 from .types import Segment, Transcript
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .capture.recorder import Recorder
-    from .capture.segmenter import SpeechSegment
+    from .capture.segmenter import Segmenter, SpeechSegment
     from .components import Backend
     from .context import RunContext
     from .pipeline import Plan
@@ -47,10 +50,32 @@ def start_streaming(ctx: RunContext, plan: Plan, recorder: Recorder) -> Streamin
         ctx.log("no Silero VAD (faster-whisper is not installed): transcribing after the stop")
         return None
     session = StreamingTranscription(backend, ctx)
-    segmenter = Segmenter(session.add, on_pause=session.add_early)
-    recorder.taps.append(segmenter.feed)
-    recorder.segmenter = segmenter
+
+    def attach() -> Segmenter:
+        recorder.segmenter = Segmenter(session.add, on_pause=session.add_early)
+        return recorder.segmenter
+
+    if backend.stream_after_seconds > 0:
+        recorder.taps.append(_DeferredStart(recorder, attach, backend.stream_after_seconds))
+    else:
+        recorder.taps.append(attach().feed)
     return session
+
+
+class _DeferredStart:
+    """A recorder tap that attaches the segmenter once the recording is ``after`` seconds long
+    (``Backend.stream_after_seconds``), feeding it everything recorded so far."""
+
+    def __init__(self, recorder: Recorder, attach: Callable[[], Segmenter], after: float) -> None:
+        self.recorder, self.attach, self.after = recorder, attach, after
+        self.segmenter: Segmenter | None = None
+
+    def __call__(self, block: bytes) -> None:
+        if self.segmenter is not None:
+            self.segmenter.feed(block)
+        elif self.recorder.seconds >= self.after:  # the recorder's chunks already hold ``block``
+            self.segmenter = self.attach()
+            self.segmenter.feed(b"".join(self.recorder.chunks))
 
 
 class StreamingTranscription:

@@ -53,6 +53,9 @@ def record(ctx: RunContext, plan: Plan) -> Audio:
         recorder = Recorder(mic, stop, file, settings, ctx)
         plan.streamed = start_streaming(ctx, plan, recorder)  # phrases go to the backend while recording
         pcm = recorder.run()
+        if plan.streamed is not None and recorder.segmenter is None:  # shorter than stream_after_seconds
+            plan.streamed.cancel()
+            plan.streamed = None
     except BaseException:
         if plan.streamed is not None:
             plan.streamed.cancel()

@@ -60,6 +60,9 @@ class HttpBackend(Backend):
     #: Streamed phrases in flight at once: a pause-to-pause phrase takes a server about as long as
     #: the next one takes to speak, so a few requests are enough to keep up.
     segment_concurrency = 3
+    #: Below ~8 s one request is about as quick as the last phrase alone, so the recorder skips
+    #: the voice-activity model (~45 MB) for short dictations; longer ones stream from there on.
+    stream_after_seconds = 8.0
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
