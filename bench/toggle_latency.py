@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -31,6 +32,8 @@ from _common import RESULTS, Row, add_output_options, machine, repeats, write_ou
 from vt_testing.pulse import start_pulse  # noqa: E402
 
 VT = str(Path(sys.executable).with_name("voice-transcriber"))
+#: Seconds the recorders get to exit after the concurrent toggles; a recorder alive after that is hung.
+DRAIN_LIMIT = 60
 
 
 def timed(*args: str, env: dict[str, str]) -> float:
@@ -39,18 +42,19 @@ def timed(*args: str, env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def recorders(runtime: Path) -> int:
+def recorders(runtime: Path) -> list[int]:
+    """PIDs of the live voice-transcriber processes using this run's private runtime dir."""
     marker = f"XDG_RUNTIME_DIR={runtime}".encode()
-    count = 0
+    pids = []
     for proc in Path("/proc").iterdir():
         try:
             if proc.name.isdigit() and b"voice_transcriber" in (proc / "cmdline").read_bytes() \
                     and marker in (proc / "environ").read_bytes().split(b"\0") \
                     and (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
-                count += 1
+                pids.append(int(proc.name))
         except OSError:
             continue
-    return count
+    return pids
 
 
 def measure(repeat: int, env: dict[str, str], runtime: Path) -> dict[str, list[float]]:
@@ -67,21 +71,26 @@ def measure(repeat: int, env: dict[str, str], runtime: Path) -> dict[str, list[f
     return times
 
 
-def hammer(env: dict[str, str], runtime: Path, count: int) -> tuple[float, float, int]:
+def hammer(env: dict[str, str], runtime: Path, count: int) -> tuple[float, float, int, int]:
+    """Seconds until every toggle returned and until every recorder exited, failed toggles, and the
+    recorders still alive DRAIN_LIMIT seconds after the last toggle (a hang: killed, and reported)."""
     start = time.perf_counter()
     toggles = [subprocess.Popen([VT, "toggle", "--backend", "openai"], env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL) for _ in range(count)]
     for toggle in toggles:
         toggle.wait()
     issued = time.perf_counter() - start
-    while recorders(runtime):
+    while recorders(runtime) and time.perf_counter() - start < issued + DRAIN_LIMIT:
         time.sleep(0.1)
-    return issued, time.perf_counter() - start, len([t for t in toggles if t.returncode != 0])
+    hung = recorders(runtime)
+    for pid in hung:
+        os.kill(pid, signal.SIGKILL)
+    return issued, time.perf_counter() - start, len([t for t in toggles if t.returncode != 0]), len(hung)
 
 
-def report(times: dict[str, list[float]], repeat: int, about: str, hammered: tuple[float, float, int],
+def report(times: dict[str, list[float]], repeat: int, about: str, hammered: tuple[float, float, int, int],
            count: int) -> str:
-    issued, drained, failed = hammered
+    issued, drained, failed, hung = hammered
     floor = statistics.median(times["floor"])
     lines = ["## Hotkey commands (toggle, start, stop)", "",
              f"`uv run python bench/toggle_latency.py --repeat {repeat}` — {about}.", "",
@@ -90,8 +99,9 @@ def report(times: dict[str, list[float]], repeat: int, about: str, hammered: tup
         median = statistics.median(values)
         lines.append(f"| {name} | {median * 1000:.0f} ms | {median / floor:.2f} |")
     lines += ["", f"{count} concurrent `toggle`s: all returned after {issued:.1f} s ({failed} failed), every recorder "
-              f"had exited {drained:.1f} s after the first toggle ({count // 2} recorders started and stopped, none left).",
-              ""]
+              f"had exited {drained:.1f} s after the first toggle ({count // 2} recorders started and stopped, "
+              + (f"**{hung} still running {DRAIN_LIMIT} s after the last toggle returned: hung, killed**)." if hung
+                 else "none left)."), ""]
     return "\n".join(lines)
 
 
@@ -117,7 +127,9 @@ def main() -> None:
     floor = statistics.median(times["floor"])
     rows = [Row(f"`{name}` ÷ the CLI floor (`voice-transcriber --version`)", statistics.median(values), floor)
             for name, values in times.items() if name != "floor"]
-    write_outputs(options, "toggle_latency", report(times, options.repeat, about, hammered, options.toggles), rows)
+    hung = hammered[3]
+    write_outputs(options, "toggle_latency", report(times, options.repeat, about, hammered, options.toggles), rows,
+                  notes=f"{hung} background recorder(s) hung after {options.toggles} concurrent toggles" if hung else "")
 
 
 if __name__ == "__main__":
