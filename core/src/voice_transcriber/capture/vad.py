@@ -94,7 +94,11 @@ class VoiceActivity:
         self._model: Any = None
         self.error: str | None = None  #: why the model could not be loaded
         self._loaded = threading.Event()
-        threading.Thread(target=self._load, daemon=True, name="silero-vad").start()
+        # Not a daemon: the interpreter waits for the load (well under a second, a few under load)
+        # before it finalizes. A daemon thread still inside onnxruntime's import or session set-up
+        # when a short recording's process exits is cut off by CPython 3.11's pthread_exit and can
+        # leave the exiting main thread waiting forever on a futex (cpython gh-87135).
+        threading.Thread(target=self._load, daemon=False, name="silero-vad").start()
 
     def _load(self) -> None:
         try:
