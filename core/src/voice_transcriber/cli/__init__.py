@@ -82,7 +82,22 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             traceback.print_exc()
         _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)", EXIT_FAILURE)
+    finally:
+        _ignore_late_cancels()
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _ignore_late_cancels() -> None:
+    """The run is over: a SIGUSR2 (`cancel`) now has nothing to cancel. Raising Cancelled from it
+    while the interpreter joins worker threads at exit would break that join (threads left running
+    during finalization), so it is ignored from here on."""
+    import signal
+
+    try:
+        if signal.getsignal(signal.SIGUSR2) not in (signal.SIG_DFL, signal.SIG_IGN, None):
+            signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+    except ValueError:  # not the main thread (an embedding caller): its signals are its own
+        pass
 
 
 def _fail(message: str, code: int) -> None:
