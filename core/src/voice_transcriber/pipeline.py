@@ -6,7 +6,10 @@ that does real work is a component supplied by a plugin.
 
 from __future__ import annotations
 
+import atexit
 import threading
+import time
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -31,13 +34,31 @@ class Plan:
     streamed: StreamingTranscription | None = None
 
 
+#: Seconds the process waits at exit for a ``prepare()`` still running (see :func:`_finish_preparing`).
+PREPARE_EXIT_WAIT = 20.0
+_preparing: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
 def prepare_in_background(plan: Plan, ctx: RunContext) -> list[threading.Thread]:
     """Start each backend's ``prepare()`` (e.g. model load) while the user is speaking."""
     threads = [threading.Thread(target=_prepare, args=(b, ctx), daemon=True, name=f"prepare-{b.name}")
                for b in plan.backends]
     for thread in threads:
+        _preparing.add(thread)
         thread.start()
     return threads
+
+
+def _finish_preparing() -> None:
+    """At exit (a cancel or an error during the model load), let a ``prepare()`` still running end:
+    a native library (CTranslate2, onnxruntime) whose loading thread is cut off by interpreter
+    shutdown can abort the process (CPython gh-87135). Bounded: a stuck one is left behind."""
+    deadline = time.monotonic() + PREPARE_EXIT_WAIT
+    for thread in list(_preparing):
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
+atexit.register(_finish_preparing)
 
 
 def run(audio: Audio, plan: Plan, ctx: RunContext) -> Transcript:
