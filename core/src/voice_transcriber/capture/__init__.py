@@ -10,14 +10,19 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # not `from typing import ...`: this runs before the microphone opens
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..config import InputSettings
     from ..context import RunContext
     from ..pipeline import Plan
     from ..types import Audio
+    from .recorder import Recorder
 
 __all__ = ["record"]
 
 
-def record(ctx: RunContext, plan: Plan) -> Audio:
+def record(ctx: RunContext, plan: Plan, *, settings: InputSettings | None = None,
+           attach: Callable[[Recorder], None] | None = None) -> Audio:
     """Record from the microphone until the user stops; return the captured audio (16 kHz mono).
 
     Emits ``vt_recording_started`` once the stream runs and the file exists, starts each
@@ -25,7 +30,9 @@ def record(ctx: RunContext, plan: Plan) -> Audio:
     path is in ``ctx.info["recording"]``. With ``input.streaming`` the first backend transcribes
     phrases while the user speaks (``plan.streamed``, see ``voice_transcriber.streaming``). Raises :class:`~voice_transcriber.Cancelled` on a
     cancel request (the file is kept) and :class:`~voice_transcriber.CaptureError` when the
-    microphone cannot be used.
+    microphone cannot be used. ``settings`` replaces ``ctx.settings.input`` for this recording;
+    ``attach(recorder)``, called before the recording loop, replaces the streaming set-up (the
+    ``--continuous`` session puts its utterance segmenter on the recorder's taps there).
     """
     from ..pipeline import prepare_in_background
     from ..recordings import RecordingFile, wav_bytes
@@ -36,7 +43,7 @@ def record(ctx: RunContext, plan: Plan) -> Audio:
     from .recorder import Recorder
     from .stops import StopControl
 
-    settings = ctx.settings.input
+    settings = settings or ctx.settings.input
     if settings.silence_stop_seconds:
         from .silence import check_available
 
@@ -51,7 +58,10 @@ def record(ctx: RunContext, plan: Plan) -> Audio:
         ctx.recording_started()
         prepare_in_background(plan, ctx)
         recorder = Recorder(mic, stop, file, settings, ctx)
-        plan.streamed = start_streaming(ctx, plan, recorder)  # phrases go to the backend while recording
+        if attach is not None:
+            attach(recorder)
+        else:
+            plan.streamed = start_streaming(ctx, plan, recorder)  # phrases go to the backend while recording
         pcm = recorder.run()
         if plan.streamed is not None and recorder.segmenter is None:  # shorter than stream_after_seconds
             plan.streamed.cancel()

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ..pipeline import Plan
     from ..types import Transcript
     from .meter import LevelMeter
+    from .recorder import Recorder
     from .segmenter import Segmenter, SpeechSegment
     from .stops import StopControl
 
@@ -127,38 +128,22 @@ class ContinuousDictation:
         self.last_speech_end = 0  #: sample where the latest utterance's speech ended
 
     def record(self, plan: Plan) -> None:
-        """Record the session (as ``capture.record`` does) with the segmenter on the recorder's taps."""
-        from ..pipeline import prepare_in_background
-        from ..recordings import RecordingFile, wav_bytes
-        from ..types import Audio
-        from . import early
-        from .microphone import Microphone
-        from .recorder import Recorder
-        from .segmenter import Segmenter
-        from .stops import StopControl
+        """Record the session (``capture.record``) with the utterance segmenter on the recorder's taps."""
+        from . import record
 
-        ctx, settings = self.ctx, self.settings
-        mic, stop = early.take(settings.device)
-        self.stop = stop = stop or StopControl().install()
-        try:
-            mic = mic or Microphone(settings.device)
-            file = RecordingFile(ctx.run_id, warn=ctx.warn)
-            ctx.info["recording"] = str(file.path) if file.path else None
-            ctx.recording_started()
-            prepare_in_background(plan, ctx)
-            # the session's own silence limit replaces --silence-stop's (see overrides_from)
-            recorder = Recorder(mic, stop, file, settings.model_copy(update={"silence_stop_seconds": None}), ctx)
-            self.segmenter = Segmenter(self._utterance_ended, min_pause=settings.utterance_pause_seconds,
-                                       padding=PADDING)
-            recorder.taps += [self.segmenter.feed, self._watch_silence]
-            recorder.segmenter = self.segmenter  # flushed at the stop: the utterance under way is delivered
-            self._quiet_meter(recorder.meter)
-            pcm = recorder.run()
-        finally:
-            stop.after_recording()
-        ctx.info["recording"] = str(file.path) if file.path else None
-        ctx.recording_stopped(Audio.from_file(file.path) if file.path else
-                              Audio.from_bytes(wav_bytes(pcm), label="the session (in memory)"))
+        # the session's own silence limit replaces --silence-stop's (see overrides_from)
+        record(self.ctx, plan, settings=self.settings.model_copy(update={"silence_stop_seconds": None}),
+               attach=self._attach)
+
+    def _attach(self, recorder: Recorder) -> None:
+        from .segmenter import Segmenter
+
+        self.stop = recorder.stop
+        self.segmenter = Segmenter(self._utterance_ended, min_pause=self.settings.utterance_pause_seconds,
+                                   padding=PADDING)
+        recorder.taps += [self.segmenter.feed, self._watch_silence]
+        recorder.segmenter = self.segmenter  # flushed at the stop: the utterance under way is delivered
+        self._quiet_meter(recorder.meter)
 
     def _quiet_meter(self, meter: LevelMeter) -> None:
         """Texts printed on the terminal would land inside the meter's line: say the keys once instead."""
