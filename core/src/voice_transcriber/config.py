@@ -24,6 +24,8 @@ ENV_PREFIX = "VOICE_TRANSCRIBER_"
 #: VOICE_TRANSCRIBER_* variables that are not config keys.
 RESERVED_ENV = {"CONFIG", "LOAD_PLUGINS", "DISABLE_PLUGINS", "TRACE_PLUGINS", "DEBUG", "BACKGROUND"}
 M = TypeVar("M", bound=BaseModel)
+#: A config file is a few KiB; anything far bigger is the wrong file (and must not be read whole).
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class ConfigModel(BaseModel):
@@ -177,15 +179,30 @@ def _origin(loc: str, sources: Mapping[str, str], default: str) -> str:
 
 
 def read_config_file(file: Path, *, must_exist: bool) -> dict[str, Any]:
-    """Parse config.json (whole-line ``//`` comments allowed). Missing file → ``{}``."""
+    """Parse config.json (whole-line ``//`` comments allowed). Missing file → ``{}``.
+
+    Every way a file can be damaged (not UTF-8, not JSON, nested without end, far too
+    big, a directory) is a :class:`ConfigError` naming the file.
+    """
     try:
-        text = file.read_text(encoding="utf-8")
+        with open(file, "rb") as stream:
+            raw = stream.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         if must_exist:
             raise ConfigError(f"config file not found: {file} (create it with `voice-transcriber config init`)") from None
         return {}
+    except IsADirectoryError:
+        raise ConfigError(f"config file {file} is a directory (point --config at a JSON file)") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {file}: {exc.strerror} (check its permissions)") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{file}: larger than {MAX_CONFIG_BYTES // 1024} KiB, not a config file (point --config at the right file)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{file}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at line {line}); "
+                          "save it as UTF-8, or write a fresh one with `voice-transcriber config init --force`") from None
     lines = ["" if line.lstrip().startswith("//") else line for line in text.splitlines()]
     try:
         data = json.loads("\n".join(lines)) if any(line.strip() for line in lines) else {}
@@ -194,6 +211,8 @@ def read_config_file(file: Path, *, must_exist: bool) -> dict[str, Any]:
             f"{file}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg} "
             "(fix the syntax; `voice-transcriber config init --force` writes a fresh file)"
         ) from None
+    except RecursionError:
+        raise ConfigError(f"{file}: JSON nested too deeply (fix the file)") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{file}: the top level must be a JSON object {{...}}")
     return data

@@ -17,11 +17,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, UsageError, VoiceTranscriberError
+from .redact import redact
 from .types import Transcript
 
 if TYPE_CHECKING:
@@ -51,14 +54,45 @@ class HistoryEntry:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HistoryEntry:
-        """Build from a JSON record; keys written by newer versions are ignored."""
+        """Build from a JSON record; keys written by newer versions are ignored.
+
+        Raises ``ValueError`` naming the first field that is missing or of the wrong type.
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"not a JSON object but {type(data).__name__}")
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in known}
+        for name, expected in _FIELD_TYPES.items():
+            if name not in values:
+                if name in _REQUIRED:
+                    raise ValueError(f"'{name}' is missing")
+            elif not _is_a(values[name], expected):
+                raise ValueError(f"'{name}' is not {expected}")
+        return cls(**values)
 
     def transcript(self) -> Transcript:
         """The entry as the pipeline's value, e.g. to deliver it again."""
         return Transcript(text=self.text, backend=self.backend or "history", language=self.language,
                           model=self.model, audio_duration=self.audio_duration, raw_text=self.raw_text)
+
+
+_REQUIRED = ("id", "timestamp", "text", "raw_text")
+_FIELD_TYPES = {"id": "text", "timestamp": "text", "text": "text", "raw_text": "text", "backend": "text or null",
+                "model": "text or null", "language": "text or null", "audio_duration": "a number or null",
+                "durations": "an object of numbers", "recording": "text or null", "sinks_delivered": "a list of text",
+                "sinks_failed": "a list of text", "error": "text or null"}
+
+
+def _is_a(value: Any, expected: str) -> bool:
+    if value is None:
+        return expected.endswith("or null")
+    if expected.startswith("text"):
+        return isinstance(value, str)
+    if expected.startswith("a number"):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected == "a list of text":
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    return isinstance(value, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values())
 
 
 def history_path() -> Path:
@@ -81,19 +115,49 @@ def append(entry: HistoryEntry) -> None:
         os.close(fd)
 
 
-def load(limit: int | None = None) -> list[HistoryEntry]:
-    """Entries oldest first; with ``limit``, only the newest ``limit``. Damaged lines are skipped."""
+def load(limit: int | None = None, warn: Callable[[str], None] | None = None) -> list[HistoryEntry]:
+    """Entries oldest first; with ``limit``, only the newest ``limit``.
+
+    Damaged lines (cut short by a crash, not UTF-8, not an entry) are skipped: a bad line
+    must not hide the others. One warning names the file and the lines skipped; it goes to
+    ``warn`` (default: stderr).
+    """
+    path = history_path()
     try:
-        lines = history_path().read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
+        data = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    entries = []
-    for line in lines:
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a directory, not the history file (move it away)") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read the history {path}: {exc.strerror} (check its permissions)") from None
+    entries, damaged = [], []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if not line.strip():
+            continue
         try:
-            entries.append(HistoryEntry.from_dict(json.loads(line)))
-        except (ValueError, TypeError):
-            continue  # a line cut short by a crash must not hide the others
+            entries.append(HistoryEntry.from_dict(json.loads(line.decode("utf-8"))))
+        except UnicodeDecodeError:
+            damaged.append((number, "not UTF-8"))
+        except RecursionError:
+            damaged.append((number, "nested too deeply"))
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            damaged.append((number, "not JSON" if isinstance(exc, json.JSONDecodeError) else str(exc)))
+    if damaged:
+        _warn_damaged(path, damaged, warn)
     return entries[-limit:] if limit else entries
+
+
+def _warn_damaged(path: Path, damaged: list[tuple[int, str]], warn: Callable[[str], None] | None) -> None:
+    listed = ", ".join(f"{number} ({why})" for number, why in damaged[:5])
+    more = f" and {len(damaged) - 5} more" if len(damaged) > 5 else ""
+    lines = "line" if len(damaged) == 1 else "lines"
+    message = (f"warning: {path}: skipped damaged {lines} {listed}{more}; "
+               "the other entries are read (delete those lines to silence this)")
+    if warn is not None:
+        warn(message)
+    else:
+        print(redact(f"voice-transcriber: {message}"), file=sys.stderr, flush=True)
 
 
 def get(ref: str = "last") -> HistoryEntry:
