@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .errors import VoiceTranscriberError
+from .files import open_private, private_dir
 
 #: Signals a recorder understands (SIGTERM/SIGUSR1 stop and transcribe, SIGUSR2 cancels).
 #: A background recorder starts with them blocked, so one sent before its handlers exist
@@ -229,10 +230,10 @@ def _open_log() -> tuple[int, Path]:
     """The background recorder's log (rotated at 1 MiB); in the runtime dir if the state dir is unwritable."""
     for log in (log_path(), runtime_dir() / "recorder.log"):
         try:
-            log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(log.parent, follow_symlink=True)
             if log.exists() and log.stat().st_size > LOG_ROTATE_BYTES:
                 log.replace(log.with_name(log.name + ".1"))
-            return os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), log
+            return open_private(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND), log
         except OSError:
             continue
     raise ControlError(f"cannot write the recorder log in {log_path().parent} or {runtime_dir()} "

@@ -102,15 +102,20 @@ def history_path() -> Path:
 
 
 def append(entry: HistoryEntry) -> None:
-    """Add ``entry`` as one line; concurrent writers are serialised with ``flock``."""
+    """Add ``entry`` as one line; concurrent writers are serialised with ``flock``.
+
+    Raises :class:`OSError` when it cannot be written (:class:`~voice_transcriber.files.UnsafePathError`
+    when the file is a symlink or not the user's).
+    """
+    from .files import open_private, private_dir
+
     path = history_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent, follow_symlink=True)
     line = (json.dumps(entry.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # 0600; refuses a planted symlink
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         os.write(fd, line)
-        os.fchmod(fd, 0o600)
     finally:
         os.close(fd)
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import UsageError
+from .files import open_private, private_dir
 
 if TYPE_CHECKING:
     from .context import RunContext
@@ -94,7 +95,7 @@ def settle(ctx: RunContext) -> None:
     if not recording or not Path(recording).exists():
         return
     try:
-        Path(recording).with_suffix(DELIVERED).touch(mode=0o600)
+        os.close(open_private(Path(recording).with_suffix(DELIVERED), os.O_WRONLY | os.O_CREAT))
         removed = prune(ctx.settings.input.keep_recordings)
     except OSError as exc:
         ctx.warn(f"could not tidy the recordings in {Path(recording).parent}: {exc.strerror}")
@@ -117,7 +118,11 @@ def prune(keep: int) -> list[Path]:
 def repair(path: Path) -> bool:
     """Make the WAV header cover every whole sample in the file (a killed writer may lag). True if fixed."""
     size = path.stat().st_size
-    with open(path, "r+b") as f:
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+    except OSError:  # a symlink (never written through) or unwritable: read it as it is
+        return False
+    with open(fd, "r+b") as f:
         header = f.read(44)
         if len(header) < 44 or header[:4] != b"RIFF" or header[36:40] != b"data":
             return False
@@ -216,7 +221,7 @@ class RecordingFile:
     def _open(self, folder: Path) -> None:
         make_private_dir(folder)
         path = folder / self.name
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         self._wav_file = os.fdopen(fd, "wb")
         self._wav = wave.open(self._wav_file, "wb")
         self._wav.setnchannels(1)
@@ -251,10 +256,10 @@ def wav_bytes(samples: bytes) -> bytes:
 
 
 def make_private_dir(folder: Path) -> None:
-    """Create ``folder`` (0700) and refuse one that is a symlink or belongs to someone else."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = folder.lstat()
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-        raise PermissionError(13, "not a private directory of this user", str(folder))
-    if stat.S_IMODE(info.st_mode) & 0o077:
+    """Create ``folder`` (0700, parents too) and refuse one that is a symlink or belongs to someone else.
+
+    An existing one readable by others is made 0700: recordings and runtime state are private.
+    """
+    private_dir(folder)
+    if stat.S_IMODE(folder.lstat().st_mode) & 0o077:
         folder.chmod(0o700)

@@ -15,6 +15,7 @@ from pathlib import Path
 from . import history, runstate
 from .context import RunContext
 from .errors import Cancelled, SinkError, VoiceTranscriberError
+from .files import UnsafePathError
 from .hookspecs import hookimpl
 from .types import Audio, Transcript
 
@@ -97,6 +98,8 @@ def _publish(ctx: RunContext, state: str, **details: object) -> None:
 def _remember(ctx: RunContext, entry: history.HistoryEntry) -> None:
     try:
         history.append(entry)
+    except UnsafePathError as exc:
+        ctx.warn(f"could not add the transcript to the history: {exc}")
     except OSError as exc:
         ctx.warn(f"could not add the transcript to {history.history_path()}: {exc.strerror or exc} "
                  "(free some space or fix the permissions)")

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from ..config import Settings, config_path, dump_settings
 from ..errors import ConfigError
+from ..files import UnsafePathError, open_private, private_dir, refuse_symlink
 from .run_cmd import CliState
 
 
@@ -40,6 +41,8 @@ def show_cmd(state: CliState) -> None:
 def init_cmd(state: CliState, force: bool) -> None:
     """Write a commented default config file (mode 0600)."""
     target = config_path(state.config_file)
+    if target.is_symlink():
+        raise ConfigError(str(refuse_symlink(target)))
     if target.exists() and not force:
         raise ConfigError(f"{target} already exists (use --force to overwrite it)")
     settings = Settings()
@@ -47,13 +50,17 @@ def init_cmd(state: CliState, force: bool) -> None:
     comments = field_comments(Settings, "")
     for path, cls in component_models(state).items():
         comments.update(field_comments(cls, path))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:  # 0700/0600 whatever the umask, never through a symlink: a config file can run commands
+        private_dir(target.parent, follow_symlink=True)
+        fd = open_private(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    except UnsafePathError as exc:
+        raise ConfigError(str(exc)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot write {target}: {exc.strerror or exc}") from None
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write("// voice-transcriber configuration (JSON; whole-line // comments are allowed).\n")
         out.write("// Keys of the original voice-transcriber config.json work unchanged.\n")
         out.write(to_commented_json(data, comments, "") + "\n")
-    os.chmod(target, 0o600)
     click.echo(str(target))
 
 
