@@ -118,8 +118,15 @@ class RunContext:
         self._emit("vt_pipeline_failed", error=error)
 
     def _emit(self, hook: str, **kwargs: Any) -> None:
-        if self.pm is None:
+        from . import events  # the pushed event stream (`status --follow`, the tray): every run, plugins or not
+
+        if self.pm is None:  # a library call with no plugin manager is not a run anyone follows
             return
+        ending = hook in ("vt_pipeline_finished", "vt_pipeline_failed")
+        if not ending:  # as early as possible: a tray turns red the moment the microphone is open
+            events.emit_hook(self, hook, kwargs)
         getattr(self.pm.hook, hook)(ctx=self, **kwargs)
         for plugin_name, failed_hook, exc in self.pm.take_hook_errors():
             self.warn(f"plugin {self.pm.describe(plugin_name)} failed in {failed_hook}: {type(exc).__name__}: {exc}")
+        if ending:  # after the plugins: the history holds the run when its followers hear the outcome
+            events.emit_hook(self, hook, kwargs)

@@ -78,6 +78,70 @@ def current_status(linger: float = DEFAULT_LINGER) -> dict[str, Any]:
     return _for_status_bars(current, ended[-1] if ended else None)
 
 
+class Folder:
+    """Turns the pushed event stream into ``status --follow`` records: one per state change of a run.
+
+    Each record is :func:`current_status`'s shape for the run the event is about, plus
+    ``event`` (what happened), ``seq``, ``partial`` (text decoded so far) and ``transcript``
+    (the delivered text). Events seen twice (the daemon's stream and the journal carry the
+    same ones) are dropped by their producer's ``seq``; after an outcome with no run still
+    active, :meth:`timeout` says when :meth:`expire` makes the ``idle`` record (``--linger``).
+    """
+
+    def __init__(self, linger: float) -> None:
+        self.linger = linger
+        self._seen: dict[int, int] = {}  # producer pid → highest seq
+        self._keys: dict[str | None, tuple[Any, ...]] = {}
+        self._details: dict[str | None, dict[str, Any]] = {}
+        self._active: dict[str, str] = {}  # run → state, while recording/transcribing
+        self._last: dict[str, Any] | None = None
+        self._deadline: float | None = None
+
+    def start(self, record: dict[str, Any]) -> dict[str, Any]:
+        if record["state"] in ENDED and record["state"] != "idle":
+            self._deadline = (record.get("since") or time.time()) + self.linger
+        return record
+
+    def timeout(self) -> float | None:
+        return None if self._deadline is None else max(0.0, self._deadline - time.time())
+
+    def expire(self) -> dict[str, Any] | None:
+        if self._deadline is None or time.time() < self._deadline or self._active:
+            return None
+        self._deadline = None
+        return _for_status_bars({"state": "idle"}, self._last)
+
+    def add(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        pid, seq, state, run = event.get("pid"), event.get("seq"), event.get("state"), event.get("run")
+        if state not in STATES or not isinstance(pid, int) or not isinstance(seq, int):
+            return None
+        if seq <= self._seen.get(pid, 0):
+            return None  # already seen through the other source
+        self._seen[pid] = seq
+        details = self._details.setdefault(run, {})
+        details.update({k: event[k] for k in ("recording", "backend") if event.get(k)})
+        key = (state, details.get("backend"))
+        if self._keys.get(run) == key and event.get("event") != "partial":
+            return None  # not a change of this run's state (a sink delivered, the transcript is ready …)
+        self._keys[run] = key
+        record = {"id": run, "pid": pid, "state": state, "since": event.get("time"), **details,
+                  "error": event.get("error"), "sinks": event.get("sinks"), "cancelled": event.get("cancelled")}
+        if state in ACTIVE and run is not None:
+            self._active[run] = state
+            self._deadline = None
+        else:
+            self._active.pop(run, None)
+            self._keys.pop(run, None)
+            self._details.pop(run, None)
+            self._last = record
+            if not self._active:
+                self._deadline = time.time() + self.linger
+        output = _for_status_bars(record, self._last)
+        output.update(event=event.get("event"), seq=seq, partial=event.get("partial"),
+                      transcript=event.get("text"))
+        return output
+
+
 def _for_status_bars(run: dict[str, Any], last: dict[str, Any] | None) -> dict[str, Any]:
     state = run["state"]
     record = {

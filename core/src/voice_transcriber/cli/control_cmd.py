@@ -242,17 +242,42 @@ def _renderer(as_json: bool, template: str | None) -> Callable[[dict[str, Any]],
     return lambda record: record["tooltip"]
 
 
-def _follow(render: Callable[[dict[str, Any]], str], linger: float, interval: float = 0.2) -> None:
-    previous = None
+def _follow(render: Callable[[dict[str, Any]], str], linger: float) -> None:
+    """Print the current state, then a line for each state change of every run, as it is pushed.
+
+    Two sources, whichever delivers an event first: the daemon's stream (when a daemon runs)
+    and the event journal every pipeline process writes (:mod:`voice_transcriber.events`), so
+    runs outside the daemon are followed too, and a daemon stopping or starting loses nothing.
+    Between events this process sleeps in ``select``; the one timeout is ``--linger`` after an outcome.
+    """
+    import select
+
+    from .. import events
+
+    def write(record: dict[str, Any]) -> None:
+        sys.stdout.write(render(record) + "\n")
+        sys.stdout.flush()
+
+    journal = events.JournalTail()
+    daemon = events.DaemonStream.open()
+    folder = runstate.Folder(linger)
+    write(folder.start(runstate.current_status(linger)))
     while True:
-        record = runstate.current_status(linger)
-        # a recorder is known by its pid before its run id is published: one line per real change
-        key = (record["state"], record["pid"] if record["state"] in runstate.ACTIVE else record["id"], record["error"])
-        if key != previous:
-            sys.stdout.write(render(record) + "\n")
-            sys.stdout.flush()
-            previous = key
-        time.sleep(interval)
+        sources = [journal] if daemon is None else [journal, daemon]
+        readable, _, _ = select.select(sources, [], [], folder.timeout())
+        if not readable and (record := folder.expire()) is not None:
+            write(record)
+        if journal in readable:
+            for event in journal.read():
+                if (record := folder.add(event)) is not None:
+                    write(record)
+        if daemon is not None and daemon in readable:
+            for message in daemon.read():
+                if isinstance(message.get("event"), dict) and (record := folder.add(message["event"])) is not None:
+                    write(record)
+            if daemon.closed:  # the daemon stopped: the journal goes on
+                daemon.close()
+                daemon = None
 
 
 class _Blank(dict):

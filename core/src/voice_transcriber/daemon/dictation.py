@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .. import events
 from ..capture import early
 from ..capture.stops import ThreadStopControl
 from ..cli.run_cmd import CliState, run_from_options
@@ -128,6 +129,11 @@ class Dictation:
 
     def _end(self, code: int, error: str | None) -> None:
         self.code, self.error = code, redact(error) if error else None
+        if not events.ended(self.run_id):  # it failed before its pipeline could say so (no microphone …)
+            if code == EXIT_CANCELLED:
+                events.emit(self.run_id, "cancelled", "idle", cancelled=True)
+            elif code != 0:
+                events.emit(self.run_id, "failed", "failed", error=self.error)
         print(f"voice-transcriber daemon: {self.name} ended: exit {code}" + (f" — {self.error}" if self.error else ""),
               file=sys.stderr, flush=True)
 

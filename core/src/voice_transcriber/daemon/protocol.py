@@ -9,7 +9,9 @@ A client connects, sends one request line and reads reply lines until one carrie
 
 ``command`` is ``toggle``, ``start``, ``stop`` or ``cancel`` (``args`` as on their command
 line, ``--wait`` included), or ``status``, ``reload`` or ``shutdown`` for ``voice-transcriber
-daemon …``. ``config`` is the absolute path given with ``--config`` (null: the daemon's own);
+daemon …``, or ``events``: a subscription to the run event stream (:mod:`voice_transcriber.events`)
+answered by ``{"hello": STATUS}``, then one ``{"event": EVENT}`` line per event of every run, in
+order, until the client hangs up (or ``{"exit": 0}`` when the daemon stops). ``config`` is the absolute path given with ``--config`` (null: the daemon's own);
 ``session`` holds the client's graphical-session variables (``DISPLAY``, ``WAYLAND_DISPLAY`` …,
 see ``client.SESSION_VARS``), which the daemon adopts when a recording starts. Strings may hold
 raw control characters except newlines (the client writes requests without the ``json`` module,
@@ -43,7 +45,7 @@ SOCKET_NAME = "daemon.sock"
 #: A request line is a few hundred bytes; this bounds what a confused peer can make us buffer.
 MAX_REQUEST = 64 * 1024
 COMMANDS = ("toggle", "start", "stop", "cancel")
-DAEMON_COMMANDS = ("status", "reload", "shutdown")
+DAEMON_COMMANDS = ("status", "reload", "shutdown", "events")
 
 
 class DaemonError(VoiceTranscriberError):
@@ -151,6 +153,11 @@ class Reply:
                 self.conn.sendall(encode(message))
             except OSError:
                 self._gone = True
+
+    @property
+    def gone(self) -> bool:
+        """True once a send failed: the client hung up."""
+        return self._gone
 
     def out(self, text: str) -> None:
         self.send({"out": text})

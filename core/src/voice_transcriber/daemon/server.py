@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from .. import control
+from .. import control, events
 from ..config import Settings
 from ..context import RunContext
 from ..errors import EXIT_USAGE, VoiceTranscriberError
@@ -76,6 +76,7 @@ class Daemon:
                 signal.signal(signum, self._on_stop_signal)
             signal.signal(signal.SIGHUP, self._on_reload_signal)
             self.ready = True
+            self._relay_other_runs()
             on_ready(f"listening on {socket_path()} (pid {os.getpid()}); config: {self.live.file}; "
                      f"backends: {', '.join(self.live.settings.transcription.chain())}")
             self._accept_loop(listener)
@@ -114,6 +115,7 @@ class Daemon:
         if self.preroll is not None:
             self.preroll.close()
         self.live.close()
+        events.hub.close()  # subscribers get {"exit": 0} after the last run's last event
         self.stopped.set()
         for answered in self._answered:
             answered.wait(timeout=5)  # the process must not end before `daemon stop` has its answer
@@ -255,6 +257,44 @@ class Daemon:
         if self.preroll is not None:
             threading.Thread(target=self.preroll.open, name="preroll-open", daemon=True).start()
 
+    # --- the event stream ------------------------------------------------------------------------
+
+    def _events(self, request: dict[str, Any], reply: Reply) -> None:
+        """``events``: push every event of every run to this client until it hangs up."""
+        subscription = events.hub.subscribe()
+        try:
+            reply.send({"hello": self.status()})
+            while not reply.gone:
+                event = subscription.get()
+                if event is None:
+                    break
+                reply.send({"event": event})
+                if event.get("event") == "overflow":
+                    break
+            reply.done(0)
+        finally:
+            subscription.close()
+
+    def _relay_other_runs(self) -> None:
+        """Relay the journal's events of runs in other processes (terminal, background recorders) to subscribers."""
+        try:
+            tail = events.JournalTail()
+        except OSError as exc:
+            log(f"cannot follow the event journal ({exc}); `status --follow` sees only the daemon's own runs")
+            return
+
+        def relay() -> None:
+            import select
+
+            own = os.getpid()
+            while not self.stopped.is_set():
+                select.select([tail], [], [])
+                for event in tail.read():
+                    if event.get("pid") != own:
+                        events.hub.publish(event)
+
+        threading.Thread(target=relay, name="journal-relay", daemon=True).start()
+
     # --- the daemon's own commands ---------------------------------------------------------------
 
     def _status(self, request: dict[str, Any], reply: Reply) -> None:
@@ -334,6 +374,7 @@ class Daemon:
 HANDLERS: dict[str, Callable[[Daemon, dict[str, Any], Reply], None]] = {
     "toggle": Daemon._toggle, "start": Daemon._start, "stop": Daemon._stop, "cancel": Daemon._cancel,
     "status": Daemon._status, "reload": Daemon._reload_command, "shutdown": Daemon._shutdown_command,
+    "events": Daemon._events,
 }
 
 

@@ -1,0 +1,129 @@
+"""A warm daemon in a private world (short runtime dir, own XDG dirs, the virtual mic), for tests and bench/.
+
+:class:`DaemonWorld` starts ``voice-transcriber daemon`` as users do and runs the installed
+executable against it; :class:`EventLog` records the daemon's pushed event stream (the
+``events`` request) in a thread, as an outside subscriber sees it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+VT = str(Path(sys.executable).with_name("voice-transcriber"))
+
+
+class DaemonWorld:
+    """XDG dirs of its own under a short /tmp root (Unix socket paths are limited); the daemon process in it."""
+
+    def __init__(self, pulse_env: dict[str, str], model: Path, config: dict[str, Any] | None = None,
+                 extra_env: dict[str, str] | None = None) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="vtw-", dir="/tmp"))
+        self.runtime = self.root / "run"
+        self.runtime.mkdir(mode=0o700)
+        self.dictations = self.root / "dictations.txt"
+        env = {**os.environ, **pulse_env, "XDG_RUNTIME_DIR": str(self.runtime),
+               "XDG_STATE_HOME": str(self.root / "state"), "XDG_CONFIG_HOME": str(self.root / "config"),
+               "XDG_CACHE_HOME": str(self.root / "cache"), "XDG_DATA_HOME": str(self.root / "data"),
+               "HF_HUB_OFFLINE": "1", **(extra_env or {})}
+        self.env = {k: v for k, v in env.items() if not k.startswith("VOICE_TRANSCRIBER_")}
+        self.env["VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL"] = str(model)
+        self.config_file = self.root / "config" / "voice-transcriber" / "config.json"
+        self.config_file.parent.mkdir(parents=True)
+        self.config_file.write_text(json.dumps({
+            "formatterEnabled": False, "transcription": {"backend": "local"},
+            "output": {"sinks": ["append-file"], "appendFile": {"path": str(self.dictations), "timestamp": False}},
+            **(config or {})}), encoding="utf-8")
+        self.process: subprocess.Popen | None = None
+        self.log = self.root / "daemon.log"
+
+    @property
+    def socket(self) -> Path:
+        return self.runtime / "voice-transcriber" / "daemon.sock"
+
+    def start_daemon(self, timeout: float = 60) -> subprocess.Popen:
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen([VT, "daemon"], env=self.env, stdin=subprocess.DEVNULL, stdout=log,
+                                            stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while self.vt("daemon", "status").returncode != 0:
+            assert self.process.poll() is None, f"the daemon exited: {self.log.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, "the daemon did not answer"
+            time.sleep(0.1)
+        return self.process
+
+    def vt(self, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+        return subprocess.run([VT, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+
+    def popen(self, *args: str, **kwargs: Any) -> subprocess.Popen:
+        return subprocess.Popen([VT, *args], env=self.env, **kwargs)
+
+    def close(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        marker = f"XDG_RUNTIME_DIR={self.runtime}".encode()
+        for proc in Path("/proc").iterdir():  # background recorders or trays started in this world
+            try:
+                if proc.name.isdigit() and int(proc.name) != os.getpid() and \
+                        marker in (proc / "environ").read_bytes().split(b"\0") and \
+                        b"voice_transcriber" in (proc / "cmdline").read_bytes():
+                    os.kill(int(proc.name), signal.SIGKILL)
+            except OSError:
+                continue
+        import shutil
+
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class EventLog:
+    """Subscribes to the daemon's event stream over its socket and keeps every message, in order."""
+
+    def __init__(self, socket_path: Path) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(str(socket_path))
+        self.sock.sendall(json.dumps({"v": 1, "command": "events", "args": [], "config": None, "debug": False,
+                                      "quiet": False, "session": {}}).encode() + b"\n")
+        self.messages: list[dict[str, Any]] = []
+        self.changed = threading.Condition()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        for line in self.sock.makefile("rb"):
+            with self.changed:
+                self.messages.append(json.loads(line))
+                self.changed.notify_all()
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        with self.changed:
+            return [m["event"] for m in self.messages if "event" in m]
+
+    def wait_for(self, predicate, timeout: float = 60) -> list[dict[str, Any]]:
+        """Wait until ``predicate(events)`` holds; the events either way."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while not predicate(self.events) and time.monotonic() < deadline:
+                self.changed.wait(timeout=max(0.0, deadline - time.monotonic()))
+        return self.events
+
+    def close(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
