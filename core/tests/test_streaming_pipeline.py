@@ -154,7 +154,7 @@ def recorder_stub():
 def test_who_streams(backend_class, overrides, streams):
     ctx = RunContext(load_settings(overrides=overrides), debug=True)
     recorder = recorder_stub()
-    session = start_streaming(ctx, Plan(backends=[backend_class(ctx)]), recorder)
+    session = start_streaming(ctx, backend_class(ctx), recorder)
     assert (session is not None) == streams
     assert (recorder.segmenter is not None) == streams and len(recorder.taps) == int(streams)
     if session is not None:
@@ -177,7 +177,7 @@ class GrowingRecorder(SimpleNamespace):
 def test_a_backend_with_stream_after_seconds_starts_segmenting_only_once_the_recording_is_that_long():
     ctx = RunContext(load_settings(), debug=True)
     recorder = GrowingRecorder(taps=[], segmenter=None, chunks=[])
-    session = start_streaming(ctx, Plan(backends=[LateStreaming(ctx)]), recorder)
+    session = start_streaming(ctx, LateStreaming(ctx), recorder)
     block = (np.sin(np.arange(RATE // 10) / 5) * 8000).astype(np.int16).tobytes()  # 0.1 s
     try:
         for _ in range(9):

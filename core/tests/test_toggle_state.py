@@ -79,15 +79,11 @@ def test_toggle_hands_exactly_the_given_options_to_the_recorder(cli, monkeypatch
 def test_a_terminal_recording_registers_only_if_it_handles_sigusr1(runtime, monkeypatch):
     import signal
 
-    from voice_transcriber import RunContext
-    from voice_transcriber.config import Settings
-    from voice_transcriber.types import Audio
-
-    ctx = RunContext(Settings())
-    ctx.recording_started()  # pytest does not handle SIGUSR1: `stop` would kill it, so it stays unregistered
+    # What capture.record calls when the microphone opens and when the recording ends.
+    control.recorder_listening()  # pytest does not handle SIGUSR1: `stop` would kill it, so it stays unregistered
     assert control.read_recorder() is None
     monkeypatch.setattr(signal, "getsignal", lambda signum: (lambda *_: None))  # as the capture's handler
-    ctx.recording_started()
+    control.recorder_listening()
     assert control.read_recorder().pid == os.getpid()
-    ctx.recording_stopped(Audio.from_bytes(b"x"))
+    control.recorder_done()
     assert control.read_recorder() is None

@@ -30,8 +30,7 @@ if TYPE_CHECKING:
         VoiceTranscriberError,
     )
     from .hookspecs import hookimpl
-    from .profiles import ActiveWindow
-    from .types import Audio, Segment, Transcript
+    from .types import ActiveWindow, Audio, Segment, Transcript
 
 # Eager (it is tiny): once the submodule ``voice_transcriber.redact`` is imported, the package
 # attribute ``redact`` would be that module, and ``from voice_transcriber import redact`` would
@@ -51,8 +50,7 @@ _EXPORTS = {
         "errors",
     ),
     "hookimpl": "hookspecs",
-    "ActiveWindow": "profiles",
-    **dict.fromkeys(("Audio", "Segment", "Transcript"), "types"),
+    **dict.fromkeys(("ActiveWindow", "Audio", "Segment", "Transcript"), "types"),
 }
 
 __all__ = sorted([*_EXPORTS, "redact"])

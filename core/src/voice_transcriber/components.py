@@ -9,16 +9,20 @@ pydantic ``config_model`` and the dotted ``config_section`` it lives at in confi
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from .errors import BackendError, FormatterError, SinkError, VoiceTranscriberError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from .context import RunContext
     from .types import Audio, Transcript
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -144,3 +148,17 @@ class Sink(Component):
     def deliver(self, text: str, transcript: Transcript) -> None:
         """Deliver ``text``. Raise :class:`~voice_transcriber.SinkError` when it did not
         arrive; never report success that did not happen."""
+
+
+def call_component(component: Component, kind: str, error_cls: type[VoiceTranscriberError],
+                   method: Callable[..., T], *args: Any) -> T:
+    """Call a plugin method; turn an unexpected exception into ``error_cls`` naming the plugin."""
+    try:
+        return method(*args)
+    except VoiceTranscriberError as exc:
+        if isinstance(exc, error_cls) or not isinstance(exc, (BackendError, FormatterError, SinkError)):
+            raise
+        raise error_cls(str(exc)) from exc
+    except Exception as exc:
+        raise error_cls(f"{kind} '{component.name}' (plugin {component.plugin}) crashed: {type(exc).__name__}: {exc} "
+                        "(a bug in its plugin; rerun with --debug for the traceback)") from exc

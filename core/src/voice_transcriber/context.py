@@ -85,15 +85,9 @@ class RunContext:
     # --- event hooks, each observer isolated so one failing plugin cannot break a run ---
 
     def recording_started(self) -> None:
-        from .control import recorder_listening  # `stop`/`toggle` can reach this recording from now on
-
-        recorder_listening()
         self._emit("vt_recording_started")
 
     def recording_stopped(self, audio: Audio) -> None:
-        from .control import recorder_done  # the next `toggle` starts a new recording
-
-        recorder_done()
         self._emit("vt_recording_stopped", audio=audio)
 
     def transcription_started(self, audio: Audio, backend: str) -> None:
@@ -112,9 +106,6 @@ class RunContext:
         self._emit("vt_pipeline_finished", transcript=transcript)
 
     def pipeline_failed(self, error: BaseException) -> None:
-        from .control import recorder_done  # e.g. cancelled while recording
-
-        recorder_done()
         self._emit("vt_pipeline_failed", error=error)
 
     def _emit(self, hook: str, **kwargs: Any) -> None:

@@ -26,15 +26,15 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .errors import VoiceTranscriberError
+from .errors import ControlError
 from .files import open_private, private_dir
+from .paths import runtime_dir
 
 #: Signals a recorder understands (SIGTERM/SIGUSR1 stop and transcribe, SIGUSR2 cancels).
 #: A background recorder starts with them blocked, so one sent before its handlers exist
@@ -45,25 +45,6 @@ BACKGROUND_ENV = "VOICE_TRANSCRIBER_BACKGROUND"
 #: Generous: under heavy load 50 queued toggles each hold the lock for a fork and an exec.
 LOCK_TIMEOUT = 30.0
 LOG_ROTATE_BYTES = 1 << 20
-
-
-class ControlError(VoiceTranscriberError):
-    """A control command found nothing to act on, or could not coordinate."""
-
-
-def runtime_dir() -> Path:
-    """``$XDG_RUNTIME_DIR/voice-transcriber`` (0700), or a private temp dir when it is unset."""
-    base = os.environ.get("XDG_RUNTIME_DIR")
-    path = Path(base) / "voice-transcriber" if base and os.path.isabs(base) else \
-        Path(tempfile.gettempdir()) / f"voice-transcriber-{os.getuid()}"
-    from .recordings import make_private_dir
-
-    try:
-        make_private_dir(path)  # refuses a symlink or someone else's directory (/tmp is shared)
-    except OSError as exc:
-        raise ControlError(f"cannot use the runtime directory {path}: {exc.strerror} "
-                           "(check $XDG_RUNTIME_DIR, or remove the directory if it is not yours)") from None
-    return path
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
@@ -171,17 +152,6 @@ def unregister(pid: int) -> None:
     recorder = read_recorder()
     if recorder is not None and recorder.pid == pid:
         _pid_file().unlink(missing_ok=True)
-
-
-def recording_now() -> bool:
-    """True while a recording listens: a registered recorder (background or terminal) or the daemon's."""
-    recorder = read_recorder()
-    if recorder is not None and recorder.alive():
-        return True
-    from .daemon.protocol import ask_status
-
-    status = ask_status()
-    return bool(status and status.get("recording"))
 
 
 # --- what the recorder process itself calls --------------------------------------------------

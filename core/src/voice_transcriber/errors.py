@@ -62,6 +62,10 @@ class SinkError(VoiceTranscriberError):
     """A sink could not deliver the text."""
 
 
+class ControlError(VoiceTranscriberError):
+    """A control command (``toggle``, ``stop`` …) found nothing to act on, or could not coordinate."""
+
+
 class Cancelled(VoiceTranscriberError):
     """The user cancelled (second Ctrl-C, ``cancel`` command)."""
 

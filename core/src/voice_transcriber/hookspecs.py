@@ -18,8 +18,7 @@ if TYPE_CHECKING:
 
     from .components import Backend, Check, Formatter, Sink
     from .context import RunContext
-    from .profiles import ActiveWindow
-    from .types import Audio, Transcript
+    from .types import ActiveWindow, Audio, Transcript
 
 hookspec = pluggy.HookspecMarker("voice_transcriber")
 hookimpl = pluggy.HookimplMarker("voice_transcriber")

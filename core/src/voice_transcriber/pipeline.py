@@ -13,9 +13,9 @@ import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .components import Backend, Formatter, Sink
+from .components import Backend, Formatter, Sink, call_component
 from .context import RunContext
-from .errors import BackendError, FormatterError, SinkError, VoiceTranscriberError
+from .errors import BackendError, FormatterError, SinkError
 from .types import Audio, Transcript
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ def transcribe(audio: Audio, backends: list[Backend], ctx: RunContext,
             if position == 0 and streamed is not None:
                 transcript = streamed.result(audio)
             else:
-                transcript = _call(backend, "backend", BackendError, backend.transcribe, audio)
+                transcript = call_component(backend, "backend", BackendError, backend.transcribe, audio)
         except BackendError as exc:
             errors.append(str(exc))
             if position + 1 < len(backends):
@@ -107,7 +107,7 @@ def format_text(transcript: Transcript, formatters: list[Formatter], ctx: RunCon
     """Run the formatters in order; a failing one leaves the text as it was and says why."""
     for formatter in formatters:
         try:
-            text = _call(formatter, "formatter", FormatterError, formatter.format, transcript)
+            text = call_component(formatter, "formatter", FormatterError, formatter.format, transcript)
         except FormatterError as exc:
             ctx.warn(f"{exc}; keeping the text unformatted by '{formatter.name}'")
             continue
@@ -120,26 +120,13 @@ def deliver(transcript: Transcript, sinks: list[Sink], ctx: RunContext) -> None:
     failures: list[str] = []
     for sink in sinks:
         try:
-            _call(sink, "sink", SinkError, sink.deliver, transcript.text, transcript)
+            call_component(sink, "sink", SinkError, sink.deliver, transcript.text, transcript)
         except SinkError as exc:
             failures.append(str(exc))
             continue
         ctx.text_delivered(transcript.text, sink.name, transcript)
     if failures:
         raise SinkError("; ".join(failures))
-
-
-def _call(component, kind: str, error_cls: type[VoiceTranscriberError], method, *args):
-    """Call a plugin method; turn an unexpected exception into ``error_cls`` naming the plugin."""
-    try:
-        return method(*args)
-    except VoiceTranscriberError as exc:
-        if isinstance(exc, error_cls) or not isinstance(exc, (BackendError, FormatterError, SinkError)):
-            raise
-        raise error_cls(str(exc)) from exc
-    except Exception as exc:
-        raise error_cls(f"{kind} '{component.name}' (plugin {component.plugin}) crashed: {type(exc).__name__}: {exc} "
-                        "(a bug in its plugin; rerun with --debug for the traceback)") from exc
 
 
 def _prepare(backend: Backend, ctx: RunContext) -> None:

@@ -18,32 +18,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator, model_validator
 
 from .config import ConfigModel, Settings, validate
 from .errors import ConfigError
+from .types import ActiveWindow
 
 if TYPE_CHECKING:
     from .context import RunContext
 
 #: Config key of the clipboard sink's paste chord, which ``pasteChord`` sets.
 PASTE_CHORD_KEY = "output.clipboard.pasteChord"
-
-
-@dataclass(frozen=True)
-class ActiveWindow:
-    """The window that has the keyboard focus, as a ``vt_active_window`` plugin saw it."""
-
-    #: X11 WM_CLASS class name (``XTerm``), or the Wayland app_id (``foot``).
-    window_class: str = ""
-    title: str = ""
-    #: X11 WM_CLASS instance name (``xterm``); ``match.windowClass`` is tried on it too.
-    instance: str = ""
-    #: How it was detected (``xdotool``, ``sway``, ``hyprland`` …), shown with ``--debug``.
-    source: str = ""
 
 
 class ProfileMatch(ConfigModel):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import os
-import stat
 import struct
 import wave
 from collections.abc import Callable
@@ -25,7 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import UsageError
-from .files import open_private, private_dir
+from .files import open_private
+from .paths import make_private_dir
 
 if TYPE_CHECKING:
     from .context import RunContext
@@ -253,13 +253,3 @@ def wav_bytes(samples: bytes) -> bytes:
         wav.setframerate(RATE)
         wav.writeframes(samples)
     return buffer.getvalue()
-
-
-def make_private_dir(folder: Path) -> None:
-    """Create ``folder`` (0700, parents too) and refuse one that is a symlink or belongs to someone else.
-
-    An existing one readable by others is made 0700: recordings and runtime state are private.
-    """
-    private_dir(folder)
-    if stat.S_IMODE(folder.lstat().st_mode) & 0o077:
-        folder.chmod(0o700)

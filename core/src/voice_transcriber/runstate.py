@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .control import is_alive, read_json, read_recorder, runtime_dir, start_ticks, write_json_atomic
+from .control import is_alive, read_json, read_recorder, start_ticks, write_json_atomic
+from .paths import runtime_dir
 
 ACTIVE = ("recording", "transcribing")
 ENDED = ("delivered", "failed", "idle")

@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from .errors import BackendError
-from .pipeline import _call
+from .components import call_component
 from .types import Segment, Transcript
 
 if TYPE_CHECKING:
@@ -31,16 +31,14 @@ if TYPE_CHECKING:
     from .capture.segmenter import Segmenter, SpeechSegment
     from .components import Backend
     from .context import RunContext
-    from .pipeline import Plan
     from .types import Audio
 
 
-def start_streaming(ctx: RunContext, plan: Plan, recorder: Recorder) -> StreamingTranscription | None:
-    """Stream the recording to ``plan.backends[0]`` when settings and backend allow; None otherwise."""
+def start_streaming(ctx: RunContext, backend: Backend | None, recorder: Recorder) -> StreamingTranscription | None:
+    """Stream the recording to ``backend`` (a plan's first) when settings and backend allow; None otherwise."""
     from .capture import vad
     from .capture.segmenter import Segmenter
 
-    backend = plan.backends[0] if plan.backends else None
     if backend is None or not ctx.settings.input.streaming:
         return None
     if backend.prefers_whole_file:
@@ -154,7 +152,7 @@ class StreamingTranscription:
         if self._failed.is_set():
             raise _Abandoned()
         try:
-            transcript = _call(self.backend, "backend", BackendError, self.backend.transcribe_segment,
+            transcript = call_component(self.backend, "backend", BackendError, self.backend.transcribe_segment,
                                segment.audio(), self._context_for(segment.index))
         except BaseException:
             if _key(segment) in self._confirmed:

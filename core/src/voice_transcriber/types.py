@@ -1,4 +1,5 @@
-"""The values that flow through the pipeline: :class:`Audio` in, :class:`Transcript` out."""
+"""The values that flow through the pipeline: :class:`Audio` in, :class:`Transcript` out, and the
+:class:`ActiveWindow` a run is for."""
 
 from __future__ import annotations
 
@@ -133,3 +134,16 @@ class Transcript:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class ActiveWindow:
+    """The window that has the keyboard focus, as a ``vt_active_window`` plugin saw it."""
+
+    #: X11 WM_CLASS class name (``XTerm``), or the Wayland app_id (``foot``).
+    window_class: str = ""
+    title: str = ""
+    #: X11 WM_CLASS instance name (``xterm``); ``match.windowClass`` is tried on it too.
+    instance: str = ""
+    #: How it was detected (``xdotool``, ``sway``, ``hyprland`` …), shown with ``--debug``.
+    source: str = ""

@@ -34,6 +34,7 @@ def record(ctx: RunContext, plan: Plan, *, settings: InputSettings | None = None
     ``attach(recorder)``, called before the recording loop, replaces the streaming set-up (the
     ``--continuous`` session puts its utterance segmenter on the recorder's taps there).
     """
+    from ..control import recorder_done, recorder_listening
     from ..pipeline import prepare_in_background
     from ..recordings import RecordingFile, wav_bytes
     from ..streaming import start_streaming
@@ -55,18 +56,20 @@ def record(ctx: RunContext, plan: Plan, *, settings: InputSettings | None = None
         ctx.info["microphone"] = f"{mic.name} at {mic.rate} Hz" + ("" if mic.rate == 16_000 else " (resampled)")
         file = RecordingFile(ctx.run_id, warn=ctx.warn)
         ctx.info["recording"] = str(file.path) if file.path else None
+        recorder_listening()  # a terminal recording: `stop`/`toggle` can reach it from now on
         ctx.recording_started()
         prepare_in_background(plan, ctx)
         recorder = Recorder(mic, stop, file, settings, ctx)
         if attach is not None:
             attach(recorder)
         else:
-            plan.streamed = start_streaming(ctx, plan, recorder)  # phrases go to the backend while recording
+            plan.streamed = start_streaming(ctx, plan.backends[0] if plan.backends else None, recorder)  # phrases go to the backend while recording
         pcm = recorder.run()
         if plan.streamed is not None and recorder.segmenter is None:  # shorter than stream_after_seconds
             plan.streamed.cancel()
             plan.streamed = None
     except BaseException:
+        recorder_done()  # e.g. cancelled while recording: the next `toggle` starts a new recording
         if plan.streamed is not None:
             plan.streamed.cancel()
             plan.streamed = None
@@ -81,5 +84,6 @@ def record(ctx: RunContext, plan: Plan, *, settings: InputSettings | None = None
         ctx.warn(f"the microphone overflowed {mic.overflows} time(s): bits of audio were dropped (the machine was too busy)")
     # The pipeline reads the file it will keep (decoded lazily): what is transcribed is what `retry` gets.
     audio = Audio.from_file(file.path) if file.path else Audio.from_bytes(wav_bytes(pcm), label="the recording (in memory)")
+    recorder_done()  # the next `toggle` starts a new recording
     ctx.recording_stopped(audio)
     return audio

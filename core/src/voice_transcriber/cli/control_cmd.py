@@ -24,8 +24,8 @@ import click
 from click.core import ParameterSource
 
 from .. import control, runstate
-from ..control import ControlError, Recorder
-from ..errors import EXIT_CANCELLED, UsageError
+from ..control import Recorder
+from ..errors import EXIT_CANCELLED, ControlError, UsageError
 from .run_cmd import CliState, pipeline_options
 
 OWN_OPTIONS = {"wait"}

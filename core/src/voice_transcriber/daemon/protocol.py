@@ -37,7 +37,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ..control import read_recorder
 from ..errors import VoiceTranscriberError
+from ..paths import runtime_dir
 from ..redact import redact
 
 VERSION = 1
@@ -57,8 +59,6 @@ class ProtocolError(Exception):
 
 
 def socket_path() -> Path:
-    from ..control import runtime_dir
-
     return runtime_dir() / SOCKET_NAME
 
 
@@ -97,6 +97,15 @@ def ask_status() -> dict[str, Any] | None:
 
     final = exchange(request("status"), str(socket_path()), lambda message: None)
     return final.get("data") if final else None
+
+
+def recording_now() -> bool:
+    """True while a recording listens: a registered recorder (background or terminal) or the daemon's."""
+    recorder = read_recorder()
+    if recorder is not None and recorder.alive():
+        return True
+    status = ask_status()
+    return bool(status and status.get("recording"))
 
 
 def decode_request(line: bytes) -> dict[str, Any]:

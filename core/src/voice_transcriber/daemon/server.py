@@ -25,7 +25,8 @@ import click
 from .. import control, events
 from ..config import Settings
 from ..context import RunContext
-from ..errors import EXIT_USAGE, VoiceTranscriberError
+from ..errors import EXIT_USAGE, ControlError, VoiceTranscriberError
+from ..paths import runtime_dir
 from ..pipeline import prepare_in_background
 from ..plugins import PluginManager
 from ..redact import redact
@@ -47,7 +48,7 @@ class Daemon:
     def __init__(self, pm: PluginManager, config_file: str | None, debug: bool = False) -> None:
         self.pm, self.debug = pm, debug
         self.registry = collect(pm)
-        self.live = LiveConfig(config_file, self._check, control.runtime_dir() / SNAPSHOT_NAME)
+        self.live = LiveConfig(config_file, self._check, runtime_dir() / SNAPSHOT_NAME)
         self.lock = threading.Lock()
         self.current: Dictation | None = None
         self.dictations: list[Dictation] = []
@@ -65,7 +66,7 @@ class Daemon:
 
     def serve(self, on_ready: Callable[[str], None]) -> None:
         """Run until SIGTERM, SIGINT or ``daemon stop``; raises :class:`DaemonError` if it cannot start."""
-        lock_fd = claim(control.runtime_dir() / "daemon.lock")
+        lock_fd = claim(runtime_dir() / "daemon.lock")
         listener: socket.socket | None = None
         try:
             listener = listen(str(socket_path()), ACCEPT_TICK)
@@ -184,7 +185,7 @@ class Daemon:
 
     def _start(self, request: dict[str, Any], reply: Reply) -> None:
         def refuse(current: Dictation) -> Callable[[Reply, bool], None]:
-            raise control.ControlError(f"already recording ({current.name}, daemon pid {os.getpid()}); "
+            raise ControlError(f"already recording ({current.name}, daemon pid {os.getpid()}); "
                                        "stop it with `voice-transcriber stop`")
 
         self._act(request, reply, when_idle=self._begin, when_recording=refuse)
@@ -379,7 +380,7 @@ HANDLERS: dict[str, Callable[[Daemon, dict[str, Any], Reply], None]] = {
 
 
 def _nothing_to_stop(*_: Any) -> Callable[[Reply, bool], None]:
-    raise control.ControlError("no recording is running (start one with `voice-transcriber start` or `toggle`)")
+    raise ControlError("no recording is running (start one with `voice-transcriber start` or `toggle`)")
 
 
 def _foreign_recorder() -> bool:

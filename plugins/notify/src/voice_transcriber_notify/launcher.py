@@ -73,9 +73,9 @@ RECORDING_ITEMS = (
 
 def recording_now() -> bool:
     """A recording is listening, in a background recorder or the daemon (``toggle`` would stop it)."""
-    from voice_transcriber import control
+    from voice_transcriber.daemon.protocol import recording_now
 
-    return control.recording_now()
+    return recording_now()
 
 
 def menu_items(config: LauncherConfig) -> list[Item]:
