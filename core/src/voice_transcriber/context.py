@@ -94,7 +94,9 @@ class RunContext:
         self._emit("vt_transcription_started", audio=audio, backend=backend)
 
     def partial_text(self, text: str) -> None:
-        self._emit("vt_partial_text", text=text)
+        from .safe_text import safe_text  # partial text reaches live typing: no control characters
+
+        self._emit("vt_partial_text", text=safe_text(text, self.log, "the partial text"))
 
     def transcript_ready(self, transcript: Transcript) -> None:
         self._emit("vt_transcript_ready", transcript=transcript)

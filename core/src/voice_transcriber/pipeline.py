@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from .components import Backend, Formatter, Sink, call_component
 from .context import RunContext
-from .errors import BackendError, FormatterError, SinkError
+from .errors import BackendError, FormatterError, SinkError, VoiceTranscriberError
+from .safe_text import safe_text
 from .types import Audio, Transcript
 
 if TYPE_CHECKING:
@@ -92,6 +93,7 @@ def transcribe(audio: Audio, backends: list[Backend], ctx: RunContext,
                 transcript = streamed.result(audio)
             else:
                 transcript = call_component(backend, "backend", BackendError, backend.transcribe, audio)
+            transcript = _safe(transcript, ctx, f"the transcript of backend '{backend.name}'")
         except BackendError as exc:
             errors.append(str(exc))
             if position + 1 < len(backends):
@@ -108,15 +110,22 @@ def format_text(transcript: Transcript, formatters: list[Formatter], ctx: RunCon
     for formatter in formatters:
         try:
             text = call_component(formatter, "formatter", FormatterError, formatter.format, transcript)
+            if not isinstance(text, str):
+                raise FormatterError(f"formatter '{formatter.name}' (plugin {formatter.plugin}) returned "
+                                     f"{type(text).__name__}, not text (a bug in its plugin)")
         except FormatterError as exc:
             ctx.warn(f"{exc}; keeping the text unformatted by '{formatter.name}'")
             continue
-        transcript = transcript.with_text(text)
+        transcript = transcript.with_text(safe_text(text, ctx.log, f"the text of formatter '{formatter.name}'"))
     return transcript
 
 
 def deliver(transcript: Transcript, sinks: list[Sink], ctx: RunContext) -> None:
-    """Give the text to every sink, even when an earlier one fails; then report failures."""
+    """Give the text to every sink, even when an earlier one fails; then report failures.
+
+    Control characters never reach a sink (:mod:`voice_transcriber.safe_text`), whatever
+    produced the text: a backend, a formatter, a plugin, a damaged history entry."""
+    transcript = _safe(transcript, ctx, "the text to deliver", SinkError)
     failures: list[str] = []
     for sink in sinks:
         try:
@@ -127,6 +136,16 @@ def deliver(transcript: Transcript, sinks: list[Sink], ctx: RunContext) -> None:
         ctx.text_delivered(transcript.text, sink.name, transcript)
     if failures:
         raise SinkError("; ".join(failures))
+
+
+def _safe(transcript: Transcript, ctx: RunContext, source: str,
+          error_cls: type[VoiceTranscriberError] = BackendError) -> Transcript:
+    """``transcript`` with text safe to type (the same object when it already was)."""
+    if not isinstance(transcript, Transcript) or not isinstance(transcript.text, str):
+        wrong = type(getattr(transcript, "text", transcript)).__name__
+        raise error_cls(f"{source} is not text but {wrong} (a bug in its plugin)")
+    text = safe_text(transcript.text, ctx.log, source)
+    return transcript if text == transcript.text else transcript.with_text(text)
 
 
 def _prepare(backend: Backend, ctx: RunContext) -> None:

@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from voice_transcriber import SinkError
+from voice_transcriber.safe_text import safe_text
 
 from .tools import Session, ToolResult, find_tool, is_installed, run_tool
 
@@ -76,6 +77,7 @@ class KeyTool(ABC):
         return run_tool(self.chord_argv(chord), timeout=self.timeout, fix=self.fix)
 
     def type(self, text: str) -> ToolResult:
+        text = safe_text(text)  # the pipeline already did; a guard for any other caller
         return run_tool(self.type_argv(text), timeout=self.timeout + len(text) * self.key_delay_ms / 1000, fix=self.fix)
 
     def backspace(self, count: int) -> ToolResult:
@@ -113,7 +115,7 @@ class Xdotool(KeyTool):
         return ["xdotool", "type", "--clearmodifiers", "--delay", str(delay), "--", text]
 
     def type(self, text: str) -> ToolResult:
-        runs = [run for run in NON_ASCII_RUNS.split(text) if run]
+        runs = [run for run in NON_ASCII_RUNS.split(safe_text(text)) if run]
         results = [super(Xdotool, self).type(run) for run in runs]
         return ToolResult("".join(r.stdout for r in results), "".join(r.stderr for r in results))
 

@@ -15,6 +15,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from voice_transcriber import RunContext, SinkError
+from voice_transcriber.safe_text import safe_text
 
 from .config import ClipboardConfig, OutputHooksConfig
 from .keys import KeyTool, key_tool
@@ -29,6 +30,8 @@ _CTRL_SHIFT_V = ("gnome-terminal-server", "gnome-terminal", "org.gnome.terminal"
                  "sakura", "terminology", "guake", "tilda", "yakuake", "ghostty", "com.mitchellh.ghostty",
                  "rio", "contour", "blackbox", "com.raggesilver.blackbox", "deepin-terminal", "cool-retro-term")
 _SHIFT_INSERT = ("xterm", "uxterm", "urxvt", "rxvt", "urxvt-unicode", "rxvt-unicode", "emacs")
+#: Window classes (lower case) of terminals: a line break typed there runs a command.
+TERMINALS = frozenset(_CTRL_SHIFT_V + _SHIFT_INSERT) - {"emacs"}
 #: Built-in paste chords by window class (lower case); anything else gets ctrl+v.
 DEFAULT_CHORDS: dict[str, str] = {**dict.fromkeys(_CTRL_SHIFT_V, "ctrl+shift+v"),
                                   **dict.fromkeys(_SHIFT_INSERT, "shift+Insert")}
@@ -44,6 +47,16 @@ def choose_chord(config: ClipboardConfig, window: WindowInfo | None) -> str:
             if name and name.lower() in chords:
                 return chords[name.lower()]
     return "ctrl+v"
+
+
+def is_terminal(config: ClipboardConfig, window: WindowInfo | None) -> bool:
+    """Whether ``window`` is a terminal: a built-in terminal class, or one ``pasteChords`` gives a
+    terminal's chord (``ctrl+shift+v``, ``shift+Insert``)."""
+    if window is None:
+        return False
+    configured = {name.lower() for name, chord in config.paste_chords.items()
+                  if chord.lower().replace(" ", "") in ("ctrl+shift+v", "shift+insert")}
+    return any(name and name.lower() in TERMINALS | configured for name in (window.class_, window.instance))
 
 
 @dataclass
@@ -74,6 +87,7 @@ class Clipboard:
 
         ``keys`` sends the chord (default: ``keyTool``); ``run_hooks=False`` when the caller
         already runs ``output.beforeCommand``/``afterCommand`` around its own keys."""
+        text = safe_text(text, self.ctx.log)  # an ESC inside a paste could end a terminal's bracketed paste
         keys = keys or key_tool(self.config.key_tool, self.session, settle_ms=self.config.wtype_settle_ms)
         window = active_window(self.session)
         report = PasteReport(choose_chord(self.config, window), window)

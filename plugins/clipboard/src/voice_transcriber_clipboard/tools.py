@@ -76,9 +76,11 @@ def run_tool(argv: Sequence[str], *, input: str | None = None, timeout: float = 
              fix: str = "") -> ToolResult:
     """Run ``argv`` (no shell), feeding ``input`` on stdin; raise on a non-zero exit status."""
     path = find_tool(argv[0])
+    if any("\0" in arg for arg in argv):
+        raise SinkError(f"{argv[0]}: the text contains a NUL character, which no program can receive as an argument")
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as inp:
         if input is not None:
-            inp.write(input.encode("utf-8"))
+            inp.write(input.encode("utf-8", errors="replace"))  # a lone surrogate is not UTF-8
             inp.seek(0)
         try:
             proc = subprocess.run([path, *argv[1:]], stdin=inp if input is not None else subprocess.DEVNULL,

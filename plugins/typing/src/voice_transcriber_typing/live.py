@@ -24,7 +24,7 @@ from voice_transcriber_clipboard.paste import around_keys
 from voice_transcriber_clipboard.tools import detect_session
 from voice_transcriber_clipboard.window import WindowInfo, active_window
 
-from .typer import Piece, TypingConfig, identity, pieces, send, type_text
+from .typer import Piece, TypingConfig, as_typed, identity, pieces, send, terminal_name, type_text
 
 
 def edit(shown: str, wanted: str) -> tuple[int, str]:
@@ -35,10 +35,12 @@ def edit(shown: str, wanted: str) -> tuple[int, str]:
     return len(shown) - keep, wanted[keep:]
 
 
-def as_received(text: str, config: TypingConfig) -> str:
-    """``text`` as the window receives it: CRLF is one line break, which is a space with ``newline: space``."""
-    text = text.replace("\r\n", "\n")
-    return text.replace("\n", " ") if config.newline == "space" else text
+def as_received(text: str, config: TypingConfig, terminal: bool = False) -> str:
+    """``text`` as the window receives it: no control characters (a tab is a space unless ``tab: tab``),
+    CRLF is one line break, which is a space with ``newline: space`` — and always in a terminal,
+    where a typed Return would run a command (live corrections cannot go by bracketed paste)."""
+    text = as_typed(text, config)
+    return text.replace("\n", " ") if config.newline == "space" or terminal else text
 
 
 class LiveTyping:
@@ -52,6 +54,7 @@ class LiveTyping:
     def __init__(self, ctx: RunContext, config: TypingConfig, clipboard_config: ClipboardConfig) -> None:
         self.ctx, self.config, self.clipboard_config = ctx, config, clipboard_config
         self.shown = ""  #: what the window has received, as it received it
+        self.terminal = False  #: the window is a terminal: line breaks are typed as spaces
         self.doubts: list[str] = []  #: reasons to doubt the text arrived (tool warnings, focus moved)
         self.failure: SinkError | None = None  #: the typing tool failed: no more live updates
         self._wanted = ""
@@ -69,7 +72,7 @@ class LiveTyping:
     def show(self, text: str) -> None:
         """Have the window show ``text`` soon."""
         with self._lock:
-            self._wanted = as_received(text, self.config)
+            self._wanted = text
             if self._worker is None and not self.stopped:
                 self._worker = threading.Thread(target=self._work, name="live-typing")
                 self._worker.start()
@@ -86,7 +89,7 @@ class LiveTyping:
         if not self._started:  # nothing shown yet: the ordinary way, with its own checks
             return type_text(self.ctx, final, self.config, self.clipboard_config)
         if not self.doubts:
-            self._update(as_received(final, self.config))
+            self._update(final)
         if not self.doubts and self.config.press_enter:
             self.doubts += send(self.ctx, Piece("key", "Return"), self._tool(), self.clipboard_config)
         return self.doubts
@@ -95,7 +98,7 @@ class LiveTyping:
         while True:
             with self._lock:
                 wanted = self._wanted
-                if wanted == self.shown or self.stopped:
+                if as_received(wanted, self.config, self.terminal) == self.shown or self.stopped:
                     self._worker = None
                     return
             try:
@@ -103,10 +106,11 @@ class LiveTyping:
             except SinkError as exc:
                 self.failure = exc
 
-    def _update(self, wanted: str) -> None:
-        """Send the keys turning the window's text into ``wanted``, if it still has the focus."""
+    def _update(self, text: str) -> None:
+        """Send the keys turning the window's text into ``text``, if it still has the focus."""
         if not self._start() or not self._same_window():
             return
+        wanted = as_received(text, self.config, self.terminal)
         backspaces, rest = edit(self.shown, wanted)
         keys = self._tool()
         with around_keys(self.ctx):
@@ -128,6 +132,7 @@ class LiveTyping:
             self._unavailable = True
             return False
         self._started = True
+        self.terminal = terminal_name(self._window, self.clipboard_config) is not None
         time.sleep(self.config.start_delay)
         if self.config.release_modifiers:
             self._tool().release_modifiers()

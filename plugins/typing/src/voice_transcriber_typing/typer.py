@@ -4,6 +4,11 @@ The text is split into pieces: runs the key tool can type (sent in chunks of ``c
 characters, so a long dictation is not one giant argv and a failure stops early), line
 breaks (per ``newline``), and runs it cannot type (ydotool knows only US-layout ASCII),
 which are pasted through the clipboard or refused, per ``unsupported``.
+
+Only letters, spaces and the keys the settings name are ever pressed: control characters
+never get here (``voice_transcriber.safe_text``, applied again as a guard), a tab is a space
+unless ``tab`` says otherwise, and a text of several lines goes into a terminal by bracketed
+paste, joined, or not at all, per ``terminalLineBreaks`` — a typed Return there runs a command.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from typing import Literal
 from pydantic import Field
 
 from voice_transcriber import RunContext, SinkError
+from voice_transcriber.safe_text import safe_text
 from voice_transcriber_clipboard.config import ClipboardConfig, DesktopConfig
 from voice_transcriber_clipboard.keys import KeyTool, key_tool
-from voice_transcriber_clipboard.paste import Clipboard, around_keys
+from voice_transcriber_clipboard.paste import Clipboard, around_keys, is_terminal
 from voice_transcriber_clipboard.tools import detect_session, first_line
 from voice_transcriber_clipboard.window import WindowInfo, active_window
 
@@ -38,6 +44,14 @@ class TypingConfig(DesktopConfig):
     newline: Literal["enter", "shift+enter", "space"] = Field(
         "enter", description="Line breaks in the text: enter (press Return), shift+enter (a line break that does "
                              "not send in chat apps) or space.")
+    tab: Literal["space", "tab"] = Field(
+        "space", description="Tabs in the text (from a server or formatter): space, or tab (press the Tab key, "
+                             "which moves the focus in forms and completes in terminals).")
+    terminal_line_breaks: Literal["paste", "space", "refuse"] = Field(
+        "paste", description="Text of several lines into a terminal, where a typed Return runs a command: paste "
+                             "(through the clipboard; the terminal wraps it in bracketed paste, so the shell waits "
+                             "for your Enter), space (join the lines) or refuse (fail; the text is left on the "
+                             "clipboard). Live typing joins the lines.")
     press_enter: bool = Field(False, description="Press Return after the text (to run a command or send a message).")
     utterance_separator: str = Field(
         " ", description="--continuous: typed before each utterance but the first, so they do not run together "
@@ -58,10 +72,23 @@ class Piece:
     value: str
 
 
-def pieces(text: str, keys: KeyTool, config: TypingConfig) -> list[Piece]:
-    """What to send, in order. Raises :class:`SinkError` for untypeable text with ``unsupported: fail``."""
+def pieces(text: str, keys: KeyTool, config: TypingConfig, terminal: str | None = None) -> list[Piece]:
+    """What to send, in order; ``terminal``: the focused window is that terminal (its class).
+
+    Raises :class:`SinkError` for untypeable text with ``unsupported: fail``, and for several
+    lines into a terminal with ``terminalLineBreaks: refuse``."""
+    text = as_typed(text, config)
+    lines = text.split("\n")
+    if terminal is not None and len(lines) > 1 and config.newline != "space":
+        if config.terminal_line_breaks == "refuse":
+            raise SinkError(f"the text has {len(lines)} lines and the focused window is a terminal ({terminal}), "
+                            "where each line break would run a command; nothing typed (set "
+                            "output.typing.terminalLineBreaks to \"paste\" or \"space\")")
+        if config.terminal_line_breaks == "paste":
+            return [Piece("paste", text), *([Piece("key", "Return")] if config.press_enter else [])]
+        lines = [" ".join(lines)]
     result: list[Piece] = []
-    for number, line in enumerate(text.replace("\r\n", "\n").split("\n")):
+    for number, line in enumerate(lines):
         if number:
             newline_key = NEWLINE_KEYS.get(config.newline)
             result.append(Piece("key", newline_key) if newline_key else Piece("type", " "))
@@ -78,13 +105,27 @@ def pieces(text: str, keys: KeyTool, config: TypingConfig) -> list[Piece]:
     return _chunked(_merged(result), config.chunk_size)
 
 
+def as_typed(text: str, config: TypingConfig) -> str:
+    """``text`` with only the characters typing may send: no control characters but ``\\n``
+    (CRLF is one), and ``\\t`` only with ``tab: tab``."""
+    text = safe_text(text)
+    return text if config.tab == "tab" else text.replace("\t", " ")
+
+
+def terminal_name(window: WindowInfo | None, clipboard_config: ClipboardConfig) -> str | None:
+    """The class of ``window`` when it is a terminal, else None."""
+    if window is None or not is_terminal(clipboard_config, window):
+        return None
+    return window.class_ or window.instance or "a terminal"
+
+
 def type_text(ctx: RunContext, text: str, config: TypingConfig, clipboard_config: ClipboardConfig) -> list[str]:
     """Type ``text`` into the focused window; return the reasons to doubt it arrived (none: it did)."""
     session = detect_session(config.session)
     keys = key_tool(config.tool, session, key_delay_ms=config.key_delay_ms, settle_ms=config.wtype_settle_ms,
                     unicode_delay_ms=config.unicode_delay_ms)
-    plan = pieces(text, keys, config)
     before = active_window(session)
+    plan = pieces(text, keys, config, terminal_name(before, clipboard_config))
     doubts = ["no focused window was found"] if before is None and session == "x11" else []
     time.sleep(config.start_delay)
     with around_keys(ctx):

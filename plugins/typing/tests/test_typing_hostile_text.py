@@ -1,0 +1,200 @@
+"""Hostile text against real windows (Xvfb + xdotool): what a server, formatter or plugin sends can
+never press a key the user did not say — no Escape, BackSpace, Return or Tab — and never crash a sink.
+
+Two targets read back what really arrived: a Tk text window that also logs every key press it
+receives (keysyms), and an xterm whose program reads raw bytes with bracketed paste enabled, as
+bash ≥ 5.1, zsh and fish do (a typed Return arrives as CR, a paste between ESC[200~ and ESC[201~).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from voice_transcriber import RunContext, SinkError, Transcript
+from voice_transcriber.config import load_settings
+from voice_transcriber.pipeline import deliver
+from voice_transcriber_clipboard.sink import ClipboardSink
+from voice_transcriber_typing.live import LiveTyping
+from voice_transcriber_typing.sink import TypingSink, clipboard_config
+from vt_testing.desktop import Target, focus_x_window, require, stop, wait_until
+
+#: Issue 18, row 1: what a hostile server (or LLM formatter) replied.
+HOSTILE = "tab\there esc\x1b[31mred\x1b[0m bs\x08x cr\rend"
+#: What was dictated: the same words, with nothing that presses a key.
+DICTATED = "tab here escred bsx crend"
+CONTROL_KEYS = {"Escape", "BackSpace", "Return", "KP_Enter", "Tab", "ISO_Left_Tab", "Delete", "Linefeed"}
+FAST = {"startDelay": 0, "keyDelayMs": 4}
+
+KEY_LOGGER = r'''
+import os, sys, tkinter as tk
+out, keys, title = sys.argv[1], sys.argv[2], sys.argv[3]
+root = tk.Tk(className="VtKeys")
+root.title(title)
+text = tk.Text(root, width=100, height=10)
+text.pack()
+text.focus_set()
+log = open(keys, "a", encoding="utf-8", buffering=1)
+text.bind("<KeyPress>", lambda event: log.write(event.keysym + "\n"), add="+")
+last = [None]
+def dump():
+    value = text.get("1.0", "end-1c")
+    if value != last[0]:
+        with open(out + ".tmp", "w", encoding="utf-8") as f:
+            f.write(value)
+        os.replace(out + ".tmp", out)
+        last[0] = value
+    root.after(40, dump)
+root.after(40, dump)
+root.mainloop()
+'''
+
+#: Run in an xterm: raw mode (no line discipline: every byte the terminal sends is kept), bracketed
+#: paste on, every byte appended to the file.
+RAW_READER = 'stty raw -echo; printf "\\033[?2004h"; exec cat > "$0"'
+
+
+class KeyTarget(Target):
+    def keys(self) -> list[str]:
+        path = self.extra["keys"]
+        return path.read_text(encoding="utf-8").split() if path.exists() else []
+
+
+@pytest.fixture
+def key_window(x11, tmp_path) -> Iterator[KeyTarget]:
+    """A focused Tk text window; ``text()`` is its content, ``keys()`` every keysym it received."""
+    out, keys = tmp_path / "keys_target.txt", tmp_path / "keys.log"
+    title = f"VT_KEYS_{os.getpid()}_{time.monotonic_ns()}"
+    script = tmp_path / "key_logger.py"
+    script.write_text(KEY_LOGGER, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(script), str(out), str(keys), title], stdin=subprocess.DEVNULL)
+    try:
+        window_id = focus_x_window(title, x11.display)
+        wait_until(out.exists, 5, "the Tk window to report")
+        yield KeyTarget(lambda: out.read_text(encoding="utf-8") if out.exists() else "", proc, window_id,
+                        extra={"keys": keys})
+    finally:
+        stop(proc)
+
+
+@pytest.fixture
+def raw_terminal(x11, tmp_path) -> Iterator[Target]:
+    """A focused xterm (class XTerm) whose program receives raw bytes, bracketed paste enabled."""
+    require("xterm")
+    out = tmp_path / "raw_bytes.bin"
+    out.touch()
+    title = f"VT_RAW_{os.getpid()}_{time.monotonic_ns()}"
+    proc = subprocess.Popen(["xterm", "-u8", "-title", title, "-e", "sh", "-c", RAW_READER, str(out)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        window_id = focus_x_window(title, x11.display)
+        marker = subprocess.run(["xdotool", "type", "--window", window_id, "--delay", "0", "!"], timeout=10)
+        assert marker.returncode == 0
+        wait_until(lambda: out.read_bytes() == b"!", 10, "the raw reader to start")
+        yield Target(lambda: out.read_bytes().decode("utf-8", "replace")[1:], proc, window_id)
+    finally:
+        stop(proc)
+
+
+def ctx_with(config: dict) -> RunContext:
+    return RunContext(load_settings(overrides=config))
+
+
+def typing_sink(**config) -> TypingSink:
+    return TypingSink(ctx_with({"output.typing": {**FAST, **config}, "output.clipboard": {"pasteDelay": 0}}))
+
+
+def no_control_keys(target: KeyTarget) -> set[str]:
+    return CONTROL_KEYS & set(target.keys())
+
+
+def test_hostile_server_text_through_the_pipeline_presses_no_control_key(key_window):
+    sink = typing_sink()
+    deliver(Transcript(text=HOSTILE, backend="hostile"), [sink], sink.ctx)
+    assert key_window.wait_for(DICTATED) == DICTATED
+    assert key_window.settle() == DICTATED
+    assert not no_control_keys(key_window), key_window.keys()
+
+
+def test_the_typing_sink_alone_still_drops_control_characters(key_window):
+    """The guard in the sink: a caller that skips the pipeline (a plugin) types no ESC either."""
+    sink = typing_sink()
+    sink.deliver(HOSTILE, Transcript(text=HOSTILE, backend="plugin"))
+    assert key_window.wait_for(DICTATED) == DICTATED
+    assert not no_control_keys(key_window), key_window.keys()
+
+
+def test_nul_and_invalid_text_never_crash_the_typing_sink(key_window):
+    """Issue 18, row 2: a NUL byte made xdotool's argv invalid (ValueError: embedded null byte)."""
+    text = "nul\x00byte lone\ud800surrogate del\x7fete"
+    sink = typing_sink()
+    sink.deliver(text, Transcript(text=text, backend="plugin"))
+    assert key_window.wait_for("nulbyte lonesurrogate delete") == "nulbyte lonesurrogate delete"
+    assert not no_control_keys(key_window)
+
+
+def test_a_tab_is_a_space_unless_the_settings_say_tab(key_window):
+    typing_sink().deliver("a\tb", Transcript(text="a\tb", backend="test"))
+    assert key_window.wait_for("a b") == "a b"
+    assert "Tab" not in key_window.keys()
+    typing_sink(tab="tab").deliver("\tc", Transcript(text="\tc", backend="test"))
+    assert key_window.wait_for("a b\tc") == "a b\tc"
+    assert "Tab" in key_window.keys()
+
+
+def test_live_typing_drops_control_characters_from_partial_text(key_window):
+    sink = typing_sink()
+    ctx = sink.ctx
+    live = LiveTyping(ctx, sink.typing_config, clipboard_config(ctx))
+    live.show("esc\x1b[31mred\x08")
+    assert key_window.wait_for("escred") == "escred"
+    assert live.finish("esc\x1b[31mred\x1b[0m bs\x08x cr\rend") == []
+    assert key_window.wait_for("escred bsx crend") == "escred bsx crend"
+    assert not no_control_keys(key_window), key_window.keys()
+
+
+def test_the_paste_sink_pastes_no_control_characters(key_window):
+    sink = ClipboardSink(ctx_with({"output.clipboard": {"paste": True, "pasteDelay": 0}}))
+    sink.deliver(HOSTILE, Transcript(text=HOSTILE, backend="plugin"))
+    pasted = "tab\there escred bsx crend"  # a pasted tab is a character, not a key press
+    assert key_window.wait_for(pasted) == pasted
+    clipboard = subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True, timeout=5).stdout
+    assert clipboard == pasted.encode()
+    assert set(key_window.keys()) <= {"Control_L", "v"}, key_window.keys()  # the paste chord, nothing else
+
+
+# --- terminals: a Return typed there runs a command ----------------------------------------
+
+
+def test_hostile_text_typed_into_a_terminal_sends_no_control_byte(raw_terminal):
+    typing_sink().deliver(HOSTILE, Transcript(text=HOSTILE, backend="hostile"))
+    assert raw_terminal.wait_for(DICTATED) == DICTATED
+    assert raw_terminal.settle() == DICTATED  # no ESC, BS (\x7f, \x08), CR or TAB byte followed
+
+
+def test_several_lines_go_into_a_terminal_by_bracketed_paste(raw_terminal):
+    typing_sink().deliver("ls\nrm -rf tmp", Transcript(text="ls\nrm -rf tmp", backend="test"))
+    expected = "\x1b[200~ls\rrm -rf tmp\x1b[201~"  # the shell shows both lines and waits for Enter
+    assert raw_terminal.wait_for(expected) == expected
+
+
+def test_several_lines_into_a_terminal_can_be_joined(raw_terminal):
+    typing_sink(terminalLineBreaks="space").deliver("ls\nrm", Transcript(text="ls\nrm", backend="test"))
+    assert raw_terminal.wait_for("ls rm") == "ls rm"
+    assert raw_terminal.settle() == "ls rm"
+
+
+def test_several_lines_into_a_terminal_can_be_refused_with_one_line(raw_terminal, capsys):
+    sink = typing_sink(terminalLineBreaks="refuse")
+    with pytest.raises(SinkError) as refused:
+        sink.deliver("ls\nrm", Transcript(text="ls\nrm", backend="test"))
+    message = str(refused.value)
+    assert "2 lines" in message and "terminal (XTerm)" in message and "terminalLineBreaks" in message
+    assert "\n" not in message
+    assert raw_terminal.settle() == ""
+    assert "ls\nrm" in capsys.readouterr().err  # never lost: printed, and left on the clipboard
