@@ -34,9 +34,10 @@ class DaemonWorld:
         env = {**os.environ, **pulse_env, "XDG_RUNTIME_DIR": str(self.runtime),
                "XDG_STATE_HOME": str(self.root / "state"), "XDG_CONFIG_HOME": str(self.root / "config"),
                "XDG_CACHE_HOME": str(self.root / "cache"), "XDG_DATA_HOME": str(self.root / "data"),
-               "HF_HUB_OFFLINE": "1", **(extra_env or {})}
+               "HF_HUB_OFFLINE": "1"}
         self.env = {k: v for k, v in env.items() if not k.startswith("VOICE_TRANSCRIBER_")}
         self.env["VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL"] = str(model)
+        self.env.update(extra_env or {})
         self.config_file = self.root / "config" / "voice-transcriber" / "config.json"
         self.config_file.parent.mkdir(parents=True)
         self.config_file.write_text(json.dumps({
@@ -65,7 +66,7 @@ class DaemonWorld:
         return subprocess.run([VT, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
 
     def popen(self, *args: str, **kwargs: Any) -> subprocess.Popen:
-        return subprocess.Popen([VT, *args], env=self.env, **kwargs)
+        return subprocess.Popen([VT, *args], **{"env": self.env, **kwargs})
 
     def close(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -1,0 +1,167 @@
+"""``voice-transcriber tray`` against a real tray host: xfce4-panel under Xvfb on a private session bus.
+
+The item is read and driven with ``gdbus``/``busctl`` (not our code); the microphone is the
+PulseAudio virtual mic; the transcript is read back from the X clipboard with ``xclip``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from voice_transcriber_tray import autostart, icons
+from vt_testing.daemon import VT, DaemonWorld
+from vt_testing.desktop import require, stop, wait_until
+from vt_testing.speech import wer
+from vt_testing.tray import TrayHost, start_tray_host
+
+SENTENCE = "Please send the report by Friday."
+
+
+def test_icons_are_argb32_in_network_byte_order():
+    for state, ((red, green, blue), _) in icons.STYLES.items():
+        pixels = icons.pixmap(state, 32)
+        assert len(pixels) == 32 * 32 * 4
+        assert pixels[:4] == b"\0\0\0\0"  # a transparent corner
+        edge = (16 * 32 + 2) * 4  # on the disc's rim, left of the glyph: opaque state colour
+        assert pixels[edge:edge + 4] == bytes([255, red, green, blue]), state
+        assert [size for size, _, _ in icons.pixmaps(state)] == list(icons.SIZES)
+    assert len({icons.pixmap(state, 24) for state in icons.STYLES}) == len(icons.STYLES)  # each state looks different
+
+
+def test_install_autostart_writes_an_xdg_autostart_entry(isolated_dirs, tmp_path):
+    config = tmp_path / "my config.json"
+    done = subprocess.run([VT, "--config", str(config), "tray", "--install-autostart"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    entry = isolated_dirs / "xdg_config_home" / "autostart" / "voice-transcriber-tray.desktop"
+    assert done.stdout.strip() == f"autostart entry written: {entry}"
+    text = entry.read_text()
+    assert "[Desktop Entry]\nType=Application\n" in text
+    assert re.search(r"^Exec=\S+/voice-transcriber --config '.*/my config.json' tray$", text, re.M), text
+    if (validator := subprocess.run(["sh", "-c", "command -v desktop-file-validate"], capture_output=True)).returncode == 0:
+        assert subprocess.run(["desktop-file-validate", str(entry)], capture_output=True).returncode == 0
+    removed = subprocess.run([VT, "tray", "--remove-autostart"], capture_output=True, text=True, timeout=60)
+    assert removed.returncode == 0 and not entry.exists()
+
+
+def test_no_session_bus_is_one_line_and_exit_1(tmp_path):
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    env = {k: v for k, v in os.environ.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    env.update(XDG_RUNTIME_DIR=str(runtime), DBUS_SESSION_BUS_ADDRESS=f"unix:path={tmp_path}/no-bus")
+    done = subprocess.run([VT, "tray"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("voice-transcriber tray: error: no D-Bus session bus"), done.stderr
+    assert "Traceback" not in done.stderr
+
+
+class Tray:
+    """``voice-transcriber tray`` in the daemon world, on the host's bus and display."""
+
+    def __init__(self, world: DaemonWorld, host: TrayHost) -> None:
+        self.log = world.root / "tray.log"
+        self.process = world.popen("tray", env={**world.env, **host.client_env}, stdout=self.log.open("ab"),
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.name = f"org.kde.StatusNotifierItem-{self.process.pid}-1"
+
+    def said(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def _clipboard(host: TrayHost) -> str:
+    return host.run("xclip", "-o", "-selection", "clipboard")
+
+
+@pytest.mark.slow
+def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
+    require("xclip", "pulseaudio")
+    speech = espeak_wav(SENTENCE)
+    host = start_tray_host(tmp_path / "host", with_panel=False)
+    world = DaemonWorld(pulse.env, tiny_model_dir, config={"output": {"sinks": ["stdout"]}})
+    tray: Tray | None = None
+    try:
+        # No tray host yet: one line, then the tray waits; the panel comes up and the item is registered.
+        tray = Tray(world, host)
+        wait_until(lambda: "waiting for one" in tray.said() or tray.process.poll() is not None, 90, "the no-host line")
+        assert "no tray host on the session bus" in tray.said()
+        assert "started the daemon" in tray.said()  # none ran: the tray started it
+        host.start_panel()
+        wait_until(lambda: any(tray.name in item for item in host.registered_items()), 20, "the item registered")
+        name = tray.name
+
+        # The spec's properties, read with busctl.
+        assert host.prop(name, "Category") == 's "ApplicationStatus"'
+        assert host.prop(name, "Id") == 's "voice-transcriber"'
+        assert host.prop(name, "Status") == 's "Active"'
+        assert host.prop(name, "ItemIsMenu") == "b false"
+        assert host.prop(name, "Menu") == 'o "/MenuBar"'
+        assert host.prop(name, "IconPixmap").startswith("a(iiay) 4 16 16 1024 ")
+        assert "Idle" in host.prop(name, "ToolTip")
+        gray = icons.STYLES["idle"][0]
+        wait_until(lambda: host.count_colour(gray) > 20, 10, "the panel drawing the grey idle icon")
+
+        monitor = host.monitor(name, tmp_path / "signals.txt")
+        time.sleep(0.3)
+        try:
+            # Left click: a recording starts in the daemon, on the virtual microphone.
+            host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
+            wait_until(lambda: host.prop(name, "Status") == 's "NeedsAttention"', 30, "Status NeedsAttention")
+            assert "Recording" in host.prop(name, "ToolTip")
+            layout = host.call(name, "com.canonical.dbusmenu.GetLayout", "0", "-1", "[]", path="/MenuBar")
+            assert "'Stop recording'" in layout
+            wait_until(lambda: host.count_colour(icons.STYLES["recording"][0]) > 20, 10, "the panel drawing red")
+            pulse.play(speech).wait(timeout=30)
+            time.sleep(2.5)  # the null sink hands audio out in ~2 s blocks
+            host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
+            wait_until(lambda: SENTENCE.split()[1] in _clipboard(host).lower() or "Failed" in host.prop(name, "ToolTip"),
+                       60, "the transcript on the clipboard")
+            assert wer(SENTENCE, _clipboard(host)) < 0.35, _clipboard(host)
+            wait_until(lambda: host.prop(name, "Status") == 's "Active"', 10, "Status back to Active")
+            wait_until(lambda: "Last: " in host.prop(name, "ToolTip"), 10, "the last transcript in the tooltip")
+            layout = host.call(name, "com.canonical.dbusmenu.GetLayout", "0", "-1", "[]", path="/MenuBar")
+            assert "'Start recording'" in layout and "report by Friday" in layout  # the recent transcripts
+            signals = (tmp_path / "signals.txt").read_text()
+            assert "NewStatus ('NeedsAttention',)" in signals and "NewStatus ('Active',)" in signals
+            assert signals.count(".NewIcon ()") >= 3  # idle → recording → transcribing → delivered
+            assert "NewToolTip" in signals and "LayoutUpdated" in signals and "ItemsPropertiesUpdated" in signals
+
+            # Middle click cancels a recording: back to idle, no error.
+            host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
+            wait_until(lambda: host.prop(name, "Status") == 's "NeedsAttention"', 30, "recording again")
+            host.call(name, "org.kde.StatusNotifierItem.SecondaryActivate", "0", "0")
+            wait_until(lambda: host.prop(name, "Status") == 's "Active"', 30, "cancelled")
+            assert "Failed" not in host.prop(name, "ToolTip")
+
+            # A dictation without speech fails: the error stays, and the tooltip says how to recover.
+            host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
+            wait_until(lambda: host.prop(name, "Status") == 's "NeedsAttention"', 30, "recording, silent")
+            host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
+            wait_until(lambda: "Failed" in host.prop(name, "ToolTip"), 60, "the failure in the tooltip")
+            tooltip = host.prop(name, "ToolTip")
+            assert "no speech detected" in tooltip and "voice-transcriber retry " in tooltip
+            wait_until(lambda: host.count_colour(icons.STYLES["error"][0]) > 20, 10, "the panel drawing the error icon")
+        finally:
+            stop(monitor)
+
+        # The panel restarts: the item is registered again with the new watcher.
+        host.stop_panel()
+        host.start_panel()
+        wait_until(lambda: any(name in item for item in host.registered_items()), 20, "registered again")
+
+        # Quit from the menu: the name is released, the daemon the tray started is stopped.
+        host.call(name, "com.canonical.dbusmenu.Event", "42", "clicked", "<0>", "0", path="/MenuBar")
+        assert tray.process.wait(timeout=60) == 0, tray.said()
+        assert name not in host.item_names()
+        wait_until(lambda: not world.socket.exists(), 30, "the daemon the tray started stopped")
+    finally:
+        if tray is not None and tray.process.poll() is None:
+            tray.process.kill()
+        world.close()
+        host.close()
