@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         Cancelled,
         CaptureError,
         ConfigError,
+        DeliveredElsewhere,
         FormatterError,
         PluginError,
         SinkError,
@@ -45,7 +46,7 @@ _EXPORTS = {
     **dict.fromkeys(("ConfigModel", "Settings"), "config"),
     "RunContext": "context",
     **dict.fromkeys(
-        ("AudioError", "BackendError", "Cancelled", "CaptureError", "ConfigError", "FormatterError",
+        ("AudioError", "BackendError", "Cancelled", "CaptureError", "ConfigError", "DeliveredElsewhere", "FormatterError",
          "PluginError", "SinkError", "UsageError", "VoiceTranscriberError"),
         "errors",
     ),

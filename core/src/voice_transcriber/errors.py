@@ -9,6 +9,8 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+#: The text did not (all) reach the window it was for; the rest is on the clipboard (nothing lost).
+EXIT_REDIRECTED = 3
 EXIT_CANCELLED = 130
 
 
@@ -64,6 +66,21 @@ class SinkError(VoiceTranscriberError):
 
 class ControlError(VoiceTranscriberError):
     """A control command (``toggle``, ``stop`` …) found nothing to act on, or could not coordinate."""
+
+
+class DeliveredElsewhere(SinkError):
+    """The text did not (all) reach the window it was dictated for, and went to the clipboard instead.
+
+    ``outcome`` is ``"partly"`` (the start was typed, the rest is on the clipboard) or
+    ``"clipboard"`` (nothing was typed: the whole text is on the clipboard). Nothing is lost,
+    but it is not success either: exit code 3, and the history says which.
+    """
+
+    exit_code = EXIT_REDIRECTED
+
+    def __init__(self, message: str, *, outcome: str = "clipboard") -> None:
+        super().__init__(message)
+        self.outcome = outcome
 
 
 class Cancelled(VoiceTranscriberError):

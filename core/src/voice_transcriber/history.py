@@ -48,6 +48,9 @@ class HistoryEntry:
     sinks_delivered: list[str] = field(default_factory=list)
     sinks_failed: list[str] = field(default_factory=list)
     error: str | None = None  #: why a sink failed
+    #: ``"delivered partly"`` / ``"delivered to the clipboard instead"`` when the focus left the window the
+    #: text was dictated for (the rest, or all of it, went to the clipboard); None otherwise.
+    outcome: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

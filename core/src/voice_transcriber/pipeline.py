@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .components import Backend, Formatter, Sink, call_component
 from .context import RunContext
-from .errors import BackendError, FormatterError, SinkError, VoiceTranscriberError
+from .errors import BackendError, DeliveredElsewhere, FormatterError, SinkError, VoiceTranscriberError
 from .safe_text import safe_text
 from .types import Audio, Transcript
 
@@ -124,18 +124,25 @@ def deliver(transcript: Transcript, sinks: list[Sink], ctx: RunContext) -> None:
     """Give the text to every sink, even when an earlier one fails; then report failures.
 
     Control characters never reach a sink (:mod:`voice_transcriber.safe_text`), whatever
-    produced the text: a backend, a formatter, a plugin, a damaged history entry."""
+    produced the text: a backend, a formatter, a plugin, a damaged history entry. When every
+    failure is a :class:`DeliveredElsewhere` (the text went to the clipboard instead of the
+    window), that is what the run raises: exit code 3, nothing lost."""
     transcript = _safe(transcript, ctx, "the text to deliver", SinkError)
-    failures: list[str] = []
+    failures: list[SinkError] = []
     for sink in sinks:
         try:
             call_component(sink, "sink", SinkError, sink.deliver, transcript.text, transcript)
         except SinkError as exc:
-            failures.append(str(exc))
+            failures.append(exc)
             continue
         ctx.text_delivered(transcript.text, sink.name, transcript)
-    if failures:
-        raise SinkError("; ".join(failures))
+    if not failures:
+        return
+    message = "; ".join(str(exc) for exc in failures)
+    if all(isinstance(exc, DeliveredElsewhere) for exc in failures):
+        partly = any(exc.outcome == "partly" for exc in failures)  # type: ignore[attr-defined]
+        raise DeliveredElsewhere(message, outcome="partly" if partly else "clipboard")
+    raise SinkError(message)
 
 
 def _safe(transcript: Transcript, ctx: RunContext, source: str,

@@ -9,15 +9,19 @@ knows whether a recorder runs; ``toggle``/``stop`` work without it, see ``contro
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import history, runstate
 from .context import RunContext
-from .errors import Cancelled, SinkError, VoiceTranscriberError
+from .errors import Cancelled, DeliveredElsewhere, SinkError, VoiceTranscriberError
 from .files import UnsafePathError
 from .hookspecs import hookimpl
 from .types import Audio, Transcript
+
+
+#: What the history says when the text went to the clipboard instead of the window (DeliveredElsewhere.outcome).
+OUTCOMES = {"partly": "delivered partly", "clipboard": "delivered to the clipboard instead"}
 
 
 @dataclass
@@ -81,11 +85,15 @@ def vt_pipeline_finished(ctx: RunContext, transcript: Transcript) -> None:
 def vt_pipeline_failed(ctx: RunContext, error: BaseException) -> None:
     run = _runs.pop(ctx.run_id, _Run())
     if ctx.transcript is not None and ctx.transcript.text.strip():
-        _remember(ctx, _entry(ctx, run, ctx.transcript, error=str(error) if isinstance(error, SinkError) else None))
+        entry = _entry(ctx, run, ctx.transcript, error=str(error) if isinstance(error, SinkError) else None)
+        if isinstance(error, DeliveredElsewhere):
+            entry = replace(entry, outcome=OUTCOMES.get(error.outcome, error.outcome))
+        _remember(ctx, entry)
     if isinstance(error, (Cancelled, KeyboardInterrupt)):
         _publish(ctx, "idle", cancelled=True, recording=_recording(ctx))
     else:
-        _publish(ctx, "failed", error=str(error), recording=_recording(ctx))
+        _publish(ctx, "failed", error=str(error), recording=_recording(ctx),
+                 exit_code=getattr(error, "exit_code", 1))
 
 
 def _publish(ctx: RunContext, state: str, **details: object) -> None:

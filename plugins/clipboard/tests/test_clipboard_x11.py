@@ -73,7 +73,7 @@ def test_checks_pass_under_xvfb(x11, run_sink):
     checks = list(ClipboardSink(RunContext(load_settings(overrides={"output.clipboard": {"paste": True}}))).checks())
     assert [c.name for c in checks] == ["clipboard session", "clipboard display", "clipboard tools"]
     assert all(c.ok for c in checks), checks
-    assert checks[2].detail == "xclip, xdotool"
+    assert checks[2].detail == "xclip, xtest"
 
 
 def test_unreachable_display_fails_check(monkeypatch):
@@ -104,5 +104,5 @@ def test_active_window_hook_answers_for_profiles(x_window):
     from voice_transcriber.profiles import detect_active_window
 
     window = detect_active_window(RunContext(load_settings(), pm=get_plugin_manager()))
-    assert (window.window_class, window.source) == ("Vttarget", "xdotool")
+    assert (window.window_class, window.source) == ("Vttarget", "x11")
     assert window.title.startswith("VT_TARGET_")

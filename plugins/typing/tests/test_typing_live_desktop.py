@@ -16,9 +16,9 @@ import time
 
 import pytest
 
-from voice_transcriber import RunContext, Transcript
+from voice_transcriber import DeliveredElsewhere, RunContext, Transcript
 from voice_transcriber.config import load_settings
-from voice_transcriber_clipboard.keys import KeyTool
+from voice_transcriber_clipboard.keys import KeyTool, XTest
 from voice_transcriber_typing.sink import TypingSink
 from vt_testing.core import run_cli
 from vt_testing.desktop import TK_TARGET, focus_x_window, stop, wait_until
@@ -40,13 +40,12 @@ def typing_sink(isolated_dirs):
 def backspaces(monkeypatch) -> list[int]:
     """Every ``KeyTool.backspace(count)`` call's count, in order (the keys are still really sent)."""
     counts: list[int] = []
-    real = KeyTool.backspace
+    for cls in (KeyTool, XTest):
+        def counting(self, count, real=cls.backspace):
+            counts.append(count)
+            return real(self, count)
 
-    def counting(self, count):
-        counts.append(count)
-        return real(self, count)
-
-    monkeypatch.setattr(KeyTool, "backspace", counting)
+        monkeypatch.setattr(cls, "backspace", counting)
     return counts
 
 
@@ -94,7 +93,9 @@ def test_backspaces_never_reach_a_window_that_took_the_focus(x_window, x11, typi
         focus_x_window("VT_OTHER_WINDOW", x11.display)
         subprocess.run(["xdotool", "type", "--delay", "5", "my own words"], check=True, timeout=10)
         sink.show_partial("Hello world")
-        deliver(sink, "Hello world.")
+        with pytest.raises(DeliveredElsewhere, match="whole text is on the clipboard") as raised:
+            deliver(sink, "Hello world.")
+        assert raised.value.exit_code == 3 and raised.value.outcome == "partly"
         time.sleep(0.3)
         assert other_out.read_text(encoding="utf-8") == "my own words", "nothing was typed or deleted there"
     finally:

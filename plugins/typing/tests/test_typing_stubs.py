@@ -6,12 +6,13 @@ import socket
 
 import pytest
 
-from voice_transcriber import SinkError
+from voice_transcriber import DeliveredElsewhere, SinkError
 from voice_transcriber_typing.sink import AutoSink, TypingSink, should_type
 from voice_transcriber_typing.typer import chunks
 
 INJECTION = "-n $(touch {marker}) ; `touch {marker}` | rm -rf x é"
 FAST = {"startDelay": 0}
+ONE_BURST = {"startDelay": 0, "burstChars": 1000}  # no focus checks in between: whole chunks per command
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def test_xdotool_argv_is_exact_with_dashdash_and_text_as_one_argument(fake_x11, 
     stub_tool("xprop", stdout='WM_CLASS(STRING) = "gedit", "Gedit"\n')
     marker = tmp_path / "pwned"
     text = INJECTION.format(marker=marker)
-    run_sink(TypingSink, text, {"output.typing": FAST})
+    run_sink(TypingSink, text, {"output.typing": ONE_BURST})
     typing = [argv for argv in xdotool.argvs() if argv[1] in ("type", "keyup")]
     assert typing == [
         ["xdotool", "keyup", "--delay", "0", "Control_L", "Control_R", "Shift_L", "Shift_R", "Alt_L", "Alt_R",
@@ -44,7 +45,7 @@ def test_long_text_goes_in_chunks_split_after_spaces(fake_x11, stub_tool, run_si
     xdotool = stub_tool("xdotool", stdout="4242\n")
     stub_tool("xprop", stdout='WM_CLASS(STRING) = "gedit", "Gedit"\n')
     text = "alpha beta gamma delta epsilon zeta eta theta"
-    run_sink(TypingSink, text, {"output.typing": {**FAST, "chunkSize": 12, "releaseModifiers": False}})
+    run_sink(TypingSink, text, {"output.typing": {**ONE_BURST, "chunkSize": 12, "releaseModifiers": False}})
     typed = [argv for argv in xdotool.argvs() if argv[1] == "type"]
     assert all(argv[:5] == ["xdotool", "type", "--clearmodifiers", "--delay", "12"] and argv[5] == "--"
                and len(argv) == 7 for argv in typed)
@@ -158,13 +159,18 @@ def test_auto_pastes_long_text(fake_x11, stub_tool, run_sink):
     assert not [argv for argv in xdotool.argvs() if argv[1] == "type"]
 
 
-def test_focus_moving_while_typing_is_a_doubt(fake_x11, stub_tool, run_sink, capsys):
-    # getactivewindow answers 11 before typing and 22 after: the text may be split between windows
-    stub_tool("xdotool", stdout=["11\n", "First title\n", "", "", "22\n", "Other title\n"])
+def test_focus_moved_before_typing_sends_the_text_to_the_clipboard(fake_x11, stub_tool, run_sink):
+    # getactivewindow answers 11 for the target and 22 at the first check: nothing may be typed
+    xdotool = stub_tool("xdotool", stdout=["11\n", "First title\n", "22\n", "Other title\n"])
     stub_tool("xprop", stdout=['WM_CLASS(STRING) = "gedit", "Gedit"\n', 'WM_CLASS(STRING) = "firefox", "Firefox"\n'])
     xclip = stub_tool("xclip", read_stdin=True, stdout="moving")
-    run_sink(TypingSink, "moving", {"output.typing": FAST})
-    assert "typing: delivery uncertain (the focus moved from Gedit to Firefox while typing)" in capsys.readouterr().err
+    with pytest.raises(DeliveredElsewhere) as redirected:
+        run_sink(TypingSink, "moving", {"output.typing": FAST})
+    assert str(redirected.value) == (
+        "typing: the focus is no longer on Gedit 'First title' but on Firefox 'Other title': nothing was typed; "
+        "the whole text is on the clipboard — paste it where you want it")
+    assert redirected.value.exit_code == 3 and redirected.value.outcome == "clipboard"
+    assert not [argv for argv in xdotool.argvs() if argv[1] in ("type", "key", "keyup")]
     assert xclip.calls()[0]["stdin"] == "moving"
 
 
@@ -195,7 +201,7 @@ def test_failing_before_command_warns_and_typing_goes_on(fake_x11, stub_tool, ru
     xdotool = stub_tool("xdotool", stdout="4242\n")
     stub_tool("xprop", stdout='WM_CLASS(STRING) = "gedit", "Gedit"\n')
     stub_tool("bad-hook", exit_code=3, stderr="compositor said no\n")
-    run_sink(TypingSink, "typed anyway", {"output.typing": FAST, "output.beforeCommand": ["bad-hook"]})
+    run_sink(TypingSink, "typed anyway", {"output.typing": ONE_BURST, "output.beforeCommand": ["bad-hook"]})
     assert "output.beforeCommand: bad-hook failed: compositor said no" in capsys.readouterr().err
     assert any(argv[-1] == "typed anyway" for argv in xdotool.argvs())
 

@@ -25,7 +25,7 @@ from click.core import ParameterSource
 
 from .. import control, runstate
 from ..control import Recorder
-from ..errors import EXIT_CANCELLED, ControlError, UsageError
+from ..errors import EXIT_CANCELLED, EXIT_REDIRECTED, ControlError, UsageError
 from .run_cmd import CliState, pipeline_options
 
 OWN_OPTIONS = {"wait"}
@@ -109,6 +109,9 @@ def _wait(recorder: Recorder, started: bool) -> None:
         raise click.exceptions.Exit(EXIT_CANCELLED)
     if run.get("state") != "delivered":
         reason = run.get("error") or f"it exited without publishing a result; see {recorder.log}"
+        if run.get("exit_code") == EXIT_REDIRECTED:  # not lost: on the clipboard; say so, exit 3
+            click.echo(f"voice-transcriber: {reason}", err=True)
+            raise click.exceptions.Exit(EXIT_REDIRECTED)
         raise ControlError(f"the recording (pid {recorder.pid}) failed: {reason}")
 
 

@@ -33,10 +33,12 @@ class ClipboardConfig(DesktopConfig):
     paste_chords: dict[str, str] = Field(
         default_factory=dict, description="Window class (X11 WM_CLASS or Wayland app id) → paste chord; "
                                           "added to the built-in terminal defaults, and wins over them.")
-    key_tool: Literal["auto", "xdotool", "wtype", "ydotool"] = Field(
-        "auto", description="Tool sending the paste chord: auto (xdotool on X11; wtype, else ydotool, on Wayland).")
+    key_tool: Literal["auto", "xtest", "xdotool", "wtype", "ydotool"] = Field(
+        "auto", description="Tool sending the paste chord: auto (xtest on X11; wtype, else ydotool, on Wayland), xtest, xdotool, wtype or ydotool.")
     paste_delay: float = Field(0.05, ge=0, description="Seconds between copying and sending the paste chord.")
-    restore: bool = Field(False, description="After pasting, put the previous clipboard text back (text only).")
+    restore: bool = Field(
+        False, description="After pasting, give back what the selections the paste used (CLIPBOARD, and PRIMARY for "
+                           "shift+Insert) held: their text, else their first MIME type (an image).")
     restore_delay: float = Field(0.5, ge=0, description="Seconds to wait after the paste chord before restoring.")
     verify_timeout: float = Field(
         1.0, gt=0, description="Seconds to wait until the selection reads back as the new text "

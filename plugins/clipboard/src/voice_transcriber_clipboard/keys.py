@@ -12,12 +12,18 @@ import re
 import stat
 import string
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from voice_transcriber import SinkError
 from voice_transcriber.safe_text import safe_text
 
 from .tools import Session, ToolResult, find_tool, is_installed, run_tool
+
+if TYPE_CHECKING:
+    from .xkeys import XConnection
 
 MODIFIERS = ("ctrl", "shift", "alt", "super")
 #: Runs of non-ASCII characters, with the spaces between them (split keeps them as separate parts).
@@ -189,21 +195,129 @@ class Ydotool(KeyTool):
                                                                             for state in (1, 0)]]
 
 
-TOOLS: dict[str, type[KeyTool]] = {"xdotool": Xdotool, "wtype": Wtype, "ydotool": Ydotool}
+@dataclass
+class XTest(KeyTool):
+    """Keys through XTEST on our own X connection; with ``target`` set, every burst is focus-guarded."""
+
+    unicode_delay_ms: int = 40
+    #: The X window id (the top-level client) keys may go to; None: unguarded.
+    target: int | None = None
+    _x: XConnection | None = field(default=None, repr=False)
+
+    name = "xtest"
+    fix = "is $DISPLAY right and the X server running (with the XTEST extension)?"
+
+    def available(self) -> None:
+        self.x  # noqa: B018 - connecting is the check
+
+    @property
+    def x(self) -> XConnection:
+        if self._x is None:
+            from .xkeys import XConnection
+
+            self._x = XConnection()
+        return self._x
+
+    def chord_argv(self, chord: str) -> list[str]:
+        return []  # no external tool
+
+    def type_argv(self, text: str) -> list[str]:
+        return []
+
+    def guard(self, window_id: str | None) -> None:
+        """Send keys only while the window ``window_id`` (as :func:`.window.active_window` gives it) has the focus."""
+        self.target = int(window_id) if window_id and window_id.isdigit() else None
+
+    def type(self, text: str) -> ToolResult:
+        """Type ``text``; raises :class:`XFocusMoved` (with how many characters were sent) when
+        the focus left the target."""
+        from . import xkeys
+
+        x = self.x
+        sent = 0
+        try:
+            for char in text:
+                keysym = xkeys.keysym_of(char)
+                place = x.find(keysym)
+                if place is None:  # not in the map: borrow a spare keycode for it
+                    place = x.borrow(keysym)
+                    time.sleep(self.unicode_delay_ms / 1000)
+                    self._burst(lambda place=place: x.tap(*place))
+                    time.sleep(self.unicode_delay_ms / 1000)
+                else:
+                    self._burst(lambda place=place: x.tap(*place))
+                    time.sleep(self.key_delay_ms / 1000)
+                sent += 1
+        except xkeys.XFocusMoved as moved:
+            moved.sent = sent
+            raise
+        finally:
+            x.give_back()
+        return ToolResult("", "")
+
+    def press(self, chord: str) -> ToolResult:
+        from . import xkeys
+
+        mods, key = parse_chord(chord)
+        x = self.x
+        codes = [x.code_of(xkeys.MODIFIER_KEYSYMS[m]) for m in mods]
+        place = x.find(xkeys.keysym_of(key.lower()) if len(key) == 1 else x.keysym(key))
+        if place is None:
+            raise SinkError(f"xtest: no key produces {key!r} in the current keyboard map")
+        self._burst(lambda: x.chord(codes, place[0]))
+        return ToolResult("", "")
+
+    def backspace(self, count: int) -> ToolResult:
+        x = self.x
+        place = x.find(x.keysym("BackSpace"))
+        if place is None:
+            raise SinkError("xtest: no BackSpace key in the keyboard map")
+        for _ in range(count):
+            self._burst(lambda: x.tap(*place))
+            time.sleep(self.key_delay_ms / 1000)
+        return ToolResult("", "")
+
+    def release_modifiers(self) -> ToolResult | None:
+        from . import xkeys
+
+        self.x.release_held(xkeys.HELD_MODIFIERS)
+        return None
+
+    def _burst(self, keys: Callable[[], None]) -> None:
+        from . import xkeys
+
+        with self.x.grabbed():
+            if self.target is not None:
+                now = self.x.focused_client()
+                if now != self.target:
+                    raise xkeys.XFocusMoved(now)
+            keys()
+
+
+TOOLS: dict[str, type[KeyTool]] = {"xtest": XTest, "xdotool": Xdotool, "wtype": Wtype, "ydotool": Ydotool}
 
 
 def key_tool(name: str, session: Session, *, key_delay_ms: int = 12, settle_ms: int = 100,
              unicode_delay_ms: int = 40) -> KeyTool:
-    """The configured tool (``auto``: xdotool on X11; wtype, else ydotool, on Wayland), checked usable."""
+    """The configured tool (``auto``: xtest on X11, xdotool when our own X connection fails; wtype,
+    else ydotool, on Wayland), checked usable."""
+    if name == "auto" and session == "x11":
+        try:
+            tool: KeyTool = XTest(key_delay_ms, unicode_delay_ms=unicode_delay_ms)
+            tool.available()
+            return tool
+        except SinkError:
+            name = "xdotool"
     if name == "auto":
-        wayland_tool = "wtype" if is_installed("wtype") or not is_installed("ydotool") else "ydotool"
-        name = "xdotool" if session == "x11" else wayland_tool
+        name = "wtype" if is_installed("wtype") or not is_installed("ydotool") else "ydotool"
     if name not in TOOLS:
         raise SinkError(f"unknown key tool '{name}' (choose auto, {', '.join(TOOLS)})")
     if name == "wtype":
-        tool: KeyTool = Wtype(key_delay_ms, settle_ms=settle_ms)
+        tool = Wtype(key_delay_ms, settle_ms=settle_ms)
     elif name == "xdotool":
         tool = Xdotool(key_delay_ms, unicode_delay_ms=unicode_delay_ms)
+    elif name == "xtest":
+        tool = XTest(key_delay_ms, unicode_delay_ms=unicode_delay_ms)
     else:
         tool = TOOLS[name](key_delay_ms)
     tool.available()

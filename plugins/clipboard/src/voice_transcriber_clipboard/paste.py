@@ -18,6 +18,7 @@ from voice_transcriber import RunContext, SinkError
 from voice_transcriber.safe_text import safe_text
 
 from .config import ClipboardConfig, OutputHooksConfig
+from .focus import Guard, Target, current_target
 from .keys import KeyTool, key_tool
 from .selection import SelectionTool, copy_verified, selection_tool, selections
 from .tools import Session, detect_session, first_line, run_tool
@@ -82,28 +83,36 @@ class Clipboard:
         for selection in where or selections(self.config.selection):
             copy_verified(self.tool, text, selection, self.config.verify_timeout)
 
-    def paste(self, text: str, keys: KeyTool | None = None, *, run_hooks: bool = True) -> PasteReport:
-        """Copy ``text``, send the paste chord, and restore the old clipboard if configured.
+    def paste(self, text: str, keys: KeyTool | None = None, *, run_hooks: bool = True,
+              guard: Guard | None = None, target: Target | None = None) -> PasteReport:
+        """Copy ``text``, send the paste chord to the target window, and give back what the
+        selections held if ``restore`` is on.
 
         ``keys`` sends the chord (default: ``keyTool``); ``run_hooks=False`` when the caller
-        already runs ``output.beforeCommand``/``afterCommand`` around its own keys."""
+        already runs ``output.beforeCommand``/``afterCommand`` around its own keys. The chord
+        goes only to ``target`` (default: the window focused now): raises :class:`FocusMoved`
+        when it does not have the focus (the text is then on the clipboard, and stays there).
+        The chord is sent only once the selection reads back as ``text``: never the old one."""
         text = safe_text(text, self.ctx.log)  # an ESC inside a paste could end a terminal's bracketed paste
         keys = keys or key_tool(self.config.key_tool, self.session, settle_ms=self.config.wtype_settle_ms)
-        window = active_window(self.session)
+        guard = guard or Guard(target or current_target(self.config.session), keys)
+        guard.check()
+        window = guard.target.window if guard.target.known else active_window(self.session)
         report = PasteReport(choose_chord(self.config, window), window)
-        if window is None and self.session == "x11":
-            report.doubts.append("no focused window was found")
-        previous = self.tool.read("clipboard") if self.config.restore else None
         where = set(selections(self.config.selection)) | {"clipboard"}
-        self.copy(text, sorted(where | ({"primary"} if report.chord.lower() == "shift+insert" else set())))
+        where |= {"primary"} if report.chord.lower() == "shift+insert" else set()
+        saved = [s for s in (self.tool.save(sel) for sel in sorted(where)) if s is not None] \
+            if self.config.restore else []
+        self.copy(text, sorted(where))
         time.sleep(self.config.paste_delay)
         with around_keys(self.ctx) if run_hooks else nullcontext():
-            said = keys.press(report.chord).stderr
+            said = guard.press(report.chord)  # FocusMoved: the text stays on the clipboard, nothing restored
         if said.strip():
             report.doubts.append(f"{keys.name} said: {first_line(said)}")
-        if previous is not None and not report.doubts:
+        if saved and not report.doubts:
             time.sleep(self.config.restore_delay)
-            self.tool.copy(previous, "clipboard")
+            for previous in saved:
+                self.tool.restore(previous)
         return report
 
 

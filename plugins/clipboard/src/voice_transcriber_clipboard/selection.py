@@ -7,8 +7,11 @@ application may paste stale text), and with every tool it proves the copy worked
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
 import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 from voice_transcriber import SinkError
 
@@ -44,6 +47,72 @@ class SelectionTool(ABC):
 
     fix = "is the display variable right and the display server running?"
 
+    # --- saving a selection with its type, to give it back after a paste ---
+
+    #: Names under which a selection offers text (X11 targets and Wayland MIME types).
+    TEXT_TYPES = ("UTF8_STRING", "text/plain;charset=utf-8", "text/plain", "STRING", "TEXT")
+
+    def types_argv(self, selection: str) -> list[str] | None:
+        """Argv listing the types the selection's owner offers (None: this tool cannot)."""
+        return None
+
+    def read_type_argv(self, selection: str, mime: str) -> list[str] | None:
+        return None
+
+    def copy_type_argv(self, selection: str, mime: str) -> list[str] | None:
+        return None
+
+    def save(self, selection: str) -> Saved | None:
+        """What ``selection`` holds now, as one type: its text if it has text, else its first MIME
+        type (an image, say). None when it is empty or unreadable."""
+        argv = self.types_argv(selection)
+        if argv is None:
+            text = self.read(selection)
+            return Saved(selection, "text", text.encode("utf-8")) if text is not None else None
+        offered = [line.strip() for line in _run_bytes(argv).decode("utf-8", "replace").splitlines() if line.strip()]
+        if not offered:
+            return None
+        if any(t in self.TEXT_TYPES for t in offered):
+            text = self.read(selection)
+            return Saved(selection, "text", text.encode("utf-8")) if text is not None else None
+        mime = next((t for t in offered if "/" in t), None)
+        read = self.read_type_argv(selection, mime) if mime else None
+        data = _run_bytes(read) if read else b""
+        return Saved(selection, mime, data) if mime and data else None
+
+    def restore(self, saved: Saved) -> None:
+        if saved.mime == "text":
+            self.copy(saved.data.decode("utf-8"), saved.selection)
+            return
+        argv = self.copy_type_argv(saved.selection, saved.mime)
+        if argv is not None:
+            _run_bytes(argv, saved.data)
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A selection's content as it was: ``mime`` is ``"text"`` or the owner's MIME type."""
+
+    selection: str
+    mime: str
+    data: bytes
+
+
+def _run_bytes(argv: list[str], data: bytes | None = None, timeout: float = 5.0) -> bytes:
+    """Run a selection tool on bytes (no shell; files, not pipes: the tools leave a child holding them)."""
+    path = find_tool(argv[0])
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as inp:
+        if data is not None:
+            inp.write(data)
+            inp.seek(0)
+        try:
+            proc = subprocess.run([path, *argv[1:]], stdin=inp if data is not None else subprocess.DEVNULL,
+                                  stdout=out, stderr=subprocess.DEVNULL, timeout=timeout, check=False)
+        except (subprocess.TimeoutExpired, OSError):
+            return b""
+        out.seek(0)
+        return out.read() if proc.returncode == 0 else b""
+
 
 class WlCopy(SelectionTool):
     name = "wl-copy"
@@ -56,6 +125,15 @@ class WlCopy(SelectionTool):
     def read_argv(self, selection: str) -> list[str]:
         return ["wl-paste", "--no-newline", "--type", "text", *(["--primary"] if selection == "primary" else [])]
 
+    def types_argv(self, selection: str) -> list[str]:
+        return ["wl-paste", "--list-types", *(["--primary"] if selection == "primary" else [])]
+
+    def read_type_argv(self, selection: str, mime: str) -> list[str]:
+        return ["wl-paste", "--no-newline", "--type", mime, *(["--primary"] if selection == "primary" else [])]
+
+    def copy_type_argv(self, selection: str, mime: str) -> list[str]:
+        return ["wl-copy", *(["--primary"] if selection == "primary" else []), "--type", mime]
+
 
 class Xclip(SelectionTool):
     name = "xclip"
@@ -65,6 +143,15 @@ class Xclip(SelectionTool):
 
     def read_argv(self, selection: str) -> list[str]:
         return ["xclip", "-selection", selection, "-out", "-target", "UTF8_STRING"]
+
+    def types_argv(self, selection: str) -> list[str]:
+        return ["xclip", "-selection", selection, "-out", "-target", "TARGETS"]
+
+    def read_type_argv(self, selection: str, mime: str) -> list[str]:
+        return ["xclip", "-selection", selection, "-out", "-target", mime]
+
+    def copy_type_argv(self, selection: str, mime: str) -> list[str]:
+        return ["xclip", "-selection", selection, "-in", "-target", mime]
 
 
 class Xsel(SelectionTool):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from voice_transcriber import ActiveWindow, Check, RunContext, Sink, SinkError, Transcript, hookimpl
+from voice_transcriber import (ActiveWindow, Check, DeliveredElsewhere, RunContext, Sink, SinkError, Transcript,
+                               hookimpl)
 
 from .config import ClipboardConfig
+from .focus import TARGET_INFO, FocusMoved, Target, TargetProbe, current_target, describe, recorded_target
 from .keys import key_tool
 from .paste import Clipboard, doubt_message
 from .selection import selection_tool
@@ -26,7 +28,11 @@ class ClipboardSink(Sink):
             if not self.config.paste:
                 clipboard.copy(text)
                 return
-            report = clipboard.paste(text)
+            target = delivery_target(self.ctx, self.config.session)
+            report = clipboard.paste(text, target=target)
+        except FocusMoved as moved:
+            moved.rest = text
+            raise redirected(self.ctx, self.name, moved, text, target, self.config) from None
         except SinkError as exc:
             keep_text(self.ctx, text)
             raise SinkError(f"clipboard: {exc}") from None
@@ -39,6 +45,38 @@ class ClipboardSink(Sink):
             selection_tool(self.config.tool, session).name,
             *([key_tool(self.config.key_tool, session).name] if self.config.paste else []),
         ])
+
+
+def delivery_target(ctx: RunContext, session: str = "auto") -> Target:
+    """The window this run's text is for: focused when the recording started, else now."""
+    return recorded_target(ctx.info) or current_target(session)
+
+
+def redirected(ctx: RunContext, sink: str, moved: FocusMoved, text: str, target: Target,
+               config: ClipboardConfig) -> SinkError:
+    """The error for text that did not (all) reach its window: ``moved.rest`` goes to the
+    clipboard, and the one line says what was typed where, and where the rest is."""
+    rest = moved.rest or text
+    try:
+        Clipboard(ctx, config).copy(rest)
+    except SinkError as exc:
+        keep_text(ctx, rest)
+        return SinkError(f"{sink}: {_what_happened(moved, text, rest, target)}; the clipboard failed too ({exc}): "
+                         "the text was printed above")
+    partly = rest != text or moved.sent > 0
+    where = "the rest is on the clipboard" if rest != text else "the whole text is on the clipboard"
+    return DeliveredElsewhere(f"{sink}: {_what_happened(moved, text, rest, target)}; {where} — paste it where "
+                              "you want it", outcome="partly" if partly else "clipboard")
+
+
+def _what_happened(moved: FocusMoved, text: str, rest: str, target: Target) -> str:
+    if target.window is None:
+        return "no window had the focus (the desktop, an empty workspace or a panel), so nothing was typed"
+    typed = len(text) - len(rest) if rest != text else moved.sent  # live typing: what was shown so far
+    if typed <= 0:
+        return f"the focus is no longer on {describe(target.window)} but on {describe(moved.now)}: nothing was typed"
+    return (f"the focus moved from {describe(target.window)} to {describe(moved.now)} after {typed} of {len(text)} "
+            "characters; nothing more was typed anywhere")
 
 
 def desktop_checks(sink: str, config, tools_for) -> list[Check]:
@@ -61,6 +99,12 @@ def desktop_checks(sink: str, config, tools_for) -> list[Check]:
 @hookimpl
 def vt_register_sinks(register) -> None:
     register(ClipboardSink)
+
+
+@hookimpl
+def vt_recording_started(ctx: RunContext) -> None:
+    """Remember the window the user is in now: the text is delivered there or nowhere."""
+    ctx.info.setdefault(TARGET_INFO, TargetProbe())
 
 
 @hookimpl

@@ -4,8 +4,10 @@ Used to pick the paste chord (terminals want ``ctrl+shift+v``) and by profiles t
 applications. ``active_window()`` never raises: when the desktop does not say (GNOME or KDE
 on Wayland, no window manager, a tool missing) it returns None.
 
-* X11: ``xdotool getactivewindow`` (or ``getwindowfocus`` without a window manager), then the
-  ``WM_CLASS`` property via ``xprop`` and the title via ``xdotool getwindowname``.
+* X11 (over our own X connection, :mod:`.xkeys`): ``_NET_ACTIVE_WINDOW`` when an EWMH window
+  manager runs and the input focus is in that window, else the top-level window holding the
+  input focus; then its ``WM_CLASS`` and title. None for no window: the root, an empty
+  workspace (``_NET_ACTIVE_WINDOW`` unset), a desktop or a panel (``_NET_WM_WINDOW_TYPE``).
 * Sway (``$SWAYSOCK``): the focused node of ``swaymsg -t get_tree``.
 * Hyprland (``$HYPRLAND_INSTANCE_SIGNATURE``): ``hyprctl activewindow -j``.
 """
@@ -57,7 +59,39 @@ def active_window(session: Session | None = None) -> WindowInfo | None:
     return None
 
 
+def probe_window(session: Session) -> tuple[bool, WindowInfo | None]:
+    """``(known, window)``: whether this desktop can say which window has the focus, and that
+    window (None: no window — the root, an empty workspace, a desktop or a panel)."""
+    if session == "x11":
+        try:
+            return True, _x11_window()
+        except SinkError:  # no X server we can talk to
+            return False, None
+    if os.environ.get("SWAYSOCK") or os.environ.get("HYPRLAND_INSTANCE_SIGNATURE"):
+        return True, active_window(session)
+    return False, None
+
+
 def _x11_window() -> WindowInfo | None:
+    from .xkeys import XConnection
+
+    try:
+        x = XConnection()
+    except SinkError:  # python-xlib cannot reach the server: ask xdotool (SinkError if it cannot either)
+        return _xdotool_window()
+    try:
+        client = x.focused_client()
+        if client is None:
+            return None
+        class_, instance, title = x.describe(client)
+        return WindowInfo(class_=class_, title=title, instance=instance, id=str(client), source="x11")
+    except Exception:  # noqa: BLE001 - an X error (the window just closed under us): no window
+        return None
+    finally:
+        x.close()
+
+
+def _xdotool_window() -> WindowInfo | None:
     try:
         window_id = run_tool(["xdotool", "getactivewindow"], timeout=5).stdout.strip()
     except SinkError:  # no window manager: ask for the input focus instead

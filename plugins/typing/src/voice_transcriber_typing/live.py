@@ -6,9 +6,11 @@ and Wayland text fields (Tk, GTK, Qt) and in terminals (``iutf8``), emoji and a 
 accent typed after its letter included; so texts are compared code point by code point, after
 the same line-break handling the typing itself applies.
 
-Keys go to whatever window has the focus, so every update first checks that the window that
-received the first text still has it: backspaces must never reach another window. Where the
-focused window cannot be found out, nothing is typed live and the final text is typed as usual.
+Keys go only to the window the dictation is for (focused when the recording started): every
+burst of every update is checked against it (atomically on X11), so backspaces never reach
+another window. When the focus moves away, nothing more is typed and the final text goes to
+the clipboard. Where the focused window cannot be found out, nothing is typed live and the
+final text is typed as usual.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ import time
 
 from voice_transcriber import RunContext, SinkError
 from voice_transcriber_clipboard.config import ClipboardConfig
+from voice_transcriber_clipboard.focus import FocusMoved, Guard, Target, current_target, recorded_target
 from voice_transcriber_clipboard.keys import KeyTool, key_tool
 from voice_transcriber_clipboard.paste import around_keys
 from voice_transcriber_clipboard.tools import detect_session
-from voice_transcriber_clipboard.window import WindowInfo, active_window
 
-from .typer import Piece, TypingConfig, as_typed, identity, pieces, send, terminal_name, type_text
+from .typer import Piece, TypingConfig, as_typed, pieces, send, terminal_name, type_text
 
 
 def edit(shown: str, wanted: str) -> tuple[int, str]:
@@ -61,13 +63,15 @@ class LiveTyping:
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
         self._keys: KeyTool | None = None
-        self._window: WindowInfo | None = None
+        self._guard: Guard | None = None
+        self.target: Target | None = None  #: the window the text is for
+        self.moved: FocusMoved | None = None  #: the focus left the target: nothing more is typed
         self._started = False
         self._unavailable = False  #: the focused window cannot be found out: type only the final text
 
     @property
     def stopped(self) -> bool:
-        return self.failure is not None or bool(self.doubts) or self._unavailable
+        return self.failure is not None or bool(self.doubts) or self._unavailable or self.moved is not None
 
     def show(self, text: str) -> None:
         """Have the window show ``text`` soon."""
@@ -86,12 +90,19 @@ class LiveTyping:
             worker.join()
         if self.failure is not None:
             raise self.failure
-        if not self._started:  # nothing shown yet: the ordinary way, with its own checks
-            return type_text(self.ctx, final, self.config, self.clipboard_config)
-        if not self.doubts:
-            self._update(final)
-        if not self.doubts and self.config.press_enter:
-            self.doubts += send(self.ctx, Piece("key", "Return"), self._tool(), self.clipboard_config)
+        if not self._started and self.moved is None:  # nothing shown yet: the ordinary way, with its own checks
+            return type_text(self.ctx, final, self.config, self.clipboard_config,
+                             self.target or recorded_target(self.ctx.info))
+        try:
+            if not self.doubts and self.moved is None:
+                self._update(final)
+            if not self.doubts and self.moved is None and self.config.press_enter:
+                self.doubts += send(self.ctx, Piece("key", "Return", ""), self._guarded(), self.clipboard_config)
+        except FocusMoved as moved:
+            self.moved = moved
+        if self.moved is not None:  # the window holds part of it, or an earlier guess: the whole text goes
+            self.moved.rest, self.moved.sent = final, len(self.shown)
+            raise self.moved
         return self.doubts
 
     def _work(self) -> None:
@@ -103,48 +114,53 @@ class LiveTyping:
                     return
             try:
                 self._update(wanted)
+            except FocusMoved as moved:
+                self.moved = moved
             except SinkError as exc:
                 self.failure = exc
 
     def _update(self, text: str) -> None:
-        """Send the keys turning the window's text into ``text``, if it still has the focus."""
-        if not self._start() or not self._same_window():
+        """Send the keys turning the window's text into ``text``; raises :class:`FocusMoved`
+        (nothing more is sent) when the target lost the focus."""
+        if not self._start():
             return
         wanted = as_received(text, self.config, self.terminal)
         backspaces, rest = edit(self.shown, wanted)
-        keys = self._tool()
+        guard = self._guarded()
+        keys = guard.keys
         with around_keys(self.ctx):
             if backspaces:
-                self.doubts += _said(keys, keys.backspace(backspaces).stderr)
+                guard.check()
+                self.doubts += _said(keys, guard.backspace(backspaces))
                 self.shown = self.shown[: len(self.shown) - backspaces]
             for piece in pieces(rest, keys, self.config.model_copy(update={"press_enter": False})):
-                self.doubts += send(self.ctx, piece, keys, self.clipboard_config)
+                self.doubts += send(self.ctx, piece, guard, self.clipboard_config)
+                self.shown += piece.source
         self.shown = wanted
 
     def _start(self) -> bool:
         """Before the first keys: find the window to type into, let the hotkey's keys go. False: not live."""
         if self._started:
             return True
-        self._window = active_window(detect_session(self.config.session))
-        if self._window is None:
+        self.target = recorded_target(self.ctx.info) or current_target(self.config.session)
+        if not self.target.known:
             self.ctx.warn("typing: --live needs to know which window has the focus (X11, sway or Hyprland); "
                           "the text is typed when it is final")
             self._unavailable = True
             return False
+        self._guarded().check()  # no window, or the focus moved since the recording started: FocusMoved
         self._started = True
-        self.terminal = terminal_name(self._window, self.clipboard_config) is not None
+        self.terminal = terminal_name(self.target.window, self.clipboard_config) is not None
         time.sleep(self.config.start_delay)
         if self.config.release_modifiers:
             self._tool().release_modifiers()
         return True
 
-    def _same_window(self) -> bool:
-        now = active_window(detect_session(self.config.session))
-        if now is not None and self._window is not None and identity(now) == identity(self._window):
-            return True
-        self.doubts.append(f"the focus moved from {_describe(self._window)} to {_describe(now)} while typing live; "
-                           "nothing more was typed")
-        return False
+    def _guarded(self) -> Guard:
+        if self._guard is None:
+            assert self.target is not None
+            self._guard = Guard(self.target, self._tool(), self.config.burst_chars)
+        return self._guard
 
     def _tool(self) -> KeyTool:
         if self._keys is None:
@@ -152,12 +168,6 @@ class LiveTyping:
             self._keys = key_tool(config.tool, detect_session(config.session), key_delay_ms=config.key_delay_ms,
                                   settle_ms=config.wtype_settle_ms, unicode_delay_ms=config.unicode_delay_ms)
         return self._keys
-
-
-def _describe(window: WindowInfo | None) -> str:
-    if window is None:
-        return "an unknown window"
-    return f"{window.class_ or '?'} '{window.title}'" if window.title else window.class_ or "?"
 
 
 def _said(keys: KeyTool, stderr: str) -> list[str]:

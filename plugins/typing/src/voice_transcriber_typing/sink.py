@@ -15,10 +15,11 @@ from pydantic import Field
 
 from voice_transcriber import Check, ConfigModel, RunContext, Sink, SinkError, Transcript, hookimpl
 from voice_transcriber_clipboard.config import ClipboardConfig
+from voice_transcriber_clipboard.focus import FocusMoved
 from voice_transcriber_clipboard.keys import key_tool
 from voice_transcriber_clipboard.paste import Clipboard, doubt_message
 from voice_transcriber_clipboard.selection import selection_tool
-from voice_transcriber_clipboard.sink import desktop_checks
+from voice_transcriber_clipboard.sink import delivery_target, desktop_checks, redirected
 from voice_transcriber_clipboard.tools import keep_text
 
 from .live import LiveTyping
@@ -58,11 +59,15 @@ class TypingSink(Sink):
     def deliver(self, text: str, transcript: Transcript) -> None:
         live, self._live = self._live, None
         text = self.separated(text)
+        target = live.target if live is not None else None
         try:
+            target = target or delivery_target(self.ctx, self.typing_config.session)
             if live is not None:
                 doubts = live.finish(text)
             else:
-                doubts = type_text(self.ctx, text, self.typing_config, clipboard_config(self.ctx))
+                doubts = type_text(self.ctx, text, self.typing_config, clipboard_config(self.ctx), target)
+        except FocusMoved as moved:
+            raise redirected(self.ctx, self.name, moved, text, target, clipboard_config(self.ctx)) from None
         except SinkError as exc:
             raise undelivered(self.ctx, self.name, exc, text) from None
         if doubts:
@@ -95,7 +100,11 @@ class AutoSink(TypingSink):
         if should_type(text, self.config.max_typed_chars):
             return super().deliver(text, transcript)
         try:
-            report = Clipboard(self.ctx, clipboard_config(self.ctx)).paste(text)
+            target = delivery_target(self.ctx, self.typing_config.session)
+            report = Clipboard(self.ctx, clipboard_config(self.ctx)).paste(text, target=target)
+        except FocusMoved as moved:
+            moved.rest = text
+            raise redirected(self.ctx, self.name, moved, text, target, clipboard_config(self.ctx)) from None
         except SinkError as exc:
             raise undelivered(self.ctx, self.name, exc, text) from None
         if report.doubts:

@@ -23,6 +23,8 @@ from pydantic import Field
 from voice_transcriber import RunContext, SinkError
 from voice_transcriber.safe_text import safe_text
 from voice_transcriber_clipboard.config import ClipboardConfig, DesktopConfig
+from voice_transcriber_clipboard.focus import FocusMoved, Guard, Target, current_target
+from voice_transcriber_clipboard.focus import identity as focus_identity
 from voice_transcriber_clipboard.keys import KeyTool, key_tool
 from voice_transcriber_clipboard.paste import Clipboard, around_keys, is_terminal
 from voice_transcriber_clipboard.tools import detect_session, first_line
@@ -32,8 +34,8 @@ NEWLINE_KEYS = {"enter": "Return", "shift+enter": "shift+Return"}
 
 
 class TypingConfig(DesktopConfig):
-    tool: Literal["auto", "xdotool", "wtype", "ydotool"] = Field(
-        "auto", description="Typing tool: auto (xdotool on X11; wtype, else ydotool, on Wayland), xdotool, wtype or ydotool.")
+    tool: Literal["auto", "xtest", "xdotool", "wtype", "ydotool"] = Field(
+        "auto", description="Typing tool: auto (xtest on X11: keys over our own X connection, each burst checked against the target window; wtype, else ydotool, on Wayland), xtest, xdotool, wtype or ydotool.")
     key_delay_ms: int = Field(12, ge=0, description="Pause between typed characters (ms); raise it if characters get lost.")
     unicode_delay_ms: int = Field(
         40, ge=0, description="xdotool only: pause between non-ASCII characters (ms); below ~25 ms applications "
@@ -62,6 +64,9 @@ class TypingConfig(DesktopConfig):
     unsupported: Literal["paste", "fail"] = Field(
         "paste", description="Characters the tool cannot type (ydotool: non-ASCII): paste them through the "
                              "clipboard, or fail.")
+    burst_chars: int = Field(
+        8, ge=1, description="Characters typed between two checks that the focus is still on the target window "
+                             "(wtype, ydotool, xdotool; xtest checks before every key, atomically).")
     clipboard_on_doubt: bool = Field(
         True, description="When delivery is doubtful (tool warnings, focus changed), also leave the text on the clipboard.")
 
@@ -70,6 +75,12 @@ class TypingConfig(DesktopConfig):
 class Piece:
     kind: Literal["type", "key", "paste"]
     value: str
+    #: The dictated text a key stands for ("\n" for Return; "" for pressEnter); None: ``value``.
+    text: str | None = None
+
+    @property
+    def source(self) -> str:
+        return self.value if self.text is None else self.text
 
 
 def pieces(text: str, keys: KeyTool, config: TypingConfig, terminal: str | None = None) -> list[Piece]:
@@ -85,13 +96,13 @@ def pieces(text: str, keys: KeyTool, config: TypingConfig, terminal: str | None 
                             "where each line break would run a command; nothing typed (set "
                             "output.typing.terminalLineBreaks to \"paste\" or \"space\")")
         if config.terminal_line_breaks == "paste":
-            return [Piece("paste", text), *([Piece("key", "Return")] if config.press_enter else [])]
+            return [Piece("paste", text), *([Piece("key", "Return", "")] if config.press_enter else [])]
         lines = [" ".join(lines)]
     result: list[Piece] = []
     for number, line in enumerate(lines):
         if number:
             newline_key = NEWLINE_KEYS.get(config.newline)
-            result.append(Piece("key", newline_key) if newline_key else Piece("type", " "))
+            result.append(Piece("key", newline_key, "\n") if newline_key else Piece("type", " "))
         runs = [(typeable, "".join(run)) for typeable, run in groupby(line, keys.can_type)]
         for index, (typeable, run_text) in enumerate(runs):
             if not typeable and config.unsupported == "fail":
@@ -101,7 +112,7 @@ def pieces(text: str, keys: KeyTool, config: TypingConfig, terminal: str | None 
             between = typeable and run_text.isspace() and 0 < index < len(runs) - 1
             result.append(Piece("type" if typeable and not between else "paste", run_text))
     if config.press_enter:
-        result.append(Piece("key", "Return"))
+        result.append(Piece("key", "Return", ""))
     return _chunked(_merged(result), config.chunk_size)
 
 
@@ -119,35 +130,45 @@ def terminal_name(window: WindowInfo | None, clipboard_config: ClipboardConfig) 
     return window.class_ or window.instance or "a terminal"
 
 
-def type_text(ctx: RunContext, text: str, config: TypingConfig, clipboard_config: ClipboardConfig) -> list[str]:
-    """Type ``text`` into the focused window; return the reasons to doubt it arrived (none: it did)."""
+def type_text(ctx: RunContext, text: str, config: TypingConfig, clipboard_config: ClipboardConfig,
+              target: Target | None = None) -> list[str]:
+    """Type ``text`` into the ``target`` window (default: the one focused now); return the reasons
+    to doubt it arrived (none: it did).
+
+    Raises :class:`FocusMoved` (``rest``: the text not typed) when the target does not have the
+    focus before a burst: nothing more is typed anywhere."""
     session = detect_session(config.session)
     keys = key_tool(config.tool, session, key_delay_ms=config.key_delay_ms, settle_ms=config.wtype_settle_ms,
                     unicode_delay_ms=config.unicode_delay_ms)
-    before = active_window(session)
-    plan = pieces(text, keys, config, terminal_name(before, clipboard_config))
-    doubts = ["no focused window was found"] if before is None and session == "x11" else []
+    target = target or current_target(config.session)
+    window = target.window if target.known else active_window(session)
+    plan = pieces(text, keys, config, terminal_name(window, clipboard_config))
+    guard = Guard(target, keys, config.burst_chars)
+    guard.check()  # no window, or another one: not even the modifiers are touched
+    doubts: list[str] = []
     time.sleep(config.start_delay)
     with around_keys(ctx):
         if config.release_modifiers:
             keys.release_modifiers()
-        for piece in plan:
-            doubts += send(ctx, piece, keys, clipboard_config)
-    after = active_window(session)
-    if before and after and identity(before) != identity(after):
-        doubts.append(f"the focus moved from {before.class_ or '?'} to {after.class_ or '?'} while typing")
+        for index, piece in enumerate(plan):
+            try:
+                doubts += send(ctx, piece, guard, clipboard_config)
+            except FocusMoved as moved:
+                moved.rest = piece.source[moved.sent:] + "".join(later.source for later in plan[index + 1:])
+                raise
     return doubts
 
 
-def send(ctx: RunContext, piece: Piece, keys: KeyTool, clipboard_config: ClipboardConfig) -> list[str]:
+def send(ctx: RunContext, piece: Piece, guard: Guard, clipboard_config: ClipboardConfig) -> list[str]:
+    """Send one piece through the guard (raises :class:`FocusMoved` when the focus left the target)."""
+    keys = guard.keys
     if piece.kind == "paste":
-        return Clipboard(ctx, clipboard_config).paste(piece.value, keys, run_hooks=False).doubts
-    said = (keys.type(piece.value) if piece.kind == "type" else keys.press(piece.value)).stderr
+        return Clipboard(ctx, clipboard_config).paste(piece.value, keys, run_hooks=False, guard=guard).doubts
+    said = guard.type(piece.value) if piece.kind == "type" else guard.press(piece.value)
     return [f"{keys.name} said: {first_line(said)}"] if said.strip() else []
 
 
-def identity(window: WindowInfo) -> str:
-    return window.id or f"{window.class_}/{window.instance}"
+identity = focus_identity  # the name live typing and older plugins import
 
 
 def _merged(plan: list[Piece]) -> list[Piece]:
