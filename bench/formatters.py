@@ -24,7 +24,7 @@ from pytest_httpserver import HTTPServer
 
 from voice_transcriber import RunContext, Transcript
 from voice_transcriber.config import load_settings
-from voice_transcriber.registry import load_registry
+from voice_transcriber.plugins import load_registry
 
 from _common import RESULTS, Row, add_output_options, machine, repeats, write_outputs
 

@@ -14,9 +14,8 @@ TYPE_CHECKING = False  # not from `typing`, which costs milliseconds before the 
 if TYPE_CHECKING:
     from typing import Any
 
-    from .components import Backend, Check, Component, Formatter, Sink
     from .config import ConfigModel, Settings
-    from .context import RunContext
+    from .context import Backend, Check, Component, Formatter, RunContext, Sink
     from .errors import (
         AudioError,
         BackendError,
@@ -38,13 +37,12 @@ if TYPE_CHECKING:
 # return it instead of the function.
 from .redact import redact  # noqa: E402
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402
 
 #: Public name → the submodule that defines it.
 _EXPORTS = {
-    **dict.fromkeys(("Backend", "Check", "Component", "Formatter", "Sink"), "components"),
+    **dict.fromkeys(("Backend", "Check", "Component", "Formatter", "Sink", "RunContext"), "context"),
     **dict.fromkeys(("ConfigModel", "Settings"), "config"),
-    "RunContext": "context",
     **dict.fromkeys(
         ("AudioError", "BackendError", "Cancelled", "CaptureError", "ConfigError", "DeliveredElsewhere", "FormatterError",
          "PluginError", "SinkError", "UsageError", "VoiceTranscriberError"),

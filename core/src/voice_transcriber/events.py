@@ -44,9 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from .context import RunContext
+    from collections.abc import Callable, Iterator, Mapping
 
 VERSION = 1
 JOURNAL = "events.jsonl"
@@ -146,22 +144,23 @@ _runs = _Runs()
 _emit_lock = threading.Lock()
 
 
-def emit_hook(ctx: RunContext, hook: str, kwargs: dict[str, Any]) -> None:
-    """Turn one event hook of ``ctx``'s run into an event (see the module docstring); never raises."""
+def emit_hook(run: str, info: Mapping[str, Any], hook: str, kwargs: dict[str, Any],
+              log: Callable[[str], None]) -> None:
+    """Turn one event hook of run ``run`` (its ``RunContext.info``) into an event (see the module
+    docstring); never raises: a failure goes to ``log``."""
     try:
-        found = _translate(ctx, hook, kwargs)
+        found = _translate(run, info, hook, kwargs)
         if found is not None:
             event, state, details = found
-            emit(ctx.run_id, event, state, **details)
+            emit(run, event, state, **details)
     except Exception as exc:  # noqa: BLE001 - a status display is not worth failing a dictation
-        ctx.log(f"could not publish the {hook} event: {type(exc).__name__}: {exc}")
+        log(f"could not publish the {hook} event: {type(exc).__name__}: {exc}")
 
 
-def _translate(ctx: RunContext, hook: str, kwargs: dict[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
+def _translate(run: str, info: Mapping[str, Any], hook: str, kwargs: dict[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
     from .errors import Cancelled
 
-    run = ctx.run_id
-    recording = ctx.info.get("recording")
+    recording = info.get("recording")
     if hook == "vt_recording_started":
         return "recording", "recording", {"recording": recording}
     if hook == "vt_recording_stopped":
@@ -181,7 +180,7 @@ def _translate(ctx: RunContext, hook: str, kwargs: dict[str, Any]) -> tuple[str,
         if not text.strip():
             return "failed", "failed", {"error": "no speech detected", "recording": recording}
         return "delivered", "delivered", {"text": text, "sinks": _runs.sinks.get(run, []),
-                                          "backend": ctx.info.get("backend")}
+                                          "backend": info.get("backend")}
     if hook == "vt_pipeline_failed":
         error = kwargs.get("error")
         if isinstance(error, (Cancelled, KeyboardInterrupt)):
@@ -221,7 +220,7 @@ def ended(run: str | None) -> bool:
 
 
 def journal_dir() -> Path:
-    from .control import runtime_dir
+    from .paths import runtime_dir
 
     return runtime_dir()
 
@@ -344,61 +343,3 @@ def follow_journal(directory: Path | None = None) -> Iterator[dict[str, Any]]:
             yield from tail.read()
     finally:
         tail.close()
-
-
-# --- consuming the daemon's stream --------------------------------------------------------------
-
-
-class DaemonStream:
-    """The daemon's event stream over its socket (the ``events`` request); None from :meth:`open` if no daemon runs.
-
-    The first message is ``{"hello": {...daemon status...}}``; then ``{"event": {...}}`` lines,
-    and ``{"exit": 0}`` when the daemon stops.
-    """
-
-    def __init__(self, sock: Any) -> None:
-        self.sock = sock
-        self._buffer = b""
-        self.closed = False
-
-    @classmethod
-    def open(cls) -> DaemonStream | None:
-        from .daemon.client import connect
-        from .daemon.protocol import request, socket_path
-
-        sock = connect(str(socket_path()))
-        if sock is None:
-            return None
-        try:
-            sock.sendall(request("events"))
-        except OSError:
-            sock.close()
-            return None
-        return cls(sock)
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
-
-    def read(self) -> list[dict[str, Any]]:
-        """The messages that arrived (call when readable); sets :attr:`closed` when the daemon hung up."""
-        try:
-            chunk = self.sock.recv(65536)
-        except OSError:
-            chunk = b""
-        if not chunk:
-            self.closed = True
-            return []
-        self._buffer += chunk
-        *lines, self._buffer = self._buffer.split(b"\n")
-        messages = []
-        for line in lines:
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(message, dict):
-                messages.append(message)
-        return messages
-
-    def close(self) -> None:
-        self.sock.close()

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Callable
 
 import pluggy
 
+from .context import Backend, Formatter, Sink
+
 if TYPE_CHECKING:
     import click
     from pydantic import BaseModel
 
-    from .components import Backend, Check, Formatter, Sink
-    from .context import RunContext
+    from .context import Check, RunContext
     from .types import ActiveWindow, Audio, Transcript
 
 hookspec = pluggy.HookspecMarker("voice_transcriber")
@@ -181,6 +182,9 @@ def vt_pipeline_failed(ctx: RunContext, error: BaseException) -> None:
     text so far when the backend answered (e.g. a sink failed), else None. Returns nothing.
     """
 
+
+#: What each ``vt_register_*`` hook accepts: kind → base class (``register(cls)`` checks it).
+COMPONENT_KINDS = {"backend": Backend, "formatter": Formatter, "sink": Sink}
 
 #: Hooks that observe a run. Their implementations are isolated: one that raises is reported
 #: with its plugin's name and the others still run.

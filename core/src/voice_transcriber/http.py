@@ -126,7 +126,7 @@ def make_client(*, headers: Mapping[str, str] | None = None, timeouts: Timeouts 
     """An ``httpx.Client`` with our User-Agent; close it (``with``) when done."""
     import httpx
 
-    from . import __version__
+    from .version import __version__
 
     return httpx.Client(
         headers={"User-Agent": f"voice-transcriber/{__version__}", **(headers or {})},

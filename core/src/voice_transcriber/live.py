@@ -18,8 +18,7 @@ from .errors import SinkError
 from .hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from .components import Sink
-    from .context import RunContext
+    from .context import RunContext, Sink
     from .pipeline import Plan
 
 

@@ -13,8 +13,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .components import Backend, Formatter, Sink, call_component
-from .context import RunContext
+from .context import Backend, Formatter, RunContext, Sink, call_component
 from .errors import BackendError, DeliveredElsewhere, FormatterError, SinkError, VoiceTranscriberError
 from .safe_text import safe_text
 from .types import Audio, Transcript

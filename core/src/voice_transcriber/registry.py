@@ -1,27 +1,25 @@
-"""The components plugins registered, and creating them by name for a run."""
+"""The components plugins registered, and creating them by name for a run.
+
+The kinds of component and their base classes come from the plugin manager
+(``pm.component_kinds``, declared beside the ``vt_register_*`` hooks in :mod:`.hookspecs`),
+so this module sits below the component classes it stores.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any
 
-from .components import Backend, Component, Formatter, Sink
 from .errors import ConfigError, PluginError, VoiceTranscriberError
-from .plugins import Origin, PluginManager, get_plugin_manager
-
-if TYPE_CHECKING:
-    from .context import RunContext
-
-C = TypeVar("C", bound=Component)
-KINDS: dict[str, type[Component]] = {"backend": Backend, "formatter": Formatter, "sink": Sink}
+from .plugin_manager import Origin, PluginManager
 
 
 @dataclass(frozen=True)
 class Registered:
     """A component class and the plugin that registered it."""
 
-    cls: type[Component]
+    cls: type  #: a subclass of the kind's base class (:class:`~voice_transcriber.Backend` …)
     plugin: str
 
 
@@ -30,7 +28,11 @@ class Registry:
     """Everything the installed plugins contribute, by kind and name."""
 
     pm: PluginManager
-    components: dict[str, dict[str, Registered]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    components: dict[str, dict[str, Registered]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for kind in self.pm.component_kinds:
+            self.components.setdefault(kind, {})
 
     @property
     def backends(self) -> dict[str, Registered]:
@@ -44,8 +46,9 @@ class Registry:
     def sinks(self) -> dict[str, Registered]:
         return self.components["sink"]
 
-    def create(self, kind: str, name: str, ctx: RunContext) -> Component:
-        """Instantiate component ``name`` of ``kind``; unknown names list the installed ones."""
+    def create(self, kind: str, name: str, ctx: Any) -> Any:
+        """Instantiate component ``name`` of ``kind`` for the run ``ctx`` (a
+        :class:`~voice_transcriber.RunContext`); unknown names list the installed ones."""
         found = self.components[kind].get(name)
         if found is None:
             installed = ", ".join(sorted(self.components[kind])) or "none"
@@ -60,7 +63,7 @@ class Registry:
             raise PluginError(f"{kind} '{name}' from plugin {self.pm.describe(found.plugin)} failed to start: "
                               f"{type(exc).__name__}: {exc}") from exc
 
-    def create_all(self, kind: str, names: Iterable[str], ctx: RunContext) -> list:
+    def create_all(self, kind: str, names: Iterable[str], ctx: Any) -> list:
         return [self.create(kind, name, ctx) for name in names]
 
     def provided_by(self, plugin: str) -> dict[str, list[str]]:
@@ -71,12 +74,12 @@ class Registry:
 def collect(pm: PluginManager) -> Registry:
     """Call the ``vt_register_*`` hooks of every plugin, validating what each registers."""
     registry = Registry(pm)
-    for kind, base in KINDS.items():
+    for kind, base in pm.component_kinds.items():
         hook = f"vt_register_{kind}s"
         for impl in pm.impls(hook):
             plugin = impl.plugin_name
 
-            def register(cls: type[Component], _kind: str = kind, _base: type = base, _plugin: str = plugin) -> None:
+            def register(cls: type, _kind: str = kind, _base: type = base, _plugin: str = plugin) -> None:
                 _add(registry, _kind, _base, cls, _plugin)
 
             try:
@@ -86,7 +89,7 @@ def collect(pm: PluginManager) -> Registry:
     return registry
 
 
-def _add(registry: Registry, kind: str, base: type, cls: type[Component], plugin: str) -> None:
+def _add(registry: Registry, kind: str, base: type, cls: type, plugin: str) -> None:
     pm = registry.pm
     if not (isinstance(cls, type) and issubclass(cls, base)) or not isinstance(getattr(cls, "name", None), str):
         raise TypeError(f"register() expects a {base.__name__} subclass with a `name`, got {cls!r}")
@@ -95,8 +98,3 @@ def _add(registry: Registry, kind: str, base: type, cls: type[Component], plugin
         raise PluginError(f"{kind} name '{cls.name}' is already registered by plugin "
                           f"{pm.describe(existing.plugin)}; plugin {pm.describe(plugin)} cannot register it again")
     registry.components[kind][cls.name] = Registered(cls, plugin)
-
-
-def load_registry() -> Registry:
-    """The default registry: every installed plugin (honouring the plugin env variables)."""
-    return collect(get_plugin_manager())

@@ -11,7 +11,7 @@ import sys
 
 from pydantic import Field
 
-from .components import Sink
+from .context import Sink
 from .config import ConfigModel
 from .errors import SinkError
 from .hookspecs import hookimpl

@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from .errors import BackendError
-from .components import call_component
+from .context import call_component
 from .types import Segment, Transcript
 
 if TYPE_CHECKING:
@@ -29,8 +29,7 @@ if TYPE_CHECKING:
 
     from .capture.recorder import Recorder
     from .capture.segmenter import Segmenter, SpeechSegment
-    from .components import Backend
-    from .context import RunContext
+    from .context import Backend, RunContext
     from .types import Audio
 
 

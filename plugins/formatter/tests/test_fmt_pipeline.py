@@ -115,7 +115,7 @@ def test_loading_the_formatter_plugins_imports_nothing_heavy():
     import subprocess
     import sys
 
-    code = ("import sys; from voice_transcriber.registry import load_registry; r = load_registry(); "
+    code = ("import sys; from voice_transcriber.plugins import load_registry; r = load_registry(); "
             "assert 'llm' in r.formatters and 'vocabulary' in r.formatters; "
             "print(sorted(m for m in ('httpx', 'rapidfuzz', 'text_to_num') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -29,7 +29,7 @@ from contextlib import nullcontext
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..components import Formatter
+from ..context import Formatter
 from ..errors import VoiceTranscriberError
 
 if TYPE_CHECKING:

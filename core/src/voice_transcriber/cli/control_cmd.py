@@ -256,13 +256,14 @@ def _follow(render: Callable[[dict[str, Any]], str], linger: float) -> None:
     import select
 
     from .. import events
+    from ..daemon.protocol import DaemonStream
 
     def write(record: dict[str, Any]) -> None:
         sys.stdout.write(render(record) + "\n")
         sys.stdout.flush()
 
     journal = events.JournalTail()
-    daemon = events.DaemonStream.open()
+    daemon = DaemonStream.open()
     folder = runstate.Folder(linger)
     write(folder.start(runstate.current_status(linger)))
     while True:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..components import Check
+from ..context import Check
 from ..errors import VoiceTranscriberError
 from .run_cmd import CliState, build_plan
 

@@ -213,3 +213,57 @@ def listen(path: str, accept_tick: float) -> socket.socket:
     listener.listen(64)
     listener.settimeout(accept_tick)
     return listener
+
+
+class DaemonStream:
+    """The daemon's event stream over its socket (the ``events`` request); None from :meth:`open` if no daemon runs.
+
+    The first message is ``{"hello": {...daemon status...}}``; then ``{"event": {...}}`` lines,
+    and ``{"exit": 0}`` when the daemon stops.
+    """
+
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+        self._buffer = b""
+        self.closed = False
+
+    @classmethod
+    def open(cls) -> DaemonStream | None:
+        from .client import connect
+
+        sock = connect(str(socket_path()))
+        if sock is None:
+            return None
+        try:
+            sock.sendall(request("events"))
+        except OSError:
+            sock.close()
+            return None
+        return cls(sock)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def read(self) -> list[dict[str, Any]]:
+        """The messages that arrived (call when readable); sets :attr:`closed` when the daemon hung up."""
+        try:
+            chunk = self.sock.recv(65536)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.closed = True
+            return []
+        self._buffer += chunk
+        *lines, self._buffer = self._buffer.split(b"\n")
+        messages = []
+        for line in lines:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(message, dict):
+                messages.append(message)
+        return messages
+
+    def close(self) -> None:
+        self.sock.close()
