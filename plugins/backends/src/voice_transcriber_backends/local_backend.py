@@ -16,14 +16,13 @@ import threading
 from concurrent.futures import Future
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
-from voice_transcriber import Audio, AudioError, Backend, BackendError, Check, ConfigModel, Segment, Transcript, hookimpl
+from voice_transcriber import Audio, AudioError, Backend, BackendError, Check, Segment, Transcript, hookimpl
 
 from . import local_models
+from .local_config import SECTION, LocalConfig
+from .local_cli import models_group
 from .local_models import ResolvedModel, first_line, hub_offline
 from .prompts import hotwords, segment_prompt, transcription_prompt
 
@@ -37,27 +36,6 @@ if TYPE_CHECKING:
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 INSTALL_FIX = "install it: `pip install 'voice-transcriber-backends[local]'` (the voice-transcriber distribution includes it)"
-ComputeType = Literal["auto", "default", "int8", "int8_float32", "int8_float16", "int8_bfloat16",
-                      "int16", "float16", "bfloat16", "float32"]
-
-
-class LocalConfig(ConfigModel):
-    model: str = Field("auto", description='Whisper model: "auto" (best model on this machine, else the bundled tiny.en, '
-                       'else downloads base), a size (tiny.en, base, small, large-v3, turbo …), a Hugging Face repo id, '
-                       "or a directory with CTranslate2 weights.")
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description='Where to run: "cpu", "cuda", or "auto" (CUDA when a GPU is visible).')
-    compute_type: ComputeType = Field("auto", description='CTranslate2 quantization: "auto" is int8 on CPU and float16 on CUDA; also int8_float16, float32 …')
-    cpu_threads: int = Field(0, ge=0, description="CPU threads for decoding; 0 uses every core this process may run on.")
-    beam_size: int = Field(5, ge=1, le=20, description="Beam search width; 1 is greedy decoding (a little faster, a little less accurate).")
-    vad_filter: bool = Field(True, description="Skip silence with the Silero voice-activity detector (faster, and no words invented in silence).")
-    hotwords: str | list[str] | None = Field(None, description='Words to favour (names, jargon): "Kubernetes, PyTorch" or a list.')
-    cache_dir: str | None = Field(None, description="Where downloaded models go; null is $XDG_CACHE_HOME/voice-transcriber/models.")
-    allow_download: bool = Field(True, description="Download a missing model on first use; false never touches the network.")
-
-    def models_dir(self) -> Path:
-        return Path(self.cache_dir).expanduser() if self.cache_dir else local_models.default_cache_dir()
-
-
 @dataclass(frozen=True)
 class LoadedModel:
     """A faster-whisper model in memory and how it was set up."""
@@ -94,7 +72,7 @@ def shared_model(key: tuple[Any, ...], load: Callable[[], LoadedModel]) -> Loade
 class LocalBackend(Backend):
     name = "local"
     description = "Offline transcription on this machine with faster-whisper (CTranslate2)."
-    config_section = "transcription.local"
+    config_section = SECTION
     config_model = LocalConfig
 
     def prepare(self) -> None:
@@ -257,6 +235,4 @@ def vt_register_backends(register) -> None:
 
 @hookimpl
 def vt_register_commands(cli) -> None:
-    from .local_cli import models_group
-
     cli.add_command(models_group)

@@ -8,13 +8,13 @@ import click
 
 from voice_transcriber import BackendError, UsageError
 
+from .local_config import SECTION, LocalConfig
+
 
 def _local_config(state):
     """The validated ``transcription.local`` section and the global language (``state`` is the CLI's ctx.obj)."""
-    from .local_backend import LocalBackend
-
     settings = state.settings()
-    return settings.section(LocalBackend.config_section, LocalBackend.config_model), settings.language
+    return settings.section(SECTION, LocalConfig), settings.language
 
 
 def human_size(size: float) -> str:

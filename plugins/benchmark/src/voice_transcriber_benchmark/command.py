@@ -72,7 +72,7 @@ def benchmark(state: Any, files: tuple[str, ...], backends: str | None, models: 
 
 
 def _config_backends(ctx: RunContext) -> list[str] | None:
-    from .plugin import BenchmarkConfig
+    from .settings import BenchmarkConfig
 
     return ctx.settings.section("benchmark", BenchmarkConfig).backends
 

@@ -52,7 +52,7 @@ def forget(ctx: RunContext) -> Watch | None:
 def pipeline_finished(ctx: RunContext, transcript: Transcript) -> None:
     """Run the other backends on the dictation's audio and print the comparison on stderr."""
     from .compare import compare
-    from .plugin import BenchmarkConfig
+    from .settings import BenchmarkConfig
     from .report import console, print_table
 
     watch = forget(ctx)

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import Field
-
-from voice_transcriber import ConfigModel, hookimpl
+from voice_transcriber import hookimpl
 
 if TYPE_CHECKING:
     import click
@@ -21,14 +19,10 @@ if TYPE_CHECKING:
     from voice_transcriber import Audio, RunContext, Transcript
 
 
-class BenchmarkConfig(ConfigModel):
-    backends: list[str] | None = Field(
-        None, description='Backends `benchmark` and benchmarkMode compare, e.g. ["local", "speaches"]; null: the '
-                          "transcription.backend chain plus every other backend set up away from its defaults (a URL, a key, a model).")
-
-
 @hookimpl
 def vt_register_settings(register) -> None:
+    from .settings import BenchmarkConfig
+
     register("benchmark", BenchmarkConfig)
 
 

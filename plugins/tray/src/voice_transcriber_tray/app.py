@@ -29,7 +29,7 @@ from .link import DaemonLink, LinkError
 if TYPE_CHECKING:
     from voice_transcriber.config import Settings
 
-    from .plugin import TrayConfig
+    from .settings import TrayConfig
 
 WATCHER = "org.kde.StatusNotifierWatcher"
 DBUS = "org.freedesktop.DBus"

@@ -6,26 +6,10 @@ Nothing heavy is imported here: dbus-fast and the tray itself load when the comm
 from __future__ import annotations
 
 import sys
-from typing import Literal
 
 import click
-from pydantic import Field
 
-from voice_transcriber import ConfigModel, VoiceTranscriberError, hookimpl
-
-Sink = Literal["clipboard", "typing", "auto", "paste"]
-
-
-class TrayConfig(ConfigModel):
-    output: Sink = Field("clipboard", description="Where the text of a dictation started from the tray goes: clipboard "
-                                                  "(the original tray app's behaviour), typing, auto or paste.")
-    backend: str | None = Field(None, description="Backend for dictations started from the tray (null: the configured "
-                                                  "transcription.backend).")
-    delivered_seconds: float = Field(2.0, ge=0, le=60, description="How long the green 'delivered' icon shows before idle.")
-    theme_icons: bool = Field(False, description="Name freedesktop theme icons (IconName) besides the drawn coloured "
-                                                 "pixmaps; hosts then usually show the theme's (monochrome) icons.")
-    start_daemon: bool = Field(True, description="Start `voice-transcriber daemon` when none runs (stopped again on Quit).")
-
+from voice_transcriber import VoiceTranscriberError, hookimpl
 
 @click.command()
 @click.option("--install-autostart", is_flag=True, help="Write the XDG autostart entry (~/.config/autostart) and exit.")
@@ -47,9 +31,11 @@ def tray(state, install_autostart: bool, remove_autostart: bool) -> None:
         path = autostart.remove()
         click.echo(f"autostart entry removed: {path}" if path else "no autostart entry to remove")
         return
+    from .app import run
+    from .settings import TrayConfig
+
     settings = state.settings()
     config = settings.section("tray", TrayConfig)
-    from .app import run
 
     backends = sorted(state.registry.backends)
     code = run(config, state.config_file, settings, backends)
@@ -63,6 +49,8 @@ def vt_register_commands(cli: click.Group) -> None:
 
 @hookimpl
 def vt_register_settings(register) -> None:
+    from .settings import TrayConfig
+
     register("tray", TrayConfig)
 
 

@@ -1,0 +1,33 @@
+"""The local backend's config section, ``transcription.local`` (read by the backend and by ``models``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from voice_transcriber import ConfigModel
+
+from . import local_models
+
+SECTION = "transcription.local"
+ComputeType = Literal["auto", "default", "int8", "int8_float32", "int8_float16", "int8_bfloat16",
+                      "int16", "float16", "bfloat16", "float32"]
+
+
+class LocalConfig(ConfigModel):
+    model: str = Field("auto", description='Whisper model: "auto" (best model on this machine, else the bundled tiny.en, '
+                       'else downloads base), a size (tiny.en, base, small, large-v3, turbo …), a Hugging Face repo id, '
+                       "or a directory with CTranslate2 weights.")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description='Where to run: "cpu", "cuda", or "auto" (CUDA when a GPU is visible).')
+    compute_type: ComputeType = Field("auto", description='CTranslate2 quantization: "auto" is int8 on CPU and float16 on CUDA; also int8_float16, float32 …')
+    cpu_threads: int = Field(0, ge=0, description="CPU threads for decoding; 0 uses every core this process may run on.")
+    beam_size: int = Field(5, ge=1, le=20, description="Beam search width; 1 is greedy decoding (a little faster, a little less accurate).")
+    vad_filter: bool = Field(True, description="Skip silence with the Silero voice-activity detector (faster, and no words invented in silence).")
+    hotwords: str | list[str] | None = Field(None, description='Words to favour (names, jargon): "Kubernetes, PyTorch" or a list.')
+    cache_dir: str | None = Field(None, description="Where downloaded models go; null is $XDG_CACHE_HOME/voice-transcriber/models.")
+    allow_download: bool = Field(True, description="Download a missing model on first use; false never touches the network.")
+
+    def models_dir(self) -> Path:
+        return Path(self.cache_dir).expanduser() if self.cache_dir else local_models.default_cache_dir()
