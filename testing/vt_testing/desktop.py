@@ -343,3 +343,136 @@ def foot_window(wayland) -> Iterator[Target]:
     finally:
         stop(proc, group=True)
         wait_until(lambda: sway_focused_app(wayland) != "vt-foot-target", 5, "foot to close")
+
+
+# --- X11 with a real window manager (i3) ------------------------------------------------
+
+I3_CONFIG = """\
+# written by the test fixture
+ipc-socket {socket}
+font pango:monospace 8
+focus_follows_mouse no
+default_border none
+default_floating_border none
+{bindings}
+"""
+
+
+@dataclass
+class I3Desktop:
+    """An Xvfb (with key autorepeat: ``-ardelay``/``-arinterval``) managed by i3."""
+
+    display: str
+    socket: str
+    config: Path
+    xvfb: subprocess.Popen
+    proc: subprocess.Popen
+    tmp: Path
+    windows: list[subprocess.Popen] = field(default_factory=list)
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "DISPLAY": self.display}
+
+    def msg(self, *args: str) -> list:
+        """``i3-msg`` (JSON reply); raises when i3 says a command failed."""
+        done = subprocess.run(["i3-msg", "-s", self.socket, *args], capture_output=True, text=True, timeout=10,
+                              env=self.env())
+        reply = json.loads(done.stdout or "null")
+        if isinstance(reply, list) and any(isinstance(r, dict) and r.get("success") is False for r in reply):
+            raise RuntimeError(f"i3-msg {' '.join(args)}: {reply}")
+        return reply
+
+    def bind(self, bindings: str) -> None:
+        """Replace the config's key bindings and reload it."""
+        self.config.write_text(I3_CONFIG.format(socket=self.socket, bindings=bindings))
+        self.msg("reload")
+        time.sleep(0.3)  # i3 re-grabs the keys after answering
+
+    def focused_node(self) -> dict | None:
+        def find(node):
+            if node.get("focused"):
+                return node
+            return next(filter(None, map(find, node.get("nodes", []) + node.get("floating_nodes", []))), None)
+
+        return find(self.msg("-t", "get_tree"))
+
+    def focused_title(self) -> str | None:
+        node = self.focused_node()
+        return node.get("name") if node and node.get("window") else None
+
+    def _take_focus(self) -> None:
+        """Tk answers i3's WM_TAKE_FOCUS lazily: give the X input focus to the window i3 focused, as
+        the application itself would (a click does both)."""
+        node = self.focused_node()
+        if node and node.get("window"):
+            subprocess.run(["xdotool", "windowfocus", "--sync", str(node["window"])], env=self.env(), timeout=10,
+                           check=False)
+
+    def open_tk(self, title: str, *, window_type: str | None = None) -> Target:
+        """A Tk text window titled ``title``, focused by i3 (its text is read back from a file)."""
+        out = self.tmp / f"{title}.txt"
+        script = self.tmp / "tk_target.py"
+        script.write_text(TK_TARGET if window_type is None else
+                          TK_TARGET.replace('root.title(title)', f'root.title(title); root.attributes("-type", "{window_type}")'),
+                          encoding="utf-8")
+        proc = subprocess.Popen([sys.executable, str(script), str(out), title], stdin=subprocess.DEVNULL, env=self.env())
+        self.windows.append(proc)
+        wait_until(lambda: out.exists() and self.focused_title() == title, 15, f"{title} to open with the focus")
+        self._take_focus()
+        return Target(_read_file(out), proc, extra={"title": title})
+
+    def focus(self, title: str) -> None:
+        self.msg(f'[title="^{title}$"] focus')
+        wait_until(lambda: self.focused_title() == title, 5, f"{title} to get the focus")
+        self._take_focus()
+
+    def close_windows(self) -> None:
+        for proc in self.windows:
+            stop(proc)
+        self.windows.clear()
+
+
+@pytest.fixture(scope="session")
+def i3_session(tmp_path_factory) -> Iterator[I3Desktop]:
+    """Xvfb + i3 4.x for the session (autorepeat after 250 ms, then every 40 ms, like a desktop's)."""
+    require("Xvfb", "i3", "i3-msg", "xdotool", "xclip")
+    tmp = tmp_path_factory.mktemp("i3")
+    number = free_display()
+    log = (tmp / "x.log").open("wb")
+    xvfb = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x1024x24", "-nolisten", "tcp",
+                             "-ardelay", "250", "-arinterval", "40"], stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    display = f":{number}"
+    env = {**os.environ, "DISPLAY": display}
+    socket, config = str(tmp / "i3.sock"), tmp / "i3.conf"
+    config.write_text(I3_CONFIG.format(socket=socket, bindings=""))
+    proc = None
+    try:
+        wait_until(lambda: xvfb.poll() is not None or subprocess.run(
+            ["xdotool", "getdisplaygeometry"], env=env, capture_output=True).returncode == 0, 10, "Xvfb")
+        proc = subprocess.Popen(["i3", "-c", str(config)], env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        desktop = I3Desktop(display, socket, config, xvfb, proc, tmp)
+        wait_until(lambda: proc.poll() is not None or (Path(socket).exists() and subprocess.run(
+            ["i3-msg", "-s", socket, "-t", "get_version"], capture_output=True, env=env).returncode == 0), 15, "i3")
+        assert proc.poll() is None, f"i3 exited: see {tmp / 'x.log'}"
+        yield desktop
+    finally:
+        kill_clients("DISPLAY", display)
+        if proc is not None:
+            stop(proc)
+        stop(xvfb)
+        log.close()
+
+
+@pytest.fixture
+def i3(i3_session, monkeypatch) -> Iterator[I3Desktop]:
+    """This test runs under i3: ``DISPLAY`` set, Wayland hidden; its windows are closed after it,
+    and it starts on workspace 1."""
+    monkeypatch.setenv("DISPLAY", i3_session.display)
+    for var in ("WAYLAND_DISPLAY", *HIDDEN_SESSION_VARS):
+        monkeypatch.delenv(var, raising=False)
+    i3_session.msg("workspace 1")
+    try:
+        yield i3_session
+    finally:
+        i3_session.close_windows()
+        i3_session.bind("")

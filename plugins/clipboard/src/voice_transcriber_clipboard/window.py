@@ -80,7 +80,7 @@ def _x11_window() -> WindowInfo | None:
     except SinkError:  # python-xlib cannot reach the server: ask xdotool (SinkError if it cannot either)
         return _xdotool_window()
     try:
-        client = x.focused_client()
+        client = x.settled_client()
         if client is None:
             return None
         class_, instance, title = x.describe(client)

@@ -15,6 +15,7 @@ such a character waits ``unicodeDelayMs`` before and after its key.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -96,6 +97,19 @@ class XConnection:
         except Exception:  # a window manager that died left the property behind
             return False
         return True
+
+    def settled_client(self, wait: float = 0.3) -> int | None:
+        """:meth:`focused_client`, waiting up to ``wait`` seconds while the window manager and the
+        input focus disagree (a focus change under way: a window taking the focus itself)."""
+        deadline = time.monotonic() + wait
+        while True:
+            client = self.focused_client()
+            if client is not None or time.monotonic() >= deadline:
+                return client
+            active = (self._window_prop(self.root, "_NET_ACTIVE_WINDOW") or [0])[0]
+            if not active or not self.window_manager():
+                return None  # no window really: nothing to wait for
+            time.sleep(0.02)
 
     def focused_client(self) -> int | None:
         """The top-level window with the keyboard focus; None for none, the root, a desktop or a panel.

@@ -1,0 +1,131 @@
+"""The text goes to the window it was dictated for, or to the clipboard — never elsewhere (issue 21 rows 2, 3).
+
+Real rig: Xvfb managed by i3, Tk text windows reporting what arrived. The focus is moved by i3
+(``i3-msg focus``) while the typing sink is typing, as a user's click or hotkey would.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from voice_transcriber import DeliveredElsewhere, RunContext, Transcript
+from voice_transcriber.config import load_settings
+from voice_transcriber_clipboard.focus import TARGET_INFO, TargetProbe
+from voice_transcriber_typing.sink import AutoSink, TypingSink
+from vt_testing.desktop import TK_TARGET, focus_x_window, stop, wait_until
+
+TEXT = "And so, my fellow Americans, ask not what your country can do for you; ask what you can do for your country."
+
+
+def clipboard() -> str:
+    return subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True, timeout=5).stdout.decode()
+
+
+def typing_sink(sink_cls=TypingSink, **typing) -> TypingSink:
+    return sink_cls(RunContext(load_settings(overrides={"output.typing": {"startDelay": 0, "keyDelayMs": 8, **typing}})))
+
+
+def deliver_in_thread(sink, text: str) -> tuple[threading.Thread, list[BaseException]]:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            sink.deliver(text, Transcript(text=text, backend="test"))
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, errors
+
+
+def test_twenty_focus_switches_mid_typing_put_no_key_into_the_other_window(i3):
+    target = i3.open_tk("VT_FOCUS_TARGET")
+    other = i3.open_tk("VT_FOCUS_OTHER")
+    for switch in range(20):
+        i3.focus("VT_FOCUS_TARGET")
+        before = target.text()
+        thread, errors = deliver_in_thread(typing_sink(), TEXT)
+        cut = 3 + switch * 3  # a different place in the text each time
+        wait_until(lambda: errors or len(target.text()) >= len(before) + cut, 20, f"{cut} characters in the target")
+        assert not errors or not thread.is_alive(), errors
+        i3.focus("VT_FOCUS_OTHER")
+        thread.join(30)
+        assert other.settle(quiet=0.15) == "", f"switch {switch}: keys reached the other window"
+        assert len(errors) == 1 and isinstance(errors[0], DeliveredElsewhere), errors
+        assert errors[0].outcome == "partly" and errors[0].exit_code == 3, errors[0]
+        typed = target.settle(quiet=0.15)[len(before):]
+        assert typed and typed + clipboard() == TEXT, "what was typed and what is on the clipboard make the text"
+        assert "VT_FOCUS_OTHER" in str(errors[0]) and "the rest is on the clipboard" in str(errors[0])
+
+
+def test_empty_workspace_sends_the_text_to_the_clipboard_with_exit_code_3(i3):
+    i3.msg("workspace 9")  # nothing there: i3 leaves _NET_ACTIVE_WINDOW empty
+    with pytest.raises(DeliveredElsewhere) as redirected:
+        typing_sink().deliver("lost no more", Transcript(text="lost no more", backend="test"))
+    assert redirected.value.exit_code == 3 and redirected.value.outcome == "clipboard"
+    assert "no window had the focus" in str(redirected.value)
+    assert clipboard() == "lost no more"
+
+
+def test_closed_target_window_types_nothing_into_the_next_one(i3):
+    i3.open_tk("VT_NEXT")
+    closing = i3.open_tk("VT_CLOSING")
+    sink = typing_sink()
+    sink.ctx.info[TARGET_INFO] = TargetProbe()  # what the recording's start does: remember the window
+    assert sink.ctx.info[TARGET_INFO].result().window.title == "VT_CLOSING"
+    closing.proc.terminate()
+    wait_until(lambda: i3.focused_title() == "VT_NEXT", 10, "i3 to focus the next window")
+    nxt = next(w for w in i3.windows if w is not closing.proc)
+    with pytest.raises(DeliveredElsewhere, match="nothing was typed"):
+        sink.deliver("for the closed window", Transcript(text="for the closed window", backend="test"))
+    assert clipboard() == "for the closed window"
+    assert nxt.poll() is None
+
+
+def test_auto_paste_goes_only_to_the_target(i3):
+    i3.open_tk("VT_PASTE_OTHER")
+    target = i3.open_tk("VT_PASTE_TARGET")
+    sink = typing_sink(AutoSink)
+    sink.ctx.info[TARGET_INFO] = TargetProbe()
+    sink.ctx.info[TARGET_INFO].result()
+    i3.focus("VT_PASTE_OTHER")
+    text = "pasté — only there"
+    with pytest.raises(DeliveredElsewhere):
+        sink.deliver(text, Transcript(text=text, backend="test"))
+    assert clipboard() == text
+    i3.focus("VT_PASTE_TARGET")
+    sink = typing_sink(AutoSink)
+    sink.deliver(text, Transcript(text=text, backend="test"))
+    assert target.wait_for(text) == text
+
+
+@pytest.mark.parametrize("window_type", ["desktop", "dock"])
+def test_desktop_or_panel_window_is_no_window(x11, tmp_path, window_type):
+    """Bare Xvfb (no window manager to refuse it): the focus is put on a desktop or panel window."""
+    out, script = tmp_path / "desk.txt", tmp_path / "desk.py"
+    script.write_text(TK_TARGET.replace("root.title(title)", f'root.title(title); root.attributes("-type", "{window_type}")'))
+    proc = subprocess.Popen([sys.executable, str(script), str(out), "VT_DESKTOP"], stdin=subprocess.DEVNULL)
+    try:
+        focus_x_window("VT_DESKTOP", x11.display)
+        with pytest.raises(DeliveredElsewhere, match="no window had the focus"):
+            typing_sink().deliver("not on the desktop", Transcript(text="not on the desktop", backend="test"))
+        assert clipboard() == "not on the desktop"
+        assert (out.read_text() if out.exists() else "") == ""
+    finally:
+        stop(proc)
+
+
+def test_focus_on_the_root_window_is_no_window(x11):
+    from Xlib import X, display
+
+    d = display.Display()
+    d.set_input_focus(X.PointerRoot, X.RevertToPointerRoot, X.CurrentTime)
+    d.sync()
+    with pytest.raises(DeliveredElsewhere, match="no window had the focus"):
+        typing_sink().deliver("nowhere", Transcript(text="nowhere", backend="test"))
+    assert clipboard() == "nowhere"
