@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from voice_transcriber import Backend, BackendError, Cancelled, hookimpl
+from voice_transcriber import Backend, BackendError, Cancelled, ConfigModel, hookimpl
 from vt_testing.core import run_cli
 
 
@@ -45,8 +45,14 @@ def test_lean_startup_does_not_import_heavy_modules():
     assert "HEAVY=\n" in result.stderr, result.stderr[-2000:]
 
 
+class FakeKeySection(ConfigModel):
+    api_key: str = ""
+
+
 class Secretive(Backend):
     name = "fake-secretive"
+    config_section = "transcription.fake"  # a known section: no unknown-key warning before the error
+    config_model = FakeKeySection
 
     def transcribe(self, audio):
         raise BackendError(f"server said: bad key {self.ctx.settings.raw['transcription']['fake']['apiKey']}")

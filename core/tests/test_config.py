@@ -88,7 +88,7 @@ def test_snake_case_and_comments_accepted(write_config):
         ('{"language": "en",}', "invalid JSON at line 1"),
         ("[1, 2]", "top level must be a JSON object"),
         ({"language": "english"}, "language: must be an ISO-639-1 code"),
-        ({"formatterEnabled": "maybe"}, "formatterEnabled: Input should be a valid boolean"),
+        ({"formatterEnabled": "maybe"}, "formatterEnabled: must be true or false"),
         ({"transcription": {"backend": 3}}, "transcription.backend"),
     ],
 )

@@ -14,7 +14,7 @@ TYPE_CHECKING = False  # not from `typing`, which costs milliseconds before the 
 if TYPE_CHECKING:
     from typing import Any
 
-    from .config import ConfigModel, Settings
+    from .config import ConfigModel, HttpUrl, Settings
     from .context import Backend, Check, Component, Formatter, RunContext, Sink
     from .errors import (
         AudioError,
@@ -42,7 +42,7 @@ from .version import __version__  # noqa: E402
 #: Public name → the submodule that defines it.
 _EXPORTS = {
     **dict.fromkeys(("Backend", "Check", "Component", "Formatter", "Sink", "RunContext"), "context"),
-    **dict.fromkeys(("ConfigModel", "Settings"), "config"),
+    **dict.fromkeys(("ConfigModel", "HttpUrl", "Settings"), "config"),
     **dict.fromkeys(
         ("AudioError", "BackendError", "Cancelled", "CaptureError", "ConfigError", "DeliveredElsewhere", "FormatterError",
          "PluginError", "SinkError", "UsageError", "VoiceTranscriberError"),

@@ -12,9 +12,10 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError,
+                      ValidationInfo, field_validator)
 from pydantic.alias_generators import to_camel
 
 from .errors import ConfigError
@@ -29,14 +30,96 @@ MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class ConfigModel(BaseModel):
-    """Base for config sections: camelCase keys, snake_case attributes, unknown keys kept."""
+    """Base for config sections: camelCase keys, snake_case attributes, unknown keys kept.
+
+    Booleans and numbers are strict: ``"yes"``, ``"5"`` or ``1`` for a boolean and ``"5"`` or
+    ``true`` for a number are errors, not guesses (pydantic alone would accept ``"yes"``).
+    Unknown keys are kept for plugins and reported by :mod:`voice_transcriber.config_keys`.
+    """
 
     # defer_build: schemas are built on first use, not when each plugin module is imported
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", defer_build=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_scalars(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None or value is None:
+            return value
+        kinds = _scalar_kinds(field.annotation)
+        if not kinds or not kinds <= {"bool", "number"}:
+            return value
+        if isinstance(value, bool):
+            if "bool" not in kinds:
+                raise ValueError("must be a number, not true/false")
+        elif isinstance(value, (int, float)):
+            if "number" not in kinds:
+                raise ValueError("must be true or false (a JSON boolean), not a number")
+        elif isinstance(value, str):
+            wanted = "true or false" if kinds == {"bool"} else "a number" if kinds == {"number"} else "a number or true/false"
+            raise ValueError(f"must be {wanted} without quotes, not text")
+        return value
+
+
+def _scalar_kinds(annotation: Any) -> set[str]:
+    """``{"bool"}``, ``{"number"}``, both, or with ``"other"`` — what a field's type accepts, None aside."""
+    import types
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _scalar_kinds(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return set().union(*(_scalar_kinds(arg) for arg in typing.get_args(annotation) if arg is not type(None)))
+    if annotation is bool:
+        return {"bool"}
+    if annotation in (int, float):
+        return {"number"}
+    return {"other"}
+
+
+def check_http_url(value: str) -> str:
+    """An ``http://`` or ``https://`` URL with a host (the value itself is never echoed: it may hold a password)."""
+    from urllib.parse import urlsplit
+
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ValueError("is not a valid URL (e.g. http://localhost:8000/v1)") from None
+    if parts.scheme not in ("http", "https"):
+        found = f"'{parts.scheme}://'" if parts.scheme and "://" in text else "no scheme"
+        raise ValueError(f"must start with http:// or https:// ({found}), e.g. http://localhost:8000/v1")
+    if not host or any(c.isspace() for c in text):
+        raise ValueError("must name a host, without spaces, e.g. http://localhost:8000/v1")
+    return text
+
+
+#: A config value that must be an http(s) URL with a host: ``url: HttpUrl = Field(...)``.
+HttpUrl = Annotated[str, AfterValidator(check_http_url)]
+
+
+def _names_given(value: Any, what: str, example: str, *, allow_empty_list: bool = False) -> Any:
+    """A component name, or a list of them: no empty name, and (unless allowed) no empty list."""
+    names = [value] if isinstance(value, str) else value if isinstance(value, list) else None
+    if names is None:
+        return value  # the type check that follows reports it
+    if not names and not allow_empty_list:
+        raise ValueError(f"is empty: name at least one {what}, e.g. {example}")
+    if any(isinstance(name, str) and not name.strip() for name in names):
+        raise ValueError(f"contains an empty name: name each {what}, e.g. {example}")
+    return value
+
 
 class TranscriptionSettings(ConfigModel):
     backend: str | list[str] = Field("local", description='Backend name, or a fallback chain tried in order, e.g. ["speaches", "openai", "local"].')
+
+    @field_validator("backend", mode="before")
+    @classmethod
+    def _backend_named(cls, value: Any) -> Any:
+        return _names_given(value, "backend", '"local" or ["speaches", "local"]')
 
     def chain(self) -> list[str]:
         return [self.backend] if isinstance(self.backend, str) else list(self.backend)
@@ -48,10 +131,20 @@ class FormatterSettings(ConfigModel):
     chain: list[str] = Field(default_factory=lambda: ["hallucinations", "fillers", "punctuation", "trim"],
                              description='Formatters run in this order when formatterEnabled is true; add "llm" for LLM formatting.')
 
+    @field_validator("chain", mode="before")
+    @classmethod
+    def _formatters_named(cls, value: Any) -> Any:
+        return _names_given(value, "formatter", '["fillers", "trim"]', allow_empty_list=True)
+
 
 class OutputSettings(ConfigModel):
     sinks: list[str] = Field(default_factory=lambda: ["stdout"], description="Sinks that receive the text, in order: stdout, clipboard, typing, ...")
     live: bool = Field(False, description="Show the text while it is recognised, in the sinks that can (typing types it and corrects it with backspaces); the others get the final text only.")
+
+    @field_validator("sinks", mode="before")
+    @classmethod
+    def _sinks_named(cls, value: Any) -> Any:
+        return _names_given(value, "sink", '["stdout"] or ["typing", "clipboard"]')
 
 
 class InputSettings(ConfigModel):
@@ -75,6 +168,7 @@ class Settings(ConfigModel):
     transcription_prompt: str | None = Field(None, description="Prompt given to the backend (vocabulary, style); replaces the language prompt.")
     formatting_prompt: str | None = Field(None, description="System prompt of the llm formatter; replaces the built-in one.")
     benchmark_mode: bool = Field(False, description="Print per-stage timings on stderr after each run (like --debug); the benchmark plugin then also compares the other configured backends on the same audio, after delivery.")
+    strict_config: bool = Field(False, description="Unknown keys (a typo, a key of a plugin that is not installed) are errors (exit 2) instead of warnings; --strict does the same for one run.")
     vocabulary: list[str] = Field(default_factory=list, description='Words to recognise and spell exactly (names, jargon), e.g. ["Kubernetes", "Anaïs"]: backends may pass them as prompt or hot words; the vocabulary formatter corrects near misses.')
     transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
     formatter: FormatterSettings = Field(default_factory=FormatterSettings)
@@ -95,6 +189,10 @@ class Settings(ConfigModel):
         if not (code.isalpha() and 2 <= len(code) <= 3):
             raise ValueError("must be an ISO-639-1 code such as 'en' or 'fr', or 'auto'")
         return code
+
+    def origin(self, key: str) -> str:
+        """Where the value at dotted ``key`` came from: the config file, ``$VARIABLE`` or ``command line``."""
+        return _origin(key, self._sources, self._source)
 
     @property
     def source(self) -> str:
@@ -237,18 +335,56 @@ def validate(model: type[M], data: dict[str, Any], *, prefix: str, where: str | 
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors(include_input=False, include_url=False)[0]
-        loc = ".".join(str(part) for part in (prefix.split(".") if prefix else []) + list(err["loc"]))
-        msg = err["msg"].removeprefix("Value error, ")
+        errors = exc.errors(include_input=False, include_url=False)
+        path = _data_path(data, errors[0]["loc"])
+        same = [err for err in errors if _data_path(data, err["loc"]) == path]
+        loc = ".".join(str(part) for part in (prefix.split(".") if prefix else []) + path)
         source = where(loc) if callable(where) else where
-        raise ConfigError(f"{source}: {loc or '(top level)'}: {msg}") from None
+        raise ConfigError(f"{source}: {loc or '(top level)'}: {_message(same)}") from None
+
+
+#: pydantic error types → what the value should have been, to merge a union's errors into one phrase.
+_WANTED = {"string_type": "text", "list_type": "a list", "int_type": "an integer", "int_parsing": "an integer",
+           "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false", "bool_parsing": "true or false",
+           "dict_type": "an object", "model_type": "an object", "none_required": "null"}
+
+
+def _message(errors: list[dict[str, Any]]) -> str:
+    """One phrase for the errors at one key: a union's alternatives joined ("must be text or a list")."""
+    wanted = [_WANTED.get(err["type"]) for err in errors]
+    if len(errors) > 1 and all(wanted):
+        return "must be " + " or ".join(dict.fromkeys(wanted))
+    return errors[0]["msg"].removeprefix("Value error, ")
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> list[Any]:
+    """The part of a pydantic error location that names keys of ``data`` (union member tags such as
+    ``str`` or ``list[str]`` dropped), so the message names ``transcription.backend``, not ``….str``."""
+    path, node = [], data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif not (isinstance(node, dict) and isinstance(part, str) and not _is_tag(part)):
+            continue  # a union member tag
+        else:
+            node = None  # a missing required key: named, nothing below it
+        path.append(part)
+    return path
+
+
+def _is_tag(part: str) -> bool:
+    return any(c in part for c in "[]()-") or part in ("str", "int", "float", "bool", "list", "dict", "none")
 
 
 def dump_settings(settings: Settings, sections: Mapping[str, BaseModel] | None = None) -> dict[str, Any]:
     """The effective configuration as camelCase JSON data, secrets masked."""
     data = settings.model_dump(by_alias=True, mode="json")
     for path, model in (sections or {}).items():
-        _set_path(data, path, model.model_dump(by_alias=True, mode="json"))
+        declared = model.model_dump(by_alias=True, mode="json", include=set(type(model).model_fields))
+        existing = _get_path(data, path)  # a section may add keys beside others ("output" gets beforeCommand)
+        _set_path(data, path, {**existing, **declared} if isinstance(existing, dict) else declared)
     return mask_secrets(data)
 
 

@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -218,6 +218,19 @@ class Backend(Component):
         Raise :class:`~voice_transcriber.BackendError` with one line naming the cause
         and the fix; a fallback chain then tries the next backend.
         """
+
+    def languages(self) -> Collection[str] | None:
+        """The languages (ISO-639-1 codes) this backend can transcribe as configured; None: it cannot tell.
+
+        Before any audio is touched the core checks ``language`` against it: a code not in it is
+        a config error (exit 2) listing close matches. A mapping of code → name lets the message
+        name the languages. Must be cheap (no model load, no network).
+        """
+        return None
+
+    def language_fix(self) -> str:
+        """The fix shown when ``language`` is not in :meth:`languages` (e.g. "use a multilingual model")."""
+        return "pick one it knows, or another backend"
 
     def transcribe_segment(self, audio: Audio, context: str) -> Transcript:
         """Transcribe one phrase of a recording still going on (called from a worker thread).

@@ -33,16 +33,17 @@ def make_cli(pm: PluginManager) -> click.Group:
     @click.option("--config", "config_file", metavar="PATH", help="Config file (default: $XDG_CONFIG_HOME/voice-transcriber/config.json).")
     @click.option("--debug", is_flag=True, help="Show per-stage timings, diagnostics and tracebacks on stderr.")
     @click.option("--quiet", "-q", is_flag=True, help="Only errors on stderr.")
+    @click.option("--strict", is_flag=True, help="Unknown config keys are errors (exit 2), not warnings (as strictConfig: true).")
     @click.version_option(package_name="voice-transcriber-core", prog_name="voice-transcriber")
     @pipeline_options
     @click.pass_context
-    def cli(ctx: click.Context, config_file: str | None, debug: bool, quiet: bool, **options) -> None:
+    def cli(ctx: click.Context, config_file: str | None, debug: bool, quiet: bool, strict: bool, **options) -> None:
         """Voice input for Linux: speak, and the text lands where you need it.
 
         Without a command, records from the microphone (or reads --input) and runs the
         pipeline: capture → transcribe → format → output.
         """
-        ctx.obj = CliState(pm=pm, config_file=config_file, debug=debug or bool(os.environ.get("VOICE_TRANSCRIBER_DEBUG")), quiet=quiet)
+        ctx.obj = CliState(pm=pm, config_file=config_file, debug=debug or bool(os.environ.get("VOICE_TRANSCRIBER_DEBUG")), quiet=quiet, strict=strict)
         if ctx.invoked_subcommand is None:
             run_from_options(ctx.obj, options)
             return
@@ -50,7 +51,7 @@ def make_cli(pm: PluginManager) -> click.Group:
         if misplaced:
             flag = next(p.opts[0] for p in ctx.command.params if p.name == misplaced[0])
             raise click.UsageError(f"{flag} belongs after the command: `voice-transcriber {ctx.invoked_subcommand} "
-                                   f"... {flag} ...` (only --config, --debug and --quiet go before it)")
+                                   f"... {flag} ...` (only --config, --debug, --quiet and --strict go before it)")
 
     for command in (transcribe, plugins, config_group, doctor, devices, *control_cmd.COMMANDS, daemon, *history_cmd.COMMANDS,
                     *redeliver_cmd.COMMANDS):

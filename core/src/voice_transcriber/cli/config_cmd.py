@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from ..config import Settings, config_path, dump_settings
 from ..errors import ConfigError
 from ..files import UnsafePathError, open_private, private_dir, refuse_symlink
-from .run_cmd import CliState
+from .run_cmd import CliState, known_sections
 
 
 @click.group("config")
@@ -66,16 +66,7 @@ def init_cmd(state: CliState, force: bool) -> None:
 
 def component_models(state: CliState) -> dict[str, type[BaseModel]]:
     """Config section path → model, for every registered component that has settings, and plugin sections."""
-    models: dict[str, type[BaseModel]] = {}
-    for components in state.registry.components.values():
-        for registered in components.values():
-            cls = registered.cls
-            if cls.config_section and cls.config_model:
-                models[cls.config_section] = cls.config_model
-    for _, _, exc in state.pm.call_each("vt_register_settings", register=models.__setitem__):
-        if exc is not None:  # a broken plugin must not hide the rest of the configuration
-            click.echo(f"voice-transcriber: a plugin failed in vt_register_settings: {exc}", err=True)
-    return models
+    return {path: model for path, model in known_sections(state).items() if path != "daemon"}
 
 
 def plugin_sections(state: CliState, settings: Settings) -> dict[str, BaseModel]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,8 @@ import click
 
 from ..config import Settings, load_settings
 from ..context import RunContext
-from ..errors import UsageError, VoiceTranscriberError
+from ..context import Backend
+from ..errors import ConfigError, UsageError, VoiceTranscriberError
 from ..history import add_recovery_hint
 from ..pipeline import Plan
 from ..plugins import PluginManager
@@ -29,7 +31,10 @@ class CliState:
     config_file: str | None = None
     debug: bool = False
     quiet: bool = False
+    #: --strict: unknown config keys are errors, not warnings
+    strict: bool = False
     _registry: Registry | None = field(default=None, repr=False)
+    _keys_checked: bool = field(default=False, repr=False)
 
     @property
     def registry(self) -> Registry:
@@ -38,14 +43,57 @@ class CliState:
         return self._registry
 
     def settings(self, overrides: dict[str, Any] | None = None) -> Settings:
-        return load_settings(self.config_file, overrides=overrides)
+        """The settings (file < environment < ``overrides``); the first load also reports unknown keys."""
+        settings = load_settings(self.config_file, overrides=overrides)
+        if not self._keys_checked:
+            self._keys_checked = True
+            self.check_keys(settings)
+        return settings
+
+    def check_keys(self, settings: Settings) -> None:
+        """Warn about unknown keys (a ConfigError with --strict or strictConfig: true)."""
+        from ..config_keys import check_keys
+
+        check_keys(settings, known_sections(self), strict=self.strict, warn=self.context(settings).warn)
 
     def context(self, settings: Settings) -> RunContext:
         return RunContext(settings, pm=self.pm, debug=self.debug or settings.benchmark_mode, quiet=self.quiet)
 
 
+def known_sections(state: CliState) -> dict[str, type]:
+    """Config section path → model, for every component and plugin that has settings, and the daemon's."""
+    from ..daemon.live_config import DaemonSettings
+
+    sections: dict[str, type] = {"daemon": DaemonSettings}
+    for components in state.registry.components.values():
+        for registered in components.values():
+            cls = registered.cls
+            if cls.config_section and cls.config_model:
+                sections[cls.config_section] = cls.config_model
+    for _, _, exc in state.pm.call_each("vt_register_settings", register=sections.__setitem__):
+        if exc is not None:  # a broken plugin must not hide the rest of the configuration
+            click.echo(f"voice-transcriber: a plugin failed in vt_register_settings: {exc}", err=True)
+    return sections
+
+
+#: Flags that name components → what they name and an example.
+NAME_FLAGS = {"backend": ("--backend", "backend", "--backend local"), "output": ("--output", "sink", "--output clipboard"),
+              "formatters": ("--format", "formatter", "--format fillers,trim (or --no-format for none)")}
+
+
 def _names(value: str | None) -> list[str] | None:
     return [n.strip() for n in value.split(",") if n.strip()] if value else None
+
+
+def _check_names(options: dict[str, Any]) -> None:
+    """``--backend ''``, ``--output ,`` …: an empty name is a usage error, not "use the config"."""
+    for option, (flag, what, example) in NAME_FLAGS.items():
+        value = options.get(option)
+        if value is not None and (not _names(value) or any(not n.strip() for n in value.split(","))):
+            raise UsageError(f"{flag} has an empty {what} name: name each {what}, e.g. {example}")
+    for option, flag in (("language", "--language"), ("profile", "--profile"), ("device", "--device")):
+        if options.get(option) is not None and not str(options[option]).strip():
+            raise UsageError(f"{flag} is empty: give a value or leave the option out")
 
 
 def pipeline_options(command: Callable) -> Callable:
@@ -71,6 +119,7 @@ def pipeline_options(command: Callable) -> Callable:
 
 def overrides_from(options: dict[str, Any]) -> dict[str, Any]:
     """Map pipeline flags to dotted config keys (flags win over file and environment)."""
+    _check_names(options)
     backends = _names(options.get("backend"))
     overrides: dict[str, Any] = {
         "transcription.backend": backends[0] if backends and len(backends) == 1 else backends,
@@ -103,7 +152,29 @@ def build_plan(registry: Registry, ctx: RunContext) -> Plan:
     )
     for component in [*plan.backends, *plan.formatters, *plan.sinks]:
         component.config  # noqa: B018 - validates the component's config section now
+    check_language(plan.backends, settings)
     return plan
+
+
+def check_language(backends: list[Backend], settings: Settings) -> None:
+    """``language`` must be one every backend of the chain can transcribe (when it can tell)."""
+    code = settings.language
+    if code is None:
+        return
+    for backend in backends:
+        known = backend.languages()
+        if known is None or code in known:
+            continue
+        names = known if isinstance(known, Mapping) else {}
+        if set(known) == {"en"}:
+            problem = f"knows only English (en); {backend.language_fix()}"
+        else:
+            by_name = [c for c, name in names.items() if str(name).lower().startswith(code)]
+            close = list(dict.fromkeys(by_name + difflib.get_close_matches(code, list(known), n=4, cutoff=0.5)))[:4]
+            listed = ", ".join(f"{c} ({names[c]})" if c in names else c for c in close)
+            problem = (f"does not know it ({'close matches: ' + listed if close else f'{len(known)} languages known'}); "
+                       'use a code it knows (ISO-639-1, e.g. "fr"), or "auto" to detect the language')
+        raise ConfigError(f"{settings.origin('language')}: language: '{code}': backend '{backend.name}' {problem}")
 
 
 def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | None = None) -> None:

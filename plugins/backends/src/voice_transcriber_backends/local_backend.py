@@ -24,6 +24,7 @@ from . import local_models
 from .local_config import SECTION, LocalConfig
 from .local_cli import models_group
 from .local_models import ResolvedModel, first_line, hub_offline
+from .languages import WHISPER_LANGUAGES, whisper_languages
 from .prompts import hotwords, segment_prompt, transcription_prompt
 
 if TYPE_CHECKING:
@@ -85,6 +86,21 @@ class LocalBackend(Backend):
 
     def transcribe(self, audio: Audio) -> Transcript:
         return self._transcribe(audio, context=None)
+
+    def languages(self) -> dict[str, str]:
+        """From the model's name (``*.en`` are English-only); a model not on disk yet: the one ``auto`` would fetch."""
+        config = self.config
+        try:
+            found, name = local_models.locate(config.model, self.ctx.settings.language, config.models_dir())
+        except BackendError:
+            return WHISPER_LANGUAGES  # a broken model directory is reported when it loads
+        if found is None:
+            return whisper_languages(name)
+        return whisper_languages(found.name, found.path)
+
+    def language_fix(self) -> str:
+        return ('set transcription.local.model to a multilingual model such as "base" or "small" '
+                f"(now {self.config.model!r}), or use a language it knows")
 
     def transcribe_segment(self, audio: Audio, context: str) -> Transcript:
         """One phrase while recording (the core's single worker thread), prompted with the previous text."""

@@ -10,10 +10,11 @@ from collections.abc import Iterable
 
 from pydantic import Field
 
-from voice_transcriber import BackendError, Check, ConfigModel, hookimpl
+from voice_transcriber import BackendError, Check, ConfigModel, HttpUrl, hookimpl
 from voice_transcriber.http import HttpOptions, RetryPolicy, error_code, error_message, send
 
 from .http_backend import HttpBackend, HttpBackendConfig
+from .languages import WHISPER_LANGUAGES
 
 OPENAI_URL = "https://api.openai.com/v1"
 #: OpenAI rejects uploads over 25 MiB (HTTP 413).
@@ -24,7 +25,7 @@ _KEY_FIX = "set OPENAI_API_KEY, or transcription.openai.apiKey in the config"
 class OpenAIEndpoint(ConfigModel):
     api_key: str | None = Field(None, description='API key (or set OPENAI_API_KEY); "none" or null sends no Authorization header.')
     model: str = Field("whisper-1", description="whisper-1, gpt-4o-transcribe, gpt-4o-mini-transcribe, … (streaming needs a gpt-4o model).")
-    base_url: str = Field(OPENAI_URL, description="API base URL; point it at any OpenAI-compatible server (vLLM, LocalAI, Speaches …).")
+    base_url: HttpUrl = Field(OPENAI_URL, description="API base URL; point it at any OpenAI-compatible server (vLLM, LocalAI, Speaches …).")
 
 
 class OpenAIConfig(HttpOptions, HttpBackendConfig, OpenAIEndpoint):
@@ -46,6 +47,10 @@ class OpenAIBackend(HttpBackend):
     @property
     def needs_key(self) -> bool:
         return self.base_url.startswith(OPENAI_URL) and not _has_key(self.config.api_key)
+
+    def languages(self) -> dict[str, str] | None:
+        """OpenAI's models know Whisper's languages; another server's model may know others."""
+        return WHISPER_LANGUAGES if self.config.model.startswith(("whisper", "gpt-4o", "gpt-transcribe")) else None
 
     def verbose_json_supported(self) -> bool:
         return not self.config.model.startswith(("gpt-4o", "gpt-transcribe"))  # json only, per the API reference

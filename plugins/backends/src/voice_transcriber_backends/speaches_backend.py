@@ -12,17 +12,18 @@ from collections.abc import Iterable
 
 from pydantic import Field
 
-from voice_transcriber import BackendError, Check, ConfigModel, hookimpl
+from voice_transcriber import BackendError, Check, ConfigModel, HttpUrl, hookimpl
 from voice_transcriber.http import HttpOptions, RetryPolicy, check_response, error_message, send
 
 from .http_backend import HttpBackend, HttpBackendConfig
+from .languages import whisper_languages
 from .prompts import hotwords
 
 _KEY_FIX = "set transcription.speaches.apiKey to the server's API_KEY (\"none\" when it has none)"
 
 
 class SpeachesEndpoint(ConfigModel):
-    url: str = Field("http://localhost:8000/v1", description="Base URL of the Speaches API, including /v1.")
+    url: HttpUrl = Field("http://localhost:8000/v1", description="Base URL of the Speaches API, including /v1.")
     api_key: str | None = Field("none", description='The server\'s API_KEY; "none" sends no Authorization header.')
     model: str = Field("Systran/faster-whisper-base", description="Hugging Face id of a faster-whisper model installed on the server.")
 
@@ -44,6 +45,13 @@ class SpeachesBackend(HttpBackend):
         super().__init__(ctx)
         self._model_lock = threading.Lock()
         self._model_ready = False
+
+    def languages(self) -> dict[str, str] | None:
+        """A faster-whisper model's languages (``*.en``: English only); another kind of model may know others."""
+        return whisper_languages(self.config.model) if "whisper" in self.config.model.lower() else None
+
+    def language_fix(self) -> str:
+        return f"set transcription.speaches.model to a multilingual model (now {self.config.model!r}), or use a language it knows"
 
     @property
     def server_root(self) -> str:

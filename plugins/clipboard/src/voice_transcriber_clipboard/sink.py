@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from voice_transcriber import (ActiveWindow, Check, DeliveredElsewhere, RunContext, Sink, SinkError, Transcript,
                                hookimpl)
 
-from .config import ClipboardConfig
+from .config import ClipboardConfig, OutputHooksConfig
 from .focus import TARGET_INFO, FocusMoved, Target, TargetProbe, current_target, describe, recorded_target
 from .keys import key_tool
 from .paste import Clipboard, doubt_message
@@ -99,6 +99,12 @@ def desktop_checks(sink: str, config, tools_for) -> list[Check]:
 @hookimpl
 def vt_register_sinks(register) -> None:
     register(ClipboardSink)
+
+
+@hookimpl
+def vt_register_settings(register) -> None:
+    """``output.beforeCommand``/``afterCommand`` (read by every key-sending sink): known keys, in `config init`."""
+    register("output", OutputHooksConfig)
 
 
 @hookimpl

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field
 
-from voice_transcriber import Check, ConfigModel, Formatter, FormatterError, Transcript, hookimpl
+from voice_transcriber import Check, ConfigModel, Formatter, FormatterError, HttpUrl, Transcript, hookimpl
 
 from .llm_reply import SERVICE, GuardRails, clean_reply, reply_content
 
@@ -36,7 +36,7 @@ SYSTEM_PROMPT = (
 
 
 class LlmConfig(ConfigModel):
-    base_url: str = Field(OPENAI_URL, description="OpenAI-compatible API base URL, e.g. http://localhost:11434/v1 (Ollama), http://localhost:8080/v1 (llama.cpp).")
+    base_url: HttpUrl = Field(OPENAI_URL, description="OpenAI-compatible API base URL, e.g. http://localhost:11434/v1 (Ollama), http://localhost:8080/v1 (llama.cpp).")
     api_key: str | None = Field(None, description="API key; for api.openai.com it defaults to transcription.openai.apiKey / $OPENAI_API_KEY. Other servers only get this key.")
     model: str = Field("gpt-4o-mini", description="Chat model name, e.g. gpt-4o-mini, llama3.2, qwen2.5:3b.")
     timeout_seconds: float = Field(15, gt=0, description="Seconds to wait for each attempt before keeping the raw text.")
