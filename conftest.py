@@ -2,11 +2,23 @@
 
 Service fixtures live in ``testing/vt_testing/`` (on sys.path via the ``pythonpath``
 ini option), one module per area, and are loaded here.
+
+Isolation, in two layers, so that a test run never reads or writes the user's own state:
+
+* for the whole session (every xdist worker, and the controller, is its own session):
+  ``HOME`` and every XDG base directory, ``XDG_RUNTIME_DIR`` included, point into a private
+  temporary folder, and the variables that lead to the user's desktop (display, Wayland,
+  session bus, desktop name) are removed; see :func:`isolate_session`. This covers what runs
+  outside any test: collection, session fixtures, their subprocesses.
+* for each test (:func:`isolated_dirs`, autouse): fresh, empty XDG directories of its own.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -22,19 +34,67 @@ pytest_plugins = [
     "vt_testing.passages",
 ]
 
+#: The per-user base directories of the XDG Base Directory specification.
+XDG_HOMES = ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_RUNTIME_DIR")
+#: Variables that would let a test reach the user's desktop session; the desktop fixtures set their own.
+DESKTOP_VARS = ("DISPLAY", "WAYLAND_DISPLAY", "SWAYSOCK", "I3SOCK", "HYPRLAND_INSTANCE_SIGNATURE",
+                "YDOTOOL_SOCKET", "DBUS_SESSION_BUS_ADDRESS", "XDG_SESSION_TYPE", "XDG_CURRENT_DESKTOP",
+                "XDG_SESSION_DESKTOP", "XDG_SESSION_ID", "XDG_SEAT", "XDG_VTNR", "DESKTOP_SESSION",
+                "XAUTHORITY")
+#: The caller's values, for the test that proves they were left alone.
+CALLER_ENV = {var: os.environ.get(var) for var in ("HOME", *XDG_HOMES)}
+
 # Nothing in the test suite may reach a model hub.
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 
+def _private_dir(prefix: str) -> Path:
+    # Short paths under /tmp: a Unix socket path (daemon.sock, sway, pulse) has at most 107 bytes.
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp" if os.path.isdir("/tmp") else None))
+
+
+def isolate_session() -> Path:
+    """Point HOME and every XDG base dir into one private folder for this whole process."""
+    root = _private_dir("vt-session-")
+    for var in XDG_HOMES:
+        path = root / var.lower().removeprefix("xdg_")
+        path.mkdir(mode=0o700)
+        os.environ[var] = str(path)
+    home = root / "home"
+    home.mkdir(mode=0o700)
+    os.environ["HOME"] = str(home)  # never the user's ~
+    # System-wide search paths: the defaults, not whatever the caller's session added.
+    os.environ["XDG_CONFIG_DIRS"] = "/etc/xdg"
+    os.environ["XDG_DATA_DIRS"] = "/usr/local/share:/usr/share"
+    for var in DESKTOP_VARS:
+        os.environ.pop(var, None)
+    # The caller's terminal size (or the 80x24 that xdist workers get) must not change what tests read.
+    for var in ("COLUMNS", "LINES"):
+        os.environ.pop(var, None)
+    return root
+
+
+# At import, before any test module (or what it imports) reads the environment.
+SESSION_ROOT = isolate_session()
+
+
+def pytest_unconfigure(config) -> None:
+    shutil.rmtree(SESSION_ROOT, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path, monkeypatch):
-    """Every test gets its own XDG config/state/cache/runtime dirs and no user env overrides."""
-    for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+    """Every test gets its own XDG config/state/cache/data/runtime dirs and no user env overrides."""
+    for var in XDG_HOMES[:-1]:
         path = tmp_path / "xdg" / var.lower()
         path.mkdir(parents=True)
         monkeypatch.setenv(var, str(path))
+    runtime = _private_dir("vt-run-")  # short: the daemon's socket lives in it
+    os.chmod(runtime, 0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     for var in list(os.environ):
         if var.startswith("VOICE_TRANSCRIBER_") and not var.startswith("VOICE_TRANSCRIBER_TEST_"):
             monkeypatch.delenv(var)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    return tmp_path / "xdg"
+    yield tmp_path / "xdg"
+    shutil.rmtree(runtime, ignore_errors=True)

@@ -117,20 +117,37 @@ class XServer:
 
 
 def free_display() -> int:
+    """A display number nobody uses now (bench scripts; the fixture lets Xvfb pick, see :func:`start_xvfb`)."""
     for number in range(90, 400):
         if not Path(f"/tmp/.X{number}-lock").exists() and not Path(f"/tmp/.X11-unix/X{number}").exists():
             return number
     raise RuntimeError("no free X display number between :90 and :399")
 
 
+def start_xvfb(log) -> tuple[subprocess.Popen, int]:
+    """Start Xvfb on a display number it picks itself (``-displayfd``): parallel test workers
+    never race for the same free number."""
+    read_fd, write_fd = os.pipe()
+    try:
+        proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24",
+                                 "-nolisten", "tcp"], stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                pass_fds=(write_fd,))
+    finally:
+        os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:  # Xvfb writes "N\n" once it listens; EOF if it died
+        answer = pipe.readline().strip()
+    if not answer.isdigit():
+        stop(proc)
+        raise RuntimeError(f"Xvfb did not start: see {log.name}")
+    return proc, int(answer)
+
+
 @pytest.fixture(scope="session")
 def xvfb(tmp_path_factory) -> Iterator[XServer]:
     """A real Xvfb X server (no window manager) for the whole session."""
     require("Xvfb", "xdotool", "xclip", "xprop")
-    number = free_display()
     log = (tmp_path_factory.mktemp("xvfb") / "xvfb.log").open("wb")
-    proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
-                            stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    proc, number = start_xvfb(log)
     env = {**os.environ, "DISPLAY": f":{number}"}
     try:
         wait_until(lambda: proc.poll() is not None or subprocess.run(
@@ -264,8 +281,13 @@ def _unprivileged_user() -> str | None:
     try:
         pwd.getpwnam(TEST_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", TEST_USER],
-                       check=True, capture_output=True)
+        created = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                                  TEST_USER], capture_output=True, text=True)
+        if created.returncode != 0:  # another test worker may have created it meanwhile
+            try:
+                pwd.getpwnam(TEST_USER)
+            except KeyError:
+                raise RuntimeError(f"cannot create the test user {TEST_USER}: {created.stderr.strip()}") from None
     return TEST_USER
 
 

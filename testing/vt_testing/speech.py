@@ -1,4 +1,8 @@
-"""Real speech for tests: the JFK sample, espeak-ng sentences, the tiny.en model, and WER."""
+"""Real speech for tests: the JFK sample, espeak-ng sentences, the tiny.en model, and WER.
+
+The JFK sample is the one the repository ships (``samples/jfk.flac``, 11 s, 16 kHz mono
+16-bit, public domain; see ``samples/README.md``): a plain clone runs every test.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-JFK_PATH = REPO.parent / "shared" / "audio" / "jfk.flac"
+JFK_PATH = REPO / "samples" / "jfk.flac"
 JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
             "ask what you can do for your country.")
 
