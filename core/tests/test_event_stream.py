@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import select
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
@@ -12,6 +13,7 @@ import pytest
 
 from voice_transcriber import events, runstate
 from vt_testing.daemon import DaemonWorld, EventLog
+from vt_testing.desktop import wait_until
 
 
 def _event(pid: int, seq: int, run: str, event: str, state: str, **details) -> dict:
@@ -108,9 +110,17 @@ def test_ten_back_to_back_dictations_push_every_event_of_every_run(daemon_world,
             time.sleep(0.3)
             assert daemon_world.vt("stop").returncode == 0
         seen = log.wait_for(lambda evs: sum(e["event"] in events.ENDINGS for e in evs) >= 10)
+        # A run in another process (a terminal's): the daemon relays it from the journal, in order.
+        wav = espeak_wav("Hello from the terminal.")
+        assert daemon_world.vt("--input", str(wav), "--output", "stdout").returncode == 0
+        foreign = [e for e in log.wait_for(lambda evs: any(e["event"] == "delivered" and e["pid"] != daemon_world.process.pid
+                                                          for e in evs)) if e["pid"] != daemon_world.process.pid]
     finally:
         speaker.terminate()
         log.close()
+    assert [e["event"] for e in foreign if e["event"] != "partial"] == ["transcribing", "transcript", "sink", "delivered"]
+    assert [e["seq"] for e in foreign] == list(range(foreign[0]["seq"], foreign[0]["seq"] + len(foreign)))
+    seen = [e for e in seen if e not in foreign]
     daemon_pid = daemon_world.process.pid
     assert [e["seq"] for e in seen] == list(range(seen[0]["seq"], seen[0]["seq"] + len(seen)))  # none dropped
     assert {e["pid"] for e in seen} == {daemon_pid}
@@ -125,11 +135,16 @@ def test_ten_back_to_back_dictations_push_every_event_of_every_run(daemon_world,
     assert sum(e["event"] == "delivered" for e in seen) >= 1  # the microphone heard speech: some text arrived
 
     # status --follow printed the same story: recording → transcribing → outcome for each run, then idle
-    lines = []
-    while not (lines and lines[-1]["state"] == "idle" and len({r["id"] for r in lines if r.get("event")}) >= 10):
-        ready = select.select([follow.stdout], [], [], 30)[0]
-        assert ready, f"status --follow went quiet; so far: {lines}"
-        lines.append(json.loads(follow.stdout.readline()))
+    lines: list[dict] = []
+
+    def read() -> None:
+        for line in follow.stdout:
+            lines.append(json.loads(line))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    wait_until(lambda: lines and lines[-1]["state"] == "idle" and len({r["id"] for r in lines if r.get("event")}) >= 11,
+               60, "status --follow to print every run and idle")
     follow.terminate()
     for run in runs:
         states = [r["state"] for r in lines if r["id"] == run]

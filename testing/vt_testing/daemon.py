@@ -99,14 +99,20 @@ class EventLog:
         self.sock.sendall(json.dumps({"v": 1, "command": "events", "args": [], "config": None, "debug": False,
                                       "quiet": False, "session": {}}).encode() + b"\n")
         self.messages: list[dict[str, Any]] = []
+        #: (producer pid, seq) → time.time() when the event's line arrived here
+        self.received: dict[tuple[int, int], float] = {}
         self.changed = threading.Condition()
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
     def _read(self) -> None:
         for line in self.sock.makefile("rb"):
+            arrived = time.time()
+            message = json.loads(line)
             with self.changed:
-                self.messages.append(json.loads(line))
+                if "event" in message:
+                    self.received[(message["event"].get("pid"), message["event"].get("seq"))] = arrived
+                self.messages.append(message)
                 self.changed.notify_all()
 
     @property

@@ -35,6 +35,7 @@ PANEL_XML = """<?xml version="1.0" encoding="UTF-8"?>
       <property name="length" type="uint" value="100"/>
       <property name="position-locked" type="bool" value="true"/>
       <property name="size" type="uint" value="32"/>
+      <property name="icon-size" type="uint" value="24"/>
       <property name="plugin-ids" type="array">
         <value type="int" value="1"/>
       </property>
@@ -42,7 +43,8 @@ PANEL_XML = """<?xml version="1.0" encoding="UTF-8"?>
   </property>
   <property name="plugins" type="empty">
     <property name="plugin-1" type="string" value="systray">
-      <property name="square-icons" type="bool" value="true"/>
+      <property name="square-icons" type="bool" value="false"/>
+      <property name="icon-size" type="int" value="24"/>
     </property>
   </property>
 </channel>

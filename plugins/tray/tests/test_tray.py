@@ -75,6 +75,12 @@ class Tray:
         return self.log.read_text(errors="replace")
 
 
+def _screenshot(host: TrayHost, state: str) -> None:
+    """With VT_TRAY_SCREENSHOTS=DIR, keep the panel as drawn (docs/tray.md's picture comes from here)."""
+    if folder := os.environ.get("VT_TRAY_SCREENSHOTS"):
+        host.save_png(Path(folder) / f"tray-{state}.png", box=(0, 0, 64, 32))
+
+
 def _clipboard(host: TrayHost) -> str:
     return host.run("xclip", "-o", "-selection", "clipboard")
 
@@ -84,7 +90,13 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
     require("xclip", "pulseaudio")
     speech = espeak_wav(SENTENCE)
     host = start_tray_host(tmp_path / "host", with_panel=False)
-    world = DaemonWorld(pulse.env, tiny_model_dir, config={"output": {"sinks": ["stdout"]}})
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    stub_log = tmp_path / "xdg-open.txt"
+    (stubs / "xdg-open").write_text(f'#!/bin/sh\necho "$@" > {stub_log}\n')
+    (stubs / "xdg-open").chmod(0o755)
+    world = DaemonWorld(pulse.env, tiny_model_dir, config={"output": {"sinks": ["stdout"]}},
+                        extra_env={"PATH": f"{stubs}:{os.environ['PATH']}"})
     tray: Tray | None = None
     try:
         # No tray host yet: one line, then the tray waits; the panel comes up and the item is registered.
@@ -106,6 +118,7 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
         assert "Idle" in host.prop(name, "ToolTip")
         gray = icons.STYLES["idle"][0]
         wait_until(lambda: host.count_colour(gray) > 20, 10, "the panel drawing the grey idle icon")
+        _screenshot(host, "idle")
 
         monitor = host.monitor(name, tmp_path / "signals.txt")
         time.sleep(0.3)
@@ -117,16 +130,30 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
             layout = host.call(name, "com.canonical.dbusmenu.GetLayout", "0", "-1", "[]", path="/MenuBar")
             assert "'Stop recording'" in layout
             wait_until(lambda: host.count_colour(icons.STYLES["recording"][0]) > 20, 10, "the panel drawing red")
+            _screenshot(host, "recording")
             pulse.play(speech).wait(timeout=30)
             time.sleep(2.5)  # the null sink hands audio out in ~2 s blocks
             host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
             wait_until(lambda: SENTENCE.split()[1] in _clipboard(host).lower() or "Failed" in host.prop(name, "ToolTip"),
                        60, "the transcript on the clipboard")
             assert wer(SENTENCE, _clipboard(host)) < 0.35, _clipboard(host)
+            if host.count_colour(icons.STYLES["delivered"][0]) > 20:  # shown for tray.deliveredSeconds
+                _screenshot(host, "delivered")
             wait_until(lambda: host.prop(name, "Status") == 's "Active"', 10, "Status back to Active")
             wait_until(lambda: "Last: " in host.prop(name, "ToolTip"), 10, "the last transcript in the tooltip")
             layout = host.call(name, "com.canonical.dbusmenu.GetLayout", "0", "-1", "[]", path="/MenuBar")
             assert "'Start recording'" in layout and "report by Friday" in layout  # the recent transcripts
+            # The menu: another output (a radio item changes), a recent transcript back on the clipboard.
+            host.call(name, "com.canonical.dbusmenu.Event", "12", "clicked", "<0>", "0", path="/MenuBar")  # typing
+            wait_until(lambda: "output: typing" in host.prop(name, "ToolTip"), 10, "the output choice")
+            host.call(name, "com.canonical.dbusmenu.Event", "11", "clicked", "<0>", "0", path="/MenuBar")  # clipboard
+            subprocess.run(["xclip", "-selection", "clipboard", "-i"], input=b"something else", timeout=10,
+                           env={**os.environ, **host.client_env})
+            host.call(name, "com.canonical.dbusmenu.Event", "31", "clicked", "<0>", "0", path="/MenuBar")
+            wait_until(lambda: "friday" in _clipboard(host).lower(), 30, "the recent transcript on the clipboard again")
+            host.call(name, "com.canonical.dbusmenu.Event", "41", "clicked", "<0>", "0", path="/MenuBar")
+            opened = wait_until(lambda: stub_log.exists() and stub_log.read_text(), 30, "xdg-open called")
+            assert opened.strip() == str(world.config_file)
             signals = (tmp_path / "signals.txt").read_text()
             assert "NewStatus ('NeedsAttention',)" in signals and "NewStatus ('Active',)" in signals
             assert signals.count(".NewIcon ()") >= 3  # idle → recording → transcribing → delivered
@@ -147,6 +174,7 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
             tooltip = host.prop(name, "ToolTip")
             assert "no speech detected" in tooltip and "voice-transcriber retry " in tooltip
             wait_until(lambda: host.count_colour(icons.STYLES["error"][0]) > 20, 10, "the panel drawing the error icon")
+            _screenshot(host, "error")
         finally:
             stop(monitor)
 
