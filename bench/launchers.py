@@ -141,7 +141,7 @@ def main() -> None:
             process.terminate()
             process.wait(timeout=5)
         shutil.rmtree(work, ignore_errors=True)
-    rows = [Row(MENU + " ÷ a stdlib-only script printing the same rows", *map(statistics.median, menu)),
+    rows = [Row(MENU + " ÷ a stdlib-only script printing the same rows", *map(statistics.median, menu), goal="<= 3"),
             Row(NOTIFY.replace(" vs ", " ÷ "), *map(statistics.median, notify))]
     write_outputs(args, "launchers", report(runs, menu, notify), rows)
 

@@ -19,7 +19,7 @@ CORE = REPO / "core" / "src"
 LAYERS = [
     {"errors", "redact", "types", "files", "paths", "version", "safe_text", "config", "control", "runstate",
      "events"},
-    {"plugin_manager", "registry", "context", "hookspecs", "plugins", "profiles", "recordings", "history"},
+    {"plugin_manager", "registry", "context", "hookspecs", "plugins", "profiles", "config_keys", "recordings", "history"},
     {"capture", "streaming", "pipeline", "live", "http", "stdout_sink", "tracker"},
     {"cli", "daemon", "__main__"},
 ]

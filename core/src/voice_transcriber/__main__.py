@@ -1,5 +1,7 @@
 """The ``voice-transcriber`` executable (also ``python -m voice_transcriber``).
 
+``--version`` answers here from :mod:`.version` alone: the standard library, nothing else.
+
 When the command line records, the microphone opens here, before click, pydantic and
 the plugins are imported (about 0.3 s), so speech starting right away is not lost.
 """
@@ -9,8 +11,17 @@ from __future__ import annotations
 import sys
 
 
+#: Options of the root command that may come before ``--version`` (click's own ``--version`` is eager too).
+_GLOBAL_FLAGS = {"--debug", "--quiet", "-q"}
+
+
 def main() -> None:
     argv = sys.argv[1:]
+    if "--version" in argv and set(argv) - {"--version"} <= _GLOBAL_FLAGS:
+        from .version import __version__  # nothing else: no click, pydantic, pluggy or plugin
+
+        sys.stdout.write(f"voice-transcriber, version {__version__}\n")
+        return
     from .daemon.client import fast_path
 
     fast_path(argv)  # a hotkey command with a daemon running: it acts, and this exits here

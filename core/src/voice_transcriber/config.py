@@ -19,6 +19,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr,
 from pydantic.alias_generators import to_camel
 
 from .errors import ConfigError
+from .paths import CONFIG_ENV, config_path
 from .redact import add_secret, is_secret_key
 
 ENV_PREFIX = "VOICE_TRANSCRIBER_"
@@ -226,21 +227,6 @@ class Settings(ConfigModel):
         return validate(model, data, prefix=path, where=lambda loc: _origin(loc, sources, self._source))
 
 
-def default_config_path() -> Path:
-    from xdg_base_dirs import xdg_config_home
-
-    return xdg_config_home() / "voice-transcriber" / "config.json"
-
-
-def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The config file in effect: ``--config``, else ``$VOICE_TRANSCRIBER_CONFIG``, else XDG."""
-    if explicit:
-        return Path(explicit)
-    if os.environ.get(ENV_PREFIX + "CONFIG"):
-        return Path(os.environ[ENV_PREFIX + "CONFIG"])
-    return default_config_path()
-
-
 def load_settings(
     path: str | os.PathLike[str] | None = None,
     *,
@@ -249,7 +235,7 @@ def load_settings(
 ) -> Settings:
     """Read, merge and validate configuration. ``overrides`` are dotted keys from flags."""
     environ = os.environ if environ is None else environ
-    explicit = path is not None or bool(environ.get(ENV_PREFIX + "CONFIG"))
+    explicit = path is not None or bool(environ.get(CONFIG_ENV))
     file = config_path(path)
     raw = read_config_file(file, must_exist=explicit)
     env_paths = env_overrides(environ)

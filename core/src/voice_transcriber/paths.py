@@ -19,6 +19,25 @@ from .errors import ControlError
 from .files import private_dir
 
 
+#: The environment variable naming the config file (like ``--config``).
+CONFIG_ENV = "VOICE_TRANSCRIBER_CONFIG"
+
+
+def default_config_path() -> Path:
+    from xdg_base_dirs import xdg_config_home
+
+    return xdg_config_home() / "voice-transcriber" / "config.json"
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file in effect: ``--config``, else ``$VOICE_TRANSCRIBER_CONFIG``, else XDG."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    return default_config_path()
+
+
 def runtime_dir() -> Path:
     """``$XDG_RUNTIME_DIR/voice-transcriber`` (0700), or a private temp dir when it is unset."""
     base = os.environ.get("XDG_RUNTIME_DIR")

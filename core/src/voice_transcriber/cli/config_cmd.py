@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from pydantic import BaseModel
 
-from ..config import Settings, config_path, dump_settings
 from ..errors import ConfigError
 from ..files import UnsafePathError, open_private, private_dir, refuse_symlink
+from ..paths import config_path
 from .run_cmd import CliState, known_sections
+
+if TYPE_CHECKING:  # pydantic and the config schema load when `show` or `init` runs
+    from pydantic import BaseModel
+
+    from ..config import Settings
 
 
 @click.group("config")
@@ -31,6 +35,8 @@ def path_cmd(state: CliState) -> None:
 @click.pass_obj
 def show_cmd(state: CliState) -> None:
     """Print the effective configuration (defaults < file < env), API keys masked."""
+    from ..config import dump_settings
+
     settings = state.settings()
     click.echo(json.dumps(dump_settings(settings, plugin_sections(state, settings)), indent=2, ensure_ascii=False))
 
@@ -45,6 +51,8 @@ def init_cmd(state: CliState, force: bool) -> None:
         raise ConfigError(str(refuse_symlink(target)))
     if target.exists() and not force:
         raise ConfigError(f"{target} already exists (use --force to overwrite it)")
+    from ..config import Settings, dump_settings
+
     settings = Settings()
     data = dump_settings(settings, plugin_sections(state, settings))
     comments = field_comments(Settings, "")
@@ -75,6 +83,8 @@ def plugin_sections(state: CliState, settings: Settings) -> dict[str, BaseModel]
 
 def field_comments(model: type[BaseModel], prefix: str) -> dict[str, str]:
     """Dotted key → the field's description (from ``Field(description=...)``)."""
+    from pydantic import BaseModel
+
     comments = {}
     for name, field in model.model_fields.items():
         key = f"{prefix}.{field.alias or name}".lstrip(".")

@@ -13,7 +13,6 @@ from typing import Any
 import click
 
 from ..errors import VoiceTranscriberError
-from ..profiles import apply_profile
 from .run_cmd import CliState
 
 #: The clipboard sink's switch that sends the paste chord after copying.
@@ -24,6 +23,7 @@ def redeliver(state: CliState, ref: str, sink: str, delay: float, profile: str |
               overrides: dict[str, Any] | None = None) -> None:
     """Give history entry ``ref`` to ``sink``; the focused window's profile applies (paste chord …)."""
     from .. import history, pipeline
+    from ..profiles import apply_profile
 
     flags = {"output.sinks": [sink], **(overrides or {})}
     ctx = state.context(state.settings(flags))

@@ -7,20 +7,22 @@ import functools
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..config import Settings, load_settings
-from ..context import RunContext
-from ..context import Backend
 from ..errors import ConfigError, UsageError, VoiceTranscriberError
-from ..history import add_recovery_hint
-from ..pipeline import Plan
-from ..plugins import PluginManager
-from ..profiles import apply_profile
-from ..registry import Registry, collect
 from ..types import Audio
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..context import Backend, RunContext
+    from ..pipeline import Plan
+    from ..plugin_manager import PluginManager
+    from ..registry import Registry
+
+# Settings, profiles and the pipeline load when a command runs, not when the command line is
+# built: `--help` and the commands that read no config never import pydantic.
 
 
 @dataclass
@@ -39,11 +41,15 @@ class CliState:
     @property
     def registry(self) -> Registry:
         if self._registry is None:
+            from ..registry import collect
+
             self._registry = collect(self.pm)
         return self._registry
 
     def settings(self, overrides: dict[str, Any] | None = None) -> Settings:
         """The settings (file < environment < ``overrides``); the first load also reports unknown keys."""
+        from ..config import load_settings
+
         settings = load_settings(self.config_file, overrides=overrides)
         if not self._keys_checked:
             self._keys_checked = True
@@ -57,6 +63,8 @@ class CliState:
         check_keys(settings, known_sections(self), strict=self.strict, warn=self.context(settings).warn)
 
     def context(self, settings: Settings) -> RunContext:
+        from ..context import RunContext
+
         return RunContext(settings, pm=self.pm, debug=self.debug or settings.benchmark_mode, quiet=self.quiet)
 
 
@@ -144,6 +152,8 @@ def overrides_from(options: dict[str, Any]) -> dict[str, Any]:
 
 def build_plan(registry: Registry, ctx: RunContext) -> Plan:
     """Create the configured components and validate their config before any audio is touched."""
+    from ..pipeline import Plan
+
     settings = ctx.settings
     plan = Plan(
         backends=registry.create_all("backend", settings.transcription.chain(), ctx),
@@ -180,7 +190,9 @@ def check_language(backends: list[Backend], settings: Settings) -> None:
 def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | None = None) -> None:
     """Load settings, build the plan, get the audio (file, stdin or microphone) and run."""
     from .. import pipeline, recordings
+    from ..history import add_recovery_hint
     from ..live import live_text
+    from ..profiles import apply_profile
 
     flags = overrides_from(options)
     ctx = state.context(state.settings(flags))

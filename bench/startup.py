@@ -1,0 +1,100 @@
+"""Start-up cost of the commands people run most, and the import structure that keeps it low.
+
+Each command is run as a whole process, alternating with its baseline (A B A B …, one dropped warm-up
+pair); the figure is the median of the per-pair ratios, so a machine whose speed drifts during the
+run moves both sides of a pair together.
+
+1. ``voice-transcriber --version`` ÷ ``python -c pass`` (goal ≤ 3);
+2. ``voice-transcriber --help`` and ``voice-transcriber transcribe --help`` ÷ ``python -c pass`` (goal ≤ 10);
+3. import circles in core/ and plugins/ (``TYPE_CHECKING`` and function-level imports counted; goal 0).
+
+    uv run python bench/startup.py [--pairs 15] [--out bench/results/30-startup.md] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import RESULTS, ROOT, Row, add_output_options, load_average, machine, repeats, write_outputs
+
+EXE = str(Path(sys.executable).with_name("voice-transcriber"))
+COMMANDS = [
+    ("`voice-transcriber --version`", [EXE, "--version"], "<= 3"),
+    ("`voice-transcriber --help`", [EXE, "--help"], "<= 10"),
+    ("`voice-transcriber transcribe --help`", [EXE, "transcribe", "--help"], "<= 10"),
+]
+BASELINE = [sys.executable, "-c", "pass"]
+
+
+def wall(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   check=True)
+    return time.perf_counter() - start
+
+
+def paired(argv: list[str], baseline: list[str], pairs: int, env: dict[str, str]) -> tuple[list[float], list[float]]:
+    """``pairs`` + 1 alternating runs of each; the first pair (cold page cache) is dropped."""
+    ours, bare = [], []
+    for _ in range(pairs + 1):
+        ours.append(wall(argv, env))
+        bare.append(wall(baseline, env))
+    return ours[1:], bare[1:]
+
+
+def count_circles() -> tuple[int, list[str]]:
+    sys.path.insert(0, str(ROOT / "core" / "tests"))
+    from test_import_layers import circles, graph, packages
+
+    found = []
+    for root, package in packages():
+        found += [", ".join(circle) for circle in circles(graph(root, package))]
+    return len(found), found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=repeats(15, 10))
+    add_output_options(parser, RESULTS / "30-startup.md")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="vt-bench-startup-"))
+    env = {**os.environ, **{f"XDG_{name}_HOME": str(work / name.lower()) for name in ("CONFIG", "STATE", "CACHE", "DATA")},
+           "XDG_RUNTIME_DIR": str(work)}
+    load_start = load_average()
+    measured = [(label, goal, *paired(argv, BASELINE, args.pairs, env)) for label, argv, goal in COMMANDS]
+    circles, names = count_circles()
+    rows, table = [], []
+    for label, goal, ours, bare in measured:
+        ratios = [o / b for o, b in zip(ours, bare)]
+        ratio = statistics.median(ratios)
+        rows.append(Row(f"{label} ÷ `python -c pass` (median of {len(ratios)} paired ratios)",
+                        ratio * statistics.median(bare), statistics.median(bare), goal=goal))
+        table.append(f"| {label} | {statistics.median(ours) * 1000:.1f} ms | {statistics.median(bare) * 1000:.1f} ms | "
+                     f"**{ratio:.2f}** | {min(ratios):.2f}–{max(ratios):.2f} | {goal.replace('<=', '≤')} |")
+    # An absolute count: "ours" is the number of circles, measured against a budget of one, goal: none.
+    rows.append(Row("import circles in core/ and plugins/ (TYPE_CHECKING and function-level imports counted) "
+                    "÷ 1", float(circles), 1.0, unit="circles", goal="<= 0"))
+    markdown = "\n".join([
+        "## Start-up", "",
+        f"`uv run python bench/startup.py --pairs {args.pairs}` — {machine()}. Each command alternates with "
+        f"`python -c pass` ({args.pairs} pairs after a dropped warm-up pair); the ratio is the median of the "
+        f"per-pair ratios. Load average {load_start} at the start, {load_average()} at the end: other jobs "
+        "shared the machine.", "",
+        "| command | ours (median) | `python -c pass` (median) | ratio (median of pairs) | pair ratios min–max | goal |",
+        "|---|---|---|---|---|---|", *table, "",
+        f"Import circles in core/ and plugins/ (every import counted, `TYPE_CHECKING` and inside functions too): "
+        f"**{circles}** (goal 0){': ' + '; '.join(names) if names else ''}. The layers are in docs/architecture.md; "
+        "core/tests/test_import_layers.py keeps them.",
+    ]) + "\n"
+    write_outputs(args, "startup", markdown, rows)
+
+
+if __name__ == "__main__":
+    main()

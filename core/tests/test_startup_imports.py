@@ -1,0 +1,84 @@
+"""Each command imports only what it uses: which libraries a real ``voice-transcriber`` process loaded.
+
+The command runs in a subprocess through the console script's own entry point; at exit it writes
+the names in ``sys.modules`` to a file. No timings: a library that shows up where it does not
+belong is the regression (docs/architecture.md, "What each command may load").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RUN = """
+import atexit, json, sys
+out = sys.argv.pop(1)
+atexit.register(lambda: json.dump(sorted(sys.modules), open(out, "w")))
+sys.argv[0] = "voice-transcriber"
+from voice_transcriber.__main__ import main
+main()
+"""
+HEAVY = ("click", "pydantic", "pluggy", "httpx", "numpy", "sounddevice", "soundfile", "soxr", "faster_whisper",
+         "onnxruntime", "importlib.metadata")
+
+
+@pytest.fixture
+def loaded(tmp_path):
+    env = {**os.environ, **{f"XDG_{name}_HOME": str(tmp_path / name.lower()) for name in ("CONFIG", "STATE", "CACHE")},
+           "XDG_RUNTIME_DIR": str(tmp_path / "runtime")}
+    (tmp_path / "runtime").mkdir(mode=0o700)
+
+    def run(*args: str) -> tuple[set[str], str]:
+        dump = tmp_path / "modules.json"
+        result = subprocess.run([sys.executable, "-c", RUN, str(dump), *args], env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr
+        return set(json.loads(dump.read_text())), result.stdout
+
+    return run
+
+
+def heavy(modules: set[str]) -> set[str]:
+    return {name for name in HEAVY if name in modules} | {m for m in modules if m.startswith("voice_transcriber_")}
+
+
+def test_version_loads_nothing_but_the_standard_library(loaded):
+    modules, out = loaded("--version")
+    assert out == "voice-transcriber, version 0.1.0\n"
+    assert heavy(modules) == set()
+    assert not {"voice_transcriber.cli", "voice_transcriber.config", "voice_transcriber.plugins"} & modules
+
+
+def test_version_after_global_flags_is_as_light(loaded):
+    modules, out = loaded("--debug", "--version")
+    assert out.startswith("voice-transcriber, version ") and heavy(modules) == set()
+
+
+def test_version_matches_the_installed_distribution():
+    from importlib.metadata import version
+
+    from voice_transcriber import __version__
+
+    assert __version__ == version("voice-transcriber-core")
+
+
+@pytest.mark.parametrize("args", [("--help",), ("transcribe", "--help"), ("config", "path")])
+def test_help_and_config_path_load_no_audio_or_network_library(loaded, args):
+    modules, out = loaded(*args)
+    assert out
+    assert not {"httpx", "numpy", "sounddevice", "soundfile", "soxr", "faster_whisper", "onnxruntime"} & modules
+
+
+def test_the_command_line_module_itself_needs_no_pydantic():
+    code = "import sys, voice_transcriber.cli; print(sorted(m for m in ('pydantic', 'httpx', 'numpy') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert result.stdout.strip() == "[]"
+
+
+def test_this_file_runs_the_real_entry_point():
+    assert Path(sys.executable).with_name("voice-transcriber").exists()
