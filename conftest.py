@@ -27,6 +27,7 @@ pytest_plugins = [
     "vt_testing.core",
     "vt_testing.pulse",
     "vt_testing.desktop",
+    "vt_testing.gnome",
     "vt_testing.tool_stubs",
     "vt_testing.openai_api",
     "vt_testing.http_backends",

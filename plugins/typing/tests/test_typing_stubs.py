@@ -78,15 +78,15 @@ def test_wtype_argv(fake_wayland, stub_tool, run_sink):
 def test_ydotool_types_ascii_and_pastes_what_it_cannot_type(fake_wayland, ydotoold, stub_tool, run_sink):
     ydotool = stub_tool("ydotool")
     wl_copy = stub_tool("wl-copy", read_stdin=True)
-    stub_tool("wl-paste", stdout="é — 😀")
+    stub_tool("wl-paste", stdout=["OLD", "é — 😀"])  # the user's clipboard, then ours read back
     run_sink(TypingSink, "abc é — 😀 -x", {"output.typing": {**FAST, "tool": "ydotool"},
-                                          "output.clipboard": {"pasteDelay": 0}})
+                                          "output.clipboard": {"pasteDelay": 0, "restoreDelay": 0}})
     assert ydotool.argvs() == [
         ["ydotool", "type", "--key-delay", "12", "--", "abc "],
         ["ydotool", "key", "29:1", "47:1", "47:0", "29:0"],  # ctrl+v pastes the piece
         ["ydotool", "type", "--key-delay", "12", "--", " -x"],
     ]
-    assert [call["stdin"] for call in wl_copy.calls()] == ["é — 😀"]
+    assert [call["stdin"] for call in wl_copy.calls()] == ["é — 😀", "OLD"]  # borrowed, then given back
 
 
 def test_ydotool_unsupported_fail_refuses_before_typing(fake_wayland, ydotoold, stub_tool, run_sink, capsys):
@@ -185,7 +185,7 @@ def test_doctor_checks_name_the_missing_tool(fake_wayland, only_tools):
     assert not checks["typing tools"].ok and "install the 'wtype' package" in checks["typing tools"].detail
 
 
-def test_wtype_on_gnome_points_to_ydotool(fake_wayland, stub_tool, run_sink):
+def test_wtype_on_gnome_points_to_the_portal(fake_wayland, stub_tool, run_sink):
     stub_tool("wtype", exit_code=1, stderr="Compositor does not support the virtual keyboard protocol\n")
     stub_tool("wl-copy", read_stdin=True)
     stub_tool("wl-paste", stdout="gnome")
@@ -193,7 +193,8 @@ def test_wtype_on_gnome_points_to_ydotool(fake_wayland, stub_tool, run_sink):
         run_sink(TypingSink, "gnome", {"output.typing": FAST})
     assert str(failed.value) == (
         "typing: wtype failed: Compositor does not support the virtual keyboard protocol (GNOME and KDE lack the "
-        "virtual-keyboard protocol wtype needs: set output.typing.tool to ydotool, or use --output clipboard); "
+        "virtual-keyboard protocol wtype needs: set output.typing.tool to portal (or auto), or use --output "
+        "clipboard); "
         "the text is on the clipboard")
 
 

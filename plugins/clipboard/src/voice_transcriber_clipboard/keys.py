@@ -1,4 +1,4 @@
-"""Sending keys and typing text with xdotool (X11), wtype or ydotool (Wayland).
+"""Sending keys and typing text with xdotool (X11), wtype, the RemoteDesktop portal or ydotool (Wayland).
 
 Each :class:`KeyTool` knows its tool's argv for a key chord (``ctrl+shift+v``), for typing
 text (always after ``--``, the text as one argument), and for releasing modifiers still held
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from voice_transcriber import SinkError
 from voice_transcriber.safe_text import safe_text
 
-from .tools import Session, ToolResult, find_tool, is_installed, run_tool
+from .tools import Session, ToolResult, find_tool, install_hint, is_installed, run_tool
 
 if TYPE_CHECKING:
     from .xkeys import XConnection
@@ -138,8 +138,8 @@ class Wtype(KeyTool):
     settle_ms: int = 100
 
     name = "wtype"
-    fix = ("GNOME and KDE lack the virtual-keyboard protocol wtype needs: set output.typing.tool to ydotool, "
-           "or use --output clipboard")
+    fix = ("GNOME and KDE lack the virtual-keyboard protocol wtype needs: set output.typing.tool to portal "
+           "(or auto), or use --output clipboard")
     WTYPE_MODIFIERS = {"ctrl": "ctrl", "shift": "shift", "alt": "alt", "super": "logo"}
 
     def chord_argv(self, chord: str) -> list[str]:
@@ -295,12 +295,55 @@ class XTest(KeyTool):
 
 
 TOOLS: dict[str, type[KeyTool]] = {"xtest": XTest, "xdotool": Xdotool, "wtype": Wtype, "ydotool": Ydotool}
+#: Every name ``tool``/``keyTool`` accepts besides ``auto`` (the portal's class is imported on use).
+TOOL_NAMES = ("xtest", "xdotool", "wtype", "portal", "ydotool")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The key tool ``auto`` picks for this desktop, and why (``doctor`` shows both)."""
+
+    name: str
+    reason: str
+
+
+def choose(session: Session) -> Choice:
+    """``auto``: xtest on X11 (xdotool when our own X connection fails). On Wayland, in order: wtype where the compositor offers the
+    virtual-keyboard protocol (wlroots: sway, Hyprland, river, Wayfire), the RemoteDesktop
+    portal where it offers a keyboard (GNOME, KDE), else ydotool (any compositor, but US
+    layout only, and it needs its root daemon). Raises :class:`SinkError` when none can type."""
+    if session == "x11":
+        return Choice("xtest", "X11: keys over our own X connection (XTEST; xdotool when it fails), any character "
+                               "under any layout")
+    from . import wayland
+
+    compositor = wayland.probe()
+    desktop = os.environ.get("XDG_CURRENT_DESKTOP") or "this compositor"
+    if compositor is None:  # cannot ask: the choice made before the compositor could be asked
+        name = "wtype" if is_installed("wtype") or not is_installed("ydotool") else "ydotool"
+        return Choice(name, "the Wayland compositor could not be asked what it offers")
+    if compositor.virtual_keyboard and is_installed("wtype"):
+        return Choice("wtype", f"{desktop} offers the virtual-keyboard protocol")
+    missed = ([f"{desktop} offers the virtual-keyboard protocol but wtype is not installed ({install_hint('wtype')})"]
+              if compositor.virtual_keyboard else [f"{desktop} has no virtual-keyboard protocol (wtype cannot type)"])
+    from .portal import PortalError, probe
+
+    try:
+        info = probe()
+        if info.keyboard:
+            return Choice("portal", f"{missed[0]}; its RemoteDesktop portal (version {info.version}) offers a keyboard")
+        missed.append("the RemoteDesktop portal offers no keyboard")
+    except PortalError as exc:
+        missed.append(str(exc))
+    if is_installed("ydotool"):
+        return Choice("ydotool", "; ".join(missed) + "; ydotool types US-layout ASCII (the rest is pasted)")
+    raise SinkError(f"no way to type here: {'; '.join(missed)}; and ydotool is not installed "
+                    "(use --output clipboard, or install ydotool and run its daemon)")
 
 
 def key_tool(name: str, session: Session, *, key_delay_ms: int = 12, settle_ms: int = 100,
-             unicode_delay_ms: int = 40) -> KeyTool:
-    """The configured tool (``auto``: xtest on X11, xdotool when our own X connection fails; wtype,
-    else ydotool, on Wayland), checked usable."""
+             unicode_delay_ms: int = 40, consent_timeout: float = 120.0) -> KeyTool:
+    """The configured tool (``auto``: see :func:`choose`), checked usable."""
     if name == "auto" and session == "x11":
         try:
             tool: KeyTool = XTest(key_delay_ms, unicode_delay_ms=unicode_delay_ms)
@@ -309,15 +352,19 @@ def key_tool(name: str, session: Session, *, key_delay_ms: int = 12, settle_ms: 
         except SinkError:
             name = "xdotool"
     if name == "auto":
-        name = "wtype" if is_installed("wtype") or not is_installed("ydotool") else "ydotool"
-    if name not in TOOLS:
-        raise SinkError(f"unknown key tool '{name}' (choose auto, {', '.join(TOOLS)})")
+        name = choose(session).name
+    if name not in TOOL_NAMES:
+        raise SinkError(f"unknown key tool '{name}' (choose auto, {', '.join(TOOL_NAMES)})")
     if name == "wtype":
         tool = Wtype(key_delay_ms, settle_ms=settle_ms)
     elif name == "xdotool":
         tool = Xdotool(key_delay_ms, unicode_delay_ms=unicode_delay_ms)
     elif name == "xtest":
         tool = XTest(key_delay_ms, unicode_delay_ms=unicode_delay_ms)
+    elif name == "portal":
+        from .portal import PortalKeys
+
+        tool = PortalKeys(key_delay_ms, consent_timeout=consent_timeout)
     else:
         tool = TOOLS[name](key_delay_ms)
     tool.available()

@@ -166,7 +166,8 @@ class LiveTyping:
         if self._keys is None:
             config = self.config
             self._keys = key_tool(config.tool, detect_session(config.session), key_delay_ms=config.key_delay_ms,
-                                  settle_ms=config.wtype_settle_ms, unicode_delay_ms=config.unicode_delay_ms)
+                                  settle_ms=config.wtype_settle_ms, unicode_delay_ms=config.unicode_delay_ms,
+                                  consent_timeout=config.portal_consent_timeout)
         return self._keys
 
 

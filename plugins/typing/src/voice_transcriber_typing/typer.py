@@ -2,8 +2,9 @@
 
 The text is split into pieces: runs the key tool can type (sent in chunks of ``chunkSize``
 characters, so a long dictation is not one giant argv and a failure stops early), line
-breaks (per ``newline``), and runs it cannot type (ydotool knows only US-layout ASCII),
-which are pasted through the clipboard or refused, per ``unsupported``.
+breaks (per ``newline``), and runs it cannot type — ydotool knows only US-layout ASCII; the
+RemoteDesktop portal only what the active layout produces (no emoji, no other scripts) —
+which are pasted through the clipboard (and the clipboard put back) or refused, per ``unsupported``.
 
 Only letters, spaces and the keys the settings name are ever pressed: control characters
 never get here (``voice_transcriber.safe_text``, applied again as a guard), a tab is a space
@@ -34,8 +35,10 @@ NEWLINE_KEYS = {"enter": "Return", "shift+enter": "shift+Return"}
 
 
 class TypingConfig(DesktopConfig):
-    tool: Literal["auto", "xtest", "xdotool", "wtype", "ydotool"] = Field(
-        "auto", description="Typing tool: auto (xtest on X11: keys over our own X connection, each burst checked against the target window; wtype, else ydotool, on Wayland), xtest, xdotool, wtype or ydotool.")
+    tool: Literal["auto", "xtest", "xdotool", "wtype", "portal", "ydotool"] = Field(
+        "auto", description="Typing tool: auto (xtest on X11: keys over our own X connection, each burst checked "
+                            "against the target window; on Wayland wtype where the compositor allows it, else the "
+                            "RemoteDesktop portal (GNOME, KDE), else ydotool), xtest, xdotool, wtype, portal or ydotool.")
     key_delay_ms: int = Field(12, ge=0, description="Pause between typed characters (ms); raise it if characters get lost.")
     unicode_delay_ms: int = Field(
         40, ge=0, description="xdotool only: pause between non-ASCII characters (ms); below ~25 ms applications "
@@ -62,8 +65,9 @@ class TypingConfig(DesktopConfig):
         True, description="Release Ctrl/Shift/Alt/Super still held from the hotkey before typing (xdotool only; "
                           "on Wayland use output.beforeCommand).")
     unsupported: Literal["paste", "fail"] = Field(
-        "paste", description="Characters the tool cannot type (ydotool: non-ASCII): paste them through the "
-                             "clipboard, or fail.")
+        "paste", description="Characters the tool cannot type (ydotool: non-ASCII; portal: what the active "
+                             "layout lacks, such as emoji): paste them through the clipboard, which is then put "
+                             "back, or fail.")
     burst_chars: int = Field(
         8, ge=1, description="Characters typed between two checks that the focus is still on the target window "
                              "(wtype, ydotool, xdotool; xtest checks before every key, atomically).")
@@ -139,7 +143,7 @@ def type_text(ctx: RunContext, text: str, config: TypingConfig, clipboard_config
     focus before a burst: nothing more is typed anywhere."""
     session = detect_session(config.session)
     keys = key_tool(config.tool, session, key_delay_ms=config.key_delay_ms, settle_ms=config.wtype_settle_ms,
-                    unicode_delay_ms=config.unicode_delay_ms)
+                    unicode_delay_ms=config.unicode_delay_ms, consent_timeout=config.portal_consent_timeout)
     target = target or current_target(config.session)
     window = target.window if target.known else active_window(session)
     plan = pieces(text, keys, config, terminal_name(window, clipboard_config))
@@ -162,8 +166,13 @@ def type_text(ctx: RunContext, text: str, config: TypingConfig, clipboard_config
 def send(ctx: RunContext, piece: Piece, guard: Guard, clipboard_config: ClipboardConfig) -> list[str]:
     """Send one piece through the guard (raises :class:`FocusMoved` when the focus left the target)."""
     keys = guard.keys
-    if piece.kind == "paste":
-        return Clipboard(ctx, clipboard_config).paste(piece.value, keys, run_hooks=False, guard=guard).doubts
+    if piece.kind == "paste":  # borrowed in the middle of typing: the clipboard is given back
+        clipboard = Clipboard(ctx, clipboard_config.model_copy(update={"restore": True}))
+        empty = clipboard.tool.read("clipboard") is None
+        doubts = clipboard.paste(piece.value, keys, run_hooks=False, guard=guard).doubts
+        if empty:  # paste() waited for nothing to restore: the application reads the selection after the
+            time.sleep(clipboard_config.restore_delay)  # chord, and keys typed before it did would come first
+        return doubts
     said = guard.type(piece.value) if piece.kind == "type" else guard.press(piece.value)
     return [f"{keys.name} said: {first_line(said)}"] if said.strip() else []
 
