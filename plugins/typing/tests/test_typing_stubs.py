@@ -78,7 +78,8 @@ def test_wtype_argv(fake_wayland, stub_tool, run_sink):
 def test_ydotool_types_ascii_and_pastes_what_it_cannot_type(fake_wayland, ydotoold, stub_tool, run_sink):
     ydotool = stub_tool("ydotool")
     wl_copy = stub_tool("wl-copy", read_stdin=True)
-    stub_tool("wl-paste", stdout=["OLD", "é — 😀"])  # the user's clipboard, then ours read back
+    # wl-paste answers: the user's clipboard (is it empty?), its types and text (saved), then ours read back
+    stub_tool("wl-paste", stdout=["OLD", "text/plain;charset=utf-8\n", "OLD", "é — 😀"])
     run_sink(TypingSink, "abc é — 😀 -x", {"output.typing": {**FAST, "tool": "ydotool"},
                                           "output.clipboard": {"pasteDelay": 0, "restoreDelay": 0}})
     assert ydotool.argvs() == [
