@@ -107,8 +107,9 @@ def run_sink(isolated_dirs) -> Callable[..., object]:
 
 @pytest.fixture
 def fake_x11(monkeypatch):
-    """An X11 session as the sinks see it (``DISPLAY`` set, no Wayland), for stub-tool tests."""
-    monkeypatch.setenv("DISPLAY", ":0")
+    """An X11 session as the sinks see it (``DISPLAY`` set, no Wayland), for stub-tool tests. No X
+    server answers there (a display number nobody uses), so every desktop answer comes from the stubs."""
+    monkeypatch.setenv("DISPLAY", ":4099")
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
 
 

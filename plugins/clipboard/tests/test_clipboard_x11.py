@@ -46,7 +46,7 @@ def test_paste_into_focused_window_with_ctrl_v(x_window, run_sink):
 
 def test_paste_restores_previous_clipboard(x_window, run_sink):
     run_sink(ClipboardSink, "previous content", {"output.clipboard": {}})
-    run_sink(ClipboardSink, "dictated ñ", {"output.clipboard": {"paste": True, "restore": True, "restoreDelay": 0.2}})
+    run_sink(ClipboardSink, "dictated ñ", {"output.clipboard": {"paste": True, "restore": True, "restoreDelay": 1.0}})
     assert x_window.wait_for("dictated ñ") == "dictated ñ"
     assert xclip_out() == "previous content"
 

@@ -19,6 +19,7 @@ keys are sent unchecked, as before.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ from voice_transcriber import SinkError
 
 from .keys import KeyTool, XTest
 from .tools import Session, detect_session
-from .window import WindowInfo, active_window, probe_window
+from .window import WindowInfo, active_window, focused_window, probe_window
 from .xkeys import XFocusMoved
 
 #: Key in ``RunContext.info`` holding the :class:`TargetProbe` started when the recording started.
@@ -42,6 +43,8 @@ class FocusMoved(SinkError):
         self.now = now
         #: The dictated text not delivered (set by whoever knows the whole text).
         self.rest = ""
+        #: Why, when it is not a focus change (the focus could not be checked).
+        self.reason = ""
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,20 @@ class Target:
     session: Session
 
     def holds(self) -> WindowInfo | None | bool:
-        """True while the focus is on the target; else the window that has it now (None: none)."""
+        """True while the focus is on the target; else the window that has it now (None: none).
+        Raises :class:`FocusMoved` when the focus cannot be checked (after two more tries)."""
         if not self.known:
             return True
-        now = active_window(self.session)
+        for attempt in range(3):
+            try:
+                now = focused_window(self.session)
+                break
+            except SinkError as exc:
+                if attempt == 2:
+                    moved = FocusMoved(0, None)
+                    moved.reason = f"the focus could not be checked before typing on ({exc})"
+                    raise moved from None
+                time.sleep(0.05)
         if now is not None and self.window is not None and identity(now) == identity(self.window):
             return True
         return now
@@ -122,7 +135,11 @@ class Guard:
             return
         if self.target.window is None:
             raise FocusMoved(sent, None)
-        held = self.target.holds()
+        try:
+            held = self.target.holds()
+        except FocusMoved as moved:
+            moved.sent = sent
+            raise
         if held is not True:
             raise FocusMoved(sent, held or None)
 

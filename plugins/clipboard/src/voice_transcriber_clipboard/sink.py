@@ -70,6 +70,10 @@ def redirected(ctx: RunContext, sink: str, moved: FocusMoved, text: str, target:
 
 
 def _what_happened(moved: FocusMoved, text: str, rest: str, target: Target) -> str:
+    if moved.reason:
+        typed = len(text) - len(rest)
+        return f"{moved.reason}; {typed} of {len(text)} characters were typed" if typed > 0 else \
+            f"{moved.reason}; nothing was typed"
     if target.window is None:
         return "no window had the focus (the desktop, an empty workspace or a panel), so nothing was typed"
     typed = len(text) - len(rest) if rest != text else moved.sent  # live typing: what was shown so far

@@ -47,6 +47,15 @@ class WindowInfo:
 def active_window(session: Session | None = None) -> WindowInfo | None:
     """The focused window, or None when it cannot be found out."""
     try:
+        return focused_window(session)
+    except SinkError:
+        return None
+
+
+def focused_window(session: Session | None = None) -> WindowInfo | None:
+    """The focused window; None for no window (or a desktop that cannot tell). Raises
+    :class:`SinkError` when asking failed (a tool missing, failing or too slow)."""
+    try:
         session = session or detect_session()
         if session == "x11":
             return _x11_window()
@@ -54,8 +63,8 @@ def active_window(session: Session | None = None) -> WindowInfo | None:
             return _sway_window()
         if os.environ.get("HYPRLAND_INSTANCE_SIGNATURE"):
             return _hyprland_window()
-    except (SinkError, ValueError, KeyError, TypeError):
-        return None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SinkError(f"could not read which window has the focus: {exc}") from None
     return None
 
 
