@@ -30,6 +30,7 @@ pytest_plugins = [
     "vt_testing.gnome",
     "vt_testing.tool_stubs",
     "vt_testing.openai_api",
+    "vt_testing.hostile_http",
     "vt_testing.http_backends",
     "vt_testing.dbus",
     "vt_testing.passages",

@@ -5,6 +5,12 @@ scaled by the work, retries with backoff that honour ``Retry-After``, and turnin
 failed reply into ONE line that names the service and its URL, says what went wrong and
 how to fix it — never the API key, never the uploaded data.
 
+Every call has a whole-call deadline (connect, upload and the whole reply, streamed or not:
+the read timeout of the request — ``readTimeout + readTimeoutPerAudioSecond × seconds`` for
+the backends — is a budget for the call, not a limit per socket read) and a cap on the reply
+body (``maxReplyBytes``); see ``voice_transcriber.http_limits``. A call that breaks one says
+so: too slow, too big, or cut off mid-reply.
+
 httpx is imported inside the functions that need it, so importing this module (and
 therefore ``voice-transcriber --help``) stays cheap. Typical use::
 
@@ -39,14 +45,17 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
-    "HttpOptions", "NEVER_RETRY", "RetryPolicy", "Timeouts", "bearer", "check_response", "describe_status",
-    "error_code", "error_message", "is_retryable", "make_client", "request", "retry_after", "send",
+    "DEFAULT_MAX_REPLY_BYTES", "HttpOptions", "NEVER_RETRY", "RetryPolicy", "Timeouts", "bearer", "check_response",
+    "describe_failure", "describe_status", "error_code", "error_message", "is_retryable", "make_client", "request",
+    "retry_after", "send",
 ]
 
 #: Statuses that mean "this exact request will never work": fail at once, do not retry.
 NEVER_RETRY = frozenset({400, 401, 403, 404, 413, 415, 422})
 _RETRY_STATUSES = frozenset({408, 409, 429})
 _MAX_MESSAGE = 200
+#: Reply bodies larger than this fail ("too big"): a transcript of hours is a few MB of verbose_json.
+DEFAULT_MAX_REPLY_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -95,8 +104,9 @@ class HttpOptions(ConfigModel):
     max_retries: int = Field(2, ge=0, le=10, description="Retries after a connection error, 408, 409, 429 or 5xx (exponential backoff with jitter, honouring Retry-After).")
     retry_backoff: float = Field(0.5, ge=0, description="Seconds before the first retry; doubles for each further retry (at most 8 s).")
     connect_timeout: float = Field(5.0, gt=0, description="Seconds to wait for the TCP/TLS connection.")
-    read_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the reply, plus readTimeoutPerAudioSecond for each second of audio.")
+    read_timeout: float = Field(30.0, gt=0, description="Seconds one whole call may take (connect, upload, reply), plus readTimeoutPerAudioSecond for each second of audio.")
     read_timeout_per_audio_second: float = Field(1.0, ge=0, description="Extra reply time allowed per second of audio sent.")
+    max_reply_bytes: int = Field(DEFAULT_MAX_REPLY_BYTES, gt=0, description="A reply body larger than this fails as too big (streamed replies too); far above any real transcript.")
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(max_retries=self.max_retries, base_delay=self.retry_backoff,
@@ -122,17 +132,22 @@ def bearer(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def make_client(*, headers: Mapping[str, str] | None = None, timeouts: Timeouts | None = None) -> httpx.Client:
-    """An ``httpx.Client`` with our User-Agent; close it (``with``) when done."""
+def make_client(*, headers: Mapping[str, str] | None = None, timeouts: Timeouts | None = None,
+                max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> httpx.Client:
+    """An ``httpx.Client`` with our User-Agent, whole-call deadlines and reply bodies capped at
+    ``max_reply_bytes``; close it (``with``) when done."""
     import httpx
 
+    from .http_limits import limit_client
     from .version import __version__
 
-    return httpx.Client(
-        headers={"User-Agent": f"voice-transcriber/{__version__}", **(headers or {})},
+    client = httpx.Client(
+        headers={"User-Agent": f"voice-transcriber/{__version__}", "Accept-Encoding": "gzip, deflate",
+                 **(headers or {})},
         timeout=(timeouts or Timeouts()).for_work(0),
         follow_redirects=True,
     )
+    return limit_client(client, max_reply_bytes)
 
 
 # --- reading replies ---------------------------------------------------------------------
@@ -270,7 +285,9 @@ def describe_status(service: str, url: str, response: httpx.Response, fix: str |
                                           if status >= 500 else ("answered with an error", "check the URL"))
     if status == 429 and error_code(response) == "insufficient_quota":
         what, default_fix = "says the quota is exhausted", "check your plan and billing"
-    return f"{service} ({url}): HTTP {status}, {what}: {error_message(response)} — fix: {fix or default_fix}"
+    gave_up = response.extensions.get(_GAVE_UP)
+    note = f" ({gave_up})" if gave_up else ""
+    return f"{service} ({url}): HTTP {status}, {what}: {error_message(response)}{note} — fix: {fix or default_fix}"
 
 
 def check_response(response: httpx.Response, *, service: str, error_cls: type[VoiceTranscriberError] = BackendError,
@@ -290,12 +307,15 @@ def check_response(response: httpx.Response, *, service: str, error_cls: type[Vo
 
 # --- sending with retries ----------------------------------------------------------------
 
+_GAVE_UP = "vt_gave_up"
+
 
 def send(client: httpx.Client, method: str, url: str, *, service: str,
          error_cls: type[VoiceTranscriberError] = BackendError, retry: RetryPolicy | None = None,
          stream: bool = False, expect: Collection[int] = (), unreachable_fix: str | None = None,
          timeout_fix: str | None = None, log: Callable[[str], None] | None = None,
-         sleep: Callable[[float], None] = time.sleep, **request_kwargs: Any) -> httpx.Response:
+         sleep: Callable[[float], None] = time.sleep, deadline: float | None = None,
+         **request_kwargs: Any) -> httpx.Response:
     """Send a request, retrying transient failures; return the last reply, whatever its status.
 
     Connection errors and timeouts are retried too; when they persist, ``error_cls`` is raised
@@ -305,20 +325,36 @@ def send(client: httpx.Client, method: str, url: str, *, service: str,
     returned unread (the caller closes it); error replies are always read.
     ``request_kwargs`` go to ``client.build_request`` (``files``, ``data``, ``json``, ``timeout``…);
     pass bytes, not open files, so a retry can resend them.
+
+    Each attempt must end — connection, upload and the whole reply, also when the caller reads
+    a streamed one — within ``deadline`` seconds (default: the read timeout of ``timeout``, else
+    the client's). An attempt that runs out of time, or whose reply is over the client's size
+    cap, is not retried: ``error_cls`` says "too slow" / "too big" at once. A reply cut off
+    mid-body is retried like a dropped connection. A ``Retry-After`` longer than the policy's
+    ``max_retry_after`` ends the retries, and the error says so.
     """
     import httpx
 
+    from .http_limits import DEADLINE, CallTooSlow, ReplyTooLarge
+
     retry = retry or RetryPolicy()
+    budget = deadline if deadline is not None else _budget(request_kwargs.get("timeout"), client)
+    extensions = request_kwargs.pop("extensions", None) or {}
     attempt = 0
     while True:
         try:
-            request = client.build_request(method, url, **request_kwargs)
+            limits = {"vt_budget": budget, DEADLINE: None if budget is None else time.monotonic() + budget}
+            request = client.build_request(method, url, extensions={**extensions, **limits}, **request_kwargs)
             response = client.send(request, stream=stream)
             if response.status_code >= 400:
                 response.read()  # an error reply is small; its body says whether to retry
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise _error(error_cls, f"{service}: invalid URL {_plain_url(url)!r}: {_one_line(str(exc))} — fix: "
                          "use a full URL such as http://localhost:8000/v1", retryable=False, status=None) from None
+        except (CallTooSlow, ReplyTooLarge, httpx.DecodingError) as exc:  # trying again would only repeat it
+            fix = timeout_fix if isinstance(exc, CallTooSlow) else None
+            raise _error(error_cls, describe_failure(service, url, exc, fix, tries=attempt + 1),
+                         retryable=False, status=None) from None
         except httpx.TransportError as exc:
             failure, response = exc, None
         else:
@@ -329,15 +365,31 @@ def send(client: httpx.Client, method: str, url: str, *, service: str,
         wait = retry.delay(attempt, response) if attempt < retry.max_retries else None
         if wait is None:
             if response is not None:
+                asked = retry_after(response)
+                if asked is not None and asked > retry.max_retry_after and attempt < retry.max_retries:
+                    response.extensions[_GAVE_UP] = (f"it asked to wait {asked:.0f} s before trying again, longer "
+                                                     f"than the {retry.max_retry_after:g} s worth holding a dictation")
                 return response
             slow = isinstance(failure, httpx.TimeoutException) and not isinstance(failure, httpx.ConnectTimeout)
-            raise _transport_error(error_cls, service, url, failure, request_kwargs.get("timeout"),
-                                   timeout_fix if slow else unreachable_fix, attempt) from None
+            raise _error(error_cls, describe_failure(service, url, failure, timeout_fix if slow else unreachable_fix,
+                                                     tries=attempt + 1, timeout=request_kwargs.get("timeout")),
+                         retryable=True, status=None) from None
         if log:
             reason = f"HTTP {response.status_code}" if response is not None else type(failure).__name__
             log(f"{service}: {reason} from {_plain_url(url)}; retry {attempt + 1}/{retry.max_retries} in {wait:.2f} s")
         sleep(wait)
         attempt += 1
+
+
+def _budget(timeout: Any, client: httpx.Client) -> float | None:
+    """The whole-call deadline implied by a request's timeout: its read timeout (the reply budget)."""
+    import httpx
+
+    if timeout is None:
+        timeout = client.timeout
+    if isinstance(timeout, (int, float)):
+        return float(timeout)
+    return timeout.read if isinstance(timeout, httpx.Timeout) else None
 
 
 def request(client: httpx.Client, method: str, url: str, *, service: str,
@@ -348,23 +400,52 @@ def request(client: httpx.Client, method: str, url: str, *, service: str,
     return check_response(response, service=service, error_cls=error_cls, fixes=fixes)
 
 
-def _transport_error(error_cls: type[VoiceTranscriberError], service: str, url: str, exc: Exception | None,
-                     timeout: Any, fix: str | None, retries: int) -> VoiceTranscriberError:
+def describe_failure(service: str, url: str, exc: BaseException | None, fix: str | None = None, *,
+                     tries: int = 1, timeout: Any = None) -> str:
+    """One line for a call that got no usable reply: too slow, too big, cut off mid-reply,
+    unreachable … (``exc``: the httpx error). Callers that read a streamed reply themselves use
+    it for the errors raised while reading."""
     import httpx
 
-    tries = f" (after {retries + 1} attempts)" if retries else ""
-    if isinstance(exc, httpx.TimeoutException):
+    from .http_limits import CallTooSlow, ReplyCutOff, ReplyTooLarge
+
+    where = f"{service} ({_plain_url(url)})"
+    after = f" (after {tries} attempts)" if tries > 1 else ""
+    if isinstance(exc, CallTooSlow):
+        limit = f" within {exc.budget:g} s" if exc.budget is not None else ""
+        during = {"upload": "; the upload was still under way", "connection": "; still connecting"}.get(
+            exc.phase, f"; {exc.received} bytes of it had arrived" if exc.received else "")
+        message = f"{where}: too slow: no complete reply{limit}{during}{after}"
+        default_fix = "the server is slow or stuck: raise the read timeout in the config, or check its load"
+    elif isinstance(exc, ReplyTooLarge):
+        size = (f"it announced {_size(exc.announced)}" if exc.announced and exc.announced > exc.limit
+                else f"more than {_size(exc.limit)}")
+        message = f"{where}: reply too big: {size}, over the {_size(exc.limit)} limit"
+        default_fix = "check that the URL points at the right server (a transcript is a few kB), or raise maxReplyBytes"
+    elif isinstance(exc, ReplyCutOff):
+        got = f"{exc.received} of {exc.expected} bytes" if exc.expected is not None else f"{exc.received} bytes"
+        message = f"{where}: reply cut off mid-reply: the connection ended after {got}{after}"
+        default_fix = "try again; the server (or a proxy) dropped the connection: check its log"
+    elif isinstance(exc, httpx.DecodingError):
+        message = f"{where}: unreadable reply: {_one_line(str(exc))}"
+        default_fix = "check that the URL points at the right server, and any proxy in between"
+    elif isinstance(exc, httpx.TimeoutException):
         seconds = getattr(timeout, "read", None) if isinstance(exc, httpx.ReadTimeout) else getattr(timeout, "connect", None)
         limit = f" within {seconds:g} s" if isinstance(seconds, (int, float)) else ""
-        what = "no connection" if isinstance(exc, httpx.ConnectTimeout) else "no reply"
-        message = f"{service} ({_plain_url(url)}): {what}{limit}{tries}"
+        what = "no connection" if isinstance(exc, httpx.ConnectTimeout) else "too slow: no reply"
+        message = f"{where}: {what}{limit}{after}"
         default_fix = ("is the server up and reachable?" if isinstance(exc, httpx.ConnectTimeout)
                        else "the server is slow or stuck: raise the read timeout in the config, or check its load")
     else:
-        cause = _transport_cause(exc)
-        message = f"{service} ({_plain_url(url)}): {cause}{tries}"
+        message = f"{where}: {_transport_cause(exc)}{after}"
         default_fix = "is the server running and the URL right? check your network"
-    return _error(error_cls, f"{message} — fix: {fix or default_fix}", retryable=True, status=None)
+    return redact(f"{message} — fix: {fix or default_fix}")
+
+
+def _size(count: int) -> str:
+    if count >= 1024 * 1024:
+        return f"{count / (1024 * 1024):.3g} MiB"
+    return f"{count / 1024:.3g} KiB" if count >= 1024 else f"{count} bytes"
 
 
 def _transport_cause(exc: Exception | None) -> str:

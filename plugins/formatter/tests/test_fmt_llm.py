@@ -119,7 +119,7 @@ def test_refusal_is_reported(openai_api, llm):
 def test_timeout(openai_api, llm):
     openai_api.chat("timeout")
     result = llm("hello world", timeoutSeconds=0.4)
-    assert "no reply within 0.4 s" in result.error and "raise formatter.llm.timeoutSeconds" in result.error
+    assert "too slow: no complete reply within 0.4 s" in result.error and "raise formatter.llm.timeoutSeconds" in result.error
 
 
 def test_unreachable_server(llm, closing_server):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from voice_transcriber import Backend, BackendError, ConfigError, ConfigModel, Segment, Transcript
-from voice_transcriber.http import bearer, check_response, make_client, send
+from voice_transcriber.http import bearer, check_response, describe_failure, make_client, send
 
 from .prompts import LANGUAGE_NAMES, segment_prompt, transcription_prompt
 from .replies import Heard, ReplyError, SpeechFilter, parse_body, read_stream
@@ -108,7 +108,8 @@ class HttpBackend(Backend):
                     headers = bearer(self.config.api_key)
                 except ConfigError as exc:
                     raise ConfigError(f"{self.config_section}.apiKey: {exc}") from None
-                self._client = make_client(headers=headers, timeouts=self.config.timeouts())
+                self._client = make_client(headers=headers, timeouts=self.config.timeouts(),
+                                           max_reply_bytes=self.config.max_reply_bytes)
             return self._client
 
     def prepare(self) -> None:
@@ -165,9 +166,14 @@ class HttpBackend(Backend):
         except ReplyError as exc:
             raise BackendError(f"{self.name} ({url}): unreadable reply: {exc} — fix: check that "
                                f"{self.config_section}.{self.url_key} points at a {self.name} server", retryable=True) from None
-        except httpx.HTTPError as exc:
-            raise BackendError(f"{self.name} ({url}): the connection broke during the reply ({type(exc).__name__}) "
-                               "— fix: try again; check the server's log", retryable=True) from None
+        except httpx.HTTPError as exc:  # while reading the body: too slow, too big, cut off mid-reply
+            from voice_transcriber.http_limits import CallTooSlow, ReplyTooLarge
+
+            fix = self.timeout_fix(chunk.duration) if isinstance(exc, CallTooSlow) else (
+                f"check {self.config_section}.{self.url_key}, or raise {self.config_section}.maxReplyBytes"
+                if isinstance(exc, ReplyTooLarge) else None)
+            raise BackendError(describe_failure(self.name, url, exc, fix),
+                               retryable=not isinstance(exc, (CallTooSlow, ReplyTooLarge))) from None
         finally:
             response.close()
 
