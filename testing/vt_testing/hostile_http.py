@@ -10,6 +10,7 @@ Everything stops when the client goes away or the fixture ends, so no thread out
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 import time
@@ -54,9 +55,12 @@ class HostileServer:
         return not self.stopping.wait(seconds)
 
 
-def _read_request(conn: socket.socket, read_body: bool) -> Request:
+def _read_request(conn: socket.socket, read_body: bool, stopping: threading.Event) -> Request:
     data = b""
     while b"\r\n\r\n" not in data:
+        while not select.select([conn], [], [], 0.05)[0]:  # an idle keep-alive connection: until we stop
+            if stopping.is_set():
+                raise ConnectionError("stopped")
         chunk = conn.recv(65536)
         if not chunk:
             raise ConnectionError("client closed")
@@ -90,7 +94,7 @@ def hostile_server() -> Iterator[HostileServer]:
         with conn:
             try:
                 while not server.stopping.is_set():  # keep-alive: one request after another
-                    request = _read_request(conn, server.read_body)
+                    request = _read_request(conn, server.read_body, server.stopping)
                     server.requests.append(request)
                     assert server.script is not None, "call hostile_server.serve(script) first"
                     server.script(conn, request)

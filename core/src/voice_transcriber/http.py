@@ -315,7 +315,7 @@ def send(client: httpx.Client, method: str, url: str, *, service: str,
          stream: bool = False, expect: Collection[int] = (), unreachable_fix: str | None = None,
          timeout_fix: str | None = None, log: Callable[[str], None] | None = None,
          sleep: Callable[[float], None] = time.sleep, deadline: float | None = None,
-         **request_kwargs: Any) -> httpx.Response:
+         size_fix: str | None = None, **request_kwargs: Any) -> httpx.Response:
     """Send a request, retrying transient failures; return the last reply, whatever its status.
 
     Connection errors and timeouts are retried too; when they persist, ``error_cls`` is raised
@@ -329,13 +329,14 @@ def send(client: httpx.Client, method: str, url: str, *, service: str,
     Each attempt must end — connection, upload and the whole reply, also when the caller reads
     a streamed one — within ``deadline`` seconds (default: the read timeout of ``timeout``, else
     the client's). An attempt that runs out of time, or whose reply is over the client's size
-    cap, is not retried: ``error_cls`` says "too slow" / "too big" at once. A reply cut off
+    cap, is not retried: ``error_cls`` says "too slow" (fix: ``timeout_fix``) / "too big" (fix:
+    ``size_fix``) at once. A reply cut off
     mid-body is retried like a dropped connection. A ``Retry-After`` longer than the policy's
     ``max_retry_after`` ends the retries, and the error says so.
     """
     import httpx
 
-    from .http_limits import DEADLINE, CallTooSlow, ReplyTooLarge
+    from .http_limits import DEADLINE, CallTooSlow, ReplyCutOff, ReplyTooLarge
 
     retry = retry or RetryPolicy()
     budget = deadline if deadline is not None else _budget(request_kwargs.get("timeout"), client)
@@ -352,7 +353,7 @@ def send(client: httpx.Client, method: str, url: str, *, service: str,
             raise _error(error_cls, f"{service}: invalid URL {_plain_url(url)!r}: {_one_line(str(exc))} — fix: "
                          "use a full URL such as http://localhost:8000/v1", retryable=False, status=None) from None
         except (CallTooSlow, ReplyTooLarge, httpx.DecodingError) as exc:  # trying again would only repeat it
-            fix = timeout_fix if isinstance(exc, CallTooSlow) else None
+            fix = timeout_fix if isinstance(exc, CallTooSlow) else size_fix if isinstance(exc, ReplyTooLarge) else None
             raise _error(error_cls, describe_failure(service, url, exc, fix, tries=attempt + 1),
                          retryable=False, status=None) from None
         except httpx.TransportError as exc:
@@ -371,7 +372,8 @@ def send(client: httpx.Client, method: str, url: str, *, service: str,
                                                      f"than the {retry.max_retry_after:g} s worth holding a dictation")
                 return response
             slow = isinstance(failure, httpx.TimeoutException) and not isinstance(failure, httpx.ConnectTimeout)
-            raise _error(error_cls, describe_failure(service, url, failure, timeout_fix if slow else unreachable_fix,
+            fix = timeout_fix if slow else None if isinstance(failure, ReplyCutOff) else unreachable_fix
+            raise _error(error_cls, describe_failure(service, url, failure, fix,
                                                      tries=attempt + 1, timeout=request_kwargs.get("timeout")),
                          retryable=True, status=None) from None
         if log:

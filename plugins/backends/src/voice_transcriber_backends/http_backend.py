@@ -94,6 +94,10 @@ class HttpBackend(Backend):
         return (f"the server needed more than {allowed:g} s for {seconds:.0f} s of audio: raise "
                 f"{self.config_section}.readTimeout or readTimeoutPerAudioSecond, or use a smaller model")
 
+    def size_fix(self) -> str:
+        return (f"check that {self.config_section}.{self.url_key} points at a {self.name} server (a transcript is "
+                f"a few kB), or raise {self.config_section}.maxReplyBytes")
+
     def before_upload(self) -> None:
         """Called before the first upload (Speaches makes sure its model is loaded)."""
 
@@ -131,7 +135,10 @@ class HttpBackend(Backend):
             self.ctx.info[f"{self.name} upload"] = "skipped (silence)"
             return self._transcript(Heard(""), duration, uploaded=0)
         self.before_upload()
-        chunks = split_for_upload(samples, self.config.upload_format, self.config.max_upload_bytes)
+        try:
+            chunks = split_for_upload(samples, self.config.upload_format, self.config.max_upload_bytes)
+        except BackendError as exc:  # a piece too short to split further is still over the limit
+            raise BackendError(f"{self.name}: {exc}", retryable=False) from None
         heard = Heard("")
         for chunk in chunks:
             heard = _joined(heard, self._send_chunk(chunk, heard.text, context), chunk.offset)
@@ -153,7 +160,7 @@ class HttpBackend(Backend):
         self.ctx.log(f"{self.name}: POST {url} ({len(chunk.data)} bytes {encoding.name}, {chunk.duration:.1f} s of audio)")
         response = send(self.client, "POST", url, service=self.name, retry=self.config.retry_policy(),
                         stream=self.config.stream, unreachable_fix=self.unreachable_fix(), log=self.ctx.log,
-                        timeout_fix=self.timeout_fix(chunk.duration),
+                        timeout_fix=self.timeout_fix(chunk.duration), size_fix=self.size_fix(),
                         timeout=self.config.timeouts().for_work(chunk.duration), data=self.form_fields(context),
                         files={"file": (encoding.filename, chunk.data, encoding.content_type)})
         try:
@@ -170,8 +177,7 @@ class HttpBackend(Backend):
             from voice_transcriber.http_limits import CallTooSlow, ReplyTooLarge
 
             fix = self.timeout_fix(chunk.duration) if isinstance(exc, CallTooSlow) else (
-                f"check {self.config_section}.{self.url_key}, or raise {self.config_section}.maxReplyBytes"
-                if isinstance(exc, ReplyTooLarge) else None)
+                self.size_fix() if isinstance(exc, ReplyTooLarge) else None)
             raise BackendError(describe_failure(self.name, url, exc, fix),
                                retryable=not isinstance(exc, (CallTooSlow, ReplyTooLarge))) from None
         finally:

@@ -15,6 +15,9 @@ from typing import Any
 from voice_transcriber import Segment
 
 _DONE = "[DONE]"
+#: Partial text is reported after every piece up to this many characters (any dictation), then
+#: each time it grew by an eighth: re-joining a huge stream at every piece would take quadratic time.
+_EVERY_PIECE_UP_TO = 4096
 
 
 class ReplyError(ValueError):
@@ -97,10 +100,11 @@ def read_stream(lines: Iterable[str], on_text: Callable[[str], None]) -> Heard:
     Handles ``transcript.text.delta``/``done`` events (OpenAI; Speaches, whose ``done`` text
     is empty, so the deltas are what counts), a ``data: [DONE]`` end marker, an ``error``
     object mid-stream, and Speaches v0.8.3's per-segment ``data: text`` / ``data: {"text"}``.
+    The caller bounds the stream's size and time (``voice_transcriber.http``).
     """
     pieces: list[str] = []
     done_text: str | None = None
-    events = 0
+    events = size = shown = 0
     for line in lines:
         if not line.startswith("data:"):
             continue  # blank separators, comments, event: lines
@@ -113,7 +117,10 @@ def read_stream(lines: Iterable[str], on_text: Callable[[str], None]) -> Heard:
             done_text = finished
         elif piece:
             pieces.append(piece)
-            on_text("".join(pieces).strip())
+            size += len(piece)
+            if size <= _EVERY_PIECE_UP_TO or size >= shown + shown // 8:  # a hostile stream of tiny
+                shown = size                                                # pieces costs linear time
+                on_text("".join(pieces).strip())
     if not events:
         raise ReplyError("the event stream ended without any transcription event")
     return Heard((done_text or "".join(pieces)).strip())

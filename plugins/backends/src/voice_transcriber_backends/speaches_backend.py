@@ -76,6 +76,8 @@ class SpeachesBackend(HttpBackend):
         return {
             401: _KEY_FIX,
             403: _KEY_FIX,
+            413: "set transcription.speaches.maxUploadBytes (e.g. 20000000) so long audio is split at pauses into "
+                 "uploads the server accepts, or uploadFormat \"opus\" (a fifth of FLAC's size)",
             415: "the server could not decode the upload; try uploadFormat \"flac\"",
             422: "check transcription.speaches options (responseFormat, hotwords, withoutTimestamps)",
             500: "check the server's log (Speaches answers 500 for long audio without any speech)",

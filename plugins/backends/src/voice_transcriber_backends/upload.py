@@ -23,6 +23,10 @@ _FRAME = 480  # 30 ms at 16 kHz: short enough to find the gap between two words
 _OPUS_BITRATE = 16_000
 #: libsndfile's Opus "compression level" that gives about the same bitrate (fallback encoder).
 _OPUS_LEVEL = 0.96
+#: Seconds encoded to estimate the bytes per second of a long recording, and the share of the
+#: upload limit a planned piece aims at (encodings vary with the content: leave room).
+_PROBE_SECONDS = 60
+_FILL = 0.8
 
 
 @dataclass(frozen=True)
@@ -109,10 +113,33 @@ def speech_seconds(samples: np.ndarray, threshold_db: float) -> float:
 def split_for_upload(samples: np.ndarray, encoding: str, max_bytes: int | None,
                      encoder: Callable[[np.ndarray, str], bytes] = encode) -> list[Chunk]:
     """Encode ``samples``; while a piece is over ``max_bytes``, cut it in two at its quietest
-    moment near the middle, so no word is cut and every upload fits the server's limit."""
+    moment near the middle, so no word is cut and every upload fits the server's limit.
+
+    Long audio is first cut near the length a probe's encoding says fits (so a two-hour file is
+    not encoded whole, then in halves, quarters …); each piece is then checked and halved as needed.
+    """
     pieces: list[Chunk] = []
-    _split(samples, 0, encoding, max_bytes, encoder, pieces)
+    for start, end in _planned(samples, encoding, max_bytes, encoder):
+        _split(samples[start:end], start, encoding, max_bytes, encoder, pieces)
     return pieces
+
+
+def _planned(samples: np.ndarray, encoding: str, max_bytes: int | None,
+             encoder: Callable[[np.ndarray, str], bytes]) -> list[tuple[int, int]]:
+    """``(start, end)`` sample ranges expected to encode under ``max_bytes`` (one range when short)."""
+    probe = samples[:_PROBE_SECONDS * RATE]
+    if max_bytes is None or len(samples) <= len(probe):
+        return [(0, len(samples))]
+    per_sample = max(len(encoder(probe, encoding)) / max(1, len(probe)), 1e-6)
+    target = int(_FILL * max_bytes / per_sample)
+    if target < 4 * RATE or len(samples) * per_sample <= max_bytes:
+        return [(0, len(samples))]
+    bounds, start = [], 0
+    while len(samples) - start > target:
+        cut = quietest_point(samples, start + int(0.8 * target), start + target)
+        bounds.append((start, cut))
+        start = cut
+    return [*bounds, (start, len(samples))]
 
 
 def _split(samples: np.ndarray, start: int, encoding: str, max_bytes: int | None,
@@ -122,8 +149,8 @@ def _split(samples: np.ndarray, start: int, encoding: str, max_bytes: int | None
         out.append(Chunk(data, start / RATE, len(samples) / RATE))
         return
     if len(samples) < 2 * RATE:
-        raise BackendError(f"cannot split the audio into uploads under {max_bytes} bytes "
-                           "(raise maxUploadBytes, or use uploadFormat \"opus\")")
+        raise BackendError(f"cannot split the audio into uploads under {max_bytes} bytes: {len(data)} bytes for "
+                           f"{len(samples) / RATE:.1f} s — fix: raise maxUploadBytes, or use uploadFormat \"opus\"")
     cut = quietest_point(samples, len(samples) // 4, 3 * len(samples) // 4)
     _split(samples[:cut], start, encoding, max_bytes, encoder, out)
     _split(samples[cut:], start + cut, encoding, max_bytes, encoder, out)

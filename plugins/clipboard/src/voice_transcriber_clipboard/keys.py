@@ -236,7 +236,7 @@ class XTest(KeyTool):
         x = self.x
         sent = 0
         try:
-            for char in text:
+            for char in safe_text(text):  # the pipeline already did; "\b" would be BackSpace here
                 keysym = xkeys.keysym_of(char)
                 place = x.find(keysym)
                 if place is None:  # not in the map: borrow a spare keycode for it
