@@ -20,7 +20,7 @@ LAYERS = [
     {"errors", "redact", "types", "files", "paths", "version", "safe_text", "config", "control", "runstate",
      "events"},
     {"plugin_manager", "registry", "context", "hookspecs", "plugins", "profiles", "config_keys", "recordings", "history"},
-    {"capture", "streaming", "pipeline", "live", "http", "stdout_sink", "tracker"},
+    {"capture", "streaming", "pipeline", "live", "http_limits", "http", "stdout_sink", "tracker"},
     {"cli", "daemon", "__main__"},
 ]
 
