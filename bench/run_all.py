@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     import build_docs
 
     build_docs.main()
-    print(f"wrote {SUMMARY.relative_to(ROOT)} and rebuilt BENCHMARKS.md and README.md")
+    print(f"wrote {SUMMARY.relative_to(ROOT)} and rebuilt BENCHMARKS.md")
     return 1 if any(o.error for o in outcomes) else 0
 
 

@@ -1,11 +1,11 @@
-"""The example third-party plugin works through its real entry point, and the README shows its code."""
+"""The example third-party plugin works through its real entry point, and the plugins guide shows its code."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 EXAMPLE = Path(__file__).resolve().parents[1]
-README = EXAMPLE.parents[1] / "README.md"
+GUIDE = EXAMPLE.parents[1] / "docs" / "plugins.md"
 
 
 def test_example_sink_appends_each_dictation(cli, jfk_path, write_config, tmp_path, plugin_manager):
@@ -30,7 +30,7 @@ def test_example_sink_error_names_the_key(cli, jfk_path, write_config, tmp_path)
         cli("--input", str(jfk_path), "--backend", "fake-duration", "--output", "append-file")
 
 
-def test_readme_shows_the_example_verbatim():
-    readme = README.read_text(encoding="utf-8")
+def test_the_plugins_guide_shows_the_example_verbatim():
+    readme = GUIDE.read_text(encoding="utf-8")
     assert (EXAMPLE / "src" / "voice_transcriber_append_file" / "__init__.py").read_text().strip() in readme
     assert (EXAMPLE / "pyproject.toml").read_text().strip() in readme

@@ -110,4 +110,4 @@ def dictate(scripted_pm, jfk_path) -> Callable[..., Any]:
 
 @pytest.fixture
 def formatter_readme() -> str:
-    return (Path(__file__).parents[3] / "docs" / "readme" / "60-formatters.md").read_text(encoding="utf-8")
+    return (Path(__file__).parents[3] / "docs" / "formatters.md").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The README's third-party formatter example is this directory's readme_emoji_formatter.py,
+"""The formatters page's (docs/formatters.md) third-party formatter example is this directory's readme_emoji_formatter.py,
 verbatim, and it works as a plugin: docs and code cannot drift apart."""
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from ..errors import EXIT_CANCELLED, EXIT_FAILURE, VoiceTranscriberError
 from ..plugins import PluginManager, get_plugin_manager
 from ..redact import redact
 from . import control_cmd, history_cmd, redeliver_cmd
+from .completion_cmd import completion
 from .daemon_cmd import daemon
 from .config_cmd import config_group
 from .devices_cmd import devices
@@ -54,7 +55,7 @@ def make_cli(pm: PluginManager) -> click.Group:
                                    f"... {flag} ...` (only --config, --debug, --quiet and --strict go before it)")
 
     for command in (transcribe, plugins, config_group, doctor, devices, *control_cmd.COMMANDS, daemon, *history_cmd.COMMANDS,
-                    *redeliver_cmd.COMMANDS):
+                    *redeliver_cmd.COMMANDS, completion):
         cli.add_command(command)
     for plugin, _, exc in pm.call_each("vt_register_commands", cli=cli):
         if exc is not None:

@@ -110,3 +110,12 @@ def to_commented_json(value: Any, comments: dict[str, str], path: str, indent: i
     return "{\n" + "\n".join(lines) + "\n" + "  " * indent + "}"
 
 
+
+
+@config_group.command("reference")
+@click.pass_obj
+def reference_cmd(state: CliState) -> None:
+    """Print every configuration key of the core and the installed plugins (Markdown tables)."""
+    from .config_reference import reference_markdown
+
+    click.echo(reference_markdown(known_sections(state)))
