@@ -81,3 +81,28 @@ def test_config_not_utf8_exits_2_naming_the_file(write_config):
 def test_config_path_that_is_a_directory(tmp_path):
     with pytest.raises(ConfigError, match="is a directory"):
         load_settings(tmp_path)
+
+
+# --- audio files that are not audio ---------------------------------------------------------
+
+
+def test_audio_that_is_not_audio_is_one_line_exit_1(tmp_path):
+    empty = tmp_path / "empty.flac"
+    empty.write_bytes(b"")
+    noise = tmp_path / "noise.mp3"
+    noise.write_bytes(bytes(range(256)) * 40)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    expected = {empty: "is empty (0 bytes)", noise: "not an audio format that can be read", folder: "is a directory"}
+    for path, message in expected.items():
+        result = run_cli("transcribe", str(path), "--backend", "local")
+        err = result.stderr.decode()
+        assert result.returncode == 1 and err.count("\n") == 1 and message in err and str(path) in err, err
+        assert "Note:" not in err and "possibly a pipe" not in err and "Traceback" not in err
+
+
+def test_bad_stdin_names_stdin_not_a_python_object():
+    result = run_cli("--input", "-", "--backend", "local", input=b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(200))
+    err = result.stderr.decode()
+    assert result.returncode == 1 and err.startswith("voice-transcriber: error: cannot decode audio <stdin>: ")
+    assert "BytesIO" not in err and "object at 0x" not in err and err.count("\n") == 1

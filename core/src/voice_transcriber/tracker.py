@@ -75,7 +75,7 @@ def vt_text_delivered(ctx: RunContext, sink: str) -> None:
 def vt_pipeline_finished(ctx: RunContext, transcript: Transcript) -> None:
     run = _runs.pop(ctx.run_id, _Run())
     if not transcript.text.strip():
-        _publish(ctx, "failed", error="no speech detected")
+        _publish(ctx, "failed", error="no speech detected", no_speech=True)  # exit 0: `stop --wait` says so
         return
     _remember(ctx, _entry(ctx, run, transcript, error=None))
     _publish(ctx, "delivered", sinks=run.delivered)

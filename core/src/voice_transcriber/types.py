@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,9 +34,11 @@ class Audio:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Audio:
+        """A file to decode; one clear line (AudioError) when it is missing, a directory or empty."""
+        from .decode import check_file
+
         p = Path(path)
-        if not p.is_file():
-            raise AudioError(f"audio file not found: {p} (check the path)")
+        check_file(p)
         return cls(path=p, label=str(p))
 
     @classmethod
@@ -62,6 +65,13 @@ class Audio:
             samples = soxr.resample(samples, source_rate, rate, quality="HQ").astype(np.float32)
         return samples
 
+    def blocks(self, rate: int = WHISPER_RATE, seconds: float = 30.0) -> Iterator[np.ndarray]:
+        """Mono float32 blocks of about ``seconds`` at ``rate`` Hz, decoded and resampled as a stream:
+        a long file is never in memory whole (:func:`voice_transcriber.decode.pcm_blocks`)."""
+        from .decode import pcm_blocks
+
+        return pcm_blocks(self, rate, seconds)
+
     @property
     def duration(self) -> float:
         """Length in seconds (reads only the header for files)."""
@@ -80,14 +90,14 @@ class Audio:
             return self.samples, int(self.sample_rate or WHISPER_RATE)
         import soundfile
 
+        from .decode import decode_error, quiet_native_stderr
+
         source = self.path if self.path is not None else io.BytesIO(self.data or b"")
         try:
-            samples, rate = soundfile.read(source, dtype="float32", always_2d=False)
+            with quiet_native_stderr():  # libmpg123 prints "Note: …" lines on fd 2 for a damaged MP3
+                samples, rate = soundfile.read(source, dtype="float32", always_2d=False)
         except Exception as exc:  # libsndfile reports unknown formats with several types
-            raise AudioError(
-                f"cannot decode audio {self.label}: {_first_line(exc)} "
-                "(use WAV, FLAC, OGG/Opus or MP3, or convert with `ffmpeg -i IN -ar 16000 -ac 1 OUT.flac`)"
-            ) from exc
+            raise decode_error(self.label, exc) from exc
         return samples, int(rate)
 
 
@@ -129,11 +139,6 @@ class Transcript:
             "audio_duration": self.audio_duration,
             "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in self.segments],
         }
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 @dataclass(frozen=True)

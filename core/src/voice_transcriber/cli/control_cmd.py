@@ -107,6 +107,9 @@ def _wait(recorder: Recorder, started: bool) -> None:
     run = runstate.find_run(recorder.pid, recorder.ticks) or {}
     if run.get("cancelled"):
         raise click.exceptions.Exit(EXIT_CANCELLED)
+    if run.get("no_speech"):  # exit 0, as `transcribe` on a silent file (the README's exit codes)
+        click.echo("voice-transcriber: no speech detected; nothing delivered", err=True)
+        return
     if run.get("state") != "delivered":
         reason = run.get("error") or f"it exited without publishing a result; see {recorder.log}"
         if run.get("exit_code") == EXIT_REDIRECTED:  # not lost: on the clipboard; say so, exit 3

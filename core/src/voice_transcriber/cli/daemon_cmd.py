@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from typing import Any
 
@@ -39,8 +40,12 @@ def daemon(ctx: click.Context) -> None:
 
     state: CliState = ctx.obj
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # no terminal input: Enter must not stop a dictation
-    server = Daemon(state.pm, state.config_file, debug=state.debug)
+    server = Daemon(state.pm, state.config_file, debug=state.debug, strict=state.strict)
     server.serve(on_ready=lambda line: click.echo(f"voice-transcriber daemon: {line}", err=True))
+    if server.abandoned:  # a dictation given up at the stop still runs (a hung backend): do not join it
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def ask(command: str) -> dict[str, Any]:

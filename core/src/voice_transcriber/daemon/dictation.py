@@ -61,6 +61,8 @@ class Dictation:
         self.error: str | None = None
         self._listeners: list[Listener] = []
         self._capture_ended = False
+        #: Given up at a daemon stop while it was still being transcribed (its thread may still run).
+        self.abandoned = False
         self.thread = threading.Thread(target=self._work, name="dictation", daemon=True)
 
     @property
@@ -118,16 +120,27 @@ class Dictation:
             self.done.set()
 
     def _judge(self) -> tuple[int, str | None]:
-        """A run that returned delivered its text, unless it found none (as ``status`` reports it).
-
-        A ``--continuous`` session has no transcript of its own: its utterances were delivered as they came.
-        """
-        ctx = self.state.last_context
-        if ctx is not None and ctx.transcript is not None and not ctx.transcript.text.strip():
-            return EXIT_FAILURE, "no speech detected"
+        """A run that returned succeeded: it delivered its text, or found no speech, which exits 0 as
+        ``transcribe`` does (the README's exit codes; the "no speech detected" line reached the clients
+        as a warning, and ``status`` shows it)."""
         return 0, None
 
+    def abandon(self, waited: float) -> str:
+        """The daemon stops and cannot wait longer: end this run as failed, its recording kept. The message."""
+        ctx = self.state.last_context
+        recording = ctx.info.get("recording") if ctx is not None else None
+        kept = (f"the recording is kept: {recording}; `voice-transcriber retry {os.path.basename(recording).removesuffix('.wav')}` "
+                "transcribes it again") if recording else "nothing was recorded yet"
+        message = f"the daemon stopped while {self.name} was still being transcribed (waited {waited:g} s); {kept}"
+        self._end(EXIT_FAILURE, message)
+        self.abandoned = True
+        self.recording.set()
+        self.done.set()
+        return message
+
     def _end(self, code: int, error: str | None) -> None:
+        if self.abandoned:  # the daemon gave this run up at its stop and already reported it
+            return
         self.code, self.error = code, redact(error) if error else None
         if not events.ended(self.run_id):  # it failed before its pipeline could say so (no microphone …)
             if code == EXIT_CANCELLED:

@@ -28,6 +28,9 @@ class DaemonSettings(ConfigModel):
     preroll_ms: int = Field(0, ge=0, le=10_000, description=(
         "Keep this many milliseconds of audio from before the hotkey (the microphone stays open while the "
         "daemon runs; the audio stays in memory until a recording starts). 0 turns it off."))
+    stop_timeout_seconds: float = Field(10, ge=0, le=3600, description=(
+        "`daemon stop` (or SIGTERM) waits this long for a dictation still being transcribed; then it gives "
+        "it up (the recording stays on disk for `voice-transcriber retry`) and the daemon exits."))
 
 
 class LiveConfig:

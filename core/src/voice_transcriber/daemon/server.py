@@ -45,8 +45,8 @@ REQUEST_TIMEOUT = 5.0  #: a connected peer must send its request line within thi
 class Daemon:
     """``voice-transcriber daemon``: plugins imported, backends prepared, the socket listening."""
 
-    def __init__(self, pm: PluginManager, config_file: str | None, debug: bool = False) -> None:
-        self.pm, self.debug = pm, debug
+    def __init__(self, pm: PluginManager, config_file: str | None, debug: bool = False, strict: bool = False) -> None:
+        self.pm, self.debug, self.strict = pm, debug, strict
         self.registry = collect(pm)
         self.live = LiveConfig(config_file, self._check, runtime_dir() / SNAPSHOT_NAME)
         self.lock = threading.Lock()
@@ -59,6 +59,8 @@ class Daemon:
         self.stopped = threading.Event()
         self.ready = False
         self._answered: list[threading.Event] = []  # `daemon stop` clients told that it is over
+        #: A dictation was given up at the stop (daemon.stopTimeoutSeconds): end without joining its thread.
+        self.abandoned = False
         self._checked_plan: tuple[Any, RunContext] | None = None
         self.daemon_settings = DaemonSettings()
 
@@ -111,8 +113,7 @@ class Daemon:
             current = self._listening()
             if current is not None:
                 current.stop.request_stop("daemon stopping")
-        for dictation in list(self.dictations):
-            dictation.done.wait()
+        self._wait_for_dictations(self.daemon_settings.stop_timeout_seconds)
         if self.preroll is not None:
             self.preroll.close()
         self.live.close()
@@ -122,6 +123,20 @@ class Daemon:
             answered.wait(timeout=5)  # the process must not end before `daemon stop` has its answer
         if self.ready:  # a daemon that could not start says only why (one line)
             log("stopped")
+
+    def _wait_for_dictations(self, timeout: float) -> None:
+        """Let running dictations deliver, for ``timeout`` seconds in all; then give the rest up.
+
+        A backend may hang (a server that never answers, a long read timeout): the daemon must
+        still stop within a bounded time. A dictation given up is reported as failed, its
+        recording kept on disk for ``retry``; its thread is left behind, and :attr:`abandoned`
+        tells the command to end the process without waiting for it.
+        """
+        deadline = time.monotonic() + timeout
+        for dictation in list(self.dictations):
+            if not dictation.done.wait(max(0.0, deadline - time.monotonic())):
+                log(dictation.abandon(timeout))
+                self.abandoned = True
 
     # --- one connection (its own thread) -----------------------------------------------------
 
@@ -334,7 +349,8 @@ class Daemon:
             reply.done(0)
 
     def _shutdown_command(self, request: dict[str, Any], reply: Reply) -> None:
-        reply.out(f"stopping the daemon (pid {os.getpid()}); a running recording is transcribed and delivered first")
+        reply.out(f"stopping the daemon (pid {os.getpid()}); a running recording is transcribed and delivered first "
+                  f"(waiting at most {self.daemon_settings.stop_timeout_seconds:g} s, daemon.stopTimeoutSeconds)")
         answered = threading.Event()
         self._answered.append(answered)
         self.stop_requested = True
@@ -348,6 +364,9 @@ class Daemon:
         """What makes a configuration good: every chosen component and the daemon section validate."""
         from ..cli.run_cmd import build_plan
 
+        from ..cli.run_cmd import CliState
+
+        CliState(self.pm, debug=self.debug, strict=self.strict, _registry=self.registry).check_keys(settings)
         ctx = RunContext(settings, pm=self.pm, debug=self.debug, quiet=not self.debug)
         plan = build_plan(self.registry, ctx)
         self.daemon_settings = settings.section("daemon", DaemonSettings)

@@ -10,15 +10,14 @@ thread, prompted with the previous phrase's text.
 
 from __future__ import annotations
 
-import io
 import os
 import threading
 from concurrent.futures import Future
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from voice_transcriber import Audio, AudioError, Backend, BackendError, Check, Segment, Transcript, hookimpl
+from voice_transcriber import Audio, Backend, BackendError, Check, Segment, Transcript, hookimpl
 
 from . import local_models
 from .local_config import SECTION, LocalConfig
@@ -107,19 +106,28 @@ class LocalBackend(Backend):
         return self._transcribe(audio, context=context)
 
     def _transcribe(self, audio: Audio, context: str | None) -> Transcript:
+        """The audio window by window (one window unless it is longer than :data:`WINDOW_SECONDS`),
+        decoded as a stream: a two-hour file is never in memory whole."""
         # Decoding first, not beside a background load: in an A/B run on 2 cores the overlap cost
         # more CPU and wall time than it saved. Unreadable audio fails before any load.
-        samples = decode(audio)
+        parts = windows(audio)
+        offset, samples = next(parts)
         with self.ctx.stage("local model wait"):
             loaded = self.loaded()  # joins a load prepare() started, error included
         self.ctx.info["local model"] = f"{loaded.model.name} ({loaded.model.origin})"
         language = self._language(loaded)
-        if samples.size:
-            text, segments, language = self._run(loaded, samples, language, context)
-        else:
-            text, segments = "", []
+        text, segments, seconds = "", [], 0.0
+        while samples is not None:
+            seconds = offset + samples.size / 16_000
+            if samples.size:
+                prompt_context = context if not text else text[-200:]
+                heard, found, language = self._run(loaded, samples, language, prompt_context, offset=offset, before=text,
+                                                   whole=context is None)
+                text = f"{text} {heard}".strip() if heard else text
+                segments += found
+            offset, samples = next(parts, (seconds, None))
         return Transcript(text=text, backend=self.name, language=language, model=loaded.model.name,
-                          segments=tuple(segments), audio_duration=samples.size / 16_000,
+                          segments=tuple(segments), audio_duration=seconds,
                           extra={"model_path": str(loaded.model.path), "device": loaded.device})
 
     def checks(self) -> Iterable[Check]:
@@ -186,10 +194,12 @@ class LocalBackend(Backend):
                                "(set transcription.local.model to a multilingual model such as base or small)")
         return "en"
 
-    def _run(self, loaded: LoadedModel, samples: np.ndarray, language: str | None,
-             context: str | None) -> tuple[str, list[Segment], str | None]:
-        """Decode segment by segment, telling the pipeline the text so far after each one (a
-        whole recording; a streamed phrase, ``context`` not None, is reported by the core).
+    def _run(self, loaded: LoadedModel, samples: np.ndarray, language: str | None, context: str | None,
+             offset: float = 0.0, before: str = "", whole: bool = True) -> tuple[str, list[Segment], str | None]:
+        """Decode segment by segment, telling the pipeline the text so far (``before`` this window
+        and the window's) after each one, for a ``whole`` recording; a streamed phrase is reported
+        by the core. ``context``: the text before (a phrase's, or the previous window's), as prompt;
+        ``offset``: where this window starts, in seconds.
 
         Returns the text, the segments, and the language (detected when ``language`` is None)."""
         config, settings = self.config, self.ctx.settings
@@ -201,28 +211,56 @@ class LocalBackend(Backend):
                 initial_prompt=prompt, hotwords=hotwords(settings, config.hotwords))
             for raw in decoded:  # a generator: each step decodes the next segment
                 text += raw.text  # Whisper's own spacing (none between CJK segments)
-                segments.append(Segment(raw.start, raw.end, raw.text.strip()))
-                if context is None:
-                    self.ctx.partial_text(text.strip())
+                segments.append(Segment(raw.start + offset, raw.end + offset, raw.text.strip()))
+                if whole:
+                    self.ctx.partial_text(f"{before} {text.strip()}".strip())
         except (RuntimeError, ValueError) as exc:
             raise BackendError(f"local model '{loaded.model.name}' failed while decoding: {first_line(exc)} "
                                "(rerun with --debug; try transcription.local.computeType \"float32\")") from None
         return text.strip(), segments, info.language
 
 
-def decode(audio: Audio) -> np.ndarray:
-    """16 kHz mono float32; what libsndfile cannot read is retried with faster-whisper's PyAV decoder (m4a, webm …)."""
-    try:
-        return audio.pcm()
-    except AudioError as error:
-        if audio.path is None and audio.data is None:
-            raise
-        try:
-            from faster_whisper import decode_audio
+#: Whisper gets at most this many seconds at once: a longer file is transcribed window by window,
+#: each cut at its quietest moment near its end, so memory stays bounded whatever the length
+#: (faster-whisper's VAD and features cost ~1 MB per second of window: 120 s → ~290 MB peak in all,
+#: 600 s → ~530 MB; bench/long_files.py).
+WINDOW_SECONDS = 120.0
+#: Where to look for the cut: the last this many seconds of a window, in frames of CUT_FRAME_SECONDS.
+CUT_SEARCH_SECONDS = 20.0
+CUT_FRAME_SECONDS = 0.1
 
-            return decode_audio(str(audio.path) if audio.path else io.BytesIO(audio.data or b""), sampling_rate=16_000)
-        except Exception:
-            raise error from None
+
+def windows(audio: Audio, window_seconds: float | None = None) -> Iterator[tuple[float, np.ndarray]]:
+    """``(start in seconds, 16 kHz mono float32)`` windows of ``audio``, decoded as a stream (libsndfile,
+    else PyAV for m4a, webm …); at least one, maybe empty. Raises AudioError when it cannot be decoded."""
+    import numpy as np
+
+    limit = int((window_seconds or WINDOW_SECONDS) * 16_000)
+    pending: list[np.ndarray] = []
+    size, start = 0, 0
+    for block in audio.blocks(16_000):
+        pending.append(block)
+        size += block.size
+        while size >= limit:
+            joined = np.concatenate(pending)
+            cut = quietest_cut(joined[:limit])
+            yield start / 16_000, joined[:cut]
+            start += cut
+            pending, size = [joined[cut:]], joined.size - cut
+    yield start / 16_000, np.concatenate(pending) if pending else np.zeros(0, dtype=np.float32)
+
+
+def quietest_cut(samples: np.ndarray) -> int:
+    """Where to end a window: the middle of the quietest short frame among its last seconds (a pause, not a word)."""
+    import numpy as np
+
+    frame = int(CUT_FRAME_SECONDS * 16_000)
+    search = min(samples.size, int(CUT_SEARCH_SECONDS * 16_000)) // frame * frame
+    if search < frame:
+        return samples.size
+    tail = samples[samples.size - search:].reshape(-1, frame)
+    quietest = int(np.argmin(np.square(tail, dtype=np.float32).mean(axis=1)))
+    return samples.size - search + quietest * frame + frame // 2
 
 
 def cpu_cores() -> int:

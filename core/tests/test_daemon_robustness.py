@@ -1,0 +1,130 @@
+"""The daemon under a hung backend and with nothing said: `daemon stop` is bounded, exit codes as the README says.
+
+Real daemon processes (``DaemonWorld`` of test_daemon_server), the PulseAudio virtual mic, tiny.en;
+the hung backend is a TCP server that accepts every connection and never answers.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vt_testing.speech import normalise
+
+
+def _daemon_world_helpers():
+    """DaemonWorld & co. of test_daemon_server (pytest's importlib mode cannot import a sibling test module)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_daemon_world", Path(__file__).with_name("test_daemon_server.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.DaemonWorld, module._speak, module._world
+
+
+DaemonWorld, _speak, _world = _daemon_world_helpers()
+
+SENTENCE = "Please send the report by Friday."
+
+
+class HungServer:
+    """Accepts connections, reads what they send, never answers (until closed)."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.received = threading.Event()
+        self._conns: list[socket.socket] = []
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self._conns.append(conn)
+            threading.Thread(target=self._drain, args=(conn,), daemon=True).start()
+
+    def _drain(self, conn: socket.socket) -> None:
+        try:
+            while conn.recv(65536):
+                self.received.set()
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self._closed = True
+        self.listener.close()
+        for conn in self._conns:
+            conn.close()
+
+
+@pytest.fixture
+def hung_server() -> Iterator[HungServer]:
+    server = HungServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def world(pulse, tiny_model_dir) -> Iterator[DaemonWorld]:
+    world = _world(pulse, tiny_model_dir)
+    try:
+        yield world
+    finally:
+        world.stop_daemon()
+        world.kill_recorders()
+        shutil.rmtree(world.root, ignore_errors=True)
+
+
+def test_daemon_stop_is_bounded_while_the_server_hangs_and_retry_recovers_the_recording(world, pulse, espeak_wav,
+                                                                                        hung_server):
+    world.write_config({"transcription": {"backend": "speaches", "speaches": {
+        "url": f"http://127.0.0.1:{hung_server.port}/v1", "readTimeout": 60, "autoDownload": False,
+        "skipSilence": False}}, "input": {"streaming": False}})
+    world.start_daemon()
+    started = world.vt("start", "--wait")
+    assert started.returncode == 0, started.stderr
+    _speak(pulse, espeak_wav(SENTENCE))
+    assert world.vt("stop").returncode == 0
+    assert hung_server.received.wait(timeout=60), "the backend never reached the hung server"
+
+    stopped = world.vt("daemon", "stop", timeout=40)  # the issue's `timeout 40` expired; the default bound is 10 s
+    assert stopped.returncode == 0, stopped.stderr
+    assert "waiting at most 10 s" in stopped.stdout
+    assert world.process.wait(timeout=30) == 0
+    log = world.log.read_text()
+    assert "still being transcribed (waited 10 s); the recording is kept:" in log and "voice-transcriber retry " in log
+
+    recordings = list(world.recordings.glob("*.wav"))
+    assert len(recordings) == 1 and not recordings[0].with_suffix(".delivered").exists()
+    status = world.run_status()
+    assert status["state"] == "failed" and f"voice-transcriber retry {recordings[0].stem}" in status["error"]
+    retried = world.vt("retry", "last", "--backend", "local", "--output", "stdout")
+    assert retried.returncode == 0, retried.stderr
+    assert "send the report" in normalise(retried.stdout)
+
+
+def test_no_speech_through_the_daemon_exits_0_like_transcribe(world):
+    world.start_daemon()
+    started = world.vt("start", "--wait")
+    assert started.returncode == 0, started.stderr
+    stopped = world.vt("stop", "--wait")  # the virtual mic is silent
+    assert stopped.returncode == 0, stopped.stderr
+    assert "no speech detected" in stopped.stderr and "error" not in stopped.stderr
+    toggled = world.vt("toggle", "--wait")
+    assert toggled.returncode == 0
+    again = world.vt("toggle", "--wait")
+    assert again.returncode == 0 and "no speech detected" in again.stderr
+    assert world.vt("daemon", "stop").returncode == 0
+    assert world.process.wait(timeout=30) == 0
+    assert Path(world.log).exists()
