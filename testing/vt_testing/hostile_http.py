@@ -39,7 +39,7 @@ class HostileServer:
     stopping: threading.Event
     script: Script | None = None
     read_body: bool = True
-    requests: list[Request] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list, repr=False)
 
     @property
     def url(self) -> str:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from .errors import BackendError, FormatterError, PluginError, SinkError, VoiceTranscriberError
 from .redact import redact
+from .safe_text import safe_text
 from .registry import Registry, collect
 
 if TYPE_CHECKING:
@@ -59,12 +60,13 @@ class RunContext:
     def log(self, message: str) -> None:
         """A diagnostic line on stderr, only with ``--debug``. Secrets are masked."""
         if self.debug:
-            print(redact(f"debug: {message}"), file=sys.stderr, flush=True)
+            print(redact(safe_text(f"debug: {message}")), file=sys.stderr, flush=True)
 
     def warn(self, message: str) -> None:
-        """A warning on stderr (hidden by ``--quiet``). Secrets are masked."""
+        """A warning on stderr (hidden by ``--quiet``). Secrets are masked, control characters (a
+        server's escape sequences quoted in an error) dropped."""
         if not self.quiet:
-            print(redact(f"voice-transcriber: {message}"), file=sys.stderr, flush=True)
+            print(redact(safe_text(f"voice-transcriber: {message}")), file=sys.stderr, flush=True)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:

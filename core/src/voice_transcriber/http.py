@@ -228,7 +228,9 @@ def _printable_text(response: httpx.Response) -> str | None:
 
 
 def _one_line(text: str) -> str:
-    line = " ".join(text.split())
+    from .safe_text import safe_text  # a server's words, quoted: no escape sequence reaches a terminal
+
+    line = " ".join(safe_text(text).split())
     if len(line) > _MAX_MESSAGE:
         line = line[: _MAX_MESSAGE - 1] + "…"
     return redact(line)

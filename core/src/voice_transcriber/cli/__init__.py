@@ -15,6 +15,7 @@ from click.core import ParameterSource
 from ..errors import EXIT_CANCELLED, EXIT_FAILURE, VoiceTranscriberError
 from ..plugins import PluginManager, get_plugin_manager
 from ..redact import redact
+from ..safe_text import safe_text
 from . import control_cmd, history_cmd, redeliver_cmd
 from .completion_cmd import completion
 from .daemon_cmd import daemon
@@ -103,5 +104,5 @@ def _ignore_late_cancels() -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    print(redact(f"voice-transcriber: error: {message}"), file=sys.stderr, flush=True)
+    print(redact(safe_text(f"voice-transcriber: error: {message}")), file=sys.stderr, flush=True)
     sys.exit(code)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voice_transcriber import Segment
+from voice_transcriber.safe_text import safe_text
 
 _DONE = "[DONE]"
 #: Partial text is reported after every piece up to this many characters (any dictation), then
@@ -143,7 +144,8 @@ def _stream_event(payload: str) -> tuple[str | None, str | None]:
     if "error" in event:
         error = event["error"]
         message = error.get("message") if isinstance(error, dict) else error
-        raise ReplyError(f"the server reported an error mid-stream: {message if isinstance(message, str) else 'unknown'}")
+        said = " ".join(safe_text(message).split())[:200] if isinstance(message, str) else "unknown"
+        raise ReplyError(f"the server reported an error mid-stream: {said}")
     kind = event.get("type")
     if kind is not None and not isinstance(kind, str):
         raise ReplyError('an event has a "type" that is not a string')
