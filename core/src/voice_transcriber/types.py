@@ -81,8 +81,8 @@ class Audio:
 
         try:
             info = soundfile.info(self.path if self.path else io.BytesIO(self.data or b""))
-        except Exception:
-            return len(self.pcm()) / WHISPER_RATE
+        except Exception:  # not a libsndfile format (m4a …): count the samples, a block at a time
+            return sum(block.size for block in self.blocks()) / WHISPER_RATE
         return float(info.duration)
 
     def _decode(self) -> tuple[np.ndarray, int]:
