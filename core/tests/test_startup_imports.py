@@ -82,3 +82,44 @@ def test_the_command_line_module_itself_needs_no_pydantic():
 
 def test_this_file_runs_the_real_entry_point():
     assert Path(sys.executable).with_name("voice-transcriber").exists()
+
+
+@pytest.fixture
+def history_of_50(tmp_path):
+    state = tmp_path / "state" / "voice-transcriber"
+    state.mkdir(parents=True)
+    with (state / "history.jsonl").open("w", encoding="utf-8") as out:
+        for number in range(50):
+            out.write(json.dumps({"id": f"20261125-2300{number:02d}-abcdef", "timestamp": "2026-11-25T23:00:00Z",
+                                  "text": f"dictation number {number} " * 5, "raw_text": "x"}) + "\n")
+    return tmp_path
+
+
+def full_command(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    """The same command through the whole command line (a set plugin variable turns quick handlers off)."""
+    env = {**os.environ, **{f"XDG_{name}_HOME": str(tmp_path / name.lower()) for name in ("CONFIG", "STATE", "CACHE")},
+           "XDG_RUNTIME_DIR": str(tmp_path / "runtime"), "VOICE_TRANSCRIBER_DISABLE_PLUGINS": ""}
+    return subprocess.run([str(Path(sys.executable).with_name("voice-transcriber")), *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args", [("rofi",), ("rofi", "--dmenu")])
+def test_menu_rows_load_no_config_schema_network_audio_or_click(loaded, history_of_50, args):
+    modules, out = loaded(*args)
+    assert not {"pydantic", "httpx", "numpy", "sounddevice", "click", "pluggy", "importlib.metadata"} & modules
+    assert "dictation number 49" in out and out.count("\n") == (17 if args == ("rofi",) else 13)
+    full = full_command(history_of_50, *args)
+    assert full.returncode == 0 and full.stdout == out  # the same rows as the full command prints
+
+
+def test_menu_with_a_config_only_the_full_loader_can_judge_gets_its_message(loaded, history_of_50):
+    config = history_of_50 / "config" / "voice-transcriber"
+    config.mkdir(parents=True)
+    (config / "config.json").write_text('{"launcher": {"historyEntries": 500}}', encoding="utf-8")
+    result = full_command(history_of_50, "rofi")
+    env = {**os.environ, **{f"XDG_{name}_HOME": str(history_of_50 / name.lower()) for name in ("CONFIG", "STATE", "CACHE")},
+           "XDG_RUNTIME_DIR": str(history_of_50 / "runtime")}
+    quick = subprocess.run([str(Path(sys.executable).with_name("voice-transcriber")), "rofi"], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert result.returncode == quick.returncode == 2
+    assert quick.stderr == result.stderr and "launcher.historyEntries" in quick.stderr

@@ -1,6 +1,7 @@
 """The ``voice-transcriber`` executable (also ``python -m voice_transcriber``).
 
-``--version`` answers here from :mod:`.version` alone: the standard library, nothing else.
+``--version`` answers here from :mod:`.version` alone: the standard library, nothing else;
+so do plugin commands with a quick handler (:mod:`.quick`).
 
 When the command line records, the microphone opens here, before click, pydantic and
 the plugins are imported (about 0.3 s), so speech starting right away is not lost.
@@ -25,6 +26,9 @@ def main() -> None:
     from .daemon.client import fast_path
 
     fast_path(argv)  # a hotkey command with a daemon running: it acts, and this exits here
+    from . import quick
+
+    quick.run(argv)  # a plugin's quick handler (the rofi menu's rows): it answers, and this exits here
     try:
         from .capture import early
 

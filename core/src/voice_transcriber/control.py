@@ -24,7 +24,6 @@ import fcntl
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -212,6 +211,8 @@ def _open_log() -> tuple[int, Path]:
 
 def spawn_recorder(argv: Sequence[str]) -> Recorder:
     """Start ``voice-transcriber ARGV`` detached from the terminal and register it. Hold the lock."""
+    import subprocess  # here: the menu and `status` read the PID file without it
+
     fd, log = _open_log()
     previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # inherited by the child
     try:

@@ -21,13 +21,15 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, UsageError, VoiceTranscriberError
 from .redact import redact
 from .types import Transcript
 
+TYPE_CHECKING = False  # not `typing`: the launcher menu reads the history before rofi can draw
 if TYPE_CHECKING:
+    from typing import Any
+
     from .context import RunContext
 
 

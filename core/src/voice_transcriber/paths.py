@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from .errors import ControlError
@@ -41,8 +40,12 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 def runtime_dir() -> Path:
     """``$XDG_RUNTIME_DIR/voice-transcriber`` (0700), or a private temp dir when it is unset."""
     base = os.environ.get("XDG_RUNTIME_DIR")
-    path = Path(base) / "voice-transcriber" if base and os.path.isabs(base) else \
-        Path(tempfile.gettempdir()) / f"voice-transcriber-{os.getuid()}"
+    if base and os.path.isabs(base):
+        path = Path(base) / "voice-transcriber"
+    else:
+        import tempfile
+
+        path = Path(tempfile.gettempdir()) / f"voice-transcriber-{os.getuid()}"
     try:
         make_private_dir(path)  # refuses a symlink or someone else's directory (/tmp is shared)
     except OSError as exc:

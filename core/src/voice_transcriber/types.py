@@ -8,11 +8,13 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from .errors import AudioError
 
-if TYPE_CHECKING:  # numpy is imported lazily: `--help` and `plugins` never load it
+TYPE_CHECKING = False  # not `typing`: the launcher menu reads the history before rofi can draw
+if TYPE_CHECKING:
+    from typing import Any
+  # numpy is imported lazily: `--help` and `plugins` never load it
     import numpy as np
 
 WHISPER_RATE = 16_000

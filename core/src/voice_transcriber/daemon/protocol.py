@@ -28,19 +28,19 @@ peer credentials (``SO_PEERCRED``): a process of another user (root included) is
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import socket
-import struct
-import threading
 from pathlib import Path
-from typing import Any
 
 from ..control import read_recorder
 from ..errors import VoiceTranscriberError
 from ..paths import runtime_dir
 from ..redact import redact
+
+TYPE_CHECKING = False  # socket, threading, struct and fcntl load in the functions that use them: the
+if TYPE_CHECKING:      # launcher menu asks `recording_now()` and must start fast
+    import socket
+    from typing import Any
 
 VERSION = 1
 SOCKET_NAME = "daemon.sock"
@@ -64,6 +64,9 @@ def socket_path() -> Path:
 
 def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
     """The connected peer's (pid, uid, gid), as the kernel recorded them at ``connect()``."""
+    import socket
+    import struct
+
     raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     pid, uid, gid = struct.unpack("3i", raw)
     return pid, uid, gid
@@ -150,6 +153,8 @@ class Reply:
     """Reply lines to one client. A client that went away is ignored: the dictation goes on."""
 
     def __init__(self, conn: socket.socket) -> None:
+        import threading
+
         self.conn = conn
         self._lock = threading.Lock()
         self._gone = False
@@ -183,6 +188,8 @@ def claim(lock_path: Path) -> int:
     """Hold ``daemon.lock`` for the daemon's life: a second daemon is refused, naming the first."""
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
+        import fcntl
+
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         owner = os.read(fd, 32).decode(errors="replace").strip() or "?"
@@ -200,6 +207,8 @@ def listen(path: str, accept_tick: float) -> socket.socket:
         os.unlink(path)
     except FileNotFoundError:
         pass
+    import socket
+
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     previous = os.umask(0o177)
     try:

@@ -12,11 +12,9 @@ closed and the focus is back in the window the user was in::
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import sys
 import subprocess
-from dataclasses import dataclass
 from typing import Literal
 
 import click
@@ -24,116 +22,12 @@ from pydantic import Field
 
 from voice_transcriber import ConfigModel, UsageError, hookimpl
 
-#: rofi's script-mode separators: ``\\0`` starts the options of a row, ``\\x1f`` separates them.
-ROW_OPTIONS, FIELD = "\0", "\x1f"
-#: ``ROFI_RETV`` values (rofi-script(5)).
-INITIAL, SELECTED, CUSTOM_ENTRY, DELETED, CUSTOM_KEY_1 = 0, 1, 2, 3, 10
-LABEL_WIDTH = 80
-
+from .menu import INITIAL, Item, find, menu_items, one_line, rofi_state, rofi_step  # noqa: F401 - the menu's rows
 
 class LauncherConfig(ConfigModel):
     history_entries: int = Field(10, ge=0, le=100, description="How many recent dictations the menu lists.")
     history_action: Literal["type", "paste"] = Field("type", description="What choosing a dictation does: type it again, or paste it through the clipboard.")
     settle_delay: float = Field(0.15, ge=0, le=5, description="Seconds to wait after the menu closed before acting, so the focus is back.")
-
-
-@dataclass(frozen=True)
-class Item:
-    """One menu row: its label, the ``voice-transcriber`` arguments it runs, and rofi details."""
-
-    label: str
-    args: tuple[str, ...]
-    info: str
-    icon: str
-    #: What Alt+1 (rofi's kb-custom-1) runs instead; None: the same as Enter.
-    alt_args: tuple[str, ...] | None = None
-    meta: str = ""
-
-    def rofi_row(self) -> str:
-        options = {"icon": self.icon, "info": self.info, **({"meta": self.meta} if self.meta else {})}
-        return self.label + ROW_OPTIONS + FIELD.join(f"{k}{FIELD}{v}" for k, v in options.items())
-
-
-def one_line(text: str, width: int = LABEL_WIDTH) -> str:
-    """A dictation as a menu label: one line, no control characters, at most ``width`` characters."""
-    flat = " ".join(re.sub(r"[\x00-\x1f\x7f]", " ", text).split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
-DICTATE_ITEMS = (
-    Item("Dictate → type", ("toggle", "--output", "typing"), "dictate:typing", "audio-input-microphone"),
-    Item("Dictate → clipboard", ("toggle", "--output", "clipboard"), "dictate:clipboard", "edit-paste"),
-)
-#: While a recorder listens, the menu offers to end it instead of starting another.
-RECORDING_ITEMS = (
-    Item("Stop dictation → deliver", ("stop",), "stop", "media-playback-stop"),
-    Item("Cancel dictation", ("cancel",), "cancel", "process-stop"),
-)
-
-
-def recording_now() -> bool:
-    """A recording is listening, in a background recorder or the daemon (``toggle`` would stop it)."""
-    from voice_transcriber.daemon.protocol import recording_now
-
-    return recording_now()
-
-
-def menu_items(config: LauncherConfig) -> list[Item]:
-    from voice_transcriber import history
-
-    entries = list(reversed(history.load(config.history_entries))) if config.history_entries else []
-    retry_output = _last_sinks(entries)
-    items = [*(RECORDING_ITEMS if recording_now() else DICTATE_ITEMS),
-             Item("Retry last", ("retry", "last", *(("--output", retry_output) if retry_output else ())),
-                  "retry:last", "view-refresh")]
-    verbs = {"type": "type-last", "paste": "paste-last"}
-    other = {"type": "paste-last", "paste": "type-last"}
-    for entry in entries:
-        items.append(Item(one_line(entry.text), (verbs[config.history_action], entry.id), f"history:{entry.id}",
-                          "document-open-recent", alt_args=(other[config.history_action], entry.id),
-                          meta=one_line(entry.text, width=1000)))
-    return items
-
-
-def _last_sinks(entries: list) -> str:
-    """Retry delivers where the last dictation went (a detached run has no terminal for stdout)."""
-    if not entries:
-        return ""
-    sinks = [s for s in [*entries[0].sinks_delivered, *entries[0].sinks_failed] if s != "stdout"]
-    return ",".join(dict.fromkeys(sinks))
-
-
-def rofi_header(config: LauncherConfig) -> list[str]:
-    alternative = "paste" if config.history_action == "type" else "type"
-    return [f"{ROW_OPTIONS}prompt{FIELD}voice", f"{ROW_OPTIONS}no-custom{FIELD}true",
-            f"{ROW_OPTIONS}use-hot-keys{FIELD}true",
-            f"{ROW_OPTIONS}message{FIELD}Enter: run · Alt+1 on a dictation: {alternative} it instead"]
-
-
-def find(items: list[Item], label: str, info: str | None) -> Item | None:
-    """The chosen row, by rofi's ``info`` when it is set, else by its label."""
-    for item in items:
-        if (info and item.info == info) or (not info and item.label == label):
-            return item
-    return None
-
-
-def rofi_step(items: list[Item], config: LauncherConfig, retv: int, selection: str | None,
-              info: str | None) -> tuple[list[str], tuple[str, ...] | None]:
-    """One call of rofi's script mode: the lines to print (none closes rofi) and what to run."""
-    item = find(items, selection or "", info) if retv in (SELECTED, CUSTOM_KEY_1) else None
-    if item is not None:
-        return [], (item.alt_args or item.args) if retv == CUSTOM_KEY_1 else item.args
-    header = rofi_header(config)
-    if retv in (SELECTED, CUSTOM_ENTRY, CUSTOM_KEY_1) and selection:  # typed text, or a row gone stale
-        header[-1] = f"{ROW_OPTIONS}message{FIELD}Not an entry: {one_line(selection, 40)} — choose one below"
-    return [*header, *(item.rofi_row() for item in items)], None
-
-
-def rofi_state(environ: dict[str, str] | os._Environ = os.environ) -> int:
-    """``ROFI_RETV`` (0 when unset or not a number: list the menu)."""
-    value = environ.get("ROFI_RETV", "")
-    return int(value) if value.isdigit() else INITIAL
 
 
 def run_menu(command: str, items: list[Item]) -> str:
