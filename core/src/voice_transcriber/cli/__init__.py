@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         _fail("cancelled", EXIT_CANCELLED)
     except click.ClickException as exc:
+        from .hints import improve
+
+        improve(exc)  # an unknown option: the nearest real ones and the one meant (--sink → --output)
         exc.show()
         sys.exit(exc.exit_code)
     except VoiceTranscriberError as exc:
