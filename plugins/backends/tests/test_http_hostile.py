@@ -203,3 +203,32 @@ def test_a_server_refusing_a_long_upload_gets_one_line_saying_how_to_split(opena
     message = failure(http_backend("speaches"), tone)
     assert "HTTP 413, refused the upload as too large" in message
     assert "set transcription.speaches.maxUploadBytes (e.g. 20000000) so long audio is split at pauses" in message
+
+
+# --- end to end: the recording survives a hostile server, and `retry` works afterwards ----------
+
+
+def test_a_hostile_server_never_costs_the_recording(hostile_server, write_config, cli):
+    import soundfile
+
+    from voice_transcriber.recordings import DELIVERED, recordings_dir
+
+    folder = recordings_dir()
+    folder.mkdir(parents=True, mode=0o700)
+    recording = folder / "20261205-120000-abc123.wav"
+    samples = 0.3 * np.sin(2 * np.pi * 220 * np.arange(2 * 16000) / 16000)
+    soundfile.write(recording, samples, 16000, subtype="PCM_16")
+    write_config({"transcription": {"backend": "openai", "openai": {
+        "baseUrl": hostile_server.url, "apiKey": "sk-x", "responseFormat": "json", "readTimeout": 1,
+        "readTimeoutPerAudioSecond": 0, "maxReplyBytes": 100_000, "maxRetries": 0}}})
+    for script, what in ((drip(hostile_server, GOOD, 0.1), "too slow"), (endless(hostile_server), "reply too big"),
+                         (cut(GOOD[:10], promised=100), "cut off mid-reply")):
+        hostile_server.serve(script)
+        with pytest.raises(BackendError) as caught:
+            cli("retry", "last", "--output", "stdout")
+        message = str(caught.value)
+        assert what in message and "\n" not in message
+        assert str(recording) in message and "voice-transcriber retry 20261205-120000-abc123" in message
+        assert recording.exists() and not recording.with_suffix(DELIVERED).exists()
+    hostile_server.serve(reply(json.dumps({"text": "back\x1b[2J again"}).encode()))
+    assert cli("retry", "last", "--output", "stdout").stdout.strip() == "back again"

@@ -198,3 +198,64 @@ def test_several_lines_into_a_terminal_can_be_refused_with_one_line(raw_terminal
     assert "\n" not in message
     assert raw_terminal.settle() == ""
     assert "ls\nrm" in capsys.readouterr().err  # never lost: printed, and left on the clipboard
+
+
+# --- end to end: a server's or an LLM formatter's reply, through the command line -----------------
+
+
+@pytest.mark.parametrize("source", ["backend", "llm formatter"])
+def test_a_hostile_reply_typed_end_to_end_presses_no_control_key(key_window, openai_api, write_config, cli, tmp_path,
+                                                                 source):
+    """Issue 18 row 1: `--output typing` with a server (or llm formatter) replying with control characters."""
+
+    import numpy as np
+    import soundfile
+    from vt_testing.openai_api import chat_completion, json_reply
+
+    wav = tmp_path / "speech.wav"
+    soundfile.write(wav, 0.3 * np.sin(2 * np.pi * 220 * np.arange(32000) / 16000), 16000)
+    clean_words = "tab here escred bsx crend"
+    openai_api.transcriptions(json_reply({"text": HOSTILE if source == "backend" else clean_words}))
+    openai_api.route("POST", "/v1/chat/completions", json_reply(chat_completion(HOSTILE)))
+    write_config({
+        "transcription": {"backend": "openai", "openai": {"baseUrl": openai_api.url, "apiKey": "sk-test",
+                                                          "responseFormat": "json"}},
+        "formatter": {"llm": {"baseUrl": openai_api.url, "apiKey": "sk-test"}},
+        "output": {"typing": FAST},
+    })
+    cli("--input", str(wav), "--output", "typing", *(["--format", "llm"] if source != "backend" else []))
+    assert key_window.wait_for(DICTATED) == DICTATED
+    assert key_window.settle() == DICTATED
+    assert not no_control_keys(key_window), key_window.keys()
+    assert key_window.keys()  # the keys were really pressed, and logged
+
+
+@pytest.mark.parametrize("tool", ["xdotool", "xtest"])
+def test_each_x11_key_tool_drops_control_characters_itself(key_window, tool):
+    """The last guard: a key tool given control characters directly (a plugin calling it) types none."""
+    from voice_transcriber_clipboard.keys import key_tool
+
+    key_tool(tool, "x11", key_delay_ms=4).type(HOSTILE)
+    assert key_window.wait_for(DICTATED.replace("tab here", "tab\there")) == "tab\there escred bsx crend"
+    assert not no_control_keys(key_window) - {"Tab"}, key_window.keys()
+
+
+def test_the_portal_key_tool_drops_control_characters_itself(monkeypatch):
+    """GNOME/KDE on Wayland: the keysyms sent over D-Bus (recorded here) include no BackSpace, Escape or Return."""
+    from voice_transcriber_clipboard.portal import PortalKeys
+    from voice_transcriber_clipboard.xkb import keysym
+
+    sent: list[tuple[int, bool]] = []
+    monkeypatch.setattr(PortalKeys, "_send", lambda self, events: sent.extend(events))
+    PortalKeys().type(HOSTILE)
+    typed = [sym for sym, down in sent if down]
+    assert typed == [keysym(char) for char in "tab\there escred bsx crend"]
+    assert not {keysym("\b"), keysym("\r"), keysym("\x1b")} & set(typed)
+
+
+def test_hostile_text_into_a_wayland_terminal_with_wtype(foot_window):
+    """sway + foot + wtype: the line the shell reads is the dictated text (a BackSpace would have
+    eaten a character, an ESC would show in the line, a CR would have ended it early)."""
+    typing_sink(tool="wtype", pressEnter=True).deliver(HOSTILE, Transcript(text=HOSTILE, backend="hostile"))
+    assert foot_window.wait_for(DICTATED + "\n") == DICTATED + "\n"
+    assert foot_window.settle() == DICTATED + "\n"

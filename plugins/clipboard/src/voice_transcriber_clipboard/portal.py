@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from voice_transcriber import SinkError
+from voice_transcriber.safe_text import safe_text
 
 from .keys import KeyTool, parse_chord
 from .tools import ToolResult
@@ -378,7 +379,7 @@ class PortalKeys(KeyTool):
         from .xkb import keysym
 
         events: list[tuple[int, bool]] = []
-        for char in text:
+        for char in safe_text(text):  # the pipeline already did; "\b" would be BackSpace here
             sym = keysym(char)
             if not sym:
                 raise SinkError(f"portal: no keysym for {char!r} (U+{ord(char):04X})")
