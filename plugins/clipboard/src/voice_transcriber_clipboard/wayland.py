@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 VIRTUAL_KEYBOARD = "zwp_virtual_keyboard_manager_v1"
+#: Clipboard managers' protocols: wl-copy/wl-paste work through them without taking the focus.
+DATA_CONTROL = ("zwlr_data_control_manager_v1", "ext_data_control_manager_v1")
 #: wl_seat capability bit: the seat has a keyboard.
 SEAT_KEYBOARD = 2
 #: wl_keyboard keymap format: XKB text v1.
@@ -40,6 +42,12 @@ class Compositor:
     @property
     def virtual_keyboard(self) -> bool:
         return VIRTUAL_KEYBOARD in self.globals
+
+    @property
+    def data_control(self) -> bool:
+        """False on GNOME: wl-copy and wl-paste then map a tiny window for a moment to get the
+        focus, and keys sent meanwhile go to it (they are lost)."""
+        return any(name in self.globals for name in DATA_CONTROL)
 
 
 def socket_path(environ: Mapping[str, str] | None = None) -> str | None:
