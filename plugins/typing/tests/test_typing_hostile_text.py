@@ -259,3 +259,13 @@ def test_hostile_text_into_a_wayland_terminal_with_wtype(foot_window):
     typing_sink(tool="wtype", pressEnter=True).deliver(HOSTILE, Transcript(text=HOSTILE, backend="hostile"))
     assert foot_window.wait_for(DICTATED + "\n") == DICTATED + "\n"
     assert foot_window.settle() == DICTATED + "\n"
+
+
+def test_live_typing_into_a_terminal_never_types_a_line_break(raw_terminal):
+    sink = typing_sink()
+    live = LiveTyping(sink.ctx, sink.typing_config, clipboard_config(sink.ctx))
+    live.show("ls\nrm")
+    assert raw_terminal.wait_for("ls rm") == "ls rm"
+    assert live.finish("ls\nrm -rf\x1b[D") == []
+    assert raw_terminal.wait_for("ls rm -rf") == "ls rm -rf"
+    assert raw_terminal.settle() == "ls rm -rf"  # no CR ran a line, no ESC moved the cursor
