@@ -52,8 +52,8 @@ def test_empty_history_is_one_line_exit_2():
     assert result.returncode == 2 and err.count("\n") == 1 and "the history is empty" in err
 
 
-def test_type_last_argv_is_safe_with_a_stub_xdotool(x11, stub_tool):
-    xdotool = stub_tool("xdotool")
+def test_type_last_argv_is_safe_with_a_stub_xdotool(fake_x11, stub_tool):
+    xdotool = stub_tool("xdotool", stdout="4242\n")  # getactivewindow: a window has the focus
     add_entry("20261125-230000-aaaaaa", TEXT)
     result = run_cli("type-last", "--delay", "0.05")
     typed = [argv for argv in xdotool.argvs() if "type" in argv]
@@ -79,7 +79,7 @@ def test_rofi_history_row_types_after_rofi_exits(x_window):
 def test_active_window_is_detected_on_x11(x_window, x_terminal):
     """Whichever plugin answers ``vt_active_window`` first, profiles see the focused xterm."""
     window = detect_active_window(RunContext(load_settings(), pm=get_plugin_manager()))
-    assert window is not None and window.source == "xdotool"
+    assert window is not None and window.source == "x11"  # the clipboard plugin's own X connection
     assert window.window_class == "XTerm" and window.title.startswith("VT_XTERM_")
     assert ProfileMatch(windowClass="^xterm$").matches(window)
 
@@ -129,9 +129,9 @@ def test_real_rofi_filters_the_menu_and_types_the_chosen_dictation(x_window, tmp
     assert x_window.wait_for("chosen in a real rofi menu", timeout=15) == "chosen in a real rofi menu"
 
 
-def test_paste_last_with_stub_tools_copies_through_stdin_and_sends_the_chord(x11, stub_tool):
+def test_paste_last_with_stub_tools_copies_through_stdin_and_sends_the_chord(fake_x11, stub_tool):
     xclip = stub_tool("xclip", stdout=TEXT, read_stdin=True)  # `xclip -o` reads back what was copied
-    xdotool = stub_tool("xdotool")
+    xdotool = stub_tool("xdotool", stdout="4242\n")  # getactivewindow: a window has the focus
     add_entry("20261125-230000-aaaaaa", TEXT)
     result = run_cli("paste-last")
     assert result.returncode == 0, result.stderr.decode()
@@ -151,8 +151,8 @@ def test_profile_matches_a_wayland_app_id_under_sway(foot_window, write_config):
     assert foot_window.wait_for("echo typed under sway\n", timeout=10) == "echo typed under sway\n"
 
 
-def test_type_last_with_a_forced_profile(x11, stub_tool, write_config):
-    xdotool = stub_tool("xdotool")
+def test_type_last_with_a_forced_profile(fake_x11, stub_tool, write_config):
+    xdotool = stub_tool("xdotool", stdout="4242\n")  # getactivewindow: a window has the focus
     write_config({"profiles": [{"name": "enter", "settings": {"output.typing.pressEnter": True}}]})
     add_entry("20261125-230000-aaaaaa", "make test")
     assert run_cli("type-last").returncode == 0
@@ -163,9 +163,9 @@ def test_type_last_with_a_forced_profile(x11, stub_tool, write_config):
     assert result.returncode == 2 and "unknown profile 'nope' (profiles: enter;" in result.stderr.decode()
 
 
-def test_profile_paste_chord_reaches_the_clipboard_sink(x11, stub_tool, write_config):
+def test_profile_paste_chord_reaches_the_clipboard_sink(fake_x11, stub_tool, write_config):
     stub_tool("xclip", stdout="make test", read_stdin=True)
-    xdotool = stub_tool("xdotool")
+    xdotool = stub_tool("xdotool", stdout="4242\n")  # getactivewindow: a window has the focus
     write_config({"profiles": [{"name": "old-term", "pasteChord": "shift+Insert"}]})
     add_entry("20261125-230000-aaaaaa", "make test")
     result = run_cli("paste-last", "--profile", "old-term")
