@@ -17,7 +17,7 @@ CORE = REPO / "core" / "src"
 
 #: docs/architecture.md's layers, bottom first. A module may import from its layer or below.
 LAYERS = [
-    {"errors", "redact", "types", "files", "paths", "version", "safe_text", "config", "control", "runstate",
+    {"errors", "redact", "decode", "types", "files", "paths", "version", "safe_text", "config", "control", "runstate",
      "events"},
     {"plugin_manager", "registry", "context", "hookspecs", "plugins", "profiles", "config_keys", "recordings", "history"},
     {"capture", "streaming", "pipeline", "live", "http_limits", "http", "stdout_sink", "tracker"},

@@ -20,9 +20,18 @@ from typing import TYPE_CHECKING
 from .errors import AudioError
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     import numpy as np
 
-    from .types import Audio
+    class AudioSource(Protocol):
+        """What decoding reads of an :class:`~voice_transcriber.types.Audio` (which calls this module)."""
+
+        samples: np.ndarray | None
+        sample_rate: int | None
+        path: Path | None
+        data: bytes | None
+        label: str
 
 #: Seconds of audio per block: ~1.9 MB of 16 kHz float32, a few MB at the source rate.
 BLOCK_SECONDS = 30.0
@@ -74,7 +83,7 @@ def quiet_native_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
-def pcm_blocks(audio: Audio, rate: int = 16_000, seconds: float = BLOCK_SECONDS) -> Iterator[np.ndarray]:
+def pcm_blocks(audio: AudioSource, rate: int = 16_000, seconds: float = BLOCK_SECONDS) -> Iterator[np.ndarray]:
     """``audio`` as mono float32 blocks at ``rate`` Hz, decoded and resampled as a stream.
 
     Raises :class:`AudioError` (one line) when it cannot be decoded; an error after the first
@@ -111,7 +120,7 @@ def _resampled(blocks: Iterator[np.ndarray], source_rate: int, rate: int) -> Ite
         yield tail
 
 
-def _file_blocks(audio: Audio, seconds: float) -> tuple[Iterator[np.ndarray], int]:
+def _file_blocks(audio: AudioSource, seconds: float) -> tuple[Iterator[np.ndarray], int]:
     import soundfile
 
     source = str(audio.path) if audio.path is not None else io.BytesIO(audio.data or b"")
@@ -140,7 +149,7 @@ def _file_blocks(audio: Audio, seconds: float) -> tuple[Iterator[np.ndarray], in
     return read(), int(sound.samplerate)
 
 
-def _av_blocks(audio: Audio, seconds: float) -> Iterator[np.ndarray] | None:
+def _av_blocks(audio: AudioSource, seconds: float) -> Iterator[np.ndarray] | None:
     """PyAV (FFmpeg) frames resampled to 16 kHz mono, for formats libsndfile does not read; None without PyAV
     or when FFmpeg cannot open it either."""
     try:

@@ -38,7 +38,7 @@ from typing import Any
 from voice_transcriber import SinkError
 from voice_transcriber.safe_text import safe_text
 
-from .keys import KeyTool, parse_chord
+from .keytool import KeyTool, parse_chord
 from .tools import ToolResult
 
 DESKTOP = "org.freedesktop.portal.Desktop"
