@@ -176,3 +176,15 @@ def test_wrong_language_exits_2_naming_key_and_file(write_config, short_wav):
     result = run_cli("--input", str(short_wav))
     err = result.stderr.decode()
     assert result.returncode == 2 and err.count("\n") == 1 and f"{file}: language: 'fr'" in err and "Traceback" not in err
+
+
+def test_a_background_recorder_with_a_bad_flag_or_config_exits_2_through_start_wait(write_config):
+    bad_flag = run_cli("start", "--wait", "--backend", "")
+    assert bad_flag.returncode == 2, bad_flag.stderr
+    assert bad_flag.stderr.decode().endswith("failed: --backend has an empty backend name: name each backend, "
+                                             "e.g. --backend local\n")
+    file = write_config({"strictConfig": True, "bogus": 1})
+    strict = run_cli("start", "--wait")
+    err = strict.stderr.decode()
+    assert strict.returncode == 2 and f"{file}: unknown key bogus" in err and "Traceback" not in err
+    assert b"removed the PID file" not in run_cli("status").stderr  # nothing left behind to clean up

@@ -50,6 +50,15 @@ def test_history_commands_and_retry_survive_damaged_lines():
     assert retried.returncode == 2 and b"Traceback" not in retried.stderr and b"internal error" not in retried.stderr
 
 
+def test_rofi_and_dmenu_menus_survive_damaged_history_lines():
+    path = write_history([b"[1]", b"\xff", json.dumps(GOOD).encode()])
+    for args, env in ((("rofi",), {"ROFI_RETV": "0"}), (("rofi", "--dmenu"), {})):
+        result = run_cli(*args, env=env)
+        err = result.stderr.decode()
+        assert result.returncode == 0 and "hello there" in result.stdout.decode()
+        assert err.count("\n") == 1 and str(path) in err and "skipped damaged lines 1" in err
+
+
 def test_history_that_is_a_directory_is_a_clear_error():
     history.history_path().mkdir(parents=True)
     result = run_cli("history")

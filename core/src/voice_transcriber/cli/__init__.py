@@ -108,4 +108,26 @@ def _ignore_late_cancels() -> None:
 
 def _fail(message: str, code: int) -> None:
     print(redact(safe_text(f"voice-transcriber: error: {message}")), file=sys.stderr, flush=True)
+    _publish_early_failure(message, code)
     sys.exit(code)
+
+
+def _publish_early_failure(message: str, code: int) -> None:
+    """A background recorder that fails before its run starts (a bad flag or config: exit 2) publishes the
+    failure, so that `start --wait`/`stop --wait` report its cause and exit code, not "exited without a result"."""
+    from ..control import BACKGROUND_ENV
+
+    if not os.environ.get(BACKGROUND_ENV) or code == EXIT_CANCELLED:
+        return
+    try:
+        from ..context import new_run_id
+        from ..control import recorder_done, start_ticks
+        from ..runstate import ENDED, find_run, publish
+
+        recorder_done()  # not "a recorder that died": the next command has nothing to clean up
+
+        run = find_run(os.getpid(), start_ticks(os.getpid()))
+        if run is None or run.get("state") not in ENDED:
+            publish(run["id"] if run else new_run_id(), "failed", error=redact(message), exit_code=code)
+    except Exception:  # noqa: BLE001 - the error line above is printed already; this is a courtesy
+        pass

@@ -25,7 +25,7 @@ from click.core import ParameterSource
 
 from .. import control, runstate
 from ..control import Recorder
-from ..errors import EXIT_CANCELLED, EXIT_REDIRECTED, ControlError, UsageError
+from ..errors import EXIT_CANCELLED, EXIT_REDIRECTED, EXIT_USAGE, ControlError, UsageError
 from .run_cmd import CliState, pipeline_options
 
 OWN_OPTIONS = {"wait"}
@@ -115,7 +115,8 @@ def _wait(recorder: Recorder, started: bool) -> None:
         if run.get("exit_code") == EXIT_REDIRECTED:  # not lost: on the clipboard; say so, exit 3
             click.echo(f"voice-transcriber: {reason}", err=True)
             raise click.exceptions.Exit(EXIT_REDIRECTED)
-        raise ControlError(f"the recording (pid {recorder.pid}) failed: {reason}")
+        failed = UsageError if run.get("exit_code") == EXIT_USAGE else ControlError  # a bad flag or config: exit 2
+        raise failed(f"the recording (pid {recorder.pid}) failed: {reason}")
 
 
 def _through_daemon(ctx: click.Context, wait: bool) -> None:
