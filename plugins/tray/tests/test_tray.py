@@ -62,6 +62,17 @@ def test_no_session_bus_is_one_line_and_exit_1(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def test_no_daemon_and_start_daemon_off_is_one_line_and_exit_1(session_bus, tmp_path, write_config):
+    write_config({"tray": {"startDaemon": False}})
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    done = subprocess.run([VT, "tray"], env={**os.environ, **session_bus.env, "XDG_RUNTIME_DIR": str(runtime)},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("voice-transcriber tray: error: no voice-transcriber daemon is running (start one "
+                                   "with `voice-transcriber daemon`, or set tray.startDaemon to true)")
+
+
 class Tray:
     """``voice-transcriber tray`` in the daemon world, on the host's bus and display."""
 
@@ -102,8 +113,8 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
         # No tray host yet: one line, then the tray waits; the panel comes up and the item is registered.
         tray = Tray(world, host)
         wait_until(lambda: "waiting for one" in tray.said() or tray.process.poll() is not None, 90, "the no-host line")
-        assert "no tray host on the session bus" in tray.said()
-        assert "started the daemon" in tray.said()  # none ran: the tray started it
+        assert "no tray host on the session bus" in tray.said(), tray.said()
+        assert "started the daemon" in tray.said(), tray.said()  # none ran: the tray started it
         host.start_panel()
         wait_until(lambda: any(tray.name in item for item in host.registered_items()), 20, "the item registered")
         name = tray.name
@@ -128,7 +139,7 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
             wait_until(lambda: host.prop(name, "Status") == 's "NeedsAttention"', 30, "Status NeedsAttention")
             assert "Recording" in host.prop(name, "ToolTip")
             layout = host.call(name, "com.canonical.dbusmenu.GetLayout", "0", "-1", "[]", path="/MenuBar")
-            assert "'Stop recording'" in layout
+            assert "'Stop recording'" in layout, layout
             wait_until(lambda: host.count_colour(icons.STYLES["recording"][0]) > 20, 10, "the panel drawing red")
             _screenshot(host, "recording")
             pulse.play(speech).wait(timeout=30)
@@ -142,7 +153,7 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
             wait_until(lambda: host.prop(name, "Status") == 's "Active"', 10, "Status back to Active")
             wait_until(lambda: "Last: " in host.prop(name, "ToolTip"), 10, "the last transcript in the tooltip")
             layout = host.call(name, "com.canonical.dbusmenu.GetLayout", "0", "-1", "[]", path="/MenuBar")
-            assert "'Start recording'" in layout and "report by Friday" in layout  # the recent transcripts
+            assert "'Start recording'" in layout and "report by Friday" in layout, layout  # the recent transcripts
             # The menu: another output (a radio item changes), a recent transcript back on the clipboard.
             host.call(name, "com.canonical.dbusmenu.Event", "12", "clicked", "<0>", "0", path="/MenuBar")  # typing
             wait_until(lambda: "output: typing" in host.prop(name, "ToolTip"), 10, "the output choice")
@@ -155,16 +166,16 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
             opened = wait_until(lambda: stub_log.exists() and stub_log.read_text(), 30, "xdg-open called")
             assert opened.strip() == str(world.config_file)
             signals = (tmp_path / "signals.txt").read_text()
-            assert "NewStatus ('NeedsAttention',)" in signals and "NewStatus ('Active',)" in signals
-            assert signals.count(".NewIcon ()") >= 3  # idle → recording → transcribing → delivered
-            assert "NewToolTip" in signals and "LayoutUpdated" in signals and "ItemsPropertiesUpdated" in signals
+            assert "NewStatus ('NeedsAttention',)" in signals and "NewStatus ('Active',)" in signals, signals
+            assert signals.count(".NewIcon ()") >= 3, signals  # idle → recording → transcribing → delivered
+            assert "NewToolTip" in signals and "LayoutUpdated" in signals and "ItemsPropertiesUpdated" in signals, signals
 
             # Middle click cancels a recording: back to idle, no error.
             host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
             wait_until(lambda: host.prop(name, "Status") == 's "NeedsAttention"', 30, "recording again")
             host.call(name, "org.kde.StatusNotifierItem.SecondaryActivate", "0", "0")
             wait_until(lambda: host.prop(name, "Status") == 's "Active"', 30, "cancelled")
-            assert "Failed" not in host.prop(name, "ToolTip")
+            assert "Failed" not in host.prop(name, "ToolTip"), host.prop(name, "ToolTip")[-300:]
 
             # A dictation without speech fails: the error stays, and the tooltip says how to recover.
             host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
@@ -172,11 +183,20 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
             host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
             wait_until(lambda: "Failed" in host.prop(name, "ToolTip"), 60, "the failure in the tooltip")
             tooltip = host.prop(name, "ToolTip")
-            assert "no speech detected" in tooltip and "voice-transcriber retry " in tooltip
+            assert "no speech detected" in tooltip and "voice-transcriber retry " in tooltip, tooltip[-400:]
             wait_until(lambda: host.count_colour(icons.STYLES["error"][0]) > 20, 10, "the panel drawing the error icon")
             _screenshot(host, "error")
         finally:
             stop(monitor)
+
+        # The daemon stops under the tray: the icon says so; a click starts a daemon again and records.
+        stopped = world.vt("daemon", "stop")
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+        wait_until(lambda: "daemon stopped" in host.prop(name, "ToolTip"), 30, "the tray noticing the daemon stopped")
+        host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
+        wait_until(lambda: host.prop(name, "Status") == 's "NeedsAttention"', 90, "recording with a new daemon")
+        host.call(name, "org.kde.StatusNotifierItem.SecondaryActivate", "0", "0")
+        wait_until(lambda: host.prop(name, "Status") == 's "Active"', 30, "cancelled")
 
         # The panel restarts: the item is registered again with the new watcher.
         host.stop_panel()
@@ -186,7 +206,7 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
         # Quit from the menu: the name is released, the daemon the tray started is stopped.
         host.call(name, "com.canonical.dbusmenu.Event", "42", "clicked", "<0>", "0", path="/MenuBar")
         assert tray.process.wait(timeout=60) == 0, tray.said()
-        assert name not in host.item_names()
+        assert name not in host.item_names(), host.item_names()
         wait_until(lambda: not world.socket.exists(), 30, "the daemon the tray started stopped")
     finally:
         if tray is not None and tray.process.poll() is None:
