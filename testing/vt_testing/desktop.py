@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -370,7 +371,7 @@ def foot_window(wayland) -> Iterator[Target]:
 # --- X11 with a real window manager (i3) ------------------------------------------------
 
 I3_CONFIG = """\
-# written by the test fixture
+# i3 config file (v4)  (written by the test fixture)
 ipc-socket {socket}
 font pango:monospace 8
 focus_follows_mouse no
@@ -454,19 +455,19 @@ class I3Desktop:
         self.windows.clear()
 
 
-@pytest.fixture(scope="session")
-def i3_session(tmp_path_factory) -> Iterator[I3Desktop]:
-    """Xvfb + i3 4.x for the session (autorepeat after 250 ms, then every 40 ms, like a desktop's)."""
+@contextmanager
+def launch_i3(tmp: Path, env: dict[str, str] | None = None, bindings: str = "") -> Iterator[I3Desktop]:
+    """Xvfb + i3 4.x (autorepeat after 250 ms, then every 40 ms, like a desktop's), run with ``env``
+    (default: ours) — the environment i3's ``exec`` bindings get."""
     require("Xvfb", "i3", "i3-msg", "xdotool", "xclip")
-    tmp = tmp_path_factory.mktemp("i3")
     number = free_display()
     log = (tmp / "x.log").open("wb")
     xvfb = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x1024x24", "-nolisten", "tcp",
                              "-ardelay", "250", "-arinterval", "40"], stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     display = f":{number}"
-    env = {**os.environ, "DISPLAY": display}
+    env = {**(os.environ if env is None else env), "DISPLAY": display}
     socket, config = str(tmp / "i3.sock"), tmp / "i3.conf"
-    config.write_text(I3_CONFIG.format(socket=socket, bindings=""))
+    config.write_text(I3_CONFIG.format(socket=socket, bindings=bindings))
     proc = None
     try:
         wait_until(lambda: xvfb.poll() is not None or subprocess.run(
@@ -485,6 +486,13 @@ def i3_session(tmp_path_factory) -> Iterator[I3Desktop]:
         log.close()
 
 
+@pytest.fixture(scope="session")
+def i3_session(tmp_path_factory) -> Iterator[I3Desktop]:
+    """Xvfb + i3 for the session's focus tests."""
+    with launch_i3(tmp_path_factory.mktemp("i3")) as desktop:
+        yield desktop
+
+
 @pytest.fixture
 def i3(i3_session, monkeypatch) -> Iterator[I3Desktop]:
     """This test runs under i3: ``DISPLAY`` set, Wayland hidden; its windows are closed after it,
@@ -497,4 +505,3 @@ def i3(i3_session, monkeypatch) -> Iterator[I3Desktop]:
         yield i3_session
     finally:
         i3_session.close_windows()
-        i3_session.bind("")

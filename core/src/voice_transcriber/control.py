@@ -82,6 +82,65 @@ def is_alive(pid: int, ticks: int | None) -> bool:
     return current is not None and (ticks is None or current == ticks)
 
 
+# --- push-to-talk: a start fired by the key hold that the last stop ended ----------------------
+
+#: Shells a hotkey daemon runs a binding's command through (i3/sway ``exec`` run ``sh -c``).
+SHELLS = frozenset({"sh", "dash", "bash", "zsh", "fish"})
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2:].split()
+
+
+def fired_ticks(pid: int) -> int | None:
+    """When the command run as process ``pid`` was fired, in kernel clock ticks since boot: its start
+    time, or its parent's when the parent is a shell started less than a second before it (the
+    ``sh -c`` a window manager runs a key binding through: forked at the key event, in order)."""
+    own = start_ticks(pid)
+    fields = _stat_fields(pid)
+    if own is None or fields is None:
+        return own
+    parent = int(fields[1])
+    parent_ticks = start_ticks(parent)
+    try:
+        shell = Path(f"/proc/{parent}/comm").read_text().strip() in SHELLS
+    except OSError:
+        shell = False
+    if shell and parent_ticks is not None and 0 <= own - parent_ticks <= os.sysconf("SC_CLK_TCK"):
+        return parent_ticks
+    return own
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def note_stop(fired: int | None) -> None:
+    """A ``stop`` fired at ``fired`` ticks was handled (hold the lock): starts fired before it are stale."""
+    if fired is not None:
+        write_json_atomic(runtime_dir() / "last-stop.json", {"fired": fired, "boot": _boot_id(), "at": time.time()})
+
+
+def stale_start(fired: int | None) -> bool:
+    """True for a ``start`` fired no later than the last ``stop`` (hold the lock): the same key hold,
+    repeated by the keyboard's autorepeat while the key was down, reaching us after the release's stop."""
+    last = read_json(runtime_dir() / "last-stop.json")
+    if fired is None or not last or not isinstance(last.get("fired"), int) or last.get("boot") != _boot_id():
+        return False
+    return fired <= last["fired"]
+
+
+STALE_START = ("start ignored: it was fired before the last stop — the same key hold, repeated by key "
+               "autorepeat (press the key again to record)")
+
+
 # --- the lock and the PID file ---------------------------------------------------------------
 
 

@@ -134,7 +134,7 @@ def _through_daemon(ctx: click.Context, wait: bool) -> None:
         raise click.exceptions.Exit(code)
 
 
-def _one_recorder(action: Callable[[Recorder | None], Recorder]) -> tuple[Recorder, bool]:
+def _one_recorder(action: Callable[[Recorder | None], Any]) -> tuple[Any, bool]:
     """Run ``action`` on the current recorder (or None) under the control lock."""
     with control.control_lock():
         current = control.current_recorder(on_stale=_warn_stale)
@@ -173,8 +173,11 @@ def toggle(ctx: click.Context, wait: bool, **_: Any) -> None:
 def start(ctx: click.Context, wait: bool, **_: Any) -> None:
     """Start recording in the background (exit 1 if a recording is already running)."""
     _through_daemon(ctx, wait)
+    fired = control.fired_ticks(os.getpid())
 
-    def act(current: Recorder | None) -> Recorder:
+    def act(current: Recorder | None) -> Recorder | None:
+        if control.stale_start(fired):
+            return None
         if current is not None:
             raise ControlError(f"already recording (pid {current.pid}, since "
                                f"{time.strftime('%H:%M:%S', time.localtime(current.started))}); "
@@ -182,12 +185,17 @@ def start(ctx: click.Context, wait: bool, **_: Any) -> None:
         return _start(ctx)
 
     recorder, _started = _one_recorder(act)
+    if recorder is None:
+        click.echo(f"voice-transcriber: {control.STALE_START}", err=True)
+        return
     if wait:
         _wait(recorder, started=True)
 
 
-def _stopper(signum: int) -> Callable[[Recorder | None], Recorder]:
+def _stopper(signum: int, fired: int | None = None) -> Callable[[Recorder | None], Recorder]:
     def act(current: Recorder | None) -> Recorder:
+        if signum == signal.SIGUSR1:
+            control.note_stop(fired)  # a start fired before this stop (key autorepeat) will be ignored
         if current is None:
             raise ControlError("no recording is running (start one with `voice-transcriber start` or `toggle`)")
         _signal(current, signum)
@@ -202,7 +210,7 @@ def _stopper(signum: int) -> Callable[[Recorder | None], Recorder]:
 def stop(ctx: click.Context, wait: bool) -> None:
     """Stop the running recording; it is transcribed and delivered (exit 1 if none runs)."""
     _through_daemon(ctx, wait)
-    recorder, _ = _one_recorder(_stopper(signal.SIGUSR1))
+    recorder, _ = _one_recorder(_stopper(signal.SIGUSR1, control.fired_ticks(os.getpid())))
     if wait:
         _wait(recorder, started=False)
 

@@ -162,6 +162,7 @@ class Daemon:
                     raise ProtocolError(str(problem or "no request"))
                 request = decode_request(line)
                 request["received_at"] = received_at
+                request["fired"] = control.fired_ticks(pid) if pid else None  # the client waits: still there
             except ProtocolError as exc:
                 reply.fail(f"bad request to the daemon: {exc}", EXIT_USAGE)
                 return
@@ -223,6 +224,16 @@ class Daemon:
             if self.stop_requested:  # stopping: a recording started now would not be waited for
                 reply.send({"fallback": True})
                 return
+            if request["command"] == "stop":
+                with control.control_lock():
+                    control.note_stop(request.get("fired"))
+            elif request["command"] == "start":
+                with control.control_lock():
+                    stale = control.stale_start(request.get("fired"))
+                if stale:
+                    reply.send({"err": f"voice-transcriber: {control.STALE_START}"})
+                    reply.done(0)
+                    return
             current = self._listening()
             opened = self._microphone_for(request) if current is None and request["command"] in STARTERS else None
             options = self._options(request, reply)
