@@ -33,6 +33,7 @@ pytest_plugins = [
     "vt_testing.hostile_http",
     "vt_testing.http_backends",
     "vt_testing.dbus",
+    "vt_testing.fake_portal",
     "vt_testing.passages",
 ]
 

@@ -80,3 +80,16 @@ def test_one_consent_per_process(gtk_window, gnome_session, run_sink):
     run_sink(TypingSink, " two", {"output.typing": FAST})
     assert gtk_window.wait_for("one two") == "one two"
     assert gnome_session.consents() == consents  # the session was kept: no second dialog
+
+
+def test_doctor_says_portal_and_why(gnome_session, write_config):
+    from vt_testing.core import run_cli
+
+    write_config({"output": {"sinks": ["typing"]}})
+    out = run_cli("doctor").stdout.decode()
+    method = next(line for line in out.splitlines() if "typing method" in line)
+    assert "portal: GNOME has no virtual-keyboard protocol (wtype cannot type)" in method
+    consent = next(line for line in out.splitlines() if "typing consent" in line)
+    assert "keeps no restore token" in consent and "once per daemon start" in consent
+    layout = next(line for line in out.splitlines() if "typing layout" in line)
+    assert "German" in layout and "English" not in layout and "pasted" in layout

@@ -25,3 +25,12 @@ def test_auto_pastes_into_foot_with_the_terminal_chord(foot_window, run_sink):
     assert foot_window.wait_for(TEXT + "\n") == TEXT + "\n"
     clipboard = subprocess.run(["wl-paste", "--no-newline"], capture_output=True, timeout=5).stdout.decode()
     assert clipboard == TEXT
+
+
+def test_doctor_says_wtype_and_why_on_sway(wayland, write_config):
+    from vt_testing.core import run_cli
+
+    write_config({"output": {"sinks": ["typing"]}})
+    out = run_cli("doctor").stdout.decode()
+    method = next(line for line in out.splitlines() if "typing method" in line)
+    assert "wtype: this compositor offers the virtual-keyboard protocol" in method

@@ -80,8 +80,11 @@ class TypingSink(Sink):
         return text
 
     def checks(self) -> Iterable[Check]:
-        return desktop_checks(self.name, self.typing_config,
-                              lambda session: [key_tool(self.typing_config.tool, session).name])
+        from .method import method_checks
+
+        config = self.typing_config
+        return [*desktop_checks(self.name, config, lambda session: [key_tool(config.tool, session).name]),
+                *method_checks(self.name, config.tool, config.session)]
 
 
 class AutoSink(TypingSink):
@@ -111,9 +114,12 @@ class AutoSink(TypingSink):
             self.ctx.warn(doubt_message(self.name, report.doubts))
 
     def checks(self) -> Iterable[Check]:
+        from .method import method_checks
+
         config = clipboard_config(self.ctx)
-        return desktop_checks(self.name, config, lambda session: [
-            key_tool(self.typing_config.tool, session).name, selection_tool(config.tool, session).name])
+        return [*desktop_checks(self.name, config, lambda session: [
+            key_tool(self.typing_config.tool, session).name, selection_tool(config.tool, session).name]),
+            *method_checks(self.name, self.typing_config.tool, self.typing_config.session)]
 
 
 def should_type(text: str, max_chars: int) -> bool:

@@ -1,0 +1,93 @@
+"""The RemoteDesktop portal client against a fake version-2 portal (GNOME 45+, KDE): the consent is
+asked once, the restore token is kept 0600 and spent once, keys go out as keysyms in order.
+
+The real GNOME 43 portal (version 1) is driven in plugins/typing/tests/test_typing_gnome.py."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from voice_transcriber_clipboard import portal
+from voice_transcriber_clipboard.portal import PortalError, PortalKeys
+
+SHIFT_TAP = [(0xFFE1, 1), (0xFFE1, 0)]  # sent first: after a dialog, the first key only refocuses
+
+
+def test_consent_once_then_restored_by_the_kept_token(fake_portal):
+    fake = fake_portal(version=2)
+    PortalKeys(0).type("aö")
+    assert fake.consents == 1
+    first = fake.calls("SelectDevices")[0]["options"]
+    assert first == {"types": 1, "persist_mode": 2}  # keyboard only, persistent until revoked
+    path = portal.token_path()
+    token = path.read_text()
+    assert token == fake.calls("Start")[0]["token"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert fake.keys() == [*SHIFT_TAP, (0x61, 1), (0x61, 0), (0xF6, 1), (0xF6, 0)]
+
+    portal.end_session()  # a new process, as the next one-shot run or a restarted daemon would be
+    PortalKeys(0).press("ctrl+v")
+    assert fake.calls("SelectDevices")[1]["options"]["restore_token"] == token
+    assert fake.consents == 1 and fake.calls("Start")[1]["restored"]
+    assert path.read_text() == fake.calls("Start")[1]["token"] != token  # tokens are single-use: the new one kept
+    assert fake.keys()[-6:] == [*SHIFT_TAP, (0xFFE3, 1), (0x76, 1), (0x76, 0), (0xFFE3, 0)]
+
+
+def test_the_process_keeps_its_session(fake_portal):
+    fake = fake_portal(version=2)
+    PortalKeys(0).type("a")
+    PortalKeys(0).backspace(2)
+    assert len(fake.calls("Start")) == 1
+    assert fake.keys()[-4:] == [(0xFF08, 1), (0xFF08, 0)] * 2
+
+
+def test_version_1_asks_each_session_and_keeps_no_token(fake_portal):
+    fake = fake_portal(version=1)
+    PortalKeys(0).type("x")
+    assert fake.calls("SelectDevices")[0]["options"] == {"types": 1}  # version 1 knows no persist_mode
+    assert not portal.token_path().exists()
+    portal.end_session()
+    PortalKeys(0).type("y")
+    assert fake.consents == 2
+
+
+def test_a_spent_or_revoked_token_asks_again(fake_portal):
+    fake = fake_portal(version=2)
+    portal.save_token("revoked-long-ago")
+    PortalKeys(0).type("z")
+    assert fake.calls("SelectDevices")[0]["options"]["restore_token"] == "revoked-long-ago"
+    assert fake.consents == 1
+    assert portal.token_path().read_text() == fake.calls("Start")[0]["token"]
+
+
+def test_refused_consent_is_one_clear_error(fake_portal):
+    fake_portal(version=2, refuse=True)
+    with pytest.raises(PortalError, match=r"^remote keyboard access was refused in the desktop's consent dialog$"):
+        PortalKeys(0).type("secret")
+    assert not portal.token_path().exists()
+
+
+def test_no_portal_on_the_bus(fake_portal, monkeypatch, tmp_path):
+    from vt_testing.dbus import _start_bus
+
+    bus = _start_bus(tmp_path / "empty-bus.log")
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", bus.address)
+    try:
+        with pytest.raises(PortalError, match=r"^no RemoteDesktop portal on the session bus"):
+            portal.probe()
+    finally:
+        bus.proc.terminate()
+        bus.proc.wait()
+
+
+def test_token_file_is_never_written_through_a_symlink(fake_portal, tmp_path):
+    fake_portal(version=2)
+    path = portal.token_path()
+    path.parent.mkdir(parents=True, mode=0o700)
+    os.symlink(tmp_path / "elsewhere", path.with_name(f".{path.name}.{os.getpid()}.tmp"))
+    PortalKeys(0).type("q")  # typing goes on; the token could not be kept
+    assert not (tmp_path / "elsewhere").exists()
+    assert portal._Shared.token_problem and "symlink" in portal._Shared.token_problem
