@@ -95,7 +95,7 @@ class HttpBackend(Backend):
                 f"{self.config_section}.readTimeout or readTimeoutPerAudioSecond, or use a smaller model")
 
     def size_fix(self) -> str:
-        return (f"check that {self.config_section}.{self.url_key} points at a {self.name} server (a transcript is "
+        return (f"check that {self.config_section}.{self.url_key} is a transcription server (a transcript is "
                 f"a few kB), or raise {self.config_section}.maxReplyBytes")
 
     def before_upload(self) -> None:
