@@ -114,8 +114,13 @@ def test_daemon_stop_is_bounded_while_the_server_hangs_and_retry_recovers_the_re
     assert "send the report" in normalise(retried.stdout)
 
 
-def test_no_speech_through_the_daemon_exits_0_like_transcribe(world):
+def test_exit_codes_through_the_daemon_as_the_readme_says(world):
+    """No speech: 0 (like `transcribe`); a bad flag: 2 with the cause; a bad language for the model: 2."""
     world.start_daemon()
+    for args, cause in ((("--backend", ""), "--backend has an empty backend name"),
+                        (("--language", "fr"), "language: 'fr': backend 'local' knows only English")):
+        refused = world.vt("toggle", *args)
+        assert refused.returncode == 2 and cause in refused.stderr and refused.stderr.count("\n") == 1, refused.stderr
     started = world.vt("start", "--wait")
     assert started.returncode == 0, started.stderr
     stopped = world.vt("stop", "--wait")  # the virtual mic is silent
