@@ -19,6 +19,7 @@ from voice_transcriber import Audio, ConfigError, VoiceTranscriberError, history
 from voice_transcriber.cli.config_cmd import plugin_sections
 from voice_transcriber.cli.run_cmd import CliState
 from voice_transcriber.config import load_settings
+from voice_transcriber.profiles import load_profiles
 from voice_transcriber.recordings import recordings_dir
 from voice_transcriber_backends.local_backend import windows
 
@@ -127,6 +128,7 @@ def test_random_config_files_load_or_fail_with_one_config_error(plugin_manager, 
         settings = CliState(pm=plugin_manager).settings()  # unknown keys: warnings, not errors
         plugin_sections(CliState(pm=plugin_manager), settings)
         settings.transcription.chain()
+        load_profiles(settings)
     except ConfigError as exc:
         assert "\n" not in str(exc) and str(exc).startswith((str(path), "$", "command line"))
     err = capsys.readouterr().err

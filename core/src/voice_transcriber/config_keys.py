@@ -11,6 +11,7 @@ Unknown keys are warnings, or errors (exit 2) with ``--strict`` or ``strictConfi
 from __future__ import annotations
 
 import difflib
+import json
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -124,9 +125,9 @@ def _walk(data: Any, node: _Node, root: _Node, prefix: str) -> Iterator[tuple[st
     if not isinstance(data, dict):
         return
     for key, value in data.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
         if not isinstance(key, str) or key in IGNORED:
             continue
+        path = f"{prefix}.{_shown(key)}" if prefix else _shown(key)
         known = node.keys.get(_plain(key))
         if known is None:
             yield path, _nearest(key, node, prefix, root)
@@ -143,6 +144,11 @@ def _walk(data: Any, node: _Node, root: _Node, prefix: str) -> Iterator[tuple[st
             yield from _walk(value, child, root, path)
 
 
+def _shown(key: str) -> str:
+    """A key as the message shows it: quoted when it is empty or holds spaces or control characters."""
+    return key if key and key.isprintable() and " " not in key else json.dumps(key)
+
+
 def _profile_settings(profile: dict[str, Any], root: _Node, prefix: str) -> Iterator[tuple[str, str | None]]:
     """A profile's ``settings`` are dotted keys of the whole configuration."""
     settings = next((v for k, v in profile.items() if _plain(k) == "settings"), None)
@@ -157,7 +163,7 @@ def _profile_settings(profile: dict[str, Any], root: _Node, prefix: str) -> Iter
                 if node is not None:
                     where = ".".join(parts[:depth])
                     nearest = _nearest(part, node, where, root)
-                    yield f"{prefix}.settings.{dotted}", nearest
+                    yield f"{prefix}.settings.{_shown(str(dotted))}", nearest
                 break
             node = known[1]
 
