@@ -26,6 +26,12 @@ ENGLISH = [
     ("the trial period ends today", "The trial period ends today"),
     ("there is a big question mark over it", "There is a big question mark over it"),
     ("he is a quote unquote expert", "He is a quote unquote expert"),
+    # issue 21 row 8: a command before a set phrase or after an adjective of another noun
+    ("Send it comma of course period", "Send it, of course."),
+    ("It was long comma and boring period", "It was long, and boring."),
+    ("after a long period we left", "After a long period we left"),
+    ("the word comma is a noun period", "The word comma is a noun."),
+    ("put a comma here", "Put a comma here"),
     # abbreviations and ellipses are not sentence ends
     ("use e.g. pytest period", "Use e.g. pytest."),
     ("wait... what question mark", "Wait... what?"),
@@ -37,6 +43,10 @@ FRENCH = [
     ("Bonjour, virgule, ça va ? Point d’interrogation.", f"Bonjour, ça va{NNBSP}?"),
     ("la liste deux points pommes point virgule poires point", f"La liste{NNBSP}: pommes{NNBSP}; poires."),
     ("génial point d'exclamation", f"Génial{NNBSP}!"),
+    ("Je viens virgule du moins je crois point", "Je viens, du moins je crois."),
+    ("oui virgule par exemple demain point", "Oui, par exemple demain."),
+    ("le mot virgule est court point", "Le mot virgule est court."),
+    ("un point de vue", "Un point de vue"),
     ("ouvrez les guillemets salut fermez les guillemets point", f"«{NNBSP}Salut{NNBSP}»."),
     ("ligne un à la ligne ligne deux", "Ligne un\nLigne deux"),
     ("fin point nouveau paragraphe suite", "Fin.\n\nSuite"),

@@ -169,21 +169,31 @@ def capitalize_sentences(text: str, abbreviations: frozenset[str] = frozenset())
 class WordContext:
     """The words around a command phrase that make it a real word instead.
 
-    After a determiner ("the period", "un point") or before "of"/"de" ("period of time",
-    "point de vue"). A phrase that itself starts with such a word ("à la ligne") is not a
-    noun, so the word before it does not matter.
+    After a determiner or a word that names it ("the period", "a comma", "the word comma",
+    "un point"), after an adjective that goes with that noun ("a long period": ``realWordAfterFor``),
+    or before "of"/"de" ("period of time", "point de vue") — unless those start a set phrase
+    that follows a spoken mark ("comma of course", "virgule du moins": ``notRealWordBefore``).
+    A phrase that itself starts with such a word ("à la ligne") is not a noun, so the word
+    before it does not matter.
     """
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.after = frozenset(fold(w) for w in data["realWordAfter"])
+        self.after_for = {fold(noun): frozenset(fold(w) for w in words)
+                          for noun, words in data.get("realWordAfterFor", {}).items()}
         self.before = frozenset(fold(w) for w in data["realWordBefore"])
+        self.set_phrases = [tuple(fold(w) for w in phrase.split()) for phrase in data.get("notRealWordBefore", [])]
 
     def is_real_word(self, tokens: list[Token], start: int, end: int) -> bool:
         previous = tokens[start - 1] if start else None
-        if previous is not None and not previous.trail and previous.key in self.after and tokens[start].key not in self.after:
-            return True
+        if previous is not None and not previous.trail and tokens[start].key not in self.after:
+            said = " ".join(token.key for token in tokens[start:end])
+            if previous.key in self.after or previous.key in self.after_for.get(said, ()):
+                return True
         following = tokens[end] if end < len(tokens) else None
-        return following is not None and not tokens[end - 1].trail and self._binds(following)
+        if following is None or tokens[end - 1].trail or not self._binds(following):
+            return False
+        return not any(tuple(t.key for t in tokens[end:end + len(p)]) == p for p in self.set_phrases)
 
     def _binds(self, token: Token) -> bool:
         return token.key in self.before or any(token.key.startswith(w) for w in self.before if w.endswith("'"))
