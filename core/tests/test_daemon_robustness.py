@@ -133,3 +133,14 @@ def test_exit_codes_through_the_daemon_as_the_readme_says(world):
     assert world.vt("daemon", "stop").returncode == 0
     assert world.process.wait(timeout=30) == 0
     assert Path(world.log).exists()
+
+
+def test_a_daemon_with_a_damaged_or_strictly_wrong_config_exits_2_naming_the_file(world):
+    world.config_file.write_bytes(b'{"language": "fran\xe7ais"}')
+    damaged = world.vt("daemon", timeout=60)
+    assert damaged.returncode == 2 and damaged.stderr.count("\n") == 1, damaged.stderr
+    assert f"{world.config_file}: not UTF-8 text" in damaged.stderr
+    world.write_config({"transcription": {"backend": "local", "speaches": {"ulr": "http://x/v1"}}})
+    strict = world.vt("--strict", "daemon", timeout=60)
+    assert strict.returncode == 2 and strict.stderr.count("\n") == 1, strict.stderr
+    assert "unknown key transcription.speaches.ulr (nearest known key: transcription.speaches.url)" in strict.stderr

@@ -18,6 +18,7 @@ from pydantic import Field
 
 from ..config import ConfigModel, Settings, config_path, load_settings
 from ..errors import VoiceTranscriberError
+from ..files import open_private
 
 SNAPSHOT_NAME = "daemon-config.json"
 
@@ -58,10 +59,10 @@ class LiveConfig:
                 return False
             self._signature = signature
             try:
-                text = self.file.read_text(encoding="utf-8") if signature else "{}"
-                settings = load_settings(self.explicit)
+                settings = load_settings(self.explicit)  # first: a damaged file is one ConfigError naming it
                 self.check(settings)
-            except (VoiceTranscriberError, OSError, UnicodeDecodeError) as exc:
+                text = self.file.read_bytes() if signature else b"{}"
+            except (VoiceTranscriberError, OSError) as exc:
                 if self.settings is None:
                     raise
                 self.error = f"{exc} — the daemon keeps its previous configuration (fix the file; it is reloaded on the next command)"
@@ -82,10 +83,9 @@ class LiveConfig:
         assert self.settings is not None
         return self.settings.section("daemon", DaemonSettings)
 
-    def _keep(self, text: str) -> None:
+    def _keep(self, text: bytes) -> None:
         """Keep the good file's text (0600: it may hold API keys) for when the file breaks."""
-        fd = os.open(self.snapshot, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
+        with os.fdopen(open_private(self.snapshot, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "wb") as out:
             out.write(text)
 
     def close(self) -> None:
