@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -232,3 +233,31 @@ def test_a_hostile_server_never_costs_the_recording(hostile_server, write_config
         assert recording.exists() and not recording.with_suffix(DELIVERED).exists()
     hostile_server.serve(reply(json.dumps({"text": "back\x1b[2J again"}).encode()))
     assert cli("retry", "last", "--output", "stdout").stdout.strip() == "back again"
+
+
+def test_a_long_upload_refused_as_too_large_is_sent_again_in_pieces(openai_api, http_backend, capsys):
+    """A server behind a proxy with a body limit (nginx: 1 MB by default) and no maxUploadBytes set:
+    the 413 is answered by splitting at pauses, and the texts are joined in order."""
+    from werkzeug import Response
+
+    rng = np.random.default_rng(0)
+    period = np.zeros(2 * 16000, dtype=np.float32)
+    period[: int(1.6 * 16000)] = 0.3 * rng.standard_normal(int(1.6 * 16000))  # noise does not compress
+    audio = Audio.from_samples(np.tile(period, 40), 16000)  # 80 s, a pause every 2 s
+    limit = 700_000
+
+    def limited(request):
+        size = len(request.files["file"].read())
+        if size > limit:
+            return Response(json.dumps({"detail": "Request Entity Too Large"}), 413, content_type="application/json")
+        return Response(json.dumps({"text": f"part{len(openai_api.requests())}"}), content_type="application/json")
+
+    openai_api.speaches()
+    openai_api.transcriptions(limited)
+    transcript = http_backend("speaches", responseFormat="json").transcribe(audio)
+    seen = openai_api.requests()
+    accepted = [s for s in seen if len(s.file_data) <= limit]
+    assert len(seen) > len(accepted) >= 2
+    assert transcript.text.split() == [f"part{n}" for n in range(1, len(seen) + 1) if len(seen[n - 1].file_data) <= limit]
+    assert re.search(r"speaches: the server refused \d+ bytes \(80 s of audio\) as too large; sending it in \d+ "
+                     r"pieces split at pauses \(set transcription.speaches.maxUploadBytes", capsys.readouterr().err)

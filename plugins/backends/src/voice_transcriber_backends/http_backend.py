@@ -63,6 +63,9 @@ class HttpBackend(Backend):
     #: Below ~8 s one request is about as quick as the last phrase alone, so the recorder skips
     #: the voice-activity model (~45 MB) for short dictations; longer ones stream from there on.
     stream_after_seconds = 8.0
+    #: An upload of at least this many seconds that the server refuses as too large (HTTP 413) is sent
+    #: again in pieces; a shorter one fails with the 413's line (a server refusing 15 s is misconfigured).
+    split_refused_from = 30.0
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
@@ -139,11 +142,21 @@ class HttpBackend(Backend):
             chunks = split_for_upload(samples, self.config.upload_format, self.config.max_upload_bytes)
         except BackendError as exc:  # a piece too short to split further is still over the limit
             raise BackendError(f"{self.name}: {exc}", retryable=False) from None
-        heard = Heard("")
-        for chunk in chunks:
-            heard = _joined(heard, self._send_chunk(chunk, heard.text, context), chunk.offset)
-            if len(chunks) > 1 and not self.config.stream and context is None:
+        heard, sent = Heard(""), []
+        pending = list(chunks)
+        while pending:
+            chunk = pending.pop(0)
+            try:
+                part = self._send_chunk(chunk, heard.text, context)
+            except BackendError as exc:
+                halves = self._split_refused(samples, chunk, exc)
+                pending[:0] = halves
+                continue
+            sent.append(chunk)
+            heard = _joined(heard, part, chunk.offset)
+            if (len(sent) > 1 or pending) and not self.config.stream and context is None:
                 self.ctx.partial_text(heard.text)  # progress through a long recording
+        chunks = sent
         uploaded = sum(len(chunk.data) for chunk in chunks)
         wav_bytes = 44 + 2 * len(samples)
         self.ctx.info[f"{self.name} upload"] = (f"{uploaded} bytes {self.config.upload_format} in {len(chunks)} request(s), "
@@ -151,6 +164,22 @@ class HttpBackend(Backend):
         if heard.dropped:
             self.ctx.log(f"{self.name}: dropped {heard.dropped} segment(s) the model flagged as not speech")
         return self._transcript(heard, duration, uploaded)
+
+    def _split_refused(self, samples, chunk: Chunk, error: BackendError) -> list[Chunk]:
+        """A server that refused ``chunk`` as too large (HTTP 413) gets it again in pieces split at pauses,
+        each at most half its size; re-raises ``error`` for any other failure or a piece too short to split."""
+        if getattr(error, "status", None) != 413 or chunk.duration < self.split_refused_from:
+            raise error
+        start = round(chunk.offset * RATE)
+        piece = samples[start:start + round(chunk.duration * RATE)]
+        try:
+            halves = split_for_upload(piece, self.config.upload_format, max(1, len(chunk.data) // 2))
+        except BackendError:
+            raise error from None
+        self.ctx.warn(f"{self.name}: the server refused {len(chunk.data)} bytes ({chunk.duration:.0f} s of audio) as too "
+                      f"large; sending it in {len(halves)} pieces split at pauses (set {self.config_section}."
+                      "maxUploadBytes to split before sending)")
+        return [Chunk(half.data, chunk.offset + half.offset, half.duration) for half in halves]
 
     def _send_chunk(self, chunk: Chunk, text_before: str, context: str | None = None) -> Heard:
         import httpx
