@@ -123,3 +123,29 @@ def test_menu_with_a_config_only_the_full_loader_can_judge_gets_its_message(load
                            capture_output=True, text=True, timeout=120)
     assert result.returncode == quick.returncode == 2
     assert quick.stderr == result.stderr and "launcher.historyEntries" in quick.stderr
+
+
+@pytest.mark.parametrize("args", [("--help",), ("transcribe", "--help"), ("--debug", "config", "--help")])
+def test_help_imports_no_plugin_once_their_commands_are_indexed(loaded, args):
+    _, full = loaded("--version", "--quiet")  # nothing indexed yet: a --version does not index
+    first, out_first = loaded(*args)  # the first help loads the plugins (the index is written by any full run)
+    again, out_again = loaded(*args)
+    assert out_first == out_again
+    assert not {"pydantic", "httpx", "numpy", "importlib.metadata"} & again
+    assert not {m for m in again if m.startswith("voice_transcriber_")}
+    if args == ("--help",):  # the plugins' commands are listed all the same, with their help lines
+        assert "rofi" in out_again and "benchmark" in out_again
+
+
+def test_an_edited_plugin_module_invalidates_the_help_index(loaded, tmp_path):
+    from voice_transcriber.cli import help_index
+
+    loaded("--help")
+    modules, _ = loaded("--help")
+    assert not {m for m in modules if m.startswith("voice_transcriber_")}
+    index = tmp_path / "cache" / "voice-transcriber" / help_index.FILE
+    data = json.loads(index.read_text())
+    data["fingerprint"][0][-1] = 1  # as if the first plugin's module had changed since
+    index.write_text(json.dumps(data))
+    modules, out = loaded("--help")
+    assert {m for m in modules if m.startswith("voice_transcriber_")} and "rofi" in out

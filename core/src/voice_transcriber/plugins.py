@@ -10,13 +10,17 @@ loads none), ``VOICE_TRANSCRIBER_DISABLE_PLUGINS=a,b`` skips some, and
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
-from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
 from . import hookspecs
 from .plugin_manager import Origin, PluginManager
 from .registry import Registry, collect
+
+if TYPE_CHECKING:  # importlib.metadata loads when the plugins do: `--help` reads no distribution metadata
+    from importlib.metadata import EntryPoint
 
 ENTRY_POINT_GROUP = "voice_transcriber"
 
@@ -32,8 +36,16 @@ def get_plugin_manager(*, load_entry_points: bool = True, environ: Mapping[str, 
     return pm
 
 
+@functools.cache
+def installed_entry_points() -> tuple[EntryPoint, ...]:
+    """Every entry point of the ``voice_transcriber`` group, by name; read once per process."""
+    from importlib.metadata import entry_points
+
+    return tuple(sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name))
+
+
 def _selected_entry_points(environ: Mapping[str, str]) -> list[EntryPoint]:
-    eps = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+    eps = list(installed_entry_points())
     only = environ.get("VOICE_TRANSCRIBER_LOAD_PLUGINS")
     if only is not None:
         wanted = {n.strip() for n in only.split(",") if n.strip()}

@@ -50,34 +50,38 @@ def run(argv: list[str]) -> None:
 
 def find(command: str, path: list[str] | None = None) -> str | None:
     """``module:function`` of the quick handler for ``command``, from the first distribution that has one."""
+    return next((value for _, name, value in entry_points(GROUP, path) if name == command), None)
+
+
+def entry_points(group: str, path: list[str] | None = None) -> list[tuple[str, str, str]]:
+    """``(distribution folder, name, value)`` of every entry point in ``group`` on ``path`` (default
+    ``sys.path``), read from the ``*.dist-info/entry_points.txt`` files with the standard library."""
+    found = []
     for folder in path if path is not None else sys.path:
         try:
             names = [entry.name for entry in os.scandir(folder or ".") if entry.name.endswith(".dist-info")]
         except OSError:
             continue
         for name in sorted(names):
-            target = _read(os.path.join(folder, name, "entry_points.txt"), command)
-            if target is not None:
-                return target
-    return None
+            found += [(name, *pair) for pair in _read(os.path.join(folder, name, "entry_points.txt"), group)]
+    return found
 
 
-def _read(file: str, command: str) -> str | None:
+def _read(file: str, group: str) -> list[tuple[str, str]]:
     try:
         with open(file, encoding="utf-8") as text:
             lines = text.read().splitlines()
     except OSError:
-        return None
-    section = None
+        return []
+    section, found = None, []
     for line in lines:
         line = line.strip()
         if line.startswith("[") and line.endswith("]"):
             section = line[1:-1].strip()
-        elif section == GROUP and "=" in line:
+        elif section == group and "=" in line:
             name, _, value = line.partition("=")
-            if name.strip() == command:
-                return value.strip()
-    return None
+            found.append((name.strip(), value.strip()))
+    return found
 
 
 def load(target: str) -> Callable[[list[str]], int | None] | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 
 import click
 from click.core import ParameterSource
@@ -55,12 +54,35 @@ def make_cli(pm: PluginManager) -> click.Group:
             raise click.UsageError(f"{flag} belongs after the command: `voice-transcriber {ctx.invoked_subcommand} "
                                    f"... {flag} ...` (only --config, --debug, --quiet and --strict go before it)")
 
-    for command in (transcribe, plugins, config_group, doctor, devices, *control_cmd.COMMANDS, daemon, *history_cmd.COMMANDS,
-                    *redeliver_cmd.COMMANDS, completion):
+    for command in core_commands():
         cli.add_command(command)
     for plugin, _, exc in pm.call_each("vt_register_commands", cli=cli):
         if exc is not None:
             click.echo(f"voice-transcriber: plugin {pm.describe(plugin)} failed to add commands: {exc}", err=True)
+    return cli
+
+
+def core_commands() -> list[click.Command]:
+    """The core's own subcommands (plugins add theirs through ``vt_register_commands``)."""
+    return [transcribe, plugins, config_group, doctor, devices, *control_cmd.COMMANDS, daemon, *history_cmd.COMMANDS,
+            *redeliver_cmd.COMMANDS, completion]
+
+
+def command_line(argv: list[str]) -> click.Group:
+    """The command line for ``argv``: a help request about the core's commands is answered without
+    importing the plugins when their commands are indexed (:mod:`.help_index`); else every plugin loads."""
+    from . import help_index
+
+    names = [command.name for command in core_commands()]
+    if help_index.is_core_help(argv, names):
+        stand_ins = help_index.indexed_commands()
+        if stand_ins is not None:
+            cli = make_cli(get_plugin_manager(load_entry_points=False))
+            for command in stand_ins:
+                cli.add_command(command)
+            return cli
+    cli = make_cli(get_plugin_manager())
+    help_index.remember(cli, names)
     return cli
 
 
@@ -69,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv or bool(os.environ.get("VOICE_TRANSCRIBER_DEBUG"))
     try:
-        code = make_cli(get_plugin_manager()).main(args=argv, prog_name="voice-transcriber", standalone_mode=False)
+        code = command_line(argv).main(args=argv, prog_name="voice-transcriber", standalone_mode=False)
     except click.exceptions.Abort:
         _fail("cancelled", EXIT_CANCELLED)
     except KeyboardInterrupt:
@@ -82,10 +104,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except VoiceTranscriberError as exc:
         if debug:
+            import traceback
+
             traceback.print_exc()
         _fail(str(exc), exc.exit_code)
     except Exception as exc:  # last resort: one line, traceback only with --debug
         if debug:
+            import traceback
+
             traceback.print_exc()
         _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)", EXIT_FAILURE)
     finally:
