@@ -154,11 +154,16 @@ class InputSettings(ConfigModel):
     silence_stop_seconds: float | None = Field(None, gt=0, description="Stop after this many seconds of silence following speech (voice activity detection); null records until stopped.")
     tail_padding_ms: int = Field(300, ge=0, le=5000, description="Keep recording up to this long after a stop request, so the last word is not cut off (none when the voice activity detector shows the speech had already ended).")
     streaming: bool = Field(True, description="Transcribe each phrase while you are still speaking (the backend gets phrases cut at pauses), so only the last phrase is left after the stop; false sends the whole recording after the stop.")
+    streaming_context: bool = Field(True, description="Streaming: prompt each phrase with the text already decided before it (after your transcriptionPrompt/vocabulary, trimmed to what the model reads), so names and sentences carry over phrase boundaries.")
+    streaming_phrase_seconds: float | None = Field(3.0, gt=0, description="Streaming: a phrase at least this long already ends at a short pause (streamingShortPause), so that little is left to transcribe after the stop; null: phrases end only at 0.6 s pauses.")
+    streaming_short_pause: float = Field(0.25, ge=0.2, le=1.0, description="Streaming: seconds of silence that end a phrase longer than streamingPhraseSeconds.")
+    streaming_redecode_seconds: float | None = Field(1.0, gt=0, description="Streaming: transcribe the phrase still being spoken again after this many seconds of new audio, when the backend is idle, for the live text (--live, notifications); null: only finished phrases.")
     keep_recordings: int = Field(20, ge=0, description="Delivered recordings to keep on disk (undelivered ones are always kept).")
     continuous: bool = Field(False, description="Record hands-free (--continuous): deliver each utterance at its pause and keep listening, until the stop phrase, a stop request or a long silence.")
     utterance_pause_seconds: float = Field(1.0, ge=0.3, le=10, description="--continuous: a pause this long ends an utterance, which is then delivered while listening goes on.")
     stop_phrase: str | None = Field("stop dictation", description="--continuous: saying this at the end of an utterance ends the session; it is not delivered (any case and punctuation). null: no stop phrase.")
     continuous_silence_seconds: float | None = Field(60, gt=0, description="--continuous: end the session after this many seconds without speech (--silence-stop sets it in that mode); null: never.")
+    continuous_context_seconds: float | None = Field(30, gt=0, description="--continuous: each utterance is prompted with the session's text so far, unless this many seconds of silence came before it (a new topic) or the previous utterance ended with \"new paragraph\"; null: never prompted.")
 
 
 class Settings(ConfigModel):

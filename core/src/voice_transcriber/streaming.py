@@ -1,13 +1,22 @@
 """Transcribe while recording: each phrase goes to the first backend as soon as the speaker pauses.
 
 :func:`start_streaming` attaches a :class:`~voice_transcriber.capture.segmenter.Segmenter` to the
-recorder; every finished phrase is handed to ``backend.transcribe_segment(audio, context)`` in
-a worker thread (``backend.segment_concurrency`` at once), with the previous phrase's text as
-context. After the stop only the last phrase is left, so the wait no longer grows with the
-length of the recording. :meth:`StreamingTranscription.result` joins the phrases' texts in
-order; the pipeline uses it instead of calling the first backend (``Plan.streamed``). When a
-phrase fails, the pipeline falls back to the next backend with the whole recording, which is
-on disk. Partial text (the phrases so far) goes to ``ctx.partial_text``.
+recorder (sharing the recording's one voice-activity detector with ``--silence-stop``). A phrase
+ends at a 0.6 s pause, or — once it is ``input.streamingPhraseSeconds`` long — at a short pause
+(``input.streamingShortPause``), so that little is left open when the stop comes. Every finished
+phrase is handed to ``backend.transcribe_segment(audio, context)`` in a worker thread
+(``backend.segment_concurrency`` at once), ``context`` being the text already decided before it
+(``input.streamingContext``). Work on a phrase starts at a 0.15 s pause and is kept if the
+phrase ends there; the phrase still being spoken is transcribed again every
+``input.streamingRedecodeSeconds`` of new audio while the backend is idle, for the live text.
+The final text of every phrase comes from one transcription of all its audio with the text
+decided before it, so it depends on the audio only: :func:`replay` gives a stored recording
+(``retry``) the same text as the live run.
+
+:meth:`StreamingTranscription.result` joins the phrases' texts in order; the pipeline uses it
+instead of calling the first backend (``Plan.streamed``). When a phrase fails, the pipeline falls
+back to the next backend with the whole recording, which is on disk. Partial text (the phrases
+so far, then the phrase being spoken) goes to ``ctx.partial_text``.
 
 Off with ``input.streaming: false``, for backends with ``prefers_whole_file``, and when the
 Silero VAD (faster-whisper) is not installed. A backend with ``stream_after_seconds`` (the HTTP
@@ -29,33 +38,69 @@ if TYPE_CHECKING:
 
     from .capture.recorder import Recorder
     from .capture.segmenter import Segmenter, SpeechSegment
+    from .capture.vad import VoiceActivity
     from .context import Backend, RunContext
     from .types import Audio
 
+#: Samples per block when a stored recording is replayed (the recorder's 50 ms tick)
+REPLAY_BLOCK = 800
 
-def start_streaming(ctx: RunContext, backend: Backend | None, recorder: Recorder) -> StreamingTranscription | None:
-    """Stream the recording to ``backend`` (a plan's first) when settings and backend allow; None otherwise."""
+
+def streams(ctx: RunContext, backend: Backend | None, *, quiet: bool = False) -> Backend | None:
+    """``backend`` (a plan's first), when settings and backend allow streaming; else None."""
     from .capture import vad
-    from .capture.segmenter import Segmenter
 
     if backend is None or not ctx.settings.input.streaming:
         return None
     if backend.prefers_whole_file:
-        ctx.log(f"backend '{backend.name}' prefers the whole recording: transcribing after the stop")
+        if not quiet:
+            ctx.log(f"backend '{backend.name}' prefers the whole recording: transcribing after the stop")
         return None
     if not vad.available():
-        ctx.log("no Silero VAD (faster-whisper is not installed): transcribing after the stop")
+        if not quiet:
+            ctx.log("no Silero VAD (faster-whisper is not installed): transcribing after the stop")
+        return None
+    return backend
+
+
+def start_streaming(ctx: RunContext, backend: Backend | None, recorder: Recorder) -> StreamingTranscription | None:
+    """Stream the recording to ``backend`` (a plan's first) when settings and backend allow; None otherwise."""
+    backend = streams(ctx, backend)
+    if backend is None:
         return None
     session = StreamingTranscription(backend, ctx)
 
     def attach() -> Segmenter:
-        recorder.segmenter = Segmenter(session.add, on_pause=session.add_early)
+        recorder.segmenter = session.segmenter(recorder.voice_activity())
         return recorder.segmenter
 
     if backend.stream_after_seconds > 0:
-        recorder.taps.append(_DeferredStart(recorder, attach, backend.stream_after_seconds))
+        recorder.taps.append(_DeferredStart(recorder, attach, backend.stream_after_seconds, session))
     else:
-        recorder.taps.append(attach().feed)
+        segmenter = attach()
+        recorder.taps.append(lambda block: (segmenter.feed(block), session.tick(segmenter)))
+    return session
+
+
+def replay(ctx: RunContext, backend: Backend | None, audio: Audio) -> StreamingTranscription | None:
+    """Transcribe a stored recording the way it was streamed live (``retry``): the same phrases,
+    each with the same context, hence the same text. None when the settings do not stream."""
+    backend = streams(ctx, backend, quiet=True)
+    if backend is None or backend.stream_after_seconds > audio.duration:
+        return None
+    import numpy as np
+
+    pcm = np.round(np.clip(audio.pcm(), -1.0, 32767 / 32768) * 32768).astype(np.int16).tobytes()
+    session = StreamingTranscription(backend, ctx)
+    segmenter = session.segmenter(None)
+    if not segmenter.activity.wait_ready(30):
+        session.cancel()
+        return None
+    step = REPLAY_BLOCK * 2
+    for offset in range(0, len(pcm), step):
+        segmenter.feed(pcm[offset:offset + step])
+    segmenter.flush()
+    ctx.log(f"replayed the recording as streamed: {len(session._phrases)} phrase(s)")
     return session
 
 
@@ -63,13 +108,15 @@ class _DeferredStart:
     """A recorder tap that attaches the segmenter once the recording is ``after`` seconds long
     (``Backend.stream_after_seconds``), feeding it everything recorded so far."""
 
-    def __init__(self, recorder: Recorder, attach: Callable[[], Segmenter], after: float) -> None:
-        self.recorder, self.attach, self.after = recorder, attach, after
+    def __init__(self, recorder: Recorder, attach: Callable[[], Segmenter], after: float,
+                 session: StreamingTranscription) -> None:
+        self.recorder, self.attach, self.after, self.session = recorder, attach, after, session
         self.segmenter: Segmenter | None = None
 
     def __call__(self, block: bytes) -> None:
         if self.segmenter is not None:
             self.segmenter.feed(block)
+            self.session.tick(self.segmenter)
         elif self.recorder.seconds >= self.after:  # the recorder's chunks already hold ``block``
             self.segmenter = self.attach()
             self.segmenter.feed(b"".join(self.recorder.chunks))
@@ -80,15 +127,27 @@ class StreamingTranscription:
 
     def __init__(self, backend: Backend, ctx: RunContext) -> None:
         self.backend, self.ctx = backend, ctx
+        self.settings = ctx.settings.input
         self._executor = ThreadPoolExecutor(max(1, backend.segment_concurrency), thread_name_prefix=f"stream-{backend.name}")
         self._phrases: list[tuple[SpeechSegment, Future[Transcript]]] = []
-        self._early: tuple[SpeechSegment, Future[Transcript]] | None = None  #: started at a short pause
+        self._early: tuple[SpeechSegment, Future[Transcript]] | None = None  #: started at a pause, or a re-decode
         self._texts: dict[int, str] = {}  #: phrase index → its text, once transcribed and confirmed
         self._confirmed: set[tuple[int, int, int]] = set()  #: phrases handed to :meth:`add`
-        self._answers: dict[tuple[int, int, int], str] = {}  #: texts of phrases transcribed, confirmed or not
-        self._reported = 0  #: phrases (from the first, without a gap) already in the partial text
+        self._answers: dict[tuple[int, int, int], tuple[str, str]] = {}  #: key → (context, text) of phrases transcribed
+        self._open_text: tuple[int, str] | None = None  #: the latest re-decode of the phrase being spoken
+        self._reported: str | None = None  #: the last partial text reported
+        self._pending = 0  #: jobs submitted and not finished
+        self._redecoded_at = 0  #: end sample of the open phrase when it was last sent for a re-decode
+        self.redecodes = 0  #: re-decodes of the phrase being spoken, for the debug line
         self._lock = threading.Lock()
         self._failed = threading.Event()
+
+    def segmenter(self, activity: VoiceActivity | None) -> Segmenter:
+        """The segmenter this session's settings ask for, handing phrases to :meth:`add`."""
+        from .capture.segmenter import Segmenter
+
+        return Segmenter(self.add, on_pause=self.add_early, activity=activity,
+                         soft_seconds=self.settings.streaming_phrase_seconds, soft_pause=self.settings.streaming_short_pause)
 
     def add(self, segment: SpeechSegment) -> None:
         """Queue a finished phrase (the segmenter's ``on_segment``; quick, runs in the recording loop)."""
@@ -100,10 +159,12 @@ class StreamingTranscription:
         with self._lock:  # atomic with the end of _transcribe: exactly one of them remembers the text
             self._confirmed.add(_key(segment))
             answer = self._answers.get(_key(segment))
-        future = self._take_early(segment) or self._executor.submit(self._transcribe, segment)
+            if answer is not None and answer[0] != self._context_for(segment.index):
+                answer = None  # transcribed with other context (a concurrent backend): not the final text
+        future = self._take_early(segment, answer is not None) or self._submit(segment)
         self._phrases.append((segment, future))
         if answer is not None:
-            self._remember(segment.index, answer)
+            self._remember(segment.index, answer[1])
 
     def add_early(self, segment: SpeechSegment) -> None:
         """Start on a phrase that may be finished (the segmenter's ``on_pause``): if the speaker
@@ -111,7 +172,24 @@ class StreamingTranscription:
         if not self._failed.is_set():
             self.ctx.log(f"phrase {segment.index} ({segment.start_seconds:.1f}–{segment.end_seconds:.1f} s) started early")
             self._drop_early()
-            self._early = (segment, self._executor.submit(self._transcribe, segment))
+            self._early = (segment, self._submit(segment))
+
+    def tick(self, segmenter: Segmenter) -> None:
+        """After each block (a recorder tap): transcribe the phrase being spoken again once it has
+        ``input.streamingRedecodeSeconds`` more audio and the backend has nothing else to do."""
+        every = self.settings.streaming_redecode_seconds
+        if not every or self._pending or self._failed.is_set() or not segmenter.speaking:
+            return
+        open_segment = segmenter.open_segment()
+        if open_segment is None:
+            return
+        if open_segment.start > self._redecoded_at:
+            self._redecoded_at = open_segment.start  # a new phrase: count its audio from its start
+        if open_segment.end - self._redecoded_at >= every * 16_000:
+            self._redecoded_at = open_segment.end
+            self.redecodes += 1
+            self._drop_early()
+            self._early = (open_segment, self._submit(open_segment))
 
     def cancel(self) -> None:
         """Drop the phrases not started yet (the recording was cancelled)."""
@@ -122,7 +200,8 @@ class StreamingTranscription:
         """Wait for every phrase and join their texts. Raises the first phrase's :class:`BackendError`."""
         self._drop_early()
         ready = sum(future.done() for _, future in self._phrases)
-        self.ctx.info["streamed phrases"] = f"{len(self._phrases)}, {ready} done when the recording ended"
+        self.ctx.info["streamed phrases"] = (f"{len(self._phrases)}, {ready} done when the recording ended, "
+                                             f"{self.redecodes} re-decode(s) of the open phrase")
         try:
             errors = [future.exception() for _, future in self._phrases]
         finally:
@@ -132,10 +211,21 @@ class StreamingTranscription:
             raise failure
         return _joined(self.backend.name, [(segment, future.result()) for segment, future in self._phrases], audio.duration)
 
-    def _take_early(self, segment: SpeechSegment) -> Future[Transcript] | None:
+    def _submit(self, segment: SpeechSegment) -> Future[Transcript]:
+        with self._lock:
+            self._pending += 1
+        future = self._executor.submit(self._transcribe, segment)
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, _: Future[Transcript]) -> None:
+        with self._lock:
+            self._pending -= 1
+
+    def _take_early(self, segment: SpeechSegment, answered: bool) -> Future[Transcript] | None:
         """The early start on exactly this phrase, if any (any other early start is void)."""
         early, self._early = self._early, None
-        if early is not None and _key(early[0]) == _key(segment):
+        if early is not None and _key(early[0]) == _key(segment) and (answered or not early[1].done()):
             return early[1]
         if early is not None:
             early[1].cancel()
@@ -147,50 +237,58 @@ class StreamingTranscription:
             self._early = None
 
     def _transcribe(self, segment: SpeechSegment) -> Transcript:
-        """A worker's job: the backend's transcript of one phrase (confirmed or early)."""
+        """A worker's job: the backend's transcript of one phrase (confirmed, early or still open)."""
         if self._failed.is_set():
             raise _Abandoned()
+        with self._lock:
+            context = self._context_for(segment.index)
         try:
             transcript = call_component(self.backend, "backend", BackendError, self.backend.transcribe_segment,
-                               segment.audio(), self._context_for(segment.index))
+                               segment.audio(), context)
         except BaseException:
             if _key(segment) in self._confirmed:
                 self._failed.set()
             raise
         text = transcript.text.strip()
         with self._lock:
-            self._answers[_key(segment)] = text
+            self._answers[_key(segment)] = (context, text)
             confirmed = _key(segment) in self._confirmed
+            if not confirmed and segment.index not in self._texts:
+                self._open_text = (segment.index, text)
         if confirmed:
             self._remember(segment.index, text)
+        else:
+            self._report()
         return transcript
 
     def _remember(self, index: int, text: str) -> None:
         """A confirmed phrase's text is known: keep it and report the text so far."""
         self.ctx.log(f"phrase {index} transcribed: {len(text)} characters")
-        with self._lock:  # held while reporting, so that partial texts never arrive out of order
+        with self._lock:
             self._texts[index] = text
-            partial = self._partial_text()
-            if partial is not None:
-                self.ctx.partial_text(partial)
+        self._report()
 
     def _context_for(self, index: int) -> str:
-        """The text of the nearest earlier phrase already transcribed ('' if none)."""
-        with self._lock:
-            for earlier in range(index - 1, -1, -1):
-                if self._texts.get(earlier):
-                    return self._texts[earlier]
-        return ""
+        """The text decided before phrase ``index`` (the phrases before it that are transcribed;
+        '' with ``input.streamingContext`` off). Called with the lock held."""
+        if not self.settings.streaming_context:
+            return ""
+        return " ".join(text for earlier in range(index) if (text := self._texts.get(earlier)))
 
-    def _partial_text(self) -> str | None:
-        """The phrases so far, joined, when the run without gaps from the first one has grown."""
-        done = self._reported
-        while done in self._texts:
-            done += 1
-        if done == self._reported:
-            return None
-        self._reported = done
-        return " ".join(text for index in range(done) if (text := self._texts[index]))
+    def _report(self) -> None:
+        """Report the text so far: the phrases transcribed without a gap from the first, then the
+        latest transcription of the phrase being spoken (when it follows them)."""
+        with self._lock:  # held while reporting, so that partial texts never arrive out of order
+            done = 0
+            while done in self._texts:
+                done += 1
+            parts = [self._texts[index] for index in range(done)]
+            if self._open_text is not None and self._open_text[0] == done:
+                parts.append(self._open_text[1])
+            partial = " ".join(part for part in parts if part)
+            if partial and partial != self._reported:
+                self._reported = partial
+                self.ctx.partial_text(partial)
 
 
 def _key(segment: SpeechSegment) -> tuple[int, int, int]:

@@ -165,9 +165,7 @@ class ContinuousDictation:
         stop, segmenter = self.stop, self.segmenter
         if not limit or stop is None or segmenter is None or stop.requested_at is not None or segmenter.speaking:
             return
-        from .vad import WINDOW
-
-        if segmenter.activity.windows * WINDOW - self.last_speech_end >= limit * RATE:
+        if segmenter.judged - self.last_speech_end >= limit * RATE:
             stop.request_stop(f"{limit:g} s without speech")
             if stop.requested_at is not None:
                 stop.requested_at -= self.settings.tail_padding_ms / 1000  # the silence already is the tail

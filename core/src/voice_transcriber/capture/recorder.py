@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..context import RunContext
     from .segmenter import Segmenter
     from .silence import SilenceDetector
+    from .vad import VoiceActivity
 
 TICK = 0.05  #: seconds between two looks at the microphone, the stop requests and the meter
 
@@ -50,14 +51,27 @@ class Recorder:
             import soxr
 
             self.resampler = soxr.ResampleStream(mic.rate, WANTED_RATE, 1, dtype="int16")
+        #: The recording's one voice-activity detector (:meth:`voice_activity`), fed here before the taps
+        self.vad: VoiceActivity | None = None
         self.silence: SilenceDetector | None = None
         if settings.silence_stop_seconds:
             from .silence import SilenceDetector
+    from .vad import VoiceActivity
 
-            self.silence = SilenceDetector(settings.silence_stop_seconds)
+            self.silence = SilenceDetector(settings.silence_stop_seconds, self.voice_activity())
         self.watch_stdin = _stdin_is_terminal()
         hint = "Enter or Ctrl-C: stop · Ctrl-C twice: cancel" if self.watch_stdin else "Ctrl-C: stop · twice: cancel"
         self.meter = LevelMeter(enabled=not ctx.quiet, hint=hint)
+
+    def voice_activity(self) -> VoiceActivity:
+        """The Silero VAD of this recording, shared by the silence stop and the segmenter: one
+        pass over the audio. Created on first use and fed everything recorded so far."""
+        if self.vad is None:
+            from .vad import VoiceActivity
+
+            self.vad = VoiceActivity()
+            self.vad.feed(b"".join(self.chunks))
+        return self.vad
 
     @property
     def seconds(self) -> float:
@@ -95,8 +109,8 @@ class Recorder:
             self.chunks.append(block)
             self.samples += len(block) // 2
             self.file.write(block)
-            if self.silence is not None:
-                self.silence.feed(block)
+            if self.vad is not None:
+                self.vad.feed(block)
             for tap in self.taps:
                 tap(block)
             samples = array.array("h", block)

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .vad import RATE, THRESHOLD, WINDOW, VoiceActivity
+from .vad import GROUP, RATE, THRESHOLD, WINDOW, VoiceActivity
 
 if TYPE_CHECKING:
     import numpy as np
@@ -78,14 +78,23 @@ class Segmenter:
 
     def __init__(self, on_segment: Callable[[SpeechSegment], None], *, min_pause: float = 0.6,
                  padding: float = 0.2, max_seconds: float = 28.0, min_speech: float = 0.25,
-                 on_pause: Callable[[SpeechSegment], None] | None = None, early_pause: float = 0.15) -> None:
+                 on_pause: Callable[[SpeechSegment], None] | None = None, early_pause: float = 0.15,
+                 soft_seconds: float | None = None, soft_pause: float = 0.25,
+                 activity: VoiceActivity | None = None) -> None:
         import numpy as np
 
         self.on_segment, self.on_pause = on_segment, on_pause
         self.min_pause, self.padding = int(min_pause * RATE), int(padding * RATE)
         self.early_pause = max(int(early_pause * RATE), self.padding)
         self.max_samples, self.min_speech = int(max_seconds * RATE), int(min_speech * RATE)
-        self.activity = VoiceActivity()
+        #: A phrase at least ``soft_seconds`` long already ends at a pause of ``soft_pause`` s (None: off)
+        self.soft_samples = None if soft_seconds is None else int(soft_seconds * RATE)
+        self.soft_pause = max(int(soft_pause * RATE), self.padding)
+        #: The recording's voice activity: shared (fed by the recorder, also read by the silence
+        #: stop: one VAD pass per recording) or the segmenter's own (fed by :meth:`feed`).
+        self.activity = activity or VoiceActivity()
+        self._own_activity = activity is None
+        self._judged = 0  #: windows of :attr:`activity` looked at so far
         self.count = 0  #: phrases handed out so far
         self._buffer = np.zeros(0, dtype=np.int16)  #: the recording from sample ``_buffer_start`` on
         self._buffer_start = 0
@@ -94,6 +103,11 @@ class Segmenter:
         self._voiced_end = 0  #: end of the last speech window
         self._voiced = 0  #: speech samples in the current phrase
         self._announced = -1  #: ``_voiced_end`` when ``on_pause`` last heard of the current phrase
+
+    @property
+    def judged(self) -> int:
+        """Samples of the recording the segmenter has judged so far (from its start)."""
+        return self._judged * WINDOW
 
     @property
     def speaking(self) -> bool:
@@ -105,7 +119,8 @@ class Segmenter:
         import numpy as np
 
         self._buffer = np.concatenate([self._buffer, np.frombuffer(block, dtype=np.int16)])
-        self.activity.feed(block)
+        if self._own_activity:
+            self.activity.feed(block)
         self._judge(final=False)
 
     def flush(self, wait: float = 5.0) -> SpeechSegment | None:
@@ -122,19 +137,33 @@ class Segmenter:
             return None
         return self._emit(self._start, min(self._voiced_end + self.padding, recorded_end), final=True)
 
+    def open_segment(self) -> SpeechSegment | None:
+        """The phrase being spoken, up to its last speech judged (plus padding); None between phrases.
+
+        Its ``index`` is the one it will have once finished; its end may still move."""
+        if self._start is None or self._voiced_end <= self._start:
+            return None
+        return self._segment(self._start, min(self._voiced_end + self.padding, self._buffer_start + len(self._buffer)))
+
     def ended_in_silence(self, seconds: float = 0.25) -> bool:
         """True when the VAD has judged all the audio fed so far and its last ``seconds`` are not speech.
 
         False while the model loads or when speech goes on to the end: the recorder then keeps its full tail.
         """
         self._judge(final=False)
-        if not self.activity.ready or self.activity.fed - self.activity.windows * WINDOW >= WINDOW:
+        if not self.activity.ready or self.activity.fed - self._judged * WINDOW >= GROUP * WINDOW:
             return False
-        return self._start is None or self.activity.windows * WINDOW - self._voiced_end >= int(seconds * RATE)
+        return self._start is None or self._judged * WINDOW - self._voiced_end >= int(seconds * RATE)
 
     def _judge(self, final: bool) -> None:
-        first = self.activity.windows
-        for offset, probability in enumerate(self.activity.judge(final).tolist()):
+        first = self._judged
+        # a shared activity may be ahead of this segmenter's audio only when fed elsewhere first: never
+        # read windows whose samples the segmenter does not hold yet
+        self.activity.judge(final)
+        held = (self._buffer_start + len(self._buffer) + (WINDOW - 1 if final else 0)) // WINDOW
+        probabilities = self.activity.since(first)[: max(0, held - first)]
+        self._judged = first + len(probabilities)
+        for offset, probability in enumerate(probabilities.tolist()):
             self._step((first + offset) * WINDOW, probability)
         self._trim()
 
@@ -149,7 +178,8 @@ class Segmenter:
         if self._start is None:
             return
         silent = window_end - self._voiced_end
-        if silent >= self.min_pause:
+        if silent >= self.min_pause or (self.soft_samples is not None and silent >= self.soft_pause
+                                        and self._voiced_end - self._start >= self.soft_samples):
             self._emit(self._start, self._voiced_end + self.padding)
         elif window_end - self._start >= self.max_samples:
             self._emit(self._start, self._quietest_point(self._start + self.max_samples // 2, window_end), cut_in_speech=True)
@@ -185,7 +215,7 @@ class Segmenter:
 
     def _trim(self) -> None:
         """Forget audio no phrase can need any more (keep ``padding`` before the judged end)."""
-        judged_end = self.activity.windows * WINDOW
+        judged_end = self._judged * WINDOW
         keep_from = self._start if self._start is not None else max(self._cut, judged_end - self.padding)
         drop = min(keep_from, self._buffer_start + len(self._buffer)) - self._buffer_start
         if drop > 0:

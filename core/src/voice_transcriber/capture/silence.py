@@ -12,23 +12,31 @@ __all__ = ["SilenceDetector", "check_available"]
 
 
 class SilenceDetector:
-    """Feed it the recording as it comes (:meth:`feed`); it says when ``seconds`` of silence followed speech."""
+    """Reads the recording's voice activity; says when ``seconds`` of silence followed speech.
 
-    def __init__(self, seconds: float) -> None:
+    ``activity`` is the recording's one :class:`VoiceActivity` (the recorder feeds it and shares
+    it with the segmenter, so the Silero VAD runs once over the audio); without one, the detector
+    has its own and :meth:`feed` feeds it.
+    """
+
+    def __init__(self, seconds: float, activity: VoiceActivity | None = None) -> None:
         self.limit = int(seconds * RATE)
         self.heard_speech = False
         self.last_speech_end = 0
-        self._activity = VoiceActivity()
+        self._own = activity is None
+        self._activity = activity or VoiceActivity()
+        self._read = 0  #: windows looked at so far
 
     def feed(self, chunk: bytes) -> None:
-        """Append int16 samples (16 kHz mono)."""
-        self._activity.feed(chunk)
+        """Append int16 samples (16 kHz mono) to the detector's own activity (a shared one is fed by its owner)."""
+        if self._own:
+            self._activity.feed(chunk)
 
     def silent_long_enough(self) -> bool:
         """Judge the new audio (once the model is loaded); True after enough silence past speech."""
-        first = self._activity.windows
-        voiced = (self._activity.judge() >= THRESHOLD).nonzero()[0]
+        first, self._read = self._read, self._activity.judge()
+        voiced = (self._activity.since(first) >= THRESHOLD).nonzero()[0]
         if voiced.size:
             self.heard_speech = True
             self.last_speech_end = (first + int(voiced[-1]) + 1) * WINDOW
-        return self.heard_speech and self._activity.windows * WINDOW - self.last_speech_end >= self.limit
+        return self.heard_speech and self._read * WINDOW - self.last_speech_end >= self.limit

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 RATE = 16_000
 WINDOW = 512  #: samples per Silero decision (32 ms)
 CONTEXT = 16 * WINDOW  #: audio judged again before new windows, so the model's state is warm (0.512 s)
+GROUP = 4  #: windows judged per model call (128 ms), always the same ones whatever the blocks fed
 THRESHOLD = 0.5  #: a window at least this likely to be speech is speech
 MODEL_FILE = "silero_vad_v6.onnx"
 MODEL_CONTEXT = 64  #: samples of the previous window the model sees with each window
@@ -79,9 +80,14 @@ class SileroModel:
 
 
 class VoiceActivity:
-    """Speech probabilities of a 16 kHz int16 stream: :meth:`feed` audio, :meth:`judge` the new windows.
+    """Speech probabilities of a 16 kHz int16 stream: :meth:`feed` audio, :meth:`judge` it, read :meth:`since`.
 
-    Window ``i`` covers samples ``i * WINDOW`` to ``(i + 1) * WINDOW`` of the stream.
+    Window ``i`` covers samples ``i * WINDOW`` to ``(i + 1) * WINDOW`` of the stream. Windows are
+    judged in fixed groups of :data:`GROUP`, each after the :data:`CONTEXT` audio before it, so a
+    window's probability depends on the audio only, not on how it arrived: a stored recording
+    judged at once (``retry``) gets the same probabilities, hence the same phrases, as the live
+    recording judged 50 ms at a time. One instance serves every reader of a recording (the silence
+    stop, the segmenter): each keeps its own position in :attr:`probabilities`.
     """
 
     def __init__(self) -> None:
@@ -89,6 +95,8 @@ class VoiceActivity:
 
         self.windows = 0  #: windows judged so far
         self.fed = 0  #: samples fed so far
+        self.passes = 0  #: model calls so far (each judges one group of windows after its context)
+        self._probabilities = np.zeros(0, dtype=np.float32)
         self._audio = np.zeros(0, dtype=np.float32)  #: context (already judged) followed by the unjudged audio
         self._context = 0  #: samples of context at the head of ``_audio``
         self._model: Any = None
@@ -127,24 +135,34 @@ class VoiceActivity:
         self._audio = np.concatenate([self._audio, samples])
         self.fed += len(samples)
 
-    def judge(self, final: bool = False) -> np.ndarray:
-        """Probabilities of the windows complete since the last call (none while the model loads).
-
-        ``final``: the stream has ended; a last partial window is padded with silence and judged.
-        """
+    def judge(self, final: bool = False) -> int:
+        """Judge the groups of windows complete since the last call (none while the model loads);
+        return :attr:`windows`. ``final``: the stream has ended; the rest is judged, a last
+        partial window padded with silence."""
         import numpy as np
 
-        new = len(self._audio) - self._context
-        if self._model is None or new <= 0 or (new < WINDOW and not final):
-            return np.zeros(0, dtype=np.float32)
-        whole = -(-new // WINDOW) if final else new // WINDOW
-        audio = self._audio[: self._context + whole * WINDOW]
-        if len(audio) < self._context + whole * WINDOW:
-            audio = np.pad(audio, (0, self._context + whole * WINDOW - len(audio)))
-        probabilities = self._model(audio).reshape(-1)[self._context // WINDOW:]
-        end = self._context + whole * WINDOW
-        keep = min(CONTEXT, end)
-        self._audio = self._audio[end - keep:]
-        self._context = keep
-        self.windows += whole
-        return probabilities
+        if self._model is None:
+            return self.windows
+        found = []
+        while True:
+            new = len(self._audio) - self._context
+            if new <= 0 or (new < GROUP * WINDOW and not final):
+                break
+            whole = min(GROUP, -(-new // WINDOW))
+            audio = self._audio[: self._context + whole * WINDOW]
+            if len(audio) < self._context + whole * WINDOW:
+                audio = np.pad(audio, (0, self._context + whole * WINDOW - len(audio)))
+            found.append(self._model(audio).reshape(-1)[self._context // WINDOW:])
+            self.passes += 1
+            end = self._context + whole * WINDOW
+            keep = min(CONTEXT, end)
+            self._audio = self._audio[end - keep:]
+            self._context = keep
+            self.windows += whole
+        if found:
+            self._probabilities = np.concatenate([self._probabilities, *found])
+        return self.windows
+
+    def since(self, first: int) -> np.ndarray:
+        """Probabilities of the windows judged from window ``first`` on."""
+        return self._probabilities[first:self.windows]

@@ -102,7 +102,7 @@ class LocalBackend(Backend):
                 f"(now {self.config.model!r}), or use a language it knows")
 
     def transcribe_segment(self, audio: Audio, context: str) -> Transcript:
-        """One phrase while recording (the core's single worker thread), prompted with the previous text."""
+        """One phrase while recording (the core's single worker thread), prompted with the text decided before it."""
         return self._transcribe(audio, context=context)
 
     def _transcribe(self, audio: Audio, context: str | None) -> Transcript:
@@ -203,10 +203,16 @@ class LocalBackend(Backend):
 
         Returns the text, the segments, and the language (detected when ``language`` is None)."""
         config, settings = self.config, self.ctx.settings
-        prompt = transcription_prompt(settings) if context is None else segment_prompt(settings, context)
+        whisper = loaded.whisper
+        if context is None:
+            prompt = transcription_prompt(settings)
+        else:
+            prompt = segment_prompt(settings, context, fits=lambda text: _prompt_tokens(whisper, text) <= PROMPT_TOKENS)
+            if config.fit_window and not whole:  # a streamed phrase (not a later window of a long file)
+                whisper = fitted_window(whisper)
         text, segments = "", []
         try:
-            decoded, info = loaded.whisper.transcribe(
+            decoded, info = whisper.transcribe(
                 samples, language=language, beam_size=config.beam_size, vad_filter=config.vad_filter,
                 initial_prompt=prompt, hotwords=hotwords(settings, config.hotwords))
             for raw in decoded:  # a generator: each step decodes the next segment
@@ -228,6 +234,43 @@ WINDOW_SECONDS = 120.0
 #: Where to look for the cut: the last this many seconds of a window, in frames of CUT_FRAME_SECONDS.
 CUT_SEARCH_SECONDS = 20.0
 CUT_FRAME_SECONDS = 0.1
+
+#: Tokens of prompt Whisper reads (faster-whisper keeps the last ``max_length // 2 - 1`` = 223)
+PROMPT_TOKENS = 223
+#: Silence (mel frames, 10 ms each) kept after the audio in a fitted window: with 1-3 s, tiny.en
+#: repeated itself on short phrases (measured on jfk.flac); 6-10 s kept the text of the 30 s window
+WINDOW_MARGIN = 1000
+
+
+def _prompt_tokens(whisper: Any, text: str) -> int:
+    return len(whisper.hf_tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids)
+
+
+def fitted_window(whisper: Any, margin: int = WINDOW_MARGIN) -> Any:
+    """A view of ``whisper`` whose encoder sees the audio plus ``margin`` frames, not 30 s.
+
+    faster-whisper pads every window's mel features with zeros to 3,000 frames (30 s) before the
+    encoder, so a 2 s phrase costs nearly what 20 s do. CTranslate2's Whisper encoder takes shorter
+    inputs: the padding (all-zero columns: a real mel frame is never exactly zero) is cut back to
+    ``margin`` frames. Everything else (prompting, temperature fallback, timestamps) is
+    faster-whisper's own. The model itself is shared, not copied.
+    """
+    import copy
+
+    import numpy as np
+
+    view = copy.copy(whisper)
+    encode = whisper.encode
+
+    def fitted_encode(features: np.ndarray) -> Any:
+        batch = features if features.ndim == 3 else features[np.newaxis]
+        used = np.flatnonzero(np.any(batch != 0, axis=(0, 1)))
+        frames = int(used[-1]) + 1 + margin if used.size else margin
+        frames = min(batch.shape[-1], frames + frames % 2)  # the encoder's convolution halves it
+        return encode(np.ascontiguousarray(batch[..., :frames]))
+
+    view.encode = fitted_encode
+    return view
 
 
 def windows(audio: Audio, window_seconds: float | None = None) -> Iterator[tuple[float, np.ndarray]]:

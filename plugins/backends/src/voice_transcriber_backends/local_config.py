@@ -28,6 +28,8 @@ class LocalConfig(ConfigModel):
     hotwords: str | list[str] | None = Field(None, description='Words to favour (names, jargon): "Kubernetes, PyTorch" or a list.')
     cache_dir: str | None = Field(None, description="Where downloaded models go; null is $XDG_CACHE_HOME/voice-transcriber/models.")
     allow_download: bool = Field(True, description="Download a missing model on first use; false never touches the network.")
+    fit_window: bool = Field(True, description="Streamed phrases are decoded in a window fitted to their length (plus 10 s of silence) "
+                             "instead of Whisper's 30 s one: a short phrase costs less to decode (see docs/streaming.md).")
 
     def models_dir(self) -> Path:
         return Path(self.cache_dir).expanduser() if self.cache_dir else local_models.default_cache_dir()

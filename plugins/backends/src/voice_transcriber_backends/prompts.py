@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from voice_transcriber import Settings
 
 # The languages Whisper knows, ISO-639-1 code → English name.
@@ -69,15 +71,31 @@ def hotwords(settings: Settings, configured: str | list[str] | None) -> str | No
     return text or None
 
 
-#: Characters of the previous phrase given as context (Whisper reads at most 224 prompt tokens).
-CONTEXT_CHARS = 300
+#: Characters of context an HTTP backend sends (Whisper reads at most 224 prompt tokens; ~4 characters each)
+PROMPT_CHARS = 800
 
 
-def segment_prompt(settings: Settings, context: str) -> str | None:
-    """The prompt for one phrase of a streamed recording: :func:`transcription_prompt`, then the
-    end of the previous phrase's text, which Whisper takes as what was just said."""
-    context = context.strip()
-    if len(context) > CONTEXT_CHARS:
-        context = context[-CONTEXT_CHARS:].split(" ", 1)[-1]
-    parts = [part for part in (transcription_prompt(settings), context) if part]
-    return " ".join(parts) or None
+def segment_prompt(settings: Settings, context: str, fits: Callable[[str], bool] | None = None) -> str | None:
+    """The prompt for one phrase of a streamed recording (or one utterance of a session): the
+    user's :func:`transcription_prompt` first, then the end of ``context`` — the text already
+    decided before this audio — which Whisper takes as what was just said.
+
+    ``fits(prompt)`` says whether a prompt is short enough for the model (the local backend counts
+    tokens); by default :data:`PROMPT_CHARS` characters. The context is cut at word boundaries from
+    its start until it fits: the user's prompt always stays whole, in front.
+    """
+    fits = fits or (lambda text: len(text) <= PROMPT_CHARS)
+    base = transcription_prompt(settings)
+    words = context.split()
+    low, high = 0, len(words)  # the shortest tail of words that fits: binary search on where it starts
+    while low < high:
+        middle = (low + high) // 2
+        if fits(_join(base, words[middle:])):
+            high = middle
+        else:
+            low = middle + 1
+    return _join(base, words[low:]) or None
+
+
+def _join(base: str | None, words: list[str]) -> str:
+    return " ".join(part for part in (base, " ".join(words)) if part)
