@@ -67,7 +67,7 @@ def whole(seconds: float = 10.0) -> Audio:
     return Audio.from_samples(np.zeros(int(seconds * RATE), dtype=np.float32), RATE)
 
 
-def test_phrases_are_joined_in_order_each_prompted_with_the_previous_text(ctx):
+def test_phrases_are_joined_in_order_each_prompted_with_the_text_decided_before_it(ctx):
     backend = PhraseBackend(ctx)
     session = StreamingTranscription(backend, ctx)
     for index, (start, seconds) in enumerate([(0.0, 1.0), (1.5, 2.0), (4.0, 3.0)]):
@@ -75,7 +75,7 @@ def test_phrases_are_joined_in_order_each_prompted_with_the_previous_text(ctx):
     transcript = session.result(whole())
 
     assert transcript.text == "phrase 10. phrase 20. phrase 30."
-    assert backend.calls == [(1.0, ""), (2.0, "phrase 10."), (3.0, "phrase 20.")]
+    assert backend.calls == [(1.0, ""), (2.0, "phrase 10."), (3.0, "phrase 10. phrase 20.")]
     assert ctx.partials == ["phrase 10.", "phrase 10. phrase 20.", "phrase 10. phrase 20. phrase 30."]
     assert [(s.start, s.end) for s in transcript.segments] == [(0.0, 1.0), (1.5, 3.5), (4.0, 7.0)]
     assert transcript.backend == "phrases" and transcript.language == "en" and transcript.audio_duration == 10.0
@@ -93,6 +93,16 @@ def test_an_early_start_is_used_when_the_phrase_is_confirmed_unchanged(ctx):
     assert session.result(whole()).text == "phrase 10. phrase 25."
     assert backend.calls.count((1.0, "")) == 1, "the confirmed early start was not transcribed again"
     assert (2.5, "phrase 10.") in backend.calls
+
+
+def test_without_streaming_context_no_phrase_is_prompted():
+    ctx = RunContext(load_settings(overrides={"input.streamingContext": False}), quiet=True)
+    backend = PhraseBackend(ctx)
+    session = StreamingTranscription(backend, ctx)
+    for index, (start, seconds) in enumerate([(0.0, 1.0), (1.5, 2.0)]):
+        session.add(phrase(index, start, seconds, final=index == 1))
+    assert session.result(whole()).text == "phrase 10. phrase 20."
+    assert backend.calls == [(1.0, ""), (2.0, "")]
 
 
 def test_a_failing_phrase_falls_back_to_the_whole_recording_with_the_next_backend(ctx, capsys):
@@ -143,7 +153,7 @@ def test_cancel_drops_the_phrases_not_started(ctx):
 
 
 def recorder_stub():
-    return SimpleNamespace(taps=[], segmenter=None)
+    return SimpleNamespace(taps=[], segmenter=None, voice_activity=lambda: None)
 
 
 @pytest.mark.parametrize(("backend_class", "overrides", "streams"), [
@@ -176,7 +186,7 @@ class GrowingRecorder(SimpleNamespace):
 
 def test_a_backend_with_stream_after_seconds_starts_segmenting_only_once_the_recording_is_that_long():
     ctx = RunContext(load_settings(), debug=True)
-    recorder = GrowingRecorder(taps=[], segmenter=None, chunks=[])
+    recorder = GrowingRecorder(taps=[], segmenter=None, chunks=[], voice_activity=lambda: None)
     session = start_streaming(ctx, LateStreaming(ctx), recorder)
     block = (np.sin(np.arange(RATE // 10) / 5) * 8000).astype(np.int16).tobytes()  # 0.1 s
     try:

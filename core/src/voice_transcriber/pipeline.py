@@ -32,6 +32,9 @@ class Plan:
     #: Set by capture when the first backend transcribes the recording while it is made
     #: (``voice_transcriber.streaming``); :func:`run` then collects that instead of calling it.
     streamed: StreamingTranscription | None = None
+    #: What was said just before this audio (a ``--continuous`` session's earlier utterances): the
+    #: backends get it as ``transcribe_segment(audio, context)``, so sentences carry over.
+    context: str = ""
 
 
 #: Seconds the process waits at exit for a ``prepare()`` still running (see :func:`_finish_preparing`).
@@ -65,7 +68,7 @@ def run(audio: Audio, plan: Plan, ctx: RunContext) -> Transcript:
     """Transcribe ``audio``, format the text, deliver it to every sink; return the final record."""
     streamed, plan.streamed = plan.streamed, None
     with ctx.stage("transcribe"):
-        transcript = ctx.transcript = transcribe(audio, plan.backends, ctx, streamed)
+        transcript = ctx.transcript = transcribe(audio, plan.backends, ctx, streamed, plan.context)
     ctx.transcript_ready(transcript)
     with ctx.stage("format"):
         transcript = ctx.transcript = format_text(transcript, plan.formatters, ctx)
@@ -79,10 +82,11 @@ def run(audio: Audio, plan: Plan, ctx: RunContext) -> Transcript:
 
 
 def transcribe(audio: Audio, backends: list[Backend], ctx: RunContext,
-               streamed: StreamingTranscription | None = None) -> Transcript:
+               streamed: StreamingTranscription | None = None, context: str = "") -> Transcript:
     """Try each backend in order; the first that succeeds answers.
 
     ``streamed``: the first backend already transcribes ``audio`` phrase by phrase; wait for it.
+    ``context``: the text said just before ``audio``, given to ``transcribe_segment``.
     """
     errors: list[str] = []
     for position, backend in enumerate(backends):
@@ -90,6 +94,8 @@ def transcribe(audio: Audio, backends: list[Backend], ctx: RunContext,
         try:
             if position == 0 and streamed is not None:
                 transcript = streamed.result(audio)
+            elif context:
+                transcript = call_component(backend, "backend", BackendError, backend.transcribe_segment, audio, context)
             else:
                 transcript = call_component(backend, "backend", BackendError, backend.transcribe, audio)
             transcript = _safe(transcript, ctx, f"the transcript of backend '{backend.name}'")

@@ -26,6 +26,7 @@ ones: 8 s) starts only once the recording is that long; a shorter one is transcr
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -133,7 +134,7 @@ class StreamingTranscription:
         self._early: tuple[SpeechSegment, Future[Transcript]] | None = None  #: started at a pause, or a re-decode
         self._texts: dict[int, str] = {}  #: phrase index → its text, once transcribed and confirmed
         self._confirmed: set[tuple[int, int, int]] = set()  #: phrases handed to :meth:`add`
-        self._answers: dict[tuple[int, int, int], tuple[str, str]] = {}  #: key → (context, text) of phrases transcribed
+        self._answers: dict[tuple[int, int, int], tuple[str, Transcript]] = {}  #: key → (context, transcript) of phrases transcribed
         self._open_text: tuple[int, str] | None = None  #: the latest re-decode of the phrase being spoken
         self._reported: str | None = None  #: the last partial text reported
         self._pending = 0  #: jobs submitted and not finished
@@ -161,10 +162,15 @@ class StreamingTranscription:
             answer = self._answers.get(_key(segment))
             if answer is not None and answer[0] != self._context_for(segment.index):
                 answer = None  # transcribed with other context (a concurrent backend): not the final text
-        future = self._take_early(segment, answer is not None) or self._submit(segment)
+        early = self._take_early(segment)
+        if answer is not None:  # transcribed already (at a pause, or by a re-decode), with this context
+            future: Future[Transcript] = Future()
+            future.set_result(answer[1])
+        else:
+            future = early or self._submit(segment)
         self._phrases.append((segment, future))
         if answer is not None:
-            self._remember(segment.index, answer[1])
+            self._remember(segment.index, answer[1].text.strip())
 
     def add_early(self, segment: SpeechSegment) -> None:
         """Start on a phrase that may be finished (the segmenter's ``on_pause``): if the speaker
@@ -202,9 +208,11 @@ class StreamingTranscription:
         ready = sum(future.done() for _, future in self._phrases)
         self.ctx.info["streamed phrases"] = (f"{len(self._phrases)}, {ready} done when the recording ended, "
                                              f"{self.redecodes} re-decode(s) of the open phrase")
+        started = time.monotonic()
         try:
             errors = [future.exception() for _, future in self._phrases]
         finally:
+            self.ctx.info["waited for phrases"] = f"{time.monotonic() - started:.3f} s"
             self._executor.shutdown(wait=False, cancel_futures=True)
         failure = next((e for e in errors if isinstance(e, BackendError)), None) or next((e for e in errors if e), None)
         if failure is not None:
@@ -222,10 +230,10 @@ class StreamingTranscription:
         with self._lock:
             self._pending -= 1
 
-    def _take_early(self, segment: SpeechSegment, answered: bool) -> Future[Transcript] | None:
-        """The early start on exactly this phrase, if any (any other early start is void)."""
+    def _take_early(self, segment: SpeechSegment) -> Future[Transcript] | None:
+        """The early start on exactly this phrase still running or queued, if any (any other early start is void)."""
         early, self._early = self._early, None
-        if early is not None and _key(early[0]) == _key(segment) and (answered or not early[1].done()):
+        if early is not None and _key(early[0]) == _key(segment) and not early[1].done():
             return early[1]
         if early is not None:
             early[1].cancel()
@@ -251,7 +259,7 @@ class StreamingTranscription:
             raise
         text = transcript.text.strip()
         with self._lock:
-            self._answers[_key(segment)] = (context, text)
+            self._answers[_key(segment)] = (context, transcript)
             confirmed = _key(segment) in self._confirmed
             if not confirmed and segment.index not in self._texts:
                 self._open_text = (segment.index, text)

@@ -27,7 +27,8 @@ def test_streamed_text_is_as_good_as_batch_with_the_previous_phrase_as_prompt(es
     path, reference, spans = espeak_passage(20)
     with wave.open(str(path)) as wav:
         pcm = wav.readframes(wav.getnframes())
-    settings = load_settings(overrides={"transcription.local.model": str(tiny_model_dir), "transcription.local.beamSize": 1})
+    settings = load_settings(overrides={"transcription.local.model": str(tiny_model_dir), "transcription.local.beamSize": 1,
+                                        "transcription.local.fitWindow": False})
     backend = LocalBackend(RunContext(settings, pm=plugin_manager))
     contexts: dict[int, str] = {}  #: phrase length in samples → the context it was transcribed with
     transcribe_segment = backend.transcribe_segment

@@ -48,6 +48,8 @@ RATE = 16_000
 PADDING = 0.4
 #: A word: letters and digits, with apostrophes inside ("don't").
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+#: An utterance ending with this starts a new context (see :meth:`ContinuousDictation._context`).
+NEW_PARAGRAPH = re.compile(r"\bnew paragraph\W*$", re.IGNORECASE)
 #: What may separate the words before the stop phrase from it (dropped with the phrase).
 SEPARATORS = " \t\n,;:-–—"
 
@@ -126,6 +128,7 @@ class ContinuousDictation:
         self.stop: StopControl | None = None
         self.segmenter: Segmenter | None = None
         self.last_speech_end = 0  #: sample where the latest utterance's speech ended
+        self._previous_end: int | None = None  #: end sample of the utterance delivered before
 
     def record(self, plan: Plan) -> None:
         """Record the session (``capture.record``) with the utterance segmenter on the recorder's taps."""
@@ -140,7 +143,7 @@ class ContinuousDictation:
 
         self.stop = recorder.stop
         self.segmenter = Segmenter(self._utterance_ended, min_pause=self.settings.utterance_pause_seconds,
-                                   padding=PADDING)
+                                   padding=PADDING, activity=recorder.voice_activity())
         recorder.taps += [self.segmenter.feed, self._watch_silence]
         recorder.segmenter = self.segmenter  # flushed at the stop: the utterance under way is delivered
         self._quiet_meter(recorder.meter)
@@ -186,6 +189,7 @@ class ContinuousDictation:
         where = f"utterance {number} ({segment.start_seconds:.1f}–{segment.end_seconds:.1f} s of the recording)"
         try:
             plan = self.make_plan(ctx)
+            plan.context = self._context(segment)
             stop_phrase = StopPhrase(ctx, self.settings.stop_phrase)
             plan.formatters.insert(0, stop_phrase)
             with live_text(plan, ctx) if self.live else nullcontext():
@@ -198,10 +202,29 @@ class ContinuousDictation:
         ctx.log(f"{where}: " + " · ".join(f"{stage} {seconds:.3f} s" for stage, seconds in ctx.timings.items()))
         if transcript.text.strip():
             self.delivered.append(transcript)
+            self._previous_end = segment.end
         if stop_phrase.heard:
             self.stop_heard = True
             assert self.stop is not None
             self.stop.request_stop("the stop phrase")
+
+    def _context(self, segment: SpeechSegment) -> str:
+        """The session's text before this utterance, the backend's prompt (``input.continuousContextSeconds``).
+
+        Reset — '' — for the first utterance, after that many seconds without speech (a new topic),
+        and after an utterance that ended with "new paragraph"."""
+        limit = self.settings.continuous_context_seconds
+        if not limit or not self.delivered or self._previous_end is None:
+            return ""
+        if segment.start - self._previous_end >= limit * RATE:
+            return ""
+        texts: list[str] = []
+        for transcript in reversed(self.delivered):
+            raw = transcript.raw_text if transcript.raw_text is not None else transcript.text
+            if NEW_PARAGRAPH.search(raw):
+                break
+            texts.insert(0, raw.strip())
+        return " ".join(texts)
 
     def report(self) -> None:
         """One line on how the session ended; an error when an utterance was not delivered.

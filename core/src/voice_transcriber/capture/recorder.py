@@ -56,7 +56,6 @@ class Recorder:
         self.silence: SilenceDetector | None = None
         if settings.silence_stop_seconds:
             from .silence import SilenceDetector
-    from .vad import VoiceActivity
 
             self.silence = SilenceDetector(settings.silence_stop_seconds, self.voice_activity())
         self.watch_stdin = _stdin_is_terminal()
@@ -85,6 +84,8 @@ class Recorder:
                 peak = self._take(self.mic.drain())
                 self.meter.show(self.seconds, peak, self._meter_note())
         finally:
+            if self.stop.requested_at is not None and not self.stop.cancelled:
+                self.ctx.info["stop → end of recording"] = f"{time.monotonic() - self.stop.requested_at:.3f} s"
             self.mic.close()
             self._take(self.mic.drain(), last=True)
             if self.segmenter is not None and not self.stop.cancelled:

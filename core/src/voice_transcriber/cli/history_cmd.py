@@ -79,7 +79,7 @@ def retry(state: CliState, ref: str, **options: Any) -> None:
     ID is a recording id (its file name in $XDG_STATE_HOME/voice-transcriber/recordings/ without
     .wav, or a unique prefix of it), or a history id whose recording is kept; default: the newest.
     """
-    run_from_options(state, options, stored_recording(ref))
+    run_from_options(state, options, stored_recording(ref), stored=True)
 
 
 def stored_recording(ref: str) -> Audio:

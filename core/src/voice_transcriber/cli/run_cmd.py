@@ -187,8 +187,13 @@ def check_language(backends: list[Backend], settings: Settings) -> None:
         raise ConfigError(f"{settings.origin('language')}: language: '{code}': backend '{backend.name}' {problem}")
 
 
-def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | None = None) -> None:
-    """Load settings, build the plan, get the audio (file, stdin or microphone) and run."""
+def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | None = None, *,
+                     stored: bool = False) -> None:
+    """Load settings, build the plan, get the audio (file, stdin or microphone) and run.
+
+    ``stored``: ``audio`` is a recording made here (``retry``): with streaming on it is transcribed
+    phrase by phrase as it was while recording (``streaming.replay``), so it gets the live run's text.
+    """
     from .. import pipeline, recordings
     from ..history import add_recovery_hint
     from ..live import live_text
@@ -210,6 +215,10 @@ def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | No
             with live_text(plan, ctx):
                 if audio is None:
                     audio = read_input(options.get("input_path"), plan, ctx)
+                elif stored:
+                    from ..streaming import replay
+
+                    plan.streamed = replay(ctx, plan.backends[0] if plan.backends else None, audio)
                 pipeline.run(audio, plan, ctx)
         recordings.settle(ctx)
     except (VoiceTranscriberError, KeyboardInterrupt) as exc:
