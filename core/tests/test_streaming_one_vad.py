@@ -24,6 +24,8 @@ from voice_transcriber.context import RunContext
 from voice_transcriber.streaming import replay, start_streaming
 
 RATE = 16_000
+#: Phrases end at 0.25 s pauses once 3 s long: several phrases in an 11 s paragraph
+SHORT_PHRASES = {"input.streamingPhraseSeconds": 3.0, "input.streamingShortPause": 0.25}
 
 
 @pytest.fixture(scope="module")
@@ -70,25 +72,12 @@ class FastMic:
         pass
 
 
-def record(pcm: bytes, overrides: dict) -> tuple[Recorder, bytes, RunContext]:
-    """Record ``pcm`` (then silence) through a real Recorder with the silence stop, 10x faster than real time."""
-    settings = load_settings(overrides={"input.silenceStopSeconds": 1.0, **overrides})
-    ctx = RunContext(settings, quiet=True)
-    written: list[bytes] = []
-    file = SimpleNamespace(write=written.append, close=lambda: None)
-    stop = StopControl()
-    stop.wait = lambda seconds, watch: None
-    recorder = Recorder(FastMic(pcm), stop, file, settings.input, ctx)
-    assert recorder.voice_activity().wait_ready(20)
-    return recorder, b"".join(written), ctx
-
-
 def test_silence_stop_and_streaming_share_one_vad_pass(paragraph, monkeypatch):
     made = []
     original = vad.VoiceActivity.__init__
     monkeypatch.setattr(vad.VoiceActivity, "__init__", lambda self: made.append(self) or original(self))
     pcm, _ = paragraph
-    settings = load_settings(overrides={"input.silenceStopSeconds": 1.0})
+    settings = load_settings(overrides={"input.silenceStopSeconds": 1.0, **SHORT_PHRASES})
     ctx = RunContext(settings, quiet=True)
     stop = StopControl()
     stop.wait = lambda seconds, watch: None
@@ -130,8 +119,7 @@ def test_probabilities_do_not_depend_on_how_the_audio_arrives(paragraph):
 
 def test_a_replayed_recording_gets_the_same_phrases_and_prompts_as_the_live_run(paragraph):
     pcm, _ = paragraph
-    overrides = {"input.streamingPhraseSeconds": 3.0}
-    settings = load_settings(overrides=overrides)
+    settings = load_settings(overrides=SHORT_PHRASES)
     ctx = RunContext(settings, quiet=True)
     written: list[bytes] = []
     stop = StopControl()

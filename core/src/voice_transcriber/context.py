@@ -237,9 +237,11 @@ class Backend(Component):
     def transcribe_segment(self, audio: Audio, context: str) -> Transcript:
         """Transcribe one phrase of a recording still going on (called from a worker thread).
 
-        ``context`` is the text of the phrase before it ('' for the first, or when that one is
-        still being transcribed by a concurrent call): give it to the model as prompt, so that
-        spelling and style carry over. Partial text is reported by the core after each phrase.
+        ``context`` is the text already decided before this audio: the phrases before it ('' for
+        the first; only those done when a concurrent call starts), or a ``--continuous`` session's
+        earlier utterances. Give it to the model as prompt (after the user's own prompt, trimmed
+        to what the model reads), so that sentences, spelling and style carry over. Partial text
+        is reported by the core after each phrase.
         Errors as in :meth:`transcribe`: the core then transcribes the whole recording with the
         next backend. By default calls ``transcribe(audio)`` and ignores ``context``.
         """

@@ -79,7 +79,7 @@ class Segmenter:
     def __init__(self, on_segment: Callable[[SpeechSegment], None], *, min_pause: float = 0.6,
                  padding: float = 0.2, max_seconds: float = 28.0, min_speech: float = 0.25,
                  on_pause: Callable[[SpeechSegment], None] | None = None, early_pause: float = 0.15,
-                 soft_seconds: float | None = None, soft_pause: float = 0.25,
+                 soft_seconds: float | None = None, soft_pause: float = 0.25, min_seconds: float = 0.0,
                  activity: VoiceActivity | None = None) -> None:
         import numpy as np
 
@@ -90,6 +90,9 @@ class Segmenter:
         #: A phrase at least ``soft_seconds`` long already ends at a pause of ``soft_pause`` s (None: off)
         self.soft_samples = None if soft_seconds is None else int(soft_seconds * RATE)
         self.soft_pause = max(int(soft_pause * RATE), self.padding)
+        #: A phrase shorter than this does not end at a pause: it goes on with the next words (a
+        #: lone "ask not" decoded on its own lost "ask"); the stop still ends it
+        self.min_samples = int(min_seconds * RATE)
         #: The recording's voice activity: shared (fed by the recorder, also read by the silence
         #: stop: one VAD pass per recording) or the segmenter's own (fed by :meth:`feed`).
         self.activity = activity or VoiceActivity()
@@ -178,8 +181,9 @@ class Segmenter:
         if self._start is None:
             return
         silent = window_end - self._voiced_end
-        if silent >= self.min_pause or (self.soft_samples is not None and silent >= self.soft_pause
-                                        and self._voiced_end - self._start >= self.soft_samples):
+        long_enough = self._voiced_end - self._start >= self.min_samples or silent >= 2 * RATE
+        if long_enough and (silent >= self.min_pause or (self.soft_samples is not None and silent >= self.soft_pause
+                                                         and self._voiced_end - self._start >= self.soft_samples)):
             self._emit(self._start, self._voiced_end + self.padding)
         elif window_end - self._start >= self.max_samples:
             self._emit(self._start, self._quietest_point(self._start + self.max_samples // 2, window_end), cut_in_speech=True)

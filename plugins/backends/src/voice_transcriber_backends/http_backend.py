@@ -5,7 +5,7 @@ the upload, FLAC or Opus encoding, splitting at pauses when the server has a siz
 retries (``voice_transcriber.http``), SSE streaming with partial text, and Whisper's
 no-speech filter on ``verbose_json`` segments. While recording, phrases arrive through
 ``transcribe_segment`` as concurrent requests (``segment_concurrency``), each prompted with
-the previous phrase's text. Subclasses supply the URL, the key, the
+the text decided before it. Subclasses supply the URL, the key, the
 extra form fields and the service-specific fixes in error messages.
 """
 
@@ -126,7 +126,7 @@ class HttpBackend(Backend):
         return self._transcribe(audio, context=None)
 
     def transcribe_segment(self, audio: Audio, context: str) -> Transcript:
-        """One phrase while recording (several run at once), prompted with the previous phrase's text."""
+        """One phrase while recording (several run at once), prompted with the text decided before it."""
         return self._transcribe(audio, context=context)
 
     def _transcribe(self, audio: Audio, context: str | None) -> Transcript:
@@ -214,7 +214,7 @@ class HttpBackend(Backend):
 
     def form_fields(self, context: str | None = None) -> dict[str, str]:
         """The multipart fields besides ``file``, in the names both APIs use (``context``: the
-        previous phrase's text, for a streamed phrase)."""
+        text decided before a streamed phrase)."""
         fields = {"model": self.config.model, "response_format": self.reply_format(),
                   "temperature": f"{self.config.temperature:g}"}
         if self.ctx.settings.language:

@@ -5,7 +5,7 @@ The default backend. The model loads in the background while the user speaks
 pipeline through ``ctx.partial_text`` as they are decoded. Models are found by
 :mod:`voice_transcriber_backends.local_models`; ``voice-transcriber models`` manages them.
 While recording, the core hands it each finished phrase (``transcribe_segment``) in one worker
-thread, prompted with the previous phrase's text.
+thread, prompted with the text decided before it, in an encoder window fitted to the phrase.
 """
 
 from __future__ import annotations
