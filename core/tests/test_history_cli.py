@@ -129,7 +129,8 @@ def test_empty_history(cli):
         history.get("last")
 
 
-def test_retry_runs_a_stored_recording_with_other_options(cli, stored_recording):
+def test_retry_runs_a_stored_recording_with_other_options(cli, stored_recording, monkeypatch):
+    monkeypatch.setenv("VOICE_TRANSCRIBER_INPUT__STREAMING", "false")  # the whole file at once (see the next test)
     cli("retry", "--backend", "fake-duration", "--output", "fake-list")
     assert ListSink.delivered == ["11.0 seconds of audio"]
     entry = history.get("last")
@@ -138,7 +139,15 @@ def test_retry_runs_a_stored_recording_with_other_options(cli, stored_recording)
     assert ListSink.delivered[-1] == "11.0 SECONDS OF AUDIO"
 
 
-def test_backend_failure_names_the_recording_and_the_retry_command(cli, extra, stored_recording):
+def test_retry_replays_a_recording_phrase_by_phrase_as_it_was_streamed(cli, stored_recording):
+    cli("retry", "--backend", "fake-duration", "--output", "fake-list")
+    phrases = ListSink.delivered[0].split(" seconds of audio")[:-1]
+    assert len(phrases) >= 2, ListSink.delivered  # jfk.flac's pauses cut it, as while recording
+    assert 9.0 <= sum(float(seconds) for seconds in phrases) <= 11.0, "all the speech, without the pauses between phrases"
+
+
+def test_backend_failure_names_the_recording_and_the_retry_command(cli, extra, stored_recording, monkeypatch):
+    monkeypatch.setenv("VOICE_TRANSCRIBER_INPUT__STREAMING", "false")
     with pytest.raises(BackendError) as failure:
         cli("retry", "last", "--backend", "down", "--output", "fake-list")
     message = str(failure.value)
