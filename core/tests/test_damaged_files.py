@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
-from voice_transcriber import ConfigError, history
+from voice_transcriber import ConfigError, UsageError, history
 from voice_transcriber.config import load_settings
 from vt_testing.core import run_cli
 
@@ -115,3 +116,11 @@ def test_bad_stdin_names_stdin_not_a_python_object():
     err = result.stderr.decode()
     assert result.returncode == 1 and err.startswith("voice-transcriber: error: cannot decode audio <stdin>: ")
     assert "BytesIO" not in err and "object at 0x" not in err and err.count("\n") == 1
+
+
+def test_a_fifo_in_place_of_the_history_is_an_error_not_a_hang():
+    path = history.history_path()
+    path.parent.mkdir(parents=True)
+    os.mkfifo(path)
+    with pytest.raises(UsageError, match="not a regular file"):
+        history.load()

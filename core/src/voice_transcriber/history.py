@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -134,7 +135,7 @@ def load(limit: int | None = None, warn: Callable[[str], None] | None = None) ->
     """
     path = history_path()
     try:
-        data = path.read_bytes()
+        data = _read_regular(path)
     except (FileNotFoundError, NotADirectoryError):
         return []
     except IsADirectoryError:
@@ -156,6 +157,19 @@ def load(limit: int | None = None, warn: Callable[[str], None] | None = None) ->
     if damaged:
         _warn_damaged(path, damaged, warn)
     return entries[-limit:] if limit else entries
+
+
+def _read_regular(path: Path) -> bytes:
+    """The file's bytes; a FIFO or a device in its place is an error, not a read that never ends."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as stream:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(21, "Is a directory", str(path))
+        if not stat.S_ISREG(mode):
+            raise OSError(0, "not a regular file (move it away)", str(path))
+        os.set_blocking(fd, True)
+        return stream.read()
 
 
 def _warn_damaged(path: Path, damaged: list[tuple[int, str]], warn: Callable[[str], None] | None) -> None:
