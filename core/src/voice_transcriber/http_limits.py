@@ -2,8 +2,8 @@
 
 * **A whole-call deadline.** httpx's timeouts apply to each socket operation: a server that
   drips one byte a second never trips a 30 s read timeout and can hold a dictation for ever.
-  Here every socket operation of a request — connecting, each write of the upload, each read
-  of the reply, streamed or not — gets at most the time left until the request's deadline
+  Here every socket operation of a request — the host name lookup, connecting, each write of
+  the upload, each read of the reply, streamed or not — gets at most the time left until the request's deadline
   (``request.extensions["vt_deadline"]``, a :func:`time.monotonic` instant), so the whole call
   ends by then: :class:`CallTooSlow`.
 * **A cap on the reply body.** Counting the bytes as they arrive (after decompression), the
@@ -18,6 +18,8 @@ into one line. This module imports httpx and httpcore: import it only where a re
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import threading
 import time
 import zlib
@@ -127,8 +129,14 @@ class _Backend(httpcore.NetworkBackend):
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: Any = None) -> httpcore.NetworkStream:
         with _too_slow_on_timeout():
-            return _Stream(self._inner.connect_tcp(host, port, _bounded(timeout, "connection"), local_address,
-                                                   socket_options))
+            failure: Exception | None = None
+            for address in _resolve(host, port, _bounded(timeout, "connection")):
+                try:
+                    return _Stream(self._inner.connect_tcp(address, port, _bounded(timeout, "connection"),
+                                                           local_address, socket_options))
+                except httpcore.ConnectError as exc:  # refused on ::1, say: try the next address
+                    failure = exc
+            raise failure or httpcore.ConnectError(f"no address for {host}")
 
     def connect_unix_socket(self, path: str, timeout: float | None = None,
                             socket_options: Any = None) -> httpcore.NetworkStream:
@@ -137,6 +145,33 @@ class _Backend(httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
+
+
+def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
+    """The addresses of ``host``, looked up within ``timeout`` (a stuck resolver cannot hold the call:
+    the lookup runs in a daemon thread that is left to finish on its own)."""
+    try:
+        ipaddress.ip_address(host)
+        return [host]
+    except ValueError:
+        pass
+    found: list[Any] = []
+
+    def lookup() -> None:
+        try:
+            found.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except OSError as exc:
+            found.append(exc)
+
+    thread = threading.Thread(target=lookup, daemon=True, name="vt-resolve")
+    thread.start()
+    thread.join(timeout)
+    if not found:
+        raise httpcore.ConnectTimeout(f"looking up {host} took longer than {timeout:g} s")
+    if isinstance(found[0], OSError):
+        raise httpcore.ConnectError(str(found[0]))
+    addresses = [info[4][0] for info in found[0]]
+    return list(dict.fromkeys(addresses))
 
 
 @contextmanager

@@ -261,3 +261,29 @@ def test_a_long_upload_refused_as_too_large_is_sent_again_in_pieces(openai_api, 
     assert transcript.text.split() == [f"part{n}" for n in range(1, len(seen) + 1) if len(seen[n - 1].file_data) <= limit]
     assert re.search(r"speaches: the server refused \d+ bytes \(80 s of audio\) as too large; sending it in \d+ "
                      r"pieces split at pauses \(set transcription.speaches.maxUploadBytes", capsys.readouterr().err)
+
+
+def test_a_stuck_name_lookup_is_inside_the_deadline(openai_api, http_backend, tone, monkeypatch):
+    """A resolver that hangs (an offline laptop, a dead DNS server) cannot hold the call either."""
+    import socket
+    import threading
+
+    real = socket.getaddrinfo
+    release = threading.Event()
+
+    def slow_lookup(host, *args, **kwargs):
+        if host == "stuck-dns.test":
+            release.wait(10)  # would answer, correctly, after the budget
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_lookup)
+    openai_api.transcriptions(json_reply(openai_transcription("resolved")))
+    stuck = openai_api.url.replace("127.0.0.1", "stuck-dns.test")
+    try:
+        message = failure(http_backend("openai", baseUrl=stuck, readTimeout=0.5, readTimeoutPerAudioSecond=0), tone)
+    finally:
+        release.set()
+    assert "too slow: no complete reply within 0.5 s; still connecting" in message
+    by_name = openai_api.url.replace("127.0.0.1", "localhost")  # an ordinary lookup still works
+    assert http_backend("openai", baseUrl=by_name, responseFormat="json").transcribe(tone).text == "resolved"
