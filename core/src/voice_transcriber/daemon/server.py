@@ -38,7 +38,7 @@ from .preroll import PreRoll
 from .protocol import ProtocolError, Reply, claim, decode_request, listen, peer_credentials, read_line, refusal, socket_path
 
 STARTERS = ("toggle", "start")  #: commands that may start a recording
-ACCEPT_TICK = 0.2  #: seconds between two looks at the stop/reload flags set by signal handlers
+ACCEPT_TICK = 0.2  #: bound on a blocking accept(); the loop itself waits in select, woken by signals (set_wakeup_fd)
 REQUEST_TIMEOUT = 5.0  #: a connected peer must send its request line within this
 
 
@@ -88,15 +88,47 @@ class Daemon:
             os.close(lock_fd)
 
     def _accept_loop(self, listener: socket.socket) -> None:
-        while not self.stop_requested:
-            if self.reload_requested:
-                self.reload_requested = False
-                self._reload(None)
+        """Accept connections until a stop; sleeps in ``select`` between them (an idle daemon uses no CPU).
+
+        Signals wake it through ``signal.set_wakeup_fd``; ``daemon stop`` (another thread) through :meth:`_wake_up`.
+        """
+        import select
+
+        wake_read, self._wake = socket.socketpair()
+        wake_read.setblocking(False)
+        self._wake.setblocking(False)
+        previous = signal.set_wakeup_fd(self._wake.fileno(), warn_on_full_buffer=False)
+        try:
+            while not self.stop_requested:
+                if self.reload_requested:
+                    self.reload_requested = False
+                    self._reload(None)
+                readable, _, _ = select.select([listener, wake_read], [], [])
+                if wake_read in readable:
+                    try:
+                        while wake_read.recv(256):
+                            pass
+                    except BlockingIOError:
+                        pass
+                if listener not in readable or self.stop_requested:
+                    continue
+                try:
+                    conn, _ = listener.accept()
+                except (BlockingIOError, TimeoutError):
+                    continue
+                threading.Thread(target=self._serve_connection, args=(conn,), name="client", daemon=True).start()
+        finally:
+            signal.set_wakeup_fd(previous)
+            wake_read.close()
+
+    def _wake_up(self) -> None:
+        """Make the accept loop look at the stop/reload flags now."""
+        wake = getattr(self, "_wake", None)
+        if wake is not None:
             try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            threading.Thread(target=self._serve_connection, args=(conn,), name="client", daemon=True).start()
+                wake.send(b"\0")
+            except OSError:
+                pass  # full (it is awake anyway) or closed (it has stopped)
 
     def _on_stop_signal(self, signum: int, frame: Any) -> None:
         self.stop_requested = True  # plain assignments in handlers (see capture.stops)
@@ -365,6 +397,7 @@ class Daemon:
         answered = threading.Event()
         self._answered.append(answered)
         self.stop_requested = True
+        self._wake_up()
         self.stopped.wait()
         reply.done(0)
         answered.set()
