@@ -238,3 +238,36 @@ def test_toggle_starts_a_hands_free_session_in_the_background_and_toggle_ends_it
             os.kill(pid, signal.SIGKILL)
     texts = [entry["text"] for entry in history(isolated_dirs)]
     assert len(texts) == 2 and heard(texts[0], "friday") and heard(texts[1], "monday"), texts
+
+
+def test_each_utterance_is_prompted_with_the_session_so_far_until_a_long_pause_or_new_paragraph():
+    from voice_transcriber import Transcript
+    from voice_transcriber.capture.continuous import ContinuousDictation
+    from voice_transcriber.capture.segmenter import SpeechSegment
+    from voice_transcriber.config import load_settings
+    from voice_transcriber.context import RunContext
+
+    session = ContinuousDictation(RunContext(load_settings(), quiet=True), make_plan=lambda ctx: None)
+    rate = 16_000
+
+    def utterance(start: float) -> SpeechSegment:
+        return SpeechSegment(0, int(start * rate), np.zeros(rate, dtype=np.int16))
+
+    assert session._context(utterance(0)) == "", "the first utterance has no context"
+    session.delivered.append(Transcript("Dear Anna,", backend="x"))
+    session._previous_end = 2 * rate
+    assert session._context(utterance(5)) == "Dear Anna,"
+    session.delivered.append(Transcript("thanks for the draft.", backend="x").with_text("Thanks for the draft."))
+    session._previous_end = 8 * rate
+    assert session._context(utterance(10)) == "Dear Anna, thanks for the draft.", "the backend's own words, in order"
+    assert session._context(utterance(8 + 30)) == "", "30 s of silence: a new topic"
+    session.delivered.append(Transcript("See you soon. New paragraph.", backend="x"))
+    assert session._context(utterance(10)) == "", "after 'new paragraph' the context starts afresh"
+    session.delivered.append(Transcript("PS: the slides.", backend="x"))
+    assert session._context(utterance(10)) == "PS: the slides."
+    settings = load_settings()
+    settings.input.continuous_context_seconds = None  # null in config.json: off
+    off = ContinuousDictation(RunContext(settings, quiet=True), make_plan=lambda ctx: None)
+    off.delivered.append(Transcript("Dear Anna,", backend="x"))
+    off._previous_end = 0
+    assert off._context(utterance(1)) == ""

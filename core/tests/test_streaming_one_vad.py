@@ -167,3 +167,34 @@ def test_soft_phrase_ends_fall_in_pauses_and_lose_no_speech(paragraph):
         quiet = samples[a.end - segmenter.padding // 2: a.end]
         assert np.abs(quiet.astype(np.int32)).mean() < np.abs(samples.astype(np.int32)).mean(), "the cut is in a quiet stretch"
         assert len(gap) > 0
+
+
+@pytest.mark.parametrize("cpu_free", [True, False])
+def test_the_open_phrase_is_re_decoded_for_live_text_only_when_the_machine_is_free(paragraph, monkeypatch, cpu_free):
+    import voice_transcriber.streaming as streaming
+
+    monkeypatch.setattr(streaming, "_cpu_free", lambda: cpu_free)
+    pcm, _ = paragraph
+    texts = {}
+    for redecode in (1.0, None):
+        settings = load_settings(overrides=SHORT_PHRASES)
+        settings.input.streaming_redecode_seconds = redecode  # null in config.json: off
+        ctx = RunContext(settings, quiet=True)
+        partials: list[str] = []
+        ctx.partial_text = partials.append
+        backend = Fingerprints(ctx)
+        session = streaming.StreamingTranscription(backend, ctx)
+        segmenter = session.segmenter(None)
+        assert segmenter.activity.wait_ready(20)
+        for offset in range(0, len(pcm), 1600):
+            segmenter.feed(pcm[offset:offset + 1600])
+            session.tick(segmenter)
+            session._executor.submit(lambda: None).result()  # let the worker keep up, as on a free machine
+        segmenter.flush()
+        texts[redecode] = session.result(Audio.from_samples(np.zeros(RATE, dtype=np.float32), RATE)).text
+        if redecode and cpu_free:
+            assert session.redecodes >= 3
+            assert any(p not in texts[redecode] for p in partials), "the phrase being spoken showed in the live text"
+        else:
+            assert session.redecodes == 0
+    assert texts[1.0] == texts[None], "re-decodes never change the final text"

@@ -201,3 +201,10 @@ def test_a_backend_with_stream_after_seconds_starts_segmenting_only_once_the_rec
         assert recorder.segmenter.activity.fed == 12 * RATE // 10  # what came before the start is not lost
     finally:
         session.cancel()
+
+
+def test_a_plan_context_reaches_the_backend_as_the_prompt_of_transcribe_segment(ctx):
+    backend = PhraseBackend(ctx)
+    assert transcribe(whole(2.0), [backend], ctx, None, "what was said before").text == "phrase 20."
+    assert backend.calls == [(2.0, "what was said before")]
+    assert transcribe(whole(2.0), [backend], ctx).text == "whole 2.0", "no context: the whole-file method"

@@ -184,9 +184,12 @@ class StreamingTranscription:
 
     def tick(self, segmenter: Segmenter) -> None:
         """After each block (a recorder tap): transcribe the phrase being spoken again once it has
-        ``input.streamingRedecodeSeconds`` more audio and the backend has nothing else to do."""
+        ``input.streamingRedecodeSeconds`` more audio, the backend has nothing else to do and the
+        machine is not busy (:func:`_cpu_free`)."""
         every = self.settings.streaming_redecode_seconds
         if not every or self._pending or self._failed.is_set() or not segmenter.speaking:
+            return
+        if not _cpu_free():
             return
         open_segment = segmenter.open_segment()
         if open_segment is None:
@@ -299,6 +302,17 @@ class StreamingTranscription:
             if partial and partial != self._reported:
                 self._reported = partial
                 self.ctx.partial_text(partial)
+
+
+def _cpu_free() -> bool:
+    """The machine is not busy: the 1-minute load average is below the cores this process may use.
+    A re-decode only feeds the live text; on a busy machine it would delay the phrases that count."""
+    import os
+
+    try:
+        return os.getloadavg()[0] < len(os.sched_getaffinity(0))
+    except (OSError, AttributeError):
+        return True
 
 
 def _key(segment: SpeechSegment) -> tuple[int, int, int]:
