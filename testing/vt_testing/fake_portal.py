@@ -22,8 +22,35 @@ from pathlib import Path
 
 import pytest
 
-from vt_testing.dbus import _start_bus
-from vt_testing.desktop import stop
+from vt_testing.dbus import Bus
+from vt_testing.desktop import require, stop
+
+#: A session bus that activates nothing: a test's "no portal" must not start the real one.
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+def private_bus(folder: Path) -> Bus:
+    """A session bus with no service files: only what a test starts is on it."""
+    require("dbus-daemon")
+    config = folder / "bus.conf"
+    config.write_text(BUS_CONFIG)
+    proc = subprocess.Popen(["dbus-daemon", f"--config-file={config}", "--nofork", "--print-address=1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
+    address = proc.stdout.readline().strip()
+    assert address, "dbus-daemon did not start"
+    return Bus(address, proc)
 
 FAKE_PORTAL = r'''
 import asyncio, json, secrets, sys
@@ -129,7 +156,9 @@ def fake_portal(tmp_path, monkeypatch) -> Iterator[Callable[..., FakePortal]]:
     started: list[tuple[FakePortal, subprocess.Popen]] = []
 
     def start(version: int = 2, refuse: bool = False) -> FakePortal:
-        bus = _start_bus(tmp_path / f"bus-{len(started)}.log")
+        folder = tmp_path / f"bus-{len(started)}"
+        folder.mkdir()
+        bus = private_bus(folder)
         log = tmp_path / f"portal-{len(started)}.jsonl"
         proc = subprocess.Popen([sys.executable, "-c", FAKE_PORTAL, str(log), str(version),
                                  "refuse" if refuse else "accept"],

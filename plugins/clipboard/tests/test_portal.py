@@ -71,9 +71,9 @@ def test_refused_consent_is_one_clear_error(fake_portal):
 
 
 def test_no_portal_on_the_bus(fake_portal, monkeypatch, tmp_path):
-    from vt_testing.dbus import _start_bus
+    from vt_testing.fake_portal import private_bus
 
-    bus = _start_bus(tmp_path / "empty-bus.log")
+    bus = private_bus(tmp_path)
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", bus.address)
     try:
         with pytest.raises(PortalError, match=r"^no RemoteDesktop portal on the session bus"):
@@ -91,3 +91,15 @@ def test_token_file_is_never_written_through_a_symlink(fake_portal, tmp_path):
     PortalKeys(0).type("q")  # typing goes on; the token could not be kept
     assert not (tmp_path / "elsewhere").exists()
     assert portal._Shared.token_problem and "symlink" in portal._Shared.token_problem
+
+
+def test_a_portal_gone_mid_session_is_one_line_and_a_new_session_is_tried(fake_portal):
+    from vt_testing.desktop import stop
+
+    fake = fake_portal(version=2)
+    PortalKeys(0).type("a")
+    stop(fake.proc)  # the portal process dies (a crash, a session logout)
+    with pytest.raises(PortalError, match=r"^the portal refused a key \(org\.freedesktop\.DBus\.Error\.\w+"):
+        PortalKeys(0).type("b")
+    with pytest.raises(PortalError, match=r"^no RemoteDesktop portal on the session bus"):
+        PortalKeys(0).type("c")  # the dead session is not used again: a new one is asked for

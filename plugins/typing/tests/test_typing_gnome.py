@@ -93,3 +93,11 @@ def test_doctor_says_portal_and_why(gnome_session, write_config):
     assert "keeps no restore token" in consent and "once per daemon start" in consent
     layout = next(line for line in out.splitlines() if "typing layout" in line)
     assert "German" in layout and "English" not in layout and "pasted" in layout
+
+
+def test_auto_sink_pastes_with_the_portal_chord(gtk_window, gnome_session, run_sink):
+    from voice_transcriber_typing.sink import AutoSink
+
+    text = "auto: naïve — 😀 Жук"
+    run_sink(AutoSink, text, {})
+    assert gtk_window.wait_for(text) == text

@@ -22,6 +22,7 @@ from .focus import Guard, Target, current_target
 from .keys import KeyTool, key_tool
 from .selection import SelectionTool, copy_verified, selection_tool, selections
 from .tools import Session, detect_session, first_line, run_tool
+from .wayland import focus_settle
 from .window import WindowInfo, active_window
 
 _CTRL_SHIFT_V = ("gnome-terminal-server", "gnome-terminal", "org.gnome.terminal", "org.gnome.console", "kgx",
@@ -105,7 +106,7 @@ class Clipboard:
         saved = [s for s in (self.tool.save(sel) for sel in sorted(where)) if s is not None] \
             if self.config.restore else []
         self.copy(text, sorted(where))
-        time.sleep(self.config.paste_delay)
+        time.sleep(max(self.config.paste_delay, focus_settle(self.session)))  # GNOME: wl-copy borrowed the focus
         with around_keys(self.ctx) if run_hooks else nullcontext():
             said = guard.press(report.chord)  # FocusMoved: the text stays on the clipboard, nothing restored
         if said.strip():

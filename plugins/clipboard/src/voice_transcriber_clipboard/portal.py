@@ -160,19 +160,25 @@ class _Session:
         self.bus.add_message_handler(self._on_message)
         for rule in (f"type='signal',interface='{REQUEST}',member='Response'",
                      f"type='signal',interface='{SESSION}',member='Closed'"):
-            await self.bus.call(Message(destination="org.freedesktop.DBus", path="/org/freedesktop/DBus",
-                                        interface="org.freedesktop.DBus", member="AddMatch", signature="s",
-                                        body=[rule]))
+            await self._call(Message(destination="org.freedesktop.DBus", path="/org/freedesktop/DBus",
+                                     interface="org.freedesktop.DBus", member="AddMatch", signature="s",
+                                     body=[rule]))
         values = []
         for prop in ("version", "AvailableDeviceTypes"):
-            reply = await self.bus.call(Message(destination=DESKTOP, path=DESKTOP_PATH,
-                                                interface="org.freedesktop.DBus.Properties", member="Get",
-                                                signature="ss", body=[REMOTE_DESKTOP, prop]))
+            reply = await self._call(Message(destination=DESKTOP, path=DESKTOP_PATH,
+                                             interface="org.freedesktop.DBus.Properties", member="Get",
+                                             signature="ss", body=[REMOTE_DESKTOP, prop]))
             if reply.message_type == MessageType.ERROR:
                 raise PortalError(f"no RemoteDesktop portal on the session bus ({_error(reply)})")
             values.append(int(reply.body[0].value))
         self.info = PortalInfo(version=values[0], keyboard=bool(values[1] & KEYBOARD))
         return self.info
+
+    async def _call(self, message):
+        try:
+            return await self.bus.call(message)
+        except Exception as exc:  # noqa: BLE001 - the bus went away: one line, not a traceback
+            raise PortalError(f"the D-Bus connection to the portal failed ({exc or type(exc).__name__})") from None
 
     async def start(self, token: str | None) -> str | None:
         """Create, select the keyboard, start (the dialog, unless ``token`` restores); the new token."""
@@ -205,9 +211,12 @@ class _Session:
         for sym, pressed in events:
             if self.closed:
                 raise PortalError("the remote-desktop session was closed (by the desktop or the user)")
-            reply = await self.bus.call(Message(destination=DESKTOP, path=DESKTOP_PATH, interface=REMOTE_DESKTOP,
-                                                member="NotifyKeyboardKeysym", signature="oa{sv}iu",
-                                                body=[self.handle, {}, sym, 1 if pressed else 0]))
+            try:
+                reply = await self.bus.call(Message(destination=DESKTOP, path=DESKTOP_PATH,
+                                                    interface=REMOTE_DESKTOP, member="NotifyKeyboardKeysym",
+                                                    signature="oa{sv}iu", body=[self.handle, {}, sym, int(pressed)]))
+            except Exception as exc:  # noqa: BLE001 - the bus went away: one line, not a traceback
+                raise PortalError(f"the D-Bus connection to the portal failed ({exc or type(exc).__name__})") from None
             if reply.message_type == MessageType.ERROR:
                 raise PortalError(f"the portal refused a key ({_error(reply)})")
             if not pressed and delay:
@@ -232,9 +241,12 @@ class _Session:
         path = f"{DESKTOP_PATH}/request/{self.bus.unique_name[1:].replace('.', '_')}/{token}"
         response = self._responses[path] = asyncio.get_running_loop().create_future()
         try:
-            reply = await self.bus.call(Message(destination=DESKTOP, path=DESKTOP_PATH, interface=REMOTE_DESKTOP,
-                                                member=method, signature=signature,
-                                                body=[*args, {**options, "handle_token": Variant("s", token)}]))
+            try:
+                reply = await self.bus.call(Message(destination=DESKTOP, path=DESKTOP_PATH, interface=REMOTE_DESKTOP,
+                                                    member=method, signature=signature,
+                                                    body=[*args, {**options, "handle_token": Variant("s", token)}]))
+            except Exception as exc:  # noqa: BLE001 - the bus went away: one line, not a traceback
+                raise PortalError(f"the D-Bus connection to the portal failed ({exc or type(exc).__name__})") from None
             if reply.message_type == MessageType.ERROR:
                 raise PortalError(f"the portal's {method} failed ({_error(reply)})")
             try:
@@ -405,7 +417,11 @@ class PortalKeys(KeyTool):
         try:
             _Loop.run(current.keysyms(events, delay), self.timeout + len(events) * delay)
         except FutureTimeout:
+            current.closed = True  # a session that stopped answering is not used again
             raise PortalError(f"portal: keys not sent within {self.timeout:g} s") from None
+        except PortalError:
+            current.closed = True
+            raise
 
     def _session(self) -> _Session:
         with _Shared.lock:

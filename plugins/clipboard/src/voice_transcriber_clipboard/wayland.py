@@ -50,6 +50,20 @@ class Compositor:
         return any(name in self.globals for name in DATA_CONTROL)
 
 
+#: Seconds for the focus to come back after wl-copy/wl-paste borrowed it (compositors without data-control).
+FOCUS_SETTLE = 0.3
+
+
+def focus_settle(session: str) -> float:
+    """How long to wait after a clipboard operation before sending keys: on GNOME (no
+    data-control protocol) wl-copy and wl-paste take the focus for a moment, and keys sent
+    then go to their window (they are lost)."""
+    if session != "wayland":
+        return 0.0
+    compositor = probe()
+    return FOCUS_SETTLE if compositor is not None and not compositor.data_control else 0.0
+
+
 def socket_path(environ: Mapping[str, str] | None = None) -> str | None:
     env = os.environ if environ is None else environ
     name = env.get("WAYLAND_DISPLAY")

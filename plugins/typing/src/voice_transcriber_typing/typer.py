@@ -29,6 +29,7 @@ from voice_transcriber_clipboard.focus import identity as focus_identity
 from voice_transcriber_clipboard.keys import KeyTool, key_tool
 from voice_transcriber_clipboard.paste import Clipboard, around_keys, is_terminal
 from voice_transcriber_clipboard.tools import detect_session, first_line
+from voice_transcriber_clipboard.wayland import focus_settle
 from voice_transcriber_clipboard.window import WindowInfo, active_window
 
 NEWLINE_KEYS = {"enter": "Return", "shift+enter": "shift+Return"}
@@ -167,32 +168,15 @@ def send(ctx: RunContext, piece: Piece, guard: Guard, clipboard_config: Clipboar
     """Send one piece through the guard (raises :class:`FocusMoved` when the focus left the target)."""
     keys = guard.keys
     if piece.kind == "paste":  # borrowed in the middle of typing: the clipboard is given back
-        settle = focus_settle(detect_session(clipboard_config.session))
-        clipboard = Clipboard(ctx, clipboard_config.model_copy(update={
-            "restore": True, "paste_delay": max(clipboard_config.paste_delay, settle)}))
+        clipboard = Clipboard(ctx, clipboard_config.model_copy(update={"restore": True}))
         empty = clipboard.tool.read("clipboard") is None
         doubts = clipboard.paste(piece.value, keys, run_hooks=False, guard=guard).doubts
         if empty:  # paste() waited for nothing to restore: the application reads the selection after the
             time.sleep(clipboard_config.restore_delay)  # chord, and keys typed before it did would come first
-        time.sleep(settle)
+        time.sleep(focus_settle(clipboard.session))  # GNOME: restoring borrowed the focus, give it time back
         return doubts
     said = guard.type(piece.value) if piece.kind == "type" else guard.press(piece.value)
     return [f"{keys.name} said: {first_line(said)}"] if said.strip() else []
-
-
-#: Seconds for the focus to come back after wl-copy/wl-paste borrowed it (compositors without data-control).
-FOCUS_SETTLE = 0.3
-
-
-def focus_settle(session: str) -> float:
-    """How long to wait after a clipboard operation before keys: on GNOME (no data-control
-    protocol) wl-copy and wl-paste take the focus for a moment, and keys sent then are lost."""
-    if session != "wayland":
-        return 0.0
-    from voice_transcriber_clipboard import wayland
-
-    compositor = wayland.probe()
-    return FOCUS_SETTLE if compositor is not None and not compositor.data_control else 0.0
 
 
 identity = focus_identity  # the name live typing and older plugins import
