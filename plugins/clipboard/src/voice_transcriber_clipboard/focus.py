@@ -179,3 +179,46 @@ class Guard:
             return send()
         except XFocusMoved as moved:
             raise FocusMoved(moved.sent, active_window(self.target.session)) from None
+
+
+# --- consecutive dictations into one window ------------------------------------------------------
+
+LAST_DELIVERY = "last-delivery.json"
+
+
+def _last_delivery_path():
+    from voice_transcriber.paths import runtime_dir
+
+    return runtime_dir() / LAST_DELIVERY
+
+
+def separator_for(target: Target | None, text: str, separator: str) -> str:
+    """What to type before ``text``: ``separator`` when the previous dictation went into the same
+    window and did not end a line (nor this one starts with a space or a line break); else ""."""
+    if not separator or not text or text[0].isspace() or target is None or target.window is None:
+        return ""
+    import json
+
+    try:
+        last = json.loads(_last_delivery_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError, SinkError):
+        return ""
+    if not isinstance(last, dict) or last.get("window") != identity(target.window) or last.get("ended_line", True):
+        return ""
+    if last.get("class") != target.window.class_:  # the id of a closed window, reused by another program
+        return ""
+    return separator
+
+
+def note_delivery(target: Target | None, text: str, *, ended_line: bool = False) -> None:
+    """Remember that ``text`` went into ``target`` (for :func:`separator_for`); never fails a delivery."""
+    if target is None or target.window is None or not text:
+        return
+    from voice_transcriber.control import write_json_atomic
+
+    ended = ended_line or text.endswith(("\n", "\r"))
+    try:
+        write_json_atomic(_last_delivery_path(), {"window": identity(target.window), "class": target.window.class_,
+                                                  "ended_line": ended, "at": time.time()})
+    except (OSError, SinkError):
+        pass

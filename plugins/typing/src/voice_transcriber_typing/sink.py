@@ -15,7 +15,8 @@ from pydantic import Field
 
 from voice_transcriber import Check, ConfigModel, RunContext, Sink, SinkError, Transcript, hookimpl
 from voice_transcriber_clipboard.config import ClipboardConfig
-from voice_transcriber_clipboard.focus import FocusMoved
+from voice_transcriber_clipboard.focus import (FocusMoved, Target, current_target, note_delivery, recorded_target,
+                                               separator_for)
 from voice_transcriber_clipboard.keys import key_tool
 from voice_transcriber_clipboard.paste import Clipboard, doubt_message
 from voice_transcriber_clipboard.selection import selection_tool
@@ -44,6 +45,7 @@ class TypingSink(Sink):
     config_model = TypingConfig
     live = True
     _live: LiveTyping | None = None
+    _prefix: str | None = None  #: the separator from the previous dictation (found once per run)
 
     @property
     def typing_config(self) -> TypingConfig:
@@ -58,10 +60,10 @@ class TypingSink(Sink):
 
     def deliver(self, text: str, transcript: Transcript) -> None:
         live, self._live = self._live, None
-        text = self.separated(text)
         target = live.target if live is not None else None
         try:
             target = target or delivery_target(self.ctx, self.typing_config.session)
+            text = self.separated(text, target)
             if live is not None:
                 doubts = live.finish(text)
             else:
@@ -70,10 +72,23 @@ class TypingSink(Sink):
             raise redirected(self.ctx, self.name, moved, text, target, clipboard_config(self.ctx)) from None
         except SinkError as exc:
             raise undelivered(self.ctx, self.name, exc, text) from None
+        note_delivery(target, text, ended_line=self.typing_config.press_enter)
         if doubts:
             report_doubts(self.ctx, self.name, doubts, text, copy=self.typing_config.clipboard_on_doubt)
 
-    def separated(self, text: str) -> str:
+    def separated(self, text: str, target: Target | None = None) -> str:
+        """``text`` after the separator from the previous dictation into the same window, and the
+        --continuous session's utterance separator."""
+        text = self._after_utterance_separator(text)
+        if self._prefix is None:
+            try:
+                target = target or recorded_target(self.ctx.info) or current_target(self.typing_config.session)
+            except SinkError:
+                target = None
+            self._prefix = separator_for(target, text, self.typing_config.separator)
+        return self._prefix + text if text and not text[0].isspace() else text
+
+    def _after_utterance_separator(self, text: str) -> str:
         """``text`` after ``utteranceSeparator`` when it is not the first utterance of a --continuous session."""
         if text and self.ctx.info.get("utterance", 1) > 1 and not text[0].isspace():
             return self.typing_config.utterance_separator + text
@@ -99,17 +114,21 @@ class AutoSink(TypingSink):
         return self.ctx.settings.section("output.typing", TypingConfig)
 
     def deliver(self, text: str, transcript: Transcript) -> None:
-        text = self.separated(text)
+        try:
+            target = delivery_target(self.ctx, self.typing_config.session)
+        except SinkError as exc:
+            raise undelivered(self.ctx, self.name, exc, text) from None
+        text = self.separated(text, target)
         if should_type(text, self.config.max_typed_chars):
             return super().deliver(text, transcript)
         try:
-            target = delivery_target(self.ctx, self.typing_config.session)
             report = Clipboard(self.ctx, clipboard_config(self.ctx)).paste(text, target=target)
         except FocusMoved as moved:
             moved.rest = text
             raise redirected(self.ctx, self.name, moved, text, target, clipboard_config(self.ctx)) from None
         except SinkError as exc:
             raise undelivered(self.ctx, self.name, exc, text) from None
+        note_delivery(target, text)
         if report.doubts:
             self.ctx.warn(doubt_message(self.name, report.doubts))
 

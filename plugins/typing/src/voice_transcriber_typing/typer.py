@@ -59,6 +59,9 @@ class TypingConfig(DesktopConfig):
                              "for your Enter), space (join the lines) or refuse (fail; the text is left on the "
                              "clipboard). Live typing joins the lines.")
     press_enter: bool = Field(False, description="Press Return after the text (to run a command or send a message).")
+    separator: str = Field(
+        " ", description="Typed before a dictation going into the same window as the previous one, so they do not "
+                         "run together (none when that one ended with a line break or pressEnter; \"\" for none).")
     utterance_separator: str = Field(
         " ", description="--continuous: typed before each utterance but the first, so they do not run together "
                          "(\"\\n\" for a line each; \"\" for nothing).")
