@@ -3,7 +3,8 @@
 :func:`start_streaming` attaches a :class:`~voice_transcriber.capture.segmenter.Segmenter` to the
 recorder (sharing the recording's one voice-activity detector with ``--silence-stop``). A phrase
 ends at a 0.6 s pause, or — once it is ``input.streamingPhraseSeconds`` long — at a short pause
-(``input.streamingShortPause``), so that little is left open when the stop comes. Every finished
+(``input.streamingShortPause``), and at 1.75 times that length at any 0.2 s pause, so that little
+is left open when the stop comes. Every finished
 phrase is handed to ``backend.transcribe_segment(audio, context)`` in a worker thread
 (``backend.segment_concurrency`` at once), ``context`` being the text already decided before it
 (``input.streamingContext``). Work on a phrase starts at a 0.15 s pause and is kept if the
@@ -45,6 +46,9 @@ if TYPE_CHECKING:
 
 #: A phrase shorter than this goes on past a pause (measured: jfk.flac's "ask not", 0.7 s, lost "ask" alone)
 MIN_PHRASE_SECONDS = 2.0
+#: A phrase ``streamingPhraseSeconds`` × this long ends at any pause the padding fits in (0.2 s);
+#: 4 s / 0.3 s / 7 s was the best measured setting (docs/streaming.md)
+TIGHT_FACTOR = 1.75
 #: Samples per block when a stored recording is replayed (the recorder's 50 ms tick)
 REPLAY_BLOCK = 800
 
@@ -149,8 +153,10 @@ class StreamingTranscription:
         """The segmenter this session's settings ask for, handing phrases to :meth:`add`."""
         from .capture.segmenter import Segmenter
 
+        soft = self.settings.streaming_phrase_seconds
         return Segmenter(self.add, on_pause=self.add_early, activity=activity, min_seconds=MIN_PHRASE_SECONDS,
-                         soft_seconds=self.settings.streaming_phrase_seconds, soft_pause=self.settings.streaming_short_pause)
+                         soft_seconds=soft, soft_pause=self.settings.streaming_short_pause,
+                         tight_seconds=soft * TIGHT_FACTOR if soft else None)
 
     def add(self, segment: SpeechSegment) -> None:
         """Queue a finished phrase (the segmenter's ``on_segment``; quick, runs in the recording loop)."""

@@ -80,6 +80,7 @@ class Segmenter:
                  padding: float = 0.2, max_seconds: float = 28.0, min_speech: float = 0.25,
                  on_pause: Callable[[SpeechSegment], None] | None = None, early_pause: float = 0.15,
                  soft_seconds: float | None = None, soft_pause: float = 0.25, min_seconds: float = 0.0,
+                 tight_seconds: float | None = None,
                  activity: VoiceActivity | None = None) -> None:
         import numpy as np
 
@@ -93,6 +94,8 @@ class Segmenter:
         #: A phrase shorter than this does not end at a pause: it goes on with the next words (a
         #: lone "ask not" decoded on its own lost "ask"); the stop still ends it
         self.min_samples = int(min_seconds * RATE)
+        #: A phrase at least ``tight_seconds`` long ends at any pause of ``padding`` s (None: off)
+        self.tight_samples = None if tight_seconds is None else int(tight_seconds * RATE)
         #: The recording's voice activity: shared (fed by the recorder, also read by the silence
         #: stop: one VAD pass per recording) or the segmenter's own (fed by :meth:`feed`).
         self.activity = activity or VoiceActivity()
@@ -182,8 +185,10 @@ class Segmenter:
             return
         silent = window_end - self._voiced_end
         long_enough = self._voiced_end - self._start >= self.min_samples or silent >= 2 * RATE
-        if long_enough and (silent >= self.min_pause or (self.soft_samples is not None and silent >= self.soft_pause
-                                                         and self._voiced_end - self._start >= self.soft_samples)):
+        length = self._voiced_end - self._start
+        if long_enough and (silent >= self.min_pause
+                            or (self.soft_samples is not None and silent >= self.soft_pause and length >= self.soft_samples)
+                            or (self.tight_samples is not None and silent >= self.padding and length >= self.tight_samples)):
             self._emit(self._start, self._voiced_end + self.padding)
         elif window_end - self._start >= self.max_samples:
             self._emit(self._start, self._quietest_point(self._start + self.max_samples // 2, window_end), cut_in_speech=True)
