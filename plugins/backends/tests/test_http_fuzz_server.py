@@ -5,7 +5,8 @@ Whatever it does, a transcription through the pipeline ends in text that is safe
 one clean line (never a traceback); it never hangs past its deadline (the call runs in a thread
 that must finish well within the budget of every attempt plus a generous margin for a loaded
 machine); and it never allocates more than a few MB, even when the server sends 64 MB (measured
-with tracemalloc around the call).
+with tracemalloc around the call). Through the command line (`retry last`), the stored recording is
+always kept, and a failure names it.
 """
 
 from __future__ import annotations
@@ -192,3 +193,33 @@ def test_a_good_reply_with_bad_timing_is_named_by_what_went_wrong(hostile_server
     else:
         assert timing == "at once"
         assert transcript.text.strip() == clean_text(text).text.strip()
+
+
+@settings(max_examples=10, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(reply=replies())
+def test_whatever_the_server_does_the_recording_is_kept(hostile_server, write_config, cli, reply):
+    """Through the command line (`retry last`): a stored recording outlives any reply, and a failure
+    is one VoiceTranscriberError line (the CLI prints it and exits 1), never another exception."""
+    import soundfile
+
+    from voice_transcriber import VoiceTranscriberError
+    from voice_transcriber.recordings import recordings_dir
+
+    data, timing, cut_at = reply
+    folder = recordings_dir()
+    folder.mkdir(parents=True, mode=0o700, exist_ok=True)
+    recording = folder / "20261205-130000-fuzz01.wav"
+    if not recording.exists():
+        soundfile.write(recording, 0.3 * np.sin(2 * np.pi * 220 * np.arange(8000) / 16000), 16000, subtype="PCM_16")
+    write_config({"transcription": {"backend": "openai", "openai": {
+        "baseUrl": hostile_server.url, "apiKey": "sk-x", "readTimeout": BUDGET, "readTimeoutPerAudioSecond": 0,
+        "maxReplyBytes": CAP, "maxRetries": 0}}})
+    hostile_server.serve(play(hostile_server, data, timing, cut_at))
+    try:
+        result = cli("retry", "last", "--output", "stdout")
+    except VoiceTranscriberError as exc:
+        assert "\n" not in str(exc) and str(recording) in str(exc)
+    else:
+        assert clean_text(result.stdout).text == result.stdout
+    assert recording.exists()
