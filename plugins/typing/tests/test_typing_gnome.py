@@ -45,6 +45,10 @@ def clipboard(text: str | None = None) -> str:
 
 
 def test_auto_picks_the_portal_on_gnome(gnome_session):
+    from voice_transcriber_clipboard import wayland
+
+    compositor = wayland.probe()
+    assert not compositor.virtual_keyboard and not compositor.data_control  # what mutter does not offer
     choice = choose("wayland")
     assert choice.name == "portal"
     assert "GNOME has no virtual-keyboard protocol" in choice.reason

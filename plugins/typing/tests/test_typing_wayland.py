@@ -34,3 +34,7 @@ def test_doctor_says_wtype_and_why_on_sway(wayland, write_config):
     out = run_cli("doctor").stdout.decode()
     method = next(line for line in out.splitlines() if "typing method" in line)
     assert "wtype: this compositor offers the virtual-keyboard protocol" in method
+    from voice_transcriber_clipboard import wayland
+
+    compositor = wayland.probe()
+    assert compositor.virtual_keyboard and compositor.data_control  # what wlroots offers
