@@ -77,10 +77,10 @@ def test_secrets_are_redacted_from_errors(plugin_manager, jfk_path, write_config
 
     write_config({"transcription": {"fake": {"apiKey": "my-very-secret-key-42"}}})
     plugin_manager.register_plugin(SecretPlugin(), "secret")
-    import voice_transcriber.cli as cli_module
+    import voice_transcriber.plugins as plugins_module  # main() takes the manager from there when it runs
 
-    original = cli_module.get_plugin_manager
-    cli_module.get_plugin_manager = lambda: plugin_manager
+    original = plugins_module.get_plugin_manager
+    plugins_module.get_plugin_manager = lambda: plugin_manager
     try:
         for backend, code in (("fake-secretive", 1), ("fake-cancel", 130)):
             try:
@@ -91,7 +91,7 @@ def test_secrets_are_redacted_from_errors(plugin_manager, jfk_path, write_config
             assert "my-very-secret-key-42" not in err and "Traceback" not in err
             assert err.startswith("voice-transcriber: error:")
     finally:
-        cli_module.get_plugin_manager = original
+        plugins_module.get_plugin_manager = original
         plugin_manager.unregister(name="secret")
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
 
 from ..errors import EXIT_CANCELLED, EXIT_FAILURE, VoiceTranscriberError
-from ..plugins import PluginManager, get_plugin_manager
 from ..redact import redact
 from ..safe_text import safe_text
 from . import control_cmd, history_cmd, redeliver_cmd
@@ -24,11 +24,16 @@ from .doctor_cmd import doctor
 from .plugins_cmd import plugins
 from .run_cmd import CliState, pipeline_options, run_from_options, transcribe
 
+if TYPE_CHECKING:  # pluggy and the plugins load in command_line(), not for a help request
+    from ..plugin_manager import PluginManager
+
 __all__ = ["main", "make_cli"]
 
 
-def make_cli(pm: PluginManager) -> click.Group:
-    """The root command with the core's subcommands and every plugin's (``vt_register_commands``)."""
+def make_cli(pm: PluginManager | None) -> click.Group:
+    """The root command with the core's subcommands and every plugin's (``vt_register_commands``).
+
+    ``pm`` None: the core's commands only (a help request, see :func:`command_line`)."""
 
     @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
     @click.option("--config", "config_file", metavar="PATH", help="Config file (default: $XDG_CONFIG_HOME/voice-transcriber/config.json).")
@@ -56,7 +61,7 @@ def make_cli(pm: PluginManager) -> click.Group:
 
     for command in core_commands():
         cli.add_command(command)
-    for plugin, _, exc in pm.call_each("vt_register_commands", cli=cli):
+    for plugin, _, exc in pm.call_each("vt_register_commands", cli=cli) if pm is not None else ():
         if exc is not None:
             click.echo(f"voice-transcriber: plugin {pm.describe(plugin)} failed to add commands: {exc}", err=True)
     return cli
@@ -71,18 +76,23 @@ def core_commands() -> list[click.Command]:
 def command_line(argv: list[str]) -> click.Group:
     """The command line for ``argv``: a help request about the core's commands is answered without
     importing the plugins when their commands are indexed (:mod:`.help_index`); else every plugin loads."""
-    from . import help_index
+    from ..plugins import get_plugin_manager
 
-    names = [command.name for command in core_commands()]
-    if help_index.is_core_help(argv, names):
-        stand_ins = help_index.indexed_commands()
+    help_request = False
+    if "--help" in argv or "-h" in argv:
+        from . import help_index
+
+        names = [command.name for command in core_commands()]
+        help_request = help_index.is_core_help(argv, names)
+        stand_ins = help_index.indexed_commands() if help_request else None
         if stand_ins is not None:
-            cli = make_cli(get_plugin_manager(load_entry_points=False))
+            cli = make_cli(None)
             for command in stand_ins:
                 cli.add_command(command)
             return cli
     cli = make_cli(get_plugin_manager())
-    help_index.remember(cli, names)
+    if help_request:  # the index was missing or stale: the next help request finds it
+        help_index.remember(cli, names)
     return cli
 
 

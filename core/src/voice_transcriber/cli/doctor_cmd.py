@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from ..context import Check
 from ..errors import VoiceTranscriberError
 from .run_cmd import CliState, build_plan
 
+if TYPE_CHECKING:
+    from ..context import Check
+
 
 def run_checks(state: CliState) -> list[Check]:
+    from ..context import Check
+
     checks: list[Check] = []
     try:
         settings = state.settings()
@@ -40,6 +46,8 @@ def run_checks(state: CliState) -> list[Check]:
 
 
 def microphone_check(device: str | int | None) -> Check:
+    from ..context import Check
+
     """The microphone recording would use (``input.device``, else the system default)."""
     from ..capture.microphone import resolve_device
 
