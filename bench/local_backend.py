@@ -25,7 +25,7 @@ from pathlib import Path
 from _common import RESULTS, Row, add_output_options, load_average, machine, repeats, write_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
-JFK = ROOT.parent / "shared" / "audio" / "jfk.flac"
+JFK = ROOT / "samples" / "jfk.flac"  # the sample the repository ships
 VT = Path(sys.executable).with_name("voice-transcriber")
 ESPEAK_TEXT = ("Please send the report by Friday. I would like a cup of coffee and a glass of water. "
                "We should open the window because it is warm today.")
@@ -115,7 +115,7 @@ def summarise(label: str, clip: Path, results: dict[str, list[tuple]]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=repeats(5, 2))
+    parser.add_argument("--runs", type=int, default=repeats(10, 2))
     add_output_options(parser, RESULTS / "41-local-backend.md")
     args = parser.parse_args()
 
