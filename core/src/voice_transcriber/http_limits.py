@@ -134,8 +134,8 @@ class _Backend(httpcore.NetworkBackend):
                 try:
                     return _Stream(self._inner.connect_tcp(address, port, _bounded(timeout, "connection"),
                                                            local_address, socket_options))
-                except httpcore.ConnectError as exc:  # refused on ::1, say: try the next address
-                    failure = exc
+                except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:  # refused on ::1, or IPv6
+                    failure = exc                                                 # blackholed: the next one
             raise failure or httpcore.ConnectError(f"no address for {host}")
 
     def connect_unix_socket(self, path: str, timeout: float | None = None,

@@ -287,3 +287,22 @@ def test_a_stuck_name_lookup_is_inside_the_deadline(openai_api, http_backend, to
     assert "too slow: no complete reply within 0.5 s; still connecting" in message
     by_name = openai_api.url.replace("127.0.0.1", "localhost")  # an ordinary lookup still works
     assert http_backend("openai", baseUrl=by_name, responseFormat="json").transcribe(tone).text == "resolved"
+
+
+def test_an_unreachable_first_address_falls_back_to_the_next(openai_api, http_backend, tone, monkeypatch):
+    """Like socket.create_connection: a dead or blackholed address (IPv6 without a route) is skipped."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def two_addresses(host, port, *args, **kwargs):
+        if host != "two-addresses.test":
+            return real(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.255.255.1", port)),
+                *real("127.0.0.1", port, *args, **kwargs)]
+
+    monkeypatch.setattr(socket, "getaddrinfo", two_addresses)
+    openai_api.transcriptions(json_reply(openai_transcription("second address")))
+    url = openai_api.url.replace("127.0.0.1", "two-addresses.test")
+    under_test = http_backend("openai", baseUrl=url, responseFormat="json", connectTimeout=0.3)
+    assert under_test.transcribe(tone).text == "second address"
