@@ -223,3 +223,30 @@ def test_a_real_recording_shows_recording_then_the_result(notification_server, n
     assert shown[0].summary == "Recording…" and "Transcribing…" in [n.summary for n in shown]
     assert shown[-1].summary == "Delivered → stdout" and shown[-1].body == escape_markup(out.strip())
     assert len({n.id for n in shown}) == 1 and notify_monitor.displayed() == 1
+
+
+def test_a_streamed_run_only_moves_forward(notification_server, notify_monitor, on_bus, write_config, monkeypatch):
+    """Issue 21 row 6: partial text while recording keeps the title "Recording…"; after the stop the
+    text stays (never back to "" or "with local") and only grows; a late, shorter partial is ignored."""
+    monkeypatch.setattr(notifications, "PARTIAL_INTERVAL", 0)
+    on_bus(notification_server.bus)
+    ctx = run_context(write_config, partialText=True)
+    final = "And so, my fellow Americans, ask not."
+    step(ctx, ctx.recording_started)
+    step(ctx, lambda: ctx.partial_text("And so,"))
+    step(ctx, lambda: ctx.partial_text("And so, my fellow Americans,"))
+    step(ctx, lambda: ctx.recording_stopped(SECOND))
+    step(ctx, lambda: ctx.transcription_started(SECOND, "local"))
+    step(ctx, lambda: ctx.partial_text("And so,"))  # late and shorter: not shown
+    step(ctx, lambda: ctx.partial_text("And so, my fellow Americans, ask not"))
+    step(ctx, lambda: ctx.text_delivered(final, "typing", Transcript(text=final, backend="local")))
+    ctx.pipeline_finished(Transcript(text=final, backend="local"))
+    step(ctx, ctx.recording_started)  # a stray late event after the result changes nothing
+
+    shown = notify_monitor.wait_for(7)
+    assert [n.summary for n in shown] == ["Recording…", "Recording…", "Recording…", "Transcribing…",
+                                          "Transcribing…", "Transcribing…", "Delivered → typing"]
+    bodies = [n.body for n in shown[1:]]
+    assert bodies == ["And so,", "And so, my fellow Americans,", "And so, my fellow Americans,",
+                      "And so, my fellow Americans,", "And so, my fellow Americans, ask not", final]
+    assert all(later.startswith(earlier.rstrip(",.")) for earlier, later in zip(bodies, bodies[1:]))

@@ -36,8 +36,15 @@ class NotifyConfig(ConfigModel):
                             "or auto (the first installed).")
 
 
+#: The run's stages in order: a bubble never goes back to an earlier one.
+STAGES = {"recording": 0, "transcribing": 1}
+TITLES = {"recording": "Recording…", "transcribing": "Transcribing…"}
+
+
 class RunBubble:
-    """The bubble of one run, with what it has shown so far."""
+    """The bubble of one run, with what it has shown so far. It only moves forward: the stage
+    (recording → transcribing → result) never goes back, and once text is shown the body is
+    text that grows — a status line ("with local") never replaces it."""
 
     def __init__(self, bubble: Bubble, config: NotifyConfig) -> None:
         self.bubble = bubble
@@ -45,10 +52,17 @@ class RunBubble:
         self.delivered_to: list[str] = []
         self.last_partial = 0.0
         self.finished = False
+        self.stage = "recording"
+        self.partial = ""  #: the longest partial text received so far
 
-    def progress(self, summary: str, body: str = "", icon: str = "audio-input-microphone") -> None:
-        if not self.finished:  # a late partial from the backend's thread must not hide the result
-            self.bubble.show(Message(summary, body, icon, self.config.urgency, timeout_ms=0))
+    def progress(self, stage: str, body: str = "", icon: str = "audio-input-microphone") -> None:
+        """Show ``stage``'s title with ``body`` (the partial text instead, once there is one)."""
+        if self.finished or STAGES[stage] < STAGES[self.stage]:  # late events must not undo the result or a stage
+            return
+        self.stage = stage
+        if self.partial:
+            body = self.text_body(self.partial)
+        self.bubble.show(Message(TITLES[stage], body, icon, self.config.urgency, timeout_ms=0))
 
     def finish(self, summary: str, body: str, icon: str, urgency: str, flush: bool = True) -> None:
         self.finished = True
@@ -117,29 +131,33 @@ def vt_doctor_checks(ctx: RunContext) -> list[Check]:
 def vt_recording_started(ctx: RunContext) -> None:
     if run := run_bubble(ctx):
         profile = f" Profile: {ctx.info['profile']}." if ctx.info.get("profile") else ""
-        run.progress("Recording…", "Speak now; stop with your hotkey or Enter." + profile)
+        run.progress("recording", "Speak now; stop with your hotkey or Enter." + profile)
 
 
 @hookimpl
 def vt_recording_stopped(ctx: RunContext, audio: Audio) -> None:
     if run := run_bubble(ctx):
         seconds = f"{audio.duration:.1f} s recorded" if audio.samples is not None else ""
-        run.progress("Transcribing…", seconds, icon="system-run")
+        run.progress("transcribing", seconds, icon="system-run")
 
 
 @hookimpl
 def vt_transcription_started(ctx: RunContext, audio: Audio, backend: str) -> None:
     if run := run_bubble(ctx):
-        run.progress("Transcribing…", f"with {backend}", icon="system-run")
+        run.progress("transcribing", f"with {backend}", icon="system-run")
 
 
 @hookimpl
 def vt_partial_text(ctx: RunContext, text: str) -> None:
     run = run_bubble(ctx)
-    if run is None or not run.config.partial_text or time.monotonic() - run.last_partial < PARTIAL_INTERVAL:
+    if run is None or not run.config.partial_text or len(text.strip()) < len(run.partial):
+        return  # text only grows in the bubble
+    run.partial = text.strip()
+    if time.monotonic() - run.last_partial < PARTIAL_INTERVAL:
         return
     run.last_partial = time.monotonic()
-    run.progress("Transcribing…", run.text_body(text), icon="system-run")
+    # streamed while recording: the title stays "Recording…"
+    run.progress(run.stage, icon="audio-input-microphone" if run.stage == "recording" else "system-run")
 
 
 @hookimpl
