@@ -188,3 +188,6 @@ def test_a_background_recorder_with_a_bad_flag_or_config_exits_2_through_start_w
     err = strict.stderr.decode()
     assert strict.returncode == 2 and f"{file}: unknown key bogus" in err and "Traceback" not in err
     assert b"removed the PID file" not in run_cli("status").stderr  # nothing left behind to clean up
+    write_config({"bogus": 1})
+    forwarded = run_cli("--strict", "start", "--wait")  # --strict reaches the background recorder
+    assert forwarded.returncode == 2 and b"unknown key bogus" in forwarded.stderr and b"(--strict)" in forwarded.stderr

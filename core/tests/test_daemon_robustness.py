@@ -121,6 +121,9 @@ def test_exit_codes_through_the_daemon_as_the_readme_says(world):
                         (("--language", "fr"), "language: 'fr': backend 'local' knows only English")):
         refused = world.vt("toggle", *args)
         assert refused.returncode == 2 and cause in refused.stderr and refused.stderr.count("\n") == 1, refused.stderr
+    world.write_config({"transcription": {"backend": "local"}, "input": {"bogusKey": 1}})
+    strict = world.vt("--strict", "toggle")  # the client's --strict reaches the daemon's dictation
+    assert strict.returncode == 2 and "unknown key input.bogusKey" in strict.stderr, strict.stderr
     started = world.vt("start", "--wait")
     assert started.returncode == 0, started.stderr
     stopped = world.vt("stop", "--wait")  # the virtual mic is silent

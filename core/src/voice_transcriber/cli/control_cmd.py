@@ -48,6 +48,7 @@ def recorder_argv(ctx: click.Context) -> list[str]:
     state: CliState = ctx.obj
     args = ["--config", state.config_file] if state.config_file else []
     args += ["--debug"] if state.debug else []
+    args += ["--strict"] if state.strict else []
     return args + _option_args(ctx)
 
 
@@ -128,7 +129,7 @@ def _through_daemon(ctx: click.Context, wait: bool) -> None:
         return
     state: CliState = ctx.obj
     line = request(ctx.command.name or "", _option_args(ctx) + (["--wait"] if wait else []), state.config_file,
-                   state.debug, state.quiet)
+                   state.debug, state.quiet, state.strict)
     code = client.forward(line, str(socket_path()))
     if code is not None:
         raise click.exceptions.Exit(code)

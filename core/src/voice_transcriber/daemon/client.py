@@ -56,7 +56,7 @@ def fast_path(argv: list[str]) -> None:
 
 
 def parse(argv: list[str]) -> dict[str, Any] | None:
-    """The request for ``[--config F] [--debug] [-q] COMMAND ARGS…``; None if it is not a hotkey command."""
+    """The request for ``[--config F] [--debug] [-q] [--strict] COMMAND ARGS…``; None if it is not a hotkey command."""
     request: dict[str, Any] = {"v": VERSION, "config": None, "debug": bool(os.environ.get("VOICE_TRANSCRIBER_DEBUG")),
                                "quiet": False}
     position = 0
@@ -69,6 +69,8 @@ def parse(argv: list[str]) -> dict[str, Any] | None:
             request["config"] = os.path.abspath(arg[9:])
         elif arg in ROOT_FLAGS:
             request["debug" if arg == "--debug" else "quiet"] = True
+        elif arg == "--strict":
+            request["strict"] = True
         else:
             return None
         position += 1

@@ -182,8 +182,14 @@ class DaemonCliState(CliState):
     last_context: RunContext | None = field(default=None, repr=False)
 
     def settings(self, overrides: dict[str, Any] | None = None) -> Settings:
+        """The live settings with this request's flags; unknown keys were reported when the daemon loaded the
+        file, so they are checked again only for a ``--strict`` request."""
         assert self.live is not None
-        return self.live.load(self.config_file, overrides)
+        settings = self.live.load(self.config_file, overrides)
+        if self.strict and not self._keys_checked:
+            self._keys_checked = True
+            self.check_keys(settings)
+        return settings
 
     def context(self, settings: Settings) -> RunContext:
         ctx = DaemonRunContext(settings, pm=self.pm, debug=self.debug or settings.benchmark_mode, quiet=self.quiet,

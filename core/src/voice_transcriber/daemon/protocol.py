@@ -85,13 +85,14 @@ def encode(message: dict[str, Any]) -> bytes:
 
 
 def request(command: str, args: list[str] | None = None, config: str | None = None, debug: bool = False,
-            quiet: bool = False) -> bytes:
-    """A request line (``config``: the --config given to the command, made absolute here)."""
+            quiet: bool = False, strict: bool = False) -> bytes:
+    """A request line (``config``: the --config given to the command, made absolute here; ``strict``:
+    unknown config keys are errors for this dictation)."""
     from .client import session
 
     return encode({"v": VERSION, "command": command, "args": args or [],
                    "config": os.path.abspath(config) if config else None, "debug": debug, "quiet": quiet,
-                   "session": session()})
+                   "strict": strict, "session": session()})
 
 
 def ask_status() -> dict[str, Any] | None:

@@ -294,7 +294,8 @@ class Daemon:
         mic, hint, opened_at = opened
         adopt_session(request["session"])
         state = DaemonCliState(pm=self.pm, config_file=request.get("config"), debug=bool(request.get("debug")) or self.debug,
-                               quiet=bool(request.get("quiet")), _registry=self.registry, live=self.live)
+                               quiet=bool(request.get("quiet")), strict=bool(request.get("strict")),
+                               _registry=self.registry, live=self.live)
         dictation = Dictation(state, options, mic, hint, on_capture_end=self._capture_ended)
         dictation.requested_at, dictation.mic_opened_at = request.get("received_at"), opened_at if mic else None
         self.current = dictation
