@@ -25,6 +25,8 @@ HOSTILE = "tab\there esc\x1b[31mred\x1b[0m bs\x08x cr\rend"
     ("title\x1b]0;pwned\x07 done", "title done", {"escape sequence": 1}),
     ("paste end\x1b[201~; rm -rf ~", "paste end; rm -rf ~", {"escape sequence": 1}),
     ("c1 csi\x9b2J", "c1 csi", {"escape sequence": 1}),
+    ("open\x1b]0;never closed, the words stay", "open0;never closed, the words stay", {"escape sequence": 1}),
+    ("mojibake\x9d quote stays", "mojibake quote stays", {"U+009D": 1}),
     ("bell\x07 del\x7f lone esc\x1b", "bell del lone esc", {"BEL": 1, "DEL": 1, "ESC": 1}),
     ("bad\ud800text", "badtext", {"invalid character (lone surrogate)": 1}),
     ("trojan\u202esource\u2066", "trojansource",

@@ -33,11 +33,12 @@ from dataclasses import dataclass, field
 
 __all__ = ["Cleaned", "clean_text", "safe_text"]
 
-#: Whole terminal escape sequences: CSI (ESC [ or C1 0x9b), OSC/DCS/SOS/PM/APC strings up to
-#: their terminator, and two-character ESC sequences.
+#: Whole terminal escape sequences: CSI (ESC [ or C1 0x9b), OSC/DCS/SOS/PM/APC strings with their
+#: terminator (an unterminated one loses only its introducer: the words after it are kept), and
+#: two-character ESC sequences.
 _ESCAPES = re.compile(
     r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
-    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]{0,512}(?:\x07|\x1b\\|\x9c)"
     r"|\x1b[ -/]*[0-~]"
 )
 #: One character that needs attention (the fast path: a clean text has none).
