@@ -103,3 +103,26 @@ def test_a_portal_gone_mid_session_is_one_line_and_a_new_session_is_tried(fake_p
         PortalKeys(0).type("b")
     with pytest.raises(PortalError, match=r"^no RemoteDesktop portal on the session bus"):
         PortalKeys(0).type("c")  # the dead session is not used again: a new one is asked for
+
+
+def test_typing_sink_through_the_portal_refuses_what_it_cannot_type_before_any_key(
+        fake_portal, fake_wayland, stub_tool, run_sink, capsys):
+    from voice_transcriber import SinkError
+    from voice_transcriber_typing.sink import TypingSink
+
+    fake = fake_portal(version=2)
+    stub_tool("wl-copy", read_stdin=True)
+    stub_tool("wl-paste", stdout="hi 😀")
+    with pytest.raises(SinkError, match=r"^typing: portal cannot type '😀'"):
+        run_sink(TypingSink, "hi 😀", {"output.typing": {"tool": "portal", "unsupported": "fail", "startDelay": 0}})
+    assert fake.keys() == SHIFT_TAP  # the session started (to read the layout), and no character went out
+    assert "hi 😀" in capsys.readouterr().err  # the text is kept
+
+
+def test_typing_sink_types_through_the_portal(fake_portal, fake_wayland, run_sink):
+    from voice_transcriber_typing.sink import TypingSink
+
+    fake = fake_portal(version=2)
+    run_sink(TypingSink, "ok\nyes", {"output.typing": {"tool": "portal", "startDelay": 0, "keyDelayMs": 0}})
+    assert fake.keys() == [*SHIFT_TAP, (0x6F, 1), (0x6F, 0), (0x6B, 1), (0x6B, 0), (0xFF0D, 1), (0xFF0D, 0),
+                           (0x79, 1), (0x79, 0), (0x65, 1), (0x65, 0), (0x73, 1), (0x73, 0)]
