@@ -14,8 +14,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from voice_transcriber import (Audio, Cancelled, Check, ConfigModel, RunContext, Transcript, VoiceTranscriberError,
-                               hookimpl, redact)
+from voice_transcriber import (Audio, Cancelled, Check, ConfigModel, DeliveredElsewhere, RunContext, Transcript,
+                               VoiceTranscriberError, hookimpl, redact)
 
 from .bubble import Bubble, Message, find_transport, server_information, session_bus_available
 
@@ -183,6 +183,10 @@ def vt_pipeline_failed(ctx: RunContext, error: BaseException) -> None:
         return
     if isinstance(error, (Cancelled, KeyboardInterrupt)):
         run.finish("Dictation cancelled", "Nothing was delivered.", "dialog-information", run.config.urgency)
+    elif isinstance(error, DeliveredElsewhere):  # nothing lost: say where the text is
+        title = "Delivered partly — the rest is on the clipboard" if error.outcome == "partly" else \
+            "On the clipboard instead"
+        run.finish(title, redact(str(error)), "dialog-warning", run.config.error_urgency)
     else:
         run.finish("Dictation failed", redact(str(error)), "dialog-error", run.config.error_urgency)
 
