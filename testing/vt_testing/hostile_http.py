@@ -142,13 +142,15 @@ def reply(body: bytes, status: int = 200, content_type: str = "application/json"
 
 
 def drip(server: HostileServer, body: bytes, interval: float, *, status: int = 200,
-         content_type: str = "application/json", headers_too: bool = False, with_length: bool = True) -> Script:
-    """Send the reply one byte every ``interval`` seconds (the headers too with ``headers_too``)."""
+         content_type: str = "application/json", headers_too: bool = False, with_length: bool = True,
+         first: bytes = b"") -> Script:
+    """Send the reply one byte every ``interval`` seconds (the headers too with ``headers_too``);
+    ``first`` goes out at once with the headers, before the drip."""
     def script(conn: socket.socket, request: Request) -> None:
         top = head(status, {"Content-Type": content_type, "Connection": "close"},
-                   length=len(body) if with_length else None)
+                   length=len(first + body) if with_length else None)
         if not headers_too:
-            conn.sendall(top)
+            conn.sendall(top + first)
         for byte in (top if headers_too else b"") + body:
             if not server.wait(interval):
                 return

@@ -27,7 +27,7 @@ from voice_transcriber import Audio, BackendError
 from voice_transcriber.pipeline import transcribe
 from voice_transcriber.safe_text import clean_text
 
-BUDGET = 0.4  # readTimeout: the whole-call deadline of each attempt
+BUDGET = 0.8  # readTimeout: the whole-call deadline of each attempt (a local exchange takes ~10 ms)
 CAP = 4096  # maxReplyBytes
 RETRIES = 1
 #: Peak bytes allocated by one call (imports on the first one included): a body read whole would be 64 MB.
@@ -157,7 +157,7 @@ def test_any_server_behaviour_ends_in_safe_text_or_one_line_in_time_and_memory(h
         assert clean_text(message).text == message  # no control character from the server, quoted
     else:
         assert clean_text(result.text).text == result.text  # safe to type
-        # a dripped reply takes 1.5-2 s, several budgets: a transcript would mean the deadline was missed
+        # a dripped reply takes 1.5-2 s, about two budgets: a transcript would mean the deadline was missed
         assert timing != "drip", f"a dripped reply was accepted: {data[:200]!r}"
 
 
@@ -186,7 +186,7 @@ def test_a_good_reply_with_bad_timing_is_named_by_what_went_wrong(hostile_server
         message = str(exc)
         assert timing != "at once", message
         if timing in ("drip", "stall"):
-            assert "too slow: no complete reply within 0.4 s" in message
+            assert f"too slow: no complete reply within {BUDGET:g} s" in message
         else:
             assert ("cut off mid-reply" in message or "closed the connection before answering" in message
                     or "unreadable reply" in message), message
