@@ -116,7 +116,7 @@ def no_control_keys(target: KeyTarget) -> set[str]:
 def test_hostile_server_text_through_the_pipeline_presses_no_control_key(key_window):
     sink = typing_sink()
     deliver(Transcript(text=HOSTILE, backend="hostile"), [sink], sink.ctx)
-    assert key_window.wait_for(DICTATED) == DICTATED
+    assert key_window.wait_for(DICTATED, timeout=15) == DICTATED
     assert key_window.settle() == DICTATED
     assert not no_control_keys(key_window), key_window.keys()
 
@@ -125,7 +125,7 @@ def test_the_typing_sink_alone_still_drops_control_characters(key_window):
     """The guard in the sink: a caller that skips the pipeline (a plugin) types no ESC either."""
     sink = typing_sink()
     sink.deliver(HOSTILE, Transcript(text=HOSTILE, backend="plugin"))
-    assert key_window.wait_for(DICTATED) == DICTATED
+    assert key_window.wait_for(DICTATED, timeout=15) == DICTATED
     assert not no_control_keys(key_window), key_window.keys()
 
 
@@ -134,16 +134,16 @@ def test_nul_and_invalid_text_never_crash_the_typing_sink(key_window):
     text = "nul\x00byte lone\ud800surrogate del\x7fete"
     sink = typing_sink()
     sink.deliver(text, Transcript(text=text, backend="plugin"))
-    assert key_window.wait_for("nulbyte lonesurrogate delete") == "nulbyte lonesurrogate delete"
+    assert key_window.wait_for("nulbyte lonesurrogate delete", timeout=15) == "nulbyte lonesurrogate delete"
     assert not no_control_keys(key_window)
 
 
 def test_a_tab_is_a_space_unless_the_settings_say_tab(key_window):
     typing_sink().deliver("a\tb", Transcript(text="a\tb", backend="test"))
-    assert key_window.wait_for("a b") == "a b"
+    assert key_window.wait_for("a b", timeout=15) == "a b"
     assert "Tab" not in key_window.keys()
     typing_sink(tab="tab").deliver("\tc", Transcript(text="\tc", backend="test"))
-    assert key_window.wait_for("a b\tc") == "a b\tc"
+    assert key_window.wait_for("a b\tc", timeout=15) == "a b\tc"
     assert "Tab" in key_window.keys()
 
 
@@ -152,9 +152,9 @@ def test_live_typing_drops_control_characters_from_partial_text(key_window):
     ctx = sink.ctx
     live = LiveTyping(ctx, sink.typing_config, clipboard_config(ctx))
     live.show("esc\x1b[31mred\x08")
-    assert key_window.wait_for("escred") == "escred"
+    assert key_window.wait_for("escred", timeout=15) == "escred"
     assert live.finish("esc\x1b[31mred\x1b[0m bs\x08x cr\rend") == []
-    assert key_window.wait_for("escred bsx crend") == "escred bsx crend"
+    assert key_window.wait_for("escred bsx crend", timeout=15) == "escred bsx crend"
     assert not no_control_keys(key_window), key_window.keys()
 
 
@@ -162,7 +162,7 @@ def test_the_paste_sink_pastes_no_control_characters(key_window):
     sink = ClipboardSink(ctx_with({"output.clipboard": {"paste": True, "pasteDelay": 0}}))
     sink.deliver(HOSTILE, Transcript(text=HOSTILE, backend="plugin"))
     pasted = "tab\there escred bsx crend"  # a pasted tab is a character, not a key press
-    assert key_window.wait_for(pasted) == pasted
+    assert key_window.wait_for(pasted, timeout=15) == pasted
     clipboard = subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True, timeout=5).stdout
     assert clipboard == pasted.encode()
     assert set(key_window.keys()) <= {"Control_L", "v"}, key_window.keys()  # the paste chord, nothing else
@@ -173,19 +173,19 @@ def test_the_paste_sink_pastes_no_control_characters(key_window):
 
 def test_hostile_text_typed_into_a_terminal_sends_no_control_byte(raw_terminal):
     typing_sink().deliver(HOSTILE, Transcript(text=HOSTILE, backend="hostile"))
-    assert raw_terminal.wait_for(DICTATED) == DICTATED
+    assert raw_terminal.wait_for(DICTATED, timeout=15) == DICTATED
     assert raw_terminal.settle() == DICTATED  # no ESC, BS (\x7f, \x08), CR or TAB byte followed
 
 
 def test_several_lines_go_into_a_terminal_by_bracketed_paste(raw_terminal):
     typing_sink().deliver("ls\nrm -rf tmp", Transcript(text="ls\nrm -rf tmp", backend="test"))
     expected = "\x1b[200~ls\rrm -rf tmp\x1b[201~"  # the shell shows both lines and waits for Enter
-    assert raw_terminal.wait_for(expected) == expected
+    assert raw_terminal.wait_for(expected, timeout=15) == expected
 
 
 def test_several_lines_into_a_terminal_can_be_joined(raw_terminal):
     typing_sink(terminalLineBreaks="space").deliver("ls\nrm", Transcript(text="ls\nrm", backend="test"))
-    assert raw_terminal.wait_for("ls rm") == "ls rm"
+    assert raw_terminal.wait_for("ls rm", timeout=15) == "ls rm"
     assert raw_terminal.settle() == "ls rm"
 
 
@@ -224,7 +224,7 @@ def test_a_hostile_reply_typed_end_to_end_presses_no_control_key(key_window, ope
         "output": {"typing": FAST},
     })
     cli("--input", str(wav), "--output", "typing", *(["--format", "llm"] if source != "backend" else []))
-    assert key_window.wait_for(DICTATED) == DICTATED
+    assert key_window.wait_for(DICTATED, timeout=15) == DICTATED
     assert key_window.settle() == DICTATED
     assert not no_control_keys(key_window), key_window.keys()
     assert key_window.keys()  # the keys were really pressed, and logged
@@ -236,7 +236,7 @@ def test_each_x11_key_tool_drops_control_characters_itself(key_window, tool):
     from voice_transcriber_clipboard.keys import key_tool
 
     key_tool(tool, "x11", key_delay_ms=4).type(HOSTILE)
-    assert key_window.wait_for(DICTATED.replace("tab here", "tab\there")) == "tab\there escred bsx crend"
+    assert key_window.wait_for(DICTATED.replace("tab here", "tab\there"), timeout=15) == "tab\there escred bsx crend"
     assert not no_control_keys(key_window) - {"Tab"}, key_window.keys()
 
 
@@ -257,7 +257,7 @@ def test_hostile_text_into_a_wayland_terminal_with_wtype(foot_window):
     """sway + foot + wtype: the line the shell reads is the dictated text (a BackSpace would have
     eaten a character, an ESC would show in the line, a CR would have ended it early)."""
     typing_sink(tool="wtype", pressEnter=True).deliver(HOSTILE, Transcript(text=HOSTILE, backend="hostile"))
-    assert foot_window.wait_for(DICTATED + "\n") == DICTATED + "\n"
+    assert foot_window.wait_for(DICTATED + "\n", timeout=15) == DICTATED + "\n"
     assert foot_window.settle() == DICTATED + "\n"
 
 
@@ -265,7 +265,7 @@ def test_live_typing_into_a_terminal_never_types_a_line_break(raw_terminal):
     sink = typing_sink()
     live = LiveTyping(sink.ctx, sink.typing_config, clipboard_config(sink.ctx))
     live.show("ls\nrm")
-    assert raw_terminal.wait_for("ls rm") == "ls rm"
+    assert raw_terminal.wait_for("ls rm", timeout=15) == "ls rm"
     assert live.finish("ls\nrm -rf\x1b[D") == []
-    assert raw_terminal.wait_for("ls rm -rf") == "ls rm -rf"
+    assert raw_terminal.wait_for("ls rm -rf", timeout=15) == "ls rm -rf"
     assert raw_terminal.settle() == "ls rm -rf"  # no CR ran a line, no ESC moved the cursor
