@@ -150,3 +150,24 @@ def test_ten_back_to_back_dictations_push_every_event_of_every_run(daemon_world,
         states = [r["state"] for r in lines if r["id"] == run]
         assert states[0] == "recording" and states[-1] in ("delivered", "failed"), (run, states)
         assert set(states[1:-1]) == {"transcribing"}, (run, states)
+
+
+def test_nothing_is_published_for_a_run_after_its_outcome(tmp_path, monkeypatch):
+    """A streaming backend's thread may decode one more phrase after the run failed: it must not revive the run."""
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    subscription = events.hub.subscribe()
+    try:
+        events.emit("late-run", "recording", "recording")
+        events.emit("late-run", "failed", "failed", error="no speech detected")
+        assert events.emit("late-run", "partial", "transcribing", partial="too late") == {}
+        got = [subscription.get(timeout=1)["event"] for _ in range(2)]
+    finally:
+        subscription.close()
+    assert got == ["recording", "failed"]
+    journal = [json.loads(line) for line in (runtime / "voice-transcriber" / "events.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in journal] == ["recording", "failed"]
+    folder = runstate.Folder(linger=5)
+    assert folder.add(journal[0])["state"] == "recording" and folder.add(journal[1])["state"] == "failed"
+    assert folder.add({**journal[0], "seq": journal[1]["seq"] + 1, "event": "partial"}) is None

@@ -168,6 +168,8 @@ def _translate(run: str, info: Mapping[str, Any], hook: str, kwargs: dict[str, A
         return "recorded", "transcribing", {"duration": round(audio.duration, 3) if audio is not None else None}
     if hook == "vt_transcription_started":
         return "transcribing", "transcribing", {"backend": kwargs.get("backend"), "recording": recording}
+    if hook in ("vt_partial_text", "vt_transcript_ready", "vt_text_delivered") and run not in _runs.state:
+        return None  # not a run of this process (`history show --output` delivers a stored text again)
     if hook == "vt_partial_text":
         return "partial", _runs.state.get(run, "transcribing"), {"partial": kwargs.get("text", "")}
     if hook == "vt_transcript_ready":
@@ -192,8 +194,13 @@ def _translate(run: str, info: Mapping[str, Any], hook: str, kwargs: dict[str, A
 
 
 def emit(run: str | None, event: str, state: str, **details: Any) -> dict[str, Any]:
-    """Publish one event of run ``run`` of this process: to the journal and to :data:`hub`."""
+    """Publish one event of run ``run`` of this process: to the journal and to :data:`hub`.
+
+    Nothing is published for a run after its outcome (``{}`` is returned): events only move forward.
+    """
     with _emit_lock:  # one process's events reach the journal in the order they happened
+        if run is not None and run in _runs.ended:
+            return {}  # a late partial text from a backend's thread: a run's outcome is its last event
         record = {"v": VERSION, "seq": hub.next_seq(), "run": run, "pid": os.getpid(), "time": time.time(),
                   "event": event, "state": state, **{k: v for k, v in details.items() if v is not None}}
         if run is not None:

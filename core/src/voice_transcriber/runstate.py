@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,7 @@ class Folder:
         self._details: dict[str | None, dict[str, Any]] = {}
         self._active: dict[str, str] = {}  # run → state, while recording/transcribing
         self._last: dict[str, Any] | None = None
+        self._ended: deque[str] = deque(maxlen=256)
         self._deadline: float | None = None
 
     def start(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -119,6 +121,8 @@ class Folder:
         if seq <= self._seen.get(pid, 0):
             return None  # already seen through the other source
         self._seen[pid] = seq
+        if run in self._ended:
+            return None  # a finished run does not come back
         details = self._details.setdefault(run, {})
         details.update({k: event[k] for k in ("recording", "backend") if event.get(k)})
         key = (state, details.get("backend"))
@@ -132,6 +136,8 @@ class Folder:
             self._deadline = None
         else:
             self._active.pop(run, None)
+            if run is not None:
+                self._ended.append(run)
             self._keys.pop(run, None)
             self._details.pop(run, None)
             self._last = record

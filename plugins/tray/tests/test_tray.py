@@ -78,7 +78,7 @@ class Tray:
 
     def __init__(self, world: DaemonWorld, host: TrayHost) -> None:
         self.log = world.root / "tray.log"
-        self.process = world.popen("tray", env={**world.env, **host.client_env}, stdout=self.log.open("ab"),
+        self.process = world.popen("--debug", "tray", env={**world.env, **host.client_env}, stdout=self.log.open("ab"),
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.name = f"org.kde.StatusNotifierItem-{self.process.pid}-1"
 

@@ -53,8 +53,9 @@ def shorten(text: str, width: int = 60) -> str:
 
 
 class Tray:
-    def __init__(self, config: TrayConfig, config_file: str | None, settings: Settings, backends: list[str]) -> None:
-        self.config, self.config_file = config, config_file
+    def __init__(self, config: TrayConfig, config_file: str | None, settings: Settings, backends: list[str],
+                 debug: bool = False) -> None:
+        self.config, self.config_file, self.debug = config, config_file, debug
         self.configured_backends = settings.transcription.chain()
         self.backends = backends
         self.output = config.output
@@ -67,6 +68,7 @@ class Tray:
         self.delivered = False
         self._delivered_timer: asyncio.TimerHandle | None = None
         self.recent: deque[tuple[str, str]] = deque(maxlen=RECENT)  # (run id, text), newest first
+        self.ended: deque[str] = deque(maxlen=64)
         self.name = f"org.kde.StatusNotifierItem-{os.getpid()}-1"
         self.bus: Any = None
         self.item: Any = None
@@ -191,13 +193,20 @@ class Tray:
 
     def on_event(self, event: dict[str, Any]) -> None:
         run, kind, state = event.get("run"), event.get("event"), event.get("state")
+        if self.debug:
+            say(f"event: {event}")
+        if run is not None and run in self.ended:
+            return  # nothing moves a finished run back (a producer older than this tray might send a late partial)
+        if kind in ("delivered", "failed", "cancelled") and run is not None:
+            self.ended.append(run)
         if kind == "recording":
             self.error = None  # a new dictation: the last failure is old news
             self.partial = ""
             self._end_delivered()
         if kind == "overflow":
             self.error = event.get("error")
-        elif state in ("recording", "transcribing"):
+        elif state in ("recording", "transcribing") and (kind in ("recording", "recorded", "transcribing")
+                                                          or run in self.active):
             self.active[run] = state
             if event.get("backend"):
                 self.run_backend = event["backend"]
@@ -388,8 +397,8 @@ def _reason(lines: list[str]) -> str:
     return errors[-1] if errors else (lines[-1] if lines else "")
 
 
-def run(config: TrayConfig, config_file: str | None, settings: Settings, backends: list[str]) -> int:
+def run(config: TrayConfig, config_file: str | None, settings: Settings, backends: list[str], debug: bool = False) -> int:
     try:
-        return asyncio.run(Tray(config, config_file, settings, backends).main())
+        return asyncio.run(Tray(config, config_file, settings, backends, debug).main())
     except KeyboardInterrupt:
         return 0

@@ -38,7 +38,7 @@ def tray(state, install_autostart: bool, remove_autostart: bool) -> None:
     config = settings.section("tray", TrayConfig)
 
     backends = sorted(state.registry.backends)
-    code = run(config, state.config_file, settings, backends)
+    code = run(config, state.config_file, settings, backends, debug=state.debug)  # --debug: each event on stderr
     sys.exit(code)
 
 
