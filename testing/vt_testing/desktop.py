@@ -125,13 +125,13 @@ def free_display() -> int:
     raise RuntimeError("no free X display number between :90 and :399")
 
 
-def start_xvfb(log) -> tuple[subprocess.Popen, int]:
+def start_xvfb(log, *extra: str) -> tuple[subprocess.Popen, int]:
     """Start Xvfb on a display number it picks itself (``-displayfd``): parallel test workers
-    never race for the same free number."""
+    never race for the same free number. ``extra``: more Xvfb options."""
     read_fd, write_fd = os.pipe()
     try:
         proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24",
-                                 "-nolisten", "tcp"], stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                 "-nolisten", "tcp", *extra], stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                                 pass_fds=(write_fd,))
     finally:
         os.close(write_fd)
@@ -460,10 +460,8 @@ def launch_i3(tmp: Path, env: dict[str, str] | None = None, bindings: str = "") 
     """Xvfb + i3 4.x (autorepeat after 250 ms, then every 40 ms, like a desktop's), run with ``env``
     (default: ours) — the environment i3's ``exec`` bindings get."""
     require("Xvfb", "i3", "i3-msg", "xdotool", "xclip")
-    number = free_display()
     log = (tmp / "x.log").open("wb")
-    xvfb = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x1024x24", "-nolisten", "tcp",
-                             "-ardelay", "250", "-arinterval", "40"], stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    xvfb, number = start_xvfb(log, "-ardelay", "250", "-arinterval", "40")
     display = f":{number}"
     env = {**(os.environ if env is None else env), "DISPLAY": display}
     socket, config = str(tmp / "i3.sock"), tmp / "i3.conf"

@@ -129,3 +129,22 @@ def test_focus_on_the_root_window_is_no_window(x11):
     with pytest.raises(DeliveredElsewhere, match="no window had the focus"):
         typing_sink().deliver("nowhere", Transcript(text="nowhere", backend="test"))
     assert clipboard() == "nowhere"
+
+
+def test_cli_on_an_empty_workspace_exits_3_with_one_line_and_the_history_says_so(i3, espeak_wav, tiny_model_dir):
+    """Row 2 end to end: the real executable, the local backend, an empty i3 workspace."""
+    from voice_transcriber import history
+    from vt_testing.core import run_cli
+
+    wav = espeak_wav("Please send the report by Friday.")
+    i3.msg("workspace 7")
+    done = run_cli("--input", str(wav), "--backend", "local", "--output", "typing", env={
+        "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir),
+        "VOICE_TRANSCRIBER_OUTPUT__TYPING__START_DELAY": "0"})
+    err = done.stderr.decode()
+    assert done.returncode == 3, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "no window had the focus" in lines[0] and "on the clipboard" in lines[0], err
+    assert "Friday" in clipboard()
+    entry = history.get("last")
+    assert entry.outcome == "delivered to the clipboard instead" and entry.sinks_failed == ["typing"]

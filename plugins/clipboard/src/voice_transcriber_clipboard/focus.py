@@ -27,7 +27,7 @@ from voice_transcriber import SinkError
 
 from .keys import KeyTool, XTest
 from .tools import Session, detect_session
-from .window import WindowInfo, active_window, focused_window, probe_window
+from .window import WindowInfo, active_window, focused_window, probe_window, window_now
 from .xkeys import XFocusMoved
 
 #: Key in ``RunContext.info`` holding the :class:`TargetProbe` started when the recording started.
@@ -178,7 +178,7 @@ class Guard:
         try:
             return send()
         except XFocusMoved as moved:
-            raise FocusMoved(moved.sent, active_window(self.target.session)) from None
+            raise FocusMoved(moved.sent, window_now(self.target.session)) from None
 
 
 # --- consecutive dictations into one window ------------------------------------------------------

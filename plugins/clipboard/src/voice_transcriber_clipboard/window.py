@@ -100,6 +100,30 @@ def _x11_window() -> WindowInfo | None:
         x.close()
 
 
+def window_now(session: Session) -> WindowInfo | None:
+    """For messages: the focused window, or on X11 the one the window manager calls active while
+    the input focus is still on its way there (the focus just moved)."""
+    window = active_window(session)
+    if window is not None or session != "x11":
+        return window
+    from .xkeys import XConnection
+
+    try:
+        x = XConnection()
+    except SinkError:
+        return None
+    try:
+        active = (x._window_prop(x.root, "_NET_ACTIVE_WINDOW") or [0])[0]
+        if not active or x._is_desktop(active):
+            return None
+        class_, instance, title = x.describe(active)
+        return WindowInfo(class_=class_, title=title, instance=instance, id=str(active), source="x11")
+    except Exception:  # noqa: BLE001 - it closed meanwhile
+        return None
+    finally:
+        x.close()
+
+
 def _xdotool_window() -> WindowInfo | None:
     try:
         window_id = run_tool(["xdotool", "getactivewindow"], timeout=5).stdout.strip()
