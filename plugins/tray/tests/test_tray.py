@@ -119,6 +119,14 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
         wait_until(lambda: any(tray.name in item for item in host.registered_items()), 20, "the item registered")
         name = tray.name
 
+        def wait(check, timeout: float, what: str):
+            try:
+                return wait_until(check, timeout, what)
+            except TimeoutError as exc:
+                events = "\n".join(line[:300] for line in tray.said().splitlines()[-40:])
+                tooltip = re.findall(r'"([^"]*)"', host.prop(name, "ToolTip"))
+                raise AssertionError(f"{exc}; tooltip: {tooltip}\n{events}") from None
+
         # The spec's properties, read with busctl.
         assert host.prop(name, "Category") == 's "ApplicationStatus"'
         assert host.prop(name, "Id") == 's "voice-transcriber"'
@@ -128,7 +136,7 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
         assert host.prop(name, "IconPixmap").startswith("a(iiay) 4 16 16 1024 ")
         assert "Idle" in host.prop(name, "ToolTip")
         gray = icons.STYLES["idle"][0]
-        wait_until(lambda: host.count_colour(gray) > 20, 10, "the panel drawing the grey idle icon")
+        wait(lambda: host.count_colour(gray) > 20, 10, "the panel drawing the grey idle icon")
         _screenshot(host, "idle")
 
         monitor = host.monitor(name, tmp_path / "signals.txt")
@@ -136,34 +144,35 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
         try:
             # Left click: a recording starts in the daemon, on the virtual microphone.
             host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
-            wait_until(lambda: host.prop(name, "Status") == 's "NeedsAttention"', 30, "Status NeedsAttention")
+            wait(lambda: host.prop(name, "Status") == 's "NeedsAttention"', 30, "Status NeedsAttention")
             assert "Recording" in host.prop(name, "ToolTip")
             layout = host.call(name, "com.canonical.dbusmenu.GetLayout", "0", "-1", "[]", path="/MenuBar")
             assert "'Stop recording'" in layout, layout
-            wait_until(lambda: host.count_colour(icons.STYLES["recording"][0]) > 20, 10, "the panel drawing red")
+            wait(lambda: host.count_colour(icons.STYLES["recording"][0]) > 20, 10, "the panel drawing red")
             _screenshot(host, "recording")
             pulse.play(speech).wait(timeout=30)
             time.sleep(2.5)  # the null sink hands audio out in ~2 s blocks
             host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
-            wait_until(lambda: SENTENCE.split()[1] in _clipboard(host).lower() or "Failed" in host.prop(name, "ToolTip"),
+            wait(lambda: SENTENCE.split()[1] in _clipboard(host).lower() or "Failed" in host.prop(name, "ToolTip"),
                        60, "the transcript on the clipboard")
             assert wer(SENTENCE, _clipboard(host)) < 0.35, _clipboard(host)
             if host.count_colour(icons.STYLES["delivered"][0]) > 20:  # shown for tray.deliveredSeconds
                 _screenshot(host, "delivered")
-            wait_until(lambda: host.prop(name, "Status") == 's "Active"', 10, "Status back to Active")
-            wait_until(lambda: "Last: " in host.prop(name, "ToolTip"), 10, "the last transcript in the tooltip")
+            wait(lambda: host.prop(name, "Status") == 's "Active"', 10, "Status back to Active")
+            wait(lambda: "Last: " in host.prop(name, "ToolTip"), 10, "the last transcript in the tooltip")
             layout = host.call(name, "com.canonical.dbusmenu.GetLayout", "0", "-1", "[]", path="/MenuBar")
-            assert "'Start recording'" in layout and "report by Friday" in layout, layout  # the recent transcripts
+            said = " ".join(_clipboard(host).split()[:3]).replace("_", "__")
+            assert "'Start recording'" in layout and said in layout, (said, layout)  # the recent transcripts
             # The menu: another output (a radio item changes), a recent transcript back on the clipboard.
             host.call(name, "com.canonical.dbusmenu.Event", "12", "clicked", "<0>", "0", path="/MenuBar")  # typing
-            wait_until(lambda: "output: typing" in host.prop(name, "ToolTip"), 10, "the output choice")
+            wait(lambda: "output: typing" in host.prop(name, "ToolTip"), 10, "the output choice")
             host.call(name, "com.canonical.dbusmenu.Event", "11", "clicked", "<0>", "0", path="/MenuBar")  # clipboard
             subprocess.run(["xclip", "-selection", "clipboard", "-i"], input=b"something else", timeout=10,
                            env={**os.environ, **host.client_env})
             host.call(name, "com.canonical.dbusmenu.Event", "31", "clicked", "<0>", "0", path="/MenuBar")
-            wait_until(lambda: "friday" in _clipboard(host).lower(), 30, "the recent transcript on the clipboard again")
+            wait(lambda: "friday" in _clipboard(host).lower(), 30, "the recent transcript on the clipboard again")
             host.call(name, "com.canonical.dbusmenu.Event", "41", "clicked", "<0>", "0", path="/MenuBar")
-            opened = wait_until(lambda: stub_log.exists() and stub_log.read_text(), 30, "xdg-open called")
+            opened = wait(lambda: stub_log.exists() and stub_log.read_text(), 30, "xdg-open called")
             assert opened.strip() == str(world.config_file)
             signals = (tmp_path / "signals.txt").read_text()
             assert "NewStatus ('NeedsAttention',)" in signals and "NewStatus ('Active',)" in signals, signals
@@ -172,19 +181,19 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
 
             # Middle click cancels a recording: back to idle, no error.
             host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
-            wait_until(lambda: host.prop(name, "Status") == 's "NeedsAttention"', 30, "recording again")
+            wait(lambda: host.prop(name, "Status") == 's "NeedsAttention"', 30, "recording again")
             host.call(name, "org.kde.StatusNotifierItem.SecondaryActivate", "0", "0")
-            wait_until(lambda: host.prop(name, "Status") == 's "Active"', 30, "cancelled")
+            wait(lambda: host.prop(name, "Status") == 's "Active"', 30, "cancelled")
             assert "Failed" not in host.prop(name, "ToolTip"), host.prop(name, "ToolTip")[-300:]
 
             # A dictation without speech fails: the error stays, and the tooltip says how to recover.
             host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
-            wait_until(lambda: host.prop(name, "Status") == 's "NeedsAttention"', 30, "recording, silent")
+            wait(lambda: host.prop(name, "Status") == 's "NeedsAttention"', 30, "recording, silent")
             host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
-            wait_until(lambda: "Failed" in host.prop(name, "ToolTip"), 60, "the failure in the tooltip")
+            wait(lambda: "Failed" in host.prop(name, "ToolTip"), 60, "the failure in the tooltip")
             tooltip = host.prop(name, "ToolTip")
             assert "no speech detected" in tooltip and "voice-transcriber retry " in tooltip, tooltip[-400:]
-            wait_until(lambda: host.count_colour(icons.STYLES["error"][0]) > 20, 10, "the panel drawing the error icon")
+            wait(lambda: host.count_colour(icons.STYLES["error"][0]) > 20, 10, "the panel drawing the error icon")
             _screenshot(host, "error")
         finally:
             stop(monitor)
@@ -192,22 +201,22 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
         # The daemon stops under the tray: the icon says so; a click starts a daemon again and records.
         stopped = world.vt("daemon", "stop")
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
-        wait_until(lambda: "daemon stopped" in host.prop(name, "ToolTip"), 30, "the tray noticing the daemon stopped")
+        wait(lambda: "daemon stopped" in host.prop(name, "ToolTip"), 30, "the tray noticing the daemon stopped")
         host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
-        wait_until(lambda: host.prop(name, "Status") == 's "NeedsAttention"', 90, "recording with a new daemon")
+        wait(lambda: host.prop(name, "Status") == 's "NeedsAttention"', 90, "recording with a new daemon")
         host.call(name, "org.kde.StatusNotifierItem.SecondaryActivate", "0", "0")
-        wait_until(lambda: host.prop(name, "Status") == 's "Active"', 30, "cancelled")
+        wait(lambda: host.prop(name, "Status") == 's "Active"', 30, "cancelled")
 
         # The panel restarts: the item is registered again with the new watcher.
         host.stop_panel()
         host.start_panel()
-        wait_until(lambda: any(name in item for item in host.registered_items()), 20, "registered again")
+        wait(lambda: any(name in item for item in host.registered_items()), 20, "registered again")
 
         # Quit from the menu: the name is released, the daemon the tray started is stopped.
         host.call(name, "com.canonical.dbusmenu.Event", "42", "clicked", "<0>", "0", path="/MenuBar")
         assert tray.process.wait(timeout=60) == 0, tray.said()
         assert name not in host.item_names(), host.item_names()
-        wait_until(lambda: not world.socket.exists(), 30, "the daemon the tray started stopped")
+        wait(lambda: not world.socket.exists(), 30, "the daemon the tray started stopped")
     finally:
         if tray is not None and tray.process.poll() is None:
             tray.process.kill()

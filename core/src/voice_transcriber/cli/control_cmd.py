@@ -275,7 +275,11 @@ def _follow(render: Callable[[dict[str, Any]], str], linger: float) -> None:
         sys.stdout.write(render(record) + "\n")
         sys.stdout.flush()
 
-    journal = events.JournalTail()
+    try:
+        journal = events.JournalTail()
+    except OSError as exc:
+        raise ControlError(f"cannot watch the event journal in {events.journal_dir()}: {exc.strerror or exc} "
+                           "(too many inotify watches? raise fs.inotify.max_user_watches)") from None
     daemon = DaemonStream.open()
     folder = runstate.Folder(linger)
     write(folder.start(runstate.current_status(linger)))
