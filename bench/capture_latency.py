@@ -79,6 +79,18 @@ def ours_run(env: dict[str, str], record_for: float = 2.5) -> tuple[float, int]:
     return float(found.group(1)) - start, peak_kb
 
 
+def retried(run, env: dict[str, str], attempts: int = 3):
+    """``run(env)``, again when a loaded machine kept the CLI from reaching the recording loop before
+    the cancel (no first frame reported): a lost run is re-measured, not the whole benchmark lost."""
+    for attempt in range(attempts):
+        try:
+            return run(env)
+        except SystemExit as exc:
+            if attempt == attempts - 1:
+                raise
+            print(f"retrying a run: {str(exc).splitlines()[0]}")
+
+
 #: What the recorder has loaded, step by step; each step's peak RSS is measured in a fresh process.
 IMPORT_STEPS = [
     ("Python", "pass"),
@@ -126,7 +138,7 @@ time (10 ms every 10 ms), default ALSA→pulse device, 16 kHz mono int16. Median
 alternating, after one warm-up round of each. Load average during the run: {load:.1f} (a busy machine
 slows both sides alike; the absolute times then grow well above the ~80 ms of an idle machine).
 
-**Process start → first captured frame: `voice-transcriber` ÷ a bare script that imports sounddevice and opens the same device with a `RawInputStream` (goal ≤ 1.2)**
+**Process start → first captured frame: `voice-transcriber` ÷ a bare script that imports sounddevice and opens the same device with a `RawInputStream` (goal ≤ 1.10)**
 
 | | median | min | max |
 |---|---|---|---|
@@ -151,7 +163,7 @@ package's stdlib-only start-up modules and read the command line, and the CLI's 
 start as soon as the stream runs and compete with the audio thread for the CPU and the GIL
 (audio is buffered from the moment the stream starts, so this delays the callback, not the audio).
 
-**Peak RSS after 2.5 s of recording, `openai` (HTTP) backend selected (goal ≤ 80 MB)**
+**Peak RSS after 2.5 s of recording, `openai` (HTTP) backend selected (goal ≤ 60 MB)**
 
 median {statistics.median(peak_mb):.1f} MB, max {max(peak_mb):.1f} MB (VmHWM of the recorder process, once the
 backend's `prepare()` has loaded httpx during the recording). The recorder keeps int16 bytes and
@@ -176,13 +188,13 @@ def main() -> None:
                    "XDG_RUNTIME_DIR": f"{tmp}/run", "XDG_CONFIG_HOME": f"{tmp}/config"}
             os.makedirs(f"{tmp}/run", mode=0o700)
             time.sleep(0.5)
-            bare_run(env), interpreter_run(env), ours_run(env)  # warm-up: page cache, pulse
+            bare_run(env), interpreter_run(env), retried(ours_run, env)  # warm-up: page cache, pulse
             times: dict[str, list[float]] = {"bare": [], "python": [], "ours": []}
             peaks = []
             for _ in range(args.repeat):
                 times["bare"].append(bare_run(env))
                 times["python"].append(interpreter_run(env))
-                seconds, peak_kb = ours_run(env)
+                seconds, peak_kb = retried(ours_run, env)
                 times["ours"].append(seconds)
                 peaks.append(peak_kb / 1024)
                 print(f"bare {times['bare'][-1] * 1000:6.0f} ms   python -c pass {times['python'][-1] * 1000:5.0f} ms   "

@@ -94,11 +94,13 @@ def notification_cost(runs: int, env: dict[str, str]) -> tuple[list[float], list
 
 MENU = "`voice-transcriber rofi` until the menu rows are printed (50-entry history)"
 NOTIFY = "`vt_recording_started` with the notify plugin, on the pipeline thread vs one `notify-send`"
-NOTES = """- **Menu**: *bare* is a stdlib-only script printing the same rows from `history.jsonl`. Ours is the whole
-  CLI: importing click, pydantic and the config models (`python -X importtime` puts ≈ 0.28 s of it in
-  `voice_transcriber.cli`, mostly pydantic), plugin discovery and every plugin's import, before the rows
-  are built. rofi shows its window at once and fills it when the rows arrive, so this is the delay before
-  the entries appear (≈ 0.35 s on an idle machine).
+NOTES = """- **Menu**: *bare* is a stdlib-only script printing the same rows from `history.jsonl`. Ours is
+  `voice-transcriber rofi`: the launcher's quick handler (`voice_transcriber.quick`, the notify plugin's
+  `menu.py`) answers before click, pydantic, pluggy or any other plugin loads; what is left is the
+  interpreter, the core's history reader (dataclasses, pathlib, xdg-base-dirs) and the recorder/daemon
+  check that picks "Dictate" or "Stop". rofi shows its window at once and fills it when the rows arrive,
+  so this is the delay before the entries appear. A selection, `--menu`, or a config only the full loader
+  can judge still goes through the whole command line.
 - **Notifications**: the notify plugin only queues the update on the pipeline's thread; a background
   thread runs `notify-send` (≈ 7 ms each, more under load), so recording and transcription never wait for
   the notification server. The last update of a run is flushed before the process exits.

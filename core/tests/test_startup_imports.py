@@ -131,7 +131,7 @@ def test_help_imports_no_plugin_once_their_commands_are_indexed(loaded, args):
     first, out_first = loaded(*args)  # the first help loads the plugins (the index is written by any full run)
     again, out_again = loaded(*args)
     assert out_first == out_again
-    assert not {"pydantic", "httpx", "numpy", "importlib.metadata"} & again
+    assert not {"pydantic", "pluggy", "httpx", "numpy", "importlib.metadata"} & again
     assert not {m for m in again if m.startswith("voice_transcriber_")}
     if args == ("--help",):  # the plugins' commands are listed all the same, with their help lines
         assert "rofi" in out_again and "benchmark" in out_again
@@ -149,3 +149,11 @@ def test_an_edited_plugin_module_invalidates_the_help_index(loaded, tmp_path):
     index.write_text(json.dumps(data))
     modules, out = loaded("--help")
     assert {m for m in modules if m.startswith("voice_transcriber_")} and "rofi" in out
+
+
+def test_the_quick_reader_names_the_plugins_group():
+    from voice_transcriber import plugins, quick
+
+    assert quick.PLUGINS_GROUP == plugins.ENTRY_POINT_GROUP
+    assert {name for _, name, _ in quick.entry_points(quick.PLUGINS_GROUP)} == \
+        {ep.name for ep in plugins.installed_entry_points()}

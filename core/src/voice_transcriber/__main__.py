@@ -30,9 +30,10 @@ def main() -> None:
 
     quick.run(argv)  # a plugin's quick handler (the rofi menu's rows): it answers, and this exits here
     try:
-        from .capture import early
+        if "--help" not in argv and "-h" not in argv:  # a help request records nothing
+            from .capture import early
 
-        early.start(argv)
+            early.start(argv)
         from .cli import main as cli_main
     except KeyboardInterrupt:  # cancelled (Ctrl-C twice, SIGUSR2) while still starting up
         sys.stderr.write("voice-transcriber: error: cancelled\n")

@@ -25,6 +25,8 @@ import os
 import sys
 
 GROUP = "voice_transcriber.quick"
+#: The plugins' own group (``voice_transcriber.plugins.ENTRY_POINT_GROUP``, which imports pluggy).
+PLUGINS_GROUP = "voice_transcriber"
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -76,8 +76,6 @@ def core_commands() -> list[click.Command]:
 def command_line(argv: list[str]) -> click.Group:
     """The command line for ``argv``: a help request about the core's commands is answered without
     importing the plugins when their commands are indexed (:mod:`.help_index`); else every plugin loads."""
-    from ..plugins import get_plugin_manager
-
     help_request = False
     if "--help" in argv or "-h" in argv:
         from . import help_index
@@ -90,6 +88,8 @@ def command_line(argv: list[str]) -> click.Group:
             for command in stand_ins:
                 cli.add_command(command)
             return cli
+    from ..plugins import get_plugin_manager
+
     cli = make_cli(get_plugin_manager())
     if help_request:  # the index was missing or stale: the next help request finds it
         help_index.remember(cli, names)

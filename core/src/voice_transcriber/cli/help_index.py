@@ -54,11 +54,10 @@ def fingerprint() -> list[list[Any]]:
     """What the index is valid for: every entry point of the plugin group, its distribution (folder
     name: name and version) and its module's modification time. Read with the standard library
     (:func:`voice_transcriber.quick.entry_points`), not importlib.metadata: it is what --help saves."""
-    from ..plugins import ENTRY_POINT_GROUP
-    from ..quick import entry_points
+    from ..quick import PLUGINS_GROUP, entry_points
 
     return [[name, value, dist, _module_mtime(value.partition(":")[0].strip())]
-            for dist, name, value in entry_points(ENTRY_POINT_GROUP)]
+            for dist, name, value in entry_points(PLUGINS_GROUP)]
 
 
 def _module_mtime(module: str) -> int | None:
