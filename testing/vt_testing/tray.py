@@ -7,7 +7,7 @@ is started with an isolated ``XDG_CONFIG_HOME`` holding a one-panel, one-plugin
 ``org.kde.StatusNotifierWatcher`` and draws the registered items.
 
 Xvfb keeps its framebuffer in an XWD file (``-fbdir``): :meth:`TrayHost.screenshot` turns
-it into a PNG without ImageMagick. Items are read and driven with ``gdbus`` and ``busctl``.
+it into a PNG without ImageMagick. Items are read and driven with ``gdbus`` (``busctl`` needs systemd).
 """
 
 from __future__ import annotations
@@ -102,8 +102,9 @@ class TrayHost:
         return re.findall(r"'(org\.kde\.StatusNotifierItem-\d+-\d+)'", reply)
 
     def prop(self, name: str, prop: str, interface: str = ITEM, path: str = "/StatusNotifierItem") -> str:
-        """``busctl get-property`` output, e.g. ``s "Active"``."""
-        return self.run("busctl", "--user", "get-property", name, path, interface, prop).strip()
+        """The property as ``gdbus`` prints it, e.g. ``(<'Active'>,)``."""
+        return self.run("gdbus", "call", "--session", "--dest", name, "--object-path", path, "--method",
+                        "org.freedesktop.DBus.Properties.Get", interface, prop).strip()
 
     def call(self, name: str, method: str, *args: str, path: str = "/StatusNotifierItem") -> str:
         return self.run("gdbus", "call", "--session", "--dest", name, "--object-path", path, "--method", method, "--",
@@ -157,7 +158,7 @@ class TrayHost:
 
 
 def start_tray_host(root: Path, with_panel: bool = True) -> TrayHost:
-    require("xfce4-panel", "Xvfb", "dbus-daemon", "gdbus", "busctl")
+    require("xfce4-panel", "Xvfb", "dbus-daemon", "gdbus")
     root.mkdir(parents=True, exist_ok=True)
     config = root / "config"
     channel = config / "xfce4" / "xfconf" / "xfce-perchannel-xml"
