@@ -146,8 +146,10 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
             host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
             wait(lambda: host.prop(name, "Status") == "(<'NeedsAttention'>,)", 30, "Status NeedsAttention")
             assert "Recording" in host.prop(name, "ToolTip")
-            layout = host.call(name, "com.canonical.dbusmenu.GetLayout", "0", "-1", "[]", path="/MenuBar")
-            assert "'Stop recording'" in layout, layout
+            enabled = host.call(name, "com.canonical.dbusmenu.GetGroupProperties", "[1, 4, 2]", "['enabled']",
+                                path="/MenuBar")  # Start, Stop, Cancel
+            assert re.findall(r"\((\d+), \{'enabled': <(\w+)>\}\)", enabled) == [
+                ("1", "false"), ("4", "true"), ("2", "true")], enabled
             wait(lambda: host.count_colour(icons.STYLES["recording"][0]) > 20, 10, "the panel drawing red")
             _screenshot(host, "recording")
             pulse.play(speech).wait(timeout=30)
@@ -163,6 +165,10 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
             layout = host.call(name, "com.canonical.dbusmenu.GetLayout", "0", "-1", "[]", path="/MenuBar")
             said = " ".join(_clipboard(host).split()[:3]).replace("_", "__")
             assert "'Start recording'" in layout and said in layout, (said, layout)  # the recent transcripts
+            enabled = host.call(name, "com.canonical.dbusmenu.GetGroupProperties", "[1, 4, 2]", "['enabled']",
+                                path="/MenuBar")
+            assert re.findall(r"\((\d+), \{'enabled': <(\w+)>\}\)", enabled) == [
+                ("1", "true"), ("4", "false"), ("2", "false")], enabled
             # The menu: another output (a radio item changes), a recent transcript back on the clipboard.
             host.call(name, "com.canonical.dbusmenu.Event", "12", "clicked", "<0>", "0", path="/MenuBar")  # typing
             wait(lambda: "output: typing" in host.prop(name, "ToolTip"), 10, "the output choice")
@@ -189,7 +195,7 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
             # A dictation without speech fails: the error stays, and the tooltip says how to recover.
             host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
             wait(lambda: host.prop(name, "Status") == "(<'NeedsAttention'>,)", 30, "recording, silent")
-            host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
+            host.call(name, "com.canonical.dbusmenu.Event", "4", "clicked", "<0>", "0", path="/MenuBar")  # Stop
             wait(lambda: "Failed" in host.prop(name, "ToolTip"), 60, "the failure in the tooltip")
             tooltip = host.prop(name, "ToolTip")
             assert "no speech detected" in tooltip and "voice-transcriber retry " in tooltip, tooltip[-400:]

@@ -40,7 +40,7 @@ TITLES = {"idle": "Idle — click to dictate", "recording": "Recording… click 
 RECENT = 5
 
 # Menu item ids
-START, CANCEL, OUTPUT, BACKEND, RECENT_MENU, CONFIG, QUIT = 1, 2, 10, 20, 30, 41, 42
+START, STOP, CANCEL, OUTPUT, BACKEND, RECENT_MENU, CONFIG, QUIT = 1, 4, 2, 10, 20, 30, 41, 42
 
 
 def say(line: str) -> None:
@@ -277,8 +277,8 @@ class Tray:
 
         backends = [(None, f"Configured ({', '.join(self.configured_backends)})"), *((b, b) for b in self.backends)]
         return (0, {"children-display": "submenu"}, [
-            (START, {"label": "Stop recording" if recording else "Start recording",
-                     "icon-name": "media-playback-stop" if recording else "media-record"}, []),
+            (START, {"label": "Start recording", "enabled": not recording, "icon-name": "media-record"}, []),
+            (STOP, {"label": "Stop recording", "enabled": recording, "icon-name": "media-playback-stop"}, []),
             (CANCEL, {"label": "Cancel recording", "enabled": recording, "icon-name": "process-stop"}, []),
             (3, {"type": "separator"}, []),
             (OUTPUT, {"label": "Output", "children-display": "submenu"},
@@ -306,7 +306,8 @@ class Tray:
     def secondary_activate(self) -> None:
         self._spawn(self.cancel())
 
-    async def toggle(self) -> None:
+    async def toggle(self, command: str = "toggle") -> None:
+        """``toggle`` (a click), or ``start``/``stop`` (the menu entries); the daemon started if need be."""
         self.error = None
         self.refresh()
         if not self.connected:
@@ -316,7 +317,7 @@ class Tray:
                 self._failed(str(exc))
                 return
         args = ["--output", self.output, *(["--backend", self.backend] if self.backend else [])]
-        code, lines = await self.link.command("toggle", args)
+        code, lines = await self.link.command(command, args if command != "stop" else [])
         if code not in (0, 130):
             self._failed(_reason(lines))
 
@@ -332,7 +333,9 @@ class Tray:
 
     def menu_clicked(self, item_id: int) -> None:
         if item_id == START:
-            self.activate()
+            self._spawn(self.toggle("start"))
+        elif item_id == STOP:
+            self._spawn(self.toggle("stop"))
         elif item_id == CANCEL:
             self.secondary_activate()
         elif OUTPUT < item_id <= OUTPUT + len(SINKS):
