@@ -121,3 +121,95 @@ def test_load_plugins_selection(var, value, present):
 def test_trace_plugins_prints_hook_calls():
     result = run_cli("plugins", env={"VOICE_TRANSCRIBER_TRACE_PLUGINS": "1"})
     assert "vt_register_sinks" in result.stderr.decode()
+
+
+# --- a broken plugin costs one line (issue 22) ------------------------------------------------------------
+
+RAISES_AT_REGISTRATION = """
+    from voice_transcriber import hookimpl
+    @hookimpl
+    def vt_register_sinks(register):
+        raise RuntimeError('bad sink table')
+"""
+
+
+def warnings(result) -> list[str]:
+    return [line for line in result.stderr.decode().splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("code", ["raise ImportError('needs libfoo')\n", "import no_such_module_vt22\n",
+                                  "raise ValueError('broken at import')\n"])
+def test_broken_plugin_costs_one_line_and_not_the_command(tmp_path, code):
+    make_distribution(tmp_path, "vt-broken", "vt_broken_mod", code, "broken")
+    result = run_cli("config", "path", env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0 and result.stdout.strip()
+    [line] = warnings(result)
+    assert "plugin broken" in line and "vt-broken 1.2.3" in line and "uninstall" in line and "vt-broken" in line
+    assert "VOICE_TRANSCRIBER_DISABLE_PLUGINS=broken" in line and "Traceback" not in line
+
+
+def test_plugin_raising_at_registration_costs_one_line_and_others_work(tmp_path):
+    make_distribution(tmp_path, "vt-badreg", "vt_badreg_mod", RAISES_AT_REGISTRATION, "badreg")
+    result = run_cli("plugins", "--json", env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0
+    [line] = warnings(result)
+    assert "plugin badreg" in line and "vt-badreg 1.2.3" in line and "bad sink table" in line and "uninstall" in line
+    records = {r["name"]: r for r in json.loads(result.stdout)}
+    assert records["stdout"]["sinks"] == ["stdout"] and records["append-file"]["sinks"] == ["append-file"]
+
+
+def test_uninstall_command_follows_the_environment(tmp_path):
+    from voice_transcriber.plugins import uninstall_command
+
+    pipx = tmp_path / "pipx" / "venvs" / "voice-transcriber"
+    pipx.mkdir(parents=True)
+    assert uninstall_command("vt-x", str(pipx), "/p/python") == "pipx runpip voice-transcriber uninstall vt-x"
+    uv_venv = tmp_path / "uvenv"
+    uv_venv.mkdir()
+    (uv_venv / "pyvenv.cfg").write_text("home = /usr/bin\nuv = 0.9.0\n")
+    assert uninstall_command("vt-x", str(uv_venv), "/p/python") == "uv pip uninstall --python /p/python vt-x"
+    assert uninstall_command("vt-x", str(tmp_path), "/p/python") == "/p/python -m pip uninstall vt-x"
+
+
+# --- VOICE_TRANSCRIBER_PLUGINS -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "third_party"), [
+    ("", set()),
+    ("append-file", {"append-file"}),                     # by plugin (entry-point) name
+    ("voice_transcriber_Append_File", {"append-file"}),   # by distribution name, compared the PEP 503 way
+    (" nonesuch , ", set()),
+])
+def test_plugins_variable_limits_third_party_plugins_only(value, third_party):
+    pm = get_plugin_manager(environ={"VOICE_TRANSCRIBER_PLUGINS": value})
+    assert {name for name, origin in pm.origins.items() if origin.dist == "voice-transcriber-append-file"} == third_party
+    assert {"stdout", "tracker", "local", "clipboard", "typing", "launcher"} <= set(pm.origins)  # first-party: always
+
+
+def test_plugins_variable_empty_skips_a_broken_third_party_plugin(tmp_path):
+    make_distribution(tmp_path, "vt-broken", "vt_broken_mod", "raise ImportError('needs libfoo')\n", "broken")
+    env = {"PYTHONPATH": str(tmp_path), "VOICE_TRANSCRIBER_PLUGINS": ""}
+    result = run_cli("plugins", "--json", env=env)
+    assert result.returncode == 0 and warnings(result) == []
+    names = {r["name"] for r in json.loads(result.stdout)}
+    assert "broken" not in names and "append-file" not in names and "stdout" in names
+    named = run_cli("plugins", "--json", env={**env, "VOICE_TRANSCRIBER_PLUGINS": "append-file"})
+    assert "append-file" in {r["name"] for r in json.loads(named.stdout)} and warnings(named) == []
+
+
+# --- `plugins` lists everything a plugin provides ------------------------------------------------------------
+
+def test_plugins_lists_commands_hooks_and_doctor_checks():
+    result = run_cli("plugins", "--json")
+    records = {r["name"]: r for r in json.loads(result.stdout)}
+    launcher = records["launcher"]
+    assert launcher["distribution"] == "voice-transcriber-notify" and launcher["version"]
+    assert launcher["commands"] == ["rofi"]  # paste-last/type-last are the core's commands (cli/redeliver_cmd.py)
+    assert "vt_register_commands" in launcher["hooks"]
+    assert "vt_doctor_checks" in records["notify"]["hooks"] and records["notify"]["doctor_checks"] == ["own checks"]
+    assert records["stdout"]["commands"] == [] and records["stdout"]["sinks"] == ["stdout"]
+    assert records["local"]["doctor_checks"] == ["backend local"] and records["local"]["backends"] == ["local"]
+    text = run_cli("plugins").stdout.decode()
+    block = text.split("\nlauncher ", 1)[1].split("\n\n")[0]
+    assert "voice-transcriber-notify" in block and "commands: rofi" in block and "register_settings" in block
+    assert "doctor checks: own checks" in text.split("\nnotify ", 1)[1].split("\n\n")[0]
+    assert "(nothing)" not in text

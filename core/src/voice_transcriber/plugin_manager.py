@@ -51,7 +51,11 @@ class PluginManager(pluggy.PluginManager):
         #: Kind → base class of the components the ``vt_register_*`` hooks accept (``backend`` → Backend).
         self.component_kinds: dict[str, type] = dict(specs.COMPONENT_KINDS)
         self.failures: list[PluginFailure] = []
+        #: Called with each failure as it is recorded (the CLI prints one line per broken plugin).
+        self.on_failure: Callable[[PluginFailure], None] | None = None
         self.origins: dict[str, Origin] = {}
+        #: Plugin name → the names of the commands its ``vt_register_commands`` added (shown by ``plugins``).
+        self.commands: dict[str, list[str]] = {}
         self.tracing = False
         self._hook_errors: list[tuple[str, str, BaseException]] = []
 
@@ -132,4 +136,7 @@ class PluginManager(pluggy.PluginManager):
         return True
 
     def record_failure(self, name: str, origin: Origin, error: str) -> None:
-        self.failures.append(PluginFailure(name, origin.dist, origin.version, error))
+        failure = PluginFailure(name, origin.dist, origin.version, error)
+        self.failures.append(failure)
+        if self.on_failure is not None:
+            self.on_failure(failure)

@@ -3,7 +3,9 @@
 A plugin that fails to import, or implements a hook wrongly, is recorded as a
 :class:`PluginFailure` and skipped; the other plugins keep working.
 
-Environment: ``VOICE_TRANSCRIBER_LOAD_PLUGINS=a,b`` loads only those entry points (empty
+Environment: ``VOICE_TRANSCRIBER_PLUGINS=a,b`` loads the first-party plugins (:data:`FIRST_PARTY`)
+and only the third-party plugins named (by entry-point or distribution name; empty: none of them),
+``VOICE_TRANSCRIBER_LOAD_PLUGINS=a,b`` loads only those entry points, first-party ones included (empty
 loads none), ``VOICE_TRANSCRIBER_DISABLE_PLUGINS=a,b`` skips some, and
 ``VOICE_TRANSCRIBER_TRACE_PLUGINS=1`` prints every hook call to stderr.
 """
@@ -12,17 +14,25 @@ from __future__ import annotations
 
 import functools
 import os
+import re
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from . import hookspecs
-from .plugin_manager import Origin, PluginManager
+from .plugin_manager import Origin, PluginFailure, PluginManager
 from .registry import Registry, collect
 
 if TYPE_CHECKING:  # importlib.metadata loads when the plugins do: `--help` reads no distribution metadata
     from importlib.metadata import EntryPoint
 
 ENTRY_POINT_GROUP = "voice_transcriber"
+#: The distributions of this project. ``VOICE_TRANSCRIBER_PLUGINS`` never filters their plugins out.
+FIRST_PARTY = frozenset({
+    "voice-transcriber-core", "voice-transcriber-backends", "voice-transcriber-formatter",
+    "voice-transcriber-clipboard", "voice-transcriber-typing", "voice-transcriber-notify",
+    "voice-transcriber-benchmark", "voice-transcriber-tray",
+})
 
 
 def get_plugin_manager(*, load_entry_points: bool = True, environ: Mapping[str, str] | None = None) -> PluginManager:
@@ -44,8 +54,22 @@ def installed_entry_points() -> tuple[EntryPoint, ...]:
     return tuple(sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name))
 
 
+def canonical(name: str) -> str:
+    """A distribution or plugin name compared the PEP 503 way (``Foo_Bar`` = ``foo-bar``)."""
+    return re.sub(r"[-_.]+", "-", name.strip()).lower()
+
+
+def _dist_name(ep: EntryPoint) -> str:
+    return canonical(ep.dist.name) if ep.dist is not None else ""
+
+
 def _selected_entry_points(environ: Mapping[str, str]) -> list[EntryPoint]:
     eps = list(installed_entry_points())
+    allowed = environ.get("VOICE_TRANSCRIBER_PLUGINS")
+    if allowed is not None:
+        wanted = {canonical(n) for n in allowed.split(",") if n.strip()}
+        eps = [ep for ep in eps
+               if _dist_name(ep) in FIRST_PARTY or canonical(ep.name) in wanted or _dist_name(ep) in wanted]
     only = environ.get("VOICE_TRANSCRIBER_LOAD_PLUGINS")
     if only is not None:
         wanted = {n.strip() for n in only.split(",") if n.strip()}
@@ -65,6 +89,42 @@ def _load(pm: PluginManager, ep: EntryPoint) -> None:
         pm.record_failure(ep.name, origin, f"{type(exc).__name__}: {exc}")
         return
     pm.register_plugin(plugin, ep.name, origin)
+
+
+def fix_command(failure: PluginFailure) -> str:
+    """How to get rid of a broken plugin: reinstall a first-party distribution, uninstall a third-party one
+    with the installer that owns the environment this command runs in, or skip it for now."""
+    skip = f"VOICE_TRANSCRIBER_DISABLE_PLUGINS={failure.name}"
+    if not failure.dist:
+        return f"skip it with {skip}"
+    if canonical(failure.dist) in FIRST_PARTY:
+        return f"reinstall voice-transcriber (its {failure.dist} is broken), or skip it with {skip}"
+    return f"remove it: `{uninstall_command(failure.dist)}`, or skip it with {skip}"
+
+
+def uninstall_command(dist: str, prefix: str | None = None, executable: str | None = None) -> str:
+    """The command that uninstalls ``dist`` from the environment at ``prefix`` (default: this process's):
+    pipx's venv, a uv-made venv (a checkout's ``.venv``, a ``uv tool`` environment) or any other (pip)."""
+    from pathlib import Path
+
+    root = Path(prefix or sys.prefix)
+    python = executable or sys.executable
+    if root.parent.name == "venvs" and "pipx" in root.parent.parent.name:
+        return f"pipx runpip {root.name} uninstall {dist}"
+    try:
+        made_by_uv = any(line.startswith("uv =") for line in (root / "pyvenv.cfg").read_text().splitlines())
+    except OSError:
+        made_by_uv = False
+    if made_by_uv:
+        return f"uv pip uninstall --python {python} {dist}"
+    return f"{python} -m pip uninstall {dist}"
+
+
+def failure_line(failure: PluginFailure) -> str:
+    """The one line a broken plugin costs: which plugin, from which distribution, why, and the fix."""
+    error = " ".join(failure.error.split())
+    origin = f" (distribution {failure.dist} {failure.version})" if failure.dist else ""
+    return f"plugin {failure.name}{origin} is broken and was skipped: {error}; {fix_command(failure)}"
 
 
 def load_registry() -> Registry:

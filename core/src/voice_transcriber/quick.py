@@ -11,8 +11,8 @@ handler in the ``voice_transcriber.quick`` entry-point group, named after the co
 the handler for ``argv[0]`` and calls it with the arguments after the command name. The handler
 returns an exit code when it answered, or None to let the full command line do the work (it
 then sees the same arguments, so nothing is lost). A handler imports only what it needs, never
-raises and prints nothing before it knows it answers. When ``VOICE_TRANSCRIBER_LOAD_PLUGINS`` or
-``VOICE_TRANSCRIBER_DISABLE_PLUGINS`` is set, no quick handler runs: the full command line
+raises and prints nothing before it knows it answers. When ``VOICE_TRANSCRIBER_PLUGINS``,
+``VOICE_TRANSCRIBER_LOAD_PLUGINS`` or ``VOICE_TRANSCRIBER_DISABLE_PLUGINS`` is set, no quick handler runs: the full command line
 honours them.
 
 Standard library only. The entry points are read straight from the installed distributions'
@@ -27,6 +27,9 @@ import sys
 GROUP = "voice_transcriber.quick"
 #: The plugins' own group (``voice_transcriber.plugins.ENTRY_POINT_GROUP``, which imports pluggy).
 PLUGINS_GROUP = "voice_transcriber"
+#: The variables that select plugins: when one is set, no quick handler and no --help index answers
+#: (both stand for every installed plugin); the full command line honours them.
+SELECTION_ENV = ("VOICE_TRANSCRIBER_PLUGINS", "VOICE_TRANSCRIBER_LOAD_PLUGINS", "VOICE_TRANSCRIBER_DISABLE_PLUGINS")
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -34,8 +37,7 @@ if TYPE_CHECKING:
 
 def run(argv: list[str]) -> None:
     """Answer ``argv`` with a plugin's quick handler and exit, if one takes it; else return."""
-    if not argv or argv[0].startswith("-") or "VOICE_TRANSCRIBER_LOAD_PLUGINS" in os.environ \
-            or "VOICE_TRANSCRIBER_DISABLE_PLUGINS" in os.environ:
+    if not argv or argv[0].startswith("-") or any(name in os.environ for name in SELECTION_ENV):
         return
     target = find(argv[0])
     if target is None:

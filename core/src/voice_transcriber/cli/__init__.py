@@ -61,9 +61,15 @@ def make_cli(pm: PluginManager | None) -> click.Group:
 
     for command in core_commands():
         cli.add_command(command)
+    before = set(cli.commands)
     for plugin, _, exc in pm.call_each("vt_register_commands", cli=cli) if pm is not None else ():
+        pm.commands[plugin] = sorted(set(cli.commands) - before)
+        before = set(cli.commands)
         if exc is not None:
-            click.echo(f"voice-transcriber: plugin {pm.describe(plugin)} failed to add commands: {exc}", err=True)
+            from ..plugin_manager import Origin
+
+            pm.record_failure(plugin, pm.origins.get(plugin, Origin()),
+                              f"vt_register_commands raised {type(exc).__name__}: {exc}")
     return cli
 
 
@@ -90,10 +96,24 @@ def command_line(argv: list[str]) -> click.Group:
             return cli
     from ..plugins import get_plugin_manager
 
-    cli = make_cli(get_plugin_manager())
+    pm = get_plugin_manager()
+    report_failures(pm)
+    cli = make_cli(pm)
     if help_request:  # the index was missing or stale: the next help request finds it
         help_index.remember(cli, names)
     return cli
+
+
+def report_failures(pm: PluginManager) -> None:
+    """One line on stderr for each broken plugin, now and whenever one fails later (at registration)."""
+    from ..plugins import failure_line
+
+    def warn(failure) -> None:
+        print(redact(safe_text(f"voice-transcriber: warning: {failure_line(failure)}")), file=sys.stderr, flush=True)
+
+    for failure in pm.failures:
+        warn(failure)
+    pm.on_failure = warn
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,9 +24,10 @@ def run_checks(state: CliState) -> list[Check]:
     checks.append(Check("config", True, settings.source))
     checks.append(microphone_check(settings.input.device))
     registry = state.registry
+    from ..plugins import fix_command
+
     for failure in state.pm.failures:
-        checks.append(Check(f"plugin {failure.name}", False, str(failure),
-                            f"reinstall {failure.dist}, or skip it with VOICE_TRANSCRIBER_DISABLE_PLUGINS={failure.name}"))
+        checks.append(Check(f"plugin {failure.name}", False, str(failure), fix_command(failure)))
     ctx = state.context(settings)
     try:
         plan = build_plan(registry, ctx)

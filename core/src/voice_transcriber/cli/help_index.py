@@ -7,7 +7,7 @@ its module. A help request for the root command or one of the core's commands (`
 ``transcribe --help``) then builds the command line without importing any plugin — pydantic and
 the plugins' libraries stay unloaded — and shows each plugin command with its help line from the
 index. When the fingerprint differs (a plugin installed, removed, upgraded or edited), the index
-is missing, or ``VOICE_TRANSCRIBER_LOAD_PLUGINS``/``DISABLE_PLUGINS`` is set, the plugins load as
+is missing, or ``VOICE_TRANSCRIBER_PLUGINS``/``LOAD_PLUGINS``/``DISABLE_PLUGINS`` is set, the plugins load as
 for any other command, and the index is written anew.
 """
 
@@ -21,6 +21,8 @@ from typing import Any
 
 import click
 
+from ..quick import SELECTION_ENV
+
 FILE = "commands.json"
 #: Options of the root command that come before a command name (``--config`` takes a value).
 ROOT_FLAGS = {"--debug", "--quiet", "-q", "--strict"}
@@ -29,7 +31,7 @@ HELP = {"--help", "-h"}
 
 def is_core_help(argv: list[str], core_commands: Iterable[str]) -> bool:
     """True for ``[ROOT OPTIONS] --help`` and ``[ROOT OPTIONS] CORE-COMMAND ... --help``."""
-    if os.environ.get("VOICE_TRANSCRIBER_LOAD_PLUGINS") is not None or "VOICE_TRANSCRIBER_DISABLE_PLUGINS" in os.environ:
+    if any(name in os.environ for name in SELECTION_ENV):
         return False
     index = 0
     while index < len(argv) and argv[index].startswith("-"):
@@ -93,7 +95,7 @@ def plugin_commands(cli: click.Group, core_commands: Iterable[str]) -> list[dict
 
 def remember(cli: click.Group, core_commands: Iterable[str]) -> None:
     """Write the index for the plugins installed now (when it changed). Never fails the command."""
-    if os.environ.get("VOICE_TRANSCRIBER_LOAD_PLUGINS") is not None or "VOICE_TRANSCRIBER_DISABLE_PLUGINS" in os.environ:
+    if any(name in os.environ for name in SELECTION_ENV):
         return  # a partial selection of plugins is not what `--help` should show
     try:
         data = {"fingerprint": fingerprint(), "commands": plugin_commands(cli, core_commands)}

@@ -9,19 +9,26 @@ import click
 
 from .run_cmd import CliState
 
+#: What a plugin can provide, in the order ``plugins`` shows it.
+PROVIDES = ("backends", "formatters", "sinks", "commands", "doctor_checks")
+
 
 def plugin_records(state: CliState) -> list[dict[str, Any]]:
-    """One record per loaded plugin and per plugin that failed to load."""
+    """One record per loaded plugin and per plugin that failed to load: its distribution and version,
+    the hooks it implements, and what it provides (components, commands, doctor checks)."""
     pm, registry = state.pm, state.registry
     records: list[dict[str, Any]] = []
     for name, plugin in sorted(pm.list_name_plugin()):
         origin = pm.origins.get(name)
         hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
+        components = registry.provided_by(name)
         records.append({
             "name": name,
             "distribution": origin.dist if origin else None,
             "version": origin.version if origin else None,
-            **{f"{kind}s": names for kind, names in registry.provided_by(name).items()},
+            **{f"{kind}s": names for kind, names in components.items()},
+            "commands": pm.commands.get(name, []),
+            "doctor_checks": doctor_checks(state, name, hooks, components),
             "hooks": hooks,
         })
     for failure in pm.failures:
@@ -30,24 +37,35 @@ def plugin_records(state: CliState) -> list[dict[str, Any]]:
     return records
 
 
+def doctor_checks(state: CliState, plugin: str, hooks: list[str], components: dict[str, list[str]]) -> list[str]:
+    """Where the plugin's lines in ``doctor`` come from: its own ``vt_doctor_checks`` hook ("own checks")
+    and each component of it with a ``checks()`` method ("backend local"). Nothing is run."""
+    found = ["own checks"] if "vt_doctor_checks" in hooks else []
+    for kind, names in components.items():
+        base = state.pm.component_kinds[kind]
+        found += [f"{kind} {name}" for name in names
+                  if state.registry.components[kind][name].cls.checks is not base.checks]
+    return found
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_obj
 def plugins(state: CliState, as_json: bool) -> None:
-    """List installed plugins, their distribution and version, and what each provides."""
+    """List installed plugins: distribution, version, hooks, and what each provides."""
     records = plugin_records(state)
     if as_json:
         click.echo(json.dumps(records, indent=2))
         return
     if not records:
         click.echo("no plugins installed")
+    blocks = []
     for record in records:
-        head = f"{record['name']:<12} {record['distribution']} {record['version']}"
+        head = f"{record['name']} ({record['distribution'] or 'registered in code'} {record['version'] or ''}".rstrip() + ")"
         if "error" in record:
-            click.echo(f"{head}  FAILED: {record['error']}")
+            blocks.append(f"{head}\n  FAILED: {record['error']}")
             continue
-        provides = [f"{kind}: {', '.join(record[kind])}" for kind in ("backends", "formatters", "sinks") if record[kind]]
-        others = [h for h in record["hooks"] if not h.startswith("vt_register_")]
-        if others:
-            provides.append("hooks: " + ", ".join(h.removeprefix("vt_") for h in others))
-        click.echo(f"{head}  " + ("; ".join(provides) or "(nothing)"))
+        lines = [f"  {kind.replace('_', ' ')}: {', '.join(record[kind])}" for kind in PROVIDES if record[kind]]
+        lines.append("  hooks: " + (", ".join(h.removeprefix("vt_") for h in record["hooks"]) or "none"))
+        blocks.append("\n".join([head, *lines]))
+    click.echo("\n\n".join(blocks))
