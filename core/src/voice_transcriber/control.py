@@ -98,8 +98,9 @@ def _stat_fields(pid: int) -> list[str] | None:
 
 def fired_ticks(pid: int) -> int | None:
     """When the command run as process ``pid`` was fired, in kernel clock ticks since boot: its start
-    time, or its parent's when the parent is a shell started less than a second before it (the
-    ``sh -c`` a window manager runs a key binding through: forked at the key event, in order)."""
+    time, or its parent's when the parent is a shell running just this one command (``sh -c CMD``)
+    started less than a second before it — the ``sh -c`` a window manager runs a key binding
+    through, forked at the key event, in order."""
     own = start_ticks(pid)
     fields = _stat_fields(pid)
     if own is None or fields is None:
@@ -107,7 +108,10 @@ def fired_ticks(pid: int) -> int | None:
     parent = int(fields[1])
     parent_ticks = start_ticks(parent)
     try:
-        shell = Path(f"/proc/{parent}/comm").read_text().strip() in SHELLS
+        argv = Path(f"/proc/{parent}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+        # a binding's `sh -c COMMAND`: one command, not a script running several (`stop; start`)
+        shell = Path(f"/proc/{parent}/comm").read_text().strip() in SHELLS and len(argv) == 3 and \
+            argv[1] == b"-c" and not any(mark in argv[2] for mark in (b";", b"&", b"|", b"\n"))
     except OSError:
         shell = False
     if shell and parent_ticks is not None and 0 <= own - parent_ticks <= os.sysconf("SC_CLK_TCK"):
