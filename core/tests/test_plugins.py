@@ -194,6 +194,10 @@ def test_plugins_variable_empty_skips_a_broken_third_party_plugin(tmp_path):
     assert "broken" not in names and "append-file" not in names and "stdout" in names
     named = run_cli("plugins", "--json", env={**env, "VOICE_TRANSCRIBER_PLUGINS": "append-file"})
     assert "append-file" in {r["name"] for r in json.loads(named.stdout)} and warnings(named) == []
+    typo = run_cli("config", "path", env={**env, "VOICE_TRANSCRIBER_PLUGINS": "append-file,apend-file"})
+    assert typo.returncode == 0
+    assert warnings(typo) == ["voice-transcriber: warning: VOICE_TRANSCRIBER_PLUGINS names 'apend-file', "
+                              "which is no installed plugin or distribution (see `voice-transcriber plugins`)"]
 
 
 # --- `plugins` lists everything a plugin provides ------------------------------------------------------------

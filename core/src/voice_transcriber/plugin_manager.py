@@ -53,6 +53,8 @@ class PluginManager(pluggy.PluginManager):
         self.failures: list[PluginFailure] = []
         #: Called with each failure as it is recorded (the CLI prints one line per broken plugin).
         self.on_failure: Callable[[PluginFailure], None] | None = None
+        #: Problems with the plugin selection itself (a name in VOICE_TRANSCRIBER_PLUGINS that matches nothing).
+        self.warnings: list[str] = []
         self.origins: dict[str, Origin] = {}
         #: Plugin name → the names of the commands its ``vt_register_commands`` added (shown by ``plugins``).
         self.commands: dict[str, list[str]] = {}

@@ -42,6 +42,7 @@ def get_plugin_manager(*, load_entry_points: bool = True, environ: Mapping[str, 
     if load_entry_points:
         for ep in _selected_entry_points(environ):
             _load(pm, ep)
+        pm.warnings.extend(_unmatched_names(environ))
     pm.tracing = bool(environ.get("VOICE_TRANSCRIBER_TRACE_PLUGINS"))
     return pm
 
@@ -61,6 +62,15 @@ def canonical(name: str) -> str:
 
 def _dist_name(ep: EntryPoint) -> str:
     return canonical(ep.dist.name) if ep.dist is not None else ""
+
+
+def _unmatched_names(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each name in ``VOICE_TRANSCRIBER_PLUGINS`` that is no installed plugin or distribution
+    (a typo there would otherwise leave the plugin out without a word)."""
+    known = {canonical(ep.name) for ep in installed_entry_points()} | {_dist_name(ep) for ep in installed_entry_points()}
+    names = [n.strip() for n in environ.get("VOICE_TRANSCRIBER_PLUGINS", "").split(",") if n.strip()]
+    return [f"VOICE_TRANSCRIBER_PLUGINS names {name!r}, which is no installed plugin or distribution "
+            "(see `voice-transcriber plugins`)" for name in names if canonical(name) not in known]
 
 
 def _selected_entry_points(environ: Mapping[str, str]) -> list[EntryPoint]:

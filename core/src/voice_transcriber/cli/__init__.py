@@ -111,6 +111,8 @@ def report_failures(pm: PluginManager) -> None:
     def warn(failure) -> None:
         print(redact(safe_text(f"voice-transcriber: warning: {failure_line(failure)}")), file=sys.stderr, flush=True)
 
+    for message in pm.warnings:
+        print(redact(safe_text(f"voice-transcriber: warning: {message}")), file=sys.stderr, flush=True)
     for failure in pm.failures:
         warn(failure)
     pm.on_failure = warn
