@@ -29,20 +29,26 @@ SILENT_BACKEND = {"OPENAI_API_KEY": "sk-test-not-used",
                   "VOICE_TRANSCRIBER_TRANSCRIPTION__OPENAI__BASE_URL": "http://127.0.0.1:9/v1"}
 
 
-def commands_in_flight(runtime: Path) -> list[int]:
-    """voice-transcriber start/stop processes of this test still running (by their environment)."""
+def ours(runtime: Path, commands: tuple[bytes, ...] | None = (b"start", b"stop")) -> list[int]:
+    """voice-transcriber processes of this test (by their environment): the ``commands`` in flight,
+    or (None) every one, background recorders included."""
     marker = f"XDG_RUNTIME_DIR={runtime}".encode()
     found = []
     for proc in Path("/proc").iterdir():
         try:
             cmdline = (proc / "cmdline").read_bytes().split(b"\0")
-            if proc.name.isdigit() and any(part in (b"start", b"stop") for part in cmdline) and \
-                    any(b"voice-transcriber" in part for part in cmdline) and \
+            if proc.name.isdigit() and int(proc.name) != os.getpid() and \
+                    (commands is None or any(part in commands for part in cmdline)) and \
+                    any(b"voice-transcriber" in part or b"voice_transcriber" in part for part in cmdline) and \
                     marker in (proc / "environ").read_bytes().split(b"\0"):
                 found.append(int(proc.name))
         except OSError:
             continue
     return found
+
+
+def commands_in_flight(runtime: Path) -> list[int]:
+    return ours(runtime)
 
 
 def recording(runtime: Path) -> bool:
@@ -60,8 +66,11 @@ def ptt_world(pulse, pulse_env, write_config, tmp_path, monkeypatch):
     write_config({"transcription": {"backend": "openai"}, "formatterEnabled": False,
                   "notify": {"enabled": False}})
     yield runtime
-    for pid in commands_in_flight(runtime):
-        os.kill(pid, signal.SIGKILL)
+    for pid in ours(runtime, None):  # commands, recorders and the daemon this test left (a failure midway)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def hold_f9(i3, seconds: float) -> None:
