@@ -25,11 +25,12 @@ from pathlib import Path
 
 from .errors import ConfigError, UsageError, VoiceTranscriberError
 from .redact import redact
-from .types import Transcript
 
 TYPE_CHECKING = False  # not `typing`: the launcher menu reads the history before rofi can draw
 if TYPE_CHECKING:
     from typing import Any
+
+    from .types import Transcript
 
     from .context import RunContext
 
@@ -78,6 +79,8 @@ class HistoryEntry:
 
     def transcript(self) -> Transcript:
         """The entry as the pipeline's value, e.g. to deliver it again."""
+        from .types import Transcript  # here: `history` and the launcher's menu need no Audio/Transcript classes
+
         return Transcript(text=self.text, backend=self.backend or "history", language=self.language,
                           model=self.model, audio_duration=self.audio_duration, raw_text=self.raw_text)
 

@@ -7,15 +7,17 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .. import history
 from ..errors import UsageError
-from ..types import Audio
 from .control_cmd import without_input
 from .run_cmd import CliState, pipeline_options, run_from_options
+
+if TYPE_CHECKING:
+    from ..types import Audio
 
 
 @click.group("history", invoke_without_command=True)
@@ -83,6 +85,8 @@ def retry(state: CliState, ref: str, **options: Any) -> None:
 
 
 def stored_recording(ref: str) -> Audio:
+    from ..types import Audio
+
     """Recording ``ref`` (header repaired after a crash); else the recording a history entry names."""
     from .. import recordings
 

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import ConfigError, UsageError, VoiceTranscriberError
-from ..types import Audio
 
 if TYPE_CHECKING:
+    from ..types import Audio
     from ..config import Settings
     from ..context import Backend, RunContext
     from ..pipeline import Plan
@@ -231,6 +231,8 @@ def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | No
 
 
 def read_input(input_path: str | None, plan: Plan, ctx: RunContext) -> Audio:
+    from ..types import Audio
+
     if input_path == "-":
         return Audio.from_bytes(sys.stdin.buffer.read())
     if input_path:
@@ -254,5 +256,7 @@ def print_timings(ctx: RunContext) -> None:
 def transcribe(state: CliState, files: tuple[str, ...], **options: Any) -> None:
     """Transcribe audio files ('-' for stdin), each through the whole pipeline."""
     for path in files:
+        from ..types import Audio
+
         audio = Audio.from_bytes(sys.stdin.buffer.read()) if path == "-" else Audio.from_file(path)
         run_from_options(state, options, audio)
