@@ -217,3 +217,32 @@ def test_plugins_lists_commands_hooks_and_doctor_checks():
     assert "voice-transcriber-notify" in block and "commands: rofi" in block and "register_settings" in block
     assert "doctor checks: own checks" in text.split("\nnotify ", 1)[1].split("\n\n")[0]
     assert "(nothing)" not in text
+
+
+WORKING_BACKEND = """
+    from voice_transcriber import Backend, Transcript, hookimpl
+
+    class SecondsBackend(Backend):
+        name = "vt-seconds"
+
+        def transcribe(self, audio):
+            return Transcript(text=f"{audio.duration:.0f} seconds heard", backend=self.name)
+
+    @hookimpl
+    def vt_register_backends(register):
+        register(SecondsBackend)
+"""
+
+
+def test_a_dictation_runs_through_the_other_plugins_beside_a_broken_one(tmp_path):
+    from pathlib import Path
+
+    jfk = Path(__file__).resolve().parents[2] / "samples" / "jfk.flac"
+    make_distribution(tmp_path / "a", "vt-broken", "vt_broken_mod", "raise ImportError('needs libfoo')\n", "broken")
+    make_distribution(tmp_path / "b", "vt-seconds", "vt_seconds_mod", WORKING_BACKEND, "seconds")
+    env = {"PYTHONPATH": f"{tmp_path / 'a'}:{tmp_path / 'b'}", "HF_HUB_OFFLINE": "1"}
+    result = run_cli("transcribe", str(jfk), "--backend", "vt-seconds", "--output", "stdout", env=env)
+    assert result.returncode == 0
+    assert result.stdout.decode().strip().endswith("11 seconds heard")
+    [line] = [ln for ln in warnings(result) if "plugin broken" in ln]
+    assert "vt-broken 1.2.3" in line and "uninstall" in line
