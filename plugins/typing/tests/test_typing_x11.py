@@ -59,3 +59,12 @@ def test_typing_leaves_no_modifier_stuck(x_window, run_sink):
     assert x_window.wait_for("abc") == "abc"
     state = subprocess.run(["xdotool", "type", "--delay", "0", "z"], check=True)
     assert state.returncode == 0 and x_window.wait_for("abcz") == "abcz"  # a plain z, not ctrl+z
+
+
+def test_caps_lock_does_not_change_what_is_typed(x_window, run_sink):
+    subprocess.run(["xdotool", "key", "Caps_Lock"], check=True, timeout=5)
+    try:
+        run_sink(TypingSink, "Hello World, é É", {"output.typing": FAST})
+        assert x_window.wait_for("Hello World, é É") == "Hello World, é É"
+    finally:
+        subprocess.run(["xdotool", "key", "Caps_Lock"], check=True, timeout=5)

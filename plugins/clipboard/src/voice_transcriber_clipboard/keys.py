@@ -167,16 +167,23 @@ class XTest(KeyTool):
 
         x = self.x
         sent = 0
+        caps = x.caps_lock()  # Caps Lock inverts the case of letter keys: press Shift the other way
         try:
             for char in safe_text(text):  # the pipeline already did; "\b" would be BackSpace here
                 keysym = xkeys.keysym_of(char)
                 place = x.find(keysym)
-                if place is None:  # not in the map: borrow a spare keycode for it
-                    place = x.borrow(keysym)
+                cased = len(char.lower()) == len(char.upper()) == 1 and char.lower() != char.upper()
+                if place is None:  # not in the map: borrow a spare keycode for it (both cases, as letters have)
+                    pair = (xkeys.keysym_of(char.lower()), xkeys.keysym_of(char.upper())) if cased else None
+                    place = x.borrow(keysym, pair)
+                    if caps and cased:
+                        place = (place[0], not place[1])
                     time.sleep(self.unicode_delay_ms / 1000)
                     self._burst(lambda place=place: x.tap(*place))
                     time.sleep(self.unicode_delay_ms / 1000)
                 else:
+                    if caps and cased:
+                        place = (place[0], not place[1])
                     self._burst(lambda place=place: x.tap(*place))
                     time.sleep(self.key_delay_ms / 1000)
                 sent += 1

@@ -209,14 +209,15 @@ class XConnection:
     def find(self, keysym: int) -> tuple[int, bool] | None:
         return self.places.get(keysym)
 
-    def borrow(self, keysym: int) -> tuple[int, bool]:
-        """Map a spare keycode to ``keysym`` (both levels) and return where it is."""
+    def borrow(self, keysym: int, pair: tuple[int, int] | None = None) -> tuple[int, bool]:
+        """Map a spare keycode to ``keysym`` (both levels; a letter: its lower and upper case, ``pair``,
+        so Caps Lock works on it as on any letter key) and return where it is."""
         self.places  # noqa: B018 - finds the spare keycodes
         code = self.spare[len(self._borrowed) % len(self.spare)]
-        self.d.change_keyboard_mapping(code, [(keysym, keysym)])
+        self.d.change_keyboard_mapping(code, [pair or (keysym, keysym)])
         self.d.sync()
         self._borrowed.append(code)
-        return code, False
+        return code, pair is not None and keysym == pair[1] and pair[0] != pair[1]
 
     def give_back(self) -> None:
         """Clear the borrowed keycodes (after a pause: applications read the map late)."""
@@ -246,6 +247,10 @@ class XConnection:
         fake(self.d, self.X.KeyRelease, code)
         for mod in reversed(modifiers):
             fake(self.d, self.X.KeyRelease, mod)
+
+    def caps_lock(self) -> bool:
+        """Whether Caps Lock is on (the Lock modifier is latched)."""
+        return bool(self.root.query_pointer().mask & self.X.LockMask)
 
     def release_held(self, names: tuple[str, ...]) -> None:
         """Release the modifier keys that are down (a hotkey's Ctrl or Super)."""
