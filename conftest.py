@@ -82,14 +82,14 @@ SESSION_ROOT = isolate_session()
 
 
 def pytest_xdist_auto_num_workers(config) -> int:
-    """``-n auto`` (pyproject.toml): 4 workers for the whole suite, 2 for a chosen part of it.
+    """``-n auto`` (pyproject.toml): one worker per core for the whole suite (at least 2), 2 for chosen files.
 
-    Most tests wait on real time (speech played in real time, desktops, servers), so on 2 cores 4
-    workers finish the suite sooner than 2; a few files gain little from more than 2 and each worker
-    pays its own start-up (imports, Xvfb, PulseAudio). ``PYTEST_XDIST_AUTO_NUM_WORKERS`` overrides.
+    On 2 cores, 4 workers finished the suite sooner (most tests wait on real time) but made the
+    real-time tests (recordings of an exact length, streaming that keeps up with speech) fail under
+    the contention; one worker per core kept them passing. ``PYTEST_XDIST_AUTO_NUM_WORKERS`` overrides.
     """
     whole = config.args_source is not pytest.Config.ArgsSource.ARGS  # no paths given: testpaths
-    return 4 if whole else 2
+    return max(2, len(os.sched_getaffinity(0))) if whole else 2
 
 
 def pytest_unconfigure(config) -> None:
