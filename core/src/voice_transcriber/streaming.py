@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 #: A phrase shorter than this goes on past a pause (measured: jfk.flac's "ask not", 0.7 s, lost "ask" alone)
 MIN_PHRASE_SECONDS = 2.0
 #: A phrase ``streamingPhraseSeconds`` × this long ends at any pause the padding fits in (0.2 s);
-#: 4 s / 0.3 s / 7 s was the best measured setting (docs/streaming.md)
+#: 5 s / 0.3 s / 8.75 s: the best measured word error rate (docs/streaming.md)
 TIGHT_FACTOR = 1.75
 #: Samples per block when a stored recording is replayed (the recorder's 50 ms tick)
 REPLAY_BLOCK = 800
