@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 #: step with the click command (an unknown option only means "no early start").
 VALUE_OPTIONS = {"--config", "--input", "-i", "--backend", "-b", "--format", "-f", "--output", "-o",
                  "--language", "-l", "--profile", "--device", "-d", "--max-duration", "--silence-stop"}
-FLAG_OPTIONS = {"--debug", "--quiet", "-q", "--no-format", "--json", "--no-newline", "--live", "--continuous"}
+FLAG_OPTIONS = {"--debug", "--quiet", "-q", "--strict", "--no-format", "--json", "--no-newline", "--live", "--continuous"}
 
 #: Thread id → the microphone opened ahead of the recorder, its stop control and the device hint.
 #: Per thread: the daemon hands a microphone to each dictation's worker thread.
