@@ -18,7 +18,7 @@ texts = st.text(st.characters(codec=None, exclude_categories=()), max_size=40) |
     ["tab\there esc\x1b[31mred\x1b[0m bs\x08x cr\rend", "ls\nrm -rf ~\n", "a\r\nb\tc\x00d"])
 
 
-@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@settings(max_examples=120, deadline=None, derandomize=True, database=None)
 @given(text=texts, newline=st.sampled_from(["enter", "shift+enter", "space"]), tab=st.sampled_from(["space", "tab"]),
        terminal=st.sampled_from([None, "XTerm"]), breaks=st.sampled_from(["paste", "space", "refuse"]),
        press_enter=st.booleans(), tool=st.sampled_from([Xdotool, Ydotool]))
