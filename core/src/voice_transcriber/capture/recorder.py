@@ -104,7 +104,9 @@ class Recorder:
             joined = np.frombuffer(b"".join(blocks), dtype=np.int16)
             blocks = [self.resampler.resample_chunk(joined, last=last).tobytes()]
         peak = 0
+        limit = int(self.settings.max_duration_seconds * WANTED_RATE)  # samples: a take never runs past it
         for block in blocks:
+            block = block[: max(0, limit - self.samples) * 2]  # a busy machine may hand over several at once
             if not block:
                 continue
             self.chunks.append(block)
