@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 
 import pytest
 
@@ -54,6 +55,9 @@ def test_paste_restores_previous_clipboard(x_window, run_sink):
 def test_terminal_gets_shift_insert_and_primary(x_terminal, run_sink):
     # xterm ignores ctrl+v; the auto chord for class XTerm is shift+Insert, which pastes PRIMARY.
     run_sink(ClipboardSink, "terminal paste é 😀", {"output.clipboard": {"paste": True}})
+    # xterm fetches PRIMARY from its owner after the chord: a Return sent at once can overtake that transfer on
+    # a busy machine (head -n1 then reads an empty line), so let the paste land first
+    time.sleep(1.5)
     subprocess.run(["xdotool", "key", "Return"], check=True)
     assert x_terminal.wait_for("terminal paste é 😀\n") == "terminal paste é 😀\n"
 
