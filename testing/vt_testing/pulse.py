@@ -89,7 +89,10 @@ def _feed_silence(fifo: Path, stop: threading.Event) -> None:
 def start_pulse(folder: Path) -> PulseServer:
     """Start a daemon with the virtual mic in ``folder`` (its runtime and config dirs)."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    daemon_env = {**os.environ, "XDG_RUNTIME_DIR": str(folder), "XDG_CONFIG_HOME": str(folder / "config"),
+    # Not the display of the test that happened to start it: a desktop fixture's teardown stops every process
+    # whose environment names its display, and this server outlives that test (it serves the whole worker)
+    inherited = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SWAYSOCK")}
+    daemon_env = {**inherited, "XDG_RUNTIME_DIR": str(folder), "XDG_CONFIG_HOME": str(folder / "config"),
                   "HOME": str(folder)}
     log = open(folder / "pulse.log", "wb")
     process = subprocess.Popen(
