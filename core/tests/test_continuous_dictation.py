@@ -123,6 +123,10 @@ def test_ctrl_c_ends_the_session_and_everything_said_is_delivered(pulse, env, st
     ("STOP   DICTATION", ("", True)),
     ("I said stop dictation now.", ("I said stop dictation now.", False)),
     ("Nonstop dictation.", ("Nonstop dictation.", False)),
+    ("Okay, stop the dictation.", ("Okay", True)),
+    ("Stop, uh, the dictation!", ("", True)),
+    ("Stop dictation please.", ("Stop dictation please.", False)),
+    ("The dictation.", ("The dictation.", False)),
     ("dictation", ("dictation", False)),
     ("", ("", False)),
 ])

@@ -52,18 +52,30 @@ WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 NEW_PARAGRAPH = re.compile(r"\bnew paragraph\W*$", re.IGNORECASE)
 #: What may separate the words before the stop phrase from it (dropped with the phrase).
 SEPARATORS = " \t\n,;:-–—"
+#: Words that may stand between the stop phrase's words ("stop the dictation").
+FILLERS = frozenset({"the", "a", "an", "uh", "um", "er", "please"})
 
 
 def split_stop_phrase(text: str, phrase: str | None) -> tuple[str, bool]:
     """``(text before the phrase, True)`` when ``text`` ends with ``phrase``, else ``(text, False)``.
 
     Words are compared without case, punctuation or spacing: "Stop dictation." and
-    "stop, dictation!" both end with the phrase "stop dictation"."""
+    "stop, dictation!" both end with the phrase "stop dictation". Between the phrase's words a
+    filler (:data:`FILLERS`) may stand, as people say it and as Whisper hears it: "Stop the
+    dictation." ends with "stop dictation" too."""
     wanted = [_comparable(word) for word in WORD.findall(phrase or "")]
     found = list(WORD.finditer(text))
-    if not wanted or [_comparable(match.group()) for match in found[-len(wanted):]] != wanted:
+    if not wanted:
         return text, False
-    return text[: found[-len(wanted)].start()].rstrip(SEPARATORS), True
+    index = len(found) - 1
+    for position, word in enumerate(reversed(wanted)):
+        if position and index >= 0 and _comparable(found[index].group()) != word:
+            while index >= 0 and _comparable(found[index].group()) in FILLERS:
+                index -= 1
+        if index < 0 or _comparable(found[index].group()) != word:
+            return text, False
+        index -= 1
+    return text[: found[index + 1].start()].rstrip(SEPARATORS), True
 
 
 def _comparable(word: str) -> str:
