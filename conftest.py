@@ -35,6 +35,7 @@ pytest_plugins = [
     "vt_testing.dbus",
     "vt_testing.fake_portal",
     "vt_testing.passages",
+    "vt_testing.hotkeys",
 ]
 
 #: The per-user base directories of the XDG Base Directory specification.

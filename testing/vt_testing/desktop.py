@@ -368,6 +368,59 @@ def foot_window(wayland) -> Iterator[Target]:
         wait_until(lambda: sway_focused_app(wayland) != "vt-foot-target", 5, "foot to close")
 
 
+@dataclass
+class SwayDesktop:
+    """A headless sway whose ``exec`` bindings run as us (:func:`launch_sway`)."""
+
+    runtime_dir: str
+    wayland_display: str
+    swaysock: str
+    proc: subprocess.Popen
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "XDG_RUNTIME_DIR": self.runtime_dir, "WAYLAND_DISPLAY": self.wayland_display,
+                "SWAYSOCK": self.swaysock}
+
+    def hold(self, key: str, seconds: float) -> None:
+        """Press ``key`` on a virtual keyboard, hold it ``seconds`` (sway repeats it meanwhile), release."""
+        subprocess.run(["wtype", "-P", key, "-s", str(round(seconds * 1000)), "-p", key], env=self.env(),
+                       check=True, timeout=30 + seconds, stdin=subprocess.DEVNULL)
+
+
+@contextmanager
+def launch_sway(tmp: Path, env: dict[str, str], bindings: str = "") -> Iterator[SwayDesktop]:
+    """Headless sway with ``bindings``, key autorepeat after 250 ms then 25 a second, run with
+    ``env`` (its ``XDG_RUNTIME_DIR`` holds the sockets): the environment ``exec`` bindings get.
+
+    Unlike the ``sway`` fixture (an unprivileged user, whose programs cannot reach our files),
+    this sway runs as *us*. As root, it runs in a user namespace of its own where we are uid 1
+    and uid 0 does not exist (``unshare --user --map-user=1``): sway starts (it refuses to
+    while it could regain root), and its children are still root outside, so they reach our
+    runtime dir and sound server (which sees the same user as its own)."""
+    require("sway", "swaymsg", "wtype", "unshare")
+    runtime = env["XDG_RUNTIME_DIR"]
+    config = tmp / "sway.conf"
+    config.write_text(SWAY_CONFIG + "input * repeat_delay 250\ninput * repeat_rate 25\n" + bindings)
+    env = {**env, "WLR_BACKENDS": "headless", "WLR_LIBINPUT_NO_DEVICES": "1", "WLR_RENDERER": "pixman"}
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", *HIDDEN_SESSION_VARS):
+        env.pop(var, None)
+    argv = ["sway", "-c", str(config)]
+    if os.geteuid() == 0:
+        argv = ["unshare", "--user", "--map-user=1", "--map-group=1", *argv]
+    log = (tmp / "sway.log").open("wb")
+    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    sockets = None
+    try:
+        sockets = wait_until(lambda: _sway_sockets(runtime) if proc.poll() is None else "exited", 30, "sway")
+        assert sockets != "exited", f"sway exited: {(tmp / 'sway.log').read_text(errors='replace')[-800:]}"
+        yield SwayDesktop(runtime, *sockets, proc)
+    finally:
+        if isinstance(sockets, tuple):
+            kill_clients("SWAYSOCK", sockets[1])  # what its bindings started
+        stop(proc, group=True)
+        log.close()
+
+
 # --- X11 with a real window manager (i3) ------------------------------------------------
 
 I3_CONFIG = """\
