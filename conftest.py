@@ -1,7 +1,8 @@
 """Fixtures shared by every test suite in the workspace.
 
 Service fixtures live in ``testing/vt_testing/`` (on sys.path via the ``pythonpath``
-ini option), one module per area, and are loaded here.
+ini option), one module per area, and are loaded here with the public test helpers of
+``voice_transcriber.testing``.
 
 Isolation, in two layers, so that a test run never reads or writes the user's own state:
 
@@ -10,7 +11,8 @@ Isolation, in two layers, so that a test run never reads or writes the user's ow
   temporary folder, and the variables that lead to the user's desktop (display, Wayland,
   session bus, desktop name) are removed; see :func:`isolate_session`. This covers what runs
   outside any test: collection, session fixtures, their subprocesses.
-* for each test (:func:`isolated_dirs`, autouse): fresh, empty XDG directories of its own.
+* for each test (``isolated_dirs``, autouse, from the public ``voice_transcriber.testing.pytest_plugin``
+  that plugin authors use too): fresh, empty XDG directories of its own, no ``VOICE_TRANSCRIBER_*``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = [
+    "voice_transcriber.testing.pytest_plugin",  # isolated_dirs (autouse), the fakes, cli, write_config
     "vt_testing.speech",
     "vt_testing.core",
     "vt_testing.pulse",
@@ -38,7 +41,8 @@ pytest_plugins = [
     "vt_testing.hotkeys",
 ]
 
-#: The per-user base directories of the XDG Base Directory specification.
+#: The per-user base directories of the XDG Base Directory specification (as voice_transcriber.testing's;
+#: not imported from it: nothing of voice_transcriber may load before the session is isolated).
 XDG_HOMES = ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_RUNTIME_DIR")
 #: Variables that would let a test reach the user's desktop session; the desktop fixtures set their own.
 DESKTOP_VARS = ("DISPLAY", "WAYLAND_DISPLAY", "SWAYSOCK", "I3SOCK", "HYPRLAND_INSTANCE_SIGNATURE",
@@ -95,21 +99,3 @@ def pytest_xdist_auto_num_workers(config) -> int:
 
 def pytest_unconfigure(config) -> None:
     shutil.rmtree(SESSION_ROOT, ignore_errors=True)
-
-
-@pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path, monkeypatch):
-    """Every test gets its own XDG config/state/cache/data/runtime dirs and no user env overrides."""
-    for var in XDG_HOMES[:-1]:
-        path = tmp_path / "xdg" / var.lower()
-        path.mkdir(parents=True)
-        monkeypatch.setenv(var, str(path))
-    runtime = _private_dir("vt-run-")  # short: the daemon's socket lives in it
-    os.chmod(runtime, 0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    for var in list(os.environ):
-        if var.startswith("VOICE_TRANSCRIBER_") and not var.startswith("VOICE_TRANSCRIBER_TEST_"):
-            monkeypatch.delenv(var)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    yield tmp_path / "xdg"
-    shutil.rmtree(runtime, ignore_errors=True)

@@ -1,7 +1,8 @@
 """Real speech for tests: the JFK sample, espeak-ng sentences, the tiny.en model, and WER.
 
-The JFK sample is the one the repository ships (``samples/jfk.flac``, 11 s, 16 kHz mono
-16-bit, public domain; see ``samples/README.md``): a plain clone runs every test.
+The JFK sample is the one voice-transcriber ships (``voice_transcriber.testing.speech_sample()``, the
+repository's ``samples/jfk.flac``; 11 s, 16 kHz mono 16-bit, public domain; see ``samples/README.md``):
+a plain clone runs every test.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from voice_transcriber.testing import SPEECH_SAMPLE_TEXT, speech_sample
+
 REPO = Path(__file__).resolve().parents[2]
-JFK_PATH = REPO / "samples" / "jfk.flac"
-JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
-            "ask what you can do for your country.")
+JFK_PATH = speech_sample()
+JFK_TEXT = SPEECH_SAMPLE_TEXT
 
 
 def normalise(text: str) -> str:

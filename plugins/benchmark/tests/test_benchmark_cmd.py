@@ -151,7 +151,7 @@ def test_bad_options_are_usage_errors_before_any_work(cli, configured, openai_ap
     with pytest.raises(UsageError, match="--json and --markdown"):
         cli("benchmark", str(jfk_path), "--json", "--markdown")
     with pytest.raises(UsageError, match=r"unknown backend 'nope' in --backends or benchmark.backends "
-                                         r"\(installed: fake-duration, local, openai, speaches\)"):
+                                         r"\(installed: fake, fake-duration, local, openai, speaches\)"):
         cli("benchmark", str(jfk_path), "--backends", "local,nope")
     with pytest.raises(UsageError, match="once per FILE"):
         cli("benchmark", str(jfk_path), str(jfk_path), str(jfk_path), "-r", "a", "-r", "b")
