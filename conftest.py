@@ -63,6 +63,9 @@ def _private_dir(prefix: str) -> Path:
 
 def isolate_session() -> Path:
     """Point HOME and every XDG base dir into one private folder for this whole process."""
+    # uv, run by a test (plugin installs, wheel builds), keeps the caller's package cache: offline
+    # installs read it. Only uv's own cache: voice-transcriber's state stays isolated below.
+    os.environ.setdefault("UV_CACHE_DIR", str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "uv"))
     root = _private_dir("vt-session-")
     for var in XDG_HOMES:
         path = root / var.lower().removeprefix("xdg_")

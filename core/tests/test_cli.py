@@ -105,7 +105,9 @@ def test_doctor_reports_each_check(write_config):
     result = run_cli("doctor")
     out = result.stdout.decode()
     assert result.returncode == 1
-    assert "ok    config" in out and "FAIL  components: unknown backend 'nonesuch'" in out and "fix:" in out
+    assert "ok    config" in out and "fix:" in out
+    assert "FAIL  backend nonesuch: the config names it, but no installed plugin provides it (installed backends: " in out
+    assert "voice-transcriber install PACKAGE_OR_PATH" in out
 
 
 def test_plugins_json_is_valid_json():

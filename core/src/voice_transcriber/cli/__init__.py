@@ -15,7 +15,7 @@ from click.core import ParameterSource
 from ..errors import EXIT_CANCELLED, EXIT_FAILURE, VoiceTranscriberError
 from ..redact import redact
 from ..safe_text import safe_text
-from . import control_cmd, history_cmd, redeliver_cmd
+from . import control_cmd, history_cmd, install_cmd, redeliver_cmd
 from .completion_cmd import completion
 from .daemon_cmd import daemon
 from .config_cmd import config_group
@@ -76,7 +76,7 @@ def make_cli(pm: PluginManager | None) -> click.Group:
 def core_commands() -> list[click.Command]:
     """The core's own subcommands (plugins add theirs through ``vt_register_commands``)."""
     return [transcribe, plugins, config_group, doctor, devices, *control_cmd.COMMANDS, daemon, *history_cmd.COMMANDS,
-            *redeliver_cmd.COMMANDS, completion]
+            *redeliver_cmd.COMMANDS, *install_cmd.COMMANDS, completion]
 
 
 def command_line(argv: list[str]) -> click.Group:

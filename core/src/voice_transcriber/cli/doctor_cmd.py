@@ -28,11 +28,16 @@ def run_checks(state: CliState) -> list[Check]:
 
     for failure in state.pm.failures:
         checks.append(Check(f"plugin {failure.name}", False, str(failure), fix_command(failure)))
+    from .install_cmd import missing_plugin_checks
+
+    missing = missing_plugin_checks(state, settings)
+    checks.extend(missing)
     ctx = state.context(settings)
     try:
         plan = build_plan(registry, ctx)
     except VoiceTranscriberError as exc:
-        checks.append(Check("components", False, str(exc), "see `voice-transcriber plugins` and `config show`"))
+        if not missing:
+            checks.append(Check("components", False, str(exc), "see `voice-transcriber plugins` and `config show`"))
         return checks
     for kind, components in (("backend", plan.backends), ("formatter", plan.formatters), ("sink", plan.sinks)):
         for component in components:

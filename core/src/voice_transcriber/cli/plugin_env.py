@@ -1,0 +1,357 @@
+"""The environment this command runs in, and the installer that owns it.
+
+``voice-transcriber install``/``uninstall`` change the environment the running command lives in, with
+the tool that made it, so that the tool's own upgrade keeps the plugins:
+
+* a ``uv tool`` environment (``uv-receipt.toml`` beside ``pyvenv.cfg``): ``uv tool install`` again with
+  the receipt's requirements plus ``--with PLUGIN``, which uv records in the receipt, so
+  ``uv tool upgrade`` keeps it;
+* a pipx venv (``pipx_metadata.json``): ``pipx inject`` / ``pipx uninject``;
+* a uv project's environment (a checkout's ``.venv``: ``pyproject.toml`` beside it, made by uv):
+  ``uv pip install --python`` (``uv sync --inexact`` keeps what it installs; a plain ``uv sync`` removes it);
+* any other virtual environment: ``python -m pip``.
+
+Standard library only: this module is imported when ``install`` runs, and its commands are plain argv lists.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+UV_TOOL = "uv tool"
+PIPX = "pipx"
+UV_PROJECT = "uv project"
+UV_VENV = "uv venv"
+VENV = "venv"
+SYSTEM = "system"
+
+
+class NoInstaller(Exception):
+    """No installer can change this environment; ``str`` is the one line shown (cause and fix)."""
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where the running command lives: its kind (one of the constants above), prefix and interpreter."""
+
+    kind: str
+    prefix: Path
+    python: str
+    #: uv tool and pipx: the tool's / venv's name; uv project: the project directory.
+    name: str = ""
+    project: Path | None = None
+    receipt: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def describe(self) -> str:
+        if self.kind == UV_TOOL:
+            return f"the uv tool environment {self.name} ({self.prefix})"
+        if self.kind == PIPX:
+            return f"the pipx environment {self.name} ({self.prefix})"
+        if self.kind == UV_PROJECT:
+            return f"the project environment {self.prefix} (of {self.project})"
+        return f"the environment {self.prefix}"
+
+
+def detect(prefix: str | os.PathLike[str] | None = None, python: str | None = None) -> Environment:
+    """The environment at ``prefix`` (default: this process's ``sys.prefix``)."""
+    root = Path(prefix or sys.prefix)
+    python = python or sys.executable
+    receipt_file = root / "uv-receipt.toml"
+    if receipt_file.is_file():
+        import tomllib
+
+        try:
+            receipt = tomllib.loads(receipt_file.read_text(encoding="utf-8")).get("tool", {})
+        except (OSError, ValueError):
+            receipt = {}
+        return Environment(UV_TOOL, root, python, name=root.name, receipt=receipt)
+    if (root / "pipx_metadata.json").is_file() or (root.parent.name == "venvs" and "pipx" in root.parent.parent.name):
+        return Environment(PIPX, root, python, name=root.name)
+    if _made_by_uv(root):
+        if (root.parent / "pyproject.toml").is_file():
+            return Environment(UV_PROJECT, root, python, name=root.parent.name, project=root.parent)
+        return Environment(UV_VENV, root, python)
+    if (root / "pyvenv.cfg").is_file():
+        return Environment(VENV, root, python)
+    return Environment(SYSTEM, root, python)
+
+
+def _made_by_uv(root: Path) -> bool:
+    try:
+        return any(line.startswith("uv =") for line in (root / "pyvenv.cfg").read_text().splitlines())
+    except OSError:
+        return False
+
+
+# -- what to install: a name, a requirement, a path ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Target:
+    """One PACKAGE_OR_PATH argument: what to pass to the installer and, when it can be known, its name."""
+
+    spec: str  #: the argument as the installer gets it (a path made absolute)
+    name: str | None  #: the distribution name (canonical), when it can be known without installing
+    path: Path | None = None  #: a local directory or file
+    editable: bool = False
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name.strip()).lower()
+
+
+_NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[|@|==|>=|<=|~=|!=|<|>|;|$)")
+
+
+def target(arg: str, editable: bool = False) -> Target:
+    """Read one argument. A path (``./x``, ``/x``, ``~/x``, ``x.whl``, or an existing file or directory)
+    is made absolute; ``NotAPath`` when it looks like one and does not exist."""
+    expanded = os.path.expanduser(arg)
+    looks_like_path = (arg.startswith((".", "/", "~")) or os.sep in arg and "://" not in arg and "@" not in arg
+                       or arg.endswith((".whl", ".tar.gz", ".zip")) and "://" not in arg)
+    if os.path.exists(expanded) or looks_like_path:
+        path = Path(expanded).resolve()
+        if not path.exists():
+            raise FileNotFoundError(f"{arg}: no such file or directory")
+        return Target(str(path), _name_of_path(path), path, editable)
+    match = _NAME.match(arg)
+    return Target(arg, canonical(match.group(1)) if match and "://" not in arg.split("@")[0] else None, None, editable)
+
+
+def _name_of_path(path: Path) -> str | None:
+    if path.is_dir():
+        import tomllib
+
+        try:
+            name = tomllib.loads((path / "pyproject.toml").read_text(encoding="utf-8")).get("project", {}).get("name")
+        except (OSError, ValueError):
+            return None
+        return canonical(name) if isinstance(name, str) else None
+    if path.name.endswith(".whl"):
+        return canonical(path.name.split("-")[0])
+    if path.name.endswith((".tar.gz", ".zip")):  # name-version.tar.gz
+        return canonical(path.name.rsplit("-", 1)[0]) if "-" in path.name else None
+    return None
+
+
+# -- the installers' command lines ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Command:
+    """One installer run: its argv, the variables it needs, and how it is shown to the user."""
+
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    installer: str = ""
+    note: str = ""  #: a warning to show before it runs (e.g. a fallback)
+    #: (flag, content): requirement files the runner writes to a temporary directory and names after the flag
+    files: list[tuple[str, str]] = field(default_factory=list)
+
+    def shown(self) -> str:
+        import shlex
+
+        return " ".join(shlex.quote(a) for a in self.argv)
+
+
+def find_uv() -> str | None:
+    """The uv executable: ``$UV`` (set by ``uv run``), else ``uv`` on PATH."""
+    candidate = os.environ.get("UV")
+    if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+        return candidate
+    return shutil.which("uv")
+
+
+def _has_pip(python: str) -> bool:
+    try:
+        return subprocess.run([python, "-c", "import pip"], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def install_commands(env: Environment, targets: list[Target], *, upgrade: bool = False,
+                     installed: list[dict[str, Any]] | None = None) -> Command:
+    """The command that installs ``targets`` into ``env``."""
+    if env.kind == UV_TOOL:
+        return _uv_tool(env, add=targets, upgrade=upgrade)
+    if env.kind == PIPX:
+        pipx = shutil.which("pipx")
+        if pipx:
+            argv = [pipx, "inject", env.name]
+            if upgrade:
+                argv.append("--force")
+            for t in targets:
+                argv += ["--editable", t.spec] if t.editable else [t.spec]
+            return Command(argv, {"PIPX_HOME": str(env.prefix.parent.parent)}, "pipx")
+        return _pip(env, targets, upgrade, note="pipx is not on PATH, so pip installs it into the pipx "
+                                                "environment; `pipx reinstall` would drop it (`pipx inject` keeps it)")
+    if env.kind in (UV_PROJECT, UV_VENV):
+        uv = find_uv()
+        if uv:
+            argv = [uv, "pip", "install", "--python", env.python]
+            for t in targets:
+                argv += ["--editable", t.spec] if t.editable else [t.spec]
+                if t.name and (upgrade or t.path is not None):  # a local path: rebuild it even if its version is unchanged
+                    argv += ["--upgrade-package" if upgrade else "--reinstall-package", t.name]
+            return Command(argv, installer="uv")
+        if _has_pip(env.python):
+            return _pip(env, targets, upgrade)
+        raise NoInstaller(f"uv made {env.describe()} but `uv` is not on PATH and the environment has no pip: "
+                          "put uv on PATH (https://docs.astral.sh/uv/) and run the command again")
+    if env.kind == VENV:
+        if _has_pip(env.python):
+            return _pip(env, targets, upgrade)
+        uv = find_uv()
+        if uv:
+            return install_commands(Environment(UV_VENV, env.prefix, env.python), targets, upgrade=upgrade)
+        raise NoInstaller(f"{env.describe()} has no pip and `uv` is not on PATH: add pip "
+                          f"(`{env.python} -m ensurepip`) or install uv, and run the command again")
+    raise NoInstaller(f"voice-transcriber runs from the system's Python ({env.prefix}), not from an environment of its "
+                      "own: install it with `uv tool install` or `pipx install` (see the getting-started guide), "
+                      "then add plugins with `voice-transcriber install`")
+
+
+def _pip(env: Environment, targets: list[Target], upgrade: bool, note: str = "") -> Command:
+    argv = [env.python, "-m", "pip", "install", "--disable-pip-version-check"]
+    if upgrade:
+        argv.append("--upgrade")
+    for t in targets:
+        argv += ["--editable", t.spec] if t.editable else [t.spec]
+    return Command(argv, installer="pip", note=note)
+
+
+def uninstall_command(env: Environment, dists: list[str]) -> Command:
+    """The command that removes the distributions ``dists`` from ``env``."""
+    if env.kind == UV_TOOL:
+        return _uv_tool(env, remove=dists)
+    if env.kind == PIPX:
+        pipx = shutil.which("pipx")
+        if pipx:
+            # uninject takes one or more packages; it also removes what only they needed
+            return Command([pipx, "uninject", env.name, *dists], {"PIPX_HOME": str(env.prefix.parent.parent)}, "pipx")
+        return Command([env.python, "-m", "pip", "uninstall", "--yes", *dists], installer="pip")
+    if env.kind in (UV_PROJECT, UV_VENV, VENV):
+        uv = find_uv()
+        if env.kind != VENV and uv:
+            return Command([uv, "pip", "uninstall", "--python", env.python, *dists], installer="uv")
+        if _has_pip(env.python):
+            return Command([env.python, "-m", "pip", "uninstall", "--yes", *dists], installer="pip")
+        if uv:
+            return Command([uv, "pip", "uninstall", "--python", env.python, *dists], installer="uv")
+        raise NoInstaller(f"{env.describe()} has no pip and `uv` is not on PATH: put uv on PATH and run the command again")
+    raise NoInstaller(f"voice-transcriber runs from the system's Python ({env.prefix}): remove the plugin with the "
+                      "tool that installed it")
+
+
+# -- uv tool: the receipt's requirements, plus or minus plugins ----------------------------------------------
+
+def receipt_requirements(env: Environment) -> list[dict[str, Any]]:
+    return list(env.receipt.get("requirements", []))
+
+
+def _uv_tool(env: Environment, add: list[Target] = (), remove: list[str] = (), upgrade: bool = False) -> Command:
+    """``uv tool install`` with everything the receipt records (the tool's own requirement first, its
+    ``--with`` requirements, constraints, overrides, Python and options), plus ``add``, minus ``remove``."""
+    uv = find_uv()
+    if not uv:
+        raise NoInstaller(f"voice-transcriber runs from {env.describe()} but `uv` is not on PATH: put uv on PATH "
+                          "(it installed this tool) and run the command again")
+    requirements = receipt_requirements(env)
+    if not requirements:
+        raise NoInstaller(f"the uv receipt of {env.describe()} lists no requirements: reinstall the tool with "
+                          "`uv tool install --force ...`, then add plugins")
+    main, *withs = requirements
+    removed = {canonical(d) for d in remove}
+    added = {t.name for t in add if t.name}
+    argv = [uv, "tool", "install"]
+    spec, editable = requirement_arg(main)
+    argv += ["--editable", spec] if editable else [spec]
+    for requirement in withs:
+        name = canonical(str(requirement.get("name", "")))
+        if name in removed or name in added:
+            continue
+        spec, editable = requirement_arg(requirement)
+        argv += ["--with-editable" if editable else "--with", spec]
+    for t in add:
+        argv += ["--with-editable" if t.editable else "--with", t.spec]
+        if t.name and (upgrade or t.path is not None):
+            argv += ["--upgrade-package" if upgrade else "--reinstall-package", t.name]
+    files = [(flag, "".join(requirement_arg(r)[0] + "\n" for r in env.receipt[key]))
+             for key, flag in (("constraints", "--constraints"), ("overrides", "--overrides"),
+                               ("build-constraint-dependencies", "--build-constraints"))
+             if env.receipt.get(key)]
+    if env.receipt.get("python"):
+        argv += ["--python", str(env.receipt["python"])]
+    argv += _options(env.receipt.get("options", {}))
+    environ = {"UV_TOOL_DIR": str(env.prefix.parent)}
+    bins = {str(Path(e["install-path"]).parent) for e in env.receipt.get("entrypoints", []) if e.get("install-path")}
+    if len(bins) == 1:
+        environ["UV_TOOL_BIN_DIR"] = bins.pop()
+    return Command(argv, environ, "uv", files=files)
+
+
+def requirement_arg(requirement: dict[str, Any]) -> tuple[str, bool]:
+    """One requirement of a uv receipt as a command-line argument, and whether it is editable.
+
+    Receipts store ``{name, extras?, marker?}`` plus one source: ``specifier``/``index`` (a registry),
+    ``path`` (a file), ``directory``, ``editable``, ``virtual``, ``git`` (the URL with ``rev``/``tag``/
+    ``branch``/``subdirectory`` in its query and the commit in its fragment) or ``url``."""
+    from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+    name = str(requirement["name"])
+    extras = requirement.get("extras") or []
+    head = f"{name}[{','.join(extras)}]" if extras else name
+    marker = requirement.get("marker")
+    editable = False
+    if "editable" in requirement:
+        path = Path(requirement["editable"])
+        spec, editable = (str(path), True) if not extras and not marker else (f"{head} @ {path.as_uri()}", True)
+    elif "directory" in requirement or "path" in requirement or "virtual" in requirement:
+        location = requirement.get("directory") or requirement.get("path") or requirement.get("virtual")
+        spec = f"{head} @ {Path(location).absolute().as_uri()}"
+    elif "git" in requirement:
+        parts = urlsplit(str(requirement["git"]))
+        query = parse_qs(parts.query)
+        reference = next((query[k][0] for k in ("rev", "tag", "branch") if k in query), None)
+        path = parts.path + (f"@{reference}" if reference else "")
+        url = urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+        fragment = f"#subdirectory={query['subdirectory'][0]}" if "subdirectory" in query else ""
+        spec = f"{head} @ git+{url}{fragment}"
+    elif "url" in requirement:
+        fragment = f"#subdirectory={requirement['subdirectory']}" if requirement.get("subdirectory") else ""
+        spec = f"{head} @ {requirement['url']}{fragment}"
+    else:
+        spec = f"{head}{requirement.get('specifier', '')}".replace(" ", "")
+    if marker:
+        spec += f" ; {marker}"
+    return spec, editable
+
+
+def _options(options: dict[str, Any]) -> list[str]:
+    """The receipt's ``[tool.options]`` (the resolver and installer options the tool was installed with)
+    as flags: ``find-links = [...]`` → ``--find-links X`` …, ``index = [{url, name}]`` → ``--index name=url``."""
+    argv: list[str] = []
+    for key, value in options.items():
+        flag = f"--{key}"
+        if key == "index" and isinstance(value, list):
+            for index in value:
+                if isinstance(index, dict) and index.get("url"):
+                    url = str(index["url"])
+                    argv += [flag, f"{index['name']}={url}" if index.get("name") else url]
+        elif key == "config-settings" and isinstance(value, dict):
+            for k, v in value.items():
+                argv += ["--config-setting", f"{k}={v}"]
+        elif isinstance(value, bool):
+            if value:
+                argv.append(flag)
+        elif isinstance(value, (str, int, float)):
+            argv += [flag, str(value)]
+        elif isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+            for item in value:
+                argv += [flag, str(item)]
+    return argv

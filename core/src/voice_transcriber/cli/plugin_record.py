@@ -1,0 +1,89 @@
+"""What ``voice-transcriber install`` installed, where, from what, providing what.
+
+Kept in ``$XDG_STATE_HOME/voice-transcriber/installed-plugins.json``, by environment (its prefix), then by
+distribution: the argument it was installed from (a path made absolute), whether editable, its version,
+and the plugins and components it brought. ``doctor`` reads it to say how to get back a plugin that
+disappeared (a plain ``uv sync`` in a checkout removes what the lock file does not name) and which
+distribution provided a component the config names. Nothing here is needed to run: a missing or
+damaged file is an empty record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+FILE = "installed-plugins.json"
+
+
+def record_path() -> Path:
+    from xdg_base_dirs import xdg_state_home
+
+    return xdg_state_home() / "voice-transcriber" / FILE
+
+
+def load() -> dict[str, dict[str, dict[str, Any]]]:
+    """Environment prefix → distribution (canonical name) → entry."""
+    try:
+        data = json.loads(record_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    environments = data.get("environments") if isinstance(data, dict) else None
+    if not isinstance(environments, dict):
+        return {}
+    return {prefix: dists for prefix, dists in environments.items() if isinstance(dists, dict)}
+
+
+def _save(environments: dict[str, dict[str, dict[str, Any]]]) -> None:
+    from ..files import open_private, private_dir
+
+    path = record_path()
+    private_dir(path.parent)
+    tmp = path.with_name(f".{FILE}.{os.getpid()}.tmp")
+    with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "w", encoding="utf-8") as out:
+        json.dump({"environments": {p: d for p, d in environments.items() if d}}, out, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def remember(dist: str, entry: dict[str, Any], prefix: str | None = None) -> None:
+    environments = load()
+    environments.setdefault(prefix or sys.prefix, {})[dist] = entry
+    _save(environments)
+
+
+def forget(dists: list[str], prefix: str | None = None) -> None:
+    environments = load()
+    mine = environments.get(prefix or sys.prefix, {})
+    if any(d in mine for d in dists):
+        for dist in dists:
+            mine.pop(dist, None)
+        _save(environments)
+
+
+def here(prefix: str | None = None) -> dict[str, dict[str, Any]]:
+    """The distributions installed into this environment (``sys.prefix``) with ``voice-transcriber install``."""
+    return load().get(prefix or sys.prefix, {})
+
+
+def provider(kind: str, name: str, prefix: str | None = None) -> tuple[str, dict[str, Any]] | None:
+    """The recorded distribution that provided component ``name`` of ``kind`` (this environment first)."""
+    environments = load()
+    prefix = prefix or sys.prefix
+    ordered = [environments.get(prefix, {})] + [d for p, d in environments.items() if p != prefix]
+    for dists in ordered:
+        for dist, entry in dists.items():
+            provides = entry.get("provides", {})
+            if isinstance(provides, dict) and name in provides.get(f"{kind}s", []):
+                return dist, entry
+    return None
+
+
+def install_command(entry: dict[str, Any], dist: str) -> str:
+    """``voice-transcriber install ...`` that installs the recorded distribution again."""
+    import shlex
+
+    requirement = entry.get("requirement") or dist
+    return "voice-transcriber install " + ("-e " if entry.get("editable") else "") + shlex.quote(str(requirement))

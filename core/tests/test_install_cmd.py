@@ -1,0 +1,313 @@
+"""``voice-transcriber install``/``uninstall``: real installs of a small local plugin into a uv tool
+environment and into a checkout-like uv project, offline (the wheel of the core is built here, every other
+package comes from uv's cache); and the pieces (receipts, installer output, environment kinds) on their own."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from voice_transcriber.cli import plugin_env
+from voice_transcriber.cli.install_cmd import explain
+
+REPO = Path(__file__).resolve().parents[2]
+UV = shutil.which("uv")
+needs_uv = pytest.mark.skipif(UV is None, reason="uv is not on PATH")
+# The real installs share one xdist worker (xdist_group), so the wheel of the core is built once per run.
+
+SHOUT = {
+    "pyproject.toml": """\
+        [project]
+        name = "voice-transcriber-shout"
+        version = "0.1.0"
+        requires-python = ">=3.11"
+        dependencies = ["voice-transcriber-core"]
+
+        [project.entry-points.voice_transcriber]
+        shout = "voice_transcriber_shout"
+
+        [build-system]
+        requires = ["hatchling"]
+        build-backend = "hatchling.build"
+        """,
+    "src/voice_transcriber_shout/__init__.py": """\
+        from voice_transcriber import Formatter, hookimpl
+
+
+        class Shout(Formatter):
+            name = "shout"
+
+            def format(self, transcript):
+                return transcript.text.upper()
+
+
+        @hookimpl
+        def vt_register_formatters(register):
+            register(Shout)
+        """,
+}
+
+
+def write_plugin(folder: Path, files: dict[str, str] = SHOUT) -> Path:
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return folder
+
+
+def offline_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "UV_PROJECT"))}
+    env.update(UV_OFFLINE="1", UV_NO_PROGRESS="1", **extra)
+    return env
+
+
+def run(argv, *, cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run([str(a) for a in argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=240)
+    if check:
+        assert done.returncode == 0, f"{argv} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory) -> Path:
+    """The core's wheel, built from this checkout once per session (offline: hatchling comes from uv's cache)."""
+    folder = tmp_path_factory.mktemp("wheelhouse")
+    run([UV, "build", "--package", "voice-transcriber-core", "--wheel", "--out-dir", folder, "-q", REPO],
+        cwd=REPO, env=offline_env())
+    return folder
+
+
+def core_wheel(wheelhouse: Path) -> Path:
+    return next(wheelhouse.glob("voice_transcriber_core-*.whl"))
+
+
+def plugin_names(exe: Path, cwd: Path, env: dict[str, str]) -> dict[str, dict]:
+    records = json.loads(run([exe, "plugins", "--json"], cwd=cwd, env=env).stdout)
+    return {record["name"]: record for record in records}
+
+
+@pytest.mark.slow
+@needs_uv
+@pytest.mark.xdist_group("plugin-installs")
+def test_uv_tool_install_survives_upgrade_and_uninstall_removes_it(tmp_path, wheelhouse):
+    """A uv tool: the plugin goes into uv's receipt (`--with`), so `uv tool upgrade` keeps it; uninstall drops it."""
+    tools, bin_dir, work = tmp_path / "tools", tmp_path / "bin", tmp_path / "work"
+    work.mkdir()
+    env = offline_env(UV_TOOL_DIR=str(tools), UV_TOOL_BIN_DIR=str(bin_dir))
+    run([UV, "tool", "install", "-q", "--python", sys.executable, core_wheel(wheelhouse)], cwd=work, env=env)
+    exe = bin_dir / "voice-transcriber"
+    plugin = write_plugin(tmp_path / "shout")
+
+    done = run([exe, "install", plugin], cwd=work, env=env)
+    assert "installed voice-transcriber-shout 0.1.0: plugin shout (formatter shout)" in done.stdout
+    assert "uv tool install" in done.stderr and "--with" in done.stderr
+    assert plugin_names(exe, work, env)["shout"]["formatters"] == ["shout"]
+    receipt = tomllib.loads((tools / "voice-transcriber-core" / "uv-receipt.toml").read_text())["tool"]
+    assert [r["name"] for r in receipt["requirements"]] == ["voice-transcriber-core", "voice-transcriber-shout"]
+    assert receipt["requirements"][0]["path"] == str(core_wheel(wheelhouse))  # the tool's own source is kept
+    assert receipt["python"] == sys.executable
+
+    run([UV, "tool", "upgrade", "voice-transcriber-core"], cwd=work, env=env)
+    assert "shout" in plugin_names(exe, work, env)
+
+    refused = run([exe, "uninstall", "shout"], cwd=work, env=env, check=False)  # no terminal to ask, no -y
+    assert refused.returncode == 2 and "pass -y" in refused.stderr
+
+    done = run([exe, "uninstall", "-y", "shout"], cwd=work, env=env)
+    assert "uninstalled voice-transcriber-shout 0.1.0" in done.stdout
+    assert "shout" not in plugin_names(exe, work, env)
+    receipt = tomllib.loads((tools / "voice-transcriber-core" / "uv-receipt.toml").read_text())["tool"]
+    assert [r["name"] for r in receipt["requirements"]] == ["voice-transcriber-core"]
+
+
+def readme_setup_command() -> list[str]:
+    """The README's set-up command (the first shell block of "Try it"), as argv."""
+    text = (REPO / "README.md").read_text()
+    section = text.split("## Try it", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1).strip()
+    assert "\n" not in block and block.startswith("uv sync"), block
+    return block.split()
+
+
+@pytest.mark.slow
+@needs_uv
+@pytest.mark.xdist_group("plugin-installs")
+def test_checkout_install_survives_the_readme_setup_command(tmp_path, wheelhouse):
+    """A checkout's .venv (a uv project): `uv pip install` puts the plugin in; the README's set-up
+    command keeps it; a plain `uv sync` removes it, and doctor says so and how to get it back."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (checkout / "pyproject.toml").write_text(textwrap.dedent(f"""\
+        [project]
+        name = "checkout"
+        version = "0.0.0"
+        requires-python = ">=3.11"
+        dependencies = ["voice-transcriber-core"]
+
+        [tool.uv]
+        package = false
+
+        [tool.uv.sources]
+        voice-transcriber-core = {{ path = "{core_wheel(wheelhouse)}" }}
+        """))
+    env = offline_env(UV_PYTHON=sys.executable)
+    run([UV, "sync", "-q"], cwd=checkout, env=env)
+    exe = checkout / ".venv" / "bin" / "voice-transcriber"
+    plugin = write_plugin(tmp_path / "shout")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"formatterEnabled": True, "formatter": {"chain": ["shout"]}}))
+    env["VOICE_TRANSCRIBER_CONFIG"] = str(config)
+
+    done = run([exe, "install", plugin], cwd=tmp_path, env=env)
+    assert "uv pip install" in done.stderr and "project environment" in done.stderr
+    assert "shout" in plugin_names(exe, tmp_path, env)
+
+    run(readme_setup_command(), cwd=checkout, env=env)
+    assert "shout" in plugin_names(exe, tmp_path, env), "the README's set-up command removed an installed plugin"
+
+    run([UV, "sync", "-q"], cwd=checkout, env=env)  # exact: what the lock does not name goes
+    assert "shout" not in plugin_names(exe, tmp_path, env)
+    doctor = run([exe, "doctor"], cwd=tmp_path, env=env, check=False)
+    assert doctor.returncode == 1
+    assert re.search(r"FAIL\s+formatter shout: .*voice-transcriber-shout", doctor.stdout), doctor.stdout
+    assert f"voice-transcriber install {plugin}" in doctor.stdout
+
+    run([exe, "install", plugin], cwd=tmp_path, env=env)  # the command doctor gave brings it back
+    assert "shout" in plugin_names(exe, tmp_path, env)
+
+
+# -- the pieces ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("requirement", "expected"), [
+    ({"name": "voice-transcriber"}, ("voice-transcriber", False)),
+    ({"name": "voice-transcriber", "specifier": ">=0.1, <1", "extras": ["offline"]},
+     ("voice-transcriber[offline]>=0.1,<1", False)),
+    ({"name": "vt-x", "path": "/w/vt_x-1-py3-none-any.whl"}, ("vt-x @ file:///w/vt_x-1-py3-none-any.whl", False)),
+    ({"name": "vt-x", "directory": "/src/vt x"}, ("vt-x @ file:///src/vt%20x", False)),
+    ({"name": "vt-x", "editable": "/src/vt-x"}, ("/src/vt-x", True)),
+    ({"name": "vt-x", "git": "https://example.org/a/b?subdirectory=plugins%2Fx&rev=v1#0123abcd"},
+     ("vt-x @ git+https://example.org/a/b@v1#subdirectory=plugins/x", False)),
+    ({"name": "vt-x", "url": "https://example.org/vt_x-1.tar.gz"}, ("vt-x @ https://example.org/vt_x-1.tar.gz", False)),
+    ({"name": "vt-x", "marker": "sys_platform == 'linux'"}, ("vt-x ; sys_platform == 'linux'", False)),
+])
+def test_receipt_requirements_become_arguments(requirement, expected):
+    assert plugin_env.requirement_arg(requirement) == expected
+
+
+def test_receipt_options_become_flags():
+    options = {"find-links": ["file:///w"], "no-index": True, "index-strategy": "unsafe-best-match",
+               "index": [{"url": "https://pkgs.example/simple", "name": "corp"}], "compile-bytecode": False}
+    assert plugin_env._options(options) == ["--find-links", "file:///w", "--no-index", "--index-strategy",
+                                            "unsafe-best-match", "--index", "corp=https://pkgs.example/simple"]
+
+
+def test_uv_tool_command_keeps_the_receipt(tmp_path, monkeypatch):
+    monkeypatch.setenv("UV", sys.executable)  # any executable file stands in for uv: nothing runs
+    prefix = tmp_path / "tools" / "voice-transcriber"
+    prefix.mkdir(parents=True)
+    (prefix / "uv-receipt.toml").write_text(textwrap.dedent("""\
+        [tool]
+        requirements = [
+            { name = "voice-transcriber", directory = "/src/voice-transcriber" },
+            { name = "voice-transcriber-emoji" },
+            { name = "voice-transcriber-shout", editable = "/src/shout" },
+        ]
+        constraints = [{ name = "numpy", specifier = "<3" }]
+        python = "3.12"
+        entrypoints = [{ name = "voice-transcriber", install-path = "/home/u/.local/bin/voice-transcriber", from = "voice-transcriber" }]
+
+        [tool.options]
+        find-links = ["file:///w"]
+        """))
+    env = plugin_env.detect(prefix, "/x/bin/python")
+    assert env.kind == plugin_env.UV_TOOL and env.name == "voice-transcriber"
+
+    added = plugin_env.install_commands(env, [plugin_env.Target("voice-transcriber-new", "voice-transcriber-new")])
+    assert added.argv[1:] == ["tool", "install", "voice-transcriber @ file:///src/voice-transcriber",
+                              "--with", "voice-transcriber-emoji", "--with-editable", "/src/shout",
+                              "--with", "voice-transcriber-new", "--python", "3.12", "--find-links", "file:///w"]
+    assert added.files == [("--constraints", "numpy<3\n")]
+    assert added.env == {"UV_TOOL_DIR": str(prefix.parent), "UV_TOOL_BIN_DIR": "/home/u/.local/bin"}
+
+    removed = plugin_env.uninstall_command(env, ["voice-transcriber-emoji"])
+    assert "voice-transcriber-emoji" not in removed.argv and "/src/shout" in removed.argv
+
+
+def test_environment_kinds(tmp_path):
+    pipx = tmp_path / "pipx" / "venvs" / "voice-transcriber"
+    pipx.mkdir(parents=True)
+    (pipx / "pipx_metadata.json").write_text("{}")
+    assert plugin_env.detect(pipx).kind == plugin_env.PIPX
+
+    project = tmp_path / "checkout"
+    (project / ".venv").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (project / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\nuv = 0.9.0\n")
+    env = plugin_env.detect(project / ".venv")
+    assert env.kind == plugin_env.UV_PROJECT and env.project == project
+
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    assert plugin_env.detect(venv).kind == plugin_env.VENV
+    assert plugin_env.detect(tmp_path).kind == plugin_env.SYSTEM
+    with pytest.raises(plugin_env.NoInstaller, match="system's Python"):
+        plugin_env.install_commands(plugin_env.detect(tmp_path), [plugin_env.Target("x", "x")])
+
+
+def test_pipx_command(tmp_path, monkeypatch):
+    fake = tmp_path / "bin" / "pipx"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    prefix = tmp_path / "pipx" / "venvs" / "voice-transcriber"
+    prefix.mkdir(parents=True)
+    (prefix / "pipx_metadata.json").write_text("{}")
+    env = plugin_env.detect(prefix)
+    command = plugin_env.install_commands(env, [plugin_env.Target("/src/shout", "voice-transcriber-shout",
+                                                                  Path("/src/shout"), editable=True)])
+    assert command.argv == [str(fake), "inject", "voice-transcriber", "--editable", "/src/shout"]
+    assert command.env == {"PIPX_HOME": str(tmp_path / "pipx")}
+    assert plugin_env.uninstall_command(env, ["voice-transcriber-shout"]).argv == [
+        str(fake), "uninject", "voice-transcriber", "voice-transcriber-shout"]
+
+
+def test_targets(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_plugin(tmp_path / "shout")
+    local = plugin_env.target("./shout")
+    assert (local.spec, local.name) == (str(tmp_path / "shout"), "voice-transcriber-shout")
+    assert plugin_env.target("Voice_Transcriber.Emoji>=1").name == "voice-transcriber-emoji"
+    assert plugin_env.target("git+https://example.org/x.git").name is None
+    with pytest.raises(FileNotFoundError):
+        plugin_env.target("./missing")
+
+
+@pytest.mark.parametrize(("output", "expected"), [
+    ("error: No solution found when resolving dependencies:\n  Because voice-transcriber-nope was not found in the "
+     "cache and you require voice-transcriber-nope, we can conclude that your requirements are unsatisfiable.\n\n"
+     "hint: Packages were unavailable because the network was disabled.", "offline"),
+    ("× No solution found when resolving dependencies:\n  ╰─▶ Because voice-transcriber-nope was not found in the "
+     "package registry and you require voice-transcriber-nope, we can conclude that your requirements are "
+     "unsatisfiable.", "package not found"),
+    ("ERROR: Could not find a version that satisfies the requirement voice-transcriber-nope (from versions: none)\n"
+     "ERROR: No matching distribution found for voice-transcriber-nope", "package not found"),
+    ("error: Request failed after 3 retries\n  Caused by: Failed to fetch: `https://pypi.org/simple/x/`\n"
+     "  Caused by: dns error: failed to lookup address information", "network error"),
+    ("× Failed to build `x @ file:///src/x`\n├─▶ The build backend returned an error\n╰─▶ Call to "
+     "`hatchling.build.build_wheel` failed (exit status: 1)", "does not build"),
+])
+def test_installer_failures_in_one_line(output, expected):
+    line = explain(output, "x")
+    assert expected in line and "\n" not in line
