@@ -6,10 +6,10 @@ length. The baseline, in the same run on the same file, is a bare faster-whisper
 decodes the whole file first (what `transcribe` did before: 1.84 GB). The 2-hour silent WAV
 (16 kHz mono 16-bit, 230 MB) is generated in a temporary directory and deleted afterwards.
 
-    uv run python bench/long_files.py [--runs 3] [--hours 2] [--out bench/results/42-long-files.md] [--json PATH]
+    uv run python bench/long_files.py [--runs 10] [--hours 2] [--out bench/results/42-long-files.md] [--json PATH]
 
-Peak RSS is the process's own maximum resident set (``wait4`` ru_maxrss); it varies by a few MB
-between runs, so a few pairs suffice (the median is reported).
+Peak RSS is the process's own maximum resident set (``wait4`` ru_maxrss); the median of the
+pairs is reported with the smallest and largest run, and the load average before each pair.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def model_dir() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=repeats(3, 1), help="pairs of runs (default 3; 1 with --quick)")
+    parser.add_argument("--runs", type=int, default=repeats(10, 1), help="pairs of runs (default 10; 1 with --quick)")
     parser.add_argument("--hours", type=float, default=2.0, help="length of the silent WAV (default 2)")
     add_output_options(parser, RESULTS / "42-long-files.md")
     args = parser.parse_args()
@@ -75,11 +75,13 @@ def main() -> None:
     model = model_dir()
     ours: dict[str, list[float]] = {"rss": [], "wall": []}
     bare: dict[str, list[float]] = {"rss": [], "wall": []}
+    loads: list[float] = []
     with tempfile.TemporaryDirectory(prefix="vt-long-") as tmp:
         wav = silent_wav(Path(tmp) / "silence.wav", args.hours)
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "XDG_CONFIG_HOME": tmp, "XDG_STATE_HOME": tmp, "XDG_CACHE_HOME": tmp,
                "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": model, "VOICE_TRANSCRIBER_LANGUAGE": "en"}
         for _ in range(args.runs):  # alternated: both sides see the same machine
+            loads.append(os.getloadavg()[0])
             for side, cmd in ((ours, [str(VT), "transcribe", str(wav), "--backend", "local"]),
                               (bare, [sys.executable, "-c", BARE, model, str(wav)])):
                 rss, wall = measured(cmd, env)
@@ -97,17 +99,19 @@ def main() -> None:
 
 `uv run python bench/long_files.py` — {machine()}. A {args.hours:g}-hour silent WAV (16 kHz mono 16-bit,
 generated in a temporary directory), tiny.en int8, beam 5, VAD on; {args.runs} alternated pair(s), median.
-Load average at the start: {load_before}; at the end: {load_average()} (other jobs shared the machine).
+Load average at the start: {load_before}; at the end: {load_average()}; 1-minute load before each pair
+{min(loads):.1f} to {max(loads):.1f} (other jobs shared the machine: wall times move with it, peak RSS does not).
 
-| | peak RSS (median) | wall (median) |
-|---|---|---|
-| `voice-transcriber transcribe` (stream decode, 2-minute windows) | {o:.0f} MB | {statistics.median(ours['wall']):.1f} s |
-| bare faster-whisper script (whole file decoded first) | {b:.0f} MB | {statistics.median(bare['wall']):.1f} s |
+| | peak RSS (median) | peak RSS (min – max) | wall (median) |
+|---|---|---|---|
+| `voice-transcriber transcribe` (stream decode, 2-minute windows) | {o:.0f} MB | {min(ours['rss']):.0f} – {max(ours['rss']):.0f} MB | {statistics.median(ours['wall']):.1f} s |
+| bare faster-whisper script (whole file decoded first) | {b:.0f} MB | {min(bare['rss']):.0f} – {max(bare['rss']):.0f} MB | {statistics.median(bare['wall']):.1f} s |
 
 Goal: ≤ {BUDGET_MB:.0f} MB whatever the length — {'met' if o <= BUDGET_MB else 'NOT met'} ({o:.0f} MB, {o / b:.2f} × the whole-file decode).
 """
     write_outputs(args, "long_files", markdown, rows,
-                  notes=f"peak RSS {o:.0f} MB for {args.hours:g} h (goal ≤ {BUDGET_MB:.0f} MB); bare whole-file decode {b:.0f} MB")
+                  notes=f"peak RSS {o:.0f} MB for {args.hours:g} h (goal ≤ {BUDGET_MB:.0f} MB; {args.runs} pairs, "
+                        f"{min(ours['rss']):.0f}–{max(ours['rss']):.0f} MB); bare whole-file decode {b:.0f} MB")
 
 
 if __name__ == "__main__":

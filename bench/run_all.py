@@ -8,7 +8,9 @@ and runs each, in name order, in its own process and session with ``--json PATH`
 repeat counts. Every script also writes its own Markdown section in bench/results/. A script
 that fails, times out or writes no rows gets a row saying so, and the others still run.
 bench/results/01-summary.md then holds the date, machine, commit, load average and one table
-of every ratio with its goal; the exit status is 1 when a script failed.
+of every ratio with its goal; after a partial run (``--only``) it keeps below the new table each
+earlier section that still holds rows of scripts not run this time. The exit status is 1 when a
+script failed.
 """
 
 from __future__ import annotations
@@ -204,6 +206,23 @@ def render_summary(outcomes: list[Outcome], info: RunInfo) -> str:
     return "\n".join(lines + (["", *notes] if notes else [])) + "\n"
 
 
+SECTION = re.compile(r"(?m)^(?=## Summary)")
+SCRIPT_CELL = re.compile(r"(?m)^\| ([\w-]+) \| (?!---)")
+
+
+def earlier_sections(previous: str, run_now: set[str]) -> list[str]:
+    """The sections of the previous summary that still hold rows of scripts not run now, retitled as
+    earlier runs (naming their scripts); a section whose every script ran again is dropped."""
+    kept = []
+    for section in SECTION.split(previous):
+        scripts = sorted(set(SCRIPT_CELL.findall(section)) - {"script"})
+        if not section.startswith("## Summary") or not set(scripts) - run_now:
+            continue
+        title = f"## Summary of an earlier run ({', '.join(scripts)})"
+        kept.append(title + "\n" + section.split("\n", 1)[1].rstrip("\n") + "\n")
+    return kept
+
+
 def run(scripts: list[Path], quick: bool, timeout: float, summary: Path, only: list[str] | None = None,
         logs: Path | None = None) -> list[Outcome]:
     """Run ``scripts`` one after the other and write the summary section to ``summary``.
@@ -220,7 +239,9 @@ def run(scripts: list[Path], quick: bool, timeout: float, summary: Path, only: l
         print(f"{script.stem}: {outcome.error or f'{len(outcome.rows)} rows'} ({outcome.seconds:.0f} s)", flush=True)
         outcomes.append(outcome)
     info = RunInfo(started, machine(), commit, load_before, os.getloadavg(), quick, only)
-    summary.write_text(render_summary(outcomes, info), encoding="utf-8")
+    previous = summary.read_text(encoding="utf-8") if only and summary.exists() else ""
+    kept = earlier_sections(previous, {o.script for o in outcomes})
+    summary.write_text("\n".join([render_summary(outcomes, info), *kept]), encoding="utf-8")
     return outcomes
 
 

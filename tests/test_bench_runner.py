@@ -148,3 +148,22 @@ def test_rows_file_must_follow_the_interface(run_all, tmp_path):
     assert run_all.read_rows("x", rows_file, 1.0).error.startswith("unreadable --json file: ")
     rows_file.write_text(json.dumps({"rows": []}))
     assert run_all.read_rows("x", rows_file, 1.0).error == "wrote no rows"
+
+
+def test_a_partial_run_keeps_the_earlier_sections_of_scripts_it_did_not_run(run_all, fake_bench, tmp_path):
+    summary = tmp_path / "01-summary.md"
+    summary.write_text("## Summary: every ratio from one run\n\n| script | m |\n|---|---|\n| good | old row |\n"
+                       "| other | kept row |\n\nGoals met: 1 of 1.\n\n"
+                       "## Summary of an earlier partial run (good)\n\n| script | m |\n|---|---|\n| good | older |\n",
+                       encoding="utf-8")
+    good = [p for p in run_all.discover(fake_bench) if p.stem == "good"]
+    run_all.run(good, quick=True, timeout=60, summary=summary, only=["good"], logs=tmp_path)
+
+    text = summary.read_text(encoding="utf-8")
+    new, kept = text.split("## Summary of an earlier run (good, other)\n")
+    assert new.startswith("## Summary: every ratio from one run") and "| good | fast thing ÷ bare thing |" in new
+    assert kept == "\n| script | m |\n|---|---|\n| good | old row |\n| other | kept row |\n\nGoals met: 1 of 1.\n"
+    assert "older" not in text  # every script of that section ran again
+
+    run_all.run(good, quick=True, timeout=60, summary=summary, logs=tmp_path)  # a full run keeps nothing
+    assert "earlier" not in summary.read_text(encoding="utf-8")
