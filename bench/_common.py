@@ -1,4 +1,5 @@
-"""What every bench script shares: the machine line, quick mode, and the output options.
+"""What every bench script shares: the machine line, quick mode, the options and outputs, an
+isolated environment, whole-process measurements and alternated (paired) runs.
 
 Each script writes its Markdown section (``--out``, default ``bench/results/NN-topic.md``) and,
 with ``--json PATH``, the rows ``bench/run_all.py`` collects into the summary table::
@@ -16,8 +17,15 @@ import json
 import os
 import platform
 import re
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple, TypeVar
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -68,6 +76,13 @@ class Row:
                 "ratio": self.ours / self.baseline if self.baseline else None, "goal": self.goal}
 
 
+def bench_parser(doc: str, markdown: Path) -> argparse.ArgumentParser:
+    """The script's parser: its docstring's first line as description, ``--out`` and ``--json``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    add_output_options(parser, markdown)
+    return parser
+
+
 def add_output_options(parser: argparse.ArgumentParser, markdown: Path) -> None:
     parser.add_argument("--out", type=Path, default=markdown,
                         help=f"Markdown section to write (default: {markdown.relative_to(ROOT)})")
@@ -81,3 +96,60 @@ def write_outputs(args: argparse.Namespace, script: str, markdown: str, rows: li
     if args.json:
         payload = {"script": script, "rows": [row.as_json() for row in rows], "notes": notes}
         args.json.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def isolated_env(folder: Path | str, **extra: str) -> dict[str, str]:
+    """This environment with every XDG directory (runtime included) under ``folder``, no model hub,
+    and none of the caller's ``VOICE_TRANSCRIBER_*`` settings; ``extra`` on top."""
+    folder = Path(folder)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VOICE_TRANSCRIBER_")}
+    env.update({f"XDG_{name}_HOME": str(folder / name.lower()) for name in ("CONFIG", "STATE", "CACHE", "DATA")})
+    env.update(XDG_RUNTIME_DIR=str(folder), HF_HUB_OFFLINE="1", **extra)
+    return env
+
+
+class Measured(NamedTuple):
+    """One finished process: wall seconds, peak RSS in MB (``wait4`` ru_maxrss), stdout, stderr,
+    CPU seconds (user + system) and exit code."""
+
+    wall: float
+    peak_mb: float
+    out: str
+    err: str
+    cpu: float
+    code: int
+
+
+def measure_process(cmd: Sequence[str], env: Mapping[str, str] | None = None, *, check: bool = True,
+                    cwd: Path | None = None) -> Measured:
+    """Run ``cmd`` to its end as a fresh process (``env``: the whole environment; default this one).
+    With ``check``, a failing command ends the benchmark with its stderr.
+
+    Linux carries the parent's peak RSS across fork and exec into the child's ru_maxrss: measure
+    from a small process (import nothing large before), or the figure is the parent's peak."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:  # no pipe to fill up
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                env=dict(env if env is not None else os.environ), cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        text, errors = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if check and code:
+        raise SystemExit(f"failed (exit {code}): {' '.join(cmd)}\n{errors[-2000:]}")
+    return Measured(wall, usage.ru_maxrss / 1024, text, errors, usage.ru_utime + usage.ru_stime, code)
+
+
+def alternated(sides: Mapping[str, Callable[[], T]], rounds: int, *, warmup: int = 0) -> dict[str, list[T]]:
+    """Each side once per round, in turn (A B, B A, … : which goes first alternates, so neither
+    always meets the machine first); the first ``warmup`` rounds are dropped."""
+    names = list(sides)
+    results: dict[str, list[T]] = {name: [] for name in names}
+    for round_ in range(warmup + rounds):
+        order = names[round_ % len(names):] + names[:round_ % len(names)]
+        for name in order:
+            value = sides[name]()
+            if round_ >= warmup:
+                results[name].append(value)
+    return results

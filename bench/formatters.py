@@ -29,7 +29,7 @@ from voice_transcriber.plugins import load_registry
 from _common import RESULTS, Row, add_output_options, machine, repeats, write_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
-JFK = ROOT.parent / "shared" / "audio" / "jfk.flac"
+JFK = ROOT / "samples" / "jfk.flac"  # the sample the repository ships (16 kHz mono)
 DICTATION = (
     "Um, so I think we should, uh, ship the the release on Friday period new paragraph the tests pass comma "
     "the docs are done comma and the benchmark numbers look good question mark I I would like a second review "

@@ -41,7 +41,7 @@ from voice_transcriber_backends.upload import ENCODINGS, encode
 from _common import RESULTS, Row, add_output_options, load_average, machine, repeats, write_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
-JFK = ROOT.parent / "shared" / "audio" / "jfk.flac"
+JFK = ROOT / "samples" / "jfk.flac"  # the sample the repository ships (16 kHz mono)
 MODEL = "Systran/faster-whisper-tiny.en"
 LIVE_URL = os.environ.get("VOICE_TRANSCRIBER_TEST_SPEACHES_URL", "")
 

