@@ -57,6 +57,13 @@ SHOUT = {
 }
 
 
+#: A plugin whose import fails, as one that needs a library its author forgot to declare.
+BROKEN = {
+    "pyproject.toml": SHOUT["pyproject.toml"].replace("shout", "broken"),
+    "src/voice_transcriber_broken/__init__.py": "import voice_transcriber_no_such_library\n",
+}
+
+
 def write_plugin(folder: Path, files: dict[str, str] = SHOUT) -> Path:
     for name, text in files.items():
         path = folder / name
@@ -128,6 +135,48 @@ def test_uv_tool_install_survives_upgrade_and_uninstall_removes_it(tmp_path, whe
     assert "shout" not in plugin_names(exe, work, env)
     receipt = tomllib.loads((tools / "voice-transcriber-core" / "uv-receipt.toml").read_text())["tool"]
     assert [r["name"] for r in receipt["requirements"]] == ["voice-transcriber-core"]
+
+    # A plugin that installs but does not load: exit 1, and its warning names the command that removes it.
+    failed = run([exe, "install", write_plugin(tmp_path / "broken", BROKEN)], cwd=work, env=env, check=False)
+    assert failed.returncode == 1, failed.stderr
+    assert "fails to load: ModuleNotFoundError" in failed.stdout
+    warning = run([exe, "plugins"], cwd=work, env=env).stderr
+    command = re.search(r"remove it: `(voice-transcriber uninstall [\w-]+)`", warning).group(1)
+    assert command == "voice-transcriber uninstall voice-transcriber-broken"
+    run([exe, *command.split()[1:], "-y"], cwd=work, env=env)
+    assert "broken" not in run([exe, "plugins"], cwd=work, env=env).stdout
+
+
+@pytest.mark.slow
+@needs_uv
+@pytest.mark.xdist_group("plugin-installs")
+def test_pipx_install_is_injected_and_survives_upgrade(tmp_path, wheelhouse):
+    """pipx (its uv backend, offline): `pipx inject` puts the plugin in pipx's metadata, so
+    `pipx upgrade` keeps it; uninstall runs `pipx uninject`."""
+    pytest.importorskip("pipx")
+    work = tmp_path / "work"
+    work.mkdir()
+    env = offline_env(PIPX_HOME=str(tmp_path / "pipx"), PIPX_BIN_DIR=str(tmp_path / "bin"),
+                      PIPX_MAN_DIR=str(tmp_path / "man"), PIPX_DEFAULT_BACKEND="uv",
+                      PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    pipx = [sys.executable, "-m", "pipx"]
+    run([*pipx, "install", "--python", sys.executable, core_wheel(wheelhouse)], cwd=work, env=env)
+    exe = tmp_path / "bin" / "voice-transcriber"
+    plugin = write_plugin(tmp_path / "shout")
+
+    done = run([exe, "install", plugin], cwd=work, env=env)
+    assert "installed voice-transcriber-shout 0.1.0: plugin shout (formatter shout)" in done.stdout
+    assert "pipx inject voice-transcriber-core" in done.stderr
+    metadata = json.loads((tmp_path / "pipx" / "venvs" / "voice-transcriber-core" / "pipx_metadata.json").read_text())
+    assert "voice-transcriber-shout" in metadata["injected_packages"]
+
+    run([*pipx, "upgrade", "--include-injected", "voice-transcriber-core"], cwd=work, env=env)
+    assert "shout" in plugin_names(exe, work, env)
+
+    run([exe, "uninstall", "-y", "voice-transcriber-shout"], cwd=work, env=env)
+    assert "shout" not in plugin_names(exe, work, env)
+    metadata = json.loads((tmp_path / "pipx" / "venvs" / "voice-transcriber-core" / "pipx_metadata.json").read_text())
+    assert "voice-transcriber-shout" not in metadata["injected_packages"]
 
 
 def readme_setup_command() -> list[str]:

@@ -158,17 +158,15 @@ def test_plugin_raising_at_registration_costs_one_line_and_others_work(tmp_path)
     assert records["stdout"]["sinks"] == ["stdout"] and records["append-file"]["sinks"] == ["append-file"]
 
 
-def test_uninstall_command_follows_the_environment(tmp_path):
-    from voice_transcriber.plugins import uninstall_command
+def test_fix_command_names_the_uninstall_command():
+    from voice_transcriber.plugin_manager import PluginFailure
+    from voice_transcriber.plugins import fix_command
 
-    pipx = tmp_path / "pipx" / "venvs" / "voice-transcriber"
-    pipx.mkdir(parents=True)
-    assert uninstall_command("vt-x", str(pipx), "/p/python") == "pipx runpip voice-transcriber uninstall vt-x"
-    uv_venv = tmp_path / "uvenv"
-    uv_venv.mkdir()
-    (uv_venv / "pyvenv.cfg").write_text("home = /usr/bin\nuv = 0.9.0\n")
-    assert uninstall_command("vt-x", str(uv_venv), "/p/python") == "uv pip uninstall --python /p/python vt-x"
-    assert uninstall_command("vt-x", str(tmp_path), "/p/python") == "/p/python -m pip uninstall vt-x"
+    third_party = fix_command(PluginFailure("shout", "Voice_Transcriber_Shout", "0.1.0", "ImportError: x"))
+    assert third_party == ("remove it: `voice-transcriber uninstall voice-transcriber-shout`, "
+                           "or skip it with VOICE_TRANSCRIBER_DISABLE_PLUGINS=shout")
+    first_party = fix_command(PluginFailure("tray", "voice-transcriber-tray", "0.1.0", "ImportError: x"))
+    assert first_party.startswith("reinstall voice-transcriber") and "uninstall" not in first_party
 
 
 # --- VOICE_TRANSCRIBER_PLUGINS -----------------------------------------------------------------------------

@@ -103,31 +103,13 @@ def _load(pm: PluginManager, ep: EntryPoint) -> None:
 
 def fix_command(failure: PluginFailure) -> str:
     """How to get rid of a broken plugin: reinstall a first-party distribution, uninstall a third-party one
-    with the installer that owns the environment this command runs in, or skip it for now."""
+    (``voice-transcriber uninstall`` uses the installer that owns this environment), or skip it for now."""
     skip = f"VOICE_TRANSCRIBER_DISABLE_PLUGINS={failure.name}"
     if not failure.dist:
         return f"skip it with {skip}"
     if canonical(failure.dist) in FIRST_PARTY:
         return f"reinstall voice-transcriber (its {failure.dist} is broken), or skip it with {skip}"
-    return f"remove it: `{uninstall_command(failure.dist)}`, or skip it with {skip}"
-
-
-def uninstall_command(dist: str, prefix: str | None = None, executable: str | None = None) -> str:
-    """The command that uninstalls ``dist`` from the environment at ``prefix`` (default: this process's):
-    pipx's venv, a uv-made venv (a checkout's ``.venv``, a ``uv tool`` environment) or any other (pip)."""
-    from pathlib import Path
-
-    root = Path(prefix or sys.prefix)
-    python = executable or sys.executable
-    if root.parent.name == "venvs" and "pipx" in root.parent.parent.name:
-        return f"pipx runpip {root.name} uninstall {dist}"
-    try:
-        made_by_uv = any(line.startswith("uv =") for line in (root / "pyvenv.cfg").read_text().splitlines())
-    except OSError:
-        made_by_uv = False
-    if made_by_uv:
-        return f"uv pip uninstall --python {python} {dist}"
-    return f"{python} -m pip uninstall {dist}"
+    return f"remove it: `voice-transcriber uninstall {canonical(failure.dist)}`, or skip it with {skip}"
 
 
 def failure_line(failure: PluginFailure) -> str:
