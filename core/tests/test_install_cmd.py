@@ -235,6 +235,39 @@ def test_checkout_install_survives_the_readme_setup_command(tmp_path, wheelhouse
     assert "shout" in plugin_names(exe, tmp_path, env)
 
 
+def test_a_recorded_plugin_that_went_missing(write_config, jfk_path):
+    """The record of `install` tells doctor and the run where a component the config names came from."""
+    from voice_transcriber.cli import plugin_record
+    from vt_testing.core import run_cli
+
+    plugin_record.remember("voice-transcriber-shout", {
+        "requirement": "/src/my shout", "editable": True, "version": "0.1.0", "plugins": ["shout"],
+        "provides": {"backends": [], "formatters": ["shout"], "sinks": [], "commands": []}})
+    write_config({"formatterEnabled": True, "formatter": {"chain": ["shout"]}})
+    doctor = run_cli("doctor").stdout.decode()
+    assert "FAIL  formatter shout: the config names it, but its plugin is not installed (it came from " \
+           "voice-transcriber-shout)" in doctor
+    assert "fix: `voice-transcriber install -e '/src/my shout'`, or take 'shout' out of the config" in doctor
+    assert "FAIL  plugin voice-transcriber-shout" not in doctor  # one line, one fix: the formatter's says it all
+
+    run = run_cli("transcribe", str(jfk_path))
+    assert run.returncode == 2
+    assert run.stderr.decode().strip().endswith(
+        "it came from voice-transcriber-shout, which is no longer installed: "
+        "`voice-transcriber install -e '/src/my shout'`"), run.stderr
+    assert len(run.stderr.decode().strip().splitlines()) == 1
+
+    write_config({})  # the config no longer needs it: doctor still says it left, and how to get it back
+    doctor = run_cli("doctor").stdout.decode()
+    assert "FAIL  plugin voice-transcriber-shout: installed with `voice-transcriber install`, but no longer" in doctor
+    assert "fix: `voice-transcriber install -e '/src/my shout'`, or forget it: " \
+           "`voice-transcriber uninstall voice-transcriber-shout`" in doctor
+
+    forgot = run_cli("uninstall", "voice-transcriber-shout")  # gone already: uninstall only forgets it
+    assert forgot.returncode == 0 and b"no longer installed; forgotten" in forgot.stdout
+    assert "voice-transcriber-shout" not in run_cli("doctor").stdout.decode()
+
+
 # -- the pieces ----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("requirement", "expected"), [

@@ -87,3 +87,21 @@ def install_command(entry: dict[str, Any], dist: str) -> str:
 
     requirement = entry.get("requirement") or dist
     return "voice-transcriber install " + ("-e " if entry.get("editable") else "") + shlex.quote(str(requirement))
+
+
+def reinstall_hint(registry: Any, settings: Any) -> str | None:
+    """For the first component the config names that no plugin registered: the recorded distribution that
+    provided it and the command that installs it again (None when the record does not know it)."""
+    chosen = (("backend", settings.transcription.chain()),
+              ("formatter", settings.formatter.chain if settings.formatter_enabled else []),
+              ("sink", settings.output.sinks))
+    for kind, names in chosen:
+        for name in names:
+            if name in registry.components[kind]:
+                continue
+            found = provider(kind, name)
+            if found is not None:
+                dist, entry = found
+                return f"it came from {dist}, which is no longer installed: `{install_command(entry, dist)}`"
+            return None
+    return None

@@ -155,11 +155,17 @@ def build_plan(registry: Registry, ctx: RunContext) -> Plan:
     from ..pipeline import Plan
 
     settings = ctx.settings
-    plan = Plan(
-        backends=registry.create_all("backend", settings.transcription.chain(), ctx),
-        formatters=registry.create_all("formatter", settings.formatter.chain if settings.formatter_enabled else [], ctx),
-        sinks=registry.create_all("sink", settings.output.sinks, ctx),
-    )
+    try:
+        plan = Plan(
+            backends=registry.create_all("backend", settings.transcription.chain(), ctx),
+            formatters=registry.create_all("formatter", settings.formatter.chain if settings.formatter_enabled else [], ctx),
+            sinks=registry.create_all("sink", settings.output.sinks, ctx),
+        )
+    except ConfigError as exc:  # an unknown name: a plugin `voice-transcriber install` put here may have gone
+        from .plugin_record import reinstall_hint
+
+        hint = reinstall_hint(registry, settings)
+        raise (ConfigError(f"{exc}; {hint}") if hint else exc) from None
     for component in [*plan.backends, *plan.formatters, *plan.sinks]:
         component.config  # noqa: B018 - validates the component's config section now
     check_language(plan.backends, settings)
