@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -30,3 +31,19 @@ def test_a_stop_recorded_after_a_start_makes_only_that_start_stale(tmp_path, mon
         assert control.stale_start(999) and control.stale_start(1000)  # fired before (or with) the stop
         assert not control.stale_start(1001)  # a new press after the release
         assert not control.stale_start(None)
+
+
+def test_a_held_toggle_key_counts_as_one_press_under_the_repeat_guard(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    tmp_path.chmod(0o700)
+    tick = os.sysconf("SC_CLK_TCK")
+    with control.control_lock():
+        assert control.repeated_toggle(1000, 0.8) is None, "the first press acts"
+        assert control.repeated_toggle(1000 + tick // 2, 0.8) == 0.5, "the first repeat, after the repeat delay"
+        for n in range(1, 40):  # the repeats keep the chain going for as long as the key is held
+            assert control.repeated_toggle(1000 + tick // 2 + n * 3, 0.8) is not None
+        assert control.repeated_toggle(1000, 0.8) == 0.0, "a repeat that reached us late is still a repeat"
+        last = 1000 + tick // 2 + 39 * 3
+        assert control.repeated_toggle(last + tick, 0.8) is None, "a new press a second after the release acts"
+        assert control.repeated_toggle(last + tick + 1, 0) is None, "no guard: every toggle acts"
+        assert control.repeated_toggle(None, 0.8) is None, "unknown firing time: acts"

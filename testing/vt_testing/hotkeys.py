@@ -1,14 +1,22 @@
-"""Push-to-talk and toggle hotkeys replayed: which voice-transcriber processes of a test are
-still running, and whether something records (``core/tests/test_push_to_talk_*.py``)."""
+"""Push-to-talk and toggle hotkeys replayed (``core/tests/test_push_to_talk_*.py``): which
+voice-transcriber processes of a test still run, whether something records, and the desktops
+that cannot run here (Hyprland, GNOME's shortcuts, KDE Plasma) replayed from docs/hotkeys.md's
+recipes: each command run the way that desktop runs it, on press, on every autorepeat of a held
+key where the desktop does that, and on release."""
 
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -101,3 +109,89 @@ def settled_after_release(runtime: Path) -> bool:
     except TimeoutError:
         run_cli("cancel")
         return False
+
+
+# --- desktops that cannot run here, replayed: their recipes, run the way they run them ----------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "hotkeys.md"
+
+
+@dataclass
+class Desktop:
+    """How a desktop runs a shortcut's command and what it does while the key is held.
+
+    ``shell``: through ``/bin/sh -c`` (Hyprland's ``exec``) or split like a shell and executed
+    directly (GNOME's custom shortcuts through GLib, Plasma's through KIO). ``repeat``: (delay,
+    interval) in seconds when the desktop runs the command again for every autorepeat of the held
+    key (GNOME's custom shortcuts are grabbed without ``META_KEY_BINDING_IGNORE_AUTOREPEAT``;
+    KWin hands repeated keys to global shortcuts), with the desktop's default rates; None when
+    a binding fires once per press (Hyprland's ``bind`` without the ``e`` flag)."""
+
+    name: str
+    shell: bool
+    repeat: tuple[float, float] | None
+
+    def run(self, command: str) -> subprocess.Popen:
+        argv = ["/bin/sh", "-c", command] if self.shell else shlex.split(command)
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def hold(self, seconds: float, on_press: str, on_release: str | None = None) -> int:
+        """Press the key, hold it ``seconds``, release it; return how many times ``on_press`` ran."""
+        start = time.monotonic()
+        started = [self.run(on_press)]
+        if self.repeat is not None:
+            delay, interval = self.repeat
+            due = start + delay
+            while due < start + seconds:
+                time.sleep(max(0.0, due - time.monotonic()))
+                started.append(self.run(on_press))
+                due += interval
+        time.sleep(max(0.0, start + seconds - time.monotonic()))
+        if on_release is not None:
+            started.append(self.run(on_release))
+        for proc in started:  # reaped as they end (the test waits for them through /proc)
+            threading.Thread(target=proc.wait, daemon=True).start()
+        return len(started) - (on_release is not None)
+
+
+HYPRLAND = Desktop("Hyprland", shell=True, repeat=None)
+GNOME = Desktop("GNOME", shell=False, repeat=(0.5, 0.03))  # org.gnome.desktop.peripherals.keyboard defaults
+KDE = Desktop("KDE Plasma", shell=False, repeat=(0.6, 0.04))  # kcminputrc RepeatDelay=600, RepeatRate=25
+
+
+def _section(title: str) -> str:
+    text = DOCS.read_text()
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start: end if end != -1 else len(text)]
+
+
+def _absolute(command: str) -> str:
+    """The recipe's command with this test's ``voice-transcriber`` (the docs' absolute-path advice)."""
+    assert command.startswith("voice-transcriber "), command
+    return shlex.quote(VT) + command[len("voice-transcriber"):]
+
+
+def hyprland_push_to_talk() -> tuple[str, str]:
+    """The (press, release) commands of docs/hotkeys.md's Hyprland push-to-talk lines."""
+    binds = {}
+    for line in _section("Hyprland").splitlines():
+        kind, _, rest = line.partition("=")
+        if kind.strip() in ("bind", "bindr") and ", SPACE," in rest:
+            binds[kind.strip()] = rest.split(",", 3)[3].strip()
+    return _absolute(binds["bind"]), _absolute(binds["bindr"])
+
+
+def gnome_toggle() -> str:
+    """The command docs/hotkeys.md's GNOME custom shortcut runs."""
+    found = re.search(r'command "\$\(command -v voice-transcriber\)( [^"]*)"', _section("GNOME"))
+    assert found, "the GNOME recipe's `gsettings set … command` line"
+    return shlex.quote(VT) + found.group(1)
+
+
+def kde_toggle() -> str:
+    """The command of docs/hotkeys.md's KDE Plasma shortcut (the same for Plasma 5 and 6)."""
+    found = re.search(r"command\s+`(voice-transcriber [^`]+)`", _section("KDE Plasma"))
+    assert found, "the KDE recipe's command"
+    return _absolute(found.group(1))

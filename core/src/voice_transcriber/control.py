@@ -145,6 +145,30 @@ STALE_START = ("start ignored: it was fired before the last stop — the same ke
                "autorepeat (press the key again to record)")
 
 
+def repeated_toggle(fired: int | None, guard: float) -> float | None:
+    """For a ``toggle --repeat-guard GUARD`` fired at ``fired`` ticks (hold the lock): the seconds
+    since the previous guarded toggle was fired when that is less than ``guard`` — the key is
+    held and its autorepeat runs the command again (GNOME and KDE shortcuts, i3/sway ``bindsym``)
+    — else None. Every guarded toggle, acted on or not, extends the chain: a held key's repeats
+    follow each other closely, so the whole hold counts as one press."""
+    if fired is None or guard <= 0:
+        return None
+    path, boot = runtime_dir() / "last-toggle.json", _boot_id()
+    last = read_json(path)
+    previous = last.get("fired") if last and last.get("boot") == boot and isinstance(last.get("fired"), int) else None
+    write_json_atomic(path, {"fired": max(fired, previous if previous is not None else fired), "boot": boot,
+                             "at": time.time()})
+    if previous is None:
+        return None
+    gap = (fired - previous) / os.sysconf("SC_CLK_TCK")
+    return max(gap, 0.0) if gap < guard else None
+
+
+def repeated_toggle_message(gap: float, guard: float) -> str:
+    return (f"toggle ignored: fired {gap:.2f} s after the previous one (under --repeat-guard {guard:g}) — "
+            "the key is held and repeated by key autorepeat")
+
+
 # --- the lock and the PID file ---------------------------------------------------------------
 
 

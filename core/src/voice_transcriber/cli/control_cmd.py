@@ -28,7 +28,7 @@ from ..control import Recorder
 from ..errors import EXIT_CANCELLED, EXIT_REDIRECTED, EXIT_USAGE, ControlError, UsageError
 from .run_cmd import CliState, pipeline_options
 
-OWN_OPTIONS = {"wait"}
+OWN_OPTIONS = {"wait", "repeat_guard"}
 
 
 def _wait_option(command: Callable) -> Callable:
@@ -128,7 +128,9 @@ def _through_daemon(ctx: click.Context, wait: bool) -> None:
     if client.skip:
         return
     state: CliState = ctx.obj
-    line = request(ctx.command.name or "", _option_args(ctx) + (["--wait"] if wait else []), state.config_file,
+    guard = ctx.params.get("repeat_guard")
+    own = (["--wait"] if wait else []) + (["--repeat-guard", str(guard)] if guard else [])
+    line = request(ctx.command.name or "", _option_args(ctx) + own, state.config_file,
                    state.debug, state.quiet, state.strict)
     code = client.forward(line, str(socket_path()))
     if code is not None:
@@ -146,22 +148,35 @@ def _one_recorder(action: Callable[[Recorder | None], Any]) -> tuple[Any, bool]:
 @click.command()
 @pipeline_options
 @_wait_option
+@click.option("--repeat-guard", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
+              help="Ignore this toggle when the previous one was fired less than SECONDS before: a held "
+                   "key's autorepeat (GNOME, KDE, i3 and sway run a shortcut again while it is held). "
+                   "0.8 covers every desktop's default repeat delay.")
 @click.pass_context
-def toggle(ctx: click.Context, wait: bool, **_: Any) -> None:
+def toggle(ctx: click.Context, wait: bool, repeat_guard: float, **_: Any) -> None:
     """Start recording in the background, or stop the running recording and deliver its text.
 
     Bind it to a hotkey. Pipeline options apply when it starts a recording. When
     `voice-transcriber daemon` runs, the daemon records (the microphone opens in milliseconds).
     """
     _through_daemon(ctx, wait)
+    fired = control.fired_ticks(os.getpid())
+    repeated: list[float] = []
 
-    def act(current: Recorder | None) -> Recorder:
+    def act(current: Recorder | None) -> Recorder | None:
+        gap = control.repeated_toggle(fired, repeat_guard)
+        if gap is not None:
+            repeated.append(gap)
+            return None
         if current is None:
             return _start(ctx)
         _signal(current, signal.SIGUSR1)
         return current
 
     recorder, started = _one_recorder(act)
+    if recorder is None:
+        click.echo(f"voice-transcriber: {control.repeated_toggle_message(repeated[0], repeat_guard)}", err=True)
+        return
     if wait:
         _wait(recorder, started)
 

@@ -266,6 +266,13 @@ class Daemon:
                     reply.send({"err": f"voice-transcriber: {control.STALE_START}"})
                     reply.done(0)
                     return
+            elif request["command"] == "toggle" and (guard := _repeat_guard(request["args"])):
+                with control.control_lock():
+                    gap = control.repeated_toggle(request.get("fired"), guard)
+                if gap is not None:
+                    reply.send({"err": f"voice-transcriber: {control.repeated_toggle_message(gap, guard)}"})
+                    reply.done(0)
+                    return
             current = self._listening()
             opened = self._microphone_for(request) if current is None and request["command"] in STARTERS else None
             options = self._options(request, reply)
@@ -441,6 +448,17 @@ HANDLERS: dict[str, Callable[[Daemon, dict[str, Any], Reply], None]] = {
     "status": Daemon._status, "reload": Daemon._reload_command, "shutdown": Daemon._shutdown_command,
     "events": Daemon._events,
 }
+
+
+def _repeat_guard(args: list[str]) -> float:
+    """``toggle``'s ``--repeat-guard`` (0 when absent or unreadable: the command's own parsing reports that)."""
+    from ..cli import control_cmd
+
+    try:
+        return float(control_cmd.toggle.make_context("toggle", list(args), resilient_parsing=True)
+                     .params.get("repeat_guard") or 0)
+    except (click.ClickException, click.exceptions.Exit, TypeError, ValueError):
+        return 0.0
 
 
 def _nothing_to_stop(*_: Any) -> Callable[[Reply, bool], None]:
