@@ -393,3 +393,10 @@ def test_targets(tmp_path, monkeypatch):
 def test_installer_failures_in_one_line(output, expected):
     line = explain(output, "x")
     assert expected in line and "\n" not in line
+
+
+def test_a_password_in_a_url_is_never_shown():
+    from voice_transcriber.cli.install_cmd import masked
+
+    line = masked("installing x @ https://me:s3cr3t-t0ken@pkgs.example/x-1-py3-none-any.whl\x1b[2J")
+    assert "s3cr3t" not in line and "https://****@pkgs.example/" in line and "\x1b" not in line

@@ -70,7 +70,9 @@ def install(state: CliState, packages: tuple[str, ...], editable: bool, upgrade:
     if records is None:
         raise InstallError(f"{what} is installed, but voice-transcriber no longer starts in {env.describe()}: "
                            f"{error}; remove it with `voice-transcriber uninstall NAME` (or your installer)")
-    changed = [r for r in records if (r.get("distribution"), r.get("version")) != before.get(r["name"])]
+    asked = {t.name for t in targets if t.name}
+    changed = [r for r in records if (r.get("distribution"), r.get("version")) != before.get(r["name"])
+               or plugin_env.canonical(r.get("distribution") or "") in asked]
     by_dist: dict[str, list[dict[str, Any]]] = {}
     for record in changed:
         by_dist.setdefault(plugin_env.canonical(record.get("distribution") or ""), []).append(record)
@@ -98,7 +100,7 @@ def install(state: CliState, packages: tuple[str, ...], editable: bool, upgrade:
                          for kind in ("backends", "formatters", "sinks", "commands")},
         }, prefix=str(env.prefix))
     if not changed:
-        click.echo(f"{what}: nothing changed (already installed; -U upgrades)")
+        click.echo(f"{what}: no plugin was added or changed (-U upgrades an installed one)")
     if broken:
         names = " ".join(sorted({r['distribution'] for r in broken}))
         raise InstallError(f"{len(broken)} plugin(s) installed but failing to load: fix the plugin, or "
@@ -178,9 +180,18 @@ def describe_record(record: dict[str, Any]) -> str:
 
 def _say(state: CliState, line: str) -> None:
     if not state.quiet:
-        from ..redact import redact
+        click.echo(masked(line), err=True)
 
-        click.echo(redact(line), err=True)
+
+def masked(text: str) -> str:
+    """``text`` safe to show: a password in a URL (``https://user:TOKEN@index/...``), known secrets and
+    control characters masked."""
+    import re
+
+    from ..redact import redact
+    from ..safe_text import safe_text
+
+    return safe_text(redact(re.sub(r"(?<=://)[^/@\s]+@", "****@", text)))
 
 
 def _target(arg: str, editable: bool) -> Target:
@@ -248,11 +259,11 @@ def _run(state: CliState, command: Command, what: str) -> None:
         except OSError as exc:
             raise InstallError(f"cannot run {argv[0]}: {exc.strerror}") from None
     output = (done.stdout or "") + (done.stderr or "")
-    if state.debug or done.returncode != 0 and os.environ.get("VOICE_TRANSCRIBER_DEBUG"):
-        sys.stderr.write(output)
+    if state.debug:
+        sys.stderr.write(masked(output) + "\n")
     if done.returncode != 0:
-        raise InstallError(f"{command.installer or argv[0]} failed to install {what}: {explain(output, what)}"
-                           + ("" if state.debug else " (--debug shows the installer's output)"))
+        raise InstallError(masked(f"{command.installer or argv[0]} failed to install {what}: {explain(output, what)}"
+                                  + ("" if state.debug else " (--debug shows the installer's output)")))
 
 
 def explain(output: str, what: str) -> str:

@@ -196,8 +196,7 @@ def install_commands(env: Environment, targets: list[Target], *, upgrade: bool =
             argv = [uv, "pip", "install", "--python", env.python]
             for t in targets:
                 argv += ["--editable", t.spec] if t.editable else [t.spec]
-                if t.name and (upgrade or t.path is not None):  # a local path: rebuild it even if its version is unchanged
-                    argv += ["--upgrade-package" if upgrade else "--reinstall-package", t.name]
+                argv += _refresh(t, upgrade)
             return Command(argv, installer="uv")
         if _has_pip(env.python):
             return _pip(env, targets, upgrade)
@@ -214,6 +213,15 @@ def install_commands(env: Environment, targets: list[Target], *, upgrade: bool =
     raise NoInstaller(f"voice-transcriber runs from the system's Python ({env.prefix}), not from an environment of its "
                       "own: install it with `uv tool install` or `pipx install` (see the getting-started guide), "
                       "then add plugins with `voice-transcriber install`")
+
+
+def _refresh(t: Target, upgrade: bool) -> list[str]:
+    """uv's flags for one target: a local path is rebuilt even when its version did not change (a plugin
+    author's edits), and ``-U`` upgrades a named package."""
+    if not t.name:
+        return []
+    flags = ["--reinstall-package", t.name] if t.path is not None and not t.editable else []
+    return flags + (["--upgrade-package", t.name] if upgrade else [])
 
 
 def _pip(env: Environment, targets: list[Target], upgrade: bool, note: str = "") -> Command:
@@ -279,8 +287,7 @@ def _uv_tool(env: Environment, add: list[Target] = (), remove: list[str] = (), u
         argv += ["--with-editable" if editable else "--with", spec]
     for t in add:
         argv += ["--with-editable" if t.editable else "--with", t.spec]
-        if t.name and (upgrade or t.path is not None):
-            argv += ["--upgrade-package" if upgrade else "--reinstall-package", t.name]
+        argv += _refresh(t, upgrade)
     files = [(flag, "".join(requirement_arg(r)[0] + "\n" for r in env.receipt[key]))
              for key, flag in (("constraints", "--constraints"), ("overrides", "--overrides"),
                                ("build-constraint-dependencies", "--build-constraints"))
