@@ -115,6 +115,19 @@ def test_uv_tool_install_survives_upgrade_and_uninstall_removes_it(tmp_path, whe
     exe = bin_dir / "voice-transcriber"
     plugin = write_plugin(tmp_path / "shout")
 
+    # Offline and not in the cache; no uv to run: one line each, exit 1, nothing changed.
+    offline = run([exe, "install", "voice-transcriber-no-such-plugin"], cwd=work, env=env, check=False)
+    assert offline.returncode == 1
+    assert offline.stderr.splitlines()[-1] == (
+        "voice-transcriber: error: uv failed to install voice-transcriber-no-such-plugin: offline, and it is not in "
+        "the local package cache: connect to the network (or unset UV_OFFLINE), or give the path of a local wheel "
+        "or directory (--debug shows the installer's output)")
+    no_uv = {k: v for k, v in env.items() if k != "UV"} | {"PATH": str(Path(sys.executable).parent.parent / "no-such-bin")}
+    missing = run([exe, "install", plugin], cwd=work, env=no_uv, check=False)
+    assert missing.returncode == 1 and len(missing.stderr.splitlines()) == 1
+    assert "no installer: voice-transcriber runs from the uv tool environment voice-transcriber-core" in missing.stderr
+    assert "`uv` is not on PATH" in missing.stderr
+
     done = run([exe, "install", plugin], cwd=work, env=env)
     assert "installed voice-transcriber-shout 0.1.0: plugin shout (formatter shout)" in done.stdout
     assert "uv tool install" in done.stderr and "--with" in done.stderr
