@@ -37,4 +37,12 @@ done
 text=$(HF_HUB_OFFLINE=1 "$exe" transcribe "$repo/samples/jfk.flac")
 grep -qi "ask not what your country can do for you" <<<"$text" \
   || { echo "installed tool: unexpected transcript: $text" >&2; exit 1; }
+# A third-party plugin added to the installed tool with its own `install` command, listed, then removed.
+"$exe" --quiet install "$work"/dist/voice_transcriber_append_file-*.whl >/dev/null \
+  || { echo "installed tool: voice-transcriber install of the example plugin failed" >&2; exit 1; }
+"$exe" plugins | grep -q "^append-file " \
+  || { echo "installed tool: append-file not listed after voice-transcriber install" >&2; exit 1; }
+"$exe" --quiet uninstall -y append-file >/dev/null
+! "$exe" plugins | grep -q "^append-file " \
+  || { echo "installed tool: append-file still listed after voice-transcriber uninstall" >&2; exit 1; }
 echo "installed tool: $("$exe" --version); transcribed samples/jfk.flac offline: $text"

@@ -192,6 +192,28 @@ def test_pipx_install_is_injected_and_survives_upgrade(tmp_path, wheelhouse):
     assert "voice-transcriber-shout" not in metadata["injected_packages"]
 
 
+@pytest.mark.slow
+@needs_uv
+@pytest.mark.xdist_group("plugin-installs")
+def test_plain_venv_uses_its_pip(tmp_path, wheelhouse):
+    """A virtual environment no installer manager made (python -m venv): its own pip installs and removes."""
+    venv, work = tmp_path / "venv", tmp_path / "work"
+    work.mkdir()
+    env = offline_env(PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    run([sys.executable, "-m", "venv", venv], cwd=work, env=env)
+    run([UV, "pip", "install", "-q", "--python", venv / "bin" / "python", core_wheel(wheelhouse)], cwd=work, env=env)
+    plugin = write_plugin(tmp_path / "shout")
+    run([UV, "build", "--wheel", "--out-dir", tmp_path / "dist", "-q", plugin], cwd=work, env=env)
+    wheel = next((tmp_path / "dist").glob("voice_transcriber_shout-*.whl"))
+    exe = venv / "bin" / "voice-transcriber"
+
+    done = run([exe, "install", wheel], cwd=work, env=env)
+    assert f"{venv / 'bin' / 'python'} -m pip install" in done.stderr
+    assert "installed voice-transcriber-shout 0.1.0: plugin shout (formatter shout)" in done.stdout
+    run([exe, "uninstall", "-y", "shout"], cwd=work, env=env)
+    assert "shout" not in plugin_names(exe, work, env)
+
+
 def readme_setup_command() -> list[str]:
     """The README's set-up command (the first shell block of "Try it"), as argv."""
     text = (REPO / "README.md").read_text()
