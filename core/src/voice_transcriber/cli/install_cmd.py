@@ -68,29 +68,43 @@ def install(state: CliState, packages: tuple[str, ...], editable: bool, upgrade:
 
     records, error = _records_after(env)
     if records is None:
-        raise InstallError(f"{what} is installed, but voice-transcriber no longer starts in {env.describe()}: "
-                           f"{error}; remove it with `voice-transcriber uninstall NAME` (or your installer)")
+        raise InstallError(masked(f"{what} is installed, but voice-transcriber no longer starts in {env.describe()}: "
+                                  f"{error}; remove it with `voice-transcriber uninstall NAME` (or your installer)"))
+    broken = _report(env, targets, before, records)
+    if broken:
+        names = " ".join(sorted({r['distribution'] for r in broken}))
+        raise InstallError(f"{len(broken)} plugin(s) installed but failing to load: fix the plugin, or "
+                           f"`voice-transcriber uninstall {names}`")
+
+
+def _report(env: Environment, targets: list[Target], before: dict[str, tuple[str | None, str | None]],
+            records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Say what each third-party distribution that arrived (or was asked for) brings, remember it for
+    doctor, and return the plugins among them that fail to load."""
+    from . import plugin_env, plugin_record
+
+    def dist_of(record: dict[str, Any]) -> str:
+        return plugin_env.canonical(record.get("distribution") or "")
+
     asked = {t.name for t in targets if t.name}
-    changed = [r for r in records if (r.get("distribution"), r.get("version")) != before.get(r["name"])
-               or plugin_env.canonical(r.get("distribution") or "") in asked]
-    by_dist: dict[str, list[dict[str, Any]]] = {}
-    for record in changed:
-        by_dist.setdefault(plugin_env.canonical(record.get("distribution") or ""), []).append(record)
-    all_dists = {plugin_env.canonical(r.get("distribution") or "") for r in records}
+    for name in sorted(asked - {dist_of(r) for r in records}):
+        click.echo(f"voice-transcriber: warning: {name} is installed, but it registers no voice-transcriber plugin "
+                   "(no entry point in the `voice_transcriber` group of its pyproject.toml)", err=True)
+    arrived: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        new = (record.get("distribution"), record.get("version")) != before.get(record["name"])
+        if (new or dist_of(record) in asked) and not _first_party(dist_of(record)):
+            arrived.setdefault(dist_of(record), []).append(record)
     broken = []
-    for t in targets:
-        if t.name and t.name not in all_dists:
-            click.echo(f"voice-transcriber: warning: {t.name} is installed, but it registers no voice-transcriber plugin "
-                       "(no entry point in the `voice_transcriber` group of its pyproject.toml)", err=True)
-    for dist, plugins in sorted(by_dist.items()):
-        source = next((t for t in targets if t.name == dist), targets[0] if len(targets) == 1 else None)
+    for dist, plugins in sorted(arrived.items()):
         for record in plugins:
             if "error" in record:
                 broken.append(record)
-                click.echo(f"installed {record['distribution']} {record['version']}, but its plugin {record['name']} "
-                           f"fails to load: {record['error']}")
+                click.echo(masked(f"installed {record['distribution']} {record['version']}, but its plugin "
+                                  f"{record['name']} fails to load: {record['error']}"))
             else:
-                click.echo(f"installed {record['distribution']} {record['version']}: plugin {describe_record(record)}")
+                click.echo(masked(f"installed {record['distribution']} {record['version']}: plugin {describe_record(record)}"))
+        source = next((t for t in targets if t.name == dist), targets[0] if len(targets) == 1 else None)
         plugin_record.remember(dist, {
             "requirement": source.spec if source else dist,
             "editable": bool(source and source.editable),
@@ -99,12 +113,9 @@ def install(state: CliState, packages: tuple[str, ...], editable: bool, upgrade:
             "provides": {kind: sorted({n for r in plugins for n in r.get(kind, [])})
                          for kind in ("backends", "formatters", "sinks", "commands")},
         }, prefix=str(env.prefix))
-    if not changed:
-        click.echo(f"{what}: no plugin was added or changed (-U upgrades an installed one)")
-    if broken:
-        names = " ".join(sorted({r['distribution'] for r in broken}))
-        raise InstallError(f"{len(broken)} plugin(s) installed but failing to load: fix the plugin, or "
-                           f"`voice-transcriber uninstall {names}`")
+    if not arrived:
+        click.echo(f"{', '.join(t.spec for t in targets)}: no plugin was added or changed (-U upgrades an installed one)")
+    return broken
 
 
 @click.command()
