@@ -134,12 +134,22 @@ class RunContext:
             return
         ending = hook in ("vt_pipeline_finished", "vt_pipeline_failed")
         if not ending:  # as early as possible: a tray turns red the moment the microphone is open
-            events.emit_hook(self.run_id, self.info, hook, kwargs, self.log)
+            self._publish(events.emit_hook(self.run_id, self.info, hook, kwargs, self.log))
         getattr(self.pm.hook, hook)(ctx=self, **kwargs)
+        self._report_hook_errors()
+        if ending:  # after the plugins: the history holds the run when its followers hear the outcome
+            self._publish(events.emit_hook(self.run_id, self.info, hook, kwargs, self.log))
+
+    def _publish(self, record: dict[str, Any] | None) -> None:
+        """Hand a published stream event to the ``vt_run_event`` observers (notifications)."""
+        if record and self.pm is not None:
+            self.pm.hook.vt_run_event(ctx=self, event=record)
+            self._report_hook_errors()
+
+    def _report_hook_errors(self) -> None:
+        assert self.pm is not None
         for plugin_name, failed_hook, exc in self.pm.take_hook_errors():
             self.warn(f"plugin {self.pm.describe(plugin_name)} failed in {failed_hook}: {type(exc).__name__}: {exc}")
-        if ending:  # after the plugins: the history holds the run when its followers hear the outcome
-            events.emit_hook(self.run_id, self.info, hook, kwargs, self.log)
 
 
 @dataclass(frozen=True)

@@ -145,16 +145,18 @@ _emit_lock = threading.Lock()
 
 
 def emit_hook(run: str, info: Mapping[str, Any], hook: str, kwargs: dict[str, Any],
-              log: Callable[[str], None]) -> None:
+              log: Callable[[str], None]) -> dict[str, Any] | None:
     """Turn one event hook of run ``run`` (its ``RunContext.info``) into an event (see the module
-    docstring); never raises: a failure goes to ``log``."""
+    docstring) and return the record published (None: nothing was); never raises: a failure
+    goes to ``log``."""
     try:
         found = _translate(run, info, hook, kwargs)
         if found is not None:
             event, state, details = found
-            emit(run, event, state, **details)
+            return emit(run, event, state, **details) or None
     except Exception as exc:  # noqa: BLE001 - a status display is not worth failing a dictation
         log(f"could not publish the {hook} event: {type(exc).__name__}: {exc}")
+    return None
 
 
 def _translate(run: str, info: Mapping[str, Any], hook: str, kwargs: dict[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
@@ -176,7 +178,7 @@ def _translate(run: str, info: Mapping[str, Any], hook: str, kwargs: dict[str, A
         return "transcript", "transcribing", {}
     if hook == "vt_text_delivered":
         _runs.sinks.setdefault(run, []).append(kwargs.get("sink", ""))
-        return "sink", "transcribing", {"sink": kwargs.get("sink")}
+        return "sink", "transcribing", {"sink": kwargs.get("sink"), "text": kwargs.get("text")}
     if hook == "vt_pipeline_finished":
         text = kwargs["transcript"].text
         if not text.strip():
@@ -189,7 +191,8 @@ def _translate(run: str, info: Mapping[str, Any], hook: str, kwargs: dict[str, A
             return "cancelled", "idle", {"cancelled": True, "recording": recording}
         from .redact import redact
 
-        return "failed", "failed", {"error": redact(str(error)), "recording": recording}
+        return "failed", "failed", {"error": redact(str(error)), "recording": recording,
+                                    "outcome": getattr(error, "outcome", None)}  # DeliveredElsewhere: where the text is
     return None
 
 

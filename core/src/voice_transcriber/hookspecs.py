@@ -8,7 +8,7 @@ the ``voice_transcriber`` group.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pluggy
 
@@ -183,6 +183,20 @@ def vt_pipeline_failed(ctx: RunContext, error: BaseException) -> None:
     """
 
 
+@hookspec
+def vt_run_event(ctx: RunContext, event: dict[str, Any]) -> None:
+    """One event of the run event stream: ``event`` is the record ``status --follow --json``,
+    the daemon's subscribers (the tray) and the journal ``events.jsonl`` get — ``event``
+    (recording, recorded, transcribing, partial, transcript, sink, delivered, failed,
+    cancelled), ``state``, ``seq``, ``run`` and its details (see docs/events.md).
+
+    Fires in the run's process right after the event is published, in the order of the stream,
+    for every event of every run of this process (partial texts included), and never after the
+    run's outcome (delivered, failed or cancelled). Build progress displays on it rather than on
+    the hooks above: it is the same story everyone else sees. Returns nothing.
+    """
+
+
 #: What each ``vt_register_*`` hook accepts: kind → base class (``register(cls)`` checks it).
 COMPONENT_KINDS = {"backend": Backend, "formatter": Formatter, "sink": Sink}
 
@@ -190,5 +204,5 @@ COMPONENT_KINDS = {"backend": Backend, "formatter": Formatter, "sink": Sink}
 #: with its plugin's name and the others still run.
 EVENT_HOOKS = frozenset({
     "vt_recording_started", "vt_recording_stopped", "vt_transcription_started", "vt_partial_text",
-    "vt_transcript_ready", "vt_text_delivered", "vt_pipeline_finished", "vt_pipeline_failed",
+    "vt_transcript_ready", "vt_text_delivered", "vt_pipeline_finished", "vt_pipeline_failed", "vt_run_event",
 })

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 
 import numpy as np
 import pytest
 
-from voice_transcriber import Audio, BackendError, Cancelled, RunContext, Transcript
+from voice_transcriber import Audio, BackendError, Cancelled, DeliveredElsewhere, RunContext, Transcript
 from voice_transcriber.config import load_settings
 from voice_transcriber.plugins import get_plugin_manager
 from voice_transcriber_notify import notifications
@@ -250,3 +251,84 @@ def test_a_streamed_run_only_moves_forward(notification_server, notify_monitor, 
     assert bodies == ["And so,", "And so, my fellow Americans,", "And so, my fellow Americans,",
                       "And so, my fellow Americans,", "And so, my fellow Americans, ask not", final]
     assert all(later.startswith(earlier.rstrip(",.")) for earlier, later in zip(bodies, bodies[1:]))
+
+
+#: The title the bubble shows for each event of the stream (None: the event changes nothing shown).
+def title_for(event: dict, sinks: list[str]) -> str | None:
+    kind = event["event"]
+    if kind in ("recording", "recorded", "transcribing", "partial"):
+        return {"recording": "Recording…", "transcribing": "Transcribing…"}[event["state"]]
+    if kind == "sink":
+        sinks.append(event["sink"])
+        return f"Delivered → {', '.join(sinks)}"
+    if kind == "failed":
+        return {"no speech detected": "No speech detected"}.get(event["error"]) or \
+            notifications.REDIRECTED.get(event.get("outcome"), "Dictation failed")
+    return {"cancelled": "Dictation cancelled"}.get(kind)  # transcript, delivered: nothing new to show
+
+
+def test_back_to_back_overlapping_runs_show_exactly_their_event_stream(notification_server, notify_monitor, on_bus,
+                                                                        write_config, monkeypatch, tmp_path):
+    """Issue 21: the notifications are fed by the run event stream. Ten dictations back to back, each
+    starting before the previous one is delivered: every run's bubble shows one title per event of
+    its run in the journal (the records the tray and `status --follow` get), in order — none dropped,
+    none after the outcome — and each title is the state of its event."""
+    monkeypatch.setattr(notifications, "PARTIAL_INTERVAL", 0)
+    on_bus(notification_server.bus)
+    runs = [run_context(write_config, partialText=True) for _ in range(10)]
+
+    def finish(k: int, ctx: RunContext) -> None:
+        text = f"Dictation number {k}, spoken back to back."
+        step(ctx, lambda: ctx.recording_stopped(SECOND))
+        step(ctx, lambda: ctx.transcription_started(SECOND, "local"))
+        step(ctx, lambda: ctx.partial_text(text[:12]))
+        if k == 3:
+            return step(ctx, lambda: ctx.pipeline_failed(Cancelled("cancelled by the user")))
+        if k == 5:
+            return step(ctx, lambda: ctx.pipeline_failed(BackendError("local: model file damaged (reinstall it)")))
+        if k == 7:
+            return step(ctx, lambda: ctx.pipeline_finished(Transcript(text="", backend="local")))
+        if k == 9:
+            error = DeliveredElsewhere("the focus moved: the rest is on the clipboard", outcome="partly")
+            return step(ctx, lambda: ctx.pipeline_failed(error))
+        step(ctx, lambda: ctx.text_delivered(text, "typing", Transcript(text=text, backend="local")))
+        step(ctx, lambda: ctx.text_delivered(text, "clipboard", Transcript(text=text, backend="local")))
+        step(ctx, lambda: ctx.pipeline_finished(Transcript(text=text, backend="local")))
+        step(ctx, lambda: ctx.partial_text(text + " and late"))  # a backend's late partial: never shown
+
+    for k, ctx in enumerate(runs):
+        step(ctx, ctx.recording_started)
+        step(ctx, lambda: ctx.partial_text("Dictation"))  # streamed while recording
+        if k:
+            finish(k - 1, runs[k - 1])
+    finish(9, runs[-1])
+
+    journal = [json.loads(line) for line in (tmp_path / "voice-transcriber" / "events.jsonl").read_text().splitlines()]
+    assert [e["seq"] for e in journal] == list(range(journal[0]["seq"], journal[0]["seq"] + len(journal))), \
+        "the stream itself dropped nothing"
+    expected = {}
+    for ctx in runs:
+        sinks: list[str] = []
+        events = [e for e in journal if e["run"] == ctx.run_id]
+        assert events and events[-1]["event"] in ("delivered", "failed", "cancelled"), "every run reached its outcome"
+        expected[ctx.run_id] = [title for title in (title_for(e, sinks) for e in events) if title]
+    shown = notify_monitor.wait_for(sum(map(len, expected.values())), timeout=60)
+    by_bubble = {}
+    for note in shown:
+        by_bubble.setdefault(note.id, []).append(note.summary)
+    for k, ctx in enumerate(runs):
+        bubble = notifications._runs[ctx.run_id].bubble.notification_id
+        assert by_bubble.get(bubble) == expected[ctx.run_id], f"run {k}: its bubble against its events"
+    assert len(by_bubble) == len(runs), "one bubble per run"
+    assert len(shown) == sum(map(len, expected.values())), "nothing shown beyond the runs' events"
+    assert by_bubble[notifications._runs[runs[9].run_id].bubble.notification_id][-1] == \
+        "Delivered partly — the rest is on the clipboard"
+
+
+def test_notifications_observe_the_event_stream_and_no_other_run_hook():
+    """One source of truth: the bubble is built from `vt_run_event` (the stream's records), not from a
+    separate path through the finer hooks that could tell a different story."""
+    from voice_transcriber.hookspecs import EVENT_HOOKS
+
+    observed = {name for name in EVENT_HOOKS if hasattr(notifications, name)}
+    assert observed == {"vt_run_event"}

@@ -1,8 +1,10 @@
-"""The ``notify`` plugin: one desktop bubble per run, following the pipeline's events.
+"""The ``notify`` plugin: one desktop bubble per run, following the run event stream.
 
 "Recording…" → "Transcribing…" (with the partial text of streaming backends) → the text
-that was delivered, or the error; each update replaces the previous one. Config section
-``notify``; silently off when no notification server is running.
+that was delivered, or the error; each update replaces the previous one. The bubble is fed by
+``vt_run_event``: the very records the tray and ``status --follow`` get (docs/events.md), in
+their order, none after the run's outcome. Config section ``notify``; silently off when no
+notification server is running.
 """
 
 from __future__ import annotations
@@ -10,12 +12,11 @@ from __future__ import annotations
 import atexit
 import shutil
 import time
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from voice_transcriber import (Audio, Cancelled, Check, ConfigModel, DeliveredElsewhere, RunContext, Transcript,
-                               VoiceTranscriberError, hookimpl, redact)
+from voice_transcriber import Check, ConfigModel, RunContext, VoiceTranscriberError, hookimpl
 
 from .bubble import Bubble, Message, find_transport, server_information, session_bus_available
 
@@ -36,9 +37,13 @@ class NotifyConfig(ConfigModel):
                             "or auto (the first installed).")
 
 
-#: The run's stages in order: a bubble never goes back to an earlier one.
+#: The run's stages in order: a bubble never goes back to an earlier one. Each title is its state's.
 STAGES = {"recording": 0, "transcribing": 1}
 TITLES = {"recording": "Recording…", "transcribing": "Transcribing…"}
+#: A ``failed`` event's error when the run heard nothing (the stream's wording).
+NO_SPEECH = "no speech detected"
+#: Titles of a run whose text went to the clipboard instead (``DeliveredElsewhere.outcome``).
+REDIRECTED = {"partly": "Delivered partly — the rest is on the clipboard", "clipboard": "On the clipboard instead"}
 
 
 class RunBubble:
@@ -128,67 +133,56 @@ def vt_doctor_checks(ctx: RunContext) -> list[Check]:
 
 
 @hookimpl
-def vt_recording_started(ctx: RunContext) -> None:
-    if run := run_bubble(ctx):
+def vt_run_event(ctx: RunContext, event: dict[str, Any]) -> None:
+    """Follow the run event stream — the records the tray and ``status --follow`` get — so the
+    bubble tells the same story, in the same order: a stage per state, never after the outcome."""
+    run = run_bubble(ctx)
+    if run is None:
+        return
+    kind = event.get("event")
+    if kind == "recording":
         profile = f" Profile: {ctx.info['profile']}." if ctx.info.get("profile") else ""
         run.progress("recording", "Speak now; stop with your hotkey or Enter." + profile)
+    elif kind == "recorded":
+        duration = event.get("duration")
+        run.progress("transcribing", f"{duration:.1f} s recorded" if isinstance(duration, (int, float)) else "",
+                     icon="system-run")
+    elif kind == "transcribing":
+        run.progress("transcribing", f"with {event.get('backend')}", icon="system-run")
+    elif kind == "partial":
+        _partial(run, str(event.get("partial") or ""), event.get("state"))
+    elif kind == "sink":
+        run.delivered_to.append(str(event.get("sink")))
+        run.finish(f"Delivered → {', '.join(run.delivered_to)}", run.text_body(str(event.get("text") or "")),
+                   "dialog-information", run.config.urgency, flush=False)  # more sinks may follow
+    elif kind == "delivered":
+        if not run.delivered_to:  # delivered without a sink event of its own (a text re-delivered by a plugin)
+            sinks = ", ".join(event.get("sinks") or []) or "done"
+            run.finish(f"Delivered → {sinks}", run.text_body(str(event.get("text") or "")), "dialog-information",
+                       run.config.urgency, flush=False)
+        run.finished = True
+        run.bubble.flush()
+    elif kind == "failed":
+        error = str(event.get("error") or "")
+        if error == NO_SPEECH:
+            run.finish("No speech detected", "Nothing was delivered.", "dialog-information", run.config.urgency)
+        elif event.get("outcome") in REDIRECTED:  # nothing lost: say where the text is
+            run.finish(REDIRECTED[event["outcome"]], error, "dialog-warning", run.config.error_urgency)
+        else:
+            run.finish("Dictation failed", error, "dialog-error", run.config.error_urgency)
+    elif kind == "cancelled":
+        run.finish("Dictation cancelled", "Nothing was delivered.", "dialog-information", run.config.urgency)
 
 
-@hookimpl
-def vt_recording_stopped(ctx: RunContext, audio: Audio) -> None:
-    if run := run_bubble(ctx):
-        seconds = f"{audio.duration:.1f} s recorded" if audio.samples is not None else ""
-        run.progress("transcribing", seconds, icon="system-run")
-
-
-@hookimpl
-def vt_transcription_started(ctx: RunContext, audio: Audio, backend: str) -> None:
-    if run := run_bubble(ctx):
-        run.progress("transcribing", f"with {backend}", icon="system-run")
-
-
-@hookimpl
-def vt_partial_text(ctx: RunContext, text: str) -> None:
-    run = run_bubble(ctx)
-    if run is None or not run.config.partial_text or len(text.strip()) < len(run.partial):
+def _partial(run: RunBubble, text: str, state: object) -> None:
+    if not run.config.partial_text or len(text.strip()) < len(run.partial):
         return  # text only grows in the bubble
     run.partial = text.strip()
     if time.monotonic() - run.last_partial < PARTIAL_INTERVAL:
         return
     run.last_partial = time.monotonic()
-    # streamed while recording: the title stays "Recording…"
-    run.progress(run.stage, icon="audio-input-microphone" if run.stage == "recording" else "system-run")
-
-
-@hookimpl
-def vt_text_delivered(ctx: RunContext, text: str, sink: str) -> None:
-    if run := run_bubble(ctx):
-        run.delivered_to.append(sink)
-        run.finish(f"Delivered → {', '.join(run.delivered_to)}", run.text_body(text), "dialog-information",
-                   run.config.urgency, flush=False)  # more sinks may follow; flushed when the run ends
-
-
-@hookimpl
-def vt_pipeline_finished(ctx: RunContext, transcript: Transcript) -> None:
-    if run := run_bubble(ctx):
-        if not transcript.text.strip():
-            run.finish("No speech detected", "Nothing was delivered.", "dialog-information", run.config.urgency)
-        run.bubble.flush()
-
-
-@hookimpl
-def vt_pipeline_failed(ctx: RunContext, error: BaseException) -> None:
-    run = run_bubble(ctx)
-    if run is None:
-        return
-    if isinstance(error, (Cancelled, KeyboardInterrupt)):
-        run.finish("Dictation cancelled", "Nothing was delivered.", "dialog-information", run.config.urgency)
-    elif isinstance(error, DeliveredElsewhere):  # nothing lost: say where the text is
-        title = "Delivered partly — the rest is on the clipboard" if error.outcome == "partly" else \
-            "On the clipboard instead"
-        run.finish(title, redact(str(error)), "dialog-warning", run.config.error_urgency)
-    else:
-        run.finish("Dictation failed", redact(str(error)), "dialog-error", run.config.error_urgency)
+    stage = state if state in STAGES else run.stage  # streamed while recording: the title stays "Recording…"
+    run.progress(stage, icon="audio-input-microphone" if stage == "recording" else "system-run")
 
 
 @atexit.register
@@ -198,4 +192,4 @@ def _close_unfinished() -> None:
         if run is not None and not run.finished:
             run.finish("Dictation ended", "No text was delivered.", "dialog-information", run.config.urgency)
         if run is not None:
-            run.bubble.flush()  # e.g. `paste-last`: delivered outside a run, never "finished"
+            run.bubble.flush()
