@@ -300,7 +300,7 @@ def test_a_recorded_plugin_that_went_missing(write_config, jfk_path):
 
     forgot = run_cli("uninstall", "voice-transcriber-shout")  # gone already: uninstall only forgets it
     assert forgot.returncode == 0 and b"no longer installed; forgotten" in forgot.stdout
-    assert "voice-transcriber-shout" not in run_cli("doctor").stdout.decode()
+    assert plugin_record.here() == {}
 
 
 # -- the pieces ----------------------------------------------------------------------------------------------
