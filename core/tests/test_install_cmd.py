@@ -106,12 +106,15 @@ def plugin_names(exe: Path, cwd: Path, env: dict[str, str]) -> dict[str, dict]:
 @pytest.mark.slow
 @needs_uv
 @pytest.mark.xdist_group("plugin-installs")
-def test_uv_tool_install_survives_upgrade_and_uninstall_removes_it(tmp_path, wheelhouse):
-    """A uv tool: the plugin goes into uv's receipt (`--with`), so `uv tool upgrade` keeps it; uninstall drops it."""
+def test_uv_tool_install_survives_upgrade_and_uninstall_removes_it(tmp_path, jfk_path):
+    """voice-transcriber installed as the README says (`uv tool install` of a clone, with the bundled model):
+    the plugin goes into uv's receipt (`--with`), a dictation uses it, `uv tool upgrade` keeps it, uninstall
+    drops it."""
     tools, bin_dir, work = tmp_path / "tools", tmp_path / "bin", tmp_path / "work"
     work.mkdir()
     env = offline_env(UV_TOOL_DIR=str(tools), UV_TOOL_BIN_DIR=str(bin_dir))
-    run([UV, "tool", "install", "-q", "--python", sys.executable, core_wheel(wheelhouse)], cwd=work, env=env)
+    # --reinstall: build this checkout's packages now, not a build uv cached from an older state of them
+    run([UV, "tool", "install", "-q", "--reinstall", "--python", sys.executable, f"{REPO}[offline]"], cwd=work, env=env)
     exe = bin_dir / "voice-transcriber"
     plugin = write_plugin(tmp_path / "shout")
 
@@ -125,19 +128,21 @@ def test_uv_tool_install_survives_upgrade_and_uninstall_removes_it(tmp_path, whe
     no_uv = {k: v for k, v in env.items() if k != "UV"} | {"PATH": str(Path(sys.executable).parent.parent / "no-such-bin")}
     missing = run([exe, "install", plugin], cwd=work, env=no_uv, check=False)
     assert missing.returncode == 1 and len(missing.stderr.splitlines()) == 1
-    assert "no installer: voice-transcriber runs from the uv tool environment voice-transcriber-core" in missing.stderr
+    assert "no installer: voice-transcriber runs from the uv tool environment voice-transcriber " in missing.stderr
     assert "`uv` is not on PATH" in missing.stderr
 
     done = run([exe, "install", plugin], cwd=work, env=env)
     assert "installed voice-transcriber-shout 0.1.0: plugin shout (formatter shout)" in done.stdout
     assert "uv tool install" in done.stderr and "--with" in done.stderr
     assert plugin_names(exe, work, env)["shout"]["formatters"] == ["shout"]
-    receipt = tomllib.loads((tools / "voice-transcriber-core" / "uv-receipt.toml").read_text())["tool"]
-    assert [r["name"] for r in receipt["requirements"]] == ["voice-transcriber-core", "voice-transcriber-shout"]
-    assert receipt["requirements"][0]["path"] == str(core_wheel(wheelhouse))  # the tool's own source is kept
-    assert receipt["python"] == sys.executable
+    receipt = tomllib.loads((tools / "voice-transcriber" / "uv-receipt.toml").read_text())["tool"]
+    assert [r["name"] for r in receipt["requirements"]] == ["voice-transcriber", "voice-transcriber-shout"]
+    assert receipt["requirements"][0] == {"name": "voice-transcriber", "extras": ["offline"], "directory": str(REPO)}
+    assert receipt["python"] == sys.executable  # the tool's own source, extras and Python are kept
+    dictated = run([exe, "transcribe", "--format", "shout", jfk_path], cwd=work, env=env).stdout
+    assert "ASK NOT WHAT YOUR COUNTRY CAN DO FOR YOU" in dictated
 
-    run([UV, "tool", "upgrade", "voice-transcriber-core"], cwd=work, env=env)
+    run([UV, "tool", "upgrade", "voice-transcriber"], cwd=work, env=env)
     assert "shout" in plugin_names(exe, work, env)
 
     refused = run([exe, "uninstall", "shout"], cwd=work, env=env, check=False)  # no terminal to ask, no -y
@@ -146,8 +151,8 @@ def test_uv_tool_install_survives_upgrade_and_uninstall_removes_it(tmp_path, whe
     done = run([exe, "uninstall", "-y", "shout"], cwd=work, env=env)
     assert "uninstalled voice-transcriber-shout 0.1.0" in done.stdout
     assert "shout" not in plugin_names(exe, work, env)
-    receipt = tomllib.loads((tools / "voice-transcriber-core" / "uv-receipt.toml").read_text())["tool"]
-    assert [r["name"] for r in receipt["requirements"]] == ["voice-transcriber-core"]
+    receipt = tomllib.loads((tools / "voice-transcriber" / "uv-receipt.toml").read_text())["tool"]
+    assert [r["name"] for r in receipt["requirements"]] == ["voice-transcriber"]
 
     # A plugin that installs but does not load: exit 1, and its warning names the command that removes it.
     failed = run([exe, "install", write_plugin(tmp_path / "broken", BROKEN)], cwd=work, env=env, check=False)
