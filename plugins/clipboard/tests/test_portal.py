@@ -126,3 +126,4 @@ def test_typing_sink_types_through_the_portal(fake_portal, fake_wayland, run_sin
     run_sink(TypingSink, "ok\nyes", {"output.typing": {"tool": "portal", "startDelay": 0, "keyDelayMs": 0}})
     assert fake.keys() == [*SHIFT_TAP, (0x6F, 1), (0x6F, 0), (0x6B, 1), (0x6B, 0), (0xFF0D, 1), (0xFF0D, 0),
                            (0x79, 1), (0x79, 0), (0x65, 1), (0x65, 0), (0x73, 1), (0x73, 0)]
+

@@ -95,6 +95,8 @@ def test_doctor_says_portal_and_why(gnome_session, write_config):
     assert "portal: GNOME has no virtual-keyboard protocol (wtype cannot type)" in method
     consent = next(line for line in out.splitlines() if "typing consent" in line)
     assert "keeps no restore token" in consent and "once per daemon start" in consent
+    tested = next(line for line in out.splitlines() if "typing tested" in line)
+    assert "verified on this kind of desktop" in tested and "GNOME Shell 43" in tested
     layout = next(line for line in out.splitlines() if "typing layout" in line)
     assert "German" in layout and "English" not in layout and "pasted" in layout
 
