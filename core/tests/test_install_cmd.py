@@ -215,6 +215,11 @@ def test_plain_venv_uses_its_pip(tmp_path, wheelhouse):
     done = run([exe, "install", wheel], cwd=work, env=env)
     assert f"{venv / 'bin' / 'python'} -m pip install" in done.stderr
     assert "installed voice-transcriber-shout 0.1.0: plugin shout (formatter shout)" in done.stdout
+    if shutil.which("script"):  # at a terminal, uninstall asks; "n" keeps the plugin (exit 130)
+        asked = subprocess.run(["script", "-qec", f"{exe} uninstall shout", "/dev/null"], input="n\n", cwd=work,
+                               env=env, capture_output=True, text=True, timeout=120)
+        assert "Uninstall voice-transcriber-shout 0.1.0 (plugin shout)" in asked.stdout
+        assert asked.returncode == 130 and "shout" in plugin_names(exe, work, env)
     run([exe, "uninstall", "-y", "shout"], cwd=work, env=env)
     assert "shout" not in plugin_names(exe, work, env)
 
