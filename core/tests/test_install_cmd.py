@@ -262,9 +262,14 @@ def test_checkout_install_survives_the_readme_setup_command(tmp_path, wheelhouse
     config.write_text(json.dumps({"formatterEnabled": True, "formatter": {"chain": ["shout"]}}))
     env["VOICE_TRANSCRIBER_CONFIG"] = str(config)
 
-    done = run([exe, "install", plugin], cwd=tmp_path, env=env)
+    done = run([exe, "install", "-e", plugin], cwd=tmp_path, env=env)  # a plugin author's: editable
     assert "uv pip install" in done.stderr and "project environment" in done.stderr
-    assert "shout" in plugin_names(exe, tmp_path, env)
+    assert "`uv sync --inexact` (the set-up command) keeps it" in done.stderr
+    assert plugin_names(exe, tmp_path, env)["shout"]["formatters"] == ["shout"]
+    module = plugin / "src" / "voice_transcriber_shout" / "__init__.py"  # an edit applies without reinstalling
+    module.write_text(module.read_text().replace("    register(Shout)", "    register(Shout)\n    register(Whisper)")
+                      + "\n\nclass Whisper(Shout):\n    name = 'whisper'\n")
+    assert plugin_names(exe, tmp_path, env)["shout"]["formatters"] == ["shout", "whisper"]
 
     run(readme_setup_command(), cwd=checkout, env=env)
     assert "shout" in plugin_names(exe, tmp_path, env), "the README's set-up command removed an installed plugin"
@@ -274,9 +279,9 @@ def test_checkout_install_survives_the_readme_setup_command(tmp_path, wheelhouse
     doctor = run([exe, "doctor"], cwd=tmp_path, env=env, check=False)
     assert doctor.returncode == 1
     assert re.search(r"FAIL\s+formatter shout: .*voice-transcriber-shout", doctor.stdout), doctor.stdout
-    assert f"voice-transcriber install {plugin}" in doctor.stdout
+    assert f"voice-transcriber install -e {plugin}" in doctor.stdout
 
-    run([exe, "install", plugin], cwd=tmp_path, env=env)  # the command doctor gave brings it back
+    run([exe, "install", "-e", plugin], cwd=tmp_path, env=env)  # the command doctor gave brings it back
     assert "shout" in plugin_names(exe, tmp_path, env)
 
 

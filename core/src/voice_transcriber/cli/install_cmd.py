@@ -65,6 +65,9 @@ def install(state: CliState, packages: tuple[str, ...], editable: bool, upgrade:
     if command.note:
         _say(state, f"note: {command.note}")
     _run(state, command, what=what)
+    if env.kind == plugin_env.UV_PROJECT:
+        _say(state, f"note: a plain `uv sync` in {env.project} removes what uv.lock does not name; "
+                    "`uv sync --inexact` (the set-up command) keeps it")
 
     records, error = _records_after(env)
     if records is None:
