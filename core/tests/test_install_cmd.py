@@ -450,3 +450,25 @@ def test_a_password_in_a_url_is_never_shown():
 
     line = masked("installing x @ https://me:s3cr3t-t0ken@pkgs.example/x-1-py3-none-any.whl\x1b[2J")
     assert "s3cr3t" not in line and "https://****@pkgs.example/" in line and "\x1b" not in line
+
+
+def test_a_damaged_or_unwritable_record_costs_nothing(tmp_path, monkeypatch, capsys):
+    from voice_transcriber.cli import plugin_record
+    from voice_transcriber.cli.install_cmd import _remember
+
+    path = plugin_record.record_path()
+    path.parent.mkdir(parents=True)
+    path.write_text('{"environments": [1, 2')  # cut short
+    assert plugin_record.load() == {} and plugin_record.provider("formatter", "shout") is None
+    plugin_record.remember("voice-transcriber-shout", {"provides": {"formatters": ["shout"]}})
+    assert plugin_record.provider("formatter", "shout")[0] == "voice-transcriber-shout"
+    assert path.stat().st_mode & 0o077 == 0  # private, like every file voice-transcriber writes
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    path.unlink()
+    path.parent.rmdir()
+    path.parent.symlink_to(elsewhere)  # planted by someone else: never written through
+    _remember(plugin_env.detect(), "voice-transcriber-x", {})
+    assert "could not be recorded" in capsys.readouterr().err and not list(elsewhere.iterdir())
+    plugin_record.forget(["voice-transcriber-shout"])  # nothing to forget there, nothing raised

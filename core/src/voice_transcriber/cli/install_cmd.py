@@ -80,6 +80,16 @@ def install(state: CliState, packages: tuple[str, ...], editable: bool, upgrade:
                            f"`voice-transcriber uninstall {names}`")
 
 
+def _remember(env: Environment, dist: str, entry: dict[str, Any]) -> None:
+    from . import plugin_record
+
+    try:
+        plugin_record.remember(dist, entry, prefix=str(env.prefix))
+    except OSError as exc:  # installed all the same; only doctor's hint about where it came from is lost
+        click.echo(masked(f"voice-transcriber: warning: {dist} is installed, but it could not be recorded in "
+                          f"{plugin_record.record_path()}: {exc} (doctor will not know where it came from)"), err=True)
+
+
 def _report(env: Environment, targets: list[Target], before: dict[str, tuple[str | None, str | None]],
             records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Say what each third-party distribution that arrived (or was asked for) brings, remember it for
@@ -108,14 +118,14 @@ def _report(env: Environment, targets: list[Target], before: dict[str, tuple[str
             else:
                 click.echo(masked(f"installed {record['distribution']} {record['version']}: plugin {describe_record(record)}"))
         source = next((t for t in targets if t.name == dist), targets[0] if len(targets) == 1 else None)
-        plugin_record.remember(dist, {
+        _remember(env, dist, {
             "requirement": source.spec if source else dist,
             "editable": bool(source and source.editable),
             "version": plugins[0].get("version"),
             "plugins": sorted(r["name"] for r in plugins),
             "provides": {kind: sorted({n for r in plugins for n in r.get(kind, [])})
                          for kind in ("backends", "formatters", "sinks", "commands")},
-        }, prefix=str(env.prefix))
+        })
     if not arrived:
         click.echo(f"{', '.join(t.spec for t in targets)}: no plugin was added or changed (-U upgrades an installed one)")
     return broken

@@ -55,12 +55,16 @@ def remember(dist: str, entry: dict[str, Any], prefix: str | None = None) -> Non
 
 
 def forget(dists: list[str], prefix: str | None = None) -> None:
+    """Drop ``dists`` from this environment's record (a record that cannot be written is left as it is)."""
     environments = load()
     mine = environments.get(prefix or sys.prefix, {})
     if any(d in mine for d in dists):
         for dist in dists:
             mine.pop(dist, None)
-        _save(environments)
+        try:
+            _save(environments)
+        except OSError:
+            pass
 
 
 def here(prefix: str | None = None) -> dict[str, dict[str, Any]]:
