@@ -127,3 +127,22 @@ def test_typing_sink_types_through_the_portal(fake_portal, fake_wayland, run_sin
     assert fake.keys() == [*SHIFT_TAP, (0x6F, 1), (0x6F, 0), (0x6B, 1), (0x6B, 0), (0xFF0D, 1), (0xFF0D, 0),
                            (0x79, 1), (0x79, 0), (0x65, 1), (0x65, 0), (0x73, 1), (0x73, 0)]
 
+
+
+@pytest.mark.parametrize(("sources", "recent", "active"), [
+    ("[('xkb', 'us'), ('xkb', 'de')]", "[('xkb', 'de'), ('xkb', 'us')]", 1),  # switched to de: the shell's MRU
+    ("[('xkb', 'de'), ('xkb', 'us')]", "@a(ss) []", 0),  # never switched: the first source
+    ("[('xkb', 'us'), ('xkb', 'fr+oss')]", "[('xkb', 'fr+oss'), ('xkb', 'us')]", 1),  # a variant
+    ("[('xkb', 'us'), ('xkb', 'de')]", "[('xkb', 'ru'), ('xkb', 'de')]", 1),  # a removed source is skipped
+    ("[('xkb', 'us'), ('ibus', 'anthy')]", "[('xkb', 'us')]", None),  # an input method: cannot tell
+    ("[('xkb', 'us'), ('xkb', 'de'), ('xkb', 'fr')]", "[('xkb', 'fr')]", None),  # not the keymap's 2 layouts
+])
+def test_gnome_active_input_source_from_its_mru_list(stub_tool, sources, recent, active):
+    gsettings = stub_tool("gsettings", stdout=[sources + "\n", recent + "\n"])
+    assert portal.gnome_active_layout(os.environ, 2) == active
+    assert gsettings.argvs()[0][1:] == ["get", "org.gnome.desktop.input-sources", "sources"]
+
+
+def test_no_gsettings_means_the_layouts_shared_characters(stub_tool):
+    stub_tool("gsettings", exit_code=1, stderr="No such schema")
+    assert portal.gnome_active_layout(os.environ, 2) is None

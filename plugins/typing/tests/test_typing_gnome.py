@@ -77,6 +77,23 @@ def test_french_layout_typed_exactly(gtk_window, gnome_session, pasted, run_sink
         gnome_session.set_layouts("de")
 
 
+def test_with_two_input_sources_the_active_one_decides_what_is_typed(gtk_window, gnome_session, pasted, run_sink,
+                                                                     monkeypatch):
+    """German active, US second: ö, ł, ü, ß are German keys, so they are typed (the characters both
+    layouts share would paste them); the emoji, on neither layout, is pasted. The input sources are
+    read with gsettings from the session's settings, as any program of a GNOME session reads them."""
+    for var in ("XDG_CONFIG_HOME", "GSETTINGS_BACKEND"):
+        monkeypatch.setenv(var, gnome_session.env[var])
+    gnome_session.set_layouts("de", "us")
+    try:
+        text = "hello wörld € ł 😀 Grüße"
+        run_sink(TypingSink, text, {"output.typing": FAST, "output.clipboard": PASTE})
+        assert gtk_window.wait_for(text) == text
+        assert pasted == ["😀"]
+    finally:
+        gnome_session.set_layouts("de")
+
+
 def test_one_consent_per_process(gtk_window, gnome_session, run_sink):
     run_sink(TypingSink, "one", {"output.typing": FAST})
     consents = gnome_session.consents()

@@ -461,4 +461,32 @@ def _compositor_keymap(environ: Mapping[str, str] | None = None):
         return None
     if "GNOME" in env.get("XDG_CURRENT_DESKTOP", "").upper().split(":") and len(keymap.layouts) > 1:
         keymap.layouts.pop(keymap.names[-1])
+        active = gnome_active_layout(env, len(keymap.layouts)) if len(keymap.layouts) > 1 else None
+        if active is not None:  # only the active layout counts: the others' extra characters are pasted
+            name = keymap.names[active]
+            keymap.layouts = {name: keymap.layouts[name]}
     return keymap
+
+
+def gnome_active_layout(env: Mapping[str, str], count: int) -> int | None:
+    """Which of GNOME's ``count`` input sources is active, as an index into its keymap's layouts
+    (they follow ``sources``): the first of ``mru-sources`` — GNOME Shell rewrites that list at
+    every switch — that is among ``sources``, else the first source. None when gsettings cannot
+    tell, or a source is not a plain xkb layout (an input method), or the counts differ: then
+    only the characters every layout shares are typed."""
+    import re
+    import subprocess
+
+    def read(key: str) -> list[tuple[str, str]] | None:
+        try:
+            done = subprocess.run(["gsettings", "get", "org.gnome.desktop.input-sources", key], env=dict(env),
+                                  capture_output=True, text=True, timeout=5, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return re.findall(r"\('([^']*)', '([^']*)'\)", done.stdout) if done.returncode == 0 else None
+
+    sources = read("sources")
+    if not sources or len(sources) != count or any(kind != "xkb" for kind, _ in sources):
+        return None
+    recent = read("mru-sources") or []
+    return sources.index(next((source for source in recent if source in sources), sources[0]))
