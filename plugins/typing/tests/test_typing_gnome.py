@@ -118,6 +118,16 @@ def test_doctor_says_portal_and_why(gnome_session, write_config):
     assert "German" in layout and "English" not in layout and "pasted" in layout
 
 
+def test_doctor_fails_ydotool_under_the_german_layout(gnome_session, write_config):
+    """ydotool presses US key codes: under the compositor's German keymap doctor says it is wrong."""
+    from vt_testing.core import run_cli
+
+    write_config({"output": {"sinks": ["typing"], "typing": {"tool": "ydotool"}}})
+    out = run_cli("doctor").stdout.decode()
+    layout = next(line for line in out.splitlines() if "typing layout" in line)
+    assert layout.startswith("FAIL") and "German" in layout and "ydotool presses US-layout keys" in layout, layout
+
+
 def test_auto_sink_pastes_with_the_portal_chord(gtk_window, gnome_session, run_sink):
     from voice_transcriber_typing.sink import AutoSink
 
