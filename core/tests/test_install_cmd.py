@@ -4,6 +4,7 @@ package comes from uv's cache); and the pieces (receipts, installer output, envi
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
@@ -262,6 +263,14 @@ def test_checkout_install_survives_the_readme_setup_command(tmp_path, wheelhouse
     config.write_text(json.dumps({"formatterEnabled": True, "formatter": {"chain": ["shout"]}}))
     env["VOICE_TRANSCRIBER_CONFIG"] = str(config)
 
+    # A plugin made for another version of the core never replaces the checkout's core: one line, exit 1.
+    needy = write_plugin(tmp_path / "needy", {name: text.replace("shout", "needy").replace(
+        '"voice-transcriber-core"]', '"voice-transcriber-core>=99"]') for name, text in SHOUT.items()})
+    refused = run([exe, "install", needy], cwd=tmp_path, env=env, check=False)
+    assert refused.returncode == 1, refused.stderr
+    core = f"voice-transcriber-core {importlib.metadata.version('voice-transcriber-core')}"
+    assert f"it needs voice-transcriber-core>=99, but {core} is installed here" in refused.stderr
+
     done = run([exe, "install", "-e", plugin], cwd=tmp_path, env=env)  # a plugin author's: editable
     assert "uv pip install" in done.stderr and "project environment" in done.stderr
     assert "`uv sync --inexact` (the set-up command) keeps it" in done.stderr
@@ -472,3 +481,30 @@ def test_a_damaged_or_unwritable_record_costs_nothing(tmp_path, monkeypatch, cap
     _remember(plugin_env.detect(), "voice-transcriber-x", {})
     assert "could not be recorded" in capsys.readouterr().err and not list(elsewhere.iterdir())
     plugin_record.forget(["voice-transcriber-shout"])  # nothing to forget there, nothing raised
+
+
+@pytest.mark.parametrize("output", [
+    "error: No solution found when resolving dependencies\n  cause: Because voice-transcriber-need==0.1.0 depends on "
+    "voice-transcriber-core>=9 and voice-transcriber-core==0.1.0, we can conclude that voice-transcriber-need==0.1.0 "
+    "cannot be used.",
+    "ERROR: Cannot install voice-transcriber-need because these package versions have conflicting dependencies.\n"
+    "The conflict is caused by:\n    voice-transcriber-need 0.1.0 depends on voice-transcriber-core>=9\n"
+    "    The user requested (constraint) voice-transcriber-core==0.1.0\nERROR: ResolutionImpossible",
+])
+def test_a_plugin_never_replaces_the_core(output):
+    from importlib.metadata import version
+
+    assert explain(output, "x") == (
+        f"it needs voice-transcriber-core>=9, but voice-transcriber-core {version('voice-transcriber-core')} is "
+        "installed here, and a plugin install never replaces voice-transcriber's own packages: upgrade "
+        "voice-transcriber first, or install a release of the plugin made for this version")
+
+
+def test_own_packages_are_pinned_for_pip_and_uv_pip(monkeypatch):
+    from importlib.metadata import version
+
+    monkeypatch.setenv("UV", sys.executable)
+    env = plugin_env.Environment(plugin_env.UV_PROJECT, Path(sys.prefix), sys.executable)
+    command = plugin_env.install_commands(env, [plugin_env.Target("voice-transcriber-x", "voice-transcriber-x")])
+    [(flag, pins)] = command.files
+    assert flag == "--constraint" and f"voice-transcriber-core=={version('voice-transcriber-core')}\n" in pins

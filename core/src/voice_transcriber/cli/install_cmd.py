@@ -292,6 +292,10 @@ def _run(state: CliState, command: Command, what: str) -> None:
 
 def explain(output: str, what: str) -> str:
     """The cause of an installer failure in one line, from uv's or pip's output, with the fix."""
+    import re
+
+    from . import plugin_env
+
     text = " ".join(output.split())
     lowered = text.lower()
     if "network was disabled" in lowered or "offline" in lowered and "not found in the cache" in lowered:
@@ -301,6 +305,18 @@ def explain(output: str, what: str) -> str:
             or "could not find a version that satisfies" in lowered or "was not found in the provided package locations" in lowered):
         return ("package not found on the package index: check the name (plugins are usually called "
                 "voice-transcriber-NAME), or give a local path")
+    needed = re.search(r"depends on (voice-transcriber(?:-[a-z]+)?)([<>=!~][^\s,;]*)", text, re.IGNORECASE)
+    if needed and plugin_env.canonical(needed.group(1)) in plugin_env.OWN and (
+            "no solution found" in lowered or "conflict" in lowered or "resolutionimpossible" in lowered):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            here = f"{needed.group(1)} {version(needed.group(1))} is installed here"
+        except PackageNotFoundError:
+            here = f"{needed.group(1)} is not installed here"
+        return (f"it needs {needed.group(1)}{needed.group(2)}, but {here}, and a plugin install never replaces "
+                "voice-transcriber's own packages: upgrade voice-transcriber first, or install a release of the "
+                "plugin made for this version")
     if any(s in lowered for s in ("failed to fetch", "dns error", "connection refused", "network is unreachable",
                                   "timed out", "newconnectionerror", "temporary failure in name resolution")):
         return "the package index could not be reached (network error): check the connection or proxy, then retry"

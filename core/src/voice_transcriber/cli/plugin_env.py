@@ -197,7 +197,7 @@ def install_commands(env: Environment, targets: list[Target], *, upgrade: bool =
             for t in targets:
                 argv += ["--editable", t.spec] if t.editable else [t.spec]
                 argv += _refresh(t, upgrade)
-            return Command(argv, installer="uv")
+            return Command(argv, installer="uv", files=_keep_own(env))
         if _has_pip(env.python):
             return _pip(env, targets, upgrade)
         raise NoInstaller(f"uv made {env.describe()} but `uv` is not on PATH and the environment has no pip: "
@@ -230,7 +230,30 @@ def _pip(env: Environment, targets: list[Target], upgrade: bool, note: str = "")
         argv.append("--upgrade")
     for t in targets:
         argv += ["--editable", t.spec] if t.editable else [t.spec]
-    return Command(argv, installer="pip", note=note)
+    return Command(argv, installer="pip", note=note, files=_keep_own(env))
+
+
+#: voice-transcriber's own distributions: a plugin install never replaces them (see :func:`_keep_own`).
+OWN = ("voice-transcriber", "voice-transcriber-core", "voice-transcriber-backends", "voice-transcriber-formatter",
+       "voice-transcriber-clipboard", "voice-transcriber-typing", "voice-transcriber-notify",
+       "voice-transcriber-benchmark", "voice-transcriber-tray")
+
+
+def _keep_own(env: Environment) -> list[tuple[str, str]]:
+    """A constraint file pinning voice-transcriber's own distributions to the versions installed here (the
+    running process is the environment's): a plugin that needs another version fails to resolve instead of
+    replacing the core of a checkout with a package of the same name from an index."""
+    if env.prefix != Path(sys.prefix):
+        return []
+    from importlib.metadata import PackageNotFoundError, version
+
+    pins = []
+    for name in OWN:
+        try:
+            pins.append(f"{name}=={version(name)}\n")
+        except PackageNotFoundError:
+            continue
+    return [("--constraint", "".join(pins))] if pins else []
 
 
 def uninstall_command(env: Environment, dists: list[str]) -> Command:
