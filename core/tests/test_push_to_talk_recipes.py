@@ -85,7 +85,7 @@ def test_hyprland_push_to_talk_recipe(ptt_world):
     strays = 0
     with maybe_daemon(True):
         for _ in range(4):
-            HYPRLAND.hold(0.4, press, release)
+            HYPRLAND.hold(0.8, press, release)  # no autorepeat: a longer hold costs nothing
             strays += not settled_after_release(runtime)
     assert strays == 0, f"{strays} of 4 holds left a recording running after the release"
     assert len(list_recordings()) == 4, "every hold made exactly one recording"
@@ -98,7 +98,7 @@ def test_gnome_and_kde_toggle_recipes_with_the_key_held(ptt_world, desktop, comm
     assert "--repeat-guard" in toggle, toggle
     repeats: list[int] = []
     with maybe_daemon(daemon):
-        missed, strays = toggle_cycles(lambda: repeats.append(desktop.hold(0.9, toggle)), runtime)
+        missed, strays = toggle_cycles(lambda: repeats.append(desktop.hold(0.7, toggle)), runtime)
     assert min(repeats) > 1, f"the key was held past {desktop.name}'s repeat delay: the command ran again"
     assert (missed, strays) == (0, 0), f"{desktop.name}: of {CYCLES} held start presses {missed} left nothing " \
                                        f"recording; of {CYCLES} held stop presses {strays} left one running"
