@@ -73,9 +73,10 @@ def write_plugin(folder: Path, files: dict[str, str] = SHOUT) -> Path:
     return folder
 
 
-def offline_env(**extra: str) -> dict[str, str]:
+def offline_env(wheelhouse: Path, **extra: str) -> dict[str, str]:
+    """uv offline, every package pinned to the version this test environment has (so in uv's cache)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "UV_PROJECT"))}
-    env.update(UV_OFFLINE="1", UV_NO_PROGRESS="1", **extra)
+    env.update(UV_OFFLINE="1", UV_NO_PROGRESS="1", UV_CONSTRAINT=str(wheelhouse / "pins.txt"), **extra)
     return env
 
 
@@ -86,12 +87,25 @@ def run(argv, *, cwd: Path, env: dict[str, str], check: bool = True) -> subproce
     return done
 
 
+def resolving(argv, *, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """A step that resolves against the package index (making an environment to install into): offline from
+    uv's cache; where the cache has not the index's pages (a machine whose uv only ever synced from a lock
+    file), once more with the registry reachable. The pins keep the versions to those in the cache."""
+    done = run(argv, cwd=cwd, env=env, check=False)
+    if done.returncode != 0:
+        done = run(argv, cwd=cwd, env={k: v for k, v in env.items() if k != "UV_OFFLINE"})
+    return done
+
+
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory) -> Path:
-    """The core's wheel, built from this checkout once per session (offline: hatchling comes from uv's cache)."""
+    """The core's wheel, built from this checkout once per session, and ``pins.txt``: the version of every
+    package of this test environment (all in uv's cache: the environments made here resolve to them)."""
     folder = tmp_path_factory.mktemp("wheelhouse")
-    run([UV, "build", "--package", "voice-transcriber-core", "--wheel", "--out-dir", folder, "-q", REPO],
-        cwd=REPO, env=offline_env())
+    frozen = run([UV, "pip", "freeze", "--exclude-editable", "--python", sys.executable], cwd=REPO, env=dict(os.environ))
+    (folder / "pins.txt").write_text("".join(line + "\n" for line in frozen.stdout.splitlines() if "==" in line))
+    resolving([UV, "build", "--package", "voice-transcriber-core", "--wheel", "--out-dir", folder, "-q", REPO],
+              cwd=REPO, env=offline_env(folder))
     return folder
 
 
@@ -107,15 +121,15 @@ def plugin_names(exe: Path, cwd: Path, env: dict[str, str]) -> dict[str, dict]:
 @pytest.mark.slow
 @needs_uv
 @pytest.mark.xdist_group("plugin-installs")
-def test_uv_tool_install_survives_upgrade_and_uninstall_removes_it(tmp_path, jfk_path):
+def test_uv_tool_install_survives_upgrade_and_uninstall_removes_it(tmp_path, jfk_path, wheelhouse):
     """voice-transcriber installed as the README says (`uv tool install` of a clone, with the bundled model):
     the plugin goes into uv's receipt (`--with`), a dictation uses it, `uv tool upgrade` keeps it, uninstall
     drops it."""
     tools, bin_dir, work = tmp_path / "tools", tmp_path / "bin", tmp_path / "work"
     work.mkdir()
-    env = offline_env(UV_TOOL_DIR=str(tools), UV_TOOL_BIN_DIR=str(bin_dir))
+    env = offline_env(wheelhouse, UV_TOOL_DIR=str(tools), UV_TOOL_BIN_DIR=str(bin_dir))
     # --reinstall: build this checkout's packages now, not a build uv cached from an older state of them
-    run([UV, "tool", "install", "-q", "--reinstall", "--python", sys.executable, f"{REPO}[offline]"], cwd=work, env=env)
+    resolving([UV, "tool", "install", "-q", "--reinstall", "--python", sys.executable, f"{REPO}[offline]"], cwd=work, env=env)
     exe = bin_dir / "voice-transcriber"
     plugin = write_plugin(tmp_path / "shout")
 
@@ -175,11 +189,11 @@ def test_pipx_install_is_injected_and_survives_upgrade(tmp_path, wheelhouse):
     pytest.importorskip("pipx")
     work = tmp_path / "work"
     work.mkdir()
-    env = offline_env(PIPX_HOME=str(tmp_path / "pipx"), PIPX_BIN_DIR=str(tmp_path / "bin"),
+    env = offline_env(wheelhouse, PIPX_HOME=str(tmp_path / "pipx"), PIPX_BIN_DIR=str(tmp_path / "bin"),
                       PIPX_MAN_DIR=str(tmp_path / "man"), PIPX_DEFAULT_BACKEND="uv",
                       PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     pipx = [sys.executable, "-m", "pipx"]
-    run([*pipx, "install", "--python", sys.executable, core_wheel(wheelhouse)], cwd=work, env=env)
+    resolving([*pipx, "install", "--python", sys.executable, core_wheel(wheelhouse)], cwd=work, env=env)
     exe = tmp_path / "bin" / "voice-transcriber"
     plugin = write_plugin(tmp_path / "shout")
 
@@ -205,9 +219,9 @@ def test_plain_venv_uses_its_pip(tmp_path, wheelhouse):
     """A virtual environment no installer manager made (python -m venv): its own pip installs and removes."""
     venv, work = tmp_path / "venv", tmp_path / "work"
     work.mkdir()
-    env = offline_env(PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env = offline_env(wheelhouse, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
     run([sys.executable, "-m", "venv", venv], cwd=work, env=env)
-    run([UV, "pip", "install", "-q", "--python", venv / "bin" / "python", core_wheel(wheelhouse)], cwd=work, env=env)
+    resolving([UV, "pip", "install", "-q", "--python", venv / "bin" / "python", core_wheel(wheelhouse)], cwd=work, env=env)
     plugin = write_plugin(tmp_path / "shout")
     run([UV, "build", "--wheel", "--out-dir", tmp_path / "dist", "-q", plugin], cwd=work, env=env)
     wheel = next((tmp_path / "dist").glob("voice_transcriber_shout-*.whl"))
@@ -251,12 +265,14 @@ def test_checkout_install_survives_the_readme_setup_command(tmp_path, wheelhouse
 
         [tool.uv]
         package = false
+        environments = ["sys_platform == 'linux'"]
+        constraint-dependencies = {json.dumps((wheelhouse / "pins.txt").read_text().split())}
 
         [tool.uv.sources]
         voice-transcriber-core = {{ path = "{core_wheel(wheelhouse)}" }}
         """))
-    env = offline_env(UV_PYTHON=sys.executable)
-    run([UV, "sync", "-q"], cwd=checkout, env=env)
+    env = offline_env(wheelhouse, UV_PYTHON=sys.executable)
+    resolving([UV, "sync", "-q"], cwd=checkout, env=env)
     exe = checkout / ".venv" / "bin" / "voice-transcriber"
     plugin = write_plugin(tmp_path / "shout")
     config = tmp_path / "config.json"
