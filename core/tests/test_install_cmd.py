@@ -524,3 +524,17 @@ def test_own_packages_are_pinned_for_pip_and_uv_pip(monkeypatch):
     command = plugin_env.install_commands(env, [plugin_env.Target("voice-transcriber-x", "voice-transcriber-x")])
     [(flag, pins)] = command.files
     assert flag == "--constraint" and f"voice-transcriber-core=={version('voice-transcriber-core')}\n" in pins
+
+
+def test_a_running_daemon_is_told_about(monkeypatch, capsys):
+    from voice_transcriber.cli import install_cmd
+    from voice_transcriber.cli.run_cmd import CliState
+    from voice_transcriber.daemon import client
+
+    state = CliState(pm=None)
+    monkeypatch.setattr(client, "exchange", lambda line, path, on_message: None)  # no daemon answers
+    install_cmd._daemon_note(state)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(client, "exchange", lambda line, path, on_message: {"code": 0})  # one does
+    install_cmd._daemon_note(state)
+    assert "restart it to use this change (`voice-transcriber daemon stop`" in capsys.readouterr().err

@@ -74,10 +74,25 @@ def install(state: CliState, packages: tuple[str, ...], editable: bool, upgrade:
         raise InstallError(masked(f"{what} is installed, but voice-transcriber no longer starts in {env.describe()}: "
                                   f"{error}; remove it with `voice-transcriber uninstall NAME` (or your installer)"))
     broken = _report(env, targets, before, records)
+    _daemon_note(state)
     if broken:
         names = " ".join(sorted({r['distribution'] for r in broken}))
         raise InstallError(f"{len(broken)} plugin(s) installed but failing to load: fix the plugin, or "
                            f"`voice-transcriber uninstall {names}`")
+
+
+def _daemon_note(state: CliState) -> None:
+    """A running daemon keeps the plugins it imported: say so, with how to restart it."""
+    try:
+        from ..daemon import client
+        from ..daemon.protocol import request, socket_path
+
+        running = client.exchange(request("status"), str(socket_path()), lambda message: None) is not None
+    except Exception:  # noqa: BLE001 - no runtime dir, no daemon, an old one: nothing to say
+        return
+    if running:
+        _say(state, "note: the running daemon keeps the plugins it loaded; restart it to use this change "
+                    "(`voice-transcriber daemon stop`, or `systemctl --user restart voice-transcriber`)")
 
 
 def _remember(env: Environment, dist: str, entry: dict[str, Any]) -> None:
@@ -186,6 +201,7 @@ def uninstall(state: CliState, names: tuple[str, ...], yes: bool) -> None:
     plugin_record.forget(list(dists), str(env.prefix))
     for shown, _ in dists.values():
         click.echo(f"uninstalled {shown}")
+    _daemon_note(state)
     for warning in warnings:
         click.echo(f"voice-transcriber: warning: {warning}", err=True)
 
