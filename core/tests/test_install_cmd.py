@@ -538,3 +538,26 @@ def test_a_running_daemon_is_told_about(monkeypatch, capsys):
     monkeypatch.setattr(client, "exchange", lambda line, path, on_message: {"code": 0})  # one does
     install_cmd._daemon_note(state)
     assert "restart it to use this change (`voice-transcriber daemon stop`" in capsys.readouterr().err
+
+
+def test_shell_completion(tmp_path):
+    """bash completes installed third-party plugins after `uninstall`, file names after `install`."""
+    script = ('source <(voice-transcriber completion bash)\n'
+              'COMP_WORDS=(voice-transcriber "$@"); COMP_CWORD=$#\n'
+              '_voice_transcriber_completion voice-transcriber\n'
+              'printf "%s\\n" "${COMPREPLY[@]}"\n')
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+
+    def complete(*words: str) -> list[str]:
+        done = subprocess.run(["bash", "-c", script, "bash", *words], capture_output=True, text=True, timeout=60,
+                              cwd=tmp_path, env={**os.environ, "PATH": path})
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    assert complete("uninstall", "app") == ["append-file"]  # the example plugin; first-party ones never
+    assert complete("uninstall", "voice-transcriber-") == ["voice-transcriber-append-file"]
+    # after `install`, click's bash script hands the word to bash's own file-name completion (compopt -o default)
+    raw = subprocess.run([Path(sys.executable).with_name("voice-transcriber")], capture_output=True, text=True,
+                         timeout=60, cwd=tmp_path, env={**os.environ, "_VOICE_TRANSCRIBER_COMPLETE": "bash_complete",
+                                                        "COMP_WORDS": "voice-transcriber install ./my", "COMP_CWORD": "2"})
+    assert raw.stdout.split() == ["file,./my"]

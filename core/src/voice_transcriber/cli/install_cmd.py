@@ -34,8 +34,26 @@ class InstallError(PluginError):
     """The installer failed; the message is one line: cause and fix."""
 
 
+def _complete_paths(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """A plugin's directory or wheel: the shell completes file names."""
+    from click.shell_completion import CompletionItem
+
+    return [CompletionItem(incomplete, type="file")]
+
+
+def _complete_installed(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """The third-party plugins and distributions installed (read from their metadata: nothing is imported)."""
+    from ..plugins import FIRST_PARTY, installed_entry_points
+
+    names = set()
+    for ep in installed_entry_points():
+        if ep.dist is not None and ep.dist.name.lower().replace("_", "-") not in FIRST_PARTY:
+            names |= {ep.name, ep.dist.name}
+    return sorted(name for name in names if name.startswith(incomplete))
+
+
 @click.command()
-@click.argument("packages", nargs=-1, required=True, metavar="PACKAGE_OR_PATH...")
+@click.argument("packages", nargs=-1, required=True, metavar="PACKAGE_OR_PATH...", shell_complete=_complete_paths)
 @click.option("-e", "--editable", is_flag=True, help="Install local directories in editable mode (your changes apply without reinstalling).")
 @click.option("-U", "--upgrade", is_flag=True, help="Upgrade the packages named to their newest versions.")
 @click.pass_obj
@@ -147,7 +165,7 @@ def _report(env: Environment, targets: list[Target], before: dict[str, tuple[str
 
 
 @click.command()
-@click.argument("names", nargs=-1, required=True, metavar="NAME...")
+@click.argument("names", nargs=-1, required=True, metavar="NAME...", shell_complete=_complete_installed)
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
 def uninstall(state: CliState, names: tuple[str, ...], yes: bool) -> None:
