@@ -18,6 +18,7 @@ and a held stop press none (toggle), and every press made exactly one recording.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,19 +51,27 @@ SWAY_TOGGLE = f"bindsym F10 exec {VT} toggle --output stdout --repeat-guard 0.8\
 CYCLES = int(os.environ.get("VOICE_TRANSCRIBER_TEST_CYCLES", 2))
 
 
+#: How long the user waits between releasing the key and pressing it again: more than the guard
+#: (a press sooner than 0.8 s after the last repeat counts as the same hold, by design).
+PAUSE = 1.5
+
+
 def toggle_cycles(hold: Callable[[], object], runtime: Path) -> tuple[int, int]:
     """``CYCLES`` times: a held press to start, a held press to stop (each held past the repeat
     delay). Return (presses after which nothing recorded, presses after which something still did)."""
     missed = strays = 0
     for _ in range(CYCLES):
         hold()
+        released = time.monotonic()
         wait_until(lambda: not in_flight(runtime), 60, "the press's toggle commands to finish")
         try:
             wait_until(recording, 30, "the recording the press started")
         except TimeoutError:
             missed += 1
+        time.sleep(max(0.0, released + PAUSE - time.monotonic()))  # the user's pause, not a wait for a state
         hold()
         strays += not settled_after_release(runtime)
+        time.sleep(PAUSE)
     return missed, strays
 
 
