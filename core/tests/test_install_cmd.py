@@ -364,8 +364,10 @@ def test_receipt_requirements_become_arguments(requirement, expected):
 def test_receipt_options_become_flags():
     options = {"find-links": ["file:///w"], "no-index": True, "index-strategy": "unsafe-best-match",
                "index": [{"url": "https://pkgs.example/simple", "name": "corp"}], "compile-bytecode": False}
-    assert plugin_env._options(options) == ["--find-links", "file:///w", "--no-index", "--index-strategy",
-                                            "unsafe-best-match", "--index", "corp=https://pkgs.example/simple"]
+    options["dependency-metadata"] = [{"name": "x", "requires-dist": []}]
+    assert plugin_env._options(options) == (["--find-links", "file:///w", "--no-index", "--index-strategy",
+                                             "unsafe-best-match", "--index", "corp=https://pkgs.example/simple"],
+                                            ["dependency-metadata"])
 
 
 def test_uv_tool_command_keeps_the_receipt(tmp_path, monkeypatch):

@@ -317,12 +317,15 @@ def _uv_tool(env: Environment, add: list[Target] = (), remove: list[str] = (), u
              if env.receipt.get(key)]
     if env.receipt.get("python"):
         argv += ["--python", str(env.receipt["python"])]
-    argv += _options(env.receipt.get("options", {}))
+    options, skipped = _options(env.receipt.get("options", {}))
+    argv += options
     environ = {"UV_TOOL_DIR": str(env.prefix.parent)}
     bins = {str(Path(e["install-path"]).parent) for e in env.receipt.get("entrypoints", []) if e.get("install-path")}
     if len(bins) == 1:
         environ["UV_TOOL_BIN_DIR"] = bins.pop()
-    return Command(argv, environ, "uv", files=files)
+    note = (f"the receipt's option(s) {', '.join(skipped)} cannot be given on uv's command line and are not carried "
+            "over; `uv tool install --force` with them restores them" if skipped else "")
+    return Command(argv, environ, "uv", note=note, files=files)
 
 
 def requirement_arg(requirement: dict[str, Any]) -> tuple[str, bool]:
@@ -362,20 +365,21 @@ def requirement_arg(requirement: dict[str, Any]) -> tuple[str, bool]:
     return spec, editable
 
 
-def _options(options: dict[str, Any]) -> list[str]:
+def _options(options: dict[str, Any]) -> tuple[list[str], list[str]]:
     """The receipt's ``[tool.options]`` (the resolver and installer options the tool was installed with)
-    as flags: ``find-links = [...]`` → ``--find-links X`` …, ``index = [{url, name}]`` → ``--index name=url``."""
+    as flags: ``find-links = [...]`` → ``--find-links X`` …, ``index = [{url, name}]`` → ``--index name=url``;
+    and the names of those that have no flag form."""
     argv: list[str] = []
+    skipped: list[str] = []
     for key, value in options.items():
         flag = f"--{key}"
-        if key == "index" and isinstance(value, list):
+        if key == "index" and isinstance(value, list) and all(isinstance(i, dict) and i.get("url") for i in value):
             for index in value:
-                if isinstance(index, dict) and index.get("url"):
-                    url = str(index["url"])
-                    argv += [flag, f"{index['name']}={url}" if index.get("name") else url]
+                argv += [flag, f"{index['name']}={index['url']}" if index.get("name") else str(index["url"])]
         elif key == "config-settings" and isinstance(value, dict):
             for k, v in value.items():
-                argv += ["--config-setting", f"{k}={v}"]
+                for item in v if isinstance(v, list) else [v]:
+                    argv += ["--config-setting", f"{k}={item}"]
         elif isinstance(value, bool):
             if value:
                 argv.append(flag)
@@ -384,4 +388,6 @@ def _options(options: dict[str, Any]) -> list[str]:
         elif isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
             for item in value:
                 argv += [flag, str(item)]
-    return argv
+        else:
+            skipped.append(key)
+    return argv, skipped
