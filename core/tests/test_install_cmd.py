@@ -33,6 +33,9 @@ SHOUT = {
         requires-python = ">=3.11"
         dependencies = ["voice-transcriber-core"]
 
+        [project.optional-dependencies]
+        test = ["pytest"]
+
         [project.entry-points.voice_transcriber]
         shout = "voice_transcriber_shout"
 
@@ -146,12 +149,12 @@ def test_uv_tool_install_survives_upgrade_and_uninstall_removes_it(tmp_path, jfk
     assert "no installer: voice-transcriber runs from the uv tool environment voice-transcriber " in missing.stderr
     assert "`uv` is not on PATH" in missing.stderr
 
-    done = run([exe, "install", plugin], cwd=work, env=env)
+    done = run([exe, "install", "-e", ".[test]"], cwd=plugin, env=env)  # as a plugin author does, in its folder
     assert "installed voice-transcriber-shout 0.1.0: plugin shout (formatter shout)" in done.stdout
-    assert "uv tool install" in done.stderr and "--with" in done.stderr
+    assert "uv tool install" in done.stderr and "--with-editable" in done.stderr
     assert plugin_names(exe, work, env)["shout"]["formatters"] == ["shout"]
     receipt = tomllib.loads((tools / "voice-transcriber" / "uv-receipt.toml").read_text())["tool"]
-    assert [r["name"] for r in receipt["requirements"]] == ["voice-transcriber", "voice-transcriber-shout"]
+    assert receipt["requirements"][1] == {"name": "voice-transcriber-shout", "extras": ["test"], "editable": str(plugin)}
     assert receipt["requirements"][0] == {"name": "voice-transcriber", "extras": ["offline"], "directory": str(REPO)}
     assert receipt["python"] == sys.executable  # the tool's own source, extras and Python are kept
     dictated = run([exe, "transcribe", "--format", "shout", jfk_path], cwd=work, env=env).stdout
@@ -449,6 +452,10 @@ def test_targets(tmp_path, monkeypatch):
     assert (local.spec, local.name) == (str(tmp_path / "shout"), "voice-transcriber-shout")
     assert plugin_env.target("Voice_Transcriber.Emoji>=1").name == "voice-transcriber-emoji"
     assert plugin_env.target("git+https://example.org/x.git").name is None
+    monkeypatch.chdir(tmp_path / "shout")
+    with_extras = plugin_env.target(".[test, dev]", editable=True)  # a project folder with extras
+    assert (with_extras.spec, with_extras.name) == (f"{tmp_path / 'shout'}[test,dev]", "voice-transcriber-shout")
+    assert plugin_env.target("voice-transcriber-x[test]").name == "voice-transcriber-x"
     with pytest.raises(FileNotFoundError):
         plugin_env.target("./missing")
 

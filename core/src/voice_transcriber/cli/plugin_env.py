@@ -112,14 +112,18 @@ _NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[|@|
 def target(arg: str, editable: bool = False) -> Target:
     """Read one argument. A path (``./x``, ``/x``, ``~/x``, ``x.whl``, or an existing file or directory)
     is made absolute; ``NotAPath`` when it looks like one and does not exist."""
-    expanded = os.path.expanduser(arg)
-    looks_like_path = (arg.startswith((".", "/", "~")) or os.sep in arg and "://" not in arg and "@" not in arg
-                       or arg.endswith((".whl", ".tar.gz", ".zip")) and "://" not in arg)
+    location, extras = arg, ""
+    bracket = re.fullmatch(r"(.+?)(\[[\w.,\s-]*\])", arg)  # ./my-plugin[test]: a path with extras
+    if bracket and not os.path.exists(os.path.expanduser(arg)):
+        location, extras = bracket.group(1), bracket.group(2).replace(" ", "")
+    expanded = os.path.expanduser(location)
+    looks_like_path = (location.startswith((".", "/", "~")) or os.sep in location and "://" not in location
+                       and "@" not in location or location.endswith((".whl", ".tar.gz", ".zip")) and "://" not in location)
     if os.path.exists(expanded) or looks_like_path:
         path = Path(expanded).resolve()
         if not path.exists():
-            raise FileNotFoundError(f"{arg}: no such file or directory")
-        return Target(str(path), _name_of_path(path), path, editable)
+            raise FileNotFoundError(f"{location}: no such file or directory")
+        return Target(f"{path}{extras}", _name_of_path(path), path, editable)
     match = _NAME.match(arg)
     return Target(arg, canonical(match.group(1)) if match and "://" not in arg.split("@")[0] else None, None, editable)
 
