@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "testing"))
 
 from _common import RESULTS, Row, add_output_options, machine, repeats, write_outputs  # noqa: E402
 
-from vt_testing.desktop import TK_TARGET, focus_x_window, free_display, kill_clients, stop, wait_until  # noqa: E402
+from vt_testing.desktop import free_display, kill_clients, stop, tk_window, wait_until  # noqa: E402
 
 from voice_transcriber import RunContext, Transcript  # noqa: E402
 from voice_transcriber.config import load_settings  # noqa: E402
@@ -45,7 +45,8 @@ script; the typing tests measured 2 of 10 at 12 ms and 0 of 40 with our split). 
 selection back until it holds the text (a few ms), which is also how the paste waits for the copy to take
 effect before sending the chord. Absolute costs stay small next to the typing itself.
 """
-QUIET = {"output.typing": {"startDelay": 0}, "output.clipboard": {"pasteDelay": 0}}
+# No separator: each run appends exactly the text to the same window (a user would get a space between dictations)
+QUIET = {"output.typing": {"startDelay": 0, "separator": ""}, "output.clipboard": {"pasteDelay": 0}}
 
 
 def sink_call(sink_cls, text: str) -> Callable[[], None]:
@@ -144,19 +145,12 @@ def main() -> None:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.environ["DISPLAY"] = display
     os.environ.pop("WAYLAND_DISPLAY", None)
-    target = None
     try:
         wait_until(lambda: subprocess.run(["xdotool", "getdisplaygeometry"], capture_output=True).returncode == 0,
                    10, "Xvfb")
-        (work / "tk.py").write_text(TK_TARGET)
-        out = work / "tk.txt"
-        target = subprocess.Popen([sys.executable, str(work / "tk.py"), str(out), "VT_BENCH_TARGET"])
-        focus_x_window("VT_BENCH_TARGET", display)
-        wait_until(out.exists, 5, "the Tk window")
-        results = run_cases(lambda: out.read_text(encoding="utf-8"), args.runs)
+        with tk_window(display, work, title="VT_BENCH_TARGET") as target:
+            results = run_cases(target.text, args.runs)
     finally:
-        if target is not None:
-            stop(target)
         kill_clients("DISPLAY", display)
         stop(xvfb)
     report = (f"## Output sinks (clipboard, typing, auto)\n\n`uv run python bench/output_sinks.py --runs {args.runs}` — "

@@ -1,12 +1,11 @@
 """The daemon under a hung backend and with nothing said: `daemon stop` is bounded, exit codes as the README says.
 
-Real daemon processes (``DaemonWorld`` of test_daemon_server), the PulseAudio virtual mic, tiny.en;
+Real daemon processes (``vt_testing.daemon.DaemonWorld``), the PulseAudio virtual mic, tiny.en;
 the hung backend is a TCP server that accepts every connection and never answers.
 """
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -14,20 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from vt_testing.daemon import DaemonWorld, speak
 from vt_testing.speech import normalise
-
-
-def _daemon_world_helpers():
-    """DaemonWorld & co. of test_daemon_server (pytest's importlib mode cannot import a sibling test module)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_daemon_world", Path(__file__).with_name("test_daemon_server.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.DaemonWorld, module._speak, module._world
-
-
-DaemonWorld, _speak, _world = _daemon_world_helpers()
 
 SENTENCE = "Please send the report by Friday."
 
@@ -77,13 +64,8 @@ def hung_server() -> Iterator[HungServer]:
 
 @pytest.fixture
 def world(pulse, tiny_model_dir) -> Iterator[DaemonWorld]:
-    world = _world(pulse, tiny_model_dir)
-    try:
+    with DaemonWorld(pulse.env, tiny_model_dir) as world:
         yield world
-    finally:
-        world.stop_daemon()
-        world.kill_recorders()
-        shutil.rmtree(world.root, ignore_errors=True)
 
 
 def test_daemon_stop_is_bounded_while_the_server_hangs_and_retry_recovers_the_recording(world, pulse, espeak_wav,
@@ -94,7 +76,7 @@ def test_daemon_stop_is_bounded_while_the_server_hangs_and_retry_recovers_the_re
     world.start_daemon()
     started = world.vt("start", "--wait")
     assert started.returncode == 0, started.stderr
-    _speak(pulse, espeak_wav(SENTENCE))
+    speak(pulse, espeak_wav(SENTENCE))
     assert world.vt("stop").returncode == 0
     assert hung_server.received.wait(timeout=60), "the backend never reached the hung server"
 

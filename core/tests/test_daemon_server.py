@@ -9,131 +9,33 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from vt_testing.daemon import VT, DaemonWorld, speak
 from vt_testing.speech import JFK_TEXT, normalise, wer
 
-VT = str(Path(sys.executable).with_name("voice-transcriber"))
 SENTENCE = "Please send the report by Friday."
-
-
-class DaemonWorld:
-    """A private environment (short runtime dir: Unix socket paths are limited) and the daemon process in it."""
-
-    def __init__(self, root: Path, pulse_env: dict[str, str], model: Path, config: dict) -> None:
-        self.root = root
-        self.runtime = root / "run"
-        self.runtime.mkdir(mode=0o700)
-        self.dictations = root / "dictations.txt"
-        self.env = {**os.environ, **pulse_env, "XDG_RUNTIME_DIR": str(self.runtime),
-                    "XDG_STATE_HOME": str(root / "state"), "XDG_CONFIG_HOME": str(root / "config"),
-                    "XDG_CACHE_HOME": str(root / "cache"), "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(model)}
-        self.env = {k: v for k, v in self.env.items() if not k.startswith("VOICE_TRANSCRIBER_") or "LOCAL__MODEL" in k}
-        self.config_file = root / "config" / "voice-transcriber" / "config.json"
-        self.config_file.parent.mkdir(parents=True)
-        self.write_config(config)
-        self.process: subprocess.Popen | None = None
-        self.log = root / "daemon.log"
-
-    @property
-    def recordings(self) -> Path:
-        return self.root / "state" / "voice-transcriber" / "recordings"
-
-    @property
-    def socket(self) -> Path:
-        return self.runtime / "voice-transcriber" / "daemon.sock"
-
-    def write_config(self, config: dict | str) -> None:
-        data = config if isinstance(config, str) else json.dumps(
-            {"formatterEnabled": False, "output": {"sinks": ["append-file"], "appendFile": {"path": str(self.dictations),
-                                                                                           "timestamp": False}}, **config})
-        self.config_file.write_text(data, encoding="utf-8")
-
-    def start_daemon(self, timeout: float = 60) -> subprocess.Popen:
-        self.process = subprocess.Popen([VT, "daemon"], env=self.env, stdin=subprocess.DEVNULL,
-                                        stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)  # noqa: SIM115
-        deadline = time.monotonic() + timeout
-        while self.vt("daemon", "status").returncode != 0:
-            assert self.process.poll() is None, f"the daemon exited: {self.log.read_text()[-2000:]}"
-            assert time.monotonic() < deadline, "the daemon did not answer"
-            time.sleep(0.1)
-        return self.process
-
-    def vt(self, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-        return subprocess.run([VT, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
-
-    def daemon_status(self) -> dict:
-        result = self.vt("daemon", "status", "--json")
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
-
-    def run_status(self, linger: float = 60) -> dict:
-        return json.loads(self.vt("status", "--json", "--linger", str(linger)).stdout)
-
-    def stop_daemon(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def kill_recorders(self) -> None:
-        """Background recorders of the fallback path started in this world (found by their environment)."""
-        marker = f"XDG_RUNTIME_DIR={self.runtime}".encode()
-        for proc in Path("/proc").iterdir():
-            try:
-                if proc.name.isdigit() and marker in (proc / "environ").read_bytes().split(b"\0") \
-                        and b"voice_transcriber" in (proc / "cmdline").read_bytes():
-                    os.kill(int(proc.name), signal.SIGKILL)
-            except OSError:
-                continue
-
-
-def _world(pulse, tiny_model_dir, config: dict | None = None) -> DaemonWorld:
-    root = Path(tempfile.mkdtemp(prefix="vtd-", dir="/tmp"))
-    return DaemonWorld(root, pulse.env, tiny_model_dir, config or {"transcription": {"backend": "local"}})
 
 
 @pytest.fixture
 def world(pulse, tiny_model_dir) -> Iterator[DaemonWorld]:
     """A world of its own, for tests that start (and kill) their own daemon."""
-    world = _world(pulse, tiny_model_dir)
-    try:
+    with DaemonWorld(pulse.env, tiny_model_dir) as world:
         yield world
-    finally:
-        world.stop_daemon()
-        world.kill_recorders()
-        shutil.rmtree(world.root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def shared(pulse, tiny_model_dir) -> Iterator[DaemonWorld]:
     """One running daemon for the protocol tests (each leaves it idle)."""
-    world = _world(pulse, tiny_model_dir)
-    try:
+    with DaemonWorld(pulse.env, tiny_model_dir) as world:
         world.start_daemon()
         yield world
-    finally:
-        world.stop_daemon()
-        world.kill_recorders()
-        shutil.rmtree(world.root, ignore_errors=True)
-
-
-def _speak(pulse, wav: Path) -> None:
-    """Play into the virtual mic and wait until it reached the recorder (null-sink blocks are ~2 s)."""
-    pulse.play(wav).wait(timeout=30)
-    time.sleep(2.5)
 
 
 def _open_streams(pulse, pid: int) -> int:
@@ -186,7 +88,7 @@ def test_daemon_toggle_delivers_with_the_request_options(shared, pulse, espeak_w
     speech = espeak_wav(SENTENCE)
     first = shared.vt("toggle", "--output", "append-file", "--language", "en")
     assert first.returncode == 0 and first.stdout.startswith("recording (run "), first.stderr
-    _speak(pulse, speech)
+    speak(pulse, speech)
     second = shared.vt("toggle", "--wait")
     assert second.returncode == 0, second.stderr
     assert second.stdout.startswith("stopping; the text goes to the sinks — run ")
@@ -296,14 +198,14 @@ def test_daemon_preroll_keeps_words_spoken_before_the_hotkey(world, pulse, espea
     world.start_daemon()
     assert world.daemon_status()["prerollMs"] == 6000
     assert _open_streams(pulse, world.process.pid) == 1  # the price of a pre-roll: the microphone stays open while idle
-    _speak(pulse, espeak_wav(SENTENCE))  # said before any hotkey
+    speak(pulse, espeak_wav(SENTENCE))  # said before any hotkey
     assert world.vt("toggle").returncode == 0
     stopped = world.vt("toggle", "--wait")
     assert stopped.returncode == 0, stopped.stderr
     assert wer(SENTENCE, world.dictations.read_text()) < 0.35, world.dictations.read_text()
 
     assert world.vt("toggle").returncode == 0  # `daemon stop` during a recording: it is delivered first
-    _speak(pulse, espeak_wav("The meeting moved to Tuesday."))
+    speak(pulse, espeak_wav("The meeting moved to Tuesday."))
     ended = world.vt("daemon", "stop")
     assert ended.returncode == 0 and world.process.wait(timeout=30) == 0, ended.stderr
     assert "tuesday" in normalise(world.dictations.read_text()), world.dictations.read_text()
@@ -368,7 +270,7 @@ def test_daemon_runs_a_hands_free_session(world, pulse, espeak_wav):
     """`toggle --continuous` through the daemon: the utterance is delivered at its pause, `stop --wait` ends it."""
     world.start_daemon()
     assert world.vt("toggle", "--continuous").returncode == 0
-    _speak(pulse, espeak_wav(SENTENCE))
+    speak(pulse, espeak_wav(SENTENCE))
     time.sleep(2)  # the pause after the utterance ends it
     stopped = world.vt("stop", "--wait")
     assert stopped.returncode == 0, stopped.stderr

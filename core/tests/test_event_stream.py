@@ -81,12 +81,9 @@ def test_the_folder_prints_each_state_change_once_and_drops_events_seen_twice():
 
 @pytest.fixture
 def daemon_world(pulse, tiny_model_dir) -> Iterator[DaemonWorld]:
-    world = DaemonWorld(pulse.env, tiny_model_dir)
-    try:
+    with DaemonWorld(pulse.env, tiny_model_dir) as world:
         world.start_daemon()
         yield world
-    finally:
-        world.close()
 
 
 SPEECH = ("Please send the report by Friday, and after that we can talk about the budget, the schedule and the "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,7 +24,12 @@ VT = str(Path(sys.executable).with_name("voice-transcriber"))
 
 
 class DaemonWorld:
-    """XDG dirs of its own under a short /tmp root (Unix socket paths are limited); the daemon process in it."""
+    """XDG dirs of its own under a short /tmp root (Unix socket paths are limited); the daemon process in it.
+
+    The config file says: formatter off, backend ``local`` (``model``), every dictation appended to
+    ``dictations``; ``config`` adds or replaces top-level keys (:meth:`write_config` rewrites it).
+    As a context manager (``with DaemonWorld(...) as world:``) it is closed at the end of the block.
+    """
 
     def __init__(self, pulse_env: dict[str, str], model: Path, config: dict[str, Any] | None = None,
                  extra_env: dict[str, str] | None = None) -> None:
@@ -40,16 +46,25 @@ class DaemonWorld:
         self.env.update(extra_env or {})
         self.config_file = self.root / "config" / "voice-transcriber" / "config.json"
         self.config_file.parent.mkdir(parents=True)
-        self.config_file.write_text(json.dumps({
-            "formatterEnabled": False, "transcription": {"backend": "local"},
-            "output": {"sinks": ["append-file"], "appendFile": {"path": str(self.dictations), "timestamp": False}},
-            **(config or {})}), encoding="utf-8")
+        self.write_config(config or {})
         self.process: subprocess.Popen | None = None
         self.log = self.root / "daemon.log"
 
     @property
     def socket(self) -> Path:
         return self.runtime / "voice-transcriber" / "daemon.sock"
+
+    @property
+    def recordings(self) -> Path:
+        return self.root / "state" / "voice-transcriber" / "recordings"
+
+    def write_config(self, config: dict[str, Any] | str) -> None:
+        """The default config with ``config``'s top-level keys on top; a string is written as it is."""
+        data = config if isinstance(config, str) else json.dumps({
+            "formatterEnabled": False, "transcription": {"backend": "local"},
+            "output": {"sinks": ["append-file"], "appendFile": {"path": str(self.dictations), "timestamp": False}},
+            **config})
+        self.config_file.write_text(data, encoding="utf-8")
 
     def start_daemon(self, timeout: float = 60) -> subprocess.Popen:
         with open(self.log, "ab") as log:
@@ -68,7 +83,15 @@ class DaemonWorld:
     def popen(self, *args: str, **kwargs: Any) -> subprocess.Popen:
         return subprocess.Popen([VT, *args], **{"env": self.env, **kwargs})
 
-    def close(self) -> None:
+    def daemon_status(self) -> dict[str, Any]:
+        result = self.vt("daemon", "status", "--json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def run_status(self, linger: float = 60) -> dict[str, Any]:
+        return json.loads(self.vt("status", "--json", "--linger", str(linger)).stdout)
+
+    def stop_daemon(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -76,8 +99,11 @@ class DaemonWorld:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def kill_recorders(self) -> None:
+        """Background recorders or trays started in this world (found by their environment)."""
         marker = f"XDG_RUNTIME_DIR={self.runtime}".encode()
-        for proc in Path("/proc").iterdir():  # background recorders or trays started in this world
+        for proc in Path("/proc").iterdir():
             try:
                 if proc.name.isdigit() and int(proc.name) != os.getpid() and \
                         marker in (proc / "environ").read_bytes().split(b"\0") and \
@@ -85,9 +111,24 @@ class DaemonWorld:
                     os.kill(int(proc.name), signal.SIGKILL)
             except OSError:
                 continue
-        import shutil
 
+    def __enter__(self) -> DaemonWorld:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the daemon and what else runs in this world; remove the world."""
+        self.stop_daemon()
+        self.kill_recorders()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def speak(pulse, wav: Path) -> None:
+    """Play ``wav`` into the virtual mic and wait until it reached a recorder (null-sink blocks are ~2 s)."""
+    pulse.play(wav).wait(timeout=30)
+    time.sleep(2.5)
 
 
 class EventLog:

@@ -44,6 +44,9 @@ root.title(title)
 text = tk.Text(root, width=100, height=10)
 text.pack()
 text.focus_set()
+if len(sys.argv) > 3:  # also log the keysym of every key press the window receives
+    log = open(sys.argv[3], "a", encoding="utf-8", buffering=1)
+    text.bind("<KeyPress>", lambda event: log.write(event.keysym + "\n"), add="+")
 last = [None]
 def dump():
     value = text.get("1.0", "end-1c")
@@ -182,6 +185,11 @@ class Target:
     def text(self) -> str:
         return self.read()
 
+    def keys(self) -> list[str]:
+        """The keysym of every key press the window received (a :func:`tk_window` with ``keys``)."""
+        path = self.extra["keys"]
+        return path.read_text(encoding="utf-8").split() if path.exists() else []
+
     def wait_for(self, expected: str, timeout: float = 5.0) -> str:
         """The text once it equals ``expected`` (or whatever arrived when ``timeout`` ran out)."""
         try:
@@ -218,20 +226,41 @@ def focus_x_window(title: str, display: str) -> str:
     return window_id
 
 
+def spawn_tk(folder: Path, title: str, env: dict[str, str], *, window_type: str | None = None,
+             keys: Path | None = None) -> tuple[subprocess.Popen, Path]:
+    """Start a Tk text window titled ``title`` (WM_CLASS class Vttarget; ``window_type``: an EWMH type
+    such as ``desktop`` or ``dock``); returns it and the file its text is written to. With ``keys``,
+    every key press it receives is logged there."""
+    out = folder / f"{title}.txt"
+    script = folder / f"{title}.py"
+    code = TK_TARGET if window_type is None else TK_TARGET.replace(
+        "root.title(title)", f'root.title(title); root.attributes("-type", "{window_type}")')
+    script.write_text(code, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(script), str(out), title, *([str(keys)] if keys else [])],
+                            stdin=subprocess.DEVNULL, env=env)
+    return proc, out
+
+
+@contextmanager
+def tk_window(display: str, folder: Path, *, title: str | None = None, window_type: str | None = None,
+              keys: Path | None = None) -> Iterator[Target]:
+    """A Tk text window (:func:`spawn_tk`) given the focus on ``display`` (no window manager needed),
+    stopped at the end of the block; ``text()`` is what arrived, ``keys()`` the key presses logged."""
+    title = title or f"VT_TARGET_{os.getpid()}_{time.monotonic_ns()}"
+    proc, out = spawn_tk(folder, title, {**os.environ, "DISPLAY": display}, window_type=window_type, keys=keys)
+    try:
+        window_id = focus_x_window(title, display)
+        wait_until(out.exists, 5, "the Tk window to report")
+        yield Target(_read_file(out), proc, window_id, extra={"keys": keys} if keys else {})
+    finally:
+        stop(proc)
+
+
 @pytest.fixture
 def x_window(x11, tmp_path) -> Iterator[Target]:
     """A Tk text window (WM_CLASS class Vttarget) that has the focus; its text is read back from a file."""
-    out = tmp_path / "tk_target.txt"
-    title = f"VT_TARGET_{os.getpid()}_{time.monotonic_ns()}"
-    script = tmp_path / "tk_target.py"
-    script.write_text(TK_TARGET, encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, str(script), str(out), title], stdin=subprocess.DEVNULL)
-    try:
-        window_id = focus_x_window(title, x11.display)
-        wait_until(out.exists, 5, "the Tk window to report")
-        yield Target(_read_file(out), proc, window_id)
-    finally:
-        stop(proc)
+    with tk_window(x11.display, tmp_path) as target:
+        yield target
 
 
 @pytest.fixture
@@ -486,12 +515,7 @@ class I3Desktop:
 
     def open_tk(self, title: str, *, window_type: str | None = None) -> Target:
         """A Tk text window titled ``title``, focused by i3 (its text is read back from a file)."""
-        out = self.tmp / f"{title}.txt"
-        script = self.tmp / "tk_target.py"
-        script.write_text(TK_TARGET if window_type is None else
-                          TK_TARGET.replace('root.title(title)', f'root.title(title); root.attributes("-type", "{window_type}")'),
-                          encoding="utf-8")
-        proc = subprocess.Popen([sys.executable, str(script), str(out), title], stdin=subprocess.DEVNULL, env=self.env())
+        proc, out = spawn_tk(self.tmp, title, self.env(), window_type=window_type)
         self.windows.append(proc)
         wait_until(lambda: out.exists() and self.focused_title() == title, 15, f"{title} to open with the focus")
         self._take_focus()

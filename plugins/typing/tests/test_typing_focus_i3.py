@@ -7,7 +7,6 @@ Real rig: Xvfb managed by i3, Tk text windows reporting what arrived. The focus 
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 
 import pytest
@@ -16,7 +15,7 @@ from voice_transcriber import DeliveredElsewhere, RunContext, Transcript
 from voice_transcriber.config import load_settings
 from voice_transcriber_clipboard.focus import TARGET_INFO, TargetProbe
 from voice_transcriber_typing.sink import AutoSink, TypingSink
-from vt_testing.desktop import TK_TARGET, focus_x_window, stop, wait_until
+from vt_testing.desktop import tk_window, wait_until
 
 TEXT = "And so, my fellow Americans, ask not what your country can do for you; ask what you can do for your country."
 
@@ -107,17 +106,11 @@ def test_auto_paste_goes_only_to_the_target(i3):
 @pytest.mark.parametrize("window_type", ["desktop", "dock"])
 def test_desktop_or_panel_window_is_no_window(x11, tmp_path, window_type):
     """Bare Xvfb (no window manager to refuse it): the focus is put on a desktop or panel window."""
-    out, script = tmp_path / "desk.txt", tmp_path / "desk.py"
-    script.write_text(TK_TARGET.replace("root.title(title)", f'root.title(title); root.attributes("-type", "{window_type}")'))
-    proc = subprocess.Popen([sys.executable, str(script), str(out), "VT_DESKTOP"], stdin=subprocess.DEVNULL)
-    try:
-        focus_x_window("VT_DESKTOP", x11.display)
+    with tk_window(x11.display, tmp_path, title="VT_DESKTOP", window_type=window_type) as desk:
         with pytest.raises(DeliveredElsewhere, match="no window had the focus"):
             typing_sink().deliver("not on the desktop", Transcript(text="not on the desktop", backend="test"))
         assert clipboard() == "not on the desktop"
-        assert (out.read_text() if out.exists() else "") == ""
-    finally:
-        stop(proc)
+        assert desk.text() == ""
 
 
 def test_focus_on_the_root_window_is_no_window(x11):

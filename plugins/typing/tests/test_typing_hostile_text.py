@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -22,7 +21,7 @@ from voice_transcriber.pipeline import deliver
 from voice_transcriber_clipboard.sink import ClipboardSink
 from voice_transcriber_typing.live import LiveTyping
 from voice_transcriber_typing.sink import TypingSink, clipboard_config
-from vt_testing.desktop import Target, focus_x_window, require, stop, wait_until
+from vt_testing.desktop import Target, focus_x_window, require, stop, tk_window, wait_until
 
 #: Issue 18, row 1: what a hostile server (or LLM formatter) replied.
 HOSTILE = "tab\there esc\x1b[31mred\x1b[0m bs\x08x cr\rend"
@@ -31,55 +30,16 @@ DICTATED = "tab here escred bsx crend"
 CONTROL_KEYS = {"Escape", "BackSpace", "Return", "KP_Enter", "Tab", "ISO_Left_Tab", "Delete", "Linefeed"}
 FAST = {"startDelay": 0, "keyDelayMs": 4}
 
-KEY_LOGGER = r'''
-import os, sys, tkinter as tk
-out, keys, title = sys.argv[1], sys.argv[2], sys.argv[3]
-root = tk.Tk(className="VtKeys")
-root.title(title)
-text = tk.Text(root, width=100, height=10)
-text.pack()
-text.focus_set()
-log = open(keys, "a", encoding="utf-8", buffering=1)
-text.bind("<KeyPress>", lambda event: log.write(event.keysym + "\n"), add="+")
-last = [None]
-def dump():
-    value = text.get("1.0", "end-1c")
-    if value != last[0]:
-        with open(out + ".tmp", "w", encoding="utf-8") as f:
-            f.write(value)
-        os.replace(out + ".tmp", out)
-        last[0] = value
-    root.after(40, dump)
-root.after(40, dump)
-root.mainloop()
-'''
-
 #: Run in an xterm: raw mode (no line discipline: every byte the terminal sends is kept), bracketed
 #: paste on, every byte appended to the file.
 RAW_READER = 'stty raw -echo; printf "\\033[?2004h"; exec cat > "$0"'
 
 
-class KeyTarget(Target):
-    def keys(self) -> list[str]:
-        path = self.extra["keys"]
-        return path.read_text(encoding="utf-8").split() if path.exists() else []
-
-
 @pytest.fixture
-def key_window(x11, tmp_path) -> Iterator[KeyTarget]:
+def key_window(x11, tmp_path) -> Iterator[Target]:
     """A focused Tk text window; ``text()`` is its content, ``keys()`` every keysym it received."""
-    out, keys = tmp_path / "keys_target.txt", tmp_path / "keys.log"
-    title = f"VT_KEYS_{os.getpid()}_{time.monotonic_ns()}"
-    script = tmp_path / "key_logger.py"
-    script.write_text(KEY_LOGGER, encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, str(script), str(out), str(keys), title], stdin=subprocess.DEVNULL)
-    try:
-        window_id = focus_x_window(title, x11.display)
-        wait_until(out.exists, 5, "the Tk window to report")
-        yield KeyTarget(lambda: out.read_text(encoding="utf-8") if out.exists() else "", proc, window_id,
-                        extra={"keys": keys})
-    finally:
-        stop(proc)
+    with tk_window(x11.display, tmp_path, keys=tmp_path / "keys.log") as target:
+        yield target
 
 
 @pytest.fixture
@@ -109,7 +69,7 @@ def typing_sink(**config) -> TypingSink:
     return TypingSink(ctx_with({"output.typing": {**FAST, **config}, "output.clipboard": {"pasteDelay": 0}}))
 
 
-def no_control_keys(target: KeyTarget) -> set[str]:
+def no_control_keys(target: Target) -> set[str]:
     return CONTROL_KEYS & set(target.keys())
 
 

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 
@@ -21,7 +20,7 @@ from voice_transcriber.config import load_settings
 from voice_transcriber_clipboard.keys import KeyTool, XTest
 from voice_transcriber_typing.sink import TypingSink
 from vt_testing.core import run_cli
-from vt_testing.desktop import TK_TARGET, focus_x_window, stop, wait_until
+from vt_testing.desktop import tk_window, wait_until
 
 FAST = {"startDelay": 0, "keyDelayMs": 4}
 UNICODE_STEPS = ["ok 😀👍 café —", "ok 😀 cafés"]
@@ -86,20 +85,14 @@ def test_backspaces_never_reach_a_window_that_took_the_focus(x_window, x11, typi
     sink = typing_sink()
     sink.show_partial("hello wor")
     assert x_window.wait_for("hello wor") == "hello wor"
-    other_out, script = tmp_path / "other.txt", tmp_path / "other.py"
-    script.write_text(TK_TARGET, encoding="utf-8")
-    other = subprocess.Popen([sys.executable, str(script), str(other_out), "VT_OTHER_WINDOW"], stdin=subprocess.DEVNULL)
-    try:
-        focus_x_window("VT_OTHER_WINDOW", x11.display)
+    with tk_window(x11.display, tmp_path, title="VT_OTHER_WINDOW") as other:
         subprocess.run(["xdotool", "type", "--delay", "5", "my own words"], check=True, timeout=10)
         sink.show_partial("Hello world")
         with pytest.raises(DeliveredElsewhere, match="whole text is on the clipboard") as raised:
             deliver(sink, "Hello world.")
         assert raised.value.exit_code == 3 and raised.value.outcome == "partly"
         time.sleep(0.3)
-        assert other_out.read_text(encoding="utf-8") == "my own words", "nothing was typed or deleted there"
-    finally:
-        stop(other)
+        assert other.text() == "my own words", "nothing was typed or deleted there"
     assert x_window.text() == "hello wor"
     assert backspaces == []
     clipboard = subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True, timeout=5).stdout

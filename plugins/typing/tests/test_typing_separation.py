@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 from voice_transcriber import RunContext, Transcript
 from voice_transcriber.config import load_settings
 from voice_transcriber_typing.sink import AutoSink, TypingSink
-from vt_testing.desktop import TK_TARGET, focus_x_window, stop
+from vt_testing.desktop import tk_window
 
 FAST = {"startDelay": 0, "keyDelayMs": 4}
 
@@ -39,15 +37,6 @@ def test_no_separator_after_a_line_break_or_when_switched_off(x_window):
 def test_a_dictation_into_another_window_is_not_separated(x_window, x11, tmp_path):
     dictate("in the first window.")
     assert x_window.wait_for("in the first window.") == "in the first window."
-    out, script = tmp_path / "other.txt", tmp_path / "other.py"
-    script.write_text(TK_TARGET, encoding="utf-8")
-    other = subprocess.Popen([sys.executable, str(script), str(out), "VT_SEPARATION_OTHER"], stdin=subprocess.DEVNULL)
-    try:
-        focus_x_window("VT_SEPARATION_OTHER", x11.display)
+    with tk_window(x11.display, tmp_path, title="VT_SEPARATION_OTHER") as other:
         dictate("Fresh start.")
-        from vt_testing.desktop import wait_until
-
-        wait_until(lambda: out.exists() and out.read_text() == "Fresh start.", 10, "the other window's text")
-        assert out.read_text() == "Fresh start."
-    finally:
-        stop(other)
+        assert other.wait_for("Fresh start.", timeout=10) == "Fresh start."
