@@ -38,6 +38,7 @@ pytest_plugins = [
     "vt_testing.dbus",
     "vt_testing.fake_portal",
     "vt_testing.passages",
+    "vt_testing.installed",
     "vt_testing.hotkeys",
 ]
 
@@ -67,6 +68,10 @@ def isolate_session() -> Path:
     # installs read it. Only uv's own cache: voice-transcriber's state stays isolated below.
     os.environ.setdefault("UV_CACHE_DIR", str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "uv"))
     root = _private_dir("vt-session-")
+    # uv, run by the packaging tests (a tool install, plugin projects), keeps the caller's package cache, as
+    # `uv sync` does: what is cached needs no network. It is a cache of downloads, not the user's state.
+    os.environ.setdefault("UV_CACHE_DIR", os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "uv"))
     for var in XDG_HOMES:
         path = root / var.lower().removeprefix("xdg_")
         path.mkdir(mode=0o700)

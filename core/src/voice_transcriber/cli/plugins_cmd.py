@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shlex
+import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -48,12 +51,16 @@ def doctor_checks(state: CliState, plugin: str, hooks: list[str], components: di
     return found
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
-@click.pass_obj
-def plugins(state: CliState, as_json: bool) -> None:
-    """List installed plugins: distribution, version, hooks, and what each provides."""
-    records = plugin_records(state)
+@click.pass_context
+def plugins(ctx: click.Context, as_json: bool) -> None:
+    """List installed plugins: distribution, version, hooks, and what each provides.
+
+    `plugins new NAME --kind KIND` writes a new plugin project."""
+    if ctx.invoked_subcommand is not None:
+        return
+    records = plugin_records(ctx.obj)
     if as_json:
         click.echo(json.dumps(records, indent=2))
         return
@@ -69,3 +76,36 @@ def plugins(state: CliState, as_json: bool) -> None:
         lines.append("  hooks: " + (", ".join(h.removeprefix("vt_") for h in record["hooks"]) or "none"))
         blocks.append("\n".join([head, *lines]))
     click.echo("\n\n".join(blocks))
+
+
+@plugins.command("new")
+@click.argument("name")
+@click.option("--kind", required=True, type=click.Choice(["backend", "formatter", "sink"]),
+              help="What the plugin provides.")
+@click.option("--directory", "-d", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Where to write the project (default: ./NAME).")
+@click.pass_context
+def new(ctx: click.Context, name: str, kind: str, directory: Path | None) -> None:
+    """Write a new plugin project NAME: pyproject.toml with the entry point, a working KIND, README, a test.
+
+    Then, in its directory: install it (its README says how), and `voice-transcriber plugins` lists it."""
+    from ..errors import UsageError
+    from . import scaffold
+
+    problem = scaffold.check_name(name)
+    if problem:
+        raise UsageError(problem)
+    state: CliState = ctx.obj
+    taken = {plugin for plugin, _ in state.pm.list_name_plugin()} | {f.name for f in state.pm.failures}
+    if name in taken or name in state.registry.components[kind]:
+        raise UsageError(f"a {kind} or plugin named {name!r} is installed already: choose another NAME")
+    target = directory if directory is not None else Path(name)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise UsageError(f"{target} exists and is not empty: choose another NAME or --directory")
+    root = ctx.find_root().command
+    install = scaffold.install_command("install" in getattr(root, "commands", {}), sys.executable)
+    written = scaffold.write(target, scaffold.files(scaffold.Names(name, kind), install=install))
+    click.echo(f"wrote the {kind} plugin {name} in {target}/:")
+    for path in written:
+        click.echo(f"  {path.relative_to(target)}")
+    click.echo(f"next: cd {shlex.quote(str(target))} && {install} && voice-transcriber plugins  (see its README.md)")
