@@ -206,6 +206,12 @@ def test_pipx_install_is_injected_and_survives_upgrade(tmp_path, wheelhouse):
     metadata = json.loads((tmp_path / "pipx" / "venvs" / "voice-transcriber-core" / "pipx_metadata.json").read_text())
     assert "voice-transcriber-shout" in metadata["injected_packages"]
 
+    module = plugin / "src" / "voice_transcriber_shout" / "__init__.py"  # the author edits it and installs again
+    module.write_text(module.read_text().replace("    register(Shout)", "    register(Shout)\n    register(Whisper)")
+                      + "\n\nclass Whisper(Shout):\n    name = 'whisper'\n")
+    run([exe, "install", plugin], cwd=work, env=env)
+    assert plugin_names(exe, work, env)["shout"]["formatters"] == ["shout", "whisper"]
+
     run([*pipx, "upgrade", "--include-injected", "voice-transcriber-core"], cwd=work, env=env)
     assert "shout" in plugin_names(exe, work, env)
 
@@ -394,7 +400,7 @@ def test_uv_tool_command_keeps_the_receipt(tmp_path, monkeypatch):
     env = plugin_env.detect(prefix, "/x/bin/python")
     assert env.kind == plugin_env.UV_TOOL and env.name == "voice-transcriber"
 
-    added = plugin_env.install_commands(env, [plugin_env.Target("voice-transcriber-new", "voice-transcriber-new")])
+    [added] = plugin_env.install_commands(env, [plugin_env.Target("voice-transcriber-new", "voice-transcriber-new")])
     assert added.argv[1:] == ["tool", "install", "voice-transcriber @ file:///src/voice-transcriber",
                               "--with", "voice-transcriber-emoji", "--with-editable", "/src/shout",
                               "--with", "voice-transcriber-new", "--python", "3.12", "--find-links", "file:///w"]
@@ -437,10 +443,12 @@ def test_pipx_command(tmp_path, monkeypatch):
     prefix.mkdir(parents=True)
     (prefix / "pipx_metadata.json").write_text("{}")
     env = plugin_env.detect(prefix)
-    command = plugin_env.install_commands(env, [plugin_env.Target("/src/shout", "voice-transcriber-shout",
+    [command] = plugin_env.install_commands(env, [plugin_env.Target("/src/shout", "voice-transcriber-shout",
                                                                   Path("/src/shout"), editable=True)])
     assert command.argv == [str(fake), "inject", "voice-transcriber", "--editable", "/src/shout"]
     assert command.env == {"PIPX_HOME": str(tmp_path / "pipx")}
+    [fresh] = plugin_env.install_commands(env, [plugin_env.Target("/src/shout", "voice-transcriber-shout", Path("/src/shout"))])
+    assert fresh.argv == [str(fake), "inject", "voice-transcriber", "/src/shout"]
     assert plugin_env.uninstall_command(env, ["voice-transcriber-shout"]).argv == [
         str(fake), "uninject", "voice-transcriber", "voice-transcriber-shout"]
 
@@ -530,7 +538,7 @@ def test_own_packages_are_pinned_for_pip_and_uv_pip(monkeypatch):
 
     monkeypatch.setenv("UV", sys.executable)
     env = plugin_env.Environment(plugin_env.UV_PROJECT, Path(sys.prefix), sys.executable)
-    command = plugin_env.install_commands(env, [plugin_env.Target("voice-transcriber-x", "voice-transcriber-x")])
+    [command] = plugin_env.install_commands(env, [plugin_env.Target("voice-transcriber-x", "voice-transcriber-x")])
     [(flag, pins)] = command.files
     assert flag == "--constraint" and f"voice-transcriber-core=={version('voice-transcriber-core')}\n" in pins
 

@@ -77,12 +77,12 @@ def install(state: CliState, packages: tuple[str, ...], editable: bool, upgrade:
             raise UsageError(f"{t.name} is part of voice-transcriber, not a plugin to install on its own: upgrade "
                              "voice-transcriber itself (e.g. `uv tool upgrade voice-transcriber`)")
     before = _loaded(state)
-    command = _command(lambda: plugin_env.install_commands(env, targets, upgrade=upgrade))
     what = ", ".join(t.spec for t in targets)
-    _say(state, f"installing {what} into {env.describe()}: {command.shown()}")
-    if command.note:
-        _say(state, f"note: {command.note}")
-    _run(state, command, what=what)
+    for command in _command(lambda: plugin_env.install_commands(env, targets, upgrade=upgrade)):
+        _say(state, f"installing {what} into {env.describe()}: {command.shown()}")
+        if command.note:
+            _say(state, f"note: {command.note}")
+        _run(state, command, what=what)
     if env.kind == plugin_env.UV_PROJECT:
         _say(state, f"note: a plain `uv sync` in {env.project} removes what uv.lock does not name; "
                     "`uv sync --inexact` (the set-up command) keeps it")

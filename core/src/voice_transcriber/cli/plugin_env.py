@@ -178,22 +178,25 @@ def _has_pip(python: str) -> bool:
         return False
 
 
-def install_commands(env: Environment, targets: list[Target], *, upgrade: bool = False,
-                     installed: list[dict[str, Any]] | None = None) -> Command:
-    """The command that installs ``targets`` into ``env``."""
+def install_commands(env: Environment, targets: list[Target], *, upgrade: bool = False) -> list[Command]:
+    """The commands (in order) that install ``targets`` into ``env``."""
     if env.kind == UV_TOOL:
-        return _uv_tool(env, add=targets, upgrade=upgrade)
+        return [_uv_tool(env, add=targets, upgrade=upgrade)]
     if env.kind == PIPX:
         pipx = shutil.which("pipx")
         if pipx:
+            home = {"PIPX_HOME": str(env.prefix.parent.parent)}
+            # pipx leaves an injected package alone, and its --force reinstalls the plugin's dependencies too
+            # (voice-transcriber-core, looked up on the index): a local path to rebuild, or -U, is uninjected first.
+            again = [t.name for t in targets if t.name and _installed_here(env, t.name)
+                     and (upgrade or t.path is not None and not t.editable)]
             argv = [pipx, "inject", env.name]
-            if upgrade:
-                argv.append("--force")
             for t in targets:
                 argv += ["--editable", t.spec] if t.editable else [t.spec]
-            return Command(argv, {"PIPX_HOME": str(env.prefix.parent.parent)}, "pipx")
-        return _pip(env, targets, upgrade, note="pipx is not on PATH, so pip installs it into the pipx "
-                                                "environment; `pipx reinstall` would drop it (`pipx inject` keeps it)")
+            return ([Command([pipx, "uninject", env.name, *again], home, "pipx")] if again else []) + [
+                Command(argv, home, "pipx")]
+        return [_pip(env, targets, upgrade, note="pipx is not on PATH, so pip installs it into the pipx "
+                                                 "environment; `pipx reinstall` would drop it (`pipx inject` keeps it)")]
     if env.kind in (UV_PROJECT, UV_VENV):
         uv = find_uv()
         if uv:
@@ -201,14 +204,14 @@ def install_commands(env: Environment, targets: list[Target], *, upgrade: bool =
             for t in targets:
                 argv += ["--editable", t.spec] if t.editable else [t.spec]
                 argv += _refresh(t, upgrade)
-            return Command(argv, installer="uv", files=_keep_own(env))
+            return [Command(argv, installer="uv", files=_keep_own(env))]
         if _has_pip(env.python):
-            return _pip(env, targets, upgrade)
+            return [_pip(env, targets, upgrade)]
         raise NoInstaller(f"uv made {env.describe()} but `uv` is not on PATH and the environment has no pip: "
                           "put uv on PATH (https://docs.astral.sh/uv/) and run the command again")
     if env.kind == VENV:
         if _has_pip(env.python):
-            return _pip(env, targets, upgrade)
+            return [_pip(env, targets, upgrade)]
         uv = find_uv()
         if uv:
             return install_commands(Environment(UV_VENV, env.prefix, env.python), targets, upgrade=upgrade)
@@ -217,6 +220,19 @@ def install_commands(env: Environment, targets: list[Target], *, upgrade: bool =
     raise NoInstaller(f"voice-transcriber runs from the system's Python ({env.prefix}), not from an environment of its "
                       "own: install it with `uv tool install` or `pipx install` (see the getting-started guide), "
                       "then add plugins with `voice-transcriber install`")
+
+
+def _installed_here(env: Environment, name: str) -> bool:
+    """Whether distribution ``name`` is installed in ``env`` (known only for this process's environment)."""
+    if env.prefix != Path(sys.prefix):
+        return False
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        distribution(name)
+    except PackageNotFoundError:
+        return False
+    return True
 
 
 def _refresh(t: Target, upgrade: bool) -> list[str]:
