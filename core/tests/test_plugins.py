@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import json
-import textwrap
 
 import pytest
 
 from voice_transcriber import Backend, Transcript, hookimpl
 from voice_transcriber.plugins import get_plugin_manager
 from voice_transcriber.registry import collect
-from vt_testing.core import run_cli
-
-
-def make_distribution(root, dist: str, module: str, code: str, entry_name: str) -> None:
-    """A real installed distribution on PYTHONPATH: dist-info with an entry point, plus a module."""
-    info = root / f"{dist.replace('-', '_')}-1.2.3.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
-    (info / "entry_points.txt").write_text(f"[voice_transcriber]\n{entry_name} = {module}\n")
-    (root / f"{module}.py").write_text(textwrap.dedent(code))
+from vt_testing.core import make_distribution, run_cli
 
 
 def test_first_party_plugins_are_discovered_with_their_distribution():

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from vt_testing.core import make_distribution
+
 RUN = """
 import atexit, json, sys
 out = sys.argv.pop(1)
@@ -33,10 +35,10 @@ def loaded(tmp_path):
            "XDG_RUNTIME_DIR": str(tmp_path / "runtime")}
     (tmp_path / "runtime").mkdir(mode=0o700)
 
-    def run(*args: str) -> tuple[set[str], str]:
+    def run(*args: str, extra_env: dict[str, str] | None = None) -> tuple[set[str], str]:
         dump = tmp_path / "modules.json"
-        result = subprocess.run([sys.executable, "-c", RUN, str(dump), *args], env=env, capture_output=True, text=True,
-                                timeout=120)
+        result = subprocess.run([sys.executable, "-c", RUN, str(dump), *args], env={**env, **(extra_env or {})},
+                                capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
         return set(json.loads(dump.read_text())), result.stdout
 
@@ -138,12 +140,10 @@ def test_help_imports_no_plugin_once_their_commands_are_indexed(loaded, args):
 
 
 def test_an_edited_plugin_module_invalidates_the_help_index(loaded, tmp_path):
-    from voice_transcriber.cli import help_index
-
     loaded("--help")
     modules, _ = loaded("--help")
     assert not {m for m in modules if m.startswith("voice_transcriber_")}
-    index = tmp_path / "cache" / "voice-transcriber" / help_index.FILE
+    [index] = (tmp_path / "cache" / "voice-transcriber").glob("plugins-*.json")
     data = json.loads(index.read_text())
     data["fingerprint"][0][-1] = 1  # as if the first plugin's module had changed since
     index.write_text(json.dumps(data))
@@ -157,3 +157,108 @@ def test_the_quick_reader_names_the_plugins_group():
     assert quick.PLUGINS_GROUP == plugins.ENTRY_POINT_GROUP
     assert {name for _, name, _ in quick.entry_points(quick.PLUGINS_GROUP)} == \
         {ep.name for ep in plugins.installed_entry_points()}
+
+
+# --- plugins imported only when what they provide is used (the plugin index) ------------------------------
+
+SECONDS_BACKEND = """
+from voice_transcriber import Backend, Transcript, hookimpl
+
+class SecondsBackend(Backend):
+    name = "vt-seconds"
+
+    def transcribe(self, audio):
+        return Transcript(text=f"{audio.duration:.0f} seconds heard", backend=self.name)
+
+@hookimpl
+def vt_register_backends(register):
+    register(SecondsBackend)
+"""
+JFK = Path(__file__).resolve().parents[2] / "samples" / "jfk.flac"
+#: Plugins that take part in every run (they implement event hooks): imported at every start.
+EVERY_RUN = {"voice_transcriber_notify.notifications", "voice_transcriber_clipboard.sink",
+             "voice_transcriber_benchmark.plugin"}
+#: Plugins that only provide components or commands nobody asked for in a dictation through vt-seconds to stdout.
+UNUSED = {"voice_transcriber_backends.local_backend", "voice_transcriber_backends.openai_backend",
+          "voice_transcriber_formatter.llm", "voice_transcriber_formatter.rules", "voice_transcriber_typing.sink",
+          "voice_transcriber_tray.plugin", "voice_transcriber_notify.launcher"}
+
+
+@pytest.fixture
+def seconds_plugin(tmp_path):
+    """A third-party plugin, installed as a real distribution on PYTHONPATH, that registers only a backend."""
+    make_distribution(tmp_path / "dist", "vt-seconds", "vt_seconds_mod", SECONDS_BACKEND, "seconds")
+    return {"PYTHONPATH": str(tmp_path / "dist"), "HF_HUB_OFFLINE": "1"}
+
+
+def test_a_dictation_imports_only_the_plugins_it_uses(loaded, seconds_plugin):
+    args = ("transcribe", str(JFK), "--backend", "vt-seconds", "--output", "stdout")
+    first, out_first = loaded(*args, extra_env=seconds_plugin)  # no index yet: every plugin, then the index
+    assert UNUSED <= first
+    modules, out = loaded(*args, extra_env=seconds_plugin)
+    assert out == out_first and out.strip().endswith("11 seconds heard")
+    assert "vt_seconds_mod" in modules and EVERY_RUN <= modules
+    assert not UNUSED & modules
+
+
+def test_a_deferred_plugin_command_imports_its_plugin_alone(loaded):
+    loaded("config", "path")  # writes the index
+    modules, out = loaded("models", "--help")
+    assert "Whisper models" in out and "voice_transcriber_backends.local_cli" in modules
+    assert not {"voice_transcriber_tray.plugin", "voice_transcriber_notify.launcher", "voice_transcriber_typing.sink"} \
+        & modules
+
+
+def test_unknown_config_keys_are_found_without_importing_the_plugins_that_declare_sections(loaded, tmp_path,
+                                                                                           seconds_plugin):
+    config = tmp_path / "config" / "voice-transcriber"
+    config.mkdir(parents=True)
+    (config / "config.json").write_text(json.dumps({
+        "transcription": {"locl": {}, "local": {"modl": 1, "model": "tiny.en"}}, "tray": {"x": 1},
+        "formatter": {"llm": {"ur": 1}, "rules": {}}, "profiles": [{"name": "p", "settings": {"formatter.llm.url": 1}}]}))
+    args = ("transcribe", str(JFK), "--backend", "vt-seconds", "--output", "stdout")
+    env = {**os.environ, **{f"XDG_{name}_HOME": str(tmp_path / name.lower()) for name in ("CONFIG", "STATE", "CACHE")},
+           "XDG_RUNTIME_DIR": str(tmp_path / "runtime"), **seconds_plugin}
+    exe = str(Path(sys.executable).with_name("voice-transcriber"))
+    full = subprocess.run([exe, *args], env={**env, "VOICE_TRANSCRIBER_DISABLE_PLUGINS": ""}, capture_output=True,
+                          text=True, timeout=120)  # a plugin variable: every plugin, no index
+    loaded(*args, extra_env=seconds_plugin)  # writes the index
+    lazy = subprocess.run([exe, *args], env=env, capture_output=True, text=True, timeout=120)
+    assert lazy.returncode == full.returncode == 0 and lazy.stdout == full.stdout
+    assert lazy.stderr == full.stderr
+    for key in ("transcription.locl", "transcription.local.modl", "tray.x", "formatter.llm.ur",
+                "profiles[0].settings.formatter.llm.url"):
+        assert f"unknown key {key} " in lazy.stderr
+    modules, _ = loaded(*args, extra_env=seconds_plugin)
+    assert not {"voice_transcriber_tray.plugin", "voice_transcriber_formatter.llm",
+                "voice_transcriber_backends.local_backend"} & modules
+
+
+def test_plugins_listing_is_the_same_with_the_index(seconds_plugin, tmp_path):
+    env = {**seconds_plugin, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    from vt_testing.core import run_cli
+
+    first = run_cli("plugins", "--json", env=env)  # writes the index
+    run_cli("config", "path", env=env)
+    again = run_cli("plugins", "--json", env=env)
+    assert first.returncode == again.returncode == 0 and json.loads(first.stdout) == json.loads(again.stdout)
+    assert "seconds" in {record["name"] for record in json.loads(again.stdout)}
+
+
+def test_a_deferred_plugin_that_breaks_later_costs_one_line_when_used(loaded, tmp_path, seconds_plugin):
+    """A dependency removed after the index was written: the plugin's own files (and so the index) unchanged."""
+    args = ("transcribe", str(JFK), "--backend", "vt-seconds", "--output", "stdout")
+    loaded(*args, extra_env=seconds_plugin)
+    module = tmp_path / "dist" / "vt_seconds_mod.py"
+    stat = module.stat()
+    module.write_text("import vt_gone_dependency\n" + SECONDS_BACKEND)
+    os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    env = {**os.environ, **{f"XDG_{name}_HOME": str(tmp_path / name.lower()) for name in ("CONFIG", "STATE", "CACHE")},
+           "XDG_RUNTIME_DIR": str(tmp_path / "runtime"), **seconds_plugin}
+    result = subprocess.run([str(Path(sys.executable).with_name("voice-transcriber")), *args], env=env,
+                            capture_output=True, text=True, timeout=120)
+    lines = result.stderr.splitlines()
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert [line for line in lines if "warning: plugin seconds (distribution vt-seconds 1.2.3) is broken" in line]
+    assert lines[-1].startswith("voice-transcriber: error: backend 'vt-seconds' cannot be used: plugin seconds")
+    assert "vt_gone_dependency" in lines[-1]

@@ -47,13 +47,35 @@ class UnknownKey:
         return f"{self.source}: unknown key {self.path}{hint}"
 
 
-def find_unknown(settings: Settings, sections: Mapping[str, type[BaseModel]]) -> list[UnknownKey]:
-    """Every key of ``settings.raw`` (file, environment, flags) that nothing reads."""
+#: A section's known keys as the plugin index keeps them (:func:`keys_of`): plain key → [spelling,
+#: child or None], and ``"[]"`` → true when the child describes each item of a list.
+KeyTree = dict[str, Any]
+
+
+def keys_of(model: type[BaseModel]) -> KeyTree:
+    """The keys ``model`` reads, as plain data (what the plugin index remembers of a config section)."""
+    return _to_data(_tree(model))
+
+
+def _to_data(node: _Node) -> KeyTree:
+    data: KeyTree = {key: [spelling, None if child is None else _to_data(child)]
+                     for key, (spelling, child) in node.keys.items()}
+    return {**data, "[]": True} if node.items else data
+
+
+def _from_data(data: KeyTree) -> _Node:
+    return _Node({key: (value[0], None if value[1] is None else _from_data(value[1]))
+                  for key, value in data.items() if key != "[]"}, items=bool(data.get("[]")))
+
+
+def find_unknown(settings: Settings, sections: Mapping[str, type[BaseModel] | KeyTree]) -> list[UnknownKey]:
+    """Every key of ``settings.raw`` (file, environment, flags) that nothing reads. A section is its model,
+    or its keys as :func:`keys_of` gives them (a deferred plugin's, from the plugin index)."""
     from .profiles import Profile
 
     root = _tree(Settings)
     for path, model in sections.items():
-        _graft(root, path, _tree(model))
+        _graft(root, path, _from_data(model) if isinstance(model, dict) else _tree(model))
     _graft(root, "profiles", _Node(_tree(Profile).keys, items=True))
     found = []
     for path, nearest in _walk(settings.raw, root, root, ""):
@@ -61,7 +83,7 @@ def find_unknown(settings: Settings, sections: Mapping[str, type[BaseModel]]) ->
     return found
 
 
-def check_keys(settings: Settings, sections: Mapping[str, type[BaseModel]], *, strict: bool,
+def check_keys(settings: Settings, sections: Mapping[str, type[BaseModel] | KeyTree], *, strict: bool,
                warn: Callable[[str], None]) -> None:
     """Warn about each unknown key; with ``strict`` (or ``strictConfig: true``) raise ConfigError for the first."""
     unknown = find_unknown(settings, sections)

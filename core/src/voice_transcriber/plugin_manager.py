@@ -41,6 +41,17 @@ class Origin:
     version: str = ""
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """An installed plugin not imported yet: what the plugin index says it provides, and how to load it."""
+
+    origin: Origin
+    #: The plugin's record in the index: ``hooks``, ``components``, ``settings``, ``commands``.
+    record: dict[str, Any]
+    #: Imports the plugin and registers it with the manager (a failure is recorded as for any plugin).
+    load: Callable[[], None]
+
+
 class PluginManager(pluggy.PluginManager):
     """pluggy's manager plus load failures, distributions, and per-plugin hook calls."""
 
@@ -58,6 +69,8 @@ class PluginManager(pluggy.PluginManager):
         self.origins: dict[str, Origin] = {}
         #: Plugin name → the names of the commands its ``vt_register_commands`` added (shown by ``plugins``).
         self.commands: dict[str, list[str]] = {}
+        #: Plugin name → a plugin known from the plugin index and not imported yet (see :meth:`defer`).
+        self.deferred: dict[str, Deferred] = {}
         self.tracing = False
         self._hook_errors: list[tuple[str, str, BaseException]] = []
 
@@ -113,8 +126,14 @@ class PluginManager(pluggy.PluginManager):
     def call_each(self, hook: str, **kwargs: Any) -> Iterator[tuple[str, Any, BaseException | None]]:
         """Call every implementation of ``hook`` separately, yielding ``(plugin, result, error)``.
 
-        Unlike ``pm.hook.NAME(...)``, one raising plugin does not stop the others.
+        Unlike ``pm.hook.NAME(...)``, one raising plugin does not stop the others. Deferred plugins
+        that implement ``hook`` are imported first.
         """
+        self.load_implementing(hook)
+        return self.call_each_loaded(hook, **kwargs)
+
+    def call_each_loaded(self, hook: str, **kwargs: Any) -> Iterator[tuple[str, Any, BaseException | None]]:
+        """:meth:`call_each` over the plugins imported so far (the deferred ones stay as they are)."""
         for impl in self.impls(hook):
             try:
                 result = self.call_impl(hook, impl, **kwargs)
@@ -122,6 +141,37 @@ class PluginManager(pluggy.PluginManager):
                 yield impl.plugin_name, None, exc
             else:
                 yield impl.plugin_name, result, None
+
+    # --- plugins known from the plugin index, imported when what they provide is used ---------------
+
+    def defer(self, name: str, deferred: Deferred) -> None:
+        """Know plugin ``name`` from the plugin index without importing it: its components are listed by
+        the registry and imported when created, its commands when named, its hooks when called through
+        :meth:`call_each` (:mod:`voice_transcriber.plugin_index`)."""
+        self.deferred[name] = deferred
+
+    def load_deferred(self, name: str) -> bool:
+        """Import deferred plugin ``name`` now (once); True when it is registered."""
+        deferred = self.deferred.pop(name, None)
+        if deferred is not None:
+            deferred.load()
+        return self.has_plugin(name)
+
+    def load_implementing(self, hook: str) -> None:
+        """Import every deferred plugin that implements ``hook``."""
+        for name, deferred in list(self.deferred.items()):
+            if hook in deferred.record.get("hooks", ()):
+                self.load_deferred(name)
+
+    def load_all(self) -> None:
+        """Import every deferred plugin."""
+        for name in list(self.deferred):
+            self.load_deferred(name)
+
+    def list_name_plugin(self) -> list[tuple[str, Any]]:
+        """pluggy's ``(name, plugin)`` list, deferred plugins imported first: it means every plugin."""
+        self.load_all()
+        return super().list_name_plugin()
 
     def register_plugin(self, plugin: object, name: str, origin: Origin = Origin()) -> bool:
         """Register ``plugin``; on a bad hook record a failure and return False."""

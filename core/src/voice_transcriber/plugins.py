@@ -8,6 +8,10 @@ and only the third-party plugins named (by entry-point or distribution name; emp
 ``VOICE_TRANSCRIBER_LOAD_PLUGINS=a,b`` loads only those entry points, first-party ones included (empty
 loads none), ``VOICE_TRANSCRIBER_DISABLE_PLUGINS=a,b`` skips some, and
 ``VOICE_TRANSCRIBER_TRACE_PLUGINS=1`` prints every hook call to stderr.
+
+Given the plugin index (:mod:`voice_transcriber.plugin_index`), :func:`get_plugin_manager` imports at
+start only the plugins that take part in every run (those implementing a hook outside
+:data:`DEFERRABLE`); the others are *deferred*: known by what they provide, imported when it is used.
 """
 
 from __future__ import annotations
@@ -17,10 +21,10 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import hookspecs
-from .plugin_manager import Origin, PluginFailure, PluginManager
+from .plugin_manager import Deferred, Origin, PluginFailure, PluginManager
 from .registry import Registry, collect
 
 if TYPE_CHECKING:  # importlib.metadata loads when the plugins do: `--help` reads no distribution metadata
@@ -33,13 +37,31 @@ FIRST_PARTY = frozenset({
     "voice-transcriber-clipboard", "voice-transcriber-typing", "voice-transcriber-notify",
     "voice-transcriber-benchmark", "voice-transcriber-tray",
 })
+#: Hooks whose implementations can wait until what they contribute is asked for: components, config
+#: sections, commands and doctor checks (the plugin index knows them until then). A plugin that
+#: implements any other hook (an event hook, ``vt_active_window``) is imported at every start.
+DEFERRABLE = frozenset({"vt_register_backends", "vt_register_formatters", "vt_register_sinks",
+                        "vt_register_settings", "vt_register_commands", "vt_doctor_checks"})
 
 
-def get_plugin_manager(*, load_entry_points: bool = True, environ: Mapping[str, str] | None = None) -> PluginManager:
-    """A fresh manager with the hookspecs and (by default) every installed plugin loaded."""
+def get_plugin_manager(*, load_entry_points: bool = True, environ: Mapping[str, str] | None = None,
+                       index: Mapping[str, Any] | None = None) -> PluginManager:
+    """A fresh manager with the hookspecs and (by default) every installed plugin loaded.
+
+    With ``index`` (a valid plugin index, :func:`voice_transcriber.plugin_index.read`), the plugins that
+    implement only :data:`DEFERRABLE` hooks are deferred: imported when one of their components, commands
+    or hooks is used (importlib.metadata is not needed either: the index names each plugin's module)."""
     environ = os.environ if environ is None else environ
     pm = PluginManager(hookspecs)
-    if load_entry_points:
+    if load_entry_points and index is not None:
+        for name, record in sorted(index["plugins"].items()):
+            origin = Origin(record.get("dist", ""), record.get("version", ""))
+            load = functools.partial(_load_target, pm, name, record["value"], origin)
+            if set(record.get("hooks", ())) - DEFERRABLE:
+                load()
+            else:
+                pm.defer(name, Deferred(origin, record, load))
+    elif load_entry_points:
         for ep in _selected_entry_points(environ):
             _load(pm, ep)
         pm.warnings.extend(_unmatched_names(environ))
@@ -99,6 +121,22 @@ def _load(pm: PluginManager, ep: EntryPoint) -> None:
         pm.record_failure(ep.name, origin, f"{type(exc).__name__}: {exc}")
         return
     pm.register_plugin(plugin, ep.name, origin)
+
+
+def _load_target(pm: PluginManager, name: str, target: str, origin: Origin) -> None:
+    """Import the object an entry point names (``module`` or ``module:attribute``) and register it, as
+    ``EntryPoint.load`` would; a failure is recorded like one at start."""
+    import importlib
+
+    module, _, attributes = target.split("[")[0].partition(":")  # "module:attr [extra]"
+    try:
+        plugin = importlib.import_module(module.strip())
+        for attribute in filter(None, attributes.strip().split(".")):
+            plugin = getattr(plugin, attribute)
+    except Exception as exc:  # broken third-party code must not take the CLI down
+        pm.record_failure(name, origin, f"{type(exc).__name__}: {exc}")
+        return
+    pm.register_plugin(plugin, name, origin)
 
 
 def fix_command(failure: PluginFailure) -> str:

@@ -3,11 +3,16 @@
 The kinds of component and their base classes come from the plugin manager
 (``pm.component_kinds``, declared beside the ``vt_register_*`` hooks in :mod:`.hookspecs`),
 so this module sits below the component classes it stores.
+
+A component of a deferred plugin (known from the plugin index, not imported yet) is listed by
+name, config section and the section's keys; its plugin is imported when the class is first
+needed (:attr:`Registered.cls`, e.g. when :meth:`Registry.create` makes one for a run).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,12 +20,35 @@ from .errors import ConfigError, PluginError, VoiceTranscriberError
 from .plugin_manager import Origin, PluginManager
 
 
-@dataclass(frozen=True)
 class Registered:
-    """A component class and the plugin that registered it."""
+    """A component class and the plugin that registered it.
 
-    cls: type  #: a subclass of the kind's base class (:class:`~voice_transcriber.Backend` …)
-    plugin: str
+    ``cls`` is a subclass of the kind's base class (:class:`~voice_transcriber.Backend` …). For a
+    component of a deferred plugin it is imported on first access; until then ``config_section`` and
+    ``keys`` (the section's known keys, as the plugin index holds them) describe it.
+    """
+
+    def __init__(self, cls: type | None, plugin: str, *, section: str | None = None, keys: Any = None,
+                 load: Callable[[], type] | None = None) -> None:
+        self._cls, self.plugin, self._section, self.keys, self._load = cls, plugin, section, keys, load
+
+    @property
+    def loaded(self) -> bool:
+        return self._cls is not None
+
+    @property
+    def cls(self) -> type:
+        if self._cls is None:
+            assert self._load is not None
+            self._cls = self._load()
+        return self._cls
+
+    @property
+    def config_section(self) -> str | None:
+        return self._cls.config_section if self._cls is not None else self._section
+
+    def __repr__(self) -> str:
+        return f"Registered({self._cls!r}, {self.plugin!r})"
 
 
 @dataclass
@@ -72,12 +100,40 @@ class Registry:
 
 
 def collect(pm: PluginManager) -> Registry:
-    """Call the ``vt_register_*`` hooks of every plugin, validating what each registers."""
+    """Call the ``vt_register_*`` hooks of every plugin, validating what each registers; the components of
+    deferred plugins are listed from the plugin index (:class:`Registered` imports them on use)."""
+    registry = _collect(pm)
+    for plugin, deferred in pm.deferred.items():
+        for kind, components in deferred.record.get("components", {}).items():
+            for name, info in components.items():
+                if kind in registry.components and name not in registry.components[kind]:
+                    registry.components[kind][name] = Registered(
+                        None, plugin, section=info.get("section"), keys=info.get("keys"),
+                        load=functools.partial(_import, registry, kind, name, plugin))
+    return registry
+
+
+def _import(registry: Registry, kind: str, name: str, plugin: str) -> type:
+    """The class of ``kind`` ``name`` that deferred ``plugin`` registers, importing the plugin now."""
+    pm = registry.pm
+    if not pm.load_deferred(plugin):
+        error = next((f.error for f in reversed(pm.failures) if f.name == plugin), "it is not installed any more")
+        raise PluginError(f"{kind} '{name}' cannot be used: plugin {pm.describe(plugin)} failed to load: {error}")
+    found = _collect(pm, only=plugin).components[kind].get(name)
+    if found is None:
+        raise PluginError(f"plugin {pm.describe(plugin)} no longer registers {kind} '{name}' "
+                          "(`voice-transcriber plugins` lists what it provides now)")
+    return found.cls
+
+
+def _collect(pm: PluginManager, only: str | None = None) -> Registry:
     registry = Registry(pm)
     for kind, base in pm.component_kinds.items():
         hook = f"vt_register_{kind}s"
         for impl in pm.impls(hook):
             plugin = impl.plugin_name
+            if only is not None and plugin != only:
+                continue
 
             def register(cls: type, _kind: str = kind, _base: type = base, _plugin: str = plugin) -> None:
                 _add(registry, _kind, _base, cls, _plugin)

@@ -35,7 +35,7 @@ def make_cli(pm: PluginManager | None) -> click.Group:
 
     ``pm`` None: the core's commands only (a help request, see :func:`command_line`)."""
 
-    @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+    @click.group(cls=PluginCommands, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
     @click.option("--config", "config_file", metavar="PATH", help="Config file (default: $XDG_CONFIG_HOME/voice-transcriber/config.json).")
     @click.option("--debug", is_flag=True, help="Show per-stage timings, diagnostics and tracebacks on stderr.")
     @click.option("--quiet", "-q", is_flag=True, help="Only errors on stderr.")
@@ -61,8 +61,48 @@ def make_cli(pm: PluginManager | None) -> click.Group:
 
     for command in core_commands():
         cli.add_command(command)
+    if pm is not None:
+        assert isinstance(cli, PluginCommands)
+        cli.pm = pm
+        _add_plugin_commands(cli, pm, pm.call_each_loaded("vt_register_commands", cli=cli))
+        cli.deferred = {entry["name"]: plugin for plugin, deferred in pm.deferred.items()
+                        for entry in deferred.record.get("commands", ())}
+    return cli
+
+
+class PluginCommands(click.Group):
+    """The root command: a command of a deferred plugin (see :mod:`voice_transcriber.plugin_index`) is listed
+    by name and its plugin imported when the command is used."""
+
+    pm: PluginManager | None = None
+    #: Command name → the deferred plugin that adds it.
+    deferred: dict[str, str] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.deferred})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        plugin = self.deferred.get(cmd_name)
+        if plugin is not None and cmd_name not in self.commands and self.pm is not None:
+            self.deferred = {name: owner for name, owner in self.deferred.items() if owner != plugin}
+            if self.pm.load_deferred(plugin):
+                impls = [impl for impl in self.pm.impls("vt_register_commands") if impl.plugin_name == plugin]
+                _add_plugin_commands(self, self.pm, _call(self.pm, impls, cli=self))
+        return super().get_command(ctx, cmd_name)
+
+
+def _call(pm: PluginManager, impls: list, **kwargs):
+    for impl in impls:
+        try:
+            yield impl.plugin_name, pm.call_impl("vt_register_commands", impl, **kwargs), None
+        except Exception as exc:  # any plugin bug is reported, not propagated
+            yield impl.plugin_name, None, exc
+
+
+def _add_plugin_commands(cli: click.Group, pm: PluginManager, calls) -> None:
+    """Run ``vt_register_commands`` calls, noting which commands each plugin added (``plugins`` lists them)."""
     before = set(cli.commands)
-    for plugin, _, exc in pm.call_each("vt_register_commands", cli=cli) if pm is not None else ():
+    for plugin, _, exc in calls:
         pm.commands[plugin] = sorted(set(cli.commands) - before)
         before = set(cli.commands)
         if exc is not None:
@@ -70,7 +110,6 @@ def make_cli(pm: PluginManager | None) -> click.Group:
 
             pm.record_failure(plugin, pm.origins.get(plugin, Origin()),
                               f"vt_register_commands raised {type(exc).__name__}: {exc}")
-    return cli
 
 
 def core_commands() -> list[click.Command]:
@@ -79,16 +118,22 @@ def core_commands() -> list[click.Command]:
             *redeliver_cmd.COMMANDS, *install_cmd.COMMANDS, completion]
 
 
-def command_line(argv: list[str]) -> click.Group:
-    """The command line for ``argv``: a help request about the core's commands is answered without
-    importing the plugins when their commands are indexed (:mod:`.help_index`); else every plugin loads."""
-    help_request = False
-    if "--help" in argv or "-h" in argv:
-        from . import help_index
+#: Commands that need every plugin imported: they list or check them all.
+LOADS_EVERY_PLUGIN = frozenset({"plugins", "doctor", "daemon"})
 
-        names = [command.name for command in core_commands()]
-        help_request = help_index.is_core_help(argv, names)
-        stand_ins = help_index.indexed_commands() if help_request else None
+
+def command_line(argv: list[str]) -> click.Group:
+    """The command line for ``argv``. With a plugin index that matches the installed plugins
+    (:mod:`voice_transcriber.plugin_index`), a help request about the core's commands imports no plugin,
+    and other commands import the plugins of a run and, later, those whose components or commands are
+    used. Without one, every plugin loads, and the index is written for the next command."""
+    from .. import plugin_index
+    from . import help_index
+
+    index = plugin_index.read()
+    names = [command.name for command in core_commands()]
+    if index is not None and ("--help" in argv or "-h" in argv) and help_index.is_core_help(argv, names):
+        stand_ins = help_index.indexed_commands(index)
         if stand_ins is not None:
             cli = make_cli(None)
             for command in stand_ins:
@@ -96,11 +141,13 @@ def command_line(argv: list[str]) -> click.Group:
             return cli
     from ..plugins import get_plugin_manager
 
-    pm = get_plugin_manager()
+    # A name that may be one of those commands (or an option's value) loads everything: at worst slower.
+    lazy = index is not None and not LOADS_EVERY_PLUGIN & set(argv)
+    pm = get_plugin_manager(index=index if lazy else None)
     report_failures(pm)
     cli = make_cli(pm)
-    if help_request:  # the index was missing or stale: the next help request finds it
-        help_index.remember(cli, names)
+    if index is None:  # missing or stale: the next command finds it
+        help_index.remember(cli, pm, names)
     return cli
 
 

@@ -60,7 +60,8 @@ class CliState:
         """Warn about unknown keys (a ConfigError with --strict or strictConfig: true)."""
         from ..config_keys import check_keys
 
-        check_keys(settings, known_sections(self), strict=self.strict, warn=self.context(settings).warn)
+        check_keys(settings, known_sections(self, imported_only=True), strict=self.strict,
+                   warn=self.context(settings).warn)
 
     def context(self, settings: Settings) -> RunContext:
         from ..context import RunContext
@@ -68,19 +69,30 @@ class CliState:
         return RunContext(settings, pm=self.pm, debug=self.debug or settings.benchmark_mode, quiet=self.quiet)
 
 
-def known_sections(state: CliState) -> dict[str, type]:
-    """Config section path → model, for every component and plugin that has settings, and the daemon's."""
+def known_sections(state: CliState, imported_only: bool = False) -> dict[str, Any]:
+    """Config section path → model, for every component and plugin that has settings, and the daemon's.
+
+    ``imported_only``: the plugins not imported yet are not imported for this: their sections are their
+    keys as the plugin index holds them (all the unknown-key check needs)."""
     from ..daemon.live_config import DaemonSettings
 
-    sections: dict[str, type] = {"daemon": DaemonSettings}
+    sections: dict[str, Any] = {"daemon": DaemonSettings}
     for components in state.registry.components.values():
         for registered in components.values():
+            if imported_only and not registered.loaded:
+                if registered.config_section and registered.keys is not None:
+                    sections[registered.config_section] = registered.keys
+                continue
             cls = registered.cls
             if cls.config_section and cls.config_model:
                 sections[cls.config_section] = cls.config_model
-    for _, _, exc in state.pm.call_each("vt_register_settings", register=sections.__setitem__):
+    call = state.pm.call_each_loaded if imported_only else state.pm.call_each
+    for _, _, exc in call("vt_register_settings", register=sections.__setitem__):
         if exc is not None:  # a broken plugin must not hide the rest of the configuration
             click.echo(f"voice-transcriber: a plugin failed in vt_register_settings: {exc}", err=True)
+    if imported_only:
+        for deferred in state.pm.deferred.values():
+            sections.update(deferred.record.get("settings", {}))
     return sections
 
 
