@@ -80,7 +80,7 @@ def test_secrets_are_redacted_from_errors(plugin_manager, jfk_path, write_config
     import voice_transcriber.plugins as plugins_module  # main() takes the manager from there when it runs
 
     original = plugins_module.get_plugin_manager
-    plugins_module.get_plugin_manager = lambda: plugin_manager
+    plugins_module.get_plugin_manager = lambda **_: plugin_manager
     try:
         for backend, code in (("fake-secretive", 1), ("fake-cancel", 130)):
             try:
