@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "testing"))
 from _common import RESULTS, Row, add_output_options, load_average, machine, repeats, write_outputs  # noqa: E402
 from vt_testing.daemon import DaemonWorld, EventLog  # noqa: E402
+from vt_testing.dbus import start_bus  # noqa: E402
+from vt_testing.desktop import stop  # noqa: E402
 from vt_testing.pulse import start_pulse  # noqa: E402
 
 BUDGET = 0.05  # CPU seconds an idle tray may use in 60 s
@@ -96,10 +98,8 @@ def measure(repeat: int, idle: float) -> dict:
         pulse = start_pulse(base / "pulse")
         bus = world = tray = None
         try:
-            env = {k: v for k, v in os.environ.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
-            bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"], env=env, text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-            address = bus.stdout.readline().strip()
+            bus = start_bus(base / "dbus.log")
+            address = bus.address
             world = DaemonWorld(pulse.pipe_source(), base / "no-model",
                                 config={"transcription": {"backend": "openai"}, "tray": {"startDaemon": False}},
                                 extra_env={"OPENAI_API_KEY": "sk-bench-not-sent", "DBUS_SESSION_BUS_ADDRESS": address,
@@ -141,7 +141,7 @@ def measure(repeat: int, idle: float) -> dict:
             if world is not None:
                 world.close()
             if bus is not None:
-                bus.terminate()
+                stop(bus.proc)
             pulse.stop()
 
 

@@ -28,6 +28,23 @@ from vt_testing.desktop import require, stop, wait_until
 NOTIFICATIONS = "org.freedesktop.Notifications"
 
 
+def run_client(env: dict[str, str], *argv: str, check: bool = False, timeout: float = 10) -> str:
+    """Run a D-Bus client (gdbus, dunstctl…) with ``env`` over this environment: its stdout, or ''
+    when it failed (with ``check``: AssertionError naming its stderr)."""
+    done = subprocess.run(list(argv), env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{argv} failed: {done.stderr}")
+    return done.stdout if done.returncode == 0 else ""
+
+
+def name_owner(env: dict[str, str], name: str) -> str:
+    """The unique name owning ``name`` on the session bus ``env`` points at ('' when nobody does)."""
+    reply = run_client(env, "gdbus", "call", "--session", "--dest", "org.freedesktop.DBus", "--object-path",
+                       "/org/freedesktop/DBus", "--method", "org.freedesktop.DBus.GetNameOwner", name)
+    found = re.search(r"'(:[\d.]+)'", reply)
+    return found.group(1) if found else ""
+
+
 @dataclass
 class Bus:
     address: str
@@ -38,21 +55,20 @@ class Bus:
         return {"DBUS_SESSION_BUS_ADDRESS": self.address}
 
     def call(self, *argv: str) -> str:
-        done = subprocess.run([*argv], env={**os.environ, **self.env}, capture_output=True, text=True, timeout=10)
-        return done.stdout if done.returncode == 0 else ""
+        return run_client(self.env, *argv)
 
     def owner(self, name: str) -> str:
         """The unique name owning ``name`` on this bus ('' when nobody does)."""
-        reply = self.call("gdbus", "call", "--session", "--dest", "org.freedesktop.DBus", "--object-path",
-                          "/org/freedesktop/DBus", "--method", "org.freedesktop.DBus.GetNameOwner", name)
-        found = re.search(r"'(:[\d.]+)'", reply)
-        return found.group(1) if found else ""
+        return name_owner(self.env, name)
 
 
-def _start_bus(log: Path) -> Bus:
+def start_bus(log: Path, env: dict[str, str] | None = None) -> Bus:
+    """A private ``dbus-daemon --session``; ``env`` is the environment it gives the services it
+    activates (default: this one, without its session bus)."""
     require("dbus-daemon", "gdbus")
+    env = {k: v for k, v in (env if env is not None else os.environ).items() if k != "DBUS_SESSION_BUS_ADDRESS"}
     with log.open("wb") as err:
-        proc = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+        proc = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"], env=env,
                                 stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True)
     address = proc.stdout.readline().strip()
     assert address, f"dbus-daemon did not start: {log.read_text(errors='replace')}"
@@ -62,7 +78,7 @@ def _start_bus(log: Path) -> Bus:
 @pytest.fixture(scope="session")
 def session_bus(tmp_path_factory) -> Iterator[Bus]:
     """A private session bus with no notification server on it."""
-    bus = _start_bus(tmp_path_factory.mktemp("dbus") / "dbus.log")
+    bus = start_bus(tmp_path_factory.mktemp("dbus") / "dbus.log")
     try:
         yield bus
     finally:
@@ -81,7 +97,7 @@ def notification_server(xvfb, tmp_path_factory) -> Iterator[NotificationServer]:
     """dunst on the test X display, owning org.freedesktop.Notifications on its own bus."""
     require("dunst", "dunstctl", "dbus-monitor", "notify-send")
     logs = tmp_path_factory.mktemp("dunst")
-    bus = _start_bus(logs / "dbus.log")
+    bus = start_bus(logs / "dbus.log")
     with (logs / "dunst.log").open("wb") as log:
         proc = subprocess.Popen(["dunst"], env={**os.environ, **bus.env, "DISPLAY": xvfb.display},
                                 stdout=log, stderr=log, stdin=subprocess.DEVNULL)

@@ -20,6 +20,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vt_testing.dbus import Bus, name_owner, run_client, start_bus
 from vt_testing.desktop import free_display, require, stop, wait_until
 
 WATCHER = "org.kde.StatusNotifierWatcher"
@@ -57,7 +58,7 @@ class TrayHost:
     display: str
     address: str
     xvfb: subprocess.Popen
-    bus: subprocess.Popen
+    bus: Bus
     panel: subprocess.Popen | None = None
     env: dict[str, str] = field(default_factory=dict)
 
@@ -79,17 +80,10 @@ class TrayHost:
         wait_until(lambda: not self.owner(WATCHER), 10, "the watcher gone with the panel")
 
     def run(self, *argv: str, check: bool = False) -> str:
-        done = subprocess.run(list(argv), env={**os.environ, **self.client_env}, capture_output=True, text=True,
-                              timeout=20)
-        if check and done.returncode != 0:
-            raise AssertionError(f"{argv} failed: {done.stderr}")
-        return done.stdout if done.returncode == 0 else ""
+        return run_client(self.client_env, *argv, check=check, timeout=20)
 
     def owner(self, name: str) -> str:
-        reply = self.run("gdbus", "call", "--session", "--dest", "org.freedesktop.DBus", "--object-path",
-                         "/org/freedesktop/DBus", "--method", "org.freedesktop.DBus.GetNameOwner", name)
-        found = re.search(r"'(:[\d.]+)'", reply)
-        return found.group(1) if found else ""
+        return name_owner(self.client_env, name)
 
     def registered_items(self) -> list[str]:
         reply = self.run("gdbus", "call", "--session", "--dest", WATCHER, "--object-path", "/StatusNotifierWatcher",
@@ -153,7 +147,7 @@ class TrayHost:
     def close(self) -> None:
         if self.panel is not None:
             stop(self.panel)
-        stop(self.bus)
+        stop(self.bus.proc)
         stop(self.xvfb)
 
 
@@ -176,14 +170,9 @@ def start_tray_host(root: Path, with_panel: bool = True) -> TrayHost:
     env = {**os.environ, "XDG_CONFIG_HOME": str(config), "XDG_CACHE_HOME": str(root / "cache"),
            "XDG_DATA_HOME": str(root / "data"), "XDG_RUNTIME_DIR": str(runtime), "DISPLAY": display, "NO_AT_BRIDGE": "1",
            "GTK_A11Y": "none"}
-    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
-    with (root / "dbus.log").open("wb") as log:
-        bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"], env=env,
-                               stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True)
-    address = bus.stdout.readline().strip()
-    assert address, f"dbus-daemon did not start: {(root / 'dbus.log').read_text()}"
-    env["DBUS_SESSION_BUS_ADDRESS"] = address
-    host = TrayHost(root, display, address, xvfb, bus, env=env)
+    bus = start_bus(root / "dbus.log", env)
+    env["DBUS_SESSION_BUS_ADDRESS"] = bus.address
+    host = TrayHost(root, display, bus.address, xvfb, bus, env=env)
     if with_panel:
         host.start_panel()
     return host
