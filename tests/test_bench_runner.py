@@ -167,3 +167,10 @@ def test_a_partial_run_keeps_the_earlier_sections_of_scripts_it_did_not_run(run_
 
     run_all.run(good, quick=True, timeout=60, summary=summary, logs=tmp_path)  # a full run keeps nothing
     assert "earlier" not in summary.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("number", "unit", "shown"), [(0.000646, "s", "0.65 ms"), (0.2287, "s", "228.7 ms"),
+                                                       (3.3, "s", "3.30 s"), (1000, "bytes", "1,000 bytes"),
+                                                       (302.6, "MB", "302.6 MB")])
+def test_values_keep_the_digits_that_matter(run_all, number, unit, shown):
+    assert run_all.value(number, unit) == shown
