@@ -1,9 +1,12 @@
 """Long files in bounded memory: decoded as a stream, transcribed in windows cut at pauses.
 
-The memory figure itself (a 2-hour WAV ≤ 400 MB peak RSS) is measured by bench/long_files.py.
+The memory figure itself (a 2-hour WAV ≤ 400 MB peak RSS) is measured by bench/long_files.py;
+test_a_long_file_never_is_in_memory_whole pins the bound without the model.
 """
 
 from __future__ import annotations
+
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -40,6 +43,25 @@ def test_windows_cover_the_audio_once_and_cut_at_the_quietest_moment():
     assert 22.0 <= first_end <= 22.2  # cut inside the pause
     assert sum(p.size for _, p in parts) == loud.size
     assert all(abs(start - sum(p.size for _, p in parts[:i]) / rate) < 1e-9 for i, (start, _) in enumerate(parts))
+
+
+def test_a_long_file_never_is_in_memory_whole(tmp_path):
+    """Issue 18 row 9 (a 2-hour WAV cost 1.84 GB: decoded whole). Thirty minutes of audio are 110 MiB as
+    float32; the windows the local backend transcribes are read from the file as a stream, so what is
+    allocated at once stays at a few windows (one is 120 s, 7.3 MiB), whatever the length."""
+    path = tmp_path / "half-hour.wav"
+    rng = np.random.default_rng(18)
+    with soundfile.SoundFile(path, "w", 16_000, 1, "PCM_16") as out:
+        for _ in range(30):  # a minute at a time: the file is never whole here either
+            out.write((rng.standard_normal(16_000 * 60) * 300).astype(np.int16))
+    tracemalloc.start()
+    try:
+        parts = [(start, window.size) for start, window in windows(Audio.from_file(path))]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(parts) >= 15 and sum(size for _, size in parts) == 16_000 * 60 * 30
+    assert peak < 48 * 2**20, f"{peak / 2**20:.0f} MiB allocated at once for {len(parts)} windows"
 
 
 def test_quietest_cut_of_a_short_window_is_its_end():
