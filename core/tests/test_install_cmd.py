@@ -579,3 +579,9 @@ def test_shell_completion(tmp_path):
                          timeout=60, cwd=tmp_path, env={**os.environ, "_VOICE_TRANSCRIBER_COMPLETE": "bash_complete",
                                                         "COMP_WORDS": "voice-transcriber install ./my", "COMP_CWORD": "2"})
     assert raw.stdout.split() == ["file,./my"]
+
+
+def test_own_distributions_are_the_first_party_ones():
+    from voice_transcriber.plugins import FIRST_PARTY
+
+    assert set(plugin_env.OWN) == FIRST_PARTY | {"voice-transcriber"}

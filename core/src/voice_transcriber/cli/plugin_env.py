@@ -110,8 +110,9 @@ _NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[|@|
 
 
 def target(arg: str, editable: bool = False) -> Target:
-    """Read one argument. A path (``./x``, ``/x``, ``~/x``, ``x.whl``, or an existing file or directory)
-    is made absolute; ``NotAPath`` when it looks like one and does not exist."""
+    """Read one argument. A path (``./x``, ``/x``, ``~/x``, ``x.whl``, or an existing file or directory),
+    with extras or not (``./x[test]``), is made absolute; FileNotFoundError when it looks like one and does
+    not exist. Anything else is a requirement for the installer (its name read when it has one)."""
     location, extras = arg, ""
     bracket = re.fullmatch(r"(.+?)(\[[\w.,\s-]*\])", arg)  # ./my-plugin[test]: a path with extras
     if bracket and not os.path.exists(os.path.expanduser(arg)):
@@ -253,7 +254,8 @@ def _pip(env: Environment, targets: list[Target], upgrade: bool, note: str = "")
     return Command(argv, installer="pip", note=note, files=_keep_own(env))
 
 
-#: voice-transcriber's own distributions: a plugin install never replaces them (see :func:`_keep_own`).
+#: voice-transcriber's own distributions (plugins.FIRST_PARTY and the meta-distribution; this module imports
+#: nothing of the package): a plugin install never replaces them (see :func:`_keep_own`).
 OWN = ("voice-transcriber", "voice-transcriber-core", "voice-transcriber-backends", "voice-transcriber-formatter",
        "voice-transcriber-clipboard", "voice-transcriber-typing", "voice-transcriber-notify",
        "voice-transcriber-benchmark", "voice-transcriber-tray")
