@@ -262,3 +262,28 @@ def test_a_deferred_plugin_that_breaks_later_costs_one_line_when_used(loaded, tm
     assert [line for line in lines if "warning: plugin seconds (distribution vt-seconds 1.2.3) is broken" in line]
     assert lines[-1].startswith("voice-transcriber: error: backend 'vt-seconds' cannot be used: plugin seconds")
     assert "vt_gone_dependency" in lines[-1]
+
+
+# --- `--help` without click: the text click printed, remembered in the plugin index -------------------------
+
+def test_help_is_answered_without_click_and_is_what_click_prints(loaded, monkeypatch, capsys):
+    from voice_transcriber.cli import core_commands, make_cli
+    from voice_transcriber.plugins import get_plugin_manager
+
+    loaded("config", "path")  # writes the index
+    monkeypatch.setenv("COLUMNS", "80")
+    cli = make_cli(get_plugin_manager())  # click's own rendering, every plugin loaded
+    for argv in [["--help"], ["-h"], *([command.name, "--help"] for command in core_commands()), ["config", "-h"]]:
+        modules, out = loaded(*argv, extra_env={"COLUMNS": "80"})
+        assert not {"click", "pydantic", "pluggy"} & modules and not heavy(modules), argv
+        capsys.readouterr()
+        assert cli.main(argv, prog_name="voice-transcriber", standalone_mode=False) == 0
+        assert out == capsys.readouterr().out, argv
+
+
+def test_help_for_a_narrow_terminal_or_with_root_options_is_clicks(loaded):
+    loaded("config", "path")
+    modules, narrow = loaded("--help", extra_env={"COLUMNS": "60"})
+    assert "click" in modules and max(len(line) for line in narrow.splitlines()) <= 58
+    modules, _ = loaded("--debug", "transcribe", "--help")
+    assert "click" in modules and not {m for m in modules if m.startswith("voice_transcriber_")}

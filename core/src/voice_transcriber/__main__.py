@@ -1,7 +1,8 @@
 """The ``voice-transcriber`` executable (also ``python -m voice_transcriber``).
 
 ``--version`` answers here from :mod:`.version` alone: the standard library, nothing else;
-so do plugin commands with a quick handler (:mod:`.quick`).
+so do ``--help`` and ``<core command> --help`` once the plugin index remembers them
+(:mod:`.plugin_index`), and plugin commands with a quick handler (:mod:`.quick`).
 
 When the command line records, the microphone opens here, before click, pydantic and
 the plugins are imported (about 0.3 s), so speech starting right away is not lost.
@@ -23,6 +24,13 @@ def main() -> None:
 
         sys.stdout.write(f"voice-transcriber, version {__version__}\n")
         return
+    if "--help" in argv or "-h" in argv:
+        from .plugin_index import help_text
+
+        text = help_text(argv)  # `--help`, `COMMAND --help` as click printed it when the plugin index was written
+        if text is not None:
+            sys.stdout.write(text)
+            return
     from .daemon.client import fast_path
 
     fast_path(argv)  # a hotkey command with a daemon running: it acts, and this exits here

@@ -116,3 +116,52 @@ def write(data: dict[str, Any]) -> None:
     except Exception:  # noqa: BLE001 - the index only saves time; the next command writes it again
         return
 
+
+
+# --- what the command line shows, answered without click ---------------------------------------------------
+
+#: The width click formats help for on a terminal at least 80 columns wide, or when stdout is no terminal.
+HELP_WIDTH = 78
+
+
+def cli_fingerprint() -> list[Any]:
+    """What the remembered help and completion scripts also depend on: the command line's own modules
+    (``voice_transcriber/cli/*.py``) and click's."""
+    from importlib.util import find_spec
+
+    folder = Path(__file__).parent / "cli"
+    stamps: list[Any] = []
+    try:
+        for entry in sorted(os.scandir(folder), key=lambda entry: entry.name):
+            if entry.name.endswith(".py"):
+                stamps.append([entry.name, entry.stat().st_mtime_ns])
+        spec = find_spec("click")
+        if spec is not None and spec.origin:
+            stamps.append(["click", os.stat(Path(spec.origin).with_name("core.py")).st_mtime_ns])
+    except (OSError, ImportError, ValueError):
+        return []
+    return stamps
+
+
+def remembered(section: str) -> dict[str, Any] | None:
+    """``section`` of the command line's part of a valid index (``help``, ``completion``), or None."""
+    index = read()
+    cli = index.get("cli") if index is not None else None
+    if not isinstance(cli, dict) or not cli.get("fingerprint") or cli.get("fingerprint") != cli_fingerprint():
+        return None
+    found = cli.get(section)
+    return found if isinstance(found, dict) else None
+
+
+def help_text(argv: list[str]) -> str | None:
+    """The help click would print for ``--help`` or ``COMMAND --help`` (a core command), as remembered when
+    the index was written; None when it is not remembered for this terminal width."""
+    if not argv or argv[-1] not in ("--help", "-h") or len(argv) > 2 or (len(argv) == 2 and argv[0].startswith("-")):
+        return None
+    import shutil
+
+    if max(min(shutil.get_terminal_size().columns, 80) - 2, 50) != HELP_WIDTH:
+        return None
+    texts = remembered("help")
+    text = texts.get(argv[0] if len(argv) == 2 else "") if texts is not None else None
+    return text if isinstance(text, str) else None

@@ -57,7 +57,8 @@ def remember(cli: click.Group, pm: PluginManager, core_commands: Iterable[str]) 
     try:
         records = plugin_records(cli, pm, core_commands)
         if not pm.failures:
-            plugin_index.write({"plugins": records})
+            shown = {"fingerprint": plugin_index.cli_fingerprint(), "help": help_texts(cli, core_commands)}
+            plugin_index.write({"plugins": records, "cli": shown})
     except Exception:  # noqa: BLE001 - the index only saves time; the next command writes it again
         return
     finally:
@@ -98,6 +99,20 @@ def plugin_records(cli: click.Group, pm: PluginManager, core_commands: Iterable[
                          if name in cli.commands and name not in core],
         }
     return records
+
+
+def help_texts(cli: click.Group, core_commands: Iterable[str]) -> dict[str, str]:
+    """What ``--help`` ("") and ``COMMAND --help`` print for the root and each core command, as click renders
+    it for a terminal of 80 columns or more (or none): :func:`voice_transcriber.plugin_index.help_text`."""
+    root = click.Context(cli, info_name="voice-transcriber", terminal_width=plugin_index.HELP_WIDTH,
+                         **cli.context_settings)  # as click's make_context builds it
+    texts = {"": cli.get_help(root) + "\n"}
+    for name in core_commands:
+        command = cli.commands.get(name)
+        if command is not None:
+            context = click.Context(command, info_name=name, parent=root, **command.context_settings)
+            texts[name] = command.get_help(context) + "\n"
+    return texts
 
 
 def _command_record(command: click.Command) -> dict[str, Any]:
