@@ -585,3 +585,22 @@ def test_own_distributions_are_the_first_party_ones():
     from voice_transcriber.plugins import FIRST_PARTY
 
     assert set(plugin_env.OWN) == FIRST_PARTY | {"voice-transcriber"}
+
+
+def test_refusals_touch_nothing(tmp_path):
+    """First-party plugins, names that are no plugin, missing paths: exit 2, one line, before any installer runs."""
+    from vt_testing.core import run_cli
+
+    cases = {
+        ("uninstall", "-y", "local"): "local is part of voice-transcriber (voice-transcriber-backends) and cannot be "
+                                      "uninstalled on its own; to stop it loading set VOICE_TRANSCRIBER_DISABLE_PLUGINS=local",
+        ("uninstall", "-y", "numpy"): "numpy is no installed plugin or plugin distribution (third-party ones installed:",
+        ("install", "voice-transcriber-backends"): "voice-transcriber-backends is part of voice-transcriber, not a plugin "
+                                                   "to install on its own",
+        ("install", str(tmp_path / "nope")): f"{tmp_path / 'nope'}: no such file or directory",
+        ("install", "-e", "voice-transcriber-emoji"): "-e installs a local directory in editable mode",
+    }
+    for argv, message in cases.items():
+        done = run_cli(*argv)
+        err = done.stderr.decode()
+        assert done.returncode == 2 and message in err and len(err.strip().splitlines()) == 1, (argv, err)
