@@ -20,7 +20,6 @@ with the HTTP backend ``openai`` selected (nothing is sent: the run is cancelled
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import signal
@@ -33,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "testing"))
-from _common import RESULTS, Row, add_output_options, machine, repeats, write_outputs  # noqa: E402
+from _common import RESULTS, Row, bench_parser, machine, repeats, write_outputs  # noqa: E402
 from vt_testing.pulse import start_pulse  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -177,9 +176,8 @@ importing, cumulatively:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, RESULTS / "50-capture.md")
     parser.add_argument("--repeat", type=int, default=repeats(10, 3))
-    add_output_options(parser, RESULTS / "50-capture.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vt-bench-") as tmp:
         server = start_pulse(Path(tmp) / "pulse")

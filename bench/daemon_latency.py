@@ -18,7 +18,6 @@ The backend is ``openai`` on a closed port: nothing is transcribed, nothing leav
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -31,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "testing"))
-from _common import RESULTS, Row, add_output_options, load_average, machine, repeats, write_outputs  # noqa: E402
+from _common import RESULTS, Row, bench_parser, load_average, machine, repeats, write_outputs  # noqa: E402
 from vt_testing.pulse import start_pulse  # noqa: E402
 
 VT = str(Path(sys.executable).with_name("voice-transcriber"))
@@ -155,9 +154,8 @@ def report(times: dict[str, list[float]], repeat: int, load: str) -> tuple[str, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, RESULTS / "53-daemon.md")
     parser.add_argument("--repeat", type=int, default=repeats(15, 5))
-    add_output_options(parser, RESULTS / "53-daemon.md")
     args = parser.parse_args()
     times, load = measure(args.repeat)
     markdown, rows = report(times, args.repeat, load)

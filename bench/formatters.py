@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import statistics
 import time
@@ -26,7 +25,7 @@ from voice_transcriber import RunContext, Transcript
 from voice_transcriber.config import load_settings
 from voice_transcriber.plugins import load_registry
 
-from _common import RESULTS, Row, add_output_options, machine, repeats, write_outputs
+from _common import RESULTS, Row, bench_parser, machine, repeats, write_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 JFK = ROOT / "samples" / "jfk.flac"  # the sample the repository ships (16 kHz mono)
@@ -137,9 +136,8 @@ def report(rules: list[tuple[str, float]], whisper: float, llm: tuple[float, flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, RESULTS / "60-formatters.md")
     parser.add_argument("--repeat", type=int, default=repeats(200, 40))
-    add_output_options(parser, RESULTS / "60-formatters.md")
     args = parser.parse_args()
     rules, whisper, llm = rule_formatters(args.repeat), transcription_ms(), llm_overhead(args.repeat)
     chain = dict(rules)["default chain"]

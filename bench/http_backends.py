@@ -16,7 +16,6 @@ unless the URL given points elsewhere.
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import logging
@@ -38,7 +37,7 @@ from voice_transcriber.config import load_settings
 from voice_transcriber_backends.speaches_backend import SpeachesBackend
 from voice_transcriber_backends.upload import ENCODINGS, encode
 
-from _common import RESULTS, Row, add_output_options, load_average, machine, repeats, write_outputs
+from _common import RESULTS, Row, bench_parser, load_average, machine, repeats, write_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 JFK = ROOT / "samples" / "jfk.flac"  # the sample the repository ships (16 kHz mono)
@@ -178,9 +177,8 @@ def words(text: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, RESULTS / "40-http-backends.md")
     parser.add_argument("--repeat", type=int, default=repeats(15, 3))
-    add_output_options(parser, RESULTS / "40-http-backends.md")
     args = parser.parse_args()
 
     audio = Audio.from_samples(Audio.from_file(JFK).pcm(), 16000, label="jfk")

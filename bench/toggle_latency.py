@@ -16,7 +16,6 @@ The backend is ``openai`` pointed at a closed port: silence never leaves the mac
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import statistics
@@ -28,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "testing"))
-from _common import RESULTS, Row, add_output_options, machine, repeats, write_outputs  # noqa: E402
+from _common import RESULTS, Row, bench_parser, machine, repeats, write_outputs  # noqa: E402
 from vt_testing.pulse import start_pulse  # noqa: E402
 
 VT = str(Path(sys.executable).with_name("voice-transcriber"))
@@ -106,10 +105,9 @@ def report(times: dict[str, list[float]], repeat: int, about: str, hammered: tup
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, RESULTS / "51-toggle.md")
     parser.add_argument("--repeat", type=int, default=repeats(5, 2))
     parser.add_argument("--toggles", type=int, default=repeats(50, 10), help="concurrent toggles at the end")
-    add_output_options(parser, RESULTS / "51-toggle.md")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         pulse = start_pulse(Path(tmp) / "pulse")

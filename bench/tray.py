@@ -19,7 +19,6 @@ leaves the machine) and ``voice-transcriber tray`` attached to it. Then:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import statistics
@@ -32,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "testing"))
-from _common import RESULTS, Row, add_output_options, load_average, machine, repeats, write_outputs  # noqa: E402
+from _common import RESULTS, Row, bench_parser, load_average, machine, repeats, write_outputs  # noqa: E402
 from vt_testing.daemon import DaemonWorld, EventLog  # noqa: E402
 from vt_testing.dbus import start_bus  # noqa: E402
 from vt_testing.desktop import stop  # noqa: E402
@@ -171,10 +170,9 @@ def report(result: dict, repeat: int) -> tuple[str, list[Row]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, RESULTS / "72-tray.md")
     parser.add_argument("--repeat", type=int, default=repeats(15, 10))
     parser.add_argument("--idle", type=float, default=repeats(60, 60))
-    add_output_options(parser, RESULTS / "72-tray.md")
     args = parser.parse_args()
     result = measure(args.repeat, args.idle)
     markdown, rows = report(result, args.repeat)
