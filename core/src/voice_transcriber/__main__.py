@@ -10,6 +10,7 @@ the plugins are imported (about 0.3 s), so speech starting right away is not los
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -19,6 +20,13 @@ _GLOBAL_FLAGS = {"--debug", "--quiet", "-q"}
 
 def main() -> None:
     argv = sys.argv[1:]
+    if "_VOICE_TRANSCRIBER_COMPLETE" in os.environ or argv[:1] == ["completion"]:
+        from . import shell_completion
+
+        reply = shell_completion.answer() if argv[:1] != ["completion"] else shell_completion.script(argv)
+        if reply is not None:  # a TAB, or `completion SHELL`: from the plugin index, without click
+            sys.stdout.write(reply if argv[:1] == ["completion"] else reply + "\n")
+            return
     if "--version" in argv and set(argv) - {"--version"} <= _GLOBAL_FLAGS:
         from .version import __version__  # nothing else: no click, pydantic, pluggy or plugin
 

@@ -1,12 +1,13 @@
-"""``voice-transcriber completion bash|zsh|fish``: the shell completion script, from click."""
+"""``voice-transcriber completion bash|zsh|fish``: the shell completion script, from click.
+
+Once the plugin index remembers the scripts and the command tree, the executable prints the script
+and answers each TAB itself, without click (:mod:`voice_transcriber.shell_completion`)."""
 
 from __future__ import annotations
 
 import click
 
-PROG = "voice-transcriber"
-#: The variable click's completion protocol uses for this program (``_{PROG}_COMPLETE``).
-COMPLETE_VAR = "_VOICE_TRANSCRIBER_COMPLETE"
+from ..shell_completion import COMPLETE_VAR, PROG
 SETUP = {
     "bash": 'eval "$(voice-transcriber completion bash)"  in ~/.bashrc',
     "zsh": 'eval "$(voice-transcriber completion zsh)"  in ~/.zshrc',

@@ -57,7 +57,8 @@ def remember(cli: click.Group, pm: PluginManager, core_commands: Iterable[str]) 
     try:
         records = plugin_records(cli, pm, core_commands)
         if not pm.failures:
-            shown = {"fingerprint": plugin_index.cli_fingerprint(), "help": help_texts(cli, core_commands)}
+            shown = {"fingerprint": plugin_index.cli_fingerprint(), "help": help_texts(cli, core_commands),
+                     "completion": {"scripts": completion_scripts(cli), "tree": completion_tree(cli)}}
             plugin_index.write({"plugins": records, "cli": shown})
     except Exception:  # noqa: BLE001 - the index only saves time; the next command writes it again
         return
@@ -113,6 +114,64 @@ def help_texts(cli: click.Group, core_commands: Iterable[str]) -> dict[str, str]
             context = click.Context(command, info_name=name, parent=root, **command.context_settings)
             texts[name] = command.get_help(context) + "\n"
     return texts
+
+
+def completion_scripts(cli: click.Group) -> dict[str, str]:
+    """What ``completion SHELL`` prints, for each shell (see :mod:`.completion_cmd`)."""
+    from click.shell_completion import get_completion_class
+
+    from ..shell_completion import COMPLETE_VAR, PROG
+
+    scripts = {}
+    for shell in ("bash", "zsh", "fish"):
+        completer = get_completion_class(shell)(cli, {}, PROG, COMPLETE_VAR)  # type: ignore[misc]
+        scripts[shell] = completer.source_template % completer.source_vars() + "\n"
+    return scripts
+
+
+def completion_tree(cli: click.Group) -> dict[str, Any]:
+    """The commands, their options and arguments and the values these take, for
+    :func:`voice_transcriber.shell_completion.complete` (click's own rules, without click)."""
+    from ..shell_completion import PROG
+
+    return _node(cli, click.Context(cli, info_name=PROG, resilient_parsing=True, **cli.context_settings))
+
+
+def _node(command: click.Command, ctx: click.Context) -> dict[str, Any]:
+    node: dict[str, Any] = {"params": [_param(param, ctx) for param in command.get_params(ctx)]}
+    if isinstance(command, click.Group):
+        node["commands"] = {}
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            if sub is not None:
+                context = click.Context(sub, info_name=name, parent=ctx, resilient_parsing=True, **sub.context_settings)
+                node["commands"][name] = {"help": sub.get_short_help_str(), "hidden": sub.hidden,
+                                          "node": _node(sub, context)}
+    return node
+
+
+def _param(param: click.Parameter, ctx: click.Context) -> dict[str, Any]:
+    option = isinstance(param, click.Option)
+    return {"name": param.name, "option": option, "opts": list(param.opts), "secondary": list(param.secondary_opts),
+            "flag": option and bool(param.is_flag or param.count), "nargs": param.nargs,
+            "multiple": bool(param.multiple), "hidden": bool(getattr(param, "hidden", False)),
+            "help": getattr(param, "help", None), "optional_value": bool(getattr(param, "_flag_needs_value", False)),
+            "values": _values(param, ctx)}
+
+
+def _values(param: click.Parameter, ctx: click.Context) -> dict[str, Any] | None:
+    """What a value of ``param`` completes to: choices, a file or directory path, nothing, or only click knows."""
+    kind = type(param.type)
+    if param._custom_shell_complete is not None:
+        return {"custom": True}
+    if isinstance(param.type, click.Choice) and kind.shell_complete is click.Choice.shell_complete:
+        return {"choices": [param.type.normalize_choice(choice, ctx) for choice in param.type.choices],
+                "case": param.type.case_sensitive}
+    if isinstance(param.type, click.Path) and kind.shell_complete is click.Path.shell_complete:
+        return {"path": "dir" if param.type.dir_okay and not param.type.file_okay else "file"}
+    if isinstance(param.type, click.File) and kind.shell_complete is click.File.shell_complete:
+        return {"path": "file"}
+    return None if kind.shell_complete is click.ParamType.shell_complete else {"custom": True}
 
 
 def _command_record(command: click.Command) -> dict[str, Any]:
