@@ -33,6 +33,20 @@ RESULTS = ROOT / "bench" / "results"
 QUICK_ENV = "VT_BENCH_QUICK"
 
 
+def installed_python_env(env: dict[str, str], cache: Path) -> dict[str, str]:
+    """``env`` for the processes a benchmark times, with Python's bytecode cached as on a user's machine.
+
+    pip compiles bytecode when it installs, and Python writes it on the first run of a uv- or
+    pipx-installed tool, so every later start loads ``.pyc`` files. This machine's environment sets
+    ``PYTHONDONTWRITEBYTECODE`` and the workspace's packages hold no ``.pyc``: every start would compile
+    every module it imports, ours and the baselines' alike. The timed processes (ours and the baselines)
+    therefore write and read bytecode under ``cache`` (``PYTHONPYCACHEPREFIX``), filled by the warm-up
+    runs, and nothing is written into the environment."""
+    out = {**env, "PYTHONPYCACHEPREFIX": str(cache)}
+    out.pop("PYTHONDONTWRITEBYTECODE", None)
+    return out
+
+
 def quick() -> bool:
     return os.environ.get(QUICK_ENV, "") not in ("", "0")
 

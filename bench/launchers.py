@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "testing"))
-from _common import (RESULTS, Row, alternated, bench_parser, load_average, machine,  # noqa: E402
+from _common import (RESULTS, Row, alternated, bench_parser, installed_python_env, load_average, machine,  # noqa: E402
                      measure_process, repeats, write_outputs)
 from vt_testing.dbus import start_bus  # noqa: E402
 from vt_testing.desktop import free_display  # noqa: E402
@@ -123,8 +123,9 @@ def main() -> None:
     args = parser.parse_args()
     runs = args.runs
     work = Path(tempfile.mkdtemp(prefix="vt-bench-launchers-"))
-    env = {**os.environ, "XDG_STATE_HOME": str(work / "state"), "XDG_CONFIG_HOME": str(work / "config"),
-           "DBUS_SESSION_BUS_ADDRESS": "", "XDG_RUNTIME_DIR": str(work)}
+    env = installed_python_env({**os.environ, "XDG_STATE_HOME": str(work / "state"), "XDG_CONFIG_HOME": str(work / "config"),
+                                "XDG_CACHE_HOME": str(work / "cache"), "DBUS_SESSION_BUS_ADDRESS": "",
+                                "XDG_RUNTIME_DIR": str(work)}, work / "pycache")
     menu = menu_latency(runs, env)
     desktop_env, processes = start_desktop(work)
     try:

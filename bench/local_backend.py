@@ -20,8 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import (RESULTS, Measured, Row, alternated, bench_parser, load_average, machine, measure_process,
-                     repeats, write_outputs)
+from _common import (RESULTS, Measured, Row, alternated, bench_parser, installed_python_env, load_average, machine,
+                     measure_process, repeats, write_outputs)
 
 ROOT = Path(__file__).resolve().parents[1]
 JFK = ROOT / "samples" / "jfk.flac"  # the sample the repository ships
@@ -65,9 +65,9 @@ def versions() -> str:
 
 
 def interleaved_runs(cmds: dict[str, list[str]], runs: int, env: dict[str, str]) -> dict[str, list[Measured]]:
-    """Each command ``runs`` times, alternated; one warm-up round first (page cache)."""
-    full = {**os.environ, **env}
-    return alternated({name: lambda cmd=cmd: measure_process(cmd, full) for name, cmd in cmds.items()}, runs, warmup=1)
+    """Each command ``runs`` times, alternated; one warm-up round first (page cache, bytecode). ``env``: the whole
+    environment."""
+    return alternated({name: lambda cmd=cmd: measure_process(cmd, env) for name, cmd in cmds.items()}, runs, warmup=1)
 
 
 def seconds(pattern: str, stderr: str) -> float:
@@ -109,6 +109,7 @@ def main() -> None:
     startup = min(measure_process([sys.executable, "-c", "pass"]).wall for _ in range(10))
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
+        env = installed_python_env({**os.environ, **env}, Path(tmp) / "pycache")
         bare_script = Path(tmp) / "bare.py"
         bare_script.write_text(BARE)
         for label, clip in make_clips(Path(tmp)).items():

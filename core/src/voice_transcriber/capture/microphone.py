@@ -6,6 +6,7 @@ imports nothing from voice_transcriber but the error classes.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import deque
 
@@ -77,11 +78,13 @@ class Microphone:
     A raw stream: numpy (20 MB) is not needed until the recording is over.
     """
 
-    def __init__(self, spec: str | int | None = None) -> None:
+    def __init__(self, spec: str | int | None = None, *, until_first_frame: float | None = None) -> None:
         self.spec = spec
         self.info = resolve_device(spec)
         self.blocks: deque[bytes] = deque()  # appended by PortAudio's thread, popped by the recorder
         self.first_frame_at: float | None = None
+        #: The interpreter's thread switch interval to restore at the first block (see ``capture.early``).
+        self.until_first_frame = until_first_frame
         self.overflows = 0
         self.stream = self._open()
         self.rate = int(self.stream.samplerate)
@@ -109,6 +112,9 @@ class Microphone:
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         if self.first_frame_at is None:
             self.first_frame_at = time.time()
+            if self.until_first_frame is not None:  # see capture.early: the imports may hold the GIL again
+                sys.setswitchinterval(self.until_first_frame)
+                self.until_first_frame = None
         if status.input_overflow:
             self.overflows += 1
         self.blocks.append(bytes(indata))
@@ -127,3 +133,6 @@ class Microphone:
             self.stream.close()
         except Exception:  # closing a stream whose device vanished must not lose the recording
             pass
+        if self.until_first_frame is not None:  # no block ever came: the interval is restored all the same
+            sys.setswitchinterval(self.until_first_frame)
+            self.until_first_frame = None
