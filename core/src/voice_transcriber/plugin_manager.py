@@ -71,6 +71,8 @@ class PluginManager(pluggy.PluginManager):
         self.commands: dict[str, list[str]] = {}
         #: Plugin name → a plugin known from the plugin index and not imported yet (see :meth:`defer`).
         self.deferred: dict[str, Deferred] = {}
+        #: Plugin name → its record in the plugin index, when the manager was built from one (all plugins).
+        self.indexed: dict[str, dict[str, Any]] = {}
         self.tracing = False
         self._hook_errors: list[tuple[str, str, BaseException]] = []
 

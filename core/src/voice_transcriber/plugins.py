@@ -54,6 +54,7 @@ def get_plugin_manager(*, load_entry_points: bool = True, environ: Mapping[str, 
     environ = os.environ if environ is None else environ
     pm = PluginManager(hookspecs)
     if load_entry_points and index is not None:
+        pm.indexed = dict(index["plugins"])
         for name, record in sorted(index["plugins"].items()):
             origin = Origin(record.get("dist", ""), record.get("version", ""))
             load = functools.partial(_load_target, pm, name, record["value"], origin)

@@ -64,9 +64,12 @@ def make_cli(pm: PluginManager | None) -> click.Group:
     if pm is not None:
         assert isinstance(cli, PluginCommands)
         cli.pm = pm
-        _add_plugin_commands(cli, pm, pm.call_each_loaded("vt_register_commands", cli=cli))
-        cli.deferred = {entry["name"]: plugin for plugin, deferred in pm.deferred.items()
-                        for entry in deferred.record.get("commands", ())}
+        # Commands the plugin index knows are added when named, also those of plugins imported already.
+        known = {plugin: [entry["name"] for entry in record.get("commands", ())] for plugin, record in pm.indexed.items()}
+        later = {plugin for plugin, names in known.items() if names}
+        impls = [impl for impl in pm.impls("vt_register_commands") if impl.plugin_name not in later]
+        _add_plugin_commands(cli, pm, _call(pm, impls, cli=cli))
+        cli.deferred = {name: plugin for plugin in later for name in known[plugin]}
     return cli
 
 
@@ -92,6 +95,7 @@ class PluginCommands(click.Group):
 
 
 def _call(pm: PluginManager, impls: list, **kwargs):
+    """``call_each``'s ``(plugin, result, error)`` for the given implementations of ``vt_register_commands``."""
     for impl in impls:
         try:
             yield impl.plugin_name, pm.call_impl("vt_register_commands", impl, **kwargs), None
