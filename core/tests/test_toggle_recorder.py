@@ -167,11 +167,22 @@ def test_fifty_rapid_toggles_leave_no_recorder_and_no_orphan(desk, tmp_path):
     assert desk.recorders() == []
 
 
+def recorded_9_s(deadline: float) -> None:
+    """Wait until the recording being made holds 9 s of audio (16 kHz 16-bit mono after its header):
+    on a loaded machine the recorder may start writing seconds after `start --wait` returns."""
+    while time.monotonic() < deadline:
+        recordings = list_recordings()
+        if recordings and recordings[-1].stat().st_size >= 44 + 9 * 32_000:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the recording did not reach 9 s in time: {list_recordings()}")
+
+
 def test_kill_9_mid_recording_then_retry_last_and_the_stale_pid_is_cleaned(desk, jfk16k):
     started = desk.vt("start", "--wait")
     pid = _pid(started.stdout.decode())
     player = desk.pulse.play(jfk16k)
-    time.sleep(9)  # "… ask not what your country can do for you" has reached the file
+    recorded_9_s(deadline=time.monotonic() + 90)  # "… ask not what your country can do for you" is in the file
     os.kill(pid, signal.SIGKILL)
     player.kill()
     status = desk.status(linger=60)
@@ -181,8 +192,8 @@ def test_kill_9_mid_recording_then_retry_last_and_the_stale_pid_is_cleaned(desk,
     retried = desk.vt("retry", "last", "--output", "stdout")
     assert retried.returncode == 0, retried.stderr.decode()
     heard = normalise(retried.stdout.decode())
-    assert "fellow americans" in heard and "ask not what your country" in heard
-    assert wer(JFK_TEXT, heard) < 0.6  # the sentence is cut where the recorder died
+    assert "fellow americans" in heard and "ask not what your country" in heard, heard
+    assert wer(JFK_TEXT, heard) < 0.6, heard  # the sentence is cut where the recorder died
 
     toggled = desk.vt("toggle", "--backend", "openai", "--wait")
     assert toggled.returncode == 0

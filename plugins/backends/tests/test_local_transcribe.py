@@ -86,6 +86,7 @@ def test_language_prompt_hot_words_beam_and_vad_are_passed_through(make_backend,
     backend = make_backend(language="en", beamSize=2, vadFilter=False, hotwords=["Americans", "country"])
     seen = whisper_arguments(backend, monkeypatch)
     backend.transcribe(Audio.from_file(jfk_path))
+    assert seen.pop("max_new_tokens") == 24 + 12 * 11, "bounded by the 11 s of audio (runaway.max_new_tokens)"
     assert seen == {"language": "en", "beam_size": 2, "vad_filter": False, "hotwords": "Americans, country",
                     "initial_prompt": "This is an English audio recording. Transcribe it in English."}
 

@@ -25,6 +25,7 @@ from .local_cli import models_group
 from .local_models import ResolvedModel, first_line, hub_offline
 from .languages import WHISPER_LANGUAGES, whisper_languages
 from .prompts import hotwords, segment_prompt, transcription_prompt
+from .runaway import max_new_tokens, without_runaway
 
 if TYPE_CHECKING:
     import numpy as np
@@ -211,10 +212,13 @@ class LocalBackend(Backend):
             if config.fit_window and not whole:  # a streamed phrase (not a later window of a long file)
                 whisper = fitted_window(whisper)
         text, segments = "", []
+        favoured = hotwords(settings, config.hotwords)
+        seconds = samples.size / 16_000
         try:
             decoded, info = whisper.transcribe(
                 samples, language=language, beam_size=config.beam_size, vad_filter=config.vad_filter,
-                initial_prompt=prompt, hotwords=hotwords(settings, config.hotwords))
+                initial_prompt=prompt, hotwords=favoured,
+                max_new_tokens=max_new_tokens(seconds, _room(whisper, favoured)))
             for raw in decoded:  # a generator: each step decodes the next segment
                 text += raw.text  # Whisper's own spacing (none between CJK segments)
                 segments.append(Segment(raw.start + offset, raw.end + offset, raw.text.strip()))
@@ -223,6 +227,12 @@ class LocalBackend(Backend):
         except (RuntimeError, ValueError) as exc:
             raise BackendError(f"local model '{loaded.model.name}' failed while decoding: {first_line(exc)} "
                                "(rerun with --debug; try transcription.local.computeType \"float32\")") from None
+        cleaned = without_runaway(text.strip(), seconds)  # a decoder loop ("f s s s s …" on a cut word): one copy
+        if cleaned != text.strip():
+            self.ctx.log(f"local model repeated itself on {seconds:.1f} s of audio: "
+                         f"{len(text.split())} words, {len(cleaned.split())} kept")
+            text = cleaned
+            segments = [Segment(segments[0].start, segments[-1].end, text)] if segments and text else []
         return text.strip(), segments, info.language
 
 
@@ -240,6 +250,13 @@ PROMPT_TOKENS = 223
 #: Silence (mel frames, 10 ms each) kept after the audio in a fitted window: with 1-3 s, tiny.en
 #: repeated itself on short phrases (measured on jfk.flac); 6-10 s kept the text of the 30 s window
 WINDOW_MARGIN = 1000
+
+
+def _room(whisper: Any, favoured: str | None) -> int:
+    """Tokens a decode may produce beside the longest prompt faster-whisper builds: the previous
+    text (at most :data:`PROMPT_TOKENS`), the hotwords and the start-of-transcript tokens."""
+    favoured_tokens = min(_prompt_tokens(whisper, favoured), PROMPT_TOKENS) if favoured else 0
+    return whisper.max_length - 1 - PROMPT_TOKENS - favoured_tokens - 6
 
 
 def _prompt_tokens(whisper: Any, text: str) -> int:
