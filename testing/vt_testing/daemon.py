@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from vt_testing.desktop import stop
+
 VT = str(Path(sys.executable).with_name("voice-transcriber"))
 
 
@@ -92,13 +94,8 @@ class DaemonWorld:
         return json.loads(self.vt("status", "--json", "--linger", str(linger)).stdout)
 
     def stop_daemon(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop(self.process, timeout=30)
 
     def kill_recorders(self) -> None:
         """Background recorders or trays started in this world (found by their environment)."""

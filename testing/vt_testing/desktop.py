@@ -100,12 +100,13 @@ def kill_clients(var: str, value: str) -> list[int]:
     return killed
 
 
-def stop(proc: subprocess.Popen, *, group: bool = False) -> None:
+def stop(proc: subprocess.Popen, *, group: bool = False, timeout: float = 5) -> None:
+    """SIGTERM (the process group with ``group``), SIGKILL after ``timeout`` seconds; reaped either way."""
     if proc.poll() is not None:
         return
     (os.killpg if group else os.kill)(proc.pid, signal.SIGTERM)
     try:
-        proc.wait(timeout=5)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         (os.killpg if group else os.kill)(proc.pid, signal.SIGKILL)
         proc.wait(timeout=5)
@@ -263,21 +264,28 @@ def x_window(x11, tmp_path) -> Iterator[Target]:
         yield target
 
 
+@contextmanager
+def xterm(display: str, program: str, out: Path, name: str = "VT_XTERM") -> Iterator[tuple[subprocess.Popen, str]]:
+    """An xterm (class XTerm) running ``sh -c program out``, given the focus; yields it and its window id."""
+    require("xterm")
+    title = f"{name}_{os.getpid()}_{time.monotonic_ns()}"
+    proc = subprocess.Popen(["xterm", "-u8", "-title", title, "-e", "sh", "-c", program, str(out)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "DISPLAY": display})
+    try:
+        yield proc, focus_x_window(title, display)
+    finally:
+        stop(proc)
+
+
 @pytest.fixture
 def x_terminal(x11, tmp_path) -> Iterator[Target]:
     """An xterm (class XTerm) with the focus; every line typed into it is appended to a file."""
-    require("xterm")
     out = tmp_path / "xterm_lines.txt"
     out.touch()
-    title = f"VT_XTERM_{os.getpid()}_{time.monotonic_ns()}"
-    proc = subprocess.Popen(["xterm", "-u8", "-title", title, "-e", "sh", "-c", READ_LINES, str(out)],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        window_id = focus_x_window(title, x11.display)
+    with xterm(x11.display, READ_LINES, out) as (proc, window_id):
         time.sleep(0.3)  # let the shell reach `read` with echo off
         yield Target(_read_file(out), proc, window_id)
-    finally:
-        stop(proc)
 
 
 # --- Wayland (headless sway) ------------------------------------------------------------

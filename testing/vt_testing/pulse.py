@@ -63,14 +63,11 @@ class PulseServer:
         return {**self.env, "PULSE_SOURCE": name}
 
     def stop(self) -> None:
+        from vt_testing.desktop import stop  # here: this module loads before desktop's is a plugin
+
         for feeder in self.feeders:
             feeder.set()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process)
 
 
 def _feed_silence(fifo: Path, stop: threading.Event) -> None:

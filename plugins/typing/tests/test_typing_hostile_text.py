@@ -8,9 +8,7 @@ bash ≥ 5.1, zsh and fish do (a typed Return arrives as CR, a paste between ESC
 
 from __future__ import annotations
 
-import os
 import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -21,7 +19,7 @@ from voice_transcriber.pipeline import deliver
 from voice_transcriber_clipboard.sink import ClipboardSink
 from voice_transcriber_typing.live import LiveTyping
 from voice_transcriber_typing.sink import TypingSink, clipboard_config
-from vt_testing.desktop import Target, focus_x_window, require, stop, tk_window, wait_until
+from vt_testing.desktop import Target, tk_window, wait_until, xterm
 
 #: Issue 18, row 1: what a hostile server (or LLM formatter) replied.
 HOSTILE = "tab\there esc\x1b[31mred\x1b[0m bs\x08x cr\rend"
@@ -45,20 +43,13 @@ def key_window(x11, tmp_path) -> Iterator[Target]:
 @pytest.fixture
 def raw_terminal(x11, tmp_path) -> Iterator[Target]:
     """A focused xterm (class XTerm) whose program receives raw bytes, bracketed paste enabled."""
-    require("xterm")
     out = tmp_path / "raw_bytes.bin"
     out.touch()
-    title = f"VT_RAW_{os.getpid()}_{time.monotonic_ns()}"
-    proc = subprocess.Popen(["xterm", "-u8", "-title", title, "-e", "sh", "-c", RAW_READER, str(out)],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        window_id = focus_x_window(title, x11.display)
+    with xterm(x11.display, RAW_READER, out, name="VT_RAW") as (proc, window_id):
         marker = subprocess.run(["xdotool", "type", "--window", window_id, "--delay", "0", "!"], timeout=10)
         assert marker.returncode == 0
         wait_until(lambda: out.read_bytes() == b"!", 10, "the raw reader to start")
         yield Target(lambda: out.read_bytes().decode("utf-8", "replace")[1:], proc, window_id)
-    finally:
-        stop(proc)
 
 
 def ctx_with(config: dict) -> RunContext:
