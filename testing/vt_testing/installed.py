@@ -1,7 +1,9 @@
 """voice-transcriber as users install it, for the tests that install plugins into it.
 
-``tool_install`` (session): ``uv tool install '<checkout>[offline]'`` into a private tool directory, once
-per session (the tests that use it share the xdist group ``installed-tool``, so one worker builds it).
+``tool_install`` (session): ``uv tool install '<checkout>[offline]'`` into a private tool directory.
+``checkout`` (session): a copy of the checkout's files (tracked and new, as git lists them) set up with the
+README's ``uv sync --inexact``, as a user's clone. Each is made once per session: the tests that use them
+share the xdist group ``installed-tool``, so one worker makes them.
 Offline: uv takes every package from its cache (``UV_CACHE_DIR``, the caller's, see conftest.py).
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +19,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+#: The distributions of this repository that a tool install builds.
+OWN_DISTRIBUTIONS = ("voice-transcriber", *(f"voice-transcriber-{name}" for name in (
+    "core", "backends", "formatter", "clipboard", "typing", "notify", "benchmark", "tray")))
 #: The group of every test that uses an installed voice-transcriber (one worker: one build).
 GROUP = "installed-tool"
 
@@ -26,11 +32,15 @@ class Installed:
 
     bin: Path
     python: Path
+    #: A checkout's environment is activated (``source .venv/bin/activate``); a tool's is not.
+    activated: bool = False
 
     def env(self, **extra: str) -> dict[str, str]:
         """The environment of a user of this installation: its command first on PATH, offline."""
-        return {**os.environ, "PATH": f"{self.bin}:{os.environ['PATH']}", "UV_OFFLINE": "1", "HF_HUB_OFFLINE": "1",
-                **extra}
+        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
+        if self.activated:
+            env["VIRTUAL_ENV"] = str(self.python.parents[1])
+        return {**env, "PATH": f"{self.bin}:{os.environ['PATH']}", "UV_OFFLINE": "1", "HF_HUB_OFFLINE": "1", **extra}
 
     def run(self, command: str, cwd: Path, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess:
         """A shell command line as a user types it (bash -e -o pipefail)."""
@@ -42,10 +52,33 @@ class Installed:
 def tool_install(tmp_path_factory) -> Installed:
     root = tmp_path_factory.mktemp("tool")
     env = {**os.environ, "UV_TOOL_DIR": str(root / "tools"), "UV_TOOL_BIN_DIR": str(root / "bin"), "UV_OFFLINE": "1"}
-    done = subprocess.run(["uv", "tool", "install", "-q", f"{REPO}[offline]"], env=env, capture_output=True,
+    # uv keys its builds of a local project by pyproject.toml: rebuild ours, else a source edit goes unseen.
+    ours = [f"--reinstall-package={name}" for name in OWN_DISTRIBUTIONS]
+    done = subprocess.run(["uv", "tool", "install", "-q", *ours, f"{REPO}[offline]"], env=env, capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 0, f"uv tool install failed: {done.stderr[-3000:]}"
     return Installed(bin=root / "bin", python=root / "tools" / "voice-transcriber" / "bin" / "python")
+
+
+@pytest.fixture(scope="session")
+def checkout(tmp_path_factory) -> Installed:
+    root = tmp_path_factory.mktemp("clone") / "voice-transcriber"
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                            capture_output=True, check=True, timeout=60).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source, target = REPO / name, root / name
+        if not source.exists() and not source.is_symlink():  # deleted in the working tree
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            target.symlink_to(os.readlink(source))
+        else:
+            shutil.copy2(source, target)
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
+    done = subprocess.run(["uv", "sync", "--inexact", "-q"], cwd=root, env={**env, "UV_OFFLINE": "1"},
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"uv sync in a copy of the checkout failed: {done.stderr[-3000:]}"
+    return Installed(bin=root / ".venv" / "bin", python=root / ".venv" / "bin" / "python", activated=True)
 
 
 def shell_blocks(markdown: str) -> list[str]:

@@ -102,10 +102,28 @@ def new(ctx: click.Context, name: str, kind: str, directory: Path | None) -> Non
     target = directory if directory is not None else Path(name)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise UsageError(f"{target} exists and is not empty: choose another NAME or --directory")
-    root = ctx.find_root().command
-    install = scaffold.install_command("install" in getattr(root, "commands", {}), sys.executable)
-    written = scaffold.write(target, scaffold.files(scaffold.Names(name, kind), install=install))
+    written = scaffold.write(target, scaffold.files(scaffold.Names(name, kind)))
     click.echo(f"wrote the {kind} plugin {name} in {target}/:")
     for path in written:
         click.echo(f"  {path.relative_to(target)}")
-    click.echo(f"next: cd {shlex.quote(str(target))} && {install} && voice-transcriber plugins  (see its README.md)")
+    click.echo(f"next: cd {shlex.quote(str(target))} && {scaffold.INSTALL} && voice-transcriber plugins test  "
+               "(its README.md says more)")
+
+
+@plugins.command("test", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED, metavar="[PYTEST ARGS]...")
+def test(pytest_args: tuple[str, ...]) -> None:
+    """Run pytest in the environment voice-transcriber runs in: a plugin's tests, in its directory.
+
+    That environment is the one `install` puts plugins in (a uv tool's or pipx's is hidden otherwise);
+    arguments go to pytest. Exits with pytest's exit code."""
+    import importlib.util
+    import subprocess
+
+    from ..errors import UsageError
+
+    if importlib.util.find_spec("pytest") is None:
+        raise UsageError("pytest is not installed where voice-transcriber runs: install your plugin with its test "
+                         "extra (`voice-transcriber install -e '.[test]'` in its directory), or `voice-transcriber install pytest`")
+    sys.stdout.flush()
+    raise SystemExit(subprocess.call([sys.executable, "-m", "pytest", *pytest_args]))

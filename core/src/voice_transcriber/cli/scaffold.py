@@ -9,8 +9,6 @@ test that runs the component through the real pipeline with :mod:`voice_transcri
 from __future__ import annotations
 
 import re
-import shlex
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -53,18 +51,15 @@ def check_name(name: str) -> str | None:
     return None
 
 
-def install_command(has_install: bool, python: str) -> str:
-    """How the README says to install the project into the environment voice-transcriber runs in."""
-    if has_install:
-        return "voice-transcriber install -e '.[test]'"
-    return f"uv pip install --python {shlex.quote(python)} -e '.[test]'"
+#: How the README says to install the project (with its test extra) into voice-transcriber's environment.
+INSTALL = "voice-transcriber install -e '.[test]'"
 
 
-def files(names: Names, *, install: str, python: str = sys.executable) -> dict[str, str]:
+def files(names: Names) -> dict[str, str]:
     """Relative path → text of every file of the project."""
     values = {
         "name": names.name, "kind": names.kind, "distribution": names.distribution, "package": names.package,
-        "camel": names.camel, "cls": names.cls, "install": install, "python": shlex.quote(python),
+        "camel": names.camel, "cls": names.cls, "install": INSTALL,
         "test_name": names.package.removeprefix("voice_transcriber_"),
         "what": WHAT[names.kind], "use": USE[names.kind].replace("NAME", names.name),
     }
@@ -146,10 +141,11 @@ $use
 ## Test
 
 The test runs the $kind through voice-transcriber's real pipeline, offline, with the helpers of
-`voice_transcriber.testing`. In this directory, with the Python that runs voice-transcriber:
+`voice_transcriber.testing`. In this directory (pytest runs in the environment voice-transcriber
+runs in, where the install above put pytest):
 
 ```sh
-$python -m pytest
+voice-transcriber plugins test
 ```
 ''',
     "conftest.py": '''\
@@ -165,7 +161,8 @@ KIND_FILES = {
         "src/PACKAGE/__init__.py": '''\
 """voice-transcriber plugin $name: $what.
 
-Use it: `$use`, or `"transcription": {"backend": "$name"}` in config.json.
+Use it: `$use`, or in config.json
+`"transcription": {"backend": "$name"}`.
 """
 
 from __future__ import annotations
@@ -205,7 +202,8 @@ def test_${test_name}_transcribes_the_speech_sample():
         "src/PACKAGE/__init__.py": '''\
 """voice-transcriber plugin $name: $what.
 
-Use it: `$use`, or `"formatterEnabled": true, "formatter": {"chain": ["$name"]}` in config.json.
+Use it: `$use`, or in config.json
+`"formatterEnabled": true, "formatter": {"chain": ["$name"]}`.
 """
 
 from __future__ import annotations
