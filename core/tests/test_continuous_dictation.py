@@ -23,7 +23,7 @@ from voice_transcriber.capture.stops import StopControl
 from voice_transcriber.config import load_settings
 from voice_transcriber.context import RunContext
 from voice_transcriber.pipeline import Plan
-from vt_testing.core import ListSink
+from vt_testing.core import ListSink, run_cli
 from vt_testing.pulse import RecordingProcess, wav_seconds
 
 LATENCY = 2.5
@@ -89,6 +89,12 @@ def test_each_utterance_is_delivered_at_its_pause_and_the_stop_phrase_ends_the_s
     assert [e["text"] for e in entries] == lines and {e["recording"] for e in entries} == {str(path)}
     assert wav_seconds(path) > 6.0, "the session's recording holds everything that was said"
     assert path.with_suffix(".delivered").exists()
+    assert entries[0]["context"] == "" and entries[1]["context"] == entries[0]["raw_text"]
+    assert 0 <= entries[0]["start"] < entries[0]["end"] < entries[1]["start"] < entries[1]["end"] < wav_seconds(path)
+    # retry of one utterance: its own audio, prompted with the session's text before it, as live
+    retried = run_cli("retry", f"{session}-2", "--output", "stdout", env=env)
+    assert retried.returncode == 0, retried.stderr.decode()
+    assert retried.stdout.decode().strip() == lines[1]
 
 
 def test_a_long_silence_ends_the_session_after_delivering_what_was_said(pulse, env, store, speech):

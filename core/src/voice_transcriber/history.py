@@ -55,6 +55,11 @@ class HistoryEntry:
     #: ``"delivered partly"`` / ``"delivered to the clipboard instead"`` when the focus left the window the
     #: text was dictated for (the rest, or all of it, went to the clipboard); None otherwise.
     outcome: str | None = None
+    #: A ``--continuous`` utterance: where it lies in ``recording`` (seconds) and the session's text
+    #: it was prompted with, so that ``retry`` transcribes it as it was transcribed live
+    start: float | None = None
+    end: float | None = None
+    context: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,7 +94,8 @@ _REQUIRED = ("id", "timestamp", "text", "raw_text")
 _FIELD_TYPES = {"id": "text", "timestamp": "text", "text": "text", "raw_text": "text", "backend": "text or null",
                 "model": "text or null", "language": "text or null", "audio_duration": "a number or null",
                 "durations": "an object of numbers", "recording": "text or null", "sinks_delivered": "a list of text",
-                "sinks_failed": "a list of text", "error": "text or null"}
+                "sinks_failed": "a list of text", "error": "text or null",
+                "start": "a number or null", "end": "a number or null", "context": "text or null"}
 
 
 def _is_a(value: Any, expected: str) -> bool:

@@ -202,6 +202,7 @@ class ContinuousDictation:
         try:
             plan = self.make_plan(ctx)
             plan.context = self._context(segment)
+            ctx.info["utterance span"] = {"start": segment.start / RATE, "end": segment.end / RATE, "context": plan.context}
             stop_phrase = StopPhrase(ctx, self.settings.stop_phrase)
             plan.formatters.insert(0, stop_phrase)
             with live_text(plan, ctx) if self.live else nullcontext():

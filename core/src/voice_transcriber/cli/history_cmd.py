@@ -81,7 +81,26 @@ def retry(state: CliState, ref: str, **options: Any) -> None:
     ID is a recording id (its file name in $XDG_STATE_HOME/voice-transcriber/recordings/ without
     .wav, or a unique prefix of it), or a history id whose recording is kept; default: the newest.
     """
+    entry = _history_entry(ref) if ref != "last" else None
+    if entry is not None and entry.start is not None and entry.end is not None and entry.recording:
+        # a --continuous utterance: its own audio and the session's text before it, as live
+        audio = utterance_audio(entry.recording, entry.start, entry.end)
+        run_from_options(state, options, audio, context=entry.context or "")
+        return
     run_from_options(state, options, stored_recording(ref), stored=True)
+
+
+def utterance_audio(recording: str, start: float, end: float) -> Audio:
+    """The samples ``start``–``end`` s of a stored 16 kHz recording (header repaired after a crash)."""
+    from .. import recordings
+    from ..types import Audio
+
+    path = Path(recording)
+    if not path.is_file():
+        raise UsageError(f"the recording of this utterance is gone: {path} (recordings are kept per input.keepRecordings)")
+    recordings.repair(path)
+    samples = Audio.from_file(path).pcm()
+    return Audio.from_samples(samples[round(start * 16_000):round(end * 16_000)].copy(), 16_000, label=f"{path}")
 
 
 def stored_recording(ref: str) -> Audio:

@@ -206,11 +206,12 @@ def check_language(backends: list[Backend], settings: Settings) -> None:
 
 
 def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | None = None, *,
-                     stored: bool = False) -> None:
+                     stored: bool = False, context: str = "") -> None:
     """Load settings, build the plan, get the audio (file, stdin or microphone) and run.
 
     ``stored``: ``audio`` is a recording made here (``retry``): with streaming on it is transcribed
     phrase by phrase as it was while recording (``streaming.replay``), so it gets the live run's text.
+    ``context``: the text said before ``audio`` (``retry`` of a ``--continuous`` utterance).
     """
     from .. import pipeline, recordings
     from ..history import add_recovery_hint
@@ -221,6 +222,7 @@ def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | No
     ctx = state.context(state.settings(flags))
     apply_profile(ctx, options.get("profile"), flags, state.settings)
     plan = build_plan(state.registry, ctx)
+    plan.context = context
     recording = audio is None and not options.get("input_path")
     if options.get("continuous") and not recording:
         raise UsageError("--continuous records from the microphone; it cannot transcribe files or --input")
