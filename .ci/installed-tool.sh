@@ -46,3 +46,18 @@ grep -qi "ask not what your country can do for you" <<<"$text" \
 ! "$exe" plugins | grep -q "^append-file " \
   || { echo "installed tool: append-file still listed after voice-transcriber uninstall" >&2; exit 1; }
 echo "installed tool: $("$exe" --version); transcribed samples/jfk.flac offline: $text"
+
+# From a git URL, as the docs show: `uv tool install 'voice-transcriber[offline] @ git+URL'`, here a
+# file:// URL of a clone of this commit (a real git URL, no network), into a private tool directory.
+git clone -q --no-hardlinks "$repo" "$work/clone"
+export UV_TOOL_DIR="$work/tools" UV_TOOL_BIN_DIR="$work/bin"
+uv tool install -q --python "$repo/.venv/bin/python" "voice-transcriber[offline] @ git+file://$work/clone" \
+  || { echo "installed tool: uv tool install from git+file://… failed" >&2; exit 1; }
+plugins=$("$work/bin/voice-transcriber" plugins)
+for name in local openai speaches stdout clipboard typing notify launcher benchmark tray formatter-llm; do
+  grep -q "^$name " <<<"$plugins" || { echo "git-URL tool: plugin $name missing" >&2; echo "$plugins" >&2; exit 1; }
+done
+text=$(HF_HUB_OFFLINE=1 "$work/bin/voice-transcriber" transcribe "$repo/samples/jfk.flac")
+grep -qi "ask not what your country can do for you" <<<"$text" \
+  || { echo "git-URL tool: unexpected transcript: $text" >&2; exit 1; }
+echo "git-URL tool: uv tool install 'voice-transcriber[offline] @ git+file://…' transcribed samples/jfk.flac offline"

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from voice_transcriber.recordings import list_recordings
+from voice_transcriber.runstate import current_status
 from vt_testing.desktop import launch_i3, wait_until
 from vt_testing.hotkeys import VT, maybe_daemon, recording, settled_after_release
 
