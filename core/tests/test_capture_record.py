@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from vt_testing.pulse import RecordingProcess, wav_seconds
+from vt_testing.pulse import RecordingProcess, recorder_env, wav_seconds
 from vt_testing.speech import JFK_TEXT, wer
 
 LATENCY = 2.5  #: a null-sink monitor delivers audio up to ~2 s late
@@ -31,11 +31,7 @@ def heard(text: str, *keywords: str) -> bool:
 @pytest.fixture
 def env(pulse, tiny_model_dir, isolated_dirs, tmp_path) -> dict[str, str]:
     """The virtual mic, the bundled tiny.en model for the local backend, a private runtime dir."""
-    runtime = tmp_path / "runtime"
-    runtime.mkdir(mode=0o700)
-    return {**pulse.env, "XDG_RUNTIME_DIR": str(runtime),
-            "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir),
-            "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__BEAM_SIZE": "1"}
+    return recorder_env(pulse, tiny_model_dir, tmp_path / "runtime")
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from voice_transcriber.config import load_settings
 from voice_transcriber.context import RunContext
 from voice_transcriber.pipeline import Plan
 from vt_testing.core import ListSink, run_cli
-from vt_testing.pulse import RecordingProcess, wav_seconds
+from vt_testing.pulse import RecordingProcess, recorder_env, wav_seconds
 
 LATENCY = 2.5
 FIRST, SECOND = "Please send the report by Friday.", "The meeting moves to Monday."
@@ -35,11 +35,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def env(pulse, tiny_model_dir, isolated_dirs, tmp_path) -> dict[str, str]:
-    runtime = tmp_path / "runtime"
-    runtime.mkdir(mode=0o700)
-    return {**pulse.env, "XDG_RUNTIME_DIR": str(runtime),
-            "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir),
-            "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__BEAM_SIZE": "1"}
+    return recorder_env(pulse, tiny_model_dir, tmp_path / "runtime")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from vt_testing.pulse import RecordingProcess
+from vt_testing.pulse import RecordingProcess, recorder_env
 from vt_testing.speech import wer
 
 LATENCY = 2.5  #: a null-sink monitor delivers audio up to ~2 s late
@@ -23,11 +23,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def env(pulse, tiny_model_dir, tmp_path) -> dict[str, str]:
-    runtime = tmp_path / "runtime"
-    runtime.mkdir(mode=0o700)
-    return {**pulse.env, "XDG_RUNTIME_DIR": str(runtime),
-            "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir),
-            "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__BEAM_SIZE": "1"}
+    return recorder_env(pulse, tiny_model_dir, tmp_path / "runtime")
 
 
 def test_a_long_passage_is_transcribed_phrase_by_phrase_while_it_is_spoken(pulse, env, isolated_dirs, espeak_passage):

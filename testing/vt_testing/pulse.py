@@ -70,6 +70,16 @@ class PulseServer:
         stop(self.process)
 
 
+def recorder_env(pulse: PulseServer, model: Path, runtime: Path) -> dict[str, str]:
+    """What a recording ``voice-transcriber`` process needs besides the test's isolated XDG dirs: the
+    virtual mic, the local backend on ``model`` decoding greedily (beam 1), ``runtime`` (made, 0700)
+    as its runtime dir."""
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    return {**pulse.env, "XDG_RUNTIME_DIR": str(runtime),
+            "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(model),
+            "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__BEAM_SIZE": "1"}
+
+
 def _feed_silence(fifo: Path, stop: threading.Event) -> None:
     chunk = bytes(320)  # 10 ms of 16 kHz s16le
     with open(fifo, "wb", buffering=0) as pipe:
