@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import zipfile
 
 import pytest
 from vt_testing.installed import GROUP, REPO, shell_blocks
@@ -27,6 +28,16 @@ def test_a_new_plugin_installs_is_listed_passes_its_test_and_dictates(kind, chec
     assert f"wrote the {kind} plugin {name} in {name}/" in made.stdout
     install, use, test = shell_blocks((project / "README.md").read_text(encoding="utf-8"))
     assert test.strip() == "voice-transcriber plugins test"  # pytest where voice-transcriber (and the plugin) is
+
+    built = checkout.run("uv build --wheel -q --out-dir dist .", cwd=project)  # a real (not editable) build works too
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (project / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        package = "voice_transcriber_" + name.replace("-", "_")
+        assert f"{package}/__init__.py" in names
+        (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+        assert f"[voice_transcriber]\n{name} = {package}" in archive.read(entry_points).decode()
 
     for command in install.splitlines():  # the README's install block, line by line as typed
         done = checkout.run(command, cwd=project)
