@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "testing"))
 sys.path.insert(0, str(ROOT / "bench"))
 from _common import RESULTS, Row, bench_parser, load_average, machine, repeats, write_outputs  # noqa: E402
 from vt_testing.passages import make_passage, natural_passage  # noqa: E402
-from vt_testing.pulse import start_pulse  # noqa: E402
+from vt_testing.pulse import SILENCE_10MS, feed_in_real_time, start_pulse  # noqa: E402
 from vt_testing.speech import JFK_PATH, JFK_TEXT, wer  # noqa: E402
 
 RATE = 16_000
@@ -143,23 +143,18 @@ class RealTimeSource:
         self.pending.put(None)
 
     def _feed(self) -> None:
-        silence = bytes(self.CHUNK)
-        with open(self.fifo, "wb", buffering=0) as pipe:
-            next_at = time.monotonic()
-            while not self.stop.is_set():
-                try:
-                    chunk = self.pending.get_nowait()
-                except queue.Empty:
-                    chunk = silence
-                if chunk is None:
-                    self.done.set()
-                    continue
-                try:
-                    pipe.write(chunk)
-                except BrokenPipeError:  # the daemon is gone
-                    return
-                next_at += 0.01
-                time.sleep(max(0.0, next_at - time.monotonic()))
+        feed_in_real_time(self.fifo, self.stop, self._next_chunk)
+
+    def _next_chunk(self) -> bytes:
+        """The next queued 10 ms of speech, else silence (:attr:`done` set once the queued speech ended)."""
+        try:
+            chunk = self.pending.get_nowait()
+        except queue.Empty:
+            return SILENCE_10MS
+        if chunk is None:
+            self.done.set()
+            return SILENCE_10MS
+        return chunk
 
 
 def start_recorder(env: dict[str, str], store: Path, *extra: str) -> subprocess.Popen:

@@ -58,7 +58,7 @@ class PulseServer:
         self.pactl("load-module", "module-pipe-source", f"source_name={name}", f"file={fifo}",
                    "format=s16le", "rate=16000", "channels=1")
         stop = threading.Event()
-        threading.Thread(target=_feed_silence, args=(fifo, stop), daemon=True, name=f"feed-{name}").start()
+        threading.Thread(target=feed_in_real_time, args=(fifo, stop), daemon=True, name=f"feed-{name}").start()
         self.feeders.append(stop)
         return {**self.env, "PULSE_SOURCE": name}
 
@@ -80,13 +80,18 @@ def recorder_env(pulse: PulseServer, model: Path, runtime: Path) -> dict[str, st
             "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__BEAM_SIZE": "1"}
 
 
-def _feed_silence(fifo: Path, stop: threading.Event) -> None:
-    chunk = bytes(320)  # 10 ms of 16 kHz s16le
+#: 10 ms of 16 kHz s16le silence: what a pipe source is fed every 10 ms when nothing else is.
+SILENCE_10MS = bytes(320)
+
+
+def feed_in_real_time(fifo: Path, stop: threading.Event, next_chunk=lambda: SILENCE_10MS) -> None:
+    """Write ``next_chunk()`` (10 ms of 16 kHz s16le) to a pipe source's ``fifo`` every 10 ms, as a
+    microphone delivers it, until ``stop`` is set or the server closes the pipe."""
     with open(fifo, "wb", buffering=0) as pipe:
         next_at = time.monotonic()
         while not stop.is_set():
             try:
-                pipe.write(chunk)
+                pipe.write(next_chunk())
             except BrokenPipeError:  # the daemon is gone
                 return
             next_at += 0.01
