@@ -54,19 +54,28 @@ def main() -> None:
     text = runs["ours"][-1].out
     ratios = [o / b for o, b in zip(ours, bare)]
     ratio, median_ours, median_bare = statistics.median(ratios), statistics.median(ours), statistics.median(bare)
+    # CPU seconds move far less with the machine's load than wall seconds: the floor a quiet machine would show
+    cpu_ours, cpu_bare = (statistics.median(m.cpu for m in runs[side]) for side in ("ours", "bare"))
+    cpu_ratio = statistics.median(o.cpu / b.cpu for o, b in zip(runs["ours"], runs["bare"]))
     rows = [Row(f"quick start `voice-transcriber transcribe samples/jfk.flac` ÷ bare faster-whisper, same model "
                 f"(median of {len(ratios)} paired ratios)", ratio * median_bare, median_bare, goal="<= 1.2"),
-            Row("quick start wall time ÷ the 2 s budget (issue 19)", median_ours, BUDGET, goal="<= 1")]
+            Row("quick start wall time ÷ the 2 s budget (issue 19)", median_ours, BUDGET, goal="<= 1"),
+            Row("quick start CPU (user+sys) ÷ bare faster-whisper's (median of paired ratios)",
+                cpu_ratio * cpu_bare, cpu_bare, goal="<= 1.2")]
     markdown = "\n".join([
         "## Quick start", "",
         f"`uv run python bench/quickstart.py --pairs {args.pairs}` — {machine()}. The README's main command on "
         "the sample that ships in the repository, offline, with no configuration, alternating with a bare "
         f"faster-whisper script on the same file and bundled tiny.en model ({args.pairs} pairs after a dropped "
         f"warm-up pair). Load average {load_start} at the start, {load_average()} at the end.", "",
-        "| | median wall | pair ratios min–max | goal |", "|---|---|---|---|",
-        f"| `voice-transcriber transcribe samples/jfk.flac` | {median_ours:.2f} s | | ≤ {BUDGET:g} s |",
-        f"| bare faster-whisper script | {median_bare:.2f} s | | |",
-        f"| ratio (median of pairs) | **{ratio:.2f}** | {min(ratios):.2f}–{max(ratios):.2f} | ≤ 1.2 |", "",
+        "| | median wall | pair ratios min–max | median CPU (user+sys) | goal |", "|---|---|---|---|---|",
+        f"| `voice-transcriber transcribe samples/jfk.flac` | {median_ours:.2f} s | | {cpu_ours:.2f} s | ≤ {BUDGET:g} s wall |",
+        f"| bare faster-whisper script | {median_bare:.2f} s | | {cpu_bare:.2f} s | |",
+        f"| ratio (median of pairs) | **{ratio:.2f}** | {min(ratios):.2f}–{max(ratios):.2f} | **{cpu_ratio:.2f}** | ≤ 1.2 |",
+        "",
+        "CPU seconds barely move with the machine's load, wall seconds do: on a loaded machine the wall row is "
+        "mostly waiting for a core. The model decodes on 2 threads, so on a quiet 2-core machine the wall time "
+        "can come below the CPU time.", "",
         f"It printed: `{text.strip()}`",
     ]) + "\n"
     write_outputs(args, "quickstart", markdown, rows)
