@@ -156,7 +156,12 @@ def test_a_sound_server_that_vanishes_mid_recording_ends_it_with_the_audio_kept(
     try:
         rec = RecordingProcess("--backend", "openai", "--output", "stdout", env=server.env)
         path = rec.wait_for_file(isolated_dirs / "xdg_state_home" / "voice-transcriber" / "recordings")
-        time.sleep(1.0)
+        # mid-recording: a second of audio is in the file. A fixed second's sleep could end before a recorder on a
+        # loaded machine read anything (likely why it "hung" in full runs under load while passing on its own)
+        deadline = time.monotonic() + 30
+        while path.stat().st_size < 44 + 32_000 and time.monotonic() < deadline and rec.process.poll() is None:
+            time.sleep(0.05)
+        assert path.stat().st_size >= 44 + 32_000, "no audio reached the file within 30 s"
     finally:
         server.stop()
     code, out, err = rec.finish(timeout=30)
