@@ -101,6 +101,8 @@ def pytest_xdist_auto_num_workers(config) -> int:
     real-time tests (recordings of an exact length, streaming that keeps up with speech) fail under
     the contention; one worker per core kept them passing. ``PYTEST_XDIST_AUTO_NUM_WORKERS`` overrides.
     """
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "").isdigit():  # this hook runs before xdist's own
+        return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
     whole = config.args_source is not pytest.Config.ArgsSource.ARGS  # no paths given: testpaths
     return max(2, len(os.sched_getaffinity(0))) if whole else 2
 
