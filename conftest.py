@@ -95,19 +95,16 @@ SESSION_ROOT = isolate_session()
 
 
 def pytest_xdist_auto_num_workers(config) -> int:
-    """``-n auto`` (pyproject.toml): one worker per core plus one for the whole suite (3 on 2 cores), 2 for
-    chosen files.
+    """``-n auto`` (pyproject.toml): one worker per core (at least 2).
 
-    Most tests wait on real time (speech played into the virtual mic, desktops, key holds), so one
-    worker more than the cores keeps both cores busy: on 2 cores the whole suite took 6 min 53 s with
-    3 workers at load ~3 (600 s CPU, no failure); the last quiet rehearsal with 2 took 7 min 46 s with
-    about 100 tests fewer. 4 workers made real-time
-    tests fail under contention in an earlier session. ``PYTEST_XDIST_AUTO_NUM_WORKERS`` overrides.
+    Most tests wait on real time (speech played into the virtual mic, desktops, key holds), so a third
+    worker on 2 cores is quicker (6 min 53 s against ~7 min 46 s, both at low load) — but it leaves less
+    CPU for the real-time tests, and CI on main has failed on load-sensitive tests before: a green,
+    deterministic run comes first. ``PYTEST_XDIST_AUTO_NUM_WORKERS`` overrides (3 for a quicker run).
     """
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "").isdigit():  # this hook runs before xdist's own
         return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
-    whole = config.args_source is not pytest.Config.ArgsSource.ARGS  # no paths given: testpaths
-    return max(2, len(os.sched_getaffinity(0))) + 1 if whole else 2
+    return max(2, len(os.sched_getaffinity(0)))
 
 
 def pytest_unconfigure(config) -> None:
