@@ -101,9 +101,12 @@ def test_audio_that_is_not_audio_is_one_line_exit_1(tmp_path):
     empty.write_bytes(b"")
     noise = tmp_path / "noise.mp3"
     noise.write_bytes(bytes(range(256)) * 40)
+    named_flac = tmp_path / "named.flac"  # FFmpeg opens it as FLAC (by its name) and decodes nothing
+    named_flac.write_bytes(b"garbage\n")
     folder = tmp_path / "folder"
     folder.mkdir()
-    expected = {empty: "is empty (0 bytes)", noise: "not an audio format that can be read", folder: "is a directory"}
+    expected = {empty: "is empty (0 bytes)", noise: "not an audio format that can be read",
+                named_flac: "not an audio format that can be read", folder: "is a directory"}
     for path, message in expected.items():
         result = run_cli("transcribe", str(path), "--backend", "local")
         err = result.stderr.decode()

@@ -132,7 +132,7 @@ def _file_blocks(audio: AudioSource, seconds: float) -> tuple[Iterator[np.ndarra
         av_blocks = _av_blocks(audio, seconds)
         if av_blocks is None:
             raise error from None
-        return av_blocks, 16_000
+        return _or_raise(av_blocks, error), 16_000
     step = max(1, int(seconds * sound.samplerate))
 
     def read() -> Iterator[np.ndarray]:
@@ -147,6 +147,17 @@ def _file_blocks(audio: AudioSource, seconds: float) -> tuple[Iterator[np.ndarra
                 yield block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
 
     return read(), int(sound.samplerate)
+
+
+def _or_raise(blocks: Iterator[np.ndarray], error: AudioError) -> Iterator[np.ndarray]:
+    """``blocks``, or ``error`` when they hold no audio at all: FFmpeg opens any bytes named ``*.flac`` as
+    FLAC and decodes nothing, which is not an audio file without speech but no audio file."""
+    empty = True
+    for block in blocks:
+        empty = False
+        yield block
+    if empty:
+        raise error
 
 
 def _av_blocks(audio: AudioSource, seconds: float) -> Iterator[np.ndarray] | None:
