@@ -9,7 +9,7 @@ import pytest
 from voice_transcriber import Backend, Transcript, hookimpl
 from voice_transcriber.plugins import get_plugin_manager
 from voice_transcriber.registry import collect
-from vt_testing.core import make_distribution, run_cli
+from vt_testing.core import SECONDS_BACKEND, make_distribution, run_cli
 
 
 def test_first_party_plugins_are_discovered_with_their_distribution():
@@ -207,19 +207,6 @@ def test_plugins_lists_commands_hooks_and_doctor_checks():
     assert "(nothing)" not in text
 
 
-WORKING_BACKEND = """
-    from voice_transcriber import Backend, Transcript, hookimpl
-
-    class SecondsBackend(Backend):
-        name = "vt-seconds"
-
-        def transcribe(self, audio):
-            return Transcript(text=f"{audio.duration:.0f} seconds heard", backend=self.name)
-
-    @hookimpl
-    def vt_register_backends(register):
-        register(SecondsBackend)
-"""
 
 
 def test_a_dictation_runs_through_the_other_plugins_beside_a_broken_one(tmp_path):
@@ -227,7 +214,7 @@ def test_a_dictation_runs_through_the_other_plugins_beside_a_broken_one(tmp_path
 
     jfk = Path(__file__).resolve().parents[2] / "samples" / "jfk.flac"
     make_distribution(tmp_path / "a", "vt-broken", "vt_broken_mod", "raise ImportError('needs libfoo')\n", "broken")
-    make_distribution(tmp_path / "b", "vt-seconds", "vt_seconds_mod", WORKING_BACKEND, "seconds")
+    make_distribution(tmp_path / "b", "vt-seconds", "vt_seconds_mod", SECONDS_BACKEND, "seconds")
     env = {"PYTHONPATH": f"{tmp_path / 'a'}:{tmp_path / 'b'}", "HF_HUB_OFFLINE": "1"}
     result = run_cli("transcribe", str(jfk), "--backend", "vt-seconds", "--output", "stdout", env=env)
     assert result.returncode == 0

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from vt_testing.core import make_distribution
+from vt_testing.core import SECONDS_BACKEND, make_distribution
 
 RUN = """
 import atexit, json, sys
@@ -161,19 +161,6 @@ def test_the_quick_reader_names_the_plugins_group():
 
 # --- plugins imported only when what they provide is used (the plugin index) ------------------------------
 
-SECONDS_BACKEND = """
-from voice_transcriber import Backend, Transcript, hookimpl
-
-class SecondsBackend(Backend):
-    name = "vt-seconds"
-
-    def transcribe(self, audio):
-        return Transcript(text=f"{audio.duration:.0f} seconds heard", backend=self.name)
-
-@hookimpl
-def vt_register_backends(register):
-    register(SecondsBackend)
-"""
 JFK = Path(__file__).resolve().parents[2] / "samples" / "jfk.flac"
 #: Plugins that take part in every run (they implement event hooks): imported at every start.
 EVERY_RUN = {"voice_transcriber_notify.notifications", "voice_transcriber_clipboard.sink",

@@ -25,6 +25,23 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: bytes | None =
                           env={**os.environ, **(env or {})})
 
 
+#: A working third-party backend plugin's module, for :func:`make_distribution`: backend ``vt-seconds``
+#: answers "N seconds heard" for N seconds of audio.
+SECONDS_BACKEND = """
+from voice_transcriber import Backend, Transcript, hookimpl
+
+class SecondsBackend(Backend):
+    name = "vt-seconds"
+
+    def transcribe(self, audio):
+        return Transcript(text=f"{audio.duration:.0f} seconds heard", backend=self.name)
+
+@hookimpl
+def vt_register_backends(register):
+    register(SecondsBackend)
+"""
+
+
 def make_distribution(root: Path, dist: str, module: str, code: str, entry_name: str) -> None:
     """A real installed distribution for ``PYTHONPATH=root``: a dist-info folder (version 1.2.3) whose entry
     point ``entry_name`` in the ``voice_transcriber`` group names ``module``, and that module holding ``code``."""
