@@ -83,14 +83,14 @@ while True:
     time.sleep(0.2)
 '''
 
-#: Holds a session of mutter's RemoteDesktop open, so the seat has a keyboard and a pointer;
-#: reads "click X Y" lines from stdin and clicks there (the pointer is first pushed to 0,0).
-KEYBOARD_HOLDER = r'''
+#: Opens and starts a session of mutter's RemoteDesktop (the start of the scripts below).
+MUTTER_REMOTE_DESKTOP = r'''
 import asyncio, sys
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 SESSION = "org.gnome.Mutter.RemoteDesktop.Session"
-async def main():
+async def start_session():
+    """A started session of mutter's RemoteDesktop, and ``call(path, interface, member, signature, *body)``."""
     bus = await MessageBus().connect()
     async def call(path, interface, member, signature="", *body):
         reply = await bus.call(Message(destination="org.gnome.Mutter.RemoteDesktop", path=path, interface=interface,
@@ -100,6 +100,14 @@ async def main():
         return reply.body
     session, = await call("/org/gnome/Mutter/RemoteDesktop", "org.gnome.Mutter.RemoteDesktop", "CreateSession")
     await call(session, SESSION, "Start")
+    return session, call
+'''
+
+#: Holds a session of mutter's RemoteDesktop open, so the seat has a keyboard and a pointer;
+#: reads "click X Y" lines from stdin and clicks there (the pointer is first pushed to 0,0).
+KEYBOARD_HOLDER = MUTTER_REMOTE_DESKTOP + r'''
+async def main():
+    session, call = await start_session()
     for state in (True, False):  # the devices join the seat with their first event: a Shift tap types nothing
         await call(session, SESSION, "NotifyKeyboardKeysym", "ub", 0xFFE1, state)
     print("ready", flush=True)

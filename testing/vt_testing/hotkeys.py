@@ -23,6 +23,7 @@ import pytest
 
 from vt_testing.core import run_cli
 from vt_testing.desktop import wait_until
+from vt_testing.gnome import MUTTER_REMOTE_DESKTOP
 
 #: The installed command, by absolute path (as the docs tell users to write it in a binding).
 VT = str(Path(sys.executable).with_name("voice-transcriber"))
@@ -199,21 +200,9 @@ def gnome_recipe_script() -> str:
 
 #: Presses Super+D on a virtual keyboard of mutter's RemoteDesktop, holds it argv[1] seconds,
 #: releases it: mutter repeats the held key as it would a real one.
-GNOME_HOLD = r'''
-import asyncio, sys
-from dbus_fast import Message, MessageType
-from dbus_fast.aio import MessageBus
-SESSION = "org.gnome.Mutter.RemoteDesktop.Session"
+GNOME_HOLD = MUTTER_REMOTE_DESKTOP + r'''
 async def main():
-    bus = await MessageBus().connect()
-    async def call(path, interface, member, signature="", *body):
-        reply = await bus.call(Message(destination="org.gnome.Mutter.RemoteDesktop", path=path, interface=interface,
-                                       member=member, signature=signature, body=list(body)))
-        if reply.message_type == MessageType.ERROR:
-            sys.exit(f"{member}: {reply.error_name} {reply.body}")
-        return reply.body
-    session, = await call("/org/gnome/Mutter/RemoteDesktop", "org.gnome.Mutter.RemoteDesktop", "CreateSession")
-    await call(session, SESSION, "Start")
+    session, call = await start_session()
     for sym in (0xFFEB, 0x64):  # Super_L, d
         await call(session, SESSION, "NotifyKeyboardKeysym", "ub", sym, True)
     await asyncio.sleep(float(sys.argv[1]))
