@@ -82,6 +82,14 @@ def test_the_command_line_module_itself_needs_no_pydantic():
     assert result.stdout.strip() == "[]"
 
 
+def test_our_http_client_loads_httpx_without_its_command_line():
+    """httpx imports its own CLI (rich, pygments) whenever click and rich are installed; no request needs it."""
+    code = ("import sys; from voice_transcriber.http import make_client; make_client().close(); "
+            "print(sorted(m for m in ('httpx', 'rich', 'pygments') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert result.stdout.strip() == "['httpx']"
+
+
 def test_this_file_runs_the_real_entry_point():
     assert Path(sys.executable).with_name("voice-transcriber").exists()
 

@@ -215,12 +215,17 @@ class Backend(Component):
     #: process; a backend that answers a short recording as fast whole (one HTTP request) waits,
     #: so short dictations keep a light recorder. The audio before that point is segmented at once.
     stream_after_seconds: ClassVar[float] = 0.0
+    #: False: :meth:`prepare` runs when the recording stops (while the microphone closes and the
+    #: audio is read back) instead of when it starts — for quick work that would otherwise hold
+    #: memory in the recorder for the whole recording (an HTTP client: httpx and TLS, ~8 MB).
+    prepare_while_recording: ClassVar[bool] = True
 
     def prepare(self) -> None:
         """Get ready ahead of time (load a model, open a connection).
 
-        Called in a background thread when recording starts, so the work is hidden behind
-        the user's speech. Must be safe to call more than once; by default does nothing.
+        Called in a background thread when recording starts (when it stops, with
+        ``prepare_while_recording = False``), so the work is hidden behind the user's speech.
+        Must be safe to call more than once; by default does nothing.
         """
 
     @abstractmethod

@@ -30,6 +30,7 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import sys
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -43,6 +44,12 @@ from .redact import redact
 
 if TYPE_CHECKING:
     import httpx
+
+# httpx's package imports its command-line client (``httpx._main``) whenever that client's optional
+# dependencies are installed — click, rich and pygments are, here: ~5 MB and ~50 ms no request uses.
+# A None entry makes that import fail as if they were missing; httpx then keeps its stub ``main``.
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
 
 __all__ = [
     "DEFAULT_MAX_REPLY_BYTES", "HttpOptions", "NEVER_RETRY", "RetryPolicy", "Timeouts", "bearer", "check_response",

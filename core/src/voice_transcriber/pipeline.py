@@ -42,10 +42,13 @@ PREPARE_EXIT_WAIT = 20.0
 _preparing: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
 
-def prepare_in_background(plan: Plan, ctx: RunContext) -> list[threading.Thread]:
-    """Start each backend's ``prepare()`` (e.g. model load) while the user is speaking."""
+def prepare_in_background(plan: Plan, ctx: RunContext, *, recording: bool | None = None) -> list[threading.Thread]:
+    """Start each backend's ``prepare()`` (e.g. model load) while the user is speaking.
+
+    ``recording``: True, only the backends that prepare while recording (when the recording
+    starts); False, only the others (when it stops); None, all of them."""
     threads = [threading.Thread(target=_prepare, args=(b, ctx), daemon=True, name=f"prepare-{b.name}")
-               for b in plan.backends]
+               for b in plan.backends if recording is None or b.prepare_while_recording == recording]
     for thread in threads:
         _preparing.add(thread)
         thread.start()

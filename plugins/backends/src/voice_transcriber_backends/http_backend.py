@@ -66,6 +66,9 @@ class HttpBackend(Backend):
     #: An upload of at least this many seconds that the server refuses as too large (HTTP 413) is sent
     #: again in pieces; a shorter one fails with the 413's line (a server refusing 15 s is misconfigured).
     split_refused_from = 30.0
+    #: The client (httpx, TLS: ~8 MB, ~50 ms) is created when the recording stops, not held by the
+    #: recorder while the user speaks; a subclass whose prepare() talks to the server sets it True.
+    prepare_while_recording = False
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)

@@ -99,6 +99,9 @@ class SpeachesBackend(HttpBackend):
             return "could not list them"
         return "installed: " + (", ".join(models) or "none")
 
+    #: prepare() checks that the model is on the server and loads it there: that can take seconds.
+    prepare_while_recording = True
+
     def prepare(self) -> None:
         super().prepare()
         self.before_upload()
