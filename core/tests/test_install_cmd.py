@@ -13,11 +13,14 @@ import subprocess
 import sys
 import textwrap
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from voice_transcriber.cli import plugin_env
+from vt_testing.installed import packaging_env, resolving, run
+
+from voice_transcriber.cli import plugin_env, scaffold
 from voice_transcriber.cli.install_cmd import explain
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,95 +28,54 @@ UV = shutil.which("uv")
 needs_uv = pytest.mark.skipif(UV is None, reason="uv is not on PATH")
 # The real installs share one xdist worker (xdist_group), so the wheel of the core is built once per run.
 
-SHOUT = {
-    "pyproject.toml": """\
-        [project]
-        name = "voice-transcriber-shout"
-        version = "0.1.0"
-        requires-python = ">=3.11"
-        dependencies = ["voice-transcriber-core"]
-
-        [project.optional-dependencies]
-        test = ["pytest"]
-
-        [project.entry-points.voice_transcriber]
-        shout = "voice_transcriber_shout"
-
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-        """,
-    "src/voice_transcriber_shout/__init__.py": """\
-        from voice_transcriber import Formatter, hookimpl
-
-
-        class Shout(Formatter):
-            name = "shout"
-
-            def format(self, transcript):
-                return transcript.text.upper()
-
-
-        @hookimpl
-        def vt_register_formatters(register):
-            register(Shout)
-        """,
-}
-
-
+#: The small local plugin the installs use: the formatter `voice-transcriber plugins new shout --kind formatter`
+#: writes (upper-cases the text), with its ``[test]`` extra.
+SHOUT = scaffold.files(scaffold.Names("shout", "formatter"))
 #: A plugin whose import fails, as one that needs a library its author forgot to declare.
-BROKEN = {
-    "pyproject.toml": SHOUT["pyproject.toml"].replace("shout", "broken"),
-    "src/voice_transcriber_broken/__init__.py": "import voice_transcriber_no_such_library\n",
-}
+BROKEN = {**scaffold.files(scaffold.Names("broken", "formatter")),
+          "src/voice_transcriber_broken/__init__.py": "import voice_transcriber_no_such_library\n"}
 
 
 def write_plugin(folder: Path, files: dict[str, str] = SHOUT) -> Path:
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
+    scaffold.write(folder, files)
     return folder
 
 
-def offline_env(wheelhouse: Path, **extra: str) -> dict[str, str]:
-    """uv offline, every package pinned to the version this test environment has (so in uv's cache)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "UV_PROJECT"))}
-    env.update(UV_OFFLINE="1", UV_NO_PROGRESS="1", UV_CONSTRAINT=str(wheelhouse / "pins.txt"), **extra)
-    return env
+@dataclass(frozen=True)
+class Wheelhouse:
+    """The core's wheel built from this checkout, ``pins.txt`` (the version of every package of this test
+    environment: all in uv's cache, so the environments made here resolve to them), the bytecode cache."""
 
+    folder: Path
+    pycache: Path
 
-def run(argv, *, cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run([str(a) for a in argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=240)
-    if check:
-        assert done.returncode == 0, f"{argv} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-    return done
+    @property
+    def core_wheel(self) -> Path:
+        return next(self.folder.glob("voice_transcriber_core-*.whl"))
 
+    @property
+    def pins(self) -> Path:
+        return self.folder / "pins.txt"
 
-def resolving(argv, *, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """A step that resolves against the package index (making an environment to install into): offline from
-    uv's cache; where the cache has not the index's pages (a machine whose uv only ever synced from a lock
-    file), once more with the registry reachable. The pins keep the versions to those in the cache."""
-    done = run(argv, cwd=cwd, env=env, check=False)
-    if done.returncode != 0:
-        done = run(argv, cwd=cwd, env={k: v for k, v in env.items() if k != "UV_OFFLINE"})
-    return done
+    def env(self, **extra: str) -> dict[str, str]:
+        """uv offline, every package pinned to the version this test environment has (so in uv's cache)."""
+        return packaging_env(self.pycache, UV_CONSTRAINT=str(self.pins), **extra)
 
 
 @pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory) -> Path:
-    """The core's wheel, built from this checkout once per session, and ``pins.txt``: the version of every
-    package of this test environment (all in uv's cache: the environments made here resolve to them)."""
-    folder = tmp_path_factory.mktemp("wheelhouse")
+def wheelhouse(tmp_path_factory, pycache) -> Wheelhouse:
+    house = Wheelhouse(tmp_path_factory.mktemp("wheelhouse"), pycache)
     frozen = run([UV, "pip", "freeze", "--exclude-editable", "--python", sys.executable], cwd=REPO, env=dict(os.environ))
-    (folder / "pins.txt").write_text("".join(line + "\n" for line in frozen.stdout.splitlines() if "==" in line))
-    resolving([UV, "build", "--package", "voice-transcriber-core", "--wheel", "--out-dir", folder, "-q", REPO],
-              cwd=REPO, env=offline_env(folder))
-    return folder
+    house.pins.write_text("".join(line + "\n" for line in frozen.stdout.splitlines() if "==" in line))
+    resolving([UV, "build", "--package", "voice-transcriber-core", "--wheel", "--out-dir", house.folder, "-q", REPO],
+              cwd=REPO, env=house.env())
+    return house
 
 
-def core_wheel(wheelhouse: Path) -> Path:
-    return next(wheelhouse.glob("voice_transcriber_core-*.whl"))
+def add_whisper(module: str) -> str:
+    """The plugin's module with a second formatter, ``whisper`` (the author's edit)."""
+    return (module.replace("    register(ShoutFormatter)", "    register(ShoutFormatter)\n    register(Whisper)")
+            + "\n\nclass Whisper(ShoutFormatter):\n    name = 'whisper'\n")
 
 
 def plugin_names(exe: Path, cwd: Path, env: dict[str, str]) -> dict[str, dict]:
@@ -130,7 +92,7 @@ def test_uv_tool_install_survives_upgrade_and_uninstall_removes_it(tmp_path, jfk
     drops it."""
     tools, bin_dir, work = tmp_path / "tools", tmp_path / "bin", tmp_path / "work"
     work.mkdir()
-    env = offline_env(wheelhouse, UV_TOOL_DIR=str(tools), UV_TOOL_BIN_DIR=str(bin_dir))
+    env = wheelhouse.env(UV_TOOL_DIR=str(tools), UV_TOOL_BIN_DIR=str(bin_dir))
     # --reinstall: build this checkout's packages now, not a build uv cached from an older state of them
     resolving([UV, "tool", "install", "-q", "--reinstall", "--python", sys.executable, f"{REPO}[offline]"], cwd=work, env=env)
     exe = bin_dir / "voice-transcriber"
@@ -181,11 +143,11 @@ def test_pipx_install_is_injected_and_survives_upgrade(tmp_path, wheelhouse):
     pytest.importorskip("pipx")
     work = tmp_path / "work"
     work.mkdir()
-    env = offline_env(wheelhouse, PIPX_HOME=str(tmp_path / "pipx"), PIPX_BIN_DIR=str(tmp_path / "bin"),
+    env = wheelhouse.env(PIPX_HOME=str(tmp_path / "pipx"), PIPX_BIN_DIR=str(tmp_path / "bin"),
                       PIPX_MAN_DIR=str(tmp_path / "man"), PIPX_DEFAULT_BACKEND="uv",
                       PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     pipx = [sys.executable, "-m", "pipx"]
-    resolving([*pipx, "install", "--python", sys.executable, core_wheel(wheelhouse)], cwd=work, env=env)
+    resolving([*pipx, "install", "--python", sys.executable, wheelhouse.core_wheel], cwd=work, env=env)
     exe = tmp_path / "bin" / "voice-transcriber"
     plugin = write_plugin(tmp_path / "shout")
 
@@ -196,8 +158,7 @@ def test_pipx_install_is_injected_and_survives_upgrade(tmp_path, wheelhouse):
     assert "voice-transcriber-shout" in metadata["injected_packages"]
 
     module = plugin / "src" / "voice_transcriber_shout" / "__init__.py"  # the author edits it and installs again
-    module.write_text(module.read_text().replace("    register(Shout)", "    register(Shout)\n    register(Whisper)")
-                      + "\n\nclass Whisper(Shout):\n    name = 'whisper'\n")
+    module.write_text(add_whisper(module.read_text()))
     run([exe, "install", plugin], cwd=work, env=env)
     assert plugin_names(exe, work, env)["shout"]["formatters"] == ["shout", "whisper"]
 
@@ -217,9 +178,9 @@ def test_plain_venv_uses_its_pip(tmp_path, wheelhouse):
     """A virtual environment no installer manager made (python -m venv): its own pip installs and removes."""
     venv, work = tmp_path / "venv", tmp_path / "work"
     work.mkdir()
-    env = offline_env(wheelhouse, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env = wheelhouse.env(PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
     run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=work, env=env)
-    resolving([UV, "pip", "install", "-q", "--python", venv / "bin" / "python", "pip", core_wheel(wheelhouse)],
+    resolving([UV, "pip", "install", "-q", "--python", venv / "bin" / "python", "pip", wheelhouse.core_wheel],
               cwd=work, env=env)  # pip from uv's cache: quicker than ensurepip, and pyvenv.cfg stays python's
     plugin = write_plugin(tmp_path / "shout")
     run([UV, "build", "--wheel", "--out-dir", tmp_path / "dist", "-q", plugin], cwd=work, env=env)
@@ -266,12 +227,12 @@ def test_checkout_install_survives_the_readme_setup_command(tmp_path, wheelhouse
         [tool.uv]
         package = false
         environments = ["sys_platform == 'linux'"]
-        constraint-dependencies = {json.dumps((wheelhouse / "pins.txt").read_text().split())}
+        constraint-dependencies = {json.dumps(wheelhouse.pins.read_text().split())}
 
         [tool.uv.sources]
-        voice-transcriber-core = {{ path = "{core_wheel(wheelhouse)}" }}
+        voice-transcriber-core = {{ path = "{wheelhouse.core_wheel}" }}
         """))
-    env = offline_env(wheelhouse, UV_PYTHON=sys.executable)
+    env = wheelhouse.env(UV_PYTHON=sys.executable)
     resolving([UV, "sync", "-q"], cwd=checkout, env=env)
     exe = checkout / ".venv" / "bin" / "voice-transcriber"
     plugin = write_plugin(tmp_path / "shout")
@@ -292,8 +253,7 @@ def test_checkout_install_survives_the_readme_setup_command(tmp_path, wheelhouse
     assert "`uv sync --inexact` (the set-up command) keeps it" in done.stderr
     assert plugin_names(exe, tmp_path, env)["shout"]["formatters"] == ["shout"]
     module = plugin / "src" / "voice_transcriber_shout" / "__init__.py"  # an edit applies without reinstalling
-    module.write_text(module.read_text().replace("    register(Shout)", "    register(Shout)\n    register(Whisper)")
-                      + "\n\nclass Whisper(Shout):\n    name = 'whisper'\n")
+    module.write_text(add_whisper(module.read_text()))
     assert plugin_names(exe, tmp_path, env)["shout"]["formatters"] == ["shout", "whisper"]
 
     run(readme_setup_command(), cwd=checkout, env=env)
