@@ -26,7 +26,8 @@ def record(ctx: RunContext, plan: Plan, *, settings: InputSettings | None = None
     """Record from the microphone until the user stops; return the captured audio (16 kHz mono).
 
     Emits ``vt_recording_started`` once the stream runs and the file exists, starts each
-    backend's ``prepare()`` meanwhile (at the stop for a backend that prepares after recording), and ``vt_recording_stopped`` with the audio. The file
+    backend's ``prepare()`` meanwhile (at the stop request, while the tail is recorded, for one with
+    ``prepare_while_recording = False``), and ``vt_recording_stopped`` with the audio. The file
     path is in ``ctx.info["recording"]``. With ``input.streaming`` the first backend transcribes
     phrases while the user speaks (``plan.streamed``, see ``voice_transcriber.streaming``). Raises :class:`~voice_transcriber.Cancelled` on a
     cancel request (the file is kept) and :class:`~voice_transcriber.CaptureError` when the
@@ -60,12 +61,13 @@ def record(ctx: RunContext, plan: Plan, *, settings: InputSettings | None = None
         ctx.recording_started()
         prepare_in_background(plan, ctx, recording=True)  # e.g. a model load, hidden behind the speech
         recorder = Recorder(mic, stop, file, settings, ctx)
+        # e.g. an HTTP client: not held while the user speaks, ready while the tail is recorded
+        recorder.on_stop.append(lambda: prepare_in_background(plan, ctx, recording=False))
         if attach is not None:
             attach(recorder)
         else:
             plan.streamed = start_streaming(ctx, plan.backends[0] if plan.backends else None, recorder)  # phrases go to the backend while recording
         pcm = recorder.run()
-        prepare_in_background(plan, ctx, recording=False)  # e.g. an HTTP client: not held while recording
         if plan.streamed is not None and recorder.segmenter is None:  # shorter than stream_after_seconds
             plan.streamed.cancel()
             plan.streamed = None

@@ -46,6 +46,9 @@ class Recorder:
         #: A segmenter fed by the taps: flushed at the end of a recording that was not cancelled,
         #: and asked after a stop whether the speech had already ended (then no tail is kept).
         self.segmenter: Segmenter | None = None
+        #: Called once when the user stops (before the tail is recorded; not on a cancel), e.g. to get the
+        #: backends that prepare at the stop ready while the last words still arrive.
+        self.on_stop: list[Callable[[], None]] = []
         self.resampler = None
         if mic.rate != WANTED_RATE:
             import soxr
@@ -81,11 +84,14 @@ class Recorder:
         try:
             while not self._finished():
                 self.stop.wait(TICK, self.watch_stdin)
+                if self.stop.requested_at is not None:
+                    self._stopping()
                 peak = self._take(self.mic.drain())
                 self.meter.show(self.seconds, peak, self._meter_note())
         finally:
             if self.stop.requested_at is not None and not self.stop.cancelled:
                 self.ctx.info["stop → end of recording"] = f"{time.monotonic() - self.stop.requested_at:.3f} s"
+            self._stopping()  # a limit, a lost microphone: stopped without a request
             self.mic.close()
             self._take(self.mic.drain(), last=True)
             if self.segmenter is not None and not self.stop.cancelled:
@@ -95,6 +101,11 @@ class Recorder:
         if self.stop.cancelled:
             raise Cancelled(f"recording cancelled ({self.stop.reason})")
         return b"".join(self.chunks)
+
+    def _stopping(self) -> None:
+        calls, self.on_stop = ([], []) if self.stop.cancelled else (self.on_stop, [])
+        for call in calls:
+            call()
 
     def _take(self, blocks: list[bytes], last: bool = False) -> float:
         """Resample and store new blocks; return their peak level (0..1)."""
