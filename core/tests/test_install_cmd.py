@@ -43,11 +43,10 @@ def write_plugin(folder: Path, files: dict[str, str] = SHOUT) -> Path:
 
 @dataclass(frozen=True)
 class Wheelhouse:
-    """The core's wheel built from this checkout, ``pins.txt`` (the version of every package of this test
-    environment: all in uv's cache, so the environments made here resolve to them), the bytecode cache."""
+    """The core's wheel built from this checkout and ``pins.txt``: the version of every package of this test
+    environment (all in uv's cache: the environments made here resolve to them)."""
 
     folder: Path
-    pycache: Path
 
     @property
     def core_wheel(self) -> Path:
@@ -59,12 +58,12 @@ class Wheelhouse:
 
     def env(self, **extra: str) -> dict[str, str]:
         """uv offline, every package pinned to the version this test environment has (so in uv's cache)."""
-        return packaging_env(self.pycache, UV_CONSTRAINT=str(self.pins), **extra)
+        return packaging_env(UV_CONSTRAINT=str(self.pins), **extra)
 
 
 @pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory, pycache) -> Wheelhouse:
-    house = Wheelhouse(tmp_path_factory.mktemp("wheelhouse"), pycache)
+def wheelhouse(tmp_path_factory) -> Wheelhouse:
+    house = Wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
     frozen = run([UV, "pip", "freeze", "--exclude-editable", "--python", sys.executable], cwd=REPO, env=dict(os.environ))
     house.pins.write_text("".join(line + "\n" for line in frozen.stdout.splitlines() if "==" in line))
     resolving([UV, "build", "--package", "voice-transcriber-core", "--wheel", "--out-dir", house.folder, "-q", REPO],

@@ -7,8 +7,6 @@ share the xdist group ``installed-tool``, so one worker makes them.
 Offline: uv takes every package from its cache (``UV_CACHE_DIR``, the caller's, see conftest.py); a step that
 resolves against the index (making an environment) goes online once where that cache lacks the index's pages
 (:func:`resolving`).
-Compiled: every Python process these tests start shares one bytecode cache (:func:`packaging_env`), so a
-module of a fresh environment is compiled once, not by every command run in it.
 """
 
 from __future__ import annotations
@@ -30,29 +28,12 @@ OWN_DISTRIBUTIONS = ("voice-transcriber", *(f"voice-transcriber-{name}" for name
 GROUP = "installed-tool"
 
 
-#: Where the Python processes of the packaging tests keep compiled bytecode (PYTHONPYCACHEPREFIX): one folder
-#: for the whole run (every xdist worker), beside the temporary folders (see :func:`shared_temp`).
-PYCACHE_NAME = "pycache"
-
-
-def shared_temp(tmp_path_factory, name: str) -> Path:
-    """A folder that every xdist worker of this run shares (the parent of the workers' own temporary
-    folders), or this session's own one without xdist; pytest removes it with the run's temporary folders."""
-    base = tmp_path_factory.getbasetemp()
-    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
-    folder.mkdir(exist_ok=True)
-    return folder
-
-
-def packaging_env(pycache: Path, **extra: str) -> dict[str, str]:
+def packaging_env(**extra: str) -> dict[str, str]:
     """The environment of a command of the packaging tests: offline, no project or environment of the
-    caller's, and compiled bytecode written to and read from ``pycache``. Python would otherwise compile
-    every module a process imports again in every process where PYTHONDONTWRITEBYTECODE is set (as on
-    some CI machines), and every fresh environment's modules once per process anyway."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("VIRTUAL_ENV", "UV_PROJECT")) and k != "PYTHONDONTWRITEBYTECODE"}
-    return {**env, "PYTHONPYCACHEPREFIX": str(pycache), "UV_OFFLINE": "1", "UV_NO_PROGRESS": "1",
-            "HF_HUB_OFFLINE": "1", **extra}
+    caller's. (Its Python processes write their bytecode cache, as conftest.py arranges for the whole run: a
+    fresh environment's modules are compiled by the first command run in it, not by each.)"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "UV_PROJECT"))}
+    return {**env, "UV_OFFLINE": "1", "UV_NO_PROGRESS": "1", "HF_HUB_OFFLINE": "1", **extra}
 
 
 def run(argv, *, cwd: Path, env: dict[str, str], check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -72,26 +53,18 @@ def resolving(argv, *, cwd: Path, env: dict[str, str], timeout: float = 600) -> 
     return done
 
 
-@pytest.fixture(scope="session")
-def pycache(tmp_path_factory) -> Path:
-    """The bytecode cache shared by the packaging tests' Python processes (:func:`packaging_env`)."""
-    return shared_temp(tmp_path_factory, PYCACHE_NAME)
-
-
 @dataclass
 class Installed:
     """An installed voice-transcriber: its ``bin`` directory (the command) and its environment's Python."""
 
     bin: Path
     python: Path
-    #: The shared bytecode cache (:func:`packaging_env`).
-    pycache: Path
     #: A checkout's environment is activated (``source .venv/bin/activate``); a tool's is not.
     activated: bool = False
 
     def env(self, **extra: str) -> dict[str, str]:
         """The environment of a user of this installation: its command first on PATH, offline."""
-        env = packaging_env(self.pycache, PATH=f"{self.bin}:{os.environ['PATH']}")
+        env = packaging_env(PATH=f"{self.bin}:{os.environ['PATH']}")
         if self.activated:
             env["VIRTUAL_ENV"] = str(self.python.parents[1])
         return {**env, **extra}
@@ -103,17 +76,17 @@ class Installed:
 
 
 @pytest.fixture(scope="session")
-def tool_install(tmp_path_factory, pycache) -> Installed:
+def tool_install(tmp_path_factory) -> Installed:
     root = tmp_path_factory.mktemp("tool")
-    env = packaging_env(pycache, UV_TOOL_DIR=str(root / "tools"), UV_TOOL_BIN_DIR=str(root / "bin"))
+    env = packaging_env(UV_TOOL_DIR=str(root / "tools"), UV_TOOL_BIN_DIR=str(root / "bin"))
     # uv keys its builds of a local project by pyproject.toml: rebuild ours, else a source edit goes unseen.
     ours = [f"--reinstall-package={name}" for name in OWN_DISTRIBUTIONS]
     resolving(["uv", "tool", "install", "-q", *ours, f"{REPO}[offline]"], cwd=root, env=env)
-    return Installed(bin=root / "bin", python=root / "tools" / "voice-transcriber" / "bin" / "python", pycache=pycache)
+    return Installed(bin=root / "bin", python=root / "tools" / "voice-transcriber" / "bin" / "python")
 
 
 @pytest.fixture(scope="session")
-def checkout(tmp_path_factory, pycache) -> Installed:
+def checkout(tmp_path_factory) -> Installed:
     root = tmp_path_factory.mktemp("clone") / "voice-transcriber"
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
                             capture_output=True, check=True, timeout=60).stdout.decode().split("\0")
@@ -127,9 +100,8 @@ def checkout(tmp_path_factory, pycache) -> Installed:
         else:
             shutil.copy2(source, target)
     # From the lock file: offline from uv's cache (`uv sync` filled it), no resolution.
-    run(["uv", "sync", "--inexact", "-q"], cwd=root, env=packaging_env(pycache), timeout=600)
-    return Installed(bin=root / ".venv" / "bin", python=root / ".venv" / "bin" / "python", pycache=pycache,
-                     activated=True)
+    run(["uv", "sync", "--inexact", "-q"], cwd=root, env=packaging_env(), timeout=600)
+    return Installed(bin=root / ".venv" / "bin", python=root / ".venv" / "bin" / "python", activated=True)
 
 
 def shell_blocks(markdown: str) -> list[str]:
