@@ -156,7 +156,8 @@ class StreamingTranscription:
         soft = self.settings.streaming_phrase_seconds
         return Segmenter(self.add, on_pause=self.add_early, activity=activity, min_seconds=MIN_PHRASE_SECONDS,
                          soft_seconds=soft, soft_pause=self.settings.streaming_short_pause,
-                         tight_seconds=soft * TIGHT_FACTOR if soft else None)
+                         tight_seconds=soft * TIGHT_FACTOR if soft else None,
+                         lead=self.settings.streaming_lead_seconds)
 
     def add(self, segment: SpeechSegment) -> None:
         """Queue a finished phrase (the segmenter's ``on_segment``; quick, runs in the recording loop)."""

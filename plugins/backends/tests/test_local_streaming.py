@@ -11,7 +11,7 @@ import wave
 
 import numpy as np
 import pytest
-from vt_testing.speech import wer
+from vt_testing.speech import normalise, wer
 
 from voice_transcriber import Audio, RunContext
 from voice_transcriber.capture.segmenter import Segmenter
@@ -55,3 +55,25 @@ def test_streamed_text_is_as_good_as_batch_with_the_previous_phrase_as_prompt(es
     assert partials[-1] == streamed.text and all(b.startswith(a) for a, b in zip(partials, partials[1:]))
     assert streamed.segments[-1].end == pytest.approx(spans[-1][1], abs=1.0), "timings are in the recording's time"
     assert np.isclose(streamed.audio_duration, len(pcm) / 32000)
+
+
+@pytest.mark.parametrize(("lead", "kept"), [(None, True), (0.2, False)])
+def test_a_weakly_voiced_word_before_a_phrase_is_kept_in_it(jfk_audio, tiny_model_dir, lead, kept):
+    """jfk.flac's "ask" (before "not") scores below the VAD's speech threshold: with the speech
+    0.537 s into the recording, a phrase starting 0.2 s before the first speech window began at
+    "not" and "ask" was lost. The phrase keeps ``input.streamingLeadSeconds`` (default 0.5) before
+    its speech: streamed as a live recording would be (``retry``'s replay), the text has it."""
+    from voice_transcriber.streaming import replay
+
+    samples = np.concatenate([np.zeros(int(0.537 * 16_000), np.float32), jfk_audio.samples, np.zeros(6400, np.float32)])
+    overrides = {"transcription.local.model": str(tiny_model_dir)}
+    if lead is not None:
+        overrides["input.streamingLeadSeconds"] = lead
+    backend = LocalBackend(RunContext(load_settings(overrides=overrides)))
+    audio = Audio.from_samples(samples, 16_000)
+    session = replay(backend.ctx, backend, audio)
+    text = session.result(audio).text
+    words = " ".join(normalise(text).split())
+
+    assert ("ask not what your country" in words) is kept, text
+    assert "ask what you can do for your country" in words, text

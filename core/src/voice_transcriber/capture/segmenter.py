@@ -2,7 +2,8 @@
 
 The Silero VAD (:mod:`.vad`) judges each 32 ms window. A phrase (:class:`SpeechSegment`)
 is finished when speech is followed by ``min_pause`` seconds of silence; it carries
-``padding`` seconds of audio on both sides (never overlapping its neighbours). A phrase
+``padding`` seconds of audio after its speech and ``lead`` seconds before it (never overlapping
+its neighbours). A phrase
 that grows past ``max_seconds`` without a pause is cut at its quietest window in its second
 half. Bits of speech shorter than ``min_speech`` seconds in all (a click, a cough) are dropped.
 Optionally, ``on_pause`` hears of a phrase as soon as ``early_pause`` seconds of silence follow
@@ -80,12 +81,15 @@ class Segmenter:
                  padding: float = 0.2, max_seconds: float = 28.0, min_speech: float = 0.25,
                  on_pause: Callable[[SpeechSegment], None] | None = None, early_pause: float = 0.15,
                  soft_seconds: float | None = None, soft_pause: float = 0.25, min_seconds: float = 0.0,
-                 tight_seconds: float | None = None,
+                 tight_seconds: float | None = None, lead: float | None = None,
                  activity: VoiceActivity | None = None) -> None:
         import numpy as np
 
         self.on_segment, self.on_pause = on_segment, on_pause
         self.min_pause, self.padding = int(min_pause * RATE), int(padding * RATE)
+        #: Audio kept before a phrase's first speech window (down to the previous phrase's end): a
+        #: word the VAD scores weakly ("ask" before "not" in jfk.flac) is then still in the phrase
+        self.lead = self.padding if lead is None else max(int(lead * RATE), self.padding)
         self.early_pause = max(int(early_pause * RATE), self.padding)
         self.max_samples, self.min_speech = int(max_seconds * RATE), int(min_speech * RATE)
         #: A phrase at least ``soft_seconds`` long already ends at a pause of ``soft_pause`` s (None: off)
@@ -178,7 +182,7 @@ class Segmenter:
         if probability >= THRESHOLD or (self._start is not None and probability >= END_THRESHOLD
                                         and window_start == self._voiced_end):
             if self._start is None:
-                self._start, self._voiced = max(self._cut, window_start - self.padding), 0
+                self._start, self._voiced = max(self._cut, window_start - self.lead), 0
             self._voiced_end = window_end
             self._voiced += WINDOW
         if self._start is None:
@@ -225,7 +229,7 @@ class Segmenter:
     def _trim(self) -> None:
         """Forget audio no phrase can need any more (keep ``padding`` before the judged end)."""
         judged_end = self._judged * WINDOW
-        keep_from = self._start if self._start is not None else max(self._cut, judged_end - self.padding)
+        keep_from = self._start if self._start is not None else max(self._cut, judged_end - self.lead)
         drop = min(keep_from, self._buffer_start + len(self._buffer)) - self._buffer_start
         if drop > 0:
             self._buffer = self._buffer[drop:]

