@@ -56,7 +56,7 @@ LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")  # Debian: pockets
 #: Targets of issue 16: wait after stop ÷ batch, per length
 GOALS = {"12 s": "<= 0.25", "30 s": "<= 0.10", "62 s": "<= 0.06", "paused 13 s": "<= 0.25", "paused 33 s": "<= 0.10"}
 DEBUG_LINES = ("timings", "info: streamed", "info: last phrase", "info: tail", "info: stop → end of recording",
-               "info: waited for phrases")
+               "info: waited for phrases", "info: left at the stop")
 
 
 @dataclass
@@ -79,6 +79,11 @@ class Result:
     wers: list[float] = field(default_factory=list)
     wer_batch: float = 0.0
     debug: list[str] = field(default_factory=list)
+    infos: list[dict[str, str]] = field(default_factory=list)  #: each run's `info:` lines
+
+    def seconds(self, key: str) -> float:
+        """Median over the runs of an `info:` value in seconds ("0.123 s"), 0 when absent."""
+        return statistics.median(_seconds(info.get(key, "")) for info in self.infos) if self.infos else 0.0
 
     @property
     def ratio(self) -> float:
@@ -216,7 +221,7 @@ class Batch:
 
 def main() -> None:
     parser = bench_parser(__doc__, RESULTS / "52-post-stop-latency.md")
-    parser.add_argument("--repeat", type=int, default=repeats(2, 1), help="runs per passage (median)")
+    parser.add_argument("--repeat", type=int, default=repeats(5, 1), help="runs per passage (median)")
     parser.add_argument("--only", default="12,30,62,paused,continuous", help="groups to run, comma-separated")
     parser.add_argument("--stop-after", type=float, default=STOP_AFTER,
                         help=f"seconds from the last word to the stop signal (default {STOP_AFTER:g}: a hand on a hotkey)")
@@ -268,6 +273,8 @@ def measure(found: list[Passage], repeat: int, source: RealTimeSource, env: dict
             result.wers.append(wer(passage.text, text))
             result.wer_batch = wer(passage.text, batch_text)
             result.debug = [line for line in debug.splitlines() if line.startswith(DEBUG_LINES)]
+            result.infos.append(dict(line[len("info: "):].split(" = ", 1) for line in result.debug
+                                     if line.startswith("info: ") and " = " in line))
             print(f"{passage.name} ({passage.seconds:.1f} s): {wait * 1000:.0f} ms after stop, batch {batch_time * 1000:.0f} ms, "
                   f"WER {result.wers[-1]:.3f} vs {result.wer_batch:.3f}, load {load_average()}", file=sys.stderr, flush=True)
         results.append(result)
@@ -341,11 +348,26 @@ def report(results: list[Result], continuous: dict[str, float] | None, repeat: i
         rows.append(Row("(1 + WER continuous session of 3 utterances) ÷ (1 + WER batch of the same audio): goal difference ≤ 0.01",
                         1 + continuous["wer"], 1 + continuous["wer_batch"], "", f"<= {1 + 0.01 / (1 + continuous['wer_batch']):.4f}"))
         notes.append(f"continuous: WER {continuous['wer'] - continuous['wer_batch']:+.3f} vs batch")
-    lines += ["", "Where the wait goes (last run of each passage, `--debug` lines):", ""]
+    lines += ["", "Where the wait goes (medians over the runs; `left at the stop` from the last run): the recorder "
+              "noticing the stop, the wait for phrases still being transcribed, the rest (closing the recording, "
+              "output, the process).", "",
+              "| passage | wait | stop → end of recording | waited for phrases | rest | left at the stop (last run) |",
+              "|---|---|---|---|---|---|"]
+    for r in results:
+        wait, noticed, waited = statistics.median(r.waits), r.seconds("stop → end of recording"), r.seconds("waited for phrases")
+        left = r.infos[-1].get("left at the stop", "?") if r.infos else "?"
+        lines.append(f"| {r.passage.name} | {wait * 1000:.0f} ms | {noticed * 1000:.0f} ms | {waited * 1000:.0f} ms | "
+                     f"{(wait - noticed - waited) * 1000:.0f} ms | {left} |")
+    lines += ["", "The last run of each passage, `--debug` lines:", ""]
     for r in results:
         lines.append(f"- {r.passage.name}, {r.passage.seconds:.0f} s: " + " · ".join(f"`{line}`" for line in r.debug))
     lines += ["", EXPLANATION, ""]
     return "\n".join(lines), rows, "; ".join(notes)
+
+
+def _seconds(value: str) -> float:
+    found = re.match(r"([0-9.]+) s", value)
+    return float(found.group(1)) if found else 0.0
 
 
 EXPLANATION = """How to read the breakdown: `stop → end of recording` is the recorder noticing the signal (a 50 ms

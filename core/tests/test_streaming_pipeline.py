@@ -208,3 +208,40 @@ def test_a_plan_context_reaches_the_backend_as_the_prompt_of_transcribe_segment(
     assert transcribe(whole(2.0), [backend], ctx, None, "what was said before").text == "phrase 20."
     assert backend.calls == [(2.0, "what was said before")]
     assert transcribe(whole(2.0), [backend], ctx).text == "whole 2.0", "no context: the whole-file method"
+
+
+def test_the_head_of_a_split_last_phrase_started_at_its_pause_is_kept_and_the_tail_is_prompted_with_it(ctx):
+    """The speaker pauses (phrase 0 so far is started), goes on, pauses again: a stop would now split
+    the phrase there, so its tail starts with the head's text as context, before the whole phrase.
+    At the stop both are ready: nothing is transcribed twice, and the texts are a replay's."""
+    backend = PhraseBackend(ctx)
+    session = StreamingTranscription(backend, ctx)
+    head, tail = phrase(0, 0.0, 4.0), phrase(1, 4.0, 3.5, final=True)
+    session.add_early(head)  # the pause after 4 s; the speaker goes on
+    announced = phrase(0, 0.0, 7.5)
+    session.add_early(SpeechSegment(0, 0, announced.samples, split=4 * RATE))  # the next pause
+    session.add(head)  # the stop came in that pause
+    session.add(tail)
+
+    assert session.result(whole()).text == "phrase 40. phrase 35."
+    assert backend.calls.count((4.0, "")) == 1 and backend.calls.count((3.5, "phrase 40.")) == 1, backend.calls
+    assert backend.calls[:2] == [(4.0, ""), (3.5, "phrase 40.")], "the tail before the whole phrase"
+    replayed = PhraseBackend(ctx)
+    again = StreamingTranscription(replayed, ctx)
+    again.add(head)
+    again.add(tail)
+    assert again.result(whole()).text == "phrase 40. phrase 35." and replayed.calls == [(4.0, ""), (3.5, "phrase 40.")]
+
+
+def test_work_started_with_other_context_is_done_again_once_the_phrase_is_confirmed(ctx):
+    """A tail started before its head was transcribed has no head text as context: when the stop
+    confirms it, it is transcribed again with the context it has then (the text of a replay)."""
+    backend = PhraseBackend(ctx)
+    session = StreamingTranscription(backend, ctx)
+    tail = phrase(1, 4.0, 3.5, final=True)
+    session.add_early(tail)  # its head was never started (say, cancelled)
+    session.add(phrase(0, 0.0, 4.0))
+    session.add(tail)
+
+    assert session.result(whole()).text == "phrase 40. phrase 35."
+    assert backend.calls[-1] == (3.5, "phrase 40.")

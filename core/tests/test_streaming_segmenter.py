@@ -175,3 +175,35 @@ def test_adaptive_tail_none_after_finished_speech_full_when_the_stop_cuts_into_s
     into_speech, info = record_until_stop(pcm, stop_at=speech / 2, tail_ms=1000)
     assert into_speech >= 1.0, "the stop cut into speech that goes on: the full tail is kept"
     assert "tail" not in info
+
+
+def test_the_last_phrase_is_split_at_its_last_pause_into_the_phrase_announced_there():
+    """short-1 is one 12 s phrase (no pause long enough to end it sooner). With split_seconds, a stop
+    0.4 s after its last word hands it out in two, at its last 0.2 s pause leaving 3 s on both
+    sides; the head is exactly the phrase announced at that pause (its transcription starts there)
+    and the announcement at the last pause says where a stop would split. A stop 2.5 s later, or
+    more speech after it, leave the phrase whole."""
+    from vt_testing.passages import natural_passage
+
+    pcm, _ = natural_passage("short-1")
+    options = dict(min_seconds=2.0, soft_seconds=5.0, soft_pause=0.3, tight_seconds=8.75)
+    whole, _, _ = segment(pcm + silence(0.4), **options)
+    early: list[SpeechSegment] = []
+    found, last, _ = segment(pcm + silence(0.4), split_seconds=3.0, on_pause=early.append, **options)
+
+    assert len(whole) == 1
+    head, tail = found
+    assert (head.start, tail.end) == (whole[0].start, whole[0].end) and head.end == tail.start, "no sample lost or doubled"
+    assert (head.index, tail.index, head.final, tail.final) == (0, 1, False, True) and last == tail
+    assert head.end - head.start >= 3 * RATE and tail.end - tail.start >= 3 * RATE
+    samples = np.abs(np.frombuffer(pcm, dtype=np.int16).astype(np.int32))
+    assert np.percentile(samples[head.end - 1600:head.end + 1600], 90) < 0.1 * samples.max(), "cut in a pause"
+    assert (head.index, head.start, head.end) in {(p.index, p.start, p.end) for p in early}
+    assert (early[-1].start, early[-1].end, early[-1].split) == (head.start, tail.end, head.end)
+    again, _, _ = segment(pcm + silence(0.4), split_seconds=3.0, **options)
+    assert [(p.start, p.end) for p in again] == [(p.start, p.end) for p in found], "the cut depends on the audio alone"
+    for longer in (pcm + silence(2.5), pcm + silence(0.8) + pcm + silence(0.4)):
+        more, _, _ = segment(longer, split_seconds=3.0, **options)
+        assert (more[0].start, more[0].end) == (whole[0].start, whole[0].end)
+    shorter, _, _ = segment(pcm + silence(0.4), split_seconds=6.0, **options)
+    assert len(shorter) == 1, "no pause leaves 6 s on both sides: not split"

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 from .errors import BackendError
@@ -99,7 +99,7 @@ def replay(ctx: RunContext, backend: Backend | None, audio: Audio) -> StreamingT
 
     pcm = np.round(np.clip(audio.pcm(), -1.0, 32767 / 32768) * 32768).astype(np.int16).tobytes()
     session = StreamingTranscription(backend, ctx)
-    segmenter = session.segmenter(None)
+    segmenter = session.segmenter(None, early=False)  # no timing to win: each phrase once, in order
     if not segmenter.activity.wait_ready(30):
         session.cancel()
         return None
@@ -137,7 +137,10 @@ class StreamingTranscription:
         self.settings = ctx.settings.input
         self._executor = ThreadPoolExecutor(max(1, backend.segment_concurrency), thread_name_prefix=f"stream-{backend.name}")
         self._phrases: list[tuple[SpeechSegment, Future[Transcript]]] = []
-        self._early: tuple[SpeechSegment, Future[Transcript]] | None = None  #: started at a pause, or a re-decode
+        #: Work started at a pause on the phrase as the stop would then hand it out (key → job). Kept when the
+        #: speaker goes on: at the stop, the phrase may be split at that pause, and that job is then its head.
+        self._early: dict[tuple[int, int, int], Future[Transcript]] = {}
+        self._redecode: Future[Transcript] | None = None  #: the latest re-decode of the phrase being spoken
         self._texts: dict[int, str] = {}  #: phrase index → its text, once transcribed and confirmed
         self._confirmed: set[tuple[int, int, int]] = set()  #: phrases handed to :meth:`add`
         self._answers: dict[tuple[int, int, int], tuple[str, Transcript]] = {}  #: key → (context, transcript) of phrases transcribed
@@ -148,16 +151,21 @@ class StreamingTranscription:
         self.redecodes = 0  #: re-decodes of the phrase being spoken, for the debug line
         self._lock = threading.Lock()
         self._failed = threading.Event()
+        self._cutter: Segmenter | None = None  #: the segmenter :meth:`segmenter` made
 
-    def segmenter(self, activity: VoiceActivity | None) -> Segmenter:
-        """The segmenter this session's settings ask for, handing phrases to :meth:`add`."""
+    def segmenter(self, activity: VoiceActivity | None, *, early: bool = True) -> Segmenter:
+        """The segmenter this session's settings ask for, handing phrases to :meth:`add` (and, with
+        ``early``, the phrase as it would be if the stop came at each pause to :meth:`add_early`)."""
         from .capture.segmenter import Segmenter
 
         soft = self.settings.streaming_phrase_seconds
-        return Segmenter(self.add, on_pause=self.add_early, activity=activity, min_seconds=MIN_PHRASE_SECONDS,
-                         soft_seconds=soft, soft_pause=self.settings.streaming_short_pause,
-                         tight_seconds=soft * TIGHT_FACTOR if soft else None,
-                         lead=self.settings.streaming_lead_seconds)
+        self._cutter = Segmenter(self.add, on_pause=self.add_early if early else None, activity=activity,
+                                 min_seconds=MIN_PHRASE_SECONDS, soft_seconds=soft,
+                                 soft_pause=self.settings.streaming_short_pause,
+                                 tight_seconds=soft * TIGHT_FACTOR if soft else None,
+                                 lead=self.settings.streaming_lead_seconds,
+                                 split_seconds=self.settings.streaming_split_seconds)
+        return self._cutter
 
     def add(self, segment: SpeechSegment) -> None:
         """Queue a finished phrase (the segmenter's ``on_segment``; quick, runs in the recording loop)."""
@@ -166,28 +174,50 @@ class StreamingTranscription:
             self.ctx.info["last phrase"] = f"{segment.end_seconds - segment.start_seconds:.1f} s"
         if self._failed.is_set():
             return
+        key = _key(segment)
         with self._lock:  # atomic with the end of _transcribe: exactly one of them remembers the text
-            self._confirmed.add(_key(segment))
-            answer = self._answers.get(_key(segment))
-            if answer is not None and answer[0] != self._context_for(segment.index):
-                answer = None  # transcribed with other context (a concurrent backend): not the final text
-        early = self._take_early(segment)
+            self._confirmed.add(key)
+            answer = self._answers.get(key)
+            if answer is not None and not (self._decided(segment.index) and answer[0] == self._context_for(segment.index)):
+                answer = None  # not known yet to have the context this phrase has: checked by the job below
+            early = self._early.pop(key, None)
+            # other work started at pauses is void now, but the tail after this phrase (a split at the stop)
+            void = [job for (index, start, _), job in self._early.items() if (index, start) != (segment.index + 1, segment.end)]
+        for job in void:
+            job.cancel()  # no effect once it runs: its result is then ignored
         if answer is not None:  # transcribed already (at a pause, or by a re-decode), with this context
             future: Future[Transcript] = Future()
             future.set_result(answer[1])
-        else:
-            future = early or self._submit(segment)
-        self._phrases.append((segment, future))
-        if answer is not None:
             self._remember(segment.index, answer[1].text.strip())
+        else:  # the job uses the early start's transcript when it has the right context
+            future = self._submit(segment, confirmed=True, early=early)
+        self._phrases.append((segment, future))
 
     def add_early(self, segment: SpeechSegment) -> None:
-        """Start on a phrase that may be finished (the segmenter's ``on_pause``): if the speaker
-        stops there, :meth:`add` receives the same phrase and its text is ready sooner."""
-        if not self._failed.is_set():
-            self.ctx.log(f"phrase {segment.index} ({segment.start_seconds:.1f}–{segment.end_seconds:.1f} s) started early")
-            self._drop_early()
-            self._early = (segment, self._submit(segment))
+        """Start on a phrase that may be finished (the segmenter's ``on_pause``): if the speaker stops
+        there, :meth:`add` receives the same phrase(s) and the text is ready sooner. With
+        ``segment.split``, the stop would split it: its head (usually transcribed at its own pause
+        already) and then its tail are started first, then the whole phrase (for when the speaker
+        goes on). Work started at earlier pauses and not running yet is dropped; running or done, it
+        is kept (it may be the head of a split at the stop)."""
+        if self._failed.is_set():
+            return
+        parts = [segment]
+        if segment.split is not None:
+            parts = [_part(segment, segment.start, segment.split, segment.index),
+                     _part(segment, segment.split, segment.end, segment.index + 1), segment]
+        wanted = {_key(part) for part in parts}
+        with self._lock:
+            void = [job for key, job in self._early.items() if key not in wanted]
+        for job in void:
+            job.cancel()  # no effect once it runs
+        for part in parts:
+            key = _key(part)
+            with self._lock:
+                started = key in self._answers or (key in self._early and not self._early[key].cancelled())
+            if not started:
+                self.ctx.log(f"phrase {part.index} ({part.start_seconds:.1f}–{part.end_seconds:.1f} s) started early")
+                self._early[key] = self._submit(part)
 
     def tick(self, segmenter: Segmenter) -> None:
         """After each block (a recorder tap): transcribe the phrase being spoken again once it has
@@ -206,8 +236,9 @@ class StreamingTranscription:
         if open_segment.end - self._redecoded_at >= every * 16_000:
             self._redecoded_at = open_segment.end
             self.redecodes += 1
-            self._drop_early()
-            self._early = (open_segment, self._submit(open_segment))
+            if self._redecode is not None:
+                self._redecode.cancel()
+            self._redecode = self._submit(open_segment)
 
     def cancel(self) -> None:
         """Drop the phrases not started yet (the recording was cancelled)."""
@@ -216,10 +247,14 @@ class StreamingTranscription:
 
     def result(self, audio: Audio) -> Transcript:
         """Wait for every phrase and join their texts. Raises the first phrase's :class:`BackendError`."""
-        self._drop_early()
+        for job in [*self._early.values(), *([self._redecode] if self._redecode else [])]:
+            job.cancel()
         ready = sum(future.done() for _, future in self._phrases)
+        left = [segment for segment, future in self._phrases if not future.done()]
         self.ctx.info["streamed phrases"] = (f"{len(self._phrases)}, {ready} done when the recording ended, "
                                              f"{self.redecodes} re-decode(s) of the open phrase")
+        self.ctx.info["left at the stop"] = (f"{len(left)} phrase(s), {sum(s.end - s.start for s in left) / 16_000:.1f} s of audio"
+                                             + (", the last one split at a pause" if self._cutter is not None and self._cutter.split_at_stop else ""))
         started = time.monotonic()
         try:
             errors = [future.exception() for _, future in self._phrases]
@@ -231,10 +266,11 @@ class StreamingTranscription:
             raise failure
         return _joined(self.backend.name, [(segment, future.result()) for segment, future in self._phrases], audio.duration)
 
-    def _submit(self, segment: SpeechSegment) -> Future[Transcript]:
+    def _submit(self, segment: SpeechSegment, confirmed: bool = False,
+                early: Future[Transcript] | None = None) -> Future[Transcript]:
         with self._lock:
             self._pending += 1
-        future = self._executor.submit(self._transcribe, segment)
+        future = self._executor.submit(self._transcribe, segment, confirmed, early)
         future.add_done_callback(self._finished)
         return future
 
@@ -242,26 +278,21 @@ class StreamingTranscription:
         with self._lock:
             self._pending -= 1
 
-    def _take_early(self, segment: SpeechSegment) -> Future[Transcript] | None:
-        """The early start on exactly this phrase still running or queued, if any (any other early start is void)."""
-        early, self._early = self._early, None
-        if early is not None and _key(early[0]) == _key(segment) and not early[1].done():
-            return early[1]
-        if early is not None:
-            early[1].cancel()
-        return None
-
-    def _drop_early(self) -> None:
-        if self._early is not None:
-            self._early[1].cancel()  # too late when it runs: its result is then ignored
-            self._early = None
-
-    def _transcribe(self, segment: SpeechSegment) -> Transcript:
-        """A worker's job: the backend's transcript of one phrase (confirmed, early or still open)."""
+    def _transcribe(self, segment: SpeechSegment, confirmed: bool, early: Future[Transcript] | None) -> Transcript:
+        """A worker's job: the backend's transcript of one phrase. ``confirmed``: its final text, the
+        transcript of the ``early`` start on it when that had the same context (one worker runs the
+        jobs in order, so the phrases before are transcribed by now). Else a phrase started early or
+        still open, whose text counts only with the context the phrase has once confirmed."""
         if self._failed.is_set():
             raise _Abandoned()
+        if early is not None and not early.cancel():
+            wait([early])  # running on another worker (a concurrent backend): its transcript may do
         with self._lock:
-            context = self._context_for(segment.index)
+            context = self._context_for(segment.index, segment.start)
+            answer = self._answers.get(_key(segment))
+        if confirmed and answer is not None and answer[0] == context:
+            self._remember(segment.index, answer[1].text.strip())
+            return answer[1]
         try:
             transcript = call_component(self.backend, "backend", BackendError, self.backend.transcribe_segment,
                                segment.audio(), context)
@@ -272,7 +303,7 @@ class StreamingTranscription:
         text = transcript.text.strip()
         with self._lock:
             self._answers[_key(segment)] = (context, transcript)
-            confirmed = _key(segment) in self._confirmed
+            confirmed = _key(segment) in self._confirmed and (confirmed or context == self._context_for(segment.index))
             if not confirmed and segment.index not in self._texts:
                 self._open_text = (segment.index, text)
         if confirmed:
@@ -288,12 +319,24 @@ class StreamingTranscription:
             self._texts[index] = text
         self._report()
 
-    def _context_for(self, index: int) -> str:
+    def _decided(self, index: int) -> bool:
+        """Every phrase before ``index`` is transcribed (its context is complete). Lock held."""
+        return all(earlier in self._texts for earlier in range(index))
+
+    def _context_for(self, index: int, start: int | None = None) -> str:
         """The text decided before phrase ``index`` (the phrases before it that are transcribed;
-        '' with ``input.streamingContext`` off). Called with the lock held."""
+        '' with ``input.streamingContext`` off). For a phrase starting at sample ``start`` whose
+        previous phrase is not confirmed yet (the tail of a split, started at a pause), the text
+        of the phrase before as transcribed at that pause stands in. Called with the lock held."""
         if not self.settings.streaming_context:
             return ""
-        return " ".join(text for earlier in range(index) if (text := self._texts.get(earlier)))
+        texts = [self._texts.get(earlier) for earlier in range(index)]
+        if start is not None and texts and texts[-1] is None:
+            heads = [answer for (before, _, end), answer in self._answers.items() if (before, end) == (index - 1, start)]
+            fitting = [answer for answer in heads if answer[0] == self._context_for(index - 1)]
+            if fitting:
+                texts[-1] = fitting[-1][1].text.strip()
+        return " ".join(text for text in texts if text)
 
     def _report(self) -> None:
         """Report the text so far: the phrases transcribed without a gap from the first, then the
@@ -309,6 +352,13 @@ class StreamingTranscription:
             if partial and partial != self._reported:
                 self._reported = partial
                 self.ctx.partial_text(partial)
+
+
+def _part(segment: SpeechSegment, start: int, end: int, index: int) -> SpeechSegment:
+    """Samples ``start``–``end`` of ``segment`` (recording samples) as phrase ``index``."""
+    from .capture.segmenter import SpeechSegment
+
+    return SpeechSegment(index, start, segment.samples[start - segment.start:end - segment.start])
 
 
 def _cpu_free() -> bool:

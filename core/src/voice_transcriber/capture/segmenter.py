@@ -10,6 +10,16 @@ Optionally, ``on_pause`` hears of a phrase as soon as ``early_pause`` seconds of
 it: a phrase that *may* be finished, to start work on it early. If the speaker goes on, that one
 is void; else the same phrase (equal ``index``, ``start`` and ``end``) follows through ``on_segment``.
 
+With ``split_seconds``, the last phrase of the recording — the one the stop cuts off, or the one
+the recording ends less than :data:`HOLD_SECONDS` after — is handed out in two when it has a pause
+of ``padding`` seconds that leaves at least ``split_seconds`` on both sides: up to its last such
+pause (the head, the very phrase ``on_pause`` announced at that pause), then the rest (the tail,
+``final``). Only the tail is then left to transcribe after a stop in fluent speech. So a phrase
+that could be split is handed out only once the speaker goes on (whole), after
+:data:`HOLD_SECONDS` of silence (whole), or at the stop (split); the phrase ``on_pause`` announces
+carries ``split``, where a stop then would split it. The cut depends on the audio alone, so a
+replay of the recording cuts the same.
+
 How to use it (the recorder's ``taps`` hand it every 16 kHz int16 block, in order)::
 
     from voice_transcriber.capture.segmenter import Segmenter, SpeechSegment
@@ -43,6 +53,9 @@ if TYPE_CHECKING:
 
 #: Below this probability a window ends speech (hysteresis, as Silero's own get_speech_timestamps).
 END_THRESHOLD = THRESHOLD - 0.15
+#: With ``split_seconds``: a phrase that could be split is handed out whole after this much silence
+#: (a stop later than that leaves it whole: its transcription, started at the pause, is done by then)
+HOLD_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,7 @@ class SpeechSegment:
     start: int  #: first sample, counted from the start of the recording
     samples: np.ndarray  #: int16 mono at 16 kHz
     final: bool = False  #: the phrase the stop cut off (the last one, from :meth:`Segmenter.flush`)
+    split: int | None = None  #: announced by ``on_pause``: the sample where a stop then would split it (``split_seconds``)
 
     @property
     def end(self) -> int:
@@ -82,6 +96,7 @@ class Segmenter:
                  on_pause: Callable[[SpeechSegment], None] | None = None, early_pause: float = 0.15,
                  soft_seconds: float | None = None, soft_pause: float = 0.25, min_seconds: float = 0.0,
                  tight_seconds: float | None = None, lead: float | None = None,
+                 split_seconds: float | None = None,
                  activity: VoiceActivity | None = None) -> None:
         import numpy as np
 
@@ -100,12 +115,15 @@ class Segmenter:
         self.min_samples = int(min_seconds * RATE)
         #: A phrase at least ``tight_seconds`` long ends at any pause of ``padding`` s (None: off)
         self.tight_samples = None if tight_seconds is None else int(tight_seconds * RATE)
+        #: The phrase the stop cuts off is split at its last pause leaving this much on both sides (None: off)
+        self.split_samples = None if split_seconds is None else int(split_seconds * RATE)
         #: The recording's voice activity: shared (fed by the recorder, also read by the silence
         #: stop: one VAD pass per recording) or the segmenter's own (fed by :meth:`feed`).
         self.activity = activity or VoiceActivity()
         self._own_activity = activity is None
         self._judged = 0  #: windows of :attr:`activity` looked at so far
         self.count = 0  #: phrases handed out so far
+        self.split_at_stop = False  #: :meth:`flush` handed out the last phrase in two (``split_seconds``)
         self._buffer = np.zeros(0, dtype=np.int16)  #: the recording from sample ``_buffer_start`` on
         self._buffer_start = 0
         self._cut = 0  #: everything before this sample was handed out or dropped
@@ -113,6 +131,9 @@ class Segmenter:
         self._voiced_end = 0  #: end of the last speech window
         self._voiced = 0  #: speech samples in the current phrase
         self._announced = -1  #: ``_voiced_end`` when ``on_pause`` last heard of the current phrase
+        self._pauses: list[int] = []  #: where the current phrase could be split: ends of speech + padding, before a pause
+        #: A finished phrase that could be split, not handed out yet: (start, end, split point)
+        self._held: tuple[int, int, int] | None = None
 
     @property
     def judged(self) -> int:
@@ -143,9 +164,22 @@ class Segmenter:
         if not self.activity.wait_ready(wait):
             return self._emit(self._buffer_start, recorded_end, final=True, force=True) if self.count == 0 else None
         self._judge(final=True)
-        if self._start is None:
+        if self._held is not None:  # the recording ended in the pause after it: split
+            start, end, split = self._held
+            self._held = None
+            self._voiced = max(self._voiced, self.min_speech)  # it was long enough when it ended
+        elif self._start is None:
             return None
-        return self._emit(self._start, min(self._voiced_end + self.padding, recorded_end), final=True)
+        else:
+            end = min(self._voiced_end + self.padding, recorded_end)
+            start, split = self._start, self._split_point(self._start, end)
+        if split is not None:  # the head, then the tail
+            self.split_at_stop = True
+            head = self._segment(start, split)
+            self.count += 1
+            self.on_segment(head)
+            start = split
+        return self._emit(start, end, final=True)
 
     def open_segment(self) -> SpeechSegment | None:
         """The phrase being spoken, up to its last speech judged (plus padding); None between phrases.
@@ -182,10 +216,13 @@ class Segmenter:
         if probability >= THRESHOLD or (self._start is not None and probability >= END_THRESHOLD
                                         and window_start == self._voiced_end):
             if self._start is None:
+                self._release()  # the speaker went on: the phrase held back is handed out whole
                 self._start, self._voiced = max(self._cut, window_start - self.lead), 0
             self._voiced_end = window_end
             self._voiced += WINDOW
         if self._start is None:
+            if self._held is not None and window_end - self._held[1] >= HOLD_SECONDS * RATE:
+                self._release()
             return
         silent = window_end - self._voiced_end
         long_enough = self._voiced_end - self._start >= self.min_samples or silent >= 2 * RATE
@@ -193,13 +230,43 @@ class Segmenter:
         if long_enough and (silent >= self.min_pause
                             or (self.soft_samples is not None and silent >= self.soft_pause and length >= self.soft_samples)
                             or (self.tight_samples is not None and silent >= self.padding and length >= self.tight_samples)):
-            self._emit(self._start, self._voiced_end + self.padding)
+            split = self._split_point(self._start, self._voiced_end + self.padding)
+            if split is None or self._voiced < self.min_speech:
+                self._emit(self._start, self._voiced_end + self.padding)
+            else:  # handed out once the speaker goes on (whole) or the stop comes (split)
+                if self.on_pause is not None and self._announced != self._voiced_end:
+                    self._announced = self._voiced_end
+                    self.on_pause(self._segment(self._start, self._voiced_end + self.padding, split=split))
+                self._held = (self._start, self._voiced_end + self.padding, split)
+                self._cut, self._start, self._voiced, self._pauses = self._held[1], None, 0, []
         elif window_end - self._start >= self.max_samples:
             self._emit(self._start, self._quietest_point(self._start + self.max_samples // 2, window_end), cut_in_speech=True)
-        elif (self.on_pause is not None and silent >= self.early_pause and self._announced != self._voiced_end
-              and self._voiced >= self.min_speech):
-            self._announced = self._voiced_end
-            self.on_pause(self._segment(self._start, self._voiced_end + self.padding))
+        else:
+            end = self._voiced_end + self.padding
+            if (self.split_samples is not None and silent >= self.padding and end - self._start >= self.split_samples
+                    and (not self._pauses or self._pauses[-1] != end)):
+                self._pauses.append(end)
+            if (self.on_pause is not None and silent >= self.early_pause and self._announced != self._voiced_end
+                    and self._voiced >= self.min_speech):
+                self._announced = self._voiced_end
+                self.on_pause(self._segment(self._start, end, split=self._split_point(self._start, end)))
+
+    def _release(self) -> None:
+        """Hand out the phrase held back, whole."""
+        if self._held is not None:
+            start, end, _ = self._held
+            self._held = None
+            segment = self._segment(start, end)
+            self.count += 1
+            self.on_segment(segment)
+
+    def _split_point(self, start: int, end: int) -> int | None:
+        """Where the phrase ``start``–``end`` is split when the stop ends it: its last pause that leaves
+        ``split_samples`` on both sides (None: not split)."""
+        if self.split_samples is None:
+            return None
+        return next((p for p in reversed(self._pauses)
+                     if p - start >= self.split_samples and end - p >= self.split_samples), None)
 
     def _quietest_point(self, begin: int, end: int) -> int:
         """Start of the window with the least energy between samples ``begin`` and ``end``."""
@@ -213,6 +280,7 @@ class Segmenter:
     def _emit(self, start: int, end: int, final: bool = False, cut_in_speech: bool = False,
               force: bool = False) -> SpeechSegment | None:
         voiced, self._cut = self._voiced, max(end, self._cut)
+        self._pauses = []
         self._start = end if cut_in_speech else None
         self._voiced = max(self._voiced_end - end, 0) if cut_in_speech else 0
         if end <= start or (voiced < self.min_speech and not force):
@@ -222,14 +290,16 @@ class Segmenter:
         self.on_segment(segment)
         return segment
 
-    def _segment(self, start: int, end: int, final: bool = False) -> SpeechSegment:
+    def _segment(self, start: int, end: int, final: bool = False, split: int | None = None) -> SpeechSegment:
         samples = self._buffer[start - self._buffer_start: end - self._buffer_start].copy()
-        return SpeechSegment(self.count, start, samples, final=final)
+        return SpeechSegment(self.count, start, samples, final=final, split=split)
 
     def _trim(self) -> None:
         """Forget audio no phrase can need any more (keep ``padding`` before the judged end)."""
         judged_end = self._judged * WINDOW
         keep_from = self._start if self._start is not None else max(self._cut, judged_end - self.lead)
+        if self._held is not None:
+            keep_from = min(keep_from, self._held[0])
         drop = min(keep_from, self._buffer_start + len(self._buffer)) - self._buffer_start
         if drop > 0:
             self._buffer = self._buffer[drop:]
