@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 
 from voice_transcriber.recordings import list_recordings
-from voice_transcriber.runstate import current_status
 from vt_testing.desktop import launch_i3, wait_until
-from vt_testing.hotkeys import VT, maybe_daemon, recording, settled_after_release
+from vt_testing.hotkeys import VT, all_recorded, maybe_daemon, settled_after_release
 
 HOLDS = int(os.environ.get("VOICE_TRANSCRIBER_TEST_HOLDS", 20))  # the issue's figure; fewer to debug
 #: docs/hotkeys.md's i3 lines, with the absolute path the docs ask for and a spare key (F9).
@@ -36,8 +35,9 @@ def run_holds(i3, runtime: Path) -> int:
     """Hold the key ``HOLDS`` times; return how many times something was recording after the release."""
     strays = 0
     for _ in range(HOLDS):
+        pressed = time.time()
         hold_f9(i3, 0.4)
-        strays += not settled_after_release(runtime)
+        strays += not settled_after_release(runtime, pressed)
     return strays
 
 
@@ -47,5 +47,5 @@ def test_twenty_push_to_talk_holds_make_twenty_recordings_and_no_stray_one(ptt_w
     with maybe_daemon(daemon), launch_i3(tmp_path, dict(os.environ), BINDINGS) as i3:
         strays = run_holds(i3, runtime)
         assert strays == 0, f"{strays} of {HOLDS} holds left a recording running after the release"
-        wait_until(lambda: not recording(), 30, "the last recording to end")
+        wait_until(lambda: all_recorded(runtime), 60, "the last recording to end")
         assert len(list_recordings()) == HOLDS, "every hold made exactly one recording"

@@ -33,7 +33,7 @@ import pytest
 
 from voice_transcriber.recordings import list_recordings
 from vt_testing.desktop import launch_sway, stop, wait_until
-from vt_testing.hotkeys import (HYPRLAND, KDE, SILENT_BACKEND, VT, gnome_hold, gnome_recipe_script,
+from vt_testing.hotkeys import (HYPRLAND, KDE, SILENT_BACKEND, VT, all_recorded, gnome_hold, gnome_recipe_script,
                                 hyprland_push_to_talk, in_flight, kde_toggle, maybe_daemon, ours, recording,
                                 settled_after_release)
 
@@ -48,10 +48,11 @@ def test_sway_push_to_talk_holds_make_one_recording_each_and_no_stray_one(ptt_wo
     with maybe_daemon(True), launch_sway(tmp_path, dict(os.environ), SWAY_BINDINGS) as sway:
         strays = 0
         for _ in range(HOLDS):
+            pressed = time.time()
             sway.hold("F9", 0.4)
-            strays += not settled_after_release(runtime)
+            strays += not settled_after_release(runtime, pressed)
         assert strays == 0, f"{strays} of {HOLDS} holds left a recording running after the release"
-        wait_until(lambda: not recording(), 30, "the last recording to end")
+        wait_until(lambda: all_recorded(runtime), 60, "the last recording to end")
         assert len(list_recordings()) == HOLDS, "every hold made exactly one recording"
 
 
@@ -102,8 +103,9 @@ def test_hyprland_push_to_talk_recipe(ptt_world):
     strays = 0
     with maybe_daemon(True):
         for _ in range(4):
+            pressed = time.time()
             HYPRLAND.hold(0.8, press, release)  # no autorepeat: a longer hold costs nothing
-            strays += not settled_after_release(runtime)
+            strays += not settled_after_release(runtime, pressed)
     assert strays == 0, f"{strays} of 4 holds left a recording running after the release"
     assert len(list_recordings()) == 4, "every hold made exactly one recording"
 
@@ -116,7 +118,7 @@ def test_kde_toggle_recipe_with_the_key_held(ptt_world):
     assert min(repeats) > 1, "the key was held past Plasma's repeat delay: the command ran again"
     assert (missed, strays) == (0, 0), f"of {CYCLES} held start presses {missed} left nothing recording; " \
                                        f"of {CYCLES} held stop presses {strays} left one running"
-    wait_until(lambda: not recording(), 30, "the last recording to end")
+    wait_until(lambda: all_recorded(runtime), 60, "the last recording to end")
     assert len(list_recordings()) == CYCLES, "one recording per start/stop pair"
 
 
@@ -163,7 +165,7 @@ def test_gnome_toggle_recipe_for_real_with_the_key_held(gnome_shortcut, monkeypa
     runtime = Path(env["XDG_RUNTIME_DIR"])
     with maybe_daemon(True, env):  # the warm daemon: no recorder starting up while the repeats come
         gnome_toggle_presses(env, runtime)
-    wait_until(lambda: not recording(), 30, "the last recording to end")
+    wait_until(lambda: all_recorded(runtime), 60, "the last recording to end")
     assert len(list_recordings()) == CYCLES + 1, "one recording per start/stop pair (the taps' included)"
 
 

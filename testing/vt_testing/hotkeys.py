@@ -6,6 +6,7 @@ on every autorepeat of a held key where the desktop does that, and on release.""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -51,14 +52,37 @@ def ours(runtime: Path, commands: tuple[bytes, ...] | None = (b"start", b"stop",
 
 
 def recording() -> bool:
-    """True while a recording runs (``status``, as a status bar would ask)."""
-    status = run_cli("status", "--json", "--linger", "0")
-    return '"state": "recording"' in status.stdout.decode()
+    """True while a recording runs: the state ``voice-transcriber status`` prints, read in this process (the
+    tests poll it every 30 ms; a ``status`` process each time would take a core's worth of CPU)."""
+    from voice_transcriber.runstate import current_status
+
+    return current_status(linger=0)["state"] == "recording"
 
 
 def in_flight(runtime: Path) -> list[int]:
     """The hotkey commands (start, stop, toggle) of this test still running."""
     return ours(runtime)
+
+
+def background_recorders(runtime: Path) -> list[int]:
+    """This test's background recorders still running (``python -m voice_transcriber``, detached by ``start``)."""
+    return [pid for pid in ours(runtime, None) if b"-m" in _cmdline(pid)]
+
+
+def _cmdline(pid: int) -> list[bytes]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return []
+
+
+def stop_handled_since(runtime: Path, since: float) -> bool:
+    """A ``stop`` was handled (by the control lock's holder: the command or the daemon) after ``since``
+    (``time.time()``): ``last-stop.json``, which every handled stop rewrites."""
+    try:
+        return json.loads((runtime / "voice-transcriber" / "last-stop.json").read_text())["at"] >= since
+    except (OSError, ValueError, KeyError):
+        return False
 
 
 @pytest.fixture
@@ -101,9 +125,23 @@ def maybe_daemon(on: bool, env: dict[str, str] | None = None) -> Iterator[None]:
             warm.wait(timeout=10)
 
 
-def settled_after_release(runtime: Path) -> bool:
-    """Wait for a hold's commands to finish; True if nothing records then (False: a stray
-    recording, which is cancelled so that the next hold starts clean)."""
+def all_recorded(runtime: Path) -> bool:
+    """Nothing records and no background recorder runs: every recording of the test is in its file. (A
+    recorder that a loaded machine started late, and that was told to stop before it began, still records
+    a moment and writes its file: it is done when its process is.)"""
+    return not recording() and not background_recorders(runtime)
+
+
+def settled_after_release(runtime: Path, pressed: float | None = None) -> bool:
+    """Wait for a hold's commands and its recording to finish; True if nothing records then (False: a
+    stray recording, which is cancelled so that the next hold starts clean).
+
+    ``pressed`` (``time.time()`` before the key went down): a push-to-talk hold, whose release runs
+    ``stop``; it is waited for first. The desktop may fork it a moment after the release, and a loaded
+    machine may not have registered the hold's recorder yet: without this wait the next hold could begin
+    before this one's stop (its start then meets this hold's recorder: "already recording")."""
+    if pressed is not None:
+        wait_until(lambda: stop_handled_since(runtime, pressed), 60, "the release's stop")
     wait_until(lambda: not in_flight(runtime), 60, "the hold's hotkey commands to finish")
     try:  # the hold's own recording ends once its recorder handles the stop; a stray one never does
         wait_until(lambda: not recording(), 20, "the recording to stop")
