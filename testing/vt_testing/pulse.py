@@ -6,8 +6,11 @@ is the "speaker" tests play speech into, and ``virtmic`` (a remap of its monitor
 the microphone. Clients find it through ``PULSE_SERVER``/``PULSE_SOURCE``/``PULSE_SINK``
 (:attr:`PulseServer.env`), which the ALSA ``pulse`` plugin that PortAudio uses honours.
 
-A null-sink monitor hands out audio in ~2 s blocks, fine for functional tests; for start
-latency use :meth:`PulseServer.pipe_source`, a ``module-pipe-source`` fed in real time.
+A null sink renders 2 s at a time while no client asks it for less, so a recorder opening its monitor
+would get its first audio up to 2 s late (a microphone delivers at once): the server keeps a silent
+low-latency player on ``vmic`` (``pacat`` from ``/dev/zero``), and the sink renders in small blocks from
+the start. For start-latency measurements use :meth:`PulseServer.pipe_source`, a ``module-pipe-source``
+fed in real time.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ class PulseServer:
     folder: Path
     process: subprocess.Popen
     feeders: list[threading.Event] = field(default_factory=list)
+    #: The silent player that keeps the null sink rendering in small blocks (see the module's docstring).
+    keeper: subprocess.Popen | None = None
 
     @property
     def socket(self) -> Path:
@@ -67,6 +72,8 @@ class PulseServer:
 
         for feeder in self.feeders:
             feeder.set()
+        if self.keeper is not None:
+            stop(self.keeper)
         stop(self.process)
 
 
@@ -127,7 +134,36 @@ def start_pulse(folder: Path) -> PulseServer:
     server.pactl("load-module", "module-null-sink", f"sink_name={SINK}", "rate=16000", "channels=1")
     server.pactl("load-module", "module-remap-source", f"master={SINK}.monitor", f"source_name={SOURCE}")
     server.pactl("set-default-source", SOURCE)
+    keep_rendering(server)
     return server
+
+
+#: How often the null sink renders while the keeper plays (its requested latency, in ms).
+KEEPER_LATENCY_MS = 30
+
+
+def keep_rendering(server: PulseServer) -> None:
+    """Start the silent low-latency player on the sink and wait until the sink renders in small blocks: a
+    recorder on the monitor gets its first audio at once (the 2 s block under way when the player connected
+    must end first: a probe recording tells when it has)."""
+    env = {**os.environ, **server.env}
+    with open(server.folder / "keeper.log", "wb") as log:
+        server.keeper = subprocess.Popen(
+            ["pacat", "--playback", f"--device={SINK}", "--raw", "--format=s16le", "--rate=16000", "--channels=1",
+             f"--latency-msec={KEEPER_LATENCY_MS}", "/dev/zero"],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+    probe = subprocess.Popen(["parec", f"--device={SOURCE}", "--raw", "--format=s16le", "--rate=16000", "--channels=1",
+                              f"--latency-msec={KEEPER_LATENCY_MS}"], env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        timer = threading.Timer(30, probe.kill)  # a server that never renders: the tests say so, not a hang here
+        timer.start()
+        probe.stdout.read(320)  # 10 ms of audio
+        timer.cancel()
+    finally:
+        probe.kill()
+        probe.wait()
+        probe.stdout.close()
 
 
 def to_16bit_wav(source: Path, target: Path) -> Path:
