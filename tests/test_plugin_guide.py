@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 import pytest
-from vt_testing.installed import GROUP
+from vt_testing.installed import CHECKOUT_GROUP, TOOL_GROUP
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "plugins.md"
@@ -55,8 +55,8 @@ def test_the_guide_has_a_tutorial_with_every_kind_of_step():
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group(GROUP)
-@pytest.mark.parametrize("where", ["checkout", "tool_install"])
+@pytest.mark.parametrize("where", [pytest.param("checkout", marks=pytest.mark.xdist_group(CHECKOUT_GROUP)),
+                                   pytest.param("tool_install", marks=pytest.mark.xdist_group(TOOL_GROUP))])
 def test_the_tutorial_runs_as_written(where, request, tmp_path):
     installed = request.getfixturevalue(where)
     start = tmp_path / "my-plugins"

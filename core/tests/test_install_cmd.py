@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from vt_testing.installed import packaging_env, resolving, run
+from vt_testing.installed import TOOL_GROUP, packaging_env, resolving, run
 
 from voice_transcriber.cli import plugin_env, scaffold
 from voice_transcriber.cli.install_cmd import explain
@@ -43,18 +43,15 @@ def write_plugin(folder: Path, files: dict[str, str] = SHOUT) -> Path:
 
 @dataclass(frozen=True)
 class Wheelhouse:
-    """The core's wheel built from this checkout and ``pins.txt``: the version of every package of this test
-    environment (all in uv's cache: the environments made here resolve to them)."""
+    """The core's wheel built from this checkout, and the session's ``pins``: the version of every package of
+    this test environment (all in uv's cache: the environments made here resolve to them)."""
 
     folder: Path
+    pins: Path
 
     @property
     def core_wheel(self) -> Path:
         return next(self.folder.glob("voice_transcriber_core-*.whl"))
-
-    @property
-    def pins(self) -> Path:
-        return self.folder / "pins.txt"
 
     def env(self, **extra: str) -> dict[str, str]:
         """uv offline, every package pinned to the version this test environment has (so in uv's cache)."""
@@ -62,10 +59,8 @@ class Wheelhouse:
 
 
 @pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory) -> Wheelhouse:
-    house = Wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
-    frozen = run([UV, "pip", "freeze", "--exclude-editable", "--python", sys.executable], cwd=REPO, env=dict(os.environ))
-    house.pins.write_text("".join(line + "\n" for line in frozen.stdout.splitlines() if "==" in line))
+def wheelhouse(tmp_path_factory, pins) -> Wheelhouse:
+    house = Wheelhouse(tmp_path_factory.mktemp("wheelhouse"), pins)
     resolving([UV, "build", "--package", "voice-transcriber-core", "--wheel", "--out-dir", house.folder, "-q", REPO],
               cwd=REPO, env=house.env())
     return house
@@ -84,17 +79,17 @@ def plugin_names(exe: Path, cwd: Path, env: dict[str, str]) -> dict[str, dict]:
 
 @pytest.mark.slow
 @needs_uv
-@pytest.mark.xdist_group("plugin-installs")
-def test_uv_tool_install_survives_upgrade_and_uninstall_removes_it(tmp_path, jfk_path, wheelhouse):
-    """voice-transcriber installed as the README says (`uv tool install` of a clone, with the bundled model):
-    the plugin goes into uv's receipt (`--with`), a dictation uses it, `uv tool upgrade` keeps it, uninstall
-    drops it."""
-    tools, bin_dir, work = tmp_path / "tools", tmp_path / "bin", tmp_path / "work"
+@pytest.mark.xdist_group(TOOL_GROUP)
+def test_uv_tool_install_survives_upgrade_and_uninstall_removes_it(tmp_path, jfk_path, tool_install):
+    """voice-transcriber installed as the README says (`uv tool install` of a clone, with the bundled model; the
+    session's, which the plugin guide's test uses too): the plugin goes into uv's receipt (`--with`), a dictation
+    uses it, `uv tool upgrade` keeps it, uninstall drops it."""
+    tools, work = tool_install.bin.parent / "tools", tmp_path / "work"
     work.mkdir()
-    env = wheelhouse.env(UV_TOOL_DIR=str(tools), UV_TOOL_BIN_DIR=str(bin_dir))
-    # --reinstall: build this checkout's packages now, not a build uv cached from an older state of them
-    resolving([UV, "tool", "install", "-q", "--reinstall", "--python", sys.executable, f"{REPO}[offline]"], cwd=work, env=env)
-    exe = bin_dir / "voice-transcriber"
+    env = tool_install.env(UV_TOOL_DIR=str(tools), UV_TOOL_BIN_DIR=str(tool_install.bin))
+    exe = tool_install.bin / "voice-transcriber"
+    receipt = tomllib.loads((tools / "voice-transcriber" / "uv-receipt.toml").read_text())["tool"]
+    assert [r["name"] for r in receipt["requirements"]] == ["voice-transcriber"], "a plugin is left from another test"
     plugin = write_plugin(tmp_path / "shout")
 
     # Offline and not in the cache; no uv to run: one line each, exit 1, nothing changed.

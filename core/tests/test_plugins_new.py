@@ -10,7 +10,7 @@ import shlex
 import zipfile
 
 import pytest
-from vt_testing.installed import GROUP, REPO, shell_blocks
+from vt_testing.installed import CHECKOUT_GROUP, REPO, shell_blocks
 
 from voice_transcriber import UsageError
 
@@ -18,7 +18,7 @@ JFK = REPO / "samples" / "jfk.flac"
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group(GROUP)
+@pytest.mark.xdist_group(CHECKOUT_GROUP)
 @pytest.mark.parametrize("kind", ["backend", "formatter", "sink"])
 def test_a_new_plugin_installs_is_listed_passes_its_test_and_dictates(kind, checkout, tmp_path, isolated_dirs):
     name = f"demo-{kind}"

@@ -2,11 +2,12 @@
 
 ``tool_install`` (session): ``uv tool install '<checkout>[offline]'`` into a private tool directory.
 ``checkout`` (session): a copy of the checkout's files (tracked and new, as git lists them) set up with the
-README's ``uv sync --inexact``, as a user's clone. Each is made once per session: the tests that use them
-share the xdist group ``installed-tool``, so one worker makes them.
-Offline: uv takes every package from its cache (``UV_CACHE_DIR``, the caller's, see conftest.py); a step that
-resolves against the index (making an environment) goes online once where that cache lacks the index's pages
-(:func:`resolving`).
+README's ``uv sync --inexact``, as a user's clone. Each is made once per session and shared by its tests, which
+install plugins into it and take them out again: they share an xdist group (:data:`TOOL_GROUP`,
+:data:`CHECKOUT_GROUP`), so one worker makes it and no two of them change it at once.
+Offline: uv takes every package from its cache (``UV_CACHE_DIR``, the caller's, see conftest.py), pinned to
+this test environment's versions (:func:`pins`); a step that resolves against the index (making an
+environment) goes online once where that cache lacks the index's pages (:func:`resolving`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +26,9 @@ REPO = Path(__file__).resolve().parents[2]
 #: The distributions of this repository that a tool install builds.
 OWN_DISTRIBUTIONS = ("voice-transcriber", *(f"voice-transcriber-{name}" for name in (
     "core", "backends", "formatter", "clipboard", "typing", "notify", "benchmark", "tray")))
-#: The group of every test that uses an installed voice-transcriber (one worker: one build).
-GROUP = "installed-tool"
+#: The xdist group of the tests that use ``tool_install``, and of those that use ``checkout``.
+TOOL_GROUP = "installed-tool"
+CHECKOUT_GROUP = "installed-checkout"
 
 
 def packaging_env(**extra: str) -> dict[str, str]:
@@ -53,18 +56,30 @@ def resolving(argv, *, cwd: Path, env: dict[str, str], timeout: float = 600) -> 
     return done
 
 
+@pytest.fixture(scope="session")
+def pins(tmp_path_factory) -> Path:
+    """A constraints file with the version of every package of this test environment (all in uv's cache:
+    an environment resolved with it needs nothing else, offline)."""
+    frozen = run(["uv", "pip", "freeze", "--exclude-editable", "--python", sys.executable], cwd=REPO, env=packaging_env())
+    path = tmp_path_factory.mktemp("pins") / "pins.txt"
+    path.write_text("".join(line + "\n" for line in frozen.stdout.splitlines() if "==" in line))
+    return path
+
+
 @dataclass
 class Installed:
     """An installed voice-transcriber: its ``bin`` directory (the command) and its environment's Python."""
 
     bin: Path
     python: Path
+    #: UV_CONSTRAINT of every command: the session's :func:`pins`.
+    pins: Path
     #: A checkout's environment is activated (``source .venv/bin/activate``); a tool's is not.
     activated: bool = False
 
     def env(self, **extra: str) -> dict[str, str]:
         """The environment of a user of this installation: its command first on PATH, offline."""
-        env = packaging_env(PATH=f"{self.bin}:{os.environ['PATH']}")
+        env = packaging_env(PATH=f"{self.bin}:{os.environ['PATH']}", UV_CONSTRAINT=str(self.pins))
         if self.activated:
             env["VIRTUAL_ENV"] = str(self.python.parents[1])
         return {**env, **extra}
@@ -76,17 +91,18 @@ class Installed:
 
 
 @pytest.fixture(scope="session")
-def tool_install(tmp_path_factory) -> Installed:
+def tool_install(tmp_path_factory, pins) -> Installed:
+    """voice-transcriber as the docs install it from a clone, with this test environment's Python."""
     root = tmp_path_factory.mktemp("tool")
-    env = packaging_env(UV_TOOL_DIR=str(root / "tools"), UV_TOOL_BIN_DIR=str(root / "bin"))
+    env = packaging_env(UV_TOOL_DIR=str(root / "tools"), UV_TOOL_BIN_DIR=str(root / "bin"), UV_CONSTRAINT=str(pins))
     # uv keys its builds of a local project by pyproject.toml: rebuild ours, else a source edit goes unseen.
     ours = [f"--reinstall-package={name}" for name in OWN_DISTRIBUTIONS]
-    resolving(["uv", "tool", "install", "-q", *ours, f"{REPO}[offline]"], cwd=root, env=env)
-    return Installed(bin=root / "bin", python=root / "tools" / "voice-transcriber" / "bin" / "python")
+    resolving(["uv", "tool", "install", "-q", *ours, "--python", sys.executable, f"{REPO}[offline]"], cwd=root, env=env)
+    return Installed(bin=root / "bin", python=root / "tools" / "voice-transcriber" / "bin" / "python", pins=pins)
 
 
 @pytest.fixture(scope="session")
-def checkout(tmp_path_factory) -> Installed:
+def checkout(tmp_path_factory, pins) -> Installed:
     root = tmp_path_factory.mktemp("clone") / "voice-transcriber"
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
                             capture_output=True, check=True, timeout=60).stdout.decode().split("\0")
@@ -101,7 +117,8 @@ def checkout(tmp_path_factory) -> Installed:
             shutil.copy2(source, target)
     # From the lock file: offline from uv's cache (`uv sync` filled it), no resolution.
     run(["uv", "sync", "--inexact", "-q"], cwd=root, env=packaging_env(), timeout=600)
-    return Installed(bin=root / ".venv" / "bin", python=root / ".venv" / "bin" / "python", activated=True)
+    return Installed(bin=root / ".venv" / "bin", python=root / ".venv" / "bin" / "python", pins=pins,
+                     activated=True)
 
 
 def shell_blocks(markdown: str) -> list[str]:
