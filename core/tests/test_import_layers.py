@@ -21,7 +21,7 @@ LAYERS = [
      "events"},
     {"plugin_manager", "registry", "context", "hookspecs", "plugins", "profiles", "config_keys", "recordings", "history"},
     {"capture", "streaming", "pipeline", "live", "http_limits", "http", "stdout_sink", "tracker"},
-    {"quick", "plugin_index", "shell_completion", "cli", "daemon", "__main__", "testing"},
+    {"quick", "plugin_index", "shell_completion", "runner", "dictate", "cli", "daemon", "__main__", "testing"},
 ]
 
 

@@ -5,7 +5,9 @@ so do ``--help`` and ``<core command> --help`` once the plugin index remembers t
 (:mod:`.plugin_index`), and plugin commands with a quick handler (:mod:`.quick`).
 
 When the command line records, the microphone opens here, before click, pydantic and
-the plugins are imported (about 0.3 s), so speech starting right away is not lost.
+the plugins are imported (about 0.3 s), so speech starting right away is not lost. A
+dictation or ``transcribe`` whose options are plainly valid then runs without click
+(:mod:`.dictate`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ def main() -> None:
             from .capture import early
 
             early.start(argv)
+        from .dictate import run
+
+        run(argv)  # a dictation or `transcribe` with plainly valid options runs without click, and exits here
         from .cli import main as cli_main
     except KeyboardInterrupt:  # cancelled (Ctrl-C twice, SIGUSR2) while still starting up
         sys.stderr.write("voice-transcriber: error: cancelled\n")

@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING
 import click
 from click.core import ParameterSource
 
-from ..errors import EXIT_CANCELLED, EXIT_FAILURE, VoiceTranscriberError
-from ..redact import redact
-from ..safe_text import safe_text
+from ..errors import EXIT_CANCELLED
+from ..runner import exit_after, fail, report_failures
 from . import control_cmd, history_cmd, install_cmd, redeliver_cmd
 from .completion_cmd import completion
 from .daemon_cmd import daemon
@@ -155,88 +154,21 @@ def command_line(argv: list[str]) -> click.Group:
     return cli
 
 
-def report_failures(pm: PluginManager) -> None:
-    """One line on stderr for each broken plugin, now and whenever one fails later (at registration)."""
-    from ..plugins import failure_line
-
-    def warn(failure) -> None:
-        print(redact(safe_text(f"voice-transcriber: warning: {failure_line(failure)}")), file=sys.stderr, flush=True)
-
-    for message in pm.warnings:
-        print(redact(safe_text(f"voice-transcriber: warning: {message}")), file=sys.stderr, flush=True)
-    for failure in pm.failures:
-        warn(failure)
-    pm.on_failure = warn
-
-
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv or bool(os.environ.get("VOICE_TRANSCRIBER_DEBUG"))
-    try:
-        code = command_line(argv).main(args=argv, prog_name="voice-transcriber", standalone_mode=False)
-    except click.exceptions.Abort:
-        _fail("cancelled", EXIT_CANCELLED)
-    except KeyboardInterrupt:
-        _fail("cancelled", EXIT_CANCELLED)
-    except click.ClickException as exc:
-        from .hints import improve
 
-        improve(exc)  # an unknown option: the nearest real ones and the one meant (--sink → --output)
-        exc.show()
-        sys.exit(exc.exit_code)
-    except VoiceTranscriberError as exc:
-        if debug:
-            import traceback
+    def run() -> object:
+        try:
+            return command_line(argv).main(args=argv, prog_name="voice-transcriber", standalone_mode=False)
+        except click.exceptions.Abort:
+            fail("cancelled", EXIT_CANCELLED)
+        except click.ClickException as exc:
+            from .hints import improve
 
-            traceback.print_exc()
-        _fail(str(exc), exc.exit_code)
-    except Exception as exc:  # last resort: one line, traceback only with --debug
-        if debug:
-            import traceback
+            improve(exc)  # an unknown option: the nearest real ones and the one meant (--sink → --output)
+            exc.show()
+            sys.exit(exc.exit_code)
 
-            traceback.print_exc()
-        _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)", EXIT_FAILURE)
-    finally:
-        _ignore_late_cancels()
-    sys.exit(code if isinstance(code, int) else 0)
-
-
-def _ignore_late_cancels() -> None:
-    """The run is over: a SIGUSR2 (`cancel`) now has nothing to cancel. Raising Cancelled from it
-    while the interpreter joins worker threads at exit would break that join (threads left running
-    during finalization), so it is ignored from here on."""
-    import signal
-
-    try:
-        if signal.getsignal(signal.SIGUSR2) not in (signal.SIG_DFL, signal.SIG_IGN, None):
-            signal.signal(signal.SIGUSR2, signal.SIG_IGN)
-    except ValueError:  # not the main thread (an embedding caller): its signals are its own
-        pass
-
-
-def _fail(message: str, code: int) -> None:
-    print(redact(safe_text(f"voice-transcriber: error: {message}")), file=sys.stderr, flush=True)
-    _publish_early_failure(message, code)
-    sys.exit(code)
-
-
-def _publish_early_failure(message: str, code: int) -> None:
-    """A background recorder that fails before its run starts (a bad flag or config: exit 2) publishes the
-    failure, so that `start --wait`/`stop --wait` report its cause and exit code, not "exited without a result"."""
-    from ..control import BACKGROUND_ENV
-
-    if not os.environ.get(BACKGROUND_ENV) or code == EXIT_CANCELLED:
-        return
-    try:
-        from ..context import new_run_id
-        from ..control import recorder_done, start_ticks
-        from ..runstate import ENDED, find_run, publish
-
-        recorder_done()  # not "a recorder that died": the next command has nothing to clean up
-
-        run = find_run(os.getpid(), start_ticks(os.getpid()))
-        if run is None or run.get("state") not in ENDED:
-            publish(run["id"] if run else new_run_id(), "failed", error=redact(message), exit_code=code)
-    except Exception:  # noqa: BLE001 - the error line above is printed already; this is a courtesy
-        pass
+    exit_after(run, debug)

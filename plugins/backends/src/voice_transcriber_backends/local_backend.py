@@ -21,7 +21,6 @@ from voice_transcriber import Audio, Backend, BackendError, Check, Segment, Tran
 
 from . import local_models
 from .local_config import SECTION, LocalConfig
-from .local_cli import models_group
 from .local_models import ResolvedModel, first_line, hub_offline
 from .languages import WHISPER_LANGUAGES, whisper_languages
 from .prompts import hotwords, segment_prompt, transcription_prompt
@@ -349,4 +348,6 @@ def vt_register_backends(register) -> None:
 
 @hookimpl
 def vt_register_commands(cli) -> None:
+    from .local_cli import models_group  # click: only for the command line, not for a dictation
+
     cli.add_command(models_group)

@@ -1,0 +1,157 @@
+"""A dictation, or ``transcribe FILE...``, whose options are plainly valid: run without click.
+
+A hotkey starts ``voice-transcriber`` with a few known options, many times a day. When every
+argument is one the root command (or ``transcribe``) knows, with a value of the right kind, and
+the plugin index matches the installed plugins, :func:`run` parses them here with the same rules
+as click (``--name value``, ``--name=value``, ``-x value``; the last value of an option given twice
+wins) and runs the pipeline (:mod:`.runner`): the recorder never loads click (~3 MB while the user
+speaks), and ``transcribe`` starts sooner. Anything else — a subcommand, ``--help``, an unknown or
+misplaced option, a missing or out-of-range value, combined short flags, ``--`` — returns None
+from :func:`parse`, and click parses it as always, with its own messages.
+
+``core/tests/test_dictate.py`` checks that :func:`parse` gives exactly what click gives the
+command's function, for every option of both commands.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False  # typing costs milliseconds here, on the way to the microphone
+if TYPE_CHECKING:
+    from typing import Any
+
+#: The root command's own options: ``--config PATH`` and three flags (name → parameter).
+ROOT_VALUES = {"--config": "config_file"}
+ROOT_FLAGS = {"--debug": "debug", "--quiet": "quiet", "-q": "quiet", "--strict": "strict"}
+#: The pipeline's options (``run_cmd.pipeline_options``): option → parameter, for options taking a text value.
+PIPELINE_VALUES = {"--input": "input_path", "-i": "input_path", "--backend": "backend", "-b": "backend",
+                   "--format": "formatters", "-f": "formatters", "--output": "output", "-o": "output",
+                   "--language": "language", "-l": "language", "--profile": "profile", "--device": "device",
+                   "-d": "device", "--max-duration": "max_duration", "--silence-stop": "silence_stop"}
+#: Options whose value is a number above zero (click's ``FloatRange(min=0, min_open=True)``).
+POSITIVE_NUMBERS = {"max_duration", "silence_stop"}
+#: The pipeline's flags: option → parameter.
+PIPELINE_FLAGS = {"--no-format": "no_format", "--json": "json_output", "--no-newline": "no_newline",
+                  "--continuous": "continuous", "--live": "live"}
+#: What click passes for a pipeline option that is not given (a flag declared ``default=None`` is None).
+PIPELINE_DEFAULTS: dict[str, Any] = {**dict.fromkeys(PIPELINE_VALUES.values()), **dict.fromkeys(PIPELINE_FLAGS.values()),
+                                     "no_format": False}
+ROOT_DEFAULTS: dict[str, Any] = {"config_file": None, "debug": False, "quiet": False, "strict": False}
+
+
+class Parsed:
+    """What click would hand the root command (``root``, and ``options`` for a dictation) and, for
+    ``transcribe``, that command (``files``, ``options``)."""
+
+    def __init__(self) -> None:
+        self.root: dict[str, Any] = dict(ROOT_DEFAULTS)
+        self.command: str | None = None
+        self.files: list[str] = []
+        self.options: dict[str, Any] = dict(PIPELINE_DEFAULTS)
+
+
+def parse(argv: list[str]) -> Parsed | None:
+    """``argv`` as click would parse it for a dictation or ``transcribe``; None when click must judge."""
+    parsed = Parsed()
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg == "transcribe" and parsed.command is None and not _pipeline_given(parsed):
+            parsed.command = arg
+            continue
+        name, has_value, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if parsed.command is None and name in ROOT_FLAGS and not has_value:
+            parsed.root[ROOT_FLAGS[name]] = True
+        elif parsed.command is None and name in ROOT_VALUES:
+            if not has_value:
+                if not args:
+                    return None
+                value = args.pop(0)
+            if not _plain_value(value):
+                return None
+            parsed.root[ROOT_VALUES[name]] = value
+        elif name in PIPELINE_FLAGS and not has_value:
+            parsed.options[PIPELINE_FLAGS[name]] = True
+        elif name in PIPELINE_VALUES:
+            if not has_value:
+                if not args:
+                    return None
+                value = args.pop(0)
+            param = PIPELINE_VALUES[name]
+            converted = _number(value) if param in POSITIVE_NUMBERS else value if _plain_value(value) else None
+            if converted is None:
+                return None
+            parsed.options[param] = converted
+        elif parsed.command == "transcribe" and (arg == "-" or not arg.startswith("-")):
+            parsed.files.append(arg)
+        else:
+            return None  # a subcommand, --help, --version, --, an unknown or combined option: click's
+    if parsed.command == "transcribe" and not parsed.files:
+        return None  # click: "Missing argument 'FILE...'"
+    return parsed
+
+
+def _pipeline_given(parsed: Parsed) -> bool:
+    """A pipeline option before a command is click's usage error ("belongs after the command")."""
+    return parsed.options != PIPELINE_DEFAULTS
+
+
+def _plain_value(value: str) -> bool:
+    """A value click takes as is; one that looks like an option (``--backend --debug``) is left to click."""
+    return value == "-" or not value.startswith("-")
+
+
+def _number(value: str) -> float | None:
+    """``value`` as click's ``FloatRange(min=0, min_open=True)`` converts it; None when click would refuse it."""
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return None if number <= 0 else number
+
+
+def run(argv: list[str]) -> None:
+    """Run a dictation or ``transcribe`` that :func:`parse` understands, and exit; else return (click's turn)."""
+    if "_VOICE_TRANSCRIBER_COMPLETE" in os.environ:
+        return
+    parsed = parse(argv)
+    if parsed is None:
+        return
+    from . import plugin_index
+
+    index = plugin_index.read()
+    if index is None:
+        return  # missing or stale: the command line loads every plugin and writes it
+    from .runner import exit_after
+
+    debug = parsed.root["debug"] or bool(os.environ.get("VOICE_TRANSCRIBER_DEBUG"))
+    exit_after(lambda: _run(parsed, index, debug), debug)
+
+
+def _run(parsed: Parsed, index: dict[str, Any], debug: bool) -> None:
+    from .plugins import get_plugin_manager
+    from .runner import CliState, report_failures, run_from_options, transcribe_files
+
+    pm = get_plugin_manager(index=index)
+    report_failures(pm)
+    state = CliState(pm=pm, config_file=parsed.root["config_file"], debug=debug, quiet=parsed.root["quiet"],
+                     strict=parsed.root["strict"])
+    try:
+        if parsed.command is None:
+            run_from_options(state, parsed.options)
+        else:
+            transcribe_files(state, tuple(parsed.files), parsed.options)
+    except (EOFError, KeyboardInterrupt):
+        print(file=sys.stderr)  # as click does before its Abort: then "error: cancelled"
+        raise KeyboardInterrupt from None
+    except OSError as exc:
+        import errno
+
+        if exc.errno != errno.EPIPE:
+            raise
+        from click.utils import PacifyFlushWrapper  # as click: a closed pipe (`| head`) ends quietly, exit 1
+
+        sys.stdout, sys.stderr = PacifyFlushWrapper(sys.stdout), PacifyFlushWrapper(sys.stderr)
+        sys.exit(1)
