@@ -49,6 +49,9 @@ MIN_PHRASE_SECONDS = 2.0
 #: A phrase ``streamingPhraseSeconds`` × this long ends at any pause the padding fits in (0.2 s);
 #: 5 s / 0.3 s / 8.75 s: the best measured word error rate (docs/streaming.md)
 TIGHT_FACTOR = 1.75
+#: A phrase is heard with the phrase before it (``input.streamingOverlap``) when both together are
+#: at most this long: Whisper hears 30 s at once, and the fitted window adds silence after them
+OVERLAP_SECONDS = 25.0
 #: Samples per block when a stored recording is replayed (the recorder's 50 ms tick)
 REPLAY_BLOCK = 800
 
@@ -144,6 +147,9 @@ class StreamingTranscription:
         self._texts: dict[int, str] = {}  #: phrase index → its text, once transcribed and confirmed
         self._confirmed: set[tuple[int, int, int]] = set()  #: phrases handed to :meth:`add`
         self._answers: dict[tuple[int, int, int], tuple[str, Transcript]] = {}  #: key → (context, transcript) of phrases transcribed
+        #: key → the span (start, end) of the phrase heard before it (``input.streamingOverlap``), None: heard alone
+        self._heard: dict[tuple[int, int, int], tuple[int, int] | None] = {}
+        self._segments: dict[tuple[int, int, int], SpeechSegment] = {}  #: key → every phrase confirmed or started
         self._open_text: tuple[int, str] | None = None  #: the latest re-decode of the phrase being spoken
         self._reported: str | None = None  #: the last partial text reported
         self._pending = 0  #: jobs submitted and not finished
@@ -177,8 +183,10 @@ class StreamingTranscription:
         key = _key(segment)
         with self._lock:  # atomic with the end of _transcribe: exactly one of them remembers the text
             self._confirmed.add(key)
+            self._segments[key] = segment
             answer = self._answers.get(key)
-            if answer is not None and not (self._decided(segment.index) and answer[0] == self._context_for(segment.index)):
+            if answer is not None and not (self._decided(segment.index) and answer[0] == self._context_for(segment.index)
+                                           and self._heard.get(key) == self._before_span(segment)):
                 answer = None  # not known yet to have the context this phrase has: checked by the job below
             early = self._early.pop(key, None)
             # other work started at pauses is void now, but the tail after this phrase (a split at the stop)
@@ -270,6 +278,7 @@ class StreamingTranscription:
                 early: Future[Transcript] | None = None) -> Future[Transcript]:
         with self._lock:
             self._pending += 1
+            self._segments.setdefault(_key(segment), segment)
         future = self._executor.submit(self._transcribe, segment, confirmed, early)
         future.add_done_callback(self._finished)
         return future
@@ -289,13 +298,20 @@ class StreamingTranscription:
             wait([early])  # running on another worker (a concurrent backend): its transcript may do
         with self._lock:
             context = self._context_for(segment.index, segment.start)
+            before = self._before(segment)
+            span = (before[0].start, before[0].end) if before else None
             answer = self._answers.get(_key(segment))
-        if confirmed and answer is not None and answer[0] == context:
+        if confirmed and answer is not None and answer[0] == context and self._heard.get(_key(segment)) == span:
             self._remember(segment.index, answer[1].text.strip())
             return answer[1]
         try:
-            transcript = call_component(self.backend, "backend", BackendError, self.backend.transcribe_segment,
-                               segment.audio(), context)
+            if before is None:
+                transcript = call_component(self.backend, "backend", BackendError, self.backend.transcribe_segment,
+                                            segment.audio(), context)
+            else:
+                previous, previous_text, earlier = before
+                transcript = call_component(self.backend, "backend", BackendError, self.backend.transcribe_continuation,
+                                            previous.audio(), previous_text, segment.audio(), earlier)
         except BaseException:
             if _key(segment) in self._confirmed:
                 self._failed.set()
@@ -303,7 +319,9 @@ class StreamingTranscription:
         text = transcript.text.strip()
         with self._lock:
             self._answers[_key(segment)] = (context, transcript)
-            confirmed = _key(segment) in self._confirmed and (confirmed or context == self._context_for(segment.index))
+            self._heard[_key(segment)] = span
+            confirmed = _key(segment) in self._confirmed and (confirmed or (
+                context == self._context_for(segment.index) and span == self._before_span(segment)))
             if not confirmed and segment.index not in self._texts:
                 self._open_text = (segment.index, text)
         if confirmed:
@@ -328,15 +346,45 @@ class StreamingTranscription:
         '' with ``input.streamingContext`` off). For a phrase starting at sample ``start`` whose
         previous phrase is not confirmed yet (the tail of a split, started at a pause), the text
         of the phrase before as transcribed at that pause stands in. Called with the lock held."""
-        if not self.settings.streaming_context:
-            return ""
-        texts = [self._texts.get(earlier) for earlier in range(index)]
-        if start is not None and texts and texts[-1] is None:
-            heads = [answer for (before, _, end), answer in self._answers.items() if (before, end) == (index - 1, start)]
-            fitting = [answer for answer in heads if answer[0] == self._context_for(index - 1)]
+        return " ".join(text for text, _ in self._texts_before(index, start) if text)
+
+    def _texts_before(self, index: int, start: int | None = None) -> list[tuple[str | None, SpeechSegment | None]]:
+        """For each phrase before ``index``: its text (None: not transcribed yet) and, for the one
+        right before, the phrase itself when known (see :meth:`_context_for`). Lock held."""
+        if not self.settings.streaming_context or index == 0:
+            return []
+        texts: list[tuple[str | None, SpeechSegment | None]] = [(self._texts.get(earlier), None) for earlier in range(index)]
+        confirmed = [segment for key, segment in self._segments.items() if key[0] == index - 1 and key in self._confirmed]
+        if confirmed:
+            texts[-1] = (texts[-1][0], confirmed[-1])
+        elif start is not None:
+            heads = [(key, answer) for key, answer in self._answers.items() if (key[0], key[2]) == (index - 1, start)]
+            fitting = [(key, answer) for key, answer in heads if answer[0] == self._context_for(index - 1)
+                       and self._heard.get(key) == self._before_span(self._segments[key])]
             if fitting:
-                texts[-1] = fitting[-1][1].text.strip()
-        return " ".join(text for text in texts if text)
+                texts[-1] = (fitting[-1][1][1].text.strip(), self._segments[fitting[-1][0]])
+        return texts
+
+    def _before(self, segment: SpeechSegment) -> tuple[SpeechSegment, str, str] | None:
+        """The phrase before ``segment``, its text and the text before that, for
+        ``backend.transcribe_continuation`` (``input.streamingOverlap``); None when that phrase is
+        not transcribed yet or has no text, or both together would be longer than
+        :data:`OVERLAP_SECONDS`. Depends only on the phrases and their texts, as the context does
+        (the final text of a phrase still comes from the recording alone). Lock held."""
+        if not self.settings.streaming_overlap:
+            return None
+        texts = self._texts_before(segment.index, segment.start)
+        if not texts or not texts[-1][0] or texts[-1][1] is None:
+            return None
+        previous = texts[-1][1]
+        if segment.end - previous.start > OVERLAP_SECONDS * 16_000:
+            return None
+        return previous, texts[-1][0], " ".join(text for text, _ in texts[:-1] if text)
+
+    def _before_span(self, segment: SpeechSegment) -> tuple[int, int] | None:
+        """Where the phrase :meth:`_before` gives lies ((start, end) samples), None: heard alone. Lock held."""
+        before = self._before(segment)
+        return (before[0].start, before[0].end) if before else None
 
     def _report(self) -> None:
         """Report the text so far: the phrases transcribed without a gap from the first, then the

@@ -28,7 +28,7 @@ def test_streamed_text_is_as_good_as_batch_with_the_previous_phrase_as_prompt(es
     with wave.open(str(path)) as wav:
         pcm = wav.readframes(wav.getnframes())
     settings = load_settings(overrides={"transcription.local.model": str(tiny_model_dir), "transcription.local.beamSize": 1,
-                                        "transcription.local.fitWindow": False})
+                                        "transcription.local.fitWindow": False, "input.streamingOverlap": False})
     backend = LocalBackend(RunContext(settings, pm=plugin_manager))
     contexts: dict[int, str] = {}  #: phrase length in samples → the context it was transcribed with
     transcribe_segment = backend.transcribe_segment
@@ -77,3 +77,55 @@ def test_a_weakly_voiced_word_before_a_phrase_is_kept_in_it(jfk_audio, tiny_mode
 
     assert ("ask not what your country" in words) is kept, text
     assert "ask what you can do for your country" in words, text
+
+
+def test_a_phrase_is_heard_after_the_phrase_before_it_held_to_its_decided_text(jfk_audio, tiny_model_dir):
+    """``transcribe_continuation``: jfk.flac cut after "Americans" (a pause). The second part is decoded
+    with the first part's audio before it and its decided text as the decoder's prefix: the result is
+    only the second part's words (the prefix is not repeated), continuing the sentence."""
+    samples = jfk_audio.samples
+    cut = int(2.7 * 16_000)
+    backend = LocalBackend(RunContext(load_settings(overrides={"transcription.local.model": str(tiny_model_dir)})))
+    before, after = Audio.from_samples(samples[:cut].copy(), 16_000), Audio.from_samples(samples[cut:].copy(), 16_000)
+
+    heard = backend.transcribe_continuation(before, "And so, my fellow Americans,", after, "").text
+    words = normalise(heard).split()
+
+    assert words[:4] == ["ask", "not", "what", "your"], heard
+    assert "americans" not in words and "fellow" not in words, heard
+    assert wer("ask not what your country can do for you ask what you can do for your country", heard) < 0.15, heard
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_streamed_phrases_after_the_first_are_heard_after_the_one_before(espeak_passage, tiny_model_dir, overlap):
+    """``input.streamingOverlap``: every phrase after the first goes to ``transcribe_continuation``
+    with the phrase before it and that phrase's decided text (the text before that as context);
+    off, to ``transcribe_segment`` with all the text before it as context. Same replay as ``retry``."""
+    from voice_transcriber.streaming import replay
+
+    path, reference, spans = espeak_passage(20)
+    audio = Audio.from_file(path)
+    backend = LocalBackend(RunContext(load_settings(overrides={"transcription.local.model": str(tiny_model_dir),
+                                                               "input.streamingOverlap": overlap})))
+    calls: dict[int, tuple[str, float | None, str, str]] = {}  #: phrase samples → (method, s before, text before, context)
+    plain, continuation = backend.transcribe_segment, backend.transcribe_continuation
+    backend.transcribe_segment = lambda a, context: calls.update({a.samples.size: ("segment", None, "", context)}) \
+        or plain(a, context)
+    backend.transcribe_continuation = lambda before, text, a, context: calls.update(
+        {a.samples.size: ("continuation", before.duration, text, context)}) or continuation(before, text, a, context)
+    session = replay(backend.ctx, backend, audio)
+    streamed = session.result(audio).text
+    phrases = [segment for segment, _ in session._phrases]
+    texts = [future.result().text.strip() for _, future in session._phrases]
+
+    assert len(phrases) == len(spans) >= 3
+    assert calls[phrases[0].samples.size] == ("segment", None, "", "")
+    for index in range(1, len(phrases)):
+        method, before_seconds, before_text, context = calls[phrases[index].samples.size]
+        if overlap:
+            assert method == "continuation", index
+            assert before_seconds == pytest.approx(phrases[index - 1].samples.size / 16_000)
+            assert (before_text, context) == (texts[index - 1], " ".join(texts[:index - 1]))
+        else:
+            assert (method, context) == ("segment", " ".join(texts[:index]))
+    assert wer(reference, streamed) < 0.2, streamed

@@ -105,6 +105,36 @@ class LocalBackend(Backend):
         """One phrase while recording (the core's single worker thread), prompted with the text decided before it."""
         return self._transcribe(audio, context=context)
 
+    def transcribe_continuation(self, before: Audio, before_text: str, audio: Audio, context: str) -> Transcript:
+        """A phrase heard after the phrase before it: Whisper's encoder gets both, its decoder is
+        held to ``before_text`` for the first (faster-whisper's ``prefix``, decoded without
+        timestamps so that it goes on past it) and the rest is this phrase's text. A phrase is
+        then judged with the sound before it, as in one piece (measured: docs/streaming.md)."""
+        import numpy as np
+
+        head, tail = before.pcm(), audio.pcm()
+        with self.ctx.stage("local model wait"):
+            loaded = self.loaded()
+        whisper = loaded.whisper
+        prefix = " ".join(before_text.split())
+        prefix_tokens = _prompt_tokens(whisper, prefix)
+        if prefix_tokens > PROMPT_TOKENS // 2:  # a long phrase said fast: hear this one alone
+            return self.transcribe_segment(audio, " ".join(part for part in (context, before_text) if part))
+        language = self._language(loaded)
+        heard, _, language = self._run(loaded, np.concatenate([head, tail]), language, context, whole=False,
+                                       prefix=prefix, prefix_tokens=prefix_tokens, own_seconds=tail.size / 16_000)
+        seconds = tail.size / 16_000
+        if not heard.endswith(SENTENCE_ENDS):
+            # held to a text, tiny.en sometimes ends early ("… ask what you can do for" without "your
+            # country", which repeats words of the prefix): then the phrase heard alone, if it says more
+            alone = self.transcribe_segment(audio, " ".join(part for part in (context, before_text) if part))
+            if len(alone.text.split()) > len(heard.split()):
+                self.ctx.log(f"local: the phrase heard after the one before ended early ({heard!r}); heard alone instead")
+                return alone
+        return Transcript(text=heard, backend=self.name, language=language, model=loaded.model.name,
+                          segments=(Segment(0.0, seconds, heard),) if heard else (), audio_duration=seconds,
+                          extra={"model_path": str(loaded.model.path), "device": loaded.device})
+
     def _transcribe(self, audio: Audio, context: str | None) -> Transcript:
         """The audio window by window (one window unless it is longer than :data:`WINDOW_SECONDS`),
         decoded as a stream: a two-hour file is never in memory whole."""
@@ -195,11 +225,14 @@ class LocalBackend(Backend):
         return "en"
 
     def _run(self, loaded: LoadedModel, samples: np.ndarray, language: str | None, context: str | None,
-             offset: float = 0.0, before: str = "", whole: bool = True) -> tuple[str, list[Segment], str | None]:
+             offset: float = 0.0, before: str = "", whole: bool = True, prefix: str | None = None,
+             prefix_tokens: int = 0, own_seconds: float | None = None) -> tuple[str, list[Segment], str | None]:
         """Decode segment by segment, telling the pipeline the text so far (``before`` this window
         and the window's) after each one, for a ``whole`` recording; a streamed phrase is reported
         by the core. ``context``: the text before (a phrase's, or the previous window's), as prompt;
-        ``offset``: where this window starts, in seconds.
+        ``offset``: where this window starts, in seconds. ``prefix``: the decided text of the audio's
+        first ``samples.size / 16000 - own_seconds`` seconds (``prefix_tokens`` tokens long), which
+        the decoder is held to; the text after it is returned, as one segment.
 
         Returns the text, the segments, and the language (detected when ``language`` is None)."""
         config, settings = self.config, self.ctx.settings
@@ -207,16 +240,17 @@ class LocalBackend(Backend):
         if context is None:
             prompt = transcription_prompt(settings)
         else:
-            prompt = segment_prompt(settings, context, fits=lambda text: _prompt_tokens(whisper, text) <= PROMPT_TOKENS)
+            prompt = segment_prompt(settings, context,
+                                    fits=lambda text: _prompt_tokens(whisper, text) + prefix_tokens <= PROMPT_TOKENS)
             if config.fit_window and not whole:  # a streamed phrase (not a later window of a long file)
                 whisper = fitted_window(whisper)
         text, segments = "", []
         favoured = hotwords(settings, config.hotwords)
-        seconds = samples.size / 16_000
+        seconds = samples.size / 16_000 if own_seconds is None else own_seconds
         try:
             decoded, info = whisper.transcribe(
-                samples, language=language, beam_size=config.beam_size, vad_filter=config.vad_filter,
-                initial_prompt=prompt, hotwords=favoured,
+                samples, language=language, beam_size=config.beam_size, vad_filter=config.vad_filter and not prefix,
+                initial_prompt=prompt, hotwords=favoured, prefix=prefix, without_timestamps=bool(prefix),
                 max_new_tokens=max_new_tokens(seconds, _room(whisper, favoured)))
             for raw in decoded:  # a generator: each step decodes the next segment
                 text += raw.text  # Whisper's own spacing (none between CJK segments)
@@ -226,6 +260,9 @@ class LocalBackend(Backend):
         except (RuntimeError, ValueError) as exc:
             raise BackendError(f"local model '{loaded.model.name}' failed while decoding: {first_line(exc)} "
                                "(rerun with --debug; try transcription.local.computeType \"float32\")") from None
+        if prefix:  # the output starts with the prefix it was held to: keep what follows, as one segment
+            text = _after_prefix(text, prefix)
+            segments = [Segment(offset, offset + seconds, text)] if text else []
         cleaned = without_runaway(text.strip(), seconds)  # a decoder loop ("f s s s s …" on a cut word): one copy
         if cleaned != text.strip():
             self.ctx.log(f"local model repeated itself on {seconds:.1f} s of audio: "
@@ -244,11 +281,19 @@ WINDOW_SECONDS = 120.0
 CUT_SEARCH_SECONDS = 20.0
 CUT_FRAME_SECONDS = 0.1
 
+#: How a finished sentence ends: a phrase heard after the one before that ends otherwise may have been cut short
+SENTENCE_ENDS = (".", "?", "!", "…", "。", "？", "！")
 #: Tokens of prompt Whisper reads (faster-whisper keeps the last ``max_length // 2 - 1`` = 223)
 PROMPT_TOKENS = 223
 #: Silence (mel frames, 10 ms each) kept after the audio in a fitted window: with 1-3 s, tiny.en
 #: repeated itself on short phrases (measured on jfk.flac); 6-10 s kept the text of the 30 s window
 WINDOW_MARGIN = 1000
+
+
+def _after_prefix(text: str, prefix: str) -> str:
+    """``text`` without the ``prefix`` faster-whisper's output starts with (the decoder was held to it)."""
+    text = text.strip()
+    return text[len(prefix):].strip() if text.startswith(prefix) else text
 
 
 def _room(whisper: Any, favoured: str | None) -> int:
