@@ -84,10 +84,13 @@ class Row:
     baseline: float
     unit: str = "s"
     goal: str | None = None
+    #: The median of the ratios of paired runs, when the runs were paired (else ours ÷ baseline).
+    paired_ratio: float | None = None
 
     def as_json(self) -> dict:
+        ratio = self.paired_ratio if self.paired_ratio is not None else self.ours / self.baseline if self.baseline else None
         return {"metric": self.metric, "ours": self.ours, "baseline": self.baseline, "unit": self.unit,
-                "ratio": self.ours / self.baseline if self.baseline else None, "goal": self.goal}
+                "ratio": ratio, "goal": self.goal}
 
 
 def bench_parser(doc: str, markdown: Path) -> argparse.ArgumentParser:
