@@ -63,6 +63,12 @@ def pins(tmp_path_factory) -> Path:
     frozen = run(["uv", "pip", "freeze", "--exclude-editable", "--python", sys.executable], cwd=REPO, env=packaging_env())
     path = tmp_path_factory.mktemp("pins") / "pins.txt"
     path.write_text("".join(line + "\n" for line in frozen.stdout.splitlines() if "==" in line))
+    # Resolving offline needs the index's page of every package, and a uv cache that only `uv sync` filled
+    # (from a lock file: a fresh CI machine) has the wheels but not those pages: resolve the pins once here
+    # (offline, else online), so that every later step can resolve offline, the plugin installs that bring
+    # pytest into a tool environment (the [test] extra) included.
+    resolving(["uv", "pip", "compile", "-q", "--no-header", "--python", sys.executable, path], cwd=path.parent,
+              env=packaging_env())
     return path
 
 
