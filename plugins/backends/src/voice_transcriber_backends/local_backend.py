@@ -124,9 +124,10 @@ class LocalBackend(Backend):
         heard, _, language = self._run(loaded, np.concatenate([head, tail]), language, context, whole=False,
                                        prefix=prefix, prefix_tokens=prefix_tokens, own_seconds=tail.size / 16_000)
         seconds = tail.size / 16_000
-        if not heard.endswith(SENTENCE_ENDS):
-            # held to a text, tiny.en sometimes ends early ("… ask what you can do for" without "your
-            # country", which repeats words of the prefix): then the phrase heard alone, if it says more
+        if heard[-1:].isalnum():
+            # held to a text, tiny.en sometimes stops early, mid-sentence and without punctuation ("… ask
+            # what you can do for" without "your country", which repeats words of the prefix); a phrase
+            # it heard to its end ends with a full stop or a comma. Then the phrase heard alone, if it says more
             alone = self.transcribe_segment(audio, " ".join(part for part in (context, before_text) if part))
             if len(alone.text.split()) > len(heard.split()):
                 self.ctx.log(f"local: the phrase heard after the one before ended early ({heard!r}); heard alone instead")
@@ -281,8 +282,6 @@ WINDOW_SECONDS = 120.0
 CUT_SEARCH_SECONDS = 20.0
 CUT_FRAME_SECONDS = 0.1
 
-#: How a finished sentence ends: a phrase heard after the one before that ends otherwise may have been cut short
-SENTENCE_ENDS = (".", "?", "!", "…", "。", "？", "！")
 #: Tokens of prompt Whisper reads (faster-whisper keeps the last ``max_length // 2 - 1`` = 223)
 PROMPT_TOKENS = 223
 #: Silence (mel frames, 10 ms each) kept after the audio in a fitted window: with 1-3 s, tiny.en
