@@ -1,7 +1,7 @@
 """Recording through the real executable: PulseAudio virtual mic → sounddevice → WAV → local backend.
 
-Speech is played into the null sink ``vmic``; its monitor hands audio to recorders in ~2 s
-blocks, hence ``LATENCY`` before each stop signal. Words are checked with WER.
+Speech is played into the null sink ``vmic``; each stop signal waits until the recorder's file holds all
+of it (``RecordingProcess.speak``). Words are checked with WER.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import pytest
 from vt_testing.pulse import RecordingProcess, recorder_env, wav_seconds
 from vt_testing.speech import JFK_TEXT, wer
 
-LATENCY = 2.5  #: a null-sink monitor delivers audio up to ~2 s late
 SENTENCE = "Please send the report by Friday."
 
 pytestmark = pytest.mark.slow
@@ -39,24 +38,20 @@ def store(isolated_dirs) -> Path:
     return isolated_dirs / "xdg_state_home" / "voice-transcriber" / "recordings"
 
 
-def speak(pulse, wav: Path) -> None:
-    pulse.play(wav).wait(timeout=30)
-    time.sleep(LATENCY)
-
-
 def test_speech_is_recorded_until_sigusr1_and_transcribed(pulse, env, store, jfk16k):
     rec = RecordingProcess("--backend", "local", "--output", "stdout", env=env)
     path = rec.wait_for_file(store)
-    speak(pulse, jfk16k)
+    rec.speak(pulse, jfk16k)
     rec.signal(signal.SIGUSR1)
     code, out, err = rec.finish()
+    lived = time.monotonic() - rec.started
 
     assert code == 0, err
     assert wer(JFK_TEXT, out) < 0.2, out
     assert out.count("\n") == 1, "stdout carries the text and nothing else"
     assert "REC" not in err and "Traceback" not in err, "no meter when stderr is not a terminal"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(store.stat().st_mode) == 0o700
-    assert 11.0 < wav_seconds(path) < 11.0 + LATENCY + 4, "the whole speech is on disk"
+    assert 11.0 < wav_seconds(path) < lived, "the whole speech is on disk, and nothing twice"
     assert path.with_suffix(".delivered").exists(), "delivered, so `input.keepRecordings` applies to it"
 
 
@@ -67,7 +62,7 @@ def test_sigterm_stops_and_an_unwritable_state_dir_falls_back_with_a_warning(pul
                            env={**env, "XDG_STATE_HOME": str(blocker / "state")})
     fallback = Path(env["XDG_RUNTIME_DIR"]) / "voice-transcriber" / "recordings"
     rec.wait_for_file(fallback)
-    speak(pulse, espeak_wav(SENTENCE))
+    rec.speak(pulse, espeak_wav(SENTENCE))
     rec.signal(signal.SIGTERM)
     code, out, err = rec.finish()
 
@@ -88,7 +83,7 @@ def test_a_full_disk_moves_the_recording_to_the_fallback_dir_without_losing_audi
                            wrapper=("unshare", "-m", "sh", "-c", script))
     fallback = Path(env["XDG_RUNTIME_DIR"]) / "voice-transcriber" / "recordings"
     assert rec.wait_for_open_wav().parent == state / "voice-transcriber" / "recordings"
-    speak(pulse, espeak_wav(SENTENCE))
+    rec.speak(pulse, espeak_wav(SENTENCE))
     rec.signal(signal.SIGUSR1)
     code, out, err = rec.finish()
 
@@ -106,16 +101,13 @@ def test_kill_9_mid_recording_leaves_a_readable_file(pulse, env, store, espeak_w
 
     rec = RecordingProcess("--backend", "local", "--output", "stdout", env=env)
     path = rec.wait_for_file(store)
-    player = pulse.play(espeak_wav(SENTENCE))
-    deadline = time.monotonic() + 20
-    while wav_seconds(path) < 4.5 and time.monotonic() < deadline:  # the sentence (2.5 s) is on disk
-        time.sleep(0.1)
+    sentence = espeak_wav(SENTENCE)
+    rec.speak(pulse, sentence)  # the sentence is on disk (a fixed 4.5 s of file cut "Friday" off under load)
     rec.process.kill()
     rec.finish()
-    player.wait(timeout=20)
 
     seconds = wav_seconds(path)  # a plain WAV reader, before any repair
-    assert seconds >= 4.5
+    assert seconds >= wav_seconds(sentence)
     audio = recordings.load("last")
     assert audio.path == path and audio.duration >= seconds
     model = WhisperModel(str(tiny_model_dir), device="cpu", compute_type="int8", cpu_threads=2)

@@ -14,7 +14,7 @@ from voice_transcriber.capture import record
 from voice_transcriber.config import load_settings
 from voice_transcriber.context import RunContext
 from voice_transcriber.pipeline import Plan
-from vt_testing.pulse import wav_seconds
+from vt_testing.pulse import heard_until_now, wav_seconds
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
 
@@ -59,10 +59,12 @@ def test_a_device_without_16k_is_recorded_at_its_rate_and_resampled(pulse_env, o
     plugin_manager.register_plugin(events, "events")
     ctx = RunContext(load_settings(overrides={"input.device": "pulse"}), pm=plugin_manager)
 
+    since = time.monotonic()  # before the recording starts: heard_until_now's reference
+
     def speak_then_stop() -> None:
         time.sleep(0.3)
         pulse.play(espeak_wav("Please send the report by Friday.")).wait(timeout=30)
-        time.sleep(2.5)  # the null sink's monitor lags up to ~2 s
+        heard_until_now(os.getpid(), since)  # this process records: its WAV has all of it
         os.kill(os.getpid(), signal.SIGUSR1)
 
     threading.Thread(target=speak_then_stop, daemon=True).start()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,9 +75,10 @@ def test_daemon_stop_is_bounded_while_the_server_hangs_and_retry_recovers_the_re
         "url": f"http://127.0.0.1:{hung_server.port}/v1", "readTimeout": 60, "autoDownload": False,
         "skipSilence": False}}, "input": {"streaming": False}})
     world.start_daemon()
+    since = time.monotonic()
     started = world.vt("start", "--wait")
     assert started.returncode == 0, started.stderr
-    speak(pulse, espeak_wav(SENTENCE))
+    speak(pulse, espeak_wav(SENTENCE), world, since)
     assert world.vt("stop").returncode == 0
     assert hung_server.received.wait(timeout=60), "the backend never reached the hung server"
 

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from vt_testing.daemon import VT, DaemonWorld, speak
+from vt_testing.desktop import wait_until
+from vt_testing.pulse import JFK_PAUSE, heard_until_now, wait_until_recorded_into
 from vt_testing.speech import JFK_TEXT, normalise, wer
 
 SENTENCE = "Please send the report by Friday."
@@ -86,9 +88,10 @@ def test_daemon_adopts_the_clients_display_session(shared):
 def test_daemon_toggle_delivers_with_the_request_options(shared, pulse, espeak_wav):
     """Config says append-file; `toggle --output stdout,append-file` applies to this dictation only."""
     speech = espeak_wav(SENTENCE)
+    since = time.monotonic()
     first = shared.vt("toggle", "--output", "append-file", "--language", "en")
     assert first.returncode == 0 and first.stdout.startswith("recording (run "), first.stderr
-    speak(pulse, speech)
+    speak(pulse, speech, shared, since)
     second = shared.vt("toggle", "--wait")
     assert second.returncode == 0, second.stderr
     assert second.stdout.startswith("stopping; the text goes to the sinks — run ")
@@ -158,7 +161,9 @@ def test_daemon_kill_9_mid_recording_then_retry_and_the_stale_socket(world, puls
     started = world.vt("start", "--wait")
     assert started.returncode == 0, started.stderr
     player = pulse.play(jfk16k)
-    time.sleep(9)  # "… ask not what your country can do for you" has reached the file
+    # "… ask not what your country can do for you" has reached the file (on a loaded machine the daemon may
+    # write seconds behind the speaker); cut in the pause after it
+    wait_until_recorded_into(world.process.pid, JFK_PAUSE)
     world.process.kill()
     world.process.wait()
     player.kill()
@@ -169,7 +174,10 @@ def test_daemon_kill_9_mid_recording_then_retry_and_the_stale_socket(world, puls
     retried = world.vt("retry", "last", "--output", "stdout")
     assert retried.returncode == 0, retried.stderr
     heard = normalise(retried.stdout)
-    assert "fellow americans" in heard and "ask not what your country" in heard and wer(JFK_TEXT, heard) < 0.6
+    # both phrases said before the kill are recovered (tiny.en hears "ask not" as "that's not" or "just not"
+    # now and then: the words after it are what shows the second phrase is there)
+    assert "fellow americans" in heard and "not what your country can do for you" in heard, heard
+    assert wer(JFK_TEXT, heard) < 0.6, heard
 
     assert world.socket.exists()  # left behind by the killed daemon: stale
     fallback = world.vt("toggle", "--wait")  # a fresh recording, without the daemon
@@ -198,14 +206,17 @@ def test_daemon_preroll_keeps_words_spoken_before_the_hotkey(world, pulse, espea
     world.start_daemon()
     assert world.daemon_status()["prerollMs"] == 6000
     assert _open_streams(pulse, world.process.pid) == 1  # the price of a pre-roll: the microphone stays open while idle
-    speak(pulse, espeak_wav(SENTENCE))  # said before any hotkey
+    pulse.play(espeak_wav(SENTENCE)).wait(timeout=60)  # said before any hotkey
+    since = time.monotonic()
     assert world.vt("toggle").returncode == 0
+    heard_until_now(world.process.pid, since, 6.0)  # the pre-roll has it: once the file holds all it may start with
     stopped = world.vt("toggle", "--wait")
     assert stopped.returncode == 0, stopped.stderr
     assert wer(SENTENCE, world.dictations.read_text()) < 0.35, world.dictations.read_text()
 
+    since = time.monotonic()
     assert world.vt("toggle").returncode == 0  # `daemon stop` during a recording: it is delivered first
-    speak(pulse, espeak_wav("The meeting moved to Tuesday."))
+    speak(pulse, espeak_wav("The meeting moved to Tuesday."), world, since, preroll=6.0)
     ended = world.vt("daemon", "stop")
     assert ended.returncode == 0 and world.process.wait(timeout=30) == 0, ended.stderr
     assert "tuesday" in normalise(world.dictations.read_text()), world.dictations.read_text()
@@ -270,8 +281,9 @@ def test_daemon_runs_a_hands_free_session(world, pulse, espeak_wav):
     """`toggle --continuous` through the daemon: the utterance is delivered at its pause, `stop --wait` ends it."""
     world.start_daemon()
     assert world.vt("toggle", "--continuous").returncode == 0
-    speak(pulse, espeak_wav(SENTENCE))
-    time.sleep(2)  # the pause after the utterance ends it
+    pulse.play(espeak_wav(SENTENCE)).wait(timeout=60)
+    # the pause after the utterance ends it: delivered then, before the stop
+    wait_until(lambda: world.dictations.exists() and world.dictations.read_text().strip(), 60, "the utterance")
     stopped = world.vt("stop", "--wait")
     assert stopped.returncode == 0, stopped.stderr
     assert wer(SENTENCE, world.dictations.read_text()) < 0.35, world.dictations.read_text()

@@ -11,13 +11,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from vt_testing.daemon import DaemonWorld
+from vt_testing.daemon import DaemonWorld, speak
 from vt_testing.passages import natural_passage, write_wav
 from vt_testing.speech import wer
 
 pytestmark = pytest.mark.slow
-
-LATENCY = 2.5  #: a null-sink monitor delivers audio up to ~2 s late
 
 
 def test_retry_of_a_daemon_recording_gives_the_live_text(pulse, tiny_model_dir, jfk16k, tmp_path):
@@ -28,9 +26,9 @@ def test_retry_of_a_daemon_recording_gives_the_live_text(pulse, tiny_model_dir, 
         world.start_daemon()
         for wav in (jfk16k, paragraph):
             world.dictations.write_text("")
+            since = time.monotonic()
             assert world.vt("toggle").returncode == 0
-            pulse.play(wav).wait(timeout=60)
-            time.sleep(LATENCY)
+            speak(pulse, wav, world, since)
             stopped = world.vt("toggle", "--wait")
             assert stopped.returncode == 0, stopped.stderr
             live = world.dictations.read_text().strip()

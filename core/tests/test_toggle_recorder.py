@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pytest
 from voice_transcriber import history
 from voice_transcriber.recordings import list_recordings
 from vt_testing.core import run_cli
+from vt_testing.pulse import JFK_PAUSE, heard_until_now, wait_until_recorded_into
 from vt_testing.speech import JFK_TEXT, normalise, wer
 
 VT = str(Path(sys.executable).with_name("voice-transcriber"))
@@ -63,10 +65,11 @@ class Desk:
     def status(self, linger: float = 0) -> dict:
         return json.loads(self.vt("status", "--json", "--linger", str(linger)).stdout)
 
-    def speak(self, wav: Path) -> None:
-        """Play ``wav`` into the virtual mic and wait until the recorder has it (null-sink blocks are ~2 s)."""
-        self.pulse.play(wav).wait(timeout=30)
-        time.sleep(2.5)
+    def speak(self, wav: Path, recorder: int, since: float) -> None:
+        """Play ``wav`` into the virtual mic; return once ``recorder`` (asked to start after ``since``,
+        ``time.monotonic()``) has all of it."""
+        self.pulse.play(wav).wait(timeout=60)
+        heard_until_now(recorder, since)
 
 
 @pytest.fixture
@@ -123,13 +126,14 @@ def test_toggle_twice_delivers_and_status_follow_streams_the_states(desk, espeak
                               env=os.environ.copy())
     lines = [follow.stdout.readline()]  # it runs: the first line is the current state
     try:
+        since = time.monotonic()
         first = desk.vt("toggle", "--wait")
         assert first.returncode == 0 and "recording in the background" in first.stdout.decode()
-        desk.speak(speech)
+        desk.speak(speech, _pid(first.stdout.decode()), since)
         second = desk.vt("toggle", "--wait")
         assert second.returncode == 0, second.stderr.decode()
         assert "stopping" in second.stdout.decode()
-        time.sleep(3)  # past --linger: the bar goes back to idle
+        lines += _lines_until_idle_after_delivery(follow.stdout, timeout=60)  # --linger after it: idle again
     finally:
         follow.terminate()
     lines += follow.communicate(timeout=10)[0].splitlines()
@@ -147,6 +151,26 @@ def test_toggle_twice_delivers_and_status_follow_streams_the_states(desk, espeak
     entry = history.get("last")
     assert entry.sinks_delivered == ["append-file"] and entry.backend == "local"
     assert Path(entry.recording).exists() and normalise(entry.text) in normalise(delivered)
+
+
+def _lines_until_idle_after_delivery(stream, timeout: float) -> list[bytes]:
+    """``status --follow`` lines up to the ``idle`` one that follows a delivery (read in a thread: a
+    follower that never prints it fails the test's assertions, it does not hang it)."""
+    lines: list[bytes] = []
+
+    def read() -> None:
+        delivered = False
+        for line in stream:
+            lines.append(line)
+            state = json.loads(line)["state"]
+            delivered = delivered or state == "delivered"
+            if delivered and state == "idle":
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return list(lines)
 
 
 def test_fifty_rapid_toggles_leave_no_recorder_and_no_orphan(desk, tmp_path):
@@ -167,22 +191,13 @@ def test_fifty_rapid_toggles_leave_no_recorder_and_no_orphan(desk, tmp_path):
     assert desk.recorders() == []
 
 
-def recorded_9_s(deadline: float) -> None:
-    """Wait until the recording being made holds 9 s of audio (16 kHz 16-bit mono after its header):
-    on a loaded machine the recorder may start writing seconds after `start --wait` returns."""
-    while time.monotonic() < deadline:
-        recordings = list_recordings()
-        if recordings and recordings[-1].stat().st_size >= 44 + 9 * 32_000:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"the recording did not reach 9 s in time: {list_recordings()}")
-
-
 def test_kill_9_mid_recording_then_retry_last_and_the_stale_pid_is_cleaned(desk, jfk16k):
     started = desk.vt("start", "--wait")
     pid = _pid(started.stdout.decode())
     player = desk.pulse.play(jfk16k)
-    recorded_9_s(deadline=time.monotonic() + 90)  # "… ask not what your country can do for you" is in the file
+    # "… ask not what your country can do for you" is in the file (on a loaded machine the recorder may write
+    # seconds behind the speaker); cut in the pause after it
+    wait_until_recorded_into(pid, JFK_PAUSE)
     os.kill(pid, signal.SIGKILL)
     player.kill()
     status = desk.status(linger=60)
@@ -192,7 +207,9 @@ def test_kill_9_mid_recording_then_retry_last_and_the_stale_pid_is_cleaned(desk,
     retried = desk.vt("retry", "last", "--output", "stdout")
     assert retried.returncode == 0, retried.stderr.decode()
     heard = normalise(retried.stdout.decode())
-    assert "fellow americans" in heard and "ask not what your country" in heard, heard
+    # both phrases said before the kill are recovered (tiny.en hears "ask not" as "that's not" or "just not"
+    # now and then: the words after it are what shows the second phrase is there)
+    assert "fellow americans" in heard and "not what your country can do for you" in heard, heard
     assert wer(JFK_TEXT, heard) < 0.6, heard  # the sentence is cut where the recorder died
 
     toggled = desk.vt("toggle", "--backend", "openai", "--wait")
@@ -204,9 +221,10 @@ def test_kill_9_mid_recording_then_retry_last_and_the_stale_pid_is_cleaned(desk,
 
 
 def test_a_backend_failure_names_the_recording_and_the_retry_command(desk, espeak_wav):
+    since = time.monotonic()
     started = desk.vt("start", "--backend", "openai", "--wait")  # openai on a closed port: refused
     assert started.returncode == 0
-    desk.speak(espeak_wav("Please send the report by Friday."))
+    desk.speak(espeak_wav("Please send the report by Friday."), _pid(started.stdout.decode()), since)
     stopped = desk.vt("stop", "--wait")
     assert stopped.returncode == 1
     [line] = stopped.stderr.decode().splitlines()

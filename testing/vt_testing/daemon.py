@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from vt_testing.desktop import stop
+from vt_testing.pulse import heard_until_now
 
 VT = str(Path(sys.executable).with_name("voice-transcriber"))
 
@@ -122,10 +123,11 @@ class DaemonWorld:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def speak(pulse, wav: Path) -> None:
-    """Play ``wav`` into the virtual mic and wait until it reached a recorder (null-sink blocks are ~2 s)."""
-    pulse.play(wav).wait(timeout=30)
-    time.sleep(2.5)
+def speak(pulse, wav: Path, world: DaemonWorld, since: float, preroll: float = 0.0) -> None:
+    """Play ``wav`` into the virtual mic; return once the recording of ``world``'s daemon, asked for after
+    ``since`` (``time.monotonic()``), holds all of it (``preroll``: the seconds of pre-roll it may begin with)."""
+    pulse.play(wav).wait(timeout=60)
+    heard_until_now(world.process.pid, since, preroll)
 
 
 class EventLog:

@@ -207,6 +207,8 @@ class RecordingProcess:
         import sys
 
         exe = Path(sys.executable).with_name("voice-transcriber")
+        #: When the recorder was started (``time.monotonic()``): it holds no audio from before.
+        self.started = time.monotonic()
         self.process = subprocess.Popen([*wrapper, str(exe), *args], stdin=stdin, stdout=subprocess.PIPE,
                                         stderr=stderr, env={**os.environ, **env})
 
@@ -237,6 +239,11 @@ class RecordingProcess:
             time.sleep(0.05)
         raise AssertionError(f"the recorder opened no WAV file within {timeout} s")
 
+    def speak(self, pulse: PulseServer, wav: Path) -> None:
+        """Play ``wav`` into the virtual mic; return once this recorder has all of it."""
+        pulse.play(wav).wait(timeout=60)
+        heard_until_now(self.process.pid, self.started)
+
     def signal(self, signum: int) -> None:
         self.process.send_signal(signum)
 
@@ -249,6 +256,80 @@ class RecordingProcess:
             out, err = self.process.communicate()
             raise AssertionError(f"the recorder hung for {timeout} s; stderr: {(err or b'').decode()[-1000:]}") from None
         return self.process.returncode, out.decode(), (err or b"").decode()
+
+
+def open_wav(pid: int) -> Path | None:
+    """The WAV that process ``pid`` (a recorder, the daemon) has open for writing, most recently written,
+    as its ``/proc/PID/fd/N`` link: it reads the open file even inside another mount namespace or after a
+    move; None when it has none open."""
+    found = []
+    fds = Path(f"/proc/{pid}/fd")
+    try:
+        entries = list(fds.iterdir())
+    except OSError:
+        return None
+    for fd in entries:
+        try:
+            if os.readlink(fd).endswith(".wav"):
+                found.append((fd.stat().st_mtime, fd))
+        except OSError:
+            continue
+    return max(found)[1] if found else None
+
+
+def recorded_seconds(pid: int) -> float:
+    """Seconds of audio in the WAV that process ``pid`` is recording (16 kHz 16-bit mono after its 44-byte
+    header, on disk: the recorder writes every half second); 0 when it has none open."""
+    path = open_wav(pid)
+    try:
+        return max(0, path.stat().st_size - 44) / 32_000 if path is not None else 0.0
+    except OSError:  # closed meanwhile
+        return 0.0
+
+
+def heard_until_now(pid: int, since: float, before: float = 0.0, timeout: float = 60) -> None:
+    """Wait until the recording ``pid`` is making holds every sound played into the virtual mic until now.
+
+    ``since`` is a ``time.monotonic()`` taken before the recording was asked to start: the recording holds
+    no audio from before it (but ``before`` seconds of a daemon's pre-roll), so once its WAV holds
+    ``now - since + before`` seconds, everything played until now is in it. Never too early; a recorder
+    slow to start only makes the wait longer. Replaces a fixed sleep after playing: on a loaded machine a
+    recorder may lag seconds behind the microphone."""
+    need = time.monotonic() - since + before
+    deadline = time.monotonic() + timeout
+    while recorded_seconds(pid) < need:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the recording of pid {pid} did not reach {need:.1f} s within {timeout:g} s")
+        time.sleep(0.05)
+
+
+#: JFK's speech in jfk.flac: its first sample louder than 1000 (of 32768), and the pause after "… ask not what
+#: your country can do for you" (7.5-8.1 s), a clean place to cut the sentence.
+JFK_ONSET, JFK_PAUSE = 0.33, 7.8
+
+
+def wait_until_recorded_into(pid: int, position: float, onset: float = JFK_ONSET, timeout: float = 90) -> None:
+    """Wait until the recording process ``pid`` is making holds the speech played into the virtual mic up to
+    ``position`` seconds into its file, whose first loud sample is ``onset`` seconds in (the speech is found
+    in the recording by that sample: no guess at when it began)."""
+    import array
+
+    deadline = time.monotonic() + timeout
+    begins = None
+    while time.monotonic() < deadline:
+        path = open_wav(pid)
+        try:
+            data = path.read_bytes()[44:] if path is not None else b""
+        except OSError:
+            data = b""
+        samples = array.array("h", data[: len(data) // 2 * 2])
+        if begins is None:
+            loud = next((i for i, sample in enumerate(samples) if abs(sample) > 1000), None)
+            begins = None if loud is None else loud / 16_000 - onset
+        if begins is not None and len(samples) / 16_000 >= begins + position:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the recording of pid {pid} did not reach {position:g} s into the speech within {timeout:g} s")
 
 
 def wav_seconds(path: Path) -> float:

@@ -17,6 +17,7 @@ import pytest
 from voice_transcriber_tray import autostart, icons
 from vt_testing.daemon import VT, DaemonWorld
 from vt_testing.desktop import require, stop, wait_until
+from vt_testing.pulse import heard_until_now
 from vt_testing.speech import wer
 from vt_testing.tray import TrayHost, start_tray_host
 
@@ -143,6 +144,7 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
         time.sleep(0.3)
         try:
             # Left click: a recording starts in the daemon, on the virtual microphone.
+            daemon, since = world.daemon_status()["pid"], time.monotonic()
             host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
             wait(lambda: host.prop(name, "Status") == "(<'NeedsAttention'>,)", 30, "Status NeedsAttention")
             assert "Recording" in host.prop(name, "ToolTip")
@@ -152,8 +154,8 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
                 ("1", "false"), ("4", "true"), ("2", "true")], enabled
             wait(lambda: host.count_colour(icons.STYLES["recording"][0]) > 20, 10, "the panel drawing red")
             _screenshot(host, "recording")
-            pulse.play(speech).wait(timeout=30)
-            time.sleep(2.5)  # the null sink hands audio out in ~2 s blocks
+            pulse.play(speech).wait(timeout=60)
+            heard_until_now(daemon, since)  # the daemon's recording has all of it
             host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
             wait(lambda: SENTENCE.split()[1] in _clipboard(host).lower() or "Failed" in host.prop(name, "ToolTip"),
                        60, "the transcript on the clipboard")
