@@ -25,7 +25,7 @@ import os
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,6 +156,8 @@ def main() -> None:
     groups = {g.strip() for g in args.only.split(",")}
     found = [p for p in passages(groups) + ([continuous_passage()] if "continuous" in groups else [])
              if not args.passage or any(p.name.startswith(prefix) for prefix in args.passage)]
+    names = [p.name for p in found]  # the paused passages share a name: tell them apart by length
+    found = [replace(p, name=f"{p.name} ({p.seconds:.0f} s)") if names.count(p.name) > 1 else p for p in found]
     lead_ins = LEAD_INS[: max(1, args.offsets)]
     tail = bytes(int(STOP_AFTER * RATE) * 2)
     load_before = load_average()
