@@ -1,8 +1,8 @@
 """``--continuous`` through the real executable: PulseAudio virtual mic → segmenter → tiny.en → stdout.
 
 espeak-ng sentences separated by 1.5 s of silence are played into the virtual microphone; each
-must come out as its own delivery, in order, while the recording goes on. The null-sink monitor
-hands audio over in ~2 s blocks, hence ``LATENCY`` before a stop signal.
+must come out as its own delivery, in order, while the recording goes on. A stop signal waits until
+the recorder's file holds everything said (``heard_until_now``).
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from voice_transcriber.config import load_settings
 from voice_transcriber.context import RunContext
 from voice_transcriber.pipeline import Plan
 from vt_testing.core import ListSink, run_cli
-from vt_testing.pulse import RecordingProcess, recorder_env, wav_seconds
+from vt_testing.pulse import RecordingProcess, heard_until_now, recorder_env, wav_seconds
 
-LATENCY = 2.5
 FIRST, SECOND = "Please send the report by Friday.", "The meeting moves to Monday."
 STOP = "Stop dictation."
 
@@ -107,8 +106,7 @@ def test_a_long_silence_ends_the_session_after_delivering_what_was_said(pulse, e
 def test_ctrl_c_ends_the_session_and_everything_said_is_delivered(pulse, env, store, speech):
     rec = RecordingProcess("--continuous", "--backend", "local", "--output", "stdout", env=env)
     rec.wait_for_file(store)
-    pulse.play(speech(FIRST, SECOND)).wait(timeout=30)
-    time.sleep(LATENCY)
+    rec.speak(pulse, speech(FIRST, SECOND))
     rec.signal(signal.SIGINT)
     code, out, err = rec.finish(timeout=60)
 
@@ -231,12 +229,13 @@ def test_toggle_starts_a_hands_free_session_in_the_background_and_toggle_ends_it
 
     for key, value in env.items():  # run_cli passes os.environ on to the commands and the recorder they start
         monkeypatch.setenv(key, value)
+    since = time.monotonic()
     started = run_cli("toggle", "--continuous", "--wait", "--backend", "local", "--output", "stdout")
     assert started.returncode == 0, started.stderr.decode()
     pid = int(re.search(rb"pid (\d+)", started.stdout).group(1))
     try:
         pulse.play(speech(FIRST, SECOND)).wait(timeout=30)
-        time.sleep(LATENCY)
+        heard_until_now(pid, since)
         stopped = run_cli("toggle", "--wait")
         assert stopped.returncode == 0, stopped.stderr.decode()
     finally:
