@@ -96,17 +96,15 @@ def test_a_phrase_is_heard_after_the_phrase_before_it_held_to_its_decided_text(j
     assert wer("ask not what your country can do for you ask what you can do for your country", heard) < 0.15, heard
 
 
-@pytest.mark.parametrize("overlap", [True, False])
-def test_streamed_phrases_after_the_first_are_heard_after_the_one_before(espeak_passage, tiny_model_dir, overlap):
-    """``input.streamingOverlap``: every phrase after the first goes to ``transcribe_continuation``
-    with the phrase before it and that phrase's decided text (the text before that as context);
-    off, to ``transcribe_segment`` with all the text before it as context. Same replay as ``retry``."""
+def test_streamed_phrases_after_the_first_are_heard_after_the_one_before(espeak_passage, tiny_model_dir):
+    """``input.streamingOverlap`` (default on): every phrase after the first goes to ``transcribe_continuation``
+    with the phrase before it and that phrase's decided text (the text before that as context). Off,
+    each goes to ``transcribe_segment`` with all the text before it (the first test above). Same replay as ``retry``."""
     from voice_transcriber.streaming import replay
 
     path, reference, spans = espeak_passage(20)
     audio = Audio.from_file(path)
-    backend = LocalBackend(RunContext(load_settings(overrides={"transcription.local.model": str(tiny_model_dir),
-                                                               "input.streamingOverlap": overlap})))
+    backend = LocalBackend(RunContext(load_settings(overrides={"transcription.local.model": str(tiny_model_dir)})))
     calls: dict[int, tuple[str, float | None, str, str]] = {}  #: phrase samples → (method, s before, text before, context)
     plain, continuation = backend.transcribe_segment, backend.transcribe_continuation
     backend.transcribe_segment = lambda a, context: calls.update({a.samples.size: ("segment", None, "", context)}) \
@@ -122,10 +120,7 @@ def test_streamed_phrases_after_the_first_are_heard_after_the_one_before(espeak_
     assert calls[phrases[0].samples.size] == ("segment", None, "", "")
     for index in range(1, len(phrases)):
         method, before_seconds, before_text, context = calls[phrases[index].samples.size]
-        if overlap:
-            assert method == "continuation", index
-            assert before_seconds == pytest.approx(phrases[index - 1].samples.size / 16_000)
-            assert (before_text, context) == (texts[index - 1], " ".join(texts[:index - 1]))
-        else:
-            assert (method, context) == ("segment", " ".join(texts[:index]))
+        assert method == "continuation", index
+        assert before_seconds == pytest.approx(phrases[index - 1].samples.size / 16_000)
+        assert (before_text, context) == (texts[index - 1], " ".join(texts[:index - 1]))
     assert wer(reference, streamed) < 0.2, streamed
