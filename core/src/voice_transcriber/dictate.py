@@ -18,23 +18,21 @@ from __future__ import annotations
 import os
 import sys
 
+from .capture.early import FLAG_OPTIONS, VALUE_OPTIONS
+
 TYPE_CHECKING = False  # typing costs milliseconds here, on the way to the microphone
 if TYPE_CHECKING:
     from typing import Any
 
-#: The root command's own options: ``--config PATH`` and three flags (name → parameter).
-ROOT_VALUES = {"--config": "config_file"}
-ROOT_FLAGS = {"--debug": "debug", "--quiet": "quiet", "-q": "quiet", "--strict": "strict"}
-#: The pipeline's options (``run_cmd.pipeline_options``): option → parameter, for options taking a text value.
-PIPELINE_VALUES = {"--input": "input_path", "-i": "input_path", "--backend": "backend", "-b": "backend",
-                   "--format": "formatters", "-f": "formatters", "--output": "output", "-o": "output",
-                   "--language": "language", "-l": "language", "--profile": "profile", "--device": "device",
-                   "-d": "device", "--max-duration": "max_duration", "--silence-stop": "silence_stop"}
+#: The root command's own parameters; the others are the pipeline's (``run_cmd.pipeline_options``),
+#: which ``transcribe`` takes too. Options → parameters: ``capture.early``'s tables, shared.
+ROOT_PARAMS = {"config_file", "debug", "quiet", "strict"}
+ROOT_VALUES = {option: param for option, param in VALUE_OPTIONS.items() if param in ROOT_PARAMS}
+ROOT_FLAGS = {option: param for option, param in FLAG_OPTIONS.items() if param in ROOT_PARAMS}
+PIPELINE_VALUES = {option: param for option, param in VALUE_OPTIONS.items() if param not in ROOT_PARAMS}
+PIPELINE_FLAGS = {option: param for option, param in FLAG_OPTIONS.items() if param not in ROOT_PARAMS}
 #: Options whose value is a number above zero (click's ``FloatRange(min=0, min_open=True)``).
 POSITIVE_NUMBERS = {"max_duration", "silence_stop"}
-#: The pipeline's flags: option → parameter.
-PIPELINE_FLAGS = {"--no-format": "no_format", "--json": "json_output", "--no-newline": "no_newline",
-                  "--continuous": "continuous", "--live": "live"}
 #: What click passes for a pipeline option that is not given (a flag declared ``default=None`` is None).
 PIPELINE_DEFAULTS: dict[str, Any] = {**dict.fromkeys(PIPELINE_VALUES.values()), **dict.fromkeys(PIPELINE_FLAGS.values()),
                                      "no_format": False}
