@@ -116,5 +116,26 @@ def pytest_xdist_auto_num_workers(config) -> int:
     return max(2, len(os.sched_getaffinity(0)))
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    """``xdist_group`` marks work again (``--dist loadgroup``): the tests of a group run in one worker, which
+    makes the group's session fixtures once (a headless GNOME Shell, a tool install, a checkout copy).
+
+    xdist (3.8) tells its scheduler a test's group by appending ``@GROUP`` to the test's id, which it sets as
+    ``item._nodeid``; pytest 9.2 keeps the id in ``item._id``, so the suffix never arrived and every group
+    was spread over the workers (pytest-dev/pytest-xdist#1386). This sets it where pytest 9.2 reads it, as
+    xdist would; it does nothing where xdist's own suffix arrived (an xdist or pytest with the fix).
+    """
+    if not config.getoption("loadgroup", default=False):  # set on xdist's workers under --dist loadgroup
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        groups = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                         for mark in item.iter_markers("xdist_group")})
+        if groups and "@" not in item.nodeid.rpartition("]")[2] and hasattr(item, "_id"):
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
+
+
 def pytest_unconfigure(config) -> None:
     shutil.rmtree(SESSION_ROOT, ignore_errors=True)
