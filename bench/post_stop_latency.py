@@ -54,6 +54,8 @@ PAUSE = 0.8  #: silence between sentences of the "paused" passages
 BIN = Path(sys.executable).parent
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")  # Debian: pocketsphinx-testdata
 #: Targets of issue 16: wait after stop ÷ batch, per length
+#: The recorder's setting for the "last phrase whole" comparison runs (12 s passages)
+UNSPLIT = {"VOICE_TRANSCRIBER_INPUT__STREAMING_SPLIT_SECONDS": "null"}
 GOALS = {"12 s": "<= 0.25", "30 s": "<= 0.10", "62 s": "<= 0.06", "paused 13 s": "<= 0.25", "paused 33 s": "<= 0.10"}
 DEBUG_LINES = ("timings", "info: streamed", "info: last phrase", "info: tail", "info: stop → end of recording",
                "info: waited for phrases", "info: left at the stop")
@@ -80,6 +82,7 @@ class Result:
     wer_batch: float = 0.0
     debug: list[str] = field(default_factory=list)
     infos: list[dict[str, str]] = field(default_factory=list)  #: each run's `info:` lines
+    whole: list[tuple[float, float, dict[str, str]]] = field(default_factory=list)  #: (wait, batch, infos) unsplit
 
     def seconds(self, key: str) -> float:
         """Median over the runs of an `info:` value in seconds ("0.123 s"), 0 when absent."""
@@ -221,7 +224,7 @@ class Batch:
 
 def main() -> None:
     parser = bench_parser(__doc__, RESULTS / "52-post-stop-latency.md")
-    parser.add_argument("--repeat", type=int, default=repeats(5, 1), help="runs per passage (median)")
+    parser.add_argument("--repeat", type=int, default=repeats(4, 1), help="runs per passage (median)")
     parser.add_argument("--only", default="12,30,62,paused,continuous", help="groups to run, comma-separated")
     parser.add_argument("--stop-after", type=float, default=STOP_AFTER,
                         help=f"seconds from the last word to the stop signal (default {STOP_AFTER:g}: a hand on a hotkey)")
@@ -273,8 +276,10 @@ def measure(found: list[Passage], repeat: int, source: RealTimeSource, env: dict
             result.wers.append(wer(passage.text, text))
             result.wer_batch = wer(passage.text, batch_text)
             result.debug = [line for line in debug.splitlines() if line.startswith(DEBUG_LINES)]
-            result.infos.append(dict(line[len("info: "):].split(" = ", 1) for line in result.debug
-                                     if line.startswith("info: ") and " = " in line))
+            result.infos.append(_infos(debug))
+            if passage.group == "12 s":  # the same with the last phrase left whole (before the split at the stop)
+                wait_whole, _, debug_whole = one_run(passage.pcm, source, {**env, **UNSPLIT}, store, stop_after)
+                result.whole.append((wait_whole, batch.run(passage.pcm)[0], _infos(debug_whole)))
             print(f"{passage.name} ({passage.seconds:.1f} s): {wait * 1000:.0f} ms after stop, batch {batch_time * 1000:.0f} ms, "
                   f"WER {result.wers[-1]:.3f} vs {result.wer_batch:.3f}, load {load_average()}", file=sys.stderr, flush=True)
         results.append(result)
@@ -358,11 +363,30 @@ def report(results: list[Result], continuous: dict[str, float] | None, repeat: i
         left = r.infos[-1].get("left at the stop", "?") if r.infos else "?"
         lines.append(f"| {r.passage.name} | {wait * 1000:.0f} ms | {noticed * 1000:.0f} ms | {waited * 1000:.0f} ms | "
                      f"{(wait - noticed - waited) * 1000:.0f} ms | {left} |")
+    whole = [r for r in results if r.whole]
+    if whole:
+        lines += ["", "The ~12 s passages again with the last phrase left whole (`input.streamingSplitSeconds: null`, "
+                  "what the wait was before the split at the stop), run right after each run above, each with its own batch:", "",
+                  "| passage | wait, last phrase whole (runs) | wait ÷ batch | waited for phrases | left at the stop (last run) |"
+                  " wait ÷ batch with the split |", "|---|---|---|---|---|---|"]
+        for r in whole:
+            waits = ", ".join(f"{w * 1000:.0f}" for w, _, _ in r.whole)
+            ratio = statistics.median(w / b for w, b, _ in r.whole)
+            waited = statistics.median(_seconds(i.get("waited for phrases", "")) for _, _, i in r.whole)
+            lines.append(f"| {r.passage.name} | {waits} ms | {ratio:.2f} | {waited * 1000:.0f} ms | "
+                         f"{r.whole[-1][2].get('left at the stop', '?')} | {r.ratio:.2f} |")
+        lines.append(f"\nMedian of the passages: {statistics.median(statistics.median(w / b for w, b, _ in r.whole) for r in whole):.2f} "
+                     f"with the last phrase whole, {statistics.median(r.ratio for r in whole):.2f} with the split.")
     lines += ["", "The last run of each passage, `--debug` lines:", ""]
     for r in results:
         lines.append(f"- {r.passage.name}, {r.passage.seconds:.0f} s: " + " · ".join(f"`{line}`" for line in r.debug))
     lines += ["", EXPLANATION, ""]
     return "\n".join(lines), rows, "; ".join(notes)
+
+
+def _infos(debug: str) -> dict[str, str]:
+    return dict(line[len("info: "):].split(" = ", 1) for line in debug.splitlines()
+                if line.startswith("info: ") and " = " in line)
 
 
 def _seconds(value: str) -> float:

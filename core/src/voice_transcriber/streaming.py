@@ -4,12 +4,16 @@
 recorder (sharing the recording's one voice-activity detector with ``--silence-stop``). A phrase
 ends at a 0.6 s pause, or — once it is ``input.streamingPhraseSeconds`` long — at a short pause
 (``input.streamingShortPause``), and at 1.75 times that length at any 0.2 s pause, so that little
-is left open when the stop comes. Every finished
+is left open when the stop comes; and the last phrase, when it has a 0.2 s pause leaving
+``input.streamingSplitSeconds`` on both sides, is handed out in two at the stop (the part before
+that pause was started there, so only the rest is left after the stop). Every finished
 phrase is handed to ``backend.transcribe_segment(audio, context)`` in a worker thread
 (``backend.segment_concurrency`` at once), ``context`` being the text already decided before it
-(``input.streamingContext``). Work on a phrase starts at a 0.15 s pause and is kept if the
-phrase ends there; the phrase still being spoken is transcribed again every
-``input.streamingRedecodeSeconds`` of new audio while the backend is idle, for the live text.
+(``input.streamingContext``). Work on a phrase starts at a 0.2 s pause (on the rest after its
+last split point first, when the stop would split it) and is kept if the phrase ends there, or
+while it runs, as the first part of a split at the stop; the phrase still being spoken is
+transcribed again every ``input.streamingRedecodeSeconds`` of new audio while the backend is
+idle, for the live text.
 The final text of every phrase comes from one transcription of all its audio with the text
 decided before it, so it depends on the audio only: :func:`replay` gives a stored recording
 (``retry``) the same text as the live run.
