@@ -124,3 +124,36 @@ def test_streamed_phrases_after_the_first_are_heard_after_the_one_before(espeak_
         assert before_seconds == pytest.approx(phrases[index - 1].samples.size / 16_000)
         assert (before_text, context) == (texts[index - 1], " ".join(texts[:index - 1]))
     assert wer(reference, streamed) < 0.2, streamed
+
+
+def test_a_stop_in_fluent_speech_splits_the_last_phrase_and_retry_gives_the_same_text(tiny_model_dir, plugin_manager):
+    """A 12 s paragraph read in one go, stopped 0.4 s after its last word: the phrase is split at its
+    last pause (input.streamingSplitSeconds), its first part started at that pause while the words
+    went on, the rest prompted with the first part's text. Fed as recorded (50 ms blocks, early
+    starts at pauses), the text is the one retry's replay gives, and as good as batch."""
+    from vt_testing.passages import natural_passage
+
+    from voice_transcriber.streaming import replay
+
+    pcm, reference = natural_passage("short-1")
+    pcm += bytes(int(0.4 * 16_000) * 2)
+    settings = load_settings(overrides={"transcription.local.model": str(tiny_model_dir), "transcription.local.beamSize": 1})
+    backend = LocalBackend(RunContext(settings, pm=plugin_manager))
+    prompts: list[str] = []
+    transcribe_segment = backend.transcribe_segment
+    backend.transcribe_segment = lambda audio, context: prompts.append(context) or transcribe_segment(audio, context)
+    session = StreamingTranscription(backend, backend.ctx)
+    segmenter = session.segmenter(None)
+    assert segmenter.activity.wait_ready(30)
+    for offset in range(0, len(pcm), 1600):
+        segmenter.feed(pcm[offset:offset + 1600])
+    segmenter.flush()
+    audio = Audio.from_samples(np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768, 16_000)
+    live = session.result(audio)
+    retried = replay(backend.ctx, backend, audio).result(audio)
+
+    assert segmenter.split_at_stop and live.extra["streamed_phrases"] == 2
+    assert live.text == retried.text
+    head = session._phrases[0][1].result().text.strip()
+    assert head and prompts[-1] == head and prompts.count(head) >= 2, "the rest was prompted with the first part's text, live and in retry"
+    assert wer(reference, live.text) <= wer(reference, backend.transcribe(audio).text) + 0.05, live.text
