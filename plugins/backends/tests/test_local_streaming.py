@@ -137,7 +137,8 @@ def test_a_stop_in_fluent_speech_splits_the_last_phrase_and_retry_gives_the_same
 
     pcm, reference = natural_passage("short-1")
     pcm += bytes(int(0.4 * 16_000) * 2)
-    settings = load_settings(overrides={"transcription.local.model": str(tiny_model_dir), "transcription.local.beamSize": 1})
+    settings = load_settings(overrides={"transcription.local.model": str(tiny_model_dir), "transcription.local.beamSize": 1,
+                                        "input.streamingSplitSeconds": 3})
     backend = LocalBackend(RunContext(settings, pm=plugin_manager))
     prompts: list[str] = []
     transcribe_segment = backend.transcribe_segment
