@@ -157,8 +157,9 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
             pulse.play(speech).wait(timeout=60)
             heard_until_now(daemon, since)  # the daemon's recording has all of it
             host.call(name, "org.kde.StatusNotifierItem.Activate", "0", "0")
-            wait(lambda: SENTENCE.split()[1] in _clipboard(host).lower() or "Failed" in host.prop(name, "ToolTip"),
-                       60, "the transcript on the clipboard")
+            # its last word: tiny.en now and then hears "send" as "end" (the WER bound below allows it)
+            wait(lambda: "friday" in _clipboard(host).lower() or "Failed" in host.prop(name, "ToolTip"),
+                 60, "the transcript on the clipboard")
             assert wer(SENTENCE, _clipboard(host)) < 0.35, _clipboard(host)
             if host.count_colour(icons.STYLES["delivered"][0]) > 20:  # shown for tray.deliveredSeconds
                 _screenshot(host, "delivered")
