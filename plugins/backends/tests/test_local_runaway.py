@@ -36,6 +36,9 @@ def test_a_loop_is_collapsed_to_one_copy_only_when_it_is_too_long_for_its_audio(
     assert collapse_repeats("can do for you f s s s s s s s s s") == "can do for you f s"
     assert collapse_repeats("Ask question. Ask question. Ask question.") == "Ask question."
     assert collapse_repeats("f, f, f, f, f, f.") == "f."
+    # a run collapsed makes a new one (sampled at a fallback temperature, once in a few decodes of a cut tail)
+    assert collapse_repeats("Ask what. Ask what? Ask Ask Ask what? Ask") == "Ask what? Ask"
+    assert without_runaway("Ask what. Ask what? Ask Ask Ask what? Ask", 0.74) == "Ask what? Ask"
     assert collapse_repeats("ask what you can do for your country") == "ask what you can do for your country"
     assert without_runaway("No, no, no, I said no.", 1.5) == "No, no, no, I said no.", "said at a human rate: kept"
     assert without_runaway("Ask question. Ask question. Ask question.", 0.67) == "Ask question."

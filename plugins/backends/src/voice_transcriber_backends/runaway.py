@@ -55,7 +55,17 @@ def without_runaway(text: str, seconds: float) -> str:
 
 def collapse_repeats(text: str) -> str:
     """Keep one of each run of a phrase (1 to :data:`LONGEST_REPEAT` words) said :data:`REPEATS`
-    times or more in a row, comparing words without case and punctuation."""
+    times or more in a row, comparing words without case and punctuation, until none is left: a
+    collapsed run can make a new one ("Ask what. Ask what? Ask Ask Ask what?" becomes "Ask what. Ask what?
+    Ask what?", then "Ask what?")."""
+    while True:
+        collapsed = _collapse_once(text)
+        if collapsed == text:
+            return text
+        text = collapsed
+
+
+def _collapse_once(text: str) -> str:
     words = text.split()
     keys = [re.sub(r"\W", "", word).casefold() or word for word in words]
     kept: list[str] = []
