@@ -77,6 +77,16 @@ class RunContext:
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
 
+    def remember_head_start(self, name: str, payload: Any) -> None:
+        """Let the next ``transcribe`` with the same options, config file and environment start early what
+        this run prepared: before it reads the configuration, it calls the function named ``name`` in the
+        ``voice_transcriber.head_start`` entry-point group with ``payload`` (JSON values), which starts the
+        work in a thread; the component then takes the result if it is what it needs
+        (:mod:`voice_transcriber.head_start`). Does nothing in a run that takes no head starts."""
+        from .head_start import remember
+
+        remember(name, payload)
+
     # --- components, for plugins that run backends themselves (e.g. to compare them) ---
 
     def backend_names(self) -> list[str]:

@@ -132,6 +132,8 @@ def _run(parsed: Parsed, index: dict[str, Any], debug: bool) -> None:
     from .plugins import get_plugin_manager
     from .runner import CliState, report_failures, run_from_options, transcribe_files
 
+    if parsed.command == "transcribe":
+        _head_start(parsed)
     pm = get_plugin_manager(index=index)
     report_failures(pm)
     state = CliState(pm=pm, config_file=parsed.root["config_file"], debug=debug, quiet=parsed.root["quiet"],
@@ -153,3 +155,16 @@ def _run(parsed: Parsed, index: dict[str, Any], debug: bool) -> None:
 
         sys.stdout, sys.stderr = PacifyFlushWrapper(sys.stdout), PacifyFlushWrapper(sys.stderr)
         sys.exit(1)
+
+
+def _head_start(parsed: Parsed) -> None:
+    """Start what the last ``transcribe`` with the same options, config and environment prepared
+    (the local model), before the configuration is read (:mod:`.head_start`)."""
+    from . import head_start
+    from .quick import entry_points, load
+
+    def lookup(name: str) -> Any:
+        target = next((value for _, entry, value in entry_points(head_start.GROUP) if entry == name), None)
+        return load(target) if target is not None else None
+
+    head_start.begin(head_start.inputs("transcribe", parsed.options, parsed.root["config_file"]), lookup)

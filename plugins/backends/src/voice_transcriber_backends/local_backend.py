@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from voice_transcriber import Audio, Backend, BackendError, Check, Segment, Transcript, hookimpl
 
-from . import local_models
+from . import local_head_start, local_models
+from .local_head_start import quiet_openmp
 from .local_config import SECTION, LocalConfig
 from .local_models import ResolvedModel, first_line, hub_offline
 from .languages import WHISPER_LANGUAGES, whisper_languages
@@ -29,11 +30,7 @@ from .runaway import max_new_tokens, without_runaway
 if TYPE_CHECKING:
     import numpy as np
 
-# CTranslate2's OpenMP workers spin while they wait for work. Beside a running recording (the
-# recorder loop, PortAudio, the VAD) spinning threads starve each other: a streamed phrase took
-# 3-5x longer on 2 cores, and batch transcription is no faster with spinning. Read once, when
-# ctranslate2 loads, so it is set as this plugin is loaded.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+quiet_openmp()  # set as this plugin is loaded, before anything imports ctranslate2
 
 INSTALL_FIX = "install it: `pip install 'voice-transcriber-backends[local]'` (the voice-transcriber distribution includes it)"
 @dataclass(frozen=True)
@@ -207,13 +204,18 @@ class LocalBackend(Backend):
                                      allow_download=config.allow_download, progress=not self.ctx.quiet)
         local_models.check_directory(model.path)
         device, compute_type, threads = self._runtime()
-        try:
-            whisper = WhisperModel(str(model.path), device=device, compute_type=compute_type, cpu_threads=threads,
-                                   local_files_only=True)
-        except (RuntimeError, ValueError, OSError) as exc:
-            raise BackendError(f"cannot load local model '{model.name}' from {model.path}: "
-                               f"{first_line(exc)} ({_load_fix(exc, model)})") from None
+        whisper = local_head_start.take(str(model.path), device, compute_type, threads)  # loading since the start?
+        if whisper is None:
+            try:
+                whisper = WhisperModel(str(model.path), device=device, compute_type=compute_type, cpu_threads=threads,
+                                       local_files_only=True)
+            except (RuntimeError, ValueError, OSError) as exc:
+                raise BackendError(f"cannot load local model '{model.name}' from {model.path}: "
+                                   f"{first_line(exc)} ({_load_fix(exc, model)})") from None
+        else:
+            self.ctx.info["local model head start"] = "used"
         self.ctx.log(f"local model {model.name} ({model.origin}) at {model.path} on {device}/{compute_type}, {threads} threads")
+        self.ctx.remember_head_start("local", local_head_start.payload(str(model.path), device, compute_type, threads))
         return LoadedModel(whisper, model, device, compute_type, threads)
 
     def _language(self, loaded: LoadedModel) -> str | None:
