@@ -56,6 +56,10 @@ def test_daemon_start_stop_status_cancel(shared, pulse):
     assert again.stderr.strip() == (f"voice-transcriber: error: already recording (run {run_id}, daemon pid "
                                     f"{shared.process.pid}); stop it with `voice-transcriber stop`")
     assert shared.daemon_status()["recording"] == run_id
+    printed = json.loads(shared.vt("daemon", "status", "--json").stdout)  # the command (daemon_status() asks the socket)
+    stable = ("pid", "since", "socket", "config", "backends", "prerollMs", "recording")
+    assert [printed[key] for key in stable] == [shared.daemon_status()[key] for key in stable]
+    assert printed["recording"] == run_id and printed["pid"] == shared.process.pid
     assert _open_streams(pulse, shared.process.pid) == 1
     bar = shared.run_status()
     assert bar["state"] == "recording" and bar["id"] == run_id and bar["pid"] == shared.process.pid

@@ -70,15 +70,37 @@ class DaemonWorld:
         self.config_file.write_text(data, encoding="utf-8")
 
     def start_daemon(self, timeout: float = 60) -> subprocess.Popen:
+        """Start ``voice-transcriber daemon``; return once it answers on its socket."""
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen([VT, "daemon"], env=self.env, stdin=subprocess.DEVNULL, stdout=log,
                                             stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
-        while self.vt("daemon", "status").returncode != 0:
+        # asked over the socket from here: a `daemon status` process every poll took more CPU than the start-up
+        while (status := self.ask("status")) is None or status.get("data", {}).get("pid") != self.process.pid:
             assert self.process.poll() is None, f"the daemon exited: {self.log.read_text()[-2000:]}"
             assert time.monotonic() < deadline, "the daemon did not answer"
-            time.sleep(0.1)
+            time.sleep(0.05)
         return self.process
+
+    def ask(self, command: str, timeout: float = 30) -> dict[str, Any] | None:
+        """The daemon's final reply to ``command`` (``status``, ``reload``, …) sent over its socket as
+        ``voice-transcriber daemon COMMAND`` sends it; None when no daemon listens there."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            try:
+                sock.connect(str(self.socket))
+            except (FileNotFoundError, ConnectionRefusedError):
+                return None
+            sock.sendall(json.dumps({"v": 1, "command": command, "args": [], "config": None, "debug": False,
+                                     "quiet": False, "session": {}}).encode() + b"\n")
+            for line in sock.makefile("rb"):
+                message = json.loads(line)
+                if "exit" in message:
+                    return message
+            return None  # closed without a final reply
+        finally:
+            sock.close()
 
     def vt(self, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
         return subprocess.run([VT, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
@@ -87,9 +109,10 @@ class DaemonWorld:
         return subprocess.Popen([VT, *args], **{"env": self.env, **kwargs})
 
     def daemon_status(self) -> dict[str, Any]:
-        result = self.vt("daemon", "status", "--json")
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
+        """What ``voice-transcriber daemon status --json`` prints, asked over the socket from this process."""
+        final = self.ask("status")
+        assert final is not None and final.get("exit") == 0, final
+        return final["data"]
 
     def run_status(self, linger: float = 60) -> dict[str, Any]:
         return json.loads(self.vt("status", "--json", "--linger", str(linger)).stdout)

@@ -247,8 +247,47 @@ class RecordingProcess:
     def signal(self, signum: int) -> None:
         self.process.send_signal(signum)
 
+    def watch_stderr(self) -> None:
+        """Read the recorder's stderr (and stdout) as it comes, for :meth:`wait_for_stderr`; :meth:`finish`
+        still returns all of it."""
+        self._lines: list[str] = []
+        self._changed = threading.Condition()
+        self._out: list[bytes] = []
+
+        def read_err() -> None:
+            for line in self.process.stderr:
+                with self._changed:
+                    self._lines.append(line.decode(errors="replace"))
+                    self._changed.notify_all()
+
+        self._readers = [threading.Thread(target=read_err, daemon=True),
+                         threading.Thread(target=lambda: self._out.append(self.process.stdout.read()), daemon=True)]
+        for reader in self._readers:
+            reader.start()
+
+    def wait_for_stderr(self, predicate, timeout: float = 60) -> bool:
+        """Wait until ``predicate(stderr lines so far)`` holds (True) or ``timeout`` passed or the process
+        ended (False); needs :meth:`watch_stderr`."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not predicate(self._lines):
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    return bool(predicate(self._lines))
+                self._changed.wait(timeout=0.1)
+            return True
+
     def finish(self, timeout: float = 60) -> tuple[int, str, str]:
         """Exit code, stdout and stderr once the process ends (killed, and the test failed, after ``timeout``)."""
+        if getattr(self, "_readers", None):
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                raise AssertionError(f"the recorder hung for {timeout} s; stderr: {''.join(self._lines)[-1000:]}") from None
+            for reader in self._readers:
+                reader.join(timeout=30)
+            return self.process.returncode, b"".join(self._out).decode(), "".join(self._lines)
         try:
             out, err = self.process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
