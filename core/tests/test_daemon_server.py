@@ -92,6 +92,7 @@ def test_daemon_adopts_the_clients_display_session(shared):
 def test_daemon_toggle_delivers_with_the_request_options(shared, pulse, espeak_wav):
     """Config says append-file; `toggle --output stdout,append-file` applies to this dictation only."""
     speech = espeak_wav(SENTENCE)
+    shared.dictations.write_text("")
     since = time.monotonic()
     first = shared.vt("toggle", "--output", "append-file", "--language", "en")
     assert first.returncode == 0 and first.stdout.startswith("recording (run "), first.stderr
@@ -281,13 +282,19 @@ def test_the_click_commands_reach_the_daemon_too(shared, cli, monkeypatch):
                              "`voice-transcriber start` or `toggle`)\n")
 
 
-def test_daemon_runs_a_hands_free_session(world, pulse, espeak_wav):
+def test_daemon_runs_a_hands_free_session(shared, pulse, espeak_wav):
     """`toggle --continuous` through the daemon: the utterance is delivered at its pause, `stop --wait` ends it."""
-    world.start_daemon()
-    assert world.vt("toggle", "--continuous").returncode == 0
-    pulse.play(espeak_wav(SENTENCE)).wait(timeout=60)
-    # the pause after the utterance ends it: delivered then, before the stop
-    wait_until(lambda: world.dictations.exists() and world.dictations.read_text().strip(), 60, "the utterance")
-    stopped = world.vt("stop", "--wait")
-    assert stopped.returncode == 0, stopped.stderr
-    assert wer(SENTENCE, world.dictations.read_text()) < 0.35, world.dictations.read_text()
+    shared.dictations.write_text("")
+    try:
+        assert shared.vt("toggle", "--continuous").returncode == 0
+        pulse.play(espeak_wav(SENTENCE)).wait(timeout=60)
+        # the pause after the utterance ends it: delivered then, before the stop
+        wait_until(lambda: shared.dictations.read_text().strip(), 60, "the utterance")
+        stopped = shared.vt("stop", "--wait")
+        assert stopped.returncode == 0, stopped.stderr
+        assert wer(SENTENCE, shared.dictations.read_text()) < 0.35, shared.dictations.read_text()
+        assert shared.daemon_status()["recording"] is None
+    finally:
+        if shared.daemon_status()["recording"] is not None:  # leave the shared daemon idle for the other tests
+            shared.vt("cancel", "--wait")
+        shared.dictations.write_text("")
