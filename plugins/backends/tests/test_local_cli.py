@@ -109,3 +109,31 @@ def test_doctor_fails_when_the_configured_model_cannot_be_had_offline():
     assert code == 1
     assert "FAIL  local model: local model 'small' is not on this machine and offline mode is on" in out
     assert "      fix: run `voice-transcriber models pull small` while online" in out
+
+
+def test_pyav_is_imported_only_for_a_file_libsndfile_cannot_read(espeak_wav, tmp_path):
+    """faster-whisper imports PyAV as it loads; the local backend defers it (the core reads audio with
+    libsndfile): a WAV never loads FFmpeg, an AAC file still decodes through it."""
+    import sys
+
+    import av
+    import soundfile
+
+    sentence = "Please send the report by Friday."
+    wav = espeak_wav(sentence)
+    samples, rate = soundfile.read(wav, dtype="int16")
+    m4a = tmp_path / "speech.m4a"
+    with av.open(str(m4a), "w") as container:
+        stream = container.add_stream("aac", rate=rate)
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = rate
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    for audio, pyav in ((wav, False), (m4a, True)):
+        result = subprocess.run([sys.executable, "-X", "importtime", "-m", "voice_transcriber", "transcribe", str(audio)],
+                                capture_output=True, text=True, timeout=TIMEOUT)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert wer(sentence, result.stdout) <= 0.2, result.stdout
+        imported = {line.rpartition("|")[2].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+        assert ("av._core" in imported) is pyav
+        assert "faster_whisper.audio" in imported

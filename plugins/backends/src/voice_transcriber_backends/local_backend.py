@@ -196,7 +196,7 @@ class LocalBackend(Backend):
 
     def _load(self) -> LoadedModel:
         try:
-            from faster_whisper import WhisperModel
+            WhisperModel = local_head_start.whisper_model_class()  # noqa: N806
         except ImportError:
             raise BackendError(f"the local backend needs faster-whisper, which is missing: {INSTALL_FIX}") from None
         config = self.config

@@ -15,7 +15,9 @@ Standard library only until faster-whisper: no pydantic, no core module.
 from __future__ import annotations
 
 import os
+import sys
 import threading
+import types
 from concurrent.futures import Future
 from typing import Any
 
@@ -24,6 +26,7 @@ Key = tuple[str, str, str, int]
 
 _started: dict[Key, Future[Any]] = {}
 _lock = threading.Lock()
+_import_lock = threading.Lock()
 
 
 def quiet_openmp() -> None:
@@ -32,6 +35,45 @@ def quiet_openmp() -> None:
     3-5x longer on 2 cores, and batch transcription is no faster with spinning. Read once, when
     ctranslate2 loads: called before anything imports it."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def whisper_model_class() -> Any:
+    """``faster_whisper.WhisperModel``, imported with OpenMP waiting passively and PyAV deferred."""
+    quiet_openmp()
+    _defer("av")
+    from faster_whisper import WhisperModel
+
+    return WhisperModel
+
+
+class _Deferred(types.ModuleType):
+    """Stands in ``sys.modules`` for a module until one of its attributes is read, then imports it."""
+
+    def __getattr__(self, name: str) -> Any:
+        with _import_lock:
+            if sys.modules.get(self.__name__) is self:
+                del sys.modules[self.__name__]
+            import importlib
+
+            module = importlib.import_module(self.__name__)
+        return getattr(module, name)
+
+
+def _defer(name: str) -> None:
+    """faster-whisper imports PyAV (FFmpeg, ~50 ms) as it loads, for its own file decoder, which the
+    local backend never calls: the core reads audio with libsndfile, and with PyAV only the formats
+    libsndfile cannot read (it then imports PyAV through this stand-in). ``importlib.util.LazyLoader``
+    would not do: on Python 3.11 the ``import`` statement itself reads an attribute of the module."""
+    if name in sys.modules:
+        return
+    from importlib.util import find_spec
+
+    spec = find_spec(name)
+    if spec is None:
+        return  # not installed: faster-whisper's own import error says so
+    stand_in = _Deferred(name)
+    stand_in.__spec__ = spec
+    sys.modules.setdefault(name, stand_in)
 
 
 def payload(path: str, device: str, compute_type: str, threads: int) -> dict[str, Any]:
@@ -47,9 +89,8 @@ def start(remembered: Any) -> None:
     key = (remembered.get("path"), remembered.get("device"), remembered.get("computeType"), remembered.get("threads"))
     if not (all(isinstance(part, str) for part in key[:3]) and isinstance(key[3], int) and not isinstance(key[3], bool)):
         return
-    quiet_openmp()
     try:
-        from faster_whisper import WhisperModel
+        whisper_model = whisper_model_class()
     except ImportError:
         return
     future: Future[Any] = Future()
@@ -57,7 +98,7 @@ def start(remembered: Any) -> None:
         _started[key] = future  # type: ignore[index]
     # Not a daemon thread: a process that ends during the load (a bad file) waits for it, rather than
     # having native code cut off at exit.
-    threading.Thread(target=_load, args=(WhisperModel, key, future), name="local model head start").start()
+    threading.Thread(target=_load, args=(whisper_model, key, future), name="local model head start").start()
 
 
 def _load(whisper_model: Any, key: Key, future: Future[Any]) -> None:
