@@ -2,7 +2,9 @@
 
 ``--version`` answers here from :mod:`.version` alone: the standard library, nothing else;
 so do ``--help`` and ``<core command> --help`` once the plugin index remembers them
-(:mod:`.plugin_index`), and plugin commands with a quick handler (:mod:`.quick`).
+(:mod:`.plugin_index`), the hotkey commands that a daemon takes (:mod:`.daemon.client`) or that
+only ignore a key's autorepeat, refuse or signal the recorder (:mod:`.hotkey`), and plugin commands
+with a quick handler (:mod:`.quick`).
 
 When the command line records, the microphone opens here, before click, pydantic and
 the plugins are imported (about 0.3 s), so speech starting right away is not lost. A
@@ -41,9 +43,13 @@ def main() -> None:
         if text is not None:
             sys.stdout.write(text)
             return
-    from .daemon.client import fast_path
+    from .daemon import client
 
-    fast_path(argv)  # a hotkey command with a daemon running: it acts, and this exits here
+    client.fast_path(argv)  # a hotkey command with a daemon running: it acts, and this exits here
+    if client.skip:
+        from .hotkey import run as hotkey_run
+
+        hotkey_run(argv)  # no daemon: a hotkey command that only ignores, refuses or signals acts, and exits here
     from . import quick
 
     quick.run(argv)  # a plugin's quick handler (the rofi menu's rows): it answers, and this exits here

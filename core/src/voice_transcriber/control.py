@@ -19,9 +19,6 @@ Everything lives in ``$XDG_RUNTIME_DIR/voice-transcriber/`` (mode 0700):
 
 from __future__ import annotations
 
-import errno
-import fcntl
-import json
 import os
 import signal
 import sys
@@ -31,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from . import hotkey_state
 from .errors import ControlError
 from .files import open_private, private_dir
 from .paths import runtime_dir
@@ -41,132 +39,47 @@ from .paths import runtime_dir
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2})
 #: Set in a background recorder's environment (a reserved name, not a config key).
 BACKGROUND_ENV = "VOICE_TRANSCRIBER_BACKGROUND"
-#: Generous: under heavy load 50 queued toggles each hold the lock for a fork and an exec.
-LOCK_TIMEOUT = 30.0
+LOCK_TIMEOUT = hotkey_state.LOCK_TIMEOUT
 LOG_ROTATE_BYTES = 1 << 20
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write ``data`` so readers see the old file or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(data, out)
-    os.replace(tmp, path)
-
-
-def read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-# --- process identity ------------------------------------------------------------------------
-
-
-def start_ticks(pid: int) -> int | None:
-    """The kernel start time of a live process (None if it is gone or a zombie)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2:].split()  # the command name may contain spaces
-    return None if fields[0] in ("Z", "X") else int(fields[19])
-
-
-def is_alive(pid: int, ticks: int | None) -> bool:
-    """True if ``pid`` still runs and is the same process (not a later one reusing the PID)."""
-    current = start_ticks(pid)
-    return current is not None and (ticks is None or current == ticks)
+# The state files, process identity and key-autorepeat rules live in :mod:`.hotkey_state`, which the
+# executable's fast path (:mod:`.hotkey`) uses before anything heavy is imported; these names stay here.
+write_json_atomic = hotkey_state.write_json_atomic
+read_json = hotkey_state.read_json
+start_ticks = hotkey_state.start_ticks
+is_alive = hotkey_state.is_alive
+fired_ticks = hotkey_state.fired_ticks
+STALE_START = hotkey_state.STALE_START
+repeated_toggle_message = hotkey_state.repeated_toggle_message
 
 
 # --- push-to-talk: a start fired by the key hold that the last stop ended ----------------------
-
-#: Shells a hotkey daemon runs a binding's command through (i3/sway ``exec`` run ``sh -c``).
-SHELLS = frozenset({"sh", "dash", "bash", "zsh", "fish"})
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat[stat.rindex(")") + 2:].split()
-
-
-def fired_ticks(pid: int) -> int | None:
-    """When the command run as process ``pid`` was fired, in kernel clock ticks since boot: its start
-    time, or its parent's when the parent is a shell running just this one command (``sh -c CMD``)
-    started less than a second before it — the ``sh -c`` a window manager runs a key binding
-    through, forked at the key event, in order."""
-    own = start_ticks(pid)
-    fields = _stat_fields(pid)
-    if own is None or fields is None:
-        return own
-    parent = int(fields[1])
-    parent_ticks = start_ticks(parent)
-    try:
-        argv = Path(f"/proc/{parent}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
-        # a binding's `sh -c COMMAND`: one command, not a script running several (`stop; start`)
-        shell = Path(f"/proc/{parent}/comm").read_text().strip() in SHELLS and len(argv) == 3 and \
-            argv[1] == b"-c" and not any(mark in argv[2] for mark in (b";", b"&", b"|", b"\n"))
-    except OSError:
-        shell = False
-    if shell and parent_ticks is not None and 0 <= own - parent_ticks <= os.sysconf("SC_CLK_TCK"):
-        return parent_ticks
-    return own
-
-
-def _boot_id() -> str:
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:
-        return ""
 
 
 def note_stop(fired: int | None) -> None:
     """A ``stop`` fired at ``fired`` ticks was handled (hold the lock): starts fired before it are stale."""
     if fired is not None:
-        write_json_atomic(runtime_dir() / "last-stop.json", {"fired": fired, "boot": _boot_id(), "at": time.time()})
+        write_json_atomic(runtime_dir() / "last-stop.json", hotkey_state.stop_record(fired))
 
 
 def stale_start(fired: int | None) -> bool:
     """True for a ``start`` fired no later than the last ``stop`` (hold the lock): the same key hold,
     repeated by the keyboard's autorepeat while the key was down, reaching us after the release's stop."""
-    last = read_json(runtime_dir() / "last-stop.json")
-    if fired is None or not last or not isinstance(last.get("fired"), int) or last.get("boot") != _boot_id():
-        return False
-    return fired <= last["fired"]
-
-
-STALE_START = ("start ignored: it was fired before the last stop — the same key hold, repeated by key "
-               "autorepeat (press the key again to record)")
+    return fired is not None and hotkey_state.stale_start(fired, read_json(runtime_dir() / "last-stop.json"))
 
 
 def repeated_toggle(fired: int | None, guard: float) -> float | None:
     """For a ``toggle --repeat-guard GUARD`` fired at ``fired`` ticks (hold the lock): the seconds
-    since the previous guarded toggle was fired when that is less than ``guard`` — the key is
-    held and its autorepeat runs the command again (GNOME and KDE shortcuts, i3/sway ``bindsym``)
-    — else None. Every guarded toggle, acted on or not, extends the chain: a held key's repeats
-    follow each other closely, so the whole hold counts as one press."""
+    since the previous guarded toggle was fired when that is less than ``guard`` (a held key's
+    autorepeat), else None; see :func:`.hotkey_state.toggle_repeat`."""
     if fired is None or guard <= 0:
         return None
-    path, boot = runtime_dir() / "last-toggle.json", _boot_id()
-    last = read_json(path)
-    previous = last.get("fired") if last and last.get("boot") == boot and isinstance(last.get("fired"), int) else None
-    write_json_atomic(path, {"fired": max(fired, previous if previous is not None else fired), "boot": boot,
-                             "at": time.time()})
-    if previous is None:
-        return None
-    gap = (fired - previous) / os.sysconf("SC_CLK_TCK")
-    return max(gap, 0.0) if gap < guard else None
-
-
-def repeated_toggle_message(gap: float, guard: float) -> str:
-    return (f"toggle ignored: fired {gap:.2f} s after the previous one (under --repeat-guard {guard:g}) — "
-            "the key is held and repeated by key autorepeat")
+    path = runtime_dir() / "last-toggle.json"
+    gap, record = hotkey_state.toggle_repeat(fired, guard, read_json(path))
+    if record is not None:
+        write_json_atomic(path, record)
+    return gap
 
 
 # --- the lock and the PID file ---------------------------------------------------------------
@@ -175,19 +88,11 @@ def repeated_toggle_message(gap: float, guard: float) -> str:
 @contextmanager
 def control_lock(timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """Hold ``control.lock`` (exclusive ``flock``) for the duration of the block."""
-    fd = os.open(runtime_dir() / "control.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    path = str(runtime_dir() / "control.lock")
+    fd = hotkey_state.lock(path, timeout)
+    if fd is None:
+        raise ControlError(hotkey_state.lock_held(path, timeout))
     try:
-        deadline, pause = time.monotonic() + timeout, 0.001
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
-                    raise ControlError(f"another voice-transcriber command has held {runtime_dir()}/control.lock "
-                                       f"for over {timeout:.0f} s (is one stopped with Ctrl-Z?); end it and retry") from None
-                time.sleep(pause)
-                pause = min(pause * 2, 0.02)
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
@@ -324,6 +229,5 @@ def signal_recorder(recorder: Recorder, signum: int) -> None:
     except ProcessLookupError:
         pass  # it ended on its own between the check and now; nothing left to stop
     except PermissionError:
-        raise ControlError(f"not allowed to signal the recorder (pid {recorder.pid}); "
-                           "was it started by another user?") from None
+        raise ControlError(hotkey_state.not_allowed(recorder.pid)) from None
     unregister(recorder.pid)

@@ -18,21 +18,20 @@ from __future__ import annotations
 import os
 import sys
 
-from .capture.early import FLAG_OPTIONS, VALUE_OPTIONS
+from .option_names import FLAG_OPTIONS, POSITIVE_NUMBERS, ROOT_PARAMS, VALUE_OPTIONS
+from .option_names import plain_value as _plain_value
+from .option_names import positive_number as _number
 
 TYPE_CHECKING = False  # typing costs milliseconds here, on the way to the microphone
 if TYPE_CHECKING:
     from typing import Any
 
-#: The root command's own parameters; the others are the pipeline's (``run_cmd.pipeline_options``),
-#: which ``transcribe`` takes too. Options → parameters: ``capture.early``'s tables, shared.
-ROOT_PARAMS = {"config_file", "debug", "quiet", "strict"}
+#: The root command's own options and the pipeline's (``run_cmd.pipeline_options``), which ``transcribe``
+#: takes too; options → parameters: :mod:`.option_names`' tables, shared.
 ROOT_VALUES = {option: param for option, param in VALUE_OPTIONS.items() if param in ROOT_PARAMS}
 ROOT_FLAGS = {option: param for option, param in FLAG_OPTIONS.items() if param in ROOT_PARAMS}
 PIPELINE_VALUES = {option: param for option, param in VALUE_OPTIONS.items() if param not in ROOT_PARAMS}
 PIPELINE_FLAGS = {option: param for option, param in FLAG_OPTIONS.items() if param not in ROOT_PARAMS}
-#: Options whose value is a number above zero (click's ``FloatRange(min=0, min_open=True)``).
-POSITIVE_NUMBERS = {"max_duration", "silence_stop"}
 #: What click passes for a pipeline option that is not given (a flag declared ``default=None`` is None).
 PIPELINE_DEFAULTS: dict[str, Any] = {**dict.fromkeys(PIPELINE_VALUES.values()), **dict.fromkeys(PIPELINE_FLAGS.values()),
                                      "no_format": False}
@@ -94,20 +93,6 @@ def parse(argv: list[str]) -> Parsed | None:
 def _pipeline_given(parsed: Parsed) -> bool:
     """A pipeline option before a command is click's usage error ("belongs after the command")."""
     return parsed.options != PIPELINE_DEFAULTS
-
-
-def _plain_value(value: str) -> bool:
-    """A value click takes as is; one that looks like an option (``--backend --debug``) is left to click."""
-    return value == "-" or not value.startswith("-")
-
-
-def _number(value: str) -> float | None:
-    """``value`` as click's ``FloatRange(min=0, min_open=True)`` converts it; None when click would refuse it."""
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return None if number <= 0 else number
 
 
 def run(argv: list[str]) -> None:

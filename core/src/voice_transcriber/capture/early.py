@@ -15,21 +15,12 @@ import os
 import sys
 from _thread import get_ident  # not `threading`: milliseconds before the microphone opens
 
+from ..option_names import FLAG_OPTIONS, VALUE_OPTIONS  # (shared with dictate and hotkey)
 from .stops import StopControl
 
 TYPE_CHECKING = False  # typing, json and pathlib would cost milliseconds before the microphone opens
 if TYPE_CHECKING:
     from .microphone import Microphone
-
-#: The root command's options that take a value, and its flags, each → click's parameter name. A test
-#: keeps them in step with the click command (an unknown option only means "no early start");
-#: :mod:`voice_transcriber.dictate` parses a dictation's options with them too.
-VALUE_OPTIONS = {"--config": "config_file", "--input": "input_path", "-i": "input_path", "--backend": "backend",
-                 "-b": "backend", "--format": "formatters", "-f": "formatters", "--output": "output", "-o": "output",
-                 "--language": "language", "-l": "language", "--profile": "profile", "--device": "device",
-                 "-d": "device", "--max-duration": "max_duration", "--silence-stop": "silence_stop"}
-FLAG_OPTIONS = {"--debug": "debug", "--quiet": "quiet", "-q": "quiet", "--strict": "strict", "--no-format": "no_format",
-                "--json": "json_output", "--no-newline": "no_newline", "--live": "live", "--continuous": "continuous"}
 
 #: Thread id → the microphone opened ahead of the recorder, its stop control and the device hint.
 #: Per thread: the daemon hands a microphone to each dictation's worker thread.

@@ -4,7 +4,9 @@ When a daemon runs (``voice-transcriber daemon``), toggle/start/stop/cancel are 
 it records in a warm process (see :mod:`voice_transcriber.daemon`). The executable usually
 reaches it before this module is even imported (``daemon.client.fast_path``); these commands
 ask it too, for the other ways in (``--help`` aside, no ``$XDG_RUNTIME_DIR``, in-process calls).
-Without a daemon, or when it hands the command back, the background recorder below does the job.
+Without a daemon, or when it hands the command back, the background recorder below does the job;
+the executable finishes the commands that only ignore a key's autorepeat, refuse or signal
+before this module is imported (:mod:`voice_transcriber.hotkey`, deciding as here).
 
 Exit codes: 0 done; 1 nothing to act on (``stop`` with no recording, ``start`` while one
 runs) or the waited-for run failed; 130 the waited-for run was cancelled.
@@ -23,7 +25,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from .. import control, runstate
+from .. import control, hotkey_state, runstate
 from ..control import Recorder
 from ..errors import EXIT_CANCELLED, EXIT_REDIRECTED, EXIT_USAGE, ControlError, UsageError
 from .run_cmd import CliState, pipeline_options
@@ -91,8 +93,7 @@ def _start(ctx: click.Context) -> Recorder:
 
 def _signal(recorder: Recorder, signum: int) -> None:
     control.signal_recorder(recorder, signum)
-    verb = "cancelling (the audio is kept)" if signum == signal.SIGUSR2 else "stopping; the text goes to the sinks"
-    click.echo(f"{verb} — recorder pid {recorder.pid}")
+    click.echo(hotkey_state.signalled(recorder.pid, cancel=signum == signal.SIGUSR2))
 
 
 def _wait(recorder: Recorder, started: bool) -> None:
@@ -195,9 +196,7 @@ def start(ctx: click.Context, wait: bool, **_: Any) -> None:
         if control.stale_start(fired):
             return None
         if current is not None:
-            raise ControlError(f"already recording (pid {current.pid}, since "
-                               f"{time.strftime('%H:%M:%S', time.localtime(current.started))}); "
-                               "stop it with `voice-transcriber stop`")
+            raise ControlError(hotkey_state.already_recording(current.pid, current.started))
         return _start(ctx)
 
     recorder, _started = _one_recorder(act)
@@ -213,7 +212,7 @@ def _stopper(signum: int, fired: int | None = None) -> Callable[[Recorder | None
         if signum == signal.SIGUSR1:
             control.note_stop(fired)  # a start fired before this stop (key autorepeat) will be ignored
         if current is None:
-            raise ControlError("no recording is running (start one with `voice-transcriber start` or `toggle`)")
+            raise ControlError(hotkey_state.NOTHING_RECORDING)
         _signal(current, signum)
         return current
 

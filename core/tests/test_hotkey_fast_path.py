@@ -1,0 +1,217 @@
+"""The hotkey commands a held key fires over and over finish before click loads, and say what the command line says.
+
+Without a daemon, ``start`` while a recording runs or after the release's ``stop`` (key autorepeat),
+``toggle`` within ``--repeat-guard`` or stopping the recorder, ``stop`` and ``cancel`` are answered by
+``voice_transcriber.hotkey`` with the standard library alone. Each case runs twice from the same state:
+through the real executable and through the click command line (``voice_transcriber.cli.main``), and
+the output, the exit code, the signal the recorder got and the files left must be the same. No timings:
+which modules the process loaded is what is pinned.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from voice_transcriber import control
+from voice_transcriber.hotkey_state import boot_id
+
+#: Runs the console script's entry point and, at exit, writes the loaded modules' names to a file.
+EXECUTABLE = """
+import atexit, sys
+out = sys.argv.pop(1)
+atexit.register(lambda: open(out, "w").write("\\n".join(sorted(sys.modules))))
+sys.argv[0] = "voice-transcriber"
+from voice_transcriber.__main__ import main
+main()
+"""
+COMMAND_LINE = "import sys; from voice_transcriber.cli import main; main(sys.argv[1:])"
+#: What an ignored, refused or signalling hotkey command must not load (unless bare Python does).
+HEAVY = ("click", "pydantic", "pluggy", "importlib.metadata", "json", "pathlib", "enum", "re", "signal", "typing",
+         "voice_transcriber.cli", "voice_transcriber.control", "voice_transcriber.config", "voice_transcriber.plugins")
+FUTURE = 1 << 60  # kernel ticks no command was fired after
+
+
+def run(argv: list[str], *, fast: bool, dump: Path | None = None) -> subprocess.CompletedProcess:
+    code = EXECUTABLE if fast else COMMAND_LINE
+    prefix = [str(dump)] if fast else []
+    return subprocess.run([sys.executable, "-c", code, *prefix, *argv], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory):
+    """One cache folder for the module: the first command-line run writes the plugin index, the others read it."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def bare_modules():
+    """The modules plain Python loads at start in this environment."""
+    return set(subprocess.run([sys.executable, "-c", "import sys; print(*sys.modules)"], capture_output=True, text=True,
+                              check=True).stdout.split())
+
+
+@pytest.fixture
+def runtime(isolated_dirs, shared_cache, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(shared_cache))
+    folder = Path(os.environ["XDG_RUNTIME_DIR"]) / "voice-transcriber"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
+
+
+def pending(pid: int) -> list[str]:
+    """The signals sent to the (stopped) process ``pid`` and not yet handled."""
+    status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
+    mask = int(status["ShdPnd"], 16) | int(status["SigPnd"], 16)
+    return [signal.Signals(number).name for number in range(1, 65) if mask >> (number - 1) & 1]
+
+
+class World:
+    """A runtime folder in a given state, rebuilt before each of the two runs."""
+
+    def __init__(self, runtime: Path, recorder: str | None, last_stop: int | None = None,
+                 last_toggle: int | None = None) -> None:
+        self.runtime, self.recorder_kind, self.last_stop, self.last_toggle = runtime, recorder, last_stop, last_toggle
+        self.process: subprocess.Popen | None = None
+
+    def build(self) -> None:
+        for name in ("recorder.json", "last-stop.json", "last-toggle.json"):
+            (self.runtime / name).unlink(missing_ok=True)
+        if self.recorder_kind == "live":
+            self.process = subprocess.Popen(["sleep", "120"])
+            self.process.send_signal(signal.SIGSTOP)  # stopped: a signal sent to it stays pending, for the test to read
+            control.register(control.Recorder(self.process.pid, control.start_ticks(self.process.pid),
+                                              time.mktime((2026, 12, 6, 7, 30, 15, 0, 0, -1)), "/tmp/log"))
+        elif self.recorder_kind == "dead":
+            gone = subprocess.Popen(["true"])
+            gone.wait()
+            control.register(control.Recorder(gone.pid, 12345, time.time(), "/tmp/log"))
+        for name, fired in (("last-stop.json", self.last_stop), ("last-toggle.json", self.last_toggle)):
+            if fired is not None:
+                control.write_json_atomic(self.runtime / name, {"fired": fired, "boot": boot_id(), "at": time.time()})
+
+    def outcome(self) -> dict:
+        """What the command left: the recorder's fate and the state files (times and the recorder's PID aside)."""
+        signalled = None
+        if self.process is not None:
+            signalled = pending(self.process.pid)
+            self.process.kill()
+            self.process.wait()
+        files = {}
+        for name in ("recorder.json", "last-stop.json", "last-toggle.json"):
+            data = control.read_json(self.runtime / name)
+            if data is not None:
+                data = {key: value for key, value in data.items() if key not in ("at", "pid", "ticks")}
+                if name != "recorder.json" and data["fired"] != {"last-stop.json": self.last_stop,
+                                                                 "last-toggle.json": self.last_toggle}[name]:
+                    data["fired"] = "this command's" if data["fired"] > 0 else data["fired"]
+            files[name] = data
+        return {"signal": signalled, "files": files}
+
+    def result(self, argv: list[str], fast: bool, dump: Path) -> tuple[int, str, str, dict]:
+        """Build the state, run ``argv``, and say what happened (the recorder's PID written as PID)."""
+        self.build()
+        result = run(argv, fast=fast, dump=dump)
+        pid = str(self.process.pid) if self.process is not None else None
+        out, err = (text.replace(pid, "PID") if pid else text for text in (result.stdout, result.stderr))
+        return result.returncode, out, err, self.outcome()
+
+
+CASES = {
+    "start while recording": ("live", None, None, ["start"]),
+    "start with options while recording": ("live", None, None, ["-q", "--config", "/nowhere.json", "start", "--output",
+                                                                 "typing", "-b", "local", "--max-duration=5", "--live"]),
+    "start fired before the last stop": ("live", FUTURE, None, ["start", "--output", "typing"]),
+    "start after the stop, recorder gone": (None, FUTURE, None, ["start"]),
+    "stop": ("live", None, None, ["stop"]),
+    "stop with nothing recording": (None, None, None, ["--strict", "stop"]),
+    "cancel": ("live", None, None, ["cancel"]),
+    "toggle stops": ("live", None, None, ["toggle", "--output", "typing"]),
+    "toggle stops, after a guarded toggle long ago": ("live", None, 1, ["toggle", "--repeat-guard", "0.8"]),
+    "toggle repeated within the guard": ("live", None, FUTURE, ["toggle", "--output", "typing", "--repeat-guard=0.8"]),
+    "toggle repeated within the guard, nothing recording": (None, None, FUTURE, ["toggle", "--repeat-guard", "0.8"]),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_fast_path_does_what_the_command_line_does_and_loads_no_library(runtime, tmp_path, bare_modules, case):
+    recorder, last_stop, last_toggle, argv = CASES[case]
+    world = World(runtime, recorder, last_stop, last_toggle)
+    dump = tmp_path / "modules.json"
+    fast = world.result(argv, True, dump)
+    modules = set(dump.read_text().split())
+    assert fast == world.result(argv, False, dump)
+    assert [name for name in HEAVY if name in modules and name not in bare_modules] == []
+    assert not [name for name in modules if name.startswith("voice_transcriber_")], "a plugin was imported"
+
+
+def test_what_each_case_does(runtime, tmp_path):
+    """The cases above do what their names say (so the equality above compares real outcomes)."""
+    def once(name: str) -> tuple[int, str, str, dict]:
+        recorder, last_stop, last_toggle, argv = CASES[name]
+        return World(runtime, recorder, last_stop, last_toggle).result(argv, True, tmp_path / "modules.json")
+
+    code, _, err, outcome = once("start while recording")
+    assert code == 1 and "already recording (pid PID," in err and "since 07:30:15" in err and outcome["signal"] == []
+    code, _, err, outcome = once("start fired before the last stop")
+    assert code == 0 and "start ignored: it was fired before the last stop" in err
+    assert outcome["files"]["recorder.json"] is not None, "the recording goes on"
+    code, out, _, outcome = once("stop")
+    assert code == 0 and out == "stopping; the text goes to the sinks — recorder pid PID\n"
+    assert outcome["signal"] == ["SIGUSR1"] and outcome["files"]["recorder.json"] is None
+    assert outcome["files"]["last-stop.json"]["fired"] == "this command's", "a start fired before it will be ignored"
+    code, out, _, outcome = once("cancel")
+    assert code == 0 and out.startswith("cancelling (the audio is kept)") and outcome["signal"] == ["SIGUSR2"]
+    code, _, err, outcome = once("stop with nothing recording")
+    assert code == 1 and err == "voice-transcriber: error: no recording is running (start one with " \
+                                "`voice-transcriber start` or `toggle`)\n"
+    code, _, err, outcome = once("toggle repeated within the guard")
+    assert code == 0 and "toggle ignored: fired 0.00 s after the previous one" in err and outcome["signal"] == []
+    code, out, _, outcome = once("toggle stops, after a guarded toggle long ago")
+    assert code == 0 and out.startswith("stopping;") and outcome["files"]["last-toggle.json"]["fired"] == "this command's"
+
+
+@pytest.mark.parametrize("argv", [
+    ["start", "--max-duration", "-1"],  # click's range check: exit 2
+    ["start", "-otyping"],
+    ["start", "--wait"],
+    ["--debug", "start"],
+    ["toggle", "--repeat-guard", "-0.5"],
+    ["stop", "--bogus"],
+    ["start", "-q"],  # a root option after the command: click's message
+])
+def test_what_the_fast_path_does_not_plainly_understand_goes_to_click(runtime, tmp_path, argv):
+    """The executable then runs the command line as always (its messages, its checks): click is loaded."""
+    World(runtime, "live").result(argv, True, tmp_path / "modules.json")
+    assert "click" in (tmp_path / "modules.json").read_text().split()
+
+
+def test_a_dead_recorders_pid_file_is_reported_by_the_command_line(runtime, tmp_path):
+    code, _, err, outcome = World(runtime, "dead").result(["stop"], True, tmp_path / "modules.json")
+    assert "removed the PID file of a recorder that died" in err and code == 1
+    assert outcome["files"]["recorder.json"] is None
+
+
+def test_the_fast_paths_options_are_those_of_the_click_commands():
+    """An option click has and the fast path does not know only means "click parses it"; one the fast path
+    knows and click does not would skip click's "No such option": they are kept the same."""
+    from voice_transcriber import hotkey
+    from voice_transcriber.cli import make_cli
+
+    root = make_cli(None)
+    own = {"--wait", "-w", "--repeat-guard", "--help", "-h"}
+    for name in ("start", "toggle"):
+        params = [param for param in root.commands[name].params if param.opts[0] not in own]
+        assert {opt for param in params if not param.is_flag for opt in param.opts} == hotkey.PIPELINE_VALUES, name
+        assert {opt for param in params if param.is_flag for opt in param.opts} == hotkey.PIPELINE_FLAGS, name
+    for name in ("stop", "cancel"):
+        assert {opt for param in root.commands[name].params for opt in param.opts} <= own
+    root_options = {opt: param.is_flag for param in root.params for opt in param.opts}
+    assert hotkey.ROOT_VALUES | hotkey.ROOT_FLAGS <= set(root_options)
+    assert not any(root_options[opt] for opt in hotkey.ROOT_VALUES) and all(root_options[opt] for opt in hotkey.ROOT_FLAGS)
