@@ -130,7 +130,6 @@ CASES = {
     "start fired before the last stop": ("live", FUTURE, None, ["start", "--output", "typing"]),
     "start after the stop, recorder gone": (None, FUTURE, None, ["start"]),
     "stop": ("live", None, None, ["stop"]),
-    "stop with nothing recording": (None, None, None, ["--strict", "stop"]),
     "cancel": ("live", None, None, ["cancel"]),
     "toggle stops": ("live", None, None, ["toggle", "--output", "typing"]),
     "toggle stops, after a guarded toggle long ago": ("live", None, 1, ["toggle", "--repeat-guard", "0.8"]),
@@ -168,9 +167,6 @@ def test_what_each_case_does(runtime, tmp_path):
     assert outcome["files"]["last-stop.json"]["fired"] == "this command's", "a start fired before it will be ignored"
     code, out, _, outcome = once("cancel")
     assert code == 0 and out.startswith("cancelling (the audio is kept)") and outcome["signal"] == ["SIGUSR2"]
-    code, _, err, outcome = once("stop with nothing recording")
-    assert code == 1 and err == "voice-transcriber: error: no recording is running (start one with " \
-                                "`voice-transcriber start` or `toggle`)\n"
     code, _, err, outcome = once("toggle repeated within the guard")
     assert code == 0 and "toggle ignored: fired 0.00 s after the previous one" in err and outcome["signal"] == []
     code, out, _, outcome = once("toggle stops, after a guarded toggle long ago")
@@ -185,10 +181,12 @@ def test_what_each_case_does(runtime, tmp_path):
     ["toggle", "--repeat-guard", "-0.5"],
     ["stop", "--bogus"],
     ["start", "-q"],  # a root option after the command: click's message
+    ["--strict", "stop"],  # nothing recording: a press's start may still be starting one (see hotkey.py)
+    ["cancel"],
 ])
 def test_what_the_fast_path_does_not_plainly_understand_goes_to_click(runtime, tmp_path, argv):
     """The executable then runs the command line as always (its messages, its checks): click is loaded."""
-    World(runtime, "live").result(argv, True, tmp_path / "modules.json")
+    World(runtime, None if argv[-1] in ("stop", "cancel") else "live").result(argv, True, tmp_path / "modules.json")
     assert "click" in (tmp_path / "modules.json").read_text().split()
 
 

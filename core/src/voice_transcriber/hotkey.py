@@ -11,10 +11,11 @@ with the exact output and code of the command line when it can finish the comman
 
 * ``start`` fired before the last stop (autorepeat) or while a recorder runs;
 * ``toggle`` repeated within ``--repeat-guard``, or stopping the running recorder;
-* ``stop`` and ``cancel`` (with or without a recorder).
+* ``stop`` and ``cancel`` of the running recorder.
 
 Everything else returns, untouched, to the command line: starting a recorder (it needs the
-pipeline options as click resolves them), ``--wait``, ``--debug``, a PID file naming a dead
+pipeline options as click resolves them), ``stop``/``cancel`` with nothing recording (a press's
+``start`` may still be on its way to start one: the stop must not overtake it), ``--wait``, ``--debug``, a PID file naming a dead
 recorder (the command line reports and removes it), a runtime directory still to be created or
 made private, and any argument this parser does not plainly understand (click's messages).
 The executable calls :func:`run` after asking the daemon (``daemon.client.fast_path``), and only
@@ -167,10 +168,13 @@ def decide(command: str, guard: float, folder: str, fired: int | None) -> tuple[
             write_json_atomic(last_toggle, record)
         if gap is not None:
             return 0, "", f"voice-transcriber: {repeated_toggle_message(gap, guard)}"
+    if recorder is None:
+        # The command line says "no recording is running" (stop: after noting the stop). Not here: a push-to-talk
+        # press's `start` may still be loading the command line to start its recorder, and a stop answered in
+        # milliseconds would overtake it (then that start is ignored as fired before the stop: no recording).
+        return None
     if command == "stop" and fired is not None:  # a start fired before this stop (key autorepeat) will be ignored
         write_json_atomic(folder + "/last-stop.json", stop_record(fired))
-    if recorder is None:
-        return 1, "", f"voice-transcriber: error: {NOTHING_RECORDING}"
     pid = recorder[0]
     try:
         os.kill(pid, SIGUSR2 if command == "cancel" else SIGUSR1)
