@@ -25,7 +25,7 @@ def env(pulse, tiny_model_dir, tmp_path) -> dict[str, str]:
 
 
 def test_a_long_passage_is_transcribed_phrase_by_phrase_while_it_is_spoken(pulse, env, isolated_dirs, espeak_passage):
-    wav, reference, spans = espeak_passage(15)
+    wav, reference, spans = espeak_passage(10)  # 4 sentences, 0.8 s apart (13 s): phrases done while it goes on
     store = isolated_dirs / "xdg_state_home" / "voice-transcriber" / "recordings"
     rec = RecordingProcess("--debug", "--backend", "local", "--output", "stdout", env=env)
     rec.watch_stderr()
