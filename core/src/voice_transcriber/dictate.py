@@ -107,6 +107,8 @@ def run(argv: list[str]) -> None:
     index = plugin_index.read()
     if index is None:
         return  # missing or stale: the command line loads every plugin and writes it
+    if parsed.command == "transcribe":
+        _head_start(parsed)  # first: what it starts runs beside everything below
     from .runner import exit_after
 
     debug = parsed.root["debug"] or bool(os.environ.get("VOICE_TRANSCRIBER_DEBUG"))
@@ -117,8 +119,6 @@ def _run(parsed: Parsed, index: dict[str, Any], debug: bool) -> None:
     from .plugins import get_plugin_manager
     from .runner import CliState, report_failures, run_from_options, transcribe_files
 
-    if parsed.command == "transcribe":
-        _head_start(parsed)
     pm = get_plugin_manager(index=index)
     report_failures(pm)
     state = CliState(pm=pm, config_file=parsed.root["config_file"], debug=debug, quiet=parsed.root["quiet"],

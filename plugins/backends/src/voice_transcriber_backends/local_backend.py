@@ -204,6 +204,8 @@ class LocalBackend(Backend):
                                      allow_download=config.allow_download, progress=not self.ctx.quiet)
         local_models.check_directory(model.path)
         device, compute_type, threads = self._runtime()
+        if config.vad_filter:
+            _load_vad()
         whisper = local_head_start.take(str(model.path), device, compute_type, threads)  # loading since the start?
         if whisper is None:
             try:
@@ -374,6 +376,18 @@ def cpu_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def _load_vad() -> None:
+    """faster-whisper's Silero VAD session (cached by faster-whisper), created now rather than at the first
+    decode: while a head start's model loads in its thread, this thread has nothing else to do. A failure
+    is left to the decode, which reports it as always."""
+    try:
+        from faster_whisper.vad import get_vad_model
+
+        get_vad_model()
+    except Exception:  # noqa: BLE001 - see above
+        pass
 
 
 def _load_fix(exc: BaseException, model: ResolvedModel) -> str:
