@@ -216,20 +216,25 @@ def test_without_a_daemon_the_commands_work_in_process(world):
 
 def test_daemon_preroll_keeps_words_spoken_before_the_hotkey(world, pulse, espeak_wav):
     world.write_config({"transcription": {"backend": "local"}, "daemon": {"prerollMs": 6000}})
+    # The recording starts with at most 6 s of pre-roll, and at most what the pre-roll heard since its microphone
+    # opened (at the daemon's start, then again, empty, when a recording ends): the waits for the whole file use
+    # that bound (never early), not 6 s, which waited up to 6 s too long.
+    opened = time.monotonic()
     world.start_daemon()
     assert world.daemon_status()["prerollMs"] == 6000
     assert _open_streams(pulse, world.process.pid) == 1  # the price of a pre-roll: the microphone stays open while idle
     pulse.play(espeak_wav(SENTENCE)).wait(timeout=60)  # said before any hotkey
     since = time.monotonic()
     assert world.vt("toggle").returncode == 0
-    heard_until_now(world.process.pid, since, 6.0)  # the pre-roll has it: once the file holds all it may start with
+    heard_until_now(world.process.pid, since, min(6.0, since - opened))  # the pre-roll has it
+    opened = time.monotonic()
     stopped = world.vt("toggle", "--wait")
     assert stopped.returncode == 0, stopped.stderr
     assert wer(SENTENCE, world.dictations.read_text()) < 0.35, world.dictations.read_text()
 
     since = time.monotonic()
     assert world.vt("toggle").returncode == 0  # `daemon stop` during a recording: it is delivered first
-    speak(pulse, espeak_wav("The meeting moved to Tuesday."), world, since, preroll=6.0)
+    speak(pulse, espeak_wav("The meeting moved to Tuesday."), world, since, preroll=min(6.0, since - opened))
     ended = world.vt("daemon", "stop")
     assert ended.returncode == 0 and world.process.wait(timeout=30) == 0, ended.stderr
     assert "tuesday" in normalise(world.dictations.read_text()), world.dictations.read_text()
