@@ -19,6 +19,11 @@ OPTIONS = {"backend": None, "language": None, "profile": None}
 @pytest.fixture(autouse=True)
 def no_current_run(monkeypatch):
     monkeypatch.setattr(head_start, "_current", None)
+    monkeypatch.setattr(head_start, "_started", None)
+    monkeypatch.setattr(head_start, "_confirmed", False)
+    registered = []
+    monkeypatch.setattr("atexit.register", registered.append)  # this test process's exit is not a run's
+    return registered
 
 
 def key(**options) -> str:
@@ -101,3 +106,24 @@ def test_the_newest_runs_are_kept():
     head_start.begin(key(language="l7"), lambda name: None)
     head_start.remember("local", {"n": 7})  # unchanged: not rewritten, still in its place
     assert json.loads(head_start.path().read_text())["runs"] == runs
+
+
+def test_a_head_start_the_run_did_not_remember_again_is_forgotten_at_exit(no_current_run, monkeypatch):
+    """E.g. ``backend: [openai, local]`` after one fallback: the local model must not load for nothing on every run."""
+    head_start.begin(key(), lambda name: None)
+    head_start.remember("local", {"path": "/m"})
+    head_start.begin(key(language="fr"), lambda name: None)
+    head_start.remember("local", {"path": "/m"})
+    assert no_current_run == []  # nothing started yet: nothing to check at exit
+
+    assert head_start.begin(key(), lambda name: lambda payload: None) == "local"
+    assert no_current_run == [head_start.forget_unconfirmed]
+    head_start.forget_unconfirmed()  # the run ended without preparing the local backend
+    runs = json.loads(head_start.path().read_text())["runs"]
+    assert list(runs) == [key(language="fr")]
+
+    monkeypatch.setattr(head_start, "_confirmed", False)
+    assert head_start.begin(key(language="fr"), lambda name: lambda payload: None) == "local"
+    head_start.remember("local", {"path": "/m"})  # prepared (taken or not): remembered again, kept
+    head_start.forget_unconfirmed()
+    assert list(json.loads(head_start.path().read_text())["runs"]) == [key(language="fr")]

@@ -19,7 +19,9 @@ entry-point group with the payload::
 The function starts the work in a thread and returns. The component, once configured, checks that
 what it needs is what the head start prepared and takes it, or prepares as it always does: a head
 start never changes what a run does or prints, only when the work begins. A wrong guess costs the
-work and nothing else. Only ``transcribe`` (:mod:`.dictate`) takes head starts: a dictation
+work and nothing else, once: a run that started a head start and did not remember it again (its
+component was never prepared: another backend of a fallback chain answered, or the run failed
+first) forgets it as it exits. Only ``transcribe`` (:mod:`.dictate`) takes head starts: a dictation
 prepares its backend while the user speaks.
 
 Standard library only: it runs before the configuration is read.
@@ -51,6 +53,9 @@ ENV_NAMES = ("HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME")
 
 #: The inputs of the run in this process (:func:`begin`), under which its head starts are remembered.
 _current: str | None = None
+#: The head start this process started (its entry point's name), and whether the run remembered it again.
+_started: str | None = None
+_confirmed = False
 
 
 def path() -> Path:
@@ -82,7 +87,7 @@ def begin(key: str, lookup: Any) -> str | None:
 
     ``lookup(name)``: the function of that entry point, or None. Returns the name started (for tests
     and ``--debug``), or None. Never raises: a head start only saves time."""
-    global _current
+    global _current, _started
     _current = key
     try:
         found = _runs().get(key)
@@ -91,6 +96,10 @@ def begin(key: str, lookup: Any) -> str | None:
         function = lookup(found["name"])
         if function is None:
             return None
+        _started = found["name"]
+        import atexit
+
+        atexit.register(forget_unconfirmed)
         function(found.get("payload"))
     except Exception:  # noqa: BLE001 - the component prepares as always
         return None
@@ -100,8 +109,10 @@ def begin(key: str, lookup: Any) -> str | None:
 def remember(name: str, payload: Any) -> None:
     """File ``payload`` for the entry point ``name`` under this run's inputs (nothing when this run has
     none: a dictation, a run through the full command line, the daemon). Never fails the run."""
+    global _confirmed
     if _current is None:
         return
+    _confirmed = _confirmed or name == _started
     try:
         runs = _runs()
         record = {"name": name, "payload": payload}
@@ -111,6 +122,20 @@ def remember(name: str, payload: Any) -> None:
         runs[_current] = record
         _write({"format": FORMAT, "runs": dict(list(runs.items())[-KEEP:])})
     except Exception:  # noqa: BLE001 - without the record the next run prepares as always
+        return
+
+
+def forget_unconfirmed() -> None:
+    """At exit: forget the head start this run started if the run did not remember it again."""
+    if _started is None or _confirmed or _current is None:
+        return
+    try:
+        runs = _runs()
+        found = runs.get(_current)
+        if isinstance(found, dict) and found.get("name") == _started:
+            del runs[_current]
+            _write({"format": FORMAT, "runs": runs})
+    except Exception:  # noqa: BLE001 - at worst the next run starts it once more
         return
 
 
