@@ -11,6 +11,7 @@ which modules the process loaded is what is pinned.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -32,9 +33,11 @@ from voice_transcriber.__main__ import main
 main()
 """
 COMMAND_LINE = "import sys; from voice_transcriber.cli import main; main(sys.argv[1:])"
-#: What an ignored, refused or signalling hotkey command must not load (unless bare Python does).
-HEAVY = ("click", "pydantic", "pluggy", "importlib.metadata", "json", "pathlib", "enum", "re", "signal", "typing",
-         "voice_transcriber.cli", "voice_transcriber.control", "voice_transcriber.config", "voice_transcriber.plugins")
+#: What a hotkey command answered by the fast path must not load (unless bare Python does).
+HEAVY = ("click", "pydantic", "pluggy", "importlib.metadata", "json", "pathlib", "typing", "voice_transcriber.cli",
+         "voice_transcriber.control", "voice_transcriber.config", "voice_transcriber.plugins")
+#: ... nor, unless it starts a recorder (``subprocess`` imports them), these.
+LIGHT_ONLY = ("enum", "re", "signal", "subprocess")
 FUTURE = 1 << 60  # kernel ticks no command was fired after
 
 
@@ -97,7 +100,8 @@ class World:
                 control.write_json_atomic(self.runtime / name, {"fired": fired, "boot": boot_id(), "at": time.time()})
 
     def outcome(self) -> dict:
-        """What the command left: the recorder's fate and the state files (times and the recorder's PID aside)."""
+        """What the command left: the recorder's fate and the state files (times and the recorder's PID aside;
+        a recorder the command started is not compared: it ends by itself here, with no microphone)."""
         signalled = None
         if self.process is not None:
             signalled = pending(self.process.pid)
@@ -106,8 +110,10 @@ class World:
         files = {}
         for name in ("recorder.json", "last-stop.json", "last-toggle.json"):
             data = control.read_json(self.runtime / name)
+            if name == "recorder.json" and self.recorder_kind is None:
+                continue
             if data is not None:
-                data = {key: value for key, value in data.items() if key not in ("at", "pid", "ticks")}
+                data = {key: value for key, value in data.items() if key not in ("at", "pid", "ticks", "started")}
                 if name != "recorder.json" and data["fired"] != {"last-stop.json": self.last_stop,
                                                                  "last-toggle.json": self.last_toggle}[name]:
                     data["fired"] = "this command's" if data["fired"] > 0 else data["fired"]
@@ -118,8 +124,7 @@ class World:
         """Build the state, run ``argv``, and say what happened (the recorder's PID written as PID)."""
         self.build()
         result = run(argv, fast=fast, dump=dump)
-        pid = str(self.process.pid) if self.process is not None else None
-        out, err = (text.replace(pid, "PID") if pid else text for text in (result.stdout, result.stderr))
+        out, err = (re.sub(r"pid \d+", "pid PID", text) for text in (result.stdout, result.stderr))
         return result.returncode, out, err, self.outcome()
 
 
@@ -135,7 +140,10 @@ CASES = {
     "toggle stops, after a guarded toggle long ago": ("live", None, 1, ["toggle", "--repeat-guard", "0.8"]),
     "toggle repeated within the guard": ("live", None, FUTURE, ["toggle", "--output", "typing", "--repeat-guard=0.8"]),
     "toggle repeated within the guard, nothing recording": (None, None, FUTURE, ["toggle", "--repeat-guard", "0.8"]),
+    "start with nothing recording": (None, None, None, ["--config", "/nowhere.json", "start", "--output", "typing"]),
+    "toggle with nothing recording": (None, None, 1, ["toggle", "--repeat-guard", "0.8", "--backend=openai"]),
 }
+STARTS = {"start with nothing recording", "toggle with nothing recording"}
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -146,7 +154,8 @@ def test_the_fast_path_does_what_the_command_line_does_and_loads_no_library(runt
     fast = world.result(argv, True, dump)
     modules = set(dump.read_text().split())
     assert fast == world.result(argv, False, dump)
-    assert [name for name in HEAVY if name in modules and name not in bare_modules] == []
+    heavy = HEAVY if case in STARTS else HEAVY + LIGHT_ONLY
+    assert [name for name in heavy if name in modules and name not in bare_modules] == []
     assert not [name for name in modules if name.startswith("voice_transcriber_")], "a plugin was imported"
 
 
@@ -169,6 +178,9 @@ def test_what_each_case_does(runtime, tmp_path):
     assert code == 0 and out.startswith("cancelling (the audio is kept)") and outcome["signal"] == ["SIGUSR2"]
     code, _, err, outcome = once("toggle repeated within the guard")
     assert code == 0 and "toggle ignored: fired 0.00 s after the previous one" in err and outcome["signal"] == []
+    code, out, _, outcome = once("toggle with nothing recording")
+    assert code == 0 and out.startswith("recording in the background (pid PID); stop with `voice-transcriber stop`, log: ")
+    assert outcome["files"]["last-toggle.json"]["fired"] == "this command's", "the start of a guarded chain"
     code, out, _, outcome = once("toggle stops, after a guarded toggle long ago")
     assert code == 0 and out.startswith("stopping;") and outcome["files"]["last-toggle.json"]["fired"] == "this command's"
 
@@ -208,8 +220,27 @@ def test_the_fast_paths_options_are_those_of_the_click_commands():
         params = [param for param in root.commands[name].params if param.opts[0] not in own]
         assert {opt for param in params if not param.is_flag for opt in param.opts} == hotkey.PIPELINE_VALUES, name
         assert {opt for param in params if param.is_flag for opt in param.opts} == hotkey.PIPELINE_FLAGS, name
+        assert tuple(param.name for param in params) == hotkey.PIPELINE_ORDER, "a recorder's arguments are in click's order"
     for name in ("stop", "cancel"):
         assert {opt for param in root.commands[name].params for opt in param.opts} <= own
     root_options = {opt: param.is_flag for param in root.params for opt in param.opts}
     assert hotkey.ROOT_VALUES | hotkey.ROOT_FLAGS <= set(root_options)
     assert not any(root_options[opt] for opt in hotkey.ROOT_VALUES) and all(root_options[opt] for opt in hotkey.ROOT_FLAGS)
+
+
+@pytest.mark.parametrize("argv", [
+    ["toggle"],
+    ["start", "--output", "typing", "--output=clipboard"],
+    ["--config", "/x/c.json", "-q", "--strict", "toggle", "--repeat-guard", "0.8", "-o", "typing,clipboard", "-l", "fr",
+     "--no-format", "--profile", "mail", "-d", "2", "--max-duration", "5", "--silence-stop=1e-1", "--live", "--json",
+     "--continuous", "--no-newline", "-b", "local", "-f", "rules", "--live"],
+    ["--config=", "start", "--device", "-", "--format", "rules,llm"],
+])
+def test_a_recorder_the_fast_path_starts_gets_the_arguments_the_command_line_gives_it(runtime, cli, monkeypatch, argv):
+    from voice_transcriber import hotkey
+
+    spawned = []
+    monkeypatch.setattr(control, "spawn_recorder",
+                        lambda args: spawned.append(list(args)) or control.Recorder(1, None, 0, "log"))
+    cli(*argv)
+    assert spawned == [hotkey.parse(argv).recorder_argv()]

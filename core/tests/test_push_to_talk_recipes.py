@@ -63,34 +63,78 @@ CYCLES = int(os.environ.get("VOICE_TRANSCRIBER_TEST_CYCLES", 2))
 #: How long the user waits between releasing the key and pressing it again: more than the guard
 #: (a press sooner than 0.8 s after the last repeat counts as the same hold, by design).
 PAUSE = 1.5
+#: How many cycles may be run again because the desktop ran a repeat after the key was up (see below).
+LATE_DESKTOP_RETRIES = 3
 
 
-def toggle_cycles(hold: Callable[[], object], runtime: Path) -> tuple[int, int]:
+def ticks_now() -> float:
+    """Now on the clock a command's *fired* time is read from: the kernel's process start times, in
+    clock ticks since boot."""
+    return time.clock_gettime(time.CLOCK_BOOTTIME) * os.sysconf("SC_CLK_TCK")
+
+
+def fired_after(runtime: Path, ticks: float) -> bool:
+    """A guarded toggle fired after ``ticks`` was handled (``last-toggle.json`` holds the latest firing)."""
+    try:
+        fired = json.loads((runtime / "voice-transcriber" / "last-toggle.json").read_text())["fired"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return fired > ticks
+
+
+def toggle_cycles(hold: Callable[[], object], runtime: Path) -> tuple[int, int, int]:
     """``CYCLES`` times: a held press to start, a held press to stop (each held past the repeat
-    delay). Return (presses after which nothing recorded, presses after which something still did)."""
-    missed = strays = 0
-    for _ in range(CYCLES):
-        hold()
-        released = time.monotonic()
-        wait_until(lambda: not in_flight(runtime), 60, "the press's toggle commands to finish")
-        try:
-            wait_until(recording, 30, "the recording the press started")
-        except TimeoutError:
-            missed += 1
-        time.sleep(max(0.0, released + PAUSE - time.monotonic()))  # the user's pause, not a wait for a state
-        hold()
-        strays += not settled_after_release(runtime)
-        time.sleep(PAUSE)
-    return missed, strays
+    delay). Return (presses after which nothing recorded, presses after which something still did,
+    recordings of cycles run again).
+
+    A cycle that went wrong is run again when the desktop ran the key's command after the key was
+    released: it was behind (a starved desktop forks its repeats late), and a repeat it forked more
+    than ``--repeat-guard`` after the one before is a new press by the guard's rule — the user would
+    see it too; the guard cannot tell it from one. A repeat forked while the key was down and taken
+    for a press, the fault this test is for, still fails it."""
+    missed = strays = retried = recordings = 0
+    done = 0
+    while done < CYCLES:
+        before = len(list_recordings())
+        started, stopped, late = toggle_cycle(hold, runtime)
+        if (not started or not stopped) and late and retried < LATE_DESKTOP_RETRIES:
+            retried += 1
+            wait_until(lambda: all_recorded(runtime), 60, "the recordings of the cycle to end")
+            recordings += len(list_recordings()) - before
+            continue
+        missed, strays, done = missed + (not started), strays + (not stopped), done + 1
+    return missed, strays, recordings
+
+
+def toggle_cycle(hold: Callable[[], object], runtime: Path) -> tuple[bool, bool, bool]:
+    """A held press to start and a held press to stop, with the user's pause after each release:
+    (a recording ran after the first, nothing after the second, the desktop ran a command after a release)."""
+    hold()
+    released, released_ticks = time.monotonic(), ticks_now()
+    wait_until(lambda: not in_flight(runtime), 60, "the press's toggle commands to finish")
+    try:
+        wait_until(recording, 30, "the recording the press started")
+        started = True
+    except TimeoutError:
+        started = False
+    late = fired_after(runtime, released_ticks)
+    time.sleep(max(0.0, released + PAUSE - time.monotonic()))  # the user's pause, not a wait for a state
+    hold()
+    released, released_ticks = time.monotonic(), ticks_now()
+    stopped = settled_after_release(runtime)
+    late = late or fired_after(runtime, released_ticks)
+    time.sleep(max(0.0, released + PAUSE - time.monotonic()))
+    return started, stopped, late
 
 
 def test_sway_toggle_key_held_past_the_repeat_delay_toggles_once(ptt_world, tmp_path):
     runtime = ptt_world
     with maybe_daemon(True), launch_sway(tmp_path, dict(os.environ), SWAY_TOGGLE) as sway:
-        missed, strays = toggle_cycles(lambda: sway.hold("F10", 0.7), runtime)
+        missed, strays, retried = toggle_cycles(lambda: sway.hold("F10", 0.7), runtime)
         assert (missed, strays) == (0, 0), f"of {CYCLES} held start presses {missed} left nothing recording; " \
                                            f"of {CYCLES} held stop presses {strays} left a recording running"
-        assert len(list_recordings()) == CYCLES, "one recording per start/stop pair"
+        wait_until(lambda: all_recorded(runtime), 60, "the last recording to end")
+        assert len(list_recordings()) == CYCLES + retried, "one recording per start/stop pair"
 
 
 # --- Hyprland, KDE: their recipes run the way those desktops run them ----------------------------
@@ -114,12 +158,12 @@ def test_kde_toggle_recipe_with_the_key_held(ptt_world):
     runtime, toggle = ptt_world, kde_toggle()
     assert "--repeat-guard" in toggle, toggle
     repeats: list[int] = []
-    missed, strays = toggle_cycles(lambda: repeats.append(KDE.hold(0.7, toggle)), runtime)
+    missed, strays, retried = toggle_cycles(lambda: repeats.append(KDE.hold(0.7, toggle)), runtime)
     assert min(repeats) > 1, "the key was held past Plasma's repeat delay: the command ran again"
     assert (missed, strays) == (0, 0), f"of {CYCLES} held start presses {missed} left nothing recording; " \
                                        f"of {CYCLES} held stop presses {strays} left one running"
     wait_until(lambda: all_recorded(runtime), 60, "the last recording to end")
-    assert len(list_recordings()) == CYCLES, "one recording per start/stop pair"
+    assert len(list_recordings()) == CYCLES + retried, "one recording per start/stop pair"
 
 
 # --- GNOME for real: the recipe's gsettings block, gsd-media-keys, a key held in gnome-shell ------------------
@@ -164,18 +208,20 @@ def test_gnome_toggle_recipe_for_real_with_the_key_held(gnome_shortcut, monkeypa
         monkeypatch.setenv(var, env[var])  # status and the recordings of the session's dictations
     runtime = Path(env["XDG_RUNTIME_DIR"])
     with maybe_daemon(True, env):  # the warm daemon: no recorder starting up while the repeats come
-        gnome_toggle_presses(env, runtime)
+        retried = gnome_toggle_presses(env, runtime)
     wait_until(lambda: all_recorded(runtime), 60, "the last recording to end")
-    assert len(list_recordings()) == CYCLES + 1, "one recording per start/stop pair (the taps' included)"
+    assert len(list_recordings()) == CYCLES + 1 + retried, "one recording per start/stop pair (the taps' included)"
 
 
-def gnome_toggle_presses(env: dict[str, str], runtime: Path) -> None:
+def gnome_toggle_presses(env: dict[str, str], runtime: Path) -> int:
+    """Two taps, then the held cycles; the recordings of cycles run again (see :func:`toggle_cycles`)."""
     wait_until(lambda: subprocess.run(
         ["gdbus", "call", "--session", "--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus",
          "--method", "org.freedesktop.DBus.NameHasOwner", "org.gnome.SettingsDaemon.MediaKeys"],
         env=env, capture_output=True, text=True, timeout=20).stdout.startswith("(true"), 60, "gsd-media-keys")
     for _ in range(3):  # a tap starts a recording once gsd-media-keys has grabbed the shortcut
         gnome_hold(env, 0.05)
+        released = time.monotonic()
         wait_until(lambda: not in_flight(runtime), 60, "the tap's toggle")
         try:
             wait_until(recording, 30, "the recording the tap started")
@@ -183,12 +229,14 @@ def gnome_toggle_presses(env: dict[str, str], runtime: Path) -> None:
         except TimeoutError:
             continue
     assert recording(), "the GNOME shortcut runs `voice-transcriber toggle`"
-    time.sleep(PAUSE)
+    time.sleep(max(0.0, released + PAUSE - time.monotonic()))  # the user's pause after the release
     gnome_hold(env, 0.05)  # a second tap stops it
+    released = time.monotonic()
     assert settled_after_release(runtime), "a tap toggles once"
-    time.sleep(PAUSE)
-    missed, strays = toggle_cycles(lambda: gnome_hold(env, 0.65), runtime)  # the press and ~5 repeats
+    time.sleep(max(0.0, released + PAUSE - time.monotonic()))
+    missed, strays, retried = toggle_cycles(lambda: gnome_hold(env, 0.65), runtime)  # the press and ~5 repeats
     said = Path(env["XDG_RUNTIME_DIR"], "logs", "gsd-media-keys.log").read_text(errors="replace")
     said = "\n".join(line for line in said.splitlines() if "keyring" not in line)[-3000:]
     assert (missed, strays) == (0, 0), f"of {CYCLES} held start presses {missed} left nothing recording; " \
                                        f"of {CYCLES} held stop presses {strays} left one running; the toggles said:\n{said}"
+    return retried

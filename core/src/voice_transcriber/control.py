@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,17 +29,11 @@ from pathlib import Path
 
 from . import hotkey_state
 from .errors import ControlError
-from .files import open_private, private_dir
 from .paths import runtime_dir
 
-#: Signals a recorder understands (SIGTERM/SIGUSR1 stop and transcribe, SIGUSR2 cancels).
-#: A background recorder starts with them blocked, so one sent before its handlers exist
-#: waits instead of killing it; the capture unblocks them once its handlers are installed.
-STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2})
-#: Set in a background recorder's environment (a reserved name, not a config key).
-BACKGROUND_ENV = "VOICE_TRANSCRIBER_BACKGROUND"
+BACKGROUND_ENV = hotkey_state.BACKGROUND_ENV
 LOCK_TIMEOUT = hotkey_state.LOCK_TIMEOUT
-LOG_ROTATE_BYTES = 1 << 20
+LOG_ROTATE_BYTES = hotkey_state.LOG_ROTATE_BYTES
 
 
 # The state files, process identity and key-autorepeat rules live in :mod:`.hotkey_state`, which the
@@ -182,42 +175,22 @@ def recorder_done() -> None:
 
 
 def log_path() -> Path:
-    from xdg_base_dirs import xdg_state_home
-
-    return xdg_state_home() / "voice-transcriber" / "recorder.log"
-
-
-def _open_log() -> tuple[int, Path]:
-    """The background recorder's log (rotated at 1 MiB); in the runtime dir if the state dir is unwritable."""
-    for log in (log_path(), runtime_dir() / "recorder.log"):
-        try:
-            private_dir(log.parent, follow_symlink=True)
-            if log.exists() and log.stat().st_size > LOG_ROTATE_BYTES:
-                log.replace(log.with_name(log.name + ".1"))
-            return open_private(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND), log
-        except OSError:
-            continue
-    raise ControlError(f"cannot write the recorder log in {log_path().parent} or {runtime_dir()} "
-                       "(check the permissions and free space)")
+    return Path(hotkey_state.log_path())
 
 
 def spawn_recorder(argv: Sequence[str]) -> Recorder:
     """Start ``voice-transcriber ARGV`` detached from the terminal and register it. Hold the lock."""
-    import subprocess  # here: the menu and `status` read the PID file without it
-
-    fd, log = _open_log()
-    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # inherited by the child
+    opened = hotkey_state.open_log(str(runtime_dir()))
+    if opened is None:
+        raise ControlError(hotkey_state.no_log(str(log_path().parent), str(runtime_dir())))
+    fd, log = opened
     try:
-        process = subprocess.Popen([sys.executable, "-m", "voice_transcriber", *argv], stdin=subprocess.DEVNULL,
-                                   stdout=fd, stderr=fd, start_new_session=True, close_fds=True,
-                                   env={**os.environ, BACKGROUND_ENV: "1"})
+        pid = hotkey_state.spawn_recorder(list(argv), fd)
     except OSError as exc:
-        raise ControlError(f"cannot start the recorder: {exc.strerror or exc} ({sys.executable})") from None
+        raise ControlError(hotkey_state.cannot_start(str(exc.strerror or exc))) from None
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
         os.close(fd)
-    process.returncode = 0  # never waited for: the recorder outlives this command by design
-    recorder = Recorder(process.pid, start_ticks(process.pid), time.time(), str(log))
+    recorder = Recorder(pid, start_ticks(pid), time.time(), str(Path(log)))
     register(recorder)
     return recorder
 

@@ -14,7 +14,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from pathlib import Path
+
+TYPE_CHECKING = False  # no pathlib at run time: the hotkey commands use these before anything heavy loads
+if TYPE_CHECKING:
+    from pathlib import Path
 
 #: Directory and file modes, applied explicitly after creation (the umask only removes bits).
 DIR_MODE = 0o700
@@ -35,7 +38,7 @@ class UnsafePathError(PermissionError):
         return str(self.strerror)
 
 
-def private_dir(folder: Path, *, follow_symlink: bool = False) -> Path:
+def private_dir(folder: Path | str, *, follow_symlink: bool = False) -> Path | str:
     """Create ``folder`` and its missing parents 0700; refuse a symlink (unless ``follow_symlink``) or another user's.
 
     ``follow_symlink`` is for directories the user may have linked on purpose (a dotfiles
@@ -54,12 +57,12 @@ def private_dir(folder: Path, *, follow_symlink: bool = False) -> Path:
     return folder
 
 
-def _make_dirs(folder: Path) -> None:
+def _make_dirs(folder: Path | str) -> None:
     missing = []
-    path = folder
-    while not os.path.lexists(path) and path != path.parent:
+    path = os.fspath(folder)
+    while not os.path.lexists(path) and path != os.path.dirname(path):
         missing.append(path)
-        path = path.parent
+        path = os.path.dirname(path)
     for path in reversed(missing):
         try:
             os.mkdir(path, DIR_MODE)
@@ -68,7 +71,7 @@ def _make_dirs(folder: Path) -> None:
         os.chmod(path, DIR_MODE)  # a umask such as 0777 would have left it 0000
 
 
-def open_private(path: Path, flags: int) -> int:
+def open_private(path: Path | str, flags: int) -> int:
     """``os.open`` for writing a private file: created 0600, never through a symlink, only a regular file of the user's.
 
     Raises :class:`UnsafePathError` (an OSError) naming the path and the fix.

@@ -1,25 +1,27 @@
-"""``toggle``, ``start``, ``stop`` and ``cancel`` without a daemon, answered before click loads when
-they only look, ignore or signal.
+"""``toggle``, ``start``, ``stop`` and ``cancel`` without a daemon, answered before click loads.
 
 A held key runs its binding 5-7 times a second after the repeat delay, each run a whole
 ``voice-transcriber`` process: push-to-talk's ``start`` while the recording runs, a toggle within
 ``--repeat-guard`` of the last. The release's ``stop`` competes with them for the processor and
 the control lock, so each should cost what ``--version`` costs, not click, pydantic and the
-plugins (about 0.2 s of CPU). :func:`run` decides from the PID file and the autorepeat records
-(:mod:`.hotkey_state`, under the same ``control.lock``) with the standard library alone, and exits
-with the exact output and code of the command line when it can finish the command itself:
+plugins (about 0.2 s of CPU); and the press's own ``start`` should register its recorder at once,
+before its repeats and the release's ``stop`` arrive. :func:`run` decides from the PID file and the
+autorepeat records (:mod:`.hotkey_state`, under the same ``control.lock``, with the same rules and
+words as the command line) with the standard library (``subprocess`` to start a recorder), and exits
+with the command line's exact output and code when it can finish the command itself:
 
-* ``start`` fired before the last stop (autorepeat) or while a recorder runs;
-* ``toggle`` repeated within ``--repeat-guard``, or stopping the running recorder;
+* ``start``: fired before the last stop (autorepeat: ignored), refused while a recorder runs, or
+  starting the background recorder;
+* ``toggle``: repeated within ``--repeat-guard`` (ignored), stopping the running recorder, or
+  starting one;
 * ``stop`` and ``cancel`` of the running recorder.
 
-Everything else returns, untouched, to the command line: starting a recorder (it needs the
-pipeline options as click resolves them), ``stop``/``cancel`` with nothing recording (a press's
-``start`` may still be on its way to start one: the stop must not overtake it), ``--wait``, ``--debug``, a PID file naming a dead
-recorder (the command line reports and removes it), a runtime directory still to be created or
-made private, and any argument this parser does not plainly understand (click's messages).
-The executable calls :func:`run` after asking the daemon (``daemon.client.fast_path``), and only
-when no daemon took the command.
+Everything else returns, untouched, to the command line: ``stop``/``cancel`` with nothing recording
+(a press's ``start`` may still be on its way: a stop must not overtake it), ``--wait``, ``--debug``,
+a PID file naming a dead recorder (the command line reports and removes it), a runtime directory or
+log still to be created or made private (or not written plainly), and any argument this parser does
+not plainly understand (click's messages). The executable calls :func:`run` after asking the daemon
+(``daemon.client.fast_path``), and only when no daemon took the command.
 """
 
 from __future__ import annotations
@@ -27,51 +29,88 @@ from __future__ import annotations
 import os
 import stat
 import sys
+import time
+from _signal import SIGUSR1, SIGUSR2  # not `signal`, which imports `enum`
 
 from .hotkey_state import (
+    BACKGROUND_ENV,
     LOCK_TIMEOUT,
-    NOTHING_RECORDING,
     STALE_START,
     already_recording,
     fired_ticks,
     is_alive,
     lock,
     lock_held,
+    log_path,
     not_allowed,
+    open_log,
     read_json,
+    recording_started,
     repeated_toggle_message,
     signalled,
+    spawn_recorder,
     stale_start,
+    start_ticks,
     stop_record,
     toggle_repeat,
     write_json_atomic,
 )
-from .option_names import FLAG_OPTIONS, POSITIVE_NUMBERS, ROOT_PARAMS, VALUE_OPTIONS, plain_value, positive_number
+from .option_names import (
+    FLAG_OPTIONS,
+    PIPELINE_ORDER,
+    POSITIVE_NUMBERS,
+    ROOT_PARAMS,
+    VALUE_OPTIONS,
+    plain_value,
+    positive_number,
+)
 
 TYPE_CHECKING = False  # `typing` costs milliseconds on the hotkey path
 if TYPE_CHECKING:
     from typing import NoReturn
 
 COMMANDS = ("toggle", "start", "stop", "cancel")
-#: The signals ``stop``/``toggle`` and ``cancel`` send (``_signal``'s numbers: ``signal`` imports ``enum``).
-SIGUSR1, SIGUSR2 = 10, 12
 #: Options of ``start`` and ``toggle``: the pipeline's, without ``--input`` (they record).
 PIPELINE_VALUES = {option for option, param in VALUE_OPTIONS.items() if param not in ROOT_PARAMS | {"input_path"}}
 PIPELINE_FLAGS = {option for option, param in FLAG_OPTIONS.items() if param not in ROOT_PARAMS}
+#: Parameter → its long option, as a background recorder's command line names it.
+LONG_NAMES = {param: option for option, param in {**VALUE_OPTIONS, **FLAG_OPTIONS}.items() if option.startswith("--")}
 ROOT_VALUES = {"--config"}
 ROOT_FLAGS = {"--quiet", "-q", "--strict"}  # not --debug: with it, an error also prints its traceback
 
 
+class Parsed:
+    """A hotkey command line as click would hand it over: the command, its ``--repeat-guard`` and the
+    arguments a background recorder it starts gets (``control_cmd.recorder_argv``)."""
+
+    def __init__(self, command: str) -> None:
+        self.command, self.guard = command, 0.0
+        self.config: str | None = None
+        self.strict = False
+        self.options: dict[str, str | float | bool] = {}
+
+    def recorder_argv(self) -> list[str]:
+        """``--config``, ``--strict``, then the pipeline options given, in click's order, by their long names."""
+        args = (["--config", self.config] if self.config else []) + (["--strict"] if self.strict else [])
+        for param in PIPELINE_ORDER:
+            value = self.options.get(param)
+            if value is True:
+                args.append(LONG_NAMES[param])
+            elif value is not None:
+                args += [LONG_NAMES[param], str(value)]
+        return args
+
+
 def run(argv: list[str]) -> None:
-    """Finish the hotkey command ``argv`` and exit when it only looks, ignores or signals; else return."""
+    """Finish the hotkey command ``argv`` and exit when it only looks, ignores, signals or starts a
+    recorder; else return."""
     parsed = parse(argv)
-    if parsed is None or os.environ.get("VOICE_TRANSCRIBER_DEBUG") or os.environ.get("VOICE_TRANSCRIBER_BACKGROUND"):
+    if parsed is None or os.environ.get("VOICE_TRANSCRIBER_DEBUG") or os.environ.get(BACKGROUND_ENV):
         return
     folder = runtime_folder()
     if folder is None:
         return
-    command, guard = parsed
-    fired = fired_ticks(os.getpid()) if command != "cancel" else None
+    fired = fired_ticks(os.getpid()) if parsed.command != "cancel" else None
     lock_file = folder + "/control.lock"
     try:
         fd = lock(lock_file)
@@ -80,33 +119,41 @@ def run(argv: list[str]) -> None:
     if fd is None:
         _exit(1, err=f"voice-transcriber: error: {_safe(lock_held(lock_file, LOCK_TIMEOUT))}")
     try:
-        outcome = decide(command, guard, folder, fired)
+        outcome = decide(parsed, folder, fired)
     finally:
         os.close(fd)
     if outcome is not None:
         _exit(*outcome)
 
 
-def parse(argv: list[str]) -> tuple[str, float] | None:
-    """``(command, --repeat-guard)`` for ``[ROOT OPTIONS] COMMAND [OPTIONS]`` with options click would take as
-    they are; None for anything else (``--wait``, ``--help``, ``--debug``, ``-otyping``, a bad value…)."""
+def parse(argv: list[str]) -> Parsed | None:
+    """``[ROOT OPTIONS] COMMAND [OPTIONS]`` with options click would take as they are; None for anything
+    else (``--wait``, ``--help``, ``--debug``, ``-otyping``, a bad value…): click's."""
     args = list(argv)
+    config, strict = None, False
     while args and args[0] not in COMMANDS:
         arg = args.pop(0)
         name, has_value, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
         if name in ROOT_FLAGS and not has_value:
+            strict = strict or name == "--strict"
             continue
-        if name not in ROOT_VALUES or not (has_value or args) or not plain_value(value if has_value else args.pop(0)):
+        if name not in ROOT_VALUES or not (has_value or args):
+            return None
+        config = value if has_value else args.pop(0)
+        if not plain_value(config):
             return None
     if not args:
         return None
-    command, guard = args.pop(0), 0.0
+    parsed = Parsed(args.pop(0))
+    parsed.config, parsed.strict = config, strict
+    records = parsed.command in ("start", "toggle")
     while args:
         arg = args.pop(0)
         name, has_value, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
-        if command in ("start", "toggle") and name in PIPELINE_FLAGS and not has_value:
+        if records and name in PIPELINE_FLAGS and not has_value:
+            parsed.options[FLAG_OPTIONS[name]] = True
             continue
-        if not ((command in ("start", "toggle") and name in PIPELINE_VALUES) or (command == "toggle" and name == "--repeat-guard")):
+        if not ((records and name in PIPELINE_VALUES) or (parsed.command == "toggle" and name == "--repeat-guard")):
             return None
         if not has_value:
             if not args:
@@ -114,14 +161,18 @@ def parse(argv: list[str]) -> tuple[str, float] | None:
             value = args.pop(0)
         if name == "--repeat-guard":
             try:
-                guard = float(value)
+                parsed.guard = float(value)
             except ValueError:
                 return None
-            if not guard >= 0:  # click's FloatRange(min=0) refuses a negative guard (nan: click judges)
+            if not parsed.guard >= 0:  # click's FloatRange(min=0) refuses a negative guard (nan: click judges)
                 return None
-        elif not (positive_number(value) is not None if VALUE_OPTIONS[name] in POSITIVE_NUMBERS else plain_value(value)):
+            continue
+        param = VALUE_OPTIONS[name]
+        converted = positive_number(value) if param in POSITIVE_NUMBERS else value if plain_value(value) else None
+        if converted is None:
             return None
-    return command, guard
+        parsed.options[param] = converted
+    return parsed
 
 
 def runtime_folder() -> str | None:
@@ -131,6 +182,8 @@ def runtime_folder() -> str | None:
     if not base.startswith("/"):
         return None
     folder = os.path.join(base, "voice-transcriber")
+    if os.path.normpath(folder) != folder:
+        return None  # paths are printed and written as pathlib writes them: the command line's
     try:
         info = os.lstat(folder)
     except OSError:
@@ -139,10 +192,11 @@ def runtime_folder() -> str | None:
     return folder if private else None
 
 
-def decide(command: str, guard: float, folder: str, fired: int | None) -> tuple[int, str, str] | None:
+def decide(parsed: Parsed, folder: str, fired: int | None) -> tuple[int, str, str] | None:
     """Act as the command line would (hold the lock): ``(exit code, stdout line, stderr line)``, or None
-    when the command line must (start a recorder, or report a dead one)."""
-    pid_file = folder + "/recorder.json"
+    when the command line must (report a dead recorder, say that nothing records, or start a recorder
+    where this cannot)."""
+    command, pid_file = parsed.command, folder + "/recorder.json"
     data = read_json(pid_file)
     recorder: tuple[int, float] | None = None
     if data and isinstance(data.get("pid"), int):
@@ -157,21 +211,24 @@ def decide(command: str, guard: float, folder: str, fired: int | None) -> tuple[
         if stale_start(fired, read_json(folder + "/last-stop.json")):
             return 0, "", f"voice-transcriber: {STALE_START}"
         if recorder is None:
-            return None  # a recorder to start
+            return start_recorder(parsed, folder)
         return 1, "", f"voice-transcriber: error: {already_recording(*recorder)}"
     if command == "toggle":
         last_toggle = folder + "/last-toggle.json"
-        gap, record = toggle_repeat(fired, guard, read_json(last_toggle))
-        if gap is None and recorder is None:
-            return None  # a recorder to start (nothing written: the command line decides again)
+        gap, record = toggle_repeat(fired, parsed.guard, read_json(last_toggle))
+        outcome = start_recorder(parsed, folder) if gap is None and recorder is None else None
+        if gap is None and recorder is None and outcome is None:
+            return None  # nothing written: the command line decides again
         if record is not None:
             write_json_atomic(last_toggle, record)
         if gap is not None:
-            return 0, "", f"voice-transcriber: {repeated_toggle_message(gap, guard)}"
+            return 0, "", f"voice-transcriber: {repeated_toggle_message(gap, parsed.guard)}"
+        if outcome is not None:
+            return outcome
     if recorder is None:
-        # The command line says "no recording is running" (stop: after noting the stop). Not here: a push-to-talk
-        # press's `start` may still be loading the command line to start its recorder, and a stop answered in
-        # milliseconds would overtake it (then that start is ignored as fired before the stop: no recording).
+        # The command line says "no recording is running" (stop: after noting the stop). Not here: a stop
+        # answered at once could, on a loaded machine, overtake a push-to-talk press's `start` still on its
+        # way to the lock, which would then be ignored as fired before the stop (no recording).
         return None
     if command == "stop" and fired is not None:  # a start fired before this stop (key autorepeat) will be ignored
         write_json_atomic(folder + "/last-stop.json", stop_record(fired))
@@ -188,6 +245,27 @@ def decide(command: str, guard: float, folder: str, fired: int | None) -> tuple[
         except FileNotFoundError:
             pass
     return 0, signalled(pid, cancel=command == "cancel"), ""
+
+
+def start_recorder(parsed: Parsed, folder: str) -> tuple[int, str, str] | None:
+    """Start the background recorder and register it (hold the lock), as ``control.spawn_recorder``; None
+    (nothing done) when the command line must: its log path is not plainly written, or it cannot start."""
+    log_file = log_path()
+    if os.path.normpath(log_file) != log_file:
+        return None  # the command line prints it as pathlib writes it
+    opened = open_log(folder)
+    if opened is None:
+        return None  # the command line says why
+    fd, log = opened
+    try:
+        pid = spawn_recorder(parsed.recorder_argv(), fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    write_json_atomic(folder + "/recorder.json", {"pid": pid, "ticks": start_ticks(pid), "started": time.time(),
+                                                  "log": log})
+    return 0, recording_started(pid, log), ""
 
 
 def _safe(text: str) -> str:

@@ -6,7 +6,7 @@ only look, ignore or signal before click, pydantic or a plugin loads (:mod:`voic
 and the command line (:mod:`voice_transcriber.control`, ``cli/control_cmd.py``) decides with the same
 functions here. So this module imports only ``os``, ``fcntl`` and ``time`` — not ``pathlib``,
 ``json`` (``re``) or ``signal`` (``enum``), a few milliseconds each on a 15 ms start — and takes
-paths as strings. The files it reads and writes are small flat JSON objects (the PID file,
+paths as strings; starting a recorder imports ``subprocess``. The files it reads and writes are small flat JSON objects (the PID file,
 ``last-stop.json``, ``last-toggle.json``).
 """
 
@@ -15,7 +15,10 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import sys
 import time
+
+from .files import open_private, private_dir
 
 TYPE_CHECKING = False  # `typing` costs milliseconds on the hotkey path
 if TYPE_CHECKING:
@@ -229,6 +232,67 @@ def toggle_repeat(fired: int | None, guard: float, last_toggle: dict | None) -> 
 def repeated_toggle_message(gap: float, guard: float) -> str:
     return (f"toggle ignored: fired {gap:.2f} s after the previous one (under --repeat-guard {guard:g}) — "
             "the key is held and repeated by key autorepeat")
+
+
+# --- starting a background recorder --------------------------------------------------------
+
+#: Set in a background recorder's environment (a reserved name, not a config key).
+BACKGROUND_ENV = "VOICE_TRANSCRIBER_BACKGROUND"
+LOG_ROTATE_BYTES = 1 << 20
+
+
+def log_path() -> str:
+    """``$XDG_STATE_HOME/voice-transcriber/recorder.log`` (``~/.local/state`` when the variable is unset,
+    empty or relative, as the XDG Base Directory specification says)."""
+    state = os.environ.get("XDG_STATE_HOME", "")
+    if not os.path.isabs(state):
+        state = os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(state, "voice-transcriber", "recorder.log")
+
+
+def open_log(runtime: str) -> tuple[int, str] | None:
+    """The background recorder's log, opened for appending (rotated at 1 MiB): in the state dir, else in
+    ``runtime`` (the state dir unwritable); None if neither can be written."""
+    for log in (log_path(), os.path.join(runtime, "recorder.log")):
+        try:
+            private_dir(os.path.dirname(log), follow_symlink=True)
+            if os.path.exists(log) and os.stat(log).st_size > LOG_ROTATE_BYTES:
+                os.replace(log, log + ".1")
+            return open_private(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND), log
+        except OSError:
+            continue
+    return None
+
+
+def spawn_recorder(argv: list[str], log: int) -> int:
+    """Start ``python -m voice_transcriber ARGV`` in a session of its own, its output to the file ``log``;
+    its PID. OSError if it cannot start. It starts with the signals a recorder understands blocked
+    (SIGTERM/SIGUSR1 stop and transcribe, SIGUSR2 cancels), so one sent before its handlers exist
+    waits instead of killing it; the capture unblocks them once its handlers are installed."""
+    import signal
+    import subprocess
+
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2})
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "voice_transcriber", *argv], stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=log, start_new_session=True, close_fds=True,
+                                   env={**os.environ, BACKGROUND_ENV: "1"})
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+    process.returncode = 0  # never waited for: the recorder outlives the command by design
+    return process.pid
+
+
+def recording_started(pid: int, log: str) -> str:
+    return f"recording in the background (pid {pid}); stop with `voice-transcriber stop`, log: {log}"
+
+
+def no_log(state_dir: str, runtime: str) -> str:
+    return f"cannot write the recorder log in {state_dir} or {runtime} (check the permissions and free space)"
+
+
+def cannot_start(reason: str) -> str:
+    return f"cannot start the recorder: {reason} ({sys.executable})"
 
 
 # --- what the commands say -------------------------------------------------------------------

@@ -16,6 +16,10 @@ FLAG_OPTIONS = {"--debug": "debug", "--quiet": "quiet", "-q": "quiet", "--strict
                 "--json": "json_output", "--no-newline": "no_newline", "--live": "live", "--continuous": "continuous"}
 #: The root command's own parameters; the others are the pipeline's (``run_cmd.pipeline_options``).
 ROOT_PARAMS = frozenset({"config_file", "debug", "quiet", "strict"})
+#: The pipeline's parameters in the order of click's commands (``run_cmd.pipeline_options``, ``--input`` aside):
+#: the order a background recorder's command line repeats them in.
+PIPELINE_ORDER = ("backend", "formatters", "no_format", "output", "language", "json_output", "no_newline", "profile",
+                  "device", "max_duration", "silence_stop", "continuous", "live")
 #: Pipeline options whose value is a number above zero (click's ``FloatRange(min=0, min_open=True)``).
 POSITIVE_NUMBERS = frozenset({"max_duration", "silence_stop"})
 
