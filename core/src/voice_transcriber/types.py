@@ -127,6 +127,9 @@ class Transcript:
     audio_duration: float | None = None
     raw_text: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Each word of ``text`` with its timing, when the backend knows them (the local backend, for a
+    #: streamed phrase): the streaming core hears only the end of a phrase again before the next one
+    words: tuple[Segment, ...] = ()
 
     def with_text(self, text: str) -> Transcript:
         return replace(self, text=text, raw_text=self.raw_text if self.raw_text is not None else self.text)

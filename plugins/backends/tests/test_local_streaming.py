@@ -96,15 +96,40 @@ def test_a_phrase_is_heard_after_the_phrase_before_it_held_to_its_decided_text(j
     assert wer("ask not what your country can do for you ask what you can do for your country", heard) < 0.15, heard
 
 
+def test_a_streamed_phrase_comes_with_the_timing_of_each_word(jfk_audio, tiny_model_dir):
+    """The words of a streamed phrase's transcript spell its text, each with when it was said (jfk.flac:
+    "Americans" ends in the pause at ~2.7 s, "ask" follows it); after a phrase heard before it, the
+    times count from this phrase's start. The streaming core cuts the phrase heard again with them."""
+    samples = jfk_audio.samples
+    cut = int(2.7 * 16_000)
+    backend = LocalBackend(RunContext(load_settings(overrides={"transcription.local.model": str(tiny_model_dir)})))
+    heard = backend.transcribe_segment(jfk_audio, "")
+    said = [normalise(word.text) for word in heard.words]
+    americans, ask = heard.words[said.index("americans")], heard.words[said.index("ask")]
+
+    assert " ".join(word.text for word in heard.words) == heard.text.strip()
+    assert all(a.start <= b.start for a, b in zip(heard.words, heard.words[1:]))
+    assert 1.5 < americans.end <= ask.start < 3.3 and ask.end > 2.7, heard.words  # the pause lies between them
+    assert heard.words[-1].end <= jfk_audio.duration + 0.1
+
+    before, after = Audio.from_samples(samples[:cut].copy(), 16_000), Audio.from_samples(samples[cut:].copy(), 16_000)
+    continued = backend.transcribe_continuation(before, "And so, my fellow Americans,", after, "")
+    assert " ".join(word.text for word in continued.words) == continued.text.strip()
+    assert normalise(continued.words[0].text) == "ask" and -0.3 < continued.words[0].start < 1.5, continued.words
+
+
 def test_streamed_phrases_after_the_first_are_heard_after_the_one_before(espeak_passage, tiny_model_dir):
     """``input.streamingOverlap`` (default on): every phrase after the first goes to ``transcribe_continuation``
-    with the phrase before it and that phrase's decided text (the text before that as context). Off,
-    each goes to ``transcribe_segment`` with all the text before it (the first test above). Same replay as ``retry``."""
+    with the end of the phrase before it — from the pause before its first word said in its last
+    ``input.streamingOverlapSeconds`` (2 here; word timings from its transcription) — and the text of
+    that audio; the text before that is the context. Off, each goes to ``transcribe_segment`` with all
+    the text before it (the first test above). Same replay as ``retry``."""
     from voice_transcriber.streaming import replay
 
     path, reference, spans = espeak_passage(20)
     audio = Audio.from_file(path)
-    backend = LocalBackend(RunContext(load_settings(overrides={"transcription.local.model": str(tiny_model_dir)})))
+    backend = LocalBackend(RunContext(load_settings(overrides={"transcription.local.model": str(tiny_model_dir),
+                                                               "input.streamingOverlapSeconds": 2})))
     calls: dict[int, tuple[str, float | None, str, str]] = {}  #: phrase samples → (method, s before, text before, context)
     plain, continuation = backend.transcribe_segment, backend.transcribe_continuation
     backend.transcribe_segment = lambda a, context: calls.update({a.samples.size: ("segment", None, "", context)}) \
@@ -118,11 +143,17 @@ def test_streamed_phrases_after_the_first_are_heard_after_the_one_before(espeak_
 
     assert len(phrases) == len(spans) >= 3
     assert calls[phrases[0].samples.size] == ("segment", None, "", "")
+    cut = 0
     for index in range(1, len(phrases)):
         method, before_seconds, before_text, context = calls[phrases[index].samples.size]
+        previous = phrases[index - 1].samples.size / 16_000
         assert method == "continuation", index
-        assert before_seconds == pytest.approx(phrases[index - 1].samples.size / 16_000)
-        assert (before_text, context) == (texts[index - 1], " ".join(texts[:index - 1]))
+        assert 0 < before_seconds <= previous and before_text and texts[index - 1].endswith(before_text), index
+        assert f"{context} {before_text}".strip() == " ".join(texts[:index]), "every word before: heard again or prompt"
+        if before_seconds < previous:  # the end of it: from a pause before a word said in its last 2 s
+            cut += 1
+            assert before_seconds < 2 + 1 and len(before_text.split()) < len(texts[index - 1].split()), index
+    assert cut >= 1, "phrases of 3-4 s are heard again from a word in their last 2 s"
     assert wer(reference, streamed) < 0.2, streamed
 
 
@@ -143,8 +174,8 @@ def test_a_stop_in_fluent_speech_splits_the_last_phrase_and_retry_gives_the_same
     prompts: list[str] = []
     transcribe_segment, transcribe_continuation = backend.transcribe_segment, backend.transcribe_continuation
     backend.transcribe_segment = lambda audio, context: prompts.append(context) or transcribe_segment(audio, context)
-    backend.transcribe_continuation = lambda before, text, audio, context: prompts.append(text) or \
-        transcribe_continuation(before, text, audio, context)  # input.streamingOverlap: the text before is the prefix
+    backend.transcribe_continuation = lambda before, text, audio, context: prompts.append(f"{context} {text}".strip()) or \
+        transcribe_continuation(before, text, audio, context)  # input.streamingOverlap: the text before is prompt + prefix
     session = StreamingTranscription(backend, backend.ctx)
     segmenter = session.segmenter(None)
     assert segmenter.activity.wait_ready(30)

@@ -145,6 +145,11 @@ class Segmenter:
         """A phrase has started and not ended (as far as the judged audio shows)."""
         return self._start is not None
 
+    @property
+    def pausing(self) -> bool:
+        """A phrase is under way and the audio judged after its last speech is silent so far."""
+        return self._start is not None and self._judged * WINDOW > self._voiced_end
+
     def feed(self, block: bytes) -> None:
         """Append int16 samples (16 kHz mono); hand out the phrases this finishes."""
         import numpy as np

@@ -118,8 +118,10 @@ class LocalBackend(Backend):
         if prefix_tokens > PROMPT_TOKENS // 2:  # a long phrase said fast: hear this one alone
             return self.transcribe_segment(audio, " ".join(part for part in (context, before_text) if part))
         language = self._language(loaded)
+        words: list[Segment] = []
         heard, _, language = self._run(loaded, np.concatenate([head, tail]), language, context, whole=False,
-                                       prefix=prefix, prefix_tokens=prefix_tokens, own_seconds=tail.size / 16_000)
+                                       prefix=prefix, prefix_tokens=prefix_tokens, own_seconds=tail.size / 16_000,
+                                       words=words)
         seconds = tail.size / 16_000
         if heard[-1:].isalnum():
             # held to a text, tiny.en sometimes stops early, mid-sentence and without punctuation ("… ask
@@ -129,9 +131,13 @@ class LocalBackend(Backend):
             if len(alone.text.split()) > len(heard.split()):
                 self.ctx.log(f"local: the phrase heard after the one before ended early ({heard!r}); heard alone instead")
                 return alone
+        before_seconds = head.size / 16_000
+        own = tuple(Segment(word.start - before_seconds, word.end - before_seconds, word.text)
+                    for word in _after_prefix_words(words, prefix))
         return Transcript(text=heard, backend=self.name, language=language, model=loaded.model.name,
                           segments=(Segment(0.0, seconds, heard),) if heard else (), audio_duration=seconds,
-                          extra={"model_path": str(loaded.model.path), "device": loaded.device})
+                          extra={"model_path": str(loaded.model.path), "device": loaded.device},
+                          words=_own_words(own, heard))
 
     def _transcribe(self, audio: Audio, context: str | None) -> Transcript:
         """The audio window by window (one window unless it is longer than :data:`WINDOW_SECONDS`),
@@ -145,18 +151,20 @@ class LocalBackend(Backend):
         self.ctx.info["local model"] = f"{loaded.model.name} ({loaded.model.origin})"
         language = self._language(loaded)
         text, segments, seconds = "", [], 0.0
+        words: list[Segment] | None = [] if context is not None else None  # a streamed phrase: its word timings
         while samples is not None:
             seconds = offset + samples.size / 16_000
             if samples.size:
                 prompt_context = context if not text else text[-200:]
                 heard, found, language = self._run(loaded, samples, language, prompt_context, offset=offset, before=text,
-                                                   whole=context is None)
+                                                   whole=context is None, words=words if not offset else None)
                 text = f"{text} {heard}".strip() if heard else text
                 segments += found
             offset, samples = next(parts, (seconds, None))
         return Transcript(text=text, backend=self.name, language=language, model=loaded.model.name,
                           segments=tuple(segments), audio_duration=seconds,
-                          extra={"model_path": str(loaded.model.path), "device": loaded.device})
+                          extra={"model_path": str(loaded.model.path), "device": loaded.device},
+                          words=_own_words(tuple(words or ()), text))
 
     def checks(self) -> Iterable[Check]:
         try:
@@ -231,13 +239,16 @@ class LocalBackend(Backend):
 
     def _run(self, loaded: LoadedModel, samples: np.ndarray, language: str | None, context: str | None,
              offset: float = 0.0, before: str = "", whole: bool = True, prefix: str | None = None,
-             prefix_tokens: int = 0, own_seconds: float | None = None) -> tuple[str, list[Segment], str | None]:
+             prefix_tokens: int = 0, own_seconds: float | None = None,
+             words: list[Segment] | None = None) -> tuple[str, list[Segment], str | None]:
         """Decode segment by segment, telling the pipeline the text so far (``before`` this window
         and the window's) after each one, for a ``whole`` recording; a streamed phrase is reported
         by the core. ``context``: the text before (a phrase's, or the previous window's), as prompt;
         ``offset``: where this window starts, in seconds. ``prefix``: the decided text of the audio's
         first ``samples.size / 16000 - own_seconds`` seconds (``prefix_tokens`` tokens long), which
-        the decoder is held to; the text after it is returned, as one segment.
+        the decoder is held to; the text after it is returned, as one segment. ``words``: a streamed
+        phrase's list to fill with the timing of every word heard (the prefix's included), from
+        Whisper's cross-attention over the encoder output the decode used (:func:`word_timings`).
 
         Returns the text, the segments, and the language (detected when ``language`` is None)."""
         config, settings = self.config, self.ctx.settings
@@ -248,13 +259,16 @@ class LocalBackend(Backend):
             prompt = segment_prompt(settings, context,
                                     fits=lambda text: _prompt_tokens(whisper, text) + prefix_tokens <= PROMPT_TOKENS)
             if config.fit_window and not whole:  # a streamed phrase (not a later window of a long file)
-                whisper = fitted_window(whisper)
+                whisper = fitted_window(whisper, CONTINUATION_MARGIN if prefix else WINDOW_MARGIN)
+        encoded: list[Any] = []
+        if words is not None:
+            whisper = _keeping_encoder_output(whisper, encoded)
         text, segments = "", []
         favoured = hotwords(settings, config.hotwords)
         seconds = samples.size / 16_000 if own_seconds is None else own_seconds
         try:
             decoded, info = whisper.transcribe(
-                samples, language=language, beam_size=config.beam_size, vad_filter=config.vad_filter and not prefix,
+                samples, language=language, beam_size=config.beam_size, vad_filter=config.vad_filter and whole,
                 initial_prompt=prompt, hotwords=favoured, prefix=prefix, without_timestamps=bool(prefix),
                 max_new_tokens=max_new_tokens(seconds, _room(whisper, favoured)))
             for raw in decoded:  # a generator: each step decodes the next segment
@@ -265,6 +279,8 @@ class LocalBackend(Backend):
         except (RuntimeError, ValueError) as exc:
             raise BackendError(f"local model '{loaded.model.name}' failed while decoding: {first_line(exc)} "
                                "(rerun with --debug; try transcription.local.computeType \"float32\")") from None
+        if words is not None and encoded and text.strip():
+            words += word_timings(whisper, encoded[-1], text.strip(), samples.size, language or "en")
         if prefix:  # the output starts with the prefix it was held to: keep what follows, as one segment
             text = _after_prefix(text, prefix)
             segments = [Segment(offset, offset + seconds, text)] if text else []
@@ -291,6 +307,70 @@ PROMPT_TOKENS = 223
 #: Silence (mel frames, 10 ms each) kept after the audio in a fitted window: with 1-3 s, tiny.en
 #: repeated itself on short phrases (measured on jfk.flac); 6-10 s kept the text of the 30 s window
 WINDOW_MARGIN = 1000
+#: The same after a phrase heard after the end of the one before (``transcribe_continuation``): the
+#: decoder is held to that one's text, and 3 s gave the text of 10 s on the benchmark passages
+#: (bench/stream_accuracy.py) for a third less decoding work on the phrase left after the stop
+CONTINUATION_MARGIN = 300
+
+
+def _keeping_encoder_output(whisper: Any, encoded: list[Any]) -> Any:
+    """A view of ``whisper`` that appends each encoder output to ``encoded`` (for :func:`word_timings`)."""
+    import copy
+
+    view = copy.copy(whisper)
+    encode = whisper.encode
+
+    def keeping_encode(features: Any) -> Any:
+        output = encode(features)
+        encoded.append(output)
+        return output
+
+    view.encode = keeping_encode
+    return view
+
+
+def word_timings(whisper: Any, encoder_output: Any, text: str, samples: int, language: str) -> list[Segment]:
+    """When each word of ``text`` was said in the audio whose encoder output is ``encoder_output``
+    (``samples`` long): Whisper's forced alignment (cross-attention + dynamic time warping, what
+    faster-whisper's ``word_timestamps`` use), one decoder pass over the text. A word is what
+    ``text.split()`` gives ("20%", "ill-disposed,"), so the words joined with spaces are ``text``;
+    none when the alignment's words do not add up to them."""
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper.transcribe import merge_punctuations
+
+    tokenizer = Tokenizer(whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=language)
+    tokens = tokenizer.encode(" " + text)
+    frames = max(1, samples // 160)
+    found = whisper.find_alignment(tokenizer, [tokens], encoder_output, frames)[0] if tokens else []
+    merge_punctuations(found, "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、")
+    pieces = [Segment(float(word["start"]), float(word["end"]), "".join(word["word"].split())) for word in found]
+    return _tiled([piece for piece in pieces if piece.text], text)
+
+
+def _tiled(pieces: list[Segment], text: str) -> list[Segment]:
+    """``pieces`` (Whisper's words: "20" "%", "ill" "-disposed") grouped into the words of ``text``."""
+    words, used = [], 0
+    for token in text.split():
+        first, joined = used, ""
+        while used < len(pieces) and len(joined) < len(token):
+            joined += pieces[used].text
+            used += 1
+        if joined != token:
+            return []
+        words.append(Segment(pieces[first].start, pieces[used - 1].end, token))
+    return words if used == len(pieces) else []
+
+
+def _after_prefix_words(words: list[Segment], prefix: str) -> list[Segment]:
+    """The words after those of ``prefix`` (the text a decode was held to starts with it)."""
+    wanted = prefix.split()
+    return words[len(wanted):] if [word.text for word in words[:len(wanted)]] == wanted else []
+
+
+def _own_words(words: tuple[Segment, ...], text: str) -> tuple[Segment, ...]:
+    """``words`` when they spell ``text`` (the phrase's decided text), else none: a timing that does
+    not match the text (a decode cleaned of a loop, the phrase heard alone instead) is not used."""
+    return words if words and " ".join(word.text for word in words).split() == text.split() else ()
 
 
 def _after_prefix(text: str, prefix: str) -> str:

@@ -24,7 +24,8 @@ class LocalConfig(ConfigModel):
     compute_type: ComputeType = Field("auto", description='CTranslate2 quantization: "auto" is int8 on CPU and float16 on CUDA; also int8_float16, float32 …')
     cpu_threads: int = Field(0, ge=0, description="CPU threads for decoding; 0 uses every core this process may run on.")
     beam_size: int = Field(5, ge=1, le=20, description="Beam search width; 1 is greedy decoding (a little faster, a little less accurate).")
-    vad_filter: bool = Field(True, description="Skip silence with the Silero voice-activity detector (faster, and no words invented in silence).")
+    vad_filter: bool = Field(True, description="Skip silence with the Silero voice-activity detector (faster, and no words invented in silence); "
+                            "phrases streamed while recording were cut by the recorder's detector already and are not filtered again.")
     hotwords: str | list[str] | None = Field(None, description='Words to favour (names, jargon): "Kubernetes, PyTorch" or a list.')
     cache_dir: str | None = Field(None, description="Where downloaded models go; null is $XDG_CACHE_HOME/voice-transcriber/models.")
     allow_download: bool = Field(True, description="Download a missing model on first use; false never touches the network.")
