@@ -118,7 +118,7 @@ class LocalBackend(Backend):
         if prefix_tokens > PROMPT_TOKENS // 2:  # a long phrase said fast: hear this one alone
             return self.transcribe_segment(audio, " ".join(part for part in (context, before_text) if part))
         language = self._language(loaded)
-        words: list[Segment] = []
+        words: list[Segment] | None = [] if self._timing_words() else None
         heard, _, language = self._run(loaded, np.concatenate([head, tail]), language, context, whole=False,
                                        prefix=prefix, prefix_tokens=prefix_tokens, own_seconds=tail.size / 16_000,
                                        words=words)
@@ -133,7 +133,7 @@ class LocalBackend(Backend):
                 return alone
         before_seconds = head.size / 16_000
         own = tuple(Segment(word.start - before_seconds, word.end - before_seconds, word.text)
-                    for word in _after_prefix_words(words, prefix))
+                    for word in _after_prefix_words(words or [], prefix))
         return Transcript(text=heard, backend=self.name, language=language, model=loaded.model.name,
                           segments=(Segment(0.0, seconds, heard),) if heard else (), audio_duration=seconds,
                           extra={"model_path": str(loaded.model.path), "device": loaded.device},
@@ -151,7 +151,8 @@ class LocalBackend(Backend):
         self.ctx.info["local model"] = f"{loaded.model.name} ({loaded.model.origin})"
         language = self._language(loaded)
         text, segments, seconds = "", [], 0.0
-        words: list[Segment] | None = [] if context is not None else None  # a streamed phrase: its word timings
+        # a streamed phrase: its words' timings, when they are wanted and the audio is not cut by the VAD filter
+        words: list[Segment] | None = [] if context is not None and not self.config.vad_filter and self._timing_words() else None
         while samples is not None:
             seconds = offset + samples.size / 16_000
             if samples.size:
@@ -165,6 +166,11 @@ class LocalBackend(Backend):
                           segments=tuple(segments), audio_duration=seconds,
                           extra={"model_path": str(loaded.model.path), "device": loaded.device},
                           words=_own_words(tuple(words or ()), text))
+
+    def _timing_words(self) -> bool:
+        """The streaming core hears only the end of the phrase before again (``input.streamingOverlapSeconds``):
+        give each streamed phrase's words with their timings."""
+        return bool(self.ctx.settings.input.streaming_overlap and self.ctx.settings.input.streaming_overlap_seconds)
 
     def checks(self) -> Iterable[Check]:
         try:
@@ -259,7 +265,7 @@ class LocalBackend(Backend):
             prompt = segment_prompt(settings, context,
                                     fits=lambda text: _prompt_tokens(whisper, text) + prefix_tokens <= PROMPT_TOKENS)
             if config.fit_window and not whole:  # a streamed phrase (not a later window of a long file)
-                whisper = fitted_window(whisper, CONTINUATION_MARGIN if prefix else WINDOW_MARGIN)
+                whisper = fitted_window(whisper, round(config.continuation_margin_seconds * 100) if prefix else WINDOW_MARGIN)
         encoded: list[Any] = []
         if words is not None:
             whisper = _keeping_encoder_output(whisper, encoded)
@@ -268,7 +274,7 @@ class LocalBackend(Backend):
         seconds = samples.size / 16_000 if own_seconds is None else own_seconds
         try:
             decoded, info = whisper.transcribe(
-                samples, language=language, beam_size=config.beam_size, vad_filter=config.vad_filter and whole,
+                samples, language=language, beam_size=config.beam_size, vad_filter=config.vad_filter and not prefix,
                 initial_prompt=prompt, hotwords=favoured, prefix=prefix, without_timestamps=bool(prefix),
                 max_new_tokens=max_new_tokens(seconds, _room(whisper, favoured)))
             for raw in decoded:  # a generator: each step decodes the next segment
@@ -307,10 +313,6 @@ PROMPT_TOKENS = 223
 #: Silence (mel frames, 10 ms each) kept after the audio in a fitted window: with 1-3 s, tiny.en
 #: repeated itself on short phrases (measured on jfk.flac); 6-10 s kept the text of the 30 s window
 WINDOW_MARGIN = 1000
-#: The same after a phrase heard after the end of the one before (``transcribe_continuation``): the
-#: decoder is held to that one's text, and 3 s gave the text of 10 s on the benchmark passages
-#: (bench/stream_accuracy.py) for a third less decoding work on the phrase left after the stop
-CONTINUATION_MARGIN = 300
 
 
 def _keeping_encoder_output(whisper: Any, encoded: list[Any]) -> Any:

@@ -24,11 +24,13 @@ class LocalConfig(ConfigModel):
     compute_type: ComputeType = Field("auto", description='CTranslate2 quantization: "auto" is int8 on CPU and float16 on CUDA; also int8_float16, float32 …')
     cpu_threads: int = Field(0, ge=0, description="CPU threads for decoding; 0 uses every core this process may run on.")
     beam_size: int = Field(5, ge=1, le=20, description="Beam search width; 1 is greedy decoding (a little faster, a little less accurate).")
-    vad_filter: bool = Field(True, description="Skip silence with the Silero voice-activity detector (faster, and no words invented in silence); "
-                            "phrases streamed while recording were cut by the recorder's detector already and are not filtered again.")
+    vad_filter: bool = Field(True, description="Skip silence with the Silero voice-activity detector (faster, and no words invented in silence).")
     hotwords: str | list[str] | None = Field(None, description='Words to favour (names, jargon): "Kubernetes, PyTorch" or a list.')
     cache_dir: str | None = Field(None, description="Where downloaded models go; null is $XDG_CACHE_HOME/voice-transcriber/models.")
     allow_download: bool = Field(True, description="Download a missing model on first use; false never touches the network.")
+    continuation_margin_seconds: float = Field(10.0, ge=1.0, le=20.0, description="Seconds of silence after a streamed phrase heard "
+                                               "after the phrase before it (input.streamingOverlap) in the fitted window; 3 decodes the "
+                                               "phrase left after the stop faster, at a small cost in accuracy (docs/streaming.md).")
     fit_window: bool = Field(True, description="Streamed phrases are decoded in a window fitted to their length (plus 10 s of silence) "
                              "instead of Whisper's 30 s one: a short phrase costs less to decode (see docs/streaming.md).")
 
