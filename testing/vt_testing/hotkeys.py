@@ -114,7 +114,7 @@ def maybe_daemon(on: bool, env: dict[str, str] | None = None) -> Iterator[None]:
     warm = subprocess.Popen([VT, "daemon"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=env or os.environ.copy())
     try:
-        wait_until(lambda: run_cli("daemon", "status", env=env).returncode == 0, 60, "the daemon")
+        wait_until(lambda: daemon_ready(env), 60, "the daemon")
         yield
     finally:
         run_cli("daemon", "stop", env=env)
@@ -123,6 +123,17 @@ def maybe_daemon(on: bool, env: dict[str, str] | None = None) -> Iterator[None]:
         except subprocess.TimeoutExpired:
             warm.kill()
             warm.wait(timeout=10)
+
+
+def daemon_ready(env: dict[str, str] | None = None) -> bool:
+    """What ``voice-transcriber daemon status`` exits 0 on (the daemon answers, its config loaded), asked from
+    this process: a ``status`` process every poll while the daemon starts would take the CPU it starts with."""
+    from voice_transcriber.daemon.client import exchange
+    from voice_transcriber.daemon.protocol import request
+
+    runtime = (env or os.environ)["XDG_RUNTIME_DIR"]
+    final = exchange(request("status"), f"{runtime}/voice-transcriber/daemon.sock", lambda message: None)
+    return final is not None and int(final.get("exit", 0)) == 0
 
 
 def all_recorded(runtime: Path) -> bool:
