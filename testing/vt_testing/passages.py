@@ -135,3 +135,31 @@ def natural_passage(name: str) -> tuple[bytes, str]:
     Words per minute: 125 for the short and medium ones (11–12 s, 28–31 s), 110 for the long ones (60–62 s)."""
     with tempfile.TemporaryDirectory() as tmp:
         return sentence_pcm(NATURAL[name], Path(tmp), 110 if name.startswith("long") else 125), NATURAL[name]
+
+
+def natural_utterances(name: str, count: int = 3) -> list[tuple[bytes, str]]:
+    """A :data:`NATURAL` paragraph as ``count`` utterances: its sentences in ``count`` runs of about
+    equal length, each read by espeak-ng in one go at the paragraph's pace — a person dictating it
+    hands-free with a pause between thoughts. [(int16 16 kHz samples, text), …]"""
+    import re
+
+    sentences = [s.strip() for s in re.findall(r"[^.?!]+[.?!]", NATURAL[name])]
+    if len(sentences) < count:
+        raise ValueError(f"{name} has fewer than {count} sentences")
+    best: tuple[int, list[list[str]]] | None = None
+    for cuts in _cut_points(len(sentences), count):
+        groups = [sentences[a:b] for a, b in zip((0, *cuts), (*cuts, len(sentences)))]
+        longest = max(sum(len(s) for s in group) for group in groups)
+        if best is None or longest < best[0]:
+            best = (longest, groups)
+    assert best is not None
+    speed = 110 if name.startswith("long") else 125
+    with tempfile.TemporaryDirectory() as tmp:
+        return [(sentence_pcm(" ".join(group), Path(tmp), speed), " ".join(group)) for group in best[1]]
+
+
+def _cut_points(size: int, count: int, first: int = 1) -> list[tuple[int, ...]]:
+    """Every way to cut ``range(size)`` into ``count`` non-empty runs: the cut indices, in order."""
+    if count == 1:
+        return [()]
+    return [(cut, *rest) for cut in range(first, size - count + 2) for rest in _cut_points(size, count - 1, cut + 1)]

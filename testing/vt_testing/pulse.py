@@ -293,7 +293,8 @@ class RecordingProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             out, err = self.process.communicate()
-            raise AssertionError(f"the recorder hung for {timeout} s; stderr: {(err or b'').decode()[-1000:]}") from None
+            raise AssertionError(f"the recorder hung for {timeout} s; stdout: {(out or b'').decode()[-500:]!r}; "
+                                 f"stderr: {(err or b'').decode()[-1000:]}") from None
         return self.process.returncode, out.decode(), (err or b"").decode()
 
 

@@ -79,6 +79,38 @@ def test_a_weakly_voiced_word_before_a_phrase_is_kept_in_it(jfk_audio, tiny_mode
     assert "ask what you can do for your country" in words, text
 
 
+@pytest.mark.parametrize("lead_kept", [True, False])
+def test_a_hands_free_utterance_keeps_the_pause_before_it(jfk_audio, tiny_model_dir, monkeypatch, lead_kept):
+    """``--continuous`` cuts jfk.flac at its 1 s pauses: "And so, my fellow Americans," / "ask not" /
+    "what your country …". With the speech 0.537 s into the recording, "ask" (scored below the VAD's
+    threshold) fell outside an utterance that kept only its 0.4 s padding before the speech, and tiny.en
+    heard the lone "not" as "mark mark mark". An utterance keeps the pause before it (up to
+    ``continuous.LEAD``, 1 s): each utterance transcribed as the session does it, the text has "ask not"."""
+    from voice_transcriber.capture import continuous
+
+    if not lead_kept:
+        monkeypatch.setattr(continuous, "LEAD", continuous.PADDING)
+    samples = np.concatenate([np.zeros(int(0.537 * 16_000), np.float32), jfk_audio.samples, np.zeros(6400, np.float32)])
+    backend = LocalBackend(RunContext(load_settings(overrides={"transcription.local.model": str(tiny_model_dir)})))
+    utterances = []
+    segmenter = continuous.utterance_segmenter(backend.ctx.settings.input, utterances.append)
+    assert segmenter.activity.wait_ready(30)
+    pcm = (samples * 32768).astype(np.int16).tobytes()
+    for offset in range(0, len(pcm), 1600):
+        segmenter.feed(pcm[offset:offset + 1600])
+    segmenter.flush()
+    texts: list[str] = []
+    for utterance in utterances:  # as ContinuousDictation: the first alone, the next with the text before it
+        audio = utterance.audio()
+        heard = backend.transcribe_segment(audio, " ".join(texts)) if texts else backend.transcribe(audio)
+        texts.append(heard.text.strip())
+    words = " ".join(normalise(" ".join(texts)).split())
+
+    assert len(utterances) >= 3, "the session's pauses cut jfk.flac into utterances"
+    assert ("ask not" in words) is lead_kept, texts
+    assert "ask what you can do for your country" in words, texts
+
+
 def test_a_phrase_is_heard_after_the_phrase_before_it_held_to_its_decided_text(jfk_audio, tiny_model_dir):
     """``transcribe_continuation``: jfk.flac cut after "Americans" (a pause). The second part is decoded
     with the first part's audio before it and its decided text as the decoder's prefix: the result is

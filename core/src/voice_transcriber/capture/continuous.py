@@ -33,6 +33,7 @@ from ..context import Formatter
 from ..errors import VoiceTranscriberError
 
 if TYPE_CHECKING:
+    from ..config import InputSettings
     from ..context import RunContext
     from ..pipeline import Plan
     from ..types import Transcript
@@ -40,12 +41,19 @@ if TYPE_CHECKING:
     from .recorder import Recorder
     from .segmenter import Segmenter, SpeechSegment
     from .stops import StopControl
+    from .vad import VoiceActivity
 
 RATE = 16_000
 #: Audio kept before and after each utterance's speech (s). More than the segmenter's default:
 #: a short utterance has no neighbouring context, and tiny.en mishears a soft first word cut
 #: close ("The meeting" → "Let me do", measured through a PulseAudio virtual microphone).
 PADDING = 0.4
+#: Audio kept before an utterance's first speech (s), down to the end of the utterance before: the
+#: pause before it, up to 1 s. With the padding alone, a soft first word the VAD scores low was cut
+#: off at some positions of its 32 ms grid (jfk.flac's "ask" after a 1 s pause: "mark mark mark"
+#: instead of "ask not"); bench/stream_accuracy.py --only continuous: WER − batch +0.013 → +0.010
+#: over six sessions (docs/streaming.md).
+LEAD = 1.0
 #: A word: letters and digits, with apostrophes inside ("don't").
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 #: An utterance ending with this starts a new context (see :meth:`ContinuousDictation._context`).
@@ -125,6 +133,16 @@ def dictate_continuously(ctx: RunContext, plan: Plan, make_plan: Callable[[RunCo
     session.report()
 
 
+def utterance_segmenter(settings: InputSettings, on_utterance: Callable[[SpeechSegment], None],
+                        activity: VoiceActivity | None = None) -> Segmenter:
+    """The segmenter that cuts a session into utterances (at ``input.utterancePauseSeconds`` pauses,
+    :data:`PADDING` after and :data:`LEAD` before each); ``activity``: the recording's shared VAD."""
+    from .segmenter import Segmenter
+
+    return Segmenter(on_utterance, min_pause=settings.utterance_pause_seconds, padding=PADDING, lead=LEAD,
+                     activity=activity)
+
+
 class ContinuousDictation:
     """One hands-free session: the recording (main thread) and the deliveries (a worker thread)."""
 
@@ -151,11 +169,8 @@ class ContinuousDictation:
                attach=self._attach)
 
     def _attach(self, recorder: Recorder) -> None:
-        from .segmenter import Segmenter
-
         self.stop = recorder.stop
-        self.segmenter = Segmenter(self._utterance_ended, min_pause=self.settings.utterance_pause_seconds,
-                                   padding=PADDING, activity=recorder.voice_activity())
+        self.segmenter = utterance_segmenter(self.settings, self._utterance_ended, recorder.voice_activity())
         recorder.taps += [self.segmenter.feed, self._watch_silence]
         recorder.segmenter = self.segmenter  # flushed at the stop: the utterance under way is delivered
         self._quiet_meter(recorder.meter)
