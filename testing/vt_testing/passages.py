@@ -6,6 +6,7 @@ int16 samples and the text; the ``espeak_passage`` fixture writes them as a 16 k
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import tempfile
 import wave
@@ -129,10 +130,12 @@ NATURAL = {
 }
 
 
+@functools.cache
 def natural_passage(name: str) -> tuple[bytes, str]:
     """A :data:`NATURAL` paragraph read by espeak-ng in one go: (int16 16 kHz samples, text).
 
-    Words per minute: 125 for the short and medium ones (11–12 s, 28–31 s), 110 for the long ones (60–62 s)."""
+    Words per minute: 125 for the short and medium ones (11–12 s, 28–31 s), 110 for the long ones (60–62 s).
+    Made once per process (espeak-ng gives the same samples every time)."""
     with tempfile.TemporaryDirectory() as tmp:
         return sentence_pcm(NATURAL[name], Path(tmp), 110 if name.startswith("long") else 125), NATURAL[name]
 
