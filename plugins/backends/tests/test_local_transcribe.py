@@ -111,6 +111,42 @@ def test_configured_transcription_prompt_replaces_the_language_prompt(make_backe
     assert seen["initial_prompt"] == "Kennedy, inaugural address."
 
 
+def test_a_streamed_phrase_gets_the_user_prompt_first_then_the_latest_decided_text_within_the_model_limit(
+        make_backend, jfk_path, monkeypatch):
+    """Context across phrases (issue 16): a phrase alone (``transcribe_segment``) and a phrase heard after
+    the one before (``transcribe_continuation``, that one's text as the decoder's prefix) are prompted with
+    the user's prompt and vocabulary whole, in front, then the most recent decided words, cut from the
+    oldest so that prompt and prefix fit the 223 tokens Whisper reads."""
+    from voice_transcriber_backends.local_backend import PROMPT_TOKENS, _prompt_tokens
+
+    backend = make_backend(language="en", beamSize=1)
+    backend.ctx.settings.transcription_prompt = "Kennedy, inaugural address."
+    backend.ctx.settings.vocabulary = ["Americans"]
+    whisper = backend.loaded().whisper
+    seen = whisper_arguments(backend, monkeypatch)
+    samples = Audio.from_file(jfk_path).pcm()
+    cut = int(2.7 * 16_000)
+    before, after = Audio.from_samples(samples[:cut].copy(), 16_000), Audio.from_samples(samples[cut:].copy(), 16_000)
+    decided = " ".join(f"word{n}" for n in range(300))
+    user = "Kennedy, inaugural address. Vocabulary: Americans."
+
+    backend.transcribe_segment(after, decided)
+    assert seen["initial_prompt"].startswith(user + " word"), seen["initial_prompt"]
+    assert seen["initial_prompt"].endswith("word298 word299") and "word0 " not in seen["initial_prompt"]
+    assert _prompt_tokens(whisper, seen["initial_prompt"]) <= PROMPT_TOKENS
+    assert seen["prefix"] is None
+
+    calls: list[dict] = []  # the continuation's own decode first (then maybe the phrase alone, its guard)
+    real = whisper.transcribe
+    monkeypatch.setattr(whisper, "transcribe", lambda samples, **kw: calls.append(kw) or real(samples, **kw))
+    heard = backend.transcribe_continuation(before, "And so, my fellow Americans,", after, decided)
+    held = calls[0]
+    assert held["prefix"] == "And so, my fellow Americans,"
+    assert held["initial_prompt"].startswith(user + " word") and held["initial_prompt"].endswith("word299")
+    assert _prompt_tokens(whisper, held["initial_prompt"]) + _prompt_tokens(whisper, held["prefix"]) <= PROMPT_TOKENS
+    assert "americans" not in heard.text.lower() and "country" in heard.text.lower(), heard.text
+
+
 @pytest.mark.parametrize(("seconds", "label"), [(0.0, "empty"), (0.2, "0.2 s"), (60.0, "60 s of silence")])
 def test_no_speech_gives_an_empty_transcript(make_backend, seconds, label):
     audio = Audio.from_samples(np.zeros(int(seconds * 16_000), dtype=np.float32), 16_000, label=label)
