@@ -151,6 +151,10 @@ def test_toggle_twice_delivers_and_status_follow_streams_the_states(desk, espeak
     entry = history.get("last")
     assert entry.sinks_delivered == ["append-file"] and entry.backend == "local"
     assert Path(entry.recording).exists() and normalise(entry.text) in normalise(delivered)
+    # the background recorder's recording, retried, gives the text its live run delivered (issue 16)
+    retried = desk.vt("retry", "last", "--output", "stdout")
+    assert retried.returncode == 0, retried.stderr.decode()
+    assert retried.stdout.decode().strip() == delivered.strip()
 
 
 def _lines_until_idle_after_delivery(stream, timeout: float) -> list[bytes]:
