@@ -295,3 +295,20 @@ def test_without_word_timings_the_whole_phrase_before_is_heard(ctx):
 
     assert session.result(whole()).text == "phrase 60. phrase 30."
     assert backend.continued == [(6.0, "phrase 60.", "")]
+
+
+def test_no_re_decode_of_the_open_phrase_starts_while_the_speaker_pauses(ctx, monkeypatch):
+    """A pause may end the phrase: its early start (the text that counts) must not queue behind a
+    re-decode for the live text. While the speaker goes on, the open phrase is re-decoded."""
+    import voice_transcriber.streaming as streaming
+
+    monkeypatch.setattr(streaming, "_cpu_free", lambda: True)
+    session = StreamingTranscription(PhraseBackend(ctx), ctx)
+    spoken = phrase(0, 0.0, 2.0)
+    segmenter = SimpleNamespace(speaking=True, pausing=True, open_segment=lambda: spoken)
+    session.tick(segmenter)
+    assert session.redecodes == 0
+    segmenter.pausing = False
+    session.tick(segmenter)
+    assert session.redecodes == 1
+    session.cancel()
