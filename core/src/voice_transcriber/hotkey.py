@@ -104,6 +104,8 @@ class Parsed:
 def run(argv: list[str]) -> None:
     """Finish the hotkey command ``argv`` and exit when it only looks, ignores, signals or starts a
     recorder; else return."""
+    if "_VOICE_TRANSCRIBER_COMPLETE" in os.environ:
+        return  # a completion request that the plugin index could not answer: click's
     parsed = parse(argv)
     if parsed is None or os.environ.get("VOICE_TRANSCRIBER_DEBUG") or os.environ.get(BACKGROUND_ENV):
         return
