@@ -176,17 +176,19 @@ def test_daemon_kill_9_mid_recording_then_retry_and_the_stale_socket(world, puls
     assert status["state"] == "failed" and f"pid {world.process.pid}" in status["error"]
     assert f"voice-transcriber retry {status['id']}" in status["error"]
 
-    # the command the error names, run while the stale socket is tried below
+    assert world.socket.exists()  # left behind by the killed daemon: stale
+    fallback = world.vt("toggle", "--wait")  # a fresh recording, without the daemon
+    assert fallback.returncode == 0, fallback.stderr
+    assert fallback.stderr.startswith(f"voice-transcriber: the daemon socket {world.socket} is stale")
+    assert fallback.stdout.startswith("recording in the background (pid ")
+    assert world.vt("cancel", "--wait").returncode == 130
+
+    # the command the error names, run while the daemon is started again and stopped (not beside the background
+    # recording above: a run that ends removes the other ended runs' records, and `cancel --wait` then found
+    # none for its recorder — "it exited without publishing a result")
     retry = world.popen("retry", status["id"], "--output", "stdout", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                         text=True)
     try:
-        assert world.socket.exists()  # left behind by the killed daemon: stale
-        fallback = world.vt("toggle", "--wait")  # a fresh recording, without the daemon
-        assert fallback.returncode == 0, fallback.stderr
-        assert fallback.stderr.startswith(f"voice-transcriber: the daemon socket {world.socket} is stale")
-        assert fallback.stdout.startswith("recording in the background (pid ")
-        assert world.vt("cancel", "--wait").returncode == 130
-
         world.start_daemon()  # replaces the stale socket
         assert world.daemon_status()["pid"] == world.process.pid
         assert world.vt("daemon", "stop").returncode == 0
