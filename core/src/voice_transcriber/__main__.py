@@ -23,7 +23,14 @@ _GLOBAL_FLAGS = {"--debug", "--quiet", "-q"}
 
 
 def main() -> None:
-    argv = sys.argv[1:]
+    try:
+        _main(sys.argv[1:])
+    except KeyboardInterrupt:  # Ctrl-C (or SIGUSR2 while recording) before a command's own handling began
+        sys.stderr.write("voice-transcriber: error: cancelled\n")
+        sys.exit(130)
+
+
+def _main(argv: list[str]) -> None:
     if "_VOICE_TRANSCRIBER_COMPLETE" in os.environ or argv[:1] == ["completion"]:
         from . import shell_completion
 
@@ -53,18 +60,15 @@ def main() -> None:
     from . import quick
 
     quick.run(argv)  # a plugin's quick handler (the rofi menu's rows): it answers, and this exits here
-    try:
-        if "--help" not in argv and "-h" not in argv:  # a help request records nothing
-            from .capture import early
+    if "--help" not in argv and "-h" not in argv:  # a help request records nothing
+        from .capture import early
 
-            early.start(argv)
-        from .dictate import run
+        early.start(argv)
+    from .dictate import run
 
-        run(argv)  # a dictation or `transcribe` with plainly valid options runs without click, and exits here
-        from .cli import main as cli_main
-    except KeyboardInterrupt:  # cancelled (Ctrl-C twice, SIGUSR2) while still starting up
-        sys.stderr.write("voice-transcriber: error: cancelled\n")
-        sys.exit(130)
+    run(argv)  # a dictation or `transcribe` with plainly valid options runs without click, and exits here
+    from .cli import main as cli_main
+
     cli_main(argv)
 
 
