@@ -87,3 +87,22 @@ def test_a_terminal_recording_registers_only_if_it_handles_sigusr1(runtime, monk
     assert control.read_recorder().pid == os.getpid()
     control.recorder_done()
     assert control.read_recorder() is None
+
+
+def test_a_run_ending_beside_another_keeps_its_outcome_for_stop_wait(runtime):
+    """Two runs that end at the same moment each keep their record, so ``stop --wait`` of either finds its
+    outcome (it once read "exited without publishing a result"); old and surplus outcomes still go."""
+    runs = runtime / "runs"
+    runs.mkdir(parents=True)
+    (runs / "old.json").write_text(json.dumps({"id": "old", "state": "delivered",
+                                               "since": time.time() - runstate.OUTCOME_KEEP - 1}))
+    runstate.publish("cancelled-one", "idle", cancelled=True)
+    runstate.publish("other", "delivered", sinks=["stdout"])
+    assert sorted(p.name for p in runs.iterdir()) == ["cancelled-one.json", "other.json"]
+    me = os.getpid()
+    assert runstate.find_run(me, control.start_ticks(me))["id"] == "other"
+    assert {r["id"]: r.get("cancelled") for r in runstate.read_runs()} == {"cancelled-one": True, "other": None}
+    assert runstate.current_status(linger=60)["state"] == "delivered"  # the newest outcome is the status
+    for number in range(runstate.OUTCOME_MAX + 5):
+        runstate.publish(f"run-{number:02d}", "delivered")
+    assert len(list(runs.iterdir())) == runstate.OUTCOME_MAX

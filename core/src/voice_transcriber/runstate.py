@@ -2,8 +2,10 @@
 
 Each run writes ``$XDG_RUNTIME_DIR/voice-transcriber/runs/RUN_ID.json`` atomically when its
 state changes (the ``tracker`` plugin does it from the event hooks). A run is ``recording``,
-then ``transcribing``, and ends ``delivered``, ``failed``, or ``idle`` when cancelled. Only
-the newest ended run is kept. :func:`current_status` folds these files into one state for a
+then ``transcribing``, and ends ``delivered``, ``failed``, or ``idle`` when cancelled. The newest
+ended run is kept, and others that ended in the last :data:`OUTCOME_KEEP` seconds (at most
+:data:`OUTCOME_MAX`): a ``stop --wait`` must find its own run's outcome even when another run ended
+at the same moment. :func:`current_status` folds these files into one state for a
 status bar: a live recorder wins, then a run being transcribed, then the last outcome for
 ``linger`` seconds, then ``idle``. A run left ``recording``/``transcribing`` by a process that
 died (``kill -9``) is reported as failed, with the command that recovers its audio.
@@ -24,6 +26,9 @@ ACTIVE = ("recording", "transcribing")
 ENDED = ("delivered", "failed", "idle")
 STATES = ("idle", *ACTIVE, "delivered", "failed")
 DEFAULT_LINGER = 5.0
+#: Seconds an ended run's record stays beside a newer outcome, and how many such records at most.
+OUTCOME_KEEP = 60.0
+OUTCOME_MAX = 16
 
 
 def runs_dir() -> Path:
@@ -193,8 +198,20 @@ def _mark_dead(path: Path, record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _drop_older_outcomes(keep: Path) -> None:
+    """Delete ended runs' records but ``keep`` and the newest others that ended within :data:`OUTCOME_KEEP`."""
+    now = time.time()
+    recent: list[tuple[float, Path]] = []
     for path in runs_dir().glob("*.json"):
-        if path != keep:
-            record = read_json(path)
-            if record is None or record.get("state") in ENDED:
-                path.unlink(missing_ok=True)
+        if path == keep:
+            continue
+        record = read_json(path)
+        if record is not None and record.get("state") not in ENDED:
+            continue
+        since = record.get("since") if record is not None else None
+        if isinstance(since, (int, float)) and 0 <= now - since <= OUTCOME_KEEP:
+            recent.append((since, path))
+        else:
+            path.unlink(missing_ok=True)
+    recent.sort(reverse=True)
+    for _, path in recent[OUTCOME_MAX - 1:]:
+        path.unlink(missing_ok=True)
