@@ -56,7 +56,7 @@ def _main(argv: list[str]) -> None:
     if client.skip:
         from .hotkey import run as hotkey_run
 
-        hotkey_run(argv)  # no daemon: a hotkey command that only ignores, refuses or signals acts, and exits here
+        hotkey_run(argv)  # no daemon: start/stop/cancel/toggle act from the PID file (a recorder too), and exit here
     from . import quick
 
     quick.run(argv)  # a plugin's quick handler (the rofi menu's rows): it answers, and this exits here
