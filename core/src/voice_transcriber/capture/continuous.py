@@ -70,17 +70,18 @@ def split_stop_phrase(text: str, phrase: str | None) -> tuple[str, bool]:
     Words are compared without case, punctuation or spacing: "Stop dictation." and
     "stop, dictation!" both end with the phrase "stop dictation". Between the phrase's words a
     filler (:data:`FILLERS`) may stand, as people say it and as Whisper hears it: "Stop the
-    dictation." ends with "stop dictation" too."""
+    dictation." ends with "stop dictation" too. A long word may be misheard by one letter
+    (:func:`_same`): tiny.en hears "Stop victation." now and then."""
     wanted = [_comparable(word) for word in WORD.findall(phrase or "")]
     found = list(WORD.finditer(text))
     if not wanted:
         return text, False
     index = len(found) - 1
     for position, word in enumerate(reversed(wanted)):
-        if position and index >= 0 and _comparable(found[index].group()) != word:
+        if position and index >= 0 and not _same(found[index].group(), word):
             while index >= 0 and _comparable(found[index].group()) in FILLERS:
                 index -= 1
-        if index < 0 or _comparable(found[index].group()) != word:
+        if index < 0 or not _same(found[index].group(), word):
             return text, False
         index -= 1
     return text[: found[index + 1].start()].rstrip(SEPARATORS), True
@@ -88,6 +89,26 @@ def split_stop_phrase(text: str, phrase: str | None) -> tuple[str, bool]:
 
 def _comparable(word: str) -> str:
     return word.casefold().replace("’", "'")
+
+
+#: The shortest word of a stop phrase that may be heard with one letter wrong, missing or added.
+FUZZY_LENGTH = 6
+
+
+def _same(heard: str, wanted: str) -> bool:
+    """``heard`` is the stop phrase's word ``wanted`` (already comparable): equal, or for a word of
+    :data:`FUZZY_LENGTH` letters or more, one edit away ("victation" for "dictation")."""
+    heard = _comparable(heard)
+    if heard == wanted:
+        return True
+    if len(wanted) < FUZZY_LENGTH or abs(len(heard) - len(wanted)) > 1:
+        return False
+    short, long = sorted((heard, wanted), key=len)
+    start = 0
+    while start < len(short) and short[start] == long[start]:
+        start += 1
+    skip = 1 if len(long) > len(short) else 0  # an added or missing letter, else one replaced
+    return short[start + 1 - skip:] == long[start + 1:]
 
 
 class StopPhrase(Formatter):
