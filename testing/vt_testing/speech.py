@@ -80,3 +80,18 @@ def espeak_wav(tmp_path_factory):
         return made[key]
 
     return make
+
+
+def aac_copy(wav: Path, out: Path) -> Path:
+    """Encode a mono 16-bit ``wav`` as AAC in ``out`` (.m4a): a format libsndfile cannot read, only PyAV."""
+    import av
+    import soundfile
+
+    samples, rate = soundfile.read(wav, dtype="int16")
+    with av.open(str(out), "w") as container:
+        stream = container.add_stream("aac", rate=rate)
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = rate
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    return out

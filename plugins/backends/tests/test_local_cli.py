@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 from vt_testing.core import run_cli
-from vt_testing.speech import JFK_TEXT, wer
+from vt_testing.speech import JFK_TEXT, aac_copy, wer
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 120
@@ -116,19 +116,9 @@ def test_pyav_is_imported_only_for_a_file_libsndfile_cannot_read(espeak_wav, tmp
     libsndfile): a WAV never loads FFmpeg, an AAC file still decodes through it."""
     import sys
 
-    import av
-    import soundfile
-
     sentence = "Please send the report by Friday."
     wav = espeak_wav(sentence)
-    samples, rate = soundfile.read(wav, dtype="int16")
-    m4a = tmp_path / "speech.m4a"
-    with av.open(str(m4a), "w") as container:
-        stream = container.add_stream("aac", rate=rate)
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = rate
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            container.mux(packet)
+    m4a = aac_copy(wav, tmp_path / "speech.m4a")
     for audio, pyav in ((wav, False), (m4a, True)):
         result = subprocess.run([sys.executable, "-X", "importtime", "-m", "voice_transcriber", "transcribe", str(audio)],
                                 capture_output=True, text=True, timeout=TIMEOUT)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vt_testing.speech import JFK_TEXT, wer
+from vt_testing.speech import JFK_TEXT, aac_copy, wer
 
 from voice_transcriber import Audio, AudioError, BackendError, RunContext
 from voice_transcriber.config import load_settings
@@ -48,17 +48,7 @@ def test_espeak_speech_given_as_stdin_bytes(make_backend, espeak_wav):
 
 
 def test_format_libsndfile_cannot_read_is_decoded_by_pyav(make_backend, espeak_wav, tmp_path):
-    import av
-    import soundfile
-
-    samples, rate = soundfile.read(espeak_wav(SENTENCES), dtype="int16")
-    m4a = tmp_path / "speech.m4a"
-    with av.open(str(m4a), "w") as container:
-        stream = container.add_stream("aac", rate=rate)
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = rate
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            container.mux(packet)
+    m4a = aac_copy(espeak_wav(SENTENCES), tmp_path / "speech.m4a")
     with pytest.raises(AudioError):
         Audio.from_file(m4a).pcm()  # the core's decoder gives up on AAC
     transcript = make_backend().transcribe(Audio.from_file(m4a))
