@@ -79,5 +79,6 @@ def test_a_device_without_16k_is_recorded_at_its_rate_and_resampled(pulse_env, o
     assert wav_seconds(audio.path) == pytest.approx(ctx.info["recorded_seconds"], abs=0.01)
     assert events.seen == ["started:" + name, "stopped:" + name]
     model = WhisperModel(str(tiny_model_dir), device="cpu", compute_type="int8", cpu_threads=2)
-    text = " ".join(s.text for s in model.transcribe(audio.pcm(), language="en", beam_size=1)[0]).lower()
+    # Beam 5 (the product's default): greedy decoding heard this sentence as "report on ifrivate." once
+    text = " ".join(s.text for s in model.transcribe(audio.pcm(), language="en", beam_size=5)[0]).lower()
     assert "report" in text and "friday" in text, text
