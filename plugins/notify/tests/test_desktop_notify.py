@@ -138,9 +138,10 @@ def test_silently_off_when_no_server_owns_the_name(session_bus, on_bus, write_co
     ctx = run_context(write_config)
     ctx.recording_started()
     ctx.text_delivered("hello", "typing", Transcript(text="hello", backend="local"))
-    ctx.pipeline_finished(Transcript(text="hello", backend="local"))
     run = notifications._runs[ctx.run_id]
+    ctx.pipeline_finished(Transcript(text="hello", backend="local"))
     assert run.bubble.failed and run.bubble.sent == []
+    assert ctx.run_id not in notifications._runs, "a run leaves the table at its outcome"
     assert capsys.readouterr().err == ""
 
 
@@ -150,12 +151,14 @@ def test_off_without_a_session_bus_or_when_disabled(on_bus, write_config, stub_t
     assert not session_bus_available()
     ctx = run_context(write_config)
     ctx.recording_started()
+    assert notifications._runs[ctx.run_id] is None
     ctx.pipeline_finished(Transcript(text="hello", backend="local"))
     on_bus(session_bus)
     disabled = run_context(write_config, enabled=False)
     disabled.recording_started()
-    assert notifications._runs == {ctx.run_id: None, disabled.run_id: None}
+    assert notifications._runs[disabled.run_id] is None
     assert notify_send.calls() == []  # nothing was even tried
+    assert ctx.run_id not in notifications._runs
 
 
 def test_bad_notify_config_warns_once_and_never_breaks_the_run(on_bus, write_config, session_bus, capsys):
@@ -296,8 +299,10 @@ def test_back_to_back_overlapping_runs_show_exactly_their_event_stream(notificat
         step(ctx, lambda: ctx.pipeline_finished(Transcript(text=text, backend="local")))
         step(ctx, lambda: ctx.partial_text(text + " and late"))  # a backend's late partial: never shown
 
+    bubbles = {}  # each run's bubble: the plugin forgets a run at its outcome
     for k, ctx in enumerate(runs):
         step(ctx, ctx.recording_started)
+        bubbles[ctx.run_id] = notifications._runs[ctx.run_id]
         step(ctx, lambda: ctx.partial_text("Dictation"))  # streamed while recording
         if k:
             finish(k - 1, runs[k - 1])
@@ -317,11 +322,12 @@ def test_back_to_back_overlapping_runs_show_exactly_their_event_stream(notificat
     for note in shown:
         by_bubble.setdefault(note.id, []).append(note.summary)
     for k, ctx in enumerate(runs):
-        bubble = notifications._runs[ctx.run_id].bubble.notification_id
+        bubble = bubbles[ctx.run_id].bubble.notification_id
         assert by_bubble.get(bubble) == expected[ctx.run_id], f"run {k}: its bubble against its events"
     assert len(by_bubble) == len(runs), "one bubble per run"
     assert len(shown) == sum(map(len, expected.values())), "nothing shown beyond the runs' events"
-    assert by_bubble[notifications._runs[runs[9].run_id].bubble.notification_id][-1] == \
+    assert not any(ctx.run_id in notifications._runs for ctx in runs), "every run left the table at its outcome"
+    assert by_bubble[bubbles[runs[9].run_id].bubble.notification_id][-1] == \
         "Delivered partly — the rest is on the clipboard"
 
 

@@ -81,8 +81,11 @@ class RunBubble:
         return text if len(text) <= BODY_LIMIT else text[: BODY_LIMIT - 1] + "…"
 
 
-#: Bubbles by run id: events of one run arrive in one process, possibly from several threads.
+#: Bubbles of the runs still going, by run id: events of one run arrive in one process, possibly from
+#: several threads. A run leaves at its outcome, so a daemon that runs for weeks keeps only the live ones.
 _runs: dict[str, RunBubble | None] = {}
+#: The events that end a run (docs/events.md): nothing of that run follows them.
+ENDINGS = ("delivered", "failed", "cancelled")
 
 
 def run_bubble(ctx: RunContext) -> RunBubble | None:
@@ -137,8 +140,13 @@ def vt_run_event(ctx: RunContext, event: dict[str, Any]) -> None:
     """Follow the run event stream — the records the tray and ``status --follow`` get — so the
     bubble tells the same story, in the same order: a stage per state, never after the outcome."""
     run = run_bubble(ctx)
-    if run is None:
-        return
+    if run is not None:
+        _show(ctx, run, event)
+    if event.get("event") in ENDINGS:
+        _runs.pop(ctx.run_id, None)
+
+
+def _show(ctx: RunContext, run: RunBubble, event: dict[str, Any]) -> None:
     kind = event.get("event")
     if kind == "recording":
         profile = f" Profile: {ctx.info['profile']}." if ctx.info.get("profile") else ""
