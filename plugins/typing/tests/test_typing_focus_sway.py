@@ -1,4 +1,4 @@
-"""The target window under headless sway (wtype): a focus change mid-text stops within one burst,
+"""The target window under headless sway (our virtual keyboard): a focus change mid-text stops within one burst,
 the rest goes to the clipboard; an empty workspace is no window (issue 21 rows 2 and 3)."""
 
 from __future__ import annotations
@@ -34,17 +34,17 @@ def paste() -> str:
 
 
 def test_focus_change_mid_text_stops_within_one_burst(foot_window, wayland, monkeypatch):
-    from voice_transcriber_clipboard.keys import Wtype
+    from voice_transcriber_clipboard.keys import VirtualKeys
 
     bursts: list[str] = []
-    real_type = Wtype.type
+    real_type = VirtualKeys.type
 
     def counting(self, text):  # the keys are really sent; the test only learns how far typing got
         result = real_type(self, text)
         bursts.append(text)
         return result
 
-    monkeypatch.setattr(Wtype, "type", counting)
+    monkeypatch.setattr(VirtualKeys, "type", counting)
     other_out = Path(wayland.runtime_dir, f"other-{time.monotonic_ns()}.txt")
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": wayland.runtime_dir, "LANG": "C.UTF-8",
            "XDG_RUNTIME_DIR": wayland.runtime_dir, "WAYLAND_DISPLAY": wayland.wayland_display}

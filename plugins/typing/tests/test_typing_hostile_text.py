@@ -204,10 +204,10 @@ def test_the_portal_key_tool_drops_control_characters_itself(monkeypatch):
     assert not {keysym("\b"), keysym("\r"), keysym("\x1b")} & set(typed)
 
 
-def test_hostile_text_into_a_wayland_terminal_with_wtype(foot_window):
-    """sway + foot + wtype: the line the shell reads is the dictated text (a BackSpace would have
+def test_hostile_text_into_a_wayland_terminal(foot_window):
+    """sway + foot + our virtual keyboard: the line the shell reads is the dictated text (a BackSpace would have
     eaten a character, an ESC would show in the line, a CR would have ended it early)."""
-    typing_sink(tool="wtype", pressEnter=True).deliver(HOSTILE, Transcript(text=HOSTILE, backend="hostile"))
+    typing_sink(pressEnter=True).deliver(HOSTILE, Transcript(text=HOSTILE, backend="hostile"))
     assert foot_window.wait_for(DICTATED + "\n", timeout=15) == DICTATED + "\n"
     assert foot_window.settle() == DICTATED + "\n"
 

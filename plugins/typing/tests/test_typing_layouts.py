@@ -1,7 +1,7 @@
 """Typed text is exact under French AZERTY and German QWERTZ layouts, read back from real windows.
 
 X11 (Xvfb, ``setxkbmap``): xtest (the default) and xdotool into a Tk window. wlroots (headless
-sway with ``input * xkb_layout``): wtype into foot. GNOME through the portal: test_typing_gnome.py.
+sway with ``input * xkb_layout``): our virtual keyboard into foot. GNOME through the portal: test_typing_gnome.py.
 Each text holds what moves between layouts (a/q, z/w/y, digits under Shift on AZERTY, AltGr
 symbols, dead keys, letters of the layout and of other layouts).
 """
@@ -80,7 +80,7 @@ def test_x11_layout_typed_exactly(x_layout, x_window, x11, tool, run_sink):
     assert x_layout_now(x11.display) == x_layout  # the layout was left as it was
 
 
-def test_sway_layout_typed_exactly_with_wtype(sway_layout, foot_window, run_sink):
+def test_sway_layout_typed_exactly_with_the_virtual_keyboard(sway_layout, foot_window, run_sink):
     text = TEXTS[sway_layout]
     run_sink(TypingSink, text, {"output.typing": {**FAST, "pressEnter": True}})
     assert foot_window.wait_for(text + "\n", timeout=15) == text + "\n"

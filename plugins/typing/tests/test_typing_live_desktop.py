@@ -17,7 +17,7 @@ import pytest
 
 from voice_transcriber import DeliveredElsewhere, RunContext, Transcript
 from voice_transcriber.config import load_settings
-from voice_transcriber_clipboard.keys import KeyTool, XTest
+from voice_transcriber_clipboard.keys import KeyTool, VirtualKeys, XTest
 from voice_transcriber_typing.sink import TypingSink
 from vt_testing.core import run_cli
 from vt_testing.desktop import tk_window, wait_until
@@ -39,7 +39,7 @@ def typing_sink(isolated_dirs):
 def backspaces(monkeypatch) -> list[int]:
     """Every ``KeyTool.backspace(count)`` call's count, in order (the keys are still really sent)."""
     counts: list[int] = []
-    for cls in (KeyTool, XTest):
+    for cls in (KeyTool, XTest, VirtualKeys):
         def counting(self, count, real=cls.backspace):
             counts.append(count)
             return real(self, count)
@@ -132,7 +132,7 @@ def test_live_cli_types_the_first_phrase_before_the_end_and_ends_with_exactly_th
                for text in intermediate), f"the first phrase was typed before the second: {seen}"
 
 
-def test_wtype_live_typing_into_foot_is_corrected_before_the_line_is_read(foot_window, typing_sink, backspaces):
+def test_wayland_live_typing_into_foot_is_corrected_before_the_line_is_read(foot_window, typing_sink, backspaces):
     sink = typing_sink(keyDelayMs=10)
     for step in ["hello wor", "hello world this", *UNICODE_STEPS]:
         sink.show_partial(step)

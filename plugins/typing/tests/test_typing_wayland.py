@@ -1,4 +1,4 @@
-"""wtype into a Wayland-native terminal (foot) under a real headless sway."""
+"""Typing into a Wayland-native terminal (foot) under a real headless sway: our own virtual keyboard."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import subprocess
 
 from voice_transcriber_typing.sink import AutoSink, TypingSink
 
-TEXT = "wtype -dash \"q\" 'q' é café — naïve 😀"
+TEXT = "vkbd -dash \"q\" 'q' é café — naïve 😀"
 
 
-def test_wtype_types_unicode_into_foot(foot_window, run_sink):
+def test_virtual_keyboard_types_unicode_into_foot(foot_window, run_sink):
     run_sink(TypingSink, TEXT, {"output.typing": {"startDelay": 0, "pressEnter": True}})
     assert foot_window.wait_for(TEXT + "\n") == TEXT + "\n"
 
 
-def test_wtype_newlines_press_return(foot_window, run_sink):
+def test_virtual_keyboard_newlines_press_return(foot_window, run_sink):
     run_sink(TypingSink, "first line\nsecond -line", {"output.typing": {"startDelay": 0, "pressEnter": True}})
     assert foot_window.wait_for("first line\nsecond -line\n") == "first line\nsecond -line\n"
 
@@ -27,13 +27,13 @@ def test_auto_pastes_into_foot_with_the_terminal_chord(foot_window, run_sink):
     assert clipboard == TEXT
 
 
-def test_doctor_says_wtype_and_why_on_sway(wayland, write_config):
+def test_doctor_says_virtual_keyboard_and_why_on_sway(wayland, write_config):
     from vt_testing.core import run_cli
 
     write_config({"output": {"sinks": ["typing"]}})
     out = run_cli("doctor").stdout.decode()
     method = next(line for line in out.splitlines() if "typing method" in line)
-    assert "wtype: this compositor offers the virtual-keyboard protocol" in method
+    assert "virtual-keyboard: this compositor offers the virtual-keyboard protocol" in method
     from voice_transcriber_clipboard import wayland
 
     compositor = wayland.probe()

@@ -17,8 +17,9 @@ class DesktopConfig(ConfigModel):
     session: Literal["auto", "x11", "wayland"] = Field(
         "auto", description="Desktop session: auto (Wayland when $WAYLAND_DISPLAY is set, else X11), x11 or wayland.")
     wtype_settle_ms: int = Field(
-        100, ge=0, description="wtype only: pause (ms) after it connects, before the first key; "
-                               "sway drops the first key without it.")
+        100, ge=0, description="wtype: pause (ms) after it connects, before the first key (sway drops the first "
+                               "key without it); virtual-keyboard: pause before the first key when the seat had no "
+                               "keyboard (at least 300 ms).")
     portal_consent_timeout: float = Field(
         120, gt=0, description="portal only (GNOME, KDE): seconds to wait for you to allow remote keyboard access "
                                "in the desktop's dialog (asked once: the portal's restore token is kept).")
@@ -36,10 +37,10 @@ class ClipboardConfig(DesktopConfig):
     paste_chords: dict[str, str] = Field(
         default_factory=dict, description="Window class (X11 WM_CLASS or Wayland app id) → paste chord; "
                                           "added to the built-in terminal defaults, and wins over them.")
-    key_tool: Literal["auto", "xtest", "xdotool", "wtype", "portal", "ydotool"] = Field(
-        "auto", description="Tool sending the paste chord: auto (xtest on X11; on Wayland wtype where the compositor "
-                            "allows it, else the RemoteDesktop portal (GNOME, KDE), else ydotool), xtest, xdotool, "
-                            "wtype, portal or ydotool.")
+    key_tool: Literal["auto", "xtest", "xdotool", "virtual-keyboard", "wtype", "portal", "ydotool"] = Field(
+        "auto", description="Tool sending the paste chord: auto (xtest on X11; on Wayland our own virtual keyboard "
+                            "where the compositor allows it (wlroots), else the RemoteDesktop portal (GNOME, KDE), "
+                            "else ydotool), xtest, xdotool, virtual-keyboard, wtype, portal or ydotool.")
     paste_delay: float = Field(0.05, ge=0, description="Seconds between copying and sending the paste chord.")
     restore: bool = Field(
         False, description="After pasting, give back what the selections the paste used (CLIPBOARD, and PRIMARY for "

@@ -20,13 +20,16 @@ from voice_transcriber import SinkError
 from voice_transcriber.safe_text import safe_text
 
 from .keytool import KeyTool, parse_chord
-from .tools import Session, ToolResult, find_tool, install_hint, is_installed
+from .tools import Session, ToolResult, find_tool, is_installed
 
 if TYPE_CHECKING:
+    from .vkeyboard import VirtualKeyboard
     from .xkeys import XConnection
 
 #: Runs of non-ASCII characters, with the spaces between them (split keeps them as separate parts).
 NON_ASCII_RUNS = re.compile(r"([^\x00-\x7f](?:\s*[^\x00-\x7f])*)")
+#: The least pause (ms) before the first key when our virtual keyboard is the seat's only one.
+NEW_KEYBOARD_SETTLE_MS = 300
 
 
 @dataclass
@@ -87,6 +90,56 @@ class Wtype(KeyTool):
 
     def _settle(self) -> list[str]:
         return ["-s", str(self.settle_ms)] if self.settle_ms else []  # wtype refuses "-s 0"
+
+
+@dataclass
+class VirtualKeys(KeyTool):
+    """Our own Wayland virtual keyboard (wlroots compositors): each key's press and release go to
+    the compositor in one write, so a starved process cannot hold a key down (see :mod:`.vkeyboard`)."""
+
+    settle_ms: int = 100
+    _keyboard: VirtualKeyboard | None = field(default=None, repr=False)
+
+    name = "virtual-keyboard"
+    fix = ("GNOME and KDE lack the virtual-keyboard protocol: set output.typing.tool to portal (or auto), "
+           "or use --output clipboard")
+
+    def available(self) -> None:
+        from . import wayland
+
+        compositor = wayland.probe()
+        if compositor is not None and not compositor.virtual_keyboard:
+            raise SinkError(f"this compositor offers no virtual-keyboard protocol: {self.fix}")
+
+    @property
+    def keyboard(self) -> VirtualKeyboard:
+        if self._keyboard is None:
+            from .vkeyboard import VirtualKeyboard
+
+            # a seat without a keyboard gains ours: applications need a moment to ask for it
+            self._keyboard = VirtualKeyboard(settle=max(self.settle_ms, NEW_KEYBOARD_SETTLE_MS) / 1000,
+                                             timeout=self.timeout)
+        return self._keyboard
+
+    def chord_argv(self, chord: str) -> list[str]:
+        return []  # no external tool
+
+    def type_argv(self, text: str) -> list[str]:
+        return []
+
+    def type(self, text: str) -> ToolResult:
+        self.keyboard.type(list(safe_text(text)), self.key_delay_ms / 1000)
+        return ToolResult("", "")
+
+    def press(self, chord: str) -> ToolResult:
+        mods, key = parse_chord(chord)
+        self.keyboard.tap(key, tuple(mods))
+        self.keyboard.sync()
+        return ToolResult("", "")
+
+    def backspace(self, count: int) -> ToolResult:
+        self.keyboard.type(["BackSpace"] * count, self.key_delay_ms / 1000)
+        return ToolResult("", "")
 
 
 class Ydotool(KeyTool):
@@ -233,9 +286,10 @@ class XTest(KeyTool):
             keys()
 
 
-TOOLS: dict[str, type[KeyTool]] = {"xtest": XTest, "xdotool": Xdotool, "wtype": Wtype, "ydotool": Ydotool}
+TOOLS: dict[str, type[KeyTool]] = {"xtest": XTest, "xdotool": Xdotool, "virtual-keyboard": VirtualKeys,
+                                   "wtype": Wtype, "ydotool": Ydotool}
 #: Every name ``tool``/``keyTool`` accepts besides ``auto`` (the portal's class is imported on use).
-TOOL_NAMES = ("xtest", "xdotool", "wtype", "portal", "ydotool")
+TOOL_NAMES = ("xtest", "xdotool", "virtual-keyboard", "wtype", "portal", "ydotool")
 
 
 @dataclass(frozen=True)
@@ -261,10 +315,10 @@ def choose(session: Session) -> Choice:
     if compositor is None:  # cannot ask: the choice made before the compositor could be asked
         name = "wtype" if is_installed("wtype") or not is_installed("ydotool") else "ydotool"
         return Choice(name, "the Wayland compositor could not be asked what it offers")
-    if compositor.virtual_keyboard and is_installed("wtype"):
-        return Choice("wtype", f"{desktop} offers the virtual-keyboard protocol")
-    missed = ([f"{desktop} offers the virtual-keyboard protocol but wtype is not installed ({install_hint('wtype')})"]
-              if compositor.virtual_keyboard else [f"{desktop} has no virtual-keyboard protocol (wtype cannot type)"])
+    if compositor.virtual_keyboard:
+        return Choice("virtual-keyboard", f"{desktop} offers the virtual-keyboard protocol (our own keyboard: "
+                                          "each key's press and release in one write, never held down)")
+    missed = [f"{desktop} has no virtual-keyboard protocol"]
     from .portal import PortalError, probe
 
     try:
@@ -296,6 +350,8 @@ def key_tool(name: str, session: Session, *, key_delay_ms: int = 12, settle_ms: 
         raise SinkError(f"unknown key tool '{name}' (choose auto, {', '.join(TOOL_NAMES)})")
     if name == "wtype":
         tool = Wtype(key_delay_ms, settle_ms=settle_ms)
+    elif name == "virtual-keyboard":
+        tool = VirtualKeys(key_delay_ms, settle_ms=settle_ms)
     elif name == "xdotool":
         tool = Xdotool(key_delay_ms, unicode_delay_ms=unicode_delay_ms)
     elif name == "xtest":

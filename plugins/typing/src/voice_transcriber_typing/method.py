@@ -1,6 +1,6 @@
 """``doctor`` lines saying how this desktop gets its text typed, and why.
 
-* ``typing method`` (and ``auto method``): the key tool (``auto`` picks it: xtest on X11; on Wayland wtype where the
+* ``typing method`` (and ``auto method``): the key tool (``auto`` picks it: xtest on X11; on Wayland our virtual keyboard where the
   compositor offers the virtual-keyboard protocol, the RemoteDesktop portal on GNOME and KDE,
   else ydotool) and the reason.
 * ``typing consent`` (portal): whether the desktop will ask, once or at every new session.
@@ -104,7 +104,7 @@ def _layout(sink: str, tool: str) -> Check | None:
         us = all(name.startswith("English (US)") for name in keymap.names)
         return Check(f"{sink} layout", us, f"{names}: ydotool presses US-layout keys" +
                      ("" if us else ", so letters and symbols come out wrong under this layout"),
-                     "use the portal (GNOME, KDE) or wtype (wlroots), or a US layout")
+                     "use the portal (GNOME, KDE) or virtual-keyboard (wlroots), or a US layout")
     if tool == "portal":
         return Check(f"{sink} layout", True, f"{names}: characters this layout lacks (emoji, other scripts, "
                                             "dead-key letters) are pasted, and the clipboard given back")

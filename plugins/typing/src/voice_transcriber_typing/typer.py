@@ -36,10 +36,11 @@ NEWLINE_KEYS = {"enter": "Return", "shift+enter": "shift+Return"}
 
 
 class TypingConfig(DesktopConfig):
-    tool: Literal["auto", "xtest", "xdotool", "wtype", "portal", "ydotool"] = Field(
+    tool: Literal["auto", "xtest", "xdotool", "virtual-keyboard", "wtype", "portal", "ydotool"] = Field(
         "auto", description="Typing tool: auto (xtest on X11: keys over our own X connection, each burst checked "
-                            "against the target window; on Wayland wtype where the compositor allows it, else the "
-                            "RemoteDesktop portal (GNOME, KDE), else ydotool), xtest, xdotool, wtype, portal or ydotool.")
+                            "against the target window; on Wayland our own virtual keyboard where the compositor "
+                            "allows it (wlroots), else the RemoteDesktop portal (GNOME, KDE), else ydotool), xtest, "
+                            "xdotool, virtual-keyboard, wtype, portal or ydotool.")
     key_delay_ms: int = Field(12, ge=0, description="Pause between typed characters (ms); raise it if characters get lost.")
     unicode_delay_ms: int = Field(
         40, ge=0, description="xdotool only: pause between non-ASCII characters (ms); below ~25 ms applications "
@@ -74,7 +75,7 @@ class TypingConfig(DesktopConfig):
                              "back, or fail.")
     burst_chars: int = Field(
         8, ge=1, description="Characters typed between two checks that the focus is still on the target window "
-                             "(wtype, ydotool, xdotool; xtest checks before every key, atomically).")
+                             "(virtual-keyboard, wtype, ydotool, xdotool; xtest checks before every key, atomically).")
     clipboard_on_doubt: bool = Field(
         True, description="When delivery is doubtful (tool warnings, focus changed), also leave the text on the clipboard.")
 
