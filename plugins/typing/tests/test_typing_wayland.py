@@ -38,3 +38,23 @@ def test_doctor_says_virtual_keyboard_and_why_on_sway(wayland, write_config):
 
     compositor = wayland.probe()
     assert compositor.virtual_keyboard and compositor.data_control  # what wlroots offers
+
+
+def test_every_burst_keeps_its_first_key_on_a_seat_without_a_keyboard(foot_window, run_sink, monkeypatch):
+    """The test seat has no keyboard: a new virtual keyboard appears as a capability change, and
+    foot must ask for it before a key reaches it (wtype, one keyboard per burst, lost bursts' first
+    keys: "naïe"). Ours is one keyboard for the whole dictation, its first key after a settle."""
+    from voice_transcriber_clipboard import vkeyboard
+
+    keyboards: list[vkeyboard.VirtualKeyboard] = []
+    real_init = vkeyboard.VirtualKeyboard.__init__
+
+    def counting(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        keyboards.append(self)
+
+    monkeypatch.setattr(vkeyboard.VirtualKeyboard, "__init__", counting)
+    text = "ask not what your country can do"
+    run_sink(TypingSink, text, {"output.typing": {"startDelay": 0, "burstChars": 2, "pressEnter": True}})
+    assert foot_window.wait_for(text + "\n") == text + "\n"
+    assert len(keyboards) == 1 and keyboards[0].pending_settle == 0  # one keyboard; its settle was taken

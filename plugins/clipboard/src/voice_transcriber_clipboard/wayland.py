@@ -1,7 +1,7 @@
 """What the Wayland compositor offers: its globals, and the keymap it gives keyboards.
 
 A few lines of the Wayland wire protocol (no library needed): connect to the compositor's
-socket, list the registry's globals — ``zwp_virtual_keyboard_manager_v1`` there means wtype
+socket, list the registry's globals — ``zwp_virtual_keyboard_manager_v1`` there means a virtual keyboard
 can type (wlroots compositors: sway, Hyprland, river, Wayfire); GNOME and KDE do not offer it
 — and, when asked, bind the seat's keyboard to receive the XKB keymap the compositor uses,
 which tells which characters the active layouts can produce.
