@@ -388,6 +388,14 @@ def sway_focused_app(session: SwaySession) -> str | None:
     return focused(json.loads(tree)) if tree else None
 
 
+def sway_key(key: str) -> None:
+    """Press ``key`` (``Return``) in the Wayland session, on the product's virtual keyboard: the test
+    seat has no keyboard, and a wtype run's first key can go before foot has asked for the new one."""
+    from voice_transcriber_clipboard.keys import VirtualKeys
+
+    VirtualKeys().press(key)
+
+
 @pytest.fixture
 def foot_window(wayland) -> Iterator[Target]:
     """A foot terminal (app id ``vt-foot-target``) with the focus; typed lines land in a file."""

@@ -6,6 +6,7 @@ import subprocess
 
 from voice_transcriber_clipboard.sink import ClipboardSink
 from voice_transcriber_clipboard.window import active_window
+from vt_testing.desktop import sway_key
 
 TEXT = "wl café — naïve 😀 -dash \"q\""
 
@@ -30,5 +31,5 @@ def test_active_window_is_foot_under_sway(foot_window):
 def test_paste_into_foot_uses_ctrl_shift_v(foot_window, run_sink):
     # foot is a terminal: ctrl+v would not paste. Map our test app id like the built-in "foot" entry.
     run_sink(ClipboardSink, TEXT, {"output.clipboard": {"paste": True, "pasteChords": {"vt-foot-target": "ctrl+shift+v"}}})
-    subprocess.run(["wtype", "-s", "100", "-k", "Return"], check=True)
+    sway_key("Return")
     assert foot_window.wait_for(TEXT + "\n") == TEXT + "\n"

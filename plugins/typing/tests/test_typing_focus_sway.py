@@ -14,7 +14,7 @@ import pytest
 from voice_transcriber import DeliveredElsewhere, RunContext, Transcript
 from voice_transcriber.config import load_settings
 from voice_transcriber_typing.sink import TypingSink
-from vt_testing.desktop import READ_LINES, sway_focused_app, stop, wait_until
+from vt_testing.desktop import READ_LINES, sway_focused_app, sway_key, stop, wait_until
 
 BURST = 4
 TEXT = "ask not what your country can do for you, ask what you can do for your country"
@@ -70,11 +70,11 @@ def test_focus_change_mid_text_stops_within_one_burst(foot_window, wayland, monk
         assert len(errors) == 1 and isinstance(errors[0], DeliveredElsewhere), errors
         assert errors[0].outcome == "partly" and "vt-foot-other" in str(errors[0]), errors[0]
         rest = paste()
-        subprocess.run(["wtype", "-s", "100", "-k", "Return"], check=True, timeout=10)  # ends the other's line
+        sway_key("Return")  # ends the other's line
         wait_until(lambda: other_out.exists(), 5, "the other window's line")
         leaked = other_out.read_text().rstrip("\n")
         swaymsg(wayland, "[app_id=vt-foot-target] focus")
-        subprocess.run(["wtype", "-s", "100", "-k", "Return"], check=True, timeout=10)
+        sway_key("Return")
         typed = foot_window.settle().rstrip("\n")
         assert len(leaked) <= BURST, f"more than one burst reached the other window: {leaked!r}"
         assert typed and typed + leaked + rest == TEXT

@@ -20,7 +20,7 @@ from voice_transcriber.config import load_settings
 from voice_transcriber_clipboard.keys import KeyTool, VirtualKeys, XTest
 from voice_transcriber_typing.sink import TypingSink
 from vt_testing.core import run_cli
-from vt_testing.desktop import tk_window, wait_until
+from vt_testing.desktop import sway_key, tk_window, wait_until
 
 FAST = {"startDelay": 0, "keyDelayMs": 4}
 UNICODE_STEPS = ["ok 😀👍 café —", "ok 😀 cafés"]
@@ -137,7 +137,7 @@ def test_wayland_live_typing_into_foot_is_corrected_before_the_line_is_read(foot
     for step in ["hello wor", "hello world this", *UNICODE_STEPS]:
         sink.show_partial(step)
     deliver(sink, "Hello world, " + UNICODE_FINAL)
-    subprocess.run(["wtype", "-s", "100", "-k", "Return"], check=True, timeout=10, env=os.environ)
+    sway_key("Return")
     assert foot_window.wait_for(f"Hello world, {UNICODE_FINAL}\n") == f"Hello world, {UNICODE_FINAL}\n"
     assert backspaces and all(count > 0 for count in backspaces)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 
 from voice_transcriber_typing.sink import AutoSink, TypingSink
+from vt_testing.desktop import sway_key
 
 TEXT = "vkbd -dash \"q\" 'q' é café — naïve 😀"
 
@@ -21,7 +22,7 @@ def test_virtual_keyboard_newlines_press_return(foot_window, run_sink):
 
 def test_auto_pastes_into_foot_with_the_terminal_chord(foot_window, run_sink):
     run_sink(AutoSink, TEXT, {"output.clipboard": {"pasteChords": {"vt-foot-target": "ctrl+shift+v"}}})
-    subprocess.run(["wtype", "-s", "100", "-k", "Return"], check=True)
+    sway_key("Return")
     assert foot_window.wait_for(TEXT + "\n") == TEXT + "\n"
     clipboard = subprocess.run(["wl-paste", "--no-newline"], capture_output=True, timeout=5).stdout.decode()
     assert clipboard == TEXT
