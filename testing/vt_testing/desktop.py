@@ -49,6 +49,9 @@ if len(sys.argv) > 3:  # also log the keysym of every key press the window recei
     text.bind("<KeyPress>", lambda event: log.write(event.keysym + "\n"), add="+")
 last = [None]
 def dump():
+    if os.path.exists(out + ".clear"):  # the next test's turn: start empty
+        text.delete("1.0", "end")
+        os.remove(out + ".clear")
     value = text.get("1.0", "end-1c")
     if value != last[0]:
         with open(out + ".tmp", "w", encoding="utf-8") as f:
@@ -201,14 +204,20 @@ class Target:
 
     def settle(self, quiet: float = 0.3, timeout: float = 5.0) -> str:
         """The text once it stopped changing for ``quiet`` seconds."""
-        deadline = time.monotonic() + timeout
-        last, since = self.read(), time.monotonic()
-        while time.monotonic() < deadline and time.monotonic() - since < quiet:
-            time.sleep(0.03)
-            now = self.read()
-            if now != last:
-                last, since = now, time.monotonic()
-        return last
+        return settle_all(self, quiet=quiet, timeout=timeout)[0]
+
+
+def settle_all(*targets: Target, quiet: float = 0.3, timeout: float = 5.0) -> list[str]:
+    """The texts of ``targets`` once none of them changed for ``quiet`` seconds: one quiet time for all
+    the windows a test reads back, not one after the other."""
+    deadline = time.monotonic() + timeout
+    last, since = [target.read() for target in targets], time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet:
+        time.sleep(0.03)
+        now = [target.read() for target in targets]
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
 
 
 def _read_file(path: Path) -> Callable[[], str]:
@@ -252,16 +261,33 @@ def tk_window(display: str, folder: Path, *, title: str | None = None, window_ty
     try:
         window_id = focus_x_window(title, display)
         wait_until(out.exists, 5, "the Tk window to report")
-        yield Target(_read_file(out), proc, window_id, extra={"keys": keys} if keys else {})
+        yield Target(_read_file(out), proc, window_id, extra={"out": out, **({"keys": keys} if keys else {})})
     finally:
         stop(proc)
 
 
-@pytest.fixture
-def x_window(x11, tmp_path) -> Iterator[Target]:
-    """A Tk text window (WM_CLASS class Vttarget) that has the focus; its text is read back from a file."""
-    with tk_window(x11.display, tmp_path) as target:
+@pytest.fixture(scope="session")
+def x_window_of_the_session(xvfb, tmp_path_factory) -> Iterator[Target]:
+    """The Tk text window :func:`x_window` hands to each test (one per session: starting a Tk process
+    and finding its window for every test cost more than most tests that type into it)."""
+    with tk_window(xvfb.display, tmp_path_factory.mktemp("x_window")) as target:
         yield target
+
+
+@pytest.fixture
+def x_window(x11, x_window_of_the_session) -> Target:
+    """A Tk text window (WM_CLASS class Vttarget), empty, that has the focus; its text is read back from a
+    file. The same window for every test (a new id each time would not matter to any test: what a sink
+    remembers of a window lives in the test's own runtime dir), emptied and focused again for each."""
+    target = x_window_of_the_session
+    assert target.proc.poll() is None, "the session's Tk target window exited"
+    out = Path(target.extra["out"])
+    clear = Path(f"{out}.clear")
+    clear.touch()
+    wait_until(lambda: not clear.exists() and target.read() == "", 10, "the Tk window to be emptied")
+    subprocess.run(["xdotool", "windowfocus", "--sync", target.window_id], env={**os.environ, "DISPLAY": x11.display},
+                   check=True, timeout=10)
+    return target
 
 
 @contextmanager
@@ -479,6 +505,34 @@ default_floating_border none
 """
 
 
+#: i3's IPC message types (https://i3wm.org/docs/ipc.html) the tests use: 0 is RUN_COMMAND.
+I3_MESSAGE_TYPES = {"get_tree": 4, "get_version": 7}
+
+
+def i3_ipc(socket_path: str, kind: int, payload: str = "", timeout: float = 10) -> list | dict:
+    """One i3 IPC request (``"i3-ipc"``, payload length and type as native uint32, the payload) and its JSON reply."""
+    import socket
+    import struct
+
+    body = payload.encode()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(timeout)
+        conn.connect(socket_path)
+        conn.sendall(b"i3-ipc" + struct.pack("=II", len(body), kind) + body)
+
+        def read(count: int) -> bytes:
+            data = b""
+            while len(data) < count:
+                chunk = conn.recv(count - len(data))
+                if not chunk:
+                    raise ConnectionError(f"i3 closed its IPC socket {socket_path} mid-reply")
+                data += chunk
+            return data
+
+        length, _ = struct.unpack("=II", read(14)[6:])
+        return json.loads(read(length))
+
+
 @dataclass
 class I3Desktop:
     """An Xvfb (with key autorepeat: ``-ardelay``/``-arinterval``) managed by i3."""
@@ -494,11 +548,12 @@ class I3Desktop:
     def env(self) -> dict[str, str]:
         return {**os.environ, "DISPLAY": self.display}
 
-    def msg(self, *args: str) -> list:
-        """``i3-msg`` (JSON reply); raises when i3 says a command failed."""
-        done = subprocess.run(["i3-msg", "-s", self.socket, *args], capture_output=True, text=True, timeout=10,
-                              env=self.env())
-        reply = json.loads(done.stdout or "null")
+    def msg(self, *args: str) -> list | dict:
+        """What ``i3-msg ARGS`` does (a command, or ``-t get_tree``/``get_version``), over i3's IPC socket
+        from this process (tests poll the tree every 30 ms: an ``i3-msg`` process each time would cost
+        more than what it waits for); the JSON reply. Raises when i3 says a command failed."""
+        kind, payload = (I3_MESSAGE_TYPES[args[1]], "") if args[:1] == ("-t",) else (0, " ".join(args))
+        reply = i3_ipc(self.socket, kind, payload)
         if isinstance(reply, list) and any(isinstance(r, dict) and r.get("success") is False for r in reply):
             raise RuntimeError(f"i3-msg {' '.join(args)}: {reply}")
         return reply
@@ -552,7 +607,7 @@ class I3Desktop:
 def launch_i3(tmp: Path, env: dict[str, str] | None = None, bindings: str = "") -> Iterator[I3Desktop]:
     """Xvfb + i3 4.x (autorepeat after 250 ms, then every 40 ms, like a desktop's), run with ``env``
     (default: ours) — the environment i3's ``exec`` bindings get."""
-    require("Xvfb", "i3", "i3-msg", "xdotool", "xclip")
+    require("Xvfb", "i3", "xdotool", "xclip")
     log = (tmp / "x.log").open("wb")
     xvfb, number = start_xvfb(log, "-ardelay", "250", "-arinterval", "40")
     display = f":{number}"
@@ -565,8 +620,7 @@ def launch_i3(tmp: Path, env: dict[str, str] | None = None, bindings: str = "") 
             ["xdotool", "getdisplaygeometry"], env=env, capture_output=True).returncode == 0, 10, "Xvfb")
         proc = subprocess.Popen(["i3", "-c", str(config)], env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         desktop = I3Desktop(display, socket, config, xvfb, proc, tmp)
-        wait_until(lambda: proc.poll() is not None or (Path(socket).exists() and subprocess.run(
-            ["i3-msg", "-s", socket, "-t", "get_version"], capture_output=True, env=env).returncode == 0), 15, "i3")
+        wait_until(lambda: proc.poll() is not None or (Path(socket).exists() and _i3_answers(socket)), 15, "i3")
         assert proc.poll() is None, f"i3 exited: see {tmp / 'x.log'}"
         yield desktop
     finally:
@@ -575,6 +629,13 @@ def launch_i3(tmp: Path, env: dict[str, str] | None = None, bindings: str = "") 
             stop(proc)
         stop(xvfb)
         log.close()
+
+
+def _i3_answers(socket_path: str) -> bool:
+    try:
+        return bool(i3_ipc(socket_path, I3_MESSAGE_TYPES["get_version"], timeout=2))
+    except (OSError, ValueError):
+        return False
 
 
 @pytest.fixture(scope="session")

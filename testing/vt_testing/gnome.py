@@ -104,7 +104,9 @@ async def start_session():
 '''
 
 #: Holds a session of mutter's RemoteDesktop open, so the seat has a keyboard and a pointer;
-#: reads "click X Y" lines from stdin and clicks there (the pointer is first pushed to 0,0).
+#: reads "click X Y" lines from stdin and clicks there (the pointer is first pushed to 0,0), and
+#: "hold SECONDS KEYSYM..." lines: presses the keys in order, holds them (mutter repeats them as it
+#: would a real keyboard's), releases them in reverse order.
 KEYBOARD_HOLDER = MUTTER_REMOTE_DESKTOP + r'''
 async def main():
     session, call = await start_session()
@@ -113,7 +115,17 @@ async def main():
     print("ready", flush=True)
     loop = asyncio.get_running_loop()
     while line := await loop.run_in_executor(None, sys.stdin.readline):
-        _, x, y = line.split()
+        command, *args = line.split()
+        if command == "hold":
+            seconds, keysyms = float(args[0]), [int(sym, 0) for sym in args[1:]]
+            for sym in keysyms:
+                await call(session, SESSION, "NotifyKeyboardKeysym", "ub", sym, True)
+            await asyncio.sleep(seconds)
+            for sym in reversed(keysyms):
+                await call(session, SESSION, "NotifyKeyboardKeysym", "ub", sym, False)
+            print("held", flush=True)
+            continue
+        x, y = args
         await call(session, SESSION, "NotifyPointerMotionRelative", "dd", -10000.0, -10000.0)
         await call(session, SESSION, "NotifyPointerMotionRelative", "dd", float(x), float(y))
         for state in (True, False):
@@ -135,10 +147,18 @@ class GnomeSession:
 
     def click(self, x: int = 640, y: int = 400) -> None:
         """Click at ``x, y`` with the session's virtual pointer (a window there gets the focus)."""
+        self._ask(f"click {x} {y}", "clicked")
+
+    def hold_keys(self, seconds: float, *keysyms: int) -> None:
+        """Press ``keysyms`` in order on the session's virtual keyboard, hold them ``seconds`` (mutter
+        repeats them meanwhile, as a real keyboard's), release them in reverse order."""
+        self._ask(f"hold {seconds} {' '.join(map(hex, keysyms))}", "held")
+
+    def _ask(self, line: str, answer: str) -> None:
         assert self.keyboard is not None and self.keyboard.stdin is not None
-        self.keyboard.stdin.write(f"click {x} {y}\n")
+        self.keyboard.stdin.write(f"{line}\n")
         self.keyboard.stdin.flush()
-        assert self.keyboard.stdout.readline().strip() == "clicked"
+        assert self.keyboard.stdout.readline().strip() == answer
 
     def client_env(self) -> dict[str, str]:
         return {"XDG_RUNTIME_DIR": self.runtime_dir, "WAYLAND_DISPLAY": self.wayland_display,

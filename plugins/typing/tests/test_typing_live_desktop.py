@@ -155,12 +155,15 @@ def test_live_typing_while_recording_shows_the_first_phrases_before_the_stop(
            "VOICE_TRANSCRIBER_OUTPUT__TYPING__START_DELAY": "0"}
     rec = RecordingProcess("--backend", "local", "--output", "typing,stdout", "--live", env=env)
     rec.wait_for_open_wav()
-    pulse.play(wav).wait(timeout=30)
-    try:
-        wait_until(lambda: "meeting" in x_window.text().lower(), 5, "the first phrase in the window")
+    speaker = pulse.play(wav)
+    try:  # the stop comes once the first phrase is in the window: the second is still being spoken
+        wait_until(lambda: "meeting" in x_window.text().lower() or speaker.poll() is not None and
+                   speaker.returncode != 0, 30, "the first phrase in the window")
     finally:
         typed_while_recording = x_window.text()
         rec.signal(signal.SIGUSR1)
+        speaker.terminate()
+        speaker.wait(timeout=10)
     code, out, err = rec.finish(timeout=60)
 
     assert code == 0, err
