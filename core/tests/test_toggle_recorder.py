@@ -20,7 +20,7 @@ import pytest
 
 from voice_transcriber import history
 from voice_transcriber.recordings import list_recordings
-from vt_testing.core import run_cli
+from vt_testing.core import run_cli, seed_plugin_index
 from vt_testing.pulse import JFK_PAUSE, heard_until_now, wait_until_recorded_into
 from vt_testing.speech import JFK_TEXT, normalise, wer
 
@@ -82,6 +82,7 @@ def desk(pulse, pulse_env, write_config, tmp_path, monkeypatch):
     dictations = tmp_path / "dictations.txt"
     write_config({"transcription": {"backend": "local"}, "formatterEnabled": False,
                   "output": {"sinks": ["append-file"], "appendFile": {"path": str(dictations), "timestamp": False}}})
+    seed_plugin_index()  # as a user's cache holds it: 25 recorders at once would each load every plugin to write it
     world = Desk(runtime, pulse, dictations)
     try:
         yield world

@@ -7,14 +7,17 @@ re-exported here for the tests that import them from this module.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from voice_transcriber.testing import DurationBackend, FakePlugin, ListSink, UpperFormatter
 
-__all__ = ["DurationBackend", "FakePlugin", "ListSink", "UpperFormatter", "make_distribution", "run_cli"]
+__all__ = ["DurationBackend", "FakePlugin", "ListSink", "UpperFormatter", "make_distribution", "run_cli",
+           "seed_plugin_index"]
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, input: bytes | None = None,
@@ -23,6 +26,35 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: bytes | None =
     exe = Path(sys.executable).with_name("voice-transcriber")
     return subprocess.run([str(exe), *args], capture_output=True, input=input, timeout=timeout,
                           env={**os.environ, **(env or {})})
+
+
+@functools.cache
+def _plugin_index() -> tuple[str, bytes] | None:
+    """(file name, content) of the plugin index a first command writes in an empty cache, made once per process."""
+    with tempfile.TemporaryDirectory(prefix="vt-index-") as tmp:
+        env = {var: v for var, v in os.environ.items() if var != "PYTHONPATH"}
+        env.update({var: os.path.join(tmp, var.lower()) for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME",
+                                                                     "XDG_CACHE_HOME", "XDG_DATA_HOME")})
+        env["XDG_RUNTIME_DIR"] = tmp
+        run_cli("status", env=env, timeout=120)
+        found = sorted(Path(tmp, "xdg_cache_home", "voice-transcriber").glob("plugins-*.json"))
+        return (found[0].name, found[0].read_bytes()) if found else None
+
+
+def seed_plugin_index(cache_home: Path | str | None = None) -> None:
+    """Put the plugin index of this environment into ``cache_home`` (default: ``$XDG_CACHE_HOME``), as a
+    user's cache holds it after their first command: without it, the first command of every test loads
+    every plugin to write it (~0.1-0.2 s of CPU each; the index itself is tested in test_startup_imports).
+    An index that does not match (a test's own plugins) is rewritten by the next command, as for a user."""
+    index = _plugin_index()
+    if index is None:
+        return
+    folder = Path(cache_home or os.environ["XDG_CACHE_HOME"]) / "voice-transcriber"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    target = folder / index[0]
+    if not target.exists():
+        target.write_bytes(index[1])
+        target.chmod(0o600)
 
 
 #: A working third-party backend plugin's module, for :func:`make_distribution`: backend ``vt-seconds``

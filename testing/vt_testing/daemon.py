@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from vt_testing.core import seed_plugin_index
 from vt_testing.desktop import stop
 from vt_testing.pulse import heard_until_now
 
@@ -49,6 +50,7 @@ class DaemonWorld:
         self.env.update(extra_env or {})
         self.config_file = self.root / "config" / "voice-transcriber" / "config.json"
         self.config_file.parent.mkdir(parents=True)
+        seed_plugin_index(self.root / "cache")  # a user's cache holds it after their first command
         self.write_config(config or {})
         self.process: subprocess.Popen | None = None
         self.log = self.root / "daemon.log"

@@ -80,8 +80,11 @@ class PulseServer:
 def recorder_env(pulse: PulseServer, model: Path, runtime: Path) -> dict[str, str]:
     """What a recording ``voice-transcriber`` process needs besides the test's isolated XDG dirs: the
     virtual mic, the local backend on ``model`` decoding greedily (beam 1), ``runtime`` (made, 0700)
-    as its runtime dir."""
+    as its runtime dir. The test's cache gets the plugin index a user's has (:func:`vt_testing.core.seed_plugin_index`)."""
+    from vt_testing.core import seed_plugin_index
+
     runtime.mkdir(mode=0o700, exist_ok=True)
+    seed_plugin_index()
     return {**pulse.env, "XDG_RUNTIME_DIR": str(runtime),
             "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(model),
             "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__BEAM_SIZE": "1"}
