@@ -159,13 +159,20 @@ def test_daemon_reload_keeps_the_last_good_config_and_picks_up_changes(shared):
 
 def test_daemon_kill_9_mid_recording_then_retry_and_the_stale_socket(world, pulse, jfk16k):
     world.start_daemon()
-    second = world.vt("daemon")
-    assert second.returncode == 1 and second.stderr.strip() == (
-        f"voice-transcriber: error: a daemon is already running (pid {world.process.pid}); stop it with "
-        "`voice-transcriber daemon stop` or use it as it is")
+    # a second daemon is refused at once; asked while the speech plays (its answer only needs the first one alive)
+    second = world.popen("daemon", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     started = world.vt("start", "--wait")
     assert started.returncode == 0, started.stderr
     player = pulse.play(jfk16k)
+    try:
+        refused = second.communicate(timeout=60)[1]
+    finally:
+        if second.poll() is None:
+            second.kill()
+            second.wait()
+    assert second.returncode == 1 and refused.strip() == (
+        f"voice-transcriber: error: a daemon is already running (pid {world.process.pid}); stop it with "
+        "`voice-transcriber daemon stop` or use it as it is")
     # "… ask not what your country can do for you" has reached the file (on a loaded machine the daemon may
     # write seconds behind the speaker); cut in the pause after it
     wait_until_recorded_into(world.process.pid, JFK_PAUSE)
@@ -176,19 +183,18 @@ def test_daemon_kill_9_mid_recording_then_retry_and_the_stale_socket(world, puls
     assert status["state"] == "failed" and f"pid {world.process.pid}" in status["error"]
     assert f"voice-transcriber retry {status['id']}" in status["error"]
 
-    assert world.socket.exists()  # left behind by the killed daemon: stale
-    fallback = world.vt("toggle", "--wait")  # a fresh recording, without the daemon
-    assert fallback.returncode == 0, fallback.stderr
-    assert fallback.stderr.startswith(f"voice-transcriber: the daemon socket {world.socket} is stale")
-    assert fallback.stdout.startswith("recording in the background (pid ")
-    assert world.vt("cancel", "--wait").returncode == 130
-
-    # the command the error names, run while the daemon is started again and stopped (not beside the background
-    # recording above: a run that ends removes the other ended runs' records, and `cancel --wait` then found
-    # none for its recorder — "it exited without publishing a result")
+    # the command the error names, run while the stale socket is handled and the daemon started again and
+    # stopped (each run's outcome stays readable beside the others': runstate.OUTCOME_KEEP)
     retry = world.popen("retry", status["id"], "--output", "stdout", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                         text=True)
     try:
+        assert world.socket.exists()  # left behind by the killed daemon: stale
+        fallback = world.vt("toggle", "--wait")  # a fresh recording, without the daemon
+        assert fallback.returncode == 0, fallback.stderr
+        assert fallback.stderr.startswith(f"voice-transcriber: the daemon socket {world.socket} is stale")
+        assert fallback.stdout.startswith("recording in the background (pid ")
+        assert world.vt("cancel", "--wait").returncode == 130
+
         world.start_daemon()  # replaces the stale socket
         assert world.daemon_status()["pid"] == world.process.pid
         assert world.vt("daemon", "stop").returncode == 0
