@@ -32,7 +32,8 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: bytes | None =
 def _plugin_index() -> tuple[str, bytes] | None:
     """(file name, content) of the plugin index a first command writes in an empty cache, made once per process."""
     with tempfile.TemporaryDirectory(prefix="vt-index-") as tmp:
-        env = {var: v for var, v in os.environ.items() if var != "PYTHONPATH"}
+        env = {var: v for var, v in os.environ.items()  # the installed plugins, none selected or added
+               if var != "PYTHONPATH" and not var.startswith("VOICE_TRANSCRIBER_")}
         env.update({var: os.path.join(tmp, var.lower()) for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME",
                                                                      "XDG_CACHE_HOME", "XDG_DATA_HOME")})
         env["XDG_RUNTIME_DIR"] = tmp
