@@ -120,17 +120,20 @@ def test_goal_met(run_all, ratio, goal, met):
 
 
 def test_git_commit_short_hash_and_dirty_flag(run_all, tmp_path):
+    repo = tmp_path / "repo"  # beside the test's XDG folders (tmp_path/xdg), which hold files of their own
+    repo.mkdir()
+
     def git(*args):
-        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args], cwd=tmp_path,
+        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args], cwd=repo,
                               check=True, capture_output=True, text=True).stdout.strip()
     git("init", "-q")
-    (tmp_path / "a.txt").write_text("a")
+    (repo / "a.txt").write_text("a")
     git("add", "a.txt")
     git("commit", "-q", "-m", "a")
-    assert run_all.git_commit(tmp_path) == git("rev-parse", "--short", "HEAD")
-    (tmp_path / "a.txt").write_text("b")
-    assert run_all.git_commit(tmp_path) == git("rev-parse", "--short", "HEAD") + "+dirty"
-    assert run_all.git_commit(tmp_path / "a.txt") == "unknown (not a git checkout)"
+    assert run_all.git_commit(repo) == git("rev-parse", "--short", "HEAD")
+    (repo / "a.txt").write_text("b")
+    assert run_all.git_commit(repo) == git("rev-parse", "--short", "HEAD") + "+dirty"
+    assert run_all.git_commit(repo / "a.txt") == "unknown (not a git checkout)"
 
 
 def test_real_bench_scripts_accept_json(run_all):
