@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -104,31 +103,17 @@ def isolate_session() -> Path:
 SESSION_ROOT = isolate_session()
 
 
-@pytest.fixture(scope="session")
-def plugin_index_seed(tmp_path_factory) -> Path | None:
-    """The plugin index of this environment (``$XDG_CACHE_HOME/voice-transcriber/plugins-*.json``), as the
-    first full run of ``voice-transcriber`` writes it: once per session, by a real process."""
-    cache = tmp_path_factory.mktemp("plugin-index")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VOICE_TRANSCRIBER_")}
-    done = subprocess.run([str(Path(sys.executable).with_name("voice-transcriber")), "config", "path"],
-                          env={**env, "XDG_CACHE_HOME": str(cache)}, capture_output=True, timeout=120)
-    found = sorted((cache / "voice-transcriber").glob("plugins-*.json"))
-    return found[0] if done.returncode == 0 and len(found) == 1 else None
-
-
 @pytest.fixture(autouse=True)
-def seeded_plugin_index(isolated_dirs, plugin_index_seed) -> None:
-    """Each test's fresh cache starts with the plugin index, as a user's has after their first command:
-    without it, the first command of every test would import every plugin to write it again (~0.1 s of
-    CPU per test that runs the CLI in a process). The index checks itself (entry points, versions, module
-    times): a plugin a test installs or breaks makes it stale, and the run loads every plugin, as for a
-    user. The tests of the index itself use caches of their own."""
-    cache = os.environ.get("XDG_CACHE_HOME")
-    if plugin_index_seed is None or not cache:
-        return
-    folder = Path(cache) / "voice-transcriber"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    shutil.copy2(plugin_index_seed, folder / plugin_index_seed.name)
+def seeded_plugin_index(isolated_dirs) -> None:
+    """Each test's fresh cache starts with the plugin index, as a user's has after their first command
+    (:func:`vt_testing.core.seed_plugin_index`, made once per process): without it, the first command of
+    every test would import every plugin to write it again (~0.1 s of CPU per test that runs the CLI in a
+    process). The index checks itself (entry points, versions, module times): a plugin a test installs or
+    breaks makes it stale, and the run loads every plugin, as for a user. The tests of the index itself
+    use caches of their own."""
+    from vt_testing.core import seed_plugin_index
+
+    seed_plugin_index()
 
 
 def pytest_xdist_auto_num_workers(config) -> int:
