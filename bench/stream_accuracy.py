@@ -162,7 +162,8 @@ def main() -> None:
                         help="a variant of the settings to compare (JSON values), repeatable; default: the defaults")
     parser.add_argument("--passage", action="append", default=[], help="only passages whose name starts with this")
     parser.add_argument("--show", action="store_true", help="print each phrase and each difference from batch")
-    parser.add_argument("--texts", type=Path, metavar="PATH", help="also save every text (batch, streamed) as JSON")
+    parser.add_argument("--texts", type=Path, metavar="PATH", default=os.environ.get("VT_STREAM_ACCURACY_TEXTS") or None,
+                        help="also save every text (batch, streamed) as JSON (default: $VT_STREAM_ACCURACY_TEXTS)")
     parser.add_argument("--rescore", type=Path, metavar="PATH", help="no decoding: the report of texts saved by --texts")
     args = parser.parse_args()
     load_before = load_average()
