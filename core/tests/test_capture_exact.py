@@ -17,8 +17,12 @@ import threading
 import numpy as np
 import pytest
 import soundfile
-
-from vt_testing.pulse import SILENCE_10MS, RecordingProcess, feed_in_real_time, recorder_env
+from vt_testing.pulse import (
+    SILENCE_10MS,
+    RecordingProcess,
+    feed_in_real_time,
+    recorder_env,
+)
 from vt_testing.speech import JFK_PATH
 
 pytestmark = pytest.mark.slow
