@@ -29,7 +29,7 @@ import os
 import secrets
 import string
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,26 +205,21 @@ class _Session:
         return str(new_token.value) if new_token is not None else None
 
     async def keysyms(self, events: list[tuple[int, bool]], delay: float) -> None:
-        """Press (True) and release (False) keysyms in order, ``delay`` seconds after each key.
-
-        A key's press and release (a chord: all its keys) are sent together, without waiting for
-        the portal's answer in between: a process starved there cannot leave the key held down
-        long enough for the application to repeat it."""
+        """Press (True) and release (False) keysyms in order, ``delay`` seconds after each release."""
         from dbus_fast import Message, MessageType
 
-        for tap in _taps(events):
+        for sym, pressed in events:
             if self.closed:
                 raise PortalError("the remote-desktop session was closed (by the desktop or the user)")
             try:
-                replies = await asyncio.gather(*(self.bus.call(Message(
-                    destination=DESKTOP, path=DESKTOP_PATH, interface=REMOTE_DESKTOP, member="NotifyKeyboardKeysym",
-                    signature="oa{sv}iu", body=[self.handle, {}, sym, int(pressed)])) for sym, pressed in tap))
+                reply = await self.bus.call(Message(destination=DESKTOP, path=DESKTOP_PATH,
+                                                    interface=REMOTE_DESKTOP, member="NotifyKeyboardKeysym",
+                                                    signature="oa{sv}iu", body=[self.handle, {}, sym, int(pressed)]))
             except Exception as exc:  # noqa: BLE001 - the bus went away: one line, not a traceback
                 raise PortalError(f"the D-Bus connection to the portal failed ({exc or type(exc).__name__})") from None
-            for reply in replies:
-                if reply.message_type == MessageType.ERROR:
-                    raise PortalError(f"the portal refused a key ({_error(reply)})")
-            if delay:
+            if reply.message_type == MessageType.ERROR:
+                raise PortalError(f"the portal refused a key ({_error(reply)})")
+            if not pressed and delay:
                 await asyncio.sleep(delay)
 
     async def close(self) -> None:
@@ -278,20 +273,6 @@ class _Session:
                 future.set_result((int(message.body[0]), dict(message.body[1])))
         elif message.interface == SESSION and message.member == "Closed" and message.path == self.handle:
             self.closed = True
-
-
-def _taps(events: list[tuple[int, bool]]) -> Iterator[list[tuple[int, bool]]]:
-    """``events`` cut where no key is down: one key's press and release, or a whole chord."""
-    tap: list[tuple[int, bool]] = []
-    down: set[int] = set()
-    for sym, pressed in events:
-        tap.append((sym, pressed))
-        (down.add if pressed else down.discard)(sym)
-        if not down:
-            yield tap
-            tap = []
-    if tap:
-        yield tap
 
 
 def _error(reply) -> str:
