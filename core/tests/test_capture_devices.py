@@ -139,10 +139,15 @@ def test_the_microphone_opens_before_click_pydantic_numpy_or_plugins(pulse):
     assert result.stdout.split() == ["16000", "False", "False", "False", "False"], result.stderr[-500:]
 
 
-def test_help_and_plugins_do_not_import_sounddevice():
+def test_help_and_plugins_do_not_import_sounddevice(tmp_path):
+    """Neither `--help` through click with every plugin loaded (no plugin index yet: a first run) nor the one
+    answered from the plugin index (every test's cache starts with it) loads sounddevice or numpy."""
     code = ("import sys, runpy\nsys.argv = ['voice-transcriber', '--help']\n"
             "try:\n    runpy.run_module('voice_transcriber', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "print('sounddevice' in sys.modules, 'numpy' in sys.modules, file=sys.stderr)")
+            "print('sounddevice' in sys.modules, 'numpy' in sys.modules, 'click' in sys.modules, file=sys.stderr)")
+    first_run = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "empty-cache")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=first_run)
+    assert result.stderr.strip().endswith("False False True"), result.stderr[-500:]  # click did load the plugins
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stderr.strip().endswith("False False"), result.stderr[-500:]
 

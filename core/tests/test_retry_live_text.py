@@ -3,53 +3,76 @@
 The live run streams: phrases cut while recording, each transcribed with the text decided before
 it. `retry` used to transcribe the stored file in one piece — another decoding of the same audio,
 which could give different words. It now replays the recording through the same phrase cutting
-and prompts (``voice_transcriber.streaming.replay``). Real daemon, PulseAudio virtual mic, tiny.en.
+and prompts (``voice_transcriber.streaming.replay``). Real daemons, PulseAudio virtual mics, tiny.en.
 """
 
 from __future__ import annotations
 
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from vt_testing.daemon import VT, DaemonWorld, speak
+from vt_testing.daemon import VT, DaemonWorld
 from vt_testing.passages import natural_passage, write_wav
+from vt_testing.pulse import PulseServer, heard_until_now, start_pulse
 from vt_testing.speech import wer
 
 pytestmark = pytest.mark.slow
 
 
 def test_retry_of_a_daemon_recording_gives_the_live_text(pulse, tiny_model_dir, jfk16k, tmp_path):
-    pcm, text = natural_passage("short-3")
-    paragraph = write_wav(tmp_path / "paragraph.wav", pcm)
-    world = DaemonWorld(pulse.env, tiny_model_dir, config={"transcription": {"backend": "local", "local": {"beamSize": 1}}})
-    retries: list[tuple[str, subprocess.Popen]] = []
+    """JFK and a natural paragraph, each dictated to a daemon of its own (its own microphone, state and
+    history) at the same time: two recordings in the time of one. The JFK one is retried by its run id,
+    the paragraph by `retry last`."""
+    config = {"transcription": {"backend": "local", "local": {"beamSize": 1}}}
+    worlds: list[DaemonWorld] = []
+    mics: list[PulseServer] = []
+    retries: list[subprocess.Popen] = []
     try:
-        world.start_daemon()
-        for wav, ref in ((jfk16k, None), (paragraph, "last")):
-            world.dictations.write_text("")
+        with ThreadPoolExecutor(2) as pool:
+            # the second microphone (its sink takes up to 2 s to render in small blocks) and the first daemon
+            # start while the paragraph is made
+            second = pool.submit(start_pulse, tmp_path / "pulse2")
+            worlds.append(DaemonWorld(pulse.env, tiny_model_dir, config=config))
+            up = [pool.submit(worlds[0].start_daemon)]
+            pcm, text = natural_passage("short-3")
+            paragraph = write_wav(tmp_path / "paragraph.wav", pcm)
+            mics.append(second.result())
+            worlds.append(DaemonWorld(mics[0].env, tiny_model_dir, config=config))
+            up.append(pool.submit(worlds[1].start_daemon))
+            for starting in up:
+                starting.result()
+        started = []
+        for world in worlds:
             since = time.monotonic()
-            started = world.vt("toggle")
-            assert started.returncode == 0, started.stderr
-            speak(pulse, wav, world, since)
+            toggled = world.vt("toggle")
+            assert toggled.returncode == 0, toggled.stderr
+            started.append((since, toggled.stdout))
+        players = [pulse.play(jfk16k), mics[0].play(paragraph)]
+        for player in players:
+            player.wait(timeout=60)
+        live = []
+        for world, (since, toggled_out), ref in zip(worlds, started, ("id", "last"), strict=True):
+            heard_until_now(world.process.pid, since)
             stopped = world.vt("toggle", "--wait")
             assert stopped.returncode == 0, stopped.stderr
-            live = world.dictations.read_text().strip()
-            assert live.count(" ") >= 10
-            # the first recording's retry (by its id) runs while the second one is spoken, niced: the live recording
-            # and its streaming keep the CPU they need on a loaded machine; the last one's is `retry last`
-            run = ref or started.stdout.split("(run ")[1].split(",")[0]
-            retries.append((live, subprocess.Popen(["nice", "-n", "10", VT, "retry", run, "--output", "stdout"],
-                                                   env=world.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                                   text=True)))
-        for live, retry in retries:
+            live.append(world.dictations.read_text().strip())
+            assert live[-1].count(" ") >= 10, live[-1]
+            ref = toggled_out.split("(run ")[1].split(",")[0] if ref == "id" else ref
+            retries.append(subprocess.Popen([VT, "retry", ref, "--output", "stdout"], env=world.env,
+                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        for said, retry in zip(live, retries, strict=True):
             out, err = retry.communicate(timeout=90)
             assert retry.returncode == 0, err
-            assert out.strip() == live
-        assert wer(text, live) < 0.3, live
+            assert out.strip() == said
+        assert wer(text, live[1]) < 0.3, live[1]
     finally:
-        for _, retry in retries:
+        for retry in retries:
             if retry.poll() is None:
                 retry.kill()
                 retry.wait()
-        world.close()
+        for world in worlds:
+            world.close()
+        for mic in mics:
+            mic.stop()
