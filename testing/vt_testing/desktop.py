@@ -64,6 +64,7 @@ root.mainloop()
 '''
 
 READ_LINES = 'stty -echo; while IFS= read -r line; do printf "%s\\n" "$line" >> "$0"; done'
+READ_RAW = 'stty raw -echo; exec cat > "$0"'
 
 
 def require(*tools: str) -> None:
@@ -425,10 +426,24 @@ def sway_key(key: str) -> None:
 @pytest.fixture
 def foot_window(wayland) -> Iterator[Target]:
     """A foot terminal (app id ``vt-foot-target``) with the focus; typed lines land in a file."""
+    with _foot(wayland, READ_LINES) as target:
+        yield target
+
+
+@pytest.fixture
+def foot_raw_window(wayland) -> Iterator[Target]:
+    """A foot terminal like ``foot_window`` whose every byte lands in the file at once (a raw tty):
+    a paste shows without a Return after it, which could overtake foot's asynchronous paste."""
+    with _foot(wayland, READ_RAW) as target:
+        yield target
+
+
+@contextmanager
+def _foot(wayland: SwaySession, program: str) -> Iterator[Target]:
     out = Path(wayland.runtime_dir, f"foot-{time.monotonic_ns()}.txt")
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": wayland.runtime_dir, "LANG": "C.UTF-8",
            "XDG_RUNTIME_DIR": wayland.runtime_dir, "WAYLAND_DISPLAY": wayland.wayland_display}
-    argv = ["foot", "--app-id", "vt-foot-target", "--title", "VT_FOOT_TARGET", "sh", "-c", READ_LINES, str(out)]
+    argv = ["foot", "--app-id", "vt-foot-target", "--title", "VT_FOOT_TARGET", "sh", "-c", program, str(out)]
     proc = wayland.spawn(argv, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: sway_focused_app(wayland) == "vt-foot-target", 10, "foot to get the focus")

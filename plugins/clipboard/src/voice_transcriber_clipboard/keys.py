@@ -121,6 +121,12 @@ class VirtualKeys(KeyTool):
                                              timeout=self.timeout)
         return self._keyboard
 
+    def close(self) -> None:
+        """Take the keyboard off the seat now (not whenever the garbage collector gets to it)."""
+        if self._keyboard is not None:
+            self._keyboard.close()
+            self._keyboard = None
+
     def chord_argv(self, chord: str) -> list[str]:
         return []  # no external tool
 

@@ -79,6 +79,9 @@ class KeyTool(ABC):
                             fix=self.fix) for size in _batches(count, BACKSPACE_BATCH)]
         return ToolResult("".join(r.stdout for r in results), "".join(r.stderr for r in results))
 
+    def close(self) -> None:
+        """Let go of what the tool keeps open between keys (our virtual keyboard): a delivery ends with it."""
+
     def release_modifiers(self) -> ToolResult | None:
         argv = self.release_argv()
         return run_tool(argv, timeout=self.timeout, fix=self.fix) if argv else None

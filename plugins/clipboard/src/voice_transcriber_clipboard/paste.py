@@ -95,8 +95,17 @@ class Clipboard:
         when it does not have the focus (the text is then on the clipboard, and stays there).
         The chord is sent only once the selection reads back as ``text``: never the old one."""
         text = safe_text(text, self.ctx.log)  # an ESC inside a paste could end a terminal's bracketed paste
-        keys = keys or key_tool(self.config.key_tool, self.session, settle_ms=self.config.wtype_settle_ms,
-                                consent_timeout=self.config.portal_consent_timeout)
+        if keys is not None:
+            return self._paste(text, keys, run_hooks, guard, target)
+        keys = key_tool(self.config.key_tool, self.session, settle_ms=self.config.wtype_settle_ms,
+                        consent_timeout=self.config.portal_consent_timeout)
+        try:
+            return self._paste(text, keys, run_hooks, guard, target)
+        finally:
+            keys.close()
+
+    def _paste(self, text: str, keys: KeyTool, run_hooks: bool, guard: Guard | None,
+               target: Target | None) -> PasteReport:
         guard = guard or Guard(target or current_target(self.config.session), keys)
         guard.check()
         window = guard.target.window if guard.target.known else active_window(self.session)

@@ -88,6 +88,13 @@ class LiveTyping:
         worker = self._worker
         if worker is not None:
             worker.join()
+        try:
+            return self._finish(final)
+        finally:
+            if self._keys is not None:
+                self._keys.close()  # the virtual keyboard leaves the seat with the dictation
+
+    def _finish(self, final: str) -> list[str]:
         if self.failure is not None:
             raise self.failure
         if not self._started and self.moved is None:  # nothing shown yet: the ordinary way, with its own checks

@@ -149,7 +149,15 @@ def type_text(ctx: RunContext, text: str, config: TypingConfig, clipboard_config
     session = detect_session(config.session)
     keys = key_tool(config.tool, session, key_delay_ms=config.key_delay_ms, settle_ms=config.wtype_settle_ms,
                     unicode_delay_ms=config.unicode_delay_ms, consent_timeout=config.portal_consent_timeout)
-    target = target or current_target(config.session)
+    try:
+        return _type_with(ctx, keys, session, text, config, clipboard_config,
+                          target or current_target(config.session))
+    finally:
+        keys.close()
+
+
+def _type_with(ctx: RunContext, keys: KeyTool, session: str, text: str, config: TypingConfig,
+               clipboard_config: ClipboardConfig, target: Target) -> list[str]:
     window = target.window if target.known else active_window(session)
     plan = pieces(text, keys, config, terminal_name(window, clipboard_config))
     guard = Guard(target, keys, config.burst_chars)
