@@ -9,7 +9,8 @@
   - a *consent clicker*: it accepts the portal's "Allow remote interaction" dialog over the
     accessibility bus (AT-SPI) whenever it shows. The product never clicks its own dialog.
 * ``gnome_session`` (per test): this test runs in that session (Wayland variables, the
-  session bus); ``gtk_window`` a GTK3 entry that has the focus and reports what arrived.
+  session bus); ``gtk_window`` a GTK3 entry, emptied, that has the focus and reports what arrived
+  (one window for the session).
 * ``gnome.set_layouts("fr")`` switches the input sources (and so the compositor's keymap).
 
 Missing packages skip these tests locally and fail them under CI, as the other desktops do.
@@ -34,7 +35,7 @@ from vt_testing.desktop import Target, kill_clients, require, stop, wait_until
 GTK_TARGET = r'''
 import os, sys, gi
 gi.require_version("Gtk", "3.0")
-from gi.repository import Gtk
+from gi.repository import GLib, Gtk
 out, title = sys.argv[1], sys.argv[2]
 def write(path, text):
     with open(path + ".tmp", "w", encoding="utf-8") as f:
@@ -46,6 +47,13 @@ window.add(entry)
 entry.connect("changed", lambda e: write(out, e.get_text()))
 window.connect("notify::is-active", lambda w, _p: write(out + ".focus", "1" if w.is_active() else "0"))
 window.connect("map-event", lambda w, _e: write(out + ".focus", "1" if w.is_active() else "0"))
+def clear_when_asked():  # the next test's turn: start empty
+    if os.path.exists(out + ".clear"):
+        entry.set_text("")
+        write(out, "")
+        os.remove(out + ".clear")
+    return True
+GLib.timeout_add(40, clear_when_asked)
 window.maximize()  # the whole screen: a click anywhere gives it the focus
 window.show_all()
 Gtk.main()
@@ -290,27 +298,41 @@ def gnome_session(gnome, monkeypatch) -> GnomeSession:
     return gnome
 
 
-@pytest.fixture
-def gtk_window(gnome_session, tmp_path) -> Iterator[Target]:
-    """A GTK3 entry (a native Wayland window) with the focus; its text is read back from a file."""
-    out = tmp_path / "gtk_target.txt"
-    focus = Path(f"{out}.focus")
-    script = tmp_path / "gtk_target.py"
+@pytest.fixture(scope="session")
+def gtk_window_of_the_session(gnome, tmp_path_factory) -> Iterator[Target]:
+    """The GTK3 entry :func:`gtk_window` hands to each test (one per session: a GTK process per test cost
+    about a second of its setup)."""
+    folder = tmp_path_factory.mktemp("gtk_window")
+    out = folder / "gtk_target.txt"
+    script = folder / "gtk_target.py"
     script.write_text(GTK_TARGET, encoding="utf-8")
-    env = {**gnome_session.env, "GDK_BACKEND": "wayland"}
+    env = {**gnome.env, "GDK_BACKEND": "wayland"}
     proc = subprocess.Popen([_system_python(), str(script), str(out), f"VT_GTK_{time.monotonic_ns()}"], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_until(focus.exists, 15, "the GTK window to show")
-
-        def focused() -> bool:
-            if focus.read_text() == "1":
-                return True
-            gnome_session.click()  # GNOME may not give a new window the focus (focus-stealing prevention)
-            time.sleep(0.2)
-            return False
-
-        wait_until(focused, 15, "the GTK window to get the focus")
-        yield Target(lambda: out.read_text(encoding="utf-8") if out.exists() else "", proc)
+        wait_until(Path(f"{out}.focus").exists, 15, "the GTK window to show")
+        yield Target(lambda: out.read_text(encoding="utf-8") if out.exists() else "", proc, extra={"out": out})
     finally:
         stop(proc)
+
+
+@pytest.fixture
+def gtk_window(gnome_session, gtk_window_of_the_session) -> Target:
+    """A GTK3 entry (a native Wayland window), empty, with the focus; its text is read back from a file.
+    The same window for every test, emptied and given the focus again for each."""
+    target = gtk_window_of_the_session
+    assert target.proc.poll() is None, "the session's GTK target window exited"
+    out = target.extra["out"]
+    clear, focus = Path(f"{out}.clear"), Path(f"{out}.focus")
+    clear.touch()
+    wait_until(lambda: not clear.exists() and target.read() == "", 10, "the GTK window to be emptied")
+
+    def focused() -> bool:
+        if focus.read_text() == "1":
+            return True
+        gnome_session.click()  # GNOME may not give a new window the focus (focus-stealing prevention)
+        time.sleep(0.2)
+        return False
+
+    wait_until(focused, 15, "the GTK window to get the focus")
+    return target

@@ -13,6 +13,7 @@ from voice_transcriber.plugins import get_plugin_manager
 from voice_transcriber_notify import notifications
 from voice_transcriber_notify.bubble import escape_markup, gvariant_string, session_bus_available
 from vt_testing.core import run_cli
+from vt_testing.tool_stubs import run_in_process
 
 SECOND = Audio.from_samples(np.zeros(16000, dtype=np.float32), 16000)
 TEXT = 'Ask not <what> your country & "can" do — café 😀'
@@ -189,7 +190,7 @@ def test_gvariant_quoting():
 
 
 def doctor_line(env: dict[str, str]) -> str:
-    result = run_cli("doctor", env=env)
+    result = run_in_process("doctor", env=env)
     return next(line for line in result.stdout.decode().splitlines() if "notifications:" in line)
 
 

@@ -1,4 +1,8 @@
-"""Re-delivering history (``paste-last``, ``type-last``, rofi's history rows) and profiles, on a real X server."""
+"""Re-delivering history (``paste-last``, ``type-last``, rofi's history rows) and profiles, on a real X server.
+
+The commands run as processes where that is the point (typing into a real window, exit codes, rofi's
+detached child) and in this process (:func:`run_in_process`) where what is checked is what they send.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from voice_transcriber.config import load_settings
 from voice_transcriber.plugins import get_plugin_manager
 from voice_transcriber.profiles import ProfileMatch, detect_active_window
 from vt_testing.core import run_cli
+from vt_testing.tool_stubs import run_in_process
 
 TEXT = "-rf 'quoted' \"double\" café — naïve 😀"
 TERMINAL = {"name": "terminal", "match": {"windowClass": "^xterm$"}, "formatters": ["replace"],
@@ -55,7 +60,7 @@ def test_empty_history_is_one_line_exit_2():
 def test_type_last_argv_is_safe_with_a_stub_xdotool(fake_x11, stub_tool):
     xdotool = stub_tool("xdotool", stdout="4242\n")  # getactivewindow: a window has the focus
     add_entry("20261125-230000-aaaaaa", TEXT)
-    result = run_cli("type-last", "--delay", "0.05")
+    result = run_in_process("type-last", "--delay", "0.05")
     typed = [argv for argv in xdotool.argvs() if "type" in argv]
     assert result.returncode == 0, result.stderr.decode()
     assert typed and all(argv[-2] == "--" for argv in typed)  # the leading "-rf" is text, never an option
@@ -87,7 +92,7 @@ def test_active_window_is_detected_on_x11(x_window, x_terminal):
 def test_terminal_profile_types_without_trailing_period_and_presses_enter(x_terminal, write_config):
     write_config({"profiles": [TERMINAL]})
     add_entry("20261125-230000-aaaaaa", "git status, please.")
-    result = run_cli("--debug", "type-last")
+    result = run_in_process("--debug", "type-last")
     assert result.returncode == 0, result.stderr.decode()
     assert "profile 'terminal' applied" in result.stderr.decode()
     assert x_terminal.wait_for("git status, please.\n") == "git status, please.\n"  # Enter from the profile
@@ -133,7 +138,7 @@ def test_paste_last_with_stub_tools_copies_through_stdin_and_sends_the_chord(fak
     xclip = stub_tool("xclip", stdout=TEXT, read_stdin=True)  # `xclip -o` reads back what was copied
     xdotool = stub_tool("xdotool", stdout="4242\n")  # getactivewindow: a window has the focus
     add_entry("20261125-230000-aaaaaa", TEXT)
-    result = run_cli("paste-last")
+    result = run_in_process("paste-last")
     assert result.returncode == 0, result.stderr.decode()
     copies = [call for call in xclip.calls() if "-in" in call["argv"]]
     assert copies and all(call["stdin"] == TEXT for call in copies)  # the text goes through stdin …
@@ -145,7 +150,7 @@ def test_profile_matches_a_wayland_app_id_under_sway(foot_window, write_config):
     write_config({"profiles": [{"name": "foot", "match": {"windowClass": "^vt-foot-target$", "title": "VT_FOOT"},
                                 "settings": {"output.typing.pressEnter": True}}]})
     add_entry("20261125-230000-aaaaaa", "echo typed under sway")
-    result = run_cli("--debug", "type-last")
+    result = run_in_process("--debug", "type-last")
     assert result.returncode == 0, result.stderr.decode()
     assert "profile 'foot' applied" in result.stderr.decode()
     assert foot_window.wait_for("echo typed under sway\n", timeout=10) == "echo typed under sway\n"
@@ -155,11 +160,11 @@ def test_type_last_with_a_forced_profile(fake_x11, stub_tool, write_config):
     xdotool = stub_tool("xdotool", stdout="4242\n")  # getactivewindow: a window has the focus
     write_config({"profiles": [{"name": "enter", "settings": {"output.typing.pressEnter": True}}]})
     add_entry("20261125-230000-aaaaaa", "make test")
-    assert run_cli("type-last").returncode == 0
+    assert run_in_process("type-last").returncode == 0
     assert not any("Return" in argv for argv in xdotool.argvs())
-    assert run_cli("type-last", "--profile", "enter").returncode == 0
+    assert run_in_process("type-last", "--profile", "enter").returncode == 0
     assert any("Return" in argv for argv in xdotool.argvs())
-    result = run_cli("type-last", "--profile", "nope")
+    result = run_in_process("type-last", "--profile", "nope")
     assert result.returncode == 2 and "unknown profile 'nope' (profiles: enter;" in result.stderr.decode()
 
 
@@ -168,6 +173,6 @@ def test_profile_paste_chord_reaches_the_clipboard_sink(fake_x11, stub_tool, wri
     xdotool = stub_tool("xdotool", stdout="4242\n")  # getactivewindow: a window has the focus
     write_config({"profiles": [{"name": "old-term", "pasteChord": "shift+Insert"}]})
     add_entry("20261125-230000-aaaaaa", "make test")
-    result = run_cli("paste-last", "--profile", "old-term")
+    result = run_in_process("paste-last", "--profile", "old-term")
     assert result.returncode == 0, result.stderr.decode()
     assert [argv[-1] for argv in xdotool.argvs() if argv[1] == "key"] == ["shift+Insert"]

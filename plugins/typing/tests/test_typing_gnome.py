@@ -104,10 +104,10 @@ def test_one_consent_per_process(gtk_window, gnome_session, run_sink):
 
 
 def test_doctor_says_portal_and_why(gnome_session, write_config):
-    from vt_testing.core import run_cli
+    from vt_testing.tool_stubs import run_in_process
 
     write_config({"output": {"sinks": ["typing"]}})
-    out = run_cli("doctor").stdout.decode()
+    out = run_in_process("doctor").stdout.decode()
     method = next(line for line in out.splitlines() if "typing method" in line)
     assert "portal: GNOME has no virtual-keyboard protocol;" in method
     consent = next(line for line in out.splitlines() if "typing consent" in line)
@@ -120,10 +120,10 @@ def test_doctor_says_portal_and_why(gnome_session, write_config):
 
 def test_doctor_fails_ydotool_under_the_german_layout(gnome_session, write_config):
     """ydotool presses US key codes: under the compositor's German keymap doctor says it is wrong."""
-    from vt_testing.core import run_cli
+    from vt_testing.tool_stubs import run_in_process
 
     write_config({"output": {"sinks": ["typing"], "typing": {"tool": "ydotool"}}})
-    out = run_cli("doctor").stdout.decode()
+    out = run_in_process("doctor").stdout.decode()
     layout = next(line for line in out.splitlines() if "typing layout" in line)
     assert layout.startswith("FAIL") and "German" in layout and "ydotool presses US-layout keys" in layout, layout
 

@@ -27,10 +27,10 @@ def test_auto_pastes_into_foot_with_the_terminal_chord(foot_raw_window, run_sink
 
 
 def test_doctor_says_virtual_keyboard_and_why_on_sway(wayland, write_config):
-    from vt_testing.core import run_cli
+    from vt_testing.tool_stubs import run_in_process
 
     write_config({"output": {"sinks": ["typing"]}})
-    out = run_cli("doctor").stdout.decode()
+    out = run_in_process("doctor").stdout.decode()
     method = next(line for line in out.splitlines() if "typing method" in line)
     assert "virtual-keyboard: this compositor offers the virtual-keyboard protocol" in method
     from voice_transcriber_clipboard import wayland
