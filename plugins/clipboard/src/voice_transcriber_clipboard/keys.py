@@ -1,4 +1,4 @@
-"""Sending keys and typing text with xdotool (X11), wtype, the RemoteDesktop portal or ydotool (Wayland).
+"""Sending keys and typing text: XTest or xdotool (X11); our virtual keyboard, wtype, the RemoteDesktop portal or ydotool (Wayland).
 
 Each :class:`KeyTool` knows its tool's argv for a key chord (``ctrl+shift+v``), for typing
 text (always after ``--``, the text as one argument), and for releasing modifiers still held
@@ -307,8 +307,9 @@ class Choice:
 
 
 def choose(session: Session) -> Choice:
-    """``auto``: xtest on X11 (xdotool when our own X connection fails). On Wayland, in order: wtype where the compositor offers the
-    virtual-keyboard protocol (wlroots: sway, Hyprland, river, Wayfire), the RemoteDesktop
+    """``auto``: xtest on X11 (xdotool when our own X connection fails). On Wayland, in order: our
+    virtual keyboard where the compositor offers the virtual-keyboard protocol (wlroots: sway,
+    Hyprland, river, Wayfire; wtype when the compositor cannot be asked), the RemoteDesktop
     portal where it offers a keyboard (GNOME, KDE), else ydotool (any compositor, but US
     layout only, and it needs its root daemon). Raises :class:`SinkError` when none can type."""
     if session == "x11":

@@ -1,6 +1,6 @@
 """The key-injection tool interface: :class:`KeyTool` and key chords (``ctrl+shift+v``).
 
-The tools themselves (xdotool, wtype, ydotool, XTest) are in :mod:`.keys`, the RemoteDesktop
+The tools themselves (XTest, xdotool, the virtual keyboard, wtype, ydotool) are in :mod:`.keys`, the RemoteDesktop
 portal's in :mod:`.portal`; :func:`.keys.key_tool` picks one.
 """
 

@@ -40,7 +40,7 @@ def clipboard_config(ctx: RunContext) -> ClipboardConfig:
 
 class TypingSink(Sink):
     name = "typing"
-    description = "Type the text into the focused window (xdotool, wtype or ydotool); --live types it as it is recognised."
+    description = "Type the text into the focused window (X11 keys, a virtual keyboard, the RemoteDesktop portal or ydotool); --live types it as it is recognised."
     config_section = "output.typing"
     config_model = TypingConfig
     live = True
