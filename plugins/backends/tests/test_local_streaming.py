@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 def test_streamed_text_is_as_good_as_batch_with_the_previous_phrase_as_prompt(espeak_passage, tiny_model_dir, fake_plugin,
                                                                                plugin_manager):
-    path, reference, spans = espeak_passage(20)
+    path, reference, spans = espeak_passage(10)
     with wave.open(str(path)) as wav:
         pcm = wav.readframes(wav.getnframes())
     settings = load_settings(overrides={"transcription.local.model": str(tiny_model_dir), "transcription.local.beamSize": 1,
@@ -161,7 +161,7 @@ def test_streamed_phrases_after_the_first_are_heard_after_the_one_before(espeak_
     the text before it (the first test above). Same replay as ``retry``."""
     from voice_transcriber.streaming import replay
 
-    path, reference, spans = espeak_passage(20)
+    path, reference, spans = espeak_passage(10)
     audio = Audio.from_file(path)
     backend = LocalBackend(RunContext(load_settings(overrides={"transcription.local.model": str(tiny_model_dir),
                                                                "input.streamingOverlapSeconds": 2})))
