@@ -21,7 +21,8 @@ LAYERS = [
      "config", "control", "runstate", "events", "head_start"},
     {"plugin_manager", "registry", "context", "hookspecs", "plugins", "profiles", "config_keys", "recordings", "history"},
     {"capture", "streaming", "pipeline", "live", "http_limits", "http", "stdout_sink", "tracker"},
-    {"quick", "plugin_index", "shell_completion", "runner", "dictate", "hotkey", "cli", "daemon", "__main__", "testing"},
+    {"quick", "plugin_index", "shell_completion", "runner", "dictate", "hotkey", "status", "cli", "daemon", "__main__",
+     "testing"},
 ]
 
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .control import is_alive, read_json, read_recorder, start_ticks, write_json_atomic
+from .errors import UsageError
 from .paths import runtime_dir
 
 ACTIVE = ("recording", "transcribing")
@@ -215,3 +217,25 @@ def _drop_older_outcomes(keep: Path) -> None:
     recent.sort(reverse=True)
     for _, path in recent[OUTCOME_MAX - 1:]:
         path.unlink(missing_ok=True)
+
+
+def renderer(as_json: bool, template: str | None) -> Callable[[dict[str, Any]], str]:
+    """How ``status`` prints a record: one JSON object (``--json``), ``--format``'s template filled in, or
+    the tooltip."""
+    if as_json:
+        import json
+
+        return lambda record: json.dumps(record, ensure_ascii=False)
+    if template:
+        return lambda record: template.format_map(_Blank(record))
+    return lambda record: record["tooltip"]
+
+
+class _Blank(dict):
+    """Template values: None prints as nothing, an unknown field is an error naming the known ones."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self:
+            raise UsageError(f"unknown field {{{key}}} in --format; known: {', '.join(sorted(self))}")
+        value = super().__getitem__(key)
+        return "" if value is None else value

@@ -14,7 +14,6 @@ runs) or the waited-for run failed; 130 the waited-for run was cancelled.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -252,7 +251,7 @@ def status(as_json: bool, follow: bool, template: str | None, linger: float) -> 
     """Show idle, recording, transcribing, delivered or failed (for scripts and status bars)."""
     if as_json and template:
         raise UsageError("use either --json or --format, not both")
-    render = _renderer(as_json, template)
+    render = runstate.renderer(as_json, template)
     if not follow:
         click.echo(render(runstate.current_status(linger)))
         return
@@ -262,14 +261,6 @@ def status(as_json: bool, follow: bool, template: str | None, linger: float) -> 
         return
     except BrokenPipeError:  # the bar went away: a clean end; keep Python from flushing into the dead pipe
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
-def _renderer(as_json: bool, template: str | None) -> Callable[[dict[str, Any]], str]:
-    if as_json:
-        return lambda record: json.dumps(record, ensure_ascii=False)
-    if template:
-        return lambda record: template.format_map(_Blank(record))
-    return lambda record: record["tooltip"]
 
 
 def _follow(render: Callable[[dict[str, Any]], str], linger: float) -> None:
@@ -313,16 +304,6 @@ def _follow(render: Callable[[dict[str, Any]], str], linger: float) -> None:
             if daemon.closed:  # the daemon stopped: the journal goes on
                 daemon.close()
                 daemon = None
-
-
-class _Blank(dict):
-    """Template values: None prints as nothing, an unknown field is an error naming the known ones."""
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in self:
-            raise UsageError(f"unknown field {{{key}}} in --format; known: {', '.join(sorted(self))}")
-        value = super().__getitem__(key)
-        return "" if value is None else value
 
 
 COMMANDS = (toggle, start, stop, cancel, status)
