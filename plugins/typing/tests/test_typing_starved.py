@@ -31,8 +31,8 @@ def starved(argv: list[str], log: Path, when: str) -> list[str]:
     """``argv`` held STALL_US at its sleeps ``when`` (strace's syscall delay injection: ``1+`` every one)."""
     if shutil.which("strace") is None:
         (pytest.fail if os.environ.get("CI") else pytest.skip)("strace is not installed (see .ci/apt-packages.txt)")
-    probe = subprocess.run(["strace", "-qq", "-o", "/dev/null", "-e", "inject=clock_nanosleep:delay_exit=1",
-                            "sleep", "0"], capture_output=True)
+    probe = subprocess.run(["strace", "-f", "-qq", "--seccomp-bpf", "-o", "/dev/null", "-e", "trace=clock_nanosleep",
+                            "-e", "inject=clock_nanosleep:delay_exit=1", "sleep", "0"], capture_output=True)
     if probe.returncode != 0:
         pytest.skip(f"strace cannot trace here (no ptrace?): {probe.stderr.decode(errors='replace').strip()}")
     return ["strace", "-f", "-qq", "--seccomp-bpf", "-o", str(log), "-e", "trace=clock_nanosleep,nanosleep",
