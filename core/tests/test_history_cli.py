@@ -176,3 +176,25 @@ def test_retry_with_the_local_backend_in_a_real_process(stored_recording):
     assert entry["audio_duration"] == pytest.approx(11.0, abs=0.1)
     assert os.environ["XDG_STATE_HOME"] in str(history.history_path())
     assert shutil.which("sox")
+
+
+def test_retry_makes_the_rolling_commits_the_live_run_kept_in_its_history_entry(cli, stored_recording, monkeypatch):
+    """``input.streamingCommit``: where the live run cut the phrase being spoken is part of its history
+    entry; ``retry`` of that recording (by id or ``last``) hands those commits to the replay, so that it
+    cuts the same. An entry with malformed commits is reported as damaged, not used."""
+    import voice_transcriber.streaming as streaming
+
+    live = [[65536, 65600, 5], [112640, 114400, 9]]
+    history.append(history.HistoryEntry(id="20261125-120000-abc123", timestamp="2026-11-25T12:00:00Z", text="live",
+                                        raw_text="live", recording=str(stored_recording), commits=live))
+    handed: list[list[streaming.Commit] | None] = []
+    replay = streaming.replay
+    monkeypatch.setattr(streaming, "replay", lambda ctx, backend, audio, commits=None, simulate=False:
+                        handed.append(commits) or replay(ctx, backend, audio, commits, simulate))
+    cli("retry", "--backend", "fake-duration", "--output", "fake-list")
+    cli("retry", "20261125-120000-abc123", "--backend", "fake-duration", "--output", "fake-list")
+
+    assert handed == [[streaming.Commit(*commit) for commit in live]] * 2
+    assert history.get("last").commits is None, "the fake backend gives no word timings: nothing to commit"
+    with pytest.raises(ValueError, match="'commits' is not"):
+        history.HistoryEntry.from_dict({"id": "x", "timestamp": "t", "text": "", "raw_text": "", "commits": [[1, 2]]})

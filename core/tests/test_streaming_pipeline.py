@@ -312,3 +312,84 @@ def test_no_re_decode_of_the_open_phrase_starts_while_the_speaker_pauses(ctx, mo
     session.tick(segmenter)
     assert session.redecodes == 1
     session.cancel()
+
+
+class SteadyWords(PhraseBackend):
+    """Says one word per second of audio from the phrase's start ("s0 s1 …" for phrase s, each 0.1–0.9 s
+    into its second), with timings: two re-decodes of the same phrase agree on the words they both heard."""
+
+    name = "steady"
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.partial: list[bool] = []
+
+    def transcribe_segment(self, audio: Audio, context: str) -> Transcript:
+        label = audio.label.split()[1] if audio.label.startswith("segment") else "x"
+        words = tuple(Segment(i + 0.1, i + 0.9, f"{label}w{i}") for i in range(int(audio.duration)))
+        return Transcript(" ".join(word.text for word in words), backend=self.name, words=words)
+
+    def transcribe_continuation(self, before: Audio, before_text: str, audio: Audio, context: str, *,
+                                partial: bool = False) -> Transcript:
+        self.partial.append(partial)
+        return self.transcribe_segment(audio, context)
+
+
+class SpokenPhrase:
+    """The segmenter's view of a phrase being spoken (``tick``/``commit``), grown by hand."""
+
+    def __init__(self, session: StreamingTranscription) -> None:
+        self.session, self.index, self.start, self.end = session, 0, 0, 0
+        self.speaking, self.pausing, self.judged = True, False, 0
+
+    def open_segment(self) -> SpeechSegment:
+        return phrase(self.index, self.start / RATE, (self.end - self.start) / RATE)
+
+    def commit(self, cut: int) -> SpeechSegment:
+        part = phrase(self.index, self.start / RATE, (cut - self.start) / RATE)
+        self.index, self.start = self.index + 1, cut
+        self.session.add(part)
+        return part
+
+    def grow(self, seconds: float) -> None:
+        self.end += int(seconds * RATE)
+        self.judged = self.end
+        self.session.tick(self)
+        deadline = threading.Event()
+        for _ in range(100):  # the re-decode runs in the worker thread
+            if not self.session._pending:
+                break
+            deadline.wait(0.05)
+
+
+def test_the_words_two_re_decodes_agree_on_are_committed_and_the_phrase_goes_on_after_them(ctx):
+    """``input.streamingCommit``: the phrase being spoken is re-decoded every second; the words two
+    re-decodes in a row agree on (all but the last word heard) end a phrase there, cut halfway
+    between two words, with those words as its text; the rest goes on as the next phrase. The
+    commits are kept (with them, a replay cuts the same) and the text is the words in order."""
+    backend = SteadyWords(ctx)
+    session = StreamingTranscription(backend, ctx)
+    spoken = SpokenPhrase(session)
+    for _ in range(4):  # re-decodes at 1 s, 2 s, 3 s of the phrase …
+        spoken.grow(1.0)
+    spoken.grow(0.0)  # the commit is made in the recording thread, at its next tick
+    assert session.commits[0].words == 2  # the 2nd and 3rd re-decodes (2 s, 3 s) agreed on w0 w1 w2: all but the last
+    assert (spoken.index, spoken.start) == (1, int(2.0 * RATE))  # cut between w1 (ends 1.9 s) and w2 (starts 2.1 s)
+    assert session._phrases[0][1].result().text == "0w0 0w1"  # decided without being decoded again
+    assert all(backend.partial)  # re-decodes of the phrase being spoken may end mid-sentence
+    session.add(SpeechSegment(spoken.index, spoken.start, phrase(0, 0, 3.0).samples, final=True))
+    assert session.result(whole()).text == "0w0 0w1 1w0 1w1 1w2"
+    assert session.result(whole()).extra["streamed_commits"] == [commit.to_list() for commit in session.commits]
+
+
+def test_without_streaming_commit_re_decodes_only_feed_the_live_text(monkeypatch):
+    import voice_transcriber.streaming as streaming
+
+    monkeypatch.setattr(streaming, "_cpu_free", lambda: True)
+    ctx = RunContext(load_settings(overrides={"input.streamingCommit": False}))
+    session = StreamingTranscription(SteadyWords(ctx), ctx)
+    spoken = SpokenPhrase(session)
+    for _ in range(5):
+        spoken.grow(1.0)
+    assert session.redecodes == 5 and session.commits == [] and spoken.index == 0
+    session.cancel()

@@ -272,7 +272,8 @@ class Backend(Component):
         """
         return self.transcribe(audio)
 
-    def transcribe_continuation(self, before: Audio, before_text: str, audio: Audio, context: str) -> Transcript:
+    def transcribe_continuation(self, before: Audio, before_text: str, audio: Audio, context: str, *,
+                                partial: bool = False) -> Transcript:
         """Transcribe ``audio``, the phrase right after ``before`` (called from a worker thread).
 
         ``before_text`` is the text already decided for ``before``, ``context`` the text decided
@@ -280,7 +281,8 @@ class Backend(Component):
         ``before_text`` for it (Whisper: the decoder's prefix), and returns only the text of
         ``audio``: the model then judges the start of a phrase with the sound before it, as it
         would in one piece. The core calls it for every streamed phrase after the first
-        (``input.streamingOverlap``). By default
+        (``input.streamingOverlap``). ``partial``: ``audio`` is the phrase still being spoken, up
+        to now (a re-decode, ``input.streamingCommit``): it may well end mid-sentence. By default
         ``transcribe_segment(audio, context + " " + before_text)``, the same text as prompt.
         """
         return self.transcribe_segment(audio, " ".join(part for part in (context, before_text) if part))

@@ -60,6 +60,9 @@ class HistoryEntry:
     start: float | None = None
     end: float | None = None
     context: str | None = None
+    #: The rolling commits of a streamed recording (``input.streamingCommit``: where the phrase being
+    #: spoken was cut after words two re-decodes agreed on), so that ``retry`` cuts it the same
+    commits: list[list[int]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,7 +98,8 @@ _FIELD_TYPES = {"id": "text", "timestamp": "text", "text": "text", "raw_text": "
                 "model": "text or null", "language": "text or null", "audio_duration": "a number or null",
                 "durations": "an object of numbers", "recording": "text or null", "sinks_delivered": "a list of text",
                 "sinks_failed": "a list of text", "error": "text or null",
-                "start": "a number or null", "end": "a number or null", "context": "text or null"}
+                "start": "a number or null", "end": "a number or null", "context": "text or null",
+                "commits": "a list of number triples or null"}
 
 
 def _is_a(value: Any, expected: str) -> bool:
@@ -107,6 +111,10 @@ def _is_a(value: Any, expected: str) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if expected == "a list of text":
         return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    if expected.startswith("a list of number triples"):
+        return isinstance(value, list) and all(
+            isinstance(item, list) and len(item) == 3 and all(isinstance(x, int) and not isinstance(x, bool) for x in item)
+            for item in value)
     return isinstance(value, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values())
 
 
@@ -209,6 +217,18 @@ def get(ref: str = "last") -> HistoryEntry:
         return matches[-1]
     problem = "matches several entries" if matches else "is not in the history"
     raise UsageError(f"'{ref}' {problem}; see `voice-transcriber history` for the ids")
+
+
+def commits_of(recording: Path) -> list[list[int]] | None:
+    """The rolling commits kept by the newest entry made from ``recording`` that kept any (a retry
+    with a backend that gives no word timings keeps none; the live run's still count). None: none."""
+    try:
+        wanted = recording.resolve()
+        entries = load()
+    except (OSError, VoiceTranscriberError):
+        return None
+    return next((entry.commits for entry in reversed(entries)
+                 if entry.commits and entry.recording and Path(entry.recording).resolve() == wanted), None)
 
 
 def add_recovery_hint(error: BaseException, ctx: RunContext) -> None:

@@ -222,9 +222,12 @@ def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | No
                 if audio is None:
                     audio = read_input(options.get("input_path"), plan, ctx)
                 elif stored:
-                    from .streaming import replay
+                    from .history import commits_of
+                    from .streaming import Commit, replay
 
-                    plan.streamed = replay(ctx, plan.backends[0] if plan.backends else None, audio)
+                    kept = [Commit.from_list(item) for item in (commits_of(audio.path) or []) if audio.path]
+                    plan.streamed = replay(ctx, plan.backends[0] if plan.backends else None, audio,
+                                           commits=[commit for commit in kept if commit is not None])
                 pipeline.run(audio, plan, ctx)
         recordings.settle(ctx)
     except (VoiceTranscriberError, KeyboardInterrupt) as exc:

@@ -30,9 +30,11 @@ ones: 8 s) starts only once the recording is that long; a shorter one is transcr
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import BackendError
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
     from .context import Backend, RunContext
     from .types import Audio
 
+    import numpy as np
+
 #: A phrase shorter than this goes on past a pause (measured: jfk.flac's "ask not", 0.7 s, lost "ask" alone)
 MIN_PHRASE_SECONDS = 2.0
 #: A phrase ``streamingPhraseSeconds`` × this long ends at any pause the padding fits in (0.2 s);
@@ -58,6 +62,29 @@ TIGHT_FACTOR = 1.75
 OVERLAP_SECONDS = 25.0
 #: Samples per block when a stored recording is replayed (the recorder's 50 ms tick)
 REPLAY_BLOCK = 800
+#: A rolling commit (``input.streamingCommit``) makes a phrase of at least this many seconds
+MIN_COMMIT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One rolling commit of a recording (``input.streamingCommit``): when the segmenter had judged
+    ``judged`` samples, the phrase being spoken was cut after the first ``words`` words of its
+    re-decode up to sample ``end``. With these, a replay cuts and decodes the same (``retry``)."""
+
+    judged: int
+    end: int
+    words: int
+
+    def to_list(self) -> list[int]:
+        return [self.judged, self.end, self.words]
+
+    @classmethod
+    def from_list(cls, value: object) -> Commit | None:
+        """From :meth:`to_list`'s form (a history entry); None when it is not three whole numbers."""
+        if isinstance(value, list) and len(value) == 3 and all(isinstance(x, int) and not isinstance(x, bool) for x in value):
+            return cls(*value)
+        return None
 
 
 def streams(ctx: RunContext, backend: Backend | None, *, quiet: bool = False) -> Backend | None:
@@ -96,23 +123,34 @@ def start_streaming(ctx: RunContext, backend: Backend | None, recorder: Recorder
     return session
 
 
-def replay(ctx: RunContext, backend: Backend | None, audio: Audio) -> StreamingTranscription | None:
+def replay(ctx: RunContext, backend: Backend | None, audio: Audio, commits: list[Commit] | None = None,
+           simulate: bool = False) -> StreamingTranscription | None:
     """Transcribe a stored recording the way it was streamed live (``retry``): the same phrases,
-    each with the same context, hence the same text. None when the settings do not stream."""
+    each with the same context, hence the same text. ``commits``: the live run's rolling commits
+    (its history entry keeps them), made again at the same places. ``simulate``: make rolling
+    commits as a live run on an idle machine would (re-decodes finishing at once; the benchmarks).
+    None when the settings do not stream."""
     backend = streams(ctx, backend, quiet=True)
     if backend is None or backend.stream_after_seconds > audio.duration:
         return None
     import numpy as np
 
-    pcm = np.round(np.clip(audio.pcm(), -1.0, 32767 / 32768) * 32768).astype(np.int16).tobytes()
+    samples = np.round(np.clip(audio.pcm(), -1.0, 32767 / 32768) * 32768).astype(np.int16)
+    pcm = samples.tobytes()
     session = StreamingTranscription(backend, ctx)
     segmenter = session.segmenter(None, early=False)  # no timing to win: each phrase once, in order
     if not segmenter.activity.wait_ready(30):
         session.cancel()
         return None
     step = REPLAY_BLOCK * 2
+    pending = list(commits or []) if ctx.settings.input.streaming_commit else []
+    session._simulate = simulate and not pending
     for offset in range(0, len(pcm), step):
         segmenter.feed(pcm[offset:offset + step])
+        while pending and segmenter.judged >= pending[0].judged:
+            session._recommit(segmenter, pending.pop(0), samples)
+        if session._simulate:
+            session.tick(segmenter)
     segmenter.flush()
     ctx.log(f"replayed the recording as streamed: {len(session._phrases)} phrase(s)")
     return session
@@ -160,6 +198,14 @@ class StreamingTranscription:
         self._pending = 0  #: jobs submitted and not finished
         self._redecoded_at = 0  #: end sample of the open phrase when it was last sent for a re-decode
         self.redecodes = 0  #: re-decodes of the phrase being spoken, for the debug line
+        #: Rolling commits (``input.streamingCommit``): the open phrase's last re-decode with the context
+        #: it counts with — (index, start, context, heard span, words) —, a commit found and not made yet
+        #: (made in the recording thread), and the commits made (the history entry keeps them)
+        self._probe: tuple[int, int, str, tuple[int, int] | None, tuple[Segment, ...]] | None = None
+        self._ready: tuple[SpeechSegment, Transcript, int, str, tuple[int, int] | None] | None = None
+        self.commits: list[Commit] = []
+        self._simulate = False  #: a replay making commits as if every re-decode finished at once
+        self._timed: bool | None = None  #: the backend gives words' timings (so re-decodes may commit); None: not known yet
         self._lock = threading.Lock()
         self._failed = threading.Event()
         self._cutter: Segmenter | None = None  #: the segmenter :meth:`segmenter` made
@@ -239,11 +285,16 @@ class StreamingTranscription:
         ``input.streamingRedecodeSeconds`` more audio, the backend has nothing else to do, the
         machine is not busy (:func:`_cpu_free`) and the speaker is not pausing (a pause may end the
         phrase: its early start, which counts, must not wait behind a re-decode)."""
+        self._commit(segmenter)
         every = self.settings.streaming_redecode_seconds
-        if not every or self._pending or self._failed.is_set() or not segmenter.speaking or segmenter.pausing:
+        busy = self._pending
+        if self._simulate:  # as if every job were done by now
+            wait([future for _, future in self._phrases])
+            busy = 0
+        if not every or busy or self._failed.is_set() or not segmenter.speaking or segmenter.pausing:
             return
-        if not _cpu_free():
-            return
+        if not ((self.settings.streaming_commit and self._timed is not False) or _cpu_free()):
+            return  # (re-decodes for the live text only wait for a free machine; those that may commit do not)
         open_segment = segmenter.open_segment()
         if open_segment is None:
             return
@@ -254,7 +305,67 @@ class StreamingTranscription:
             self.redecodes += 1
             if self._redecode is not None:
                 self._redecode.cancel()
-            self._redecode = self._submit(open_segment)
+            self._redecode = self._submit(open_segment, probe=True)
+            if self._simulate:
+                wait([self._redecode])
+                self._commit(segmenter)
+
+    def _commit(self, segmenter: Segmenter) -> None:
+        """Make the rolling commit a re-decode found (in the recording thread, which owns the
+        segmenter): the phrase being spoken ends after the words two re-decodes in a row agreed
+        on, with those words as its text, and goes on as the next phrase. Void when that phrase
+        has ended or changed since."""
+        with self._lock:
+            ready, self._ready = self._ready, None
+        if ready is None:
+            return
+        probe, transcript, count, context, span = ready
+        spoken = segmenter.open_segment()
+        cut = probe.start + _boundary(transcript.words, count)
+        if spoken is None or (spoken.index, spoken.start) != (probe.index, probe.start):
+            return
+        kept = transcript.words[:count]
+        text = " ".join(word.text for word in kept)
+        committed = Transcript(text=text, backend=transcript.backend, language=transcript.language, model=transcript.model,
+                               segments=(Segment(kept[0].start, kept[-1].end, text),), audio_duration=(cut - probe.start) / 16_000,
+                               extra=transcript.extra, words=kept)
+        key = (probe.index, probe.start, cut)
+        with self._lock:
+            self._answers[key] = (context, committed)
+            self._heard[key] = span
+        judged = segmenter.judged
+        if segmenter.commit(cut) is None:
+            return
+        self.commits.append(Commit(judged, probe.end, count))
+        self.ctx.log(f"phrase {probe.index} committed at {cut / 16_000:.2f} s: {count} word(s)")
+        rest = tuple(Segment(word.start - (cut - probe.start) / 16_000, word.end - (cut - probe.start) / 16_000, word.text)
+                     for word in transcript.words[count:])
+        with self._lock:  # what the next re-decode of the rest is compared with
+            following = _part(probe, cut, probe.end, probe.index + 1)
+            self._probe = (probe.index + 1, cut, self._context_for(probe.index + 1), self._before_span(following), rest)
+
+    def _recommit(self, segmenter: Segmenter, commit: Commit, recording: np.ndarray) -> None:
+        """Make a live run's rolling commit again (:func:`replay`, ``recording`` its samples): re-decode
+        the phrase being spoken up to ``commit.end`` with the context it had, and cut it after
+        ``commit.words`` words. (Live, the recording had reached that sample when the segmenter had
+        judged as much as now; here it may not have yet: the samples come from ``recording``.)"""
+        from .capture.segmenter import SpeechSegment
+
+        wait([future for _, future in self._phrases])
+        spoken = segmenter.open_segment()
+        if spoken is None or not spoken.start < commit.end <= len(recording):
+            return
+        probe = SpeechSegment(spoken.index, spoken.start, recording[spoken.start:commit.end].copy())
+        try:
+            transcript = self._submit(probe).result()
+        except Exception:  # noqa: BLE001 - the phrase is then transcribed whole, and fails there
+            return
+        with self._lock:
+            context, _ = self._answers[_key(probe)]
+            span = self._heard[_key(probe)]
+            if 0 < commit.words < len(transcript.words):
+                self._ready = (probe, transcript, commit.words, context, span)
+        self._commit(segmenter)
 
     def cancel(self) -> None:
         """Drop the phrases not started yet (the recording was cancelled)."""
@@ -283,14 +394,15 @@ class StreamingTranscription:
         failure = next((e for e in errors if isinstance(e, BackendError)), None) or next((e for e in errors if e), None)
         if failure is not None:
             raise failure
-        return _joined(self.backend.name, [(segment, future.result()) for segment, future in self._phrases], audio.duration)
+        return _joined(self.backend.name, [(segment, future.result()) for segment, future in self._phrases], audio.duration,
+                       self.commits)
 
     def _submit(self, segment: SpeechSegment, confirmed: bool = False,
-                early: Future[Transcript] | None = None) -> Future[Transcript]:
+                early: Future[Transcript] | None = None, probe: bool = False) -> Future[Transcript]:
         with self._lock:
             self._pending += 1
             self._segments.setdefault(_key(segment), segment)
-        future = self._executor.submit(self._transcribe, segment, confirmed, early)
+        future = self._executor.submit(self._transcribe, segment, confirmed, early, probe)
         future.add_done_callback(self._finished)
         return future
 
@@ -298,7 +410,8 @@ class StreamingTranscription:
         with self._lock:
             self._pending -= 1
 
-    def _transcribe(self, segment: SpeechSegment, confirmed: bool, early: Future[Transcript] | None) -> Transcript:
+    def _transcribe(self, segment: SpeechSegment, confirmed: bool, early: Future[Transcript] | None,
+                    probe: bool = False) -> Transcript:
         """A worker's job: the backend's transcript of one phrase. ``confirmed``: its final text, the
         transcript of the ``early`` start on it when that had the same context (one worker runs the
         jobs in order, so the phrases before are transcribed by now). Else a phrase started early or
@@ -321,13 +434,18 @@ class StreamingTranscription:
                                             segment.audio(), context)
             else:
                 previous, previous_text, earlier = before
-                transcript = call_component(self.backend, "backend", BackendError, self.backend.transcribe_continuation,
+                continuation = self.backend.transcribe_continuation
+                if probe:  # the phrase still being spoken: it may end mid-sentence
+                    continuation = functools.partial(continuation, partial=True)
+                transcript = call_component(self.backend, "backend", BackendError, continuation,
                                             previous.audio(), previous_text, segment.audio(), earlier)
         except BaseException:
             if _key(segment) in self._confirmed:
                 self._failed.set()
             raise
         text = transcript.text.strip()
+        if text:
+            self._timed = bool(self._timed or transcript.words)
         with self._lock:
             self._answers[_key(segment)] = (context, transcript)
             self._heard[_key(segment)] = span
@@ -335,11 +453,33 @@ class StreamingTranscription:
                 context == self._context_for(segment.index) and span == self._before_span(segment)))
             if not confirmed and segment.index not in self._texts:
                 self._open_text = (segment.index, text)
+            if probe and self.settings.streaming_commit:
+                self._agree(segment, context, span, transcript)
         if confirmed:
             self._remember(segment.index, transcript)
         else:
             self._report()
         return transcript
+
+    def _agree(self, segment: SpeechSegment, context: str, span: tuple[int, int] | None, transcript: Transcript) -> None:
+        """A re-decode of the phrase being spoken is done: when it has the context the phrase will
+        have, the words it and the re-decode before it agree on (from the first, as in
+        whisper_streaming's LocalAgreement) — all but at least its last word, and making a phrase
+        of at least :data:`MIN_COMMIT_SECONDS` — are ready to be committed. Lock held."""
+        words = transcript.words
+        if not words or context != self._context_for(segment.index) or span != self._before_span(segment):
+            return
+        previous, self._probe = self._probe, (segment.index, segment.start, context, span, words)
+        if previous is None or previous[:4] != self._probe[:4]:
+            return
+        agreed = 0
+        for before, now in zip(previous[4], words):
+            if before.text != now.text:
+                break
+            agreed += 1
+        count = min(agreed, len(words) - 1)
+        if count > 0 and _boundary(words, count) >= MIN_COMMIT_SECONDS * 16_000:
+            self._ready = (segment, transcript, count, context, span)
 
     def _remember(self, index: int, transcript: Transcript) -> None:
         """A confirmed phrase's text is known: keep it (and its words' timings) and report the text so far."""
@@ -453,6 +593,12 @@ def _cut(phrase: SpeechSegment, words: tuple[Segment, ...], seconds: float | Non
     return phrase.start + min(max(int(boundary * 16_000), 0), phrase.end - phrase.start - 1), first
 
 
+def _boundary(words: tuple[Segment, ...], count: int) -> int:
+    """Where a phrase is cut after its first ``count`` words (samples from its start): halfway between
+    the end of the last of them and the start of the next."""
+    return max(int((words[count - 1].end + words[count].start) / 2 * 16_000), 1)
+
+
 def _cpu_free() -> bool:
     """The machine is not busy: the 1-minute load average is below the cores this process may use.
     A re-decode only feeds the live text; on a busy machine it would delay the phrases that count."""
@@ -472,8 +618,10 @@ class _Abandoned(Exception):
     """A phrase not transcribed because an earlier one failed (the whole file goes to the next backend)."""
 
 
-def _joined(backend: str, transcripts: list[tuple[SpeechSegment, Transcript]], duration: float) -> Transcript:
-    """One transcript of the whole recording: the phrases' texts in order, their timings shifted."""
+def _joined(backend: str, transcripts: list[tuple[SpeechSegment, Transcript]], duration: float,
+            commits: list[Commit]) -> Transcript:
+    """One transcript of the whole recording: the phrases' texts in order, their timings shifted
+    (``extra``: how many phrases, and the rolling commits, which the history entry keeps for ``retry``)."""
     texts, segments = [], []
     for phrase, transcript in transcripts:
         text = transcript.text.strip()
@@ -487,4 +635,5 @@ def _joined(backend: str, transcripts: list[tuple[SpeechSegment, Transcript]], d
     language = next((t.language for _, t in transcripts if t.language), None)
     return Transcript(text=" ".join(texts), backend=backend, language=language, model=first.model if first else None,
                       segments=tuple(segments), audio_duration=duration,
-                      extra={**(first.extra if first else {}), "streamed_phrases": len(transcripts)})
+                      extra={**(first.extra if first else {}), "streamed_phrases": len(transcripts),
+                             **({"streamed_commits": [commit.to_list() for commit in commits]} if commits else {})})

@@ -133,6 +133,7 @@ def _entry(ctx: RunContext, run: _Run, transcript: Transcript, error: str | None
         sinks_delivered=list(run.delivered),
         sinks_failed=failed,
         error=error,
+        commits=(raw.extra or {}).get("streamed_commits"),
         **ctx.info.get("utterance span", {}),
     )
 

@@ -130,13 +130,14 @@ def test_a_phrase_is_heard_after_the_phrase_before_it_held_to_its_decided_text(j
 
 def test_a_streamed_phrase_comes_with_the_timing_of_each_word(jfk_audio, tiny_model_dir):
     """The words of a streamed phrase's transcript spell its text, each with when it was said (jfk.flac:
-    "Americans" ends in the pause at ~2.7 s, "ask" follows it); after a phrase heard before it, the
-    times count from this phrase's start. The streaming core cuts the phrase heard again with them."""
+    "Americans" ends in the pause at ~2.7 s, "ask" follows it) — in the phrase's time also when
+    faster-whisper's VAD filter (on by default) cut the pauses out before decoding; after a phrase heard
+    before it, the times count from this phrase's start. The streaming core cuts the phrase heard again
+    and commits words of the phrase being spoken with them."""
     samples = jfk_audio.samples
     cut = int(2.7 * 16_000)
     backend = LocalBackend(RunContext(load_settings(overrides={
-        "transcription.local.model": str(tiny_model_dir), "input.streamingOverlapSeconds": 4,
-        "transcription.local.vadFilter": False})))  # with the VAD filter, a phrase heard alone is cut: no timings
+        "transcription.local.model": str(tiny_model_dir), "input.streamingOverlapSeconds": 4})))
     heard = backend.transcribe_segment(jfk_audio, "")
     said = [normalise(word.text) for word in heard.words]
     americans, ask = heard.words[said.index("americans")], heard.words[said.index("ask")]
@@ -226,3 +227,32 @@ def test_a_stop_in_fluent_speech_splits_the_last_phrase_and_retry_gives_the_same
     head = session._phrases[0][1].result().text.strip()
     assert head and prompts[-1] == head and prompts.count(head) >= 2, "the rest was heard after the first part's text, live and in retry"
     assert wer(reference, live.text) <= wer(reference, backend.transcribe(audio).text) + 0.05, live.text
+
+
+def test_a_rolling_commit_cuts_the_phrase_being_spoken_between_words_and_retry_cuts_it_the_same(tiny_model_dir):
+    """``input.streamingCommit`` (default on): a 12 s paragraph read in one go, the phrase being spoken
+    re-decoded every second as on an idle machine (``simulate``): the words two re-decodes in a row
+    agreed on end phrases where no pause is — cut between two words, none lost or doubled (as good as
+    batch) — so that little is left at the stop. A replay with those commits (``retry`` reads them
+    from the history entry) cuts and decodes the same: the same text."""
+    from vt_testing.passages import natural_passage
+
+    from voice_transcriber.streaming import replay
+
+    pcm, reference = natural_passage("short-1")
+    pcm = bytes(int(0.5 * 16_000) * 2) + pcm + bytes(int(0.4 * 16_000) * 2)
+    backend = LocalBackend(RunContext(load_settings(overrides={"transcription.local.model": str(tiny_model_dir),
+                                                               "transcription.local.beamSize": 1})))
+    audio = Audio.from_samples(np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768, 16_000)
+    live = replay(backend.ctx, backend, audio, simulate=True)
+    text = live.result(audio).text
+    phrases = [(segment, future.result().text.split()) for segment, future in live._phrases]
+    retried = replay(backend.ctx, backend, audio, commits=list(live.commits))
+
+    assert len(live.commits) >= 2 and len(phrases) >= 3, phrases
+    assert phrases[-1][0].end - phrases[-1][0].start < 6 * 16_000, "only the end is left after the stop"
+    for (_, before), (_, after) in zip(phrases, phrases[1:]):
+        assert before and after and normalise(before[-1]) != normalise(after[0]), "no word doubled at a cut"
+    assert wer(reference, text) <= wer(reference, backend.transcribe(audio).text) + 0.05, text
+    assert retried.result(audio).text == text
+    assert [segment.start for segment, _ in retried._phrases] == [segment.start for segment, _ in phrases]

@@ -194,6 +194,22 @@ class Segmenter:
             return None
         return self._segment(self._start, min(self._voiced_end + self.padding, self._buffer_start + len(self._buffer)))
 
+    def commit(self, cut: int) -> SpeechSegment | None:
+        """End the phrase being spoken at sample ``cut`` — a boundary between two words the
+        transcriber is sure of (:class:`~voice_transcriber.streaming.StreamingTranscription`'s
+        rolling commit) — and hand that part out through ``on_segment``; the phrase goes on from
+        ``cut`` as the next one. None (nothing done) when ``cut`` is not inside the phrase's speech."""
+        if self._start is None or self._held is not None or not self._start < cut < self._voiced_end:
+            return None
+        start = self._start
+        segment = self._segment(start, cut)
+        self.count += 1
+        self._cut, self._start = cut, cut
+        self._voiced = min(self._voiced, self._voiced_end - cut)
+        self._pauses = [pause for pause in self._pauses if pause > cut]
+        self.on_segment(segment)
+        return segment
+
     def ended_in_silence(self, seconds: float = 0.25) -> bool:
         """True when the VAD has judged all the audio fed so far and its last ``seconds`` are not speech.
 

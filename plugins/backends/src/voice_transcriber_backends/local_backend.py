@@ -102,7 +102,8 @@ class LocalBackend(Backend):
         """One phrase while recording (the core's single worker thread), prompted with the text decided before it."""
         return self._transcribe(audio, context=context)
 
-    def transcribe_continuation(self, before: Audio, before_text: str, audio: Audio, context: str) -> Transcript:
+    def transcribe_continuation(self, before: Audio, before_text: str, audio: Audio, context: str, *,
+                                partial: bool = False) -> Transcript:
         """A phrase heard after the phrase before it: Whisper's encoder gets both, its decoder is
         held to ``before_text`` for the first (faster-whisper's ``prefix``, decoded without
         timestamps so that it goes on past it) and the rest is this phrase's text. A phrase is
@@ -123,7 +124,7 @@ class LocalBackend(Backend):
                                        prefix=prefix, prefix_tokens=prefix_tokens, own_seconds=tail.size / 16_000,
                                        words=words)
         seconds = tail.size / 16_000
-        if heard[-1:].isalnum():
+        if heard[-1:].isalnum() and not partial:  # (the phrase still being spoken may well end mid-sentence)
             # held to a text, tiny.en sometimes stops early, mid-sentence and without punctuation ("… ask
             # what you can do for" without "your country", which repeats words of the prefix); a phrase
             # it heard to its end ends with a full stop or a comma. Then the phrase heard alone, if it says more
@@ -151,8 +152,8 @@ class LocalBackend(Backend):
         self.ctx.info["local model"] = f"{loaded.model.name} ({loaded.model.origin})"
         language = self._language(loaded)
         text, segments, seconds = "", [], 0.0
-        # a streamed phrase: its words' timings, when they are wanted and the audio is not cut by the VAD filter
-        words: list[Segment] | None = [] if context is not None and not self.config.vad_filter and self._timing_words() else None
+        # a streamed phrase: its words' timings, when they are wanted
+        words: list[Segment] | None = [] if context is not None and self._timing_words() else None
         while samples is not None:
             seconds = offset + samples.size / 16_000
             if samples.size:
@@ -168,9 +169,11 @@ class LocalBackend(Backend):
                           words=_own_words(tuple(words or ()), text))
 
     def _timing_words(self) -> bool:
-        """The streaming core hears only the end of the phrase before again (``input.streamingOverlapSeconds``):
-        give each streamed phrase's words with their timings."""
-        return bool(self.ctx.settings.input.streaming_overlap and self.ctx.settings.input.streaming_overlap_seconds)
+        """The streaming core commits words of the phrase being spoken (``input.streamingCommit``) or hears
+        only the end of the phrase before again (``input.streamingOverlapSeconds``): give each streamed
+        phrase's words with their timings."""
+        settings = self.ctx.settings.input
+        return bool(settings.streaming_commit or (settings.streaming_overlap and settings.streaming_overlap_seconds))
 
     def checks(self) -> Iterable[Check]:
         try:
@@ -267,6 +270,8 @@ class LocalBackend(Backend):
             if config.fit_window and not whole:  # a streamed phrase (not a later window of a long file)
                 whisper = fitted_window(whisper, round(config.continuation_margin_seconds * 100) if prefix else WINDOW_MARGIN)
         encoded: list[Any] = []
+        filtered = config.vad_filter and not prefix
+        speech = _speech_map(samples) if words is not None and filtered else None
         if words is not None:
             whisper = _keeping_encoder_output(whisper, encoded)
         text, segments = "", []
@@ -274,7 +279,7 @@ class LocalBackend(Backend):
         seconds = samples.size / 16_000 if own_seconds is None else own_seconds
         try:
             decoded, info = whisper.transcribe(
-                samples, language=language, beam_size=config.beam_size, vad_filter=config.vad_filter and not prefix,
+                samples, language=language, beam_size=config.beam_size, vad_filter=filtered,
                 initial_prompt=prompt, hotwords=favoured, prefix=prefix, without_timestamps=bool(prefix),
                 max_new_tokens=max_new_tokens(seconds, _room(whisper, favoured)))
             for raw in decoded:  # a generator: each step decodes the next segment
@@ -285,8 +290,12 @@ class LocalBackend(Backend):
         except (RuntimeError, ValueError) as exc:
             raise BackendError(f"local model '{loaded.model.name}' failed while decoding: {first_line(exc)} "
                                "(rerun with --debug; try transcription.local.computeType \"float32\")") from None
-        if words is not None and encoded and text.strip():
-            words += word_timings(whisper, encoded[-1], text.strip(), samples.size, language or "en")
+        if words is not None and len(encoded) == 1 and text.strip() and (speech is None or speech[1]):
+            # one encoder pass heard it all (a second window would hold only the end); through the VAD
+            # filter, the timings are in the speech it kept: mapped back to the phrase's time
+            heard_size = samples.size if speech is None else speech[1]
+            found = word_timings(whisper, encoded[0], text.strip(), heard_size, language or "en")
+            words += found if speech is None else [_restored(speech[0], word) for word in found]
         if prefix:  # the output starts with the prefix it was held to: keep what follows, as one segment
             text = _after_prefix(text, prefix)
             segments = [Segment(offset, offset + seconds, text)] if text else []
@@ -347,6 +356,21 @@ def word_timings(whisper: Any, encoder_output: Any, text: str, samples: int, lan
     merge_punctuations(found, "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、")
     pieces = [Segment(float(word["start"]), float(word["end"]), "".join(word["word"].split())) for word in found]
     return _tiled([piece for piece in pieces if piece.text], text)
+
+
+def _speech_map(samples: np.ndarray) -> tuple[Any, int]:
+    """Where faster-whisper's VAD filter (its default options, as ``transcribe`` uses them) keeps speech
+    in ``samples``: a map from the kept audio's time back to the phrase's, and how many samples it keeps."""
+    from faster_whisper.vad import SpeechTimestampsMap, VadOptions, get_speech_timestamps
+
+    chunks = get_speech_timestamps(samples, VadOptions())
+    return SpeechTimestampsMap(chunks, 16_000), sum(chunk["end"] - chunk["start"] for chunk in chunks)
+
+
+def _restored(speech: Any, word: Segment) -> Segment:
+    """``word``'s timing in the kept speech, back in the phrase's time (both ends in the chunk of its middle)."""
+    chunk = speech.get_chunk_index((word.start + word.end) / 2)
+    return Segment(speech.get_original_time(word.start, chunk), speech.get_original_time(word.end, chunk), word.text)
 
 
 def _tiled(pieces: list[Segment], text: str) -> list[Segment]:
