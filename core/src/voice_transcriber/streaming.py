@@ -379,7 +379,7 @@ class StreamingTranscription:
         ready = sum(future.done() for _, future in self._phrases)
         left = [segment for segment, future in self._phrases if not future.done()]
         self.ctx.info["streamed phrases"] = (f"{len(self._phrases)}, {ready} done when the recording ended, "
-                                             f"{self.redecodes} re-decode(s) of the open phrase")
+                                             f"{self.redecodes} re-decode(s) of the open phrase, {len(self.commits)} commit(s)")
         self.ctx.info["left at the stop"] = (f"{len(left)} phrase(s), {sum(s.end - s.start for s in left) / 16_000:.1f} s of audio"
                                              + (", the last one split at a pause" if self._cutter is not None and self._cutter.split_at_stop else ""))
         started = time.monotonic()
