@@ -115,7 +115,7 @@ def test_live_cli_types_the_first_phrase_before_the_end_and_ends_with_exactly_th
     watcher.start()
     env = {"VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir),
            "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__BEAM_SIZE": "1",
-           "VOICE_TRANSCRIBER_OUTPUT__TYPING__START_DELAY": "0",
+           "VOICE_TRANSCRIBER_OUTPUT__TYPING__START_DELAY": "0", "VOICE_TRANSCRIBER_OUTPUT__TYPING__KEY_DELAY_MS": "4",
            # the formatted text differs from the last partial text at its end: a correction is needed
            "VOICE_TRANSCRIBER_FORMATTER__REPLACEMENTS": json.dumps(
                {"rules": [{"from": r"country\.?$", "to": "country!", "regex": True}]})}
