@@ -18,7 +18,8 @@ Passages, at least three per length, most of them natural dictation without long
 Baseline, in the same run and alternating with the recordings (so that both see the same machine
 load): the local backend (same model and settings, model already loaded) transcribing the same
 audio in one piece, i.e. what the wait after stop was before streaming. Also the word error rate
-of the streamed text and of the batch text against the passage, and hands-free sessions
+(Whisper's English normaliser, the raw one beside it) of the streamed text and of batch on the very
+recording each run made (untimed; batch of the passage alone beside it), and hands-free sessions
 (``--continuous``) of three utterances each (:func:`sessions`: the three short paragraphs, three
 medium paragraphs and a long one each read as three utterances, and jfk.flac + LibriVox — human
 speech, whose pauses cut it into more utterances) against the batch text of the same audio.
