@@ -34,8 +34,8 @@ def test_a_live_recording_is_the_spoken_samples_after_silence(pulse, tiny_model_
     # 3 s of jfk.flac (a human voice, "And so, my fellow Americans") as the 16 kHz int16 samples a microphone gives
     speech = (np.clip(Audio.from_file(JFK_PATH).pcm()[: 3 * 16_000], -1, 32767 / 32768) * 32768).astype(np.int16)
     fifo = tmp_path / "speech.fifo"
-    pulse.pactl("load-module", "module-pipe-source", "source_name=exactmic", f"file={fifo}",
-                "format=s16le", "rate=16000", "channels=1")
+    module = pulse.pactl("load-module", "module-pipe-source", "source_name=exactmic", f"file={fifo}",
+                         "format=s16le", "rate=16000", "channels=1")
     chunks: queue.Queue[bytes | None] = queue.Queue()
     fed, stop = threading.Event(), threading.Event()
 
@@ -68,6 +68,7 @@ def test_a_live_recording_is_the_spoken_samples_after_silence(pulse, tiny_model_
     finally:
         stop.set()
         feeder.join(timeout=10)
+        pulse.pactl("unload-module", module)  # the server serves the worker's other tests
     assert code == 0 and "americans" in out.lower(), (out, err)
 
     recorded, rate = soundfile.read(path, dtype="int16")
