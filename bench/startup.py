@@ -6,7 +6,8 @@ run moves both sides of a pair together.
 
 1. ``voice-transcriber --version`` ÷ ``python -c pass`` (goal ≤ 3);
 2. ``voice-transcriber --help`` and ``voice-transcriber transcribe --help`` ÷ ``python -c pass`` (goal ≤ 10);
-   a completion request (one TAB) and ``completion bash`` ÷ ``python -c pass`` (no goal: they import no click);
+   a completion request (one TAB), ``completion bash`` and ``status --json`` ÷ ``python -c pass`` (no goal: they
+   import no click);
 3. import circles in core/ and plugins/ (``TYPE_CHECKING`` and function-level imports counted; goal 0).
 
     uv run python bench/startup.py [--pairs 15] [--out bench/results/30-startup.md] [--json PATH]
@@ -31,6 +32,7 @@ COMMANDS = [  # label, argv, goal, extra environment
     ("`voice-transcriber transcribe --help`", [EXE, "transcribe", "--help"], "<= 10", {}),
     ("a completion request (bash, TAB after `transcribe --out`)", [EXE], None, TAB),
     ("`voice-transcriber completion bash`", [EXE, "completion", "bash"], None, {}),
+    ("`voice-transcriber status --json` (a status bar's poll)", [EXE, "status", "--json"], None, {}),
 ]
 BASELINE = [sys.executable, "-c", "pass"]
 
