@@ -18,10 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from voice_transcriber import history, runstate
+from voice_transcriber import history
 from voice_transcriber.recordings import list_recordings
 from vt_testing.core import run_cli, seed_plugin_index
-from vt_testing.desktop import wait_until
 from vt_testing.pulse import JFK_PAUSE, heard_until_now, wait_until_recorded_into
 from vt_testing.speech import JFK_TEXT, normalise, wer
 
@@ -212,30 +211,20 @@ def test_kill_9_mid_recording_then_retry_last_and_the_stale_pid_is_cleaned(desk,
     assert status["state"] == "failed" and f"pid {pid}" in status["error"]
     assert f"voice-transcriber retry {status['id']}" in status["error"]
 
-    retry = subprocess.Popen([VT, "retry", "last", "--output", "stdout"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=os.environ.copy())
-    try:
-        # the toggle below runs beside the retry once the retry has taken "last" (it publishes its run after
-        # loading the recording): the toggle's new recording cannot become the one retried
-        wait_until(lambda: retry.poll() is not None or runstate.find_run(retry.pid, None) is not None, 60,
-                   "the retry to load the last recording")
-        toggled = desk.vt("toggle", "--backend", "openai", "--wait")
-        assert toggled.returncode == 0
-        assert f"removed the PID file of a recorder that died (pid {pid})" in toggled.stderr.decode()
-        new_pid = _pid(toggled.stdout.decode())
-        assert new_pid != pid and [p for p in desk.recorders() if p != retry.pid] == [new_pid]
-        assert desk.vt("cancel", "--wait").returncode == 130
-        out, err = retry.communicate(timeout=90)
-    finally:
-        if retry.poll() is None:
-            retry.kill()
-            retry.wait()
-    assert retry.returncode == 0, err.decode()
-    heard = normalise(out.decode())
+    retried = desk.vt("retry", "last", "--output", "stdout")
+    assert retried.returncode == 0, retried.stderr.decode()
+    heard = normalise(retried.stdout.decode())
     # both phrases said before the kill are recovered (tiny.en hears "ask not" as "that's not" or "just not"
     # now and then: the words after it are what shows the second phrase is there)
     assert "fellow americans" in heard and "not what your country can do for you" in heard, heard
     assert wer(JFK_TEXT, heard) < 0.6, heard  # the sentence is cut where the recorder died
+
+    toggled = desk.vt("toggle", "--backend", "openai", "--wait")
+    assert toggled.returncode == 0
+    assert f"removed the PID file of a recorder that died (pid {pid})" in toggled.stderr.decode()
+    new_pid = _pid(toggled.stdout.decode())
+    assert new_pid != pid and desk.recorders() == [new_pid]
+    assert desk.vt("cancel", "--wait").returncode == 130
 
 
 def test_a_backend_failure_names_the_recording_and_the_retry_command(desk, espeak_wav):
