@@ -9,7 +9,6 @@ nothing records, and every hold made exactly one recording. Background recorder 
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -24,20 +23,33 @@ HOLDS = int(os.environ.get("VOICE_TRANSCRIBER_TEST_HOLDS", 20))  # the issue's f
 BINDINGS = f"bindsym F9 exec {VT} start --output stdout\nbindsym --release F9 exec {VT} stop\n"
 
 
-def hold_f9(i3, seconds: float) -> None:
-    env = i3.env()
-    subprocess.run(["xdotool", "keydown", "F9"], env=env, check=True, timeout=10)
+def hold_f9(x, seconds: float) -> None:
+    """Press F9 through XTEST (what ``xdotool keydown``/``keyup`` send), from the test's own X connection
+    ``x`` (no process per key), hold it ``seconds``, release it."""
+    from Xlib import X, XK
+    from Xlib.ext import xtest
+
+    code = x.keysym_to_keycode(XK.string_to_keysym("F9"))
+    xtest.fake_input(x, X.KeyPress, code)
+    x.sync()
     time.sleep(seconds)  # the X server repeats the key meanwhile: i3 runs `start` again and again
-    subprocess.run(["xdotool", "keyup", "F9"], env=env, check=True, timeout=10)
+    xtest.fake_input(x, X.KeyRelease, code)
+    x.sync()
 
 
 def run_holds(i3, runtime: Path) -> int:
     """Hold the key ``HOLDS`` times; return how many times something was recording after the release."""
+    from Xlib.display import Display
+
     strays = 0
-    for _ in range(HOLDS):
-        pressed = time.time()
-        hold_f9(i3, 0.4)
-        strays += not settled_after_release(runtime, pressed)
+    x = Display(i3.display)
+    try:
+        for _ in range(HOLDS):
+            pressed = time.time()
+            hold_f9(x, 0.4)
+            strays += not settled_after_release(runtime, pressed)
+    finally:
+        x.close()
     return strays
 
 
