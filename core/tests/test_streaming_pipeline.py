@@ -356,7 +356,7 @@ class SpokenPhrase:
         self.judged = self.end
         self.session.tick(self)
         deadline = threading.Event()
-        for _ in range(100):  # the re-decode runs in the worker thread
+        for _ in range(600):  # the re-decode runs in the worker thread
             if not self.session._pending:
                 break
             deadline.wait(0.05)
