@@ -233,8 +233,38 @@ def focus_x_window(title: str, display: str) -> str:
         return found.stdout.split()[0] if found.stdout.split() else None
 
     window_id = wait_until(search, 15, f"window {title} on {display}")
-    subprocess.run(["xdotool", "windowfocus", "--sync", window_id], env=env, check=True, timeout=10)
+    if not give_x_focus(display, int(window_id)):
+        raise RuntimeError(f"window {title} on {display} did not take the focus")
     return window_id
+
+
+def give_x_focus(display: str, window: int, timeout: float = 10) -> bool:
+    """What ``xdotool windowfocus --sync WINDOW`` does, from this process (no xdotool process each time):
+    set the X input focus to ``window`` and wait until the server reports it there (or inside it). False
+    when the window cannot take it (gone, not mapped) or the focus did not arrive within ``timeout``."""
+    from Xlib import X
+    from Xlib.display import Display
+
+    x = Display(display)
+    try:
+        refused: list[object] = []
+        x.create_resource_object("window", window).set_input_focus(X.RevertToParent, X.CurrentTime,
+                                                                   onerror=refused.append)
+        x.sync()
+        deadline = time.monotonic() + timeout
+        while not refused:
+            focus = x.get_input_focus().focus
+            focused = focus.id if hasattr(focus, "id") else 0
+            while focused not in (0, window, x.screen().root.id):  # a child of the window has it
+                focused = x.create_resource_object("window", focused).query_tree().parent.id
+            if focused == window:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return False
+    finally:
+        x.close()
 
 
 def spawn_tk(folder: Path, title: str, env: dict[str, str], *, window_type: str | None = None,
@@ -286,8 +316,8 @@ def x_window(x11, x_window_of_the_session) -> Target:
     clear = Path(f"{out}.clear")
     clear.touch()
     wait_until(lambda: not clear.exists() and target.read() == "", 10, "the Tk window to be emptied")
-    subprocess.run(["xdotool", "windowfocus", "--sync", target.window_id], env={**os.environ, "DISPLAY": x11.display},
-                   check=True, timeout=10)
+    if not give_x_focus(x11.display, int(target.window_id)):
+        raise RuntimeError("the session's Tk target window did not take the focus")
     return target
 
 
@@ -596,8 +626,7 @@ class I3Desktop:
         the application itself would (a click does both)."""
         node = self.focused_node()
         if node and node.get("window"):
-            subprocess.run(["xdotool", "windowfocus", "--sync", str(node["window"])], env=self.env(), timeout=10,
-                           check=False)
+            give_x_focus(self.display, int(node["window"]))
 
     def open_tk(self, title: str, *, window_type: str | None = None) -> Target:
         """A Tk text window titled ``title``, focused by i3 (its text is read back from a file)."""
