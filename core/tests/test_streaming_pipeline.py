@@ -367,6 +367,7 @@ def test_the_words_two_re_decodes_agree_on_are_committed_and_the_phrase_goes_on_
     re-decodes in a row agree on (all but the last word heard) end a phrase there, cut halfway
     between two words, with those words as its text; the rest goes on as the next phrase. The
     commits are kept (with them, a replay cuts the same) and the text is the words in order."""
+    ctx.settings.input.streaming_commit = True
     backend = SteadyWords(ctx)
     session = StreamingTranscription(backend, ctx)
     spoken = SpokenPhrase(session)

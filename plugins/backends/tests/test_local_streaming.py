@@ -230,7 +230,7 @@ def test_a_stop_in_fluent_speech_splits_the_last_phrase_and_retry_gives_the_same
 
 
 def test_a_rolling_commit_cuts_the_phrase_being_spoken_between_words_and_retry_cuts_it_the_same(tiny_model_dir):
-    """``input.streamingCommit`` (default on): a 12 s paragraph read in one go, the phrase being spoken
+    """``input.streamingCommit`` (opt-in): a 12 s paragraph read in one go, the phrase being spoken
     re-decoded every second as on an idle machine (``simulate``): the words two re-decodes in a row
     agreed on end phrases where no pause is — cut between two words, none lost or doubled (as good as
     batch) — so that little is left at the stop. A replay with those commits (``retry`` reads them
@@ -242,7 +242,8 @@ def test_a_rolling_commit_cuts_the_phrase_being_spoken_between_words_and_retry_c
     pcm, reference = natural_passage("short-1")
     pcm = bytes(int(0.5 * 16_000) * 2) + pcm + bytes(int(0.4 * 16_000) * 2)
     backend = LocalBackend(RunContext(load_settings(overrides={"transcription.local.model": str(tiny_model_dir),
-                                                               "transcription.local.beamSize": 1})))
+                                                               "transcription.local.beamSize": 1,
+                                                               "input.streamingCommit": True})))
     audio = Audio.from_samples(np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768, 16_000)
     live = replay(backend.ctx, backend, audio, simulate=True)
     text = live.result(audio).text
