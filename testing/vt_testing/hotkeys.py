@@ -122,7 +122,7 @@ def maybe_daemon(on: bool, env: dict[str, str] | None = None) -> Iterator[None]:
         wait_until(lambda: daemon_ready(env), 60, "the daemon")
         yield
     finally:
-        run_cli("daemon", "stop", env=env)
+        warm.terminate()  # SIGTERM stops it as `daemon stop` does (without a command-line process)
         try:
             warm.wait(timeout=30)
         except subprocess.TimeoutExpired:
