@@ -82,3 +82,16 @@ def test_a_device_without_16k_is_recorded_at_its_rate_and_resampled(pulse_env, o
     # Beam 5 (the product's default): greedy decoding heard this sentence as "report on ifrivate." once
     text = " ".join(s.text for s in model.transcribe(audio.pcm(), language="en", beam_size=5)[0]).lower()
     assert "report" in text and "friday" in text, text
+
+
+def test_the_virtual_mic_is_listed_though_sounddevice_was_imported_before_it_existed(monkeypatch, request):
+    """An earlier test of the same worker may have imported sounddevice with no pulse server in reach: PortAudio then
+    lists no 'pulse' device, and a later in-process recording failed ("no device matching 'pulse'"). pulse_env
+    lists the devices again in its environment."""
+    import sounddevice as sd
+
+    monkeypatch.delenv("PULSE_SERVER", raising=False)
+    sd._terminate()
+    sd._initialize()  # as if first imported here, before any pulse server
+    request.getfixturevalue("pulse_env")
+    assert any(device["name"] == "pulse" for device in sd.query_devices())

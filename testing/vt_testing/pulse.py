@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -193,6 +194,10 @@ def pulse_env(pulse, monkeypatch) -> dict[str, str]:
     """The virtual mic for this process too (sounddevice in the test); returns the env for subprocesses."""
     for key, value in pulse.env.items():
         monkeypatch.setenv(key, value)
+    sd = sys.modules.get("sounddevice")
+    if sd is not None:  # PortAudio listed its devices when an earlier test of this worker imported it, maybe
+        sd._terminate()  # with no pulse server in reach (then no 'pulse' device): list them again, in this env
+        sd._initialize()
     return pulse.env
 
 
