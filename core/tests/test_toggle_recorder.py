@@ -91,6 +91,20 @@ def desk(pulse, pulse_env, write_config, tmp_path, monkeypatch):
             os.kill(pid, signal.SIGKILL)
 
 
+def _wait_gone(pid: int, timeout: float = 60) -> None:
+    """Until ``pid`` has exited (gone, or a zombie nobody reaped yet)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return
+        if stat[stat.rindex(")") + 2] in "ZX":
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"pid {pid} still runs {timeout:g} s after SIGKILL")
+
+
 def _pid(output: str) -> int:
     return int(output.split("(pid ")[1].split(")")[0]) if "(pid " in output else int(output.rsplit("pid ", 1)[1].split()[0])
 
@@ -207,6 +221,7 @@ def test_kill_9_mid_recording_then_retry_last_and_the_stale_pid_is_cleaned(desk,
     wait_until_recorded_into(pid, JFK_PAUSE)
     os.kill(pid, signal.SIGKILL)
     player.kill()
+    _wait_gone(pid)  # SIGKILL is delivered, not yet done: until the process is gone, status rightly says "recording"
     status = desk.status(linger=60)
     assert status["state"] == "failed" and f"pid {pid}" in status["error"]
     assert f"voice-transcriber retry {status['id']}" in status["error"]
