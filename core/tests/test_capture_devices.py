@@ -172,3 +172,32 @@ def test_a_sound_server_that_vanishes_mid_recording_ends_it_with_the_audio_kept(
     code, out, err = rec.finish(timeout=30)
     assert "stopped delivering audio" in err, err
     assert path.exists() and out == ""
+
+
+def test_a_long_running_process_finds_a_sound_server_that_started_after_it(pulse, monkeypatch):
+    """PortAudio lists devices once, when it is initialised: a daemon started before PulseAudio (or before a USB
+    microphone was plugged in) found no 'pulse' device for ever after. The microphone lists them again when a
+    device is not found, and never while one of its streams is open (PortAudio would close it)."""
+    import sounddevice as sd
+
+    from voice_transcriber.capture import microphone
+
+    monkeypatch.delenv("PULSE_SERVER", raising=False)
+    sd._terminate()
+    sd._initialize()  # as when the daemon started: no sound server in reach
+    assert not any(device["name"] == "pulse" for device in sd.query_devices())
+    for key, value in pulse.env.items():  # the server comes up later
+        monkeypatch.setenv(key, value)
+
+    mic = microphone.Microphone("pulse")  # found after one refresh of the list
+    try:
+        assert mic.name == "pulse"
+        with pytest.raises(microphone.ConfigError, match="no-such-microphone"):
+            microphone.resolve_device("no-such-microphone")  # no refresh now: it would close the open stream
+        deadline = time.monotonic() + 30
+        while not mic.blocks and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert mic.blocks, "the open stream still delivers after the failed lookup"
+    finally:
+        mic.close()
+    assert microphone._open_streams == 0

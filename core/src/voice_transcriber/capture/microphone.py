@@ -47,8 +47,38 @@ def input_devices() -> list[dict[str, Any]]:
     ]
 
 
+#: Microphones of this process whose stream is open (PortAudio's device list is only refreshed when none is).
+_open_streams = 0
+
+
+def _refresh_device_list() -> bool:
+    """List the devices again, as PortAudio knows them only from when it was initialised: a long-running process
+    (the daemon) started before PulseAudio/PipeWire or before a USB microphone was plugged in would never see them.
+    Only when no stream of this process is open, since PortAudio closes every stream when it terminates."""
+    if _open_streams:
+        return False
+    sd = sounddevice()
+    try:
+        sd._terminate()
+        sd._initialize()
+    except (AttributeError, sd.PortAudioError):  # a sounddevice without these private helpers, or no PortAudio
+        return False
+    return True
+
+
 def resolve_device(spec: str | int | None) -> dict[str, Any]:
-    """The input device for ``spec``: None (system default), an index, or part of a name."""
+    """The input device for ``spec``: None (system default), an index, or part of a name.
+
+    When ``spec`` matches nothing, the device list is read again once (see :func:`_refresh_device_list`)."""
+    try:
+        return _resolve_device(spec)
+    except (CaptureError, ConfigError):
+        if not _refresh_device_list():
+            raise
+    return _resolve_device(spec)
+
+
+def _resolve_device(spec: str | int | None) -> dict[str, Any]:
     sd = sounddevice()
     if isinstance(spec, str) and spec.strip().isdigit():
         spec = int(spec)
@@ -87,6 +117,9 @@ class Microphone:
         self.until_first_frame = until_first_frame
         self.overflows = 0
         self.stream = self._open()
+        global _open_streams
+        _open_streams += 1
+        self._counted = True
         self.rate = int(self.stream.samplerate)
         self.latency = float(self.stream.latency)
 
@@ -133,6 +166,10 @@ class Microphone:
             self.stream.close()
         except Exception:  # closing a stream whose device vanished must not lose the recording
             pass
+        global _open_streams
+        if self._counted:
+            self._counted = False
+            _open_streams -= 1
         if self.until_first_frame is not None:  # no block ever came: the interval is restored all the same
             sys.setswitchinterval(self.until_first_frame)
             self.until_first_frame = None
