@@ -101,6 +101,11 @@ def test_each_utterance_is_delivered_at_its_pause_and_the_stop_phrase_ends_the_s
     retried = run_cli("retry", f"{session}-2", "--output", "stdout", env={**env, **DEFAULT_BEAM})
     assert retried.returncode == 0, retried.stderr.decode()
     assert retried.stdout.decode().strip() == lines[1]
+    # retry of the session's recording: the session again, utterance by utterance with its context, the stop
+    # phrase taken off: the text it delivered, the utterances joined (not one decode of the whole file)
+    replayed = run_cli("retry", "last", "--output", "stdout", env={**env, **DEFAULT_BEAM})
+    assert replayed.returncode == 0, replayed.stderr.decode()
+    assert replayed.stdout.decode().strip() == " ".join(lines)
 
 
 def test_a_long_silence_ends_the_session_after_delivering_what_was_said(pulse, env, store, speech):

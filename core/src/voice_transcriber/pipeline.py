@@ -11,7 +11,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .context import Backend, Formatter, RunContext, Sink, call_component
 from .errors import BackendError, DeliveredElsewhere, FormatterError, SinkError, VoiceTranscriberError
@@ -20,6 +20,16 @@ from .types import Audio, Transcript
 
 if TYPE_CHECKING:
     from .streaming import StreamingTranscription
+
+
+class Streamed(Protocol):
+    """Audio already being transcribed by the first backend (:attr:`Plan.streamed`): while it was
+    recorded (:class:`~voice_transcriber.streaming.StreamingTranscription`), or a stored
+    ``--continuous`` session replayed utterance by utterance (``capture.continuous.SessionReplay``)."""
+
+    def result(self, audio: Audio) -> Transcript: ...
+
+    def cancel(self) -> None: ...
 
 
 @dataclass
@@ -31,7 +41,7 @@ class Plan:
     sinks: list[Sink] = field(default_factory=list)
     #: Set by capture when the first backend transcribes the recording while it is made
     #: (``voice_transcriber.streaming``); :func:`run` then collects that instead of calling it.
-    streamed: StreamingTranscription | None = None
+    streamed: StreamingTranscription | Streamed | None = None
     #: What was said just before this audio (a ``--continuous`` session's earlier utterances): the
     #: backends get it as ``transcribe_segment(audio, context)``, so sentences carry over.
     context: str = ""
@@ -85,7 +95,7 @@ def run(audio: Audio, plan: Plan, ctx: RunContext) -> Transcript:
 
 
 def transcribe(audio: Audio, backends: list[Backend], ctx: RunContext,
-               streamed: StreamingTranscription | None = None, context: str = "") -> Transcript:
+               streamed: StreamingTranscription | Streamed | None = None, context: str = "") -> Transcript:
     """Try each backend in order; the first that succeeds answers.
 
     ``streamed``: the first backend already transcribes ``audio`` phrase by phrase; wait for it.

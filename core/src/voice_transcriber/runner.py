@@ -191,6 +191,13 @@ def check_language(backends: list[Backend], settings: Settings) -> None:
         raise ConfigError(f"{settings.origin('language')}: language: '{code}': backend '{backend.name}' {problem}")
 
 
+def _session_recording(audio: Audio) -> bool:
+    """``audio`` is the recording of a ``--continuous`` session (its history says so)."""
+    from .capture.continuous import is_session
+
+    return audio.path is not None and is_session(str(audio.path))
+
+
 def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | None = None, *,
                      stored: bool = False, context: str = "") -> None:
     """Load settings, build the plan, get the audio (file, stdin or microphone) and run.
@@ -221,6 +228,10 @@ def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | No
             with live_text(plan, ctx):
                 if audio is None:
                     audio = read_input(options.get("input_path"), plan, ctx)
+                elif stored and plan.backends and _session_recording(audio):
+                    from .capture.continuous import SessionReplay
+
+                    plan.streamed = SessionReplay(ctx, plan.backends[0])  # a --continuous session, as it was
                 elif stored:
                     from .history import commits_of
                     from .streaming import Commit, replay

@@ -16,6 +16,9 @@ The session ends when
   the utterance under way is still delivered; a cancel (Ctrl-C twice, SIGUSR2) drops what is
   not delivered yet;
 * nobody spoke for ``input.continuousSilenceSeconds``, or ``input.maxDurationSeconds`` is reached.
+
+``retry`` of the session's recording replays the session (:class:`SessionReplay`): the same
+utterances, each transcribed with the same context, so it gives the text the session delivered.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ if TYPE_CHECKING:
     from ..config import InputSettings
     from ..context import RunContext
     from ..pipeline import Plan
-    from ..types import Transcript
+    from ..context import Backend
+    from ..types import Audio, Transcript
     from .meter import LevelMeter
     from .recorder import Recorder
     from .segmenter import Segmenter, SpeechSegment
@@ -258,22 +262,8 @@ class ContinuousDictation:
             self.stop.request_stop("the stop phrase")
 
     def _context(self, segment: SpeechSegment) -> str:
-        """The session's text before this utterance, the backend's prompt (``input.continuousContextSeconds``).
-
-        Reset — '' — for the first utterance, after that many seconds without speech (a new topic),
-        and after an utterance that ended with "new paragraph"."""
-        limit = self.settings.continuous_context_seconds
-        if not limit or not self.delivered or self._previous_end is None:
-            return ""
-        if segment.start - self._previous_end >= limit * RATE:
-            return ""
-        texts: list[str] = []
-        for transcript in reversed(self.delivered):
-            raw = transcript.raw_text if transcript.raw_text is not None else transcript.text
-            if NEW_PARAGRAPH.search(raw):
-                break
-            texts.insert(0, raw.strip())
-        return " ".join(texts)
+        """The session's text before this utterance, the backend's prompt (:func:`session_context`)."""
+        return session_context(self.settings, self.delivered, self._previous_end, segment)
 
     def report(self) -> None:
         """One line on how the session ended; an error when an utterance was not delivered.
@@ -289,6 +279,107 @@ class ContinuousDictation:
         if self.delivered:
             self.ctx.transcript = self.delivered[-1].with_text(" ".join(t.text for t in self.delivered))
         _publish_end(self.ctx, len(self.delivered))
+
+
+def session_context(settings: InputSettings, delivered: list[Transcript], previous_end: int | None,
+                    segment: SpeechSegment) -> str:
+    """The session's text before ``segment`` (the backends' own words of the ``delivered``
+    utterances, the last of which ended at sample ``previous_end``): its prompt
+    (``input.continuousContextSeconds``). Reset — '' — for the first utterance, after that many
+    seconds without speech (a new topic), and after an utterance that ended with "new paragraph"."""
+    limit = settings.continuous_context_seconds
+    if not limit or not delivered or previous_end is None:
+        return ""
+    if segment.start - previous_end >= limit * RATE:
+        return ""
+    texts: list[str] = []
+    for transcript in reversed(delivered):
+        raw = transcript.raw_text if transcript.raw_text is not None else transcript.text
+        if NEW_PARAGRAPH.search(raw):
+            break
+        texts.insert(0, raw.strip())
+    return " ".join(texts)
+
+
+def is_session(recording: str | None) -> bool:
+    """``recording`` (a stored file) was made by a ``--continuous`` session: its history has the
+    session's utterances (entries that say where in it they lie)."""
+    from pathlib import Path
+
+    from .. import history
+
+    if not recording:
+        return False
+    try:
+        wanted = Path(recording).resolve()
+        return any(entry.start is not None and entry.recording and Path(entry.recording).resolve() == wanted
+                   for entry in history.load())
+    except (OSError, VoiceTranscriberError):
+        return False
+
+
+class SessionReplay:
+    """A ``--continuous`` session's recording transcribed again as the session did it (``retry``).
+
+    The utterances are cut by the session's segmenter (:func:`utterance_segmenter`; its voice
+    activity depends on the audio alone, so they are the live ones), each is transcribed by
+    ``backend`` with the session's text before it as context (:func:`session_context`), the stop
+    phrase is taken off, and nothing after it counts: :meth:`result` is the text the session
+    delivered, the utterances joined by spaces (what the daemon reports for a session). It stands
+    in for :class:`~voice_transcriber.streaming.StreamingTranscription` as ``plan.streamed``."""
+
+    def __init__(self, ctx: RunContext, backend: Backend) -> None:
+        self.ctx, self.backend = ctx, backend
+        self.texts: list[tuple[SpeechSegment, str]] = []  #: each utterance and the text it delivered ('' if none)
+
+    def cancel(self) -> None:
+        """Nothing runs in the background."""
+
+    def utterances(self, audio: Audio) -> list[SpeechSegment]:
+        """The session's utterances, cut from ``audio`` as the live segmenter cut them."""
+        import numpy as np
+
+        found: list[SpeechSegment] = []
+        segmenter = utterance_segmenter(self.ctx.settings.input, found.append)
+        if not segmenter.activity.wait_ready(30):
+            raise VoiceTranscriberError(f"cannot replay the hands-free session: the voice-activity detector did not load "
+                                        f"({segmenter.activity.error or 'timed out'})")
+        pcm = np.round(np.clip(audio.pcm(), -1.0, 32767 / 32768) * 32768).astype(np.int16).tobytes()
+        for offset in range(0, len(pcm), BLOCK * 2):
+            segmenter.feed(pcm[offset:offset + BLOCK * 2])
+        segmenter.flush()
+        return found
+
+    def result(self, audio: Audio) -> Transcript:
+        """Transcribe the utterances in order, as the session did; their delivered texts joined."""
+        from ..context import call_component
+        from ..errors import BackendError
+        from ..types import Transcript
+
+        settings = self.ctx.settings.input
+        delivered: list[Transcript] = []
+        previous_end: int | None = None
+        for segment in self.utterances(audio):
+            context = session_context(settings, delivered, previous_end, segment)
+            method = self.backend.transcribe_segment if context else self.backend.transcribe
+            args = (segment.audio(), context) if context else (segment.audio(),)
+            transcript = call_component(self.backend, "backend", BackendError, method, *args)
+            text, heard = split_stop_phrase(transcript.text, settings.stop_phrase)
+            self.texts.append((segment, text if text.strip() else ""))
+            if text.strip():
+                delivered.append(transcript.with_text(text))
+                previous_end = segment.end
+            if heard:  # the session stopped there
+                break
+        self.ctx.log(f"replayed the hands-free session: {len(self.texts)} utterance(s)")
+        first = delivered[0] if delivered else None
+        return Transcript(text=" ".join(t.text for t in delivered), backend=self.backend.name,
+                          language=first.language if first else None, model=first.model if first else None,
+                          audio_duration=audio.duration, extra={"utterances": len(delivered)})
+
+
+#: Samples per block fed to the segmenter when a session is replayed (the recorder's 50 ms tick)
+BLOCK = 800
 
 
 def _publish_end(ctx: RunContext, delivered: int) -> None:
