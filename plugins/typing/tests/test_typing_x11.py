@@ -68,3 +68,49 @@ def test_caps_lock_does_not_change_what_is_typed(x_window, run_sink):
         assert x_window.wait_for("Hello World, é É") == "Hello World, é É"
     finally:
         subprocess.run(["xdotool", "key", "Caps_Lock"], check=True, timeout=5)
+
+
+def test_xtest_maps_the_missing_characters_of_a_run_together(x_window, run_sink, monkeypatch):
+    """xtest maps a spare key for each character the layout lacks: all of a run's at once, one pause after the
+    new map and one before giving it back (not two per character), and the map is left as it was."""
+    from voice_transcriber_clipboard.xkeys import XConnection
+
+    synced: list[int] = []
+    real_sync = XConnection.sync
+    monkeypatch.setattr(XConnection, "sync", lambda self: (synced.append(len(self._borrowed)), real_sync(self)))
+    text = "ö é ñ Ö — 😀 ł, à"  # 7 keysyms to borrow (ö and Ö share a key), none in the US map
+    run_sink(TypingSink, text, {"output.typing": FAST})
+    assert x_window.wait_for(text) == text
+    assert synced == [7], "one map change for the whole run"
+    assert "ö" not in x_window_keymap(), "the borrowed keys were given back"
+
+
+def test_xtest_types_more_missing_characters_than_spare_keys(x_window, run_sink, monkeypatch):
+    """With fewer spare keycodes than missing characters, the run is typed in parts, each mapped on its own."""
+    from voice_transcriber_clipboard.xkeys import XConnection
+
+    real_places = XConnection.places.fget
+
+    def two_spares(self):
+        places = real_places(self)
+        del self.spare[2:]
+        return places
+
+    monkeypatch.setattr(XConnection, "places", property(two_spares))
+    text = "Ölçü ñandú, żółw — 😀!"
+    run_sink(TypingSink, text, {"output.typing": FAST})
+    assert x_window.wait_for(text) == text
+
+
+def x_window_keymap() -> str:
+    """Every character the X server's keyboard map produces now (plain or with Shift)."""
+    from Xlib import XK
+    from Xlib.display import Display
+
+    x = Display()
+    try:
+        first = x.display.info.min_keycode
+        rows = x.get_keyboard_mapping(first, x.display.info.max_keycode - first + 1)
+        return "".join(XK.keysym_to_string(keysym) or "" for row in rows for keysym in row[:2] if keysym)
+    finally:
+        x.close()

@@ -225,33 +225,61 @@ class XTest(KeyTool):
         from . import xkeys
 
         x = self.x
+        chars = safe_text(text)  # the pipeline already did; "\b" would be BackSpace here
         sent = 0
         caps = x.caps_lock()  # Caps Lock inverts the case of letter keys: press Shift the other way
         try:
-            for char in safe_text(text):  # the pipeline already did; "\b" would be BackSpace here
-                keysym = xkeys.keysym_of(char)
-                place = x.find(keysym)
-                cased = len(char.lower()) == len(char.upper()) == 1 and char.lower() != char.upper()
-                if place is None:  # not in the map: borrow a spare keycode for it (both cases, as letters have)
-                    pair = (xkeys.keysym_of(char.lower()), xkeys.keysym_of(char.upper())) if cased else None
-                    place = x.borrow(keysym, pair)
-                    if caps and cased:
-                        place = (place[0], not place[1])
+            while sent < len(chars):
+                end, borrowed = self._borrow_ahead(chars, sent)
+                if borrowed:  # applications read the new map late: give them time before its keys
                     time.sleep(self.unicode_delay_ms / 1000)
-                    self._burst(lambda place=place: x.tap(*place))
-                    time.sleep(self.unicode_delay_ms / 1000)
-                else:
+                for char in chars[sent:end]:
+                    keysym = xkeys.keysym_of(char)
+                    place = x.find(keysym) or borrowed[keysym]
+                    cased = len(char.lower()) == len(char.upper()) == 1 and char.lower() != char.upper()
                     if caps and cased:
                         place = (place[0], not place[1])
                     self._burst(lambda place=place: x.tap(*place))
                     time.sleep(self.key_delay_ms / 1000)
-                sent += 1
+                    sent += 1
+                if borrowed:  # ...and to read the keys with it, before it changes again
+                    time.sleep(self.unicode_delay_ms / 1000)
+                    x.give_back()
         except xkeys.XFocusMoved as moved:
             moved.sent = sent
             raise
         finally:
             x.give_back()
         return ToolResult("", "")
+
+    def _borrow_ahead(self, chars: str, start: int) -> tuple[int, dict[int, tuple[int, bool]]]:
+        """Map spare keycodes to the characters from ``start`` on that the keyboard map lacks, as many
+        different ones as there are spare keycodes; return where that run of text ends and where each
+        borrowed keysym is. A letter's keycode gets both its cases (Caps Lock works on it as on any letter)."""
+        from . import xkeys
+
+        x = self.x
+        room = x.spare_count()
+        wanted: dict[int, tuple[int, int] | None] = {}  # keycode's keysyms: a letter's pair, else one keysym
+        end = start
+        while end < len(chars):
+            char = chars[end]
+            keysym = xkeys.keysym_of(char)
+            if x.find(keysym) is None and not any(keysym == k or (pair and keysym in pair)
+                                                  for k, pair in wanted.items()):
+                if len(wanted) == room:
+                    break
+                cased = len(char.lower()) == len(char.upper()) == 1 and char.lower() != char.upper()
+                wanted[keysym] = (xkeys.keysym_of(char.lower()), xkeys.keysym_of(char.upper())) if cased else None
+            end += 1
+        borrowed: dict[int, tuple[int, bool]] = {}
+        for keysym, pair in wanted.items():
+            code, _ = x.borrow(keysym, pair)
+            for each in (pair or (keysym,)):
+                borrowed[each] = (code, pair is not None and each == pair[1] and pair[0] != pair[1])
+        if borrowed:
+            x.sync()
+        return end, borrowed
 
     def press(self, chord: str) -> ToolResult:
         from . import xkeys

@@ -9,8 +9,10 @@ the pause between characters (``keyDelayMs``) is taken outside it.
 A character is typed with the key that produces it in the current keyboard map (plain or
 with Shift), so the user's layout applies (AZERTY, QWERTZ…). A character the map lacks
 (accents of another layout, symbols, emoji) is typed by mapping a spare keycode to its
-keysym for a moment, as xdotool does; applications read the new map asynchronously, so
-such a character waits ``unicodeDelayMs`` before and after its key.
+keysym for a moment, as xdotool does; applications read the new map asynchronously, so the
+keys wait ``unicodeDelayMs`` after the map changes and before it is given back. The characters
+of a run that the map lacks are mapped together (one spare keycode each, as many as there are),
+so the run waits twice, not twice per character.
 """
 
 from __future__ import annotations
@@ -209,15 +211,23 @@ class XConnection:
     def find(self, keysym: int) -> tuple[int, bool] | None:
         return self.places.get(keysym)
 
+    def spare_count(self) -> int:
+        """How many keysyms can be borrowed at the same time (one spare keycode each)."""
+        self.places  # noqa: B018 - finds the spare keycodes
+        return len(self.spare)
+
     def borrow(self, keysym: int, pair: tuple[int, int] | None = None) -> tuple[int, bool]:
         """Map a spare keycode to ``keysym`` (both levels; a letter: its lower and upper case, ``pair``,
-        so Caps Lock works on it as on any letter key) and return where it is."""
+        so Caps Lock works on it as on any letter key) and return where it is. Not synced: a run's
+        keysyms are mapped together, then :meth:`sync`."""
         self.places  # noqa: B018 - finds the spare keycodes
         code = self.spare[len(self._borrowed) % len(self.spare)]
         self.d.change_keyboard_mapping(code, [pair or (keysym, keysym)])
-        self.d.sync()
         self._borrowed.append(code)
         return code, pair is not None and keysym == pair[1] and pair[0] != pair[1]
+
+    def sync(self) -> None:
+        self.d.sync()
 
     def give_back(self) -> None:
         """Clear the borrowed keycodes (after a pause: applications read the map late)."""
