@@ -117,9 +117,12 @@ def toggle_cycles(hold: Callable[[], object], runtime: Path) -> tuple[int, int, 
     for a press, the fault this test is for, still fails it."""
     missed = strays = retried = recordings = 0
     done = 0
+    released: float | None = None
     while done < CYCLES:
+        if released is not None:  # the user's pause after the cycle before (none after the last: no press follows)
+            users_pause(runtime, released)
         before = len(list_recordings())
-        started, stopped, late = toggle_cycle(hold, runtime)
+        started, stopped, late, released = toggle_cycle(hold, runtime)
         if (not started or not stopped) and late and retried < LATE_DESKTOP_RETRIES:
             retried += 1
             wait_until(lambda: all_recorded(runtime), 60, "the recordings of the cycle to end")
@@ -129,9 +132,10 @@ def toggle_cycles(hold: Callable[[], object], runtime: Path) -> tuple[int, int, 
     return missed, strays, recordings
 
 
-def toggle_cycle(hold: Callable[[], object], runtime: Path) -> tuple[bool, bool, bool]:
-    """A held press to start and a held press to stop, with the user's pause (:func:`users_pause`) after each:
-    (a recording ran after the first, nothing after the second, the desktop ran a command after a release)."""
+def toggle_cycle(hold: Callable[[], object], runtime: Path) -> tuple[bool, bool, bool, float]:
+    """A held press to start and a held press to stop, with the user's pause (:func:`users_pause`) between them:
+    (a recording ran after the first, nothing after the second, the desktop ran a command after a release,
+    when the second was released). The pause after the second is the caller's, before a next press."""
     hold()
     released, released_ticks = time.monotonic(), ticks_now()
     wait_until(lambda: not in_flight(runtime), 60, "the press's toggle commands to finish")
@@ -146,8 +150,7 @@ def toggle_cycle(hold: Callable[[], object], runtime: Path) -> tuple[bool, bool,
     released, released_ticks = time.monotonic(), ticks_now()
     stopped = settled_after_release(runtime)
     late = late or fired_after(runtime, released_ticks)
-    users_pause(runtime, released)
-    return started, stopped, late
+    return started, stopped, late, released
 
 
 def test_sway_toggle_key_held_past_the_repeat_delay_toggles_once(ptt_world, tmp_path):
