@@ -162,3 +162,56 @@ def test_refused_and_dropped_connections(closing_server):
 def test_invalid_url_is_not_retried():
     with make_client() as client, pytest.raises(BackendError, match="invalid URL 'localhost:8000/v1'"):
         send(client, "GET", "localhost:8000/v1", service="speaches", retry=FAST)
+
+
+@pytest.fixture
+def https_server(tmp_path):
+    """A local HTTPS server whose certificate (for localhost, self-signed: ``cert.pem``) no CA signed."""
+    import shutil
+    import ssl
+    import subprocess
+
+    from pytest_httpserver import HTTPServer
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make the test server's certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True, timeout=60)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = HTTPServer(host="localhost", ssl_context=context)
+    server.start()
+    server.expect_request("/v1/models").respond_with_data("ok")
+    yield server.url_for("/v1/models"), cert
+    server.clear()
+    server.stop()
+
+
+def test_servers_are_verified_with_one_tls_context_per_process(https_server, monkeypatch):
+    """Every client verifies the server against certifi's CAs, or SSL_CERT_FILE's, as httpx does by itself;
+    the CA bundle is loaded once per process (it cost ~25 ms of CPU per client), not per client."""
+    import ssl
+
+    from voice_transcriber import http
+
+    url, cert = https_server
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    http._tls_context.cache_clear()
+    loads = []
+    real = ssl.SSLContext.load_verify_locations
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", lambda self, *a, **kw: loads.append(a or kw) or
+                        real(self, *a, **kw))
+    for _ in range(3):
+        with make_client() as client, pytest.raises(BackendError, match="CERTIFICATE_VERIFY_FAILED"):
+            send(client, "GET", url, service="speaches", retry=FAST)
+    assert len(loads) == 1 and http.tls_context().verify_mode == ssl.CERT_REQUIRED
+    assert http.tls_context().check_hostname and http.tls_context().cert_store_stats()["x509_ca"] > 10
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the user's own CA (here the server's certificate itself)
+    for _ in range(2):
+        with make_client() as client:
+            assert send(client, "GET", url, service="speaches", retry=FAST).text == "ok"
+    assert len(loads) == 2 and http.tls_context().cert_store_stats()["x509_ca"] == 1
