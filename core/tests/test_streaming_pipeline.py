@@ -394,3 +394,86 @@ def test_without_streaming_commit_re_decodes_only_feed_the_live_text(monkeypatch
         spoken.grow(1.0)
     assert session.redecodes == 5 and session.commits == [] and spoken.index == 0
     session.cancel()
+
+
+class ClockWords(PhraseBackend):
+    """Says "wK" for each whole second K of the recording a phrase (or part of one) holds, said K+0.1 to
+    K+0.9 s in, with timings: re-decodes agree on what they both heard. ``held``: a decode of at least
+    that many seconds waits for ``gate`` (a whole phrase still being transcribed at the stop)."""
+
+    name = "clock"
+
+    def __init__(self, ctx, held: float = 99.0) -> None:
+        super().__init__(ctx)
+        self.held, self.decoded = held, []
+
+    def transcribe_segment(self, audio: Audio, context: str) -> Transcript:
+        start = float(audio.label.split("(")[1].split("–")[0]) if audio.label.startswith("segment") else 0.0
+        if audio.duration >= self.held:
+            self.gate.wait(10)
+        self.decoded.append((round(start, 1), round(audio.duration, 1)))
+        words = tuple(Segment(k + 0.1 - start, k + 0.9 - start, f"w{k}")
+                      for k in range(int(np.ceil(start - 1e-6)), int(start + audio.duration - 0.9 + 1e-6) + 1))
+        return Transcript(" ".join(word.text for word in words), backend=self.name, words=words)
+
+    def transcribe_continuation(self, before: Audio, before_text: str, audio: Audio, context: str, *,
+                                partial: bool = False) -> Transcript:
+        return self.transcribe_segment(audio, context)
+
+
+def test_at_the_stop_only_what_follows_the_agreed_words_of_the_last_phrase_is_transcribed(ctx):
+    """``input.streamingCommitAtStop``: the phrase being spoken is re-decoded every second — once two
+    re-decodes agree on its first words, only what follows them —, nothing is cut while recording;
+    the phrase the stop ends is its agreed words (not decoded again) and a decode of the rest only.
+    The agreements are kept as commits (``retry`` splits the same)."""
+    ctx.settings.input.streaming_commit_at_stop = True
+    backend = ClockWords(ctx)
+    session = StreamingTranscription(backend, ctx)
+    spoken = SpokenPhrase(session)
+    for _ in range(4):  # re-decodes of 0–1, 0–2 (agree on w0), 1–3 (agree on w1), 2–4 s (w2)
+        spoken.grow(1.0)
+    assert spoken.index == 0 and backend.decoded == [(0.0, 1.0), (0.0, 2.0), (1.0, 2.0), (2.0, 2.0)]
+    assert ctx.partials[-1] == "w0 w1 w2 w3"  # the live text: the agreed words and the latest re-decode after them
+    backend.decoded.clear()
+    session.add(SpeechSegment(0, 0, phrase(0, 0, 4.5).samples, final=True))
+    transcript = session.result(whole())
+    assert transcript.text == "w0 w1 w2 w3"
+    assert backend.decoded == [(3.0, 1.5)]  # only the rest after the cut (3.0 s) was transcribed
+    assert ctx.info["agreed before the stop"] == "3 word(s), 3.0 s; 1.5 s left"
+    assert [commit.to_list()[1:] for commit in session.commits] == [[2 * RATE, 1], [3 * RATE, 1], [4 * RATE, 1]]
+    assert transcript.extra["streamed_commits"] == [commit.to_list() for commit in session.commits]
+
+
+def test_a_phrase_that_ends_at_a_pause_while_recording_is_transcribed_whole(ctx):
+    """Agreements only matter at the stop: a phrase the speaker ended with a pause and went on after
+    is transcribed whole, as without them, and no commit is kept."""
+    ctx.settings.input.streaming_commit_at_stop = True
+    backend = ClockWords(ctx)
+    session = StreamingTranscription(backend, ctx)
+    spoken = SpokenPhrase(session)
+    for _ in range(4):
+        spoken.grow(1.0)
+    session.add(SpeechSegment(0, 0, phrase(0, 0, 4.5).samples))
+    session.add(SpeechSegment(1, 5 * RATE, phrase(0, 0, 2.0).samples, final=True))
+    transcript = session.result(whole())
+    assert transcript.text == "w0 w1 w2 w3 w5 w6"
+    assert (0.0, 4.5) in backend.decoded and session.commits == [] and "agreed before the stop" not in ctx.info
+
+
+def test_a_phrase_ended_at_a_pause_just_before_the_stop_and_not_transcribed_yet_is_split(ctx):
+    """The speaker paused (the phrase ended) and stopped before its whole transcription was done: the
+    rest after its agreed words, started as the phrase ended, gives the text instead."""
+    ctx.settings.input.streaming_commit_at_stop = True
+    backend = ClockWords(ctx, held=4.0)
+    session = StreamingTranscription(backend, ctx)
+    spoken = SpokenPhrase(session)
+    for _ in range(4):
+        spoken.grow(1.0)
+    backend.gate.clear()  # the whole phrase's decode does not finish before the stop
+    session.add(SpeechSegment(0, 0, phrase(0, 0, 4.5).samples))
+    try:
+        transcript = session.result(whole())
+        assert (0.0, 4.5) not in backend.decoded  # not waited for: still held
+    finally:
+        backend.gate.set()
+    assert transcript.text == "w0 w1 w2 w3" and len(session.commits) == 3 and (3.0, 1.5) in backend.decoded

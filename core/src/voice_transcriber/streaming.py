@@ -64,6 +64,12 @@ OVERLAP_SECONDS = 25.0
 REPLAY_BLOCK = 800
 #: A rolling commit (``input.streamingCommit``) makes a phrase of at least this many seconds
 MIN_COMMIT_SECONDS = 2.0
+#: With ``input.streamingCommitAtStop``: the rest of the phrase left at the stop is heard after the
+#: words of its agreed part said in their last this many seconds (``input.streamingOverlapSeconds``
+#: when that is shorter)
+STOP_OVERLAP_SECONDS = 3.0
+#: ... and at least this much audio is left after the agreed words (less: the phrase is transcribed whole)
+MIN_REST_SECONDS = 0.3
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,31 @@ class Commit:
         if isinstance(value, list) and len(value) == 3 and all(isinstance(x, int) and not isinstance(x, bool) for x in value):
             return cls(*value)
         return None
+
+
+@dataclass(frozen=True)
+class _Agreement:
+    """The words of the phrase being spoken agreed on so far (``input.streamingCommitAtStop``): phrase
+    ``index`` starting at sample ``start``, with ``context`` before it; ``words`` (timed from the
+    phrase's start) end before sample ``cut``. Re-decodes of what follows the cut extend them;
+    ``steps`` are those agreements as :class:`Commit` entries (for ``retry``). ``like``: a transcript of
+    the phrase (backend, model, language)."""
+
+    index: int
+    start: int
+    context: str
+    words: tuple[Segment, ...]
+    cut: int
+    steps: tuple[Commit, ...]
+    like: Transcript
+
+    def head(self) -> Transcript:
+        """The agreed words as the transcript of the phrase's first part (up to :attr:`cut`)."""
+        text = " ".join(word.text for word in self.words)
+        t = self.like
+        return Transcript(text=text, backend=t.backend, language=t.language, model=t.model,
+                          segments=(Segment(self.words[0].start, self.words[-1].end, text),),
+                          audio_duration=(self.cut - self.start) / 16_000, extra=t.extra, words=self.words)
 
 
 def streams(ctx: RunContext, backend: Backend | None, *, quiet: bool = False) -> Backend | None:
@@ -143,8 +174,11 @@ def replay(ctx: RunContext, backend: Backend | None, audio: Audio, commits: list
         session.cancel()
         return None
     step = REPLAY_BLOCK * 2
-    pending = list(commits or []) if ctx.settings.input.streaming_commit else []
+    settings = ctx.settings.input
+    pending = list(commits or []) if settings.streaming_commit or settings.streaming_commit_at_stop else []
     session._simulate = simulate and not pending
+    session._replayed = simulate or bool(pending)
+    session._replaying = bool(pending)
     for offset in range(0, len(pcm), step):
         segmenter.feed(pcm[offset:offset + step])
         while pending and segmenter.judged >= pending[0].judged:
@@ -204,7 +238,17 @@ class StreamingTranscription:
         self._probe: tuple[int, int, str, tuple[int, int] | None, tuple[Segment, ...]] | None = None
         self._ready: tuple[SpeechSegment, Transcript, int, str, tuple[int, int] | None] | None = None
         self.commits: list[Commit] = []
+        #: ``input.streamingCommitAtStop``: the latest agreement on the phrase being spoken, the one each
+        #: phrase announced at a pause would be split with (key → agreement), and the probes' judged samples
+        self._agreed: _Agreement | None = None
+        self._stop_split: dict[tuple[int, int, int], _Agreement] = {}
+        self._judged_at: dict[tuple[int, int, int], tuple[int, bool]] = {}  #: (judged, of what follows the cut)
+        self._open: SpeechSegment | None = None  #: the phrase being spoken, as last re-decoded
+        self._replaying = False  #: a replay making the live run's commits again (no agreement of its own)
+        self._whole: dict[tuple[int, int, int], Future[Transcript]] = {}  #: key → the early start a phrase's job waits for
+        self._heads: set[tuple[int, int, int]] = set()  #: agreed first parts of the phrase left at the stop
         self._simulate = False  #: a replay making commits as if every re-decode finished at once
+        self._replayed = False  #: a replay: the last phrase is split whenever an agreement fits it
         self._timed: bool | None = None  #: the backend gives words' timings (so re-decodes may commit); None: not known yet
         self._lock = threading.Lock()
         self._failed = threading.Event()
@@ -229,9 +273,18 @@ class StreamingTranscription:
         self.ctx.log(f"phrase {segment.index} ({segment.start_seconds:.1f}–{segment.end_seconds:.1f} s) finished")
         if segment.final:
             self.ctx.info["last phrase"] = f"{segment.end_seconds - segment.start_seconds:.1f} s"
-        if self._failed.is_set():
+        if self._failed.is_set() or (segment.final and self._split(segment, None)):
             return
         key = _key(segment)
+        if not segment.final and key not in self._stop_split and (agreement := self._fitting(segment)) is not None:
+            # input.streamingCommitAtStop: the stop may come before this phrase is transcribed; what follows
+            # its agreed words first (soon done), the whole phrase after it
+            tail = self._halves(segment, agreement)[1]
+            with self._lock:
+                self._stop_split[key] = agreement
+                started = _key(tail) in self._answers or _key(tail) in self._early
+            if not started:
+                self._early[_key(tail)] = self._submit(tail)
         with self._lock:  # atomic with the end of _transcribe: exactly one of them remembers the text
             self._confirmed.add(key)
             self._segments[key] = segment
@@ -240,8 +293,13 @@ class StreamingTranscription:
                                            and self._heard.get(key) == self._before_span(segment)):
                 answer = None  # not known yet to have the context this phrase has: checked by the job below
             early = self._early.pop(key, None)
-            # other work started at pauses is void now, but the tail after this phrase (a split at the stop)
-            void = [job for (index, start, _), job in self._early.items() if (index, start) != (segment.index + 1, segment.end)]
+            if early is not None:
+                self._whole[key] = early
+            # other work started at pauses is void now, but the tail after this phrase (a split at the stop), and
+            # the rest after its agreed words (input.streamingCommitAtStop: the stop may still split it)
+            agreed = self._stop_split.get(key)
+            keep = {(segment.index + 1, segment.end), *([(segment.index + 1, agreed.cut)] if agreed else [])}
+            void = [job for (index, start, _), job in self._early.items() if (index, start) not in keep]
         for job in void:
             job.cancel()  # no effect once it runs: its result is then ignored
         if answer is not None:  # transcribed already (at a pause, or by a re-decode), with this context
@@ -265,6 +323,12 @@ class StreamingTranscription:
         if segment.split is not None:
             parts = [_part(segment, segment.start, segment.split, segment.index),
                      _part(segment, segment.split, segment.end, segment.index + 1), segment]
+        elif (agreement := self._fitting(segment)) is not None:
+            # if the stop comes in this pause: the agreed words, then the rest after them (first, so that it is
+            # ready soonest); the whole phrase next, for when the speaker pauses long enough to end it
+            with self._lock:
+                self._stop_split[_key(segment)] = agreement
+            parts = [self._halves(segment, agreement)[1], segment]
         wanted = {_key(part) for part in parts}
         with self._lock:
             void = [job for key, job in self._early.items() if key not in wanted]
@@ -280,6 +344,110 @@ class StreamingTranscription:
                 self.ctx.log(f"phrase {part.index} ({part.start_seconds:.1f}–{part.end_seconds:.1f} s) started early")
                 self._early[key] = self._submit(part)
 
+    def _fitting(self, segment: SpeechSegment) -> _Agreement | None:
+        """The agreement on ``segment``'s words (``input.streamingCommitAtStop``) to split it with at the
+        stop: found on this phrase, with the context and the phrase before it has, leaving at least
+        :data:`MIN_REST_SECONDS` after the agreed words; else None."""
+        if not self.settings.streaming_commit_at_stop or self.settings.streaming_commit:
+            return None
+        with self._lock:
+            agreement = self._stop_split.get(_key(segment)) or self._agreed
+            if agreement is None or (agreement.index, agreement.start) != (segment.index, segment.start):
+                return None
+            cut = agreement.cut
+            if not segment.start < cut <= segment.end - MIN_REST_SECONDS * 16_000:
+                return None
+            if not self._decided(segment.index) or agreement.context != self._context_for(segment.index):
+                return None
+        return agreement
+
+    def _halves(self, segment: SpeechSegment, agreement: _Agreement) -> tuple[SpeechSegment, SpeechSegment]:
+        """``segment`` split after its agreed words: the first part (its text known: the agreed words) and the rest."""
+        from dataclasses import replace
+
+        head = _part(segment, segment.start, agreement.cut, segment.index)
+        tail = replace(_part(segment, agreement.cut, segment.end, segment.index + 1), final=segment.final)
+        with self._lock:
+            self._register(head, agreement)
+        return head, tail
+
+    def _register(self, head: SpeechSegment, agreement: _Agreement) -> None:
+        """Make the agreed words the text of ``head`` (the phrase up to the cut), as if transcribed with the
+        phrase's context: what follows is then transcribed after it (:meth:`_before`). Lock held."""
+        key = _key(head)
+        self._heads.add(key)
+        self._segments.setdefault(key, head)
+        if key not in self._answers:
+            self._answers[key] = (agreement.context, agreement.head())
+            self._heard[key] = self._before_span(head)
+
+    def _extend(self, probe: SpeechSegment, transcript: Transcript, count: int, judged: int, tail: bool) -> None:
+        """``count`` words of the re-decode ``probe`` of the phrase being spoken — from its start, or
+        (``tail``) from the cut after the words agreed on it so far — are agreed on: they join the
+        agreement, and the rest of that re-decode is what the next re-decode (of what follows the new
+        cut) is compared with. Lock held."""
+        agreed, spoken = self._agreed, self._open
+        if tail:
+            if agreed is None or (agreed.index + 1, agreed.cut) != (probe.index, probe.start):
+                return  # the agreement moved on since this re-decode was sent
+            index, start, context, earlier, steps = agreed.index, agreed.start, agreed.context, agreed.words, agreed.steps
+        else:
+            index, start, context, earlier, steps = probe.index, probe.start, self._context_for(probe.index), (), ()
+        if spoken is None or (spoken.index, spoken.start) != (index, start):
+            return
+        offset = (probe.start - start) / 16_000
+        words = transcript.words
+        cut = probe.start + _boundary(words, count)
+        kept = earlier + tuple(Segment(w.start + offset, w.end + offset, w.text) for w in words[:count])
+        self._agreed = _Agreement(index, start, context, kept, cut, (*steps, Commit(judged, probe.end, count)), transcript)
+        self._register(_part(spoken, start, min(cut, spoken.end), index), self._agreed)
+        shift = (cut - probe.start) / 16_000
+        rest = tuple(Segment(w.start - shift, w.end - shift, w.text) for w in words[count:])
+        following = _part(probe, cut, probe.end, index + 1)
+        self._probe = (index + 1, cut, self._context_for(index + 1, cut), self._before_span(following), rest)
+
+    def _split_last(self, force: bool) -> None:
+        """The recording has ended (``input.streamingCommitAtStop``): the last phrase, when it ended at a
+        pause before the stop and is not transcribed yet (``force``: a replay, in any case), is split
+        after its agreed words (:meth:`_split`)."""
+        if self._phrases:
+            segment, future = self._phrases[-1]
+            if force or not future.done():
+                self._split(segment, future)
+
+    def _split(self, segment: SpeechSegment, future: Future[Transcript] | None) -> bool:
+        """The phrase the recording ended in (``future``: its job, when it was handed out before the stop)
+        becomes its words agreed on so far (``input.streamingCommitAtStop``) and the rest after them,
+        transcribed on its own (hearing the end of the agreed words again) — unless no agreement fits
+        it, or (live) its whole transcription is done already. Recorded as :class:`Commit` entries, so that
+        ``retry`` splits it the same. False: not split."""
+        agreement = self._fitting(segment)
+        if agreement is None:
+            return False
+        key = _key(segment)
+        if future is None and not self._replayed:  # its whole transcription, started at its pause, may be done
+            with self._lock:
+                answer = self._answers.get(key)
+                if answer is not None and answer[0] == self._context_for(segment.index) \
+                        and self._heard.get(key) == self._before_span(segment):
+                    return False
+        head, tail = self._halves(segment, agreement)
+        if future is not None:
+            for job in (future, self._whole.get(key)):  # (no effect once it runs: its text is then not used)
+                if job is not None:
+                    job.cancel()
+            with self._lock:
+                self._confirmed.discard(key)
+            self._phrases.pop()
+        self.commits.extend(agreement.steps)
+        self.ctx.info["agreed before the stop"] = (f"{len(agreement.words)} word(s), {(head.end - head.start) / 16_000:.1f} s; "
+                                                   f"{(tail.end - tail.start) / 16_000:.1f} s left")
+        self.ctx.log(f"phrase {segment.index} split at the stop after {len(agreement.words)} agreed word(s) "
+                     f"({agreement.cut / 16_000:.2f} s)")
+        self.add(head)
+        self.add(tail)
+        return True
+
     def tick(self, segmenter: Segmenter) -> None:
         """After each block (a recorder tap): transcribe the phrase being spoken again once it has
         ``input.streamingRedecodeSeconds`` more audio, the backend has nothing else to do, the
@@ -293,7 +461,8 @@ class StreamingTranscription:
             busy = 0
         if not every or busy or self._failed.is_set() or not segmenter.speaking or segmenter.pausing:
             return
-        if not ((self.settings.streaming_commit and self._timed is not False) or _cpu_free()):
+        committing = self.settings.streaming_commit or self.settings.streaming_commit_at_stop
+        if not ((committing and self._timed is not False) or _cpu_free()):
             return  # (re-decodes for the live text only wait for a free machine; those that may commit do not)
         open_segment = segmenter.open_segment()
         if open_segment is None:
@@ -305,10 +474,23 @@ class StreamingTranscription:
             self.redecodes += 1
             if self._redecode is not None:
                 self._redecode.cancel()
-            self._redecode = self._submit(open_segment, probe=True)
+            probe, tail = open_segment, False
+            with self._lock:
+                self._open, agreed = open_segment, self._agreed
+                if self._fitting_open(open_segment, agreed):  # input.streamingCommitAtStop: what follows the agreed words
+                    probe, tail = _part(open_segment, agreed.cut, open_segment.end, open_segment.index + 1), True
+                if self.settings.streaming_commit_at_stop:
+                    self._judged_at[_key(probe)] = (segmenter.judged, tail)
+            self._redecode = self._submit(probe, probe=True)
             if self._simulate:
                 wait([self._redecode])
                 self._commit(segmenter)
+
+    def _fitting_open(self, spoken: SpeechSegment, agreed: _Agreement | None) -> bool:
+        """``agreed`` (``input.streamingCommitAtStop``) is on the phrase being spoken, ``spoken``, and
+        leaves room after its cut: a re-decode then hears only what follows the cut."""
+        return (agreed is not None and not self.settings.streaming_commit and (agreed.index, agreed.start) == (spoken.index, spoken.start)
+                and agreed.cut < spoken.end - MIN_REST_SECONDS * 16_000)
 
     def _commit(self, segmenter: Segmenter) -> None:
         """Make the rolling commit a re-decode found (in the recording thread, which owns the
@@ -355,16 +537,24 @@ class StreamingTranscription:
         spoken = segmenter.open_segment()
         if spoken is None or not spoken.start < commit.end <= len(recording):
             return
-        probe = SpeechSegment(spoken.index, spoken.start, recording[spoken.start:commit.end].copy())
-        try:
-            transcript = self._submit(probe).result()
+        with self._lock:
+            self._open, agreed = spoken, self._agreed
+            tail = self._fitting_open(spoken, agreed) and agreed.cut < commit.end
+            start = agreed.cut if tail else spoken.start
+            probe = SpeechSegment(spoken.index + tail, start, recording[start:commit.end].copy())
+            self._judged_at[_key(probe)] = (commit.judged, tail)
+        try:  # a re-decode as live (partial: the phrase may end mid-sentence)
+            transcript = self._submit(probe, probe=True).result()
         except Exception:  # noqa: BLE001 - the phrase is then transcribed whole, and fails there
             return
         with self._lock:
             context, _ = self._answers[_key(probe)]
             span = self._heard[_key(probe)]
             if 0 < commit.words < len(transcript.words):
-                self._ready = (probe, transcript, commit.words, context, span)
+                if self.settings.streaming_commit:
+                    self._ready = (probe, transcript, commit.words, context, span)
+                else:  # input.streamingCommitAtStop: used when the recording ends in that phrase
+                    self._extend(probe, transcript, commit.words, commit.judged, tail)
         self._commit(segmenter)
 
     def cancel(self) -> None:
@@ -376,6 +566,8 @@ class StreamingTranscription:
         """Wait for every phrase and join their texts. Raises the first phrase's :class:`BackendError`."""
         for job in [*self._early.values(), *([self._redecode] if self._redecode else [])]:
             job.cancel()
+        if self.settings.streaming_commit_at_stop and not self.settings.streaming_commit:
+            self._split_last(force=self._replayed)
         ready = sum(future.done() for _, future in self._phrases)
         left = [segment for segment, future in self._phrases if not future.done()]
         self.ctx.info["streamed phrases"] = (f"{len(self._phrases)}, {ready} done when the recording ended, "
@@ -452,8 +644,13 @@ class StreamingTranscription:
             confirmed = _key(segment) in self._confirmed and (confirmed or (
                 context == self._context_for(segment.index) and span == self._before_span(segment)))
             if not confirmed and segment.index not in self._texts:
-                self._open_text = (segment.index, text)
-            if probe and self.settings.streaming_commit:
+                agreed = self._agreed
+                if probe and agreed is not None and (agreed.index + 1, agreed.cut) == (segment.index, segment.start):
+                    # what follows the agreed words of the phrase being spoken (input.streamingCommitAtStop)
+                    self._open_text = (agreed.index, " ".join(word.text for word in agreed.words) + (f" {text}" if text else ""))
+                else:
+                    self._open_text = (segment.index, text)
+            if probe and (self.settings.streaming_commit or self.settings.streaming_commit_at_stop):
                 self._agree(segment, context, span, transcript)
         if confirmed:
             self._remember(segment.index, transcript)
@@ -467,7 +664,9 @@ class StreamingTranscription:
         whisper_streaming's LocalAgreement) — all but at least its last word, and making a phrase
         of at least :data:`MIN_COMMIT_SECONDS` — are ready to be committed. Lock held."""
         words = transcript.words
-        if not words or context != self._context_for(segment.index) or span != self._before_span(segment):
+        stop = not self.settings.streaming_commit  # input.streamingCommitAtStop
+        if self._replaying or not words or span != self._before_span(segment) \
+                or context != (self._context_for(segment.index, segment.start) if stop else self._context_for(segment.index)):
             return
         previous, self._probe = self._probe, (segment.index, segment.start, context, span, words)
         if previous is None or previous[:4] != self._probe[:4]:
@@ -478,7 +677,11 @@ class StreamingTranscription:
                 break
             agreed += 1
         count = min(agreed, len(words) - 1)
-        if count > 0 and _boundary(words, count) >= MIN_COMMIT_SECONDS * 16_000:
+        if stop:  # kept for the stop
+            if count > 0:
+                judged, tail = self._judged_at.get(_key(segment), (0, False))
+                self._extend(segment, transcript, count, judged, tail)
+        elif count > 0 and _boundary(words, count) >= MIN_COMMIT_SECONDS * 16_000:
             self._ready = (segment, transcript, count, context, span)
 
     def _remember(self, index: int, transcript: Transcript) -> None:
@@ -513,7 +716,9 @@ class StreamingTranscription:
             return []
         texts: list[tuple[str | None, SpeechSegment | None, tuple[Segment, ...]]] = [
             (self._texts.get(earlier), None, ()) for earlier in range(index)]
-        confirmed = [segment for key, segment in self._segments.items() if key[0] == index - 1 and key in self._confirmed]
+        # (a phrase ending after ``start`` is not the one before: ``start`` is then a cut inside it, input.streamingCommitAtStop)
+        confirmed = [segment for key, segment in self._segments.items()
+                     if key[0] == index - 1 and key in self._confirmed and (start is None or key[2] <= start)]
         if confirmed:
             texts[-1] = (texts[-1][0], confirmed[-1], self._words.get(index - 1, ()))
         elif start is not None:
@@ -540,7 +745,10 @@ class StreamingTranscription:
             return None
         previous, text, words = texts[-1][1], texts[-1][0], texts[-1][2]
         earlier = " ".join(text for text, _, _ in texts[:-1] if text)
-        cut = _cut(previous, words, self.settings.streaming_overlap_seconds)
+        seconds = self.settings.streaming_overlap_seconds
+        if _key(previous) in self._heads:  # the rest of the phrase left at the stop: the end of its agreed words
+            seconds = min(seconds or STOP_OVERLAP_SECONDS, STOP_OVERLAP_SECONDS)
+        cut = _cut(previous, words, seconds)
         if cut is not None:  # hear only the words after the cut again; those before it join the prompt
             at, first = cut
             previous = _part(previous, at, previous.end, previous.index)

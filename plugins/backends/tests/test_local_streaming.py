@@ -262,3 +262,37 @@ def test_a_rolling_commit_cuts_the_phrase_being_spoken_between_words_and_retry_c
     assert wer(reference, text) <= wer(reference, backend.transcribe(audio).text) + 0.05, text
     assert retried_text == text
     assert [segment.start for segment, _ in retried._phrases] == [segment.start for segment, _ in phrases]
+
+
+def test_a_commit_at_the_stop_leaves_only_the_words_after_the_agreed_ones_and_retry_splits_the_same(tiny_model_dir):
+    """``input.streamingCommitAtStop``: a 12 s paragraph read in one go, re-decoded every second as on
+    an idle machine (``simulate``). Phrases ended at pauses while recording are transcribed as without
+    it (same text); only the phrase the stop ends is split, after the words two re-decodes agreed on,
+    so less is left to transcribe after the stop; as good as batch; a replay with the kept commits
+    (``retry``) gives the same text."""
+    from vt_testing.passages import natural_passage
+
+    from voice_transcriber.streaming import replay
+
+    pcm, reference = natural_passage("short-1")
+    pcm = bytes(int(0.5 * 16_000) * 2) + pcm + bytes(int(0.4 * 16_000) * 2)
+    backend = LocalBackend(RunContext(load_settings(overrides={"transcription.local.model": str(tiny_model_dir),
+                                                               "transcription.local.beamSize": 1,
+                                                               "input.streamingCommitAtStop": True})))
+    audio = Audio.from_samples(np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768, 16_000)
+    live = replay(backend.ctx, backend, audio, simulate=True)
+    text = live.result(audio).text
+    phrases = [(segment, future.result().text) for segment, future in live._phrases]
+    retried = replay(backend.ctx, backend, audio, commits=list(live.commits))
+    retried_text = retried.result(audio).text
+    backend.ctx.settings.input.streaming_commit_at_stop = False
+    whole = replay(backend.ctx, backend, audio, simulate=True)
+    whole.result(audio)
+    before = [(segment, future.result().text) for segment, future in whole._phrases]
+
+    assert live.commits and len(phrases) == len(before) + 1, phrases
+    assert [t for _, t in phrases[:-2]] == [t for _, t in before[:-1]], "phrases ended while recording: as without it"
+    (head, _), (rest, _), (last, _) = phrases[-2], phrases[-1], before[-1]
+    assert (head.start, rest.end) == (last.start, last.end) and rest.end - rest.start < (last.end - last.start) / 2
+    assert wer(reference, text) <= wer(reference, backend.transcribe(audio).text) + 0.05, text
+    assert retried_text == text and [s.start for s, _ in retried._phrases] == [s.start for s, _ in phrases]

@@ -169,11 +169,13 @@ class LocalBackend(Backend):
                           words=_own_words(tuple(words or ()), text))
 
     def _timing_words(self) -> bool:
-        """The streaming core commits words of the phrase being spoken (``input.streamingCommit``) or hears
+        """The streaming core commits words of the phrase being spoken (``input.streamingCommit``,
+        ``input.streamingCommitAtStop``) or hears
         only the end of the phrase before again (``input.streamingOverlapSeconds``): give each streamed
         phrase's words with their timings."""
         settings = self.ctx.settings.input
-        return bool(settings.streaming_commit or (settings.streaming_overlap and settings.streaming_overlap_seconds))
+        return bool(settings.streaming_commit or settings.streaming_commit_at_stop
+                    or (settings.streaming_overlap and settings.streaming_overlap_seconds))
 
     def checks(self) -> Iterable[Check]:
         try:
