@@ -8,9 +8,14 @@
     window the focus and has no keymap);
   - a *consent clicker*: it accepts the portal's "Allow remote interaction" dialog over the
     accessibility bus (AT-SPI) whenever it shows. The product never clicks its own dialog.
+  GSettings use the keyfile backend (see :meth:`GnomeSession.start`: dconf can hang GNOME Shell 43).
 * ``gnome_session`` (per test): this test runs in that session (Wayland variables, the
   session bus); ``gtk_window`` a GTK3 entry, emptied, that has the focus and reports what arrived
-  (one window for the session).
+  (one window per session).
+* A session that stopped answering (gnome-shell exited or hung) never fails the tests after the
+  one it happened in: the failed test's report gets a "GNOME session" section (does the shell
+  answer; if not, its threads, their stacks with gdb installed, the end of its log), and the next
+  test gets a new session.
 * ``gnome.set_layouts("fr")`` switches the input sources (and so the compositor's keymap).
 
 Missing packages skip these tests locally and fail them under CI, as the other desktops do.
@@ -24,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,13 +151,18 @@ asyncio.run(main())
 
 @dataclass
 class GnomeSession:
-    runtime_dir: str
-    wayland_display: str
-    bus_address: str
-    env: dict[str, str]
+    runtime_dir: str = ""
+    wayland_display: str = ""
+    bus_address: str = ""
+    env: dict[str, str] = field(default_factory=dict)
     procs: list[subprocess.Popen] = field(default_factory=list)
     consent_log: Path | None = None
     keyboard: subprocess.Popen | None = None
+    shell: subprocess.Popen | None = None
+    #: Counts the (re)starts: a window of an earlier session is gone with it.
+    generation: int = 0
+    #: A failed test's report already says why this session stopped answering.
+    reported: bool = False
 
     def click(self, x: int = 640, y: int = 400) -> None:
         """Click at ``x, y`` with the session's virtual pointer (a window there gets the focus)."""
@@ -166,7 +177,8 @@ class GnomeSession:
         assert self.keyboard is not None and self.keyboard.stdin is not None
         self.keyboard.stdin.write(f"{line}\n")
         self.keyboard.stdin.flush()
-        assert self.keyboard.stdout.readline().strip() == answer
+        said = self.keyboard.stdout.readline().strip()
+        assert said == answer, f"the session's keyboard holder said {said!r}: {self.log_tail('keyboard')}"
 
     def client_env(self) -> dict[str, str]:
         return {"XDG_RUNTIME_DIR": self.runtime_dir, "WAYLAND_DISPLAY": self.wayland_display,
@@ -174,7 +186,7 @@ class GnomeSession:
                 "XDG_SESSION_TYPE": "wayland"}
 
     def gsettings(self, *args: str) -> None:
-        subprocess.run(["gsettings", *args], env=self.env, check=True, capture_output=True, timeout=20)
+        subprocess.run(["gsettings", *args], env=self.env, check=True, capture_output=True, timeout=60)
 
     def set_layouts(self, *layouts: str) -> None:
         """Make ``layouts`` the input sources (the first one active), and wait for the keymap."""
@@ -186,16 +198,159 @@ class GnomeSession:
         wanted = [Keymap.from_names(layout).names[0] for layout in layouts]
 
         def applied() -> bool:
-            found = wayland.probe(keymap=True, environ={**os.environ, **self.client_env()})
-            return bool(found and found.keymap) and Keymap.from_string(found.keymap).names[:len(wanted)] == wanted
+            found = wayland.probe(keymap=True, timeout=10, environ={**os.environ, **self.client_env()})
+            if not (found and found.keymap):
+                time.sleep(0.2)  # not yet (or busy): a probe is a client connection, do not hammer it
+                return False
+            return Keymap.from_string(found.keymap).names[:len(wanted)] == wanted
 
-        wait_until(applied, 15, f"the {','.join(layouts)} keymap")
+        try:
+            wait_until(applied, 60, f"the {','.join(layouts)} keymap")
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}\n{self.diagnose()}") from None
 
     def consents(self) -> int:
         """How many consent dialogs the clicker accepted so far."""
         if self.consent_log is None or not self.consent_log.exists():
             return 0
         return self.consent_log.read_text().count("accepted")
+
+    def answers(self, timeout: float = 30) -> bool:
+        """gnome-shell runs and answers a Wayland client within ``timeout`` seconds (a loaded machine's
+        shell answers in well under a second; a hung one never)."""
+        from voice_transcriber_clipboard import wayland
+
+        if self.shell is None or self.shell.poll() is not None:
+            return False
+        return wayland.probe(timeout=timeout, environ={**os.environ, **self.client_env()}) is not None
+
+    def log_tail(self, name: str = "gnome-shell", lines: int = 40) -> str:
+        try:
+            text = Path(self.runtime_dir, "logs", f"{name}.log").read_text(errors="replace")
+        except OSError as exc:
+            return f"(no {name}.log: {exc})"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def diagnose(self) -> str:
+        """Why gnome-shell does not answer: has it exited, what do its threads wait for (and where, with
+        gdb installed), and the end of its log."""
+        shell = self.shell
+        if shell is None:
+            return "gnome-shell was not started"
+        lines = [f"gnome-shell (pid {shell.pid}): "
+                 + (f"exited with {shell.returncode}" if shell.poll() is not None else "running")]
+        if shell.poll() is None:
+            lines += _threads(shell.pid)
+            if shutil.which("gdb"):
+                try:
+                    done = subprocess.run(["gdb", "-batch", "-p", str(shell.pid), "-ex", "thread apply all bt 16"],
+                                          capture_output=True, text=True, timeout=120)
+                    bt = [line for line in done.stdout.splitlines() if line.startswith(("Thread ", "#"))]
+                    lines += ["its threads' stacks (gdb):", *bt[:400]]
+                except subprocess.TimeoutExpired:
+                    lines.append("gdb did not finish within 120 s")
+        lines += ["end of gnome-shell.log:", self.log_tail()]
+        return "\n".join(lines)
+
+    def start(self) -> None:
+        """Start the whole session (a fresh runtime directory each time)."""
+        self.generation += 1
+        self.procs, self.keyboard, self.shell, self.reported = [], None, None, False
+        self.runtime_dir = tempfile.mkdtemp(prefix="vt-gnome-", dir="/tmp")
+        runtime = self.runtime_dir
+        os.chmod(runtime, 0o700)
+        home = Path(runtime, "home")
+        home.mkdir()
+        self.wayland_display = display = f"wayland-vt-{os.getpid()}-{self.generation}"
+        # GSettings on the keyfile backend, not dconf: GNOME Shell 43 (GLib 2.74, gjs 1.74) can deadlock when
+        # dconf's worker thread delivers a change (it takes a reference to a JS-wrapped GSettings, whose toggle
+        # notification waits for the main thread) while the main thread's JS garbage collector releases objects
+        # (it waits for the lock the worker holds): the shell then never answers again. Seen here and in CI
+        # after `gsettings set … input-sources`, 3 runs of 8 under load. The keyfile backend notices a change
+        # with a file monitor on the main thread, so no other thread touches those objects.
+        self.env = env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
+            "XDG_RUNTIME_DIR": runtime, "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_DATA_HOME": str(home / ".local/share"), "XDG_CACHE_HOME": str(home / ".cache"),
+            "XDG_STATE_HOME": str(home / ".local/state"), "WAYLAND_DISPLAY": display,
+            "XDG_CURRENT_DESKTOP": "GNOME", "XDG_SESSION_TYPE": "wayland", "GDK_BACKEND": "wayland",
+            "NO_AT_BRIDGE": "0", "GSETTINGS_BACKEND": "keyfile"}
+        logs = Path(runtime, "logs")
+        logs.mkdir()
+        self.consent_log = logs / "consent.log"
+
+        def spawn(argv: list[str], name: str, **kwargs) -> subprocess.Popen:
+            with open(logs / f"{name}.log", "wb") as out:  # the child keeps its own descriptor
+                stdin = subprocess.PIPE if kwargs.pop("stdin_pipe", False) else subprocess.DEVNULL
+                proc = subprocess.Popen(argv, env=env, stdin=stdin, stdout=kwargs.pop("stdout", out),
+                                        stderr=out, start_new_session=True, **kwargs)
+            self.procs.append(proc)
+            return proc
+
+        spawn(["dbus-daemon", "--session", "--nofork", f"--address=unix:path={runtime}/system_bus"], "system-bus")
+        env["DBUS_SYSTEM_BUS_ADDRESS"] = f"unix:path={runtime}/system_bus"
+        bus = spawn(["dbus-daemon", "--session", "--nofork", "--print-address=1"], "session-bus",
+                    stdout=subprocess.PIPE, text=True)
+        self.bus_address = bus.stdout.readline().strip()
+        assert self.bus_address, f"dbus-daemon did not start: {self.log_tail('session-bus')}"
+        env["DBUS_SESSION_BUS_ADDRESS"] = self.bus_address
+        # with the "us" layout mutter drops keysyms it has no key for: the tests type German
+        self.gsettings("set", "org.gnome.desktop.input-sources", "sources", "[('xkb', 'de')]")
+        shell = self.shell = spawn(["gnome-shell", "--headless", "--wayland", "--no-x11",
+                                    f"--wayland-display={display}", "--virtual-monitor", "1280x800"], "gnome-shell")
+
+        def overview() -> str | None:
+            if shell.poll() is not None:
+                return "exited"
+            return _shell_call(env, "Get", "OverviewActive")
+
+        # a loaded 2-core machine can take a minute before the shell answers on the bus
+        assert wait_until(overview, 120, "gnome-shell") != "exited", self.diagnose()
+        # the headless shell starts in the overview, where no key reaches a window
+        wait_until(lambda: _shell_call(env, "Set", "OverviewActive", "<false>") is not None
+                   and "false" in (overview() or ""), 60, "the overview to close")
+        holder = spawn([sys.executable, "-c", KEYBOARD_HOLDER], "keyboard", stdout=subprocess.PIPE,
+                       stdin_pipe=True, text=True)
+        assert holder.stdout.readline().strip() == "ready", self.log_tail("keyboard")
+        self.keyboard = holder
+        spawn([_system_python(), "-c", CONSENT_CLICKER, str(self.consent_log)], "consent")
+        self.set_layouts("de")
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            stop(proc, group=True)
+        if self.runtime_dir:
+            kill_clients("XDG_RUNTIME_DIR", self.runtime_dir)
+            shutil.rmtree(self.runtime_dir, ignore_errors=True)
+        self.procs, self.keyboard, self.shell = [], None, None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def _threads(pid: int) -> list[str]:
+    """Each thread of ``pid``: name, state, CPU ticks used over one second, the kernel function it sleeps in."""
+    def sample() -> dict[str, tuple[str, str, int, str]]:
+        found = {}
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                stat = (task / "stat").read_text()
+                fields = stat[stat.rindex(")") + 2:].split()
+                found[task.name] = (stat[stat.index("(") + 1:stat.rindex(")")], fields[0],
+                                    int(fields[11]) + int(fields[12]), (task / "wchan").read_text())
+            except (OSError, ValueError):
+                continue
+        return found
+
+    try:
+        before = sample()
+        time.sleep(1)
+        after = sample()
+    except OSError as exc:
+        return [f"its threads: {exc}"]
+    return [f"  thread {tid} {name!r}: {state}, {ticks - before.get(tid, ('', '', ticks, ''))[2]} ticks in 1 s, "
+            f"waits in {wchan or '-'}" for tid, (name, state, ticks, wchan) in after.items()]
 
 
 def _system_python() -> str:
@@ -219,7 +374,9 @@ def _shell_call(env: dict[str, str], method: str, *args: str) -> str | None:
 
 @pytest.fixture(scope="session")
 def gnome() -> Iterator[GnomeSession]:
-    """Headless GNOME Shell (Wayland) with the RemoteDesktop portal, a keyboard and a consent clicker."""
+    """Headless GNOME Shell (Wayland) with the RemoteDesktop portal, a keyboard and a consent clicker.
+    A test that leaves it not answering gets the reason in its report, and the next test a new one
+    (:func:`gnome_session`)."""
     require("gnome-shell", "dbus-daemon", "gsettings", "gdbus", "/usr/libexec/xdg-desktop-portal",
             "/usr/libexec/xdg-desktop-portal-gnome")
     probe = subprocess.run([_system_python(), "-c", "import gi; gi.require_version('Gtk', '3.0'); "
@@ -228,104 +385,96 @@ def gnome() -> Iterator[GnomeSession]:
     if probe.returncode != 0:
         message = "GNOME tests need python3-gi, gir1.2-gtk-3.0 and gir1.2-atspi-2.0 (see .ci/apt-packages.txt)"
         pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
-    runtime = tempfile.mkdtemp(prefix="vt-gnome-", dir="/tmp")
-    os.chmod(runtime, 0o700)
-    home = Path(runtime, "home")
-    home.mkdir()
-    display = f"wayland-vt-{os.getpid()}"
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
-           "XDG_RUNTIME_DIR": runtime, "XDG_CONFIG_HOME": str(home / ".config"),
-           "XDG_DATA_HOME": str(home / ".local/share"), "XDG_CACHE_HOME": str(home / ".cache"),
-           "XDG_STATE_HOME": str(home / ".local/state"), "WAYLAND_DISPLAY": display,
-           "XDG_CURRENT_DESKTOP": "GNOME", "XDG_SESSION_TYPE": "wayland", "GDK_BACKEND": "wayland",
-           "NO_AT_BRIDGE": "0", "GSETTINGS_BACKEND": "dconf"}
-    logs = Path(runtime, "logs")
-    logs.mkdir()
-    session = GnomeSession(runtime, display, "", env, consent_log=logs / "consent.log")
-
-    def spawn(argv: list[str], name: str, **kwargs) -> subprocess.Popen:
-        out = open(logs / f"{name}.log", "wb")  # noqa: SIM115 - the child keeps it
-        stdin = subprocess.PIPE if kwargs.pop("stdin_pipe", False) else subprocess.DEVNULL
-        proc = subprocess.Popen(argv, env=session.env, stdin=stdin, stdout=kwargs.pop("stdout", out),
-                                stderr=out, start_new_session=True, **kwargs)
-        session.procs.append(proc)
-        return proc
-
+    session = GnomeSession()
     try:
-        spawn(["dbus-daemon", "--session", "--nofork", f"--address=unix:path={runtime}/system_bus"], "system-bus")
-        env["DBUS_SYSTEM_BUS_ADDRESS"] = f"unix:path={runtime}/system_bus"
-        bus = spawn(["dbus-daemon", "--session", "--nofork", "--print-address=1"], "session-bus",
-                    stdout=subprocess.PIPE, text=True)
-        session.bus_address = bus.stdout.readline().strip()
-        assert session.bus_address, f"dbus-daemon did not start: {(logs / 'session-bus.log').read_text()}"
-        env["DBUS_SESSION_BUS_ADDRESS"] = session.bus_address
-        # with the "us" layout mutter drops keysyms it has no key for: the tests type German
-        session.gsettings("set", "org.gnome.desktop.input-sources", "sources", "[('xkb', 'de')]")
-        shell = spawn(["gnome-shell", "--headless", "--wayland", "--no-x11", f"--wayland-display={display}",
-                       "--virtual-monitor", "1280x800"], "gnome-shell")
-
-        def overview() -> str | None:
-            if shell.poll() is not None:
-                return "exited"
-            return _shell_call(env, "Get", "OverviewActive")
-
-        # a loaded 2-core machine can take a minute before the shell answers on the bus
-        assert wait_until(overview, 120, "gnome-shell") != "exited", (logs / "gnome-shell.log").read_text()[-800:]
-        # the headless shell starts in the overview, where no key reaches a window
-        wait_until(lambda: _shell_call(env, "Set", "OverviewActive", "<false>") is not None
-                   and "false" in (overview() or ""), 60, "the overview to close")
-        holder = spawn([sys.executable, "-c", KEYBOARD_HOLDER], "keyboard", stdout=subprocess.PIPE,
-                       stdin_pipe=True, text=True)
-        assert holder.stdout.readline().strip() == "ready", (logs / "keyboard.log").read_text()
-        session.keyboard = holder
-        spawn([_system_python(), "-c", CONSENT_CLICKER, str(session.consent_log)], "consent")
-        session.set_layouts("de")
+        session.start()
         yield session
     finally:
-        for proc in reversed(session.procs):
-            stop(proc, group=True)
-        kill_clients("XDG_RUNTIME_DIR", runtime)
-        shutil.rmtree(runtime, ignore_errors=True)
+        session.stop()
 
 
 @pytest.fixture
-def gnome_session(gnome, monkeypatch) -> GnomeSession:
-    """This test runs in the GNOME session: its Wayland socket and session bus; no X11, no sway."""
+def gnome_session(gnome, monkeypatch) -> Iterator[GnomeSession]:
+    """This test runs in the GNOME session: its Wayland socket and session bus; no X11, no sway.
+
+    A session that no longer answers (gnome-shell exited or hung) is started again first, so one
+    stall cannot fail the tests after it; the test it happened in says why (:func:`pytest_runtest_makereport`)."""
+    if not gnome.answers(timeout=30):
+        why = "(the failed test before this one says why)" if gnome.reported else gnome.diagnose()
+        warnings.warn(f"the GNOME session stopped answering before this test: started again\n{why}", stacklevel=1)
+        gnome.restart()
     for var in ("DISPLAY", "SWAYSOCK", "HYPRLAND_INSTANCE_SIGNATURE", "YDOTOOL_SOCKET"):
         monkeypatch.delenv(var, raising=False)
     for var, value in gnome.client_env().items():
         monkeypatch.setenv(var, value)
-    return gnome
+    yield gnome
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A GNOME test that failed says whether gnome-shell still answers, and if not why (its threads, its
+    log); the session is then started again for the next test."""
+    outcome = yield
+    report = outcome.get_result()
+    session = getattr(item, "funcargs", {}).get("gnome_session")
+    if not isinstance(session, GnomeSession) or not report.failed or call.when == "teardown":
+        return
+    if session.answers(timeout=30):
+        report.sections.append(("GNOME session", "gnome-shell answers; the end of its log:\n" + session.log_tail()))
+        return
+    report.sections.append(("GNOME session", "gnome-shell does NOT answer (the next test gets a new session):\n"
+                            + session.diagnose()))
+    session.reported = True
+
+
+@dataclass
+class GtkWindows:
+    """The GTK3 entry :func:`gtk_window` hands to each test: one per GNOME session (a GTK process per test
+    cost about a second of its setup), started again with the session."""
+
+    folder: Path
+    target: Target | None = None
+    generation: int = 0
+
+    def current(self, session: GnomeSession) -> Target:
+        if self.target is not None and self.generation == session.generation and self.target.proc.poll() is None:
+            return self.target
+        self.close()
+        out = self.folder / f"gtk_target-{session.generation}.txt"
+        script = self.folder / "gtk_target.py"
+        script.write_text(GTK_TARGET, encoding="utf-8")
+        proc = subprocess.Popen([_system_python(), str(script), str(out), f"VT_GTK_{time.monotonic_ns()}"],
+                                env={**session.env, "GDK_BACKEND": "wayland"}, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.target = Target(lambda: out.read_text(encoding="utf-8") if out.exists() else "", proc, extra={"out": out})
+        self.generation = session.generation
+        wait_until(Path(f"{out}.focus").exists, 60, "the GTK window to show")
+        return self.target
+
+    def close(self) -> None:
+        if self.target is not None:
+            stop(self.target.proc)
+            self.target = None
 
 
 @pytest.fixture(scope="session")
-def gtk_window_of_the_session(gnome, tmp_path_factory) -> Iterator[Target]:
-    """The GTK3 entry :func:`gtk_window` hands to each test (one per session: a GTK process per test cost
-    about a second of its setup)."""
-    folder = tmp_path_factory.mktemp("gtk_window")
-    out = folder / "gtk_target.txt"
-    script = folder / "gtk_target.py"
-    script.write_text(GTK_TARGET, encoding="utf-8")
-    env = {**gnome.env, "GDK_BACKEND": "wayland"}
-    proc = subprocess.Popen([_system_python(), str(script), str(out), f"VT_GTK_{time.monotonic_ns()}"], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def gtk_window_of_the_session(gnome, tmp_path_factory) -> Iterator[GtkWindows]:
+    windows = GtkWindows(tmp_path_factory.mktemp("gtk_window"))
     try:
-        wait_until(Path(f"{out}.focus").exists, 15, "the GTK window to show")
-        yield Target(lambda: out.read_text(encoding="utf-8") if out.exists() else "", proc, extra={"out": out})
+        yield windows
     finally:
-        stop(proc)
+        windows.close()
 
 
 @pytest.fixture
 def gtk_window(gnome_session, gtk_window_of_the_session) -> Target:
     """A GTK3 entry (a native Wayland window), empty, with the focus; its text is read back from a file.
-    The same window for every test, emptied and given the focus again for each."""
-    target = gtk_window_of_the_session
-    assert target.proc.poll() is None, "the session's GTK target window exited"
+    The same window for every test of a session, emptied and given the focus again for each."""
+    target = gtk_window_of_the_session.current(gnome_session)
     out = target.extra["out"]
     clear, focus = Path(f"{out}.clear"), Path(f"{out}.focus")
     clear.touch()
-    wait_until(lambda: not clear.exists() and target.read() == "", 10, "the GTK window to be emptied")
+    wait_until(lambda: not clear.exists() and target.read() == "", 30, "the GTK window to be emptied")
 
     def focused() -> bool:
         if focus.read_text() == "1":
@@ -334,5 +483,5 @@ def gtk_window(gnome_session, gtk_window_of_the_session) -> Target:
         time.sleep(0.2)
         return False
 
-    wait_until(focused, 15, "the GTK window to get the focus")
+    wait_until(focused, 30, "the GTK window to get the focus")
     return target
