@@ -63,8 +63,15 @@ root.after(40, dump)
 root.mainloop()
 '''
 
-READ_LINES = 'stty -echo; while IFS= read -r line; do printf "%s\\n" "$line" >> "$0"; done'
-READ_RAW = 'stty raw -echo; exec cat > "$0"'
+#: The programs of the terminals under test (``sh -c PROGRAM OUT``): each creates ``OUT.ready`` once its tty is set
+#: up (:func:`shell_ready`); keys typed from then on wait in the tty for ``read``/``cat``.
+READ_LINES = 'stty -echo; : > "$0.ready"; while IFS= read -r line; do printf "%s\\n" "$line" >> "$0"; done'
+READ_RAW = 'stty raw -echo; : > "$0.ready"; exec cat > "$0"'
+
+
+def shell_ready(out: Path | str) -> bool:
+    """The terminal's program (:data:`READ_LINES`, :data:`READ_RAW`) writing to ``out`` has set up its tty."""
+    return Path(f"{out}.ready").exists()
 
 
 def require(*tools: str) -> None:
@@ -341,7 +348,7 @@ def x_terminal(x11, tmp_path) -> Iterator[Target]:
     out = tmp_path / "xterm_lines.txt"
     out.touch()
     with xterm(x11.display, READ_LINES, out) as (proc, window_id):
-        time.sleep(0.3)  # let the shell reach `read` with echo off
+        wait_until(lambda: shell_ready(out), 15, "the shell in the xterm to set up its tty")
         yield Target(_read_file(out), proc, window_id)
 
 
@@ -477,7 +484,7 @@ def _foot(wayland: SwaySession, program: str) -> Iterator[Target]:
     proc = wayland.spawn(argv, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: sway_focused_app(wayland) == "vt-foot-target", 10, "foot to get the focus")
-        time.sleep(0.3)  # let the shell reach `read` with echo off
+        wait_until(lambda: shell_ready(out), 15, "the shell in foot to set up its tty")
         yield Target(_read_file(out), proc)
     finally:
         stop(proc, group=True)

@@ -14,7 +14,7 @@ import pytest
 from voice_transcriber import DeliveredElsewhere, RunContext, Transcript
 from voice_transcriber.config import load_settings
 from voice_transcriber_typing.sink import TypingSink
-from vt_testing.desktop import READ_LINES, sway_focused_app, sway_key, stop, wait_until
+from vt_testing.desktop import READ_LINES, shell_ready, sway_focused_app, sway_key, stop, wait_until
 
 BURST = 4
 TEXT = "ask not what your country can do for you, ask what you can do for your country"
@@ -52,7 +52,7 @@ def test_focus_change_mid_text_stops_within_one_burst(foot_window, wayland, monk
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: sway_focused_app(wayland) == "vt-foot-other", 10, "the other foot to get the focus")
-        time.sleep(0.3)
+        wait_until(lambda: shell_ready(other_out), 15, "the shell in the other foot to set up its tty")
         swaymsg(wayland, "[app_id=vt-foot-target] focus")
         errors: list[BaseException] = []
 
