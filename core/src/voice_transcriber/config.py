@@ -170,6 +170,7 @@ class InputSettings(ConfigModel):
     stop_phrase: str | None = Field("stop dictation", description="--continuous: saying this at the end of an utterance ends the session; it is not delivered (any case and punctuation). null: no stop phrase.")
     continuous_silence_seconds: float | None = Field(60, gt=0, description="--continuous: end the session after this many seconds without speech (--silence-stop sets it in that mode); null: never.")
     continuous_context_seconds: float | None = Field(30, gt=0, description="--continuous: each utterance is prompted with the session's text so far, unless this many seconds of silence came before it (a new topic) or the previous utterance ended with \"new paragraph\"; null: never prompted.")
+    continuous_overlap: bool = Field(True, description="--continuous: each utterance is transcribed with the utterance before it heard again (its text held fixed), when both together are at most 25 s, so that its first words are judged with the sound before them, as in one piece; the local backend only (others get that text as prompt). false: each utterance heard alone, with the session's text as prompt.")
 
 
 class Settings(ConfigModel):

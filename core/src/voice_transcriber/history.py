@@ -60,6 +60,11 @@ class HistoryEntry:
     start: float | None = None
     end: float | None = None
     context: str | None = None
+    #: … and the utterance before it, heard again before it (``input.continuousOverlap``): where it lies
+    #: in ``recording`` (seconds) and its text, held fixed (the end of ``context``)
+    before_start: float | None = None
+    before_end: float | None = None
+    before_text: str | None = None
     #: The rolling commits of a streamed recording (``input.streamingCommit``: where the phrase being
     #: spoken was cut after words two re-decodes agreed on), so that ``retry`` cuts it the same
     commits: list[list[int]] | None = None
@@ -99,6 +104,7 @@ _FIELD_TYPES = {"id": "text", "timestamp": "text", "text": "text", "raw_text": "
                 "durations": "an object of numbers", "recording": "text or null", "sinks_delivered": "a list of text",
                 "sinks_failed": "a list of text", "error": "text or null",
                 "start": "a number or null", "end": "a number or null", "context": "text or null",
+                "before_start": "a number or null", "before_end": "a number or null", "before_text": "text or null",
                 "commits": "a list of number triples or null"}
 
 

@@ -199,12 +199,13 @@ def _session_recording(audio: Audio) -> bool:
 
 
 def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | None = None, *,
-                     stored: bool = False, context: str = "") -> None:
+                     stored: bool = False, context: str = "", before: tuple[Audio, str] | None = None) -> None:
     """Load settings, build the plan, get the audio (file, stdin or microphone) and run.
 
     ``stored``: ``audio`` is a recording made here (``retry``): with streaming on it is transcribed
     phrase by phrase as it was while recording (``streaming.replay``), so it gets the live run's text.
-    ``context``: the text said before ``audio`` (``retry`` of a ``--continuous`` utterance).
+    ``context``: the text said before ``audio`` (``retry`` of a ``--continuous`` utterance);
+    ``before``: the utterance before it and its text (the end of ``context``), heard again before it.
     """
     from . import pipeline, recordings
     from .history import add_recovery_hint
@@ -216,6 +217,11 @@ def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | No
     apply_profile(ctx, options.get("profile"), flags, state.settings)
     plan = build_plan(state.registry, ctx)
     plan.context = context
+    if before is not None and plan.backends and context.endswith(before[1]):
+        from .capture.continuous import Continuation, HeardAfter
+
+        plan.streamed = Continuation(plan.backends[0], before[0],
+                                     HeardAfter(before[1], context[: len(context) - len(before[1])].strip()))
     recording = audio is None and not options.get("input_path")
     if options.get("continuous") and not recording:
         raise UsageError("--continuous records from the microphone; it cannot transcribe files or --input")

@@ -29,7 +29,7 @@ import sys
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..context import Formatter
@@ -58,6 +58,9 @@ PADDING = 0.4
 #: instead of "ask not"); bench/stream_accuracy.py --only continuous: WER − batch +0.013 → +0.010
 #: over six sessions (docs/streaming.md).
 LEAD = 1.0
+#: ``input.continuousOverlap``: an utterance is heard after the one before it only when both together
+#: are at most this long (s), as phrases are (``streaming.OVERLAP_SECONDS``): Whisper hears 30 s at once
+OVERLAP_SECONDS = 25.0
 #: A word: letters and digits, with apostrophes inside ("don't").
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 #: An utterance ending with this starts a new context (see :meth:`ContinuousDictation._context`).
@@ -184,6 +187,7 @@ class ContinuousDictation:
         self.segmenter: Segmenter | None = None
         self.last_speech_end = 0  #: sample where the latest utterance's speech ended
         self._previous_end: int | None = None  #: end sample of the utterance delivered before
+        self._previous: tuple[SpeechSegment, str] | None = None  #: that utterance and the backend's text of it
 
     def record(self, plan: Plan) -> None:
         """Record the session (``capture.record``) with the utterance segmenter on the recorder's taps."""
@@ -243,6 +247,12 @@ class ContinuousDictation:
             plan = self.make_plan(ctx)
             plan.context = self._context(segment)
             ctx.info["utterance span"] = {"start": segment.start / RATE, "end": segment.end / RATE, "context": plan.context}
+            after = heard_after(self.settings, self._previous, plan.context, segment)
+            if after is not None and plan.backends and self._previous is not None:
+                previous = self._previous[0]
+                plan.streamed = Continuation(plan.backends[0], previous.audio(), after)
+                ctx.info["utterance span"].update(before_start=previous.start / RATE, before_end=previous.end / RATE,
+                                                  before_text=after.text)
             stop_phrase = StopPhrase(ctx, self.settings.stop_phrase)
             plan.formatters.insert(0, stop_phrase)
             with live_text(plan, ctx) if self.live else nullcontext():
@@ -256,6 +266,7 @@ class ContinuousDictation:
         if transcript.text.strip():
             self.delivered.append(transcript)
             self._previous_end = segment.end
+            self._previous = (segment, transcript.raw_text if transcript.raw_text is not None else transcript.text)
         if stop_phrase.heard:
             self.stop_heard = True
             assert self.stop is not None
@@ -299,6 +310,46 @@ def session_context(settings: InputSettings, delivered: list[Transcript], previo
             break
         texts.insert(0, raw.strip())
     return " ".join(texts)
+
+
+@dataclass(frozen=True)
+class HeardAfter:
+    """What an utterance is heard after (``input.continuousOverlap``): the utterance before it again."""
+
+    text: str  #: the backend's text of the utterance before, which the decoder is held to
+    context: str  #: the session's text before that one (the prompt)
+
+
+def heard_after(settings: InputSettings, previous: tuple[SpeechSegment, str] | None, context: str,
+                segment: SpeechSegment) -> HeardAfter | None:
+    """With ``input.continuousOverlap``: ``segment`` is transcribed after ``previous`` (the utterance
+    delivered before it and its text) when that one's text ends the session's ``context`` (no new
+    topic, no "new paragraph" since) and both together are at most :data:`OVERLAP_SECONDS` long."""
+    if not settings.continuous_overlap or previous is None or not context:
+        return None
+    before, text = previous[0], previous[1].strip()
+    if not text or not context.endswith(text) or segment.end - before.start > OVERLAP_SECONDS * RATE:
+        return None
+    return HeardAfter(text, context[: len(context) - len(text)].strip())
+
+
+class Continuation:
+    """One utterance transcribed by ``backend`` after the one before it, heard again
+    (``backend.transcribe_continuation``): ``plan.streamed`` of that utterance's run (a failure
+    there goes on to the next backend, which gets the session's text as prompt)."""
+
+    def __init__(self, backend: Backend, before: Audio, after: HeardAfter) -> None:
+        self.backend, self.before, self.after = backend, before, after
+
+    def result(self, audio: Audio) -> Transcript:
+        from ..context import call_component
+        from ..errors import BackendError
+
+        return call_component(self.backend, "backend", BackendError, self.backend.transcribe_continuation,
+                              self.before, self.after.text, audio, self.after.context)
+
+    def cancel(self) -> None:
+        """Nothing runs in the background."""
 
 
 def is_session(recording: str | None) -> bool:
@@ -359,16 +410,22 @@ class SessionReplay:
         settings = self.ctx.settings.input
         delivered: list[Transcript] = []
         previous_end: int | None = None
+        previous: tuple[SpeechSegment, str] | None = None
         for segment in self.utterances(audio):
             context = session_context(settings, delivered, previous_end, segment)
-            method = self.backend.transcribe_segment if context else self.backend.transcribe
-            args = (segment.audio(), context) if context else (segment.audio(),)
-            transcript = call_component(self.backend, "backend", BackendError, method, *args)
+            after = heard_after(settings, previous, context, segment)
+            if after is not None and previous is not None:
+                transcript = Continuation(self.backend, previous[0].audio(), after).result(segment.audio())
+            elif context:
+                transcript = call_component(self.backend, "backend", BackendError, self.backend.transcribe_segment,
+                                            segment.audio(), context)
+            else:
+                transcript = call_component(self.backend, "backend", BackendError, self.backend.transcribe, segment.audio())
             text, heard = split_stop_phrase(transcript.text, settings.stop_phrase)
             self.texts.append((segment, text if text.strip() else ""))
             if text.strip():
                 delivered.append(transcript.with_text(text))
-                previous_end = segment.end
+                previous_end, previous = segment.end, (segment, transcript.text)
             if heard:  # the session stopped there
                 break
         self.ctx.log(f"replayed the hands-free session: {len(self.texts)} utterance(s)")

@@ -83,9 +83,13 @@ def retry(state: CliState, ref: str, **options: Any) -> None:
     """
     entry = _history_entry(ref) if ref != "last" else None
     if entry is not None and entry.start is not None and entry.end is not None and entry.recording:
-        # a --continuous utterance: its own audio and the session's text before it, as live
+        # a --continuous utterance: its own audio and the session's text before it, as live (and the
+        # utterance before it heard again, when it was)
         audio = utterance_audio(entry.recording, entry.start, entry.end)
-        run_from_options(state, options, audio, context=entry.context or "")
+        before = None
+        if entry.before_start is not None and entry.before_end is not None and entry.before_text is not None:
+            before = (utterance_audio(entry.recording, entry.before_start, entry.before_end), entry.before_text)
+        run_from_options(state, options, audio, context=entry.context or "", before=before)
         return
     run_from_options(state, options, stored_recording(ref), stored=True)
 
