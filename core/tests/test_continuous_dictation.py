@@ -299,3 +299,23 @@ def test_each_utterance_is_prompted_with_the_session_so_far_until_a_long_pause_o
     off.delivered.append(Transcript("Dear Anna,", backend="x"))
     off._previous_end = 0
     assert off._context(utterance(1)) == ""
+
+
+def test_an_utterance_is_heard_after_the_one_before_unless_off_a_new_topic_or_too_long():
+    from voice_transcriber.capture.continuous import OVERLAP_SECONDS, HeardAfter, heard_after
+
+    settings = load_settings().input
+    rate = 16_000
+
+    def utterance(start: float, seconds: float) -> SpeechSegment:
+        return SpeechSegment(0, int(start * rate), np.zeros(int(seconds * rate), dtype=np.int16))
+
+    before = (utterance(0, 5), " thanks for the draft.")
+    assert heard_after(settings, before, "Dear Anna, thanks for the draft.", utterance(6, 4)) == \
+        HeardAfter("thanks for the draft.", "Dear Anna,"), "its text held fixed, the text before it the prompt"
+    assert heard_after(settings, None, "", utterance(6, 4)) is None, "the first utterance"
+    assert heard_after(settings, before, "", utterance(6, 4)) is None, "a new topic (long pause, 'new paragraph')"
+    assert heard_after(settings, before, "Dear Anna, thanks for the draft.", utterance(6, OVERLAP_SECONDS)) is None, \
+        "both together longer than Whisper's window allows"
+    settings.continuous_overlap = False
+    assert heard_after(settings, before, "Dear Anna, thanks for the draft.", utterance(6, 4)) is None
