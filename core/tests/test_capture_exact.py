@@ -5,7 +5,8 @@ through the live phrase cutting with a lead-in and a tail of silence, and compar
 that same audio. That stands for the live path only if a live capture is exactly those samples (a
 16 kHz microphone: no resampling, no gain, nothing dropped or doubled), so that the live text is
 the replay's (``retry`` == live is pinned elsewhere). Real executable, PulseAudio pipe source fed
-in real time (as bench/post_stop_latency.py feeds it), real speech.
+in real time (as bench/post_stop_latency.py feeds it), real speech; a streamed recording and a
+hands-free (``--continuous``) session's, whose recorder feeds the utterance segmenter instead.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from vt_testing.speech import JFK_PATH
 pytestmark = pytest.mark.slow
 
 
-def test_a_live_recording_is_the_spoken_samples_after_silence(pulse, tiny_model_dir, isolated_dirs, tmp_path):
+@pytest.mark.parametrize("mode", [(), ("--continuous",)], ids=["streamed", "hands-free"])
+def test_a_live_recording_is_the_spoken_samples_after_silence(mode, pulse, tiny_model_dir, isolated_dirs, tmp_path):
     from voice_transcriber import Audio
 
     # 3 s of jfk.flac (a human voice, "And so, my fellow Americans") as the 16 kHz int16 samples a microphone gives
@@ -55,7 +57,7 @@ def test_a_live_recording_is_the_spoken_samples_after_silence(pulse, tiny_model_
     store = isolated_dirs / "xdg_state_home" / "voice-transcriber" / "recordings"
     env = {**recorder_env(pulse, tiny_model_dir, tmp_path / "runtime"), "PULSE_SOURCE": "exactmic"}
     try:
-        rec = RecordingProcess("--backend", "local", "--output", "stdout", env=env)
+        rec = RecordingProcess(*mode, "--backend", "local", "--output", "stdout", env=env)
         path = rec.wait_for_file(store)
         for start in range(0, speech.size, 160):
             chunks.put(speech[start:start + 160].tobytes())
