@@ -266,6 +266,10 @@ def test_toggle_starts_a_hands_free_session_in_the_background_and_toggle_ends_it
             os.kill(pid, signal.SIGKILL)
     texts = [entry["text"] for entry in history(isolated_dirs)]
     assert len(texts) == 2 and heard_any(texts[0], FIRST_WORDS) and heard_any(texts[1], SECOND_WORDS), texts
+    # the background recorder's session, retried: the session again, the text it delivered
+    replayed = run_cli("retry", "last", "--output", "stdout")
+    assert replayed.returncode == 0, replayed.stderr.decode()
+    assert replayed.stdout.decode().strip() == " ".join(texts)
 
 
 def test_each_utterance_is_prompted_with_the_session_so_far_until_a_long_pause_or_new_paragraph():
