@@ -5,14 +5,18 @@ from __future__ import annotations
 import subprocess
 
 from voice_transcriber_clipboard.sink import ClipboardSink
+from vt_testing.desktop import wait_until
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
                     "0000000d4944415478da63f8cfc0f01f0005000201a1e1f5e40000000049454e44ae426082")
 
 
 def own(selection: str, data: bytes, target: str = "UTF8_STRING") -> None:
+    """Put ``data`` on ``selection`` as ``target``, as an application would: once xclip's background child owns
+    it (``xclip -in`` returns before that)."""
     subprocess.run(["xclip", "-selection", selection, "-in", "-target", target], input=data,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=5)
+    wait_until(lambda: read(selection, target) == data, 10, f"{target} on the {selection} selection")
 
 
 def read(selection: str, target: str = "UTF8_STRING") -> bytes:
@@ -36,6 +40,10 @@ def test_an_image_on_the_clipboard_comes_back_as_an_image(x_window, run_sink):
     run_sink(ClipboardSink, "over an image", {"output.clipboard": {"paste": True, "restore": True,
                                                                     "pasteDelay": 0, "restoreDelay": 1.0}})
     assert x_window.wait_for("over an image") == "over an image"
+    try:  # the image is given back by an `xclip -in` whose background child takes the selection a moment later
+        wait_until(lambda: "image/png" in read("clipboard", "TARGETS").decode().split(), 10, "the image back")
+    except TimeoutError:
+        pass
     targets = read("clipboard", "TARGETS").decode().split()
     assert "image/png" in targets
     assert read("clipboard", "image/png") == PNG

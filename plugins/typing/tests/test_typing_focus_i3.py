@@ -58,12 +58,15 @@ def test_twenty_focus_switches_mid_typing_put_no_key_into_the_other_window(i3):
         assert not errors or not thread.is_alive(), errors
         i3.focus("VT_FOCUS_OTHER")
         thread.join(30)
+        rest = clipboard()
+        if SWITCHED_TEXT.endswith(rest):  # the keys sent before the switch: a loaded Tk may still be reading them
+            target.wait_for(before + SWITCHED_TEXT[:len(SWITCHED_TEXT) - len(rest)], timeout=15)
         in_other, in_target = settle_all(other, target, quiet=0.15)
         assert in_other == "", f"switch {switch}: keys reached the other window"
         assert len(errors) == 1 and isinstance(errors[0], DeliveredElsewhere), errors
         assert errors[0].outcome == "partly" and errors[0].exit_code == 3, errors[0]
         typed = in_target[len(before):]
-        assert typed and typed + clipboard() == SWITCHED_TEXT, "what was typed and what is on the clipboard make the text"
+        assert typed and typed + rest == SWITCHED_TEXT, "what was typed and what is on the clipboard make the text"
         assert "VT_FOCUS_OTHER" in str(errors[0]) and "the rest is on the clipboard" in str(errors[0])
 
 
