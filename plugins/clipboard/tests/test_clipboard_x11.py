@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import time
 
 import pytest
 
 from voice_transcriber import SinkError
 from voice_transcriber_clipboard.sink import ClipboardSink
 from voice_transcriber_clipboard.window import active_window
+from vt_testing.desktop import READ_RAW, Target, shell_ready, wait_until, xterm
 
 UNICODE = "café — naïve 😀 «quotes» \"double\" 'single' -dash"
 
@@ -52,14 +52,15 @@ def test_paste_restores_previous_clipboard(x_window, run_sink):
     assert xclip_out() == "previous content"
 
 
-def test_terminal_gets_shift_insert_and_primary(x_terminal, run_sink):
-    # xterm ignores ctrl+v; the auto chord for class XTerm is shift+Insert, which pastes PRIMARY.
-    run_sink(ClipboardSink, "terminal paste é 😀", {"output.clipboard": {"paste": True}})
-    # xterm fetches PRIMARY from its owner after the chord: a Return sent at once can overtake that transfer on
-    # a busy machine (head -n1 then reads an empty line), so let the paste land first
-    time.sleep(1.5)
-    subprocess.run(["xdotool", "key", "Return"], check=True)
-    assert x_terminal.wait_for("terminal paste é 😀\n") == "terminal paste é 😀\n"
+def test_terminal_gets_shift_insert_and_primary(x11, tmp_path, run_sink):
+    """xterm ignores ctrl+v; the auto chord for class XTerm is shift+Insert, which pastes PRIMARY. The xterm's
+    program reads its tty raw: the pasted bytes show as soon as xterm has fetched PRIMARY from its owner."""
+    out = tmp_path / "raw.txt"
+    with xterm(x11.display, READ_RAW, out) as (proc, _):
+        wait_until(lambda: shell_ready(out), 15, "the raw reader in the xterm")
+        run_sink(ClipboardSink, "terminal paste é 😀", {"output.clipboard": {"paste": True}})
+        pasted = Target(lambda: out.read_text(encoding="utf-8") if out.exists() else "", proc)
+        assert pasted.wait_for("terminal paste é 😀", timeout=15) == "terminal paste é 😀"
 
 
 def test_active_window_reports_class_and_title(x_window):
