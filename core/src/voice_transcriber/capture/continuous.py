@@ -364,7 +364,7 @@ def is_session(recording: str | None) -> bool:
     try:
         wanted = Path(recording).resolve()
         return any(entry.start is not None and entry.recording and Path(entry.recording).resolve() == wanted
-                   for entry in history.load())
+                   for entry in history.load(warn=lambda _: None))  # damaged lines: the retry's own look warns
     except (OSError, VoiceTranscriberError):
         return False
 
