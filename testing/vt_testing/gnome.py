@@ -39,9 +39,9 @@ import pytest
 from vt_testing.desktop import Target, kill_clients, require, stop, wait_until
 
 GTK_TARGET = r'''
-import os, sys, gi
+import os, sys, time, gi
 gi.require_version("Gtk", "3.0")
-from gi.repository import GLib, Gtk
+from gi.repository import GLib, Gtk, Gdk
 out, title = sys.argv[1], sys.argv[2]
 def write(path, text):
     with open(path + ".tmp", "w", encoding="utf-8") as f:
@@ -51,7 +51,18 @@ window = Gtk.Window(title=title)
 entry = Gtk.Entry()
 window.add(entry)
 entry.connect("changed", lambda e: write(out, e.get_text()))
-window.connect("notify::is-active", lambda w, _p: write(out + ".focus", "1" if w.is_active() else "0"))
+def log(event):  # what the window saw, for a failed test's report
+    with open(out + ".events", "a", encoding="utf-8") as f:
+        print(f"{time.monotonic():.3f} {event}", file=f)
+def focus_changed(w, _p):
+    write(out + ".focus", "1" if w.is_active() else "0")
+    log("focus in" if w.is_active() else "focus out")
+window.connect("notify::is-active", focus_changed)
+def key(w, e):
+    log(f"{'press' if e.type == Gdk.EventType.KEY_PRESS else 'release'} {Gdk.keyval_name(e.keyval)}")
+    return False
+window.connect("key-press-event", key)
+window.connect("key-release-event", key)
 window.connect("map-event", lambda w, _e: write(out + ".focus", "1" if w.is_active() else "0"))
 def clear_when_asked():  # the next test's turn: start empty
     if os.path.exists(out + ".clear"):
@@ -215,6 +226,22 @@ class GnomeSession:
             return 0
         return self.consent_log.read_text().count("accepted")
 
+    def overview_active(self) -> bool | None:
+        """Whether GNOME Shell shows its overview (None: it did not answer within 10 s)."""
+        said = _shell_call(self.env, "Get", "OverviewActive")
+        return None if said is None else "true" in said
+
+    def leave_overview(self, timeout: float = 30) -> None:
+        """Close the overview if it is open: there the shell has the keyboard, and no key reaches a window
+        (wl-copy's window never gets the focus either)."""
+        def closed() -> bool:
+            if self.overview_active() is False:
+                return True
+            _shell_call(self.env, "Set", "OverviewActive", "<false>")
+            return False
+
+        wait_until(closed, timeout, "the overview to close")
+
     def answers(self, timeout: float = 30) -> bool:
         """gnome-shell runs and answers a Wayland client within ``timeout`` seconds (a loaded machine's
         shell answers in well under a second; a hung one never)."""
@@ -299,16 +326,14 @@ class GnomeSession:
         shell = self.shell = spawn(["gnome-shell", "--headless", "--wayland", "--no-x11",
                                     f"--wayland-display={display}", "--virtual-monitor", "1280x800"], "gnome-shell")
 
-        def overview() -> str | None:
-            if shell.poll() is not None:
-                return "exited"
-            return _shell_call(env, "Get", "OverviewActive")
+        def started() -> bool:
+            return shell.poll() is not None or "GNOME Shell started at" in self.log_tail(lines=200)
 
-        # a loaded 2-core machine can take a minute before the shell answers on the bus
-        assert wait_until(overview, 120, "gnome-shell") != "exited", self.diagnose()
-        # the headless shell starts in the overview, where no key reaches a window
-        wait_until(lambda: _shell_call(env, "Set", "OverviewActive", "<false>") is not None
-                   and "false" in (overview() or ""), 60, "the overview to close")
+        # a loaded 2-core machine can take a minute before the shell has started; its startup animation ends
+        # in the overview, so closing the overview before that line was logged can be undone by it
+        wait_until(started, 120, "gnome-shell to start")
+        assert shell.poll() is None, self.diagnose()
+        self.leave_overview(timeout=60)
         holder = spawn([sys.executable, "-c", KEYBOARD_HOLDER], "keyboard", stdout=subprocess.PIPE,
                        stdin_pipe=True, text=True)
         assert holder.stdout.readline().strip() == "ready", self.log_tail("keyboard")
@@ -420,7 +445,13 @@ def pytest_runtest_makereport(item, call):
     if not isinstance(session, GnomeSession) or not report.failed or call.when == "teardown":
         return
     if session.answers(timeout=30):
-        report.sections.append(("GNOME session", "gnome-shell answers; the end of its log:\n" + session.log_tail()))
+        report.sections.append(("GNOME session", f"gnome-shell answers; overview open: {session.overview_active()}; "
+                                "the end of its log:\n" + session.log_tail()))
+        window = item.funcargs.get("gtk_window")
+        if isinstance(window, Target):
+            events = Path(f"{window.extra['out']}.events")
+            seen = events.read_text(encoding="utf-8").splitlines()[-60:] if events.exists() else []
+            report.sections.append(("GTK window", "its last focus changes and keys (monotonic s):\n" + "\n".join(seen)))
         return
     report.sections.append(("GNOME session", "gnome-shell does NOT answer (the next test gets a new session):\n"
                             + session.diagnose()))
@@ -470,6 +501,7 @@ def gtk_window_of_the_session(gnome, tmp_path_factory) -> Iterator[GtkWindows]:
 def gtk_window(gnome_session, gtk_window_of_the_session) -> Target:
     """A GTK3 entry (a native Wayland window), empty, with the focus; its text is read back from a file.
     The same window for every test of a session, emptied and given the focus again for each."""
+    gnome_session.leave_overview()
     target = gtk_window_of_the_session.current(gnome_session)
     out = target.extra["out"]
     clear, focus = Path(f"{out}.clear"), Path(f"{out}.focus")

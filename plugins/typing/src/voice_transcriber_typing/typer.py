@@ -183,6 +183,9 @@ def send(ctx: RunContext, piece: Piece, guard: Guard, clipboard_config: Clipboar
     keys = guard.keys
     if piece.kind == "paste":  # borrowed in the middle of typing: the clipboard is given back
         clipboard = Clipboard(ctx, clipboard_config.model_copy(update={"restore": True}))
+        # GNOME: the keys just typed may still be on their way through the compositor; wl-paste and wl-copy
+        # borrow the focus at once, and keys that arrive meanwhile go to their window (they are lost)
+        time.sleep(focus_settle(clipboard.session))
         empty = clipboard.tool.read("clipboard") is None
         doubts = clipboard.paste(piece.value, keys, run_hooks=False, guard=guard).doubts
         if empty:  # paste() waited for nothing to restore: the application reads the selection after the
