@@ -193,6 +193,18 @@ def test_prepare_in_the_background_then_transcribe_loads_once(make_backend, mode
     assert wer(JFK_TEXT, transcript.text) <= 0.15
 
 
+def test_configurations_that_differ_only_in_how_they_decode_share_the_load(make_backend, model_copy, count_loads):
+    """A daemon whose reloaded config changed the beam size, the hot words or the VAD keeps its model (each
+    decodes as its own config says: test_language_prompt_hot_words_beam_and_vad_are_passed_through); a config
+    that loads differently (here the CPU threads) loads its own."""
+    first = make_backend(model=str(model_copy))
+    second = make_backend(model=str(model_copy), beamSize=1, hotwords="Americans", vadFilter=False, fitWindow=False,
+                          continuationMarginSeconds=3)
+    assert second.loaded().whisper is first.loaded().whisper and count_loads == [str(model_copy)]
+    own = make_backend(model=str(model_copy), cpuThreads=1)
+    assert own.loaded().whisper is not first.loaded().whisper and count_loads == [str(model_copy)] * 2
+
+
 def test_corrupted_model_is_one_clear_error_and_a_fixed_one_loads(make_backend, model_copy, count_loads, jfk_path):
     good = (model_copy / "model.bin").resolve()
     (model_copy / "model.bin").unlink()

@@ -77,8 +77,16 @@ class LocalBackend(Backend):
         self.loaded()
 
     def loaded(self) -> LoadedModel:
-        key = (self.config.model_dump_json(), self.ctx.settings.language)
-        return shared_model(key, self._load)
+        """The model, loaded once per process for what loading depends on (which model, where, on what):
+        configurations that differ only in how they decode (beam size, hot words, VAD, windows, prompts)
+        share it, e.g. a daemon whose reloaded config changed the beam size, or a benchmark of beam sizes."""
+        config = self.config
+        key = (config.model, config.cache_dir, config.allow_download, config.device, config.compute_type,
+               config.cpu_threads, self.ctx.settings.language)
+        loaded = shared_model(key, self._load)
+        if config.vad_filter:
+            _load_vad()  # cached by faster-whisper: a no-op after the first
+        return loaded
 
     def transcribe(self, audio: Audio) -> Transcript:
         return self._transcribe(audio, context=None)
@@ -224,7 +232,7 @@ class LocalBackend(Backend):
         local_models.check_directory(model.path)
         device, compute_type, threads = self._runtime()
         if config.vad_filter:
-            _load_vad()
+            _load_vad()  # here too: before the model, while a head start's load runs in its thread
         whisper = local_head_start.take(str(model.path), device, compute_type, threads)  # loading since the start?
         if whisper is None:
             try:
