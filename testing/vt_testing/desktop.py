@@ -58,8 +58,8 @@ def dump():
             f.write(value)
         os.replace(out + ".tmp", out)
         last[0] = value
-    root.after(40, dump)
-root.after(40, dump)
+    root.after(10, dump)
+root.after(10, dump)
 root.mainloop()
 '''
 
@@ -84,7 +84,8 @@ def require(*tools: str) -> None:
         pytest.skip(message)
 
 
-def wait_until(check: Callable[[], object], timeout: float, what: str) -> object:
+def wait_until(check: Callable[[], object], timeout: float, what: str, interval: float = 0.03) -> object:
+    """``check()``'s first true result, asked every ``interval`` seconds; TimeoutError after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -92,7 +93,7 @@ def wait_until(check: Callable[[], object], timeout: float, what: str) -> object
             return result
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.03)
+        time.sleep(interval)
 
 
 def kill_clients(var: str, value: str) -> list[int]:
@@ -204,8 +205,8 @@ class Target:
 
     def wait_for(self, expected: str, timeout: float = 5.0) -> str:
         """The text once it equals ``expected`` (or whatever arrived when ``timeout`` ran out)."""
-        try:
-            wait_until(lambda: self.read() == expected, timeout, repr(expected))
+        try:  # reading the window's file is cheap: asked often, the test goes on as soon as the text is there
+            wait_until(lambda: self.read() == expected, timeout, repr(expected), interval=0.01)
         except TimeoutError:
             pass
         return self.read()
