@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from vt_testing.speech import JFK_TEXT, aac_copy, wer
 
-from voice_transcriber import Audio, AudioError, BackendError, RunContext
+from voice_transcriber import Audio, AudioError, BackendError, RunContext, Transcript
 from voice_transcriber.config import load_settings
 from voice_transcriber_backends.local_backend import LocalBackend
 
@@ -33,8 +33,22 @@ def make_backend(plugin_manager, tiny_model_dir):
     return make
 
 
-def test_jfk_is_transcribed_with_a_low_word_error_rate(make_backend, jfk_path):
-    transcript = make_backend().transcribe(Audio.from_file(jfk_path))
+@pytest.fixture(scope="module")
+def jfk_decoded(tiny_model_dir, jfk_path) -> tuple[Transcript, list[tuple[str, str]]]:
+    """jfk.flac transcribed with the default settings, and the events the run published: decoded once for the
+    tests that read different things of the same transcription (a decode costs ~0.7 s of CPU)."""
+    from voice_transcriber.testing import FakePlugin, isolated_environment, make_plugin_manager
+
+    events = FakePlugin()
+    with isolated_environment():  # as isolated as each test (set up before them)
+        settings = load_settings(overrides={"transcription.local.model": str(tiny_model_dir)})
+        backend = LocalBackend(RunContext(settings, pm=make_plugin_manager(fake=events)))
+        transcript = backend.transcribe(Audio.from_file(jfk_path))
+    return transcript, list(events.events)
+
+
+def test_jfk_is_transcribed_with_a_low_word_error_rate(jfk_decoded):
+    transcript, _ = jfk_decoded
     assert wer(JFK_TEXT, transcript.text) <= 0.15, transcript.text
     assert (transcript.backend, transcript.model, transcript.language) == ("local", "model", "en")
     assert transcript.audio_duration == pytest.approx(11.0, abs=0.1)
@@ -55,9 +69,9 @@ def test_format_libsndfile_cannot_read_is_decoded_by_pyav(make_backend, espeak_w
     assert wer(SENTENCES, transcript.text) <= 0.15, transcript.text
 
 
-def test_partial_text_grows_segment_by_segment_to_the_final_text(make_backend, jfk_path, fake_plugin):
-    transcript = make_backend().transcribe(Audio.from_file(jfk_path))
-    partials = [text for kind, text in fake_plugin.events if kind == "partial"]
+def test_partial_text_grows_segment_by_segment_to_the_final_text(jfk_decoded):
+    transcript, events = jfk_decoded
+    partials = [text for kind, text in events if kind == "partial"]
     assert len(partials) == len(transcript.segments) >= 2
     assert all(later.startswith(earlier) for earlier, later in zip(partials, partials[1:]))
     assert partials[-1] == transcript.text
