@@ -158,6 +158,39 @@ def test_audio_decoding_errors_are_one_line(tmp_path):
         Audio.from_file(tmp_path / "missing.flac")
 
 
+def test_audio_known_empty_without_decoding(tmp_path, jfk_path):
+    """A WAV of its header alone (a recording stopped before the microphone opened) is known empty from its
+    header; the pipeline then asks no backend (a model would load for nothing) and says "no speech"."""
+    import wave
+
+    import numpy as np
+
+    from voice_transcriber.recordings import wav_bytes
+
+    empty = tmp_path / "empty.wav"
+    with wave.open(str(empty), "wb") as wav:
+        wav.setnchannels(1), wav.setsampwidth(2), wav.setframerate(16_000)
+    assert empty.stat().st_size == 44
+    assert Audio.from_file(empty).known_empty and Audio.from_file(empty).duration == 0.0
+    assert Audio.from_bytes(wav_bytes(b"")).known_empty and Audio.from_samples(np.zeros(0, np.float32), 16_000).known_empty
+    assert not Audio.from_bytes(wav_bytes(b"\0\0" * 160)).known_empty
+    assert not Audio.from_file(jfk_path).known_empty and not Audio.from_samples(np.zeros(1, np.float32), 16_000).known_empty
+    garbage = tmp_path / "notes.wav"
+    garbage.write_bytes(b"x" * 44)
+    assert not Audio.from_file(garbage).known_empty  # not a WAV: the decoder says what is wrong, as before
+
+
+def test_an_empty_recording_asks_no_backend_and_is_no_speech(cli, tmp_path, extra):
+    import wave
+
+    empty = tmp_path / "empty.wav"
+    with wave.open(str(empty), "wb") as wav:
+        wav.setnchannels(1), wav.setsampwidth(2), wav.setframerate(16_000)
+    result = run(cli, empty, "-b", "fake-down,fake-crash", "-o", "fake-list")  # either would fail if asked
+    assert f"no speech detected in {empty}; nothing delivered" in result.stderr
+    assert "refused" not in result.stderr and "boom" not in result.stderr and ListSink.delivered == []
+
+
 def test_audio_resamples_to_16k_mono(jfk_path):
     samples = Audio.from_file(jfk_path).pcm()
     assert samples.ndim == 1 and samples.dtype.name == "float32"

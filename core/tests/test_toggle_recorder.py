@@ -208,6 +208,50 @@ def test_fifty_rapid_toggles_leave_no_recorder_and_no_orphan(desk, tmp_path):
     assert desk.recorders() == []
 
 
+#: The recorder's entry point (``python -m voice_transcriber ARGS``, as ``control.spawn_recorder`` runs it) that writes
+#: the names of the modules it loaded to the file ``sys.argv[1]`` at exit.
+RECORDER_DUMPING_MODULES = """
+import atexit, sys
+out = sys.argv.pop(1)
+atexit.register(lambda: open(out, "w").write("\\n".join(sorted(sys.modules))))
+sys.argv[0] = "voice-transcriber"
+from voice_transcriber.__main__ import main
+main()
+"""
+
+
+def test_a_recorder_stopped_while_it_starts_opens_no_microphone_and_ends_as_silence(desk, tmp_path):
+    """A hotkey's next press reaching a recorder that is still starting: the launcher starts it with the stop
+    signals blocked (``control.spawn_recorder``), so the stop waits for its handlers. Nothing was said into the
+    recording: it opens no device and loads neither the audio stack nor the model (the local backend is the one
+    configured), and ends as a silent recording does: "no speech detected", exit 0, its (empty) WAV kept and
+    marked delivered, the outcome published. Fifty rapid toggles start and stop 25 such recorders."""
+    modules = tmp_path / "modules.txt"
+    blocked = {signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        recorder = subprocess.Popen([sys.executable, "-c", RECORDER_DUMPING_MODULES, str(modules)],
+                                    env={**os.environ, "VOICE_TRANSCRIBER_BACKGROUND": "1"}, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    os.kill(recorder.pid, signal.SIGUSR1)  # pending until its handlers exist
+    out, err = recorder.communicate(timeout=120)
+
+    [recording] = list_recordings()
+    assert recorder.returncode == 0, err.decode()
+    assert out == b"" and err.decode() == f"voice-transcriber: no speech detected in {recording}; nothing delivered\n"
+    assert recording.stat().st_size == 44 and recording.with_suffix(".delivered").exists()  # a valid WAV of 0 s
+    loaded = set(modules.read_text().split())
+    assert not loaded & {"sounddevice", "_sounddevice", "numpy", "soundfile", "faster_whisper", "ctranslate2"}, loaded
+    assert {"voice_transcriber.config", "voice_transcriber.plugins"} <= loaded  # the config and plugins did load
+    status = desk.status(linger=60)
+    assert (status["state"], status["error"], status["id"]) == ("failed", "no speech detected", recording.stem), status
+    retried = desk.vt("retry", "last", "--output", "stdout")  # the empty take retried: silence again, not an error
+    assert retried.returncode == 0 and retried.stdout == b"", retried.stderr.decode()
+    assert f"no speech detected in {recording}" in retried.stderr.decode()
+
+
 def test_kill_9_mid_recording_then_retry_last_and_the_stale_pid_is_cleaned(desk, jfk16k):
     started = desk.vt("start", "--wait")
     pid = _pid(started.stdout.decode())

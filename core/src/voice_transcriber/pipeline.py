@@ -81,7 +81,11 @@ def run(audio: Audio, plan: Plan, ctx: RunContext) -> Transcript:
     """Transcribe ``audio``, format the text, deliver it to every sink; return the final record."""
     streamed, plan.streamed = plan.streamed, None
     with ctx.stage("transcribe"):
-        transcript = ctx.transcript = transcribe(audio, plan.backends, ctx, streamed, plan.context)
+        if streamed is None and audio.known_empty:  # e.g. stopped before the microphone opened: no model loads for it
+            transcript = ctx.transcript = Transcript(text="", backend=plan.backends[0].name if plan.backends else "",
+                                                     audio_duration=0.0)
+        else:
+            transcript = ctx.transcript = transcribe(audio, plan.backends, ctx, streamed, plan.context)
     ctx.transcript_ready(transcript)
     with ctx.stage("format"):
         transcript = ctx.transcript = format_text(transcript, plan.formatters, ctx)

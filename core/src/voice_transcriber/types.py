@@ -75,10 +75,26 @@ class Audio:
         return pcm_blocks(self, rate, seconds)
 
     @property
+    def known_empty(self) -> bool:
+        """True when the audio certainly holds no sample, seen without decoding it: no samples, or a WAV
+        of its header alone (a recording stopped before the microphone opened). False says nothing."""
+        if self.samples is not None:
+            return len(self.samples) == 0
+        if self.data is not None:
+            return _header_only_wav(self.data)
+        try:
+            with open(self.path, "rb") as file:  # type: ignore[arg-type]
+                return _header_only_wav(file.read(_WAV_HEADER + 1))
+        except (OSError, TypeError):
+            return False
+
+    @property
     def duration(self) -> float:
         """Length in seconds (reads only the header for files)."""
         if self.samples is not None and self.sample_rate:
             return len(self.samples) / self.sample_rate
+        if self.known_empty:
+            return 0.0
         import soundfile
 
         try:
@@ -101,6 +117,15 @@ class Audio:
         except Exception as exc:  # libsndfile reports unknown formats with several types
             raise decode_error(self.label, exc) from exc
         return samples, int(rate)
+
+
+_WAV_HEADER = 44  #: bytes of a canonical RIFF/WAVE header (as the recorder and Python's ``wave`` write it)
+
+
+def _header_only_wav(head: bytes) -> bool:
+    """``head`` is a whole canonical WAV file whose data chunk is empty."""
+    return (len(head) == _WAV_HEADER and head[:4] == b"RIFF" and head[8:16] == b"WAVEfmt "
+            and head[36:40] == b"data" and head[40:44] == b"\0\0\0\0")
 
 
 @dataclass(frozen=True)

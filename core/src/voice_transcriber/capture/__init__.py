@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..pipeline import Plan
     from ..types import Audio
     from .recorder import Recorder
+    from .stops import StopControl
 
 __all__ = ["record"]
 
@@ -52,6 +53,8 @@ def record(ctx: RunContext, plan: Plan, *, settings: InputSettings | None = None
         check_available()
     mic, stop = early.take(settings.device)
     stop = stop or StopControl().install()
+    if mic is None and stop.before_recording and attach is None:
+        return _nothing_recorded(ctx, stop)
     try:
         mic = mic or Microphone(settings.device)
         ctx.info["microphone"] = f"{mic.name} at {mic.rate} Hz" + ("" if mic.rate == 16_000 else " (resampled)")
@@ -87,6 +90,32 @@ def record(ctx: RunContext, plan: Plan, *, settings: InputSettings | None = None
         ctx.warn(f"the microphone overflowed {mic.overflows} time(s): bits of audio were dropped (the machine was too busy)")
     # The pipeline reads the file it will keep (decoded lazily): what is transcribed is what `retry` gets.
     audio = Audio.from_file(file.path) if file.path else Audio.from_bytes(wav_bytes(pcm), label="the recording (in memory)")
+    recorder_done()  # the next `toggle` starts a new recording
+    ctx.recording_stopped(audio)
+    return audio
+
+
+def _nothing_recorded(ctx: RunContext, stop: StopControl) -> Audio:
+    """The take of a recorder stopped before its device opened (``early.start``): empty, through the
+    same hooks and files as any recording (its WAV, the run state, the recorder's PID file removed), so
+    that the run ends as a silent one does, "no speech detected", at the cost of a status query."""
+    from ..control import recorder_done
+    from ..recordings import RecordingFile, wav_bytes
+    from ..types import Audio
+
+    try:
+        file = RecordingFile(ctx.run_id, warn=ctx.warn)
+        file.close()  # a valid WAV of no samples
+        ctx.info["recording"] = str(file.path) if file.path else None
+        ctx.info["recorded_seconds"] = 0.0
+        ctx.log(f"stopped ({stop.reason}) before the microphone opened: nothing recorded")
+        ctx.recording_started()
+    except BaseException:
+        recorder_done()
+        raise
+    finally:
+        stop.after_recording()
+    audio = Audio.from_file(file.path) if file.path else Audio.from_bytes(wav_bytes(b""), label="the recording (in memory)")
     recorder_done()  # the next `toggle` starts a new recording
     ctx.recording_stopped(audio)
     return audio

@@ -82,6 +82,14 @@ def start(argv: list[str]) -> None:
         return  # a subcommand, --help, --input or an option this parser does not know
     stop = StopControl().install()
     hint = device_hint(options)
+    if stop.requested_at is not None:
+        # Stopped while starting: the launcher (``control.spawn_recorder``) starts a recorder with the stop
+        # signals blocked, and the hotkey's next press came before the handlers existed. Nothing was said into
+        # this recording and what is said after a stop is not part of it: the device stays closed (no
+        # sounddevice, PortAudio or numpy) and the recorder ends at once with an empty take (``capture.record``).
+        stop.before_recording = True
+        hand_over(None, stop, hint)
+        return
     # Until the first block arrives, this thread (importing the command line next) hands the GIL to
     # PortAudio's callback thread within 0.5 ms instead of Python's 5 ms: the recording starts when the
     # device delivers, not when an import lets go. The first block restores the interval.

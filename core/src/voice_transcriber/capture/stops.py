@@ -39,6 +39,9 @@ class StopControl:
         self.cancelled = False
         #: True while the recorder's loop watches these requests; before that, a cancel aborts at once
         self.watched = False
+        #: True when the stop was already pending as the handlers were installed, before any device
+        #: opened (a hotkey's ``stop`` reached a recorder that was still starting): nothing to record
+        self.before_recording = False
         self._previous: dict[int, Any] = {}
 
     def install(self) -> StopControl:
