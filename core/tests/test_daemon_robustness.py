@@ -99,10 +99,11 @@ def test_daemon_stop_is_bounded_while_the_server_hangs_and_retry_recovers_the_re
     assert status["state"] == "failed" and f"voice-transcriber retry {recordings[0].stem}" in status["error"]
     retried = world.vt("retry", "last", "--backend", "local", "--output", "stdout")
     assert retried.returncode == 0, retried.stderr
-    # the recording is the point here, not tiny.en's hearing of its first word: at load 15-19 it gave "please end
-    # the report by friday" once (greedy decoding of espeak speech the starved virtual mic delivered slightly
-    # differently)
-    assert "the report by friday" in normalise(retried.stdout)
+    # the recording is the point here, not tiny.en's hearing of each word: at load 15-19 it gave "please end the
+    # report by friday" once and "please end the report on friday" once (greedy decoding of espeak speech the
+    # starved virtual mic delivered slightly differently)
+    heard = normalise(retried.stdout)
+    assert "report" in heard and "friday" in heard, heard
 
 
 def test_exit_codes_through_the_daemon_as_the_readme_says(world):

@@ -32,8 +32,10 @@ def test_a_long_passage_is_transcribed_phrase_by_phrase_while_it_is_spoken(pulse
     rec.wait_for_file(store)
     pulse.play(wav).wait(timeout=60)
     # the last sentence's phrase ended at the silence after it (each "phrase N (a–b s) finished" line is
-    # logged as the recorder cuts it); a late line leaves the assertions below to say what went wrong
-    rec.wait_for_stderr(lambda lines: sum(" finished" in line and "phrase " in line for line in lines) >= len(spans))
+    # logged as the recorder cuts it; a rolling commit, input.streamingCommit, cuts a sentence once more, and
+    # says so); a late line leaves the assertions below to say what went wrong
+    rec.wait_for_stderr(lambda lines: sum(" finished" in line and "phrase " in line for line in lines)
+                        >= len(spans) + sum(" committed at " in line for line in lines))
     rec.signal(signal.SIGUSR1)
     code, out, err = rec.finish()
 
@@ -41,10 +43,12 @@ def test_a_long_passage_is_transcribed_phrase_by_phrase_while_it_is_spoken(pulse
     # greedy tiny.en on espeak speech: the phrase cuts move by a few samples with each real-time capture, and
     # the words with them (0.29 seen once in a full run); streamed vs batch accuracy is measured in bench/
     assert wer(reference, out) < 0.35, out
-    streamed = re.search(r"info: streamed phrases = (\d+), (\d+) done when the recording ended", err)
+    streamed = re.search(r"info: streamed phrases = (\d+), (\d+) done when the recording ended.*, (\d+) commit", err)
     assert streamed, err
-    phrases, done = int(streamed.group(1)), int(streamed.group(2))
-    assert phrases == len(spans), f"one phrase per sentence: {err}"
+    phrases, done, commits = (int(group) for group in streamed.groups())
+    # one phrase per sentence, and one more for each rolling commit (under load re-decodes agree on the words
+    # of a sentence still being spoken now and then: 1 of 4 once at load 15)
+    assert phrases == len(spans) + commits, f"one phrase per sentence: {err}"
     assert done >= phrases // 2, "the early phrases were transcribed while the recording went on"
     assert "info: tail = none" in err, "the passage had ended before the stop: no tail"
     assert "Traceback" not in err
