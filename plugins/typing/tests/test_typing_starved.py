@@ -28,7 +28,8 @@ TYPE = ("from voice_transcriber_clipboard.keys import key_tool; import sys; "
 
 
 def starved(argv: list[str], log: Path, when: str) -> list[str]:
-    """``argv`` held STALL_US at its sleeps ``when`` (strace's syscall delay injection: ``1+`` every one)."""
+    """``argv`` held STALL_US at its sleeps ``when`` (strace's syscall delay injection: ``1+`` every one,
+    ``2..3`` the second and third)."""
     if shutil.which("strace") is None:
         (pytest.fail if os.environ.get("CI") else pytest.skip)("strace is not installed (see .ci/apt-packages.txt)")
     probe = subprocess.run(["strace", "-f", "-qq", "--seccomp-bpf", "-o", "/dev/null", "-e", "trace=clock_nanosleep",
@@ -47,13 +48,16 @@ def run_starved(argv: list[str], tmp_path: Path, when: str = "1+") -> int:
 
 
 def test_starved_virtual_keyboard_types_each_key_once_on_sway(foot_window, tmp_path):
-    held = run_starved([sys.executable, "-c", TYPE, "virtual-keyboard", "wayland"], tmp_path)
+    """Its sleeps: the new keyboard's settle, then one between each two keys: the two between "v", "v" and "x"
+    are held."""
+    held = run_starved([sys.executable, "-c", TYPE, "virtual-keyboard", "wayland"], tmp_path, "2..3")
     assert held >= 2  # stopped between the keys, longer than sway's repeat delay
     assert foot_window.wait_for("vvx\n") == "vvx\n"
 
 
 def test_starved_xtest_types_each_key_once_on_x11(x_window, tmp_path):
-    held = run_starved([sys.executable, "-c", TYPE, "xtest", "x11"], tmp_path)
+    """Its sleeps: one after each key typed: the two between "v", "v" and "x" are held."""
+    held = run_starved([sys.executable, "-c", TYPE, "xtest", "x11"], tmp_path, "1..2")
     assert held >= 2
     assert x_window.wait_for("vvx\n") == "vvx\n"
 
