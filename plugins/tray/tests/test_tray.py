@@ -141,7 +141,8 @@ def test_the_tray_on_xfce4_panel(pulse, tiny_model_dir, espeak_wav, tmp_path):
         _screenshot(host, "idle")
 
         monitor = host.monitor(name, tmp_path / "signals.txt")
-        time.sleep(0.3)
+        # gdbus says who owns the name once the bus answered it, after its signal subscription: it hears them all now
+        wait(lambda: " is owned by " in (tmp_path / "signals.txt").read_text(errors="replace"), 30, "gdbus monitor")
         try:
             # Left click: a recording starts in the daemon, on the virtual microphone.
             daemon, since = world.daemon_status()["pid"], time.monotonic()
