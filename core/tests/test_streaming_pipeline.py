@@ -397,7 +397,7 @@ def test_without_streaming_commit_re_decodes_only_feed_the_live_text(monkeypatch
 
 
 class ClockWords(PhraseBackend):
-    """Says "wK" for each whole second K of the recording a phrase (or part of one) holds, said K+0.1 to
+    """Says "wK," for each whole second K of the recording a phrase (or part of one) holds, said K+0.1 to
     K+0.9 s in, with timings: re-decodes agree on what they both heard. ``held``: a decode of at least
     that many seconds waits for ``gate`` (a whole phrase still being transcribed at the stop)."""
 
@@ -412,7 +412,7 @@ class ClockWords(PhraseBackend):
         if audio.duration >= self.held:
             self.gate.wait(10)
         self.decoded.append((round(start, 1), round(audio.duration, 1)))
-        words = tuple(Segment(k + 0.1 - start, k + 0.9 - start, f"w{k}")
+        words = tuple(Segment(k + 0.1 - start, k + 0.9 - start, f"w{k},")
                       for k in range(int(np.ceil(start - 1e-6)), int(start + audio.duration - 0.9 + 1e-6) + 1))
         return Transcript(" ".join(word.text for word in words), backend=self.name, words=words)
 
@@ -433,15 +433,36 @@ def test_at_the_stop_only_what_follows_the_agreed_words_of_the_last_phrase_is_tr
     for _ in range(4):  # re-decodes of 0–1, 0–2 (agree on w0), 1–3 (agree on w1), 2–4 s (w2)
         spoken.grow(1.0)
     assert spoken.index == 0 and backend.decoded == [(0.0, 1.0), (0.0, 2.0), (1.0, 2.0), (2.0, 2.0)]
-    assert ctx.partials[-1] == "w0 w1 w2 w3"  # the live text: the agreed words and the latest re-decode after them
+    assert ctx.partials[-1] == "w0, w1, w2, w3,"  # the live text: the agreed words and the latest re-decode after them
     backend.decoded.clear()
     session.add(SpeechSegment(0, 0, phrase(0, 0, 4.5).samples, final=True))
     transcript = session.result(whole())
-    assert transcript.text == "w0 w1 w2 w3"
+    assert transcript.text == "w0, w1, w2, w3,"
     assert backend.decoded == [(3.0, 1.5)]  # only the rest after the cut (3.0 s) was transcribed
     assert ctx.info["agreed before the stop"] == "3 word(s), 3.0 s; 1.5 s left"
     assert [commit.to_list()[1:] for commit in session.commits] == [[2 * RATE, 1], [3 * RATE, 1], [4 * RATE, 1]]
     assert transcript.extra["streamed_commits"] == [commit.to_list() for commit in session.commits]
+
+
+def test_agreed_words_end_only_after_a_word_that_ends_a_clause(ctx, monkeypatch):
+    """The rest left at the stop starts at a clause (after a comma, a full stop …), not inside one:
+    agreed words after the last such word wait for one."""
+    ctx.settings.input.streaming_commit_at_stop = True
+    backend = ClockWords(ctx)
+    said = backend.transcribe_segment
+    backend.transcribe_segment = lambda audio, context: _without_commas(said(audio, context), keep="w1,")
+    session = StreamingTranscription(backend, ctx)
+    spoken = SpokenPhrase(session)
+    for _ in range(4):
+        spoken.grow(1.0)
+    assert [word.text for word in session._agreed.words] == ["w0", "w1,"]  # not w2: it ends no clause
+    session.add(SpeechSegment(0, 0, phrase(0, 0, 4.5).samples, final=True))
+    assert session.result(whole()).text == "w0 w1, w2 w3"
+
+
+def _without_commas(transcript: Transcript, keep: str) -> Transcript:
+    words = tuple(Segment(w.start, w.end, w.text if w.text == keep else w.text.rstrip(",")) for w in transcript.words)
+    return Transcript(" ".join(w.text for w in words), backend=transcript.backend, words=words)
 
 
 def test_a_phrase_that_ends_at_a_pause_while_recording_is_transcribed_whole(ctx):
@@ -456,7 +477,7 @@ def test_a_phrase_that_ends_at_a_pause_while_recording_is_transcribed_whole(ctx)
     session.add(SpeechSegment(0, 0, phrase(0, 0, 4.5).samples))
     session.add(SpeechSegment(1, 5 * RATE, phrase(0, 0, 2.0).samples, final=True))
     transcript = session.result(whole())
-    assert transcript.text == "w0 w1 w2 w3 w5 w6"
+    assert transcript.text == "w0, w1, w2, w3, w5, w6,"
     assert (0.0, 4.5) in backend.decoded and session.commits == [] and "agreed before the stop" not in ctx.info
 
 
@@ -476,4 +497,4 @@ def test_a_phrase_ended_at_a_pause_just_before_the_stop_and_not_transcribed_yet_
         assert (0.0, 4.5) not in backend.decoded  # not waited for: still held
     finally:
         backend.gate.set()
-    assert transcript.text == "w0 w1 w2 w3" and len(session.commits) == 3 and (3.0, 1.5) in backend.decoded
+    assert transcript.text == "w0, w1, w2, w3," and len(session.commits) == 3 and (3.0, 1.5) in backend.decoded

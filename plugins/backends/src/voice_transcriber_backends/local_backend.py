@@ -127,7 +127,7 @@ class LocalBackend(Backend):
         if prefix_tokens > PROMPT_TOKENS // 2:  # a long phrase said fast: hear this one alone
             return self.transcribe_segment(audio, " ".join(part for part in (context, before_text) if part))
         language = self._language(loaded)
-        words: list[Segment] | None = [] if self._timing_words() else None
+        words: list[Segment] | None = [] if self._timing_words(partial) else None
         heard, _, language = self._run(loaded, np.concatenate([head, tail]), language, context, whole=False,
                                        prefix=prefix, prefix_tokens=prefix_tokens, own_seconds=tail.size / 16_000,
                                        words=words)
@@ -176,13 +176,13 @@ class LocalBackend(Backend):
                           extra={"model_path": str(loaded.model.path), "device": loaded.device},
                           words=_own_words(tuple(words or ()), text))
 
-    def _timing_words(self) -> bool:
-        """The streaming core commits words of the phrase being spoken (``input.streamingCommit``,
-        ``input.streamingCommitAtStop``) or hears
+    def _timing_words(self, partial: bool = True) -> bool:
+        """The streaming core commits words of the phrase being spoken (``input.streamingCommit``) or hears
         only the end of the phrase before again (``input.streamingOverlapSeconds``): give each streamed
-        phrase's words with their timings."""
+        phrase's words with their timings. With ``input.streamingCommitAtStop`` only the re-decodes of the
+        phrase being spoken (``partial``; a first phrase's cannot be told apart) need them."""
         settings = self.ctx.settings.input
-        return bool(settings.streaming_commit or settings.streaming_commit_at_stop
+        return bool(settings.streaming_commit or (settings.streaming_commit_at_stop and partial)
                     or (settings.streaming_overlap and settings.streaming_overlap_seconds))
 
     def checks(self) -> Iterable[Check]:
