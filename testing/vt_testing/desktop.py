@@ -240,7 +240,7 @@ def focus_x_window(title: str, display: str) -> str:
                                env=env, capture_output=True, text=True, timeout=5)
         return found.stdout.split()[0] if found.stdout.split() else None
 
-    window_id = wait_until(search, 15, f"window {title} on {display}")
+    window_id = wait_until(search, 60, f"window {title} on {display}")  # an xterm took > 15 s at load 39
     if not give_x_focus(display, int(window_id)):
         raise RuntimeError(f"window {title} on {display} did not take the focus")
     return window_id

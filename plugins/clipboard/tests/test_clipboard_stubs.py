@@ -38,7 +38,9 @@ def test_wl_copy_argv_and_waits_until_it_owns_the_selection(fake_wayland, stub_t
                       "n=int(p.read_text()) if p.exists() else 0\np.write_text(str(n+1))\n"
                       f"sys.stdout.write('stale' if n < 2 else {TEXT!r})\n", encoding="utf-8")
     script.chmod(0o755)
-    run_sink(ClipboardSink, TEXT, {"output.clipboard": {"selection": "primary"}})
+    # a long verify timeout: the point is the wait for the third read, and each read is a Python process
+    # (three of them took more than the default 1 s at load 39)
+    run_sink(ClipboardSink, TEXT, {"output.clipboard": {"selection": "primary", "verifyTimeout": 60}})
     assert wl_copy.argvs() == [["wl-copy", "--primary", "--type", "text/plain;charset=utf-8"]]
     assert wl_copy.calls()[0]["stdin"] == TEXT
     assert counter.read_text() == "3"
