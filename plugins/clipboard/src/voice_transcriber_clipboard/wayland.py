@@ -64,6 +64,18 @@ def focus_settle(session: str) -> float:
     return FOCUS_SETTLE if compositor is not None and not compositor.data_control else 0.0
 
 
+def settle_before_borrowing(session: str) -> None:
+    """Before wl-paste/wl-copy borrow the focus on a compositor without data-control (GNOME): give the
+    keys just typed time to reach the window, or they go to the borrowing window (lost). The portal
+    answers a key before mutter has delivered it; a compositor busy with something else (a new keymap,
+    a loaded machine) delivers later. After the settle a round trip to the compositor: one still busy
+    answers only once it has caught up."""
+    delay = focus_settle(session)
+    if delay:
+        time.sleep(delay)
+        probe(timeout=5.0)
+
+
 def socket_path(environ: Mapping[str, str] | None = None) -> str | None:
     env = os.environ if environ is None else environ
     name = env.get("WAYLAND_DISPLAY")

@@ -29,7 +29,7 @@ from voice_transcriber_clipboard.focus import identity as focus_identity
 from voice_transcriber_clipboard.keys import KeyTool, key_tool
 from voice_transcriber_clipboard.paste import Clipboard, around_keys, is_terminal
 from voice_transcriber_clipboard.tools import detect_session, first_line
-from voice_transcriber_clipboard.wayland import focus_settle
+from voice_transcriber_clipboard.wayland import focus_settle, settle_before_borrowing
 from voice_transcriber_clipboard.window import WindowInfo, active_window
 
 NEWLINE_KEYS = {"enter": "Return", "shift+enter": "shift+Return"}
@@ -183,9 +183,7 @@ def send(ctx: RunContext, piece: Piece, guard: Guard, clipboard_config: Clipboar
     keys = guard.keys
     if piece.kind == "paste":  # borrowed in the middle of typing: the clipboard is given back
         clipboard = Clipboard(ctx, clipboard_config.model_copy(update={"restore": True}))
-        # GNOME: the keys just typed may still be on their way through the compositor; wl-paste and wl-copy
-        # borrow the focus at once, and keys that arrive meanwhile go to their window (they are lost)
-        time.sleep(focus_settle(clipboard.session))
+        settle_before_borrowing(clipboard.session)  # GNOME: the keys just typed reach the window first
         empty = clipboard.tool.read("clipboard") is None
         doubts = clipboard.paste(piece.value, keys, run_hooks=False, guard=guard).doubts
         if empty:  # paste() waited for nothing to restore: the application reads the selection after the
