@@ -282,7 +282,9 @@ def test_kill_9_mid_recording_then_retry_last_and_the_stale_pid_is_cleaned(desk,
     assert desk.vt("cancel", "--wait").returncode == 130
 
 
-def test_a_backend_failure_names_the_recording_and_the_retry_command(desk, espeak_wav):
+def test_a_backend_failure_names_the_recording_and_the_retry_command(desk, espeak_wav, monkeypatch):
+    # the refused connection is retried as always, without the 0.5 + 1 s of backoff (the failure is the point)
+    monkeypatch.setenv("VOICE_TRANSCRIBER_TRANSCRIPTION__OPENAI__RETRY_BACKOFF", "0.05")
     since = time.monotonic()
     started = desk.vt("start", "--backend", "openai", "--wait")  # openai on a closed port: refused
     assert started.returncode == 0
