@@ -444,27 +444,6 @@ def test_at_the_stop_only_what_follows_the_agreed_words_of_the_last_phrase_is_tr
     assert transcript.extra["streamed_commits"] == [commit.to_list() for commit in session.commits]
 
 
-def test_agreed_words_end_only_after_a_word_that_ends_a_clause(ctx, monkeypatch):
-    """The rest left at the stop starts at a clause (after a comma, a full stop …), not inside one:
-    agreed words after the last such word wait for one."""
-    ctx.settings.input.streaming_commit_at_stop = True
-    backend = ClockWords(ctx)
-    said = backend.transcribe_segment
-    backend.transcribe_segment = lambda audio, context: _without_commas(said(audio, context), keep="w1,")
-    session = StreamingTranscription(backend, ctx)
-    spoken = SpokenPhrase(session)
-    for _ in range(4):
-        spoken.grow(1.0)
-    assert [word.text for word in session._agreed.words] == ["w0", "w1,"]  # not w2: it ends no clause
-    session.add(SpeechSegment(0, 0, phrase(0, 0, 4.5).samples, final=True))
-    assert session.result(whole()).text == "w0 w1, w2 w3"
-
-
-def _without_commas(transcript: Transcript, keep: str) -> Transcript:
-    words = tuple(Segment(w.start, w.end, w.text if w.text == keep else w.text.rstrip(",")) for w in transcript.words)
-    return Transcript(" ".join(w.text for w in words), backend=transcript.backend, words=words)
-
-
 def test_a_phrase_that_ends_at_a_pause_while_recording_is_transcribed_whole(ctx):
     """Agreements only matter at the stop: a phrase the speaker ended with a pause and went on after
     is transcribed whole, as without them, and no commit is kept."""

@@ -67,13 +67,13 @@ MIN_COMMIT_SECONDS = 2.0
 #: With ``input.streamingCommitAtStop``: the rest of the phrase left at the stop is heard after the
 #: words of its agreed part said in their last this many seconds (``input.streamingOverlapSeconds``
 #: when that is shorter); None: after all of them, as a phrase after the phrase before (offline,
-#: medium-1 × 4 lead-ins, streamed − batch: −0.010 with all of them, −0.003 with the last 3 s)
+#: medium-1 × 4 lead-ins, streamed − batch: −0.007 with all of them, +0.010 with the last 3 s)
 STOP_OVERLAP_SECONDS: float | None = None
+#: ... and a re-decode of what follows the agreed words (while recording) hears only their last this many
+#: seconds: it only finds the next words to agree on, and is done sooner (the backend is free sooner at a pause)
+PROBE_OVERLAP_SECONDS = 3.0
 #: ... and at least this much audio is left after the agreed words (less: the phrase is transcribed whole)
 MIN_REST_SECONDS = 0.3
-#: ... and the agreed words end with a word that ends a clause (the rest starts at a clause, not mid-phrase)
-CLAUSE_CUTS = True
-CLAUSE_ENDS = ",.;:?!"
 
 
 @dataclass(frozen=True)
@@ -408,7 +408,7 @@ class StreamingTranscription:
         shift = (cut - probe.start) / 16_000
         rest = tuple(Segment(w.start - shift, w.end - shift, w.text) for w in words[count:])
         following = _part(probe, cut, probe.end, index + 1)
-        self._probe = (index + 1, cut, self._context_for(index + 1, cut), self._before_span(following), rest)
+        self._probe = (index + 1, cut, self._context_for(index + 1, cut), self._before_span(following, probe=True), rest)
 
     def _split_last(self, force: bool) -> None:
         """The recording has ended (``input.streamingCommitAtStop``): the last phrase, when it ended at a
@@ -618,7 +618,7 @@ class StreamingTranscription:
             wait([early])  # running on another worker (a concurrent backend): its transcript may do
         with self._lock:
             context = self._context_for(segment.index, segment.start)
-            before = self._before(segment)
+            before = self._before(segment, probe=probe)
             span = (before[0].start, before[0].end) if before else None
             answer = self._answers.get(_key(segment))
         if confirmed and answer is not None and answer[0] == context and self._heard.get(_key(segment)) == span:
@@ -669,7 +669,7 @@ class StreamingTranscription:
         of at least :data:`MIN_COMMIT_SECONDS` — are ready to be committed. Lock held."""
         words = transcript.words
         stop = not self.settings.streaming_commit  # input.streamingCommitAtStop
-        if self._replaying or not words or span != self._before_span(segment) \
+        if self._replaying or not words or span != self._before_span(segment, probe=True) \
                 or context != (self._context_for(segment.index, segment.start) if stop else self._context_for(segment.index)):
             return
         previous, self._probe = self._probe, (segment.index, segment.start, context, span, words)
@@ -682,8 +682,6 @@ class StreamingTranscription:
             agreed += 1
         count = min(agreed, len(words) - 1)
         if stop:  # kept for the stop
-            if CLAUSE_CUTS:  # only after a word that ends a clause (a comma, a full stop …)
-                count = next((i for i in range(count, 0, -1) if words[i - 1].text[-1:] in CLAUSE_ENDS), 0)
             if count > 0:
                 judged, tail = self._judged_at.get(_key(segment), (0, False))
                 self._extend(segment, transcript, count, judged, tail)
@@ -736,7 +734,7 @@ class StreamingTranscription:
                 texts[-1] = (transcript.text.strip(), self._segments[fitting[-1][0]], transcript.words)
         return texts
 
-    def _before(self, segment: SpeechSegment) -> tuple[SpeechSegment, str, str] | None:
+    def _before(self, segment: SpeechSegment, probe: bool = False) -> tuple[SpeechSegment, str, str] | None:
         """What ``segment`` is heard after, for ``backend.transcribe_continuation``
         (``input.streamingOverlap``): the phrase before it — only its last words, those said in its
         last ``input.streamingOverlapSeconds``, when the backend gave their timings — the text of
@@ -752,8 +750,9 @@ class StreamingTranscription:
         previous, text, words = texts[-1][1], texts[-1][0], texts[-1][2]
         earlier = " ".join(text for text, _, _ in texts[:-1] if text)
         seconds = self.settings.streaming_overlap_seconds
-        if _key(previous) in self._heads and STOP_OVERLAP_SECONDS:  # the rest of the phrase left at the stop
-            seconds = min(seconds or STOP_OVERLAP_SECONDS, STOP_OVERLAP_SECONDS)
+        overlap = PROBE_OVERLAP_SECONDS if probe else STOP_OVERLAP_SECONDS
+        if _key(previous) in self._heads and overlap:  # what follows agreed words (input.streamingCommitAtStop)
+            seconds = min(seconds or overlap, overlap)
         cut = _cut(previous, words, seconds)
         if cut is not None:  # hear only the words after the cut again; those before it join the prompt
             at, first = cut
@@ -764,9 +763,9 @@ class StreamingTranscription:
             return None
         return previous, text, earlier
 
-    def _before_span(self, segment: SpeechSegment) -> tuple[int, int] | None:
+    def _before_span(self, segment: SpeechSegment, probe: bool = False) -> tuple[int, int] | None:
         """Where the phrase :meth:`_before` gives lies ((start, end) samples), None: heard alone. Lock held."""
-        before = self._before(segment)
+        before = self._before(segment, probe)
         return (before[0].start, before[0].end) if before else None
 
     def _report(self) -> None:
