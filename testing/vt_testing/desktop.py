@@ -58,8 +58,8 @@ def dump():
             f.write(value)
         os.replace(out + ".tmp", out)
         last[0] = value
-    root.after(10, dump)
-root.after(10, dump)
+    root.after(40, dump)
+root.after(40, dump)
 root.mainloop()
 '''
 
@@ -485,7 +485,11 @@ def _foot(wayland: SwaySession, program: str) -> Iterator[Target]:
     proc = wayland.spawn(argv, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: sway_focused_app(wayland) == "vt-foot-target", 10, "foot to get the focus")
+        focused = time.monotonic()
         wait_until(lambda: shell_ready(out), 15, "the shell in foot to set up its tty")
+        # and foot 0.3 s after taking the focus, as before the tty's readiness was waited for: one foot test failed
+        # once (-n 2, load ~10) without it, unexplained; kept until that is understood
+        time.sleep(max(0.0, focused + 0.3 - time.monotonic()))
         yield Target(_read_file(out), proc)
     finally:
         stop(proc, group=True)
