@@ -151,6 +151,11 @@ def test_ctrl_c_ends_the_session_and_everything_said_is_delivered(pulse, env, st
     ("Stop diction.", ("Stop diction.", False)),  # two letters off
     ("Stop vacation.", ("Stop vacation.", False)),
     ("Stab dictation.", ("Stab dictation.", False)),  # a short word must be heard exactly
+    ("Top dictation.", ("", True)),  # tiny.en, once in a CI rehearsal: the utterance's first sound clipped
+    ("Top, the dictation!", ("", True)),
+    ("Go to the top dictation.", ("Go to the top dictation.", False)),  # only at the utterance's start
+    ("Tp dictation.", ("Tp dictation.", False)),
+    ("Op dictation.", ("Op dictation.", False)),
     ("Don't stop dictating.", ("Don't stop dictating.", False)),
 ])
 def test_stop_phrase_is_matched_at_the_end_without_case_or_punctuation(text, expected):

@@ -78,7 +78,9 @@ def split_stop_phrase(text: str, phrase: str | None) -> tuple[str, bool]:
     "stop, dictation!" both end with the phrase "stop dictation". Between the phrase's words a
     filler (:data:`FILLERS`) may stand, as people say it and as Whisper hears it: "Stop the
     dictation." ends with "stop dictation" too. A long word may be misheard by one letter
-    (:func:`_same`): tiny.en hears "Stop victation." now and then."""
+    (:func:`_same`): tiny.en hears "Stop victation." now and then. When the phrase is the whole
+    utterance, its first word may have lost its first letter, the sound the cut at the utterance's
+    start may clip: tiny.en heard "Top dictation." in a CI rehearsal."""
     wanted = [_comparable(word) for word in WORD.findall(phrase or "")]
     found = list(WORD.finditer(text))
     if not wanted:
@@ -88,7 +90,8 @@ def split_stop_phrase(text: str, phrase: str | None) -> tuple[str, bool]:
         if position and index >= 0 and not _same(found[index].group(), word):
             while index >= 0 and _comparable(found[index].group()) in FILLERS:
                 index -= 1
-        if index < 0 or not _same(found[index].group(), word):
+        if index < 0 or not (_same(found[index].group(), word) or (
+                index == 0 and position == len(wanted) - 1 and _clipped(found[index].group(), word))):
             return text, False
         index -= 1
     return text[: found[index + 1].start()].rstrip(SEPARATORS), True
@@ -96,6 +99,11 @@ def split_stop_phrase(text: str, phrase: str | None) -> tuple[str, bool]:
 
 def _comparable(word: str) -> str:
     return word.casefold().replace("’", "'")
+
+
+def _clipped(heard: str, wanted: str) -> bool:
+    """``heard`` is ``wanted`` (comparable, three letters or more) without its first letter."""
+    return len(wanted) >= 3 and _comparable(heard) == wanted[1:]
 
 
 #: The shortest word of a stop phrase that may be heard with one letter wrong, missing or added.
