@@ -235,16 +235,9 @@ def test_a_rolling_commit_cuts_the_phrase_being_spoken_between_words_and_retry_c
     agreed on end phrases where no pause is — cut between two words, none lost or doubled (as good as
     batch) — so that little is left at the stop. A replay with those commits (``retry`` reads them
     from the history entry) cuts and decodes the same: the same text."""
-    from vt_testing.passages import natural_passage
-
     from voice_transcriber.streaming import replay
 
-    pcm, reference = natural_passage("short-1")
-    pcm = bytes(int(0.5 * 16_000) * 2) + pcm + bytes(int(0.4 * 16_000) * 2)
-    backend = LocalBackend(RunContext(load_settings(overrides={"transcription.local.model": str(tiny_model_dir),
-                                                               "transcription.local.beamSize": 1,
-                                                               "input.streamingCommit": True})))
-    audio = Audio.from_samples(np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768, 16_000)
+    backend, audio, reference = _greedy_backend_on_passage(tiny_model_dir, "short-1", "input.streamingCommit")
     live = replay(backend.ctx, backend, audio, simulate=True)
     text = live.result(audio).text
     phrases = [(segment, future.result().text.split()) for segment, future in live._phrases]
@@ -270,16 +263,9 @@ def test_a_commit_at_the_stop_leaves_only_the_words_after_the_agreed_ones_and_re
     it (same text); only the phrase the stop ends is split, after the words two re-decodes agreed on,
     so less is left to transcribe after the stop; as good as batch; a replay with the kept commits
     (``retry``) gives the same text."""
-    from vt_testing.passages import natural_passage
-
     from voice_transcriber.streaming import replay
 
-    pcm, reference = natural_passage("short-2")
-    pcm = bytes(int(0.5 * 16_000) * 2) + pcm + bytes(int(0.4 * 16_000) * 2)
-    backend = LocalBackend(RunContext(load_settings(overrides={"transcription.local.model": str(tiny_model_dir),
-                                                               "transcription.local.beamSize": 1,
-                                                               "input.streamingCommitAtStop": True})))
-    audio = Audio.from_samples(np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768, 16_000)
+    backend, audio, reference = _greedy_backend_on_passage(tiny_model_dir, "short-2", "input.streamingCommitAtStop")
     live = replay(backend.ctx, backend, audio, simulate=True)
     text = live.result(audio).text
     phrases = [(segment, future.result().text) for segment, future in live._phrases]
@@ -296,3 +282,17 @@ def test_a_commit_at_the_stop_leaves_only_the_words_after_the_agreed_ones_and_re
     assert (head.start, rest.end) == (last.start, last.end) and rest.end - rest.start < last.end - last.start
     assert wer(reference, text) <= wer(reference, backend.transcribe(audio).text) + 0.05, text
     assert retried_text == text and [s.start for s, _ in retried._phrases] == [s.start for s, _ in phrases]
+
+
+def _greedy_backend_on_passage(tiny_model_dir, name: str, setting: str) -> tuple[LocalBackend, Audio, str]:
+    """tiny.en decoding greedily with ``setting`` on, and the natural passage ``name`` with 0.5 s of silence before
+    it and 0.4 s after (as a recording stopped by a hand on a hotkey); its reference text."""
+    from vt_testing.passages import natural_passage
+
+    pcm, reference = natural_passage(name)
+    pcm = bytes(int(0.5 * 16_000) * 2) + pcm + bytes(int(0.4 * 16_000) * 2)
+    backend = LocalBackend(RunContext(load_settings(overrides={"transcription.local.model": str(tiny_model_dir),
+                                                               "transcription.local.beamSize": 1,
+                                                               setting: True})))
+    audio = Audio.from_samples(np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768, 16_000)
+    return backend, audio, reference
