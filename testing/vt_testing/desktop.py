@@ -334,10 +334,28 @@ def xterm(display: str, program: str, out: Path, name: str = "VT_XTERM") -> Iter
     """An xterm (class XTerm) running ``sh -c program out``, given the focus; yields it and its window id."""
     require("xterm")
     title = f"{name}_{os.getpid()}_{time.monotonic_ns()}"
-    proc = subprocess.Popen(["xterm", "-u8", "-title", title, "-e", "sh", "-c", program, str(out)],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "DISPLAY": display})
+    errors = Path(f"{out}.xterm-errors")
+
+    def start() -> subprocess.Popen:
+        with errors.open("wb") as err:
+            return subprocess.Popen(["xterm", "-u8", "-title", title, "-e", "sh", "-c", program, str(out)],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                                    env={**os.environ, "DISPLAY": display})
+
+    proc = start()
     try:
+        for _ in range(3):
+            # xterm (set-group-id utmp here) now and then said "Can't open display" on the worker's first use of
+            # a fresh Xvfb that xdotool and xdpyinfo reached at that moment (1 in ~6 runs of its files at -n 2):
+            # start it again, and say what it said if it keeps failing
+            try:
+                proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                break
+            time.sleep(0.5)
+            proc = start()
+        if proc.poll() is not None:
+            raise RuntimeError(f"xterm exited ({proc.returncode}): {errors.read_text(errors='replace')[-300:]}")
         yield proc, focus_x_window(title, display)
     finally:
         stop(proc)
