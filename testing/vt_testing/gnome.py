@@ -509,7 +509,7 @@ def gtk_window(gnome_session, gtk_window_of_the_session) -> Target:
 
     def focused() -> bool:
         if gnome_session.overview_active() is not False:  # the shell has the keyboard there
-            _shell_call(gnome_session.env, "Set", "OverviewActive", "<false>")
+            gnome_session.leave_overview()
             return False
         if focus.read_text() == "1":
             return True
