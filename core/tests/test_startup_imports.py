@@ -170,11 +170,12 @@ def test_the_quick_reader_names_the_plugins_group():
 # --- plugins imported only when what they provide is used (the plugin index) ------------------------------
 
 JFK = Path(__file__).resolve().parents[2] / "samples" / "jfk.flac"
-#: Plugins that take part in every run (they implement event hooks): imported at every start.
-EVERY_RUN = {"voice_transcriber_notify.notifications", "voice_transcriber_clipboard.sink",
-             "voice_transcriber_benchmark.plugin"}
-#: Plugins that only provide components or commands nobody asked for in a dictation through vt-seconds to stdout.
+#: Plugins that observe every run (they implement hooks of events every run has): imported as those fire.
+EVERY_RUN = {"voice_transcriber_notify.notifications", "voice_transcriber_benchmark.plugin"}
+#: Plugins that only provide components, commands or hooks nobody asked for in a dictation of a file through
+#: vt-seconds to stdout (the clipboard plugin watches recordings start, and a file is no recording).
 UNUSED = {"voice_transcriber_backends.local_backend", "voice_transcriber_backends.openai_backend",
+          "voice_transcriber_clipboard.sink",
           "voice_transcriber_benchmark.command",  # its plugin observes every run; its command is not used
           "voice_transcriber_formatter.llm", "voice_transcriber_formatter.rules", "voice_transcriber_typing.sink",
           "voice_transcriber_tray.plugin", "voice_transcriber_notify.launcher"}

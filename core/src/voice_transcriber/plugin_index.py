@@ -7,11 +7,9 @@ components it registers (kind, name, config section and that section's keys), th
 declares (``vt_register_settings``) and the commands it adds (``vt_register_commands``, with their help
 lines); plus what the command line shows without loading (``cli/help_index.py``).
 
-The next commands read it back (:func:`read`) instead of importing every plugin: a plugin that
-implements a hook of a run (an event hook, ``vt_active_window``: any hook not in
-:data:`voice_transcriber.plugins.DEFERRABLE`) is
-imported at start, as before; the others when one of their components, commands or checks is used
-(:meth:`voice_transcriber.plugin_manager.PluginManager.defer`). The index is valid while its
+The next commands read it back (:func:`read`) instead of importing every plugin: each plugin is
+imported when one of its components, commands or checks is used, or when a hook it implements is
+called (an event hook as its event fires; :meth:`voice_transcriber.plugin_manager.PluginManager.defer`). The index is valid while its
 *fingerprint* holds: each entry point, its distribution's folder (name and version) and the
 modification time of its module. Nothing is remembered while a plugin is broken (each command then
 loads every plugin and reports it), nor when ``VOICE_TRANSCRIBER_PLUGINS``/``LOAD_PLUGINS``/

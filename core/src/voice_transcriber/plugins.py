@@ -9,9 +9,12 @@ and only the third-party plugins named (by entry-point or distribution name; emp
 loads none), ``VOICE_TRANSCRIBER_DISABLE_PLUGINS=a,b`` skips some, and
 ``VOICE_TRANSCRIBER_TRACE_PLUGINS=1`` prints every hook call to stderr.
 
-Given the plugin index (:mod:`voice_transcriber.plugin_index`), :func:`get_plugin_manager` imports at
-start only the plugins that take part in every run (those implementing a hook outside
-:data:`DEFERRABLE`); the others are *deferred*: known by what they provide, imported when it is used.
+Given the plugin index (:mod:`voice_transcriber.plugin_index`), :func:`get_plugin_manager` imports no
+plugin at start: each is *deferred*, known by what the index says it provides, and imported when that is
+used: one of its components or commands, or a hook it implements when that hook is called (an event
+hook as its event fires, ``vt_active_window`` when a profile asks). ``history`` or ``config path`` then
+import no plugin, and a file transcribed to stdout not the clipboard plugin, which only watches
+recordings start.
 """
 
 from __future__ import annotations
@@ -37,31 +40,20 @@ FIRST_PARTY = frozenset({
     "voice-transcriber-clipboard", "voice-transcriber-typing", "voice-transcriber-notify",
     "voice-transcriber-benchmark", "voice-transcriber-tray",
 })
-#: Hooks whose implementations can wait until what they contribute is asked for: components, config
-#: sections, commands and doctor checks (the plugin index knows them until then). A plugin that
-#: implements any other hook (an event hook, ``vt_active_window``) is imported at every start.
-DEFERRABLE = frozenset({"vt_register_backends", "vt_register_formatters", "vt_register_sinks",
-                        "vt_register_settings", "vt_register_commands", "vt_doctor_checks"})
-
-
 def get_plugin_manager(*, load_entry_points: bool = True, environ: Mapping[str, str] | None = None,
                        index: Mapping[str, Any] | None = None) -> PluginManager:
     """A fresh manager with the hookspecs and (by default) every installed plugin loaded.
 
-    With ``index`` (a valid plugin index, :func:`voice_transcriber.plugin_index.read`), the plugins that
-    implement only :data:`DEFERRABLE` hooks are deferred: imported when one of their components, commands
-    or hooks is used (importlib.metadata is not needed either: the index names each plugin's module)."""
+    With ``index`` (a valid plugin index, :func:`voice_transcriber.plugin_index.read`), every plugin is
+    deferred: imported when one of its components, commands or hooks is used (importlib.metadata is not
+    needed either: the index names each plugin's module)."""
     environ = os.environ if environ is None else environ
     pm = PluginManager(hookspecs)
     if load_entry_points and index is not None:
         pm.indexed = dict(index["plugins"])
         for name, record in sorted(index["plugins"].items()):
             origin = Origin(record.get("dist", ""), record.get("version", ""))
-            load = functools.partial(_load_target, pm, name, record["value"], origin)
-            if set(record.get("hooks", ())) - DEFERRABLE:
-                load()
-            else:
-                pm.defer(name, Deferred(origin, record, load))
+            pm.defer(name, Deferred(origin, record, functools.partial(_load_target, pm, name, record["value"], origin)))
     elif load_entry_points:
         for ep in _selected_entry_points(environ):
             _load(pm, ep)
