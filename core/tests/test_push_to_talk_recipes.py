@@ -73,6 +73,9 @@ PAUSE = 1.5
 PAUSE_MARGIN = 0.2
 #: How many cycles may be run again because the desktop ran a repeat after the key was up (see below).
 LATE_DESKTOP_RETRIES = 3
+#: How long the sway toggle key is held: past sway's 250 ms repeat delay, with ~5 repeats (25 a second) that
+#: each run ``toggle`` within the guard.
+HELD = 0.45
 
 
 def ticks_now() -> float:
@@ -90,12 +93,12 @@ def fired_after(runtime: Path, ticks: float) -> bool:
     return fired > ticks
 
 
-def users_pause(runtime: Path, released: float) -> None:
-    """The user's pause before the next press, once the key's commands finished: ``PAUSE`` after the release
+def users_pause(runtime: Path, released: float, pause: float = PAUSE) -> None:
+    """The user's pause before the next press, once the key's commands finished: ``pause`` after the release
     (``time.monotonic()``), and more than the guard after the last command the desktop ran for the key,
     measured on the clock the guard itself reads (``last-toggle.json``'s fired ticks, the process start
     times): a desktop that forked a repeat late is waited for as long as the guard needs."""
-    time.sleep(max(0.0, released + PAUSE - time.monotonic()))
+    time.sleep(max(0.0, released + pause - time.monotonic()))
     try:
         fired = json.loads((runtime / "voice-transcriber" / "last-toggle.json").read_text())["fired"]
     except (OSError, ValueError, KeyError):
@@ -105,10 +108,11 @@ def users_pause(runtime: Path, released: float) -> None:
         time.sleep(left / os.sysconf("SC_CLK_TCK"))
 
 
-def toggle_cycles(hold: Callable[[], object], runtime: Path) -> tuple[int, int, int]:
+def toggle_cycles(hold: Callable[[], object], runtime: Path, pause: float = PAUSE) -> tuple[int, int, int]:
     """``CYCLES`` times: a held press to start, a held press to stop (each held past the repeat
-    delay). Return (presses after which nothing recorded, presses after which something still did,
-    recordings of cycles run again).
+    delay), with the user's ``pause`` (:func:`users_pause`) before each press but the first. Return
+    (presses after which nothing recorded, presses after which something still did, recordings of
+    cycles run again).
 
     A cycle that went wrong is run again when the desktop ran the key's command after the key was
     released: it was behind (a starved desktop forks its repeats late), and a repeat it forked more
@@ -120,9 +124,9 @@ def toggle_cycles(hold: Callable[[], object], runtime: Path) -> tuple[int, int, 
     released: float | None = None
     while done < CYCLES:
         if released is not None:  # the user's pause after the cycle before (none after the last: no press follows)
-            users_pause(runtime, released)
+            users_pause(runtime, released, pause)
         before = len(list_recordings())
-        started, stopped, late, released = toggle_cycle(hold, runtime)
+        started, stopped, late, released = toggle_cycle(hold, runtime, pause)
         if (not started or not stopped) and late and retried < LATE_DESKTOP_RETRIES:
             retried += 1
             wait_until(lambda: all_recorded(runtime), 60, "the recordings of the cycle to end")
@@ -132,7 +136,7 @@ def toggle_cycles(hold: Callable[[], object], runtime: Path) -> tuple[int, int, 
     return missed, strays, recordings
 
 
-def toggle_cycle(hold: Callable[[], object], runtime: Path) -> tuple[bool, bool, bool, float]:
+def toggle_cycle(hold: Callable[[], object], runtime: Path, pause: float = PAUSE) -> tuple[bool, bool, bool, float]:
     """A held press to start and a held press to stop, with the user's pause (:func:`users_pause`) between them:
     (a recording ran after the first, nothing after the second, the desktop ran a command after a release,
     when the second was released). The pause after the second is the caller's, before a next press."""
@@ -145,7 +149,7 @@ def toggle_cycle(hold: Callable[[], object], runtime: Path) -> tuple[bool, bool,
     except TimeoutError:
         started = False
     late = fired_after(runtime, released_ticks)
-    users_pause(runtime, released)
+    users_pause(runtime, released, pause)
     hold()
     released, released_ticks = time.monotonic(), ticks_now()
     stopped = settled_after_release(runtime)
@@ -156,7 +160,7 @@ def toggle_cycle(hold: Callable[[], object], runtime: Path) -> tuple[bool, bool,
 def test_sway_toggle_key_held_past_the_repeat_delay_toggles_once(ptt_world, tmp_path):
     runtime = ptt_world
     with maybe_daemon(True), launch_sway(tmp_path, dict(os.environ), SWAY_TOGGLE) as sway:
-        missed, strays, retried = toggle_cycles(lambda: sway.hold("F10", 0.7), runtime)
+        missed, strays, retried = toggle_cycles(lambda: sway.hold("F10", HELD), runtime)
         assert (missed, strays) == (0, 0), f"of {CYCLES} held start presses {missed} left nothing recording; " \
                                            f"of {CYCLES} held stop presses {strays} left a recording running"
         wait_until(lambda: all_recorded(runtime), 60, "the last recording to end")
@@ -184,7 +188,8 @@ def test_kde_toggle_recipe_with_the_key_held(ptt_world):
     runtime, toggle = ptt_world, kde_toggle()
     assert f"--repeat-guard {GUARD:g}" in toggle, toggle
     repeats: list[int] = []
-    missed, strays, retried = toggle_cycles(lambda: repeats.append(KDE.hold(0.7, toggle)), runtime)
+    # the replay forks every command before hold() returns (none comes late): the guard's wait alone is the pause
+    missed, strays, retried = toggle_cycles(lambda: repeats.append(KDE.hold(0.7, toggle)), runtime, pause=0)
     assert min(repeats) > 1, "the key was held past Plasma's repeat delay: the command ran again"
     assert (missed, strays) == (0, 0), f"of {CYCLES} held start presses {missed} left nothing recording; " \
                                        f"of {CYCLES} held stop presses {strays} left one running"

@@ -233,9 +233,13 @@ def _read_file(path: Path) -> Callable[[], str]:
     return lambda: path.read_text(encoding="utf-8") if path.exists() else ""
 
 
-def focus_x_window(title: str, display: str) -> str:
+def focus_x_window(title: str, display: str, still_starting: Callable[[], None] | None = None) -> str:
+    """Wait for the window titled ``title`` on ``display`` and give it the focus; its id. ``still_starting`` is
+    called before each look (it may raise, or start the program again, when the program exited)."""
     env = {**os.environ, "DISPLAY": display}
     def search() -> str | None:
+        if still_starting is not None:
+            still_starting()
         found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"],
                                env=env, capture_output=True, text=True, timeout=5)
         return found.stdout.split()[0] if found.stdout.split() else None
@@ -342,21 +346,24 @@ def xterm(display: str, program: str, out: Path, name: str = "VT_XTERM") -> Iter
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                                     env={**os.environ, "DISPLAY": display})
 
-    proc = start()
-    try:
-        for _ in range(3):
-            # xterm (set-group-id utmp here) now and then said "Can't open display" on the worker's first use of
-            # a fresh Xvfb that xdotool and xdpyinfo reached at that moment (1 in ~6 runs of its files at -n 2):
-            # start it again, and say what it said if it keeps failing
-            try:
-                proc.wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                break
-            time.sleep(0.5)
-            proc = start()
-        if proc.poll() is not None:
+    proc, starts = start(), 1
+
+    def still_starting() -> None:
+        # xterm (set-group-id utmp here) now and then said "Can't open display" on the worker's first use of
+        # a fresh Xvfb that xdotool and xdpyinfo reached at that moment (1 in ~6 runs of its files at -n 2):
+        # one that exited before its window showed is started again (up to 3 times), and what it said is
+        # in the error if it keeps failing. Looked at while its window is searched for: no wait of its own.
+        nonlocal proc, starts
+        if proc.poll() is None:
+            return
+        if starts == 4:
             raise RuntimeError(f"xterm exited ({proc.returncode}): {errors.read_text(errors='replace')[-300:]}")
-        yield proc, focus_x_window(title, display)
+        time.sleep(0.5)
+        proc, starts = start(), starts + 1
+
+    try:
+        window = focus_x_window(title, display, still_starting)
+        yield proc, window
     finally:
         stop(proc)
 
