@@ -187,7 +187,7 @@ class LocalBackend(Backend):
 
     def checks(self) -> Iterable[Check]:
         try:
-            import faster_whisper  # noqa: F401
+            local_head_start.import_faster_whisper()
         except ImportError:
             return [Check("local faster-whisper", False, "not installed", INSTALL_FIX)]
         return [self._model_check(), Check("local device", True, "{}, compute type {}, {} CPU threads".format(*self._runtime()))]

@@ -39,11 +39,17 @@ def quiet_openmp() -> None:
 
 def whisper_model_class() -> Any:
     """``faster_whisper.WhisperModel``, imported with OpenMP waiting passively and PyAV deferred."""
+    return import_faster_whisper().WhisperModel
+
+
+def import_faster_whisper() -> types.ModuleType:
+    """``faster_whisper``, imported with OpenMP waiting passively and PyAV deferred: every import of it
+    in this plugin goes through here (the model, ``doctor``'s check, a download)."""
     quiet_openmp()
     _defer("av")
-    from faster_whisper import WhisperModel
+    import faster_whisper
 
-    return WhisperModel
+    return faster_whisper
 
 
 class _Deferred(types.ModuleType):

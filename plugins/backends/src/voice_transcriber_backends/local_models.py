@@ -51,11 +51,43 @@ def default_cache_dir() -> Path:
 
 
 def known_repos() -> dict[str, str]:
-    """Size name → Hugging Face repo, as faster-whisper itself maps them."""
-    from faster_whisper import utils
+    """Size name → Hugging Face repo, as faster-whisper itself maps them.
 
-    # faster-whisper keeps the table private; available_models() gives only the names.
-    return dict(getattr(utils, "_MODELS", {}))
+    faster-whisper keeps the table private (``available_models()`` gives only the names), and importing
+    it loads CTranslate2, tokenizers, huggingface_hub and PyAV (~0.15 s of CPU) that ``models list``,
+    ``doctor`` or a model lookup do not need: the table is read from its source as a literal, and only
+    a faster-whisper whose source holds none (another layout) is imported for it."""
+    table = _literal_table("faster_whisper", "utils.py", "_MODELS")
+    if table is None:
+        from faster_whisper import utils
+
+        table = getattr(utils, "_MODELS", {})
+    return dict(table)
+
+
+def _literal_table(package: str, filename: str, name: str) -> dict[str, str] | None:
+    """The dict literal assigned to ``name`` at the top of ``package``'s module ``filename``, read without
+    importing the package; None when the package or the literal is not there."""
+    import ast
+    from importlib.util import find_spec
+
+    try:
+        spec = find_spec(package)
+        folders = list(spec.submodule_search_locations or []) if spec is not None else []
+        tree = ast.parse(Path(folders[0], filename).read_bytes()) if folders else None
+    except (ImportError, ValueError, OSError, SyntaxError):
+        return None
+    for node in tree.body if tree is not None else []:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        if targets and node.value is not None and any(isinstance(target, ast.Name) and target.id == name for target in targets):
+            try:
+                table = ast.literal_eval(node.value)
+            except ValueError:
+                return None
+            if isinstance(table, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in table.items()):
+                return table
+            return None
+    return None
 
 
 def repo_id(name: str) -> str:
