@@ -93,9 +93,10 @@ while True:
         desktop = Atspi.get_desktop(0)
         for i in range(desktop.get_child_count()):
             app = desktop.get_child_at_index(i)
-            # the dialog is xdg-desktop-portal-gnome's window; the shell's own tree, all its actors, is not
-            # walked: walking it five times a second kept the idle shell (and this script) at ~12 % of a core
-            nodes = list(walk(app)) if app is not None and app.get_name() != "gnome-shell" else []
+            # the dialog is xdg-desktop-portal-gnome's window: only the portals' trees are walked (walking the
+            # shell's, all its actors, five times a second kept the idle shell and this script at ~12 % of a core)
+            portal = app is not None and (app.get_name() or "").startswith("xdg-desktop-portal")
+            nodes = list(walk(app)) if portal else []
             allow = [n for n in nodes if n.get_role_name() == "check box" and n.get_name() == "Allow remote interaction"]
             share = [n for n in nodes if n.get_role_name() == "push button" and (n.get_name() or "").endswith("Share")]
             if allow and share:
