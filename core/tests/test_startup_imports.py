@@ -35,11 +35,13 @@ def loaded(tmp_path):
            "XDG_RUNTIME_DIR": str(tmp_path / "runtime")}
     (tmp_path / "runtime").mkdir(mode=0o700)
 
-    def run(*args: str, extra_env: dict[str, str] | None = None) -> tuple[set[str], str]:
+    def run(*args: str, extra_env: dict[str, str] | None = None, code: int | None = 0) -> tuple[set[str], str]:
+        """``args`` run by the real entry point: the modules it loaded and its stdout (``code``: its exit
+        status, or None for any)."""
         dump = tmp_path / "modules.json"
         result = subprocess.run([sys.executable, "-c", RUN, str(dump), *args], env={**env, **(extra_env or {})},
                                 capture_output=True, text=True, timeout=120)
-        assert result.returncode == 0, result.stderr
+        assert code is None or result.returncode == code, result.stderr
         return set(json.loads(dump.read_text())), result.stdout
 
     return run
@@ -284,3 +286,90 @@ def test_help_for_a_narrow_terminal_or_with_root_options_is_clicks(loaded):
     assert "click" in modules and max(len(line) for line in narrow.splitlines()) <= 58
     modules, _ = loaded("--debug", "transcribe", "--help")
     assert "click" in modules and not {m for m in modules if m.startswith("voice_transcriber_")}
+
+
+# --- the commands bench/command_startup.py measures: what each imports -----------------------------------
+
+#: Every library of the audio, model and network stacks (``av._core``: PyAV itself, not faster-whisper's stand-in).
+AUDIO_MODEL_NETWORK = {"numpy", "sounddevice", "soundfile", "soxr", "faster_whisper", "ctranslate2", "tokenizers",
+                       "onnxruntime", "av._core", "httpx"}
+
+
+def plugins_of(modules: set[str]) -> set[str]:
+    return {m for m in modules if m.startswith("voice_transcriber_")}
+
+
+def test_commands_that_read_no_config_import_no_plugin_and_no_config_schema(loaded):
+    """Plugins are imported when something of theirs is used, event observers included: nothing of a plugin
+    is used here, and no config is read, so neither a plugin nor pydantic loads."""
+    loaded("config", "path")  # writes the plugin index (every plugin, once)
+    for args, code in [(("history",), 0), (("config", "path"), 0), (("stop", "--wait"), 1)]:
+        modules, out = loaded(*args, code=code)
+        assert "click" in modules, args  # the full command line, not a fast path
+        assert not plugins_of(modules), args
+        assert not {"pydantic", *AUDIO_MODEL_NETWORK} & modules, args
+
+
+def test_models_list_and_doctor_import_no_pyav_and_models_list_no_model_runtime(loaded):
+    """``models list`` reads faster-whisper's table of model names from its source: no CTranslate2, tokenizers,
+    PyAV or numpy; ``doctor`` imports faster-whisper to check it, with PyAV deferred as for a transcription."""
+    loaded("config", "path")
+    modules, out = loaded("models", "list")
+    assert "tiny.en" in out
+    assert not AUDIO_MODEL_NETWORK & modules
+    assert not plugins_of(modules) - {"voice_transcriber_backends", "voice_transcriber_backends.local_backend",
+                                      "voice_transcriber_backends.local_cli", "voice_transcriber_backends.local_config",
+                                      "voice_transcriber_backends.local_models", "voice_transcriber_backends.local_head_start",
+                                      "voice_transcriber_backends.languages", "voice_transcriber_backends.prompts",
+                                      "voice_transcriber_backends.runaway"}
+    modules, out = loaded("doctor", code=None)  # FAIL lines for what this machine lacks (a display, a server)
+    assert "ok    local model: tiny.en" in out and "faster_whisper" in modules
+    assert "av._core" not in modules
+
+
+def write_config(tmp_path: Path, config: dict) -> None:
+    folder = tmp_path / "config" / "voice-transcriber"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+
+
+def test_a_local_transcription_without_the_vad_imports_no_vad_runtime_pyav_network_or_unused_plugin(loaded, tmp_path):
+    """The Silero VAD (onnxruntime) loads only when the VAD filter is on; PyAV only for a format libsndfile
+    cannot read; the clipboard plugin only when a recording starts or its sink is used."""
+    write_config(tmp_path, {"transcription": {"local": {"vadFilter": False}}})
+    args = ("transcribe", str(JFK))
+    loaded(*args)  # the plugin index (every plugin, once) and the head start's record
+    modules, out = loaded(*args)
+    assert "ask not what your country can do for you" in out
+    assert "faster_whisper" in modules
+    assert not {"onnxruntime", "av._core", "httpx", "click", "sounddevice"} & modules
+    assert plugins_of(modules) & UNUSED == {"voice_transcriber_backends.local_backend"}
+
+
+def test_an_http_transcription_imports_no_model_runtime_and_no_unused_plugin(loaded, tmp_path, httpserver):
+    httpserver.expect_request("/v1/audio/transcriptions", method="POST").respond_with_json(
+        {"text": "ask not what your country can do for you"})
+    write_config(tmp_path, {"transcription": {"backend": "openai", "openai": {
+        "baseUrl": httpserver.url_for("/v1"), "apiKey": "none"}}})
+    loaded("config", "path")
+    modules, out = loaded("transcribe", str(JFK))
+    assert out.strip() == "ask not what your country can do for you"
+    assert "httpx" in modules
+    assert not {"faster_whisper", "ctranslate2", "onnxruntime", "av._core", "tokenizers", "click", "sounddevice"} & modules
+    assert plugins_of(modules) & UNUSED == {"voice_transcriber_backends.openai_backend"}
+
+
+def test_retry_of_a_stored_recording_imports_only_the_plugins_it_uses(loaded, tmp_path, seconds_plugin):
+    import soundfile
+
+    folder = tmp_path / "state" / "voice-transcriber" / "recordings"
+    folder.mkdir(parents=True, mode=0o700)
+    samples, rate = soundfile.read(JFK, dtype="int16")
+    soundfile.write(folder / "20261206-120000-abc123.wav", samples, rate)
+    args = ("retry", "last", "--backend", "vt-seconds", "--output", "stdout")
+    loaded("config", "path", extra_env=seconds_plugin)
+    modules, out = loaded(*args, extra_env=seconds_plugin)
+    assert out.strip().endswith("seconds heard")  # phrase by phrase, as a live run would have streamed it
+    assert "vt_seconds_mod" in modules and EVERY_RUN <= modules
+    assert not UNUSED & modules
+    assert not {"faster_whisper", "av._core", "httpx", "sounddevice"} & modules
