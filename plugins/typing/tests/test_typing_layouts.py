@@ -74,7 +74,9 @@ def test_x11_layout_typed_exactly(x_layout, x_window, x11, tool, run_sink):
     text = TEXTS[x_layout]
     keys = {"keyDelayMs": 4} if tool == "xtest" else {}  # xtest's keys reach the window in order however fast
     run_sink(TypingSink, text, {"output.typing": {**FAST, **keys, "tool": tool}})
-    arrived = x_window.wait_for(text, timeout=15)
+    arrived = x_window.wait_for(text, timeout=15 if tool == "xtest" else 2)
+    if tool == "xdotool" and arrived != text:  # every key was sent: a loaded Tk is behind, or xdotool dropped one
+        arrived = x_window.settle(quiet=1.0, timeout=15)  # (then the text stops short: no 15 s wait for it)
     if tool == "xdotool" and arrived != text:  # xtest (the X11 default) is held exact; xdotool is the fallback
         pytest.xfail(f"xdotool dropped a character under {x_layout} (seen once: a dead-key backtick): {arrived!r}")
     assert arrived == text
