@@ -274,36 +274,42 @@ def test_checkout_install_survives_the_readme_setup_command(tmp_path, wheelhouse
     assert "broken" not in run([exe, "plugins"], cwd=tmp_path, env=env).stdout
 
 
-def test_a_recorded_plugin_that_went_missing(write_config, jfk_path):
-    """The record of `install` tells doctor and the run where a component the config names came from."""
-    from voice_transcriber.cli import plugin_record
-    from vt_testing.core import run_cli
+def test_a_recorded_plugin_that_went_missing(write_config, jfk_path, capsys):
+    """The record of `install` tells doctor and the run where a component the config names came from.
+    (The command line's own entry point, in this process: no installer runs.)"""
+    from voice_transcriber.cli import main, plugin_record
+
+    def run_cli(*argv: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exited:
+            main(list(argv))
+        out, err = capsys.readouterr()
+        return exited.value.code or 0, out, err
 
     plugin_record.remember("voice-transcriber-shout", {
         "requirement": "/src/my shout", "editable": True, "version": "0.1.0", "plugins": ["shout"],
         "provides": {"backends": [], "formatters": ["shout"], "sinks": [], "commands": []}})
     write_config({"formatterEnabled": True, "formatter": {"chain": ["shout"]}})
-    doctor = run_cli("doctor").stdout.decode()
+    doctor = run_cli("doctor")[1]
     assert "FAIL  formatter shout: the config names it, but its plugin is not installed (it came from " \
            "voice-transcriber-shout)" in doctor
     assert "fix: `voice-transcriber install -e '/src/my shout'`, or take 'shout' out of the config" in doctor
     assert "FAIL  plugin voice-transcriber-shout" not in doctor  # one line, one fix: the formatter's says it all
 
-    run = run_cli("transcribe", str(jfk_path))
-    assert run.returncode == 2
-    assert run.stderr.decode().strip().endswith(
+    code, _, err = run_cli("transcribe", str(jfk_path))
+    assert code == 2
+    assert err.strip().endswith(
         "it came from voice-transcriber-shout, which is no longer installed: "
-        "`voice-transcriber install -e '/src/my shout'`"), run.stderr
-    assert len(run.stderr.decode().strip().splitlines()) == 1
+        "`voice-transcriber install -e '/src/my shout'`"), err
+    assert len(err.strip().splitlines()) == 1
 
     write_config({})  # the config no longer needs it: doctor still says it left, and how to get it back
-    doctor = run_cli("doctor").stdout.decode()
+    doctor = run_cli("doctor")[1]
     assert "FAIL  plugin voice-transcriber-shout: installed with `voice-transcriber install`, but no longer" in doctor
     assert "fix: `voice-transcriber install -e '/src/my shout'`, or forget it: " \
            "`voice-transcriber uninstall voice-transcriber-shout`" in doctor
 
-    forgot = run_cli("uninstall", "voice-transcriber-shout")  # gone already: uninstall only forgets it
-    assert forgot.returncode == 0 and b"no longer installed; forgotten" in forgot.stdout
+    code, out, _ = run_cli("uninstall", "voice-transcriber-shout")  # gone already: uninstall only forgets it
+    assert code == 0 and "no longer installed; forgotten" in out
     assert plugin_record.here() == {}
 
 
@@ -542,9 +548,10 @@ def test_own_distributions_are_the_first_party_ones():
     assert set(plugin_env.OWN) == FIRST_PARTY | {"voice-transcriber"}
 
 
-def test_refusals_touch_nothing(tmp_path):
-    """First-party plugins, names that are no plugin, missing paths: exit 2, one line, before any installer runs."""
-    from vt_testing.core import run_cli
+def test_refusals_touch_nothing(tmp_path, capsys):
+    """First-party plugins, names that are no plugin, missing paths: exit 2, one line, before any installer runs.
+    (The command line's own entry point, in this process: the refusals come before any process is started.)"""
+    from voice_transcriber.cli import main
 
     cases = {
         ("uninstall", "-y", "local"): "local is part of voice-transcriber (voice-transcriber-backends) and cannot be "
@@ -556,6 +563,7 @@ def test_refusals_touch_nothing(tmp_path):
         ("install", "-e", "voice-transcriber-emoji"): "-e installs a local directory in editable mode",
     }
     for argv, message in cases.items():
-        done = run_cli(*argv)
-        err = done.stderr.decode()
-        assert done.returncode == 2 and message in err and len(err.strip().splitlines()) == 1, (argv, err)
+        with pytest.raises(SystemExit) as exited:
+            main(list(argv))
+        err = capsys.readouterr().err
+        assert exited.value.code == 2 and message in err and len(err.strip().splitlines()) == 1, (argv, err)
