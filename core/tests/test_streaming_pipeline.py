@@ -440,6 +440,7 @@ def test_at_the_stop_only_what_follows_the_agreed_words_of_the_last_phrase_is_tr
     assert transcript.text == "w0, w1, w2, w3,"
     assert backend.decoded == [(3.0, 1.5)]  # only the rest after the cut (3.0 s) was transcribed
     assert ctx.info["agreed before the stop"] == "3 word(s), 3.0 s; 1.5 s left"
+    assert ctx.info["decodes after the recording ended"].startswith("phrase of 1.5 s + 3.0 s heard again: ")  # the rest (after all agreed words), the only call
     assert [commit.to_list()[1:] for commit in session.commits] == [[2 * RATE, 1], [3 * RATE, 1], [4 * RATE, 1]]
     assert transcript.extra["streamed_commits"] == [commit.to_list() for commit in session.commits]
 
@@ -477,3 +478,7 @@ def test_a_phrase_ended_at_a_pause_just_before_the_stop_and_not_transcribed_yet_
     finally:
         backend.gate.set()
     assert transcript.text == "w0, w1, w2, w3," and len(session.commits) == 3 and (3.0, 1.5) in backend.decoded
+    # where the wait went: the whole phrase's decode was dropped before it ran; only the rest's is left
+    decodes = ctx.info["decodes after the recording ended"].split(" · ")
+    assert len(decodes) == 1 and decodes[0].startswith(("early start of 1.5 s + 3.0 s heard again: ",
+                                                        "phrase of 1.5 s + 3.0 s heard again: ")), decodes

@@ -257,6 +257,9 @@ class StreamingTranscription:
         self._lock = threading.Lock()
         self._failed = threading.Event()
         self._cutter: Segmenter | None = None  #: the segmenter :meth:`segmenter` made
+        #: every backend call: [what, phrase key, monotonic start, end (None: running)], for where the wait went
+        self._jobs: list[_Job] = []
+        self._ended_at: float | None = None  #: when the recording's last phrase came (monotonic)
 
     def segmenter(self, activity: VoiceActivity | None, *, early: bool = True) -> Segmenter:
         """The segmenter this session's settings ask for, handing phrases to :meth:`add` (and, with
@@ -276,6 +279,7 @@ class StreamingTranscription:
         """Queue a finished phrase (the segmenter's ``on_segment``; quick, runs in the recording loop)."""
         self.ctx.log(f"phrase {segment.index} ({segment.start_seconds:.1f}–{segment.end_seconds:.1f} s) finished")
         if segment.final:
+            self._ended_at = self._ended_at or time.monotonic()
             self.ctx.info["last phrase"] = f"{segment.end_seconds - segment.start_seconds:.1f} s"
         if self._failed.is_set() or (segment.final and self._split(segment, None)):
             return
@@ -568,6 +572,7 @@ class StreamingTranscription:
 
     def result(self, audio: Audio) -> Transcript:
         """Wait for every phrase and join their texts. Raises the first phrase's :class:`BackendError`."""
+        stopped = self._ended_at or time.monotonic()
         for job in [*self._early.values(), *([self._redecode] if self._redecode else [])]:
             job.cancel()
         if self.settings.streaming_commit_at_stop and not self.settings.streaming_commit:
@@ -584,6 +589,7 @@ class StreamingTranscription:
         finally:
             self.ctx.info["waited for phrases"] = f"{time.monotonic() - started:.3f} s"
             self._executor.shutdown(wait=False, cancel_futures=True)
+        self.ctx.info["decodes after the recording ended"] = self._after_stop(stopped)
         if left:  # what the last phrase's decode heard before it (input.streamingOverlap)
             heard = self._heard.get(_key(left[-1]))
             self.ctx.info["heard again before the last phrase"] = f"{(heard[1] - heard[0]) / 16_000 if heard else 0:.1f} s"
@@ -592,6 +598,23 @@ class StreamingTranscription:
             raise failure
         return _joined(self.backend.name, [(segment, future.result()) for segment, future in self._phrases], audio.duration,
                        self.commits)
+
+    def _after_stop(self, stopped: float) -> str:
+        """Where the wait for the phrases went: each backend call running when the recording ended
+        (``stopped``: its last phrase came, or the wait began) or started after it — what it was (a re-decode of the phrase being spoken, an early start, a phrase's
+        final decode), whether its text counts, the audio it heard (+ heard again before it), and how
+        long it ran after the stop."""
+        with self._lock:
+            jobs = [job for job in self._jobs if job.end is None or job.end > stopped]
+            used = {_key(segment) for segment, _ in self._phrases}
+        parts = []
+        for job in jobs:
+            end = job.end if job.end is not None else time.monotonic()
+            counts = job.key in used and job.what != "re-decode"
+            heard = f" + {job.heard:.1f} s heard again" if job.heard else ""
+            parts.append(f"{job.what}{'' if counts else ' (unused)'} of {job.seconds:.1f} s{heard}: "
+                         f"{end - max(job.start, stopped):.3f} s" + ("" if job.start >= stopped else " (running at the end)"))
+        return " · ".join(parts) or "none"
 
     def _submit(self, segment: SpeechSegment, confirmed: bool = False,
                 early: Future[Transcript] | None = None, probe: bool = False) -> Future[Transcript]:
@@ -624,6 +647,10 @@ class StreamingTranscription:
         if confirmed and answer is not None and answer[0] == context and self._heard.get(_key(segment)) == span:
             self._remember(segment.index, answer[1])
             return answer[1]
+        job = _Job("re-decode" if probe else "phrase" if confirmed else "early start", _key(segment), time.monotonic(),
+                   (segment.end - segment.start) / 16_000, (span[1] - span[0]) / 16_000 if span else 0.0)
+        with self._lock:
+            self._jobs.append(job)
         try:
             if before is None:
                 transcript = call_component(self.backend, "backend", BackendError, self.backend.transcribe_segment,
@@ -639,6 +666,8 @@ class StreamingTranscription:
             if _key(segment) in self._confirmed:
                 self._failed.set()
             raise
+        finally:
+            job.end = time.monotonic()
         text = transcript.text.strip()
         if text:
             self._timed = bool(self._timed or transcript.words)
@@ -825,6 +854,20 @@ def _cpu_free() -> bool:
 
 def _key(segment: SpeechSegment) -> tuple[int, int, int]:
     return segment.index, segment.start, segment.end
+
+
+@dataclass
+class _Job:
+    """One backend call of a session (:meth:`StreamingTranscription._after_stop`): what it was, on which
+    phrase (key), when it ran (monotonic seconds; ``end`` None: running), the seconds of audio it
+    transcribed and of the phrase before it heard again."""
+
+    what: str
+    key: tuple[int, int, int]
+    start: float
+    seconds: float
+    heard: float
+    end: float | None = None
 
 
 class _Abandoned(Exception):

@@ -136,7 +136,8 @@ class LocalBackend(Backend):
             # held to a text, tiny.en sometimes stops early, mid-sentence and without punctuation ("… ask
             # what you can do for" without "your country", which repeats words of the prefix); a phrase
             # it heard to its end ends with a full stop or a comma. Then the phrase heard alone, if it says more
-            alone = self.transcribe_segment(audio, " ".join(part for part in (context, before_text) if part))
+            with self.ctx.stage("local: phrase heard alone as well"):  # (the wait after stop's breakdown)
+                alone = self.transcribe_segment(audio, " ".join(part for part in (context, before_text) if part))
             if len(alone.text.split()) > len(heard.split()):
                 self.ctx.log(f"local: the phrase heard after the one before ended early ({heard!r}); heard alone instead")
                 return alone
