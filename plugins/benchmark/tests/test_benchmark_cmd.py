@@ -196,7 +196,7 @@ def test_done_when_command_prints_time_rtf_and_wer(configured):
     header = next(line for line in out.splitlines() if "backend" in line).split()
     row = next(line for line in out.splitlines() if line.strip().startswith("local")).split()
     assert header[:7] == ["backend", "model", "first", "median", "RTF", "WER", "text"]
-    assert row[:2] == ["local", "tiny.en"] and row[3] == "s" and 0 < float(row[6]) < 1 and row[8] == "%"
+    assert row[:2] == ["local", "tiny.en"] and row[3] == "s" and float(row[6]) > 0 and row[8] == "%"  # RTF: a loaded machine may be slower than real time
 
 
 def test_help_does_not_import_the_scoring_or_table_libraries():
