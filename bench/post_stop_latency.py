@@ -517,14 +517,14 @@ def report(results: list[Result], continuous: list[dict[str, object]] | None, re
                         1 + stream_wer, 1 + batch_wer, "", f"<= {1 + 0.01 / (1 + batch_wer):.4f}"))
         notes.append(f"continuous ({len(continuous)} sessions): WER {stream_wer - batch_wer:+.3f} vs batch of the same "
                      f"recording (raw {raw:+.3f}, vs batch alone {alone:+.3f}); live == replay in {equal}/{len(runs)} runs")
-    lines += ["", "Where the wait goes (medians over the runs; the last three columns from the last run): the recorder "
+    lines += ["", "Where the wait goes (medians over the runs; the last two columns from the last run): the recorder "
               "noticing the stop and closing the recording, the wait for phrases still being transcribed — split into "
               "the backend calls that ran after the stop (a re-decode of the phrase being spoken or an early start "
               "still running, whose text is not used, and the final decodes), the phrase heard alone as well when its "
               "decode after the one before ended early —, and the rest (the pipeline after the text: formatting, "
-              "printing, the process around it; history and the WAV are written after delivery).", "",
+              "printing, the process around it; the history entry is written after delivery, the WAV while recording).", "",
               "| passage | wait | stop → end of recording | waited for phrases | of it: unused work still running "
-              "| phrases heard alone as well (whole run) | rest | left at the stop | decodes after the stop (last run) |",
+              "| phrases heard alone as well (whole run) | rest | left at the stop | decodes after the recording ended (last run) |",
               "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         wait, noticed, waited = statistics.median(r.waits), r.seconds("stop → end of recording"), r.seconds("waited for phrases")
