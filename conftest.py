@@ -41,6 +41,7 @@ pytest_plugins = [
     "vt_testing.passages",
     "vt_testing.installed",
     "vt_testing.hotkeys",
+    "vt_testing.state",  # fresh_process_state (autouse): what one test leaves in the process, reset for the next
 ]
 
 #: The per-user base directories of the XDG Base Directory specification (as voice_transcriber.testing's;
