@@ -7,7 +7,6 @@ re-exported here for the tests that import them from this module.
 
 from __future__ import annotations
 
-import functools
 import os
 import subprocess
 import sys
@@ -28,9 +27,19 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: bytes | None =
                           env={**os.environ, **(env or {})})
 
 
-@functools.cache
 def _plugin_index() -> tuple[str, bytes] | None:
-    """(file name, content) of the plugin index a first command writes in an empty cache, made once per process."""
+    """(file name, content) of the plugin index a first command writes in an empty cache, made once per process
+    (asked again by the next test if that command wrote none: a None kept for the process would leave every
+    later test of the worker without an index, and the fast paths that need one would all decline)."""
+    if not _made_index:
+        _made_index.extend(found for found in [_write_plugin_index()] if found is not None)
+    return _made_index[0] if _made_index else None
+
+
+_made_index: list[tuple[str, bytes]] = []
+
+
+def _write_plugin_index() -> tuple[str, bytes] | None:
     with tempfile.TemporaryDirectory(prefix="vt-index-") as tmp:
         env = {var: v for var, v in os.environ.items()  # the installed plugins, none selected or added
                if var != "PYTHONPATH" and not var.startswith("VOICE_TRANSCRIBER_")}
