@@ -73,11 +73,11 @@ def world(pulse, tiny_model_dir) -> Iterator[DaemonWorld]:
 
 def test_daemon_stop_is_bounded_while_the_server_hangs_and_retry_recovers_the_recording(world, pulse, espeak_wav,
                                                                                         hung_server):
-    # a bound of 2 s instead of the default 10 s (the waiting is the same, only shorter)
+    # a bound of 1 s instead of the default 10 s (the waiting is the same, only shorter)
     assert DaemonSettings().stop_timeout_seconds == 10
     world.write_config({"transcription": {"backend": "speaches", "speaches": {
         "url": f"http://127.0.0.1:{hung_server.port}/v1", "readTimeout": 60, "autoDownload": False,
-        "skipSilence": False}}, "input": {"streaming": False}, "daemon": {"stopTimeoutSeconds": 2}})
+        "skipSilence": False}}, "input": {"streaming": False}, "daemon": {"stopTimeoutSeconds": 1}})
     world.start_daemon()
     since = time.monotonic()
     started = world.vt("start", "--wait")
@@ -88,10 +88,10 @@ def test_daemon_stop_is_bounded_while_the_server_hangs_and_retry_recovers_the_re
 
     stopped = world.vt("daemon", "stop", timeout=40)  # the issue's `timeout 40` expired
     assert stopped.returncode == 0, stopped.stderr
-    assert "waiting at most 2 s, daemon.stopTimeoutSeconds" in stopped.stdout
+    assert "waiting at most 1 s, daemon.stopTimeoutSeconds" in stopped.stdout
     assert world.process.wait(timeout=30) == 0
     log = world.log.read_text()
-    assert "still being transcribed (waited 2 s); the recording is kept:" in log and "voice-transcriber retry " in log
+    assert "still being transcribed (waited 1 s); the recording is kept:" in log and "voice-transcriber retry " in log
 
     recordings = list(world.recordings.glob("*.wav"))
     assert len(recordings) == 1 and not recordings[0].with_suffix(".delivered").exists()

@@ -19,8 +19,8 @@ import pytest
 
 from vt_testing.daemon import VT, DaemonWorld, speak
 from vt_testing.desktop import wait_until
-from vt_testing.pulse import JFK_PAUSE, heard_until_now, wait_until_recorded_into
-from vt_testing.speech import JFK_TEXT, normalise, wer
+from vt_testing.pulse import JFK_BEFORE_PAUSE, JFK_PAUSE, heard_until_now, wait_until_recorded_into
+from vt_testing.speech import normalise, wer
 
 SENTENCE = "Please send the report by Friday."
 
@@ -173,8 +173,8 @@ def test_daemon_kill_9_mid_recording_then_retry_and_the_stale_socket(world, puls
     assert second.returncode == 1 and refused.strip() == (
         f"voice-transcriber: error: a daemon is already running (pid {world.process.pid}); stop it with "
         "`voice-transcriber daemon stop` or use it as it is")
-    # "… ask not what your country can do for you" has reached the file (on a loaded machine the daemon may
-    # write seconds behind the speaker); cut in the pause after it
+    # "And so my fellow Americans, ask not" is in the file (on a loaded machine the daemon may write seconds behind
+    # the speaker); cut in the pause after it
     wait_until_recorded_into(world.process.pid, JFK_PAUSE)
     world.process.kill()
     world.process.wait()
@@ -208,10 +208,8 @@ def test_daemon_kill_9_mid_recording_then_retry_and_the_stale_socket(world, puls
             retry.wait()
     assert retry.returncode == 0, err
     heard = normalise(out)
-    # both phrases said before the kill are recovered (tiny.en hears "ask not" as "that's not" or "just not"
-    # now and then: the words after it are what shows the second phrase is there)
-    assert "fellow americans" in heard and "not what your country can do for you" in heard, heard
-    assert wer(JFK_TEXT, heard) < 0.6, heard
+    # what was said before the kill is recovered (tiny.en hears "ask not" as "that's not" or "just not" now and then)
+    assert "fellow americans" in heard and wer(JFK_BEFORE_PAUSE, heard) < 0.45, heard
 
 
 def test_without_a_daemon_the_commands_work_in_process(world):

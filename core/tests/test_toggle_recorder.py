@@ -21,8 +21,8 @@ import pytest
 from voice_transcriber import control, history
 from voice_transcriber.recordings import list_recordings
 from vt_testing.core import run_cli, seed_plugin_index
-from vt_testing.pulse import JFK_PAUSE, heard_until_now, wait_until_recorded_into
-from vt_testing.speech import JFK_TEXT, normalise, wer
+from vt_testing.pulse import JFK_BEFORE_PAUSE, JFK_PAUSE, heard_until_now, wait_until_recorded_into
+from vt_testing.speech import normalise, wer
 
 VT = str(Path(sys.executable).with_name("voice-transcriber"))
 #: A backend that is never reached: silence stops at the openai backend's silence gate, and these
@@ -133,7 +133,7 @@ def test_start_stop_cancel_status_and_exit_codes(desk):
 
 def test_toggle_twice_delivers_and_status_follow_streams_the_states(desk, espeak_wav):
     speech = espeak_wav("Please send the report by Friday.")
-    follow = subprocess.Popen([VT, "status", "--follow", "--json", "--linger", "2"], stdout=subprocess.PIPE,
+    follow = subprocess.Popen([VT, "status", "--follow", "--json", "--linger", "0.5"], stdout=subprocess.PIPE,
                               env=os.environ.copy())
     lines = [follow.stdout.readline()]  # it runs: the first line is the current state
     try:
@@ -256,8 +256,8 @@ def test_kill_9_mid_recording_then_retry_last_and_the_stale_pid_is_cleaned(desk,
     started = desk.vt("start", "--wait")
     pid = _pid(started.stdout.decode())
     player = desk.pulse.play(jfk16k)
-    # "… ask not what your country can do for you" is in the file (on a loaded machine the recorder may write
-    # seconds behind the speaker); cut in the pause after it
+    # "And so my fellow Americans, ask not" is in the file (on a loaded machine the recorder may write seconds behind
+    # the speaker); cut in the pause after it
     wait_until_recorded_into(pid, JFK_PAUSE)
     os.kill(pid, signal.SIGKILL)
     player.kill()
@@ -269,10 +269,8 @@ def test_kill_9_mid_recording_then_retry_last_and_the_stale_pid_is_cleaned(desk,
     retried = desk.vt("retry", "last", "--output", "stdout")
     assert retried.returncode == 0, retried.stderr.decode()
     heard = normalise(retried.stdout.decode())
-    # both phrases said before the kill are recovered (tiny.en hears "ask not" as "that's not" or "just not"
-    # now and then: the words after it are what shows the second phrase is there)
-    assert "fellow americans" in heard and "not what your country can do for you" in heard, heard
-    assert wer(JFK_TEXT, heard) < 0.6, heard  # the sentence is cut where the recorder died
+    # what was said before the kill is recovered (tiny.en hears "ask not" as "that's not" or "just not" now and then)
+    assert "fellow americans" in heard and wer(JFK_BEFORE_PAUSE, heard) < 0.45, heard  # the sentence is cut where the recorder died
 
     toggled = desk.vt("toggle", "--backend", "openai", "--wait")
     assert toggled.returncode == 0

@@ -351,9 +351,11 @@ def heard_until_now(pid: int, since: float, before: float = 0.0, timeout: float 
         time.sleep(0.05)
 
 
-#: JFK's speech in jfk.flac: its first sample louder than 1000 (of 32768), and the pause after "… ask not what
-#: your country can do for you" (7.5-8.1 s), a clean place to cut the sentence.
-JFK_ONSET, JFK_PAUSE = 0.33, 7.8
+#: JFK's speech in jfk.flac: its first sample louder than 1000 (of 32768), and the middle of the pause after "… ask
+#: not" (4.3-5.3 s), a clean place to cut the sentence; what a recording cut there holds. (Cut in the pause before
+#: it, 2.0-3.2 s, tiny.en hears "And so am I fellow Americans": too little sound to judge the first words by.)
+JFK_ONSET, JFK_PAUSE = 0.33, 4.8
+JFK_BEFORE_PAUSE = "And so my fellow Americans, ask not"
 
 
 def wait_until_recorded_into(pid: int, position: float, onset: float = JFK_ONSET, timeout: float = 90) -> None:
