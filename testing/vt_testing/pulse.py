@@ -220,8 +220,9 @@ class RecordingProcess:
         self.process = subprocess.Popen([*wrapper, str(exe), *args], stdin=stdin, stdout=subprocess.PIPE,
                                         stderr=stderr, env={**os.environ, **env})
 
-    def wait_for_file(self, folder: Path, timeout: float = 15) -> Path:
-        """The WAV the recorder streams into ``folder`` (it exists once recording started)."""
+    def wait_for_file(self, folder: Path, timeout: float = 60) -> Path:
+        """The WAV the recorder streams into ``folder`` (it exists once recording started). Generous: on a loaded
+        2-core machine a recorder took more than 15 s to start (imports, plugins, config) now and then."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = sorted(folder.glob("*.wav")) if folder.is_dir() else []
@@ -232,7 +233,7 @@ class RecordingProcess:
             time.sleep(0.05)
         raise AssertionError(f"no recording appeared in {folder} within {timeout} s")
 
-    def wait_for_open_wav(self, timeout: float = 15) -> Path:
+    def wait_for_open_wav(self, timeout: float = 60) -> Path:
         """The WAV the recorder holds open (seen through /proc, even inside another mount namespace)."""
         deadline = time.monotonic() + timeout
         fds = Path(f"/proc/{self.process.pid}/fd")
