@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from vt_testing.desktop import Target, kill_clients, require, stop, wait_until
+from vt_testing.desktop import Target, desktop_priority, kill_clients, require, stop, wait_until
 
 GTK_TARGET = r'''
 import os, sys, time, gi
@@ -161,22 +161,6 @@ async def main():
         print("clicked", flush=True)
 asyncio.run(main())
 '''
-
-
-#: The nice value of the session's processes (buses, gnome-shell, the helpers) and of what they start (a
-#: shortcut's command): a desktop is not starved by the tests' own load (whisper decodes, other desktops),
-#: as a real one is not by a user's background jobs. At the default priority, with the machine loaded ~20
-#: (2 cores), gsd-media-keys ran a held key's repeats up to 1 s after the release, so far apart that the
-#: toggle recipe's --repeat-guard took one for a new press (the test then retried or failed).
-DESKTOP_NICE = -10
-
-
-def desktop_priority() -> None:
-    """``preexec_fn``: a higher priority for a desktop process (root only; elsewhere it keeps its own)."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, 0, DESKTOP_NICE)
-    except OSError:
-        pass
 
 
 @dataclass
