@@ -104,8 +104,10 @@ class DaemonWorld:
         finally:
             sock.close()
 
-    def vt(self, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-        return subprocess.run([VT, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+    def vt(self, *args: str, timeout: float = 90, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """``voice-transcriber ARGS`` in this world (``env``: variables added for this command)."""
+        return subprocess.run([VT, *args], env={**self.env, **(env or {})}, capture_output=True, text=True,
+                              timeout=timeout)
 
     def popen(self, *args: str, **kwargs: Any) -> subprocess.Popen:
         return subprocess.Popen([VT, *args], **{"env": self.env, **kwargs})
