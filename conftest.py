@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 pytest_plugins = [
     "voice_transcriber.testing.pytest_plugin",  # isolated_dirs (autouse), the fakes, cli, write_config
@@ -65,6 +66,12 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 # write __pycache__ folders (git-ignored) next to the sources, once; Python writes them atomically.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
+
+# Property tests (hypothesis), unless a test says otherwise: no per-example deadline (a timed assertion: a loaded
+# 2-core CI machine took 320 ms for an example against the default 200 ms), the same examples on every run (a CI
+# failure can be run again), and no example database written into the checkout.
+settings.register_profile("voice-transcriber-suite", deadline=None, derandomize=True, database=None)
+settings.load_profile("voice-transcriber-suite")
 
 
 def _private_dir(prefix: str) -> Path:
