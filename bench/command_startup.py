@@ -7,7 +7,7 @@ floor that does the same work without voice-transcriber (A B, B A, …, one drop
 
 * ``transcribe samples/jfk.flac`` with the local backend (default config) and ``retry last`` of the same
   recording stored as the recorder stores it ÷ a bare faster-whisper script (same bundled tiny.en, int8,
-  beam 5, VAD filter, all cores);
+  beam 5, VAD filter, all cores, OpenMP threads waiting passively as the backend has them);
 * ``transcribe samples/jfk.flac`` with the openai backend against a local server (in this process) ÷ a
   bare script that reads the file with soundfile and posts it with httpx;
 * ``history``, ``config path``, ``config show``, ``models list``, ``doctor``, ``stop --wait`` with
@@ -50,6 +50,7 @@ BASELINE_ENV = "VT_BENCH_BASELINE_EXE"
 PASS = [sys.executable, "-c", "pass"]
 BARE_LOCAL = """
 import os, sys
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the local backend sets it: idle OpenMP threads sleep
 import soundfile, soxr
 from faster_whisper import WhisperModel
 model = WhisperModel(sys.argv[1], device="cpu", compute_type="int8", cpu_threads=len(os.sched_getaffinity(0)))
