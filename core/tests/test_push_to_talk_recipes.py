@@ -108,7 +108,8 @@ def users_pause(runtime: Path, released: float, pause: float = PAUSE) -> None:
         time.sleep(left / os.sysconf("SC_CLK_TCK"))
 
 
-def toggle_cycles(hold: Callable[[], object], runtime: Path, pause: float = PAUSE) -> tuple[int, int, int]:
+def toggle_cycles(hold: Callable[[], object], runtime: Path, pause: float = PAUSE,
+                  starved: Callable[[], bool] = lambda: False) -> tuple[int, int, int]:
     """``CYCLES`` times: a held press to start, a held press to stop (each held past the repeat
     delay), with the user's ``pause`` (:func:`users_pause`) before each press but the first. Return
     (presses after which nothing recorded, presses after which something still did, recordings of
@@ -118,8 +119,9 @@ def toggle_cycles(hold: Callable[[], object], runtime: Path, pause: float = PAUS
     not one recording) is run again when the desktop ran the key's command after the key was
     released: it was behind (a starved desktop forks its repeats late), and a repeat it forked more
     than ``--repeat-guard`` after the one before is a new press by the guard's rule — the user would
-    see it too; the guard cannot tell it from one. A repeat forked while the key was down and taken
-    for a press, the fault this test is for, still fails it."""
+    see it too; the guard cannot tell it from one. ``starved()``, asked after each hold: a replayed
+    desktop ran the key's commands further apart than the guard (the same). A repeat forked in time
+    while the key was down and taken for a press, the fault this test is for, still fails it."""
     missed = strays = retried = recordings = 0
     done = 0
     released: float | None = None
@@ -127,7 +129,7 @@ def toggle_cycles(hold: Callable[[], object], runtime: Path, pause: float = PAUS
         if released is not None:  # the user's pause after the cycle before (none after the last: no press follows)
             users_pause(runtime, released, pause)
         before = len(list_recordings())
-        started, stopped, late, released = toggle_cycle(hold, runtime, pause)
+        started, stopped, late, released = toggle_cycle(hold, runtime, pause, starved)
         wrong = not started or not stopped or len(list_recordings()) - before != 1
         if wrong and late and retried < LATE_DESKTOP_RETRIES:
             retried += 1
@@ -138,22 +140,23 @@ def toggle_cycles(hold: Callable[[], object], runtime: Path, pause: float = PAUS
     return missed, strays, recordings
 
 
-def toggle_cycle(hold: Callable[[], object], runtime: Path, pause: float = PAUSE) -> tuple[bool, bool, bool, float]:
+def toggle_cycle(hold: Callable[[], object], runtime: Path, pause: float = PAUSE,
+                 starved: Callable[[], bool] = lambda: False) -> tuple[bool, bool, bool, float]:
     """A held press to start and a held press to stop, with the user's pause (:func:`users_pause`) between them:
     (a recording ran after the first, nothing after the second, the desktop ran a command after a release,
     when the second was released). The pause after the second is the caller's, before a next press."""
     hold()
-    released, released_ticks = time.monotonic(), ticks_now()
+    released, released_ticks, late = time.monotonic(), ticks_now(), starved()
     wait_until(lambda: not in_flight(runtime), 60, "the press's toggle commands to finish")
     try:
         wait_until(recording, 30, "the recording the press started")
         started = True
     except TimeoutError:
         started = False
-    late = fired_after(runtime, released_ticks)
+    late = late or fired_after(runtime, released_ticks)
     users_pause(runtime, released, pause)
     hold()
-    released, released_ticks = time.monotonic(), ticks_now()
+    released, released_ticks, late = time.monotonic(), ticks_now(), late or starved()
     stopped = settled_after_release(runtime)
     # A starved desktop may still run one of this hold's repeats: judged once it ran none for longer than the
     # guard (the next press waits that long anyway); a repeat it ran meanwhile that started a recording is a stray.
@@ -206,11 +209,18 @@ def test_kde_toggle_recipe_with_the_key_held(ptt_world):
     runtime, toggle = ptt_world, kde_toggle()
     assert f"--repeat-guard {GUARD:g}" in toggle, toggle
     repeats: list[int] = []
+    gaps: list[float] = []  # each hold's widest time between two runs of the command (the guard's clock)
+
+    def hold() -> None:
+        repeats.append(KDE.hold(0.7, toggle))
+        gaps.append(round(KDE.widest_gap, 2))
+
     # the replay forks every command before hold() returns (none comes late): the guard's wait alone is the pause
-    missed, strays, retried = toggle_cycles(lambda: repeats.append(KDE.hold(0.7, toggle)), runtime, pause=0)
+    missed, strays, retried = toggle_cycles(hold, runtime, pause=0, starved=lambda: KDE.widest_gap >= GUARD)
     assert min(repeats) > 1, "the key was held past Plasma's repeat delay: the command ran again"
     assert (missed, strays) == (0, 0), f"of {CYCLES} held start presses {missed} left nothing recording; " \
-                                       f"of {CYCLES} held stop presses {strays} left one running"
+                                       f"of {CYCLES} held stop presses {strays} left one running " \
+                                       f"(runs per hold {repeats}, widest gaps {gaps} s)"
     wait_until(lambda: all_recorded(runtime), 60, "the last recording to end")
     assert len(list_recordings()) == CYCLES + retried, "one recording per start/stop pair"
 

@@ -186,6 +186,11 @@ class Desktop:
     name: str
     shell: bool
     repeat: tuple[float, float] | None
+    #: The longest time between two runs of the last hold's ``on_press``, on the clock the commands' *fired*
+    #: times are read from (their process start times): a starved replay (this test process) can run a
+    #: repeat later than the desktop would, and one more than ``--repeat-guard`` after the one before is a
+    #: new press by the guard's rule.
+    widest_gap: float = 0.0
 
     def run(self, command: str) -> subprocess.Popen:
         argv = ["/bin/sh", "-c", command] if self.shell else shlex.split(command)
@@ -206,9 +211,17 @@ class Desktop:
         time.sleep(max(0.0, start + seconds - time.monotonic()))
         if on_release is not None:
             started.append(self.run(on_release))
+        pressed = [_start_ticks(proc.pid) for proc in started[:len(started) - (on_release is not None)]]
+        self.widest_gap = max((b - a for a, b in zip(pressed, pressed[1:])), default=0) / os.sysconf("SC_CLK_TCK")
         for proc in started:  # reaped as they end (the test waits for them through /proc)
             threading.Thread(target=proc.wait, daemon=True).start()
         return len(started) - (on_release is not None)
+
+
+def _start_ticks(pid: int) -> int:
+    """A process's start time in clock ticks since boot (``/proc/PID/stat`` field 22; a zombie has it too)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rpartition(")")[2].split()[19])
 
 
 HYPRLAND = Desktop("Hyprland", shell=True, repeat=None)
