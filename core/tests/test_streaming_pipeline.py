@@ -478,7 +478,8 @@ def test_a_phrase_ended_at_a_pause_just_before_the_stop_and_not_transcribed_yet_
     finally:
         backend.gate.set()
     assert transcript.text == "w0, w1, w2, w3," and len(session.commits) == 3 and (3.0, 1.5) in backend.decoded
-    # where the wait went: the whole phrase's decode was dropped before it ran; only the rest's is left
+    # where the wait went: the whole phrase's decode is not used (dropped before it ran, or held and unused when
+    # the worker had started it), and the rest's decode ran before or after the end as the worker got to it
     decodes = ctx.info["decodes after the recording ended"].split(" · ")
-    assert len(decodes) == 1 and decodes[0].startswith(("early start of 1.5 s + 3.0 s heard again: ",
-                                                        "phrase of 1.5 s + 3.0 s heard again: ")), decodes
+    assert all(entry.startswith(("early start of 1.5 s + 3.0 s heard again: ", "phrase of 1.5 s + 3.0 s heard again: ",
+                                 "phrase (unused) of 4.5 s: ")) for entry in decodes), decodes
