@@ -145,8 +145,7 @@ class RunContext:
         ending = hook in ("vt_pipeline_finished", "vt_pipeline_failed")
         if not ending:  # as early as possible: a tray turns red the moment the microphone is open
             self._publish(events.emit_hook(self.run_id, self.info, hook, kwargs, self.log))
-        self.pm.load_implementing(hook)  # plugins known from the plugin index, imported as their event first fires
-        getattr(self.pm.hook, hook)(ctx=self, **kwargs)
+        self.pm.call_event(hook, ctx=self, **kwargs)
         self._report_hook_errors()
         if ending:  # after the plugins: the history holds the run when its followers hear the outcome
             self._publish(events.emit_hook(self.run_id, self.info, hook, kwargs, self.log))
@@ -154,8 +153,7 @@ class RunContext:
     def _publish(self, record: dict[str, Any] | None) -> None:
         """Hand a published stream event to the ``vt_run_event`` observers (notifications)."""
         if record and self.pm is not None:
-            self.pm.load_implementing("vt_run_event")
-            self.pm.hook.vt_run_event(ctx=self, event=record)
+            self.pm.call_event("vt_run_event", ctx=self, event=record)
             self._report_hook_errors()
 
     def _report_hook_errors(self) -> None:

@@ -119,6 +119,12 @@ class PluginManager(pluggy.PluginManager):
         return [impl for impl in reversed(getattr(self.hook, hook).get_hookimpls())
                 if not (impl.hookwrapper or impl.wrapper)]
 
+    def call_event(self, hook: str, **kwargs: Any) -> Any:
+        """Call ``hook`` the pluggy way (``pm.hook.NAME(...)``, as :meth:`register` describes), the deferred
+        plugins that implement it imported first: an event hook's plugin is imported as its event first fires."""
+        self.load_implementing(hook)
+        return getattr(self.hook, hook)(**kwargs)
+
     def call_impl(self, hook: str, impl: HookImpl, **kwargs: Any) -> Any:
         """Call one implementation with the arguments it accepts (traced when tracing is on)."""
         if self.tracing:
@@ -149,7 +155,7 @@ class PluginManager(pluggy.PluginManager):
     def defer(self, name: str, deferred: Deferred) -> None:
         """Know plugin ``name`` from the plugin index without importing it: its components are listed by
         the registry and imported when created, its commands when named, its hooks when called through
-        :meth:`call_each` (:mod:`voice_transcriber.plugin_index`)."""
+        :meth:`call_each` or :meth:`call_event` (:mod:`voice_transcriber.plugin_index`)."""
         self.deferred[name] = deferred
 
     def load_deferred(self, name: str) -> bool:
