@@ -171,8 +171,6 @@ def fake_portal(tmp_path, monkeypatch) -> Iterator[Callable[..., FakePortal]]:
         return fake
 
     portal.end_session()  # no session left over from another test's bus
-    # nor a restore-token problem left over from another test in this worker (the doctor reports it)
-    monkeypatch.setattr(portal._Shared, "token_problem", None)
     try:
         yield start
     finally:
