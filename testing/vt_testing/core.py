@@ -31,12 +31,13 @@ def _plugin_index() -> tuple[str, bytes] | None:
     """(file name, content) of the plugin index a first command writes in an empty cache, made once per process
     (asked again by the next test if that command wrote none: a None kept for the process would leave every
     later test of the worker without an index, and the fast paths that need one would all decline)."""
-    if not _made_index:
-        _made_index.extend(found for found in [_write_plugin_index()] if found is not None)
-    return _made_index[0] if _made_index else None
+    global _made_index
+    if _made_index is None:
+        _made_index = _write_plugin_index()
+    return _made_index
 
 
-_made_index: list[tuple[str, bytes]] = []
+_made_index: tuple[str, bytes] | None = None
 
 
 def _write_plugin_index() -> tuple[str, bytes] | None:
