@@ -93,7 +93,8 @@ def test_language_prompt_hot_words_beam_and_vad_are_passed_through(make_backend,
     assert seen.pop("max_new_tokens") == 24 + 12 * 11, "bounded by the 11 s of audio (runaway.max_new_tokens)"
     assert seen == {"language": "en", "beam_size": 2, "vad_filter": False, "hotwords": "Americans, country",
                     "initial_prompt": "This is an English audio recording. Transcribe it in English.",
-                    "prefix": None, "without_timestamps": False}  # a whole recording: held to no text, timed
+                    "prefix": None, "without_timestamps": False,  # a whole recording: held to no text, timed
+                    "temperature": 0.0}  # no sampled fallback: the same audio gives the same text (test_local_determinism)
 
 
 def test_vocabulary_joins_the_prompt_and_the_hot_words(make_backend, jfk_path, monkeypatch):

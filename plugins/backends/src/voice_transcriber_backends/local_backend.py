@@ -292,6 +292,7 @@ class LocalBackend(Backend):
             decoded, info = whisper.transcribe(
                 samples, language=language, beam_size=config.beam_size, vad_filter=filtered,
                 initial_prompt=prompt, hotwords=favoured, prefix=prefix, without_timestamps=bool(prefix),
+                temperature=SAMPLED_FALLBACK if config.sampled_fallback else 0.0,
                 max_new_tokens=max_new_tokens(seconds, _room(whisper, favoured)))
             for raw in decoded:  # a generator: each step decodes the next segment
                 text += raw.text  # Whisper's own spacing (none between CJK segments)
@@ -318,6 +319,13 @@ class LocalBackend(Backend):
             segments = [Segment(segments[0].start, segments[-1].end, text)] if segments and text else []
         return text.strip(), segments, info.language
 
+
+#: Temperatures of Whisper's fallback (faster-whisper's default), tried in turn while a decode fails its
+#: thresholds; only with ``sampledFallback``. CTranslate2's sampler is seeded once per worker thread and
+#: cannot be reset, so a sampled text depends on every decode made before it in the process: by
+#: default a decode is one beam search at temperature 0, the same text for the same audio every time
+#: (a decoder loop it may fall into is bounded and removed by :mod:`.runaway`)
+SAMPLED_FALLBACK = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 #: Whisper gets at most this many seconds at once: a longer file is transcribed window by window,
 #: each cut at its quietest moment near its end, so memory stays bounded whatever the length
@@ -433,7 +441,7 @@ def fitted_window(whisper: Any, margin: int = WINDOW_MARGIN) -> Any:
     faster-whisper pads every window's mel features with zeros to 3,000 frames (30 s) before the
     encoder, so a 2 s phrase costs nearly what 20 s do. CTranslate2's Whisper encoder takes shorter
     inputs: the padding (all-zero columns: a real mel frame is never exactly zero) is cut back to
-    ``margin`` frames. Everything else (prompting, temperature fallback, timestamps) is
+    ``margin`` frames. Everything else (prompting, the decode's thresholds, timestamps) is
     faster-whisper's own. The model itself is shared, not copied.
     """
     import copy

@@ -31,6 +31,11 @@ class LocalConfig(ConfigModel):
     continuation_margin_seconds: float = Field(10.0, ge=1.0, le=20.0, description="Seconds of silence after a streamed phrase heard "
                                                "after the phrase before it (input.streamingOverlap) in the fitted window; 3 decodes the "
                                                "phrase left after the stop faster, at a small cost in accuracy (docs/streaming.md).")
+    sampled_fallback: bool = Field(False, description="Whisper's temperature fallback: a decode that looks wrong (average log "
+                                   "probability below -1 or compression ratio above 2.4) is decoded again by random sampling at "
+                                   "temperatures 0.2 to 1.0. Off: one deterministic decode, so the same audio always gives the same "
+                                   "text and `retry` gives what was delivered; on: the text of such audio can differ from run to run "
+                                   "(docs/backends-local.md).")
     fit_window: bool = Field(True, description="Streamed phrases are decoded in a window fitted to their length (plus 10 s of silence) "
                              "instead of Whisper's 30 s one: a short phrase costs less to decode (see docs/streaming.md).")
 
