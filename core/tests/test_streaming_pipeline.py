@@ -396,6 +396,36 @@ def test_without_streaming_commit_re_decodes_only_feed_the_live_text(monkeypatch
     session.cancel()
 
 
+def test_a_re_decode_for_the_live_text_hears_the_phrase_alone_and_the_phrase_s_own_decode_hears_the_one_before(monkeypatch):
+    """With the defaults (no commit) a re-decode of the phrase being spoken only feeds the live text:
+    it hears that phrase alone, prompted with the text before it (half the work of hearing the phrase
+    before again, so one still running at the stop holds the last phrase's decode up for less). The
+    phrase's own decode, whose text counts, still hears the phrase before it (``input.streamingOverlap``)."""
+    import voice_transcriber.streaming as streaming
+
+    monkeypatch.setattr(streaming, "_cpu_free", lambda: True)
+    ctx = RunContext(load_settings())
+    ctx.partials = []
+    ctx.partial_text = ctx.partials.append
+    backend = TimedWords(ctx)
+    alone: list[tuple[float, str]] = []
+    heard_alone = backend.transcribe_segment
+    backend.transcribe_segment = lambda audio, context: (alone.append((round(audio.duration, 1), context)),
+                                                         heard_alone(audio, context))[1]
+    session = StreamingTranscription(backend, ctx)
+    session.add(phrase(0, 0.0, 6.0))
+    session._phrases[0][1].result()  # (a re-decode waits for an idle backend)
+    spoken = SpokenPhrase(session)
+    spoken.index, spoken.start, spoken.end = 1, 6 * RATE, 6 * RATE
+    spoken.grow(2.0)
+    assert session.redecodes == 1 and backend.continued == []  # heard alone, prompted with the text before it …
+    assert alone[-1] == (2.0, "60.0 60.1 60.2 60.3 60.4 60.5")
+    assert ctx.partials[-1] == "60.0 60.1 60.2 60.3 60.4 60.5 20.0 20.1"  # … and shown after the decided text
+    session.add(phrase(1, 6.0, 3.0, final=True))
+    assert session.result(whole()).text == "60.0 60.1 60.2 60.3 60.4 60.5 30.0 30.1 30.2"
+    assert backend.continued == [(6.0, "60.0 60.1 60.2 60.3 60.4 60.5", "")]  # the last phrase after the one before
+
+
 class ClockWords(PhraseBackend):
     """Says "wK," for each whole second K of the recording a phrase (or part of one) holds, said K+0.1 to
     K+0.9 s in, with timings: re-decodes agree on what they both heard. ``held``: a decode of at least

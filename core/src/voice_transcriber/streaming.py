@@ -261,6 +261,12 @@ class StreamingTranscription:
         self._jobs: list[_Job] = []
         self._ended_at: float | None = None  #: when the recording's last phrase came (monotonic)
 
+    @property
+    def _committing(self) -> bool:
+        """Re-decodes of the phrase being spoken may commit words (``input.streamingCommit``,
+        ``input.streamingCommitAtStop``); else they only feed the live text."""
+        return self.settings.streaming_commit or self.settings.streaming_commit_at_stop
+
     def segmenter(self, activity: VoiceActivity | None, *, early: bool = True) -> Segmenter:
         """The segmenter this session's settings ask for, handing phrases to :meth:`add` (and, with
         ``early``, the phrase as it would be if the stop came at each pause to :meth:`add_early`)."""
@@ -469,8 +475,7 @@ class StreamingTranscription:
             busy = 0
         if not every or busy or self._failed.is_set() or not segmenter.speaking or segmenter.pausing:
             return
-        committing = self.settings.streaming_commit or self.settings.streaming_commit_at_stop
-        if not ((committing and self._timed is not False) or _cpu_free()):
+        if not ((self._committing and self._timed is not False) or _cpu_free()):
             return  # (re-decodes for the live text only wait for a free machine; those that may commit do not)
         open_segment = segmenter.open_segment()
         if open_segment is None:
@@ -641,7 +646,10 @@ class StreamingTranscription:
             wait([early])  # running on another worker (a concurrent backend): its transcript may do
         with self._lock:
             context = self._context_for(segment.index, segment.start)
-            before = self._before(segment, probe=probe)
+            # a re-decode for the live text only (no commit) hears the phrase alone, prompted with the text
+            # before it: half the work of hearing the phrase before again, so that one still running when
+            # the speaker stops holds up the phrase's decode that counts for less (docs/streaming.md)
+            before = None if probe and not self._committing else self._before(segment, probe=probe)
             span = (before[0].start, before[0].end) if before else None
             answer = self._answers.get(_key(segment))
         if confirmed and answer is not None and answer[0] == context and self._heard.get(_key(segment)) == span:
@@ -683,7 +691,7 @@ class StreamingTranscription:
                     self._open_text = (agreed.index, " ".join(word.text for word in agreed.words) + (f" {text}" if text else ""))
                 else:
                     self._open_text = (segment.index, text)
-            if probe and (self.settings.streaming_commit or self.settings.streaming_commit_at_stop):
+            if probe and self._committing:
                 self._agree(segment, context, span, transcript)
         if confirmed:
             self._remember(segment.index, transcript)
