@@ -83,7 +83,7 @@ class Recorder:
         """Record until stopped; the whole take as int16 samples (native byte order) at 16 kHz."""
         try:
             while not self._finished():
-                self.stop.wait(TICK, self.watch_stdin)
+                self.stop.wait(self._next_look(), self.watch_stdin)
                 if self.stop.requested_at is not None:
                     self._stopping()
                 peak = self._take(self.mic.drain())
@@ -158,6 +158,18 @@ class Recorder:
             self.ctx.info.setdefault("tail", "none (the speech had ended before the stop)")
             return True
         return now >= heard_until + settings.tail_padding_ms / 1000
+
+    def _next_look(self) -> float:
+        """Seconds until the loop looks again: :data:`TICK`; after a stop request, only until the audio then
+        in flight has arrived (and then until the tail is recorded), so that the recording ends as soon
+        as it may: the wait after the stop starts there."""
+        requested = self.stop.requested_at
+        if requested is None:
+            return TICK
+        heard_until = requested + self.mic.latency
+        now = time.monotonic()
+        due = heard_until if now < heard_until else heard_until + self.settings.tail_padding_ms / 1000
+        return min(TICK, max(due - now, 0.005))
 
     def _meter_note(self) -> str:
         return "stopping…" if self.stop.requested_at is not None else ""

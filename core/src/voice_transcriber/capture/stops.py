@@ -16,6 +16,7 @@ installed: :class:`ThreadStopControl` takes the same requests from other threads
 
 from __future__ import annotations
 
+import os
 import select
 import signal
 import sys
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+#: A pipe the signal handlers write a byte to, so that the recorder's sleep (:meth:`StopControl.wait`)
+#: ends as soon as a stop or cancel arrives, not at its next look (one per process, made by ``install``)
+_wake: tuple[int, int] | None = None
 
 
 class StopControl:
@@ -46,6 +50,11 @@ class StopControl:
 
     def install(self) -> StopControl:
         """Take over SIGINT, SIGTERM, SIGUSR1 and SIGUSR2 (main thread only)."""
+        global _wake
+        if _wake is None:
+            _wake = os.pipe()
+            for end in _wake:
+                os.set_blocking(end, False)
         handled = (signal.SIGINT, *STOP_SIGNALS, signal.SIGUSR2)
         for sig in handled:
             self._previous[sig] = signal.signal(sig, self._on_signal)
@@ -72,26 +81,46 @@ class StopControl:
         self.reason = reason
 
     def wait(self, seconds: float, watch_stdin: bool) -> None:
-        """Sleep ``seconds`` (the caller then looks at the requests), or until Enter if stdin is watched."""
-        if not watch_stdin:
+        """Sleep ``seconds`` (the caller then looks at the requests), or until Enter if stdin is watched,
+        or until a signal's request arrives (once :meth:`install`\ ed)."""
+        watched = ([_wake[0]] if _wake is not None else []) + ([sys.stdin] if watch_stdin else [])
+        if not watched:
             time.sleep(seconds)
             return
         try:
-            ready, _, _ = select.select([sys.stdin], [], [], seconds)
+            ready, _, _ = select.select(watched, [], [], seconds)
         except (OSError, ValueError):  # stdin closed meanwhile
-            return
-        if ready:
+            if watch_stdin:
+                return
+            ready = []
+        if _wake is not None and _wake[0] in ready:
+            _drain(_wake[0])
+        if watch_stdin and sys.stdin in ready:
             sys.stdin.readline()
             self.request_stop("Enter")
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name
+        if _wake is not None:
+            try:  # wake the recorder's sleep (a plain write: no lock)
+                os.write(_wake[1], b"\0")
+            except OSError:  # full: a wake-up is pending anyway
+                pass
         if signum == signal.SIGUSR2 or (signum == signal.SIGINT and self.requested_at is not None):
             self.cancel(name if signum == signal.SIGUSR2 else "second Ctrl-C")
             if not self.watched:  # still starting up (plugins, model, config): nothing to keep yet
                 raise KeyboardInterrupt
         else:
             self.request_stop("Ctrl-C" if signum == signal.SIGINT else name)
+
+
+def _drain(fd: int) -> None:
+    """Read the wake-up pipe empty."""
+    try:
+        while os.read(fd, 512):
+            pass
+    except OSError:  # empty (BlockingIOError)
+        pass
 
 
 def _raise_cancelled(signum: int, frame: Any) -> None:
