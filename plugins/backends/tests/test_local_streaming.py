@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from vt_testing.speech import normalise, wer
 
-from voice_transcriber import Audio, RunContext
+from voice_transcriber import Audio, RunContext, Transcript
 from voice_transcriber.capture.segmenter import Segmenter
 from voice_transcriber.config import load_settings
 from voice_transcriber.streaming import StreamingTranscription
@@ -111,16 +111,25 @@ def test_a_hands_free_utterance_keeps_the_pause_before_it(jfk_audio, tiny_model_
     assert "ask what you can do for your country" in words, texts
 
 
-def test_a_phrase_is_heard_after_the_phrase_before_it_held_to_its_decided_text(jfk_audio, tiny_model_dir):
+@pytest.fixture(scope="module")
+def jfk_continued(jfk_path, tiny_model_dir) -> Transcript:
+    """jfk.flac cut after "Americans" (a pause, 2.7 s): the second part heard after the first by
+    ``transcribe_continuation``, with its words' timings (``input.streamingOverlapSeconds`` asks for them;
+    they are found after the decode and do not change its text). Decoded once for the two tests below,
+    which read different things of it."""
+    samples = Audio.from_file(jfk_path).pcm()
+    cut = int(2.7 * 16_000)
+    backend = LocalBackend(RunContext(load_settings(overrides={
+        "transcription.local.model": str(tiny_model_dir), "input.streamingOverlapSeconds": 4})))
+    before, after = Audio.from_samples(samples[:cut].copy(), 16_000), Audio.from_samples(samples[cut:].copy(), 16_000)
+    return backend.transcribe_continuation(before, "And so, my fellow Americans,", after, "")
+
+
+def test_a_phrase_is_heard_after_the_phrase_before_it_held_to_its_decided_text(jfk_continued):
     """``transcribe_continuation``: jfk.flac cut after "Americans" (a pause). The second part is decoded
     with the first part's audio before it and its decided text as the decoder's prefix: the result is
     only the second part's words (the prefix is not repeated), continuing the sentence."""
-    samples = jfk_audio.samples
-    cut = int(2.7 * 16_000)
-    backend = LocalBackend(RunContext(load_settings(overrides={"transcription.local.model": str(tiny_model_dir)})))
-    before, after = Audio.from_samples(samples[:cut].copy(), 16_000), Audio.from_samples(samples[cut:].copy(), 16_000)
-
-    heard = backend.transcribe_continuation(before, "And so, my fellow Americans,", after, "").text
+    heard = jfk_continued.text
     words = normalise(heard).split()
 
     assert words[:4] == ["ask", "not", "what", "your"], heard
@@ -128,14 +137,12 @@ def test_a_phrase_is_heard_after_the_phrase_before_it_held_to_its_decided_text(j
     assert wer("ask not what your country can do for you ask what you can do for your country", heard) < 0.15, heard
 
 
-def test_a_streamed_phrase_comes_with_the_timing_of_each_word(jfk_audio, tiny_model_dir):
+def test_a_streamed_phrase_comes_with_the_timing_of_each_word(jfk_audio, tiny_model_dir, jfk_continued):
     """The words of a streamed phrase's transcript spell its text, each with when it was said (jfk.flac:
     "Americans" ends in the pause at ~2.7 s, "ask" follows it) — in the phrase's time also when
     faster-whisper's VAD filter (on by default) cut the pauses out before decoding; after a phrase heard
     before it, the times count from this phrase's start. The streaming core cuts the phrase heard again
     and commits words of the phrase being spoken with them."""
-    samples = jfk_audio.samples
-    cut = int(2.7 * 16_000)
     backend = LocalBackend(RunContext(load_settings(overrides={
         "transcription.local.model": str(tiny_model_dir), "input.streamingOverlapSeconds": 4})))
     heard = backend.transcribe_segment(jfk_audio, "")
@@ -147,8 +154,7 @@ def test_a_streamed_phrase_comes_with_the_timing_of_each_word(jfk_audio, tiny_mo
     assert 1.5 < americans.end <= ask.start < 3.3 and ask.end > 2.7, heard.words  # the pause lies between them
     assert heard.words[-1].end <= jfk_audio.duration + 0.1
 
-    before, after = Audio.from_samples(samples[:cut].copy(), 16_000), Audio.from_samples(samples[cut:].copy(), 16_000)
-    continued = backend.transcribe_continuation(before, "And so, my fellow Americans,", after, "")
+    continued = jfk_continued  # the part after "Americans" heard after the part before it
     assert " ".join(word.text for word in continued.words) == continued.text.strip()
     assert normalise(continued.words[0].text) == "ask" and -0.3 < continued.words[0].start < 1.5, continued.words
 
