@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -373,3 +377,95 @@ def test_retry_of_a_stored_recording_imports_only_the_plugins_it_uses(loaded, tm
     assert "vt_seconds_mod" in modules and EVERY_RUN <= modules
     assert not UNUSED & modules
     assert not {"faster_whisper", "av._core", "httpx", "sounddevice"} & modules
+
+
+# --- the daemon's own commands: a question on its socket (voice_transcriber.daemon.admin) --------------------
+
+#: What answering on the daemon's socket must not cost: the command line, the config schema, the plugins.
+COMMAND_LINE = {"click", "pydantic", "pluggy", "importlib.metadata"}
+
+
+@pytest.fixture
+def daemon_home(tmp_path):
+    """XDG dirs with the plugin index (as after a user's first command) and a short runtime dir (Unix socket
+    paths are limited); the config's backend is openai on a closed port: the daemon starts without a model."""
+    from vt_testing.core import seed_plugin_index
+
+    runtime = Path(tempfile.mkdtemp(prefix="vts-", dir="/tmp"))
+    env = {**os.environ, **{f"XDG_{name}_HOME": str(tmp_path / name.lower()) for name in ("CONFIG", "STATE", "CACHE")},
+           "XDG_RUNTIME_DIR": str(runtime)}
+    env = {key: value for key, value in env.items() if not key.startswith("VOICE_TRANSCRIBER_")}
+    seed_plugin_index(tmp_path / "cache")
+    write_config(tmp_path, {"transcription": {"backend": "openai", "openai": {"apiKey": "none",
+                                                                              "baseUrl": "http://127.0.0.1:9/v1"}}})
+    yield env
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+def daemon_command(env: dict[str, str], dump: Path, *args: str, full: bool = False) -> subprocess.CompletedProcess:
+    """``voice-transcriber ARGS`` through the real entry point, its modules written to ``dump``; ``full``: through
+    the whole command line (a set plugin variable turns every fast path off), as before the fast path."""
+    extra = {"VOICE_TRANSCRIBER_DISABLE_PLUGINS": ""} if full else {}
+    return subprocess.run([sys.executable, "-c", RUN, str(dump), *args], env={**env, **extra}, capture_output=True,
+                          text=True, timeout=120)
+
+
+NO_DAEMON = ("voice-transcriber: error: no daemon is running (start one with `voice-transcriber daemon`, or "
+             "`systemctl --user start voice-transcriber`)\n")
+
+
+def test_daemon_commands_without_a_daemon_answer_as_the_command_line_does_without_loading_it(daemon_home, tmp_path):
+    dump = tmp_path / "modules.json"
+    quick = daemon_command(daemon_home, dump, "daemon", "status")
+    full = daemon_command(daemon_home, dump, "daemon", "status", full=True)
+    assert "click" in json.loads(dump.read_text())
+    assert (quick.returncode, quick.stdout, quick.stderr) == (full.returncode, full.stdout, full.stderr) == (1, "", NO_DAEMON)
+    socket_file = Path(daemon_home["XDG_RUNTIME_DIR"]) / "voice-transcriber" / "daemon.sock"
+    stale = ("voice-transcriber: the daemon socket " f"{socket_file} is stale (the daemon is gone); working without it "
+             "— restart it with `voice-transcriber daemon`\n")
+    for args, left_by_a_dead_daemon in [(("daemon", "status", "--json"), False), (("daemon", "stop"), False),
+                                        (("daemon", "reload"), False), (("daemon", "stop"), True)]:
+        if left_by_a_dead_daemon:  # a socket file nobody listens on: a note, then the same error
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(str(socket_file))
+            listener.close()
+        expected = (stale if left_by_a_dead_daemon else "") + NO_DAEMON
+        quick = daemon_command(daemon_home, dump, *args)
+        modules = set(json.loads(dump.read_text()))
+        assert not (COMMAND_LINE | AUDIO_MODEL_NETWORK) & modules and not plugins_of(modules), args
+        assert (quick.returncode, quick.stdout, quick.stderr) == (1, "", expected), args
+
+
+def test_daemon_commands_with_a_daemon_answer_as_the_command_line_does_without_loading_it(daemon_home, tmp_path):
+    """``daemon status``, ``reload``, a second ``daemon`` and ``daemon stop`` against a real daemon: the same lines
+    and exit codes as through the command line, without click, pydantic or a plugin."""
+    dump = tmp_path / "modules.json"
+    daemon = subprocess.Popen([str(Path(sys.executable).with_name("voice-transcriber")), "daemon"], env=daemon_home,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while (status := daemon_command(daemon_home, dump, "daemon", "status", "--json")).returncode != 0:
+            assert daemon.poll() is None, daemon.stderr.read()
+            assert time.monotonic() < deadline, "the daemon did not answer"
+            time.sleep(0.2)
+        assert json.loads(status.stdout)["pid"] == daemon.pid and status.stderr == ""
+        for args, compared in [(("daemon", "status"), True), (("daemon", "reload"), False), (("daemon",), True)]:
+            quick = daemon_command(daemon_home, dump, *args)
+            modules = set(json.loads(dump.read_text()))
+            assert not (COMMAND_LINE | AUDIO_MODEL_NETWORK) & modules and not plugins_of(modules), args
+            if compared:
+                full = daemon_command(daemon_home, dump, *args, full=True)
+                assert (quick.returncode, quick.stdout, quick.stderr) == (full.returncode, full.stdout, full.stderr), args
+            else:  # the daemon's own line (test_daemon_server checks what a reload does)
+                assert quick.returncode == 0 and quick.stdout.startswith("reloaded "), quick.stderr
+        assert quick.returncode == 1 and quick.stderr == (
+            f"voice-transcriber: error: a daemon is already running (pid {daemon.pid}); stop it with "
+            "`voice-transcriber daemon stop` or use it as it is\n")
+        stopped = daemon_command(daemon_home, dump, "daemon", "stop")
+        assert stopped.returncode == 0 and stopped.stdout.startswith(f"stopping the daemon (pid {daemon.pid})")
+        assert not (COMMAND_LINE | AUDIO_MODEL_NETWORK) & set(json.loads(dump.read_text()))
+        assert daemon.wait(timeout=60) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()

@@ -4,7 +4,8 @@
 so do ``--help`` and ``<core command> --help`` once the plugin index remembers them
 (:mod:`.plugin_index`), the hotkey commands that a daemon takes (:mod:`.daemon.client`) or that
 only ignore a key's autorepeat, refuse or signal the recorder (:mod:`.hotkey`), and plugin commands
-with a quick handler (:mod:`.quick`); so does ``status`` for a status bar (:mod:`.status`).
+with a quick handler (:mod:`.quick`); so does ``status`` for a status bar (:mod:`.status`), and so do
+``daemon status|stop|reload`` and a second ``daemon`` (:mod:`.daemon.admin`).
 
 When the command line records, the microphone opens here, before click, pydantic and
 the plugins are imported (about 0.3 s), so speech starting right away is not lost. A
@@ -54,6 +55,10 @@ def _main(argv: list[str]) -> None:
         from .status import run as status_run
 
         status_run(argv)  # `status` for a status bar: the run-state files' record, and this exits here
+    if argv[:1] == ["daemon"]:
+        from .daemon import admin
+
+        admin.fast_path(argv)  # `daemon status|stop|reload`, or `daemon` while one runs: asked on the socket, exits here
     from .daemon import client
 
     client.fast_path(argv)  # a hotkey command with a daemon running: it acts, and this exits here

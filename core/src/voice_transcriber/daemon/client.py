@@ -128,9 +128,11 @@ def relay(message: dict[str, Any]) -> None:
                 pass
 
 
-def exchange(line: bytes, path: str, on_message: Callable[[dict[str, Any]], None]) -> dict[str, Any] | None:
-    """Send one request; pass each reply to ``on_message``; return the final one (None: no daemon)."""
-    sock = connect(path)
+def exchange(line: bytes, path: str, on_message: Callable[[dict[str, Any]], None], *,
+             quiet: bool = False) -> dict[str, Any] | None:
+    """Send one request; pass each reply to ``on_message``; return the final one (None: no daemon).
+    ``quiet``: as :func:`connect`'s (for a caller that only asks whether a daemon answers)."""
+    sock = connect(path, quiet=quiet)
     if sock is None:
         return None
     try:
@@ -143,8 +145,11 @@ def exchange(line: bytes, path: str, on_message: Callable[[dict[str, Any]], None
         sock.close()
 
 
-def connect(path: str) -> Any:
-    """A connected socket to a daemon of this user; None when no daemon listens (a note if it died)."""
+def connect(path: str, *, quiet: bool = False) -> Any:
+    """A connected socket to a daemon of this user; None when no daemon listens (a note if it died).
+
+    ``quiet``: None, without a word, for anything but a daemon of this user answering (a stale socket,
+    one that cannot be reached or is another user's)."""
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.connect(path)
@@ -153,18 +158,21 @@ def connect(path: str) -> Any:
         return None
     except ConnectionRefusedError:
         sock.close()
-        relay({"err": f"voice-transcriber: the daemon socket {path} is stale (the daemon is gone); "
-                      "working without it — restart it with `voice-transcriber daemon`"})
+        if not quiet:
+            relay({"err": f"voice-transcriber: the daemon socket {path} is stale (the daemon is gone); "
+                          "working without it — restart it with `voice-transcriber daemon`"})
         return None
     except OSError as exc:
         sock.close()
-        if exc.errno is None:  # e.g. a path too long for a Unix socket: no daemon can listen there
+        if exc.errno is None or quiet:  # e.g. a path too long for a Unix socket: no daemon can listen there
             return None
         _fail(f"cannot reach the daemon at {path}: {exc.strerror} (is it another user's? remove the socket "
               "or fix $XDG_RUNTIME_DIR)")
     owner = int.from_bytes(sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)[4:8], sys.byteorder)
     if owner != os.getuid():
         sock.close()
+        if quiet:
+            return None
         _fail(f"the daemon socket {path} is served by uid {owner}, not by you (uid {os.getuid()}); "
               "remove it, and check $XDG_RUNTIME_DIR")
     return sock

@@ -195,11 +195,16 @@ def claim(lock_path: Path) -> int:
     except BlockingIOError:
         owner = os.read(fd, 32).decode(errors="replace").strip() or "?"
         os.close(fd)
-        raise DaemonError(f"a daemon is already running (pid {owner}); stop it with `voice-transcriber daemon stop` "
-                          "or use it as it is") from None
+        raise already_running(owner) from None
     os.ftruncate(fd, 0)
     os.write(fd, str(os.getpid()).encode())
     return fd
+
+
+def already_running(owner: str) -> DaemonError:
+    """The refusal of a second daemon while daemon ``owner`` (its pid) holds the lock."""
+    return DaemonError(f"a daemon is already running (pid {owner}); stop it with `voice-transcriber daemon stop` "
+                       "or use it as it is")
 
 
 def listen(path: str, accept_tick: float) -> socket.socket:
