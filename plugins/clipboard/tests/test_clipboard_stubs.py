@@ -151,3 +151,28 @@ def test_before_and_after_commands_run_around_the_chord(fake_x11, stub_tool, run
                                   "output.afterCommand": ["my-hook", "after"]})
     assert hook.argvs() == [["my-hook", "before", "two words"], ["my-hook", "after"]]
     assert xdotool.argvs()[-1] == ["xdotool", "key", "--clearmodifiers", "ctrl+shift+v"]  # kitty is a terminal
+
+
+@pytest.mark.parametrize(("config", "probed"), [
+    ({"output.sinks": ["stdout"]}, False),
+    ({"output.sinks": ["stdout"], "output.live": True}, True),  # live typing types into the window as it hears
+    ({"output.sinks": ["stdout", "clipboard"]}, True),
+    ({"output.sinks": ["typing"]}, True),
+    ({"output.sinks": ["some-plugins-sink"]}, True),  # a plugin's sink may use the focus module too
+])
+def test_a_recording_remembers_the_focused_window_only_when_a_sink_may_send_keys(fake_x11, stub_tool, isolated_dirs,
+                                                                                  config, probed):
+    """The plugin's hook at recording start: a dictation printed to stdout looks at no window (no xdotool)."""
+    from voice_transcriber import RunContext
+    from voice_transcriber.config import load_settings
+    from voice_transcriber_clipboard import plugin
+    from voice_transcriber_clipboard.focus import TARGET_INFO, TargetProbe
+
+    xdotool = stub_tool("xdotool", stdout="4242")
+    ctx = RunContext(load_settings(overrides=config))
+    plugin.vt_recording_started(ctx)
+    probe = ctx.info.get(TARGET_INFO)
+    assert isinstance(probe, TargetProbe) is probed
+    if probed:
+        probe.result()
+    assert bool(xdotool.calls()) is probed

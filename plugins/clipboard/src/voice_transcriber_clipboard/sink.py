@@ -1,19 +1,18 @@
-"""The ``clipboard`` sink: copies the text, and optionally pastes it into the focused window."""
+"""The ``clipboard`` sink: copies the text, and optionally pastes it into the focused window (registered by
+:mod:`.plugin`, the plugin's hooks)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from voice_transcriber import (ActiveWindow, Check, DeliveredElsewhere, RunContext, Sink, SinkError, Transcript,
-                               hookimpl)
+from voice_transcriber import Check, DeliveredElsewhere, RunContext, Sink, SinkError, Transcript
 
-from .config import ClipboardConfig, OutputHooksConfig
-from .focus import TARGET_INFO, FocusMoved, Target, TargetProbe, current_target, describe, recorded_target
+from .config import ClipboardConfig
+from .focus import FocusMoved, Target, current_target, describe, recorded_target
 from .keys import key_tool
 from .paste import Clipboard, doubt_message
 from .selection import selection_tool
 from .tools import detect_session, display_problem, keep_text
-from .window import active_window
 
 
 class ClipboardSink(Sink):
@@ -98,29 +97,3 @@ def desktop_checks(sink: str, config, tools_for) -> list[Check]:
     except SinkError as exc:
         checks.append(Check(f"{sink} tools", False, str(exc), "install the package named above"))
     return checks
-
-
-@hookimpl
-def vt_register_sinks(register) -> None:
-    register(ClipboardSink)
-
-
-@hookimpl
-def vt_register_settings(register) -> None:
-    """``output.beforeCommand``/``afterCommand`` (read by every key-sending sink): known keys, in `config init`."""
-    register("output", OutputHooksConfig)
-
-
-@hookimpl
-def vt_recording_started(ctx: RunContext) -> None:
-    """Remember the window the user is in now: the text is delivered there or nowhere."""
-    ctx.info.setdefault(TARGET_INFO, TargetProbe())
-
-
-@hookimpl
-def vt_active_window(ctx: RunContext) -> ActiveWindow | None:
-    """Profiles match on the window our paste chord is chosen for (same detection)."""
-    window = active_window()
-    if window is None:
-        return None
-    return ActiveWindow(window_class=window.class_, title=window.title, instance=window.instance, source=window.source)
