@@ -13,12 +13,19 @@ floor that does the same work without voice-transcriber (A B, B A, …, one drop
 * ``history``, ``config path``, ``config show``, ``models list``, ``doctor``, ``stop --wait`` with
   nothing recording (the command line's path of the hotkey commands) ÷ ``python -c pass``;
 * ``daemon``, from its start until it answers ``status`` on its socket ÷ ``python -c pass`` (its CPU is
-  counted until it is stopped right after: the start-up).
+  counted until it is stopped right after: the start-up);
+* with a daemon running: ``daemon status`` and a second ``daemon`` (refused) ÷ ``python -c pass``;
+* the recorder ``toggle``/``start`` runs in the background (``voice-transcriber --debug --backend openai --output
+  stdout``, as ``python -m voice_transcriber`` is started), recording from a PulseAudio pipe source fed in real
+  time (testing/vt_testing/pulse.py, as the tests record), stopped with SIGUSR1 once half a second is in its file,
+  its text from the local server: its CPU from start to exit, and its first sample (process start → the first
+  block from PortAudio, ``info: first_frame_at``) ÷ a bare script that imports sounddevice and opens the same
+  device with a ``RawInputStream`` until its first block.
 
 With ``--baseline-exe PATH`` or ``VT_BENCH_BASELINE_EXE=PATH`` (the ``voice-transcriber`` of another
 installation, e.g. an older commit's checkout after ``uv sync``) each command also alternates with that
 installation's, for before/after ratios.
-The recorder that ``toggle`` starts needs a microphone and is not measured here (bench/toggle_latency.py).
+Without ``pulseaudio`` the recorder rows are left out.
 
     uv run python bench/command_startup.py [--pairs 10] [--baseline-exe PATH] [--out bench/results/31-command-startup.md] [--json PATH]
 """
@@ -27,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -38,9 +46,13 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import NamedTuple
 
 from _common import (RESULTS, ROOT, Measured, Row, alternated, bench_parser, installed_python_env, isolated_env,
                      load_average, machine, measure_process, repeats, write_outputs)
+
+sys.path.insert(0, str(ROOT / "testing"))
+from vt_testing.pulse import start_pulse  # noqa: E402
 
 EXE = str(Path(sys.executable).with_name("voice-transcriber"))
 SAMPLE = ROOT / "samples" / "jfk.flac"
@@ -70,6 +82,21 @@ reply = httpx.post(sys.argv[1] + "/audio/transcriptions", data={"model": "whispe
                    files={"file": ("audio.flac", body.getvalue(), "audio/flac")})
 print(reply.json()["text"])
 """
+#: The floor of a recorder's first sample: sounddevice and a raw stream on the default device, until its first
+#: block (printed as ``time.time()``, as the recorder's ``--debug`` prints ``first_frame_at``).
+BARE_FIRST_SAMPLE = """
+import threading, time
+import sounddevice as sd
+got = threading.Event()
+def callback(indata, frames, t, status):
+    if not got.is_set():
+        print(f"info: first_frame_at = {time.time():.6f}", flush=True)
+        got.set()
+with sd.RawInputStream(samplerate=16000, channels=1, dtype="int16", callback=callback):
+    got.wait(30)
+"""
+#: Seconds of audio in the recorder's file before it is stopped.
+RECORDED = 0.5
 #: Heavy libraries, by the module that shows each was really imported (PyAV's ``av`` may be a stand-in).
 HEAVY = {"click": "click", "pydantic": "pydantic", "pluggy": "pluggy", "httpx": "httpx", "numpy": "numpy",
          "sounddevice": "sounddevice", "faster_whisper": "faster_whisper", "onnxruntime": "onnxruntime", "av": "av._core"}
@@ -87,9 +114,11 @@ main()
 class Transcriptions(BaseHTTPRequestHandler):
     """An OpenAI-compatible transcription endpoint that answers at once."""
 
+    TEXT = "And so, my fellow Americans, ask not what your country can do for you."
+
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         self.rfile.read(int(self.headers.get("content-length", 0)))
-        body = json.dumps({"text": "And so, my fellow Americans, ask not what your country can do for you."}).encode()
+        body = json.dumps({"text": self.TEXT}).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
@@ -130,6 +159,43 @@ def daemon_start(exe: str, env: dict[str, str]) -> Measured:
     return Measured(wall, usage.ru_maxrss / 1024, "", "", usage.ru_utime + usage.ru_stime, proc.returncode)
 
 
+class Recorded(NamedTuple):
+    """A recorder run (or the bare floor's): the whole process, and its first sample in seconds after Popen."""
+
+    measured: Measured
+    first_sample: float
+
+
+def recorder_run(cmd: list[str], env: dict[str, str], text: str | None) -> Recorded:
+    """``cmd`` recording from the pipe source; stopped (SIGUSR1) once :data:`RECORDED` seconds are in its file,
+    its ``text`` (None: the floor, which ends at its first block) on stdout; CPU counted until it has exited."""
+    folder = Path(env["XDG_STATE_HOME"]) / "voice-transcriber" / "recordings"
+    for old in folder.glob("*.wav"):
+        old.unlink()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start_wall, start = time.time(), time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=ROOT)
+        deadline = start + 120
+        while text is not None and not any(f.stat().st_size >= 44 + RECORDED * 32_000 for f in folder.glob("*.wav")):
+            if proc.poll() is not None or time.perf_counter() > deadline:
+                proc.kill()
+                raise SystemExit(f"the recorder {cmd[0]} recorded nothing")
+            time.sleep(0.01)
+        if text is not None:
+            proc.send_signal(signal.SIGUSR1)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    first = next((float(line.split("=")[1]) for line in (stdout + stderr).splitlines()
+                  if line.startswith("info: first_frame_at =")), None)
+    if proc.returncode or first is None or (text is not None and stdout.strip() != text):
+        raise SystemExit(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{stdout}\n{stderr[-2000:]}")
+    return Recorded(Measured(wall, usage.ru_maxrss / 1024, stdout, stderr, usage.ru_utime + usage.ru_stime,
+                             proc.returncode), first - start_wall)
+
+
 def answers(path: Path, pid: int) -> bool:
     """The daemon ``pid`` answers ``status`` on ``path`` (asked from here: no extra process)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -160,6 +226,109 @@ def imported(exe: str, args: list[str], env: dict[str, str], work: Path) -> set[
         out.unlink(missing_ok=True)
     return ({name for name, module in HEAVY.items() if module in modules}
             | {m.split(".")[0] for m in modules if m.startswith("voice_transcriber_")})
+
+
+def compare(label: str, runs: dict[str, list[Measured]], floor_name: str, pairs: int, rows: list[Row],
+            table: list[str], goal: str | None = None) -> None:
+    """One table line (and summary rows) for ``runs``: ours ÷ the floor, and ÷ the baseline when it ran."""
+    ours, bare = runs["ours"], runs["floor"]
+    cpu_ratio = statistics.median(o.cpu / b.cpu for o, b in zip(ours, bare))
+    cpu_ours, cpu_bare = statistics.median(m.cpu for m in ours), statistics.median(m.cpu for m in bare)
+    wall_ours = statistics.median(m.wall for m in ours)
+    rows.append(Row(f"{label}: CPU (user+sys) ÷ {floor_name} (median of {pairs} paired ratios)",
+                    cpu_ratio * cpu_bare, cpu_bare, goal=goal, paired_ratio=cpu_ratio))
+    cells = [label, f"{cpu_ours:.3f} s", f"{wall_ours:.3f} s", f"{floor_name}: {cpu_bare:.3f} s", f"**{cpu_ratio:.2f}**"]
+    if "baseline" in runs:
+        base = runs["baseline"]
+        before = statistics.median(o.cpu / b.cpu for o, b in zip(ours, base))
+        wall_before = statistics.median(o.wall / b.wall for o, b in zip(ours, base))
+        rows.append(Row(f"{label}: CPU (user+sys) ÷ the baseline installation's (median of {pairs} paired "
+                        "ratios)", before * statistics.median(m.cpu for m in base),
+                        statistics.median(m.cpu for m in base), paired_ratio=before))
+        cells += [f"{statistics.median(m.cpu for m in base):.3f} s", f"**{before:.2f}**", f"{wall_before:.2f}"]
+    table.append("| " + " | ".join(cells) + " |")
+
+
+def imports_line(label: str, argv: list[str], baseline_exe: str | None, env: dict[str, str], work: Path) -> str:
+    """The heavy libraries and plugins ``argv`` imported, and what only the baseline's imported besides."""
+    ours_heavy = imported(EXE, argv, env, work)
+    line = f"| {label} | {', '.join(sorted(ours_heavy)) or '—'} |"
+    if baseline_exe:
+        base_heavy = imported(baseline_exe, argv, env, work)
+        line = line[:-1] + f"| {', '.join(sorted(base_heavy - ours_heavy)) or '—'} |"
+    return line
+
+
+def with_a_daemon(exes: dict[str, str], env: dict[str, str], pairs: int):
+    """With our daemon running: ``daemon status`` and a second ``daemon`` (refused, exit 1) by each installation,
+    alternated with ``python -c pass``; yields (label, argv, runs) while the daemon still runs."""
+    sock_path = Path(env["XDG_RUNTIME_DIR"]) / "voice-transcriber" / "daemon.sock"
+    daemon = subprocess.Popen([EXE, "daemon"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.perf_counter() + 120
+        while not answers(sock_path, daemon.pid):
+            if daemon.poll() is not None or time.perf_counter() > deadline:
+                raise SystemExit("the daemon did not start")
+            time.sleep(0.05)
+        for label, argv in (("`daemon status`, a daemon running", ["daemon", "status"]),
+                            ("`daemon` while one runs (refused, exit 1)", ["daemon"])):
+            sides: dict[str, Callable[[], Measured]] = {
+                name: (lambda exe=exe, argv=argv: measure_process([exe, *argv], env, check=False, cwd=ROOT))
+                for name, exe in exes.items()}
+            sides["floor"] = lambda: measure_process(PASS, env, cwd=ROOT)
+            yield label, argv, alternated(sides, pairs, warmup=1)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=60)
+
+
+RECORDER_LABEL = "the background recorder (`--backend openai --output stdout`), 0.5 s recorded, to its text"
+RECORDER_ARGS = ["--debug", "--backend", "openai", "--output", "stdout"]
+
+
+def recorders(exes: dict[str, str], work: Path, url: str, pairs: int) -> dict[str, list[Recorded]]:
+    """The recorder as ``toggle``/``start`` runs it (``python -m voice_transcriber ARGS``, the background
+    variable set) by each installation, alternated with the bare first-block script, on a pipe source."""
+    pulse = start_pulse(work / "pulse")
+    try:
+        env = installed_python_env(isolated_env(work / "xdg-rec"), work / "pycache")
+        (work / "xdg-rec").mkdir(mode=0o700)
+        env.update(pulse.pipe_source(), VOICE_TRANSCRIBER_BACKGROUND="1",
+                   VOICE_TRANSCRIBER_TRANSCRIPTION__OPENAI__BASE_URL=url,
+                   VOICE_TRANSCRIBER_TRANSCRIPTION__OPENAI__API_KEY="none",
+                   # the pipe source feeds silence: sent whole, as it is (streaming would find no phrase in it)
+                   VOICE_TRANSCRIBER_TRANSCRIPTION__OPENAI__SKIP_SILENCE="false", VOICE_TRANSCRIBER_INPUT__STREAMING="false")
+        (work / "bare_first_sample.py").write_text(BARE_FIRST_SAMPLE)
+        text = Transcriptions.TEXT
+        sides: dict[str, Callable[[], Recorded]] = {
+            name: (lambda exe=exe: recorder_run([str(Path(exe).with_name("python")), "-m", "voice_transcriber",
+                                                 *RECORDER_ARGS], env, text))
+            for name, exe in exes.items()}
+        for exe in exes.values():  # the plugin index of this environment, and the bytecode
+            measure_process([exe, "config", "path"], env, check=False, cwd=ROOT)
+        sides["floor"] = lambda: recorder_run([sys.executable, str(work / "bare_first_sample.py")], env, None)
+        return alternated(sides, pairs, warmup=1)
+    finally:
+        pulse.stop()
+
+
+def first_sample_rows(runs: dict[str, list[Recorded]], pairs: int, rows: list[Row]) -> list[str]:
+    """The recorder's first sample (seconds after its process started) ÷ the bare script's, and ÷ the baseline's."""
+    ours, bare = [r.first_sample for r in runs["ours"]], [r.first_sample for r in runs["floor"]]
+    ratio = statistics.median(o / b for o, b in zip(ours, bare))
+    rows.append(Row(f"the background recorder: process start → first sample ÷ bare sounddevice first block (median "
+                    f"of {pairs} paired ratios)", ratio * statistics.median(bare), statistics.median(bare),
+                    goal="<= 1.10", paired_ratio=ratio))
+    cells = [f"{statistics.median(ours) * 1000:.1f} ms", f"{statistics.median(bare) * 1000:.1f} ms", f"**{ratio:.2f}**"]
+    if "baseline" in runs:
+        base = [r.first_sample for r in runs["baseline"]]
+        before = statistics.median(o / b for o, b in zip(ours, base))
+        rows.append(Row(f"the background recorder: process start → first sample ÷ the baseline installation's "
+                        f"(median of {pairs} paired ratios)", before * statistics.median(base), statistics.median(base),
+                        paired_ratio=before))
+        cells += [f"{statistics.median(base) * 1000:.1f} ms", f"**{before:.2f}**"]
+    return ["| " + " | ".join(cells) + " |"]
 
 
 def main() -> None:
@@ -213,30 +382,19 @@ def main() -> None:
         sides = {name: side(exe) for name, exe in exes.items()}
         sides["floor"] = lambda floor=floor: measure_process(floor, env, cwd=ROOT)
         runs = alternated(sides, args.pairs, warmup=1)
-        ours, bare = runs["ours"], runs["floor"]
-        cpu_ratio = statistics.median(o.cpu / b.cpu for o, b in zip(ours, bare))
-        cpu_ours, cpu_bare = statistics.median(m.cpu for m in ours), statistics.median(m.cpu for m in bare)
-        wall_ours = statistics.median(m.wall for m in ours)
         goal = "<= 1.15" if floor is bare_local and argv[0] == "transcribe" else None
-        rows.append(Row(f"{label}: CPU (user+sys) ÷ {floor_name} (median of {args.pairs} paired ratios)",
-                        cpu_ratio * cpu_bare, cpu_bare, goal=goal, paired_ratio=cpu_ratio))
-        cells = [label, f"{cpu_ours:.3f} s", f"{wall_ours:.3f} s", f"{floor_name}: {cpu_bare:.3f} s", f"**{cpu_ratio:.2f}**"]
-        if "baseline" in runs:
-            base = runs["baseline"]
-            before = statistics.median(o.cpu / b.cpu for o, b in zip(ours, base))
-            wall_before = statistics.median(o.wall / b.wall for o, b in zip(ours, base))
-            rows.append(Row(f"{label}: CPU (user+sys) ÷ the baseline installation's (median of {args.pairs} paired "
-                            "ratios)", before * statistics.median(m.cpu for m in base),
-                            statistics.median(m.cpu for m in base), paired_ratio=before))
-            cells += [f"{statistics.median(m.cpu for m in base):.3f} s", f"**{before:.2f}**", f"{wall_before:.2f}"]
-        table.append("| " + " | ".join(cells) + " |")
+        compare(label, runs, floor_name, args.pairs, rows, table, goal)
         if argv != ["daemon"]:
-            ours_heavy = imported(EXE, argv, env, work)
-            line = f"| {label} | {', '.join(sorted(ours_heavy)) or '—'} |"
-            if args.baseline_exe:
-                base_heavy = imported(args.baseline_exe, argv, env, work)
-                line = line[:-1] + f"| {', '.join(sorted(base_heavy - ours_heavy)) or '—'} |"
-            imports.append(line)
+            imports.append(imports_line(label, argv, args.baseline_exe, env, work))
+    for label, argv, runs in with_a_daemon(exes, env, args.pairs):
+        compare(label, runs, "`python -c pass`", args.pairs, rows, table)
+        imports.append(imports_line(label, argv, args.baseline_exe, env, work))
+    first_samples = []
+    if shutil.which("pulseaudio"):
+        recorder_rows = recorders(exes, work, url, args.pairs)
+        compare(RECORDER_LABEL, {name: [r.measured for r in runs] for name, runs in recorder_rows.items()},
+                "bare sounddevice first block", args.pairs, rows, table)
+        first_samples = first_sample_rows(recorder_rows, args.pairs, rows)
     server.shutdown()
     head = "| command | CPU (median) | wall (median) | floor's CPU | CPU ÷ floor (median of pairs) |"
     rule = "|---|---|---|---|---|"
@@ -257,6 +415,16 @@ def main() -> None:
         "| command | heavy libraries and plugins imported |" + (" only the baseline also imported |" if args.baseline_exe else ""),
         "|---|---|" + ("---|" if args.baseline_exe else ""), *imports,
     ]) + "\n"
+    if first_samples:
+        markdown += "\n".join([
+            "", "The background recorder's first sample: from its process start (`Popen`) to the first block PortAudio "
+            "delivers (`--debug`'s `first_frame_at`; the pipe source has audio at once), against a bare script that "
+            "imports sounddevice and opens a `RawInputStream` on the same device"
+            + (", and the baseline installation's recorder:" if args.baseline_exe else ":"), "",
+            "| recorder's first sample (median) | bare script's | ÷ bare (median of pairs) |"
+            + (" baseline's | ÷ baseline |" if args.baseline_exe else ""),
+            "|---|---|---|" + ("---|---|" if args.baseline_exe else ""), *first_samples,
+        ]) + "\n"
     write_outputs(args, "command_startup", markdown, rows)
 
 

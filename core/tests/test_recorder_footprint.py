@@ -39,8 +39,11 @@ sys.argv[0] = "voice-transcriber"
 from voice_transcriber.__main__ import main
 main()
 """
-#: Loaded only once there is something to send: the HTTP client, and what httpx's own CLI would pull in.
-NOT_WHILE_RECORDING = {"httpx", "httpcore", "ssl", "certifi", "rich", "pygments", "numpy", "soundfile"}
+#: Loaded only once there is something to send: the HTTP client, and what httpx's own CLI would pull in; and
+#: nothing a dictation printed to stdout never uses: the clipboard sink, its config models, the window probe.
+NOT_WHILE_RECORDING = {"httpx", "httpcore", "ssl", "certifi", "rich", "pygments", "numpy", "soundfile",
+                       "voice_transcriber_clipboard.sink", "voice_transcriber_clipboard.config",
+                       "voice_transcriber_clipboard.focus"}
 
 
 def test_the_openai_recorder_creates_its_http_client_when_the_recording_stops(pulse, openai_api, isolated_dirs,
@@ -70,6 +73,7 @@ def test_the_openai_recorder_creates_its_http_client_when_the_recording_stops(pu
     loaded = set(json.loads(dump.read_text()))
     assert not NOT_WHILE_RECORDING & loaded, err
     assert "voice_transcriber_backends.openai_backend" in loaded, "the backend itself is created before recording"
+    assert "voice_transcriber_clipboard.plugin" in loaded, "the clipboard plugin's hooks saw the recording start"
     assert code == 0, err
     assert out.strip() == "Send the report by Friday."
     assert "prepare:openai" in err, "prepare() ran, at the stop"
