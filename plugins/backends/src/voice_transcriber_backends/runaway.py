@@ -1,9 +1,9 @@
 """Whisper's runaway repetitions ("f s s s s s …"), bounded and removed.
 
 On a fraction of a second of speech — the tail of a recording cut mid-word, a breath at the end
-of a phrase — Whisper can fall into a loop and repeat one token until its length limit. Every
-temperature of faster-whisper's fallback may loop as well; it then keeps the likeliest loop. Two
-guards, both deterministic (they depend on the audio and the text only):
+of a phrase — Whisper can fall into a loop and repeat one token until its length limit (with
+``sampledFallback`` on, every temperature of faster-whisper's fallback may loop as well; it then keeps
+the likeliest loop). Two guards, both deterministic (they depend on the audio and the text only):
 
 - :func:`max_new_tokens` bounds what one decode may produce by the audio's length, so a loop
   costs a fraction of a second instead of tens of seconds;
