@@ -138,20 +138,25 @@ def test_focus_on_the_root_window_is_no_window(x11):
     assert clipboard() == "nowhere"
 
 
-def test_cli_on_an_empty_workspace_exits_3_with_one_line_and_the_history_says_so(i3, espeak_wav, tiny_model_dir):
-    """Row 2 end to end: the real executable, the local backend, an empty i3 workspace."""
+def test_cli_on_an_empty_workspace_exits_3_with_one_line_and_the_history_says_so(i3, jfk_path, openai_api):
+    """Row 2 end to end: the real executable, an empty i3 workspace. The transcript comes from the OpenAI
+    replica server (where it goes is the point, not the decode; the local model types end to end in
+    test_typing_end_to_end.py)."""
     from voice_transcriber import history
     from vt_testing.core import run_cli
+    from vt_testing.openai_api import json_reply, openai_transcription
 
-    wav = espeak_wav("Please send the report by Friday.")
+    said = "Please send the report by Friday."
+    openai_api.transcriptions(json_reply(openai_transcription(said)))
     i3.msg("workspace 7")
-    done = run_cli("--input", str(wav), "--backend", "local", "--output", "typing", env={
-        "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir),
+    done = run_cli("--input", str(jfk_path), "--backend", "openai", "--output", "typing", env={
+        "VOICE_TRANSCRIBER_TRANSCRIPTION__OPENAI__API_KEY": "sk-test",
+        "VOICE_TRANSCRIBER_TRANSCRIPTION__OPENAI__BASE_URL": openai_api.url,
         "VOICE_TRANSCRIBER_OUTPUT__TYPING__START_DELAY": "0"})
     err = done.stderr.decode()
     assert done.returncode == 3, err
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and "no window had the focus" in lines[0] and "on the clipboard" in lines[0], err
-    assert "Friday" in clipboard()
+    assert clipboard() == said
     entry = history.get("last")
     assert entry.outcome == "delivered to the clipboard instead" and entry.sinks_failed == ["typing"]
