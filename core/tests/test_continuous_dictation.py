@@ -23,7 +23,7 @@ from voice_transcriber.capture.stops import StopControl
 from voice_transcriber.config import load_settings
 from voice_transcriber.context import RunContext
 from voice_transcriber.pipeline import Plan
-from vt_testing.core import ListSink, run_cli
+from vt_testing.core import ListSink, run_cli, run_in_process
 from vt_testing.pulse import RecordingProcess, heard_until_now, recorder_env, wav_seconds
 
 FIRST, SECOND = "Please send the report by Friday.", "The meeting moves to Monday."
@@ -97,13 +97,14 @@ def test_each_utterance_is_delivered_at_its_pause_and_the_stop_phrase_ends_the_s
     assert path.with_suffix(".delivered").exists()
     assert entries[0]["context"] == "" and entries[1]["context"] == entries[0]["raw_text"]
     assert 0 <= entries[0]["start"] < entries[0]["end"] < entries[1]["start"] < entries[1]["end"] < wav_seconds(path)
-    # retry of one utterance: its own audio, prompted with the session's text before it, as live
-    retried = run_cli("retry", f"{session}-2", "--output", "stdout", env={**env, **DEFAULT_BEAM})
+    # retry of one utterance: its own audio, prompted with the session's text before it, as live (both retries in
+    # this process: what they replay is the point, not retry's process, which test_history_cli runs)
+    retried = run_in_process("retry", f"{session}-2", "--output", "stdout", env={**env, **DEFAULT_BEAM})
     assert retried.returncode == 0, retried.stderr.decode()
     assert retried.stdout.decode().strip() == lines[1]
     # retry of the session's recording: the session again, utterance by utterance with its context, the stop
     # phrase taken off: the text it delivered, the utterances joined (not one decode of the whole file)
-    replayed = run_cli("retry", "last", "--output", "stdout", env={**env, **DEFAULT_BEAM})
+    replayed = run_in_process("retry", "last", "--output", "stdout", env={**env, **DEFAULT_BEAM})
     assert replayed.returncode == 0, replayed.stderr.decode()
     assert replayed.stdout.decode().strip() == " ".join(lines)
 
@@ -271,8 +272,8 @@ def test_toggle_starts_a_hands_free_session_in_the_background_and_toggle_ends_it
             os.kill(pid, signal.SIGKILL)
     texts = [entry["text"] for entry in history(isolated_dirs)]
     assert len(texts) == 2 and heard_any(texts[0], FIRST_WORDS) and heard_any(texts[1], SECOND_WORDS), texts
-    # the background recorder's session, retried: the session again, the text it delivered
-    replayed = run_cli("retry", "last", "--output", "stdout")
+    # the background recorder's session, retried (in this process, as above): the session again, the text it delivered
+    replayed = run_in_process("retry", "last", "--output", "stdout")
     assert replayed.returncode == 0, replayed.stderr.decode()
     assert replayed.stdout.decode().strip() == " ".join(texts)
 

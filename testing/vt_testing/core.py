@@ -16,7 +16,7 @@ from pathlib import Path
 from voice_transcriber.testing import DurationBackend, FakePlugin, ListSink, UpperFormatter
 
 __all__ = ["DurationBackend", "FakePlugin", "ListSink", "UpperFormatter", "make_distribution", "run_cli",
-           "seed_plugin_index"]
+           "run_in_process", "seed_plugin_index"]
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, input: bytes | None = None,
@@ -25,6 +25,28 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: bytes | None =
     exe = Path(sys.executable).with_name("voice-transcriber")
     return subprocess.run([str(exe), *args], capture_output=True, input=input, timeout=timeout,
                           env={**os.environ, **(env or {})})
+
+
+def run_in_process(*args: str, env: dict[str, str] | None = None, text: bool = False) -> subprocess.CompletedProcess:
+    """``voice-transcriber ARGS`` run in this process with the installed plugins, ``env`` added to ``os.environ``
+    for the run (restored afterwards); what :func:`run_cli` returns (bytes, or str with ``text``).
+
+    For commands whose process is not the point, such as ``retry`` of a recording that a real recorder or
+    daemon made: a process of its own costs ~1 CPU-s (imports, a tiny.en load), while this process keeps the
+    model it loaded (``local_backend.shared_model``). The exit code is the command's (a ``VoiceTranscriberError``
+    is not caught: it fails the test with its message)."""
+    import pytest
+
+    from voice_transcriber.testing.dictation import invoke, make_plugin_manager
+
+    with pytest.MonkeyPatch.context() as patch:
+        for var, value in (env or {}).items():
+            patch.setenv(var, value)
+        result = invoke(make_plugin_manager(), *args)
+    code = result.return_value if isinstance(result.return_value, int) else result.exit_code
+    out, err = result.stdout_bytes, result.stderr_bytes or b""
+    return subprocess.CompletedProcess(["voice-transcriber", *args], code, out.decode() if text else out,
+                                       err.decode() if text else err)
 
 
 def _plugin_index() -> tuple[str, bytes] | None:
