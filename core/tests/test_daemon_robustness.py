@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from vt_testing.core import run_in_process
 from vt_testing.daemon import DaemonWorld, speak
 from vt_testing.speech import normalise
 
@@ -97,7 +98,8 @@ def test_daemon_stop_is_bounded_while_the_server_hangs_and_retry_recovers_the_re
     assert len(recordings) == 1 and not recordings[0].with_suffix(".delivered").exists()
     status = world.run_status()
     assert status["state"] == "failed" and f"voice-transcriber retry {recordings[0].stem}" in status["error"]
-    retried = world.vt("retry", "last", "--backend", "local", "--output", "stdout")
+    # in this process (the recovery is the point, not retry's process): no imports or model load of its own
+    retried = run_in_process("retry", "last", "--backend", "local", "--output", "stdout", env=world.env, text=True)
     assert retried.returncode == 0, retried.stderr
     # the recording is the point here, not tiny.en's hearing of each word: at load 15-19 it gave "please end the
     # report by friday" once and "please end the report on friday" once (greedy decoding of espeak speech the

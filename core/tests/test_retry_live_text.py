@@ -8,12 +8,12 @@ and prompts (``voice_transcriber.streaming.replay``). Real daemons, PulseAudio v
 
 from __future__ import annotations
 
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from vt_testing.daemon import VT, DaemonWorld
+from vt_testing.core import run_in_process
+from vt_testing.daemon import DaemonWorld
 from vt_testing.passages import natural_passage, write_wav
 from vt_testing.pulse import PulseServer, heard_until_now, start_pulse
 from vt_testing.speech import wer
@@ -24,11 +24,11 @@ pytestmark = pytest.mark.slow
 def test_retry_of_a_daemon_recording_gives_the_live_text(pulse, tiny_model_dir, jfk16k, tmp_path):
     """JFK and a natural paragraph, each dictated to a daemon of its own (its own microphone, state and
     history) at the same time: two recordings in the time of one. The JFK one is retried by its run id,
-    the paragraph by `retry last`."""
+    the paragraph by `retry last`, each in this process (in its world's environment): what the replay gives is
+    the point, not retry's process (a process each cost ~1 CPU-s more: imports and a model load)."""
     config = {"transcription": {"backend": "local", "local": {"beamSize": 1}}}
     worlds: list[DaemonWorld] = []
     mics: list[PulseServer] = []
-    retries: list[subprocess.Popen] = []
     try:
         with ThreadPoolExecutor(2) as pool:
             # the second microphone (its sink takes up to 2 s to render in small blocks) and the first daemon
@@ -52,26 +52,20 @@ def test_retry_of_a_daemon_recording_gives_the_live_text(pulse, tiny_model_dir, 
         players = [pulse.play(jfk16k), mics[0].play(paragraph)]
         for player in players:
             player.wait(timeout=60)
-        live = []
+        live, refs = [], []
         for world, (since, toggled_out), ref in zip(worlds, started, ("id", "last"), strict=True):
             heard_until_now(world.process.pid, since)
             stopped = world.vt("toggle", "--wait")
             assert stopped.returncode == 0, stopped.stderr
             live.append(world.dictations.read_text().strip())
             assert live[-1].count(" ") >= 10, live[-1]
-            ref = toggled_out.split("(run ")[1].split(",")[0] if ref == "id" else ref
-            retries.append(subprocess.Popen([VT, "retry", ref, "--output", "stdout"], env=world.env,
-                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-        for said, retry in zip(live, retries, strict=True):
-            out, err = retry.communicate(timeout=180)  # generous: two model loads and decodes at once
-            assert retry.returncode == 0, err
-            assert out.strip() == said
+            refs.append(toggled_out.split("(run ")[1].split(",")[0] if ref == "id" else ref)
+        for world, said, ref in zip(worlds, live, refs, strict=True):
+            retried = run_in_process("retry", ref, "--output", "stdout", env=world.env, text=True)
+            assert retried.returncode == 0, retried.stderr
+            assert retried.stdout.strip() == said
         assert wer(text, live[1]) < 0.3, live[1]
     finally:
-        for retry in retries:
-            if retry.poll() is None:
-                retry.kill()
-                retry.wait()
         for world in worlds:
             world.close()
         for mic in mics:
