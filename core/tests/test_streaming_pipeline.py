@@ -513,3 +513,67 @@ def test_a_phrase_ended_at_a_pause_just_before_the_stop_and_not_transcribed_yet_
     decodes = ctx.info["decodes after the recording ended"].split(" · ")
     assert all(entry.startswith(("early start of 1.5 s + 3.0 s heard again: ", "phrase of 1.5 s + 3.0 s heard again: ",
                                  "phrase (unused) of 4.5 s: ")) for entry in decodes), decodes
+
+
+class LastApart(PhraseBackend):
+    """Decodes the phrase a stop ends otherwise (``last_phrase_differs``): answers "last N." for it."""
+
+    name = "last-apart"
+    last_phrase_differs = True
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.continued: list[tuple[float, bool]] = []
+
+    def transcribe_continuation(self, before: Audio, before_text: str, audio: Audio, context: str, *,
+                                partial: bool = False, last: bool = False) -> Transcript:
+        self.continued.append((round(audio.duration, 1), last))
+        return Transcript(f"{'last' if last else 'phrase'} {round(audio.duration * 10)}.", backend=self.name)
+
+
+@pytest.mark.parametrize("stop_at_the_pause", [True, False])
+def test_the_phrase_a_stop_ends_is_decoded_as_the_last_and_a_phrase_ended_while_recording_is_not(ctx, stop_at_the_pause):
+    """Work started at a pause is the phrase as a stop there would end it (``last``: the local backend
+    decodes it with less silence after it, the wait after the stop); when the stop comes, that is its
+    text, with no second decode. When the speaker goes on and the phrase ends at a pause while
+    recording, it is decoded again as a phrase like the others. A replay (``retry``) decodes each
+    phrase once, the final one as the last: the same text as live."""
+    backend = LastApart(ctx)
+    session = StreamingTranscription(backend, ctx)
+    session.add(phrase(0, 0.0, 3.0))
+    session.add_early(phrase(1, 3.0, 2.0))
+    session._phrases[0][1].result()
+    for _ in range(200):  # the early start runs in the worker
+        if backend.continued:
+            break
+        threading.Event().wait(0.05)
+    if stop_at_the_pause:
+        session.add(phrase(1, 3.0, 2.0, final=True))
+        assert session.result(whole()).text == "phrase 30. last 20."
+        assert backend.continued == [(2.0, True)], "the early start was the last phrase's text"
+    else:
+        session.add(phrase(1, 3.0, 2.0))
+        session.add(phrase(2, 5.0, 4.0, final=True))
+        assert session.result(whole()).text == "phrase 30. phrase 20. last 40."
+        assert backend.continued == [(2.0, True), (2.0, False), (4.0, True)]
+
+    replayed = StreamingTranscription(LastApart(ctx), ctx)
+    replayed.add(phrase(0, 0.0, 3.0))
+    if stop_at_the_pause:
+        replayed.add(phrase(1, 3.0, 2.0, final=True))
+        assert replayed.result(whole()).text == "phrase 30. last 20."
+    else:
+        replayed.add(phrase(1, 3.0, 2.0))
+        replayed.add(phrase(2, 5.0, 4.0, final=True))
+        assert replayed.result(whole()).text == "phrase 30. phrase 20. last 40."
+
+
+def test_a_backend_that_decodes_every_phrase_alike_never_gets_last(ctx):
+    backend = LastApart(ctx)
+    backend.last_phrase_differs = False
+    session = StreamingTranscription(backend, ctx)
+    session.add(phrase(0, 0.0, 3.0))
+    session.add_early(phrase(1, 3.0, 2.0))
+    session.add(phrase(1, 3.0, 2.0, final=True))
+    assert session.result(whole()).text == "phrase 30. phrase 20."
+    assert backend.continued == [(2.0, False)]  # the early start (or, dropped before it ran, the phrase's job) alone
