@@ -1,7 +1,8 @@
 """``voice-transcriber plugins new NAME --kind backend|formatter|sink``: a complete plugin project.
 
 The project is what a plugin author needs on day one, and each file works as written: a
-``pyproject.toml`` whose entry point makes it a plugin and whose hatchling build finds the package,
+``pyproject.toml`` whose entry point makes it a plugin and whose build (uv's backend, which uv runs
+in-process, so an install takes a fraction of a second) finds the package,
 a module with a small working component, a README saying how to install, use and test it, and a
 test that runs the component through the real pipeline with :mod:`voice_transcriber.testing`.
 """
@@ -105,13 +106,10 @@ test = ["pytest>=8"]
 [project.entry-points.voice_transcriber]
 $name = "$package"
 
+# uv's build backend: it finds the package at src/$package, from the project's name.
 [build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-
-# hatchling finds the package here, not from the project's name.
-[tool.hatch.build.targets.wheel]
-packages = ["src/$package"]
+requires = ["uv_build>=0.13,<0.14"]
+build-backend = "uv_build"
 
 [tool.pytest.ini_options]
 testpaths = ["tests"]
