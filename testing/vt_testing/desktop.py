@@ -47,19 +47,32 @@ text.focus_set()
 if len(sys.argv) > 3:  # also log the keysym of every key press the window receives
     log = open(sys.argv[3], "a", encoding="utf-8", buffering=1)
     text.bind("<KeyPress>", lambda event: log.write(event.keysym + "\n"), add="+")
-last = [None]
-def dump():
-    if os.path.exists(out + ".clear"):  # the next test's turn: start empty
-        text.delete("1.0", "end")
-        os.remove(out + ".clear")
+last, due = [None], [False]
+def dump():  # the text to the file, when it changed
+    due[0] = False
     value = text.get("1.0", "end-1c")
     if value != last[0]:
         with open(out + ".tmp", "w", encoding="utf-8") as f:
             f.write(value)
         os.replace(out + ".tmp", out)
         last[0] = value
-    root.after(40, dump)
-root.after(40, dump)
+def changed(_event):  # every change sets the modified flag; cleared here, the next change fires again
+    text.edit_modified(False)
+    if not due[0]:
+        due[0] = True
+        root.after_idle(dump)
+text.bind("<<Modified>>", changed)
+def asked(fd, _mask):  # a line on stdin with OUT.clear there: the next test's turn, start empty
+    if not os.read(fd, 64):
+        root.tk.deletefilehandler(fd)  # no one can ask any more
+        return
+    if os.path.exists(out + ".clear"):
+        text.delete("1.0", "end")
+        dump()
+        os.remove(out + ".clear")
+# events only, no polling: a window of the session idles for the whole run (a 40 ms poll took ~1 % of a core)
+root.tk.createfilehandler(sys.stdin.fileno(), tk.READABLE, asked)
+root.after_idle(dump)
 root.mainloop()
 '''
 
@@ -290,8 +303,20 @@ def spawn_tk(folder: Path, title: str, env: dict[str, str], *, window_type: str 
         "root.title(title)", f'root.title(title); root.attributes("-type", "{window_type}")')
     script.write_text(code, encoding="utf-8")
     proc = subprocess.Popen([sys.executable, str(script), str(out), title, *([str(keys)] if keys else [])],
-                            stdin=subprocess.DEVNULL, env=env)
+                            stdin=subprocess.PIPE, env=env)  # :func:`empty_window` asks through it
     return proc, out
+
+
+def empty_window(target: Target, timeout: float = 10) -> None:
+    """Ask a window of :func:`spawn_tk` (or the GNOME session's GTK window) to empty itself, and wait until it
+    has: ``OUT.clear`` created, a line on its stdin; the window empties, writes OUT and removes ``OUT.clear``."""
+    out = Path(target.extra["out"])
+    clear = Path(f"{out}.clear")
+    clear.touch()
+    assert target.proc.stdin is not None, "the window was started without a pipe on its stdin"
+    target.proc.stdin.write(b"\n")
+    target.proc.stdin.flush()
+    wait_until(lambda: not clear.exists() and target.read() == "", timeout, "the window to be emptied")
 
 
 @contextmanager
@@ -324,10 +349,7 @@ def x_window(x11, x_window_of_the_session) -> Target:
     remembers of a window lives in the test's own runtime dir), emptied and focused again for each."""
     target = x_window_of_the_session
     assert target.proc.poll() is None, "the session's Tk target window exited"
-    out = Path(target.extra["out"])
-    clear = Path(f"{out}.clear")
-    clear.touch()
-    wait_until(lambda: not clear.exists() and target.read() == "", 10, "the Tk window to be emptied")
+    empty_window(target)
     if not give_x_focus(x11.display, int(target.window_id)):
         raise RuntimeError("the session's Tk target window did not take the focus")
     return target
