@@ -272,15 +272,8 @@ class Backend(Component):
         """
         return self.transcribe(audio)
 
-    @property
-    def last_phrase_differs(self) -> bool:
-        """True when :meth:`transcribe_continuation` decodes the phrase a stop ends (``last=True``)
-        otherwise than a phrase ended while recording (the local backend with ``lastPhraseMarginSeconds``):
-        the core then passes ``last`` and never takes the one's transcript for the other. Default False."""
-        return False
-
     def transcribe_continuation(self, before: Audio, before_text: str, audio: Audio, context: str, *,
-                                partial: bool = False, last: bool = False) -> Transcript:
+                                partial: bool = False) -> Transcript:
         """Transcribe ``audio``, the phrase right after ``before`` (called from a worker thread).
 
         ``before_text`` is the text already decided for ``before``, ``context`` the text decided
@@ -289,10 +282,7 @@ class Backend(Component):
         ``audio``: the model then judges the start of a phrase with the sound before it, as it
         would in one piece. The core calls it for every streamed phrase after the first
         (``input.streamingOverlap``). ``partial``: ``audio`` is the phrase still being spoken, up
-        to now (a re-decode, ``input.streamingCommit``): it may well end mid-sentence. ``last``:
-        ``audio`` is the phrase the stop ended, or the one it would end if it came now (its decode is
-        what the user waits for after the stop; a replay of the recording passes it too), only when
-        :attr:`last_phrase_differs`: a backend may decode it more cheaply. By default
+        to now (a re-decode, ``input.streamingCommit``): it may well end mid-sentence. By default
         ``transcribe_segment(audio, context + " " + before_text)``, the same text as prompt.
         """
         return self.transcribe_segment(audio, " ".join(part for part in (context, before_text) if part))

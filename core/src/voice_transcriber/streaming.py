@@ -260,11 +260,6 @@ class StreamingTranscription:
         #: every backend call: [what, phrase key, monotonic start, end (None: running)], for where the wait went
         self._jobs: list[_Job] = []
         self._ended_at: float | None = None  #: when the recording's last phrase came (monotonic)
-        #: The phrase a stop ends is decoded as such (``last``, see :meth:`_wants_last`): the keys confirmed as the
-        #: recording's final phrase, and for each transcript kept whether it was (None: heard alone, no difference)
-        self._final: set[tuple[int, int, int]] = set()
-        self._last: dict[tuple[int, int, int], bool | None] = {}
-        self._last_hint = bool(backend.last_phrase_differs)
 
     @property
     def _committing(self) -> bool:
@@ -306,12 +301,10 @@ class StreamingTranscription:
                 self._early[_key(tail)] = self._submit(tail)
         with self._lock:  # atomic with the end of _transcribe: exactly one of them remembers the text
             self._confirmed.add(key)
-            if segment.final:
-                self._final.add(key)
             self._segments[key] = segment
             answer = self._answers.get(key)
             if answer is not None and not (self._decided(segment.index) and answer[0] == self._context_for(segment.index)
-                                           and self._heard.get(key) == self._before_span(segment) and self._fits_last(key)):
+                                           and self._heard.get(key) == self._before_span(segment)):
                 answer = None  # not known yet to have the context this phrase has: checked by the job below
             early = self._early.pop(key, None)
             if early is not None:
@@ -659,9 +652,7 @@ class StreamingTranscription:
             before = None if probe and not self._committing else self._before(segment, probe=probe)
             span = (before[0].start, before[0].end) if before else None
             answer = self._answers.get(_key(segment))
-            last = before is not None and self._last_hint and not probe and self._wants_last(_key(segment))
-            usable = self._fits_last(_key(segment))
-        if confirmed and answer is not None and answer[0] == context and self._heard.get(_key(segment)) == span and usable:
+        if confirmed and answer is not None and answer[0] == context and self._heard.get(_key(segment)) == span:
             self._remember(segment.index, answer[1])
             return answer[1]
         job = _Job("re-decode" if probe else "phrase" if confirmed else "early start", _key(segment), time.monotonic(),
@@ -677,8 +668,6 @@ class StreamingTranscription:
                 continuation = self.backend.transcribe_continuation
                 if probe:  # the phrase still being spoken: it may end mid-sentence
                     continuation = functools.partial(continuation, partial=True)
-                elif last:  # the phrase a stop ends (or would end now): what is waited for after it
-                    continuation = functools.partial(continuation, last=True)
                 transcript = call_component(self.backend, "backend", BackendError, continuation,
                                             previous.audio(), previous_text, segment.audio(), earlier)
         except BaseException:
@@ -693,10 +682,8 @@ class StreamingTranscription:
         with self._lock:
             self._answers[_key(segment)] = (context, transcript)
             self._heard[_key(segment)] = span
-            self._last[_key(segment)] = last if before is not None else None
             confirmed = _key(segment) in self._confirmed and (confirmed or (
-                context == self._context_for(segment.index) and span == self._before_span(segment)
-                and self._fits_last(_key(segment))))
+                context == self._context_for(segment.index) and span == self._before_span(segment)))
             if not confirmed and segment.index not in self._texts:
                 agreed = self._agreed
                 if probe and agreed is not None and (agreed.index + 1, agreed.cut) == (segment.index, segment.start):
@@ -746,22 +733,6 @@ class StreamingTranscription:
             self._texts[index] = text
             self._words[index] = transcript.words
         self._report()
-
-    def _wants_last(self, key: tuple[int, int, int]) -> bool:
-        """Phrase ``key`` is decoded as the phrase a stop ends (``backend.transcribe_continuation(last=True)``;
-        the local backend: a shorter silence margin): once confirmed as the recording's final phrase, and
-        before it is confirmed (work started at a pause: as if the stop came there); a phrase ended while
-        recording is not. Only when the stop ends the last phrase whole: with ``input.streamingSplitSeconds``
-        or a commit it never is. Depends on the phrases alone, so a replay decodes the same. Lock held."""
-        settings = self.settings
-        if settings.streaming_split_seconds or settings.streaming_commit or settings.streaming_commit_at_stop:
-            return False
-        return key not in self._confirmed or key in self._final
-
-    def _fits_last(self, key: tuple[int, int, int]) -> bool:
-        """The transcript kept for phrase ``key`` was decoded as :meth:`_wants_last` now says (or heard alone,
-        where it makes no difference). Lock held."""
-        return self._last.get(key) in (None, self._last_hint and self._wants_last(key))
 
     def _decided(self, index: int) -> bool:
         """Every phrase before ``index`` is transcribed (its context is complete). Lock held."""

@@ -36,9 +36,6 @@ class LocalConfig(ConfigModel):
                                    "temperatures 0.2 to 1.0. Off: one deterministic decode, so the same audio always gives the same "
                                    "text and `retry` gives what was delivered; on: the text of such audio can differ from run to run "
                                    "(docs/backends-local.md).")
-    last_phrase_margin_seconds: float | None = Field(None, ge=1.0, le=20.0, description="Seconds of silence after the phrase the "
-                                                      "stop ends (heard after the phrase before it), what you wait for after the stop; "
-                                                      "null: continuationMarginSeconds. 3 decodes it ~25 % faster (docs/streaming.md).")
     fit_window: bool = Field(True, description="Streamed phrases are decoded in a window fitted to their length (plus 10 s of silence) "
                              "instead of Whisper's 30 s one: a short phrase costs less to decode (see docs/streaming.md).")
 
