@@ -254,7 +254,8 @@ def test_a_recorder_stopped_while_it_starts_opens_no_microphone_and_ends_as_sile
 
 
 def test_kill_9_mid_recording_then_retry_last_and_the_stale_pid_is_cleaned(desk, jfk16k):
-    started = desk.vt("start", "--wait")
+    # the recorder that is killed never transcribes: no tiny.en load in it (the retry uses the configured local one)
+    started = desk.vt("start", "--backend", "openai", "--wait")
     pid = _pid(started.stdout.decode())
     player = desk.pulse.play(jfk16k)
     # "And so my fellow Americans, ask not" is in the file (on a loaded machine the recorder may write seconds behind
