@@ -3,13 +3,14 @@
 Without a daemon, ``start`` while a recording runs or after the release's ``stop`` (key autorepeat),
 ``toggle`` within ``--repeat-guard`` or stopping the recorder, ``stop`` and ``cancel`` are answered by
 ``voice_transcriber.hotkey`` with the standard library alone. Each case runs twice from the same state:
-through the real executable and through the click command line (``voice_transcriber.cli.main``), and
-the output, the exit code, the signal the recorder got and the files left must be the same. No timings:
-which modules the process loaded is what is pinned.
+through the real executable and through the click command line (``voice_transcriber.cli.main``, in the
+test's process), and the output, the exit code, the signal the recorder got and the files left must be
+the same. No timings: which modules the process loaded is what is pinned.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -32,7 +33,6 @@ sys.argv[0] = "voice-transcriber"
 from voice_transcriber.__main__ import main
 main()
 """
-COMMAND_LINE = "import sys; from voice_transcriber.cli import main; main(sys.argv[1:])"
 #: What a hotkey command answered by the fast path must not load (unless bare Python does).
 HEAVY = ("click", "pydantic", "pluggy", "importlib.metadata", "json", "pathlib", "typing", "voice_transcriber.cli",
          "voice_transcriber.control", "voice_transcriber.config", "voice_transcriber.plugins")
@@ -42,9 +42,28 @@ FUTURE = 1 << 60  # kernel ticks no command was fired after
 
 
 def run(argv: list[str], *, fast: bool, dump: Path | None = None) -> subprocess.CompletedProcess:
-    code = EXECUTABLE if fast else COMMAND_LINE
-    prefix = [str(dump)] if fast else []
-    return subprocess.run([sys.executable, "-c", code, *prefix, *argv], capture_output=True, text=True, timeout=120)
+    """The executable in a process of its own (what it loads is the point), or the click command line in this one."""
+    if not fast:
+        return command_line(argv)
+    return subprocess.run([sys.executable, "-c", EXECUTABLE, str(dump), *argv], capture_output=True, text=True,
+                          timeout=120)
+
+
+def command_line(argv: list[str]) -> subprocess.CompletedProcess:
+    """``voice_transcriber.cli.main(argv)`` run here, its output and exit code as a process's: the command line's
+    code, without a process's imports (~0.3 CPU-s) for each case; what it loads is not compared."""
+    import io
+
+    from voice_transcriber.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(list(argv))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +143,13 @@ class World:
         """Build the state, run ``argv``, and say what happened (the recorder's PID written as PID)."""
         self.build()
         result = run(argv, fast=fast, dump=dump)
+        started = re.search(r"recording in the background \(pid (\d+)\)", result.stdout)
+        if started:  # it would end by itself (no microphone here) after its start-up's ~0.5 CPU-s: not compared
+            pid = int(started.group(1))
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):  # this process's child when the command line ran here
+                os.waitpid(pid, 0)
         out, err = (re.sub(r"pid \d+", "pid PID", text) for text in (result.stdout, result.stderr))
         return result.returncode, out, err, self.outcome()
 
