@@ -79,7 +79,7 @@ def test_phrases_are_joined_in_order_each_prompted_with_the_text_decided_before_
     assert ctx.partials == ["phrase 10.", "phrase 10. phrase 20.", "phrase 10. phrase 20. phrase 30."]
     assert [(s.start, s.end) for s in transcript.segments] == [(0.0, 1.0), (1.5, 3.5), (4.0, 7.0)]
     assert transcript.backend == "phrases" and transcript.language == "en" and transcript.audio_duration == 10.0
-    assert ctx.info["last phrase"] == "3.0 s" and ctx.info["streamed phrases"].startswith("3, ")
+    assert ctx.info["last phrase"] == "3.0 s, cut by the stop" and ctx.info["streamed phrases"].startswith("3, ")
 
 
 def test_an_early_start_is_used_when_the_phrase_is_confirmed_unchanged(ctx):
@@ -93,6 +93,16 @@ def test_an_early_start_is_used_when_the_phrase_is_confirmed_unchanged(ctx):
     assert session.result(whole()).text == "phrase 10. phrase 25."
     assert backend.calls.count((1.0, "")) == 1, "the confirmed early start was not transcribed again"
     assert (2.5, "phrase 10.") in backend.calls
+
+
+def test_the_debug_info_tells_whether_the_last_phrase_ended_at_a_pause_before_the_stop(ctx):
+    """Where the wait goes: a last phrase that ended at a pause before the stop was decoded before anyone
+    knew it was the last (the stop came in that pause)."""
+    session = StreamingTranscription(PhraseBackend(ctx), ctx)
+    session.add(phrase(0, 0.0, 2.0))
+    session.add(phrase(1, 2.5, 5.5))
+    assert session.result(whole()).text == "phrase 20. phrase 55."
+    assert ctx.info["last phrase"] == "5.5 s, ended at a pause before the stop"
 
 
 def test_without_streaming_context_no_phrase_is_prompted():

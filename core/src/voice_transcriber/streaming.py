@@ -286,7 +286,6 @@ class StreamingTranscription:
         self.ctx.log(f"phrase {segment.index} ({segment.start_seconds:.1f}–{segment.end_seconds:.1f} s) finished")
         if segment.final:
             self._ended_at = self._ended_at or time.monotonic()
-            self.ctx.info["last phrase"] = f"{segment.end_seconds - segment.start_seconds:.1f} s"
         if self._failed.is_set() or (segment.final and self._split(segment, None)):
             return
         key = _key(segment)
@@ -582,6 +581,10 @@ class StreamingTranscription:
             job.cancel()
         if self.settings.streaming_commit_at_stop and not self.settings.streaming_commit:
             self._split_last(force=self._replayed)
+        if self._phrases:  # (a phrase ended at a pause may still be the last: nobody knew when its decode started)
+            last = self._phrases[-1][0]
+            self.ctx.info["last phrase"] = (f"{last.end_seconds - last.start_seconds:.1f} s, "
+                                            + ("cut by the stop" if last.final else "ended at a pause before the stop"))
         ready = sum(future.done() for _, future in self._phrases)
         left = [segment for segment, future in self._phrases if not future.done()]
         self.ctx.info["streamed phrases"] = (f"{len(self._phrases)}, {ready} done when the recording ended, "
