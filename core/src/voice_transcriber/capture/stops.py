@@ -82,17 +82,17 @@ class StopControl:
 
     def wait(self, seconds: float, watch_stdin: bool) -> None:
         """Sleep ``seconds`` (the caller then looks at the requests), or until Enter if stdin is watched,
-        or until a signal's request arrives (once :meth:`install`\ ed)."""
+        or until a signal's request arrives (once :meth:`install` ran)."""
         watched = ([_wake[0]] if _wake is not None else []) + ([sys.stdin] if watch_stdin else [])
         if not watched:
             time.sleep(seconds)
             return
         try:
             ready, _, _ = select.select(watched, [], [], seconds)
-        except (OSError, ValueError):  # stdin closed meanwhile
-            if watch_stdin:
-                return
-            ready = []
+        except (OSError, ValueError):  # stdin closed meanwhile (or the wake-up pipe: then a plain sleep)
+            if not watch_stdin:
+                time.sleep(seconds)
+            return
         if _wake is not None and _wake[0] in ready:
             _drain(_wake[0])
         if watch_stdin and sys.stdin in ready:
