@@ -92,10 +92,10 @@ def espeak_wav(tmp_path_factory):
     if not (shutil.which("espeak-ng") and shutil.which("sox")):
         pytest.skip("espeak-ng and sox are needed (apt-get install espeak-ng sox)")
     folder = tmp_path_factory.mktemp("espeak")
-    made: dict[tuple[str, str], Path] = {}
+    made: dict[tuple[str, str, int], Path] = {}
 
     def make(text: str, lang: str = "en-us", speed: int = 150) -> Path:
-        key = (text, lang)
+        key = (text, lang, speed)
         if key not in made:
             raw = folder / f"raw{len(made)}.wav"
             out = folder / f"speech{len(made)}.wav"
