@@ -29,6 +29,11 @@ def main() -> None:
     except KeyboardInterrupt:  # Ctrl-C (or SIGUSR2 while recording) before a command's own handling began
         sys.stderr.write("voice-transcriber: error: cancelled\n")
         sys.exit(130)
+    except SystemExit as end:  # the command is over: a model still loading for it is not waited for at exit
+        pipeline = sys.modules.get("voice_transcriber.pipeline")  # (only a run that imported it can be preparing)
+        if pipeline is not None and isinstance(end.code, int):
+            pipeline.exiting_with(end.code)
+        raise
 
 
 def _main(argv: list[str]) -> None:

@@ -7,6 +7,8 @@ that does real work is a component supplied by a plugin.
 from __future__ import annotations
 
 import atexit
+import os
+import sys
 import threading
 import time
 import weakref
@@ -65,10 +67,31 @@ def prepare_in_background(plan: Plan, ctx: RunContext, *, recording: bool | None
     return threads
 
 
+def exiting_with(status: int) -> None:
+    """The executable says the process is ending with ``status`` (``__main__``): a ``prepare()`` still running
+    then need not be waited for at exit (:func:`_finish_preparing`)."""
+    global _exit_status
+    _exit_status = status
+
+
+_exit_status: int | None = None
+
+
 def _finish_preparing() -> None:
-    """At exit (a cancel or an error during the model load), let a ``prepare()`` still running end:
-    a native library (CTranslate2, onnxruntime) whose loading thread is cut off by interpreter
-    shutdown can abort the process (CPython gh-87135). Bounded: a stuck one is left behind."""
+    """At exit (a cancel or an error during the model load), a ``prepare()`` still running must not be cut off
+    by interpreter shutdown: a native library (CTranslate2, onnxruntime) whose loading thread is can abort the
+    process (CPython gh-87135). When the executable said how the process ends (:func:`exiting_with`), it ends
+    here at once with that status (``os._exit``): the threads that are not daemons have ended and the exit
+    handlers registered since this module was imported have run (those before it, PortAudio's, are only
+    cleanup), and nothing of the load is wanted any more: ``cancel --wait`` does not wait out a model load.
+    Otherwise (Python embedding the pipeline) the load is let finish, bounded: a stuck one is left behind."""
+    if _exit_status is not None and any(thread.is_alive() for thread in list(_preparing)):
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (AttributeError, OSError, ValueError):  # closed, or none (a daemon's)
+                pass
+        os._exit(_exit_status)
     deadline = time.monotonic() + PREPARE_EXIT_WAIT
     for thread in list(_preparing):
         thread.join(max(0.0, deadline - time.monotonic()))
