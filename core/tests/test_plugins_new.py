@@ -39,13 +39,14 @@ def test_a_new_plugin_installs_is_listed_passes_its_test_and_dictates(kind, chec
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         assert f"[voice_transcriber]\n{name} = {package}" in archive.read(entry_points).decode()
 
+    assert install.splitlines()[-1] == "voice-transcriber plugins"
     for command in install.splitlines():  # the README's install block, line by line as typed
         done = checkout.run(command, cwd=project)
         assert done.returncode == 0, f"`{command}`: {done.stderr[-2000:]}"
-    listed = checkout.run("voice-transcriber plugins --json", cwd=tmp_path)
-    record = next(r for r in json.loads(listed.stdout) if r["name"] == name)
-    assert record["distribution"] == f"voice-transcriber-{name}" and record["version"] == "0.1.0"
-    assert record[f"{kind}s"] == [name] and record["hooks"] == [f"vt_register_{kind}s"]
+    # The block ends with `voice-transcriber plugins`: the new plugin is listed, from its distribution, with its
+    # one component and its one hook (the listing's blocks are separated by a blank line).
+    listed = done.stdout.strip().split("\n\n")
+    assert f"{name} (voice-transcriber-{name} 0.1.0)\n  {kind}s: {name}\n  hooks: register_{kind}s" in listed, done.stdout
 
     tested = checkout.run(test.strip(), cwd=project)  # the README's test command, verbatim
     assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-2000:]

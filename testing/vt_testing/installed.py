@@ -72,6 +72,43 @@ def pins(tmp_path_factory) -> Path:
     return path
 
 
+def site_packages(prefix: Path) -> Path:
+    (found,) = prefix.glob("lib/python3*/site-packages")
+    return found
+
+
+def warm_bytecode(target: Path, source: Path | None = None) -> int:
+    """Copy this test environment's compiled bytecode (``__pycache__``) into the environment at ``target`` for
+    each module file that both environments share: the same file (uv links both from its cache), or, with
+    ``source`` given, the module of the same path under ``source`` that has the same size and modification time
+    (a copy made with its times). Python checks each .pyc against its module's size and time, so nothing
+    changes but that the first commands in a new environment do not compile pytest, pydantic, … again, which a
+    user's machine does once. Returns how many files were copied."""
+    copied = 0
+    pairs = [(site_packages(Path(sys.prefix)), target)] if source is None else [(source, target)]
+    for origin, into in pairs:
+        for cache in origin.rglob("__pycache__"):
+            folder = into / cache.parent.relative_to(origin)
+            if not folder.is_dir():
+                continue
+            for compiled in cache.glob("*.pyc"):
+                module = compiled.name.split(".", 1)[0] + ".py"
+                mine, theirs = cache.parent / module, folder / module
+                try:
+                    if source is None:
+                        same = os.path.samefile(mine, theirs)
+                    else:
+                        a, b = mine.stat(), theirs.stat()
+                        same = (a.st_size, a.st_mtime_ns) == (b.st_size, b.st_mtime_ns)
+                except OSError:
+                    continue
+                if same:
+                    (folder / "__pycache__").mkdir(exist_ok=True)
+                    shutil.copy2(compiled, folder / "__pycache__" / compiled.name)
+                    copied += 1
+    return copied
+
+
 @dataclass
 class Installed:
     """An installed voice-transcriber: its ``bin`` directory (the command) and its environment's Python."""
@@ -104,6 +141,7 @@ def tool_install(tmp_path_factory, pins) -> Installed:
     # uv keys its builds of a local project by pyproject.toml: rebuild ours, else a source edit goes unseen.
     ours = [f"--reinstall-package={name}" for name in OWN_DISTRIBUTIONS]
     resolving(["uv", "tool", "install", "-q", *ours, "--python", sys.executable, f"{REPO}[offline]"], cwd=root, env=env)
+    warm_bytecode(site_packages(root / "tools" / "voice-transcriber"))
     return Installed(bin=root / "bin", python=root / "tools" / "voice-transcriber" / "bin" / "python", pins=pins)
 
 
@@ -123,6 +161,9 @@ def checkout(tmp_path_factory, pins) -> Installed:
             shutil.copy2(source, target)
     # From the lock file: offline from uv's cache (`uv sync` filled it), no resolution.
     run(["uv", "sync", "--inexact", "-q"], cwd=root, env=packaging_env(), timeout=600)
+    warm_bytecode(site_packages(root / ".venv"))
+    for src in ("core/src", *(f"{p.relative_to(REPO)}/src" for p in sorted(REPO.glob("plugins/*")))):
+        warm_bytecode(root / src, REPO / src)  # the sources copied with their times: their bytecode too
     return Installed(bin=root / ".venv" / "bin", python=root / ".venv" / "bin" / "python", pins=pins,
                      activated=True)
 
