@@ -426,6 +426,7 @@ def main() -> None:
             "|---|---|---|" + ("---|---|" if args.baseline_exe else ""), *first_samples,
         ]) + "\n"
     write_outputs(args, "command_startup", markdown, rows)
+    shutil.rmtree(work, ignore_errors=True)  # the isolated XDG dirs, bytecode and recordings of this run
 
 
 if __name__ == "__main__":
