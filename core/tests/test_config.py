@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 from pydantic import Field, SecretStr
@@ -133,45 +135,65 @@ def test_cli_bad_config_exit_2_one_line_no_traceback(write_config):
     assert err.count("\n") == 1 and str(path) in err and "Traceback" not in err
 
 
-def test_cli_unknown_names_list_installed(jfk_path):
+@pytest.fixture
+def entry_point(capsys, monkeypatch):
+    """``voice-transcriber ARGS`` through the console script's own entry point, in this process (the test above
+    keeps a real process for the exit code and the one line): what :func:`run_cli` returns, as str."""
+    from voice_transcriber.__main__ import main
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["voice-transcriber", *args])
+        code = 0
+        try:
+            main()
+        except SystemExit as exited:
+            code = exited.code or 0
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["voice-transcriber", *args], code, out, err)
+
+    return run
+
+
+def test_cli_unknown_names_list_installed(jfk_path, entry_point):
     for flag, kind in (("--backend", "backend"), ("--output", "sink"), ("--format", "formatter")):
-        result = run_cli("--input", str(jfk_path), flag, "nonesuch")
-        err = result.stderr.decode()
-        assert result.returncode == 2, err
-        assert f"unknown {kind} 'nonesuch' (installed:" in err and "Traceback" not in err
-    assert "stdout" in run_cli("--input", str(jfk_path), "--output", "nonesuch").stderr.decode()
+        result = entry_point("--input", str(jfk_path), flag, "nonesuch")
+        assert result.returncode == 2, result.stderr
+        assert f"unknown {kind} 'nonesuch' (installed:" in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "stdout" in entry_point("--input", str(jfk_path), "--output", "nonesuch").stderr
 
 
-def test_config_show_masks_keys(write_config):
+def test_config_show_masks_keys(write_config, entry_point):
     write_config(ORIGINAL)
-    result = run_cli("config", "show")
+    result = entry_point("config", "show")
     assert result.returncode == 0
     shown = json.loads(result.stdout)
     assert shown["transcription"]["openai"]["apiKey"] == "****cdef"
-    assert "sk-test-secret" not in result.stdout.decode() + result.stderr.decode()
+    assert "sk-test-secret" not in result.stdout + result.stderr
     assert shown["language"] == "fr"
 
 
-def test_config_init_writes_commented_0600_file_that_loads(isolated_dirs):
-    result = run_cli("config", "init")
+def test_config_init_writes_commented_0600_file_that_loads(isolated_dirs, entry_point):
+    result = entry_point("config", "init")
     assert result.returncode == 0, result.stderr
-    path = run_cli("config", "path").stdout.decode().strip()
-    assert result.stdout.decode().strip() == path
+    path = entry_point("config", "path").stdout.strip()
+    assert result.stdout.strip() == path
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     text = open(path, encoding="utf-8").read()
     assert text.startswith("//") and '"transcription"' in text
     assert load_settings(path).output.sinks == ["stdout"]
-    again = run_cli("config", "init")
-    assert again.returncode == 2 and "already exists" in again.stderr.decode()
-    assert run_cli("config", "init", "--force").returncode == 0
+    again = entry_point("config", "init")
+    assert again.returncode == 2 and "already exists" in again.stderr
+    assert entry_point("config", "init", "--force").returncode == 0
 
 
-def test_config_flag_overrides_location(tmp_path):
+def test_config_flag_overrides_location(tmp_path, entry_point):
     custom = tmp_path / "custom.json"
     custom.write_text('{"language": "it"}')
-    result = run_cli("--config", str(custom), "config", "show")
+    result = entry_point("--config", str(custom), "config", "show")
     assert json.loads(result.stdout)["language"] == "it"
-    assert run_cli("--config", str(custom), "config", "path").stdout.decode().strip() == str(custom)
+    assert entry_point("--config", str(custom), "config", "path").stdout.strip() == str(custom)
 
 
 def test_errors_name_where_the_bad_value_came_from(write_config, monkeypatch):
