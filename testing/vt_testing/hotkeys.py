@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,8 +197,10 @@ class Desktop:
         return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
 
-    def hold(self, seconds: float, on_press: str, on_release: str | None = None) -> int:
-        """Press the key, hold it ``seconds``, release it; return how many times ``on_press`` ran."""
+    def hold(self, seconds: float, on_press: str, on_release: str | None = None,
+             until: Callable[[], object] | None = None) -> int:
+        """Press the key, hold it ``seconds`` (and, with ``until``, until ``until()`` is true: at most 30 s more),
+        release it; return how many times ``on_press`` ran."""
         start = time.monotonic()
         started = [self.run(on_press)]
         if self.repeat is not None:
@@ -209,6 +211,8 @@ class Desktop:
                 started.append(self.run(on_press))
                 due += interval
         time.sleep(max(0.0, start + seconds - time.monotonic()))
+        if until is not None:
+            wait_until(until, 30, "the press's command to take effect")
         if on_release is not None:
             started.append(self.run(on_release))
         pressed = [_start_ticks(proc.pid) for proc in started[:len(started) - (on_release is not None)]]
