@@ -211,8 +211,14 @@ def test_fifty_rapid_toggles_leave_no_recorder_and_no_orphan(desk, tmp_path):
 
 #: The recorder's entry point (``python -m voice_transcriber ARGS``, as ``control.spawn_recorder`` runs it) that writes
 #: the names of the modules it loaded to the file ``sys.argv[1]`` at exit.
+#: A recorder whose stop came before its handlers existed: the SIGUSR1 is sent by the process itself, while the
+#: launcher's mask still blocks it, before anything of voice_transcriber is imported (a pending signal survives
+#: until the handlers unblock it). Sent by the test after Popen returned, it raced the recorder's start-up: at
+#: load ~40 the recorder had unblocked, opened the device and recorded 1.6 s before the signal came.
 RECORDER_DUMPING_MODULES = """
-import atexit, sys
+import atexit, os, signal, sys
+assert signal.SIGUSR1 in signal.pthread_sigmask(signal.SIG_BLOCK, []), "started with the stop signals blocked"
+os.kill(os.getpid(), signal.SIGUSR1)
 out = sys.argv.pop(1)
 atexit.register(lambda: open(out, "w").write("\\n".join(sorted(sys.modules))))
 sys.argv[0] = "voice-transcriber"
@@ -236,7 +242,6 @@ def test_a_recorder_stopped_while_it_starts_opens_no_microphone_and_ends_as_sile
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-    os.kill(recorder.pid, signal.SIGUSR1)  # pending until its handlers exist
     out, err = recorder.communicate(timeout=120)
 
     [recording] = list_recordings()
