@@ -170,3 +170,18 @@ def alternated(sides: Mapping[str, Callable[[], T]], rounds: int, *, warmup: int
             if round_ >= warmup:
                 results[name].append(value)
     return results
+
+
+#: The floor of a recorder's first sample: sounddevice and a raw stream on the default device, until its first
+#: block, printed as ``info: first_frame_at = <time.time()>`` (as the recorder's ``--debug`` prints it).
+BARE_FIRST_SAMPLE = """
+import threading, time
+import sounddevice as sd
+got = threading.Event()
+def callback(indata, frames, t, status):
+    if not got.is_set():
+        print(f"info: first_frame_at = {time.time():.6f}", flush=True)
+        got.set()
+with sd.RawInputStream(samplerate=16000, channels=1, dtype="int16", callback=callback):
+    got.wait(30)
+"""

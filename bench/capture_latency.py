@@ -40,28 +40,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "testing"))
-from _common import (RESULTS, Row, bench_parser, installed_python_env, load_average, machine, repeats,  # noqa: E402
+from _common import (BARE_FIRST_SAMPLE, RESULTS, Row, bench_parser, installed_python_env, load_average, machine, repeats,  # noqa: E402
                      write_outputs)
 from vt_testing.pulse import start_pulse  # noqa: E402
 
 BIN = Path(sys.executable).parent
-BARE = """
-import threading, time
-import sounddevice as sd
-got = threading.Event()
-def callback(indata, frames, t, status):
-    if not got.is_set():
-        print(f"{time.time():.6f}", flush=True)
-        got.set()
-with sd.RawInputStream(samplerate=16000, channels=1, dtype="int16", callback=callback):
-    got.wait(10)
-"""
 
 
 def bare_run(env: dict[str, str]) -> float:
     start = time.time()
-    out = subprocess.run([sys.executable, "-c", BARE], env=env, capture_output=True, text=True, timeout=30).stdout
-    return float(out.split()[0]) - start
+    out = subprocess.run([sys.executable, "-c", BARE_FIRST_SAMPLE], env=env, capture_output=True, text=True, timeout=30).stdout
+    return float(out.split("=")[1]) - start
 
 
 def interpreter_run(env: dict[str, str]) -> float:

@@ -48,7 +48,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import NamedTuple
 
-from _common import (RESULTS, ROOT, Measured, Row, alternated, bench_parser, installed_python_env, isolated_env,
+from _common import (BARE_FIRST_SAMPLE, RESULTS, ROOT, Measured, Row, alternated, bench_parser, installed_python_env, isolated_env,
                      load_average, machine, measure_process, repeats, write_outputs)
 
 sys.path.insert(0, str(ROOT / "testing"))
@@ -81,19 +81,6 @@ soundfile.write(body, samples, 16000, format="FLAC", subtype="PCM_16")
 reply = httpx.post(sys.argv[1] + "/audio/transcriptions", data={"model": "whisper-1"},
                    files={"file": ("audio.flac", body.getvalue(), "audio/flac")})
 print(reply.json()["text"])
-"""
-#: The floor of a recorder's first sample: sounddevice and a raw stream on the default device, until its first
-#: block (printed as ``time.time()``, as the recorder's ``--debug`` prints ``first_frame_at``).
-BARE_FIRST_SAMPLE = """
-import threading, time
-import sounddevice as sd
-got = threading.Event()
-def callback(indata, frames, t, status):
-    if not got.is_set():
-        print(f"info: first_frame_at = {time.time():.6f}", flush=True)
-        got.set()
-with sd.RawInputStream(samplerate=16000, channels=1, dtype="int16", callback=callback):
-    got.wait(30)
 """
 #: Seconds of audio in the recorder's file before it is stopped.
 RECORDED = 0.5
