@@ -150,14 +150,14 @@ class Recorder:
             return False
         # keep what was said until the request (still in flight: the stream latency) plus the tail,
         # unless the voice activity detector shows the speech had ended before the request
-        heard_until = stop.requested_at + self.mic.latency
+        heard_until, tail_end = stop_deadlines(stop.requested_at, self.mic.latency, settings.tail_padding_ms)
         now = time.monotonic()
         if now < heard_until:
             return False
         if self.segmenter is not None and settings.tail_padding_ms and self.segmenter.ended_in_silence():
             self.ctx.info.setdefault("tail", "none (the speech had ended before the stop)")
             return True
-        return now >= heard_until + settings.tail_padding_ms / 1000
+        return now >= tail_end
 
     def _next_look(self) -> float:
         """Seconds until the loop looks again: :data:`TICK`; after a stop request, only until the audio then
@@ -166,13 +166,20 @@ class Recorder:
         requested = self.stop.requested_at
         if requested is None:
             return TICK
-        heard_until = requested + self.mic.latency
+        heard_until, tail_end = stop_deadlines(requested, self.mic.latency, self.settings.tail_padding_ms)
         now = time.monotonic()
-        due = heard_until if now < heard_until else heard_until + self.settings.tail_padding_ms / 1000
+        due = heard_until if now < heard_until else tail_end
         return min(TICK, max(due - now, 0.005))
 
     def _meter_note(self) -> str:
         return "stopping…" if self.stop.requested_at is not None else ""
+
+
+def stop_deadlines(requested_at: float, latency: float, tail_padding_ms: float) -> tuple[float, float]:
+    """After a stop requested at ``requested_at``: when the audio then in flight has arrived (the device
+    ``latency``), and when the tail after it is recorded (``input.tailPaddingMs``)."""
+    heard_until = requested_at + latency
+    return heard_until, heard_until + tail_padding_ms / 1000
 
 
 def _stdin_is_terminal() -> bool:
