@@ -43,6 +43,7 @@ pytest_plugins = [
     "vt_testing.installed",
     "vt_testing.hotkeys",
     "vt_testing.state",  # fresh_process_state (autouse): what one test leaves in the process, reset for the next
+    "vt_testing.timeline",  # VT_TIMELINE=FILE: each test's start and end per worker, for the suite's wall time
 ]
 
 #: The per-user base directories of the XDG Base Directory specification (as voice_transcriber.testing's;
