@@ -39,6 +39,7 @@ ESPEAK_TEXT = ("Please send the report by Friday. I would like a cup of coffee a
 BARE = """
 import os, sys, time
 start = time.perf_counter()
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the local backend sets it: idle OpenMP threads sleep
 from faster_whisper import WhisperModel
 model = WhisperModel(sys.argv[1], device="cpu", compute_type="int8", cpu_threads=len(os.sched_getaffinity(0)))
 segments, _ = model.transcribe(sys.argv[2], language="en", beam_size=5, vad_filter=True)
