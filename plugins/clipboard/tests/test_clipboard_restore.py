@@ -28,7 +28,7 @@ def test_paste_into_xterm_gives_back_clipboard_and_primary(x_terminal, run_sink)
     own("clipboard", b"OLD-CLIPBOARD")
     own("primary", b"OLD-PRIMARY")
     run_sink(ClipboardSink, "dictated into xterm", {"output.clipboard": {"paste": True, "restore": True,
-                                                                          "pasteDelay": 0, "restoreDelay": 1.0}})
+                                                                          "pasteDelay": 0, "restoreDelay": 60}})
     subprocess.run(["xdotool", "key", "Return"], check=True, timeout=5)
     assert x_terminal.wait_for("dictated into xterm\n") == "dictated into xterm\n", "the dictation, not the old text"
     assert read("primary") == b"OLD-PRIMARY"  # xterm pastes PRIMARY on shift+Insert: borrowed and given back
@@ -38,7 +38,7 @@ def test_paste_into_xterm_gives_back_clipboard_and_primary(x_terminal, run_sink)
 def test_an_image_on_the_clipboard_comes_back_as_an_image(x_window, run_sink):
     own("clipboard", PNG, "image/png")
     run_sink(ClipboardSink, "over an image", {"output.clipboard": {"paste": True, "restore": True,
-                                                                    "pasteDelay": 0, "restoreDelay": 1.0}})
+                                                                    "pasteDelay": 0, "restoreDelay": 60}})
     assert x_window.wait_for("over an image") == "over an image"
     try:  # the image is given back by an `xclip -in` whose background child takes the selection a moment later
         wait_until(lambda: "image/png" in read("clipboard", "TARGETS").decode().split(), 10, "the image back")

@@ -20,7 +20,7 @@ from .test_typing_layouts import TEXTS
 
 pytestmark = pytest.mark.xdist_group("gnome")  # one headless gnome-shell per test run, not one per worker
 FAST = {"startDelay": 0}
-PASTE = {"pasteDelay": 0, "restoreDelay": 0.3}
+PASTE = {"pasteDelay": 0, "restoreDelay": 30}  # the cap: the clipboard is given back once the window fetched it
 
 
 @pytest.fixture

@@ -45,7 +45,10 @@ class ClipboardConfig(DesktopConfig):
     restore: bool = Field(
         False, description="After pasting, give back what the selections the paste used (CLIPBOARD, and PRIMARY for "
                            "shift+Insert) held: their text, else their first MIME type (an image).")
-    restore_delay: float = Field(0.5, ge=0, description="Seconds to wait after the paste chord before restoring.")
+    restore_delay: float = Field(
+        2.0, ge=0, description="With restore: the most seconds to wait after the paste chord for the application to "
+                               "fetch the text before restoring anyway (restoring happens as soon as it fetched it; "
+                               "where that cannot be seen, this whole wait).")
     verify_timeout: float = Field(
         1.0, gt=0, description="Seconds to wait until the selection reads back as the new text "
                                "(wl-copy must own it before pasting).")

@@ -20,7 +20,8 @@ from voice_transcriber.safe_text import safe_text
 from .config import ClipboardConfig, OutputHooksConfig
 from .focus import Guard, Target, current_target
 from .keys import KeyTool, key_tool
-from .selection import SelectionTool, copy_verified, selection_tool, selections
+from .selection import Saved, SelectionTool, WlCopy, copy_verified, selection_tool, selections
+from .served import WlServed, XOwner
 from .tools import Session, detect_session, first_line, run_tool
 from .wayland import focus_settle
 from .window import WindowInfo, active_window
@@ -37,6 +38,10 @@ TERMINALS = frozenset(_CTRL_SHIFT_V + _SHIFT_INSERT) - {"emacs"}
 #: Built-in paste chords by window class (lower case); anything else gets ctrl+v.
 DEFAULT_CHORDS: dict[str, str] = {**dict.fromkeys(_CTRL_SHIFT_V, "ctrl+shift+v"),
                                   **dict.fromkeys(_SHIFT_INSERT, "shift+Insert")}
+
+
+#: Seconds the X11 owner keeps answering after giving the selections back, until the tool owns them.
+HANDOVER_TIMEOUT = 5.0
 
 
 def choose_chord(config: ClipboardConfig, window: WindowInfo | None) -> str:
@@ -68,6 +73,9 @@ class PasteReport:
     chord: str
     window: WindowInfo | None
     doubts: list[str] = field(default_factory=list)
+    #: With ``restore``: True once the target fetched the text, False when ``restoreDelay`` ran out
+    #: first, None when nothing could tell (the whole delay was waited).
+    served: bool | None = None
 
 
 class Clipboard:
@@ -112,19 +120,85 @@ class Clipboard:
         report = PasteReport(choose_chord(self.config, window), window)
         where = set(selections(self.config.selection)) | {"clipboard"}
         where |= {"primary"} if report.chord.lower() == "shift+insert" else set()
-        saved = [s for s in (self.tool.save(sel) for sel in sorted(where)) if s is not None] \
-            if self.config.restore else []
-        self.copy(text, sorted(where))
-        time.sleep(max(self.config.paste_delay, focus_settle(self.session)))  # GNOME: wl-copy borrowed the focus
-        with around_keys(self.ctx) if run_hooks else nullcontext():
-            said = guard.press(report.chord)  # FocusMoved: the text stays on the clipboard, nothing restored
-        if said.strip():
-            report.doubts.append(f"{keys.name} said: {first_line(said)}")
-        if saved and not report.doubts:
-            time.sleep(self.config.restore_delay)
-            for previous in saved:
-                self.tool.restore(previous)
+        saved = {s.selection: s for s in (self.tool.save(sel) for sel in sorted(where)) if s is not None} \
+            if self.config.restore else {}
+        signal = self._served_signal(text, sorted(where), guard.target) if self.config.restore else None
+        try:
+            if not isinstance(signal, XOwner):  # the X owner holds the selections already
+                env = signal.env() if isinstance(signal, WlServed) else None
+                for selection in sorted(where):
+                    copy_verified(self.tool, text, selection, self.config.verify_timeout, env)
+            time.sleep(max(self.config.paste_delay, focus_settle(self.session)))  # GNOME: wl-copy borrowed the focus
+            with around_keys(self.ctx) if run_hooks else nullcontext():
+                if signal is not None:
+                    signal.arm()
+                said = guard.press(report.chord)  # FocusMoved: the text stays on the clipboard, nothing restored
+            if said.strip():
+                report.doubts.append(f"{keys.name} said: {first_line(said)}")
+            if signal is not None or (saved and not report.doubts):
+                report.served = self._wait_served(signal)
+        except BaseException:
+            saved = {}  # the text stays on the clipboard for the user
+            raise
+        finally:
+            if self.config.restore:
+                self._give_back(text, sorted(where), {} if report.doubts else saved, signal)
         return report
+
+    def _served_signal(self, text: str, where: list[str], target: Target) -> XOwner | WlServed | None:
+        """What tells when the target fetched the paste (None: nothing can; the caller waits the cap)."""
+        try:
+            if self.session == "x11":
+                window = target.window.id if target.known and target.window is not None else ""
+                return XOwner(text, where, int(window) if window.isdigit() else None)
+            if isinstance(self.tool, WlCopy):
+                return WlServed()
+        except (SinkError, OSError) as exc:
+            self.ctx.log(f"clipboard: cannot tell when the paste is fetched ({exc}); restoring "
+                         f"{self.config.restore_delay:g} s after the chord")
+        return None
+
+    def _wait_served(self, signal: XOwner | WlServed | None) -> bool | None:
+        """Wait until the target fetched the text, at most ``restoreDelay`` (the whole delay without a signal)."""
+        cap = self.config.restore_delay
+        if signal is None:
+            time.sleep(cap)
+            return None
+        self.ctx.log(f"clipboard: paste chord sent; restoring once the target fetched the text ({signal.name}), "
+                     f"at most {cap:g} s (restoreDelay) from now")
+        if signal.wait_served(cap):
+            self.ctx.log(f"clipboard: the target fetched the paste {signal.served:.3f} s after the chord "
+                         f"({signal.name}; {signal.others} other read(s) did not count); restoring now")
+            return True
+        self.ctx.log(f"clipboard: the target did not fetch the paste within restoreDelay ({cap:g} s; "
+                     f"{signal.others} other read(s) did not count); restoring anyway")
+        return False
+
+    def _give_back(self, text: str, where: list[str], saved: dict[str, Saved],
+                   signal: XOwner | WlServed | None) -> None:
+        """Give each selection back what it held; one without (empty, or the text must stay) keeps the text.
+        Restoring is not the delivery: a failure is one warning line, the text was pasted."""
+        failed = []
+        try:
+            for selection in where:
+                previous = saved.get(selection)
+                try:
+                    if previous is not None:
+                        self.tool.restore(previous)
+                    elif isinstance(signal, XOwner):  # our process leaves: a tool keeps the text on offer
+                        self.tool.copy(text, selection)
+                except SinkError as exc:
+                    failed.append(selection)
+                    what = "your previous" if previous is not None else "the dictated text on the"
+                    self.ctx.warn(f"clipboard: could not put {what} {selection} back after pasting: {exc}")
+            if isinstance(signal, XOwner):
+                kept = signal.wait_given_up([s for s in where if s not in failed], HANDOVER_TIMEOUT)
+                if kept:
+                    self.ctx.warn(f"clipboard: {self.tool.name} did not take the {' and '.join(kept)} selection "
+                                  f"over within {HANDOVER_TIMEOUT:g} s after pasting; it is empty now")
+        finally:
+            if signal is not None:
+                signal.close()
 
 
 @contextmanager

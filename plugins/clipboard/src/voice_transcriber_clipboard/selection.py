@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from voice_transcriber import SinkError
@@ -35,8 +36,8 @@ class SelectionTool(ABC):
     @abstractmethod
     def read_argv(self, selection: str) -> list[str]: ...
 
-    def copy(self, text: str, selection: str) -> None:
-        run_tool(self.copy_argv(selection), input=text, fix=self.fix)
+    def copy(self, text: str, selection: str, env: Mapping[str, str] | None = None) -> None:
+        run_tool(self.copy_argv(selection), input=text, fix=self.fix, env=env)
 
     def read(self, selection: str) -> str | None:
         """The selection's text, or None when it is empty or holds no text."""
@@ -186,9 +187,10 @@ def selections(setting: str) -> list[str]:
     return list(SELECTIONS) if setting == "both" else [setting]
 
 
-def copy_verified(tool: SelectionTool, text: str, selection: str, timeout: float = 1.0) -> None:
-    """Copy ``text`` and wait until reading the selection back gives exactly ``text``."""
-    tool.copy(text, selection)
+def copy_verified(tool: SelectionTool, text: str, selection: str, timeout: float = 1.0,
+                  env: Mapping[str, str] | None = None) -> None:
+    """Copy ``text`` (the tool run with ``env``) and wait until reading the selection back gives exactly ``text``."""
+    tool.copy(text, selection, env)
     deadline = time.monotonic() + timeout
     delay = 0.01
     while True:

@@ -73,8 +73,9 @@ def find_tool(tool: str) -> str:
 
 
 def run_tool(argv: Sequence[str], *, input: str | None = None, timeout: float = 10.0,
-             fix: str = "") -> ToolResult:
-    """Run ``argv`` (no shell), feeding ``input`` on stdin; raise on a non-zero exit status."""
+             fix: str = "", env: Mapping[str, str] | None = None) -> ToolResult:
+    """Run ``argv`` (no shell), feeding ``input`` on stdin (``env``: its environment, default ours); raise
+    on a non-zero exit status."""
     path = find_tool(argv[0])
     if any("\0" in arg for arg in argv):
         raise SinkError(f"{argv[0]}: the text contains a NUL character, which no program can receive as an argument")
@@ -84,7 +85,7 @@ def run_tool(argv: Sequence[str], *, input: str | None = None, timeout: float = 
             inp.seek(0)
         try:
             proc = subprocess.run([path, *argv[1:]], stdin=inp if input is not None else subprocess.DEVNULL,
-                                  stdout=out, stderr=err, timeout=timeout, check=False)
+                                  stdout=out, stderr=err, timeout=timeout, check=False, env=env)
         except subprocess.TimeoutExpired:
             raise SinkError(f"{argv[0]} did not finish within {timeout:g} s{_fix(fix)}") from None
         except OSError as exc:

@@ -185,9 +185,10 @@ def send(ctx: RunContext, piece: Piece, guard: Guard, clipboard_config: Clipboar
         clipboard = Clipboard(ctx, clipboard_config.model_copy(update={"restore": True}))
         settle_before_borrowing(clipboard.session)  # GNOME: the keys just typed reach the window first
         empty = clipboard.tool.read("clipboard") is None
-        doubts = clipboard.paste(piece.value, keys, run_hooks=False, guard=guard).doubts
-        if empty:  # paste() waited for nothing to restore: the application reads the selection after the
-            time.sleep(clipboard_config.restore_delay)  # chord, and keys typed before it did would come first
+        report = clipboard.paste(piece.value, keys, run_hooks=False, guard=guard)
+        if empty and report.served is None:  # paste() could not tell when the application read the selection:
+            time.sleep(clipboard_config.restore_delay)  # keys typed before it did would come first
+        doubts = report.doubts
         time.sleep(focus_settle(clipboard.session))  # GNOME: restoring borrowed the focus, give it time back
         return doubts
     said = guard.type(piece.value) if piece.kind == "type" else guard.press(piece.value)
