@@ -54,16 +54,16 @@ root.mainloop()
 '''
 
 
-def xclip(*args: str) -> str:
+def xclip(*args: str, check: bool = True) -> str:
     return subprocess.run(["xclip", "-selection", "clipboard", *args], capture_output=True, timeout=5,
-                          check=True).stdout.decode("utf-8")
+                          check=check).stdout.decode("utf-8")
 
 
 def own_clipboard(text: str) -> None:
     """``text`` on the clipboard, once xclip's background child owns it (``xclip -in`` returns before)."""
     subprocess.run(["xclip", "-selection", "clipboard", "-in"], input=text.encode(), stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, check=True, timeout=5)  # its child keeps any pipe: none given
-    wait_until(lambda: xclip("-out") == text, 10, "the previous clipboard")
+    wait_until(lambda: xclip("-out", check=False) == text, 10, "the previous clipboard")  # no owner yet: exit 1
 
 
 @pytest.fixture
@@ -141,10 +141,26 @@ def test_a_failed_restore_is_one_line_and_the_paste_stands(x_window, capsys, mon
 
     monkeypatch.setattr(Xclip, "restore", refuse)
     deliver("pasted anyway", {"restoreDelay": 60})
-    assert x_window.wait_for("pasted anyway") == "pasted anyway"
-    lines = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("debug:")]
+    err = capsys.readouterr().err
+    assert x_window.wait_for("pasted anyway") == "pasted anyway", err
+    lines = [line for line in err.splitlines() if not line.startswith("debug:")]
     assert lines == ["voice-transcriber: clipboard: could not put your previous clipboard back after pasting: "
                      "xclip failed: Error: Can't open display: :0"]
+
+
+def test_an_empty_clipboard_keeps_the_dictation_after_our_x11_owner_left(x_window):
+    own_clipboard("")  # an owner offering nothing: nothing to give back
+    deliver("kept on the clipboard", {"restoreDelay": 60})
+    assert x_window.wait_for("kept on the clipboard") == "kept on the clipboard"
+    assert xclip("-out") == "kept on the clipboard"  # handed to xclip before this process's owner closed
+
+
+def test_an_empty_wayland_clipboard_keeps_the_dictation(foot_raw_window):
+    subprocess.run(["wl-copy", "--clear"], check=True, timeout=5)
+    deliver("kept on wl", {"restoreDelay": 60, "pasteChords": {"vt-foot-target": "ctrl+shift+v"}})
+    assert foot_raw_window.wait_for("kept on wl") == "kept on wl"
+    # the wl-copy serving it runs the real cat now that our directory is gone
+    assert [wl_paste() for _ in range(2)] == ["kept on wl", "kept on wl"]
 
 
 def test_wayland_late_target_gets_the_dictation_and_the_clipboard_comes_back(gtk_late_window, capsys):

@@ -50,7 +50,7 @@ class ClipboardConfig(DesktopConfig):
                                "fetch the text before restoring anyway (restoring happens as soon as it fetched it; "
                                "where that cannot be seen, this whole wait).")
     verify_timeout: float = Field(
-        1.0, gt=0, description="Seconds to wait until the selection reads back as the new text "
+        5.0, gt=0, description="Seconds to wait until the selection reads back as the new text "
                                "(wl-copy must own it before pasting).")
 
     @field_validator("paste_chord")

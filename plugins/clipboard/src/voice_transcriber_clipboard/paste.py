@@ -166,7 +166,11 @@ class Clipboard:
             return None
         self.ctx.log(f"clipboard: paste chord sent; restoring once the target fetched the text ({signal.name}), "
                      f"at most {cap:g} s (restoreDelay) from now")
-        if signal.wait_served(cap):
+        served = signal.wait_served(cap)
+        if isinstance(signal, XOwner) and self.ctx.debug:
+            self.ctx.log(f"clipboard: requests so far: {signal.requests() or 'none'} "
+                         f"(the target window is {signal.target_window or 'unknown'})")
+        if served:
             self.ctx.log(f"clipboard: the target fetched the paste {signal.served:.3f} s after the chord "
                          f"({signal.name}; {signal.others} other read(s) did not count); restoring now")
             return True
