@@ -80,9 +80,9 @@ def late_window(x11, tmp_path) -> Iterator[tuple[Target, Path]]:
         stop(proc)
 
 
-def deliver(text: str, clipboard: dict) -> RunContext:
-    ctx = RunContext(load_settings(overrides={"output.clipboard": {"paste": True, "restore": True, **clipboard}}),
-                     debug=True)
+def deliver(text: str, clipboard: dict, more: dict | None = None) -> RunContext:
+    overrides = {"output.clipboard": {"paste": True, "restore": True, **clipboard}, **(more or {})}
+    ctx = RunContext(load_settings(overrides=overrides), debug=True)
     ClipboardSink(ctx).deliver(text, Transcript(text=text, backend="test"))
     return ctx
 
@@ -163,18 +163,30 @@ def test_an_empty_wayland_clipboard_keeps_the_dictation(foot_raw_window):
     assert [wl_paste() for _ in range(2)] == ["kept on wl", "kept on wl"]
 
 
-def test_wayland_late_target_gets_the_dictation_and_the_clipboard_comes_back(gtk_late_window, capsys):
+def test_wayland_late_target_gets_the_dictation_past_a_clipboard_manager(gtk_late_window, tmp_path, capsys):
     window, out = gtk_late_window
     subprocess.run(["wl-copy", "previous wl"], check=True, timeout=5)
     wait_until(lambda: wl_paste() == "previous wl", 10, "the previous clipboard")
-    run = InThread("wl dictated é", {"restoreDelay": 60})
-    wait_until(Path(f"{out}.asked").exists, 30, "the paste chord to reach the window")
-    Path(f"{out}.go").touch()  # the window asks for the clipboard now, at least LATE s after its paste key
-    assert window.wait_for("wl dictated é", timeout=30) == "wl dictated é"
-    run.result()
-    assert wl_paste() == "previous wl"
+    # a clipboard manager as cliphist is run: every new selection is read and stored as it appears
+    store = tmp_path / "history"
+    manager = subprocess.Popen(["wl-paste", "--watch", "sh", "-c", 'cat >> "$0"; echo >> "$0"', str(store)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: store.exists() and "previous wl" in store.read_text(encoding="utf-8"), 10, "the manager")
+        # the hook before the chord waits until the manager has stored the dictation: its read comes before the
+        # chord, as a manager's does, and must not count as the paste
+        stored = ["sh", "-c", 'until grep -qxF "$1" "$0"; do sleep 0.01; done', str(store), "wl dictated é"]
+        run = InThread("wl dictated é", {"restoreDelay": 60}, {"output.beforeCommand": stored})
+        wait_until(Path(f"{out}.asked").exists, 30, "the paste chord to reach the window")
+        Path(f"{out}.go").touch()  # the window asks for the clipboard now, at least LATE s after its paste key
+        assert window.wait_for("wl dictated é", timeout=30) == "wl dictated é"
+        run.result()
+        assert wl_paste() == "previous wl"
+    finally:
+        stop(manager)
     err = capsys.readouterr().err
     assert "the target fetched the paste" in err and "(wl-copy;" in err, err
+    assert "output.beforeCommand" not in err, err  # the manager had stored the dictation before the chord
 
 
 def wl_paste() -> str:
