@@ -144,8 +144,8 @@ def test_a_failed_restore_is_one_line_and_the_paste_stands(x_window, capsys, mon
     err = capsys.readouterr().err
     assert x_window.wait_for("pasted anyway") == "pasted anyway", err
     lines = [line for line in err.splitlines() if not line.startswith("debug:")]
-    assert lines == ["voice-transcriber: clipboard: could not put your previous clipboard back after pasting: "
-                     "xclip failed: Error: Can't open display: :0"]
+    assert lines == ["voice-transcriber: clipboard: could not put your previous clipboard back after pasting "
+                     "(xclip failed: Error: Can't open display: :0); it is empty now"]
 
 
 def test_an_empty_clipboard_keeps_the_dictation_after_our_x11_owner_left(x_window):

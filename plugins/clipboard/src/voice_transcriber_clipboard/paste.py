@@ -194,7 +194,8 @@ class Clipboard:
                 except SinkError as exc:
                     failed.append(selection)
                     what = "your previous" if previous is not None else "the dictated text on the"
-                    self.ctx.warn(f"clipboard: could not put {what} {selection} back after pasting: {exc}")
+                    now = "it is empty now" if isinstance(signal, XOwner) else "it still holds the dictated text"
+                    self.ctx.warn(f"clipboard: could not put {what} {selection} back after pasting ({exc}); {now}")
             if isinstance(signal, XOwner):
                 kept = signal.wait_given_up([s for s in where if s not in failed], HANDOVER_TIMEOUT)
                 if kept:
