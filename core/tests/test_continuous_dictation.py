@@ -3,6 +3,10 @@
 espeak-ng sentences separated by 1.5 s of silence are played into the virtual microphone; each
 must come out as its own delivery, in order, while the recording goes on. A stop signal waits until
 the recorder's file holds everything said (``heard_until_now``).
+
+Sessions that hear the same speech and differ only in how they are run and what is checked listen to one
+playback together (a microphone has any number of listeners): each is still a real recorder of its own with
+its own XDG dirs, and each test reads only its own session (module fixtures, one xdist group per pair).
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from voice_transcriber.capture.stops import StopControl
 from voice_transcriber.config import load_settings
 from voice_transcriber.context import RunContext
 from voice_transcriber.pipeline import Plan
-from vt_testing.core import ListSink, run_cli, run_in_process
+from vt_testing.core import ListSink, run_cli, run_in_process, seed_plugin_index
+from vt_testing.desktop import empty_window, give_x_focus
 from vt_testing.pulse import RecordingProcess, heard_until_now, recorder_env, wav_seconds
 
 FIRST, SECOND = "Please send the report by Friday.", "The meeting moves to Monday."
@@ -42,18 +47,36 @@ def store(isolated_dirs) -> Path:
     return isolated_dirs / "xdg_state_home" / "voice-transcriber" / "recordings"
 
 
+def joined_speech(espeak_wav, folder: Path, *sentences: str) -> Path:
+    """One WAV (in ``folder``) of the sentences with 1.5 s of silence between them."""
+    gap = np.zeros(int(1.5 * 16000), dtype=np.int16)
+    parts = [soundfile.read(espeak_wav(text), dtype="int16")[0] for text in sentences]
+    joined = np.concatenate([piece for part in parts for piece in (part, gap)][:-1])
+    out = folder / f"speech{len(list(folder.glob('speech*.wav')))}.wav"
+    soundfile.write(out, joined, 16000, subtype="PCM_16")
+    return out
+
+
 @pytest.fixture
 def speech(espeak_wav, tmp_path):
     """``speech(text, ...)``: one WAV of the sentences with 1.5 s of silence between them."""
-    def make(*sentences: str) -> Path:
-        gap = np.zeros(int(1.5 * 16000), dtype=np.int16)
-        parts = [soundfile.read(espeak_wav(text), dtype="int16")[0] for text in sentences]
-        joined = np.concatenate([piece for part in parts for piece in (part, gap)][:-1])
-        out = tmp_path / f"speech{len(list(tmp_path.glob('speech*.wav')))}.wav"
-        soundfile.write(out, joined, 16000, subtype="PCM_16")
-        return out
+    return lambda *sentences: joined_speech(espeak_wav, tmp_path, *sentences)
 
-    return make
+
+def private_world(root: Path, pulse, model: Path) -> dict[str, str]:
+    """The environment of a recorder in a world of its own under ``root`` (laid out as ``isolated_dirs``'s:
+    ``root/xdg_state_home`` …; the runtime dir ``root/runtime``): for a session of a module fixture, which
+    outlives the test that made it and shares the microphone with other sessions."""
+    env = {var: str(root / var.lower()) for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME",
+                                                     "XDG_DATA_HOME")}
+    for path in env.values():
+        Path(path).mkdir(parents=True)
+    seed_plugin_index(env["XDG_CACHE_HOME"])
+    return {**env, **recorder_env(pulse, model, root / "runtime")}
+
+
+def recordings_of(root: Path) -> Path:
+    return root / "xdg_state_home" / "voice-transcriber" / "recordings"
 
 
 #: The default beam (5) for the sessions that end with the stop phrase: greedy decoding (the tests'
@@ -76,12 +99,40 @@ def history(isolated_dirs) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_each_utterance_is_delivered_at_its_pause_and_the_stop_phrase_ends_the_session(
-        pulse, env, store, speech, isolated_dirs):
-    rec = RecordingProcess("--continuous", "--backend", "local", "--output", "stdout", env={**env, **DEFAULT_BEAM})
-    path = rec.wait_for_file(store)
-    pulse.play(speech(FIRST, SECOND, STOP)).wait(timeout=30)
-    code, out, err = rec.finish(timeout=60)  # no signal: the stop phrase ends it
+@pytest.fixture(scope="module")
+def stop_phrase_sessions(pulse, tiny_model_dir, espeak_wav, xvfb, x_window_of_the_session, tmp_path_factory):
+    """Two sessions hear one playback of the first sentence, the second and the stop phrase, and end by it: ``plain``
+    (``--continuous``, stdout) and ``live`` (``--continuous --live``, typing into the session's X window and
+    stdout). Each: ``(exit code, stdout, stderr, the recording, its world's root, its env)``; ``live`` also has
+    the window's text once it settled. Said once for both: ~12 s of real-time speech less."""
+    folder = tmp_path_factory.mktemp("stop-phrase")
+    window = x_window_of_the_session
+    assert window.proc.poll() is None, "the session's Tk target window exited"
+    empty_window(window)
+    assert give_x_focus(xvfb.display, int(window.window_id)), "the session's Tk target window did not take the focus"
+    sessions = {}
+    for name, args, extra in (
+            ("plain", ("--output", "stdout"), {}),
+            ("live", ("--live", "--output", "typing,stdout"),
+             {"DISPLAY": xvfb.display, "VOICE_TRANSCRIBER_OUTPUT__TYPING__START_DELAY": "0"})):
+        env = {**private_world(folder / name, pulse, tiny_model_dir), **DEFAULT_BEAM, **extra}
+        sessions[name] = (RecordingProcess("--continuous", *args, "--backend", "local", env=env), env)
+    try:
+        paths = {name: rec.wait_for_file(recordings_of(folder / name)) for name, (rec, _) in sessions.items()}
+        pulse.play(joined_speech(espeak_wav, folder, FIRST, SECOND, STOP)).wait(timeout=30)
+        done = {name: (*rec.finish(timeout=60), paths[name], folder / name, env)  # no signal: the stop phrase ends it
+                for name, (rec, env) in sessions.items()}
+    finally:
+        for rec, _ in sessions.values():
+            if rec.process.poll() is None:
+                rec.process.kill()
+                rec.process.wait()
+    return {**done, "typed": window.settle()}
+
+
+@pytest.mark.xdist_group("continuous-stop-phrase")
+def test_each_utterance_is_delivered_at_its_pause_and_the_stop_phrase_ends_the_session(stop_phrase_sessions):
+    code, out, err, path, world, env = stop_phrase_sessions["plain"]
 
     assert code == 0, err
     lines = out.splitlines()
@@ -89,7 +140,7 @@ def test_each_utterance_is_delivered_at_its_pause_and_the_stop_phrase_ends_the_s
     assert heard_any(lines[0], FIRST_WORDS) and heard_any(lines[1], SECOND_WORDS), out
     assert "stop" not in out.lower() and "dictation" not in out.lower(), "the stop phrase is not delivered"
     assert "continuous dictation ended (the stop phrase was said): 2 utterance(s) delivered" in err, err
-    entries = history(isolated_dirs)
+    entries = history(world)
     session = path.stem
     assert [e["id"] for e in entries] == [f"{session}-1", f"{session}-2"]
     assert [e["text"] for e in entries] == lines and {e["recording"] for e in entries} == {str(path)}
@@ -98,13 +149,14 @@ def test_each_utterance_is_delivered_at_its_pause_and_the_stop_phrase_ends_the_s
     assert entries[0]["context"] == "" and entries[1]["context"] == entries[0]["raw_text"]
     assert 0 <= entries[0]["start"] < entries[0]["end"] < entries[1]["start"] < entries[1]["end"] < wav_seconds(path)
     # retry of one utterance: its own audio, prompted with the session's text before it, as live (both retries in
-    # this process: what they replay is the point, not retry's process, which test_history_cli runs)
-    retried = run_in_process("retry", f"{session}-2", "--output", "stdout", env={**env, **DEFAULT_BEAM})
+    # this process, in the session's world: what they replay is the point, not retry's process, which
+    # test_history_cli runs)
+    retried = run_in_process("retry", f"{session}-2", "--output", "stdout", env=env)
     assert retried.returncode == 0, retried.stderr.decode()
     assert retried.stdout.decode().strip() == lines[1]
     # retry of the session's recording: the session again, utterance by utterance with its context, the stop
     # phrase taken off: the text it delivered, the utterances joined (not one decode of the whole file)
-    replayed = run_in_process("retry", "last", "--output", "stdout", env={**env, **DEFAULT_BEAM})
+    replayed = run_in_process("retry", "last", "--output", "stdout", env=env)
     assert replayed.returncode == 0, replayed.stderr.decode()
     assert replayed.stdout.decode().strip() == " ".join(lines)
 
@@ -120,12 +172,44 @@ def test_a_long_silence_ends_the_session_after_delivering_what_was_said(pulse, e
     assert "continuous dictation ended (stopped by 2 s without speech): 1 utterance(s) delivered" in err, err
 
 
-def test_ctrl_c_ends_the_session_and_everything_said_is_delivered(pulse, env, store, speech):
-    rec = RecordingProcess("--continuous", "--backend", "local", "--output", "stdout", env=env)
-    rec.wait_for_file(store)
-    rec.speak(pulse, speech(FIRST, SECOND))
-    rec.signal(signal.SIGINT)
-    code, out, err = rec.finish(timeout=60)
+@pytest.fixture(scope="module")
+def stopped_sessions(pulse, tiny_model_dir, espeak_wav, tmp_path_factory):
+    """Two sessions hear one playback of the first sentence and the second, then are stopped: ``ctrl-c`` (a
+    ``--continuous`` recorder in the foreground, stdout; SIGINT) and ``toggle`` (`toggle --continuous --wait`:
+    a recorder in the background, then `toggle --wait`, as the sway binding of the docs does). ``ctrl-c``:
+    ``(exit code, stdout, stderr)``; ``toggle``: ``(the first toggle, the second, its world's root, its env)``.
+    Said once for both: ~6 s of real-time speech less."""
+    import os
+    import re
+
+    folder = tmp_path_factory.mktemp("stopped")
+    foreground = private_world(folder / "ctrl-c", pulse, tiny_model_dir)
+    background = private_world(folder / "toggle", pulse, tiny_model_dir)
+    rec = RecordingProcess("--continuous", "--backend", "local", "--output", "stdout", env=foreground)
+    pid = None
+    try:
+        since = time.monotonic()
+        started = run_cli("toggle", "--continuous", "--wait", "--backend", "local", "--output", "stdout", env=background)
+        assert started.returncode == 0, started.stderr.decode()
+        pid = int(re.search(rb"pid (\d+)", started.stdout).group(1))
+        rec.wait_for_file(recordings_of(folder / "ctrl-c"))
+        pulse.play(joined_speech(espeak_wav, folder, FIRST, SECOND)).wait(timeout=30)
+        heard_until_now(rec.process.pid, rec.started)
+        heard_until_now(pid, since)
+        rec.signal(signal.SIGINT)
+        stopped = run_cli("toggle", "--wait", env=background)
+        return {"ctrl-c": rec.finish(timeout=60), "toggle": (started, stopped, folder / "toggle", background)}
+    finally:
+        if rec.process.poll() is None:
+            rec.process.kill()
+            rec.process.wait()
+        if pid is not None and Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.xdist_group("continuous-stopped")
+def test_ctrl_c_ends_the_session_and_everything_said_is_delivered(stopped_sessions):
+    code, out, err = stopped_sessions["ctrl-c"]
 
     assert code == 0, err
     lines = out.splitlines()
@@ -168,17 +252,15 @@ def test_no_stop_phrase_configured_never_stops():
     assert split_stop_phrase("It’s over.", "it's over") == ("", True)
 
 
-def test_live_typing_in_a_session_types_each_utterance_after_the_one_before(pulse, env, store, speech, x_window):
-    rec = RecordingProcess("--continuous", "--live", "--backend", "local", "--output", "typing,stdout",
-                           env={**env, **DEFAULT_BEAM, "VOICE_TRANSCRIBER_OUTPUT__TYPING__START_DELAY": "0"})
-    rec.wait_for_file(store)
-    pulse.play(speech(FIRST, SECOND, STOP)).wait(timeout=30)
-    code, out, err = rec.finish(timeout=60)
+@pytest.mark.xdist_group("continuous-stop-phrase")
+def test_live_typing_in_a_session_types_each_utterance_after_the_one_before(stop_phrase_sessions):
+    code, out, err, *_ = stop_phrase_sessions["live"]
 
     assert code == 0, err
     lines = out.splitlines()
     assert len(lines) == 2 and heard_any(lines[0], FIRST_WORDS) and heard_any(lines[1], SECOND_WORDS), out
-    assert x_window.settle() == " ".join(lines), "typed as delivered, one space between utterances, no stop phrase"
+    assert stop_phrase_sessions["typed"] == " ".join(lines), \
+        "typed as delivered, one space between utterances, no stop phrase"
 
 
 def test_continuous_with_a_file_is_a_usage_error(jfk_path, isolated_dirs):
@@ -248,32 +330,18 @@ def test_an_utterance_of_only_the_stop_phrase_is_not_reported_as_no_speech(plugi
     assert "no speech" not in capsys.readouterr().err
 
 
-def test_toggle_starts_a_hands_free_session_in_the_background_and_toggle_ends_it(pulse, env, speech, isolated_dirs,
-                                                                                 monkeypatch):
+@pytest.mark.xdist_group("continuous-stopped")
+def test_toggle_starts_a_hands_free_session_in_the_background_and_toggle_ends_it(stopped_sessions):
     """What the sway binding of the docs does: `toggle --continuous`, speak, `toggle`."""
-    import os
-    import re
+    started, stopped, world, env = stopped_sessions["toggle"]
 
-    from vt_testing.core import run_cli
-
-    for key, value in env.items():  # run_cli passes os.environ on to the commands and the recorder they start
-        monkeypatch.setenv(key, value)
-    since = time.monotonic()
-    started = run_cli("toggle", "--continuous", "--wait", "--backend", "local", "--output", "stdout")
     assert started.returncode == 0, started.stderr.decode()
-    pid = int(re.search(rb"pid (\d+)", started.stdout).group(1))
-    try:
-        pulse.play(speech(FIRST, SECOND)).wait(timeout=30)
-        heard_until_now(pid, since)
-        stopped = run_cli("toggle", "--wait")
-        assert stopped.returncode == 0, stopped.stderr.decode()
-    finally:
-        if Path(f"/proc/{pid}").exists():
-            os.kill(pid, signal.SIGKILL)
-    texts = [entry["text"] for entry in history(isolated_dirs)]
+    assert stopped.returncode == 0, stopped.stderr.decode()
+    texts = [entry["text"] for entry in history(world)]
     assert len(texts) == 2 and heard_any(texts[0], FIRST_WORDS) and heard_any(texts[1], SECOND_WORDS), texts
-    # the background recorder's session, retried (in this process, as above): the session again, the text it delivered
-    replayed = run_in_process("retry", "last", "--output", "stdout")
+    # the background recorder's session, retried (in this process, in its world, as above): the session again,
+    # the text it delivered
+    replayed = run_in_process("retry", "last", "--output", "stdout", env=env)
     assert replayed.returncode == 0, replayed.stderr.decode()
     assert replayed.stdout.decode().strip() == " ".join(texts)
 
