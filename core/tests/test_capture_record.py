@@ -2,6 +2,11 @@
 
 Speech is played into the null sink ``vmic``; each stop signal waits until the recorder's file holds all
 of it (``RecordingProcess.speak``). Words are checked with WER.
+
+The recorders that hear one sentence and differ in how they end (SIGTERM, SIGUSR1 on a full disk, kill -9, the
+silence after it) listen to one playback together (a microphone has any number of listeners): each is a real
+recorder of its own with its own XDG dirs, and each test reads only its own (``one_sentence``, a module fixture;
+one xdist group).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from vt_testing.pulse import RecordingProcess, recorder_env, wav_seconds
+from vt_testing.pulse import RecordingProcess, heard_until_now, recorder_env, wav_seconds
 from vt_testing.speech import JFK_TEXT, wer
 
 SENTENCE = "Please send the report by Friday."
@@ -58,38 +63,98 @@ def test_speech_is_recorded_until_sigusr1_and_transcribed(pulse, env, store, jfk
     assert path.with_suffix(".delivered").exists(), "delivered, so `input.keepRecordings` applies to it"
 
 
-def test_sigterm_stops_and_an_unwritable_state_dir_falls_back_with_a_warning(pulse, env, espeak_wav, tmp_path):
-    blocker = tmp_path / "not-a-dir"
+def private_world(root: Path, pulse, model: Path) -> dict[str, str]:
+    """The environment of a recorder in a world of its own under ``root`` (laid out as ``isolated_dirs``'s:
+    ``root/xdg_state_home`` …; the runtime dir ``root/runtime``), for a recorder of the module fixture."""
+    from vt_testing.core import seed_plugin_index
+
+    env = {var: str(root / var.lower()) for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME",
+                                                     "XDG_DATA_HOME")}
+    for path in env.values():
+        Path(path).mkdir(parents=True)
+    seed_plugin_index(env["XDG_CACHE_HOME"])
+    return {**env, **recorder_env(pulse, model, root / "runtime")}
+
+
+@pytest.fixture(scope="module")
+def one_sentence(pulse, tiny_model_dir, espeak_wav, tmp_path_factory):
+    """Four recorders hear one playback of ``SENTENCE`` and end each in its way:
+
+    - ``sigterm``: its state dir cannot be made (under a file): it records into the runtime dir; SIGTERM;
+    - ``full-disk``: its state dir is a 64 KiB tmpfs (2 s of audio) in a private mount namespace; SIGUSR1
+      (None when ``unshare -m`` is not allowed here);
+    - ``kill-9``: SIGKILL once the sentence is on disk;
+    - ``silence-stop``: ``--silence-stop 1``, with 1.5 s of silence before the sentence, ends by itself.
+
+    Each: ``(exit code, stdout, stderr, its recording (or the folder it records in), its env)``. Said once for
+    the four: ~7.5 s of real-time speech less."""
+    folder = tmp_path_factory.mktemp("one-sentence")
+    sentence = espeak_wav(SENTENCE)
+    envs = {name: private_world(folder / name, pulse, tiny_model_dir)
+            for name in ("sigterm", "full-disk", "kill-9", "silence-stop")}
+    recorders: dict[str, RecordingProcess] = {}
+    blocker = folder / "not-a-dir"
     blocker.write_text("the state dir cannot be created under a file")
-    rec = RecordingProcess("--backend", "local", "--output", "stdout",
-                           env={**env, "XDG_STATE_HOME": str(blocker / "state")})
+    envs["sigterm"]["XDG_STATE_HOME"] = str(blocker / "state")
+    state = folder / "tiny-state"
+    state.mkdir()
+    envs["full-disk"]["XDG_STATE_HOME"] = str(state)
+    disk = subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode == 0
+    try:
+        recorders["sigterm"] = RecordingProcess("--backend", "local", "--output", "stdout", env=envs["sigterm"])
+        if disk:
+            script = f'mount -t tmpfs -o size=64k tmpfs "{state}" && exec "$0" "$@"'
+            recorders["full-disk"] = RecordingProcess("--backend", "local", "--output", "stdout", env=envs["full-disk"],
+                                                      wrapper=("unshare", "-m", "sh", "-c", script))
+        recorders["kill-9"] = RecordingProcess("--backend", "local", "--output", "stdout", env=envs["kill-9"])
+        recorders["silence-stop"] = RecordingProcess("--backend", "local", "--output", "stdout", "--silence-stop", "1",
+                                                     "--max-duration", "30", env=envs["silence-stop"])
+        files = {"sigterm": recorders["sigterm"].wait_for_file(Path(envs["sigterm"]["XDG_RUNTIME_DIR"]) /
+                                                               "voice-transcriber" / "recordings")}
+        if disk:
+            files["full-disk"] = recorders["full-disk"].wait_for_open_wav()
+        for name in ("kill-9", "silence-stop"):
+            files[name] = recorders[name].wait_for_file(Path(envs[name]["XDG_STATE_HOME"]) / "voice-transcriber" /
+                                                        "recordings")
+        time.sleep(1.5)  # leading silence does not stop `--silence-stop`: it waits for speech first
+        pulse.play(sentence).wait(timeout=30)
+        for name in ("sigterm", "full-disk", "kill-9"):
+            if name in recorders:
+                heard_until_now(recorders[name].process.pid, recorders[name].started)
+        recorders["sigterm"].signal(signal.SIGTERM)
+        if disk:
+            recorders["full-disk"].signal(signal.SIGUSR1)
+        recorders["kill-9"].process.kill()
+        done = {name: (*rec.finish(timeout=60), files[name], envs[name]) for name, rec in recorders.items()}
+    finally:
+        for rec in recorders.values():
+            if rec.process.poll() is None:
+                rec.process.kill()
+                rec.process.wait()
+    return {**done, "full-disk": done.get("full-disk"), "sentence": sentence}
+
+
+@pytest.mark.xdist_group("capture-record-one-sentence")
+def test_sigterm_stops_and_an_unwritable_state_dir_falls_back_with_a_warning(one_sentence):
+    code, out, err, path, env = one_sentence["sigterm"]
     fallback = Path(env["XDG_RUNTIME_DIR"]) / "voice-transcriber" / "recordings"
-    rec.wait_for_file(fallback)
-    rec.speak(pulse, espeak_wav(SENTENCE))
-    rec.signal(signal.SIGTERM)
-    code, out, err = rec.finish()
 
     assert code == 0, err
+    assert path.parent == fallback
     assert heard(out, "report", "friday"), out
     warning = [line for line in err.splitlines() if "cannot write recordings" in line]
     assert len(warning) == 1 and str(fallback) in warning[0], err
 
 
-def test_a_full_disk_moves_the_recording_to_the_fallback_dir_without_losing_audio(pulse, env, espeak_wav, tmp_path):
+@pytest.mark.xdist_group("capture-record-one-sentence")
+def test_a_full_disk_moves_the_recording_to_the_fallback_dir_without_losing_audio(one_sentence):
     """The state dir is a 64 KiB tmpfs (2 s of audio) in a private mount namespace."""
-    if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
+    if one_sentence["full-disk"] is None:
         pytest.skip("needs unshare -m (root) to mount a tiny tmpfs")
-    state = tmp_path / "tiny-state"
-    state.mkdir()
-    script = f'mount -t tmpfs -o size=64k tmpfs "{state}" && exec "$0" "$@"'
-    rec = RecordingProcess("--backend", "local", "--output", "stdout", env={**env, "XDG_STATE_HOME": str(state)},
-                           wrapper=("unshare", "-m", "sh", "-c", script))
+    code, out, err, opened, env = one_sentence["full-disk"]
     fallback = Path(env["XDG_RUNTIME_DIR"]) / "voice-transcriber" / "recordings"
-    assert rec.wait_for_open_wav().parent == state / "voice-transcriber" / "recordings"
-    rec.speak(pulse, espeak_wav(SENTENCE))
-    rec.signal(signal.SIGUSR1)
-    code, out, err = rec.finish()
 
+    assert opened.parent == Path(env["XDG_STATE_HOME"]) / "voice-transcriber" / "recordings"
     assert code == 0, err
     assert "No space left on device" in err and str(fallback) in err, err
     assert heard(out, "report", "friday"), out
@@ -97,20 +162,18 @@ def test_a_full_disk_moves_the_recording_to_the_fallback_dir_without_losing_audi
     assert wav_seconds(recording) > 3.0, "the fallback file holds the whole recording, not just the rest"
 
 
-def test_kill_9_mid_recording_leaves_a_readable_file(pulse, env, store, espeak_wav, tiny_model_dir):
+@pytest.mark.xdist_group("capture-record-one-sentence")
+def test_kill_9_mid_recording_leaves_a_readable_file(one_sentence, tiny_model_dir, monkeypatch):
     from faster_whisper import WhisperModel
 
     from voice_transcriber import recordings
 
-    rec = RecordingProcess("--backend", "local", "--output", "stdout", env=env)
-    path = rec.wait_for_file(store)
-    sentence = espeak_wav(SENTENCE)
-    rec.speak(pulse, sentence)  # the sentence is on disk (a fixed 4.5 s of file cut "Friday" off under load)
-    rec.process.kill()
-    rec.finish()
+    _, _, _, path, env = one_sentence["kill-9"]  # killed once the sentence was on disk (a fixed 4.5 s of file
+    # cut "Friday" off under load)
+    monkeypatch.setenv("XDG_STATE_HOME", env["XDG_STATE_HOME"])
 
     seconds = wav_seconds(path)  # a plain WAV reader, before any repair
-    assert seconds >= wav_seconds(sentence)
+    assert seconds >= wav_seconds(one_sentence["sentence"])
     audio = recordings.load("last")
     assert audio.path == path and audio.duration >= seconds
     model = WhisperModel(str(tiny_model_dir), device="cpu", compute_type="int8", cpu_threads=2)
@@ -149,13 +212,9 @@ def test_max_duration_stops_by_itself(pulse, env, store):
     assert wav_seconds(path) == 1.5  # cut at the limit, however late the loop saw it
 
 
-def test_silence_after_speech_stops_by_itself_with_a_real_vad(pulse, env, store, espeak_wav):
-    rec = RecordingProcess("--backend", "local", "--output", "stdout", "--silence-stop", "1", "--max-duration", "30",
-                           env=env)
-    path = rec.wait_for_file(store)
-    time.sleep(1.5)  # leading silence does not stop it: it waits for speech first
-    pulse.play(espeak_wav(SENTENCE)).wait(timeout=30)
-    code, out, err = rec.finish(timeout=30)
+@pytest.mark.xdist_group("capture-record-one-sentence")
+def test_silence_after_speech_stops_by_itself_with_a_real_vad(one_sentence):
+    code, out, err, path, _ = one_sentence["silence-stop"]  # 1.5 s of silence, the sentence, then silence
 
     assert code == 0, err
     assert "maximum" not in err
