@@ -25,6 +25,15 @@ from vt_testing.desktop import Target, focus_x_window, stop, sway_focused_app, w
 
 #: The old fixed restoreDelay was 0.5 s: the late target asks for the clipboard after that.
 LATE = 0.6
+#: Debian's python3, which has PyGObject (the project's virtualenv has not).
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def require_gtk() -> None:
+    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import gi; gi.require_version('Gtk', '3.0')"], capture_output=True)
+    if probe.returncode != 0:
+        message = "needs python3-gi and gir1.2-gtk-3.0 (see .ci/apt-packages.txt)"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
 
 LATE_TARGET = r'''
 import os, sys, time, tkinter as tk
@@ -133,6 +142,46 @@ def test_target_that_never_fetches_gets_the_clipboard_back_at_the_cap(late_windo
            "restoring anyway" in err, err
 
 
+GTK_X11_TARGET = r'''
+import os, sys, gi
+gi.require_version("Gtk", "3.0")
+from gi.repository import Gtk
+out, title = sys.argv[1], sys.argv[2]
+window = Gtk.Window(title=title)
+view = Gtk.TextView()
+window.add(view)
+def changed(buffer):
+    with open(out + ".tmp", "w", encoding="utf-8") as f:
+        f.write(buffer.get_text(buffer.get_start_iter(), buffer.get_end_iter(), False))
+    os.replace(out + ".tmp", out)
+view.get_buffer().connect("changed", changed)
+window.connect("destroy", Gtk.main_quit)
+window.show_all()
+Gtk.main()
+'''
+
+
+def test_gtk_window_on_x11_asks_for_a_format_we_refuse_and_the_list_first(x11, tmp_path, capsys):
+    """GTK's own paste: GTK_TEXT_BUFFER_CONTENTS (refused), TARGETS, then the text: only the text counts."""
+    require_gtk()
+    script, out = tmp_path / "gtk.py", tmp_path / "gtk.txt"
+    script.write_text(GTK_X11_TARGET, encoding="utf-8")
+    title = f"VT_GTK_{os.getpid()}_{time.monotonic_ns()}"
+    proc = subprocess.Popen([SYSTEM_PYTHON, str(script), str(out), title],
+                            env={**os.environ, "GDK_BACKEND": "x11", "NO_AT_BRIDGE": "1"})
+    try:
+        focus_x_window(title, x11.display)
+        own_clipboard("previous content")
+        deliver("pasted into GTK ü", {"restoreDelay": 60})
+        window = Target(lambda: out.read_text(encoding="utf-8") if out.exists() else "", proc)
+        assert window.wait_for("pasted into GTK ü", timeout=30) == "pasted into GTK ü"
+        assert xclip("-out") == "previous content"
+    finally:
+        stop(proc)
+    err = capsys.readouterr().err
+    assert "TARGETS from" in err and "the target fetched the paste" in err, err
+
+
 def test_a_failed_restore_is_one_line_and_the_paste_stands(x_window, capsys, monkeypatch):
     own_clipboard("previous content")
 
@@ -193,7 +242,6 @@ def wl_paste() -> str:
     return subprocess.run(["wl-paste", "--no-newline"], capture_output=True, timeout=5).stdout.decode("utf-8")
 
 
-SYSTEM_PYTHON = "/usr/bin/python3"
 GTK_LATE_TARGET = r'''
 import os, sys, time, gi
 gi.require_version("Gtk", "3.0")
@@ -232,10 +280,7 @@ Gtk.main()
 @pytest.fixture
 def gtk_late_window(wayland) -> Iterator[tuple[Target, Path]]:
     """A GTK window under sway with the focus that pastes late, as :data:`LATE_TARGET` does on X11."""
-    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import gi; gi.require_version('Gtk', '3.0')"], capture_output=True)
-    if probe.returncode != 0:  # Debian's python3 has PyGObject, the project's virtualenv has not
-        message = "needs python3-gi and gir1.2-gtk-3.0 (see .ci/apt-packages.txt)"
-        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    require_gtk()
     folder = Path(wayland.runtime_dir, f"gtk-late-{time.monotonic_ns()}")
     folder.mkdir()
     if wayland.user:
