@@ -8,6 +8,11 @@ end: setup to teardown, wall clock) to FILE. Then::
 prints each worker's busy time and idle time before the last test ended (a long test scheduled
 late leaves the other workers idle), the tests still running in the suite's last minute, and the
 slowest files. Without the variable this plugin does nothing.
+
+``python testing/vt_testing/timeline.py FILE --workers 2 3 4`` replays the recorded tests through a
+model of xdist's ``--dist loadgroup`` scheduler (:func:`simulate`) with that many workers: what
+scheduling alone gives. It keeps each test's recorded time, so it cannot say how much slower tests get
+when more workers share the cores: more workers than cores need a real run.
 """
 
 from __future__ import annotations
@@ -56,6 +61,43 @@ def summary(lines: list[dict]) -> str:
     return "\n".join(out)
 
 
+def _unit(test: str) -> str:
+    """xdist's work unit of a node id: its ``@group`` suffix, else the test itself (LoadGroupScheduling)."""
+    return test.rpartition("@")[2] if test.rfind("@") > test.rfind("]") else test
+
+
+def simulate(lines: list[dict], workers: int) -> tuple[float, list[float]]:
+    """The wall time of the recorded tests run again by ``workers`` workers, scheduled as pytest-xdist 3.8's
+    ``--dist loadgroup`` does, and how long each worker sits idle before the end. Work units (a group's tests
+    together, every other test alone) are queued in the order they started, groups first (most tests
+    first: ``--loadscope-reorder``); each worker starts with two units and gets the next one whenever at most
+    two of its tests are left unfinished (``LoadScopeScheduling._reschedule``); a test takes its recorded time."""
+    units: dict[str, list[float]] = {}
+    for line in sorted(lines, key=lambda line: line["start"]):
+        units.setdefault(_unit(line["test"]), []).append(line["end"] - line["start"])
+    queue = sorted(units.values(), key=len, reverse=True)  # stable: singletons keep their order
+    assigned: list[list[float]] = [[] for _ in range(min(workers, len(queue)))]
+    clock = [0.0] * len(assigned)
+    for _ in range(2):  # xdist: one unit each, then one more where at most 2 tests are pending
+        for tests in assigned:
+            if queue and (not tests or len(tests) <= 2):
+                tests.extend(queue.pop(0))
+    while any(assigned):  # the worker whose current test ends first reports it and may get the next unit
+        worker = min((w for w, tests in enumerate(assigned) if tests), key=lambda w: clock[w] + assigned[w][0])
+        clock[worker] += assigned[worker].pop(0)
+        if queue and len(assigned[worker]) <= 2:
+            assigned[worker].extend(queue.pop(0))
+    end = max(clock)
+    return end, [end - done for done in clock]
+
+
 if __name__ == "__main__":
     with open(sys.argv[1], encoding="utf-8") as file:
-        print(summary([json.loads(line) for line in file if line.strip()]))
+        recorded = [json.loads(line) for line in file if line.strip()]
+    if "--workers" in sys.argv:
+        for count in map(int, sys.argv[sys.argv.index("--workers") + 1:]):
+            wall, idle = simulate(recorded, count)
+            print(f"{count} workers: {wall:.1f} s from the first test's start to the last one's end; idle at the end "
+                  + ", ".join(f"{seconds:.1f}" for seconds in idle) + " s")
+    else:
+        print(summary(recorded))
