@@ -197,6 +197,13 @@ def test_a_failed_restore_is_one_line_and_the_paste_stands(x_window, capsys, mon
                      "(xclip failed: Error: Can't open display: :0); it is empty now"]
 
 
+def test_xsel_gives_the_clipboard_back_too(x_window):
+    own_clipboard("previous for xsel")
+    deliver("pasted, xsel restores", {"tool": "xsel", "restoreDelay": 60})
+    assert x_window.wait_for("pasted, xsel restores") == "pasted, xsel restores"
+    assert xclip("-out") == "previous for xsel"  # xsel's background child owns it already (we waited for that)
+
+
 def test_an_empty_clipboard_keeps_the_dictation_after_our_x11_owner_left(x_window):
     own_clipboard("")  # an owner offering nothing: nothing to give back
     deliver("kept on the clipboard", {"restoreDelay": 60})

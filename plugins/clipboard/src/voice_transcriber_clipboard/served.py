@@ -13,13 +13,14 @@ the paste was served (``restoreDelay`` is only the cap):
   program that reads the selection meanwhile is served but does not count. When the desktop could
   not tell the target window, the first text request after the chord counts.
 * **Wayland** (:class:`WlServed`): ``wl-copy`` serves each paste by running ``cat`` on its copy of
-  the text; a ``cat`` of ours, first on the ``PATH`` of that ``wl-copy`` only, runs the real one and
-  notes each served paste in a private file. Wayland does not say who reads, so the first read after
-  the chord counts; the reads before it (our own check that the copy took, a clipboard manager
-  storing the new selection) do not.
+  the text; a ``cat`` of ours, first on the ``PATH`` of that ``wl-copy`` only, notes when each serve
+  starts and ends in a private file and runs the real one. Wayland does not say who reads, so the
+  first read that starts after the chord counts once it is served; the reads that started before it
+  (our own check that the copy took, a clipboard manager storing the new selection) do not, even
+  when they end after it.
 
 Where neither works (texts over 64 KiB on X11, no X connection, a ``wl-copy`` that copies without
-``cat``) :func:`served_signal` gives None and the caller waits ``restoreDelay``, as it always did.
+``cat``) the paste has no signal and waits the whole ``restoreDelay``, as it always did.
 """
 
 from __future__ import annotations
@@ -199,8 +200,10 @@ class XOwner:
 
 
 class WlServed:
-    """Notes each paste ``wl-copy`` serves: a private directory with a ``cat`` that runs the real one
-    and then appends a line to ``served``. Copy with :meth:`env`; :meth:`arm` right before the chord."""
+    """Notes each paste ``wl-copy`` serves: a private directory with a ``cat`` that notes the serve's start
+    (``S pid``) in ``served``, runs the real one, then notes its end (``E pid``). A serve counts when it
+    *started* after :meth:`arm` (a read that began before the chord may end after it: a clipboard
+    manager's). Copy with :meth:`env`; :meth:`arm` right before the chord."""
 
     name = "wl-copy"
 
@@ -211,32 +214,35 @@ class WlServed:
         self.folder = Path(tempfile.mkdtemp(prefix="vt-paste-"))  # 0700: nobody else can put a cat there
         self.log = self.folder / "served"
         self.log.touch()
+        log = shlex.quote(str(self.log))
         script = self.folder / "cat"
-        script.write_text(f"#!/bin/sh\n{shlex.quote(real)} \"$@\"\nstatus=$?\n"
-                          f"echo >> {shlex.quote(str(self.log))}\nexit $status\n", encoding="utf-8")
+        script.write_text(f"#!/bin/sh\necho \"S $$\" >> {log}\n{shlex.quote(real)} \"$@\"\nstatus=$?\n"
+                          f"echo \"E $$\" >> {log}\nexit $status\n", encoding="utf-8")
         script.chmod(stat.S_IRWXU)
-        self.armed_count = 0
+        self.before: set[str] = set()
         self.served: float | None = None
-        self.others = 0
+        self.others = 0  #: reads that started before the chord
         self._armed_at = 0.0
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "PATH": f"{self.folder}{os.pathsep}{os.environ.get('PATH', os.defpath)}"}
 
-    def _count(self) -> int:
+    def _serves(self, mark: str) -> set[str]:
         try:
-            return self.log.read_bytes().count(b"\n")
+            lines = self.log.read_text(encoding="ascii", errors="replace").splitlines()
         except OSError:
-            return 0
+            return set()
+        return {line[2:] for line in lines if line.startswith(f"{mark} ")}
 
     def arm(self) -> None:
-        self.armed_count = self.others = self._count()
+        self.before = self._serves("S")
+        self.others = len(self.before)
         self._armed_at = time.monotonic()
 
     def wait_served(self, cap: float) -> bool:
         deadline = time.monotonic() + cap
         delay = 0.005
-        while self._count() <= self.armed_count:
+        while not self._serves("E") - self.before:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(delay)  # a file's growth: polled, briefly (no inotify in the standard library)
