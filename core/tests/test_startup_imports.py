@@ -51,6 +51,17 @@ def loaded(tmp_path):
     return run
 
 
+@pytest.fixture
+def indexed(tmp_path) -> None:
+    """``loaded``'s cache holds the plugin index, as a user's does after their first command (any full run writes
+    it; the tests above and below that start without one show that): the one made once per worker
+    (:func:`vt_testing.core.seed_plugin_index`), instead of a first command here that imports every plugin to
+    write it again (~0.4 s of CPU)."""
+    from vt_testing.core import seed_plugin_index
+
+    seed_plugin_index(tmp_path / "cache")
+
+
 def heavy(modules: set[str]) -> set[str]:
     return {name for name in HEAVY if name in modules} | {m for m in modules if m.startswith("voice_transcriber_")}
 
@@ -204,8 +215,7 @@ def test_a_dictation_imports_only_the_plugins_it_uses(loaded, seconds_plugin):
     assert not UNUSED & modules
 
 
-def test_a_deferred_plugin_command_imports_its_plugin_alone(loaded):
-    loaded("config", "path")  # writes the index
+def test_a_deferred_plugin_command_imports_its_plugin_alone(loaded, indexed):
     modules, out = loaded("models", "--help")
     assert "Whisper models" in out and "voice_transcriber_backends.local_cli" in modules
     assert not {"voice_transcriber_tray.plugin", "voice_transcriber_notify.launcher", "voice_transcriber_typing.sink"} \
@@ -269,11 +279,10 @@ def test_a_deferred_plugin_that_breaks_later_costs_one_line_when_used(loaded, tm
 
 # --- `--help` without click: the text click printed, remembered in the plugin index -------------------------
 
-def test_help_is_answered_without_click_and_is_what_click_prints(loaded, monkeypatch, capsys):
+def test_help_is_answered_without_click_and_is_what_click_prints(loaded, indexed, monkeypatch, capsys):
     from voice_transcriber.cli import core_commands, make_cli
     from voice_transcriber.plugins import get_plugin_manager
 
-    loaded("config", "path")  # writes the index
     monkeypatch.setenv("COLUMNS", "80")
     cli = make_cli(get_plugin_manager())  # click's own rendering, every plugin loaded
     for argv in [["--help"], ["-h"], *([command.name, "--help"] for command in core_commands()), ["config", "-h"]]:
@@ -284,8 +293,7 @@ def test_help_is_answered_without_click_and_is_what_click_prints(loaded, monkeyp
         assert out == capsys.readouterr().out, argv
 
 
-def test_help_for_a_narrow_terminal_or_with_root_options_is_clicks(loaded):
-    loaded("config", "path")
+def test_help_for_a_narrow_terminal_or_with_root_options_is_clicks(loaded, indexed):
     modules, narrow = loaded("--help", extra_env={"COLUMNS": "60"})
     assert "click" in modules and max(len(line) for line in narrow.splitlines()) <= 58
     modules, _ = loaded("--debug", "transcribe", "--help")
@@ -303,10 +311,9 @@ def plugins_of(modules: set[str]) -> set[str]:
     return {m for m in modules if m.startswith("voice_transcriber_")}
 
 
-def test_commands_that_read_no_config_import_no_plugin_and_no_config_schema(loaded):
+def test_commands_that_read_no_config_import_no_plugin_and_no_config_schema(loaded, indexed):
     """Plugins are imported when something of theirs is used, event observers included: nothing of a plugin
     is used here, and no config is read, so neither a plugin nor pydantic loads."""
-    loaded("config", "path")  # writes the plugin index (every plugin, once)
     for args, code in [(("history",), 0), (("config", "path"), 0), (("stop", "--wait"), 1)]:
         modules, out = loaded(*args, code=code)
         assert "click" in modules, args  # the full command line, not a fast path
@@ -314,10 +321,9 @@ def test_commands_that_read_no_config_import_no_plugin_and_no_config_schema(load
         assert not {"pydantic", *AUDIO_MODEL_NETWORK} & modules, args
 
 
-def test_models_list_and_doctor_import_no_pyav_and_models_list_no_model_runtime(loaded):
+def test_models_list_and_doctor_import_no_pyav_and_models_list_no_model_runtime(loaded, indexed):
     """``models list`` reads faster-whisper's table of model names from its source: no CTranslate2, tokenizers,
     PyAV or numpy; ``doctor`` imports faster-whisper to check it, with PyAV deferred as for a transcription."""
-    loaded("config", "path")
     modules, out = loaded("models", "list")
     assert "tiny.en" in out
     assert not AUDIO_MODEL_NETWORK & modules
@@ -350,12 +356,11 @@ def test_a_local_transcription_without_the_vad_imports_no_vad_runtime_pyav_netwo
     assert plugins_of(modules) & UNUSED == {"voice_transcriber_backends.local_backend"}
 
 
-def test_an_http_transcription_imports_no_model_runtime_and_no_unused_plugin(loaded, tmp_path, httpserver):
+def test_an_http_transcription_imports_no_model_runtime_and_no_unused_plugin(loaded, indexed, tmp_path, httpserver):
     httpserver.expect_request("/v1/audio/transcriptions", method="POST").respond_with_json(
         {"text": "ask not what your country can do for you"})
     write_config(tmp_path, {"transcription": {"backend": "openai", "openai": {
         "baseUrl": httpserver.url_for("/v1"), "apiKey": "none"}}})
-    loaded("config", "path")
     modules, out = loaded("transcribe", str(JFK))
     assert out.strip() == "ask not what your country can do for you"
     assert "httpx" in modules
