@@ -57,11 +57,14 @@ def test_a_decode_may_produce_tokens_in_proportion_to_its_audio():
 @pytest.mark.slow
 @pytest.mark.parametrize("fit_window", [True, False])
 def test_tails_cut_mid_word_give_no_runaway_repetition(tiny_model_dir, jfk_path, plugin_manager, fit_window):
+    """In the fitted window each tail looped before the guard: all six are decoded. In Whisper's 30 s window
+    none of them loops, with or without the guard (measured at temperature 0: "Ask." or "Ask what.", ~0.7 s of
+    CPU each, the encoder's 30 s): two of them there ("S S S …" and "Ask what? Ask …" in the fitted window)."""
     settings = load_settings(overrides={"transcription.local.model": str(tiny_model_dir),
                                         "transcription.local.fitWindow": fit_window})
     backend = LocalBackend(RunContext(settings, pm=plugin_manager))
     samples = Audio.from_file(jfk_path).pcm()
-    for first, end in CUT_TAILS:
+    for first, end in CUT_TAILS if fit_window else (CUT_TAILS[0], CUT_TAILS[3]):
         tail = Audio.from_samples(np.ascontiguousarray(samples[first:end]), 16_000)
         text = backend.transcribe_segment(tail, DECIDED).text
         assert not looping(text) and not too_many_words(text, (end - first) / 16_000), (first, end, text)
