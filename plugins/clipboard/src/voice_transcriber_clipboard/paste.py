@@ -101,7 +101,9 @@ class Clipboard:
         already runs ``output.beforeCommand``/``afterCommand`` around its own keys. The chord
         goes only to ``target`` (default: the window focused now): raises :class:`FocusMoved`
         when it does not have the focus (the text is then on the clipboard, and stays there).
-        The chord is sent only once the selection reads back as ``text``: never the old one."""
+        The chord is sent only once the selection holds ``text`` (read back; or owned by this process:
+        with ``restore`` on X11): never the old one. With ``restore`` the selections are given back once
+        the target fetched the text, at most ``restoreDelay`` after the chord (:mod:`.served`)."""
         text = safe_text(text, self.ctx.log)  # an ESC inside a paste could end a terminal's bracketed paste
         if keys is not None:
             return self._paste(text, keys, run_hooks, guard, target)

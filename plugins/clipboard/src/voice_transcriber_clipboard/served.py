@@ -120,11 +120,15 @@ class XOwner:
 
     def requests(self) -> str:
         """The requests so far, for --debug: ``UTF8_STRING from 0x400021 (the target's client)``."""
-        def whose(requestor: int) -> str:
-            return " (the target's client)" if self.client is not None and requestor & self._client_bits == self.client else ""
+        parts = []
+        for target, requestor, answered in self._requests:
+            whose = " (the target's client)" if self._of_target(requestor) else ""
+            parts.append(f"{self.d.get_atom_name(target)} from {requestor:#x}{whose}{'' if answered else ' refused'}")
+        return ", ".join(parts)
 
-        return ", ".join(f"{self.d.get_atom_name(target)} from {requestor:#x}{whose(requestor)}"
-                         f"{'' if answered else ' refused'}" for target, requestor, answered in self._requests)
+    def _of_target(self, requestor: int) -> bool:
+        """``requestor`` (a window) belongs to the target window's X client."""
+        return self.client is not None and requestor & self._client_bits == self.client
 
     def close(self) -> None:
         try:
@@ -184,7 +188,8 @@ class XOwner:
         elif target == self.atoms["TIMESTAMP"]:
             requestor.change_property(prop, self.Xatom.INTEGER, 32, [self.time])
         elif target == self.atoms["STRING"]:  # ISO Latin-1 by definition
-            requestor.change_property(prop, self.Xatom.STRING, 8, self.data.decode("utf-8").encode("latin-1", "replace"))
+            latin1 = self.data.decode("utf-8").encode("latin-1", "replace")
+            requestor.change_property(prop, self.Xatom.STRING, 8, latin1)
         elif target in self._text_atoms():
             kind = target if target == self.atoms["text/plain;charset=utf-8"] else self.atoms["UTF8_STRING"]
             requestor.change_property(prop, kind, 8, self.data)
@@ -193,7 +198,7 @@ class XOwner:
         return True
 
     def _count(self, requestor: int) -> None:
-        if self.armed and self.served is None and (self.client is None or requestor & self._client_bits == self.client):
+        if self.armed and self.served is None and (self.client is None or self._of_target(requestor)):
             self.served = time.monotonic() - self._armed_at
         else:
             self.others += 1
