@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from vt_testing.installed import TOOL_GROUP, packaging_env, resolving, run
+from vt_testing.openai_api import json_reply, openai_transcription
+from vt_testing.speech import JFK_TEXT
 
 from voice_transcriber.cli import plugin_env, scaffold
 from voice_transcriber.cli.install_cmd import explain
@@ -80,10 +82,13 @@ def plugin_names(exe: Path, cwd: Path, env: dict[str, str]) -> dict[str, dict]:
 @pytest.mark.slow
 @needs_uv
 @pytest.mark.xdist_group(TOOL_GROUP)
-def test_uv_tool_install_survives_upgrade_and_uninstall_removes_it(tmp_path, jfk_path, tool_install):
+def test_uv_tool_install_survives_upgrade_and_uninstall_removes_it(tmp_path, jfk_path, tool_install, openai_api):
     """voice-transcriber installed as the README says (`uv tool install` of a clone, with the bundled model; the
     session's, which the plugin guide's test uses too): the plugin goes into uv's receipt (`--with`), a dictation
-    uses it, `uv tool upgrade` keeps it, uninstall drops it."""
+    uses it, `uv tool upgrade` keeps it, uninstall drops it.
+
+    The dictation's transcript comes from the OpenAI replica server (the plugin is the point here, not the
+    decode); the plugin guide's tutorial dictates with the bundled model in this same tool environment."""
     tools, work = tool_install.bin.parent / "tools", tmp_path / "work"
     work.mkdir()
     env = tool_install.env(UV_TOOL_DIR=str(tools), UV_TOOL_BIN_DIR=str(tool_install.bin))
@@ -112,8 +117,13 @@ def test_uv_tool_install_survives_upgrade_and_uninstall_removes_it(tmp_path, jfk
     assert receipt["requirements"][1] == {"name": "voice-transcriber-shout", "extras": ["test"], "editable": str(plugin)}
     assert receipt["requirements"][0] == {"name": "voice-transcriber", "extras": ["offline"], "directory": str(REPO)}
     assert receipt["python"] == sys.executable  # the tool's own source, extras and Python are kept
-    dictated = run([exe, "transcribe", "--format", "shout", jfk_path], cwd=work, env=env).stdout
-    assert "ASK NOT WHAT YOUR COUNTRY CAN DO FOR YOU" in dictated
+    openai_api.transcriptions(json_reply(openai_transcription(JFK_TEXT)))
+    replica = {"VOICE_TRANSCRIBER_TRANSCRIPTION__OPENAI__API_KEY": "sk-test",
+               "VOICE_TRANSCRIBER_TRANSCRIPTION__OPENAI__BASE_URL": openai_api.url}
+    dictated = run([exe, "transcribe", "--backend", "openai", "--format", "shout", jfk_path], cwd=work,
+                   env={**env, **replica}).stdout
+    assert dictated == JFK_TEXT.upper() + "\n"
+    assert len(openai_api.requests()) == 1
 
     run([UV, "tool", "upgrade", "voice-transcriber"], cwd=work, env=env)
     assert "shout" in plugin_names(exe, work, env)
