@@ -724,12 +724,13 @@ class I3Desktop:
 
 
 @contextmanager
-def launch_i3(tmp: Path, env: dict[str, str] | None = None, bindings: str = "") -> Iterator[I3Desktop]:
-    """Xvfb + i3 4.x (autorepeat after 250 ms, then every 40 ms, like a desktop's), run with ``env``
-    (default: ours) — the environment i3's ``exec`` bindings get."""
+def launch_i3(tmp: Path, env: dict[str, str] | None = None, bindings: str = "",
+              autorepeat: tuple[int, int] = (250, 40)) -> Iterator[I3Desktop]:
+    """Xvfb + i3 4.x (``autorepeat``: a held key repeats after 250 ms, then every 40 ms, like a desktop's), run
+    with ``env`` (default: ours) — the environment i3's ``exec`` bindings get."""
     require("Xvfb", "i3", "xdotool", "xclip")
     log = (tmp / "x.log").open("wb")
-    xvfb, number = start_xvfb(log, "-ardelay", "250", "-arinterval", "40")
+    xvfb, number = start_xvfb(log, "-ardelay", str(autorepeat[0]), "-arinterval", str(autorepeat[1]))
     display = f":{number}"
     env = {**(os.environ if env is None else env), "DISPLAY": display}
     socket, config = str(tmp / "i3.sock"), tmp / "i3.conf"
