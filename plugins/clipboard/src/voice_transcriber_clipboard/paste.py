@@ -189,7 +189,10 @@ class Clipboard:
             for selection in where:
                 previous = saved.get(selection)
                 try:
-                    if previous is not None:
+                    if previous is not None and previous.mime == "text" and not isinstance(signal, XOwner):
+                        # read back: the one line below if it did not take (on X11 the owner sees the tool take over)
+                        copy_verified(self.tool, previous.data.decode("utf-8"), selection, self.config.verify_timeout)
+                    elif previous is not None:
                         self.tool.restore(previous)
                     elif isinstance(signal, XOwner):  # our process leaves: a tool keeps the text on offer
                         self.tool.copy(text, selection)
