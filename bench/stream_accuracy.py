@@ -28,10 +28,12 @@ prints every phrase and each place where the streamed words differ from batch.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import os
 import statistics
 import sys
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -75,6 +77,8 @@ class Variant:
     name: str
     overrides: dict[str, object]
     texts: dict[str, list[str]] = field(default_factory=dict)  #: passage name → streamed text per lead-in
+    #: passage name → per lead-in, CPU s of (the last phrase's final decode, the last re-decode before it) (``--wait-cpu``)
+    costs: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     seconds: float = 0.0  #: CPU-bound time spent replaying
 
 
@@ -108,23 +112,76 @@ def audio_of(pcm: bytes):
     return Audio.from_samples(np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768, RATE)
 
 
-def streamed(ctx, backend, pcm: bytes) -> tuple[str, list[tuple[float, float, str]]]:
-    """The text the live run gives for ``pcm`` and its phrases ((start s, end s, text) each)."""
+def streamed(ctx, backend, pcm: bytes, costs: list[tuple[float, float]] | None = None
+             ) -> tuple[str, list[tuple[float, float, str]]]:
+    """The text the live run gives for ``pcm`` and its phrases ((start s, end s, text) each). With
+    ``costs``: appends the CPU seconds of the last phrase's final decode (what is left after the stop)
+    and of the last re-decode of the phrase being spoken before it (work that may still be running at
+    the stop), each made again alone, timed with the process's CPU clock (:func:`after_stop_cpu`)."""
     import inspect
 
     from voice_transcriber.streaming import replay
 
     audio = audio_of(pcm)
-    # rolling commits (input.streamingCommit) made as a live run on an idle machine makes them: every
-    # re-decode done at once (live, which ones run depends on timing; retry replays the live run's)
-    simulate = {"simulate": True} if "simulate" in inspect.signature(replay).parameters else {}
-    session = replay(ctx, backend, audio, **simulate)
-    if session is None:
-        raise RuntimeError("streaming is off for these settings")
-    transcript = session.result(audio)
+    calls: list[tuple[object, tuple, dict]] = []
+    if costs is not None:  # every call the session makes, in order (one worker: the order of its jobs)
+        inside = threading.local()  # (not the backend's own: a continuation may decode the phrase alone as well)
+
+        def recorded(*args, _method, **kwargs):
+            if getattr(inside, "call", False):
+                return _method(*args, **kwargs)
+            calls.append((_method, args, kwargs))
+            inside.call = True
+            try:
+                return _method(*args, **kwargs)
+            finally:
+                inside.call = False
+
+        for name in ("transcribe_segment", "transcribe_continuation"):
+            setattr(backend, name, functools.partial(recorded, _method=getattr(backend, name)))
+    try:
+        # rolling commits (input.streamingCommit) made as a live run on an idle machine makes them: every
+        # re-decode done at once (live, which ones run depends on timing; retry replays the live run's)
+        simulate = {"simulate": True} if "simulate" in inspect.signature(replay).parameters else {}
+        session = replay(ctx, backend, audio, **simulate)
+        if session is None:
+            raise RuntimeError("streaming is off for these settings")
+        transcript = session.result(audio)
+    finally:
+        for name in ("transcribe_segment", "transcribe_continuation"):
+            backend.__dict__.pop(name, None)
+    if costs is not None:
+        costs.append(after_stop_cpu(session, calls))
     phrases = [(segment.start_seconds, segment.end_seconds, future.result().text.strip())
                for segment, future in session._phrases]
     return transcript.text, phrases
+
+
+def after_stop_cpu(session, calls: list[tuple[object, tuple, dict]]) -> tuple[float, float]:
+    """CPU seconds of (the last phrase's final decode, the last re-decode of the phrase being spoken
+    before that decode started; 0 when none), each made again alone. Live, the first starts at the pause
+    after the last word (0.2 s), ~0.2 s before the stop, and is most of the wait after it; the second, when
+    it is still running at that pause, delays it (it cannot be interrupted)."""
+    from voice_transcriber.streaming import _key
+
+    jobs = session._jobs  # (a phrase whose transcript was reused makes neither a job nor a call)
+    if len(jobs) != len(calls) or not session._phrases:
+        return 0.0, 0.0
+    last = _key(session._phrases[-1][0])
+    final = max((i for i, job in enumerate(jobs) if job.key == last and job.what != "re-decode"), default=None)
+    if final is None:
+        return 0.0, 0.0
+    probe = max((i for i, job in enumerate(jobs[:final]) if job.what == "re-decode"), default=None)
+
+    def cpu(index: int | None) -> float:
+        if index is None:
+            return 0.0
+        method, args, kwargs = calls[index]
+        started = time.process_time()
+        method(*args, **kwargs)
+        return time.process_time() - started
+
+    return cpu(final), cpu(probe)
 
 
 def continuous(ctx, backend, pcm: bytes) -> tuple[str, list[tuple[float, float, str]]]:
@@ -162,6 +219,8 @@ def main() -> None:
     parser.add_argument("--show", action="store_true", help="print each phrase and each difference from batch")
     parser.add_argument("--texts", type=Path, metavar="PATH", default=os.environ.get("VT_STREAM_ACCURACY_TEXTS") or None,
                         help="also save every text (batch, streamed) as JSON (default: $VT_STREAM_ACCURACY_TEXTS)")
+    parser.add_argument("--wait-cpu", action="store_true",
+                        help="also time (CPU) the decode left after the stop and batch, each made again alone")
     parser.add_argument("--rescore", type=Path, metavar="PATH", help="no decoding: the report of texts saved by --texts")
     args = parser.parse_args()
     load_before = load_average()
@@ -194,14 +253,23 @@ def decode_all(args) -> dict:
         shift = CONTINUOUS_SHIFT if passage.group == "continuous" else 0.0
         recordings = [bytes(int((lead + shift) * RATE) * 2) + passage.pcm + tail for lead in lead_ins]
         alone = batch_backend.transcribe(audio_of(passage.pcm)).text
-        same = [batch_backend.transcribe(audio_of(pcm)).text for pcm in recordings]
+        same, batch_cpu = [], []
+        for pcm in recordings:
+            started = time.process_time()
+            same.append(batch_backend.transcribe(audio_of(pcm)).text)
+            batch_cpu.append(time.process_time() - started)
         saved_passages.append({"name": passage.name, "group": passage.group, "seconds": passage.seconds,
-                               "text": passage.text, "batch": alone, "batch_same": same})
+                               "text": passage.text, "batch": alone, "batch_same": same,
+                               **({"batch_cpu": batch_cpu} if args.wait_cpu else {})})
         for variant in variants:
             ctx, backend = backend_for(model_dir, variant.overrides)
             for lead, pcm, batch_text in zip(lead_ins, recordings, same):
                 started = time.process_time()
-                text, phrases = (continuous if passage.group == "continuous" else streamed)(ctx, backend, pcm)
+                if passage.group == "continuous":
+                    text, phrases = continuous(ctx, backend, pcm)
+                else:
+                    costs = variant.costs.setdefault(passage.name, []) if args.wait_cpu else None
+                    text, phrases = streamed(ctx, backend, pcm, costs)
                 variant.seconds += time.process_time() - started
                 variant.texts.setdefault(passage.name, []).append(text)
                 if args.show:
@@ -220,8 +288,36 @@ def decode_all(args) -> dict:
                + (f" --only {args.only}" if args.only != "12,30,62,paused,continuous" else "")
                + "".join(f" --passage {name}" for name in args.passage) + "`")
     return {"command": command, "lead_ins": list(lead_ins), "passages": saved_passages,
-            "variants": [{"name": v.name, "overrides": v.overrides, "texts": v.texts, "seconds": v.seconds}
+            "variants": [{"name": v.name, "overrides": v.overrides, "texts": v.texts, "seconds": v.seconds,
+                          **({"costs": v.costs} if v.costs else {})}
                          for v in variants]}
+
+
+def wait_cpu_table(found: list[dict], variants: list[dict], groups: dict[str, list[dict]]) -> list[str]:
+    """``--wait-cpu``: per group, the median over passages and lead-ins of the CPU of the decode left
+    after the stop ÷ CPU of batch of the same recording, and of the last re-decode before it ÷ batch."""
+    if not any(v.get("costs") for v in variants) or not all("batch_cpu" in p for p in found):
+        return []
+    lines = ["", "The wait after the stop estimated without a clock (`--wait-cpu`): CPU seconds of the decode of what is "
+             "left at the stop (the last phrase's final decode, or with `input.streamingCommitAtStop` what follows its "
+             "agreed words), made again alone, ÷ CPU seconds of batch of the same recording; and of the last re-decode of "
+             "the phrase being spoken (work that may still run at the pause before the stop, which nothing interrupts). "
+             "Live, the first starts at the 0.2 s pause after the last word, ~0.2 s before the stop. Median (max) over "
+             "passages × lead-ins:", "",
+             "| length | " + " | ".join(f"{v['name']}: left at the stop ÷ batch | last re-decode ÷ batch" for v in variants) + " |",
+             "|---|" + "---|---|" * len(variants)]
+    for group, members in groups.items():
+        cells = []
+        for v in variants:
+            pairs = [(cost, batch) for p in members for cost, batch in zip(v.get("costs", {}).get(p["name"], []), p["batch_cpu"])]
+            if not pairs:
+                cells.append("– | –")
+                continue
+            final = [c[0] / b for c, b in pairs]
+            probe = [c[1] / b for c, b in pairs]
+            cells.append(f"{statistics.median(final):.2f} ({max(final):.2f}) | {statistics.median(probe):.2f} ({max(probe):.2f})")
+        lines.append(f"| {group} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def mean(values) -> float:
@@ -283,6 +379,7 @@ def report(saved: dict, load_before: str, args) -> tuple[str, list[Row], str]:
                                 1 + stream, 1 + batch, "", goal(group, batch)))
                 notes.append(f"{group}: {stream - batch:+.4f} (raw {raw:+.4f}, vs batch alone {alone:+.4f})")
         lines.append(f"| {group} | {len(members)} | " + " | ".join(cells) + " |")
+    lines += wait_cpu_table(found, variants, groups)
     lines += ["", "CPU seconds spent replaying: " + ", ".join(f"{v['name']} {v.get('seconds', 0):.0f} s" for v in variants)
               + ".", ""]
     name = variants[0]["name"] if len(variants) > 1 else ""

@@ -523,3 +523,46 @@ def test_a_phrase_ended_at_a_pause_just_before_the_stop_and_not_transcribed_yet_
     decodes = ctx.info["decodes after the recording ended"].split(" · ")
     assert all(entry.startswith(("early start of 1.5 s + 3.0 s heard again: ", "phrase of 1.5 s + 3.0 s heard again: ",
                                  "phrase (unused) of 4.5 s: ")) for entry in decodes), decodes
+
+
+class RestApart(ClockWords):
+    """:class:`ClockWords` that decodes the rest left at the stop apart (``decodes_stop_rest_apart``): records
+    each continuation's audio (start, seconds) and whether it came as that rest."""
+
+    decodes_stop_rest_apart = True
+
+    def __init__(self, ctx, held: float = 99.0) -> None:
+        super().__init__(ctx, held)
+        self.continued: list[tuple[float, float, bool]] = []
+
+    def transcribe_continuation(self, before: Audio, before_text: str, audio: Audio, context: str, *,
+                                partial: bool = False, stop_rest: bool = False) -> Transcript:
+        start = float(audio.label.split("(")[1].split("–")[0])
+        self.continued.append((round(start, 1), round(audio.duration, 1), stop_rest))
+        return self.transcribe_segment(audio, context)
+
+
+def test_only_the_rest_after_the_agreed_words_is_decoded_as_the_rest_at_the_stop(ctx):
+    """A backend that decodes the rest left at the stop apart (the local backend's ``stopMarginSeconds``) gets
+    ``stop_rest`` for that decode only — not for a re-decode of the phrase being spoken, nor for a phrase ended at a
+    pause (a replay splits the same way: test_local_streaming.py's commit-at-the-stop test)."""
+    ctx.settings.input.streaming_commit_at_stop = True
+    backend = RestApart(ctx)
+    session = StreamingTranscription(backend, ctx)
+    spoken = SpokenPhrase(session)
+    for _ in range(4):
+        spoken.grow(1.0)
+    session.add(SpeechSegment(0, 0, phrase(0, 0, 4.5).samples, final=True))
+    assert session.result(whole()).text == "w0, w1, w2, w3,"
+    assert [call for call in backend.continued if call[2]] == [(3.0, 1.5, True)]  # the rest, after the cut at 3.0 s
+    assert all(not rest for _, _, rest in backend.continued[:-1])  # the re-decodes before it
+
+    backend.continued.clear()  # a phrase ended at a pause, and the speaker went on: decoded as any other
+    session = StreamingTranscription(backend, ctx)
+    spoken = SpokenPhrase(session)
+    for _ in range(4):
+        spoken.grow(1.0)
+    session.add(SpeechSegment(0, 0, phrase(0, 0, 4.5).samples))
+    session.add(SpeechSegment(1, 5 * RATE, phrase(0, 0, 2.0).samples, final=True))
+    assert session.result(whole()).text == "w0, w1, w2, w3, w5, w6,"
+    assert (5.0, 2.0, False) in backend.continued and not any(rest for _, _, rest in backend.continued)

@@ -272,8 +272,15 @@ class Backend(Component):
         """
         return self.transcribe(audio)
 
+    @property
+    def decodes_stop_rest_apart(self) -> bool:
+        """True when :meth:`transcribe_continuation` takes ``stop_rest`` (and may decode such a
+        rest more cheaply: the local backend's ``stopMarginSeconds``). Default False: the core
+        never passes it."""
+        return False
+
     def transcribe_continuation(self, before: Audio, before_text: str, audio: Audio, context: str, *,
-                                partial: bool = False) -> Transcript:
+                                partial: bool = False, stop_rest: bool = False) -> Transcript:
         """Transcribe ``audio``, the phrase right after ``before`` (called from a worker thread).
 
         ``before_text`` is the text already decided for ``before``, ``context`` the text decided
@@ -282,7 +289,10 @@ class Backend(Component):
         ``audio``: the model then judges the start of a phrase with the sound before it, as it
         would in one piece. The core calls it for every streamed phrase after the first
         (``input.streamingOverlap``). ``partial``: ``audio`` is the phrase still being spoken, up
-        to now (a re-decode, ``input.streamingCommit``): it may well end mid-sentence. By default
+        to now (a re-decode, ``input.streamingCommit``): it may well end mid-sentence. ``stop_rest``
+        (only when :attr:`decodes_stop_rest_apart`): ``audio`` is what follows the agreed words of the
+        phrase a stop ends (``input.streamingCommitAtStop``), used only when the recording ends there —
+        the decode the user waits for after the stop, which a replay makes the same way. By default
         ``transcribe_segment(audio, context + " " + before_text)``, the same text as prompt.
         """
         return self.transcribe_segment(audio, " ".join(part for part in (context, before_text) if part))

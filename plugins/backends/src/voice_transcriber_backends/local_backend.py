@@ -110,12 +110,22 @@ class LocalBackend(Backend):
         """One phrase while recording (the core's single worker thread), prompted with the text decided before it."""
         return self._transcribe(audio, context=context)
 
+    @property
+    def decodes_stop_rest_apart(self) -> bool:
+        """The rest of the phrase a stop ends, after its agreed words, gets its own silence margin
+        (``stopMarginSeconds``) when that differs from ``continuationMarginSeconds``."""
+        config = self.config
+        return bool(config.fit_window and config.stop_margin_seconds is not None
+                    and config.stop_margin_seconds != config.continuation_margin_seconds)
+
     def transcribe_continuation(self, before: Audio, before_text: str, audio: Audio, context: str, *,
-                                partial: bool = False) -> Transcript:
+                                partial: bool = False, stop_rest: bool = False) -> Transcript:
         """A phrase heard after the phrase before it: Whisper's encoder gets both, its decoder is
         held to ``before_text`` for the first (faster-whisper's ``prefix``, decoded without
         timestamps so that it goes on past it) and the rest is this phrase's text. A phrase is
-        then judged with the sound before it, as in one piece (measured: docs/streaming.md)."""
+        then judged with the sound before it, as in one piece (measured: docs/streaming.md).
+        ``stop_rest``: what follows the agreed words of the phrase a stop ends (what the user waits
+        for), decoded with ``stopMarginSeconds`` of silence after it, not ``continuationMarginSeconds``."""
         import numpy as np
 
         head, tail = before.pcm(), audio.pcm()
@@ -128,9 +138,10 @@ class LocalBackend(Backend):
             return self.transcribe_segment(audio, " ".join(part for part in (context, before_text) if part))
         language = self._language(loaded)
         words: list[Segment] | None = [] if self._timing_words(partial) else None
+        margin = self.config.stop_margin_seconds if stop_rest and self.decodes_stop_rest_apart else None
         heard, _, language = self._run(loaded, np.concatenate([head, tail]), language, context, whole=False,
                                        prefix=prefix, prefix_tokens=prefix_tokens, own_seconds=tail.size / 16_000,
-                                       words=words)
+                                       words=words, margin_seconds=margin)
         seconds = tail.size / 16_000
         if heard[-1:].isalnum() and not partial:  # (the phrase still being spoken may well end mid-sentence)
             # held to a text, tiny.en sometimes stops early, mid-sentence and without punctuation ("… ask
@@ -260,7 +271,7 @@ class LocalBackend(Backend):
     def _run(self, loaded: LoadedModel, samples: np.ndarray, language: str | None, context: str | None,
              offset: float = 0.0, before: str = "", whole: bool = True, prefix: str | None = None,
              prefix_tokens: int = 0, own_seconds: float | None = None,
-             words: list[Segment] | None = None) -> tuple[str, list[Segment], str | None]:
+             words: list[Segment] | None = None, margin_seconds: float | None = None) -> tuple[str, list[Segment], str | None]:
         """Decode segment by segment, telling the pipeline the text so far (``before`` this window
         and the window's) after each one, for a ``whole`` recording; a streamed phrase is reported
         by the core. ``context``: the text before (a phrase's, or the previous window's), as prompt;
@@ -269,6 +280,8 @@ class LocalBackend(Backend):
         the decoder is held to; the text after it is returned, as one segment. ``words``: a streamed
         phrase's list to fill with the timing of every word heard (the prefix's included), from
         Whisper's cross-attention over the encoder output the decode used (:func:`word_timings`).
+        ``margin_seconds``: the silence after a prefixed phrase in the fitted window (default
+        ``continuationMarginSeconds``).
 
         Returns the text, the segments, and the language (detected when ``language`` is None)."""
         config, settings = self.config, self.ctx.settings
@@ -279,7 +292,8 @@ class LocalBackend(Backend):
             prompt = segment_prompt(settings, context,
                                     fits=lambda text: _prompt_tokens(whisper, text) + prefix_tokens <= PROMPT_TOKENS)
             if config.fit_window and not whole:  # a streamed phrase (not a later window of a long file)
-                whisper = fitted_window(whisper, round(config.continuation_margin_seconds * 100) if prefix else WINDOW_MARGIN)
+                margin = config.continuation_margin_seconds if margin_seconds is None else margin_seconds
+                whisper = fitted_window(whisper, round(margin * 100) if prefix else WINDOW_MARGIN)
         encoded: list[Any] = []
         filtered = config.vad_filter and not prefix
         speech = _speech_map(samples) if words is not None and filtered else None

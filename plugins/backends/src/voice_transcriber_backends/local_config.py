@@ -31,6 +31,10 @@ class LocalConfig(ConfigModel):
     continuation_margin_seconds: float = Field(10.0, ge=1.0, le=20.0, description="Seconds of silence after a streamed phrase heard "
                                                "after the phrase before it (input.streamingOverlap) in the fitted window; 3 decodes the "
                                                "phrase left after the stop faster, at a small cost in accuracy (docs/streaming.md).")
+    stop_margin_seconds: float | None = Field(6.0, ge=1.0, le=20.0, description="Seconds of silence after the rest of the phrase "
+                                              "a stop ends, after its agreed words (input.streamingCommitAtStop), in its fitted "
+                                              "window: the decode you wait for after the stop (6: the same text as 10 on every "
+                                              "benchmark passage, for less work). null: continuationMarginSeconds (docs/streaming.md).")
     sampled_fallback: bool = Field(False, description="Whisper's temperature fallback: a decode that looks wrong (average log "
                                    "probability below -1 or compression ratio above 2.4) is decoded again by random sampling at "
                                    "temperatures 0.2 to 1.0. Off: one deterministic decode, so the same audio always gives the same "

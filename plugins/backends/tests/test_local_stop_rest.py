@@ -1,0 +1,53 @@
+"""What follows the agreed words of the phrase a stop ends (``input.streamingCommitAtStop``), decoded with its
+own silence margin (``transcription.local.stopMarginSeconds``): the decode the user waits for after the stop,
+with less silence in its fitted window."""
+
+from __future__ import annotations
+
+import pytest
+from vt_testing.speech import normalise, wer
+
+from voice_transcriber import Audio, RunContext
+from voice_transcriber.config import load_settings
+from voice_transcriber_backends import local_backend
+from voice_transcriber_backends.local_backend import LocalBackend
+
+
+def backend(tiny_model_dir, **local) -> LocalBackend:
+    overrides = {"transcription.local.model": str(tiny_model_dir),
+                 **{f"transcription.local.{key}": value for key, value in local.items()}}
+    return LocalBackend(RunContext(load_settings(overrides=overrides)))
+
+
+@pytest.mark.parametrize(("local", "differs"), [
+    ({}, True),  # the default: 6 s
+    ({"stopMarginSeconds": None}, False),  # every phrase alike
+    ({"stopMarginSeconds": 10}, False),  # the same as continuationMarginSeconds
+    ({"fitWindow": False}, False),  # no fitted window, no margin
+])
+def test_the_rest_at_the_stop_is_decoded_apart_only_with_a_margin_of_its_own(tiny_model_dir, local, differs):
+    assert backend(tiny_model_dir, **local).decodes_stop_rest_apart is differs
+
+
+def test_the_rest_at_the_stop_gets_its_own_margin_and_other_phrases_the_continuation_margin(jfk_audio, tiny_model_dir,
+                                                                                            monkeypatch):
+    """jfk.flac cut after "Americans": the second part heard after the first as the rest left at the
+    stop is encoded with 6 s of silence after it (600 frames, the default), and still heard right; any other phrase
+    (and a re-decode of the phrase being spoken) gets ``continuationMarginSeconds`` (10 s)."""
+    margins: list[int] = []
+    fitted = local_backend.fitted_window
+    monkeypatch.setattr(local_backend, "fitted_window", lambda whisper, margin: margins.append(margin) or fitted(whisper, margin))
+    samples = jfk_audio.pcm()
+    cut = int(2.7 * 16_000)
+    before, after = Audio.from_samples(samples[:cut].copy(), 16_000), Audio.from_samples(samples[cut:].copy(), 16_000)
+    local = backend(tiny_model_dir, beamSize=1)
+
+    heard = local.transcribe_continuation(before, "And so, my fellow Americans,", after, "", stop_rest=True).text
+    assert margins == [600]
+    assert normalise(heard).split()[:2] == ["ask", "not"], heard
+    assert wer("ask not what your country can do for you ask what you can do for your country", heard) < 0.15, heard
+
+    monkeypatch.setattr(local, "_run", lambda *args, **kwargs: margins.append(kwargs["margin_seconds"]) or ("", [], "en"))
+    local.transcribe_continuation(before, "And so, my fellow Americans,", after, "")
+    local.transcribe_continuation(before, "And so, my fellow Americans,", after, "", partial=True)
+    assert margins == [600, None, None]  # (None: continuationMarginSeconds)
