@@ -18,11 +18,13 @@ raw WER (case and punctuation only, ``raw_wer``) beside it; ``--texts PATH`` als
 (batch and each streamed run) as JSON, and ``--rescore PATH`` makes the report of such a file again
 without decoding anything.
 
-    uv run python bench/stream_accuracy.py [--offsets 4] [--only 12,30,62] [--config NAME:key=value,...] [--show] [--texts PATH]
+    uv run python bench/stream_accuracy.py [--offsets 4] [--only 12,30,62] [--config NAME:key=value,...] [--show] [--texts PATH] [--wait-cpu]
 
 ``--config`` (repeatable) names a variant and its dotted setting overrides, e.g.
 ``--config old:input.streamingPhraseSeconds=null``; without it, the defaults alone. ``--show``
-prints every phrase and each place where the streamed words differ from batch.
+prints every phrase and each place where the streamed words differ from batch. ``--wait-cpu`` also
+estimates the wait after the stop without a clock: the CPU seconds of the decode left at the stop (made
+again alone) ÷ those of batch of the same recording.
 """
 
 from __future__ import annotations
@@ -302,8 +304,9 @@ def wait_cpu_table(found: list[dict], variants: list[dict], groups: dict[str, li
              "left at the stop (the last phrase's final decode, or with `input.streamingCommitAtStop` what follows its "
              "agreed words), made again alone, ÷ CPU seconds of batch of the same recording; and of the last re-decode of "
              "the phrase being spoken (work that may still run at the pause before the stop, which nothing interrupts). "
-             "Live, the first starts at the 0.2 s pause after the last word, ~0.2 s before the stop. Median (max) over "
-             "passages × lead-ins:", "",
+             "Live, the first starts at the 0.2 s pause after the last word, ~0.2 s before the stop. (Without a commit a "
+             "re-decode only feeds the live text and runs only while the 1-minute load is below the cores, in a replay "
+             "too: 0 = none ran.) Median (max) over passages × lead-ins:", "",
              "| length | " + " | ".join(f"{v['name']}: left at the stop ÷ batch | last re-decode ÷ batch" for v in variants) + " |",
              "|---|" + "---|---|" * len(variants)]
     for group, members in groups.items():

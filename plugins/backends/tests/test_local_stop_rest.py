@@ -21,7 +21,7 @@ def backend(tiny_model_dir, **local) -> LocalBackend:
 
 @pytest.mark.parametrize(("local", "differs"), [
     ({}, True),  # the default: 6 s
-    ({"stopMarginSeconds": None}, False),  # every phrase alike
+    ({"continuationMarginSeconds": 6}, False),  # every phrase alike
     ({"stopMarginSeconds": 10}, False),  # the same as continuationMarginSeconds
     ({"fitWindow": False}, False),  # no fitted window, no margin
 ])

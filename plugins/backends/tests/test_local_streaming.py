@@ -267,16 +267,24 @@ def test_a_commit_at_the_stop_leaves_only_the_words_after_the_agreed_ones_and_re
     """``input.streamingCommitAtStop``: a 12 s paragraph read in one go (its last phrase has a comma), re-decoded every second as on
     an idle machine (``simulate``). Phrases ended at pauses while recording are transcribed as without
     it (same text); only the phrase the stop ends is split, after the words two re-decodes agreed on,
-    so less is left to transcribe after the stop; as good as batch; a replay with the kept commits
-    (``retry``) gives the same text."""
+    so less is left to transcribe after the stop — decoded apart, after the last seconds of the agreed words —; as
+    good as batch; a replay with the kept commits (``retry``) decodes that rest the same way and gives the same text."""
     from voice_transcriber.streaming import replay
 
     backend, audio, reference = _greedy_backend_on_passage(tiny_model_dir, "short-2", "input.streamingCommitAtStop")
+    rests: list[tuple[float, float]] = []  # (seconds heard again, seconds) of each decode of the rest left at the stop
+    continuation = backend.transcribe_continuation
+    backend.transcribe_continuation = lambda before, text, audio, context, **kwargs: (
+        rests.append((round(before.duration, 2), round(audio.duration, 2))) if kwargs.get("stop_rest") else None,
+        continuation(before, text, audio, context, **kwargs))[1]
     live = replay(backend.ctx, backend, audio, simulate=True)
     text = live.result(audio).text
     phrases = [(segment, future.result().text) for segment, future in live._phrases]
+    live_rests = list(rests)  # (a phrase ended at a pause with agreed words also had its rest decoded, in case the stop came)
+    rests.clear()
     retried = replay(backend.ctx, backend, audio, commits=list(live.commits))
     retried_text = retried.result(audio).text
+    del backend.transcribe_continuation
     backend.ctx.settings.input.streaming_commit_at_stop = False
     whole = replay(backend.ctx, backend, audio, simulate=True)
     whole.result(audio)
@@ -288,6 +296,10 @@ def test_a_commit_at_the_stop_leaves_only_the_words_after_the_agreed_ones_and_re
     assert (head.start, rest.end) == (last.start, last.end) and rest.end - rest.start < last.end - last.start
     assert wer(reference, text) <= wer(reference, backend.transcribe(audio).text) + 0.05, text
     assert retried_text == text and [s.start for s, _ in retried._phrases] == [s.start for s, _ in phrases]
+    # the rest was decoded apart (transcription.local.stopMarginSeconds), after at most the last 5 s of the agreed
+    # words (STOP_OVERLAP_SECONDS, at a word boundary), once live and the same way in retry
+    assert rests == live_rests[-1:] and rests[0][1] == round((rest.end - rest.start) / 16_000, 2), (live_rests, rests)
+    assert rests[0][0] <= min(5.5, round((head.end - head.start) / 16_000, 2)), rests
 
 
 def _greedy_backend_on_passage(tiny_model_dir, name: str, setting: str) -> tuple[LocalBackend, Audio, str]:
