@@ -565,4 +565,5 @@ def test_only_the_rest_after_the_agreed_words_is_decoded_as_the_rest_at_the_stop
     session.add(SpeechSegment(0, 0, phrase(0, 0, 4.5).samples))
     session.add(SpeechSegment(1, 5 * RATE, phrase(0, 0, 2.0).samples, final=True))
     assert session.result(whole()).text == "w0, w1, w2, w3, w5, w6,"
-    assert (5.0, 2.0, False) in backend.continued and not any(rest for _, _, rest in backend.continued)
+    # (the rest after its agreed words may have been started when it ended, in case the stop came then: not used)
+    assert (5.0, 2.0, False) in backend.continued and {call for call in backend.continued if call[2]} <= {(3.0, 1.5, True)}
