@@ -6,7 +6,9 @@ that same audio. That stands for the live path only if a live capture is exactly
 16 kHz microphone: no resampling, no gain, nothing dropped or doubled), so that the live text is
 the replay's (``retry`` == live is pinned elsewhere). Real executable, PulseAudio pipe source fed
 in real time (as bench/post_stop_latency.py feeds it), real speech; a streamed recording and a
-hands-free (``--continuous``) session's, whose recorder feeds the utterance segmenter instead.
+hands-free (``--continuous``) session's, whose recorder feeds the utterance segmenter instead: both listen to
+one feeding of the pipe source (a microphone has any number of listeners), each a real recorder in a world of
+its own (``exact_takes``, a module fixture; one xdist group).
 """
 
 from __future__ import annotations
@@ -29,13 +31,21 @@ from vt_testing.speech import JFK_PATH
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("mode", [(), ("--continuous",)], ids=["streamed", "hands-free"])
-def test_a_live_recording_is_the_spoken_samples_after_silence(mode, pulse, tiny_model_dir, isolated_dirs, tmp_path):
-    from voice_transcriber import Audio
+MODES = {"streamed": (), "hands-free": ("--continuous",)}
 
+
+@pytest.fixture(scope="module")
+def exact_takes(pulse, tiny_model_dir, tmp_path_factory):
+    """A streamed recorder and a hands-free one hear 3 s of jfk.flac fed once, in real time, into a pipe source,
+    after silence; each is stopped (SIGUSR1) 0.5 s after the speech. {mode: (exit code, stdout, stderr, its
+    recording)} and the speech fed (int16 samples)."""
+    from voice_transcriber import Audio
+    from vt_testing.core import seed_plugin_index
+
+    folder = tmp_path_factory.mktemp("exact")
     # 3 s of jfk.flac (a human voice, "And so, my fellow Americans") as the 16 kHz int16 samples a microphone gives
     speech = (np.clip(Audio.from_file(JFK_PATH).pcm()[: 3 * 16_000], -1, 32767 / 32768) * 32768).astype(np.int16)
-    fifo = tmp_path / "speech.fifo"
+    fifo = folder / "speech.fifo"
     module = pulse.pactl("load-module", "module-pipe-source", "source_name=exactmic", f"file={fifo}",
                          "format=s16le", "rate=16000", "channels=1")
     chunks: queue.Queue[bytes | None] = queue.Queue()
@@ -54,23 +64,41 @@ def test_a_live_recording_is_the_spoken_samples_after_silence(mode, pulse, tiny_
 
     feeder = threading.Thread(target=feed_in_real_time, args=(fifo, stop, next_chunk), daemon=True)
     feeder.start()
-    store = isolated_dirs / "xdg_state_home" / "voice-transcriber" / "recordings"
-    env = {**recorder_env(pulse, tiny_model_dir, tmp_path / "runtime"), "PULSE_SOURCE": "exactmic"}
+    recorders: dict[str, RecordingProcess] = {}
     try:
-        rec = RecordingProcess(*mode, "--backend", "local", "--output", "stdout", env=env)
-        path = rec.wait_for_file(store)
+        for mode, args in MODES.items():
+            root = folder / mode
+            env = {var: str(root / var.lower()) for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME",
+                                                             "XDG_DATA_HOME")}
+            seed_plugin_index(env["XDG_CACHE_HOME"])
+            env.update({**recorder_env(pulse, tiny_model_dir, root / "runtime"), "PULSE_SOURCE": "exactmic"})
+            recorders[mode] = RecordingProcess(*args, "--backend", "local", "--output", "stdout", env=env)
+        paths = {mode: rec.wait_for_file(folder / mode / "xdg_state_home" / "voice-transcriber" / "recordings")
+                 for mode, rec in recorders.items()}
         for start in range(0, speech.size, 160):
             chunks.put(speech[start:start + 160].tobytes())
-        for _ in range(50):  # then 0.5 s of silence, so that the speech is through the server before the cancel
+        for _ in range(50):  # then 0.5 s of silence, so that the speech is through the server before the stop
             chunks.put(SILENCE_10MS)
         chunks.put(None)
         assert fed.wait(timeout=60), "the speech was not fed"
-        rec.signal(signal.SIGUSR1)
-        code, out, err = rec.finish(timeout=120)
+        for rec in recorders.values():
+            rec.signal(signal.SIGUSR1)
+        return {mode: (*rec.finish(timeout=120), paths[mode]) for mode, rec in recorders.items()}, speech
     finally:
+        for rec in recorders.values():
+            if rec.process.poll() is None:
+                rec.process.kill()
+                rec.process.wait()
         stop.set()
         feeder.join(timeout=10)
         pulse.pactl("unload-module", module)  # the server serves the worker's other tests
+
+
+@pytest.mark.xdist_group("capture-exact")
+@pytest.mark.parametrize("mode", list(MODES))
+def test_a_live_recording_is_the_spoken_samples_after_silence(mode, exact_takes):
+    takes, speech = exact_takes
+    code, out, err, path = takes[mode]
     assert code == 0 and "americans" in out.lower(), (out, err)
 
     recorded, rate = soundfile.read(path, dtype="int16")
