@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -250,6 +251,12 @@ def gnome_shortcut(gnome_session, pulse, write_config):
     assert f"--repeat-guard {GUARD:g}" in script, script
     done = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+    grabs = grabs_log(env).open("wb")  # gsd-media-keys' grab of the shortcut, seen on the session bus
+    monitor = subprocess.Popen(["dbus-monitor", "--session", *GRAB_MESSAGES], env=env, stdout=grabs,
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    # dbus-monitor prints its own name's NameAcquired once it monitors: only then can it see gsd's call
+    wait_until(lambda: monitor.poll() is not None or "NameAcquired" in grabs_log(env).read_text(errors="replace"),
+               30, "dbus-monitor")
     log = Path(gnome_session.runtime_dir, "logs", "gsd-media-keys.log").open("wb")
     gsd = subprocess.Popen(["/usr/libexec/gsd-media-keys"], env=env, stdout=log, stderr=log,  # as the session's own
                            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=desktop_priority)
@@ -257,7 +264,9 @@ def gnome_shortcut(gnome_session, pulse, write_config):
         yield env
     finally:
         stop(gsd)
+        stop(monitor)
         log.close()
+        grabs.close()
         for pid in ours(Path(env["XDG_RUNTIME_DIR"]), None):
             os.kill(pid, signal.SIGKILL)
         subprocess.run(["gsettings", "reset", "org.gnome.settings-daemon.plugins.media-keys", "custom-keybindings"],
@@ -281,13 +290,41 @@ def test_gnome_toggle_recipe_for_real_with_the_key_held(gnome_shortcut, gnome_se
     assert len(list_recordings()) == CYCLES + 1 + retried, "one recording per start/stop pair (the taps' included)"
 
 
+#: dbus-monitor's match rules for the messages that tell when gsd-media-keys' shortcuts are grabbed: its calls to
+#: gnome-shell that grab accelerators, and the method returns (among them gnome-shell's answers to those calls).
+GRAB_MESSAGES = ("type='method_call',interface='org.gnome.Shell',member='GrabAccelerators'",
+                 "type='method_call',interface='org.gnome.Shell',member='GrabAccelerator'",
+                 "type='method_return'")
+#: The recipe's key (docs/hotkeys.md's GNOME block): what the taps and holds press.
+GNOME_BINDING = "<Super>d"
+
+
+def grabs_log(env: dict[str, str]) -> Path:
+    return Path(env["XDG_RUNTIME_DIR"], "logs", "gsd-grabs.log")
+
+
+def shortcut_grabbed(log: Path, accelerator: str = GNOME_BINDING) -> bool:
+    """gnome-shell answered the call in which gsd-media-keys grabbed ``accelerator`` (dbus-monitor's ``log``): a
+    press of the key now runs the shortcut's command. (gsd-media-keys owns its bus name before that: a tap then
+    runs nothing, and a test that took its silence for a slow command waited 30 s for a recording.)"""
+    calls = set()
+    for message in re.split(r"\n(?=\S)", log.read_text(errors="replace")):  # a message: its header line, its body
+        head = message.partition("\n")[0]
+        if head.startswith("method call") and "member=GrabAccelerator" in head and f'"{accelerator}"' in message:
+            found = re.search(r" sender=(\S+) .* serial=(\d+)", head)
+            calls.add(found.groups() if found else None)
+        elif head.startswith("method return"):
+            found = re.search(r" -> destination=(\S+) serial=\d+ reply_serial=(\d+)", head)
+            if found and found.groups() in calls:
+                return True
+    return False
+
+
 def gnome_toggle_presses(session: GnomeSession, env: dict[str, str], runtime: Path) -> int:
     """Two taps, then the held cycles; the recordings of cycles run again (see :func:`toggle_cycles`)."""
-    wait_until(lambda: subprocess.run(
-        ["gdbus", "call", "--session", "--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus",
-         "--method", "org.freedesktop.DBus.NameHasOwner", "org.gnome.SettingsDaemon.MediaKeys"],
-        env=env, capture_output=True, text=True, timeout=20).stdout.startswith("(true"), 60, "gsd-media-keys")
-    for _ in range(3):  # a tap starts a recording once gsd-media-keys has grabbed the shortcut
+    # the first tap once gsd-media-keys has grabbed the shortcut (its grab seen on the bus, see shortcut_grabbed)
+    wait_until(lambda: shortcut_grabbed(grabs_log(env)), 60, "gsd-media-keys to grab the recipe's shortcut")
+    for _ in range(3):  # a tap that still ran nothing (gsd-media-keys had not yet taken the grab's answer): again
         gnome_hold(session, 0.05)
         released = time.monotonic()
         wait_until(lambda: not in_flight(runtime), 60, "the tap's toggle")
