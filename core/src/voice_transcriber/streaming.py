@@ -64,14 +64,9 @@ OVERLAP_SECONDS = 25.0
 REPLAY_BLOCK = 800
 #: A rolling commit (``input.streamingCommit``) makes a phrase of at least this many seconds
 MIN_COMMIT_SECONDS = 2.0
-#: With ``input.streamingCommitAtStop``: the rest of the phrase left at the stop is heard after the
-#: words of its agreed part said in their last this many seconds (``input.streamingOverlapSeconds``
-#: when that is shorter); None: after all of them, as a phrase after the phrase before. Offline, 11
-#: passages × 4 lead-ins (2026-12-06 20:45 UTC): 5 s gave the same text as all of them on every one
-#: for ~20 % less CPU of that decode; 3 s lost words at ~30 s (streamed − batch +0.005 against −0.001)
-STOP_OVERLAP_SECONDS: float | None = 5.0
-#: ... and a re-decode of what follows the agreed words (while recording) hears only their last this many
-#: seconds: it only finds the next words to agree on, and is done sooner (the backend is free sooner at a pause)
+#: With ``input.streamingCommitAtStop``, a re-decode of what follows the agreed words (while recording) hears
+#: only their last this many seconds: it only finds the next words to agree on, and is done sooner (the
+#: backend is free sooner at a pause); the rest left at the stop: ``input.streamingStopOverlapSeconds``
 PROBE_OVERLAP_SECONDS = 3.0
 #: ... and at least this much audio is left after the agreed words (less: the phrase is transcribed whole)
 MIN_REST_SECONDS = 0.3
@@ -800,8 +795,11 @@ class StreamingTranscription:
         previous, text, words = texts[-1][1], texts[-1][0], texts[-1][2]
         earlier = " ".join(text for text, _, _ in texts[:-1] if text)
         seconds = self.settings.streaming_overlap_seconds
-        overlap = PROBE_OVERLAP_SECONDS if probe else STOP_OVERLAP_SECONDS
-        if _key(previous) in self._heads and overlap:  # what follows agreed words (input.streamingCommitAtStop)
+        # what follows agreed words (input.streamingCommitAtStop): a re-decode hears their last 3 s, the rest left at
+        # the stop their last input.streamingStopOverlapSeconds (5: the same text as all of them on the 11 benchmark
+        # passages × 4 lead-ins, 2026-12-06, for ~20 % less CPU; 3 lost words at ~30 s, +0.005 against −0.001)
+        overlap = PROBE_OVERLAP_SECONDS if probe else self.settings.streaming_stop_overlap_seconds
+        if _key(previous) in self._heads and overlap:
             seconds = min(seconds or overlap, overlap)
         cut = _cut(previous, words, seconds)
         if cut is not None:  # hear only the words after the cut again; those before it join the prompt

@@ -297,7 +297,7 @@ def test_a_commit_at_the_stop_leaves_only_the_words_after_the_agreed_ones_and_re
     assert wer(reference, text) <= wer(reference, backend.transcribe(audio).text) + 0.05, text
     assert retried_text == text and [s.start for s, _ in retried._phrases] == [s.start for s, _ in phrases]
     # the rest was decoded apart (transcription.local.stopMarginSeconds), after at most the last 5 s of the agreed
-    # words (STOP_OVERLAP_SECONDS, at a word boundary), once live and the same way in retry
+    # words (input.streamingStopOverlapSeconds, at a word boundary), once live and the same way in retry
     assert rests == live_rests[-1:] and rests[0][1] == round((rest.end - rest.start) / 16_000, 2), (live_rests, rests)
     assert rests[0][0] <= min(5.5, round((head.end - head.start) / 16_000, 2)), rests
 
