@@ -519,10 +519,12 @@ def test_a_phrase_ended_at_a_pause_just_before_the_stop_and_not_transcribed_yet_
         backend.gate.set()
     assert transcript.text == "w0, w1, w2, w3," and len(session.commits) == 3 and (3.0, 1.5) in backend.decoded
     # where the wait went: the whole phrase's decode is not used (dropped before it ran, or held and unused when
-    # the worker had started it), and the rest's decode ran before or after the end as the worker got to it
+    # the worker had started it), and the rest's decode ran before or after the end as the worker got to it — "none"
+    # when it was done before the end and the whole phrase's was dropped before it ran (a loaded machine does that)
     decodes = ctx.info["decodes after the recording ended"].split(" · ")
-    assert all(entry.startswith(("early start of 1.5 s + 3.0 s heard again: ", "phrase of 1.5 s + 3.0 s heard again: ",
-                                 "phrase (unused) of 4.5 s: ")) for entry in decodes), decodes
+    assert decodes == ["none"] or all(entry.startswith((
+        "early start of 1.5 s + 3.0 s heard again: ", "phrase of 1.5 s + 3.0 s heard again: ", "phrase (unused) of 4.5 s: "))
+        for entry in decodes), decodes
 
 
 class RestApart(ClockWords):
