@@ -205,11 +205,11 @@ def test_hyprland_push_to_talk_recipe(ptt_world):
     with maybe_daemon(True):
         for _ in range(4):
             pressed = time.time()
-            # no autorepeat: the press runs once, however long the hold. Held until something records (as a user
-            # holds the key until the recording shows): a `start` a starved machine gets to the daemon after the
-            # release's `stop` is refused as stale by design, and that hold would make no recording (the i3 test's
-            # daemon variant, 19 of 20 at load ~60; this test failed once at -n 2, load ~23)
-            HYPRLAND.hold(0.4, press, release, until=recording)
+            # no autorepeat: the press runs once, however long the hold (0.25 s, as the i3 holds). Held until something
+            # records (as a user holds the key until the recording shows): a `start` a starved machine gets to the
+            # daemon after the release's `stop` is refused as stale by design, and that hold would make no recording
+            # (the i3 test's daemon variant, 19 of 20 at load ~60; this test failed once at -n 2, load ~23)
+            HYPRLAND.hold(0.25, press, release, until=recording)
             strays += not settled_after_release(runtime, pressed)
     assert strays == 0, f"{strays} of 4 holds left a recording running after the release"
     assert len(list_recordings()) == 4, "every hold made exactly one recording"
