@@ -126,16 +126,21 @@ def seeded_plugin_index(isolated_dirs) -> None:
 
 
 def pytest_xdist_auto_num_workers(config) -> int:
-    """``-n auto`` (pyproject.toml): one worker per core (at least 2).
+    """``-n auto`` (pyproject.toml): one worker per core, plus one (3 on CI's 2 cores).
 
-    Most tests wait on real time (speech played into the virtual mic, desktops, key holds), so a third
-    worker on 2 cores is quicker (6 min 53 s against ~7 min 46 s, both at low load) — but it leaves less
-    CPU for the real-time tests, and CI on main has failed on load-sensitive tests before: a green,
-    deterministic run comes first. ``PYTEST_XDIST_AUTO_NUM_WORKERS`` overrides (3 for a quicker run).
+    Most of the suite waits on real time (speech played into the virtual mic, key holds, desktops
+    starting), so one worker per core left the 2 cores 25-29 % idle; a third worker fills that time
+    (a low-load run: 295 s against ~350 s with two, the cores then ~13 % idle). The order of the tests
+    cannot do it instead: every worker ends within a second of the others (``python
+    testing/vt_testing/timeline.py FILE --workers N`` replays a run's timeline). The price is less CPU
+    for the tests that are load-sensitive; they wait for conditions, never for times, and 3-worker runs
+    of the whole suite on a machine loaded far above CI (load 5-30) failed only on races that such a load
+    exposes with two workers as well. ``PYTEST_XDIST_AUTO_NUM_WORKERS`` overrides (``=2`` for one per
+    core); ``-n 0`` runs in one process.
     """
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "").isdigit():  # this hook runs before xdist's own
         return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
-    return max(2, len(os.sched_getaffinity(0)))
+    return len(os.sched_getaffinity(0)) + 1
 
 
 @pytest.hookimpl(trylast=True)
