@@ -126,21 +126,22 @@ def seeded_plugin_index(isolated_dirs) -> None:
 
 
 def pytest_xdist_auto_num_workers(config) -> int:
-    """``-n auto`` (pyproject.toml): one worker per core, plus one (3 on CI's 2 cores).
+    """``-n auto`` (pyproject.toml): one worker per core, plus two (4 on CI's 2 cores).
 
     Most of the suite waits on real time (speech played into the virtual mic, key holds, desktops
-    starting), so one worker per core left the 2 cores 25-29 % idle; a third worker fills that time
-    (a low-load run: 295 s against ~350 s with two, the cores then ~13 % idle). The order of the tests
-    cannot do it instead: every worker ends within a second of the others (``python
+    starting), so the cores sat idle with one worker per core. Fresh-clone runs of ``bash .ci/run`` at
+    low load (2026-12-06): 2 workers ~350 s with the cores 25-29 % idle; 3 workers 296.5 s, 19.5 % idle;
+    4 workers 269.8 s, 5 % idle — the CPU is then used, and a fifth would only queue. The order of the
+    tests cannot do it instead: every worker ends within a second of the others (``python
     testing/vt_testing/timeline.py FILE --workers N`` replays a run's timeline). The price is less CPU
-    for the tests that are load-sensitive; they wait for conditions, never for times, and 3-worker runs
-    of the whole suite on a machine loaded far above CI (load 5-30) failed only on races that such a load
-    exposes with two workers as well. ``PYTEST_XDIST_AUTO_NUM_WORKERS`` overrides (``=2`` for one per
-    core); ``-n 0`` runs in one process.
+    for the tests that are load-sensitive; they wait for conditions, never for times, and whole-suite
+    runs on a machine loaded far above CI (load 5-30) failed only on races that such a load exposes with
+    two workers as well. ``PYTEST_XDIST_AUTO_NUM_WORKERS`` overrides (``=2`` for one per core); ``-n 0``
+    runs in one process.
     """
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "").isdigit():  # this hook runs before xdist's own
         return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
-    return len(os.sched_getaffinity(0)) + 1
+    return len(os.sched_getaffinity(0)) + 2
 
 
 @pytest.hookimpl(trylast=True)
