@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from vt_testing.pulse import RecordingProcess, heard_until_now, recorder_env, wav_seconds
+from vt_testing.pulse import RecordingProcess, heard_until_now, private_world, recorder_env, wav_seconds
 from vt_testing.speech import JFK_TEXT, wer
 
 SENTENCE = "Please send the report by Friday."
@@ -61,19 +61,6 @@ def test_speech_is_recorded_until_sigusr1_and_transcribed(pulse, env, store, jfk
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(store.stat().st_mode) == 0o700
     assert 11.0 < wav_seconds(path) < lived, "the whole speech is on disk, and nothing twice"
     assert path.with_suffix(".delivered").exists(), "delivered, so `input.keepRecordings` applies to it"
-
-
-def private_world(root: Path, pulse, model: Path) -> dict[str, str]:
-    """The environment of a recorder in a world of its own under ``root`` (laid out as ``isolated_dirs``'s:
-    ``root/xdg_state_home`` …; the runtime dir ``root/runtime``), for a recorder of the module fixture."""
-    from vt_testing.core import seed_plugin_index
-
-    env = {var: str(root / var.lower()) for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME",
-                                                     "XDG_DATA_HOME")}
-    for path in env.values():
-        Path(path).mkdir(parents=True)
-    seed_plugin_index(env["XDG_CACHE_HOME"])
-    return {**env, **recorder_env(pulse, model, root / "runtime")}
 
 
 @pytest.fixture(scope="module")

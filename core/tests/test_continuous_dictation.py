@@ -27,9 +27,9 @@ from voice_transcriber.capture.stops import StopControl
 from voice_transcriber.config import load_settings
 from voice_transcriber.context import RunContext
 from voice_transcriber.pipeline import Plan
-from vt_testing.core import ListSink, run_cli, run_in_process, seed_plugin_index
+from vt_testing.core import ListSink, run_cli, run_in_process
 from vt_testing.desktop import empty_window, give_x_focus
-from vt_testing.pulse import RecordingProcess, heard_until_now, recorder_env, wav_seconds
+from vt_testing.pulse import RecordingProcess, heard_until_now, private_world, recorder_env, wav_seconds
 
 FIRST, SECOND = "Please send the report by Friday.", "The meeting moves to Monday."
 STOP = "Stop dictation."
@@ -61,18 +61,6 @@ def joined_speech(espeak_wav, folder: Path, *sentences: str) -> Path:
 def speech(espeak_wav, tmp_path):
     """``speech(text, ...)``: one WAV of the sentences with 1.5 s of silence between them."""
     return lambda *sentences: joined_speech(espeak_wav, tmp_path, *sentences)
-
-
-def private_world(root: Path, pulse, model: Path) -> dict[str, str]:
-    """The environment of a recorder in a world of its own under ``root`` (laid out as ``isolated_dirs``'s:
-    ``root/xdg_state_home`` …; the runtime dir ``root/runtime``): for a session of a module fixture, which
-    outlives the test that made it and shares the microphone with other sessions."""
-    env = {var: str(root / var.lower()) for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME",
-                                                     "XDG_DATA_HOME")}
-    for path in env.values():
-        Path(path).mkdir(parents=True)
-    seed_plugin_index(env["XDG_CACHE_HOME"])
-    return {**env, **recorder_env(pulse, model, root / "runtime")}
 
 
 def recordings_of(root: Path) -> Path:

@@ -91,6 +91,20 @@ def recorder_env(pulse: PulseServer, model: Path, runtime: Path) -> dict[str, st
             "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__BEAM_SIZE": "1"}
 
 
+def private_world(root: Path, pulse: PulseServer, model: Path) -> dict[str, str]:
+    """The environment of a recorder in a world of its own under ``root`` (laid out as ``isolated_dirs``'s:
+    ``root/xdg_state_home`` …; the runtime dir ``root/runtime``): for a recorder of a module fixture, which
+    outlives the test that made it and shares the microphone with other recorders."""
+    from vt_testing.core import seed_plugin_index
+
+    env = {var: str(root / var.lower()) for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME",
+                                                     "XDG_DATA_HOME")}
+    for path in env.values():
+        Path(path).mkdir(parents=True)
+    seed_plugin_index(env["XDG_CACHE_HOME"])
+    return {**env, **recorder_env(pulse, model, root / "runtime")}
+
+
 #: 10 ms of 16 kHz s16le silence: what a pipe source is fed every 10 ms when nothing else is.
 SILENCE_10MS = bytes(320)
 
