@@ -35,9 +35,10 @@ def add_entry(entry_id: str, text: str) -> None:
 
 
 def test_type_last_types_the_last_dictation_exactly(x_window, write_config):
-    # xtest maps the characters the keyboard lacks on spare keys and gives the map back unicodeDelayMs after the
-    # last one (the emoji, here): a Tk starved longer than the default 40 ms then drops it (seen once at load ~12,
-    # '… naïve ' without the 😀). As in test_typing_layouts.py: a loaded test machine gets a longer pause.
+    # xtest maps the characters the keyboard lacks on spare keys, waits unicodeDelayMs before typing them and
+    # gives the map back at least 0.25 s after the last one (the emoji, here; it was unicodeDelayMs, 40 ms, when
+    # a starved Tk dropped it once at load ~12: '… naïve ' without the 😀). As in test_typing_layouts.py: a loaded
+    # test machine gets a longer pause before the keys too.
     write_config({"output": {"typing": {"unicodeDelayMs": 150}}})
     add_entry("20261125-230000-aaaaaa", "older text")
     add_entry("20261125-230100-bbbbbb", TEXT)

@@ -186,6 +186,13 @@ class Ydotool(KeyTool):
                                                                             for state in (1, 0)]]
 
 
+#: The least time a borrowed key stays mapped after it was typed. X11 cannot tell when a window has read its
+#: keys, and a window using the core keyboard map looks a key up when it reads it: given back sooner, a key
+#: read late (a starved window) maps to nothing and its character is lost. A fixed pause lowers that risk,
+#: it cannot rule it out; it is paid once per run of missing characters, after they were typed.
+GIVE_BACK_AFTER = 0.25
+
+
 @dataclass
 class XTest(KeyTool):
     """Keys through XTEST on our own X connection; with ``target`` set, every burst is focus-guarded."""
@@ -243,7 +250,7 @@ class XTest(KeyTool):
                     time.sleep(self.key_delay_ms / 1000)
                     sent += 1
                 if borrowed:  # ...and to read the keys with it, before it changes again
-                    time.sleep(self.unicode_delay_ms / 1000)
+                    time.sleep(max(self.unicode_delay_ms / 1000, GIVE_BACK_AFTER))
                     x.give_back()
         except xkeys.XFocusMoved as moved:
             moved.sent = sent
