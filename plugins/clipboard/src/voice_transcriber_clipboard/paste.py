@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shlex
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
@@ -87,10 +87,11 @@ class Clipboard:
         self.session: Session = detect_session(config.session)
         self.tool: SelectionTool = selection_tool(config.tool, self.session)
 
-    def copy(self, text: str, where: list[str] | None = None) -> None:
-        """Put ``text`` on each selection (default: the configured ones) and check it is there."""
+    def copy(self, text: str, where: list[str] | None = None, env: Mapping[str, str] | None = None) -> None:
+        """Put ``text`` on each selection (default: the configured ones; the tool run with ``env``) and check
+        it is there."""
         for selection in where or selections(self.config.selection):
-            copy_verified(self.tool, text, selection, self.config.verify_timeout)
+            copy_verified(self.tool, text, selection, self.config.verify_timeout, env)
 
     def paste(self, text: str, keys: KeyTool | None = None, *, run_hooks: bool = True,
               guard: Guard | None = None, target: Target | None = None) -> PasteReport:
@@ -127,9 +128,7 @@ class Clipboard:
         signal = self._served_signal(text, sorted(where), guard.target) if self.config.restore else None
         try:
             if not isinstance(signal, XOwner):  # the X owner holds the selections already
-                env = signal.env() if isinstance(signal, WlServed) else None
-                for selection in sorted(where):
-                    copy_verified(self.tool, text, selection, self.config.verify_timeout, env)
+                self.copy(text, sorted(where), signal.env() if isinstance(signal, WlServed) else None)
             time.sleep(max(self.config.paste_delay, focus_settle(self.session)))  # GNOME: wl-copy borrowed the focus
             with around_keys(self.ctx) if run_hooks else nullcontext():
                 if signal is not None:
@@ -191,7 +190,7 @@ class Clipboard:
                 try:
                     if previous is not None and previous.mime == "text" and not isinstance(signal, XOwner):
                         # read back: the one line below if it did not take (on X11 the owner sees the tool take over)
-                        copy_verified(self.tool, previous.data.decode("utf-8"), selection, self.config.verify_timeout)
+                        self.copy(previous.data.decode("utf-8"), [selection])
                     elif previous is not None:
                         self.tool.restore(previous)
                     elif isinstance(signal, XOwner):  # our process leaves: a tool keeps the text on offer
