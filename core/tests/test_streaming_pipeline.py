@@ -461,17 +461,24 @@ class ClockWords(PhraseBackend):
         return self.transcribe_segment(audio, context)
 
 
+def spoken_for_four_seconds(ctx, backend) -> tuple[StreamingTranscription, SpokenPhrase]:
+    """With ``input.streamingCommitAtStop``: a session on ``backend`` that heard one phrase grow for 4 s, re-decoded
+    every second (0–1, 0–2: agree on w0, 1–3: w1, 2–4 s: w2)."""
+    ctx.settings.input.streaming_commit_at_stop = True
+    session = StreamingTranscription(backend, ctx)
+    spoken = SpokenPhrase(session)
+    for _ in range(4):
+        spoken.grow(1.0)
+    return session, spoken
+
+
 def test_at_the_stop_only_what_follows_the_agreed_words_of_the_last_phrase_is_transcribed(ctx):
     """``input.streamingCommitAtStop``: the phrase being spoken is re-decoded every second — once two
     re-decodes agree on its first words, only what follows them —, nothing is cut while recording;
     the phrase the stop ends is its agreed words (not decoded again) and a decode of the rest only.
     The agreements are kept as commits (``retry`` splits the same)."""
-    ctx.settings.input.streaming_commit_at_stop = True
     backend = ClockWords(ctx)
-    session = StreamingTranscription(backend, ctx)
-    spoken = SpokenPhrase(session)
-    for _ in range(4):  # re-decodes of 0–1, 0–2 (agree on w0), 1–3 (agree on w1), 2–4 s (w2)
-        spoken.grow(1.0)
+    session, spoken = spoken_for_four_seconds(ctx, backend)
     assert spoken.index == 0 and backend.decoded == [(0.0, 1.0), (0.0, 2.0), (1.0, 2.0), (2.0, 2.0)]
     assert ctx.partials[-1] == "w0, w1, w2, w3,"  # the live text: the agreed words and the latest re-decode after them
     backend.decoded.clear()
@@ -488,12 +495,8 @@ def test_at_the_stop_only_what_follows_the_agreed_words_of_the_last_phrase_is_tr
 def test_a_phrase_that_ends_at_a_pause_while_recording_is_transcribed_whole(ctx):
     """Agreements only matter at the stop: a phrase the speaker ended with a pause and went on after
     is transcribed whole, as without them, and no commit is kept."""
-    ctx.settings.input.streaming_commit_at_stop = True
     backend = ClockWords(ctx)
-    session = StreamingTranscription(backend, ctx)
-    spoken = SpokenPhrase(session)
-    for _ in range(4):
-        spoken.grow(1.0)
+    session, _ = spoken_for_four_seconds(ctx, backend)
     session.add(SpeechSegment(0, 0, phrase(0, 0, 4.5).samples))
     session.add(SpeechSegment(1, 5 * RATE, phrase(0, 0, 2.0).samples, final=True))
     transcript = session.result(whole())
@@ -504,12 +507,8 @@ def test_a_phrase_that_ends_at_a_pause_while_recording_is_transcribed_whole(ctx)
 def test_a_phrase_ended_at_a_pause_just_before_the_stop_and_not_transcribed_yet_is_split(ctx):
     """The speaker paused (the phrase ended) and stopped before its whole transcription was done: the
     rest after its agreed words, started as the phrase ended, gives the text instead."""
-    ctx.settings.input.streaming_commit_at_stop = True
     backend = ClockWords(ctx, held=4.0)
-    session = StreamingTranscription(backend, ctx)
-    spoken = SpokenPhrase(session)
-    for _ in range(4):
-        spoken.grow(1.0)
+    session, _ = spoken_for_four_seconds(ctx, backend)
     backend.gate.clear()  # the whole phrase's decode does not finish before the stop
     session.add(SpeechSegment(0, 0, phrase(0, 0, 4.5).samples))
     try:
@@ -548,12 +547,8 @@ def test_only_the_rest_after_the_agreed_words_is_decoded_as_the_rest_at_the_stop
     """A backend that decodes the rest left at the stop apart (the local backend's ``stopMarginSeconds``) gets
     ``stop_rest`` for that decode only — not for a re-decode of the phrase being spoken, nor for a phrase ended at a
     pause (a replay splits the same way: test_local_streaming.py's commit-at-the-stop test)."""
-    ctx.settings.input.streaming_commit_at_stop = True
     backend = RestApart(ctx)
-    session = StreamingTranscription(backend, ctx)
-    spoken = SpokenPhrase(session)
-    for _ in range(4):
-        spoken.grow(1.0)
+    session, _ = spoken_for_four_seconds(ctx, backend)
     session.add(SpeechSegment(0, 0, phrase(0, 0, 4.5).samples, final=True))
     assert session.result(whole()).text == "w0, w1, w2, w3,"
     assert [call for call in backend.continued if call[2]] == [(3.0, 1.5, True)]  # the rest, after the cut at 3.0 s
