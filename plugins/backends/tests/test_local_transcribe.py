@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from vt_testing.speech import JFK_TEXT, aac_copy, wer
 
-from voice_transcriber import Audio, AudioError, BackendError, RunContext, Transcript
+from voice_transcriber import Audio, AudioError, BackendError, ConfigError, RunContext, Transcript
 from voice_transcriber.config import load_settings
 from voice_transcriber_backends.local_backend import LocalBackend
 
@@ -172,11 +172,6 @@ def test_a_fraction_of_a_second_of_speech_does_not_fail(make_backend, jfk_path):
     assert len(transcript.text.split()) <= 3  # a word or nothing, never a hallucinated sentence
 
 
-def test_english_only_model_refuses_another_language_with_the_fix(make_backend, jfk_path):
-    with pytest.raises(BackendError, match=r"understands only English but language is 'fr' \(set transcription.local.model"):
-        make_backend(language="fr").transcribe(Audio.from_file(jfk_path))
-
-
 @pytest.fixture
 def model_copy(tiny_model_dir, tmp_path) -> Path:
     """The tiny.en weights under a new path (symlinks), so the backend loads them afresh."""
@@ -224,6 +219,24 @@ def test_configurations_that_differ_only_in_how_they_decode_share_the_load(make_
     assert second.loaded().whisper is first.loaded().whisper and count_loads == [str(model_copy)]
     own = make_backend(model=str(model_copy), cpuThreads=1)
     assert own.loaded().whisper is not first.loaded().whisper and count_loads == [str(model_copy)] * 2
+
+
+def test_english_only_model_refuses_another_language_before_any_load(make_backend, model_copy, count_loads, jfk_path):
+    """The model's vocabulary on disk tells it is English-only: French is refused with the core's config line
+    (exit 2) by prepare() and transcribe() alike, and neither loads the weights (a model loaded for English
+    stays the only copy)."""
+    english = make_backend(model=str(model_copy), language="en")
+    english.loaded()
+    french = make_backend(model=str(model_copy), language="fr")
+    for step in (french.prepare, lambda: french.transcribe(Audio.from_file(jfk_path))):
+        with pytest.raises(ConfigError) as refused:
+            step()
+        assert str(refused.value) == ("language: 'fr': backend 'local' knows only English (en); set "
+                                      "transcription.local.model to a multilingual model such as \"base\" or "
+                                      f"\"small\" (now {str(model_copy)!r}), or use a language it knows")
+        assert refused.value.exit_code == 2
+    make_backend(model=str(model_copy)).loaded()  # no language: the same model, the same copy
+    assert count_loads == [str(model_copy)]
 
 
 def test_corrupted_model_is_one_clear_error_and_a_fixed_one_loads(make_backend, model_copy, count_loads, jfk_path):

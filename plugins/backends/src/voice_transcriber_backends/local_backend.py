@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from voice_transcriber import Audio, Backend, BackendError, Check, Segment, Transcript, hookimpl
+from voice_transcriber import Audio, Backend, BackendError, Check, ConfigError, Segment, Transcript, hookimpl
 
 from . import local_head_start, local_models
 from .local_head_start import quiet_openmp
@@ -81,8 +81,10 @@ class LocalBackend(Backend):
         configurations that differ only in how they decode (beam size, hot words, VAD, windows, prompts)
         share it, e.g. a daemon whose reloaded config changed the beam size, or a benchmark of beam sizes."""
         config = self.config
+        self._refuse_unknown_language()
+        language = self.ctx.settings.language if config.model == local_models.AUTO else None  # picks the model
         key = (config.model, config.cache_dir, config.allow_download, config.device, config.compute_type,
-               config.cpu_threads, self.ctx.settings.language)
+               config.cpu_threads, language)
         loaded = shared_model(key, self._load)
         if config.vad_filter:
             _load_vad()  # cached by faster-whisper: a no-op after the first
@@ -101,6 +103,18 @@ class LocalBackend(Backend):
         if found is None:
             return whisper_languages(name)
         return whisper_languages(found.name, found.path)
+
+    def _refuse_unknown_language(self) -> None:
+        """A language the model cannot transcribe is refused before any load, as the core's config check
+        words it (exit 2): told from the model's name or its vocabulary on disk, it needs no model in
+        memory, and loading one only to refuse it cost seconds and a second copy of the weights."""
+        language = self.ctx.settings.language
+        known = self.languages()
+        if language is None or language in known:
+            return
+        problem = (f"knows only English (en); {self.language_fix()}" if set(known) == {"en"} else
+                   'does not know it; use a code it knows (ISO-639-1, e.g. "fr"), or "auto" to detect the language')
+        raise ConfigError(f"language: '{language}': backend '{self.name}' {problem}")
 
     def language_fix(self) -> str:
         return ('set transcription.local.model to a multilingual model such as "base" or "small" '
