@@ -35,10 +35,9 @@ def add_entry(entry_id: str, text: str) -> None:
 
 
 def test_type_last_types_the_last_dictation_exactly(x_window, write_config):
-    # xtest maps the characters the keyboard lacks on spare keys, waits unicodeDelayMs before typing them and
-    # gives the map back at least 0.25 s after the last one (the emoji, here; it was unicodeDelayMs, 40 ms, when
-    # a starved Tk dropped it once at load ~12: '… naïve ' without the 😀). As in test_typing_layouts.py: a loaded
-    # test machine gets a longer pause before the keys too.
+    # xtest maps the characters the keyboard lacks on spare keys and waits unicodeDelayMs before typing them; the
+    # keys stay mapped (a starved Tk once dropped the last one, the 😀, when the map was given back after 40 ms at
+    # load ~12). As in test_typing_layouts.py: a loaded test machine gets a longer pause before the keys.
     write_config({"output": {"typing": {"unicodeDelayMs": 150}}})
     add_entry("20261125-230000-aaaaaa", "older text")
     add_entry("20261125-230100-bbbbbb", TEXT)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import sys
+import time
 
 import pytest
 
@@ -70,36 +74,60 @@ def test_caps_lock_does_not_change_what_is_typed(x_window, run_sink):
         subprocess.run(["xdotool", "key", "Caps_Lock"], check=True, timeout=5)
 
 
-def test_xtest_maps_the_missing_characters_of_a_run_together(x_window, run_sink, monkeypatch):
+@pytest.fixture
+def fresh_keymap(x11):
+    """The X server's keymap loaded anew (``setxkbmap us``): no keycode borrowed by an earlier test."""
+    subprocess.run(["setxkbmap", "us"], env={**os.environ, "DISPLAY": x11.display}, check=True, timeout=10)
+
+
+def test_xtest_maps_the_missing_characters_of_a_run_together_and_keeps_them(fresh_keymap, x_window, run_sink,
+                                                                            monkeypatch):
     """xtest maps a spare key for each character the layout lacks: all of a run's at once, one pause after the
-    new map and one before giving it back (not two per character), and the map is left as it was."""
+    new map (not one per character). The keys stay mapped: the next run types the same characters with them,
+    without changing the map."""
     from voice_transcriber_clipboard.xkeys import XConnection
 
     synced: list[int] = []
     real_sync = XConnection.sync
-    monkeypatch.setattr(XConnection, "sync", lambda self: (synced.append(len(self._borrowed)), real_sync(self)))
+    monkeypatch.setattr(XConnection, "sync", lambda self: (synced.append(len(self.borrowed)), real_sync(self)))
     text = "ö é ñ Ö — 😀 ł, à"  # 7 keysyms to borrow (ö and Ö share a key), none in the US map
     run_sink(TypingSink, text, {"output.typing": FAST})
     assert x_window.wait_for(text) == text
     assert synced == [7], "one map change for the whole run"
-    assert "ö" not in x_window_keymap(), "the borrowed keys were given back"
+    assert set("öÖéñ—😀łà") <= set(x_window_keymap()), "the borrowed keys are still mapped"
+    run_sink(TypingSink, " à Ö", {"output.typing": FAST})
+    assert x_window.wait_for(text + " à Ö") == text + " à Ö"
+    assert synced == [7], "the next run found them in the map: no change"
 
 
-def test_xtest_types_more_missing_characters_than_spare_keys(x_window, run_sink, monkeypatch):
-    """With fewer spare keycodes than missing characters, the run is typed in parts, each mapped on its own."""
-    from voice_transcriber_clipboard.xkeys import XConnection
+def test_xtest_types_more_missing_characters_than_spare_keys(fresh_keymap, x_window, run_sink, monkeypatch):
+    """With fewer spare keycodes than missing characters, the run is typed in parts, each mapped on its own: a
+    keycode is mapped to another character only once its last key is REUSE_AFTER old."""
+    from voice_transcriber_clipboard import xkeys
 
-    real_places = XConnection.places.fget
+    real_places = xkeys.XConnection.places.fget
+    mapped: list[tuple[int, float]] = []
+    real_change = None
 
     def two_spares(self):
+        nonlocal real_change
         places = real_places(self)
         del self.spare[2:]
+        if real_change is None:
+            real_change = self.d.change_keyboard_mapping
+        self.d.change_keyboard_mapping = lambda code, rows: (mapped.append((code, time.monotonic())),
+                                                             real_change(code, rows))
         return places
 
-    monkeypatch.setattr(XConnection, "places", property(two_spares))
+    monkeypatch.setattr(xkeys.XConnection, "places", property(two_spares))
+    monkeypatch.setattr(xkeys, "REUSE_AFTER", 0.3)
     text = "Ölçü ñandú, żółw — 😀!"
     run_sink(TypingSink, text, {"output.typing": FAST})
     assert x_window.wait_for(text) == text
+    assert len({code for code, _ in mapped}) == 2 and len(mapped) == 10  # Öö ç ü ñ ú ż ó ł — 😀 on two keys
+    for key in {code for code, _ in mapped}:
+        times = [when for code, when in mapped if code == key]
+        assert all(later - earlier >= 0.3 for earlier, later in zip(times, times[1:])), times
 
 
 def x_window_keymap() -> str:
@@ -111,6 +139,25 @@ def x_window_keymap() -> str:
     try:
         first = x.display.info.min_keycode
         rows = x.get_keyboard_mapping(first, x.display.info.max_keycode - first + 1)
-        return "".join(XK.keysym_to_string(keysym) or "" for row in rows for keysym in row[:2] if keysym)
+        return "".join(chr(keysym & 0xFFFFFF) if keysym >> 24 == 1 else XK.keysym_to_string(keysym) or ""
+                       for row in rows for keysym in row[:2] if keysym)  # 0x01000000 + code point: Unicode
     finally:
         x.close()
+
+
+STARVED_TYPE = ("from voice_transcriber_clipboard.keys import key_tool; import sys; "
+                "key_tool('xtest', 'x11', key_delay_ms=5).type(sys.argv[1])")
+
+
+def test_xtest_types_a_borrowed_character_a_stopped_window_reads_late(fresh_keymap, x_window):
+    """A window that reads its keys only after the typing process has ended (stopped: SIGSTOP for 1.5 s, far
+    longer than any pause of the typist) still gets every character, the borrowed "à" and "€" last included:
+    the keys it reads then are looked up in a map that still holds them."""
+    text = "stopped: voilà 5 €"
+    os.kill(x_window.proc.pid, signal.SIGSTOP)
+    try:
+        subprocess.run([sys.executable, "-c", STARVED_TYPE, text], check=True, timeout=60)
+        time.sleep(1.5)
+    finally:
+        os.kill(x_window.proc.pid, signal.SIGCONT)
+    assert x_window.wait_for(text) == text

@@ -186,13 +186,6 @@ class Ydotool(KeyTool):
                                                                             for state in (1, 0)]]
 
 
-#: The least time a borrowed key stays mapped after it was typed. X11 cannot tell when a window has read its
-#: keys, and a window using the core keyboard map looks a key up when it reads it: given back sooner, a key
-#: read late (a starved window) maps to nothing and its character is lost. A fixed pause lowers that risk,
-#: it cannot rule it out; it is paid once per run of missing characters, after they were typed.
-GIVE_BACK_AFTER = 0.25
-
-
 @dataclass
 class XTest(KeyTool):
     """Keys through XTEST on our own X connection; with ``target`` set, every burst is focus-guarded."""
@@ -237,56 +230,58 @@ class XTest(KeyTool):
         caps = x.caps_lock()  # Caps Lock inverts the case of letter keys: press Shift the other way
         try:
             while sent < len(chars):
-                end, borrowed = self._borrow_ahead(chars, sent)
-                if borrowed:  # applications read the new map late: give them time before its keys
+                end, held, remapped = self._borrow_ahead(chars, sent)
+                if remapped:  # applications read the new map late: give them time before its keys
                     time.sleep(self.unicode_delay_ms / 1000)
-                for char in chars[sent:end]:
-                    keysym = xkeys.keysym_of(char)
-                    place = x.find(keysym) or borrowed[keysym]
-                    cased = len(char.lower()) == len(char.upper()) == 1 and char.lower() != char.upper()
-                    if caps and cased:
-                        place = (place[0], not place[1])
-                    self._burst(lambda place=place: x.tap(*place))
-                    time.sleep(self.key_delay_ms / 1000)
-                    sent += 1
-                if borrowed:  # ...and to read the keys with it, before it changes again
-                    time.sleep(max(self.unicode_delay_ms / 1000, GIVE_BACK_AFTER))
-                    x.give_back()
+                try:
+                    for char in chars[sent:end]:
+                        place = x.find(xkeys.keysym_of(char)) or (0, False)  # all mapped by _borrow_ahead
+                        cased = len(char.lower()) == len(char.upper()) == 1 and char.lower() != char.upper()
+                        if caps and cased:
+                            place = (place[0], not place[1])
+                        self._burst(lambda place=place: x.tap(*place))
+                        time.sleep(self.key_delay_ms / 1000)
+                        sent += 1
+                finally:
+                    if held:
+                        x.typed(held)  # when, for their reuse
         except xkeys.XFocusMoved as moved:
             moved.sent = sent
             raise
-        finally:
-            x.give_back()
         return ToolResult("", "")
 
-    def _borrow_ahead(self, chars: str, start: int) -> tuple[int, dict[int, tuple[int, bool]]]:
+    def _borrow_ahead(self, chars: str, start: int) -> tuple[int, set[int], bool]:
         """Map spare keycodes to the characters from ``start`` on that the keyboard map lacks, as many
-        different ones as there are spare keycodes; return where that run of text ends and where each
-        borrowed keysym is. A letter's keycode gets both its cases (Caps Lock works on it as on any letter)."""
+        different ones as there are spare keycodes (those already borrowed for them included); return where
+        that run of text ends, the borrowed keycodes it types with, and whether the map changed. A letter's
+        keycode gets both its cases (Caps Lock works on it as on any letter)."""
         from . import xkeys
 
         x = self.x
         room = x.spare_count()
         wanted: dict[int, tuple[int, int] | None] = {}  # keycode's keysyms: a letter's pair, else one keysym
+        held: set[int] = set()  # borrowed keycodes the run types with: not to be remapped before it is typed
         end = start
         while end < len(chars):
             char = chars[end]
             keysym = xkeys.keysym_of(char)
-            if x.find(keysym) is None and not any(keysym == k or (pair and keysym in pair)
-                                                  for k, pair in wanted.items()):
-                if len(wanted) == room:
+            place = x.find(keysym)
+            if place is not None and x.is_borrowed(place[0]) and place[0] not in held:
+                if len(wanted) + len(held) == room:
+                    break
+                held.add(place[0])
+            elif place is None and not any(keysym == k or (pair and keysym in pair) for k, pair in wanted.items()):
+                if len(wanted) + len(held) == room:
                     break
                 cased = len(char.lower()) == len(char.upper()) == 1 and char.lower() != char.upper()
                 wanted[keysym] = (xkeys.keysym_of(char.lower()), xkeys.keysym_of(char.upper())) if cased else None
             end += 1
-        borrowed: dict[int, tuple[int, bool]] = {}
         for keysym, pair in wanted.items():
-            code, _ = x.borrow(keysym, pair)
-            for each in (pair or (keysym,)):
-                borrowed[each] = (code, pair is not None and each == pair[1] and pair[0] != pair[1])
-        if borrowed:
+            code, _ = x.borrow(keysym, pair, keep=held)
+            held.add(code)
+        if wanted:
             x.sync()
-        return end, borrowed
+        return end, held, bool(wanted)
 
     def press(self, chord: str) -> ToolResult:
         from . import xkeys

@@ -8,11 +8,18 @@ the pause between characters (``keyDelayMs``) is taken outside it.
 
 A character is typed with the key that produces it in the current keyboard map (plain or
 with Shift), so the user's layout applies (AZERTY, QWERTZ…). A character the map lacks
-(accents of another layout, symbols, emoji) is typed by mapping a spare keycode to its
-keysym for a moment, as xdotool does; applications read the new map asynchronously, so the
-keys wait ``unicodeDelayMs`` after the map changes and before it is given back. The characters
-of a run that the map lacks are mapped together (one spare keycode each, as many as there are),
-so the run waits twice, not twice per character.
+(accents of another layout, symbols, emoji) is typed on a spare keycode (one no key of the
+keyboard sends) mapped to its keysym; applications read the new map asynchronously, so the keys
+wait ``unicodeDelayMs`` after the map changes. The characters of a run that the map lacks are
+mapped together (one spare keycode each, as many as there are).
+
+A borrowed keycode is not given back after the run, as xdotool does: X11 cannot tell when a
+window has read its keys, and a window looks a key up in the keyboard map as it reads it, so a
+window starved until after the give-back read the key as nothing (a Tk window at load ~20 lost
+the last "à"). It stays mapped, recorded on the root window (:data:`BORROWED_PROPERTY`), and
+later runs and later processes type that character with it as with any key. A borrowed keycode
+is mapped to another character only when every spare keycode is taken, and only once its last
+key is :data:`REUSE_AFTER` old. A new keyboard layout (``setxkbmap``) clears them all.
 """
 
 from __future__ import annotations
@@ -30,6 +37,16 @@ MODIFIER_KEYSYMS = {"ctrl": "Control_L", "shift": "Shift_L", "alt": "Alt_L", "su
 HELD_MODIFIERS = ("Control_L", "Control_R", "Shift_L", "Shift_R", "Alt_L", "Alt_R", "Super_L", "Super_R",
                   "Meta_L", "Meta_R", "ISO_Level3_Shift")
 SPECIAL = {"\n": "Return", "\t": "Tab", "\b": "BackSpace"}
+#: Root window property recording the spare keycodes borrowed (by any voice-transcriber process) and still
+#: mapped: four CARDINALs each, the keycode, its keysyms without and with Shift, and when its last key was
+#: typed (Unix seconds). An entry whose keycode no longer holds those keysyms (a new layout) is ignored.
+BORROWED_PROPERTY = "_VOICE_TRANSCRIBER_BORROWED_KEYS"
+#: Seconds after its last key before a borrowed keycode may be mapped to another character (all spare
+#: keycodes taken): a window reading the earlier key after the change would type the new character.
+REUSE_AFTER = 5.0
+#: Without any spare keycode, the last keycode is lent and its own keysyms put back this long after the
+#: run: the old way, with its risk (a window starved longer reads the key as the lent key's character).
+GIVE_BACK_AFTER = 0.25
 
 
 def keysym_of(char: str) -> int:
@@ -55,11 +72,11 @@ class XConnection:
 
     def __init__(self) -> None:
         try:
-            from Xlib import X, XK, display, error
+            from Xlib import X, XK, Xatom, display, error
             from Xlib.ext import xtest
         except ImportError:
             raise SinkError("python-xlib is missing (reinstall voice-transcriber)") from None
-        self.X, self.XK, self.xtest = X, XK, xtest
+        self.X, self.XK, self.Xatom, self.xtest = X, XK, Xatom, xtest
         try:
             self.d = display.Display()
         except (error.DisplayError, error.ConnectionClosedError, OSError) as exc:
@@ -68,7 +85,10 @@ class XConnection:
             raise SinkError("the X server lacks the XTEST extension")
         self.root = self.d.screen().root
         self._atoms: dict[str, int] = {}
-        self._borrowed: list[int] = []
+        #: Borrowed keycodes → [keysym, keysym with Shift, when its last key was typed (Unix seconds)].
+        self.borrowed: dict[int, list[float]] = {}
+        #: A keycode in use lent for want of a spare one → its own keysyms, put back after the run.
+        self._lent: dict[int, list[int]] = {}
         self._places: dict[int, tuple[int, bool]] | None = None
         self.spare: list[int] = []
 
@@ -184,8 +204,9 @@ class XConnection:
         if self._places is None:
             info = self.d.display.info
             first, count = info.min_keycode, info.max_keycode - info.min_keycode + 1
+            rows = self.d.get_keyboard_mapping(first, count)
             places: dict[int, tuple[int, bool]] = {}
-            for offset, row in enumerate(self.d.get_keyboard_mapping(first, count)):
+            for offset, row in enumerate(rows):
                 code = first + offset
                 if not any(row):
                     self.spare.append(code)
@@ -193,8 +214,15 @@ class XConnection:
                 for level, keysym in enumerate(row[:2]):
                     if keysym and keysym not in places:
                         places[keysym] = (code, level == 1)
-            if not self.spare:  # every keycode is used: borrow the last one
+            recorded = self._window_prop(self.root, BORROWED_PROPERTY)
+            for code, plain, shifted, typed in zip(*[iter(recorded)] * 4):
+                if first <= code < first + count and list(rows[code - first][:2]) == [plain, shifted]:
+                    self.borrowed[code] = [plain, shifted, typed]  # still ours: reused as it is, or remapped
+                    self.spare.append(code)
+            if not self.spare:  # every keycode is used: lend the last one (its own characters are missing meanwhile)
                 self.spare.append(first + count - 1)
+                self._lent[first + count - 1] = list(rows[-1])
+                places = {keysym: place for keysym, place in places.items() if place[0] != first + count - 1}
             self._places = places
             self.shift = self.code_of("Shift_L")
         return self._places
@@ -216,27 +244,52 @@ class XConnection:
         self.places  # noqa: B018 - finds the spare keycodes
         return len(self.spare)
 
-    def borrow(self, keysym: int, pair: tuple[int, int] | None = None) -> tuple[int, bool]:
-        """Map a spare keycode to ``keysym`` (both levels; a letter: its lower and upper case, ``pair``,
-        so Caps Lock works on it as on any letter key) and return where it is. Not synced: a run's
-        keysyms are mapped together, then :meth:`sync`."""
-        self.places  # noqa: B018 - finds the spare keycodes
-        code = self.spare[len(self._borrowed) % len(self.spare)]
-        self.d.change_keyboard_mapping(code, [pair or (keysym, keysym)])
-        self._borrowed.append(code)
-        return code, pair is not None and keysym == pair[1] and pair[0] != pair[1]
+    def is_borrowed(self, code: int) -> bool:
+        return code in self.borrowed or code in self._lent
+
+    def borrow(self, keysym: int, pair: tuple[int, int] | None, keep: set[int]) -> tuple[int, bool]:
+        """Map a spare keycode, none of ``keep`` (the keycodes the text typed next needs as they are), to
+        ``keysym`` (both levels; a letter: its lower and upper case, ``pair``, so Caps Lock works on it as on
+        any letter key) and return where it is. An empty keycode first; else the borrowed keycode whose last
+        key is oldest, once that is :data:`REUSE_AFTER` old. Not synced: a run's keysyms are mapped together,
+        then :meth:`sync`."""
+        plain, shifted = pair or (keysym, keysym)
+        free = [code for code in self.spare if code not in keep]
+        code = next((c for c in free if c not in self.borrowed), None)
+        if code is None:
+            code = min(free, key=lambda c: self.borrowed[c][2])
+            time.sleep(max(0.0, self.borrowed[code][2] + REUSE_AFTER - time.time()))
+        old = self.borrowed.get(code)
+        for stale in (old[:2] if old else []):
+            if self.places.get(int(stale), (0,))[0] == code:
+                del self.places[int(stale)]
+        self.d.change_keyboard_mapping(code, [(plain, shifted)])
+        if code not in self._lent:
+            self.borrowed[code] = [plain, shifted, time.time()]
+        self.places.setdefault(plain, (code, False))
+        self.places.setdefault(shifted, (code, True))
+        return code, keysym == shifted != plain
 
     def sync(self) -> None:
         self.d.sync()
 
-    def give_back(self) -> None:
-        """Clear the borrowed keycodes (after a pause: applications read the map late)."""
-        if not self._borrowed:
-            return
-        for code in set(self._borrowed):
-            self.d.change_keyboard_mapping(code, [(0, 0)])
+    def typed(self, codes: set[int]) -> None:
+        """The borrowed ``codes`` were just typed with: record when, on the root window (later runs, later
+        processes), and give back a lent keycode (after :data:`GIVE_BACK_AFTER`)."""
+        now = time.time()
+        for code in codes & self.borrowed.keys():
+            self.borrowed[code][2] = now
+        record = [int(value) for code, (plain, shifted, when) in sorted(self.borrowed.items())
+                  for value in (code, plain, shifted, when)]
+        self.root.change_property(self.atom(BORROWED_PROPERTY), self.Xatom.CARDINAL, 32, record)
+        if codes & self._lent.keys():
+            time.sleep(GIVE_BACK_AFTER)
+            for code in codes & self._lent.keys():
+                self.d.change_keyboard_mapping(code, [self._lent[code]])
+            self._places = None  # read again: the lent keycode is itself again
+            self.spare.clear()
+            self.borrowed.clear()
         self.d.sync()
-        self._borrowed.clear()
 
     # --- keys ------------------------------------------------------------------------------
 

@@ -43,10 +43,10 @@ class TypingConfig(DesktopConfig):
                             "xdotool, virtual-keyboard, wtype, portal or ydotool.")
     key_delay_ms: int = Field(12, ge=0, description="Pause between typed characters (ms); raise it if characters get lost.")
     unicode_delay_ms: int = Field(
-        40, ge=0, description="Characters missing from the X keyboard map (typed on a spare key mapped for a "
-                              "moment): xtest waits this long (ms) after mapping the spare keys of a run of them "
-                              "and before giving them back; xdotool pauses this long between non-ASCII "
-                              "characters. Below ~25 ms applications drop some of them.")
+        40, ge=0, description="Characters missing from the X keyboard map (typed on a spare key mapped to them): "
+                              "xtest waits this long (ms) after mapping the spare keys of a run of them; xdotool "
+                              "pauses this long between non-ASCII characters. Below ~25 ms applications drop some "
+                              "of them.")
     start_delay: float = Field(
         0.15, ge=0, description="Seconds to wait before typing, so the hotkey's keys are released first.")
     chunk_size: int = Field(200, ge=1, description="Characters per typing command; long text is sent in chunks.")
