@@ -270,3 +270,28 @@ def test_a_recorder_the_fast_path_starts_gets_the_arguments_the_command_line_giv
                         lambda args: spawned.append(list(args)) or control.Recorder(1, None, 0, "log"))
     cli(*argv)
     assert spawned == [hotkey.parse(argv).recorder_argv()]
+
+
+def test_recorder_debug_makes_the_recorder_debug_and_leaves_the_hotkey_commands_fast(runtime, monkeypatch):
+    """``VOICE_TRANSCRIBER_RECORDER_DEBUG``: the recorder the fast path starts runs with ``--debug`` (its log gets
+    the timeline a hotkey test prints when it fails), the command itself stays on the fast path, and the
+    variable is no config key."""
+    from voice_transcriber import hotkey, hotkey_state
+    from voice_transcriber.config import env_overrides
+
+    monkeypatch.setenv("VOICE_TRANSCRIBER_RECORDER_DEBUG", "1")
+    monkeypatch.delenv("VOICE_TRANSCRIBER_DEBUG", raising=False)
+    started: list[dict[str, str]] = []
+
+    class Spawned:
+        pid = os.getpid()
+
+        def __init__(self, argv, **options):
+            started.append(options["env"])
+
+    monkeypatch.setattr(subprocess, "Popen", Spawned)
+    with pytest.raises(SystemExit) as answered:  # the fast path answered (click would have returned here)
+        hotkey.run(["toggle"])
+    assert answered.value.code == 0
+    assert [(env.get("VOICE_TRANSCRIBER_DEBUG"), env.get(hotkey_state.BACKGROUND_ENV)) for env in started] == [("1", "1")]
+    assert "recorder_debug" not in env_overrides(os.environ)

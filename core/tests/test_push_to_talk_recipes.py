@@ -215,8 +215,20 @@ def test_hyprland_push_to_talk_recipe(ptt_world):
     assert len(list_recordings()) == 4, "every hold made exactly one recording"
 
 
-def test_kde_toggle_recipe_with_the_key_held(ptt_world):
+def recorder_log_tail(lines: int = 40) -> str:
+    """The end of the background recorders' log (``recorder.log``, with their ``--debug`` lines when
+    ``VOICE_TRANSCRIBER_RECORDER_DEBUG`` is set): what a failed cycle's recorders did, and when."""
+    from voice_transcriber.hotkey_state import log_path
+
+    try:
+        return "".join(Path(log_path()).read_text(errors="replace").splitlines(keepends=True)[-lines:])
+    except OSError as exc:
+        return f"(no recorder log: {exc})"
+
+
+def test_kde_toggle_recipe_with_the_key_held(ptt_world, monkeypatch):
     runtime, toggle = ptt_world, kde_toggle()
+    monkeypatch.setenv("VOICE_TRANSCRIBER_RECORDER_DEBUG", "1")  # the recorders' timeline, for a failure's message
     assert f"--repeat-guard {GUARD:g}" in toggle, toggle
     repeats: list[int] = []
     gaps: list[float] = []  # each hold's widest time between two runs of the command (the guard's clock)
@@ -230,7 +242,8 @@ def test_kde_toggle_recipe_with_the_key_held(ptt_world):
     assert min(repeats) > 1, "the key was held past Plasma's repeat delay: the command ran again"
     assert (missed, strays) == (0, 0), f"of {CYCLES} held start presses {missed} left nothing recording; " \
                                        f"of {CYCLES} held stop presses {strays} left one running " \
-                                       f"(runs per hold {repeats}, widest gaps {gaps} s)"
+                                       f"(runs per hold {repeats}, widest gaps {gaps} s); the recorders' log " \
+                                       f"ends:\n{recorder_log_tail()}"
     wait_until(lambda: all_recorded(runtime), 60, "the last recording to end")
     assert len(list_recordings()) == CYCLES + retried, "one recording per start/stop pair"
 

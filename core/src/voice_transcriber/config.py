@@ -24,7 +24,8 @@ from .redact import add_secret, is_secret_key
 
 ENV_PREFIX = "VOICE_TRANSCRIBER_"
 #: VOICE_TRANSCRIBER_* variables that are not config keys.
-RESERVED_ENV = {"CONFIG", "PLUGINS", "LOAD_PLUGINS", "DISABLE_PLUGINS", "TRACE_PLUGINS", "DEBUG", "BACKGROUND"}
+RESERVED_ENV = {"CONFIG", "PLUGINS", "LOAD_PLUGINS", "DISABLE_PLUGINS", "TRACE_PLUGINS", "DEBUG", "BACKGROUND",
+                "RECORDER_DEBUG"}
 M = TypeVar("M", bound=BaseModel)
 #: A config file is a few KiB; anything far bigger is the wrong file (and must not be read whole).
 MAX_CONFIG_BYTES = 1024 * 1024

@@ -238,6 +238,8 @@ def repeated_toggle_message(gap: float, guard: float) -> str:
 
 #: Set in a background recorder's environment (a reserved name, not a config key).
 BACKGROUND_ENV = "VOICE_TRANSCRIBER_BACKGROUND"
+#: Set by the user (or a test): background recorders run with ``--debug``, the hotkey commands as they are.
+RECORDER_DEBUG_ENV = "VOICE_TRANSCRIBER_RECORDER_DEBUG"
 LOG_ROTATE_BYTES = 1 << 20
 
 
@@ -276,11 +278,17 @@ def spawn_recorder(argv: list[str], log: int) -> int:
     try:
         process = subprocess.Popen([sys.executable, "-m", "voice_transcriber", *argv], stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=log, start_new_session=True, close_fds=True,
-                                   env={**os.environ, BACKGROUND_ENV: "1"})
+                                   env={**os.environ, BACKGROUND_ENV: "1", **_recorder_debug()})
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
     process.returncode = 0  # never waited for: the recorder outlives the command by design
     return process.pid
+
+
+def _recorder_debug() -> dict[str, str]:
+    """``VOICE_TRANSCRIBER_RECORDER_DEBUG`` set: the recorder runs as with ``--debug`` (its log gets the
+    timeline), while the hotkey commands keep their fast path (``--debug`` would send them through click)."""
+    return {"VOICE_TRANSCRIBER_DEBUG": "1"} if os.environ.get(RECORDER_DEBUG_ENV) else {}
 
 
 def recording_started(pid: int, log: str) -> str:
