@@ -108,6 +108,10 @@ class World:
         if self.recorder_kind == "live":
             self.process = subprocess.Popen(["sleep", "120"])
             self.process.send_signal(signal.SIGSTOP)  # stopped: a signal sent to it stays pending, for the test to read
+            stopped = Path(f"/proc/{self.process.pid}/stat")  # ...once the stop itself is no longer pending (load)
+            deadline = time.monotonic() + 10
+            while stopped.read_text().rpartition(")")[2].split()[0] != "T" and time.monotonic() < deadline:
+                time.sleep(0.001)
             control.register(control.Recorder(self.process.pid, control.start_ticks(self.process.pid),
                                               time.mktime((2026, 12, 6, 7, 30, 15, 0, 0, -1)), "/tmp/log"))
         elif self.recorder_kind == "dead":

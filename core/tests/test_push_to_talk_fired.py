@@ -6,7 +6,9 @@ import os
 import subprocess
 import sys
 
-from voice_transcriber import control
+import pytest
+
+from voice_transcriber import control, hotkey_state
 
 REPORT = "import os; from voice_transcriber import control; print(control.fired_ticks(os.getpid()), " \
          "control.start_ticks(os.getpid()), control.start_ticks(os.getppid()))"
@@ -47,3 +49,35 @@ def test_a_held_toggle_key_counts_as_one_press_under_the_repeat_guard(tmp_path, 
         assert control.repeated_toggle(last + tick, 0.8) is None, "a new press a second after the release acts"
         assert control.repeated_toggle(last + tick + 1, 0) is None, "no guard: every toggle acts"
         assert control.repeated_toggle(None, 0.8) is None, "unknown firing time: acts"
+
+
+def test_a_held_toggles_repeats_reaching_the_lock_out_of_order_stay_one_press():
+    """A KDE hold on a busy machine: the press (fired at 0) was handled; its repeats fired at 0.60 s, 0.81 s and
+    0.92 s, and the last one reaches the lock first. 0.92 s after the press alone it would be a new press (it
+    started a recording again at load ~20); the repeats fired before it, still running, make it a repeat."""
+    tick = os.sysconf("SC_CLK_TCK")
+    handled = {"fired": 1000, "boot": hotkey_state.boot_id(), "at": 0.0}
+    last = 1000 + round(0.92 * tick)
+    assert hotkey_state.toggle_repeat(last, 0.8, handled)[0] is None, "the press alone: a new press (the fault)"
+    gap, record = hotkey_state.toggle_repeat(last, 0.8, handled, (1000 + round(0.6 * tick), 1000 + round(0.81 * tick)))
+    assert gap == pytest.approx(0.11, abs=1 / tick) and record["fired"] == last
+    later = 1000 + round(0.81 * tick) + round(0.85 * tick)  # still running, fired after this one: not before it
+    assert hotkey_state.toggle_repeat(last, 0.8, handled, (later,))[0] is None
+
+
+def test_toggles_in_flight_are_this_users_guarded_toggles_of_this_runtime_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
+    ours = subprocess.Popen([*sleeper, "/usr/bin/voice-transcriber", "toggle", "--repeat-guard", "0.8"])
+    unguarded = subprocess.Popen([*sleeper, "voice-transcriber", "toggle"])
+    elsewhere = subprocess.Popen([*sleeper, "voice-transcriber", "toggle", "--repeat-guard=0.8"],
+                                 env={**os.environ, "XDG_RUNTIME_DIR": str(tmp_path / "other")})
+    try:
+        ticks = hotkey_state.start_ticks(ours.pid)
+        assert ticks is not None
+        found = hotkey_state.toggles_in_flight(os.getpid())
+        assert found == ((ticks,) if ours.pid < os.getpid() else (ticks + 1,)), found  # a tie: the lower PID first
+    finally:
+        for proc in (ours, unguarded, elsewhere):
+            proc.kill()
+            proc.wait()

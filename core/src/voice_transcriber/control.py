@@ -62,14 +62,16 @@ def stale_start(fired: int | None) -> bool:
     return fired is not None and hotkey_state.stale_start(fired, read_json(runtime_dir() / "last-stop.json"))
 
 
-def repeated_toggle(fired: int | None, guard: float) -> float | None:
+def repeated_toggle(fired: int | None, guard: float, own: int | None = None) -> float | None:
     """For a ``toggle --repeat-guard GUARD`` fired at ``fired`` ticks (hold the lock): the seconds
     since the previous guarded toggle was fired when that is less than ``guard`` (a held key's
-    autorepeat), else None; see :func:`.hotkey_state.toggle_repeat`."""
+    autorepeat), else None; see :func:`.hotkey_state.toggle_repeat`. ``own``: the PID of the toggle
+    process asking (the command line's), whose fellow toggles still running count too."""
     if fired is None or guard <= 0:
         return None
     path = runtime_dir() / "last-toggle.json"
-    gap, record = hotkey_state.toggle_repeat(fired, guard, read_json(path))
+    earlier = hotkey_state.toggles_in_flight(own) if own is not None else ()
+    gap, record = hotkey_state.toggle_repeat(fired, guard, read_json(path), earlier)
     if record is not None:
         write_json_atomic(path, record)
     return gap

@@ -53,6 +53,7 @@ from .hotkey_state import (
     start_ticks,
     stop_record,
     toggle_repeat,
+    toggles_in_flight,
     write_json_atomic,
 )
 from .option_names import (
@@ -217,7 +218,8 @@ def decide(parsed: Parsed, folder: str, fired: int | None) -> tuple[int, str, st
         return 1, "", f"voice-transcriber: error: {already_recording(*recorder)}"
     if command == "toggle":
         last_toggle = folder + "/last-toggle.json"
-        gap, record = toggle_repeat(fired, parsed.guard, read_json(last_toggle))
+        earlier = toggles_in_flight(os.getpid()) if parsed.guard > 0 and fired is not None else ()
+        gap, record = toggle_repeat(fired, parsed.guard, read_json(last_toggle), earlier)
         outcome = start_recorder(parsed, folder) if gap is None and recorder is None else None
         if gap is None and recorder is None and outcome is None:
             return None  # nothing written: the command line decides again

@@ -210,23 +210,59 @@ STALE_START = ("start ignored: it was fired before the last stop — the same ke
                "autorepeat (press the key again to record)")
 
 
-def toggle_repeat(fired: int | None, guard: float, last_toggle: dict | None) -> tuple[float | None, dict | None]:
+def toggle_repeat(fired: int | None, guard: float, last_toggle: dict | None,
+                  earlier: tuple[int, ...] = ()) -> tuple[float | None, dict | None]:
     """For a ``toggle --repeat-guard GUARD`` fired at ``fired`` ticks, given ``last-toggle.json``: the
     seconds since the previous guarded toggle was fired when that is less than ``guard`` — the key is
     held and its autorepeat runs the command again (GNOME and KDE shortcuts, i3/sway ``bindsym``) —
     else None; and the new ``last-toggle.json`` (None: nothing to write). Every guarded toggle, acted
     on or not, extends the chain: a held key's repeats follow each other closely, so the whole hold
-    counts as one press."""
+    counts as one press.
+
+    ``earlier``: when the guarded toggles still running were fired (:func:`toggles_in_flight`), those fired
+    before this one included. On a busy machine a hold's repeats reach the lock out of order: after the press,
+    its third repeat (0.9 s after the press) may come before the first two, and measured from the press alone
+    it would be a new press (a KDE hold at load ~20 started a recording again). The previous toggle is the
+    latest one fired before this one, handled or not."""
     if fired is None or guard <= 0:
         return None, None
     boot = boot_id()
     previous = last_toggle.get("fired") if last_toggle and last_toggle.get("boot") == boot else None
     previous = previous if type(previous) is int else None
     record = {"fired": max(fired, previous if previous is not None else fired), "boot": boot, "at": time.time()}
+    before = [ticks for ticks in earlier if ticks <= fired]
+    previous = max([*before, *([previous] if previous is not None else [])], default=None)
     if previous is None:
         return None, record
     gap = (fired - previous) / os.sysconf("SC_CLK_TCK")
     return (max(gap, 0.0) if gap < guard else None), record
+
+
+def toggles_in_flight(own: int) -> tuple[int, ...]:
+    """When this user's other ``toggle --repeat-guard`` commands still running (for the same runtime
+    directory) were fired, in kernel ticks (:func:`fired_ticks`). Of two fired in the same tick, the one
+    with the lower PID counts as the earlier: for the other, fired at the same tick is fired before it;
+    for it, the other is not (so one of them acts)."""
+    uid, runtime = os.getuid(), os.environ.get("XDG_RUNTIME_DIR", "").encode()
+    found: list[int] = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == own:
+            continue
+        try:
+            if os.stat(f"/proc/{name}").st_uid != uid:
+                continue
+            argv = _read_bytes(f"/proc/{name}/cmdline").split(b"\0")
+            if b"toggle" not in argv or not any(part.startswith(b"--repeat-guard") for part in argv) or \
+                    not any(part.endswith((b"voice-transcriber", b"voice_transcriber")) for part in argv):
+                continue
+            if b"XDG_RUNTIME_DIR=" + runtime not in _read_bytes(f"/proc/{name}/environ").split(b"\0"):
+                continue
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        ticks = fired_ticks(int(name))
+        if ticks is not None:
+            found.append(ticks if int(name) < own else ticks + 1)  # the same tick: the lower PID first
+    return tuple(found)
 
 
 def repeated_toggle_message(gap: float, guard: float) -> str:

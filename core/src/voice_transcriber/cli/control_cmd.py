@@ -164,7 +164,7 @@ def toggle(ctx: click.Context, wait: bool, repeat_guard: float, **_: Any) -> Non
     repeated: list[float] = []
 
     def act(current: Recorder | None) -> Recorder | None:
-        gap = control.repeated_toggle(fired, repeat_guard)
+        gap = control.repeated_toggle(fired, repeat_guard, os.getpid())
         if gap is not None:
             repeated.append(gap)
             return None
