@@ -94,6 +94,15 @@ def pending(pid: int) -> list[str]:
     return [signal.Signals(number).name for number in range(1, 65) if mask >> (number - 1) & 1]
 
 
+def stop_it(process: subprocess.Popen) -> None:
+    """SIGSTOP ``process`` and wait until it is stopped (on a loaded machine the SIGSTOP itself stays pending a
+    moment): a signal sent to it then stays pending, for the test to read."""
+    process.send_signal(signal.SIGSTOP)
+    stat, deadline = Path(f"/proc/{process.pid}/stat"), time.monotonic() + 10
+    while stat.read_text().rpartition(")")[2].split()[0] != "T" and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
 class World:
     """A runtime folder in a given state, rebuilt before each of the two runs."""
 
@@ -107,11 +116,7 @@ class World:
             (self.runtime / name).unlink(missing_ok=True)
         if self.recorder_kind == "live":
             self.process = subprocess.Popen(["sleep", "120"])
-            self.process.send_signal(signal.SIGSTOP)  # stopped: a signal sent to it stays pending, for the test to read
-            stopped = Path(f"/proc/{self.process.pid}/stat")  # ...once the stop itself is no longer pending (load)
-            deadline = time.monotonic() + 10
-            while stopped.read_text().rpartition(")")[2].split()[0] != "T" and time.monotonic() < deadline:
-                time.sleep(0.001)
+            stop_it(self.process)
             control.register(control.Recorder(self.process.pid, control.start_ticks(self.process.pid),
                                               time.mktime((2026, 12, 6, 7, 30, 15, 0, 0, -1)), "/tmp/log"))
         elif self.recorder_kind == "dead":
@@ -299,3 +304,44 @@ def test_recorder_debug_makes_the_recorder_debug_and_leaves_the_hotkey_commands_
     assert answered.value.code == 0
     assert [(env.get("VOICE_TRANSCRIBER_DEBUG"), env.get(hotkey_state.BACKGROUND_ENV)) for env in started] == [("1", "1")]
     assert "recorder_debug" not in env_overrides(os.environ)
+
+
+def test_a_repeat_reaching_the_lock_before_an_earlier_one_is_still_a_repeat(runtime):
+    """Two runs of a held toggle key, fired 0.3 s apart, the press 6 s before the second (as handled: the chain
+    it started): the second reaches the lock first. Six seconds after the press alone, over the 5 s guard, it
+    would stop the recording; the first, fired before it and still running, makes it a repeat, and the
+    recorder gets no signal from either."""
+    from voice_transcriber import hotkey_state
+
+    recorder = subprocess.Popen(["sleep", "120"])
+    stop_it(recorder)
+    toggle = [str(Path(sys.executable).with_name("voice-transcriber")), "toggle", "--repeat-guard", "5"]
+    held = hotkey_state.lock(str(runtime / "control.lock"))
+    assert held is not None
+    first = second = None
+    try:
+        control.register(control.Recorder(recorder.pid, control.start_ticks(recorder.pid), time.time(), "/tmp/log"))
+        first = subprocess.Popen(toggle, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.3)
+        second = subprocess.Popen(toggle, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first.send_signal(signal.SIGSTOP)  # behind: the second takes the lock first
+        fired = [control.start_ticks(first.pid), control.start_ticks(second.pid)]
+        assert None not in fired and 0 < fired[1] - fired[0] < 4 * os.sysconf("SC_CLK_TCK"), fired
+        control.write_json_atomic(runtime / "last-toggle.json",
+                                  {"fired": fired[1] - 6 * os.sysconf("SC_CLK_TCK"), "boot": boot_id(), "at": 0})
+        os.close(held)
+        held = None
+        out, err = second.communicate(timeout=60)
+        assert re.fullmatch(r"voice-transcriber: toggle ignored: fired 0\.\d\d s after the previous one .*\n", err), \
+            (out, err)
+        first.send_signal(signal.SIGCONT)
+        out, err = first.communicate(timeout=60)
+        assert "toggle ignored: fired 0.00 s after the previous one" in err, (out, err)
+        assert pending(recorder.pid) == [] and (runtime / "recorder.json").exists()
+    finally:
+        if held is not None:
+            os.close(held)
+        for proc in (first, second, recorder):
+            if proc is not None:
+                proc.kill()
+                proc.wait()
