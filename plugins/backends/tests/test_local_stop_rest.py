@@ -1,6 +1,6 @@
 """What follows the agreed words of the phrase a stop ends (``input.streamingCommitAtStop``), decoded with its
-own silence margin (``transcription.local.stopMarginSeconds``): the decode the user waits for after the stop,
-with less silence in its fitted window."""
+own silence margin (``transcription.local.stopMarginSeconds``) and beam width (``stopBeamSize``): the decode the
+user waits for after the stop, with less silence in its fitted window."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ def backend(tiny_model_dir, **local) -> LocalBackend:
     ({"continuationMarginSeconds": 6}, False),  # every phrase alike
     ({"stopMarginSeconds": 10}, False),  # the same as continuationMarginSeconds
     ({"fitWindow": False}, False),  # no fitted window, no margin
+    ({"stopMarginSeconds": 10, "stopBeamSize": 1}, True),  # a beam width of its own
+    ({"fitWindow": False, "stopBeamSize": 2}, True),
+    ({"stopMarginSeconds": 10, "stopBeamSize": 5}, False),  # the same as beamSize
 ])
 def test_the_rest_at_the_stop_is_decoded_apart_only_with_a_margin_of_its_own(tiny_model_dir, local, differs):
     assert backend(tiny_model_dir, **local).decodes_stop_rest_apart is differs
@@ -51,3 +54,49 @@ def test_the_rest_at_the_stop_gets_its_own_margin_and_other_phrases_the_continua
     local.transcribe_continuation(before, "And so, my fellow Americans,", after, "")
     local.transcribe_continuation(before, "And so, my fellow Americans,", after, "", partial=True)
     assert margins == [600, None, None]  # (None: continuationMarginSeconds)
+
+
+def test_only_the_rest_at_the_stop_gets_the_stop_beam_width(jfk_audio, tiny_model_dir, monkeypatch):
+    """``stopBeamSize: 1``: the rest left at the stop is decoded greedily (and still heard right); any other
+    phrase, and a re-decode of the phrase being spoken, with ``beamSize``."""
+    samples = jfk_audio.pcm()
+    cut = int(2.7 * 16_000)
+    before, after = Audio.from_samples(samples[:cut].copy(), 16_000), Audio.from_samples(samples[cut:].copy(), 16_000)
+    local = backend(tiny_model_dir, stopBeamSize=1)
+    widths: list[int | None] = []
+    run = local._run
+    monkeypatch.setattr(local, "_run", lambda *args, **kwargs: widths.append(kwargs.get("beam_size")) or run(*args, **kwargs))
+
+    heard = local.transcribe_continuation(before, "And so, my fellow Americans,", after, "", stop_rest=True).text
+    assert widths == [1]
+    assert normalise(heard).split()[:2] == ["ask", "not"], heard
+    assert wer("ask not what your country can do for you ask what you can do for your country", heard) < 0.15, heard
+
+    monkeypatch.setattr(local, "_run", lambda *args, **kwargs: widths.append(kwargs.get("beam_size")) or ("", [], "en"))
+    local.transcribe_continuation(before, "And so, my fellow Americans,", after, "")
+    local.transcribe_continuation(before, "And so, my fellow Americans,", after, "", partial=True)
+    assert widths == [1, None, None]  # (None: beamSize)
+
+
+def test_only_the_rest_at_the_stop_gets_the_shorter_prompt(jfk_audio, tiny_model_dir, monkeypatch):
+    """``stopPromptTokens: 32``: the rest left at the stop is prompted with the end of the text before, cut so
+    that with the agreed words it is held to it makes at most 32 tokens; other phrases get all Whisper reads."""
+    samples = jfk_audio.pcm()
+    cut = int(2.7 * 16_000)
+    before, after = Audio.from_samples(samples[:cut].copy(), 16_000), Audio.from_samples(samples[cut:].copy(), 16_000)
+    local = backend(tiny_model_dir, stopPromptTokens=32, beamSize=1)
+    context = " ".join(f"Sentence number {n} of the letter was read aloud." for n in range(30))  # ~300 tokens
+    prompts: list[str] = []
+    made = local_backend.segment_prompt
+    monkeypatch.setattr(local_backend, "segment_prompt", lambda *args, **kwargs: prompts.append(made(*args, **kwargs)) or prompts[-1])
+    held = "And so, my fellow Americans,"
+
+    heard = local.transcribe_continuation(before, held, after, context, stop_rest=True).text
+    whisper = local.loaded().whisper
+    count = local_backend._prompt_tokens
+    assert count(whisper, prompts[0]) + count(whisper, held) <= 32 < count(whisper, prompts[0]) + count(whisper, held) + 12
+    assert context.endswith(prompts[0]), prompts[0]
+    assert normalise(heard).split()[:2] == ["ask", "not"], heard
+
+    local.transcribe_continuation(before, held, after, context)  # another phrase: the prompt Whisper reads, 223 tokens
+    assert 200 < count(whisper, prompts[1]) + count(whisper, held) <= local_backend.PROMPT_TOKENS

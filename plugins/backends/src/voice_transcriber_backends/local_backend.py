@@ -127,7 +127,14 @@ class LocalBackend(Backend):
     @property
     def decodes_stop_rest_apart(self) -> bool:
         """The rest of the phrase a stop ends, after its agreed words, gets its own silence margin
-        (``stopMarginSeconds``) when that differs from ``continuationMarginSeconds``."""
+        (``stopMarginSeconds``) when that differs from ``continuationMarginSeconds``, or its own beam
+        width (``stopBeamSize``) when that differs from ``beamSize``, or a shorter prompt (``stopPromptTokens``)."""
+        config = self.config
+        return (self._stop_margin_apart or bool(config.stop_beam_size and config.stop_beam_size != config.beam_size)
+                or bool(config.stop_prompt_tokens and config.stop_prompt_tokens < PROMPT_TOKENS))
+
+    @property
+    def _stop_margin_apart(self) -> bool:
         config = self.config
         return bool(config.fit_window and config.stop_margin_seconds is not None
                     and config.stop_margin_seconds != config.continuation_margin_seconds)
@@ -139,7 +146,8 @@ class LocalBackend(Backend):
         timestamps so that it goes on past it) and the rest is this phrase's text. A phrase is
         then judged with the sound before it, as in one piece (measured: docs/streaming.md).
         ``stop_rest``: what follows the agreed words of the phrase a stop ends (what the user waits
-        for), decoded with ``stopMarginSeconds`` of silence after it, not ``continuationMarginSeconds``."""
+        for), decoded with ``stopMarginSeconds`` of silence after it, not ``continuationMarginSeconds``,
+        ``stopBeamSize`` wide and with at most ``stopPromptTokens`` of prompt when set."""
         import numpy as np
 
         head, tail = before.pcm(), audio.pcm()
@@ -148,14 +156,16 @@ class LocalBackend(Backend):
         whisper = loaded.whisper
         prefix = " ".join(before_text.split())
         prefix_tokens = _prompt_tokens(whisper, prefix)
+        room = self.config.stop_prompt_tokens if stop_rest else None
         if prefix_tokens > PROMPT_TOKENS // 2:  # a long phrase said fast: hear this one alone
             return self.transcribe_segment(audio, " ".join(part for part in (context, before_text) if part))
         language = self._language(loaded)
         words: list[Segment] | None = [] if self._timing_words(partial) else None
-        margin = self.config.stop_margin_seconds if stop_rest and self.decodes_stop_rest_apart else None
+        margin = self.config.stop_margin_seconds if stop_rest and self._stop_margin_apart else None
+        beam = self.config.stop_beam_size if stop_rest else None
         heard, _, language = self._run(loaded, np.concatenate([head, tail]), language, context, whole=False,
                                        prefix=prefix, prefix_tokens=prefix_tokens, own_seconds=tail.size / 16_000,
-                                       words=words, margin_seconds=margin)
+                                       words=words, margin_seconds=margin, beam_size=beam, prompt_tokens=room)
         seconds = tail.size / 16_000
         if heard[-1:].isalnum() and not partial:  # (the phrase still being spoken may well end mid-sentence)
             # held to a text, tiny.en sometimes stops early, mid-sentence and without punctuation ("… ask
@@ -285,7 +295,8 @@ class LocalBackend(Backend):
     def _run(self, loaded: LoadedModel, samples: np.ndarray, language: str | None, context: str | None,
              offset: float = 0.0, before: str = "", whole: bool = True, prefix: str | None = None,
              prefix_tokens: int = 0, own_seconds: float | None = None,
-             words: list[Segment] | None = None, margin_seconds: float | None = None) -> tuple[str, list[Segment], str | None]:
+             words: list[Segment] | None = None, margin_seconds: float | None = None,
+             beam_size: int | None = None, prompt_tokens: int | None = None) -> tuple[str, list[Segment], str | None]:
         """Decode segment by segment, telling the pipeline the text so far (``before`` this window
         and the window's) after each one, for a ``whole`` recording; a streamed phrase is reported
         by the core. ``context``: the text before (a phrase's, or the previous window's), as prompt;
@@ -295,16 +306,18 @@ class LocalBackend(Backend):
         phrase's list to fill with the timing of every word heard (the prefix's included), from
         Whisper's cross-attention over the encoder output the decode used (:func:`word_timings`).
         ``margin_seconds``: the silence after a prefixed phrase in the fitted window (default
-        ``continuationMarginSeconds``).
+        ``continuationMarginSeconds``). ``beam_size``: the beam width (default ``beamSize``);
+        ``prompt_tokens``: the longest prompt, ``prefix_tokens`` included (default all Whisper reads).
 
         Returns the text, the segments, and the language (detected when ``language`` is None)."""
         config, settings = self.config, self.ctx.settings
         whisper = loaded.whisper
+        room = prompt_tokens or PROMPT_TOKENS
         if context is None:
             prompt = transcription_prompt(settings)
         else:
             prompt = segment_prompt(settings, context,
-                                    fits=lambda text: _prompt_tokens(whisper, text) + prefix_tokens <= PROMPT_TOKENS)
+                                    fits=lambda text: _prompt_tokens(whisper, text) + prefix_tokens <= room)
             if config.fit_window and not whole:  # a streamed phrase (not a later window of a long file)
                 margin = config.continuation_margin_seconds if margin_seconds is None else margin_seconds
                 whisper = fitted_window(whisper, round(margin * 100) if prefix else WINDOW_MARGIN)
@@ -318,7 +331,7 @@ class LocalBackend(Backend):
         seconds = samples.size / 16_000 if own_seconds is None else own_seconds
         try:
             decoded, info = whisper.transcribe(
-                samples, language=language, beam_size=config.beam_size, vad_filter=filtered,
+                samples, language=language, beam_size=beam_size or config.beam_size, vad_filter=filtered,
                 initial_prompt=prompt, hotwords=favoured, prefix=prefix, without_timestamps=bool(prefix),
                 temperature=SAMPLED_FALLBACK if config.sampled_fallback else 0.0,
                 max_new_tokens=max_new_tokens(seconds, _room(whisper, favoured)))

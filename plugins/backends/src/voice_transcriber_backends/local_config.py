@@ -35,6 +35,13 @@ class LocalConfig(ConfigModel):
                                               "a stop ends, after its agreed words (input.streamingCommitAtStop), in its fitted "
                                               "window: the decode you wait for after the stop (6: the same text as 10 on every "
                                               "benchmark passage, for less work). null: continuationMarginSeconds (docs/streaming.md).")
+    stop_beam_size: int | None = Field(None, ge=1, le=20, description="Beam width for the rest of the phrase a stop ends, after "
+                                       "its agreed words (input.streamingCommitAtStop): the decode you wait for after the stop "
+                                       "(e.g. 1: greedy, a shorter wait). null: beamSize (docs/streaming.md).")
+    stop_prompt_tokens: int | None = Field(None, ge=16, le=223, description="Tokens of prompt (your prompt, vocabulary and the "
+                                           "text decided before) for the rest of the phrase a stop ends (input.streamingCommitAtStop), "
+                                           "the agreed words it is held to included: a shorter prompt costs less to decode. "
+                                           "null: all Whisper reads, 223 (docs/streaming.md).")
     sampled_fallback: bool = Field(False, description="Whisper's temperature fallback: a decode that looks wrong (average log "
                                    "probability below -1 or compression ratio above 2.4) is decoded again by random sampling at "
                                    "temperatures 0.2 to 1.0. Off: one deterministic decode, so the same audio always gives the same "
