@@ -1,29 +1,34 @@
 """Where the CPU of the decode left at the stop goes, offline (issue 16): per stage, CPU seconds ÷ batch.
 
 Replays passages as ``stream_accuracy.py --wait-cpu`` does (``streaming.replay``, each backend call recorded),
-makes the decode left at the stop again alone with every stage timed on the process's CPU clock:
+makes the decode left at the stop (and the last re-decode of the phrase being spoken before it) again alone,
+with every stage timed on the process's CPU clock (CTranslate2's threads included):
 faster-whisper's VAD filter, feature extraction, the encoder (and its window in frames), each
 ``generate`` (prompt tokens, new tokens; the prompt's forward pass estimated by the same ``generate`` made
-again for one token), the word-alignment pass (``find_alignment``), the phrase heard alone as well (nested:
-its stages are in their columns too, so the columns but it add up to the total), and what is left (Python, the tokenizer, copies).
+again for one token), the word-alignment pass (``find_alignment``), the phrase heard alone as well (or instead,
+when the text held fixed is too long; nested: its stages are in their columns too, so the columns but it add
+up to the total), and what is left (Python, the tokenizer, copies).
 
-    uv run python bench/stop_breakdown.py [--only 12,30,62] [--offsets 2] [--config key=value,...]
+    uv run python bench/tools/stop_breakdown.py [--only 12,30,62] [--offsets 2] [--config key=value,...] [--json PATH]
+
+A tool, not one of ``run_all.py``'s benchmarks (it writes no rows of its own, and ``--json`` saves every
+decode's stages); in ``bench/tools/`` so that ``run_all.py`` does not run it.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
-import json
 import statistics
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "testing"))
 sys.path.insert(0, str(ROOT / "bench"))
 import stream_accuracy  # noqa: E402
@@ -72,9 +77,7 @@ def instrument(clock: Clock) -> None:
     fw.get_speech_timestamps = clock.timed("vad", fw.get_speech_timestamps)
     vad.get_speech_timestamps = clock.timed("vad", vad.get_speech_timestamps)
     FeatureExtractor.__call__ = clock.timed("features", FeatureExtractor.__call__)
-    encode = fw.WhisperModel.encode
-
-    timed_encode = clock.timed("encode", encode)
+    timed_encode = clock.timed("encode", fw.WhisperModel.encode)
 
     def counted_encode(self, features):
         if clock.on and not clock._depth:
