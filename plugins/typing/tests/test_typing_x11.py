@@ -161,3 +161,30 @@ def test_xtest_types_a_borrowed_character_a_stopped_window_reads_late(fresh_keym
     finally:
         os.kill(x_window.proc.pid, signal.SIGCONT)
     assert x_window.wait_for(text) == text
+
+
+def test_xtest_leaves_a_key_another_process_borrowed_meanwhile_alone(fresh_keymap):
+    """Two typists (a daemon and a ``type-last``): the second read the keyboard map before the first borrowed a
+    spare key for "é". Its own "ñ" goes on another spare key (not on "é"'s, which a window may still have to
+    read), and the root window's record keeps both."""
+    from voice_transcriber_clipboard.keys import XTest
+    from voice_transcriber_clipboard.xkeys import XConnection
+
+    first, second = XTest(), XTest()
+    first._x, second._x = XConnection(), XConnection()
+    try:
+        second.x.places  # noqa: B018 - the map as it was before the first borrowed
+        _, held, remapped = first._borrow_ahead("é", 0)
+        first.x.typed(held)
+        _, held_too, remapped_too = second._borrow_ahead("ñ", 0)
+        second.x.typed(held_too)
+        assert remapped and remapped_too and held.isdisjoint(held_too), (held, held_too)
+        assert {"é", "ñ"} <= set(x_window_keymap())
+        reader = XConnection()
+        try:
+            assert held | held_too <= reader._recorded().keys()
+        finally:
+            reader.close()
+    finally:
+        first.x.close()
+        second.x.close()

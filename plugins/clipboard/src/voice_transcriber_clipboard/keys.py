@@ -276,6 +276,8 @@ class XTest(KeyTool):
                 cased = len(char.lower()) == len(char.upper()) == 1 and char.lower() != char.upper()
                 wanted[keysym] = (xkeys.keysym_of(char.lower()), xkeys.keysym_of(char.upper())) if cased else None
             end += 1
+        if wanted:
+            x.note_others()
         for keysym, pair in wanted.items():
             code, _ = x.borrow(keysym, pair, keep=held)
             held.add(code)

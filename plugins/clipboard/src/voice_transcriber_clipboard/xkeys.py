@@ -214,10 +214,9 @@ class XConnection:
                 for level, keysym in enumerate(row[:2]):
                     if keysym and keysym not in places:
                         places[keysym] = (code, level == 1)
-            recorded = self._window_prop(self.root, BORROWED_PROPERTY)
-            for code, plain, shifted, typed in zip(*[iter(recorded)] * 4):
-                if first <= code < first + count and list(rows[code - first][:2]) == [plain, shifted]:
-                    self.borrowed[code] = [plain, shifted, typed]  # still ours: reused as it is, or remapped
+            for code, entry in self._recorded().items():
+                if first <= code < first + count and list(rows[code - first][:2]) == entry[:2]:
+                    self.borrowed[code] = entry  # still ours: reused as it is, or remapped
                     self.spare.append(code)
             if not self.spare:  # every keycode is used: lend the last one (its own characters are missing meanwhile)
                 self.spare.append(first + count - 1)
@@ -243,6 +242,23 @@ class XConnection:
         """How many keysyms can be borrowed at the same time (one spare keycode each)."""
         self.places  # noqa: B018 - finds the spare keycodes
         return len(self.spare)
+
+    def _recorded(self) -> dict[int, list[float]]:
+        """:data:`BORROWED_PROPERTY` as keycode → [keysym, keysym with Shift, when last typed]."""
+        values = self._window_prop(self.root, BORROWED_PROPERTY)
+        return {code: [plain, shifted, typed] for code, plain, shifted, typed in zip(*[iter(values)] * 4)}
+
+    def note_others(self) -> None:
+        """Spare keycodes another process (a daemon beside a ``type-last``) borrowed since this one read the map
+        count as borrowed, with their last key's time: not remapped at once, as an empty one would be."""
+        self.places  # noqa: B018 - finds the spare keycodes
+        for code, entry in self._recorded().items():
+            if code in self.spare and code not in self.borrowed and code not in self._lent and self._holds(code, entry):
+                self.borrowed[code] = entry
+
+    def _holds(self, code: int, entry: list[float]) -> bool:
+        """``code`` is still mapped to the keysyms ``entry`` records (no new layout since)."""
+        return list(self.d.get_keyboard_mapping(code, 1)[0][:2]) == entry[:2]
 
     def is_borrowed(self, code: int) -> bool:
         return code in self.borrowed or code in self._lent
@@ -279,9 +295,13 @@ class XConnection:
         now = time.time()
         for code in codes & self.borrowed.keys():
             self.borrowed[code][2] = now
-        record = [int(value) for code, (plain, shifted, when) in sorted(self.borrowed.items())
-                  for value in (code, plain, shifted, when)]
-        self.root.change_property(self.atom(BORROWED_PROPERTY), self.Xatom.CARDINAL, 32, record)
+        with self.grabbed():  # read, merge, write: another process's entries stay
+            others = {code: entry for code, entry in self._recorded().items()
+                      if code not in self.borrowed and self._holds(code, entry)}  # a new layout cleared the rest
+            entries = {**others, **self.borrowed}
+            record = [int(value) for code, (plain, shifted, when) in sorted(entries.items())
+                      for value in (code, plain, shifted, when)]
+            self.root.change_property(self.atom(BORROWED_PROPERTY), self.Xatom.CARDINAL, 32, record)
         if codes & self._lent.keys():
             time.sleep(GIVE_BACK_AFTER)
             for code in codes & self._lent.keys():
