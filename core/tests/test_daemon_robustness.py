@@ -141,3 +141,46 @@ def test_a_daemon_with_a_damaged_or_strictly_wrong_config_exits_2_naming_the_fil
     strict = world.vt("--strict", "daemon", timeout=60)
     assert strict.returncode == 2 and strict.stderr.count("\n") == 1, strict.stderr
     assert "unknown key transcription.speaches.ulr (nearest known key: transcription.speaches.url)" in strict.stderr
+
+
+def test_a_held_toggles_later_repeat_reaching_the_daemon_first_is_a_repeat(world):
+    """test_hotkey_fast_path's out-of-order repeats, through the daemon: two runs of a held toggle key fired
+    0.3 s apart, the press (handled) 6 s before the second, over the 5 s guard; the first is held back (stopped)
+    and the second reaches the daemon first. The first, fired before it and still running, makes it a repeat:
+    nothing starts recording."""
+    import os
+    import signal
+    import subprocess
+
+    from voice_transcriber import control, hotkey_state
+
+    world.start_daemon()
+    folder = world.runtime / "voice-transcriber"
+    held = hotkey_state.lock(str(folder / "control.lock"))  # the daemon decides under it: after the record below
+    assert held is not None
+    runs: list[subprocess.Popen] = []
+    try:
+        for pause in (0.0, 0.3):
+            time.sleep(pause)
+            runs.append(world.popen("toggle", "--repeat-guard", "5", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True))
+            if not pause:
+                runs[0].send_signal(signal.SIGSTOP)  # before it asks the daemon: the second comes first
+        fired = [control.start_ticks(run.pid) for run in runs]
+        assert None not in fired, fired
+        control.write_json_atomic(folder / "last-toggle.json", {"fired": fired[1] - 6 * os.sysconf("SC_CLK_TCK"),
+                                                                 "boot": hotkey_state.boot_id(), "at": 0})
+        os.close(held)
+        held = None
+        _, err = runs[1].communicate(timeout=60)
+        assert "toggle ignored: fired 0." in err, err
+        runs[0].send_signal(signal.SIGCONT)
+        _, err = runs[0].communicate(timeout=60)
+        assert "toggle ignored: fired 0.00 s" in err, err
+        assert world.daemon_status().get("state") != "recording" and world.run_status()["state"] == "idle"
+    finally:
+        if held is not None:
+            os.close(held)
+        for run in runs:
+            run.kill()
+            run.wait()

@@ -195,6 +195,7 @@ class Daemon:
                 request = decode_request(line)
                 request["received_at"] = received_at
                 request["fired"] = control.fired_ticks(pid) if pid else None  # the client waits: still there
+                request["pid"] = pid or None  # its fellow toggles still running count for --repeat-guard
             except ProtocolError as exc:
                 reply.fail(f"bad request to the daemon: {exc}", EXIT_USAGE)
                 return
@@ -268,7 +269,7 @@ class Daemon:
                     return
             elif request["command"] == "toggle" and (guard := _repeat_guard(request["args"])):
                 with control.control_lock():
-                    gap = control.repeated_toggle(request.get("fired"), guard)
+                    gap = control.repeated_toggle(request.get("fired"), guard, request.get("pid"))
                 if gap is not None:
                     reply.send({"err": f"voice-transcriber: {control.repeated_toggle_message(gap, guard)}"})
                     reply.done(0)
