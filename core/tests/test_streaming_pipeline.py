@@ -564,3 +564,94 @@ def test_only_the_rest_after_the_agreed_words_is_decoded_as_the_rest_at_the_stop
     assert session.result(whole()).text == "w0, w1, w2, w3, w5, w6,"
     # (the rest after its agreed words may have been started when it ended, in case the stop came then: not used)
     assert (5.0, 2.0, False) in backend.continued and {call for call in backend.continued if call[2]} <= {(3.0, 1.5, True)}
+
+
+class SlowReDecodes(PhraseBackend):
+    """Can run re-decodes beside the phrases' decodes (``background_redecodes``); a call from the core's
+    background thread (a re-decode) waits for ``gate`` — one still running when the speaker pauses."""
+
+    name = "slow-redecodes"
+    background = True
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.gate.clear()
+        self.threads: list[bool] = []  #: per call: in the background thread
+        self.running = threading.Event()  #: a re-decode has reached the backend
+
+    @property
+    def background_redecodes(self) -> bool:
+        return self.background
+
+    def transcribe_segment(self, audio: Audio, context: str) -> Transcript:
+        self.threads.append(self.in_background())
+        self.running.set()
+        if self.in_background() or not self.background:
+            self.gate.wait(10)
+        return Transcript(f"phrase {round(audio.duration * 10)}.", backend=self.name, language="en")
+
+
+def test_a_re_decode_still_running_at_the_pause_does_not_delay_the_phrase_s_decode(ctx, monkeypatch):
+    """A decode cannot be interrupted: with one worker, a re-decode of the phrase being spoken (live text,
+    agreements) still running when the speaker pauses held up the phrase's decode started there by what was
+    left of it. For a backend with ``background_redecodes`` (which serves them with resources that yield the CPU:
+    the local backend's second model instance at a lower priority) re-decodes run in a worker of their own, so that
+    decode starts at once; the re-decode's text is not used."""
+    import voice_transcriber.streaming as streaming
+
+    monkeypatch.setattr(streaming, "_cpu_free", lambda: True)
+    backend = SlowReDecodes(ctx)
+    session = StreamingTranscription(backend, ctx)
+    spoken = SpokenPhrase(session)
+    spoken.end = spoken.judged = 2 * RATE
+    session.tick(spoken)  # a re-decode of the 2 s spoken so far starts, and hangs
+    assert session.redecodes == 1 and backend.running.wait(10)
+    final = phrase(0, 0.0, 2.2, final=True)
+    session.add_early(final)  # the pause after the last word: the phrase's decode starts …
+    session.add(final)  # … and the stop comes
+    assert session.result(whole()).text == "phrase 22."  # without waiting for the re-decode
+    assert not session._redecode.done()
+    assert sorted(backend.threads) == [False, True]  # the re-decode in the background thread
+    decodes = ctx.info["decodes after the recording ended"].split(" · ")
+    assert decodes[0].startswith("re-decode (unused) of 2.0 s: ") and "beside" in decodes[0]
+    for decode in decodes[1:]:  # the phrase's decode (unless it was done before the stop) did not queue behind it
+        queued = float(decode.split("queued ")[1].split(" s")[0]) if "queued" in decode else 0.0
+        assert decode.startswith("early start of 2.2 s: ") and queued < 0.2  # (a new worker thread starting, at most)
+    backend.gate.set()
+
+
+def test_without_background_re_decodes_the_phrase_s_decode_queues_behind_a_running_one(ctx, monkeypatch):
+    """The cause, for a backend that serves every call with one model (the default): the phrase's decode
+    waits in the one worker until the re-decode running at the pause is done, and the breakdown says so."""
+    import voice_transcriber.streaming as streaming
+
+    monkeypatch.setattr(streaming, "_cpu_free", lambda: True)
+    backend = SlowReDecodes(ctx)
+    backend.background = False
+    session = StreamingTranscription(backend, ctx)
+    spoken = SpokenPhrase(session)
+    spoken.end = spoken.judged = 2 * RATE
+    session.tick(spoken)
+    assert backend.running.wait(10)
+    final = phrase(0, 0.0, 2.2, final=True)
+    session.add_early(final)
+    session.add(final)
+    threading.Timer(0.3, backend.gate.set).start()
+    assert session.result(whole()).text == "phrase 22."
+    assert backend.threads == [False, False]
+    decodes = ctx.info["decodes after the recording ended"].split(" · ")
+    assert decodes[0].startswith("re-decode (unused) of 2.0 s: ") and "beside" not in decodes[0]
+    queued = float(decodes[1].split("queued ")[1].split(" s")[0])
+    assert decodes[1].startswith("early start of 2.2 s: ") and queued >= 0.25
+
+
+def test_a_replay_makes_its_re_decodes_in_the_one_worker(ctx):
+    """``retry`` and the offline benchmarks have no pause to win: their re-decodes stay in order with the
+    phrases (and are not slowed down by other work at a lower priority)."""
+    backend = SlowReDecodes(ctx)
+    session = StreamingTranscription(backend, ctx)
+    session._replayed = True
+    assert session._background() is session._executor
+    session._replayed = False
+    assert session._background() is not session._executor
+    session.cancel()

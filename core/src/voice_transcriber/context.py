@@ -12,6 +12,7 @@ is made for a context, and a context creates components.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
@@ -273,6 +274,21 @@ class Backend(Component):
         return self.transcribe(audio)
 
     @property
+    def background_redecodes(self) -> bool:
+        """True: the core may run re-decodes of the phrase being spoken (live text, agreements) in a
+        worker thread of their own, beside the phrases' decodes instead of in front of them; the
+        backend serves calls from that thread (:meth:`in_background`) with resources of their own that
+        yield to the phrases' decodes (the local backend: a second model instance whose compute threads
+        run at a lower CPU priority), so that a re-decode still running when the speaker pauses no longer
+        delays the phrase's decode that counts. Default False: every call goes through the one worker."""
+        return False
+
+    @staticmethod
+    def in_background() -> bool:
+        """This call comes from the core's background re-decode thread (:attr:`background_redecodes`)."""
+        return getattr(_background, "on", False)
+
+    @property
     def decodes_stop_rest_apart(self) -> bool:
         """True when :meth:`transcribe_continuation` takes ``stop_rest`` (and may decode such a
         rest more cheaply: the local backend's ``stopMarginSeconds``). Default False: the core
@@ -330,6 +346,15 @@ class Sink(Component):
     def deliver(self, text: str, transcript: Transcript) -> None:
         """Deliver ``text``. Raise :class:`~voice_transcriber.SinkError` when it did not
         arrive; never report success that did not happen."""
+
+
+_background = threading.local()
+
+
+def enter_background() -> None:
+    """Make the calling thread the background re-decode thread (:attr:`Backend.background_redecodes`; a
+    thread pool's initializer): :meth:`Backend.in_background` is true in it."""
+    _background.on = True
 
 
 def call_component(component: Component, kind: str, error_cls: type[VoiceTranscriberError],

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import BackendError
-from .context import call_component
+from .context import call_component, enter_background
 from .types import Segment, Transcript
 
 if TYPE_CHECKING:
@@ -215,6 +215,10 @@ class StreamingTranscription:
         self.backend, self.ctx = backend, ctx
         self.settings = ctx.settings.input
         self._executor = ThreadPoolExecutor(max(1, backend.segment_concurrency), thread_name_prefix=f"stream-{backend.name}")
+        #: re-decodes of the phrase being spoken, beside the phrases' decodes, when the backend can
+        #: (``Backend.background_redecodes``; made on the first one, never in a replay)
+        self._idle: ThreadPoolExecutor | None = None
+        self._background_redecodes: bool | None = None  #: the backend's ``background_redecodes``, once asked
         self._phrases: list[tuple[SpeechSegment, Future[Transcript]]] = []
         #: Work started at a pause on the phrase as the stop would then hand it out (key → job). Kept when the
         #: speaker goes on: at the stop, the phrase may be split at that pause, and that job is then its head.
@@ -461,7 +465,8 @@ class StreamingTranscription:
         """After each block (a recorder tap): transcribe the phrase being spoken again once it has
         ``input.streamingRedecodeSeconds`` more audio, the backend has nothing else to do, the
         machine is not busy (:func:`_cpu_free`) and the speaker is not pausing (a pause may end the
-        phrase: its early start, which counts, must not wait behind a re-decode)."""
+        phrase: its early start, which counts, must not wait behind a re-decode; a re-decode already
+        running then goes on beside it when the backend can, :meth:`_background`)."""
         self._commit(segmenter)
         every = self.settings.streaming_redecode_seconds
         busy = self._pending
@@ -568,7 +573,13 @@ class StreamingTranscription:
     def cancel(self) -> None:
         """Drop the phrases not started yet (the recording was cancelled)."""
         self._failed.set()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        """No more jobs; those not started are dropped (a running re-decode ends on its own, its text unused)."""
+        for executor in (self._executor, self._idle):
+            if executor is not None:
+                executor.shutdown(wait=False, cancel_futures=True)
 
     def result(self, audio: Audio) -> Transcript:
         """Wait for every phrase and join their texts. Raises the first phrase's :class:`BackendError`."""
@@ -592,7 +603,7 @@ class StreamingTranscription:
             errors = [future.exception() for _, future in self._phrases]
         finally:
             self.ctx.info["waited for phrases"] = f"{time.monotonic() - started:.3f} s"
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._shutdown()
         self.ctx.info["decodes after the recording ended"] = self._after_stop(stopped)
         if left:  # what the last phrase's decode heard before it (input.streamingOverlap)
             heard = self._heard.get(_key(left[-1]))
@@ -616,8 +627,10 @@ class StreamingTranscription:
             end = job.end if job.end is not None else time.monotonic()
             counts = job.key in used and job.what != "re-decode"
             heard = f" + {job.heard:.1f} s heard again" if job.heard else ""
+            notes = [*(["running at the end"] if job.start < stopped else []), *(["beside"] if job.beside else []),
+                     *([f"queued {job.queued:.3f} s"] if job.queued >= 0.0005 else [])]
             parts.append(f"{job.what}{'' if counts else ' (unused)'} of {job.seconds:.1f} s{heard}: "
-                         f"{end - max(job.start, stopped):.3f} s" + ("" if job.start >= stopped else " (running at the end)"))
+                         f"{end - max(job.start, stopped):.3f} s" + (f" ({', '.join(notes)})" if notes else ""))
         return " · ".join(parts) or "none"
 
     def _submit(self, segment: SpeechSegment, confirmed: bool = False,
@@ -625,16 +638,37 @@ class StreamingTranscription:
         with self._lock:
             self._pending += 1
             self._segments.setdefault(_key(segment), segment)
-        future = self._executor.submit(self._transcribe, segment, confirmed, early, probe)
+        executor = self._background() if probe else self._executor
+        future = executor.submit(self._transcribe, segment, confirmed, early, probe, time.monotonic(),
+                                 executor is not self._executor)
         future.add_done_callback(self._finished)
         return future
+
+    def _background(self) -> ThreadPoolExecutor:
+        """Where a re-decode of the phrase being spoken runs: a worker of its own when the backend can
+        serve it beside the phrases' decodes, yielding the CPU to them (``Backend.background_redecodes``),
+        so that one still running at a pause (a decode cannot be interrupted) does not hold up the
+        phrase's decode started there, which would wait for the rest of it in the one worker; else that
+        worker. A replay (``retry``, the offline benchmarks) keeps the one worker: nothing to win there."""
+        if self._idle is None and self._beside():
+            self._idle = ThreadPoolExecutor(1, thread_name_prefix=f"stream-{self.backend.name}-redecode",
+                                            initializer=enter_background)
+        return self._idle or self._executor
+
+    def _beside(self) -> bool:
+        """Re-decodes run in a worker of their own, beside the phrases' decodes (:meth:`_background`)."""
+        if self._replayed:
+            return False
+        if self._background_redecodes is None:  # (asked once: the local backend looks at its device)
+            self._background_redecodes = self.backend.background_redecodes
+        return self._background_redecodes
 
     def _finished(self, _: Future[Transcript]) -> None:
         with self._lock:
             self._pending -= 1
 
     def _transcribe(self, segment: SpeechSegment, confirmed: bool, early: Future[Transcript] | None,
-                    probe: bool = False) -> Transcript:
+                    probe: bool = False, submitted: float | None = None, beside: bool = False) -> Transcript:
         """A worker's job: the backend's transcript of one phrase. ``confirmed``: its final text, the
         transcript of the ``early`` start on it when that had the same context (one worker runs the
         jobs in order, so the phrases before are transcribed by now). Else a phrase started early or
@@ -654,8 +688,10 @@ class StreamingTranscription:
         if confirmed and answer is not None and answer[0] == context and self._heard.get(_key(segment)) == span:
             self._remember(segment.index, answer[1])
             return answer[1]
-        job = _Job("re-decode" if probe else "phrase" if confirmed else "early start", _key(segment), time.monotonic(),
-                   (segment.end - segment.start) / 16_000, (span[1] - span[0]) / 16_000 if span else 0.0)
+        now = time.monotonic()
+        job = _Job("re-decode" if probe else "phrase" if confirmed else "early start", _key(segment), now,
+                   (segment.end - segment.start) / 16_000, (span[1] - span[0]) / 16_000 if span else 0.0,
+                   queued=now - (submitted or now), beside=beside)
         with self._lock:
             self._jobs.append(job)
         try:
@@ -879,7 +915,7 @@ def _key(segment: SpeechSegment) -> tuple[int, int, int]:
 class _Job:
     """One backend call of a session (:meth:`StreamingTranscription._after_stop`): what it was, on which
     phrase (key), when it ran (monotonic seconds; ``end`` None: running), the seconds of audio it
-    transcribed and of the phrase before it heard again."""
+    transcribed and of the phrase before it heard again, how long it waited for its worker, and where it ran."""
 
     what: str
     key: tuple[int, int, int]
@@ -887,6 +923,8 @@ class _Job:
     seconds: float
     heard: float
     end: float | None = None
+    queued: float = 0.0  #: seconds from its submission to its start (behind other jobs of its worker)
+    beside: bool = False  #: run by the background re-decode worker (``Backend.background_redecodes``)
 
 
 class _Abandoned(Exception):

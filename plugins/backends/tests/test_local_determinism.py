@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from voice_transcriber import Audio, RunContext
+from voice_transcriber import Audio, RunContext, Transcript
 from voice_transcriber.config import load_settings
 from voice_transcriber.streaming import replay
 from voice_transcriber_backends.local_backend import SAMPLED_FALLBACK, LocalBackend
@@ -138,3 +138,60 @@ def test_the_sampled_fallback_is_opt_in_and_samples_doubtful_decodes(plugin_mana
     (allowed, _, log_probability, _), = kept
     assert allowed == SAMPLED_FALLBACK == (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
     assert log_probability < 0.0 and sampled == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0], "a doubtful decode was sampled again"
+
+
+def test_re_decodes_in_the_background_thread_get_an_idle_instance_that_gives_the_same_transcripts(
+        tiny_model_dir, jfk_path, plugin_manager):
+    """The core runs re-decodes of the phrase being spoken in a thread of their own (``background_redecodes``):
+    the backend serves them with a second instance of the model, loaded by a thread at the lowest CPU priority
+    whose compute threads inherit it (so that they yield to the phrase's decode on the first instance) — the
+    first instance until it is loaded. Both must give the same transcripts, words' timings included: a live run's
+    commits are made again by ``retry`` in the one worker."""
+    import os
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from voice_transcriber.context import enter_background
+
+    settings = load_settings(overrides={"transcription.local.model": str(tiny_model_dir),
+                                        "input.streamingCommitAtStop": True})  # (re-decodes with words' timings)
+    ctx = RunContext(settings, pm=plugin_manager)
+    backend = LocalBackend(ctx)
+    assert backend.background_redecodes
+    samples = Audio.from_file(jfk_path).pcm()
+    before, spoken = tail(samples, 0, 64000), tail(samples, 64000, 112000)
+
+    def decodes() -> list[Transcript]:
+        heard = backend.transcribe_segment(before, "")
+        return [heard, backend.transcribe_continuation(before, heard.text, spoken, "", partial=True)]
+
+    def idle_loaded() -> bool:
+        deadline = time.monotonic() + 120
+        while not backend.loaded().idle and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return backend.loaded().idle
+
+    def lower_threads() -> set[int]:
+        """Threads at a higher nice value than this one (none when the process is at nice 19 already)."""
+        found, mine = set(), os.getpriority(os.PRIO_PROCESS, 0)
+        for tid in map(int, os.listdir("/proc/self/task")):
+            try:
+                if os.getpriority(os.PRIO_PROCESS, tid) > mine:
+                    found.add(tid)
+            except OSError:
+                pass  # ended meanwhile
+        return found
+
+    main = decodes()
+    assert not backend.loaded().idle
+    with ThreadPoolExecutor(1, initializer=enter_background) as background:
+        assert background.submit(backend.in_background).result() and not backend.in_background()
+        assert background.submit(idle_loaded).result(), "the idle instance loads in the background"
+        again = background.submit(decodes).result()
+        assert background.submit(threading.get_native_id).result() not in lower_threads()  # the Python thread: as it was
+    if os.getpriority(os.PRIO_PROCESS, 0) < 19:  # (a process at nice 19 has no lower priority to give)
+        assert lower_threads(), "the second instance's compute threads run at a lower priority"
+    assert [(t.text, t.words) for t in again] == [(t.text, t.words) for t in main]
+    assert main[1].words and main[1].text
+    assert ctx.info["local: re-decodes' decodes beside the phrases' ones"].startswith("2 of ")

@@ -10,7 +10,10 @@ thread, prompted with the text decided before it, in an encoder window fitted to
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import sys
 import threading
 from concurrent.futures import Future
 from collections.abc import Callable, Iterable, Iterator
@@ -42,6 +45,7 @@ class LoadedModel:
     device: str
     compute_type: str
     cpu_threads: int
+    idle: bool = False  #: the instance for re-decodes, at a lower CPU priority (:func:`idle_model`)
 
 
 # Loaded models are shared across LocalBackend instances of one process: `transcribe a b c`
@@ -85,13 +89,35 @@ class LocalBackend(Backend):
         language = self.ctx.settings.language if config.model == local_models.AUTO else None  # picks the model
         key = (config.model, config.cache_dir, config.allow_download, config.device, config.compute_type,
                config.cpu_threads, language)
-        loaded = shared_model(key, self._load)
+        # the core's background re-decode thread (background_redecodes) gets an instance of its own whose compute
+        # threads run at a lower CPU priority: a re-decode on it runs beside a phrase's decode on the first instance
+        # instead of in front of it, and yields the CPU to it (the same weights, the same text: tested). Until
+        # it is loaded (at that priority too: longer on a busy machine), re-decodes use the first instance
+        idle = idle_model(key, functools.partial(self._load, fresh=True)) if self.in_background() else None
+        loaded = idle or shared_model(key, self._load)
         if config.vad_filter:
             _load_vad()  # cached by faster-whisper: a no-op after the first
         return loaded
 
     def transcribe(self, audio: Audio) -> Transcript:
         return self._transcribe(audio, context=None)
+
+    def _count_beside(self, loaded: LoadedModel) -> None:
+        """``--debug``: how many decodes of re-decodes ran on the idle instance (the others on the first one,
+        in the phrases' queue, while it loaded)."""
+        if not self.in_background():
+            return
+        with _loads_lock:
+            beside, total = self.ctx.info.get("local: re-decodes' decodes beside the phrases' ones", "0 of 0").split(" of ")
+            self.ctx.info["local: re-decodes' decodes beside the phrases' ones"] = \
+                f"{int(beside) + loaded.idle} of {int(total) + 1}"
+
+    @property
+    def background_redecodes(self) -> bool:
+        """On the CPU, re-decodes of the phrase being spoken run beside the phrases' decodes, on a second
+        instance of the model whose threads run at a lower CPU priority (:func:`idle_model`; one more copy
+        of the model in memory: ~40 MB for tiny.en)."""
+        return self.config.background_redecodes and self._runtime()[0] == "cpu"
 
     def languages(self) -> dict[str, str]:
         """From the model's name (``*.en`` are English-only); a model not on disk yet: the one ``auto`` would fetch."""
@@ -257,7 +283,8 @@ class LocalBackend(Backend):
             compute_type = "int8" if device == "cpu" else "float16"
         return device, compute_type, self.config.cpu_threads or cpu_cores()
 
-    def _load(self) -> LoadedModel:
+    def _load(self, fresh: bool = False) -> LoadedModel:
+        """``fresh``: a second instance, for re-decodes (:attr:`background_redecodes`), built in the calling thread."""
         try:
             WhisperModel = local_head_start.whisper_model_class()  # noqa: N806
         except ImportError:
@@ -269,7 +296,8 @@ class LocalBackend(Backend):
         device, compute_type, threads = self._runtime()
         if config.vad_filter:
             _load_vad()  # here too: before the model, while a head start's load runs in its thread
-        whisper = local_head_start.take(str(model.path), device, compute_type, threads)  # loading since the start?
+        # loading since the start? (not the re-decodes' instance: its threads must be started by the idle thread)
+        whisper = None if fresh else local_head_start.take(str(model.path), device, compute_type, threads)
         if whisper is None:
             try:
                 whisper = WhisperModel(str(model.path), device=device, compute_type=compute_type, cpu_threads=threads,
@@ -279,9 +307,11 @@ class LocalBackend(Backend):
                                    f"{first_line(exc)} ({_load_fix(exc, model)})") from None
         else:
             self.ctx.info["local model head start"] = "used"
-        self.ctx.log(f"local model {model.name} ({model.origin}) at {model.path} on {device}/{compute_type}, {threads} threads")
-        self.ctx.remember_head_start("local", local_head_start.payload(str(model.path), device, compute_type, threads))
-        return LoadedModel(whisper, model, device, compute_type, threads)
+        self.ctx.log(f"local model {model.name} ({model.origin}) at {model.path} on {device}/{compute_type}, {threads} threads"
+                     + (", for re-decodes at a lower priority" if fresh else ""))
+        if not fresh:
+            self.ctx.remember_head_start("local", local_head_start.payload(str(model.path), device, compute_type, threads))
+        return LoadedModel(whisper, model, device, compute_type, threads, idle=fresh)
 
     def _language(self, loaded: LoadedModel) -> str | None:
         language = self.ctx.settings.language
@@ -313,6 +343,7 @@ class LocalBackend(Backend):
         config, settings = self.config, self.ctx.settings
         whisper = loaded.whisper
         room = prompt_tokens or PROMPT_TOKENS
+        self._count_beside(loaded)
         if context is None:
             prompt = transcription_prompt(settings)
         else:
@@ -359,6 +390,47 @@ class LocalBackend(Backend):
             text = cleaned
             segments = [Segment(segments[0].start, segments[-1].end, text)] if segments and text else []
         return text.strip(), segments, info.language
+
+
+def idle_model(key: tuple[Any, ...], load: Callable[[], LoadedModel]) -> LoadedModel | None:
+    """The model for ``key`` loaded once more, for re-decodes, by a thread of its own at a lower CPU
+    priority (:func:`_lower_priority`), so that the CTranslate2 worker thread it starts — and the OpenMP
+    threads that worker starts when it first computes — inherit it and leave most of the cores to a decode
+    on the first instance. (Only threads started there: a Python thread starved while holding the GIL would stall
+    the whole process.) None while it loads, or when it could not be loaded; the load starts on the first call."""
+    with _loads_lock:
+        future = _loads.get((*key, "idle"))
+        if future is None:
+            future = _loads[(*key, "idle")] = Future()
+            threading.Thread(target=_load_idle, args=(future, load), name="local-idle-model", daemon=True).start()
+    return future.result() if future.done() and future.exception() is None else None
+
+
+#: How much lower the re-decodes' instance runs than the process (nice): at +10 a decode at the process's
+#: priority gets ~90 % of a core it shares with it (CFS weights 1024 : 110), while other programs' background
+#: work (nice 19, weight 15) does not slow the re-decodes down much. Lower still was worse, live (2026-12-06,
+#: load 7-9 of other nice-19 work, commit at the stop): at nice 19 or SCHED_IDLE the re-decodes lagged (4-10 in
+#: a passage instead of 9-24), fewer words were agreed on, and more was left at the stop
+LOWER_PRIORITY = 10
+
+
+def _lower_priority() -> None:
+    """The calling thread (and every thread it starts) :data:`LOWER_PRIORITY` nice steps below the process
+    (at most nice 19). Linux, where the nice value is per thread; elsewhere nothing changes. (A thread's
+    priority cannot be raised back without privileges: this one is only the loader's.)"""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(AttributeError, OSError):
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + LOWER_PRIORITY))
+
+
+def _load_idle(future: Future[LoadedModel], load: Callable[[], LoadedModel]) -> None:
+    _lower_priority()
+    try:
+        future.set_result(load())
+    except BaseException as exc:  # noqa: BLE001 - re-decodes then stay on the first instance
+        future.set_exception(exc)
 
 
 #: Temperatures of Whisper's fallback (faster-whisper's default), tried in turn while a decode fails its

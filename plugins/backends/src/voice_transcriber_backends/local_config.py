@@ -49,6 +49,10 @@ class LocalConfig(ConfigModel):
                                    "(docs/backends-local.md).")
     fit_window: bool = Field(True, description="Streamed phrases are decoded in a window fitted to their length (plus 10 s of silence) "
                              "instead of Whisper's 30 s one: a short phrase costs less to decode (see docs/streaming.md).")
+    background_redecodes: bool = Field(True, description="While recording, re-decodes of the phrase being spoken (live text, "
+                                       "agreements) run on a second instance of the model at a lower CPU priority, beside the phrases' "
+                                       "decodes: one still running when you pause no longer delays the phrase's decode (one more copy "
+                                       "of the model in memory). false: one instance, one decode at a time (docs/streaming.md).")
 
     def models_dir(self) -> Path:
         return Path(self.cache_dir).expanduser() if self.cache_dir else local_models.default_cache_dir()
