@@ -30,7 +30,9 @@ speech, whose pauses cut it into more utterances) against the batch text of the 
 ``--compare none``: no comparison; under ``run_all.py --quick`` none unless given, so that the quick run
 stays under 20 minutes) runs each passage of ``--compare-groups`` (default: 12,30,62,paused)
 once more with those recorder settings right after each run, each with its own batch (a paired
-before/after of a setting on the wait; its own summary rows, and its WER against batch of that run's recording).
+before/after of a setting on the wait; its own summary rows, its breakdown of the decodes after the stop, and its
+WER against batch of that run's recording). ``--debug-log DIR`` keeps every run's ``--debug`` stderr (which decodes
+ran when, queued behind what).
 """
 
 from __future__ import annotations
@@ -323,6 +325,9 @@ def main() -> None:
     parser.add_argument("--texts", type=Path, metavar="PATH", default=os.environ.get("VT_POST_STOP_TEXTS") or None,
                         help="save every hands-free session's texts (live lines, batch, replay) as JSON "
                              "(default: $VT_POST_STOP_TEXTS)")
+    parser.add_argument("--debug-log", type=Path, metavar="DIR", default=None,
+                        help="save every run's `--debug` stderr there (PASSAGE-RUN.log, PASSAGE-RUN-compared.log): "
+                             "which decodes ran when, per phrase")
     parser.add_argument("--compare-groups", default=None,
                         help="groups whose passages --compare runs again (default: 12,30,62,paused)")
     args = parser.parse_args()
@@ -353,7 +358,8 @@ def main() -> None:
             batch = Batch(model_dir)
             compare = dict(item.split("=", 1) for item in args.compare)
             compared = {g.strip() for g in (args.compare_groups or "12,30,62,paused").split(",")}
-            results = measure(passages(groups), args.repeat, source, env, store, batch, args.stop_after, compare, compared)
+            results = measure(passages(groups), args.repeat, source, env, store, batch, args.stop_after, compare, compared,
+                              args.debug_log)
             continuous = (measure_continuous(source, env, store, batch, args.continuous_repeat, args.texts)
                           if "continuous" in groups else None)
             source.stop.set()
@@ -364,14 +370,25 @@ def main() -> None:
 
 
 def measure(found: list[Passage], repeat: int, source: RealTimeSource, env: dict[str, str], store: Path,
-            batch: Batch, stop_after: float, compare: dict[str, str], compared: set[str] = frozenset({"12"})) -> list[Result]:
-    """Per passage, ``repeat`` pairs of (streamed run, batch run), alternating so both see the same machine load."""
+            batch: Batch, stop_after: float, compare: dict[str, str], compared: set[str] = frozenset({"12"}),
+            debug_log: Path | None = None) -> list[Result]:
+    """Per passage, ``repeat`` pairs of (streamed run, batch run), alternating so both see the same machine load.
+    ``debug_log``: a folder to save each run's ``--debug`` stderr in."""
     results = []
+    if debug_log:
+        debug_log.mkdir(parents=True, exist_ok=True)
+
+    def save(passage: Passage, run: int, debug: str, suffix: str = "") -> None:
+        if debug_log:
+            name = re.sub(r"[^A-Za-z0-9]+", "-", passage.name).strip("-")
+            (debug_log / f"{name}-{run + 1}{suffix}.log").write_text(debug, encoding="utf-8")
+
     for passage in found:
         result = Result(passage)
-        for _ in range(repeat):
+        for run in range(repeat):
             before = set(store.glob("*.wav")) if store.is_dir() else set()
             wait, text, debug = one_run(passage.pcm, source, env, store, stop_after)
+            save(passage, run, debug)
             batch_time, batch_text = batch.run(passage.pcm)
             same_text = batch.text_of(max(set(store.glob("*.wav")) - before, key=lambda path: path.stat().st_mtime))
             result.same.append((wer(passage.text, same_text), raw_wer(passage.text, same_text)))
@@ -386,6 +403,7 @@ def measure(found: list[Passage], repeat: int, source: RealTimeSource, env: dict
             if compare and passage.group.split()[0] in compared:  # the same with the setting(s) to compare, paired
                 before = set(store.glob("*.wav")) if store.is_dir() else set()
                 wait_whole, text_whole, debug_whole = one_run(passage.pcm, source, {**env, **compare}, store, stop_after)
+                save(passage, run, debug_whole, "-compared")
                 same_whole = batch.text_of(max(set(store.glob("*.wav")) - before, key=lambda path: path.stat().st_mtime))
                 result.whole.append((wait_whole, batch.run(passage.pcm)[0], _infos(debug_whole),
                                      wer(passage.text, text_whole), wer(passage.text, same_whole)))
@@ -520,34 +538,39 @@ def report(results: list[Result], continuous: list[dict[str, object]] | None, re
     lines += ["", "Where the wait goes (medians over the runs; the last two columns from the last run): the recorder "
               "noticing the stop and closing the recording, the wait for phrases still being transcribed — split into "
               "the backend calls that ran after the stop (a re-decode of the phrase being spoken or an early start "
-              "still running, whose text is not used, and the final decodes), the phrase heard alone as well when its "
+              "still running in front of the final decodes, whose text is not used, and how long the final decodes "
+              "waited for the worker, from the pause or the stop), the phrase heard alone as well when its "
               "decode after the one before ended early —, and the rest (the pipeline after the text: formatting, "
               "printing, the process around it; the history entry is written after delivery, the WAV while recording).", "",
               "| passage | wait | stop → end of recording | waited for phrases | of it: unused work still running "
-              "| phrases heard alone as well (whole run) | rest | left at the stop | decodes after the recording ended (last run) |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| final decodes queued | phrases heard alone as well (whole run) | rest | left at the stop "
+              "| decodes after the recording ended (last run) |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         wait, noticed, waited = statistics.median(r.waits), r.seconds("stop → end of recording"), r.seconds("waited for phrases")
         info = r.infos[-1] if r.infos else {}
         unused = statistics.median(_unused(i.get("decodes after the recording ended", "")) for i in r.infos) if r.infos else 0.0
+        queued = statistics.median(_queued(i.get("decodes after the recording ended", "")) for i in r.infos) if r.infos else 0.0
         alone = statistics.median(_timing(i.get("timings", ""), "local: phrase heard alone as well") for i in r.infos) \
             if r.infos else 0.0
         lines.append(f"| {r.passage.name} | {wait * 1000:.0f} ms | {noticed * 1000:.0f} ms | {waited * 1000:.0f} ms | "
-                     f"{unused * 1000:.0f} ms | {alone * 1000:.0f} ms | {(wait - noticed - waited) * 1000:.0f} ms | "
+                     f"{unused * 1000:.0f} ms | {queued * 1000:.0f} ms | {alone * 1000:.0f} ms | {(wait - noticed - waited) * 1000:.0f} ms | "
                      f"{info.get('left at the stop', '?')} | {info.get('decodes after the recording ended', '?')} |")
     whole = [r for r in results if r.whole]
     if whole:
         lines += ["", f"The {', '.join(sorted({r.passage.group for r in whole}))} passages again with {', '.join(f'`{c}`' for c in compare)}, "
                   "run right after each run above, each with its own batch:", "",
                   "| passage | wait, compared setting (runs) | wait ÷ batch | waited for phrases | left at the stop (last run) |"
-                  " wait ÷ batch, default | WER streamed − batch of that recording, compared setting |", "|---|---|---|---|---|---|---|"]
+                  " wait ÷ batch, default | WER streamed − batch of that recording, compared setting "
+                  "| decodes after the recording ended, compared setting (last run) |", "|---|---|---|---|---|---|---|---|"]
         for r in whole:
             waits = ", ".join(f"{w[0] * 1000:.0f}" for w in r.whole)
             ratio = statistics.median(w[0] / w[1] for w in r.whole)
             waited = statistics.median(_seconds(w[2].get("waited for phrases", "")) for w in r.whole)
             diff = statistics.mean(w[3] - w[4] for w in r.whole)
             lines.append(f"| {r.passage.name} | {waits} ms | {ratio:.2f} | {waited * 1000:.0f} ms | "
-                         f"{r.whole[-1][2].get('left at the stop', '?')} | {r.ratio:.2f} | {diff:+.3f} |")
+                         f"{r.whole[-1][2].get('left at the stop', '?')} | {r.ratio:.2f} | {diff:+.3f} | "
+                         f"{r.whole[-1][2].get('decodes after the recording ended', '?')} |")
         for group in sorted({r.passage.group for r in whole}, key=lambda g: list(GOALS).index(g) if g in GOALS else 99):
             same = [r for r in whole if r.passage.group == group]
             ratio = statistics.median(statistics.median(w[0] / w[1] for w in r.whole) for r in same)
@@ -579,8 +602,17 @@ def _infos(debug: str) -> dict[str, str]:
 
 
 def _unused(decodes: str) -> float:
-    """Seconds after the stop spent on backend calls whose text is not used ("decodes after the recording ended")."""
-    return sum(float(m.group(1)) for m in re.finditer(r"\(unused\)[^·]*?: ([0-9.]+) s", decodes))
+    """Seconds after the stop spent on backend calls whose text is not used ("decodes after the recording ended"),
+    in front of the decodes that count (not those that ran beside them: ``Backend.background_redecodes``)."""
+    return sum(float(m.group(1)) for m in re.finditer(r"\(unused\)[^·]*?: ([0-9.]+) s", decodes)
+               if "beside" not in m.group(0) + decodes[m.end():].split("·", 1)[0])
+
+
+def _queued(decodes: str) -> float:
+    """Seconds the decodes whose text counts, among those running at or after the stop, waited for the worker
+    (behind a re-decode or another phrase, from their submission: at the pause or the stop)."""
+    return sum(float(m.group(1)) for part in decodes.split(" · ") if "(unused)" not in part
+               for m in re.finditer(r"queued ([0-9.]+) s", part))
 
 
 def _timing(timings: str, stage: str) -> float:
