@@ -160,11 +160,10 @@ def test_re_decodes_in_the_background_thread_get_an_idle_instance_that_gives_the
     backend = LocalBackend(ctx)
     assert backend.background_redecodes
     samples = Audio.from_file(jfk_path).pcm()
-    before, spoken = tail(samples, 0, 64000), tail(samples, 64000, 112000)
+    before, spoken = tail(samples, 0, 56000), tail(samples, 56000, 104000)  # "And so my fellow Americans", "ask not …"
 
-    def decodes() -> list[Transcript]:
-        heard = backend.transcribe_segment(before, "")
-        return [heard, backend.transcribe_continuation(before, heard.text, spoken, "", partial=True)]
+    def decodes() -> list[Transcript]:  # (one decode each side: the suite's time is short)
+        return [backend.transcribe_continuation(before, "And so, my fellow Americans,", spoken, "", partial=True)]
 
     def idle_loaded() -> bool:
         deadline = time.monotonic() + 120
@@ -193,5 +192,5 @@ def test_re_decodes_in_the_background_thread_get_an_idle_instance_that_gives_the
     if os.getpriority(os.PRIO_PROCESS, 0) < 19:  # (a process at nice 19 has no lower priority to give)
         assert lower_threads(), "the second instance's compute threads run at a lower priority"
     assert [(t.text, t.words) for t in again] == [(t.text, t.words) for t in main]
-    assert main[1].words and main[1].text
-    assert ctx.info["local: re-decodes' decodes beside the phrases' ones"].startswith("2 of ")
+    assert main[0].words and main[0].text
+    assert ctx.info["local: re-decodes' decodes beside the phrases' ones"] == "1 of 1"
