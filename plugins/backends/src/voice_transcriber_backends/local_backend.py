@@ -75,6 +75,8 @@ class LocalBackend(Backend):
     description = "Offline transcription on this machine with faster-whisper (CTranslate2)."
     config_section = SECTION
     config_model = LocalConfig
+    #: ``language`` was checked against the model (:meth:`_refuse_unknown_language`)
+    _language_known = False
 
     def prepare(self) -> None:
         """Load the model (the core calls this in a background thread when recording starts)."""
@@ -133,10 +135,15 @@ class LocalBackend(Backend):
     def _refuse_unknown_language(self) -> None:
         """A language the model cannot transcribe is refused before any load, as the core's config check
         words it (exit 2): told from the model's name or its vocabulary on disk, it needs no model in
-        memory, and loading one only to refuse it cost seconds and a second copy of the weights."""
+        memory, and loading one only to refuse it cost seconds and a second copy of the weights. Checked once
+        per backend (its settings do not change): counting the vocabulary costs ~5 ms of CPU, and every
+        decode of a streamed dictation asks for the model."""
         language = self.ctx.settings.language
+        if language is None or self._language_known:
+            return
         known = self.languages()
-        if language is None or language in known:
+        if language in known:
+            self._language_known = True
             return
         problem = (f"knows only English (en); {self.language_fix()}" if set(known) == {"en"} else
                    'does not know it; use a code it knows (ISO-639-1, e.g. "fr"), or "auto" to detect the language')
