@@ -70,8 +70,7 @@ def repeated_toggle(fired: int | None, guard: float, own: int | None = None) -> 
     if fired is None or guard <= 0:
         return None
     path = runtime_dir() / "last-toggle.json"
-    earlier = hotkey_state.toggles_in_flight(own) if own is not None else ()
-    gap, record = hotkey_state.toggle_repeat(fired, guard, read_json(path), earlier)
+    gap, record = hotkey_state.guarded_toggle(fired, guard, read_json(path), own)
     if record is not None:
         write_json_atomic(path, record)
     return gap

@@ -38,6 +38,7 @@ from .hotkey_state import (
     STALE_START,
     already_recording,
     fired_ticks,
+    guarded_toggle,
     is_alive,
     lock,
     lock_held,
@@ -52,8 +53,6 @@ from .hotkey_state import (
     stale_start,
     start_ticks,
     stop_record,
-    toggle_repeat,
-    toggles_in_flight,
     write_json_atomic,
 )
 from .option_names import (
@@ -218,8 +217,7 @@ def decide(parsed: Parsed, folder: str, fired: int | None) -> tuple[int, str, st
         return 1, "", f"voice-transcriber: error: {already_recording(*recorder)}"
     if command == "toggle":
         last_toggle = folder + "/last-toggle.json"
-        earlier = toggles_in_flight(os.getpid()) if parsed.guard > 0 and fired is not None else ()
-        gap, record = toggle_repeat(fired, parsed.guard, read_json(last_toggle), earlier)
+        gap, record = guarded_toggle(fired, parsed.guard, read_json(last_toggle), os.getpid())
         outcome = start_recorder(parsed, folder) if gap is None and recorder is None else None
         if gap is None and recorder is None and outcome is None:
             return None  # nothing written: the command line decides again
