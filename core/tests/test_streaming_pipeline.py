@@ -492,6 +492,29 @@ def test_at_the_stop_only_what_follows_the_agreed_words_of_the_last_phrase_is_tr
     assert transcript.extra["streamed_commits"] == [commit.to_list() for commit in session.commits]
 
 
+def test_with_a_margin_a_word_at_the_end_of_a_re_decodes_audio_is_not_agreed_on_yet(ctx):
+    """``input.streamingAgreedMarginSeconds``: two re-decodes in a row agreeing is not enough for a word the earlier one
+    heard less than the margin after (the word at the end of the audio is heard worst); at the stop the rest after the
+    words agreed on with that margin is transcribed."""
+    ctx.settings.input.streaming_commit_at_stop = True
+    ctx.settings.input.streaming_agreed_margin_seconds = 0.5
+    backend = ClockWords(ctx)
+    session = StreamingTranscription(backend, ctx)
+    spoken = SpokenPhrase(session)
+    spoken.grow(1.0)
+    spoken.grow(1.0)  # 0–1 s and 0–2 s both say w0 (said 0.1–0.9 s), but 0–1 s heard only 0.1 s after it
+    assert session._agreed is None
+    spoken.grow(1.0)  # 0–2 and 0–3 s agree on w0 and w1; 0–2 s heard 1.1 s after w0, 0.1 s after w1
+    assert [word.text for word in session._agreed.words] == ["w0,"] and session._agreed.cut == RATE
+    spoken.grow(1.0)  # 1–4 s (after w0) and the rest of 0–3 s agree on w1, w2; 0–3 s heard 1.1 s after w1: cut at 2 s
+    assert backend.decoded == [(0.0, 1.0), (0.0, 2.0), (0.0, 3.0), (1.0, 3.0)]
+    backend.decoded.clear()
+    session.add(SpeechSegment(0, 0, phrase(0, 0, 4.5).samples, final=True))
+    assert session.result(whole()).text == "w0, w1, w2, w3,"
+    assert backend.decoded == [(2.0, 2.5)] and ctx.info["agreed before the stop"] == "2 word(s), 2.0 s; 2.5 s left"
+    assert [commit.to_list()[1:] for commit in session.commits] == [[3 * RATE, 1], [4 * RATE, 1]]
+
+
 def test_a_phrase_that_ends_at_a_pause_while_recording_is_transcribed_whole(ctx):
     """Agreements only matter at the stop: a phrase the speaker ended with a pause and went on after
     is transcribed whole, as without them, and no commit is kept."""

@@ -241,6 +241,7 @@ class StreamingTranscription:
         #: (made in the recording thread), and the commits made (the history entry keeps them)
         self._probe: tuple[int, int, str, tuple[int, int] | None, tuple[Segment, ...]] | None = None
         self._ready: tuple[SpeechSegment, Transcript, int, str, tuple[int, int] | None] | None = None
+        self._probe_end = 0  #: the recording sample where the re-decode :attr:`_probe` came from ended
         self.commits: list[Commit] = []
         #: ``input.streamingCommitAtStop``: the latest agreement on the phrase being spoken, the one each
         #: phrase announced at a pause would be split with (key → agreement), and the probes' judged samples
@@ -747,13 +748,15 @@ class StreamingTranscription:
         """A re-decode of the phrase being spoken is done: when it has the context the phrase will
         have, the words it and the re-decode before it agree on (from the first, as in
         whisper_streaming's LocalAgreement) — all but at least its last word, and making a phrase
-        of at least :data:`MIN_COMMIT_SECONDS` — are ready to be committed. Lock held."""
+        of at least :data:`MIN_COMMIT_SECONDS` — are ready to be committed; with ``input.streamingCommitAtStop``
+        only those both heard ``input.streamingAgreedMarginSeconds`` after, and they are kept for the stop. Lock held."""
         words = transcript.words
         stop = not self.settings.streaming_commit  # input.streamingCommitAtStop
         if self._replaying or not words or span != self._before_span(segment, probe=True) \
                 or context != (self._context_for(segment.index, segment.start) if stop else self._context_for(segment.index)):
             return
         previous, self._probe = self._probe, (segment.index, segment.start, context, span, words)
+        previous_end, self._probe_end = self._probe_end, segment.end
         if previous is None or previous[:4] != self._probe[:4]:
             return
         agreed = 0
@@ -762,7 +765,12 @@ class StreamingTranscription:
                 break
             agreed += 1
         count = min(agreed, len(words) - 1)
-        if stop:  # kept for the stop
+        if stop:  # kept for the stop; only words both re-decodes heard the margin after (the earlier one ended first):
+            # the word at the end of a re-decode's audio is the one it hears worst ("feeds back" for "feedback" in two
+            # re-decodes in a row, where the whole phrase's decode heard it right; docs/streaming.md)
+            heard = previous_end - self.settings.streaming_agreed_margin_seconds * 16_000
+            while count > 0 and segment.start + words[count - 1].end * 16_000 > heard:
+                count -= 1
             if count > 0:
                 judged, tail = self._judged_at.get(_key(segment), (0, False))
                 self._extend(segment, transcript, count, judged, tail)
