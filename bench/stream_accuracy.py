@@ -159,21 +159,29 @@ def streamed(ctx, backend, pcm: bytes, costs: list[tuple[float, float]] | None =
     return transcript.text, phrases
 
 
+def stop_calls(session, calls: list[tuple[object, tuple, dict]]) -> tuple[int | None, int | None]:
+    """Indexes in ``calls`` (the backend calls of a replay, in order) of the last phrase's final decode and
+    of the last re-decode of the phrase being spoken before it (None: none)."""
+    from voice_transcriber.streaming import _key
+
+    jobs = session._jobs  # (a phrase whose transcript was reused makes neither a job nor a call)
+    if len(jobs) != len(calls) or not session._phrases:
+        return None, None
+    last = _key(session._phrases[-1][0])
+    final = max((i for i, job in enumerate(jobs) if job.key == last and job.what != "re-decode"), default=None)
+    if final is None:
+        return None, None
+    return final, max((i for i, job in enumerate(jobs[:final]) if job.what == "re-decode"), default=None)
+
+
 def after_stop_cpu(session, calls: list[tuple[object, tuple, dict]]) -> tuple[float, float]:
     """CPU seconds of (the last phrase's final decode, the last re-decode of the phrase being spoken
     before that decode started; 0 when none), each made again alone. Live, the first starts at the pause
     after the last word (0.2 s), ~0.2 s before the stop, and is most of the wait after it; the second, when
     it is still running at that pause, delays it (it cannot be interrupted)."""
-    from voice_transcriber.streaming import _key
-
-    jobs = session._jobs  # (a phrase whose transcript was reused makes neither a job nor a call)
-    if len(jobs) != len(calls) or not session._phrases:
-        return 0.0, 0.0
-    last = _key(session._phrases[-1][0])
-    final = max((i for i, job in enumerate(jobs) if job.key == last and job.what != "re-decode"), default=None)
+    final, probe = stop_calls(session, calls)
     if final is None:
         return 0.0, 0.0
-    probe = max((i for i, job in enumerate(jobs[:final]) if job.what == "re-decode"), default=None)
 
     def cpu(index: int | None) -> float:
         if index is None:

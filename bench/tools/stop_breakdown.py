@@ -175,16 +175,9 @@ def main() -> None:
                 "rest": total - sum(v for k, v in cpu.items() if k != "alone as well")}  # (its stages are in their columns)
 
     def after_stop_cpu(session, calls):  # replaces stream_accuracy's: the same two decodes, timed by stage
-        from voice_transcriber.streaming import _key
-
-        jobs = session._jobs
-        if len(jobs) != len(calls) or not session._phrases:
-            return 0.0, 0.0
-        last = _key(session._phrases[-1][0])
-        final = max((i for i, job in enumerate(jobs) if job.key == last and job.what != "re-decode"), default=None)
+        final, probe = stream_accuracy.stop_calls(session, calls)
         if final is None:
             return 0.0, 0.0
-        probe = max((i for i, job in enumerate(jobs[:final]) if job.what == "re-decode"), default=None)
         state["left at the stop"] = {**measured(calls[final]), "phrases": len(session._phrases)}
         if probe is not None:
             state["last re-decode"] = measured(calls[probe])
