@@ -1,7 +1,8 @@
 """Where the suite's wall time goes: each test's start and end, per xdist worker.
 
 With ``VT_TIMELINE=FILE`` set, every worker appends one JSON line per test (worker, node id, start,
-end: setup to teardown, wall clock) to FILE. Then::
+end: setup to teardown, wall clock; cpu: the CPU seconds the worker and the child processes it waited for
+used meanwhile, which is what counts when the suite is CPU-bound) to FILE. Then::
 
     python testing/vt_testing/timeline.py FILE
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import time
 from collections import defaultdict
@@ -29,13 +31,19 @@ import pytest
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     path = os.environ.get("VT_TIMELINE")
-    start = time.time()
+    start, cpu = time.time(), _cpu_seconds()
     yield
     if path:
         line = {"worker": os.environ.get("PYTEST_XDIST_WORKER", "main"), "test": item.nodeid,
-                "start": start, "end": time.time()}
+                "start": start, "end": time.time(), "cpu": round(_cpu_seconds() - cpu, 3)}
         with open(path, "a", encoding="utf-8") as file:
             file.write(json.dumps(line) + "\n")
+
+
+def _cpu_seconds() -> float:
+    """User and system CPU of this process and of its children that ended and were waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def summary(lines: list[dict]) -> str:
@@ -54,10 +62,13 @@ def summary(lines: list[dict]) -> str:
     for t in sorted((t for t in lines if t["end"] > last - 60), key=lambda t: t["start"]):
         out.append(f"  {t['worker']} {t['start'] - first:7.1f}–{t['end'] - first:7.1f} s  {t['test']}")
     files: dict[str, float] = defaultdict(float)
+    cpu: dict[str, float] = defaultdict(float)
     for t in lines:
         files[t["test"].split("::")[0]] += t["end"] - t["start"]
-    out.append("slowest files (summed test time):")
-    out += [f"  {seconds:6.1f} s  {name}" for name, seconds in sorted(files.items(), key=lambda kv: -kv[1])[:25]]
+        cpu[t["test"].split("::")[0]] += t.get("cpu", 0.0)
+    out.append(f"slowest files (summed test time; CPU seconds of {sum(cpu.values()):.0f} in all):")
+    out += [f"  {seconds:6.1f} s  {cpu[name]:6.1f} s CPU  {name}"
+            for name, seconds in sorted(files.items(), key=lambda kv: -kv[1])[:25]]
     return "\n".join(out)
 
 
