@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from vt_testing.installed import TOOL_GROUP, packaging_env, resolving, run
+from vt_testing.installed import TOOL_GROUP, packaging_env, resolving, run, site_packages, warm_bytecode
 from vt_testing.openai_api import json_reply, openai_transcription
 from vt_testing.speech import JFK_TEXT
 
@@ -152,6 +152,7 @@ def test_pipx_install_is_injected_and_survives_upgrade(tmp_path, wheelhouse):
                       PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     pipx = [sys.executable, "-m", "pipx"]
     resolving([*pipx, "install", "--python", sys.executable, wheelhouse.core_wheel], cwd=work, env=env)
+    warm_bytecode(site_packages(tmp_path / "pipx" / "venvs" / "voice-transcriber-core"))  # as the tool_install's
     exe = tmp_path / "bin" / "voice-transcriber"
     plugin = write_plugin(tmp_path / "shout")
 
@@ -186,6 +187,7 @@ def test_plain_venv_uses_its_pip(tmp_path, wheelhouse):
     run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=work, env=env)
     resolving([UV, "pip", "install", "-q", "--python", venv / "bin" / "python", "pip", wheelhouse.core_wheel],
               cwd=work, env=env)  # pip from uv's cache: quicker than ensurepip, and pyvenv.cfg stays python's
+    warm_bytecode(site_packages(venv))  # the modules it shares with this environment: as the tool_install's
     plugin = write_plugin(tmp_path / "shout")
     run([UV, "build", "--wheel", "--out-dir", tmp_path / "dist", "-q", plugin], cwd=work, env=env)
     wheel = next((tmp_path / "dist").glob("voice_transcriber_shout-*.whl"))
