@@ -8,6 +8,7 @@ as transcribing the whole file at once (WER against the passage).
 from __future__ import annotations
 
 import wave
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -213,6 +214,7 @@ def test_a_stop_in_fluent_speech_splits_the_last_phrase_and_retry_gives_the_same
     settings = load_settings(overrides={"transcription.local.model": str(tiny_model_dir), "transcription.local.beamSize": 1,
                                         "input.streamingSplitSeconds": 3})
     backend = LocalBackend(RunContext(settings, pm=plugin_manager))
+    decodes = reuse_identical_decodes(backend)  # (retry's replay asks for the live run's decodes)
     prompts: list[str] = []
     transcribe_segment, transcribe_continuation = backend.transcribe_segment, backend.transcribe_continuation
     backend.transcribe_segment = lambda audio, context: prompts.append(context) or transcribe_segment(audio, context)
@@ -226,10 +228,12 @@ def test_a_stop_in_fluent_speech_splits_the_last_phrase_and_retry_gives_the_same
     segmenter.flush()
     audio = Audio.from_samples(np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768, 16_000)
     live = session.result(audio)
+    made_live = decodes["made"]
     retried = replay(backend.ctx, backend, audio).result(audio)
 
     assert segmenter.split_at_stop and live.extra["streamed_phrases"] == 2
     assert live.text == retried.text
+    assert decodes["made"] == made_live, "retry asked for the live run's decodes (the same phrases and prompts)"
     head = session._phrases[0][1].result().text.strip()
     assert head and prompts[-1] == head and prompts.count(head) >= 2, "the rest was heard after the first part's text, live and in retry"
     assert wer(reference, live.text) <= wer(reference, backend.transcribe(audio).text) + 0.05, live.text
@@ -244,11 +248,14 @@ def test_a_rolling_commit_cuts_the_phrase_being_spoken_between_words_and_retry_c
     from voice_transcriber.streaming import replay
 
     backend, audio, reference = _greedy_backend_on_passage(tiny_model_dir, "short-1", "input.streamingCommit")
+    decodes = reuse_identical_decodes(backend)  # (retry's replay asks for the live run's decodes)
     live = replay(backend.ctx, backend, audio, simulate=True)
     text = live.result(audio).text
+    made_live = decodes["made"]
     phrases = [(segment, future.result().text.split()) for segment, future in live._phrases]
     retried = replay(backend.ctx, backend, audio, commits=list(live.commits))
     retried_text = retried.result(audio).text
+    made_by_retry = decodes["made"] - made_live
     backend.ctx.settings.input.streaming_commit = False
     uncommitted = replay(backend.ctx, backend, audio, simulate=True)
     uncommitted.result(audio)
@@ -260,6 +267,7 @@ def test_a_rolling_commit_cuts_the_phrase_being_spoken_between_words_and_retry_c
         assert before and after and normalise(before[-1]) != normalise(after[0]), "no word doubled at a cut"
     assert wer(reference, text) <= wer(reference, backend.transcribe(audio).text) + 0.05, text
     assert retried_text == text
+    assert made_by_retry == 0, "retry asked for the live run's decodes (the same cuts and prompts)"
     assert [segment.start for segment, _ in retried._phrases] == [segment.start for segment, _ in phrases]
 
 
@@ -272,6 +280,7 @@ def test_a_commit_at_the_stop_leaves_only_the_words_after_the_agreed_ones_and_re
     from voice_transcriber.streaming import replay
 
     backend, audio, reference = _greedy_backend_on_passage(tiny_model_dir, "short-2", "input.streamingCommitAtStop")
+    decodes = reuse_identical_decodes(backend)  # (retry's replay asks for the live run's decodes)
     rests: list[tuple[float, float]] = []  # (seconds heard again, seconds) of each decode of the rest left at the stop
     continuation = backend.transcribe_continuation
     backend.transcribe_continuation = lambda before, text, audio, context, **kwargs: (
@@ -279,12 +288,14 @@ def test_a_commit_at_the_stop_leaves_only_the_words_after_the_agreed_ones_and_re
         continuation(before, text, audio, context, **kwargs))[1]
     live = replay(backend.ctx, backend, audio, simulate=True)
     text = live.result(audio).text
+    made_live = decodes["made"]
     phrases = [(segment, future.result().text) for segment, future in live._phrases]
     live_rests = list(rests)  # (a phrase ended at a pause with agreed words also had its rest decoded, in case the stop came)
     rests.clear()
     retried = replay(backend.ctx, backend, audio, commits=list(live.commits))
     retried_text = retried.result(audio).text
-    del backend.transcribe_continuation
+    made_by_retry = decodes["made"] - made_live
+    backend.transcribe_continuation = continuation
     backend.ctx.settings.input.streaming_commit_at_stop = False
     whole = replay(backend.ctx, backend, audio, simulate=True)
     whole.result(audio)
@@ -299,6 +310,7 @@ def test_a_commit_at_the_stop_leaves_only_the_words_after_the_agreed_ones_and_re
     # AVX2 EPYC —, so up to three words, not a text
     assert wer(reference, text) <= wer(reference, backend.transcribe(audio).text) + 3 / len(reference.split()), text
     assert retried_text == text and [s.start for s, _ in retried._phrases] == [s.start for s, _ in phrases]
+    assert made_by_retry == 0, "retry asked for the live run's decodes (the same cuts, prompts and stop rest)"
     # the rest was decoded apart (transcription.local.stopMarginSeconds), after at most the last 5 s of the agreed
     # words (input.streamingStopOverlapSeconds, at a word boundary), once live and the same way in retry
     assert rests == live_rests[-1:] and rests[0][1] == round((rest.end - rest.start) / 16_000, 2), (live_rests, rests)
@@ -317,3 +329,39 @@ def _greedy_backend_on_passage(tiny_model_dir, name: str, setting: str) -> tuple
                                                                setting: True})))
     audio = Audio.from_samples(np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768, 16_000)
     return backend, audio, reference
+
+
+def reuse_identical_decodes(backend: LocalBackend) -> dict[str, int]:
+    """From now on, a call ``backend`` already answered — the same method, the same samples, the same text
+    before and prompt, the same settings — is answered with that transcript instead of decoding again.
+
+    For the tests above that check that ``retry``'s replay gives the live text: it does because the replay
+    cuts the phrases where the live run did and asks the backend for the same decodes; every cut, context,
+    prefix and stop rest of both runs is still made by the real core and backend here, only a decode the
+    test already made is not made twice (~0.5 CPU-s each on the AVX2 EPYC). That the same decode gives the
+    same text in another process and after other decodes is test_local_determinism's. Returns how many
+    calls were decoded ("made") and answered again ("reused")."""
+    import hashlib
+
+    counts = {"made": 0, "reused": 0}
+    answers: dict[tuple, Transcript] = {}
+
+    def heard(audio: Audio) -> tuple[int | None, str]:
+        return audio.sample_rate, hashlib.blake2b(np.ascontiguousarray(audio.samples).tobytes()).hexdigest()
+
+    def reused(key: tuple, decode: Callable[[], Transcript]) -> Transcript:
+        key = (*key, repr(backend.ctx.settings.input))  # (which words' timings the backend gives depends on them)
+        if key in answers:
+            counts["reused"] += 1
+        else:
+            answers[key] = decode()
+            counts["made"] += 1
+        return answers[key]
+
+    segment, continuation = backend.transcribe_segment, backend.transcribe_continuation
+    backend.transcribe_segment = lambda audio, context: reused(
+        ("segment", heard(audio), context), lambda: segment(audio, context))
+    backend.transcribe_continuation = lambda before, text, audio, context, **kwargs: reused(
+        ("continuation", heard(before), text, heard(audio), context, tuple(sorted(kwargs.items()))),
+        lambda: continuation(before, text, audio, context, **kwargs))
+    return counts
