@@ -26,10 +26,12 @@ pytestmark = pytest.mark.slow
 
 DECIDED = "And so my fellow Americans. Ask not what your country can do for you."
 #: (first, end) samples of jfk.flac at 16 kHz: "ask what you can do" cut a syllable or two in, decoded as
-#: streamed phrases after DECIDED. Most of them are doubtful to Whisper at temperature 0 (here 5 of 6:
-#: "S" with a compression ratio of 3.1-3.3, "Ask what? Ask" 2.8 > 2.4), so its sampled fallback fires on
-#: them: it said "S" in one process and "S X S T S" in another for the first one
-TAILS = [(126400, 133119), (126400, 136959), (128000, 133119), (128000, 139839), (129600, 135999), (129600, 140319)]
+#: streamed phrases after DECIDED. Whisper doubts some of them at temperature 0, so that its sampled fallback
+#: fires on them: it said "S" in one process and "S X S T S" in another for the first one. Which ones it doubts
+#: depends on the CPU's int8 kernels: on an AVX2 EPYC the two "S" ones (compression ratio 3.3 and 3.15 > 2.4),
+#: on an AVX-512 Xeon also "Ask what? Ask" (2.8). Three tails, not the six there were (each tail is decoded three
+#: times: ~0.4 CPU-s each on the EPYC); test_local_runaway decodes all six
+TAILS = [(126400, 133119), (126400, 136959), (128000, 133119)]
 
 DECODE_IN_ANOTHER_PROCESS = """
 import json, sys
