@@ -88,11 +88,16 @@ def test_version_matches_the_installed_distribution():
     assert __version__ == version("voice-transcriber-core")
 
 
-@pytest.mark.parametrize("args", [("--help",), ("transcribe", "--help"), ("config", "path")])
-def test_help_and_config_path_load_no_audio_or_network_library(loaded, args):
-    modules, out = loaded(*args)
+#: What neither help nor ``config path`` may load, even when it loads every plugin (nothing indexed yet).
+AUDIO_OR_NETWORK = {"httpx", "numpy", "sounddevice", "soundfile", "soxr", "faster_whisper", "onnxruntime"}
+
+
+def test_config_path_loads_no_audio_or_network_library(loaded):
+    """(``--help`` and ``transcribe --help`` in the same state: the first runs of
+    :func:`test_help_imports_no_plugin_once_their_commands_are_indexed`.)"""
+    modules, out = loaded("config", "path")
     assert out
-    assert not {"httpx", "numpy", "sounddevice", "soundfile", "soxr", "faster_whisper", "onnxruntime"} & modules
+    assert not AUDIO_OR_NETWORK & modules
 
 
 def test_the_command_line_module_itself_needs_no_pydantic():
@@ -158,6 +163,7 @@ def test_menu_with_a_config_only_the_full_loader_can_judge_gets_its_message(load
 def test_help_imports_no_plugin_once_their_commands_are_indexed(loaded, args):
     _, full = loaded("--version", "--quiet")  # nothing indexed yet: a --version does not index
     first, out_first = loaded(*args)  # the first help loads the plugins (the index is written by any full run)
+    assert out_first and not AUDIO_OR_NETWORK & first  # ... but no audio or network library
     again, out_again = loaded(*args)
     assert out_first == out_again
     assert not {"pydantic", "pluggy", "httpx", "numpy", "importlib.metadata"} & again
@@ -238,13 +244,15 @@ def test_unknown_config_keys_are_found_without_importing_the_plugins_that_declar
     full = subprocess.run([exe, *args], env={**env, "VOICE_TRANSCRIBER_DISABLE_PLUGINS": ""}, capture_output=True,
                           text=True, timeout=120)  # a plugin variable: every plugin, no index
     loaded(*args, extra_env=seconds_plugin)  # writes the index
-    lazy = subprocess.run([exe, *args], env=env, capture_output=True, text=True, timeout=120)
+    dump = tmp_path / "lazy-modules.json"  # through the real entry point, as `loaded`, with its stderr
+    lazy = subprocess.run([sys.executable, "-c", RUN, str(dump), *args], env=env, capture_output=True, text=True,
+                          timeout=120)
     assert lazy.returncode == full.returncode == 0 and lazy.stdout == full.stdout
     assert lazy.stderr == full.stderr
     for key in ("transcription.locl", "transcription.local.modl", "tray.x", "formatter.llm.ur",
                 "profiles[0].settings.formatter.llm.url"):
         assert f"unknown key {key} " in lazy.stderr
-    modules, _ = loaded(*args, extra_env=seconds_plugin)
+    modules = set(json.loads(dump.read_text()))
     assert not {"voice_transcriber_tray.plugin", "voice_transcriber_formatter.llm",
                 "voice_transcriber_backends.local_backend"} & modules
 
@@ -348,10 +356,15 @@ def write_config(tmp_path: Path, config: dict) -> None:
 def test_a_local_transcription_without_the_vad_imports_no_vad_runtime_pyav_network_or_unused_plugin(loaded, tmp_path):
     """The Silero VAD (onnxruntime) loads only when the VAD filter is on; PyAV only for a format libsndfile
     cannot read; the clipboard plugin only when a recording starts or its sink is used."""
+    import soundfile
+
     write_config(tmp_path, {"transcription": {"local": {"vadFilter": False}}})
-    args = ("transcribe", str(JFK))
-    loaded(*args)  # the plugin index (every plugin, once) and the head start's record
-    modules, out = loaded(*args)
+    samples, rate = soundfile.read(JFK, dtype="int16")
+    soundfile.write(tmp_path / "first-second.wav", samples[:rate], rate)
+    # The plugin index (every plugin, once) and the head start's record, from its first second: the files are
+    # no input of a head start (the same options, config and environment), and its text is not looked at.
+    loaded("transcribe", str(tmp_path / "first-second.wav"))
+    modules, out = loaded("transcribe", str(JFK))
     assert "ask not what your country can do for you" in out
     assert "faster_whisper" in modules
     assert not {"onnxruntime", "av._core", "httpx", "click", "sounddevice"} & modules
@@ -449,8 +462,13 @@ def test_daemon_commands_with_a_daemon_answer_as_the_command_line_does_without_l
     dump = tmp_path / "modules.json"
     daemon = subprocess.Popen([str(Path(sys.executable).with_name("voice-transcriber")), "daemon"], env=daemon_home,
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    socket_file = Path(daemon_home["XDG_RUNTIME_DIR"]) / "voice-transcriber" / "daemon.sock"
     try:
         deadline = time.monotonic() + 120
+        while not socket_file.exists():  # a status command costs a process start: ask once it can answer
+            assert daemon.poll() is None, daemon.stderr.read()
+            assert time.monotonic() < deadline, "the daemon made no socket"
+            time.sleep(0.05)
         while (status := daemon_command(daemon_home, dump, "daemon", "status", "--json")).returncode != 0:
             assert daemon.poll() is None, daemon.stderr.read()
             assert time.monotonic() < deadline, "the daemon did not answer"
