@@ -80,8 +80,13 @@ def test_the_folder_prints_each_state_change_once_and_drops_events_seen_twice():
 
 
 @pytest.fixture
-def daemon_world(pulse, tiny_model_dir) -> Iterator[DaemonWorld]:
-    with DaemonWorld(pulse.env, tiny_model_dir) as world:
+def daemon_world(pulse, tiny_model_dir, heard_backend) -> Iterator[DaemonWorld]:
+    """A daemon whose dictations go to the third-party backend ``vt-heard`` (a real plugin through the real
+    pipeline): the events are the point here, not the words; the local backend's runs through the daemon are
+    tested in test_daemon_server. With tiny.en the eleven runs took 9.7 CPU-s (the daemon's and the terminal
+    run's model loads and decodes)."""
+    with DaemonWorld(pulse.env, tiny_model_dir, config={"transcription": {"backend": "vt-heard"}},
+                     extra_env=heard_backend) as world:
         world.start_daemon()
         yield world
 
@@ -144,7 +149,12 @@ def test_ten_back_to_back_dictations_push_every_event_of_every_run(daemon_world,
                60, "status --follow to print every run and idle")
     follow.terminate()
     for run in runs:
-        states = [r["state"] for r in lines if r["id"] == run]
+        # the text so far comes as it is decoded: a backend quicker than tiny.en decodes the phrase handed out at
+        # the stop while the stop's tail is still recorded, so a partial line may say "recording" too (as
+        # test_toggle_recorder's do); the state changes are the story
+        story = [(r["state"], r.get("event")) for r in lines if r["id"] == run]
+        assert all(state in ("recording", "transcribing") for state, event in story if event == "partial"), (run, story)
+        states = [state for state, event in story if event != "partial"]
         assert states[0] == "recording" and states[-1] in ("delivered", "failed"), (run, states)
         assert set(states[1:-1]) == {"transcribing"}, (run, states)
 

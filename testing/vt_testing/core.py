@@ -13,10 +13,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from voice_transcriber.testing import DurationBackend, FakePlugin, ListSink, UpperFormatter
 
 __all__ = ["DurationBackend", "FakePlugin", "ListSink", "UpperFormatter", "make_distribution", "run_cli",
-           "run_in_process", "seed_plugin_index"]
+           "run_in_process", "heard_backend", "seed_plugin_index"]
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, input: bytes | None = None,
@@ -117,3 +119,36 @@ def make_distribution(root: Path, dist: str, module: str, code: str, entry_name:
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
     (info / "entry_points.txt").write_text(f"[voice_transcriber]\n{entry_name} = {module}\n")
     (root / f"{module}.py").write_text(textwrap.dedent(code))
+
+
+#: A third-party backend plugin's module that hears sound, not words: backend ``vt-heard`` answers "N.N seconds
+#: heard" when the audio has a sample louder than 0.05 (espeak speech peaks near 0.5; the virtual mic's silence
+#: is 0) and nothing otherwise, so that silence ends as "no speech detected", as with a real model.
+HEARD_BACKEND = """
+from voice_transcriber import Backend, Transcript, hookimpl
+
+class HeardBackend(Backend):
+    name = "vt-heard"
+
+    def transcribe(self, audio):
+        samples = audio.pcm()
+        loud = len(samples) > 0 and float(abs(samples).max()) > 0.05
+        return Transcript(text=f"{audio.duration:.1f} seconds heard" if loud else "", backend=self.name)
+
+@hookimpl
+def vt_register_backends(register):
+    register(HeardBackend)
+"""
+
+
+@pytest.fixture(scope="session")
+def heard_backend(tmp_path_factory) -> dict[str, str]:
+    """The environment (``PYTHONPATH``) that installs the third-party backend ``vt-heard`` (:data:`HEARD_BACKEND`)
+    as a real distribution, for processes that record, transcribe and deliver through the real pipeline where
+    the words are not what the test looks at (event streams, process control): it answers at once, where a
+    process with the local backend loads tiny.en and decodes (AVX2 EPYC, a 2 s espeak sentence transcribed by
+    a process: 2.0 CPU-s with the local backend, 0.45 with a backend that loads nothing). Select it with
+    ``--backend vt-heard`` or ``transcription.backend``."""
+    root = tmp_path_factory.mktemp("heard-backend")
+    make_distribution(root, "vt-heard", "vt_heard_mod", HEARD_BACKEND, "heard")
+    return {"PYTHONPATH": str(root)}
