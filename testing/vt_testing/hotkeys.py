@@ -43,18 +43,27 @@ def ours(runtime: Path, commands: tuple[bytes, ...] | None = (b"start", b"stop",
     """voice-transcriber processes of this test (by their environment): the ``commands`` in flight,
     or (None) every one, background recorders and the daemon included."""
     marker = f"XDG_RUNTIME_DIR={runtime}".encode()
+    me = str(os.getpid())
     found = []
-    for proc in Path("/proc").iterdir():
+    # plain os calls, not pathlib: the tests poll this every 30 ms while a hold's commands run, and each call reads
+    # every process's cmdline (at 240 processes: 6.8 ms of CPU a call with pathlib, 3.2 ms without)
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or pid == me:
+            continue
         try:
-            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
-            if proc.name.isdigit() and int(proc.name) != os.getpid() and \
-                    (commands is None or any(part in commands for part in cmdline)) and \
+            cmdline = _read(f"/proc/{pid}/cmdline").split(b"\0")
+            if (commands is None or any(part in commands for part in cmdline)) and \
                     any(b"voice-transcriber" in part or b"voice_transcriber" in part for part in cmdline) and \
-                    marker in (proc / "environ").read_bytes().split(b"\0"):
-                found.append(int(proc.name))
+                    marker in _read(f"/proc/{pid}/environ").split(b"\0"):
+                found.append(int(pid))
         except OSError:
             continue
     return found
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read()
 
 
 def recording() -> bool:
