@@ -93,7 +93,9 @@ def one_sentence(pulse, tiny_model_dir, espeak_wav, tmp_path_factory):
             script = f'mount -t tmpfs -o size=64k tmpfs "{state}" && exec "$0" "$@"'
             recorders["full-disk"] = RecordingProcess("--backend", "local", "--output", "stdout", env=envs["full-disk"],
                                                       wrapper=("unshare", "-m", "sh", "-c", script))
-        recorders["kill-9"] = RecordingProcess("--backend", "local", "--output", "stdout", env=envs["kill-9"])
+        # killed before it transcribes (the test decodes its file): no tiny.en load and streamed decodes in it
+        recorders["kill-9"] = RecordingProcess("--backend", "openai", "--output", "stdout",
+                                               env={**envs["kill-9"], **UNREACHABLE_OPENAI})
         recorders["silence-stop"] = RecordingProcess("--backend", "local", "--output", "stdout", "--silence-stop", "1",
                                                      "--max-duration", "30", env=envs["silence-stop"])
         files = {"sigterm": recorders["sigterm"].wait_for_file(Path(envs["sigterm"]["XDG_RUNTIME_DIR"]) /
