@@ -126,9 +126,14 @@ def write_missing_bytecode() -> int:
         if not file or not file.endswith(".py") or not Path(file).is_relative_to(site):
             continue
         cached = importlib.util.cache_from_source(file)
-        if not os.path.exists(cached):
-            py_compile.compile(file, cfile=cached, invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
-            written += 1
+        if os.path.exists(cached):
+            continue
+        try:  # as Python's import: a cache that cannot be written is no error
+            py_compile.compile(file, cfile=cached, doraise=True,
+                               invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
+        except (OSError, py_compile.PyCompileError):
+            continue
+        written += 1
     return written
 
 
