@@ -12,9 +12,7 @@ environment) goes online once where that cache lacks the index's pages (:func:`r
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import py_compile
 import re
 import shutil
 import subprocess
@@ -87,8 +85,6 @@ def warm_bytecode(target: Path, source: Path | None = None) -> int:
     changes but that the first commands in a new environment do not compile pytest, pydantic, … again, which a
     user's machine does once. Returns how many files were copied."""
     copied = 0
-    if source is None:
-        write_missing_bytecode()
     pairs = [(site_packages(Path(sys.prefix)), target)] if source is None else [(source, target)]
     for origin, into in pairs:
         for cache in origin.rglob("__pycache__"):
@@ -111,30 +107,6 @@ def warm_bytecode(target: Path, source: Path | None = None) -> int:
                     shutil.copy2(compiled, folder / "__pycache__" / compiled.name)
                     copied += 1
     return copied
-
-
-def write_missing_bytecode() -> int:
-    """Write the bytecode this process did not: of the modules it imported from its site-packages before
-    conftest.py turned bytecode writing back on (pytest, its plugins, hypothesis, … under a caller's
-    PYTHONDONTWRITEBYTECODE, as in CI). :func:`warm_bytecode` then copies it into each new environment, where
-    the first pytest run (``plugins test``) would otherwise compile them all again. What Python's import would
-    have written (timestamp-checked), atomically (xdist workers share the environment). Returns how many."""
-    site = site_packages(Path(sys.prefix))
-    written = 0
-    for module in list(sys.modules.values()):
-        file = getattr(module, "__file__", None)
-        if not file or not file.endswith(".py") or not Path(file).is_relative_to(site):
-            continue
-        cached = importlib.util.cache_from_source(file)
-        if os.path.exists(cached):
-            continue
-        try:  # as Python's import: a cache that cannot be written is no error
-            py_compile.compile(file, cfile=cached, doraise=True,
-                               invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
-        except (OSError, py_compile.PyCompileError):
-            continue
-        written += 1
-    return written
 
 
 @dataclass
