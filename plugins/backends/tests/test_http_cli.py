@@ -1,11 +1,15 @@
-"""The real ``voice-transcriber`` command with the openai/speaches backends against the replica APIs."""
+"""The ``voice-transcriber`` command with the openai/speaches backends against the replica APIs.
+
+Failures run the real command (``run_cli``): its exit code and its one-line error without a traceback are the
+point. A run that succeeds runs in this process (``run_in_process``, the same command line with the installed
+plugins): what it prints and what it sent are the point, not the process, which cost ~0.6 CPU-s a run."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import soundfile
-from vt_testing.core import run_cli
+from vt_testing.core import run_cli, run_in_process
 from vt_testing.openai_api import (
     OPENAI_WRONG_KEY,
     json_reply,
@@ -31,7 +35,7 @@ def configured(openai_api, write_config):
 
 def test_speaches_prints_the_transcript(configured, jfk_path):
     configured.transcriptions(json_reply(verbose_transcription([verbose_segment(1, 0.0, 11.0, JFK_TEXT)])))
-    result = run_cli("--input", str(jfk_path), "--backend", "speaches")
+    result = run_in_process("--input", str(jfk_path), "--backend", "speaches")
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode() == JFK_TEXT + "\n"
     [seen] = configured.requests()
@@ -40,7 +44,7 @@ def test_speaches_prints_the_transcript(configured, jfk_path):
 
 def test_openai_prints_the_transcript_with_the_env_key(configured, jfk_path):
     configured.transcriptions(json_reply(verbose_transcription([verbose_segment(0, 0.0, 11.0, JFK_TEXT)], "english")))
-    result = run_cli("--input", str(jfk_path), "--backend", "openai", "--language", "en", env={"OPENAI_API_KEY": KEY})
+    result = run_in_process("--input", str(jfk_path), "--backend", "openai", "--language", "en", env={"OPENAI_API_KEY": KEY})
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().strip() == JFK_TEXT
     [seen] = configured.requests()
@@ -71,7 +75,7 @@ def test_fallback_chain_with_debug(configured, write_config, jfk_path):
                                     "speaches": {"url": "http://127.0.0.1:9/v1", "maxRetries": 0},
                                     "openai": {"baseUrl": configured.url, "responseFormat": "json"}}})
     configured.transcriptions(json_reply(openai_transcription("the fallback answered")))
-    result = run_cli("--input", str(jfk_path), "--debug", env={"OPENAI_API_KEY": KEY})
+    result = run_in_process("--input", str(jfk_path), "--debug", env={"OPENAI_API_KEY": KEY})
     err = result.stderr.decode()
     assert result.returncode == 0, err
     assert result.stdout.decode() == "the fallback answered\n"
@@ -83,19 +87,19 @@ def test_fallback_chain_with_debug(configured, write_config, jfk_path):
 def test_silence_is_not_sent(configured, tmp_path):
     silent = tmp_path / "silence.wav"
     soundfile.write(silent, np.zeros(16000 * 2, dtype=np.float32), 16000)
-    result = run_cli("--input", str(silent), "--backend", "speaches")
+    result = run_in_process("--input", str(silent), "--backend", "speaches")
     assert result.returncode == 0 and result.stdout == b""
     assert "no speech detected" in result.stderr.decode()
     assert configured.requests() == []
 
 
 def test_doctor(configured, write_config):
-    result = run_cli("doctor", env={"VOICE_TRANSCRIBER_TRANSCRIPTION__BACKEND": "speaches"})
+    result = run_in_process("doctor", env={"VOICE_TRANSCRIBER_TRANSCRIPTION__BACKEND": "speaches"})
     out = result.stdout.decode()
     assert "ok    speaches server: " in out and "ok    speaches model: Systran/faster-whisper-base is installed" in out
     write_config({"transcription": {"backend": "speaches", "speaches": {"url": configured.url, "model": "org/missing"}}})
     configured.route("GET", "/v1/models/org/missing", json_reply({"detail": "Model 'org/missing' not found"}, 404))
-    result = run_cli("doctor")
+    result = run_in_process("doctor")
     out = result.stdout.decode()
     assert result.returncode == 1
     assert "FAIL  speaches model: org/missing: HTTP 404: Model 'org/missing' not found" in out
