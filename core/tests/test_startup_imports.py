@@ -353,7 +353,8 @@ def write_config(tmp_path: Path, config: dict) -> None:
     (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
 
 
-def test_a_local_transcription_without_the_vad_imports_no_vad_runtime_pyav_network_or_unused_plugin(loaded, tmp_path):
+def test_a_local_transcription_without_the_vad_imports_no_vad_runtime_pyav_network_or_unused_plugin(loaded, indexed,
+                                                                                                     tmp_path):
     """The Silero VAD (onnxruntime) loads only when the VAD filter is on; PyAV only for a format libsndfile
     cannot read; the clipboard plugin only when a recording starts or its sink is used."""
     import soundfile
@@ -361,8 +362,8 @@ def test_a_local_transcription_without_the_vad_imports_no_vad_runtime_pyav_netwo
     write_config(tmp_path, {"transcription": {"local": {"vadFilter": False}}})
     samples, rate = soundfile.read(JFK, dtype="int16")
     soundfile.write(tmp_path / "first-second.wav", samples[:rate], rate)
-    # The plugin index (every plugin, once) and the head start's record, from its first second: the files are
-    # no input of a head start (the same options, config and environment), and its text is not looked at.
+    # The head start's record (the plugin index is ``indexed``'s), from its first second: the files are no input
+    # of a head start (the same options, config and environment), and its text is not looked at.
     loaded("transcribe", str(tmp_path / "first-second.wav"))
     modules, out = loaded("transcribe", str(JFK))
     assert "ask not what your country can do for you" in out
