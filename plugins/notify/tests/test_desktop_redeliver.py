@@ -41,7 +41,7 @@ def test_type_last_types_the_last_dictation_exactly(x_window, write_config):
     write_config({"output": {"typing": {"unicodeDelayMs": 150}}})
     add_entry("20261125-230000-aaaaaa", "older text")
     add_entry("20261125-230100-bbbbbb", TEXT)
-    result = run_cli("type-last")
+    result = run_in_process("type-last")  # the typing is the point, not the process (~0.35 CPU-s)
     assert result.returncode == 0, result.stderr.decode()
     assert x_window.wait_for(TEXT) == TEXT
 
@@ -49,7 +49,7 @@ def test_type_last_types_the_last_dictation_exactly(x_window, write_config):
 def test_paste_last_pastes_an_entry_by_id_through_the_clipboard(x_window):
     add_entry("20261125-230000-aaaaaa", TEXT)
     add_entry("20261125-230100-bbbbbb", "newer text")
-    result = run_cli("paste-last", "aaaaaa")  # a unique suffix of the id
+    result = run_in_process("paste-last", "aaaaaa")  # a unique suffix of the id; in this process, as above
     assert result.returncode == 0, result.stderr.decode()
     assert x_window.wait_for(TEXT) == TEXT
     clipboard = subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True, timeout=5)
@@ -108,8 +108,8 @@ def test_a_dictation_into_a_terminal_uses_the_terminal_profile(x_terminal, write
     OpenAI replica server (the profile is the point, not the decode): it is known, so the line is checked exactly."""
     openai_api.transcriptions(json_reply(openai_transcription("Please send the report by Friday.")))
     write_config({"profiles": [TERMINAL], "output": {"sinks": ["stdout"]}})
-    result = run_cli("transcribe", str(jfk_path), "--backend", "openai",
-                     env={"VOICE_TRANSCRIBER_TRANSCRIPTION__OPENAI__API_KEY": "sk-test",
+    result = run_in_process("transcribe", str(jfk_path), "--backend", "openai",  # in this process, as above
+                            env={"VOICE_TRANSCRIBER_TRANSCRIPTION__OPENAI__API_KEY": "sk-test",
                           "VOICE_TRANSCRIBER_TRANSCRIPTION__OPENAI__BASE_URL": openai_api.url})
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout == b""  # the profile's sinks replaced the file's stdout
