@@ -14,7 +14,7 @@ import pytest
 from voice_transcriber import Backend, BackendError, Sink, SinkError, hookimpl, history
 from voice_transcriber.errors import UsageError
 from voice_transcriber.recordings import recordings_dir
-from vt_testing.core import ListSink, run_cli
+from vt_testing.core import ListSink, run_cli, run_in_process
 from vt_testing.speech import JFK_TEXT, wer
 
 
@@ -170,7 +170,7 @@ def test_retry_with_the_local_backend_in_a_real_process(stored_recording):
     result = run_cli("retry", "last", "--backend", "local", "--output", "stdout", "--no-format")
     assert result.returncode == 0, result.stderr.decode()
     assert wer(JFK_TEXT, result.stdout.decode()) < 0.2
-    shown = run_cli("history", "show", "last", "--json")
+    shown = run_in_process("history", "show", "last", "--json")  # the entry the real process wrote, read here
     entry = json.loads(shown.stdout)
     assert entry["backend"] == "local" and entry["model"] == "tiny.en" and entry["recording"] == str(stored_recording)
     assert entry["audio_duration"] == pytest.approx(11.0, abs=0.1)
