@@ -19,7 +19,7 @@ from voice_transcriber.pipeline import deliver
 from voice_transcriber_clipboard.sink import ClipboardSink
 from voice_transcriber_typing.live import LiveTyping
 from voice_transcriber_typing.sink import TypingSink, clipboard_config
-from vt_testing.desktop import Target, tk_window, wait_until, xterm
+from vt_testing.desktop import Target, empty_window, give_x_focus, tk_window, wait_until, xterm
 
 #: Issue 18, row 1: what a hostile server (or LLM formatter) replied.
 HOSTILE = "tab\there esc\x1b[31mred\x1b[0m bs\x08x cr\rend"
@@ -33,11 +33,26 @@ FAST = {"startDelay": 0, "keyDelayMs": 4}
 RAW_READER = 'stty raw -echo; printf "\\033[?2004h"; exec cat > "$0"'
 
 
-@pytest.fixture
-def key_window(x11, tmp_path) -> Iterator[Target]:
-    """A focused Tk text window; ``text()`` is its content, ``keys()`` every keysym it received."""
-    with tk_window(x11.display, tmp_path, keys=tmp_path / "keys.log") as target:
+@pytest.fixture(scope="module")
+def key_window_of_the_module(xvfb, tmp_path_factory) -> Iterator[Target]:
+    """The Tk text window :func:`key_window` hands to each test of this file (a Tk process started and its
+    window found for each test cost more than most of the tests)."""
+    folder = tmp_path_factory.mktemp("key_window")
+    with tk_window(xvfb.display, folder, keys=folder / "keys.log") as target:
         yield target
+
+
+@pytest.fixture
+def key_window(x11, key_window_of_the_module) -> Target:
+    """A focused Tk text window; ``text()`` is its content, ``keys()`` every keysym it received. The same
+    window for each test, emptied, its key log emptied, and focused again."""
+    target = key_window_of_the_module
+    assert target.proc.poll() is None, "the module's Tk key window exited"
+    empty_window(target)
+    target.extra["keys"].write_text("", encoding="utf-8")  # the window appends to it
+    if not give_x_focus(x11.display, int(target.window_id)):
+        raise RuntimeError("the module's Tk key window did not take the focus")
+    return target
 
 
 @pytest.fixture
