@@ -77,6 +77,9 @@ class LocalBackend(Backend):
     config_model = LocalConfig
     #: ``language`` was checked against the model (:meth:`_refuse_unknown_language`)
     _language_known = False
+    #: ``--debug``: decodes of re-decodes made, and of them those on the idle instance (:meth:`_count_beside`)
+    _redecodes = _beside = 0
+    _counts_lock = threading.Lock()
 
     def prepare(self) -> None:
         """Load the model (the core calls this in a background thread when recording starts)."""
@@ -109,10 +112,10 @@ class LocalBackend(Backend):
         in the phrases' queue, while it loaded)."""
         if not self.in_background():
             return
-        with _loads_lock:
-            beside, total = self.ctx.info.get("local: re-decodes' decodes beside the phrases' ones", "0 of 0").split(" of ")
-            self.ctx.info["local: re-decodes' decodes beside the phrases' ones"] = \
-                f"{int(beside) + loaded.idle} of {int(total) + 1}"
+        with self._counts_lock:
+            self._redecodes += 1
+            self._beside += loaded.idle
+            self.ctx.info["local: re-decodes' decodes beside the phrases' ones"] = f"{self._beside} of {self._redecodes}"
 
     @property
     def background_redecodes(self) -> bool:
