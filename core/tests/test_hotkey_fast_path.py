@@ -88,19 +88,18 @@ def runtime(isolated_dirs, shared_cache, monkeypatch):
 
 
 def pending(pid: int) -> list[str]:
-    """The signals sent to the (stopped) process ``pid`` and not yet handled."""
+    """The signals sent to the process ``pid`` and not yet handled (blocked: see :func:`stand_in_recorder`)."""
     status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
     mask = int(status["ShdPnd"], 16) | int(status["SigPnd"], 16)
     return [signal.Signals(number).name for number in range(1, 65) if mask >> (number - 1) & 1]
 
 
-def stop_it(process: subprocess.Popen) -> None:
-    """SIGSTOP ``process`` and wait until it is stopped (on a loaded machine the SIGSTOP itself stays pending a
-    moment): a signal sent to it then stays pending, for the test to read."""
-    process.send_signal(signal.SIGSTOP)
-    stat, deadline = Path(f"/proc/{process.pid}/stat"), time.monotonic() + 10
-    while stat.read_text().rpartition(")")[2].split()[0] != "T" and time.monotonic() < deadline:
-        time.sleep(0.001)
+def stand_in_recorder() -> subprocess.Popen:
+    """A recorder's stand-in: ``sleep`` with SIGUSR1 and SIGUSR2 blocked (the mask survives exec), so a stop or
+    cancel sent to it stays pending, for the test to read. (A SIGSTOPped ``sleep`` once lost its SIGUSR2 on a
+    loaded machine; a blocked signal is never delivered, whatever else happens to the process.)"""
+    return subprocess.Popen(["sleep", "120"], preexec_fn=lambda: signal.pthread_sigmask(
+        signal.SIG_BLOCK, {signal.SIGUSR1, signal.SIGUSR2}))
 
 
 class World:
@@ -115,8 +114,7 @@ class World:
         for name in ("recorder.json", "last-stop.json", "last-toggle.json"):
             (self.runtime / name).unlink(missing_ok=True)
         if self.recorder_kind == "live":
-            self.process = subprocess.Popen(["sleep", "120"])
-            stop_it(self.process)
+            self.process = stand_in_recorder()
             control.register(control.Recorder(self.process.pid, control.start_ticks(self.process.pid),
                                               time.mktime((2026, 12, 6, 7, 30, 15, 0, 0, -1)), "/tmp/log"))
         elif self.recorder_kind == "dead":
@@ -313,8 +311,7 @@ def test_a_repeat_reaching_the_lock_before_an_earlier_one_is_still_a_repeat(runt
     recorder gets no signal from either."""
     from voice_transcriber import hotkey_state
 
-    recorder = subprocess.Popen(["sleep", "120"])
-    stop_it(recorder)
+    recorder = stand_in_recorder()
     toggle = [str(Path(sys.executable).with_name("voice-transcriber")), "toggle", "--repeat-guard", "5"]
     held = hotkey_state.lock(str(runtime / "control.lock"))
     assert held is not None
