@@ -75,6 +75,10 @@ sys.dont_write_bytecode = False
 # texts are the same (the same arithmetic); only the threads' waiting differs from a user's default.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+# numpy's BLAS with one thread, as the `voice-transcriber` executable has it (voice_transcriber.__main__.BLAS_THREADS),
+# for the tests that run the pipeline in the worker and the helper processes they start.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 # Property tests (hypothesis), unless a test says otherwise: no per-example deadline (a timed assertion: a loaded
 # 2-core CI machine took 320 ms for an example against the default 200 ms), the same examples on every run (a CI
 # failure can be run again), and no example database written into the checkout.
