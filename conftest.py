@@ -72,7 +72,9 @@ sys.dont_write_bytecode = False
 # suite runs 4 workers on 2 cores, and a spinning thread only takes CPU from another test: loading tiny.en
 # (int8, quantised at load in many small parallel steps), which the suite does in a process over a hundred
 # times, took 0.65–0.90 CPU-s with the default policy and 0.37–0.42 with this one (AMD EPYC, 2026-12-07). The
-# texts are the same (the same arithmetic); only the threads' waiting differs from a user's default.
+# texts are the same (the same arithmetic). The product sets the same policy when its local backend loads
+# (voice_transcriber_backends.local_head_start.quiet_openmp); here it holds for everything the suite starts too,
+# the fake servers' models and the helper scripts that load faster-whisper themselves.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # numpy's BLAS with one thread, as the `voice-transcriber` executable has it (voice_transcriber.__main__.BLAS_THREADS),
