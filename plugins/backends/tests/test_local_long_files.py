@@ -77,7 +77,8 @@ def test_an_empty_file_of_no_samples_is_one_empty_window(tmp_path):
 
 @pytest.mark.slow
 def test_a_recording_longer_than_a_window_is_transcribed_whole(jfk_audio, tiny_model_dir, monkeypatch, isolated_dirs):
-    """Three JFK passages, windows of 15 s: every passage heard once, segments in order and offset."""
+    """Three JFK passages, windows of 15 s: every passage heard once, segments in order and offset, each
+    window (the first, 15 s, too) in Whisper's 30 s one: only a file that is one window is fitted."""
     monkeypatch.setattr(local_backend, "WINDOW_SECONDS", 15.0)
     samples = jfk_audio.samples
     gap = np.zeros(16_000, dtype=np.float32)
@@ -87,7 +88,13 @@ def test_a_recording_longer_than_a_window_is_transcribed_whole(jfk_audio, tiny_m
     partials: list[str] = []
     ctx = RunContext(load_settings())
     ctx.partial_text = partials.append
-    transcript = LocalBackend(ctx).transcribe(three)
+    backend = LocalBackend(ctx)
+    whisper = backend.loaded().whisper
+    frames: list[int] = []  # the mel frames of each encoder input: never a fitted window in a file of windows
+    monkeypatch.setattr(whisper, "encode", lambda features, encode=whisper.encode: frames.append(features.shape[-1])
+                        or encode(features))
+    transcript = backend.transcribe(three)
+    assert len(frames) >= 3 and set(frames) == {3000}, frames
     heard = normalise(transcript.text)
     assert heard.count("ask not what your country") == 3, transcript.text
     assert wer(" ".join([JFK_TEXT] * 3), transcript.text) < 0.3

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vt_testing.speech import JFK_TEXT, aac_copy, wer
+from vt_testing.speech import JFK_TEXT, aac_copy, normalise, wer
 
 from voice_transcriber import Audio, AudioError, BackendError, ConfigError, RunContext, Transcript
 from voice_transcriber.config import load_settings
@@ -33,22 +33,45 @@ def make_backend(plugin_manager, tiny_model_dir):
     return make
 
 
+class EncoderSeen(Exception):
+    """The encoder was called: the mel frames it got are what the test reads, not a decode."""
+
+
+def encoder_frames(whisper, monkeypatch, stop: bool = False) -> list[int]:
+    """The mel frames (10 ms each; Whisper's padded window: 3000) of every input the CTranslate2 encoder
+    gets in the model's next decodes (a fitted window's view wraps the model's ``encode``, so it sees the
+    cut input). ``stop``: the first call raises :class:`EncoderSeen` instead of encoding."""
+    frames: list[int] = []
+    encode = whisper.encode
+
+    def counting(features):
+        frames.append(features.shape[-1])
+        if stop:
+            raise EncoderSeen
+        return encode(features)
+
+    monkeypatch.setattr(whisper, "encode", counting)
+    return frames
+
+
 @pytest.fixture(scope="module")
-def jfk_decoded(tiny_model_dir, jfk_path) -> tuple[Transcript, list[tuple[str, str]]]:
-    """jfk.flac transcribed with the default settings, and the events the run published: decoded once for the
-    tests that read different things of the same transcription (a decode costs ~0.7 s of CPU)."""
+def jfk_decoded(tiny_model_dir, jfk_path) -> tuple[Transcript, list[tuple[str, str]], list[int]]:
+    """jfk.flac transcribed with the default settings, the events the run published and the mel frames of each
+    encoder input: decoded once for the tests that read different things of the same transcription (a decode
+    costs ~1 s of CPU)."""
     from voice_transcriber.testing import FakePlugin, isolated_environment, make_plugin_manager
 
     events = FakePlugin()
-    with isolated_environment():  # as isolated as each test (set up before them)
+    with isolated_environment(), pytest.MonkeyPatch.context() as monkeypatch:  # as isolated as each test
         settings = load_settings(overrides={"transcription.local.model": str(tiny_model_dir)})
         backend = LocalBackend(RunContext(settings, pm=make_plugin_manager(fake=events)))
+        frames = encoder_frames(backend.loaded().whisper, monkeypatch)
         transcript = backend.transcribe(Audio.from_file(jfk_path))
-    return transcript, list(events.events)
+    return transcript, list(events.events), frames
 
 
 def test_jfk_is_transcribed_with_a_low_word_error_rate(jfk_decoded):
-    transcript, _ = jfk_decoded
+    transcript, _, _ = jfk_decoded
     assert wer(JFK_TEXT, transcript.text) <= 0.15, transcript.text
     assert (transcript.backend, transcript.model, transcript.language) == ("local", "model", "en")
     assert transcript.audio_duration == pytest.approx(11.0, abs=0.1)
@@ -70,11 +93,38 @@ def test_format_libsndfile_cannot_read_is_decoded_by_pyav(make_backend, espeak_w
 
 
 def test_partial_text_grows_segment_by_segment_to_the_final_text(jfk_decoded):
-    transcript, events = jfk_decoded
+    transcript, events, _ = jfk_decoded
     partials = [text for kind, text in events if kind == "partial"]
     assert len(partials) == len(transcript.segments) >= 2
     assert all(later.startswith(earlier) for earlier, later in zip(partials, partials[1:]))
     assert partials[-1] == transcript.text
+
+
+def test_a_file_of_one_window_is_decoded_in_a_fitted_window_with_the_words_of_the_padded_one(
+        jfk_decoded, make_backend, jfk_path, monkeypatch):
+    """A whole recording of at most 30 s (jfk.flac, 11 s) reaches the encoder as its audio plus 10 s of silence,
+    not Whisper's 30 s window (``fitWindow``, on by default: ~0.7 of the CPU, docs/streaming.md), and tiny.en
+    hears the same words in it as in the padded window (``fitWindow: false``, decoded here on the same CPU)."""
+    fitted, _, fitted_frames = jfk_decoded
+    assert fitted_frames and all(frames < 3000 for frames in fitted_frames), fitted_frames
+    backend = make_backend(fitWindow=False)
+    padded_frames = encoder_frames(backend.loaded().whisper, monkeypatch)
+    padded = backend.transcribe(Audio.from_file(jfk_path))
+    assert padded_frames and set(padded_frames) == {3000}, padded_frames
+    assert normalise(fitted.text) == normalise(padded.text), (fitted.text, padded.text)
+
+
+def test_a_file_over_30_s_is_never_fitted_even_when_its_speech_is_shorter(make_backend, jfk_path, monkeypatch):
+    """jfk.flac and 25 s of silence: the VAD filter leaves 11 s of speech, but a file over 30 s is not one
+    window: fitting would reach its short last window, where tiny.en lost or repeated words (docs/streaming.md).
+    (Later windows of a long file: test_local_long_files.py.) Only the encoder's first input is needed."""
+    backend = make_backend()
+    frames = encoder_frames(backend.loaded().whisper, monkeypatch, stop=True)
+    speech = Audio.from_file(jfk_path).pcm()
+    audio = Audio.from_samples(np.concatenate([speech, np.zeros(25 * 16_000, dtype=np.float32)]), 16_000)
+    with pytest.raises(EncoderSeen):
+        backend.transcribe(audio)
+    assert frames == [3000]
 
 
 class ArgumentsSeen(Exception):

@@ -5,13 +5,15 @@ The default backend. The model loads in the background while the user speaks
 pipeline through ``ctx.partial_text`` as they are decoded. Models are found by
 :mod:`voice_transcriber_backends.local_models`; ``voice-transcriber models`` manages them.
 While recording, the core hands it each finished phrase (``transcribe_segment``) in one worker
-thread, prompted with the text decided before it, in an encoder window fitted to the phrase.
+thread, prompted with the text decided before it, in an encoder window fitted to the phrase (a
+whole recording that fits in one Whisper window, at most 30 s, is fitted too).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
 import sys
 import threading
@@ -227,6 +229,12 @@ class LocalBackend(Backend):
         # more CPU and wall time than it saved. Unreadable audio fails before any load.
         parts = windows(audio)
         offset, samples = next(parts)
+        # a whole recording Whisper hears in one window (at most 30 s, no window after it) may be fitted
+        # (:meth:`_run`); with the 120 s windows a short first window always is the last, so nothing is read ahead
+        following = next(parts, None) if samples.size <= ONE_WINDOW_SECONDS * 16_000 else None
+        one_window = samples.size <= ONE_WINDOW_SECONDS * 16_000 and following is None
+        if following is not None:
+            parts = itertools.chain([following], parts)
         with self.ctx.stage("local model wait"):
             loaded = self.loaded()  # joins a load prepare() started, error included
         self.ctx.info["local model"] = f"{loaded.model.name} ({loaded.model.origin})"
@@ -239,7 +247,8 @@ class LocalBackend(Backend):
             if samples.size:
                 prompt_context = context if not text else text[-200:]
                 heard, found, language = self._run(loaded, samples, language, prompt_context, offset=offset, before=text,
-                                                   whole=context is None, words=words if not offset else None)
+                                                   whole=context is None, words=words if not offset else None,
+                                                   one_window=one_window)
                 text = f"{text} {heard}".strip() if heard else text
                 segments += found
             offset, samples = next(parts, (seconds, None))
@@ -336,7 +345,8 @@ class LocalBackend(Backend):
              offset: float = 0.0, before: str = "", whole: bool = True, prefix: str | None = None,
              prefix_tokens: int = 0, own_seconds: float | None = None,
              words: list[Segment] | None = None, margin_seconds: float | None = None,
-             beam_size: int | None = None, prompt_tokens: int | None = None) -> tuple[str, list[Segment], str | None]:
+             beam_size: int | None = None, prompt_tokens: int | None = None,
+             one_window: bool = False) -> tuple[str, list[Segment], str | None]:
         """Decode segment by segment, telling the pipeline the text so far (``before`` this window
         and the window's) after each one, for a ``whole`` recording; a streamed phrase is reported
         by the core. ``context``: the text before (a phrase's, or the previous window's), as prompt;
@@ -348,6 +358,10 @@ class LocalBackend(Backend):
         ``margin_seconds``: the silence after a prefixed phrase in the fitted window (default
         ``continuationMarginSeconds``). ``beam_size``: the beam width (default ``beamSize``);
         ``prompt_tokens``: the longest prompt, ``prefix_tokens`` included (default all Whisper reads).
+        ``one_window``: ``samples`` are a whole recording of at most :data:`ONE_WINDOW_SECONDS`, with
+        ``fitWindow`` decoded in a window fitted to them as a streamed phrase is (never a later window
+        of a long file, nor a file over 30 s: there only its short last window would be fitted, where
+        tiny.en lost or repeated words, docs/streaming.md).
 
         Returns the text, the segments, and the language (detected when ``language`` is None)."""
         config, settings = self.config, self.ctx.settings
@@ -359,9 +373,9 @@ class LocalBackend(Backend):
         else:
             prompt = segment_prompt(settings, context,
                                     fits=lambda text: _prompt_tokens(whisper, text) + prefix_tokens <= room)
-            if config.fit_window and not whole:  # a streamed phrase (not a later window of a long file)
-                margin = config.continuation_margin_seconds if margin_seconds is None else margin_seconds
-                whisper = fitted_window(whisper, round(margin * 100) if prefix else WINDOW_MARGIN)
+        if config.fit_window and (not whole or one_window):  # a streamed phrase, or a file of one window
+            margin = config.continuation_margin_seconds if margin_seconds is None else margin_seconds
+            whisper = fitted_window(whisper, round(margin * 100) if prefix else WINDOW_MARGIN)
         encoded: list[Any] = []
         filtered = config.vad_filter and not prefix
         speech = _speech_map(samples) if words is not None and filtered else None
@@ -459,6 +473,8 @@ WINDOW_SECONDS = 120.0
 CUT_SEARCH_SECONDS = 20.0
 CUT_FRAME_SECONDS = 0.1
 
+#: Whisper's window: a whole recording at most this long is heard in one (and may be fitted, ``fitWindow``)
+ONE_WINDOW_SECONDS = 30.0
 #: Tokens of prompt Whisper reads (faster-whisper keeps the last ``max_length // 2 - 1`` = 223)
 PROMPT_TOKENS = 223
 #: Silence (mel frames, 10 ms each) kept after the audio in a fitted window: with 1-3 s, tiny.en

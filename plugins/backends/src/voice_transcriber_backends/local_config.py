@@ -47,8 +47,10 @@ class LocalConfig(ConfigModel):
                                    "temperatures 0.2 to 1.0. Off: one deterministic decode, so the same audio always gives the same "
                                    "text and `retry` gives what was delivered; on: the text of such audio can differ from run to run "
                                    "(docs/backends-local.md).")
-    fit_window: bool = Field(True, description="Streamed phrases are decoded in a window fitted to their length (plus 10 s of silence) "
-                             "instead of Whisper's 30 s one: a short phrase costs less to decode (see docs/streaming.md).")
+    fit_window: bool = Field(True, description="Streamed phrases, and whole recordings of at most 30 s (a file, a recording made "
+                             "without streaming, their retry), are decoded in a window fitted to their length (plus 10 s of "
+                             "silence) instead of Whisper's 30 s one: short audio costs less to decode. A longer file always gets "
+                             "the 30 s windows (see docs/streaming.md).")
     background_redecodes: bool = Field(True, description="While recording, re-decodes of the phrase being spoken (live text, "
                                        "agreements) run on a second instance of the model at a lower CPU priority, beside the phrases' "
                                        "decodes: one still running when you pause no longer delays the phrase's decode (one more copy "
