@@ -25,8 +25,9 @@ _GLOBAL_FLAGS = {"--debug", "--quiet", "-q"}
 
 #: numpy's OpenBLAS starts a thread per core when numpy loads, and they spin for a while after any matrix
 #: product. Nothing here multiplies big matrices with numpy (the model runs in CTranslate2; numpy handles
-#: audio and Whisper's features): one thread cut ~0.15 CPU-s from each start that loads numpy, faster_whisper
-#: and the command line (0.76 -> 0.61 CPU-s, 10 runs each, AMD EPYC, 2026-12-07). A value already set is kept.
+#: audio and Whisper's features): with one thread the commands that load numpy take 0.80-0.97 of the CPU they took
+#: before (bench/results/31-command-startup.md, paired with the commit before, AMD EPYC, 2026-12-07). A value
+#: already set is kept.
 BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "1")
 
 
