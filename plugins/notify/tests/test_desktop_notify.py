@@ -345,3 +345,33 @@ def test_notifications_observe_the_event_stream_and_no_other_run_hook():
 
     observed = {name for name in EVENT_HOOKS if hasattr(notifications, name)}
     assert observed == {"vt_run_event"}
+
+
+def test_a_stage_shorter_than_a_send_is_still_shown_and_a_stage_keeps_only_its_latest_update():
+    """While an update is being sent, newer updates of the same stage replace each other, but a new stage waits
+    behind them: a "Transcribing…" that lasted less than one send is shown before the result (a fresh-clone run
+    once saw Recording…, Recording…, Delivered)."""
+    import threading
+
+    from voice_transcriber_notify.bubble import Bubble, Message
+
+    sending, release, sent = threading.Event(), threading.Event(), []
+
+    def slow_transport(message: Message, replace_id: int) -> int:
+        sending.set()
+        release.wait(10)  # the first send blocks until every update below is queued
+        sent.append(message.summary + (f": {message.body}" if message.body else ""))
+        return 7
+
+    bubble = Bubble(slow_transport)
+    bubble.show(Message("Recording…", ""))
+    assert sending.wait(10)
+    for partial in ("And so", "And so my", "And so my fellow"):
+        bubble.show(Message("Recording…", partial))
+    bubble.show(Message("Transcribing…", "with local"))
+    bubble.show(Message("Delivered → stdout", "And so my fellow Americans"))
+    release.set()
+    bubble.flush()
+    assert sent == ["Recording…", "Recording…: And so my fellow", "Transcribing…: with local",
+                    "Delivered → stdout: And so my fellow Americans"]
+    assert bubble.notification_id == 7 and not bubble.failed

@@ -105,12 +105,14 @@ def _run(argv: list[str]) -> str | None:
 
 
 class Bubble:
-    """One notification, updated in place from a background thread; latest update wins."""
+    """One notification, updated in place from a background thread. An update not yet sent is replaced by a
+    newer one of the same stage (summary: the partial text while recording); a new stage waits behind it, so each
+    stage is shown at least once, even one shorter than a send ("Transcribing…" after a stop in streamed speech)."""
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
         self._condition = threading.Condition()
-        self._pending: Message | None = None
+        self._pending: list[Message] = []  #: at most one per stage, in order
         self._sending = False
         self._worker: threading.Thread | None = None
         self.notification_id = 0
@@ -118,11 +120,14 @@ class Bubble:
         self.sent: list[Message] = []
 
     def show(self, message: Message) -> None:
-        """Queue ``message``; an update not yet sent is replaced by this newer one."""
+        """Queue ``message``; an update of the same stage not yet sent is replaced by this newer one."""
         with self._condition:
             if self.failed:
                 return
-            self._pending = message
+            if self._pending and self._pending[-1].summary == message.summary:
+                self._pending[-1] = message
+            else:
+                self._pending.append(message)
             if self._worker is None:
                 self._worker = threading.Thread(target=self._send_loop, name="notify", daemon=True)
                 self._worker.start()
@@ -132,7 +137,7 @@ class Bubble:
         """Wait until every queued update was sent (or ``timeout`` passed)."""
         deadline = time.monotonic() + timeout
         with self._condition:
-            while (self._pending is not None or self._sending) and not self.failed:
+            while (self._pending or self._sending) and not self.failed:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return
@@ -141,14 +146,14 @@ class Bubble:
     def _send_loop(self) -> None:
         while True:
             with self._condition:
-                while self._pending is None:
+                while not self._pending:
                     self._condition.wait()
-                message, self._pending, self._sending = self._pending, None, True
+                message, self._sending = self._pending.pop(0), True
             new_id = self._transport(message, self.notification_id)
             with self._condition:
                 self._sending = False
                 if new_id is None:  # no server (or it went away): stay silent from now on
-                    self.failed, self._pending = True, None
+                    self.failed, self._pending = True, []
                 else:
                     self.notification_id = new_id
                     self.sent.append(message)
