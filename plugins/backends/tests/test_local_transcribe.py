@@ -127,6 +127,35 @@ def test_a_file_over_30_s_is_never_fitted_even_when_its_speech_is_shorter(make_b
     assert frames == [3000]
 
 
+def test_a_fitted_decode_that_loops_is_heard_again_in_the_30_s_window(make_backend, jfk_path, monkeypatch):
+    """jfk.flac cut inside "ask" (3.6 s, 0.4 s of silence before): in the fitted window tiny.en heard "And so my
+    fellow Americans, and, and, and, …" (16 times, under the runaway guard's words-per-second bound; AMD EPYC,
+    2026-12-07) where the 30 s window heard "And so, my fellow Americans. And...". A fitted decode with a phrase
+    said 3+ times in a row is decoded again in the 30 s window, so no loop reaches the text whatever this CPU's
+    fitted decode hears; and a loop from the fitted window (forced here) gives way to the 30 s window's text."""
+    from voice_transcriber_backends.runaway import collapse_repeats
+
+    speech = Audio.from_file(jfk_path).pcm()
+    clip = np.concatenate([np.zeros(int(0.4 * 16_000), np.float32), speech[:int(3.6 * 16_000)],
+                           np.zeros(int(0.3 * 16_000), np.float32)])
+    backend = make_backend()
+    text = backend.transcribe(Audio.from_samples(clip, 16_000)).text
+    assert text and collapse_repeats(text) == text, text
+
+    calls, run = [], LocalBackend._run
+
+    def looping_when_fitted(self, *args, **kwargs):
+        calls.append(kwargs.get("one_window", False))
+        heard, found, language = run(self, *args, **kwargs)
+        return (f"{heard} and, and, and, and", found, language) if kwargs.get("one_window") else (heard, found, language)
+
+    monkeypatch.setattr(LocalBackend, "_run", looping_when_fitted)
+    again = backend.transcribe(Audio.from_samples(clip, 16_000))
+    assert calls == [True, False]
+    padded = make_backend(fitWindow=False).transcribe(Audio.from_samples(clip, 16_000))
+    assert again.text == padded.text
+
+
 class ArgumentsSeen(Exception):
     """faster-whisper was called: its arguments are what the test reads, not a decode."""
 

@@ -30,7 +30,7 @@ from .local_config import SECTION, LocalConfig
 from .local_models import ResolvedModel, first_line, hub_offline
 from .languages import WHISPER_LANGUAGES, whisper_languages
 from .prompts import hotwords, segment_prompt, transcription_prompt
-from .runaway import max_new_tokens, without_runaway
+from .runaway import collapse_repeats, max_new_tokens, without_runaway
 
 if TYPE_CHECKING:
     import numpy as np
@@ -249,6 +249,12 @@ class LocalBackend(Backend):
                 heard, found, language = self._run(loaded, samples, language, prompt_context, offset=offset, before=text,
                                                    whole=context is None, words=words if not offset else None,
                                                    one_window=one_window)
+                if one_window and collapse_repeats(heard) != heard:
+                    # a phrase said 3+ times in a row: in the fitted window tiny.en can loop on a clip that ends
+                    # mid-word ("…Americans, and, and, and, …") where Whisper's 30 s window does not: heard again there
+                    heard, found, language = self._run(loaded, samples, language, prompt_context, offset=offset,
+                                                       before=text, whole=context is None,
+                                                       words=words if not offset else None)
                 text = f"{text} {heard}".strip() if heard else text
                 segments += found
             offset, samples = next(parts, (seconds, None))
