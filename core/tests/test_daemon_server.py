@@ -223,8 +223,11 @@ def test_daemon_kill_9_mid_recording_then_retry_and_the_stale_socket(heard_world
             retry.wait()
     assert retry.returncode == 0, err
     heard = normalise(out)
-    # what was said before the kill is recovered (tiny.en hears "ask not" as "that's not" or "just not" now and then)
-    assert "fellow americans" in heard and wer(JFK_BEFORE_PAUSE, heard) < 0.45, heard
+    # what was said before the kill is recovered, from its first words to its last: tiny.en hears "ask not" as
+    # "that's not" or "just not" and "my" as "am I" now and then (each seen in full runs; both at once are
+    # 4 edits in 7 words), so the words checked are the ones it never missed
+    assert heard.startswith("and so") and "fellow americans" in heard and "not" in heard.split(), heard
+    assert wer(JFK_BEFORE_PAUSE, heard) <= 4 / 7, heard
 
 
 def test_without_a_daemon_the_commands_work_in_process(world):

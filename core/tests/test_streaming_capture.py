@@ -38,6 +38,12 @@ def test_a_long_passage_is_transcribed_phrase_by_phrase_while_it_is_spoken(pulse
     # says so); a late line leaves the assertions below to say what went wrong
     rec.wait_for_stderr(lambda lines: sum(" finished" in line and "phrase " in line for line in lines)
                         >= len(spans) + sum(" committed at " in line for line in lines))
+    # and the early phrases transcribed while it still records ("phrase N transcribed", logged as each decode
+    # ends): on a loaded machine the first decode can end seconds after the speech (0 of 3 done at an
+    # immediate stop, once in a full run); how soon is bench/'s business, that it happens before the stop is
+    # this test's, and a recorder that never does so still fails the assertion on `done` below
+    rec.wait_for_stderr(lambda lines: sum("phrase " in line and " transcribed: " in line for line in lines)
+                        >= len(spans) // 2)
     rec.signal(signal.SIGUSR1)
     code, out, err = rec.finish()
 
