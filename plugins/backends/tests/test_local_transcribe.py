@@ -6,6 +6,7 @@ except the load-once tests, which point at their own copy of the model directory
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -130,30 +131,52 @@ def test_a_file_over_30_s_is_never_fitted_even_when_its_speech_is_shorter(make_b
 def test_a_fitted_decode_that_loops_is_heard_again_in_the_30_s_window(make_backend, jfk_path, monkeypatch):
     """jfk.flac cut inside "ask" (3.6 s, 0.4 s of silence before): in the fitted window tiny.en heard "And so my
     fellow Americans, and, and, and, …" (16 times, under the runaway guard's words-per-second bound; AMD EPYC,
-    2026-12-07) where the 30 s window heard "And so, my fellow Americans. And...". A fitted decode with a phrase
-    said 3+ times in a row is decoded again in the 30 s window, so no loop reaches the text whatever this CPU's
-    fitted decode hears; and a loop from the fitted window (forced here) gives way to the 30 s window's text."""
+    2026-12-07), as a file and as the first phrase of a recording the stop cut there, where the 30 s window
+    heard "And so, my fellow Americans. And...". A fitted decode with a phrase said 3+ times in a row is decoded
+    again in the 30 s window, so no loop reaches the text whatever this CPU's fitted decode hears; and a loop
+    from the fitted window (forced here) gives way to the 30 s window's text: for a file, a phrase heard alone
+    and a phrase heard after the one before."""
+    from voice_transcriber_backends import local_backend
     from voice_transcriber_backends.runaway import collapse_repeats
 
     speech = Audio.from_file(jfk_path).pcm()
-    clip = np.concatenate([np.zeros(int(0.4 * 16_000), np.float32), speech[:int(3.6 * 16_000)],
-                           np.zeros(int(0.3 * 16_000), np.float32)])
-    backend = make_backend()
-    text = backend.transcribe(Audio.from_samples(clip, 16_000)).text
-    assert text and collapse_repeats(text) == text, text
+    silence = lambda seconds: np.zeros(int(seconds * 16_000), np.float32)  # noqa: E731
+    clip = Audio.from_samples(np.concatenate([silence(0.4), speech[:int(3.6 * 16_000)], silence(0.3)]), 16_000)
+    before = Audio.from_samples(np.concatenate([silence(0.4), speech[:int(2.9 * 16_000)]]), 16_000)
+    rest = Audio.from_samples(np.concatenate([speech[int(2.9 * 16_000):int(3.6 * 16_000)], silence(0.3)]), 16_000)
+    backend, padded = make_backend(), make_backend(fitWindow=False)
+    decodes = {
+        "file": lambda chosen: chosen.transcribe(clip).text,
+        "phrase heard alone": lambda chosen: chosen.transcribe_segment(clip, "").text,
+        "phrase heard after the one before": lambda chosen: chosen.transcribe_continuation(
+            before, "And so my fellow Americans,", rest, "").text,
+    }
+    for kind in ("file", "phrase heard alone"):
+        text = decodes[kind](backend)
+        assert text and collapse_repeats(text) == text, (kind, text)
 
-    calls, run = [], LocalBackend._run
+    fitted_window, fitted = local_backend.fitted_window, []
 
-    def looping_when_fitted(self, *args, **kwargs):
-        calls.append(kwargs.get("one_window", False))
-        heard, found, language = run(self, *args, **kwargs)
-        return (f"{heard} and, and, and, and", found, language) if kwargs.get("one_window") else (heard, found, language)
+    def looping_window(whisper, margin=local_backend.WINDOW_MARGIN):
+        view = fitted_window(whisper, margin)
+        transcribe = view.transcribe
 
-    monkeypatch.setattr(LocalBackend, "_run", looping_when_fitted)
-    again = backend.transcribe(Audio.from_samples(clip, 16_000))
-    assert calls == [True, False]
-    padded = make_backend(fitWindow=False).transcribe(Audio.from_samples(clip, 16_000))
-    assert again.text == padded.text
+        def looping(*args, **kwargs):
+            found, info = transcribe(*args, **kwargs)
+            found = list(found)
+            fitted.append(len(found))
+            if found:
+                found[-1] = dataclasses.replace(found[-1], text=f"{found[-1].text} and, and, and, and")
+            return iter(found), info
+
+        view.transcribe = looping
+        return view
+
+    monkeypatch.setattr(local_backend, "fitted_window", looping_window)
+    for kind, decode in decodes.items():
+        fitted.clear()
+        assert decode(backend) == decode(padded), kind
+        assert len(fitted) == 1, f"{kind}: the fitted window was used, then the 30 s one"
 
 
 class ArgumentsSeen(Exception):

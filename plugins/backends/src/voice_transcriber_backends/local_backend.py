@@ -249,12 +249,6 @@ class LocalBackend(Backend):
                 heard, found, language = self._run(loaded, samples, language, prompt_context, offset=offset, before=text,
                                                    whole=context is None, words=words if not offset else None,
                                                    one_window=one_window)
-                if one_window and collapse_repeats(heard) != heard:
-                    # a phrase said 3+ times in a row: in the fitted window tiny.en can loop on a clip that ends
-                    # mid-word ("…Americans, and, and, and, …") where Whisper's 30 s window does not: heard again there
-                    heard, found, language = self._run(loaded, samples, language, prompt_context, offset=offset,
-                                                       before=text, whole=context is None,
-                                                       words=words if not offset else None)
                 text = f"{text} {heard}".strip() if heard else text
                 segments += found
             offset, samples = next(parts, (seconds, None))
@@ -352,7 +346,7 @@ class LocalBackend(Backend):
              prefix_tokens: int = 0, own_seconds: float | None = None,
              words: list[Segment] | None = None, margin_seconds: float | None = None,
              beam_size: int | None = None, prompt_tokens: int | None = None,
-             one_window: bool = False) -> tuple[str, list[Segment], str | None]:
+             one_window: bool = False, fit: bool = True) -> tuple[str, list[Segment], str | None]:
         """Decode segment by segment, telling the pipeline the text so far (``before`` this window
         and the window's) after each one, for a ``whole`` recording; a streamed phrase is reported
         by the core. ``context``: the text before (a phrase's, or the previous window's), as prompt;
@@ -367,7 +361,10 @@ class LocalBackend(Backend):
         ``one_window``: ``samples`` are a whole recording of at most :data:`ONE_WINDOW_SECONDS`, with
         ``fitWindow`` decoded in a window fitted to them as a streamed phrase is (never a later window
         of a long file, nor a file over 30 s: there only its short last window would be fitted, where
-        tiny.en lost or repeated words, docs/streaming.md).
+        tiny.en lost or repeated words, docs/streaming.md). A fitted decode whose text says a phrase 3+
+        times in a row is decoded again in Whisper's 30 s window (``fit`` False), and that text is kept: on a
+        clip cut mid-word tiny.en can loop in the fitted window ("…Americans, and, and, and, …", under
+        the runaway guard's rate) where it does not in the 30 s one (docs/backends-local.md).
 
         Returns the text, the segments, and the language (detected when ``language`` is None)."""
         config, settings = self.config, self.ctx.settings
@@ -379,10 +376,12 @@ class LocalBackend(Backend):
         else:
             prompt = segment_prompt(settings, context,
                                     fits=lambda text: _prompt_tokens(whisper, text) + prefix_tokens <= room)
-        if config.fit_window and (not whole or one_window):  # a streamed phrase, or a file of one window
+        fitted = fit and config.fit_window and (not whole or one_window)  # a streamed phrase, or a file of one window
+        if fitted:
             margin = config.continuation_margin_seconds if margin_seconds is None else margin_seconds
             whisper = fitted_window(whisper, round(margin * 100) if prefix else WINDOW_MARGIN)
         encoded: list[Any] = []
+        words_before = len(words) if words is not None else 0
         filtered = config.vad_filter and not prefix
         speech = _speech_map(samples) if words is not None and filtered else None
         if words is not None:
@@ -413,6 +412,14 @@ class LocalBackend(Backend):
         if prefix:  # the output starts with the prefix it was held to: keep what follows, as one segment
             text = _after_prefix(text, prefix)
             segments = [Segment(offset, offset + seconds, text)] if text else []
+        if fitted and collapse_repeats(text.strip()) != text.strip():
+            self.ctx.log(f"local: the fitted window repeated a phrase on {seconds:.1f} s of audio; "
+                         "heard again in the 30 s window")
+            if words is not None:
+                del words[words_before:]
+            return self._run(loaded, samples, language, context, offset=offset, before=before, whole=whole,
+                             prefix=prefix, prefix_tokens=prefix_tokens, own_seconds=own_seconds, words=words,
+                             beam_size=beam_size, prompt_tokens=prompt_tokens, fit=False)
         cleaned = without_runaway(text.strip(), seconds)  # a decoder loop ("f s s s s …" on a cut word): one copy
         if cleaned != text.strip():
             self.ctx.log(f"local model repeated itself on {seconds:.1f} s of audio: "
