@@ -80,7 +80,9 @@ def test_doubtful_decodes_give_the_same_text_after_other_decodes_and_in_another_
     samples = Audio.from_file(jfk_path).pcm()
     kept = decoded_results(monkeypatch)
     first = [backend.transcribe_segment(tail(samples, *span), DECIDED).text for span in TAILS]
-    assert len(kept) == len(TAILS), "one decode each"
+    # one decode each in the fitted window, and one more in Whisper's 30 s window for a tail whose fitted text
+    # said a phrase 3+ times in a row (the two "S" ones on the EPYC: 5 decodes; local_backend._run)
+    assert len(TAILS) <= len(kept) <= 2 * len(TAILS), "one decode each, again in the 30 s window after a loop"
     assert any(doubtful(log_probability, compression) for _, _, log_probability, compression in kept), kept
     assert all(allowed == (0.0,) for allowed, _, _, _ in kept), "no sampling"
 
@@ -107,8 +109,11 @@ def test_the_sampled_fallback_is_opt_in_and_samples_doubtful_decodes(plugin_mana
     decode, which then falls back through all six temperatures (~1 s of CPU for one short tail)."""
     from faster_whisper.transcribe import WhisperModel
 
+    # in Whisper's 30 s window: a sampled text may say a phrase 3+ times in a row, which in the fitted window
+    # is heard again in the 30 s one (local_backend._run), a second decode this test is not about
     settings = load_settings(overrides={"transcription.local.model": str(tiny_model_dir),
-                                        "transcription.local.sampledFallback": True})
+                                        "transcription.local.sampledFallback": True,
+                                        "transcription.local.fitWindow": False})
     backend = LocalBackend(RunContext(settings, pm=plugin_manager))
     kept = decoded_results(monkeypatch)
     recording = WhisperModel.generate_with_fallback
