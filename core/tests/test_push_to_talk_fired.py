@@ -65,6 +65,28 @@ def test_a_held_toggles_repeats_reaching_the_lock_out_of_order_stay_one_press():
     assert hotkey_state.toggle_repeat(last, 0.8, handled, (later,))[0] is None
 
 
+def test_a_held_toggles_press_reaching_the_lock_after_all_its_repeats_still_acts():
+    """A KDE hold on a busy machine (a fresh-clone CI run): the press, fired at 0 and still on its way (through
+    click: the runtime folder did not exist yet), is handled after its repeats at 0.60, 0.64 and 0.68 s, which
+    were ignored because the press was still running. It was then ignored too, as fired before the last handled
+    toggle, and the hold recorded nothing; it is the hold's press, and acts. A press not yet seen running when
+    its repeat was handled (that repeat acted) is the same hold's: it stays ignored."""
+    tick = os.sysconf("SC_CLK_TCK")
+    press, repeats = 1000, [1000 + round(seconds * tick) for seconds in (0.6, 0.64, 0.68)]
+    record = None
+    for repeat in (repeats[2], repeats[0], repeats[1]):  # the last repeat first, as they reached the lock
+        running = (press, *(other for other in repeats if other != repeat))
+        gap, record = hotkey_state.toggle_repeat(repeat, 0.8, record, running)
+        assert gap is not None, f"the repeat fired at {repeat - press} ticks acted"
+    gap, record = hotkey_state.toggle_repeat(press, 0.8, record)
+    assert gap is None, "the press, handled last, acts"
+    assert hotkey_state.toggle_repeat(repeats[2] + tick, 0.8, record)[0] is None, "a new press a second later acts"
+
+    gap, record = hotkey_state.toggle_repeat(repeats[0], 0.8, None)  # the press unseen: its first repeat acts
+    assert gap is None
+    assert hotkey_state.toggle_repeat(press, 0.8, record)[0] == 0.0, "the press after it: the same hold"
+
+
 def test_toggles_in_flight_are_this_users_guarded_toggles_of_this_runtime_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]

@@ -210,32 +210,79 @@ STALE_START = ("start ignored: it was fired before the last stop — the same ke
                "autorepeat (press the key again to record)")
 
 
+#: How long handled guarded toggles are remembered (``last-toggle.json``'s chains), in seconds: longer than a
+#: toggle can take to reach the lock (its start-up, then up to :data:`LOCK_TIMEOUT` waiting).
+TOGGLE_MEMORY = 2 * LOCK_TIMEOUT
+#: How many chains (key holds) ``last-toggle.json`` remembers at most, the latest.
+TOGGLE_CHAINS = 8
+
+
 def toggle_repeat(fired: int | None, guard: float, last_toggle: dict | None,
                   earlier: tuple[int, ...] = ()) -> tuple[float | None, dict | None]:
-    """For a ``toggle --repeat-guard GUARD`` fired at ``fired`` ticks, given ``last-toggle.json``: the
-    seconds since the previous guarded toggle was fired when that is less than ``guard`` — the key is
-    held and its autorepeat runs the command again (GNOME and KDE shortcuts, i3/sway ``bindsym``) —
-    else None; and the new ``last-toggle.json`` (None: nothing to write). Every guarded toggle, acted
-    on or not, extends the chain: a held key's repeats follow each other closely, so the whole hold
-    counts as one press.
+    """For a ``toggle --repeat-guard GUARD`` fired at ``fired`` ticks, given ``last-toggle.json``: how many
+    seconds after the previous guarded toggle it was fired when that is less than ``guard`` — the key is
+    held and its autorepeat runs the command again (GNOME and KDE shortcuts, i3/sway ``bindsym``) — else
+    None; and the new ``last-toggle.json`` (None: nothing to write). Every guarded toggle, acted on or not,
+    extends the chain: a held key's repeats follow each other closely, so the whole hold counts as one press.
 
-    ``earlier``: when the guarded toggles still running were fired (:func:`toggles_in_flight`), those fired
-    before this one included. On a busy machine a hold's repeats reach the lock out of order: after the press,
-    its third repeat (0.9 s after the press) may come before the first two, and measured from the press alone
-    it would be a new press (a KDE hold at load ~20 started a recording again). The previous toggle is the
-    latest one fired before this one, handled or not."""
+    ``earlier``: when the guarded toggles still running were fired (:func:`toggles_in_flight`). On a busy
+    machine a hold's commands reach the lock out of order, so the previous toggle is the latest one fired
+    before this one, handled or still running (a KDE hold's third repeat, handled before the first two, once
+    started a recording again), and ``last-toggle.json`` keeps the chains of handled toggles (see
+    :func:`_chains`): a toggle fired before a chain it belongs to is a repeat only if one of that chain acted
+    (a KDE hold's press, in click while its repeats were ignored for it by the fast path, was once ignored as
+    fired before them, and the hold recorded nothing). Such a repeat, or one fired inside a chain: 0.0."""
     if fired is None or guard <= 0:
         return None, None
-    boot = boot_id()
-    previous = last_toggle.get("fired") if last_toggle and last_toggle.get("boot") == boot else None
-    previous = previous if type(previous) is int else None
-    record = {"fired": max(fired, previous if previous is not None else fired), "boot": boot, "at": time.time()}
-    before = [ticks for ticks in earlier if ticks <= fired]
-    previous = max([*before, *([previous] if previous is not None else [])], default=None)
-    if previous is None:
-        return None, record
-    gap = (fired - previous) / os.sysconf("SC_CLK_TCK")
-    return (max(gap, 0.0) if gap < guard else None), record
+    boot, reach = boot_id(), guard * os.sysconf("SC_CLK_TCK")
+    handled = _chains(last_toggle, boot)
+    gap = _repeat_gap(fired, reach, sorted([*handled, *([ticks, ticks, 0] for ticks in earlier)]))
+    merged, kept = [fired, fired, int(gap is None)], []
+    for chain in handled:  # this toggle joins the chains it is within the guard of
+        if chain[0] - reach < fired < chain[1] + reach:
+            merged = [min(merged[0], chain[0]), max(merged[1], chain[1]), merged[2] | chain[2]]
+        else:
+            kept.append(chain)
+    newest = max(chain[1] for chain in [merged, *kept])
+    kept = sorted(chain for chain in [merged, *kept] if chain[1] >= newest - TOGGLE_MEMORY * os.sysconf("SC_CLK_TCK"))
+    record = {"fired": newest, "boot": boot, "at": time.time(),
+              "chains": " ".join("-".join(map(str, chain)) for chain in kept[-TOGGLE_CHAINS:])}
+    return (None if gap is None else max(gap / os.sysconf("SC_CLK_TCK"), 0.0)), record
+
+
+def _chains(last_toggle: dict | None, boot: str) -> list[list[int]]:
+    """``last-toggle.json``'s handled toggles as chains ``[first, last, acted]``: when the first and the last
+    were fired (ticks; each toggle less than the guard after the one before), and 1 if one of them acted. A
+    record without chains (an older version's): its latest toggle, taken as acted."""
+    if not last_toggle or last_toggle.get("boot") != boot:
+        return []
+    text, fired = last_toggle.get("chains"), last_toggle.get("fired")
+    if type(text) is str:
+        try:
+            chains = [[int(part) for part in chain.split("-")] for chain in text.split()]
+        except ValueError:
+            chains = []
+        if chains and all(len(chain) == 3 and chain[0] <= chain[1] and chain[2] in (0, 1) for chain in chains):
+            return chains
+    return [[fired, fired, 1]] if type(fired) is int else []
+
+
+def _repeat_gap(fired: int, reach: float, known: list[list[int]]) -> float | None:
+    """Ticks from the latest toggle fired before (or with) ``fired`` when fewer than ``reach``, 0 when a toggle
+    fired after it, in reach through the chains (``known``, sorted), acted; None: a press, it acts."""
+    latest = max((min(last, fired) for first, last, _ in known if first <= fired), default=None)
+    if latest is not None and fired - latest < reach:
+        return fired - latest
+    end = fired
+    for first, last, acted in known:
+        if first <= fired:
+            continue
+        if first - end >= reach:
+            break
+        if acted:
+            return 0
+        end = max(end, last)
+    return None
 
 
 def guarded_toggle(fired: int | None, guard: float, last_toggle: dict | None,
