@@ -166,9 +166,11 @@ def toggle_cycle(hold: Callable[[], object], runtime: Path, pause: float = PAUSE
     stopped = settled_after_release(runtime)
     # A starved desktop may still run one of this hold's repeats: judged once it ran none for longer than the
     # guard (the next press waits that long anyway); a repeat it ran meanwhile that started a recording is a stray.
+    # (Not a pass either: the stray just cancelled, still recording for a moment — a CI failure once reported
+    # "0 left one running" of a stop press whose stray recording ran 20 s until cancelled.)
     wait_until(lambda: desktop_done(runtime), 60, "the desktop to run no more commands for the key")
     if recording():
-        stopped = settled_after_release(runtime)
+        stopped = settled_after_release(runtime) and stopped
     late = late or fired_after(runtime, released_ticks)
     return started, stopped, late, released
 
@@ -226,6 +228,15 @@ def recorder_log_tail(lines: int = 40) -> str:
         return f"(no recorder log: {exc})"
 
 
+def last_toggle(runtime: Path) -> str:
+    """``last-toggle.json``: the chains of handled toggles (fired ticks of the first and the last, whether one
+    acted), which tell a hold's press that was ignored (a chain with nothing acted) from one that never ran."""
+    try:
+        return (runtime / "voice-transcriber" / "last-toggle.json").read_text()
+    except OSError as exc:
+        return f"(none: {exc})"
+
+
 def test_kde_toggle_recipe_with_the_key_held(ptt_world, monkeypatch):
     runtime, toggle = ptt_world, kde_toggle()
     monkeypatch.setenv("VOICE_TRANSCRIBER_RECORDER_DEBUG", "1")  # the recorders' timeline, for a failure's message
@@ -242,8 +253,9 @@ def test_kde_toggle_recipe_with_the_key_held(ptt_world, monkeypatch):
     assert min(repeats) > 1, "the key was held past Plasma's repeat delay: the command ran again"
     assert (missed, strays) == (0, 0), f"of {CYCLES} held start presses {missed} left nothing recording; " \
                                        f"of {CYCLES} held stop presses {strays} left one running " \
-                                       f"(runs per hold {repeats}, widest gaps {gaps} s); the recorders' log " \
-                                       f"ends:\n{recorder_log_tail()}"
+                                       f"(runs per hold {repeats}, widest gaps {gaps} s); the guard's record " \
+                                       f"(chains of handled toggles: first-last-acted) {last_toggle(runtime)}; " \
+                                       f"the recorders' log ends:\n{recorder_log_tail()}"
     wait_until(lambda: all_recorded(runtime), 60, "the last recording to end")
     assert len(list_recordings()) == CYCLES + retried, "one recording per start/stop pair"
 
