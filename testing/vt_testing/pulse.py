@@ -159,8 +159,10 @@ def start_pulse(folder: Path) -> PulseServer:
 #: How often the null sink renders while the keeper plays (its requested latency, in ms). A recorder asks for
 #: its own, smaller latency once connected; this bounds only its first block's delay and the idle cost: each
 #: worker's server runs the whole session, and at 30 ms the server and the keeper used 0.90 CPU-s per 30 s idle
-#: (3 % of a core; ~65 CPU-s of a whole suite run with 4 workers), at 100 ms 0.29 (AMD EPYC, 2026-12-07).
-KEEPER_LATENCY_MS = 100
+#: (3 % of a core; ~65 CPU-s of a whole suite run with 4 workers), at 100 ms 0.29 (AMD EPYC, 2026-12-07); per
+#: 60 s idle at 100 ms 0.64, 0.66, at 250 ms 0.18, 0.21 (a server of start_pulse alone, /proc utime+stime of it
+#: and its keeper, nice 19, AMD EPYC, 2026-12-07 07:30 UTC): ~9 CPU-s less in a suite run of 4 workers x 5 min.
+KEEPER_LATENCY_MS = 250
 
 
 def keep_rendering(server: PulseServer) -> None:
