@@ -410,7 +410,8 @@ def test_a_re_decode_for_the_live_text_hears_the_phrase_alone_and_the_phrase_s_o
     """With the defaults (no commit) a re-decode of the phrase being spoken only feeds the live text:
     it hears that phrase alone, prompted with the text before it (half the work of hearing the phrase
     before again, so one still running at the stop holds the last phrase's decode up for less). The
-    phrase's own decode, whose text counts, still hears the phrase before it (``input.streamingOverlap``)."""
+    phrase's own decode, whose text counts, still hears the phrase before it (``input.streamingOverlap``: by
+    default the words it said in its last 4 s, ``input.streamingOverlapSeconds``, the words before them prompt)."""
     import voice_transcriber.streaming as streaming
 
     monkeypatch.setattr(streaming, "_cpu_free", lambda: True)
@@ -433,7 +434,8 @@ def test_a_re_decode_for_the_live_text_hears_the_phrase_alone_and_the_phrase_s_o
     assert ctx.partials[-1] == "60.0 60.1 60.2 60.3 60.4 60.5 20.0 20.1"  # … and shown after the decided text
     session.add(phrase(1, 6.0, 3.0, final=True))
     assert session.result(whole()).text == "60.0 60.1 60.2 60.3 60.4 60.5 30.0 30.1 30.2"
-    assert backend.continued == [(6.0, "60.0 60.1 60.2 60.3 60.4 60.5", "")]  # the last phrase after the one before
+    # the last phrase after the one before: its last 4 s heard again, the words before them as prompt
+    assert backend.continued == [(4.0, "60.2 60.3 60.4 60.5", "60.0 60.1")]
 
 
 class ClockWords(PhraseBackend):

@@ -22,11 +22,11 @@ def backend(tiny_model_dir, **local) -> LocalBackend:
 @pytest.mark.parametrize(("local", "differs"), [
     ({}, True),  # the default: 6 s
     ({"continuationMarginSeconds": 6}, False),  # every phrase alike
-    ({"stopMarginSeconds": 10}, False),  # the same as continuationMarginSeconds
+    ({"stopMarginSeconds": 3}, False),  # the same as continuationMarginSeconds (3 s)
     ({"fitWindow": False}, False),  # no fitted window, no margin
-    ({"stopMarginSeconds": 10, "stopBeamSize": 1}, True),  # a beam width of its own
+    ({"stopMarginSeconds": 3, "stopBeamSize": 1}, True),  # a beam width of its own
     ({"fitWindow": False, "stopBeamSize": 2}, True),
-    ({"stopMarginSeconds": 10, "stopBeamSize": 5}, False),  # the same as beamSize
+    ({"stopMarginSeconds": 3, "stopBeamSize": 5}, False),  # the same as beamSize
 ])
 def test_the_rest_at_the_stop_is_decoded_apart_only_with_a_margin_of_its_own(tiny_model_dir, local, differs):
     assert backend(tiny_model_dir, **local).decodes_stop_rest_apart is differs
@@ -36,7 +36,7 @@ def test_the_rest_at_the_stop_gets_its_own_margin_and_other_phrases_the_continua
                                                                                             monkeypatch):
     """jfk.flac cut after "Americans": the second part heard after the first as the rest left at the
     stop is encoded with 6 s of silence after it (600 frames, the default), and still heard right; any other phrase
-    (and a re-decode of the phrase being spoken) gets ``continuationMarginSeconds`` (10 s)."""
+    (and a re-decode of the phrase being spoken) gets ``continuationMarginSeconds`` (3 s by default)."""
     margins: list[int] = []
     fitted = local_backend.fitted_window
     monkeypatch.setattr(local_backend, "fitted_window", lambda whisper, margin: margins.append(margin) or fitted(whisper, margin))
