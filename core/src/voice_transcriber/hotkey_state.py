@@ -234,7 +234,8 @@ def toggle_repeat(fired: int | None, guard: float, last_toggle: dict | None,
     fired before them, and the hold recorded nothing). Such a repeat, or one fired inside a chain: 0.0."""
     if fired is None or guard <= 0:
         return None, None
-    boot, reach = boot_id(), guard * os.sysconf("SC_CLK_TCK")
+    boot, hertz = boot_id(), os.sysconf("SC_CLK_TCK")
+    reach = guard * hertz
     handled = _chains(last_toggle, boot)
     gap = _repeat_gap(fired, reach, sorted([*handled, *([ticks, ticks, 0] for ticks in earlier)]))
     merged, kept = [fired, fired, int(gap is None)], []
@@ -244,10 +245,10 @@ def toggle_repeat(fired: int | None, guard: float, last_toggle: dict | None,
         else:
             kept.append(chain)
     newest = max(chain[1] for chain in [merged, *kept])
-    kept = sorted(chain for chain in [merged, *kept] if chain[1] >= newest - TOGGLE_MEMORY * os.sysconf("SC_CLK_TCK"))
+    kept = sorted(chain for chain in [merged, *kept] if chain[1] >= newest - TOGGLE_MEMORY * hertz)
     record = {"fired": newest, "boot": boot, "at": time.time(),
               "chains": " ".join("-".join(map(str, chain)) for chain in kept[-TOGGLE_CHAINS:])}
-    return (None if gap is None else max(gap / os.sysconf("SC_CLK_TCK"), 0.0)), record
+    return (None if gap is None else max(gap / hertz, 0.0)), record
 
 
 def _chains(last_toggle: dict | None, boot: str) -> list[list[int]]:
