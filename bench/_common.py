@@ -47,6 +47,17 @@ def installed_python_env(env: dict[str, str], cache: Path) -> dict[str, str]:
     return out
 
 
+def decode_as_the_executable() -> None:
+    """numpy's BLAS with one thread in this process, as the `voice-transcriber` executable has it (and so the
+    live recorder and `retry`): Whisper's features computed with two threads differ in their last bits
+    (jfk.flac's, bitwise), and so can a decode. For scripts that transcribe in their own process (batch,
+    replays), whose texts must be the product's; called before numpy loads. Not set for the whole bench: a
+    baseline command timed against ours keeps its own environment."""
+    from voice_transcriber.__main__ import BLAS_THREADS
+
+    os.environ.setdefault(*BLAS_THREADS)
+
+
 def quick() -> bool:
     return os.environ.get(QUICK_ENV, "") not in ("", "0")
 

@@ -42,14 +42,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "testing"))
-from voice_transcriber.__main__ import BLAS_THREADS  # noqa: E402
-
-#: numpy's BLAS with one thread, as the `voice-transcriber` executable has it (and so the live recorder and
-#: `retry`): Whisper's features computed with two threads differ in their last bits (jfk.flac's, bitwise), and so
-#: can a decode: this process's own transcriptions (batch, replays) must be the product's. Before numpy loads.
-os.environ.setdefault(*BLAS_THREADS)
 sys.path.insert(0, str(ROOT / "bench"))
-from _common import RESULTS, Row, bench_parser, load_average, machine, repeats, write_outputs  # noqa: E402
+from _common import RESULTS, Row, bench_parser, decode_as_the_executable, load_average, machine, repeats, write_outputs  # noqa: E402
+decode_as_the_executable()  # before numpy loads
 from post_stop_latency import RATE, Passage, passages, sessions  # noqa: E402
 from vt_testing.speech import raw_wer, wer, whisper_normalise  # noqa: E402
 
