@@ -201,3 +201,28 @@ def test_re_decodes_in_the_background_thread_get_an_idle_instance_that_gives_the
     assert [(t.text, t.words) for t in again] == [(t.text, t.words) for t in main]
     assert main[0].words and main[0].text
     assert ctx.info["local: re-decodes' decodes beside the phrases' ones"] == "1 of 1"
+
+
+def test_the_idle_instance_loads_in_a_thread_the_interpreter_waits_for_at_exit():
+    """A short recording's process may exit while the re-decodes' instance is still loading: CTranslate2 in
+    a daemon thread cut off at exit aborted the process ("terminate called without an active exception",
+    exit -6) after its text was delivered. The loader is not a daemon: the exit waits for the load."""
+    import threading
+
+    from voice_transcriber_backends.local_backend import idle_model
+
+    loading, release = threading.Event(), threading.Event()
+
+    def load():
+        loading.set()
+        release.wait(30)
+        return "loaded"
+
+    key = ("a model that only this test loads",)
+    assert idle_model(key, load) is None, "None while it loads"
+    assert loading.wait(30)
+    [loader] = [thread for thread in threading.enumerate() if thread.name == "local-idle-model" and thread.is_alive()]
+    assert not loader.daemon
+    release.set()
+    loader.join(30)
+    assert idle_model(key, load) == "loaded"

@@ -45,15 +45,20 @@ def test_the_rest_at_the_stop_gets_its_own_margin_and_other_phrases_the_continua
     before, after = Audio.from_samples(samples[:cut].copy(), 16_000), Audio.from_samples(samples[cut:].copy(), 16_000)
     local = backend(tiny_model_dir, beamSize=1)
 
-    heard = local.transcribe_continuation(before, "And so, my fellow Americans,", after, "", stop_rest=True).text
+    rest = local.transcribe_continuation(before, "And so, my fellow Americans,", after, "", stop_rest=True)
+    heard = rest.text
     assert margins == [600]
+    assert rest.words == (), "the recording's last words: no phrase follows to hear them again, so no alignment pass"
     assert normalise(heard).split()[:2] == ["ask", "not"], heard
     assert wer("ask not what your country can do for you ask what you can do for your country", heard) < 0.15, heard
 
-    monkeypatch.setattr(local, "_run", lambda *args, **kwargs: margins.append(kwargs["margin_seconds"]) or ("", [], "en"))
+    timed: list[bool] = []
+    monkeypatch.setattr(local, "_run", lambda *args, **kwargs: (margins.append(kwargs["margin_seconds"]),
+                                                                timed.append(kwargs["words"] is not None), ("", [], "en"))[2])
     local.transcribe_continuation(before, "And so, my fellow Americans,", after, "")
     local.transcribe_continuation(before, "And so, my fellow Americans,", after, "", partial=True)
     assert margins == [600, None, None]  # (None: continuationMarginSeconds)
+    assert timed == [True, True], "their words are timed: the phrase after them hears their last 4 s again"
 
 
 def test_only_the_rest_at_the_stop_gets_the_stop_beam_width(jfk_audio, tiny_model_dir, monkeypatch):

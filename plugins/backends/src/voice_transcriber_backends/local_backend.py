@@ -198,7 +198,8 @@ class LocalBackend(Backend):
         if prefix_tokens > PROMPT_TOKENS // 2:  # a long phrase said fast: hear this one alone
             return self.transcribe_segment(audio, " ".join(part for part in (context, before_text) if part))
         language = self._language(loaded)
-        words: list[Segment] | None = [] if self._timing_words(partial) else None
+        # the rest a stop leaves is the recording's last words: no phrase follows to hear their end again
+        words: list[Segment] | None = [] if self._timing_words(partial) and not stop_rest else None
         margin = self.config.stop_margin_seconds if stop_rest and self._stop_margin_apart else None
         beam = self.config.stop_beam_size if stop_rest else None
         heard, _, language = self._run(loaded, np.concatenate([head, tail]), language, context, whole=False,
@@ -439,7 +440,10 @@ def idle_model(key: tuple[Any, ...], load: Callable[[], LoadedModel]) -> LoadedM
         future = _loads.get((*key, "idle"))
         if future is None:
             future = _loads[(*key, "idle")] = Future()
-            threading.Thread(target=_load_idle, args=(future, load), name="local-idle-model", daemon=True).start()
+            # not a daemon: the interpreter waits for the load before it exits. A daemon thread still inside
+            # CTranslate2's model load when a short recording's process exits aborted it ("terminate called
+            # without an active exception", exit -6, after the text was delivered)
+            threading.Thread(target=_load_idle, args=(future, load), name="local-idle-model", daemon=False).start()
     return future.result() if future.done() and future.exception() is None else None
 
 
