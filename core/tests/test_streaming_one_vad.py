@@ -179,7 +179,8 @@ def test_the_open_phrase_is_re_decoded_for_live_text_only_when_the_machine_is_fr
     for redecode in (1.0, None):
         settings = load_settings(overrides=SHORT_PHRASES)
         settings.input.streaming_redecode_seconds = redecode  # null in config.json: off
-        settings.input.streaming_commit = False  # re-decodes for the live text only (the rolling commit: test_streaming_pipeline)
+        # re-decodes for the live text only (the rolling commit and the commit at the stop: test_streaming_pipeline)
+        settings.input.streaming_commit = settings.input.streaming_commit_at_stop = False
         ctx = RunContext(settings, quiet=True)
         partials: list[str] = []
         ctx.partial_text = partials.append

@@ -315,7 +315,7 @@ def test_no_re_decode_of_the_open_phrase_starts_while_the_speaker_pauses(ctx, mo
     monkeypatch.setattr(streaming, "_cpu_free", lambda: True)
     session = StreamingTranscription(PhraseBackend(ctx), ctx)
     spoken = phrase(0, 0.0, 2.0)
-    segmenter = SimpleNamespace(speaking=True, pausing=True, open_segment=lambda: spoken)
+    segmenter = SimpleNamespace(speaking=True, pausing=True, open_segment=lambda: spoken, judged=spoken.end)
     session.tick(segmenter)
     assert session.redecodes == 0
     segmenter.pausing = False
@@ -407,7 +407,7 @@ def test_without_streaming_commit_re_decodes_only_feed_the_live_text(monkeypatch
 
 
 def test_a_re_decode_for_the_live_text_hears_the_phrase_alone_and_the_phrase_s_own_decode_hears_the_one_before(monkeypatch):
-    """With the defaults (no commit) a re-decode of the phrase being spoken only feeds the live text:
+    """Without a commit (``input.streamingCommitAtStop`` false) a re-decode of the phrase being spoken only feeds the live text:
     it hears that phrase alone, prompted with the text before it (half the work of hearing the phrase
     before again, so one still running at the stop holds the last phrase's decode up for less). The
     phrase's own decode, whose text counts, still hears the phrase before it (``input.streamingOverlap``: by
@@ -415,7 +415,7 @@ def test_a_re_decode_for_the_live_text_hears_the_phrase_alone_and_the_phrase_s_o
     import voice_transcriber.streaming as streaming
 
     monkeypatch.setattr(streaming, "_cpu_free", lambda: True)
-    ctx = RunContext(load_settings())
+    ctx = RunContext(load_settings(overrides={"input.streamingCommitAtStop": False}))
     ctx.partials = []
     ctx.partial_text = ctx.partials.append
     backend = TimedWords(ctx)
