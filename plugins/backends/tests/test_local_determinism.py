@@ -226,3 +226,22 @@ def test_the_idle_instance_loads_in_a_thread_the_interpreter_waits_for_at_exit()
     release.set()
     loader.join(30)
     assert idle_model(key, load) == "loaded"
+
+
+def test_the_idle_instance_starts_loading_at_the_fourth_re_decode(tiny_model_dir, monkeypatch, plugin_manager):
+    """Re-decodes come one a second of speech: a dictation shorter than ~4 s does not load a second copy of the
+    model (nor wait for that load at exit); the first three re-decodes use the first instance."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from voice_transcriber.context import enter_background
+    from voice_transcriber_backends import local_backend
+
+    starts: list[bool] = []
+    monkeypatch.setattr(local_backend, "idle_model", lambda key, load, start=True: starts.append(start))
+    backend = LocalBackend(RunContext(load_settings(overrides={"transcription.local.model": str(tiny_model_dir)}),
+                                      pm=plugin_manager))
+    backend.loaded()  # the phrases' decodes: never the idle instance
+    with ThreadPoolExecutor(1, initializer=enter_background) as background:
+        for _ in range(5):
+            assert not background.submit(backend.loaded).result().idle
+    assert starts == [False, False, False, True, True]

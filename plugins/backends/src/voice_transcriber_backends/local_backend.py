@@ -80,7 +80,7 @@ class LocalBackend(Backend):
     #: ``language`` was checked against the model (:meth:`_refuse_unknown_language`)
     _language_known = False
     #: ``--debug``: decodes of re-decodes made, and of them those on the idle instance (:meth:`_count_beside`)
-    _redecodes = _beside = 0
+    _redecodes = _beside = _background_calls = 0
     _counts_lock = threading.Lock()
 
     def prepare(self) -> None:
@@ -99,8 +99,14 @@ class LocalBackend(Backend):
         # the core's background re-decode thread (background_redecodes) gets an instance of its own whose compute
         # threads run at a lower CPU priority: a re-decode on it runs beside a phrase's decode on the first instance
         # instead of in front of it, and yields the CPU to it (the same weights, the same text: tested). Until
-        # it is loaded (at that priority too: longer on a busy machine), re-decodes use the first instance
-        idle = idle_model(key, functools.partial(self._load, fresh=True)) if self.in_background() else None
+        # it is loaded (at that priority too: longer on a busy machine), re-decodes use the first instance. Its load
+        # starts at the IDLE_AFTER-th re-decode: a short dictation never loads the second copy
+        idle = None
+        if self.in_background():
+            with self._counts_lock:
+                self._background_calls += 1
+                start = self._background_calls >= IDLE_AFTER
+            idle = idle_model(key, functools.partial(self._load, fresh=True), start=start)
         loaded = idle or shared_model(key, self._load)
         if config.vad_filter:
             _load_vad()  # cached by faster-whisper: a no-op after the first
@@ -430,14 +436,23 @@ class LocalBackend(Backend):
         return text.strip(), segments, info.language
 
 
-def idle_model(key: tuple[Any, ...], load: Callable[[], LoadedModel]) -> LoadedModel | None:
+#: The re-decodes' instance (:func:`idle_model`) starts loading at a backend's this-many-th request for it: re-decodes
+#: come one a second of speech, so a dictation shorter than ~4 s never loads a second copy of the model (CPU time and
+#: ~40 MB for tiny.en), nor waits for that load at exit; the first three share the first instance, as while it loads
+IDLE_AFTER = 4
+
+
+def idle_model(key: tuple[Any, ...], load: Callable[[], LoadedModel], start: bool = True) -> LoadedModel | None:
     """The model for ``key`` loaded once more, for re-decodes, by a thread of its own at a lower CPU
     priority (:func:`_lower_priority`), so that the CTranslate2 worker thread it starts — and the OpenMP
     threads that worker starts when it first computes — inherit it and leave most of the cores to a decode
     on the first instance. (Only threads started there: a Python thread starved while holding the GIL would stall
-    the whole process.) None while it loads, or when it could not be loaded; the load starts on the first call."""
+    the whole process.) None while it loads, or when it could not be loaded; the load starts on the first call with
+    ``start`` (before that: None, unless another caller loaded it already)."""
     with _loads_lock:
         future = _loads.get((*key, "idle"))
+        if future is None and not start:
+            return None
         if future is None:
             future = _loads[(*key, "idle")] = Future()
             # not a daemon: the interpreter waits for the load before it exits. A daemon thread still inside
