@@ -248,6 +248,8 @@ def test_a_rolling_commit_cuts_the_phrase_being_spoken_between_words_and_retry_c
     from voice_transcriber.streaming import replay
 
     backend, audio, reference = _greedy_backend_on_passage(tiny_model_dir, "short-1", "input.streamingCommit")
+    backend.ctx.settings.input.streaming_commit_at_stop = False  # (the default since 2026-12-07): the rolling commit alone,
+    # against no commit at all
     decodes = reuse_identical_decodes(backend)  # (retry's replay asks for the live run's decodes)
     live = replay(backend.ctx, backend, audio, simulate=True)
     text = live.result(audio).text
