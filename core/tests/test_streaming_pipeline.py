@@ -494,6 +494,27 @@ def test_at_the_stop_only_what_follows_the_agreed_words_of_the_last_phrase_is_tr
     assert transcript.extra["streamed_commits"] == [commit.to_list() for commit in session.commits]
 
 
+def test_with_a_rest_pause_the_rest_left_at_the_stop_is_started_at_that_silence_and_ends_that_long_after_the_speech(ctx):
+    """``input.streamingRestPause``: 0.1 s into the pause (the segmenter's ``on_first_pause``) the rest after the agreed
+    words is started, with 0.1 s of silence after the speech; the phrase the stop then ends, with the segmenter's 0.2 s
+    of padding, leaves that same rest (cut 0.1 s after its speech), so that decode is used, not made again. A replay
+    (``retry``), whose phrases carry the same silence at their ends, cuts it the same."""
+    ctx.settings.input.streaming_rest_pause = 0.1
+    backend = ClockWords(ctx)
+    session, _ = spoken_for_four_seconds(ctx, backend)
+    backend.decoded.clear()
+    speech = phrase(0, 0, 4.5).samples  # (said up to 4.3 s, then 0.2 s the VAD judged silent)
+    session.add_rest_early(SpeechSegment(0, 0, speech[: int(4.4 * RATE)], quiet=int(0.1 * RATE)))
+    for job in list(session._early.values()):
+        job.result()
+    assert backend.decoded == [(3.0, 1.4)]  # the rest after the agreed w0–w2 (cut at 3.0 s), to 0.1 s after the speech
+    session.add(SpeechSegment(0, 0, speech, final=True, quiet=int(0.2 * RATE)))
+    transcript = session.result(whole())
+    assert transcript.text == "w0, w1, w2, w3," and backend.decoded == [(3.0, 1.4)]  # that decode's text: none after the stop
+    assert ctx.info["agreed before the stop"] == "3 word(s), 3.0 s; 1.4 s left"
+    assert ctx.info["decodes after the recording ended"] == "none"
+
+
 def test_with_a_margin_a_word_at_the_end_of_a_re_decodes_audio_is_not_agreed_on_yet(ctx):
     """``input.streamingAgreedMarginSeconds``: two re-decodes in a row agreeing is not enough for a word the earlier one
     heard less than the margin after (the word at the end of the audio is heard worst); at the stop the rest after the

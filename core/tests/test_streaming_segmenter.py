@@ -10,6 +10,7 @@ import wave
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from voice_transcriber.capture.recorder import Recorder
 from voice_transcriber.capture.segmenter import Segmenter, SpeechSegment
@@ -104,6 +105,28 @@ def test_an_early_pause_announces_the_phrase_that_then_follows_unchanged(espeak_
     confirmed = {(p.index, p.start, p.end) for p in found}
     assert len(found) == len(spans)
     assert confirmed <= {(p.index, p.start, p.end) for p in early}, "each finished phrase was announced first"
+
+
+def test_a_first_pause_announces_the_phrase_sooner_with_less_silence_after_its_speech(espeak_passage):
+    """``first_pause`` (``input.streamingRestPause``): after 0.1 s of silence ``on_first_pause`` hears of the phrase,
+    0.1 s of silence after its speech, before ``on_pause`` does with the whole 0.2 s of padding. Every phrase says
+    how much of its end is that silence (``quiet``), so a listener cuts the announced and the finished one alike."""
+    wav, _, spans = espeak_passage(10)
+    heard: list[tuple[str, SpeechSegment]] = []
+    found, _, _ = segment(pcm_of(wav) + silence(1.0), on_pause=lambda p: heard.append(("pause", p)), first_pause=0.1,
+                          on_first_pause=lambda p: heard.append(("first", p)))
+
+    assert len(found) == len(spans)
+    for phrase in found:
+        mine = [(at, kind, p) for at, (kind, p) in enumerate(heard) if (p.index, p.start) == (phrase.index, phrase.start)]
+        first = [(at, p) for at, kind, p in mine if kind == "first"][-1]  # (its last pause: the one that ended it)
+        late = [(at, p) for at, kind, p in mine if kind == "pause"][-1]
+        assert first[0] < late[0]
+        assert (first[1].quiet, late[1].quiet, phrase.quiet) == (int(0.1 * RATE), int(0.2 * RATE), int(0.2 * RATE))
+        assert (first[1].end, late[1].end) == (phrase.end - int(0.1 * RATE), phrase.end)
+        assert np.array_equal(first[1].samples, phrase.samples[: len(first[1].samples)])
+    with pytest.raises(ValueError, match="below the padding"):
+        Segmenter(lambda p: None, first_pause=0.2, on_first_pause=lambda p: None)
 
 
 def test_silence_and_clicks_give_no_phrase():

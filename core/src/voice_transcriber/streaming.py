@@ -279,8 +279,16 @@ class StreamingTranscription:
                                  soft_pause=self.settings.streaming_short_pause,
                                  tight_seconds=soft * TIGHT_FACTOR if soft else None,
                                  lead=self.settings.streaming_lead_seconds,
-                                 split_seconds=self.settings.streaming_split_seconds)
+                                 split_seconds=self.settings.streaming_split_seconds,
+                                 first_pause=self._rest_pause() if early else None, on_first_pause=self.add_rest_early)
         return self._cutter
+
+    def _rest_pause(self) -> float | None:
+        """``input.streamingRestPause`` when a commit at the stop may leave a rest after agreed words."""
+        return self.settings.streaming_rest_pause if self._fits_at_stop() else None
+
+    def _fits_at_stop(self) -> bool:
+        return self.settings.streaming_commit_at_stop and not self.settings.streaming_commit
 
     def add(self, segment: SpeechSegment) -> None:
         """Queue a finished phrase (the segmenter's ``on_segment``; quick, runs in the recording loop)."""
@@ -358,11 +366,32 @@ class StreamingTranscription:
                 self.ctx.log(f"phrase {part.index} ({part.start_seconds:.1f}–{part.end_seconds:.1f} s) started early")
                 self._early[key] = self._submit(part)
 
+    def add_rest_early(self, segment: SpeechSegment) -> None:
+        """``input.streamingRestPause`` (the segmenter's ``on_first_pause``): the phrase being spoken has
+        been silent that long. If the stop comes in this pause, only the rest after its agreed words is left
+        (:meth:`_halves`, which ends it that long after the speech in any case): start it now, a tenth of a
+        second or so before :meth:`add_early` hears of the pause. Work started at earlier pauses and not
+        running yet, and a re-decode not running yet, are dropped as there."""
+        if self._failed.is_set() or (agreement := self._fitting(segment)) is None:
+            return
+        tail = self._halves(segment, agreement)[1]
+        key = _key(tail)
+        with self._lock:
+            void = [job for other, job in self._early.items() if other != key]
+            if self._redecode is not None:
+                void.append(self._redecode)
+            started = key in self._answers or (key in self._early and not self._early[key].cancelled())
+        for job in void:
+            job.cancel()  # no effect once it runs
+        if not started:
+            self.ctx.log(f"phrase {tail.index} ({tail.start_seconds:.1f}–{tail.end_seconds:.1f} s) started early")
+            self._early[key] = self._submit(tail)
+
     def _fitting(self, segment: SpeechSegment) -> _Agreement | None:
         """The agreement on ``segment``'s words (``input.streamingCommitAtStop``) to split it with at the
         stop: found on this phrase, with the context and the phrase before it has, leaving at least
         :data:`MIN_REST_SECONDS` after the agreed words; else None."""
-        if not self.settings.streaming_commit_at_stop or self.settings.streaming_commit:
+        if not self._fits_at_stop():
             return None
         with self._lock:
             agreement = self._stop_split.get(_key(segment)) or self._agreed
@@ -380,7 +409,10 @@ class StreamingTranscription:
         from dataclasses import replace
 
         head = _part(segment, segment.start, agreement.cut, segment.index)
-        tail = replace(_part(segment, agreement.cut, segment.end, segment.index + 1), final=segment.final)
+        end = segment.end
+        if (pause := self.settings.streaming_rest_pause) is not None and segment.quiet > int(pause * 16_000):
+            end -= segment.quiet - int(pause * 16_000)  # input.streamingRestPause: that long after its speech
+        tail = replace(_part(segment, agreement.cut, end, segment.index + 1), final=segment.final)
         with self._lock:
             self._register(head, agreement)
         return head, tail

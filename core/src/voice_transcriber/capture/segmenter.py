@@ -9,6 +9,9 @@ half. Bits of speech shorter than ``min_speech`` seconds in all (a click, a coug
 Optionally, ``on_pause`` hears of a phrase as soon as ``early_pause`` seconds of silence follow
 it: a phrase that *may* be finished, to start work on it early. If the speaker goes on, that one
 is void; else the same phrase (equal ``index``, ``start`` and ``end``) follows through ``on_segment``.
+With ``first_pause`` (shorter than ``padding``), ``on_first_pause`` hears of it sooner still, after
+that much silence, with only that much audio after its speech (each phrase carries in ``quiet``
+how much of its end the VAD judged silent, so a listener can cut any phrase the same way).
 
 With ``split_seconds``, the last phrase of the recording — the one the stop cuts off, or the one
 the recording ends less than :data:`HOLD_SECONDS` after — is handed out in two when it has a pause
@@ -67,6 +70,7 @@ class SpeechSegment:
     samples: np.ndarray  #: int16 mono at 16 kHz
     final: bool = False  #: the phrase the stop cut off (the last one, from :meth:`Segmenter.flush`)
     split: int | None = None  #: announced by ``on_pause``: the sample where a stop then would split it (``split_seconds``)
+    quiet: int = 0  #: samples at its end after its last speech window (judged silent), at most ``padding``
 
     @property
     def end(self) -> int:
@@ -96,7 +100,8 @@ class Segmenter:
                  on_pause: Callable[[SpeechSegment], None] | None = None, early_pause: float = 0.15,
                  soft_seconds: float | None = None, soft_pause: float = 0.25, min_seconds: float = 0.0,
                  tight_seconds: float | None = None, lead: float | None = None,
-                 split_seconds: float | None = None,
+                 split_seconds: float | None = None, first_pause: float | None = None,
+                 on_first_pause: Callable[[SpeechSegment], None] | None = None,
                  activity: VoiceActivity | None = None) -> None:
         import numpy as np
 
@@ -106,6 +111,11 @@ class Segmenter:
         #: word the VAD scores weakly ("ask" before "not" in jfk.flac) is then still in the phrase
         self.lead = self.padding if lead is None else max(int(lead * RATE), self.padding)
         self.early_pause = max(int(early_pause * RATE), self.padding)
+        #: ``on_first_pause`` hears of the phrase after this much silence (samples), with that much after its speech
+        self.on_first_pause = on_first_pause
+        self.first_pause = None if first_pause is None or on_first_pause is None else int(first_pause * RATE)
+        if self.first_pause is not None and not 0 < self.first_pause < self.padding:
+            raise ValueError(f"first_pause must be above 0 and below the padding ({padding} s)")
         self.max_samples, self.min_speech = int(max_seconds * RATE), int(min_speech * RATE)
         #: A phrase at least ``soft_seconds`` long already ends at a pause of ``soft_pause`` s (None: off)
         self.soft_samples = None if soft_seconds is None else int(soft_seconds * RATE)
@@ -131,6 +141,7 @@ class Segmenter:
         self._voiced_end = 0  #: end of the last speech window
         self._voiced = 0  #: speech samples in the current phrase
         self._announced = -1  #: ``_voiced_end`` when ``on_pause`` last heard of the current phrase
+        self._first_announced = -1  #: the same for ``on_first_pause``
         self._pauses: list[int] = []  #: where the current phrase could be split: ends of speech + padding, before a pause
         #: A finished phrase that could be split, not handed out yet: (start, end, split point)
         self._held: tuple[int, int, int] | None = None
@@ -267,6 +278,11 @@ class Segmenter:
             if (self.split_samples is not None and silent >= self.padding and end - self._start >= self.split_samples
                     and (not self._pauses or self._pauses[-1] != end)):
                 self._pauses.append(end)
+            if (self.first_pause is not None and silent >= self.first_pause and self._first_announced != self._voiced_end
+                    and self._voiced >= self.min_speech):
+                assert self.on_first_pause is not None
+                self._first_announced = self._voiced_end
+                self.on_first_pause(self._segment(self._start, self._voiced_end + self.first_pause))
             if (self.on_pause is not None and silent >= self.early_pause and self._announced != self._voiced_end
                     and self._voiced >= self.min_speech):
                 self._announced = self._voiced_end
@@ -313,7 +329,7 @@ class Segmenter:
 
     def _segment(self, start: int, end: int, final: bool = False, split: int | None = None) -> SpeechSegment:
         samples = self._buffer[start - self._buffer_start: end - self._buffer_start].copy()
-        return SpeechSegment(self.count, start, samples, final=final, split=split)
+        return SpeechSegment(self.count, start, samples, final=final, split=split, quiet=max(0, end - max(start, self._voiced_end)))
 
     def _trim(self) -> None:
         """Forget audio no phrase can need any more (keep ``padding`` before the judged end)."""
