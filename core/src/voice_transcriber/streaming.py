@@ -351,6 +351,20 @@ class StreamingTranscription:
             with self._lock:
                 self._stop_split[_key(segment)] = agreement
             parts = [self._halves(segment, agreement)[1], segment]
+        self._start_early(parts)
+
+    def add_rest_early(self, segment: SpeechSegment) -> None:
+        """``input.streamingRestPause`` (the segmenter's ``on_first_pause``): the phrase being spoken has
+        been silent that long. If the stop comes in this pause, only the rest after its agreed words is left
+        (:meth:`_halves`, which ends it that long after the speech in any case): start it now, a tenth of a
+        second or so before :meth:`add_early` hears of the pause."""
+        if self._failed.is_set() or (agreement := self._fitting(segment)) is None:
+            return
+        self._start_early([self._halves(segment, agreement)[1]])
+
+    def _start_early(self, parts: list[SpeechSegment]) -> None:
+        """Start ``parts`` (in order) unless started already; work started at earlier pauses and not running
+        yet, and a re-decode not running yet, are dropped."""
         wanted = {_key(part) for part in parts}
         with self._lock:
             void = [job for key, job in self._early.items() if key not in wanted]
@@ -365,27 +379,6 @@ class StreamingTranscription:
             if not started:
                 self.ctx.log(f"phrase {part.index} ({part.start_seconds:.1f}–{part.end_seconds:.1f} s) started early")
                 self._early[key] = self._submit(part)
-
-    def add_rest_early(self, segment: SpeechSegment) -> None:
-        """``input.streamingRestPause`` (the segmenter's ``on_first_pause``): the phrase being spoken has
-        been silent that long. If the stop comes in this pause, only the rest after its agreed words is left
-        (:meth:`_halves`, which ends it that long after the speech in any case): start it now, a tenth of a
-        second or so before :meth:`add_early` hears of the pause. Work started at earlier pauses and not
-        running yet, and a re-decode not running yet, are dropped as there."""
-        if self._failed.is_set() or (agreement := self._fitting(segment)) is None:
-            return
-        tail = self._halves(segment, agreement)[1]
-        key = _key(tail)
-        with self._lock:
-            void = [job for other, job in self._early.items() if other != key]
-            if self._redecode is not None:
-                void.append(self._redecode)
-            started = key in self._answers or (key in self._early and not self._early[key].cancelled())
-        for job in void:
-            job.cancel()  # no effect once it runs
-        if not started:
-            self.ctx.log(f"phrase {tail.index} ({tail.start_seconds:.1f}–{tail.end_seconds:.1f} s) started early")
-            self._early[key] = self._submit(tail)
 
     def _fitting(self, segment: SpeechSegment) -> _Agreement | None:
         """The agreement on ``segment``'s words (``input.streamingCommitAtStop``) to split it with at the
@@ -410,8 +403,8 @@ class StreamingTranscription:
 
         head = _part(segment, segment.start, agreement.cut, segment.index)
         end = segment.end
-        if (pause := self.settings.streaming_rest_pause) is not None and segment.quiet > int(pause * 16_000):
-            end -= segment.quiet - int(pause * 16_000)  # input.streamingRestPause: that long after its speech
+        if (pause := self.settings.streaming_rest_pause) is not None:  # input.streamingRestPause: that long after its speech
+            end -= max(0, segment.quiet - int(pause * 16_000))
         tail = replace(_part(segment, agreement.cut, end, segment.index + 1), final=segment.final)
         with self._lock:
             self._register(head, agreement)
