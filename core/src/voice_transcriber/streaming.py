@@ -391,7 +391,7 @@ class StreamingTranscription:
             if agreement is None or (agreement.index, agreement.start) != (segment.index, segment.start):
                 return None
             cut = agreement.cut
-            if not segment.start < cut <= segment.end - MIN_REST_SECONDS * 16_000:
+            if not segment.start < cut <= self._rest_end(segment) - MIN_REST_SECONDS * 16_000:
                 return None
             if not self._decided(segment.index) or agreement.context != self._context_for(segment.index):
                 return None
@@ -402,13 +402,17 @@ class StreamingTranscription:
         from dataclasses import replace
 
         head = _part(segment, segment.start, agreement.cut, segment.index)
-        end = segment.end
-        if (pause := self.settings.streaming_rest_pause) is not None:  # input.streamingRestPause: that long after its speech
-            end -= max(0, segment.quiet - int(pause * 16_000))
-        tail = replace(_part(segment, agreement.cut, end, segment.index + 1), final=segment.final)
+        tail = replace(_part(segment, agreement.cut, self._rest_end(segment), segment.index + 1), final=segment.final)
         with self._lock:
             self._register(head, agreement)
         return head, tail
+
+    def _rest_end(self, segment: SpeechSegment) -> int:
+        """Where the rest after ``segment``'s agreed words ends: its end, or with ``input.streamingRestPause``
+        that long after its speech."""
+        if (pause := self.settings.streaming_rest_pause) is None:
+            return segment.end
+        return segment.end - max(0, segment.quiet - int(pause * 16_000))
 
     def _register(self, head: SpeechSegment, agreement: _Agreement) -> None:
         """Make the agreed words the text of ``head`` (the phrase up to the cut), as if transcribed with the
