@@ -14,7 +14,8 @@ from voice_transcriber import Audio, RunContext
 from voice_transcriber.config import load_settings
 from voice_transcriber.streaming import replay
 from voice_transcriber_backends.local_backend import LocalBackend
-from voice_transcriber_backends.runaway import collapse_repeats, max_new_tokens, too_many_words, without_runaway
+from voice_transcriber_backends.runaway import (collapse_repeats, max_new_tokens, says_twice, too_many_words,
+                                                without_runaway)
 
 DECIDED = "And so my fellow Americans. Ask not what your country can do for you."
 #: (first, end) samples of jfk.flac at 16 kHz: "ask what you can do" cut a syllable or two in. Each of
@@ -45,6 +46,20 @@ def test_a_loop_is_collapsed_to_one_copy_only_when_it_is_too_long_for_its_audio(
     assert without_runaway("S " * 200, 0.4) == "S"
     assert without_runaway("S K S H S", 0.3) == "", "syllables sampled at random: more words than 0.3 s can hold"
     assert too_many_words("Thank you. Thank you. Thank you.", 0.3) and not too_many_words("Thank you.", 0.3)
+
+
+def test_a_phrase_of_four_words_or_more_said_twice_in_a_row_is_found_also_across_the_held_text():
+    # tiny.en held to "Please" (the agreed words) on the rest of "Please send the report by Friday." (live, 2026-12-07)
+    assert says_twice("send the report by Friday. Please send the report by Friday.", before="Please")
+    assert not says_twice("send the report by Friday.", before="Please")
+    assert says_twice("Please send the report by Friday. please send the report, by Friday")  # case, punctuation
+    assert says_twice("send the report now. Send the report now.", before="We will")
+    assert not says_twice("send the report. Send the report.", before="We will")  # three words
+    # people repeat a word or two, and the text a decode was held to may repeat itself: not this decode's doing
+    assert not says_twice("No, no. Very, very good. We will, we will rock you.")
+    assert not says_twice("and then we left.", before="ask what you can do ask what you can do")
+    assert not says_twice("ask what you can do for your country", before="ask not what your country can do for you")
+    assert not says_twice("")
 
 
 def test_a_decode_may_produce_tokens_in_proportion_to_its_audio():

@@ -4,6 +4,9 @@ user waits for after the stop, with less silence in its fitted window."""
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import pytest
 from vt_testing.speech import normalise, wer
 
@@ -11,6 +14,11 @@ from voice_transcriber import Audio, RunContext
 from voice_transcriber.config import load_settings
 from voice_transcriber_backends import local_backend
 from voice_transcriber_backends.local_backend import LocalBackend
+from voice_transcriber_backends.runaway import says_twice
+
+#: "Please send the report by Friday." (espeak-ng) as the daemon recorded it from the virtual mic, up to the end of
+#: its phrase (2026-12-07): the rest after "Please", held to it, doubled the sentence in the fitted window
+REPORT = Path(__file__).parent / "data" / "report-by-friday.flac"
 
 
 def backend(tiny_model_dir, **local) -> LocalBackend:
@@ -105,3 +113,39 @@ def test_only_the_rest_at_the_stop_gets_the_shorter_prompt(jfk_audio, tiny_model
 
     local.transcribe_continuation(before, held, after, context)  # another phrase: the prompt Whisper reads, 223 tokens
     assert 200 < count(whisper, prompts[1]) + count(whisper, held) <= local_backend.PROMPT_TOKENS
+
+
+def test_a_rest_that_says_the_sentence_twice_is_heard_again_in_the_30_s_window(tiny_model_dir, monkeypatch):
+    """The daemon delivered "Please send the report by Friday. Please send the report by Friday." for that sentence
+    said once (language "en", 2 of 6 suite runs): the rest after the agreed word "Please", decoded held to it in a
+    window fitted with 6 s of silence, said the whole sentence again after its own words (AMD EPYC AVX2, tiny.en int8).
+    A fitted decode that says a phrase of 4+ words twice in a row, counting the words it was held to, is decoded
+    again in Whisper's 30 s window, which heard it once; forced here, so that it is tested on any CPU."""
+    samples = Audio.from_file(REPORT).pcm()
+    cut = int(0.48 * 16_000)  # where the live run cut after "Please"
+    before, rest = Audio.from_samples(samples[:cut].copy(), 16_000), Audio.from_samples(samples[cut:].copy(), 16_000)
+    overrides = {"transcription.local.model": str(tiny_model_dir), "language": "en"}
+    local = LocalBackend(RunContext(load_settings(overrides=overrides)))
+
+    heard = local.transcribe_continuation(before, "Please", rest, "", stop_rest=True).text
+    assert normalise(heard) == "send the report by friday" and not says_twice(heard, "Please"), heard
+
+    fitted_window, windows = local_backend.fitted_window, []
+
+    def doubling_window(whisper, margin=local_backend.WINDOW_MARGIN):
+        view = fitted_window(whisper, margin)
+        transcribe = view.transcribe
+
+        def doubling(*args, **kwargs):
+            found, info = transcribe(*args, **kwargs)
+            found = list(found)
+            windows.append("fitted")
+            found[-1] = dataclasses.replace(found[-1], text=f"{found[-1].text} Please send the report by Friday.")
+            return iter(found), info
+
+        view.transcribe = doubling
+        return view
+
+    monkeypatch.setattr(local_backend, "fitted_window", doubling_window)
+    again = local.transcribe_continuation(before, "Please", rest, "", stop_rest=True).text
+    assert windows == ["fitted"] and normalise(again) == "send the report by friday", again

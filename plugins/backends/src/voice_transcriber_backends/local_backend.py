@@ -30,7 +30,7 @@ from .local_config import SECTION, LocalConfig
 from .local_models import ResolvedModel, first_line, hub_offline
 from .languages import WHISPER_LANGUAGES, whisper_languages
 from .prompts import hotwords, segment_prompt, transcription_prompt
-from .runaway import collapse_repeats, max_new_tokens, without_runaway
+from .runaway import collapse_repeats, max_new_tokens, says_twice, without_runaway
 
 if TYPE_CHECKING:
     import numpy as np
@@ -369,9 +369,11 @@ class LocalBackend(Backend):
         ``fitWindow`` decoded in a window fitted to them as a streamed phrase is (never a later window
         of a long file, nor a file over 30 s: there only its short last window would be fitted, where
         tiny.en lost or repeated words, docs/streaming.md). A fitted decode whose text says a phrase 3+
-        times in a row is decoded again in Whisper's 30 s window (``fit`` False), and that text is kept: on a
-        clip cut mid-word tiny.en can loop in the fitted window ("…Americans, and, and, and, …", under
-        the runaway guard's rate) where it does not in the 30 s one (docs/backends-local.md).
+        times in a row, or one of 4+ words twice (the prefix included), is decoded again in Whisper's 30 s window
+        (``fit`` False), and that text is kept: on a clip cut mid-word tiny.en can loop in the fitted window
+        ("…Americans, and, and, and, …", under the runaway guard's rate) where it does not in the 30 s one,
+        and held to "Please" it heard "send the report by Friday. Please send the report by Friday." for
+        one sentence (docs/backends-local.md).
 
         Returns the text, the segments, and the language (detected when ``language`` is None)."""
         config, settings = self.config, self.ctx.settings
@@ -419,7 +421,7 @@ class LocalBackend(Backend):
         if prefix:  # the output starts with the prefix it was held to: keep what follows, as one segment
             text = _after_prefix(text, prefix)
             segments = [Segment(offset, offset + seconds, text)] if text else []
-        if fitted and collapse_repeats(text.strip()) != text.strip():
+        if fitted and (collapse_repeats(text.strip()) != text.strip() or says_twice(text, prefix or "")):
             self.ctx.log(f"local: the fitted window repeated a phrase on {seconds:.1f} s of audio; "
                          "heard again in the 30 s window")
             if words is not None:

@@ -12,6 +12,10 @@ the likeliest loop). Two guards, both deterministic (they depend on the audio an
   (:data:`MAX_WORDS_PER_SECOND`), and drops a text still too long after that (sampled syllables
   such as "S K S H S" for 0.3 s of a cut word). Deliberate repetitions ("no, no, no") are spoken
   at a human rate and stay.
+
+A third, :func:`says_twice`, finds a longer phrase said twice in a row ("Please send the report by Friday.
+Please send the report by Friday." for one sentence said once): the local backend then decodes that audio
+again in Whisper's 30 s window and keeps what it hears there.
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ SPARE_TOKENS = 24
 LONGEST_REPEAT = 8
 #: A phrase said this many times in a row (or more) in too short an audio is a loop
 REPEATS = 3
+#: A phrase of this many words or more said twice in a row is doubtful (:func:`says_twice`): people repeat a
+#: word or two ("no, no", "very, very"), seldom four in a row
+TWICE_WORDS = 4
+#: ... looked for up to this many words (a sentence)
+LONGEST_TWICE = 24
 
 
 def max_new_tokens(seconds: float, available: int) -> int | None:
@@ -65,9 +74,26 @@ def collapse_repeats(text: str) -> str:
         text = collapsed
 
 
+def says_twice(text: str, before: str = "") -> bool:
+    """``text`` says a phrase of :data:`TWICE_WORDS` to :data:`LONGEST_TWICE` words twice in a row (comparing words
+    without case and punctuation), the second time ending in ``text``; ``before``: the text a decode was held to
+    (the prefix it goes on from), which the first time may start in."""
+    held = before.split()
+    keys = _keys(held + text.split())
+    for end in range(len(held) + 1, len(keys) + 1):  # where the second time ends
+        for n in range(TWICE_WORDS, min(LONGEST_TWICE, end // 2) + 1):
+            if keys[end - n:end] == keys[end - 2 * n:end - n]:
+                return True
+    return False
+
+
+def _keys(words: list[str]) -> list[str]:
+    return [re.sub(r"\W", "", word).casefold() or word for word in words]
+
+
 def _collapse_once(text: str) -> str:
     words = text.split()
-    keys = [re.sub(r"\W", "", word).casefold() or word for word in words]
+    keys = _keys(words)
     kept: list[str] = []
     i = 0
     while i < len(words):
