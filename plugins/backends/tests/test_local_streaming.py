@@ -282,7 +282,7 @@ def test_a_commit_at_the_stop_leaves_only_the_words_after_the_agreed_ones_and_re
     from voice_transcriber.streaming import replay
 
     backend, audio, reference = _greedy_backend_on_passage(tiny_model_dir, "short-2", "input.streamingCommitAtStop")
-    backend.ctx.settings.input.streaming_rest_pause = 0.1  # (opt-in): the rest ends 0.1 s after the speech
+    backend.ctx.settings.input.streaming_rest_pause = 0.1  # (the default): the rest ends 0.1 s after the speech
     decodes = reuse_identical_decodes(backend)  # (retry's replay asks for the live run's decodes)
     rests: list[tuple[float, float]] = []  # (seconds heard again, seconds) of each decode of the rest left at the stop
     continuation = backend.transcribe_continuation
