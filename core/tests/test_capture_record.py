@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from vt_testing.pulse import RecordingProcess, heard_until_now, private_world, recorder_env, wav_seconds
-from vt_testing.speech import JFK_TEXT, wer
 
 SENTENCE = "Please send the report by Friday."
+SENTENCES = f"{SENTENCE} I would like a cup of coffee and a glass of water."
 #: For recorders whose transcript is not the point (silence, a cancel): never reached, and no model to load.
 UNREACHABLE_OPENAI = {"OPENAI_API_KEY": "sk-test-not-used",
                       "VOICE_TRANSCRIBER_TRANSCRIPTION__OPENAI__BASE_URL": "http://127.0.0.1:9/v1"}
@@ -46,20 +46,26 @@ def store(isolated_dirs) -> Path:
     return isolated_dirs / "xdg_state_home" / "voice-transcriber" / "recordings"
 
 
-def test_speech_is_recorded_until_sigusr1_and_transcribed(pulse, env, store, jfk16k):
+def test_speech_is_recorded_until_sigusr1_and_transcribed(pulse, env, store, espeak_wav):
+    """Two espeak-ng sentences (5.9 s), not jfk.flac's 11 s: the recorder streams and re-decodes the phrase
+    every second of speech (the test ~2.3 CPU-s less than with jfk.flac); what is checked is the capture and
+    its delivery, the text by keywords of both sentences (tiny.en heard "Please end the report, I Friday. I
+    will like a cup and coffee …" live, once in five). Natural speech through a recorder with its word error
+    rate: test_retry_live_text."""
+    speech = espeak_wav(SENTENCES)
     rec = RecordingProcess("--backend", "local", "--output", "stdout", env=env)
     path = rec.wait_for_file(store)
-    rec.speak(pulse, jfk16k)
+    rec.speak(pulse, speech)
     rec.signal(signal.SIGUSR1)
     code, out, err = rec.finish()
     lived = time.monotonic() - rec.started
 
     assert code == 0, err
-    assert wer(JFK_TEXT, out) < 0.2, out
+    assert heard(out, "report", "friday", "coffee", "water"), out
     assert out.count("\n") == 1, "stdout carries the text and nothing else"
     assert "REC" not in err and "Traceback" not in err, "no meter when stderr is not a terminal"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(store.stat().st_mode) == 0o700
-    assert 11.0 < wav_seconds(path) < lived, "the whole speech is on disk, and nothing twice"
+    assert wav_seconds(speech) < wav_seconds(path) < lived, "the whole speech is on disk, and nothing twice"
     assert path.with_suffix(".delivered").exists(), "delivered, so `input.keepRecordings` applies to it"
 
 
