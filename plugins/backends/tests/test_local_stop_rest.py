@@ -4,10 +4,10 @@ user waits for after the stop, with less silence in its fitted window."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
+from vt_testing.fitted import fitted_decodes_ending_with
 from vt_testing.speech import normalise, wer
 
 from voice_transcriber import Audio, RunContext
@@ -130,22 +130,6 @@ def test_a_rest_that_says_the_sentence_twice_is_heard_again_in_the_30_s_window(t
     heard = local.transcribe_continuation(before, "Please", rest, "", stop_rest=True).text
     assert normalise(heard) == "send the report by friday" and not says_twice(heard, "Please"), heard
 
-    fitted_window, windows = local_backend.fitted_window, []
-
-    def doubling_window(whisper, margin=local_backend.WINDOW_MARGIN):
-        view = fitted_window(whisper, margin)
-        transcribe = view.transcribe
-
-        def doubling(*args, **kwargs):
-            found, info = transcribe(*args, **kwargs)
-            found = list(found)
-            windows.append("fitted")
-            found[-1] = dataclasses.replace(found[-1], text=f"{found[-1].text} Please send the report by Friday.")
-            return iter(found), info
-
-        view.transcribe = doubling
-        return view
-
-    monkeypatch.setattr(local_backend, "fitted_window", doubling_window)
+    fitted = fitted_decodes_ending_with(monkeypatch, "Please send the report by Friday.")
     again = local.transcribe_continuation(before, "Please", rest, "", stop_rest=True).text
-    assert windows == ["fitted"] and normalise(again) == "send the report by friday", again
+    assert len(fitted) == 1 and normalise(again) == "send the report by friday", again

@@ -6,12 +6,12 @@ except the load-once tests, which point at their own copy of the model directory
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from vt_testing.fitted import fitted_decodes_ending_with
 from vt_testing.speech import JFK_TEXT, aac_copy, normalise, wer
 
 from voice_transcriber import Audio, AudioError, BackendError, ConfigError, RunContext, Transcript
@@ -158,7 +158,6 @@ def test_a_fitted_decode_that_loops_is_heard_again_in_the_30_s_window(make_backe
     and a phrase heard after the one before. The test asks for the same encoder input up to three times (the
     same clip in the fitted window, then in the 30 s one, unforced, forced and in the padded backend): each is
     encoded once (:func:`reuse_encoder_outputs`; 13 encoder inputs, 4 distinct on the EPYC), every decode is made."""
-    from voice_transcriber_backends import local_backend
     from voice_transcriber_backends.runaway import collapse_repeats
 
     speech = Audio.from_file(jfk_path).pcm()
@@ -179,24 +178,7 @@ def test_a_fitted_decode_that_loops_is_heard_again_in_the_30_s_window(make_backe
         text = decodes[kind](backend)
         assert text and collapse_repeats(text) == text, (kind, text)
 
-    fitted_window, fitted = local_backend.fitted_window, []
-
-    def looping_window(whisper, margin=local_backend.WINDOW_MARGIN):
-        view = fitted_window(whisper, margin)
-        transcribe = view.transcribe
-
-        def looping(*args, **kwargs):
-            found, info = transcribe(*args, **kwargs)
-            found = list(found)
-            fitted.append(len(found))
-            if found:
-                found[-1] = dataclasses.replace(found[-1], text=f"{found[-1].text} and, and, and, and")
-            return iter(found), info
-
-        view.transcribe = looping
-        return view
-
-    monkeypatch.setattr(local_backend, "fitted_window", looping_window)
+    fitted = fitted_decodes_ending_with(monkeypatch, "and, and, and, and")
     for kind, decode in decodes.items():
         fitted.clear()
         assert decode(backend) == decode(padded), kind
