@@ -191,19 +191,25 @@ class ArgumentsSeen(Exception):
 
 def whisper_arguments(backend: LocalBackend, monkeypatch, decode: bool = True) -> dict:
     """The keyword arguments the backend's next transcription gives faster-whisper (filled in as it runs).
-    ``decode=False``: faster-whisper raises :class:`ArgumentsSeen` instead of decoding (~1.2 s of CPU for jfk.flac)."""
+    ``decode=False``: faster-whisper raises :class:`ArgumentsSeen` instead of decoding (~1.2 s of CPU for jfk.flac).
+    Wrapped on the model's class (for this test), not on the loaded model: a fitted window's view is a copy of the
+    model, which would copy a wrapper bound to the model itself and decode in Whisper's 30 s window."""
     seen: dict = {}
     whisper = backend.loaded().whisper
-    real = whisper.transcribe
+    monkeypatch.setattr(type(whisper), "transcribe", transcribing(type(whisper).transcribe, seen.update, decode))
+    return seen
 
-    def transcribe(samples, **kw):
-        seen.update(kw)
+
+def transcribing(real, note, decode: bool = True):
+    """faster-whisper's ``transcribe`` (``real``, the class's) that first gives ``note`` its keyword arguments."""
+
+    def transcribe(self, samples, **kw):
+        note(kw)
         if not decode:
             raise ArgumentsSeen
-        return real(samples, **kw)
+        return real(self, samples, **kw)
 
-    monkeypatch.setattr(whisper, "transcribe", transcribe)
-    return seen
+    return transcribe
 
 
 def test_language_prompt_hot_words_beam_and_vad_are_passed_through(make_backend, jfk_path, monkeypatch):
@@ -269,8 +275,7 @@ def test_a_streamed_phrase_gets_the_user_prompt_first_then_the_latest_decided_te
     assert seen["prefix"] is None
 
     calls: list[dict] = []  # the continuation's own decode first (then maybe the phrase alone, its guard)
-    real = whisper.transcribe
-    monkeypatch.setattr(whisper, "transcribe", lambda samples, **kw: calls.append(kw) or real(samples, **kw))
+    monkeypatch.setattr(type(whisper), "transcribe", transcribing(type(whisper).transcribe, calls.append))
     heard = backend.transcribe_continuation(before, "And so, my fellow Americans,", after, decided)
     held = calls[0]
     assert held["prefix"] == "And so, my fellow Americans,"
