@@ -50,8 +50,9 @@ def test_speech_is_recorded_until_sigusr1_and_transcribed(pulse, env, store, esp
     """Two espeak-ng sentences (5.9 s), not jfk.flac's 11 s: the recorder streams and re-decodes the phrase
     every second of speech (the test ~2.3 CPU-s less than with jfk.flac); what is checked is the capture and
     its delivery, the text by keywords of both sentences (tiny.en heard "Please end the report, I Friday. I
-    will like a cup and coffee …" live, once in five). Natural speech through a recorder with its word error
-    rate: test_retry_live_text."""
+    will like a cup and coffee …" live, once in five; "Friday" is not one of them: "iFriVate" was heard once
+    under load, test_continuous_dictation). Natural speech through a recorder with its word error rate:
+    test_retry_live_text."""
     speech = espeak_wav(SENTENCES)
     rec = RecordingProcess("--backend", "local", "--output", "stdout", env=env)
     path = rec.wait_for_file(store)
@@ -61,7 +62,7 @@ def test_speech_is_recorded_until_sigusr1_and_transcribed(pulse, env, store, esp
     lived = time.monotonic() - rec.started
 
     assert code == 0, err
-    assert heard(out, "report", "friday", "coffee", "water"), out
+    assert heard(out, "report", "coffee", "water"), out
     assert out.count("\n") == 1, "stdout carries the text and nothing else"
     assert "REC" not in err and "Traceback" not in err, "no meter when stderr is not a terminal"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(store.stat().st_mode) == 0o700
