@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from vt_testing.pulse import RecordingProcess, heard_until_now, private_world, recorder_env, wav_seconds
+from vt_testing.speech import wer
 
 SENTENCE = "Please send the report by Friday."
 SENTENCES = f"{SENTENCE} I would like a cup of coffee and a glass of water."
@@ -51,8 +52,8 @@ def test_speech_is_recorded_until_sigusr1_and_transcribed(pulse, env, store, esp
     every second of speech (the test ~2.3 CPU-s less than with jfk.flac); what is checked is the capture and
     its delivery, the text by keywords of both sentences (tiny.en heard "Please end the report, I Friday. I
     will like a cup and coffee …" live, once in five; "Friday" is not one of them: "iFriVate" was heard once
-    under load, test_continuous_dictation). Natural speech through a recorder with its word error rate:
-    test_retry_live_text."""
+    under load, test_continuous_dictation), and a word error rate below 0.35 (that text: 0.24), as the daemon's
+    test of the same kind of speech. Natural speech through a recorder with its word error rate: test_retry_live_text."""
     speech = espeak_wav(SENTENCES)
     rec = RecordingProcess("--backend", "local", "--output", "stdout", env=env)
     path = rec.wait_for_file(store)
@@ -62,7 +63,7 @@ def test_speech_is_recorded_until_sigusr1_and_transcribed(pulse, env, store, esp
     lived = time.monotonic() - rec.started
 
     assert code == 0, err
-    assert heard(out, "report", "coffee", "water"), out
+    assert heard(out, "report", "coffee", "water") and wer(SENTENCES, out) < 0.35, out  # (the bound of the daemon test)
     assert out.count("\n") == 1, "stdout carries the text and nothing else"
     assert "REC" not in err and "Traceback" not in err, "no meter when stderr is not a terminal"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(store.stat().st_mode) == 0o700
