@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import wait
 from types import SimpleNamespace
 
 import numpy as np
@@ -513,6 +514,50 @@ def test_with_a_rest_pause_the_rest_left_at_the_stop_is_started_at_that_silence_
     assert transcript.text == "w0, w1, w2, w3," and backend.decoded == [(3.0, 1.4)]  # that decode's text: none after the stop
     assert ctx.info["agreed before the stop"] == "3 word(s), 3.0 s; 1.4 s left"
     assert ctx.info["decodes after the recording ended"] == "none"
+
+
+class HeldReDecodes(ClockWords):
+    """:class:`ClockWords` whose re-decodes after agreed words (partial continuations) wait for ``probes`` to be set."""
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.probes, self.waiting = threading.Event(), threading.Event()
+        self.probes.set()
+
+    def transcribe_continuation(self, before: Audio, before_text: str, audio: Audio, context: str, *,
+                                partial: bool = False) -> Transcript:
+        if partial:
+            self.waiting.set()
+            self.probes.wait(10)
+        return super().transcribe_continuation(before, before_text, audio, context, partial=partial)
+
+
+def test_a_rest_started_at_the_pause_is_used_though_a_re_decode_agreed_on_more_words_after_it(ctx):
+    """A re-decode sent just before the speaker paused finishes after the rest after the agreed words was started
+    there (``input.streamingRestPause``), and agrees on one more word. The stop then splits the phrase where that
+    rest begins, so the decode already made is the text: a split after the newer agreement would leave a rest that
+    nobody started, transcribed after the stop (live: 0.4–1.1 s more wait on the ~12 s passages, 2026-12-07). The
+    commits kept are those of the split used, so ``retry`` splits the same."""
+    ctx.settings.input.streaming_rest_pause = 0.1
+    backend = HeldReDecodes(ctx)
+    session, spoken = spoken_for_four_seconds(ctx, backend)  # w0–w2 agreed, cut at 3 s
+    backend.decoded.clear()
+    speech = phrase(0, 0, 5.5).samples  # w0–w4 (said up to 4.9 s)
+    backend.probes.clear()
+    backend.waiting.clear()
+    spoken.end = spoken.judged = 5 * RATE
+    session.tick(spoken)  # the re-decode of 3–5 s (w3 w4, agreeing on w3 with the one before), held
+    assert backend.waiting.wait(10)  # (running: a pause does not stop it)
+    session.add_rest_early(SpeechSegment(0, 0, speech[: int(5.4 * RATE)], quiet=int(0.1 * RATE)))
+    backend.probes.set()
+    wait([*session._early.values(), session._redecode])
+    assert round(session._agreed.cut / RATE, 3) == 4.0 and backend.decoded == [(3.0, 2.0), (3.0, 2.4)]  # then the rest from 3 s
+    session.add(SpeechSegment(0, 0, speech, final=True, quiet=int(0.2 * RATE)))
+    transcript = session.result(whole())
+    assert transcript.text == "w0, w1, w2, w3, w4," and backend.decoded == [(3.0, 2.0), (3.0, 2.4)]
+    assert ctx.info["agreed before the stop"] == "3 word(s), 3.0 s; 2.4 s left"
+    assert ctx.info["decodes after the recording ended"] == "none"
+    assert [commit.to_list()[1:] for commit in session.commits] == [[2 * RATE, 1], [3 * RATE, 1], [4 * RATE, 1]]
 
 
 def test_with_a_margin_a_word_at_the_end_of_a_re_decodes_audio_is_not_agreed_on_yet(ctx):

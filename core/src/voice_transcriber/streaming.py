@@ -247,6 +247,7 @@ class StreamingTranscription:
         #: phrase announced at a pause would be split with (key → agreement), and the probes' judged samples
         self._agreed: _Agreement | None = None
         self._stop_split: dict[tuple[int, int, int], _Agreement] = {}
+        self._rests: dict[tuple[int, int, int], _Agreement] = {}  #: the rest after agreed words (key) → that agreement
         self._judged_at: dict[tuple[int, int, int], tuple[int, bool]] = {}  #: (judged, of what follows the cut)
         self._open: SpeechSegment | None = None  #: the phrase being spoken, as last re-decoded
         self._replaying = False  #: a replay making the live run's commits again (no agreement of its own)
@@ -383,19 +384,34 @@ class StreamingTranscription:
     def _fitting(self, segment: SpeechSegment) -> _Agreement | None:
         """The agreement on ``segment``'s words (``input.streamingCommitAtStop``) to split it with at the
         stop: found on this phrase, with the context and the phrase before it has, leaving at least
-        :data:`MIN_REST_SECONDS` after the agreed words; else None."""
+        :data:`MIN_REST_SECONDS` after the agreed words; else None. One whose rest is transcribed already, or
+        being transcribed, comes first: a later agreement (a re-decode that finished in the pause) would leave
+        a rest not started yet, transcribed after the stop while that decode still runs, unused."""
         if not self._fits_at_stop():
             return None
         with self._lock:
-            agreement = self._stop_split.get(_key(segment)) or self._agreed
-            if agreement is None or (agreement.index, agreement.start) != (segment.index, segment.start):
-                return None
-            cut = agreement.cut
-            if not segment.start < cut <= self._rest_end(segment) - MIN_REST_SECONDS * 16_000:
-                return None
-            if not self._decided(segment.index) or agreement.context != self._context_for(segment.index):
-                return None
-        return agreement
+            for agreement in (*self._started_rests(segment), self._stop_split.get(_key(segment)) or self._agreed):
+                if agreement is not None and self._fits(segment, agreement):
+                    return agreement
+        return None
+
+    def _fits(self, segment: SpeechSegment, agreement: _Agreement) -> bool:
+        """``agreement`` may split ``segment`` at the stop (:meth:`_fitting`). Lock held."""
+        if (agreement.index, agreement.start) != (segment.index, segment.start):
+            return False
+        if not segment.start < agreement.cut <= self._rest_end(segment) - MIN_REST_SECONDS * 16_000:
+            return False
+        return self._decided(segment.index) and agreement.context == self._context_for(segment.index)
+
+    def _started_rests(self, segment: SpeechSegment) -> list[_Agreement]:
+        """The agreements on ``segment`` whose rest — as ``segment`` would leave it — is transcribed or being
+        transcribed (started at a pause), earliest first. Lock held."""
+        end, found = self._rest_end(segment), []
+        for key, agreement in self._rests.items():
+            if (key[0], key[2]) == (segment.index + 1, end) and (
+                    key in self._answers or (key in self._early and not self._early[key].cancelled())):
+                found.append(agreement)
+        return found
 
     def _halves(self, segment: SpeechSegment, agreement: _Agreement) -> tuple[SpeechSegment, SpeechSegment]:
         """``segment`` split after its agreed words: the first part (its text known: the agreed words) and the rest."""
@@ -405,6 +421,7 @@ class StreamingTranscription:
         tail = replace(_part(segment, agreement.cut, self._rest_end(segment), segment.index + 1), final=segment.final)
         with self._lock:
             self._register(head, agreement)
+            self._rests.setdefault(_key(tail), agreement)
         return head, tail
 
     def _rest_end(self, segment: SpeechSegment) -> int:
