@@ -195,9 +195,12 @@ def test_adaptive_tail_none_after_finished_speech_full_when_the_stop_cuts_into_s
     assert after_speech < 0.5, "the speech had ended: no tail (only the loop's and the device's latency)"
     assert "none" in info.get("tail", "")
 
-    into_speech, info = record_until_stop(pcm, stop_at=speech / 2, tail_ms=1000)
+    for _ in range(3):  # (a recording loop the machine starved for seconds ends after the speech: run it again)
+        into_speech, info = record_until_stop(pcm, stop_at=speech / 2, tail_ms=1000)
+        if float(info["stop → end of recording"].split()[0]) < 2.0:
+            break
     assert into_speech >= 1.0, "the stop cut into speech that goes on: the full tail is kept"
-    assert "tail" not in info
+    assert "tail" not in info, info
 
 
 def test_the_last_phrase_is_split_at_its_last_pause_into_the_phrase_announced_there():
