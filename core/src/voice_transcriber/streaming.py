@@ -376,7 +376,7 @@ class StreamingTranscription:
         for part in parts:
             key = _key(part)
             with self._lock:
-                started = key in self._answers or (key in self._early and not self._early[key].cancelled())
+                started = self._started(key)
             if not started:
                 self.ctx.log(f"phrase {part.index} ({part.start_seconds:.1f}–{part.end_seconds:.1f} s) started early")
                 self._early[key] = self._submit(part)
@@ -406,12 +406,13 @@ class StreamingTranscription:
     def _started_rests(self, segment: SpeechSegment) -> list[_Agreement]:
         """The agreements on ``segment`` whose rest — as ``segment`` would leave it — is transcribed or being
         transcribed (started at a pause), earliest first. Lock held."""
-        end, found = self._rest_end(segment), []
-        for key, agreement in self._rests.items():
-            if (key[0], key[2]) == (segment.index + 1, end) and (
-                    key in self._answers or (key in self._early and not self._early[key].cancelled())):
-                found.append(agreement)
-        return found
+        end = self._rest_end(segment)
+        return [agreement for key, agreement in self._rests.items()
+                if (key[0], key[2]) == (segment.index + 1, end) and self._started(key)]
+
+    def _started(self, key: tuple[int, int, int]) -> bool:
+        """The part ``key`` is transcribed, or its early start is queued or running (not dropped). Lock held."""
+        return key in self._answers or (key in self._early and not self._early[key].cancelled())
 
     def _halves(self, segment: SpeechSegment, agreement: _Agreement) -> tuple[SpeechSegment, SpeechSegment]:
         """``segment`` split after its agreed words: the first part (its text known: the agreed words) and the rest."""
