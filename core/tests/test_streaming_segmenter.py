@@ -129,6 +129,36 @@ def test_a_first_pause_announces_the_phrase_sooner_with_less_silence_after_its_s
         Segmenter(lambda p: None, first_pause=0.2, on_first_pause=lambda p: None)
 
 
+def test_a_first_pause_is_heard_within_a_block_of_its_end_not_a_group_of_windows_later(espeak_passage):
+    """Live, the VAD judges the windows of a group not yet whole when a pause may be under way (the model is causal:
+    the same numbers as the whole group), and 0.1 s of silence counts once all but the window it ends in are judged
+    silent: ``on_first_pause`` fires as soon as the 0.1 s are recorded, not up to 4 windows (128 ms) later. The
+    phrases and probabilities are those of the recording judged at once."""
+    wav, _, spans = espeak_passage(10)
+    pcm = pcm_of(wav) + silence(1.0)
+    late: list[int] = []
+    segmenter: Segmenter
+
+    def first(phrase: SpeechSegment) -> None:
+        late.append(segmenter._buffer_start + len(segmenter._buffer) - phrase.end)
+
+    block = 160 * 2  # 10 ms
+    found: list[SpeechSegment] = []
+    segmenter = Segmenter(found.append, first_pause=0.1, on_first_pause=first)
+    assert segmenter.activity.wait_ready(10), segmenter.activity.error
+    for offset in range(0, len(pcm), block):
+        segmenter.feed(pcm[offset:offset + block])
+    segmenter.flush()
+    whole, _, at_once = segment(pcm, first_pause=0.1, on_first_pause=lambda p: None)
+
+    assert len(late) >= len(spans), "every phrase's pause was announced"
+    assert max(late) < 160, f"heard within a block of the 0.1 s, not windows later: {late} samples"
+    assert segmenter.activity.early_passes > 0
+    assert segmenter.activity.passes == at_once.activity.passes, "each group judged whole once all the same"
+    assert np.array_equal(segmenter.activity.since(0), at_once.activity.since(0))
+    assert [(p.index, p.start, p.end) for p in found] == [(p.index, p.start, p.end) for p in whole]
+
+
 def test_silence_and_clicks_give_no_phrase():
     rng = np.random.default_rng(1)
     noise = (rng.standard_normal(3 * RATE) * 200).astype(np.int16).tobytes()

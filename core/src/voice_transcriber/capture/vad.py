@@ -88,6 +88,14 @@ class VoiceActivity:
     judged at once (``retry``) gets the same probabilities, hence the same phrases, as the live
     recording judged 50 ms at a time. One instance serves every reader of a recording (the silence
     stop, the segmenter): each keeps its own position in :attr:`probabilities`.
+
+    A live recording does not wait for a group to be complete when a pause may be under way (the
+    last window judged is not speech, or all but one window of the group are there): the windows
+    of the unfinished group are judged at once, after the same context. The model is causal (a
+    window's probability depends only on the audio up to it), so they get exactly the numbers the
+    whole group gives them later. So a pause is heard as soon as its windows are recorded, not up to
+    96 ms later when its group is whole: the rest left at the stop starts that much sooner. These extra
+    calls cost ~10 ms of CPU per second of recording (the group calls ~15 ms).
     """
 
     def __init__(self) -> None:
@@ -95,7 +103,9 @@ class VoiceActivity:
 
         self.windows = 0  #: windows judged so far
         self.fed = 0  #: samples fed so far
-        self.passes = 0  #: model calls so far (each judges one group of windows after its context)
+        self.passes = 0  #: model calls on whole groups so far (each judges one group of windows after its context)
+        self.early_passes = 0  #: model calls on the windows of a group not yet complete (live, in a pause)
+        self._early = 0  #: windows of the group under way judged already (by early passes)
         self._probabilities = np.zeros(0, dtype=np.float32)
         self._audio = np.zeros(0, dtype=np.float32)  #: context (already judged) followed by the unjudged audio
         self._context = 0  #: samples of context at the head of ``_audio``
@@ -146,22 +156,45 @@ class VoiceActivity:
         found = []
         while True:
             new = len(self._audio) - self._context
-            if new <= 0 or (new < GROUP * WINDOW and not final):
+            if new < GROUP * WINDOW and not final:
+                last = found[-1] if found and len(found[-1]) else self._probabilities[-1:]
+                if self._pause_may_start(new // WINDOW, last):
+                    found.append(self._early_pass(new // WINDOW))
+                break
+            if new <= 0:
                 break
             whole = min(GROUP, -(-new // WINDOW))
             audio = self._audio[: self._context + whole * WINDOW]
             if len(audio) < self._context + whole * WINDOW:
                 audio = np.pad(audio, (0, self._context + whole * WINDOW - len(audio)))
-            found.append(self._model(audio).reshape(-1)[self._context // WINDOW:])
+            found.append(self._model(audio).reshape(-1)[self._context // WINDOW + self._early:])
             self.passes += 1
             end = self._context + whole * WINDOW
             keep = min(CONTEXT, end)
             self._audio = self._audio[end - keep:]
             self._context = keep
-            self.windows += whole
+            self.windows += whole - self._early
+            self._early = 0
         if found:
             self._probabilities = np.concatenate([self._probabilities, *found])
         return self.windows
+
+    def _pause_may_start(self, complete: int, last: np.ndarray) -> bool:
+        """Whether to judge the ``complete`` windows of the group under way before it is whole: new ones
+        are there, and the ``last`` window judged is not speech, or only one window of the group is missing."""
+        if complete <= self._early:
+            return False
+        return (len(last) > 0 and float(last[-1]) < THRESHOLD) or complete == GROUP - 1
+
+    def _early_pass(self, complete: int) -> np.ndarray:
+        """Probabilities of the windows ``self._early`` to ``complete`` of the group under way (the same
+        numbers the whole group gives them: the model is causal)."""
+        probabilities = self._model(self._audio[: self._context + complete * WINDOW]).reshape(-1)
+        first = self._context // WINDOW + self._early
+        self.early_passes += 1
+        self.windows += complete - self._early
+        self._early = complete
+        return probabilities[first:]
 
     def since(self, first: int) -> np.ndarray:
         """Probabilities of the windows judged from window ``first`` on."""
