@@ -30,9 +30,13 @@ def test_a_stop_signal_ends_the_recorder_s_sleep_at_once():
 def test_after_a_stop_request_the_recorder_looks_again_when_the_audio_in_flight_has_arrived():
     stop = StopControl()
     mic = SimpleNamespace(latency=0.03)
-    recorder = SimpleNamespace(stop=stop, mic=mic, settings=SimpleNamespace(tail_padding_ms=200))
+    recorder = SimpleNamespace(stop=stop, mic=mic, settings=SimpleNamespace(tail_padding_ms=200), segmenter=None)
     look = recording.Recorder._next_look
     assert look(recorder) == recording.TICK  # recording: the usual tick
+    recorder.segmenter = SimpleNamespace(pause_under_way=lambda: True)
+    assert look(recorder) == recording.PAUSE_TICK < recording.TICK  # the speaker just went silent: look closely
+    recorder.segmenter = SimpleNamespace(pause_under_way=lambda: False)
+    assert look(recorder) == recording.TICK
     stop.requested_at = time.monotonic() - 0.01
     assert 0.005 <= look(recorder) <= 0.02  # the rest of the device's latency, not a whole tick
     stop.requested_at = time.monotonic() - 1.0

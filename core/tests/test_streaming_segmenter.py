@@ -159,6 +159,30 @@ def test_a_first_pause_is_heard_within_a_block_of_its_end_not_a_group_of_windows
     assert [(p.index, p.start, p.end) for p in found] == [(p.index, p.start, p.end) for p in whole]
 
 
+def test_a_pause_is_under_way_from_the_first_silent_window_until_it_is_announced(espeak_passage):
+    """``pause_under_way`` (the recorder then looks at the microphone every 10 ms instead of 50): true from the first
+    window judged silent after speech until ``on_first_pause`` announces the phrase; false in speech and after."""
+    wav, _, spans = espeak_passage(10)
+    pcm = pcm_of(wav) + silence(1.0)
+    announced: list[int] = []
+    segmenter = Segmenter(lambda p: None, first_pause=0.1, on_first_pause=lambda p: announced.append(p.end))
+    assert segmenter.activity.wait_ready(10), segmenter.activity.error
+    states: list[tuple[int, bool, int]] = []  # (samples fed, under way, announcements so far)
+    block = 160 * 2
+    for offset in range(0, len(pcm), block):
+        segmenter.feed(pcm[offset:offset + block])
+        states.append(((offset + block) // 2, segmenter.pause_under_way(), len(announced)))
+
+    end_of_first = int(spans[0][1] * RATE)
+    during = [under for fed, under, _ in states if fed < end_of_first - RATE // 10]
+    assert during.count(True) < len(during) // 4, "mostly not while the first sentence is spoken"
+    first = announced[0]
+    before = [under for fed, under, count in states if first - 1600 < fed < first and count == 0]
+    assert any(before) and before[-1], "under way once the silence after the speech is judged, until announced"
+    after = [under for fed, under, count in states if count == 1 and fed < first + 1600]
+    assert after and not any(after), "no longer once announced"
+
+
 def test_silence_and_clicks_give_no_phrase():
     rng = np.random.default_rng(1)
     noise = (rng.standard_normal(3 * RATE) * 200).astype(np.int16).tobytes()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .vad import VoiceActivity
 
 TICK = 0.05  #: seconds between two looks at the microphone, the stop requests and the meter
+PAUSE_TICK = 0.01  #: the same while a pause the segmenter is to announce is under way
 
 
 class Recorder:
@@ -160,12 +161,14 @@ class Recorder:
         return now >= tail_end
 
     def _next_look(self) -> float:
-        """Seconds until the loop looks again: :data:`TICK`; after a stop request, only until the audio then
+        """Seconds until the loop looks again: :data:`TICK` (:data:`PAUSE_TICK` while the speaker has just gone
+        silent and the segmenter is to announce the pause: the work it starts then is what the wait after a stop
+        is made of); after a stop request, only until the audio then
         in flight has arrived (and then until the tail is recorded), so that the recording ends as soon
         as it may: the wait after the stop starts there."""
         requested = self.stop.requested_at
         if requested is None:
-            return TICK
+            return PAUSE_TICK if self.segmenter is not None and self.segmenter.pause_under_way() else TICK
         heard_until, tail_end = stop_deadlines(requested, self.mic.latency, self.settings.tail_padding_ms)
         now = time.monotonic()
         due = heard_until if now < heard_until else tail_end

@@ -221,6 +221,15 @@ class Segmenter:
         self.on_segment(segment)
         return segment
 
+    def pause_under_way(self) -> bool:
+        """True when the phrase being spoken has gone silent and the pause has not been announced yet (through
+        ``on_first_pause``, else ``on_pause``): the recorder then looks at the microphone more often, so that the
+        announcement, and the work it starts, comes milliseconds after the audio is recorded, not a tick later."""
+        if self._start is None or self._judged * WINDOW <= self._voiced_end:
+            return False
+        announced = self._first_announced if self.first_pause is not None else self._announced
+        return announced != self._voiced_end and (self.first_pause is not None or self.on_pause is not None)
+
     def ended_in_silence(self, seconds: float = 0.25) -> bool:
         """True when the VAD has judged all the audio fed so far and its last ``seconds`` are not speech.
 
