@@ -560,6 +560,60 @@ def test_a_rest_started_at_the_pause_is_used_though_a_re_decode_agreed_on_more_w
     assert [commit.to_list()[1:] for commit in session.commits] == [[2 * RATE, 1], [3 * RATE, 1], [4 * RATE, 1]]
 
 
+class HeldInBackground(ClockWords):
+    """:class:`ClockWords` with re-decodes beside the phrases' decodes (``background_redecodes``), which wait for
+    ``probes``; a decode of at least ``held`` seconds waits for ``gate``."""
+
+    def __init__(self, ctx, held: float) -> None:
+        super().__init__(ctx, held)
+        self.probes, self.waiting = threading.Event(), threading.Event()
+        self.probes.set()
+
+    @property
+    def background_redecodes(self) -> bool:
+        return True
+
+    def transcribe_segment(self, audio: Audio, context: str) -> Transcript:
+        if self.in_background():
+            self.waiting.set()
+            self.probes.wait(10)
+        return super().transcribe_segment(audio, context)
+
+
+def test_a_whole_phrase_being_transcribed_at_the_stop_is_used_when_the_rest_after_its_agreed_words_never_started(
+        ctx, monkeypatch):
+    """The speaker pauses before any agreement: the whole phrase's decode starts there. A re-decode still running
+    then agrees on its first words. At the stop, splitting after them would leave a rest nobody started, queued
+    behind the whole decode, which cannot be stopped (live ~30 s: 0.58 s of waiting where that decode had 0.23 s
+    left). So the phrase is not split: the whole decode's text is used, and no commit is kept (``retry`` decodes it
+    whole too)."""
+    import voice_transcriber.streaming as streaming
+
+    monkeypatch.setattr(streaming, "_cpu_free", lambda: True)
+    ctx.settings.input.streaming_commit_at_stop = True
+    backend = HeldInBackground(ctx, held=5.0)
+    session = StreamingTranscription(backend, ctx)
+    spoken = SpokenPhrase(session)
+    spoken.grow(1.0)  # re-decode of 0–1 s: w0
+    backend.probes.clear()
+    backend.waiting.clear()
+    spoken.end = spoken.judged = 2 * RATE
+    session.tick(spoken)  # re-decode of 0–2 s, held: it will agree on w0
+    assert backend.waiting.wait(10) and session._agreed is None
+    backend.gate.clear()
+    speech = phrase(0, 0, 5.5).samples
+    session.add_early(SpeechSegment(0, 0, speech))  # the pause: no agreement yet, the whole phrase starts (held)
+    backend.probes.set()
+    wait([session._redecode])
+    assert session._agreed is not None and [w.text for w in session._agreed.words] == ["w0,"]
+    session.add(SpeechSegment(0, 0, speech, final=True))  # the stop
+    threading.Timer(0.2, backend.gate.set).start()
+    transcript = session.result(whole())
+    assert transcript.text == "w0, w1, w2, w3, w4,"
+    assert (0.0, 5.5) in backend.decoded and not [d for d in backend.decoded if d[0] == 1.0], backend.decoded
+    assert session.commits == [] and "agreed before the stop" not in ctx.info
+
+
 def test_with_a_margin_a_word_at_the_end_of_a_re_decodes_audio_is_not_agreed_on_yet(ctx):
     """``input.streamingAgreedMarginSeconds``: two re-decodes in a row agreeing is not enough for a word the earlier one
     heard less than the margin after (the word at the end of the audio is heard worst); at the stop the rest after the
