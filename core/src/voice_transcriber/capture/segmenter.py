@@ -250,8 +250,6 @@ class Segmenter:
         self._judged = first + len(probabilities)
         for offset, probability in enumerate(probabilities.tolist()):
             self._step((first + offset) * WINDOW, probability)
-        if self._start is not None:  # its last window judged before the 0.1 s were all recorded
-            self._first_pause(self._judged * WINDOW - self._voiced_end)
         self._trim()
 
     def _step(self, window_start: int, probability: float) -> None:
@@ -297,11 +295,11 @@ class Segmenter:
 
     def _first_pause(self, silent: int) -> None:
         """Announce the phrase being spoken through ``on_first_pause`` once ``first_pause`` of silence after its
-        speech is recorded and judged silent but for the window it ends in (the windows are 32 ms: 0.1 s would
-        otherwise wait for a fourth one, 128 ms). Checked at each window judged and each block fed."""
+        speech is judged (whole 32 ms windows: 0.1 s takes four). Three windows (96 ms) would announce 32 ms sooner,
+        but gaps that long inside speech are ~15 % more common than gaps of four (104 announcements against 89 on
+        the nine espeak paragraphs and jfk.flac), and each starts a decode that then holds the worker, unused."""
         if (self.first_pause is None or self._start is None or self._first_announced == self._voiced_end
-                or self._voiced < self.min_speech or silent <= self.first_pause - WINDOW
-                or self._buffer_start + len(self._buffer) < self._voiced_end + self.first_pause):
+                or self._voiced < self.min_speech or silent < self.first_pause):
             return
         assert self.on_first_pause is not None
         self._first_announced = self._voiced_end
