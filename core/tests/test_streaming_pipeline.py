@@ -519,16 +519,20 @@ def test_with_a_rest_pause_the_rest_left_at_the_stop_is_started_at_that_silence_
 class HeldReDecodes(ClockWords):
     """:class:`ClockWords` whose re-decodes after agreed words (partial continuations) wait for ``probes`` to be set."""
 
-    def __init__(self, ctx) -> None:
-        super().__init__(ctx)
+    def __init__(self, ctx, held: float = 99.0) -> None:
+        super().__init__(ctx, held)
         self.probes, self.waiting = threading.Event(), threading.Event()
         self.probes.set()
+
+    def hold(self) -> None:
+        """A re-decode has reached the backend (``waiting``); it goes on once ``probes`` is set."""
+        self.waiting.set()
+        self.probes.wait(10)
 
     def transcribe_continuation(self, before: Audio, before_text: str, audio: Audio, context: str, *,
                                 partial: bool = False) -> Transcript:
         if partial:
-            self.waiting.set()
-            self.probes.wait(10)
+            self.hold()
         return super().transcribe_continuation(before, before_text, audio, context, partial=partial)
 
 
@@ -560,14 +564,9 @@ def test_a_rest_started_at_the_pause_is_used_though_a_re_decode_agreed_on_more_w
     assert [commit.to_list()[1:] for commit in session.commits] == [[2 * RATE, 1], [3 * RATE, 1], [4 * RATE, 1]]
 
 
-class HeldInBackground(ClockWords):
-    """:class:`ClockWords` with re-decodes beside the phrases' decodes (``background_redecodes``), which wait for
-    ``probes``; a decode of at least ``held`` seconds waits for ``gate``."""
-
-    def __init__(self, ctx, held: float) -> None:
-        super().__init__(ctx, held)
-        self.probes, self.waiting = threading.Event(), threading.Event()
-        self.probes.set()
+class HeldInBackground(HeldReDecodes):
+    """:class:`HeldReDecodes` with re-decodes beside the phrases' decodes (``background_redecodes``), every one of
+    them held; a decode of at least ``held`` seconds waits for ``gate``."""
 
     @property
     def background_redecodes(self) -> bool:
@@ -575,8 +574,7 @@ class HeldInBackground(ClockWords):
 
     def transcribe_segment(self, audio: Audio, context: str) -> Transcript:
         if self.in_background():
-            self.waiting.set()
-            self.probes.wait(10)
+            self.hold()
         return super().transcribe_segment(audio, context)
 
 

@@ -168,13 +168,12 @@ class VoiceActivity:
             audio = self._audio[: self._context + whole * WINDOW]
             if len(audio) < self._context + whole * WINDOW:
                 audio = np.pad(audio, (0, self._context + whole * WINDOW - len(audio)))
-            found.append(self._note(self._model(audio).reshape(-1)[self._context // WINDOW + self._early:]))
+            found.append(self._judged(audio, whole))
             self.passes += 1
             end = self._context + whole * WINDOW
             keep = min(CONTEXT, end)
             self._audio = self._audio[end - keep:]
             self._context = keep
-            self.windows += whole - self._early
             self._early = 0
         if found:
             self._probabilities = np.concatenate([self._probabilities, *found])
@@ -185,23 +184,24 @@ class VoiceActivity:
         there, the last window judged is not speech, and speech was judged less than :data:`RECENT` windows ago."""
         return complete > self._early and 0 < self.windows - 1 - self._speech_at < RECENT
 
-    def _note(self, probabilities: np.ndarray) -> np.ndarray:
-        """``probabilities`` of the windows from :attr:`windows` on, where the last speech among them is noted."""
+    def _judged(self, audio: np.ndarray, count: int) -> np.ndarray:
+        """One model call on the context and the first ``count`` windows of the group under way (``audio``): the
+        probabilities of those not judged yet (the early passes judged the first ``self._early``), counted in
+        :attr:`windows`, the last speech among them noted."""
         import numpy as np
 
+        probabilities = self._model(audio).reshape(-1)[self._context // WINDOW + self._early:]
         speech = np.flatnonzero(probabilities >= THRESHOLD)
         if len(speech):
             self._speech_at = self.windows + int(speech[-1])
+        self.windows += count - self._early
         return probabilities
 
     def _early_pass(self, complete: int) -> np.ndarray:
         """Probabilities of the windows ``self._early`` to ``complete`` of the group under way (the same
         numbers the whole group gives them: the model is causal)."""
-        probabilities = self._model(self._audio[: self._context + complete * WINDOW]).reshape(-1)
-        first = self._context // WINDOW + self._early
         self.early_passes += 1
-        found = self._note(probabilities[first:])
-        self.windows += complete - self._early
+        found = self._judged(self._audio[: self._context + complete * WINDOW], complete)
         self._early = complete
         return found
 
