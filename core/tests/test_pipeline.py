@@ -180,6 +180,34 @@ def test_audio_known_empty_without_decoding(tmp_path, jfk_path):
     assert not Audio.from_file(garbage).known_empty  # not a WAV: the decoder says what is wrong, as before
 
 
+def test_a_wav_as_the_recorder_writes_it_has_its_length_from_its_header(tmp_path, jfk_path):
+    """The length of a plain PCM WAV comes from its header (the run state of a recording needs no soundfile):
+    what libsndfile says, for every sample width, rate and channel count; any other file goes to libsndfile."""
+    import wave
+
+    import soundfile
+
+    from voice_transcriber.recordings import wav_bytes
+
+    files = []
+    for channels, width, rate, frames in ((1, 2, 16_000, 24_000), (2, 2, 44_100, 12_345), (1, 1, 8_000, 999),
+                                          (1, 3, 48_000, 777), (2, 4, 22_050, 1)):
+        path = tmp_path / f"{channels}-{width}-{rate}-{frames}.wav"
+        with wave.open(str(path), "wb") as wav:
+            wav.setnchannels(channels), wav.setsampwidth(width), wav.setframerate(rate)
+            wav.writeframes(bytes(channels * width * frames))
+        files.append(path)
+    cut = tmp_path / "cut.wav"  # its header promises more than the file holds (a recorder that crashed)
+    cut.write_bytes(files[0].read_bytes()[:-7])
+    floats = tmp_path / "float.wav"
+    soundfile.write(floats, [0.0] * 1000, 16_000, subtype="FLOAT")
+    for path in (*files, cut, floats, jfk_path):
+        assert Audio.from_file(path).duration == soundfile.info(path).duration, path
+    assert Audio.from_file(files[0])._plain_wav_duration() == 1.5 and Audio.from_file(cut)._plain_wav_duration() is None
+    assert Audio.from_file(floats)._plain_wav_duration() is None
+    assert Audio.from_bytes(wav_bytes(bytes(6400))).duration == 0.2
+
+
 def test_an_empty_recording_asks_no_backend_and_is_no_speech(cli, tmp_path, extra):
     import wave
 

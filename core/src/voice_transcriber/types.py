@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -93,8 +94,9 @@ class Audio:
         """Length in seconds (reads only the header for files)."""
         if self.samples is not None and self.sample_rate:
             return len(self.samples) / self.sample_rate
-        if self.known_empty:
-            return 0.0
+        plain = self._plain_wav_duration()
+        if plain is not None:  # a recording's WAV: no soundfile (nor numpy) for its length
+            return plain
         import soundfile
 
         try:
@@ -102,6 +104,17 @@ class Audio:
         except Exception:  # not a libsndfile format (m4a …): count the samples, a block at a time
             return sum(block.size for block in self.blocks()) / WHISPER_RATE
         return float(info.duration)
+
+    def _plain_wav_duration(self) -> float | None:
+        """The length of a canonical PCM WAV (as the recorder and Python's ``wave`` write it) whose data
+        chunk ends where the file does, from its header: what libsndfile says of it; None for anything else."""
+        try:
+            if self.data is not None:
+                return _canonical_wav_seconds(self.data[:_WAV_HEADER], len(self.data))
+            with open(self.path, "rb") as file:  # type: ignore[arg-type]
+                return _canonical_wav_seconds(file.read(_WAV_HEADER), os.fstat(file.fileno()).st_size)
+        except (OSError, TypeError):
+            return None
 
     def _decode(self) -> tuple[np.ndarray, int]:
         if self.samples is not None:
@@ -126,6 +139,19 @@ def _header_only_wav(head: bytes) -> bool:
     """``head`` is a whole canonical WAV file whose data chunk is empty."""
     return (len(head) == _WAV_HEADER and head[:4] == b"RIFF" and head[8:16] == b"WAVEfmt "
             and head[36:40] == b"data" and head[40:44] == b"\0\0\0\0")
+
+
+def _canonical_wav_seconds(head: bytes, size: int) -> float | None:
+    """Seconds of a WAV of ``size`` bytes whose first bytes are ``head``: a 44-byte header (a 16-byte PCM
+    format chunk, then the data chunk) whose sizes add up to ``size`` exactly; None for any other file."""
+    if len(head) != _WAV_HEADER or head[:4] != b"RIFF" or head[8:16] != b"WAVEfmt " or head[36:40] != b"data":
+        return None
+    riff, fmt_size, pcm, _channels, rate, _byte_rate, frame_bytes = struct.unpack_from("<4xI8xIHHIIH", head)
+    data = int.from_bytes(head[40:44], "little")
+    if (fmt_size, pcm) != (16, 1) or riff != size - 8 or data != size - _WAV_HEADER or not rate or not frame_bytes \
+            or data % frame_bytes:
+        return None
+    return data // frame_bytes / rate
 
 
 @dataclass(frozen=True)
