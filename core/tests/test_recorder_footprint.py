@@ -80,6 +80,39 @@ def test_the_openai_recorder_creates_its_http_client_when_the_recording_stops(pu
     assert len(openai_api.requests()) == 1 and wav_seconds(wav) >= 1.0
 
 
+#: ``python -c AT_EXIT OUT voice-transcriber ARGS``: the real entry point with ARGS, writing the names of the modules
+#: it loaded to OUT at exit (before the pipeline's exit handler, which may end the process at once).
+AT_EXIT = """
+import atexit, sys
+out, _executable = sys.argv.pop(1), sys.argv.pop(1)
+import voice_transcriber.pipeline
+atexit.register(lambda: open(out, "w").write("\\n".join(sorted(sys.modules))))
+sys.argv[0] = "voice-transcriber"
+from voice_transcriber.__main__ import main
+main()
+"""
+
+
+def test_a_silent_recording_is_judged_without_numpy_or_soundfile(pulse, isolated_dirs, tmp_path):
+    """The virtual mic hears silence: the openai backend's silence gate judges the take by the loudest sample
+    the recorder measured, its length for the run state comes from the WAV's header, and the recorder never
+    loads numpy or soundfile (what most background recorders of the hotkey tests do)."""
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = {**pulse.env, "XDG_RUNTIME_DIR": str(runtime), "OPENAI_API_KEY": "sk-test-not-used",
+           "VOICE_TRANSCRIBER_TRANSCRIPTION__OPENAI__BASE_URL": "http://127.0.0.1:9/v1"}  # never reached
+    modules = tmp_path / "modules.txt"
+    rec = RecordingProcess("--backend", "openai", "--output", "stdout", env=env,
+                           wrapper=(sys.executable, "-c", AT_EXIT, str(modules)))
+    wav = rec.wait_for_open_wav()
+    rec.signal(signal.SIGUSR1)
+    code, out, err = rec.finish()
+
+    assert (code, out) == (0, ""), err
+    assert err == f"voice-transcriber: no speech detected in {wav}; nothing delivered\n"
+    assert not {"numpy", "soundfile"} & set(modules.read_text().split())
+
+
 def wav_seconds_written(path: Path) -> float:
     """Seconds of 16 kHz 16-bit audio in a WAV still being written (its header is not final yet)."""
     return max(0, path.stat().st_size - 44) / 32_000

@@ -34,6 +34,9 @@ class Audio:
     path: Path | None = None
     data: bytes | None = None
     label: str = ""
+    #: The loudest sample of :meth:`pcm` at 16 kHz (0..1) when known without decoding it (the recorder measures
+    #: each block it stores), else None: a silence gate may judge a silent recording without decoding it.
+    peak: float | None = None
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Audio:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -190,6 +191,44 @@ def test_silence_is_not_uploaded(openai_api, speaches):
         assert under_test.transcribe(Audio.from_samples(samples, 16000)).text == ""
     assert openai_api.requests() == []
     assert under_test.ctx.info["speaches upload"] == "skipped (silence)"
+
+
+def test_a_recording_quieter_than_the_threshold_is_not_decoded(openai_api, speaches, tmp_path, monkeypatch):
+    """A recording's loudest sample (``Audio.peak``, measured by the recorder) quieter than silenceThresholdDb
+    is silence without its samples: no numpy or soundfile in a recorder that heard nothing. Louder, the frames
+    are measured as for any audio (here one click in -60 dBFS hiss: still silence)."""
+    from voice_transcriber.recordings import wav_bytes
+
+    rng = np.random.default_rng(0)
+    hiss = np.clip(rng.standard_normal(16000 * 2) * 32768 * 10 ** (-60 / 20), -30, 30).astype(np.int16)
+    clicked = hiss.copy()
+    clicked[8000] = 16000  # a click: loud, but one sample of its 30 ms frame
+    under_test = speaches()
+    decoded: list[Audio] = []
+    pcm = Audio.pcm
+    monkeypatch.setattr(Audio, "pcm", lambda audio, rate=16000: decoded.append(audio) or pcm(audio, rate))
+    for samples, decodes in ((hiss, False), (clicked, True)):
+        take = tmp_path / "take.wav"
+        take.write_bytes(wav_bytes(samples.tobytes()))
+        decoded.clear()
+        audio = replace(Audio.from_file(take), peak=int(np.abs(samples).max()) / 32768)  # as the recorder says
+        transcript = under_test.transcribe(audio)
+        assert (transcript.text, transcript.audio_duration, bool(decoded)) == ("", 2.0, decodes)
+    assert openai_api.requests() == [] and under_test.ctx.info["speaches upload"] == "skipped (silence)"
+
+
+def test_a_peak_under_the_threshold_means_no_frame_above_it():
+    """``no_frame_above`` never says silence of audio the frame-by-frame gate would upload: a frame's level is
+    at most its peak's, and a steady tone 0.02 dB under the threshold (level = peak) is silence both ways."""
+    from voice_transcriber_backends.upload import frame_levels_db, no_frame_above, speech_seconds
+
+    for db in (-48.02, -48.005, -47.9):
+        tone = np.tile(np.float32([1, -1]), 16000) * np.float32(10 ** (db / 20))
+        peak = float(np.abs(tone).max())
+        if no_frame_above(peak, -48.0):
+            assert speech_seconds(tone, -48.0) == 0 and frame_levels_db(tone).max() <= -48.0
+    assert no_frame_above(10 ** (-48.02 / 20), -48.0) and not no_frame_above(10 ** (-48.005 / 20), -48.0)
+    assert no_frame_above(0.0, -48.0) and not no_frame_above(1.0, -48.0)
 
 
 def test_long_audio_is_split_at_pauses_under_the_limit(openai_api, http_backend, jfk):

@@ -36,6 +36,8 @@ def record(ctx: RunContext, plan: Plan, *, settings: InputSettings | None = None
     ``attach(recorder)``, called before the recording loop, replaces the streaming set-up (the
     ``--continuous`` session puts its utterance segmenter on the recorder's taps there).
     """
+    from dataclasses import replace
+
     from ..control import recorder_done, recorder_listening
     from ..pipeline import prepare_in_background
     from ..recordings import RecordingFile, wav_bytes
@@ -90,6 +92,7 @@ def record(ctx: RunContext, plan: Plan, *, settings: InputSettings | None = None
         ctx.warn(f"the microphone overflowed {mic.overflows} time(s): bits of audio were dropped (the machine was too busy)")
     # The pipeline reads the file it will keep (decoded lazily): what is transcribed is what `retry` gets.
     audio = Audio.from_file(file.path) if file.path else Audio.from_bytes(wav_bytes(pcm), label="the recording (in memory)")
+    audio = replace(audio, peak=recorder.loudest / 32768)  # a silent take is judged without numpy
     recorder_done()  # the next `toggle` starts a new recording
     ctx.recording_stopped(audio)
     return audio

@@ -41,6 +41,8 @@ class Recorder:
         stop.watched = True
         self.chunks: list[bytes] = []
         self.samples = 0
+        #: The loudest sample stored so far (int16 magnitude, 0..32768)
+        self.loudest = 0
         #: Called with every new 16 kHz int16 block, in order, from the recording loop (e.g. a
         #: segmenter that transcribes finished phrases while the user is still speaking).
         self.taps: list[Callable[[bytes], None]] = []
@@ -130,6 +132,7 @@ class Recorder:
                 tap(block)
             samples = array.array("h", block)
             peak = max(peak, max(samples), -min(samples))
+        self.loudest = max(self.loudest, peak)
         return peak / 32768
 
     def _finished(self) -> bool:

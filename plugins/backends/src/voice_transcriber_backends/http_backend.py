@@ -22,7 +22,7 @@ from voice_transcriber.http import bearer, check_response, describe_failure, mak
 
 from .prompts import LANGUAGE_NAMES, segment_prompt, transcription_prompt
 from .replies import Heard, ReplyError, SpeechFilter, parse_body, read_stream
-from .upload import ENCODINGS, RATE, Chunk, speech_seconds, split_for_upload
+from .upload import ENCODINGS, RATE, Chunk, no_frame_above, speech_seconds, split_for_upload
 
 if TYPE_CHECKING:
     import httpx
@@ -134,12 +134,13 @@ class HttpBackend(Backend):
 
     def _transcribe(self, audio: Audio, context: str | None) -> Transcript:
         """``context`` None: a whole recording (partial text reported here); else a streamed phrase."""
+        gate, threshold = self.config.skip_silence and self.config.min_speech_seconds > 0, self.config.silence_threshold_db
+        if gate and audio.peak is not None and no_frame_above(audio.peak, threshold):
+            return self._silence(audio.duration)  # a silent recording: not decoded (no numpy, no soundfile)
         samples = audio.pcm(RATE)
         duration = len(samples) / RATE
-        if self.config.skip_silence and speech_seconds(samples, self.config.silence_threshold_db) < self.config.min_speech_seconds:
-            self.ctx.log(f"{self.name}: no sound above {self.config.silence_threshold_db:g} dBFS in {duration:.1f} s of audio; not uploaded")
-            self.ctx.info[f"{self.name} upload"] = "skipped (silence)"
-            return self._transcript(Heard(""), duration, uploaded=0)
+        if gate and speech_seconds(samples, threshold) < self.config.min_speech_seconds:
+            return self._silence(duration)
         self.before_upload()
         try:
             chunks = split_for_upload(samples, self.config.upload_format, self.config.max_upload_bytes)
@@ -167,6 +168,12 @@ class HttpBackend(Backend):
         if heard.dropped:
             self.ctx.log(f"{self.name}: dropped {heard.dropped} segment(s) the model flagged as not speech")
         return self._transcript(heard, duration, uploaded)
+
+    def _silence(self, duration: float) -> Transcript:
+        """What the silence gate answers for ``duration`` seconds of audio without speech: nothing uploaded."""
+        self.ctx.log(f"{self.name}: no sound above {self.config.silence_threshold_db:g} dBFS in {duration:.1f} s of audio; not uploaded")
+        self.ctx.info[f"{self.name} upload"] = "skipped (silence)"
+        return self._transcript(Heard(""), duration, uploaded=0)
 
     def _split_refused(self, samples, chunk: Chunk, error: BackendError) -> list[Chunk]:
         """A server that refused ``chunk`` as too large (HTTP 413) gets it again in pieces split at pauses,

@@ -104,6 +104,15 @@ def frame_levels_db(samples: np.ndarray) -> np.ndarray:
     return 20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) + 1e-6)
 
 
+def no_frame_above(peak: float, threshold_db: float) -> bool:
+    """True when audio whose loudest sample is ``peak`` (0..1) has no 30 ms frame louder than ``threshold_db``
+    (:func:`frame_levels_db`), judged without its samples: a frame's RMS is at most its peak. 0.01 dB of margin
+    covers the rounding of the RMS; a take that close to the threshold is measured frame by frame."""
+    import math
+
+    return 20 * math.log10(peak + 1e-6) < threshold_db - 0.01
+
+
 def speech_seconds(samples: np.ndarray, threshold_db: float) -> float:
     """Seconds of 30 ms frames louder than ``threshold_db``: a cheap energy gate, no model needed."""
     levels = frame_levels_db(samples)
