@@ -14,6 +14,7 @@ import contextlib
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -238,6 +239,17 @@ def test_what_the_fast_path_does_not_plainly_understand_goes_to_click(runtime, t
     """The executable then runs the command line as always (its messages, its checks): click is loaded."""
     World(runtime, None if argv[-1] in ("stop", "cancel") else "live").result(argv, True, tmp_path / "modules.json")
     assert "click" in (tmp_path / "modules.json").read_text().split()
+
+
+def test_the_first_hotkey_after_login_makes_the_runtime_folder_and_stays_fast(runtime, tmp_path):
+    """A fresh ``$XDG_RUNTIME_DIR`` (each login) has no voice-transcriber folder yet: the fast path makes it 0700, as
+    the command line does, and answers (before, each command went through click until one had made it: 50 toggles
+    fired at once in a fresh one all did)."""
+    runtime.rmdir()
+    code, out, _, _ = World(runtime, None).result(["toggle"], True, tmp_path / "modules.json")
+    assert code == 0 and out.startswith("recording in the background (pid PID)")
+    assert "click" not in (tmp_path / "modules.json").read_text().split()
+    assert stat.S_IMODE(runtime.stat().st_mode) == 0o700
 
 
 def test_a_dead_recorders_pid_file_is_reported_by_the_command_line(runtime, tmp_path):

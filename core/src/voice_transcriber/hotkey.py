@@ -19,7 +19,7 @@ with the command line's exact output and code when it can finish the command its
 Everything else returns, untouched, to the command line: ``stop``/``cancel`` with nothing recording
 (a press's ``start`` may still be on its way: a stop must not overtake it), ``--wait``, ``--debug``,
 a PID file naming a dead recorder (the command line reports and removes it), a runtime directory or
-log still to be created or made private (or not written plainly), and any argument this parser does
+log that cannot be made or must be made private (or is not written plainly), and any argument this parser does
 not plainly understand (click's messages). The executable calls :func:`run` after asking the daemon
 (``daemon.client.fast_path``), and only when no daemon took the command.
 """
@@ -55,6 +55,7 @@ from .hotkey_state import (
     stop_record,
     write_json_atomic,
 )
+from .files import private_dir
 from .option_names import (
     FLAG_OPTIONS,
     PIPELINE_ORDER,
@@ -178,8 +179,9 @@ def parse(argv: list[str]) -> Parsed | None:
 
 
 def runtime_folder() -> str | None:
-    """``$XDG_RUNTIME_DIR/voice-transcriber`` when it exists as this user's private directory (not a
-    symlink); else None: the command line creates it, or refuses it with its message."""
+    """``$XDG_RUNTIME_DIR/voice-transcriber`` as this user's private directory (not a symlink), made 0700 when
+    missing as the command line makes it (the first hotkey after login, a fresh ``$XDG_RUNTIME_DIR``); else None:
+    the command line makes an existing one private, or refuses it, with its message."""
     base = os.environ.get("XDG_RUNTIME_DIR", "")
     if not base.startswith("/"):
         return None
@@ -187,6 +189,7 @@ def runtime_folder() -> str | None:
     if os.path.normpath(folder) != folder:
         return None  # paths are printed and written as pathlib writes them: the command line's
     try:
+        private_dir(folder)
         info = os.lstat(folder)
     except OSError:
         return None
