@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vt_testing.core import run_cli
+from vt_testing.core import MODULES_AT_EXIT, run_cli
 from vt_testing.tool_stubs import run_in_process
 
 BIN = Path(sys.executable).parent
@@ -109,12 +109,9 @@ def test_a_tab_and_the_scripts_import_no_click_pydantic_pluggy_or_plugin(tmp_pat
 
     assert run_cli("config", "path").returncode == 0
     dump = tmp_path / "modules.json"
-    code = ("import atexit, json, sys\nout = sys.argv.pop(1)\n"
-            "atexit.register(lambda: json.dump(sorted(sys.modules), open(out, 'w')))\n"
-            "sys.argv[0] = 'voice-transcriber'\nfrom voice_transcriber.__main__ import main\nmain()\n")
     for argv, env in [([], environment("bash", ["transcribe"], "--out")), (["completion", "zsh"], {}),
                       (["completion", "bash"], {})]:
-        done = subprocess.run([sys.executable, "-c", code, str(dump), *argv], capture_output=True, text=True,
+        done = subprocess.run([sys.executable, "-c", MODULES_AT_EXIT, str(dump), *argv], capture_output=True, text=True,
                               env={**os.environ, **env}, timeout=60)
         modules = set(json.loads(dump.read_text()))
         assert done.returncode == 0 and done.stdout

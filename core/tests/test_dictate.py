@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 import pytest
 
-from vt_testing.core import SECONDS_BACKEND, make_distribution
+from vt_testing.core import MODULES_AT_EXIT, SECONDS_BACKEND, make_distribution
 from voice_transcriber import dictate
 from voice_transcriber.cli import make_cli
 
@@ -97,14 +97,6 @@ def test_the_tables_name_every_option_of_both_commands():
 
 # --- the same process through either path ----------------------------------------------------------
 
-RUN = """
-import atexit, json, sys
-out = sys.argv.pop(1)
-atexit.register(lambda: json.dump(sorted(sys.modules), open(out, "w")))
-sys.argv[0] = "voice-transcriber"
-from voice_transcriber.__main__ import main
-main()
-"""
 
 
 @pytest.fixture
@@ -121,8 +113,9 @@ def both_paths(tmp_path):
         results = []
         for _ in range(2):
             dump = tmp_path / "modules.json"
-            done = subprocess.run([sys.executable, "-c", RUN, str(dump), *[a.replace("BAD", str(bad)) for a in args]],
-                                  env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+            argv = [a.replace("BAD", str(bad)) for a in args]
+            done = subprocess.run([sys.executable, "-c", MODULES_AT_EXIT, str(dump), *argv], env=env,
+                                  capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
             results.append((done.returncode, done.stdout, done.stderr.replace(str(tmp_path), "TMP"),
                             set(json.loads(dump.read_text()))))
         return results

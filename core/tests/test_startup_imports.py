@@ -19,16 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from vt_testing.core import SECONDS_BACKEND, make_distribution
+from vt_testing.core import MODULES_AT_EXIT, SECONDS_BACKEND, make_distribution
 
-RUN = """
-import atexit, json, sys
-out = sys.argv.pop(1)
-atexit.register(lambda: json.dump(sorted(sys.modules), open(out, "w")))
-sys.argv[0] = "voice-transcriber"
-from voice_transcriber.__main__ import main
-main()
-"""
 HEAVY = ("click", "pydantic", "pluggy", "httpx", "numpy", "sounddevice", "soundfile", "soxr", "faster_whisper",
          "onnxruntime", "importlib.metadata")
 
@@ -43,8 +35,8 @@ def loaded(tmp_path):
         """``args`` run by the real entry point: the modules it loaded and its stdout (``code``: its exit
         status, or None for any)."""
         dump = tmp_path / "modules.json"
-        result = subprocess.run([sys.executable, "-c", RUN, str(dump), *args], env={**env, **(extra_env or {})},
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run([sys.executable, "-c", MODULES_AT_EXIT, str(dump), *args],
+                                env={**env, **(extra_env or {})}, capture_output=True, text=True, timeout=120)
         assert code is None or result.returncode == code, result.stderr
         return set(json.loads(dump.read_text())), result.stdout
 
@@ -245,8 +237,8 @@ def test_unknown_config_keys_are_found_without_importing_the_plugins_that_declar
                           text=True, timeout=120)  # a plugin variable: every plugin, no index
     loaded(*args, extra_env=seconds_plugin)  # writes the index
     dump = tmp_path / "lazy-modules.json"  # through the real entry point, as `loaded`, with its stderr
-    lazy = subprocess.run([sys.executable, "-c", RUN, str(dump), *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    lazy = subprocess.run([sys.executable, "-c", MODULES_AT_EXIT, str(dump), *args], env=env, capture_output=True,
+                          text=True, timeout=120)
     assert lazy.returncode == full.returncode == 0 and lazy.stdout == full.stdout
     assert lazy.stderr == full.stderr
     for key in ("transcription.locl", "transcription.local.modl", "tray.x", "formatter.llm.ur",
@@ -427,8 +419,8 @@ def daemon_command(env: dict[str, str], dump: Path, *args: str, full: bool = Fal
     """``voice-transcriber ARGS`` through the real entry point, its modules written to ``dump``; ``full``: through
     the whole command line (a set plugin variable turns every fast path off), as before the fast path."""
     extra = {"VOICE_TRANSCRIBER_DISABLE_PLUGINS": ""} if full else {}
-    return subprocess.run([sys.executable, "-c", RUN, str(dump), *args], env={**env, **extra}, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run([sys.executable, "-c", MODULES_AT_EXIT, str(dump), *args], env={**env, **extra},
+                          capture_output=True, text=True, timeout=120)
 
 
 NO_DAEMON = ("voice-transcriber: error: no daemon is running (start one with `voice-transcriber daemon`, or "

@@ -19,16 +19,9 @@ from pathlib import Path
 import pytest
 
 from voice_transcriber import runstate, status
+from vt_testing.core import MODULES_AT_EXIT
 
 EXE = str(Path(sys.executable).with_name("voice-transcriber"))
-RECORD_MODULES = """
-import atexit, json, sys
-out = sys.argv.pop(1)
-atexit.register(lambda: json.dump(sorted(sys.modules), open(out, "w")))
-sys.argv[0] = "voice-transcriber"
-from voice_transcriber.__main__ import main
-main()
-"""
 #: An ended run is shown for --linger seconds (default 5); the runs here ended an hour ago, so that both ways
 #: of a command (seconds apart on a busy machine) see the same state.
 ARGS = [(), ("--json",), ("--format={tooltip}",), ("--linger", "0", "--json"), ("--json", "--linger", "7200"),
@@ -76,7 +69,7 @@ def test_what_it_does_not_plainly_take_is_left_to_the_command_line(args, capsys)
 def test_a_status_bar_poll_loads_no_click_pydantic_pluggy_or_plugin(tmp_path):
     published("delivered")
     dump = tmp_path / "modules.json"
-    done = subprocess.run([sys.executable, "-c", RECORD_MODULES, str(dump), "status", "--json", "--linger", "7200"],
+    done = subprocess.run([sys.executable, "-c", MODULES_AT_EXIT, str(dump), "status", "--json", "--linger", "7200"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stderr == "" and json.loads(done.stdout)["state"] == "delivered"
     modules = set(json.loads(dump.read_text()))
@@ -98,6 +91,6 @@ def test_what_it_declines_gets_the_command_lines_message_and_exit_code(tmp_path)
     for index in (Path(os.environ["XDG_CACHE_HOME"]) / "voice-transcriber").glob("plugins-*.json"):
         index.unlink()
     dump = tmp_path / "modules.json"
-    done = subprocess.run([sys.executable, "-c", RECORD_MODULES, str(dump), "status"], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", MODULES_AT_EXIT, str(dump), "status"], capture_output=True, text=True,
                           timeout=60)
     assert (done.returncode, done.stdout) == (0, "idle\n") and "click" in json.loads(dump.read_text())

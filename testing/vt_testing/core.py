@@ -17,8 +17,8 @@ import pytest
 
 from voice_transcriber.testing import DurationBackend, FakePlugin, ListSink, UpperFormatter
 
-__all__ = ["DurationBackend", "FakePlugin", "ListSink", "UpperFormatter", "make_distribution", "run_cli",
-           "run_in_process", "heard_backend", "seed_plugin_index"]
+__all__ = ["DurationBackend", "FakePlugin", "ListSink", "MODULES_AT_EXIT", "UpperFormatter", "make_distribution",
+           "run_cli", "run_in_process", "heard_backend", "seed_plugin_index"]
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, input: bytes | None = None,
@@ -91,6 +91,17 @@ def seed_plugin_index(cache_home: Path | str | None = None) -> None:
         target.write_bytes(index[1])
         target.chmod(0o600)
 
+
+#: ``python -c MODULES_AT_EXIT DUMP ARGS…``: ``voice-transcriber ARGS…`` through the console script's entry point,
+#: then, at exit, the names in ``sys.modules`` into the file DUMP as a JSON list.
+MODULES_AT_EXIT = """
+import atexit, json, sys
+out = sys.argv.pop(1)
+atexit.register(lambda: json.dump(sorted(sys.modules), open(out, "w")))
+sys.argv[0] = "voice-transcriber"
+from voice_transcriber.__main__ import main
+main()
+"""
 
 #: A working third-party backend plugin's module, for :func:`make_distribution`: backend ``vt-seconds``
 #: answers "N seconds heard" for N seconds of audio.

@@ -10,20 +10,11 @@ import shutil
 import subprocess
 
 import pytest
-from vt_testing.core import run_cli
+from vt_testing.core import MODULES_AT_EXIT, run_cli
 from vt_testing.speech import JFK_TEXT, aac_copy, wer
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 120
-#: ``python -c MODULES_AT_EXIT DUMP ARGS…``: ``voice-transcriber ARGS…``, then the names in ``sys.modules`` into DUMP.
-MODULES_AT_EXIT = """
-import atexit, json, sys
-out = sys.argv.pop(1)
-atexit.register(lambda: json.dump(sorted(sys.modules), open(out, "w")))
-sys.argv[0] = "voice-transcriber"
-from voice_transcriber.__main__ import main
-main()
-"""
 
 
 @pytest.fixture(autouse=True)
