@@ -16,7 +16,7 @@ from voice_transcriber.capture import early
 from voice_transcriber.cli import make_cli
 from voice_transcriber.plugins import get_plugin_manager
 from vt_testing.core import run_cli, run_in_process
-from vt_testing.pulse import RecordingProcess, wav_seconds
+from vt_testing.pulse import RecordingProcess, recordings_of, wav_seconds
 
 
 def test_devices_lists_the_pulse_inputs_as_text_and_json(pulse_env):
@@ -68,7 +68,7 @@ def test_enter_stops_and_the_meter_draws_only_on_a_terminal(pulse, isolated_dirs
     rec = RecordingProcess("--backend", "openai", "--output", "stdout", "--max-duration", "20", env=env,
                            stdin=slave, stderr=slave)
     os.close(slave)
-    store = isolated_dirs / "xdg_state_home" / "voice-transcriber" / "recordings"
+    store = recordings_of(isolated_dirs)
     path = rec.wait_for_file(store)
     drawn = b""  # read until the meter and the prompt are drawn (a loaded machine may draw them late)
     deadline = time.monotonic() + 30
@@ -163,7 +163,7 @@ def test_a_sound_server_that_vanishes_mid_recording_ends_it_with_the_audio_kept(
     server = start_pulse(tmp_path / "doomed-pulse")
     try:
         rec = RecordingProcess("--backend", "openai", "--output", "stdout", env=server.env)
-        path = rec.wait_for_file(isolated_dirs / "xdg_state_home" / "voice-transcriber" / "recordings")
+        path = rec.wait_for_file(recordings_of(isolated_dirs))
         # mid-recording: a second of audio is in the file. A fixed second's sleep could end before a recorder on a
         # loaded machine read anything (likely why it "hung" in full runs under load while passing on its own)
         deadline = time.monotonic() + 30

@@ -26,7 +26,8 @@ from vt_testing.pulse import (
     SILENCE_10MS,
     RecordingProcess,
     feed_in_real_time,
-    recorder_env,
+    private_world,
+    recordings_of,
 )
 from vt_testing.speech import JFK_PATH
 
@@ -42,7 +43,6 @@ def exact_takes(pulse, tiny_model_dir, heard_backend, tmp_path_factory):
     after silence; each is stopped (SIGUSR1) 0.5 s after the speech. {mode: (exit code, stdout, stderr, its
     recording)} and the speech fed (int16 samples)."""
     from voice_transcriber import Audio
-    from vt_testing.core import seed_plugin_index
 
     folder = tmp_path_factory.mktemp("exact")
     # 3 s of jfk.flac (a human voice, "And so, my fellow Americans") as the 16 kHz int16 samples a microphone gives
@@ -69,14 +69,9 @@ def exact_takes(pulse, tiny_model_dir, heard_backend, tmp_path_factory):
     recorders: dict[str, RecordingProcess] = {}
     try:
         for mode, args in MODES.items():
-            root = folder / mode
-            env = {var: str(root / var.lower()) for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME",
-                                                             "XDG_DATA_HOME")}
-            seed_plugin_index(env["XDG_CACHE_HOME"])
-            env.update({**recorder_env(pulse, tiny_model_dir, root / "runtime"), "PULSE_SOURCE": "exactmic",
-                        **heard_backend})
+            env = {**private_world(folder / mode, pulse, tiny_model_dir), "PULSE_SOURCE": "exactmic", **heard_backend}
             recorders[mode] = RecordingProcess(*args, "--backend", "vt-heard", "--output", "stdout", env=env)
-        paths = {mode: rec.wait_for_file(folder / mode / "xdg_state_home" / "voice-transcriber" / "recordings")
+        paths = {mode: rec.wait_for_file(recordings_of(folder / mode))
                  for mode, rec in recorders.items()}
         for start in range(0, speech.size, 160):
             chunks.put(speech[start:start + 160].tobytes())

@@ -19,7 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from vt_testing.pulse import RecordingProcess, heard_until_now, private_world, recorder_env, wav_seconds
+from vt_testing.pulse import (
+    RecordingProcess,
+    heard_until_now,
+    private_world,
+    recorder_env,
+    recordings_of,
+    wav_seconds,
+)
 from vt_testing.speech import wer
 
 SENTENCE = "Please send the report by Friday."
@@ -44,7 +51,7 @@ def env(pulse, tiny_model_dir, isolated_dirs, tmp_path) -> dict[str, str]:
 
 @pytest.fixture
 def store(isolated_dirs) -> Path:
-    return isolated_dirs / "xdg_state_home" / "voice-transcriber" / "recordings"
+    return recordings_of(isolated_dirs)
 
 
 def test_speech_is_recorded_until_sigusr1_and_transcribed(pulse, env, store, espeak_wav):

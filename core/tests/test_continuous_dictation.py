@@ -29,7 +29,14 @@ from voice_transcriber.context import RunContext
 from voice_transcriber.pipeline import Plan
 from vt_testing.core import ListSink, run_cli, run_in_process
 from vt_testing.desktop import empty_window, give_x_focus
-from vt_testing.pulse import RecordingProcess, heard_until_now, private_world, recorder_env, wav_seconds
+from vt_testing.pulse import (
+    RecordingProcess,
+    heard_until_now,
+    private_world,
+    recorder_env,
+    recordings_of,
+    wav_seconds,
+)
 
 FIRST, SECOND = "Please send the report by Friday.", "The meeting moves to Monday."
 STOP = "Stop dictation."
@@ -44,7 +51,7 @@ def env(pulse, tiny_model_dir, isolated_dirs, tmp_path) -> dict[str, str]:
 
 @pytest.fixture
 def store(isolated_dirs) -> Path:
-    return isolated_dirs / "xdg_state_home" / "voice-transcriber" / "recordings"
+    return recordings_of(isolated_dirs)
 
 
 def joined_speech(espeak_wav, folder: Path, *sentences: str) -> Path:
@@ -61,10 +68,6 @@ def joined_speech(espeak_wav, folder: Path, *sentences: str) -> Path:
 def speech(espeak_wav, tmp_path):
     """``speech(text, ...)``: one WAV of the sentences with 1.5 s of silence between them."""
     return lambda *sentences: joined_speech(espeak_wav, tmp_path, *sentences)
-
-
-def recordings_of(root: Path) -> Path:
-    return root / "xdg_state_home" / "voice-transcriber" / "recordings"
 
 
 #: The default beam (5) for the sessions that end with the stop phrase: greedy decoding (the tests'

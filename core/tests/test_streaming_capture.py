@@ -13,7 +13,7 @@ import signal
 
 import pytest
 
-from vt_testing.pulse import RecordingProcess, recorder_env
+from vt_testing.pulse import RecordingProcess, recorder_env, recordings_of
 from vt_testing.speech import wer
 
 pytestmark = pytest.mark.slow
@@ -28,7 +28,7 @@ def test_a_long_passage_is_transcribed_phrase_by_phrase_while_it_is_spoken(pulse
     # 3 sentences, 0.8 s apart (9 s): phrases done while it goes on, the last one after the stop (a fourth
     # sentence, 4 s more of real-time speech, only repeated what the second shows)
     wav, reference, spans = espeak_passage(7)
-    store = isolated_dirs / "xdg_state_home" / "voice-transcriber" / "recordings"
+    store = recordings_of(isolated_dirs)
     rec = RecordingProcess("--debug", "--backend", "local", "--output", "stdout", env=env)
     rec.watch_stderr()
     rec.wait_for_file(store)

@@ -105,6 +105,12 @@ def private_world(root: Path, pulse: PulseServer, model: Path) -> dict[str, str]
     return {**env, **recorder_env(pulse, model, root / "runtime")}
 
 
+def recordings_of(root: Path) -> Path:
+    """Where a recorder keeps its recordings when its XDG dirs are laid out under ``root`` as ``isolated_dirs``'s
+    (``isolated_dirs`` itself, or the root of a :func:`private_world`)."""
+    return root / "xdg_state_home" / "voice-transcriber" / "recordings"
+
+
 #: 10 ms of 16 kHz s16le silence: what a pipe source is fed every 10 ms when nothing else is.
 SILENCE_10MS = bytes(320)
 

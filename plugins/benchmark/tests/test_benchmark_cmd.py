@@ -222,13 +222,13 @@ def test_help_does_not_import_the_scoring_or_table_libraries():
 def test_without_a_file_one_utterance_is_recorded_then_compared(pulse, tiny_model_dir, isolated_dirs, tmp_path, espeak_wav):
     import signal
 
-    from vt_testing.pulse import RecordingProcess
+    from vt_testing.pulse import RecordingProcess, recordings_of
 
     runtime = tmp_path / "runtime"
     runtime.mkdir(mode=0o700)
     env = {**pulse.env, "XDG_RUNTIME_DIR": str(runtime), "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir)}
     rec = RecordingProcess("benchmark", "--backends", "local", "--runs", "1", "--json", env=env)
-    path = rec.wait_for_file(isolated_dirs / "xdg_state_home" / "voice-transcriber" / "recordings")
+    path = rec.wait_for_file(recordings_of(isolated_dirs))
     rec.speak(pulse, espeak_wav("Please send the report by Friday."))
     rec.signal(signal.SIGUSR1)
     code, out, err = rec.finish()
