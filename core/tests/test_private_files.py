@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from voice_transcriber import history
-from voice_transcriber.files import UnsafePathError, open_private, private_dir
+from voice_transcriber.files import UnsafePathError, open_private, private_dir, write_private_atomic
 from voice_transcriber.recordings import RecordingFile, fallback_dir, recordings_dir
 from vt_testing.core import run_cli
 
@@ -133,3 +133,17 @@ def test_private_dir_refuses_a_symlinked_directory_unless_asked_to_follow_it(tmp
     with pytest.raises(UnsafePathError, match="is a symlink"):
         private_dir(link)
     assert private_dir(link, follow_symlink=True) == link
+
+
+def test_write_private_atomic_replaces_the_file_privately_and_refuses_a_symlinked_folder(tmp_path, victim):
+    target = tmp_path / "state" / "index.json"
+    with umask(0o000):
+        write_private_atomic(target, "old")
+        write_private_atomic(target, "new")
+    assert target.read_text() == "new" and mode(target) == 0o600 and mode(target.parent) == 0o700
+    assert [path.name for path in target.parent.iterdir()] == ["index.json"]  # no temporary file left
+    link = tmp_path / "linked"
+    link.symlink_to(victim.parent)
+    with pytest.raises(UnsafePathError, match="is a symlink"):
+        write_private_atomic(link / "index.json", "secret")
+    assert victim.read_text() == "precious\n" and not (victim.parent / "index.json").exists()

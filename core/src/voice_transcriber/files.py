@@ -97,6 +97,17 @@ def open_private(path: Path | str, flags: int) -> int:
     return fd
 
 
+def write_private_atomic(path: Path | str, text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8) at once: written to a private file beside it (:func:`open_private`,
+    in a :func:`private_dir`), then renamed over it, so that a reader sees the old file or the new one."""
+    folder, name = os.path.split(os.fspath(path))
+    private_dir(folder)
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+    with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(tmp, path)
+
+
 def refuse_symlink(path: Path | str) -> UnsafePathError:
     """The error for a symlink found where voice-transcriber writes a file."""
     try:

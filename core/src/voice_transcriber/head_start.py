@@ -151,11 +151,6 @@ def _runs() -> dict[str, Any]:
 
 
 def _write(data: dict[str, Any]) -> None:
-    from .files import open_private, private_dir
+    from .files import write_private_atomic
 
-    target = path()
-    private_dir(target.parent)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "w", encoding="utf-8") as out:
-        json.dump(data, out)
-    os.replace(tmp, target)
+    write_private_atomic(path(), json.dumps(data))

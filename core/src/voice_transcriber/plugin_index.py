@@ -104,13 +104,9 @@ def write(data: dict[str, Any]) -> None:
                 return
         except (OSError, ValueError):
             pass
-        from .files import open_private, private_dir
+        from .files import write_private_atomic
 
-        private_dir(target.parent)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "w", encoding="utf-8") as out:
-            json.dump(data, out)
-        os.replace(tmp, target)
+        write_private_atomic(target, json.dumps(data))
     except Exception:  # noqa: BLE001 - the index only saves time; the next command writes it again
         return
 

@@ -11,7 +11,6 @@ damaged file is an empty record.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,14 +37,10 @@ def load() -> dict[str, dict[str, dict[str, Any]]]:
 
 
 def _save(environments: dict[str, dict[str, dict[str, Any]]]) -> None:
-    from ..files import open_private, private_dir
+    from ..files import write_private_atomic
 
-    path = record_path()
-    private_dir(path.parent)
-    tmp = path.with_name(f".{FILE}.{os.getpid()}.tmp")
-    with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "w", encoding="utf-8") as out:
-        json.dump({"environments": {p: d for p, d in environments.items() if d}}, out, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    record = {"environments": {p: d for p, d in environments.items() if d}}
+    write_private_atomic(record_path(), json.dumps(record, indent=2, sort_keys=True))
 
 
 def remember(dist: str, entry: dict[str, Any], prefix: str | None = None) -> None:
