@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .option_names import FLAG_OPTIONS, POSITIVE_NUMBERS, ROOT_PARAMS, VALUE_OPTIONS
+from .option_names import FLAG_OPTIONS, POSITIVE_NUMBERS, ROOT_PARAMS, VALUE_OPTIONS, option_value, split_option
 from .option_names import plain_value as _plain_value
 from .option_names import positive_number as _number
 
@@ -58,26 +58,22 @@ def parse(argv: list[str]) -> Parsed | None:
         if arg == "transcribe" and parsed.command is None and not _pipeline_given(parsed):
             parsed.command = arg
             continue
-        name, has_value, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        name, has_value, value = split_option(arg)
         if parsed.command is None and name in ROOT_FLAGS and not has_value:
             parsed.root[ROOT_FLAGS[name]] = True
         elif parsed.command is None and name in ROOT_VALUES:
-            if not has_value:
-                if not args:
-                    return None
-                value = args.pop(0)
-            if not _plain_value(value):
+            given = option_value(has_value, value, args)
+            if given is None or not _plain_value(given):
                 return None
-            parsed.root[ROOT_VALUES[name]] = value
+            parsed.root[ROOT_VALUES[name]] = given
         elif name in PIPELINE_FLAGS and not has_value:
             parsed.options[PIPELINE_FLAGS[name]] = True
         elif name in PIPELINE_VALUES:
-            if not has_value:
-                if not args:
-                    return None
-                value = args.pop(0)
+            given = option_value(has_value, value, args)
+            if given is None:
+                return None
             param = PIPELINE_VALUES[name]
-            converted = _number(value) if param in POSITIVE_NUMBERS else value if _plain_value(value) else None
+            converted = _number(given) if param in POSITIVE_NUMBERS else given if _plain_value(given) else None
             if converted is None:
                 return None
             parsed.options[param] = converted

@@ -62,8 +62,10 @@ from .option_names import (
     POSITIVE_NUMBERS,
     ROOT_PARAMS,
     VALUE_OPTIONS,
+    option_value,
     plain_value,
     positive_number,
+    split_option,
 )
 
 TYPE_CHECKING = False  # `typing` costs milliseconds on the hotkey path
@@ -136,14 +138,12 @@ def parse(argv: list[str]) -> Parsed | None:
     config, strict = None, False
     while args and args[0] not in COMMANDS:
         arg = args.pop(0)
-        name, has_value, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        name, has_value, value = split_option(arg)
         if name in ROOT_FLAGS and not has_value:
             strict = strict or name == "--strict"
             continue
-        if name not in ROOT_VALUES or not (has_value or args):
-            return None
-        config = value if has_value else args.pop(0)
-        if not plain_value(config):
+        config = option_value(has_value, value, args) if name in ROOT_VALUES else None
+        if config is None or not plain_value(config):
             return None
     if not args:
         return None
@@ -152,26 +152,25 @@ def parse(argv: list[str]) -> Parsed | None:
     records = parsed.command in ("start", "toggle")
     while args:
         arg = args.pop(0)
-        name, has_value, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        name, has_value, value = split_option(arg)
         if records and name in PIPELINE_FLAGS and not has_value:
             parsed.options[FLAG_OPTIONS[name]] = True
             continue
         if not ((records and name in PIPELINE_VALUES) or (parsed.command == "toggle" and name == "--repeat-guard")):
             return None
-        if not has_value:
-            if not args:
-                return None
-            value = args.pop(0)
+        given = option_value(has_value, value, args)
+        if given is None:
+            return None
         if name == "--repeat-guard":
             try:
-                parsed.guard = float(value)
+                parsed.guard = float(given)
             except ValueError:
                 return None
             if not parsed.guard >= 0:  # click's FloatRange(min=0) refuses a negative guard (nan: click judges)
                 return None
             continue
         param = VALUE_OPTIONS[name]
-        converted = positive_number(value) if param in POSITIVE_NUMBERS else value if plain_value(value) else None
+        converted = positive_number(given) if param in POSITIVE_NUMBERS else given if plain_value(given) else None
         if converted is None:
             return None
         parsed.options[param] = converted

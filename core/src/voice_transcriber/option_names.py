@@ -3,7 +3,9 @@
 Each option → click's parameter name. The executable's click-free paths read them: the early
 microphone start (:mod:`.capture.early`), a dictation or ``transcribe`` (:mod:`.dictate`) and the
 hotkey commands (:mod:`.hotkey`). Tests keep them in step with the click commands; an option
-missing here only means "click parses it", never a different result.
+missing here only means "click parses it", never a different result. :func:`split_option` and
+:func:`option_value` read an option and its value as click does, for those parsers and ``status``'s
+(:mod:`.status`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,23 @@ PIPELINE_ORDER = ("backend", "formatters", "no_format", "output", "language", "j
                   "device", "max_duration", "silence_stop", "continuous", "live")
 #: Pipeline options whose value is a number above zero (click's ``FloatRange(min=0, min_open=True)``).
 POSITIVE_NUMBERS = frozenset({"max_duration", "silence_stop"})
+
+
+def split_option(arg: str) -> tuple[str, bool, str]:
+    """``--name=value`` as click splits it: (``--name``, True, ``value``); any other argument (``-b``, ``--name``,
+    a value, a command) is (``arg``, False, "")."""
+    if not arg.startswith("--"):
+        return arg, False, ""
+    name, equals, value = arg.partition("=")
+    return name, bool(equals), value
+
+
+def option_value(has_value: bool, value: str, args: list[str]) -> str | None:
+    """An option's value: the one after ``=`` when ``has_value``, else the next argument, taken off ``args``;
+    None when there is none (click's "Option requires an argument")."""
+    if has_value:
+        return value
+    return args.pop(0) if args else None
 
 
 def plain_value(value: str) -> bool:

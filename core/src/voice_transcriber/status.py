@@ -27,13 +27,14 @@ def parse(argv: list[str]) -> tuple[bool, str | None, float] | None:
     template, linger); None for anything else."""
     if argv[:1] != ["status"]:
         return None
+    from .option_names import option_value, split_option
     from .runstate import DEFAULT_LINGER
 
     seen: dict[str, str] = {}
     args = argv[1:]
     while args:
         arg = args.pop(0)
-        name, has_value, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        name, has_value, value = split_option(arg)
         if name in seen or name not in (*VALUE_OPTIONS, *FLAG_OPTIONS):
             return None
         if name in FLAG_OPTIONS:
@@ -41,13 +42,10 @@ def parse(argv: list[str]) -> tuple[bool, str | None, float] | None:
                 return None
             seen[name] = ""
             continue
-        if not has_value:
-            if not args:
-                return None
-            value = args.pop(0)
-        if value.startswith("-"):
+        given = option_value(has_value, value, args)
+        if given is None or given.startswith("-"):
             return None
-        seen[name] = value
+        seen[name] = given
     linger = DEFAULT_LINGER
     if "--linger" in seen:
         text = seen["--linger"]
