@@ -25,6 +25,9 @@ from .openai_api import (
 
 # --- backends wired to the replica ---------------------------------------------------------
 
+#: The API key every backend of :func:`http_backend` sends (a test may give its own as ``apiKey``).
+API_KEY = "sk-test-0123456789abcdef"
+
 @dataclass
 class BackendUnderTest:
     """A backend instance with its run context; ``partials`` collects ``ctx.partial_text`` calls."""
@@ -53,7 +56,7 @@ def http_backend(openai_api: ApiReplay) -> Callable[..., BackendUnderTest]:
     def make(name: str, *, language: str | None = None, transcription_prompt: str | None = None,
              **section: Any) -> BackendUnderTest:
         url_key = "baseUrl" if name == "openai" else "url"
-        section = {url_key: openai_api.url, "retryBackoff": 0.01, "apiKey": "sk-test-0123456789abcdef", **section}
+        section = {url_key: openai_api.url, "retryBackoff": 0.01, "apiKey": API_KEY, **section}
         settings = load_settings(overrides={f"transcription.{name}": section, "language": language,
                                             "transcriptionPrompt": transcription_prompt})
         module = entry_points(group="voice_transcriber")[name].load()

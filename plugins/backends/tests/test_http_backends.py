@@ -20,11 +20,10 @@ from vt_testing.openai_api import (
     verbose_segment,
     verbose_transcription,
 )
+from vt_testing.http_backends import API_KEY
 from vt_testing.speech import JFK_TEXT
 
 from voice_transcriber import Audio, BackendError
-
-KEY = "sk-test-0123456789abcdef"
 
 
 @pytest.fixture
@@ -90,7 +89,7 @@ def test_openai_fields_language_prompt_and_auth(openai_api, http_backend, jfk):
     transcript = http_backend("openai", language="fr").transcribe(jfk)
     assert transcript.text == "Et donc" and transcript.language == "fr"  # OpenAI says "french"
     [seen] = openai_api.requests()
-    assert seen.auth == f"Bearer {KEY}"
+    assert seen.auth == f"Bearer {API_KEY}"
     assert seen.fields == {"model": "whisper-1", "response_format": "verbose_json", "temperature": "0",
                            "language": "fr", "prompt": "This is a French audio recording. Transcribe it in French."}
 
@@ -270,7 +269,7 @@ def test_openai_doctor_checks(openai_api, http_backend):
         openai_api.route("GET", "/v1/models/whisper-1", reply)
         [check] = http_backend("openai").backend.checks()
         assert (check.name, check.ok) == expected, check
-    assert openai_api.requests("/models/whisper-1")[0].auth == f"Bearer {KEY}"
+    assert openai_api.requests("/models/whisper-1")[0].auth == f"Bearer {API_KEY}"
 
 
 def test_speaches_without_model_routes_still_transcribes(openai_api, http_backend, jfk):

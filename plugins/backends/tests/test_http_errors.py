@@ -23,10 +23,9 @@ from vt_testing.openai_api import (
     speaches_not_installed,
     text_reply,
 )
+from vt_testing.http_backends import API_KEY
 
 from voice_transcriber import Audio, BackendError
-
-KEY = "sk-test-0123456789abcdef"
 
 
 @pytest.fixture
@@ -67,7 +66,7 @@ def test_error_statuses(openai_api, http_backend, jfk, name, status, body, words
     assert message.startswith(f"{name} ({openai_api.url}/audio/transcriptions): HTTP {status}")
     for word in words:
         assert word in message
-    assert "\n" not in message and KEY not in message and "SECRET-AUDIO" not in message
+    assert "\n" not in message and API_KEY not in message and "SECRET-AUDIO" not in message
     assert len(openai_api.requests()) == attempts
 
 
