@@ -84,9 +84,7 @@ def exact_takes(pulse, tiny_model_dir, heard_backend, tmp_path_factory):
         return {mode: (*rec.finish(timeout=120), paths[mode]) for mode, rec in recorders.items()}, speech
     finally:
         for rec in recorders.values():
-            if rec.process.poll() is None:
-                rec.process.kill()
-                rec.process.wait()
+            rec.kill_if_running()
         stop.set()
         feeder.join(timeout=10)
         pulse.pactl("unload-module", module)  # the server serves the worker's other tests

@@ -125,9 +125,7 @@ def one_sentence(pulse, tiny_model_dir, espeak_wav, tmp_path_factory):
         done = {name: (*rec.finish(timeout=60), files[name], envs[name]) for name, rec in recorders.items()}
     finally:
         for rec in recorders.values():
-            if rec.process.poll() is None:
-                rec.process.kill()
-                rec.process.wait()
+            rec.kill_if_running()
     return {**done, "full-disk": done.get("full-disk"), "sentence": sentence}
 
 

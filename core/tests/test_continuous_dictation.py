@@ -108,9 +108,7 @@ def stop_phrase_sessions(pulse, tiny_model_dir, espeak_wav, xvfb, x_window_of_th
                 for name, (rec, env) in sessions.items()}
     finally:
         for rec, _ in sessions.values():
-            if rec.process.poll() is None:
-                rec.process.kill()
-                rec.process.wait()
+            rec.kill_if_running()
     return {**done, "typed": window.settle()}
 
 
@@ -184,9 +182,7 @@ def stopped_sessions(pulse, tiny_model_dir, espeak_wav, tmp_path_factory):
         stopped = run_cli("toggle", "--wait", env=background)
         return {"ctrl-c": rec.finish(timeout=60), "toggle": (started, stopped, folder / "toggle", background)}
     finally:
-        if rec.process.poll() is None:
-            rec.process.kill()
-            rec.process.wait()
+        rec.kill_if_running()
         if pid is not None and Path(f"/proc/{pid}").exists():
             os.kill(pid, signal.SIGKILL)
 

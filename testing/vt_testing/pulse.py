@@ -281,6 +281,12 @@ class RecordingProcess:
     def signal(self, signum: int) -> None:
         self.process.send_signal(signum)
 
+    def kill_if_running(self) -> None:
+        """SIGKILL the recorder if it still runs (a test that failed before it ended), and reap it."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
     def watch_stderr(self) -> None:
         """Read the recorder's stderr (and stdout) as it comes, for :meth:`wait_for_stderr`; :meth:`finish`
         still returns all of it."""
