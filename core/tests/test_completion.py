@@ -6,26 +6,11 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from vt_testing.core import MODULES_AT_EXIT, run_cli
+from vt_testing.core import MODULES_AT_EXIT, bash_complete, run_cli
 from vt_testing.tool_stubs import run_in_process
-
-BIN = Path(sys.executable).parent
-
-
-def bash_complete(*words: str) -> list[str]:
-    """What bash offers after ``voice-transcriber WORDS`` with our script loaded (the last word is being typed)."""
-    script = ('source <(voice-transcriber completion bash)\n'
-              'COMP_WORDS=(voice-transcriber "$@"); COMP_CWORD=$#\n'
-              '_voice_transcriber_completion voice-transcriber\n'
-              'printf "%s\\n" "${COMPREPLY[@]}"\n')
-    done = subprocess.run(["bash", "-c", script, "bash", *words], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"})
-    assert done.returncode == 0, done.stderr
-    return done.stdout.split()
 
 
 def test_bash_completes_commands_options_and_values():

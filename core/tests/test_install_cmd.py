@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from vt_testing.core import bash_complete
 from vt_testing.installed import TOOL_GROUP, packaging_env, resolving, run, site_packages, warm_bytecode
 from vt_testing.openai_api import json_reply, openai_transcription
 from vt_testing.speech import JFK_TEXT
@@ -532,20 +533,9 @@ def test_a_running_daemon_is_told_about(monkeypatch, capsys):
 
 def test_shell_completion(tmp_path):
     """bash completes installed third-party plugins after `uninstall`, file names after `install`."""
-    script = ('source <(voice-transcriber completion bash)\n'
-              'COMP_WORDS=(voice-transcriber "$@"); COMP_CWORD=$#\n'
-              '_voice_transcriber_completion voice-transcriber\n'
-              'printf "%s\\n" "${COMPREPLY[@]}"\n')
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-
-    def complete(*words: str) -> list[str]:
-        done = subprocess.run(["bash", "-c", script, "bash", *words], capture_output=True, text=True, timeout=60,
-                              cwd=tmp_path, env={**os.environ, "PATH": path})
-        assert done.returncode == 0, done.stderr
-        return done.stdout.split()
-
-    assert complete("uninstall", "app") == ["append-file"]  # the example plugin; first-party ones never
-    offered = complete("uninstall", "voice-transcriber-")
+    # the example plugin; first-party ones never
+    assert bash_complete("uninstall", "app", cwd=tmp_path) == ["append-file"]
+    offered = bash_complete("uninstall", "voice-transcriber-", cwd=tmp_path)
     assert "voice-transcriber-append-file" in offered and not set(offered) & set(plugin_env.OWN)
     # after `install`, click's bash script hands the word to bash's own file-name completion (compopt -o default)
     raw = subprocess.run([Path(sys.executable).with_name("voice-transcriber")], capture_output=True, text=True,

@@ -17,8 +17,8 @@ import pytest
 
 from voice_transcriber.testing import DurationBackend, FakePlugin, ListSink, UpperFormatter
 
-__all__ = ["DurationBackend", "FakePlugin", "ListSink", "MODULES_AT_EXIT", "UpperFormatter", "make_distribution",
-           "run_cli", "run_in_process", "heard_backend", "seed_plugin_index"]
+__all__ = ["DurationBackend", "FakePlugin", "ListSink", "MODULES_AT_EXIT", "UpperFormatter", "bash_complete",
+           "make_distribution", "run_cli", "run_in_process", "heard_backend", "seed_plugin_index"]
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, input: bytes | None = None,
@@ -27,6 +27,19 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: bytes | None =
     exe = Path(sys.executable).with_name("voice-transcriber")
     return subprocess.run([str(exe), *args], capture_output=True, input=input, timeout=timeout,
                           env={**os.environ, **(env or {})})
+
+
+def bash_complete(*words: str, cwd: Path | None = None) -> list[str]:
+    """What bash offers after ``voice-transcriber WORDS`` with the script of ``completion bash`` loaded (the last
+    word is being typed), run in ``cwd``."""
+    script = ('source <(voice-transcriber completion bash)\n'
+              'COMP_WORDS=(voice-transcriber "$@"); COMP_CWORD=$#\n'
+              '_voice_transcriber_completion voice-transcriber\n'
+              'printf "%s\\n" "${COMPREPLY[@]}"\n')
+    done = subprocess.run(["bash", "-c", script, "bash", *words], capture_output=True, text=True, timeout=60, cwd=cwd,
+                          env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
 
 
 def run_in_process(*args: str, env: dict[str, str] | None = None, text: bool = False) -> subprocess.CompletedProcess:
