@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from vt_testing.tool_stubs import run_in_process
 from voice_transcriber import control
 from voice_transcriber.hotkey_state import boot_id
 
@@ -43,28 +44,12 @@ FUTURE = 1 << 60  # kernel ticks no command was fired after
 
 
 def run(argv: list[str], *, fast: bool, dump: Path | None = None) -> subprocess.CompletedProcess:
-    """The executable in a process of its own (what it loads is the point), or the click command line in this one."""
+    """The executable in a process of its own (what it loads is the point), or the click command line in this one
+    (the command line's code without a process's imports, ~0.3 CPU-s a case; what it loads is not compared)."""
     if not fast:
-        return command_line(argv)
+        return run_in_process(*argv, text=True)
     return subprocess.run([sys.executable, "-c", EXECUTABLE, str(dump), *argv], capture_output=True, text=True,
                           timeout=120)
-
-
-def command_line(argv: list[str]) -> subprocess.CompletedProcess:
-    """``voice_transcriber.cli.main(argv)`` run here, its output and exit code as a process's: the command line's
-    code, without a process's imports (~0.3 CPU-s) for each case; what it loads is not compared."""
-    import io
-
-    from voice_transcriber.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(list(argv))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")

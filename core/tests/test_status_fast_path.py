@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from voice_transcriber import runstate, status
 from vt_testing.core import MODULES_AT_EXIT
+from voice_transcriber import runstate, status
 
 EXE = str(Path(sys.executable).with_name("voice-transcriber"))
 #: An ended run is shown for --linger seconds (default 5); the runs here ended an hour ago, so that both ways

@@ -107,12 +107,12 @@ def run_sink(isolated_dirs) -> Callable[..., object]:
     return run
 
 
-def run_in_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_in_process(*args: str, env: dict[str, str] | None = None, text: bool = False) -> subprocess.CompletedProcess:
     """``voice-transcriber ARGS`` through the console script's own function (``voice_transcriber.cli.main``:
     the same options, plugins, one-line errors and exit codes) in this process, with ``env`` added to the
-    environment meanwhile; the result as :func:`vt_testing.core.run_cli` gives it. For tests whose point is
-    what a command does, not its process: a ``voice-transcriber`` process costs ~0.3 s of CPU to start.
-    The tools it runs (stubs included) are still real processes."""
+    environment meanwhile; the result as :func:`vt_testing.core.run_cli` gives it (bytes, or str with ``text``).
+    For tests whose point is what a command does, not its process: a ``voice-transcriber`` process costs
+    ~0.3 s of CPU to start. The tools it runs (stubs included) are still real processes."""
     import io
     from contextlib import redirect_stderr, redirect_stdout
 
@@ -136,8 +136,9 @@ def run_in_process(*args: str, env: dict[str, str] | None = None) -> subprocess.
                 os.environ[var] = value
     out.flush()
     err.flush()
-    return subprocess.CompletedProcess(["voice-transcriber", *args], code, out.buffer.getvalue(),
-                                       err.buffer.getvalue())
+    stdout, stderr = out.buffer.getvalue(), err.buffer.getvalue()
+    return subprocess.CompletedProcess(["voice-transcriber", *args], code, stdout.decode() if text else stdout,
+                                       stderr.decode() if text else stderr)
 
 
 @pytest.fixture
