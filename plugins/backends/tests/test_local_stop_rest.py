@@ -28,13 +28,15 @@ def backend(tiny_model_dir, **local) -> LocalBackend:
 
 
 @pytest.mark.parametrize(("local", "differs"), [
-    ({}, True),  # the default: 6 s
-    ({"continuationMarginSeconds": 6}, False),  # every phrase alike
-    ({"stopMarginSeconds": 3}, False),  # the same as continuationMarginSeconds (3 s)
-    ({"fitWindow": False}, False),  # no fitted window, no margin
+    ({}, True),  # the default: 6 s, and beamSize (5) where the other phrases get phraseBeamSize (8)
+    ({"continuationMarginSeconds": 6, "phraseBeamSize": 5}, False),  # every phrase alike
+    ({"stopMarginSeconds": 3, "phraseBeamSize": 5}, False),  # the same as continuationMarginSeconds (3 s)
+    ({"fitWindow": False, "phraseBeamSize": 5}, False),  # no fitted window, no margin
+    ({"stopMarginSeconds": 3}, True),  # the same margin, but a beam narrower than the other phrases'
+    ({"stopMarginSeconds": 3, "stopBeamSize": 8}, False),  # as wide as the other phrases
     ({"stopMarginSeconds": 3, "stopBeamSize": 1}, True),  # a beam width of its own
     ({"fitWindow": False, "stopBeamSize": 2}, True),
-    ({"stopMarginSeconds": 3, "stopBeamSize": 5}, False),  # the same as beamSize
+    ({"stopMarginSeconds": 3, "stopBeamSize": 5, "phraseBeamSize": 5}, False),  # the same as beamSize
 ])
 def test_the_rest_at_the_stop_is_decoded_apart_only_with_a_margin_of_its_own(tiny_model_dir, local, differs):
     assert backend(tiny_model_dir, **local).decodes_stop_rest_apart is differs
@@ -88,7 +90,25 @@ def test_only_the_rest_at_the_stop_gets_the_stop_beam_width(jfk_audio, tiny_mode
     monkeypatch.setattr(local, "_run", lambda *args, **kwargs: widths.append(kwargs.get("beam_size")) or ("", [], "en"))
     local.transcribe_continuation(before, "And so, my fellow Americans,", after, "")
     local.transcribe_continuation(before, "And so, my fellow Americans,", after, "", partial=True)
-    assert widths == [1, None, None]  # (None: beamSize)
+    assert widths == [1, 8, 8]  # (phraseBeamSize)
+
+
+def test_what_is_transcribed_while_recording_gets_the_phrase_beam_width(jfk_audio, tiny_model_dir, monkeypatch):
+    """By default a phrase (alone, or after the one before) and a re-decode of the phrase being spoken are
+    decoded 8 wide (``phraseBeamSize``: hidden behind the speech), the rest left at the stop and a whole
+    recording ``beamSize`` wide (5: the decodes waited for)."""
+    samples = jfk_audio.pcm()
+    cut = int(2.7 * 16_000)
+    before, after = Audio.from_samples(samples[:cut].copy(), 16_000), Audio.from_samples(samples[cut:].copy(), 16_000)
+    for local, phrase in ((backend(tiny_model_dir), 8), (backend(tiny_model_dir, phraseBeamSize=3), 3)):
+        widths: list[int | None] = []
+        monkeypatch.setattr(local, "_run", lambda *args, widths=widths, **kwargs: widths.append(kwargs.get("beam_size")) or ("x.", [], "en"))
+        local.transcribe_segment(before, "")
+        local.transcribe_continuation(before, "And so, my fellow Americans,", after, "")
+        local.transcribe_continuation(before, "And so, my fellow Americans,", after, "", partial=True)
+        local.transcribe_continuation(before, "And so, my fellow Americans,", after, "", stop_rest=True)
+        local.transcribe(jfk_audio)
+        assert widths == [phrase, phrase, phrase, 5, None], local.config  # (None: beamSize)
 
 
 def test_only_the_rest_at_the_stop_gets_the_shorter_prompt(jfk_audio, tiny_model_dir, monkeypatch):

@@ -165,17 +165,27 @@ class LocalBackend(Backend):
                 f"(now {self.config.model!r}), or use a language it knows")
 
     def transcribe_segment(self, audio: Audio, context: str) -> Transcript:
-        """One phrase while recording (the core's single worker thread), prompted with the text decided before it."""
-        return self._transcribe(audio, context=context)
+        """One phrase while recording (the core's single worker thread), prompted with the text decided before it,
+        ``phraseBeamSize`` wide."""
+        return self._transcribe(audio, context=context, beam_size=self._phrase_beam())
 
     @property
     def decodes_stop_rest_apart(self) -> bool:
         """The rest of the phrase a stop ends, after its agreed words, gets its own silence margin
         (``stopMarginSeconds``) when that differs from ``continuationMarginSeconds``, or its own beam
-        width (``stopBeamSize``) when that differs from ``beamSize``, or a shorter prompt (``stopPromptTokens``)."""
+        width (:meth:`_stop_beam`) when that differs from the other phrases' (``phraseBeamSize``), or a shorter prompt
+        (``stopPromptTokens``)."""
         config = self.config
-        return (self._stop_margin_apart or bool(config.stop_beam_size and config.stop_beam_size != config.beam_size)
+        return (self._stop_margin_apart or self._stop_beam() != self._phrase_beam()
                 or bool(config.stop_prompt_tokens and config.stop_prompt_tokens < PROMPT_TOKENS))
+
+    def _phrase_beam(self) -> int:
+        """The beam width of what is transcribed while recording (``phraseBeamSize``, else ``beamSize``)."""
+        return self.config.phrase_beam_size or self.config.beam_size
+
+    def _stop_beam(self) -> int:
+        """The beam width of the rest a stop leaves (``stopBeamSize``, else ``beamSize``): the decode waited for."""
+        return self.config.stop_beam_size or self.config.beam_size
 
     @property
     def _stop_margin_apart(self) -> bool:
@@ -191,7 +201,8 @@ class LocalBackend(Backend):
         then judged with the sound before it, as in one piece (measured: docs/streaming.md).
         ``stop_rest``: what follows the agreed words of the phrase a stop ends (what the user waits
         for), decoded with ``stopMarginSeconds`` of silence after it, not ``continuationMarginSeconds``,
-        ``stopBeamSize`` wide and with at most ``stopPromptTokens`` of prompt when set."""
+        ``stopBeamSize`` wide (else ``beamSize``) and with at most ``stopPromptTokens`` of prompt when set; any other
+        phrase ``phraseBeamSize`` wide."""
         import numpy as np
 
         head, tail = before.pcm(), audio.pcm()
@@ -201,13 +212,13 @@ class LocalBackend(Backend):
         prefix = " ".join(before_text.split())
         prefix_tokens = _prompt_tokens(whisper, prefix)
         room = self.config.stop_prompt_tokens if stop_rest else None
+        beam = self._stop_beam() if stop_rest else self._phrase_beam()
         if prefix_tokens > PROMPT_TOKENS // 2:  # a long phrase said fast: hear this one alone
-            return self.transcribe_segment(audio, " ".join(part for part in (context, before_text) if part))
+            return self._transcribe(audio, " ".join(part for part in (context, before_text) if part), beam)
         language = self._language(loaded)
         # the rest a stop leaves is the recording's last words: no phrase follows to hear their end again
         words: list[Segment] | None = [] if self._timing_words(partial) and not stop_rest else None
         margin = self.config.stop_margin_seconds if stop_rest and self._stop_margin_apart else None
-        beam = self.config.stop_beam_size if stop_rest else None
         heard, _, language = self._run(loaded, np.concatenate([head, tail]), language, context, whole=False,
                                        prefix=prefix, prefix_tokens=prefix_tokens, own_seconds=tail.size / 16_000,
                                        words=words, margin_seconds=margin, beam_size=beam, prompt_tokens=room)
@@ -217,7 +228,7 @@ class LocalBackend(Backend):
             # what you can do for" without "your country", which repeats words of the prefix); a phrase
             # it heard to its end ends with a full stop or a comma. Then the phrase heard alone, if it says more
             with self.ctx.stage("local: phrase heard alone as well"):  # (the wait after stop's breakdown)
-                alone = self.transcribe_segment(audio, " ".join(part for part in (context, before_text) if part))
+                alone = self._transcribe(audio, " ".join(part for part in (context, before_text) if part), beam)
             if len(alone.text.split()) > len(heard.split()):
                 self.ctx.log(f"local: the phrase heard after the one before ended early ({heard!r}); heard alone instead")
                 return alone
@@ -229,9 +240,9 @@ class LocalBackend(Backend):
                           extra={"model_path": str(loaded.model.path), "device": loaded.device},
                           words=_own_words(own, heard))
 
-    def _transcribe(self, audio: Audio, context: str | None) -> Transcript:
+    def _transcribe(self, audio: Audio, context: str | None, beam_size: int | None = None) -> Transcript:
         """The audio window by window (one window unless it is longer than :data:`WINDOW_SECONDS`),
-        decoded as a stream: a two-hour file is never in memory whole."""
+        decoded as a stream: a two-hour file is never in memory whole. ``beam_size``: default ``beamSize``."""
         # Decoding first, not beside a background load: in an A/B run on 2 cores the overlap cost
         # more CPU and wall time than it saved. Unreadable audio fails before any load.
         parts = windows(audio)
@@ -255,7 +266,7 @@ class LocalBackend(Backend):
                 prompt_context = context if not text else text[-200:]
                 heard, found, language = self._run(loaded, samples, language, prompt_context, offset=offset, before=text,
                                                    whole=context is None, words=words if not offset else None,
-                                                   one_window=one_window)
+                                                   one_window=one_window, beam_size=beam_size)
                 text = f"{text} {heard}".strip() if heard else text
                 segments += found
             offset, samples = next(parts, (seconds, None))

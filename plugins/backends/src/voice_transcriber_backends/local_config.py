@@ -36,6 +36,11 @@ class LocalConfig(ConfigModel):
                                               "a stop ends, after its agreed words (input.streamingCommitAtStop), in its fitted "
                                               "window: the decode you wait for after the stop (6: the same text as 10 on every "
                                               "benchmark passage, for less work). null: continuationMarginSeconds (docs/streaming.md).")
+    phrase_beam_size: int | None = Field(8, ge=1, le=20, description="Beam width for what is transcribed while you speak "
+                                         "(streaming: each phrase, re-decodes of the one being spoken; a hands-free session's "
+                                         "utterances): hidden behind your speech, a wider beam costs no wait. 8 (the default): "
+                                         "streamed text at least as accurate as a whole recording's at beamSize 5 on the "
+                                         "benchmark passages. The rest a stop leaves gets stopBeamSize. null: beamSize (docs/streaming.md).")
     stop_beam_size: int | None = Field(None, ge=1, le=20, description="Beam width for the rest of the phrase a stop ends, after "
                                        "its agreed words (input.streamingCommitAtStop): the decode you wait for after the stop "
                                        "(e.g. 1: greedy, a shorter wait). null: beamSize (docs/streaming.md).")
