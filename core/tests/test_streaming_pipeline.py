@@ -635,6 +635,26 @@ def test_with_a_margin_a_word_at_the_end_of_a_re_decodes_audio_is_not_agreed_on_
     assert [commit.to_list()[1:] for commit in session.commits] == [[3 * RATE, 1], [4 * RATE, 1]]
 
 
+def test_at_a_pause_only_the_rest_after_the_agreed_words_starts_and_the_whole_phrase_once_the_pause_ends_it(ctx):
+    """At a pause where agreed words fit, only the rest after them starts: the whole phrase is needed only if the
+    pause ends it. Started there too, it held the one worker when the speaker went on, and the rest left at the
+    next pause queued behind it (live, jfk.flac's "… | for your country": 0.43 s after the stop, 2026-12-07)."""
+    backend = ClockWords(ctx)
+    session, _ = spoken_for_four_seconds(ctx, backend)  # w0–w2 agreed, cut at 3 s
+    backend.decoded.clear()
+    session.add_early(SpeechSegment(0, 0, phrase(0, 0, 4.5).samples))  # a pause inside the speech
+    wait(list(session._early.values()))
+    assert backend.decoded == [(3.0, 1.5)]  # the rest only
+    session.add_early(SpeechSegment(0, 0, phrase(0, 0, 6.5).samples))  # the speaker went on, and pauses again
+    wait(list(session._early.values()))
+    assert backend.decoded == [(3.0, 1.5), (3.0, 3.5)]  # its rest, with nothing in front of it
+    session.add(SpeechSegment(0, 0, phrase(0, 0, 6.5).samples))  # the pause is long enough to end the phrase
+    session.add(SpeechSegment(1, 7 * RATE, phrase(0, 0, 2.0).samples, final=True))
+    transcript = session.result(whole())
+    assert backend.decoded[2] == (0.0, 6.5)  # the whole phrase, once it had ended
+    assert transcript.text == "w0, w1, w2, w3, w4, w5, w7, w8," and session.commits == []
+
+
 def test_a_phrase_that_ends_at_a_pause_while_recording_is_transcribed_whole(ctx):
     """Agreements only matter at the stop: a phrase the speaker ended with a pause and went on after
     is transcribed whole, as without them, and no commit is kept."""

@@ -338,8 +338,9 @@ class StreamingTranscription:
         there, :meth:`add` receives the same phrase(s) and the text is ready sooner. With
         ``segment.split``, the stop would split it: its head (usually transcribed at its own pause
         already) and then its tail are started first, then the whole phrase (for when the speaker
-        goes on). Work started at earlier pauses and not running yet is dropped; running or done, it
-        is kept (it may be the head of a split at the stop)."""
+        goes on). With agreed words that fit it (``input.streamingCommitAtStop``), only the rest after them: the
+        whole phrase starts once the pause ends it (:meth:`add`). Work started at earlier pauses and not running
+        yet is dropped; running or done, it is kept (it may be the head of a split at the stop)."""
         if self._failed.is_set():
             return
         parts = [segment]
@@ -347,11 +348,12 @@ class StreamingTranscription:
             parts = [_part(segment, segment.start, segment.split, segment.index),
                      _part(segment, segment.split, segment.end, segment.index + 1), segment]
         elif (agreement := self._fitting(segment)) is not None:
-            # if the stop comes in this pause: the agreed words, then the rest after them (first, so that it is
-            # ready soonest); the whole phrase next, for when the speaker pauses long enough to end it
+            # if the stop comes in this pause: the agreed words, then the rest after them. The whole phrase only once
+            # the pause ends it (add): started here too, it held the one worker when the speaker went on, and the rest
+            # left at a later pause queued behind it (jfk.flac's "… | for your country": 0.43 s after the stop)
             with self._lock:
                 self._stop_split[_key(segment)] = agreement
-            parts = [self._halves(segment, agreement)[1], segment]
+            parts = [self._halves(segment, agreement)[1]]
         self._start_early(parts)
 
     def add_rest_early(self, segment: SpeechSegment) -> None:
