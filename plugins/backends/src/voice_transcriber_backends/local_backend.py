@@ -213,8 +213,9 @@ class LocalBackend(Backend):
         prefix_tokens = _prompt_tokens(whisper, prefix)
         room = self.config.stop_prompt_tokens if stop_rest else None
         beam = self._stop_beam() if stop_rest else self._phrase_beam()
+        alone_context = " ".join(part for part in (context, before_text) if part)  # for this phrase heard alone
         if prefix_tokens > PROMPT_TOKENS // 2:  # a long phrase said fast: hear this one alone
-            return self._transcribe(audio, " ".join(part for part in (context, before_text) if part), beam)
+            return self._transcribe(audio, alone_context, beam)
         language = self._language(loaded)
         # the rest a stop leaves is the recording's last words: no phrase follows to hear their end again
         words: list[Segment] | None = [] if self._timing_words(partial) and not stop_rest else None
@@ -228,7 +229,7 @@ class LocalBackend(Backend):
             # what you can do for" without "your country", which repeats words of the prefix); a phrase
             # it heard to its end ends with a full stop or a comma. Then the phrase heard alone, if it says more
             with self.ctx.stage("local: phrase heard alone as well"):  # (the wait after stop's breakdown)
-                alone = self._transcribe(audio, " ".join(part for part in (context, before_text) if part), beam)
+                alone = self._transcribe(audio, alone_context, beam)
             if len(alone.text.split()) > len(heard.split()):
                 self.ctx.log(f"local: the phrase heard after the one before ended early ({heard!r}); heard alone instead")
                 return alone
