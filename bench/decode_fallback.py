@@ -44,7 +44,7 @@ def cut_recordings(step: float, align: bool = True) -> list[dict]:
     import numpy as np
     from post_stop_latency import passages
 
-    from voice_transcriber_backends.local_backend import word_timings
+    from voice_transcriber_backends.whisper_words import word_timings
 
     whisper = model() if align else None
     found = []

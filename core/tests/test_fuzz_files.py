@@ -21,7 +21,7 @@ from voice_transcriber.cli.run_cmd import CliState
 from voice_transcriber.config import load_settings
 from voice_transcriber.profiles import load_profiles
 from voice_transcriber.recordings import recordings_dir
-from voice_transcriber_backends.local_backend import windows
+from voice_transcriber_backends.whisper_window import windows
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                        HealthCheck.too_slow])

@@ -48,7 +48,7 @@ def run_in_process(*args: str, env: dict[str, str] | None = None, text: bool = F
 
     For commands whose process is not the point, such as ``retry`` of a recording that a real recorder or
     daemon made: a process of its own costs ~1 CPU-s (imports, a tiny.en load), while this process keeps the
-    model it loaded (``local_backend.shared_model``). The exit code is the command's (a ``VoiceTranscriberError``
+    model it loaded (``local_loading.shared_model``). The exit code is the command's (a ``VoiceTranscriberError``
     is not caught: it fails the test with its message)."""
     import pytest
 

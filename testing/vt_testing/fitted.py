@@ -1,5 +1,5 @@
 """A fitted window that hears more than was said: for tests of what the local backend does with a decode in
-the window fitted to its audio (``local_backend.fitted_window``) that loops or repeats itself."""
+the window fitted to its audio (``local_decode.fitted_window``) that loops or repeats itself."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ def fitted_decodes_ending_with(monkeypatch, words: str) -> list[int]:
     """From now on, every decode in a fitted window ends with ``words`` added to its last segment (a loop such as
     "and, and, and", a sentence said again), whatever this CPU's tiny.en heard; Whisper's 30 s window is left
     alone. Returns the list the number of segments of each such decode is appended to."""
-    from voice_transcriber_backends import local_backend
+    from voice_transcriber_backends import local_decode, whisper_window
 
-    fitted_window, fitted = local_backend.fitted_window, []
+    fitted_window, fitted = local_decode.fitted_window, []
 
-    def adding_window(whisper, margin=local_backend.WINDOW_MARGIN):
+    def adding_window(whisper, margin=whisper_window.WINDOW_MARGIN):
         view = fitted_window(whisper, margin)
         transcribe = view.transcribe
 
@@ -29,5 +29,5 @@ def fitted_decodes_ending_with(monkeypatch, words: str) -> list[int]:
         view.transcribe = adding
         return view
 
-    monkeypatch.setattr(local_backend, "fitted_window", adding_window)
+    monkeypatch.setattr(local_decode, "fitted_window", adding_window)
     return fitted

@@ -20,7 +20,8 @@ import pytest
 from voice_transcriber import Audio, RunContext, Transcript
 from voice_transcriber.config import load_settings
 from voice_transcriber.streaming import replay
-from voice_transcriber_backends.local_backend import SAMPLED_FALLBACK, LocalBackend
+from voice_transcriber_backends.local_backend import LocalBackend
+from voice_transcriber_backends.local_decode import SAMPLED_FALLBACK
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +82,7 @@ def test_doubtful_decodes_give_the_same_text_after_other_decodes_and_in_another_
     kept = decoded_results(monkeypatch)
     first = [backend.transcribe_segment(tail(samples, *span), DECIDED).text for span in TAILS]
     # one decode each in the fitted window, and one more in Whisper's 30 s window for a tail whose fitted text
-    # said a phrase 3+ times in a row (the two "S" ones on the EPYC: 5 decodes; local_backend._run)
+    # said a phrase 3+ times in a row (the two "S" ones on the EPYC: 5 decodes; local_decode.decode)
     assert len(TAILS) <= len(kept) <= 2 * len(TAILS), "one decode each, again in the 30 s window after a loop"
     assert any(doubtful(log_probability, compression) for _, _, log_probability, compression in kept), kept
     assert all(allowed == (0.0,) for allowed, _, _, _ in kept), "no sampling"
@@ -111,7 +112,7 @@ def test_the_sampled_fallback_is_opt_in_and_samples_doubtful_decodes(plugin_mana
     from faster_whisper.transcribe import WhisperModel
 
     # in Whisper's 30 s window: a sampled text may say a phrase 3+ times in a row, which in the fitted window
-    # is heard again in the 30 s one (local_backend._run), a second decode this test is not about
+    # is heard again in the 30 s one (local_decode.decode), a second decode this test is not about
     settings = load_settings(overrides={"transcription.local.model": str(tiny_model_dir),
                                         "transcription.local.sampledFallback": True,
                                         "transcription.local.fitWindow": False})
@@ -210,7 +211,7 @@ def test_the_idle_instance_loads_in_a_thread_the_interpreter_waits_for_at_exit()
     exit -6) after its text was delivered. The loader is not a daemon: the exit waits for the load."""
     import threading
 
-    from voice_transcriber_backends.local_backend import idle_model
+    from voice_transcriber_backends.local_loading import idle_model
 
     loading, release = threading.Event(), threading.Event()
 

@@ -15,8 +15,9 @@ import soundfile
 from voice_transcriber import Audio
 from voice_transcriber.context import RunContext
 from voice_transcriber.config import load_settings
-from voice_transcriber_backends import local_backend
-from voice_transcriber_backends.local_backend import LocalBackend, quietest_cut, windows
+from voice_transcriber_backends import whisper_window
+from voice_transcriber_backends.local_backend import LocalBackend
+from voice_transcriber_backends.whisper_window import quietest_cut, windows
 from vt_testing.speech import JFK_TEXT, normalise, wer
 
 
@@ -79,7 +80,7 @@ def test_an_empty_file_of_no_samples_is_one_empty_window(tmp_path):
 def test_a_recording_longer_than_a_window_is_transcribed_whole(jfk_audio, tiny_model_dir, monkeypatch, isolated_dirs):
     """Three JFK passages, windows of 15 s: every passage heard once, segments in order and offset, each
     window (the first, 15 s, too) in Whisper's 30 s one: only a file that is one window is fitted."""
-    monkeypatch.setattr(local_backend, "WINDOW_SECONDS", 15.0)
+    monkeypatch.setattr(whisper_window, "WINDOW_SECONDS", 15.0)
     samples = jfk_audio.samples
     gap = np.zeros(16_000, dtype=np.float32)
     three = Audio.from_samples(np.concatenate([samples, gap, samples, gap, samples]), 16_000)

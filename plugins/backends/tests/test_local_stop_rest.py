@@ -12,7 +12,7 @@ from vt_testing.speech import normalise, wer
 
 from voice_transcriber import Audio, RunContext
 from voice_transcriber.config import load_settings
-from voice_transcriber_backends import local_backend
+from voice_transcriber_backends import local_decode, whisper_window
 from voice_transcriber_backends.local_backend import LocalBackend
 from voice_transcriber_backends.runaway import says_twice
 
@@ -48,8 +48,8 @@ def test_the_rest_at_the_stop_gets_its_own_margin_and_other_phrases_the_continua
     stop is encoded with 6 s of silence after it (600 frames, the default), and still heard right; any other phrase
     (and a re-decode of the phrase being spoken) gets ``continuationMarginSeconds`` (3 s by default)."""
     margins: list[int] = []
-    fitted = local_backend.fitted_window
-    monkeypatch.setattr(local_backend, "fitted_window", lambda whisper, margin: margins.append(margin) or fitted(whisper, margin))
+    fitted = local_decode.fitted_window
+    monkeypatch.setattr(local_decode, "fitted_window", lambda whisper, margin: margins.append(margin) or fitted(whisper, margin))
     samples = jfk_audio.pcm()
     cut = int(2.7 * 16_000)
     before, after = Audio.from_samples(samples[:cut].copy(), 16_000), Audio.from_samples(samples[cut:].copy(), 16_000)
@@ -63,8 +63,8 @@ def test_the_rest_at_the_stop_gets_its_own_margin_and_other_phrases_the_continua
     assert wer("ask not what your country can do for you ask what you can do for your country", heard) < 0.15, heard
 
     timed: list[bool] = []
-    monkeypatch.setattr(local, "_run", lambda *args, **kwargs: (margins.append(kwargs["margin_seconds"]),
-                                                                timed.append(kwargs["words"] is not None), ("", [], "en"))[2])
+    monkeypatch.setattr(local, "_decode", lambda loaded, samples, language, request: (
+        margins.append(request.margin_seconds), timed.append(request.words is not None), ("", [], "en"))[2])
     local.transcribe_continuation(before, "And so, my fellow Americans,", after, "")
     local.transcribe_continuation(before, "And so, my fellow Americans,", after, "", partial=True)
     assert margins == [600, None, None]  # (None: continuationMarginSeconds)
@@ -79,15 +79,15 @@ def test_only_the_rest_at_the_stop_gets_the_stop_beam_width(jfk_audio, tiny_mode
     before, after = Audio.from_samples(samples[:cut].copy(), 16_000), Audio.from_samples(samples[cut:].copy(), 16_000)
     local = backend(tiny_model_dir, stopBeamSize=1)
     widths: list[int | None] = []
-    run = local._run
-    monkeypatch.setattr(local, "_run", lambda *args, **kwargs: widths.append(kwargs.get("beam_size")) or run(*args, **kwargs))
+    decode = local._decode
+    monkeypatch.setattr(local, "_decode", lambda *args: widths.append(args[-1].beam_size) or decode(*args))
 
     heard = local.transcribe_continuation(before, "And so, my fellow Americans,", after, "", stop_rest=True).text
     assert widths == [1]
     assert normalise(heard).split()[:2] == ["ask", "not"], heard
     assert wer("ask not what your country can do for you ask what you can do for your country", heard) < 0.15, heard
 
-    monkeypatch.setattr(local, "_run", lambda *args, **kwargs: widths.append(kwargs.get("beam_size")) or ("", [], "en"))
+    monkeypatch.setattr(local, "_decode", lambda *args: widths.append(args[-1].beam_size) or ("", [], "en"))
     local.transcribe_continuation(before, "And so, my fellow Americans,", after, "")
     local.transcribe_continuation(before, "And so, my fellow Americans,", after, "", partial=True)
     assert widths == [1, 8, 8]  # (phraseBeamSize)
@@ -102,7 +102,7 @@ def test_what_is_transcribed_while_recording_gets_the_phrase_beam_width(jfk_audi
     before, after = Audio.from_samples(samples[:cut].copy(), 16_000), Audio.from_samples(samples[cut:].copy(), 16_000)
     for local, phrase in ((backend(tiny_model_dir), 8), (backend(tiny_model_dir, phraseBeamSize=3), 3)):
         widths: list[int | None] = []
-        monkeypatch.setattr(local, "_run", lambda *args, widths=widths, **kwargs: widths.append(kwargs.get("beam_size")) or ("x.", [], "en"))
+        monkeypatch.setattr(local, "_decode", lambda *args, widths=widths: widths.append(args[-1].beam_size) or ("x.", [], "en"))
         local.transcribe_segment(before, "")
         local.transcribe_continuation(before, "And so, my fellow Americans,", after, "")
         local.transcribe_continuation(before, "And so, my fellow Americans,", after, "", partial=True)
@@ -120,19 +120,19 @@ def test_only_the_rest_at_the_stop_gets_the_shorter_prompt(jfk_audio, tiny_model
     local = backend(tiny_model_dir, stopPromptTokens=32, beamSize=1)
     context = " ".join(f"Sentence number {n} of the letter was read aloud." for n in range(30))  # ~300 tokens
     prompts: list[str] = []
-    made = local_backend.segment_prompt
-    monkeypatch.setattr(local_backend, "segment_prompt", lambda *args, **kwargs: prompts.append(made(*args, **kwargs)) or prompts[-1])
+    made = local_decode.segment_prompt
+    monkeypatch.setattr(local_decode, "segment_prompt", lambda *args, **kwargs: prompts.append(made(*args, **kwargs)) or prompts[-1])
     held = "And so, my fellow Americans,"
 
     heard = local.transcribe_continuation(before, held, after, context, stop_rest=True).text
     whisper = local.loaded().whisper
-    count = local_backend._prompt_tokens
+    count = whisper_window.prompt_token_count
     assert count(whisper, prompts[0]) + count(whisper, held) <= 32 < count(whisper, prompts[0]) + count(whisper, held) + 12
     assert context.endswith(prompts[0]), prompts[0]
     assert normalise(heard).split()[:2] == ["ask", "not"], heard
 
     local.transcribe_continuation(before, held, after, context)  # another phrase: the prompt Whisper reads, 223 tokens
-    assert 200 < count(whisper, prompts[1]) + count(whisper, held) <= local_backend.PROMPT_TOKENS
+    assert 200 < count(whisper, prompts[1]) + count(whisper, held) <= whisper_window.PROMPT_TOKENS
 
 
 def test_a_rest_that_says_the_sentence_twice_is_heard_again_in_the_30_s_window(tiny_model_dir, monkeypatch):

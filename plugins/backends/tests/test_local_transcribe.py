@@ -255,7 +255,7 @@ def test_a_streamed_phrase_gets_the_user_prompt_first_then_the_latest_decided_te
     the one before (``transcribe_continuation``, that one's text as the decoder's prefix) are prompted with
     the user's prompt and vocabulary whole, in front, then the most recent decided words, cut from the
     oldest so that prompt and prefix fit the 223 tokens Whisper reads."""
-    from voice_transcriber_backends.local_backend import PROMPT_TOKENS, _prompt_tokens
+    from voice_transcriber_backends.whisper_window import PROMPT_TOKENS, prompt_token_count
 
     backend = make_backend(language="en", beamSize=1)
     backend.ctx.settings.transcription_prompt = "Kennedy, inaugural address."
@@ -271,7 +271,7 @@ def test_a_streamed_phrase_gets_the_user_prompt_first_then_the_latest_decided_te
     backend.transcribe_segment(silence(after.duration), decided)  # the prompt is what is tested: nothing to decode
     assert seen["initial_prompt"].startswith(user + " word"), seen["initial_prompt"]
     assert seen["initial_prompt"].endswith("word298 word299") and "word0 " not in seen["initial_prompt"]
-    assert _prompt_tokens(whisper, seen["initial_prompt"]) <= PROMPT_TOKENS
+    assert prompt_token_count(whisper, seen["initial_prompt"]) <= PROMPT_TOKENS
     assert seen["prefix"] is None
 
     calls: list[dict] = []  # the continuation's own decode first (then maybe the phrase alone, its guard)
@@ -280,7 +280,7 @@ def test_a_streamed_phrase_gets_the_user_prompt_first_then_the_latest_decided_te
     held = calls[0]
     assert held["prefix"] == "And so, my fellow Americans,"
     assert held["initial_prompt"].startswith(user + " word") and held["initial_prompt"].endswith("word299")
-    assert _prompt_tokens(whisper, held["initial_prompt"]) + _prompt_tokens(whisper, held["prefix"]) <= PROMPT_TOKENS
+    assert prompt_token_count(whisper, held["initial_prompt"]) + prompt_token_count(whisper, held["prefix"]) <= PROMPT_TOKENS
     assert "americans" not in heard.text.lower() and "country" in heard.text.lower(), heard.text
 
 
@@ -419,7 +419,7 @@ def test_the_core_prepares_it_while_recording_and_the_pipeline_reuses_the_load(m
 
 
 def test_callers_share_one_failing_load_and_a_later_call_tries_again():
-    from voice_transcriber_backends.local_backend import shared_model
+    from voice_transcriber_backends.local_loading import shared_model
 
     attempts, started = [], threading.Event()
 

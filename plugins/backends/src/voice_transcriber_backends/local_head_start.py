@@ -1,8 +1,8 @@
 """The local backend's head start: the model the last identical ``transcribe`` loaded, loading
 before the configuration is read (``voice_transcriber.head_start`` in the core).
 
-:func:`start` is called by the executable with what :meth:`LocalBackend._load
-<voice_transcriber_backends.local_backend.LocalBackend._load>` remembered (:func:`payload`). It
+:func:`start` is called by the executable with what
+:func:`~voice_transcriber_backends.local_loading.load_model` remembered (:func:`payload`). It
 imports faster-whisper where it is called (while an import runs, a thread could not run Python
 anyway) and creates the model in a thread: CTranslate2 reads and converts the weights without
 holding the GIL, beside the plugins, the pydantic schemas and the configuration of the main
