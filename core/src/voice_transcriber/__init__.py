@@ -1,7 +1,10 @@
 """voice-transcriber: voice input for Linux. The public API for plugins lives here.
 
-Plugins import only from this module: the hook marker, the component base classes, the
-values that flow through the pipeline, the run context and the error classes.
+Plugins import from this module the hook marker, the component base classes, the values that
+flow through the pipeline, the run context and the error classes; beyond it, only the names of
+``__all__`` of the public modules docs/plugins.md lists ("The public API": ``http``, ``safe_text``,
+``files``, ``paths``, ``history``, ``recordings``, ``capture``, ``daemon``, and in tests
+``testing``). ``core/tests/test_public_api.py`` checks the first-party plugins and the example.
 
 The names are loaded on first use (PEP 562), so that importing a submodule such as
 ``voice_transcriber.capture`` does not pay for pydantic: the executable opens the

@@ -19,6 +19,8 @@ TYPE_CHECKING = False  # no pathlib at run time: the hotkey commands use these b
 if TYPE_CHECKING:
     from pathlib import Path
 
+__all__ = ["UnsafePathError", "open_private", "private_dir", "write_private_atomic"]
+
 #: Directory and file modes, applied explicitly after creation (the umask only removes bits).
 DIR_MODE = 0o700
 FILE_MODE = 0o600

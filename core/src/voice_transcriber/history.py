@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
     from .context import RunContext
 
+__all__ = ["HistoryEntry", "get", "load"]
+
 
 @dataclass(frozen=True)
 class HistoryEntry:

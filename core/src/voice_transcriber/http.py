@@ -9,7 +9,8 @@ Every call has a whole-call deadline (connect, upload and the whole reply, strea
 the read timeout of the request — ``readTimeout + readTimeoutPerAudioSecond × seconds`` for
 the backends — is a budget for the call, not a limit per socket read) and a cap on the reply
 body (``maxReplyBytes``); see ``voice_transcriber.http_limits``. A call that breaks one says
-so: too slow, too big, or cut off mid-reply.
+so: too slow, too big, or cut off mid-reply (:class:`CallTooSlow`, :class:`ReplyTooLarge`,
+:class:`ReplyCutOff`, importable from here for a plugin that reads the reply itself).
 
 httpx is imported inside the functions that need it, so importing this module (and
 therefore ``voice-transcriber --help``) stays cheap. Typical use::
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from .http_limits import CallTooSlow, ReplyCutOff, ReplyTooLarge
+
 # httpx's package imports its command-line client (``httpx._main``) whenever that client's optional
 # dependencies are installed — click, rich and pygments are, here: ~5 MB and ~50 ms no request uses.
 # A None entry makes that import fail as if they were missing; httpx then keeps its stub ``main``.
@@ -55,10 +58,23 @@ if "httpx" not in sys.modules:
     sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
 
 __all__ = [
-    "DEFAULT_MAX_REPLY_BYTES", "HttpOptions", "NEVER_RETRY", "RetryPolicy", "Timeouts", "bearer", "check_response",
-    "describe_failure", "describe_status", "error_code", "error_message", "is_retryable", "make_client", "request",
-    "retry_after", "send",
+    "DEFAULT_MAX_REPLY_BYTES", "HttpOptions", "NEVER_RETRY", "CallTooSlow", "ReplyCutOff", "ReplyTooLarge", "RetryPolicy",
+    "Timeouts", "bearer", "check_response", "describe_failure", "describe_status", "error_code", "error_message",
+    "is_retryable", "make_client", "request", "retry_after", "send",
 ]
+
+#: The errors of a call that broke its limits (httpx exceptions, see ``voice_transcriber.http_limits``),
+#: for a plugin that reads a reply itself. Loaded on first use: they import httpx.
+_LIMIT_ERRORS = frozenset({"CallTooSlow", "ReplyCutOff", "ReplyTooLarge"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LIMIT_ERRORS:
+        from . import http_limits
+
+        return getattr(http_limits, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Statuses that mean "this exact request will never work": fail at once, do not retry.
 NEVER_RETRY = frozenset({400, 401, 403, 404, 413, 415, 422})

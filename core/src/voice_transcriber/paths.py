@@ -17,6 +17,7 @@ from pathlib import Path
 from .errors import ControlError
 from .files import private_dir
 
+__all__ = ["CONFIG_ENV", "config_path", "runtime_dir"]
 
 #: The environment variable naming the config file (like ``--config``).
 CONFIG_ENV = "VOICE_TRANSCRIBER_CONFIG"

@@ -9,7 +9,7 @@ disk full) the recording moves to :func:`fallback_dir` with a warning.
 
 A recording is kept until its text was delivered (:func:`settle` marks it with a
 ``.delivered`` file beside it); delivered ones beyond the newest ``input.keepRecordings``
-are deleted. Public helpers for commands such as ``retry``: :func:`recordings_dir`,
+are deleted. Public helpers (``__all__``) for commands such as ``retry`` and for plugins: :func:`recordings_dir`,
 :func:`find`, :func:`load`, :func:`list_recordings`, :func:`prune`, :func:`settle`.
 """
 
@@ -30,6 +30,8 @@ from .paths import make_private_dir
 if TYPE_CHECKING:
     from .context import RunContext
     from .types import Audio
+
+__all__ = ["find", "list_recordings", "load", "prune", "recordings_dir", "settle"]
 
 RATE = 16_000
 SUFFIX = ".wav"

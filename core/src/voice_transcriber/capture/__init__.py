@@ -1,6 +1,7 @@
 """Microphone capture: record until the user stops, keeping every sample on disk as it comes.
 
-``record(ctx, plan)`` is what the root command calls when there is no ``--input``. The
+``record(ctx, plan)`` is what the root command calls when there is no ``--input``; ``record(ctx)``, the
+recording alone, is what a plugin calls (the benchmark: this package is public, :data:`__all__`). The
 microphone is usually open already (``capture.early``, started by the executable before
 the CLI loads); stop requests are described in ``capture.stops``; the WAV file in
 ``voice_transcriber.recordings``. This package imports nothing heavy at import time.
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["record"]
 
 
-def record(ctx: RunContext, plan: Plan, *, settings: InputSettings | None = None,
+def record(ctx: RunContext, plan: Plan | None = None, *, settings: InputSettings | None = None,
            attach: Callable[[Recorder], None] | None = None) -> Audio:
     """Record from the microphone until the user stops; return the captured audio (16 kHz mono).
 
@@ -34,12 +35,13 @@ def record(ctx: RunContext, plan: Plan, *, settings: InputSettings | None = None
     cancel request (the file is kept) and :class:`~voice_transcriber.CaptureError` when the
     microphone cannot be used. ``settings`` replaces ``ctx.settings.input`` for this recording;
     ``attach(recorder)``, called before the recording loop, replaces the streaming set-up (the
-    ``--continuous`` session puts its utterance segmenter on the recorder's taps there).
+    ``--continuous`` session puts its utterance segmenter on the recorder's taps there). Without ``plan``
+    no backend prepares or transcribes meanwhile: the recording alone.
     """
     from dataclasses import replace
 
     from ..control import recorder_done, recorder_listening
-    from ..pipeline import prepare_in_background
+    from ..pipeline import Plan, prepare_in_background
     from ..recordings import RecordingFile, wav_bytes
     from ..streaming import start_streaming
     from ..types import Audio
@@ -48,6 +50,8 @@ def record(ctx: RunContext, plan: Plan, *, settings: InputSettings | None = None
     from .recorder import Recorder
     from .stops import StopControl
 
+    if plan is None:
+        plan = Plan(backends=[])
     settings = settings or ctx.settings.input
     if settings.silence_stop_seconds:
         from .silence import check_available
