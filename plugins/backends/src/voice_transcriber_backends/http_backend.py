@@ -213,7 +213,7 @@ class HttpBackend(Backend):
             raise BackendError(f"{self.name} ({url}): unreadable reply: {exc} — fix: check that "
                                f"{self.config_section}.{self.url_key} points at a {self.name} server", retryable=True) from None
         except httpx.HTTPError as exc:  # while reading the body: too slow, too big, cut off mid-reply
-            from voice_transcriber.http_limits import CallTooSlow, ReplyTooLarge
+            from voice_transcriber.http import CallTooSlow, ReplyTooLarge  # not at the top: they import httpx
 
             fix = self.timeout_fix(chunk.duration) if isinstance(exc, CallTooSlow) else (
                 self.size_fix() if isinstance(exc, ReplyTooLarge) else None)

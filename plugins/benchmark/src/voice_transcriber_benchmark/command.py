@@ -108,10 +108,9 @@ def _record(ctx: RunContext) -> Audio:
     """One utterance from the microphone, with the dictation's capture (no backend prepares meanwhile,
     so every first run stays cold)."""
     from voice_transcriber.capture import record
-    from voice_transcriber.pipeline import Plan
 
     click.echo("benchmark: recording — speak, then press Enter (Ctrl-C cancels)", err=True)
-    return record(ctx, Plan(backends=[]))
+    return record(ctx)
 
 
 def _benchmark(ctx: RunContext, audio: Audio, reference: str | None, pairs: list[tuple[str, str | None]],

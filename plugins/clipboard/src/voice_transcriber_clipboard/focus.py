@@ -214,11 +214,13 @@ def note_delivery(target: Target | None, text: str, *, ended_line: bool = False)
     """Remember that ``text`` went into ``target`` (for :func:`separator_for`); never fails a delivery."""
     if target is None or target.window is None or not text:
         return
-    from voice_transcriber.control import write_json_atomic
+    import json
+
+    from voice_transcriber.files import write_private_atomic
 
     ended = ended_line or text.endswith(("\n", "\r"))
+    record = {"window": identity(target.window), "class": target.window.class_, "ended_line": ended, "at": time.time()}
     try:
-        write_json_atomic(_last_delivery_path(), {"window": identity(target.window), "class": target.window.class_,
-                                                  "ended_line": ended, "at": time.time()})
+        write_private_atomic(_last_delivery_path(), json.dumps(record))
     except (OSError, SinkError):
         pass

@@ -95,20 +95,13 @@ def load_token() -> str | None:
 
 def save_token(token: str | None) -> None:
     """Keep ``token`` (0600, in a 0700 directory, never through a symlink), or forget it when None."""
-    from voice_transcriber.files import open_private, private_dir
+    from voice_transcriber.files import write_private_atomic
 
     path = token_path()
     if token is None:
         path.unlink(missing_ok=True)
         return
-    private_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    try:
-        os.write(fd, token.encode("utf-8"))
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_private_atomic(path, token)
 
 
 # --- the event loop every portal call runs on -------------------------------------------

@@ -77,7 +77,7 @@ RECORDING_ITEMS = (
 
 def recording_now() -> bool:
     """A recording is listening, in a background recorder or the daemon (``toggle`` would stop it)."""
-    from voice_transcriber.daemon.protocol import recording_now
+    from voice_transcriber.daemon import recording_now
 
     return recording_now()
 

@@ -27,7 +27,7 @@ from . import icons
 from .link import DaemonLink, LinkError
 
 if TYPE_CHECKING:
-    from voice_transcriber.config import Settings
+    from voice_transcriber import Settings
 
     from .settings import TrayConfig
 
@@ -369,7 +369,7 @@ class Tray:
             self._failed(_reason(out.splitlines()) or f"could not put the transcript of {run} on the clipboard")
 
     async def _open_config(self) -> None:
-        from voice_transcriber.config import config_path
+        from voice_transcriber.paths import config_path
 
         path = config_path(self.config_file)
         if not path.exists():

@@ -29,13 +29,13 @@ class LinkError(Exception):
 
 
 def _socket() -> str:
-    from voice_transcriber.daemon.protocol import socket_path
+    from voice_transcriber.daemon import socket_path
 
     return str(socket_path())
 
 
 def _request(command: str, args: list[str] | None, config_file: str | None) -> bytes:
-    from voice_transcriber.daemon.protocol import request
+    from voice_transcriber.daemon import request
 
     return request(command, args, config_file)
 
