@@ -156,19 +156,19 @@ def streamed(ctx, backend, pcm: bytes, costs: list[tuple[float, float]] | None =
     if costs is not None:
         costs.append(after_stop_cpu(session, calls))
     phrases = [(segment.start_seconds, segment.end_seconds, future.result().text.strip())
-               for segment, future in session._phrases]
+               for segment, future in session.phrases]
     return transcript.text, phrases
 
 
 def stop_calls(session, calls: list[tuple[object, tuple, dict]]) -> tuple[int | None, int | None]:
     """Indexes in ``calls`` (the backend calls of a replay, in order) of the last phrase's final decode and
     of the last re-decode of the phrase being spoken before it (None: none)."""
-    from voice_transcriber.streaming import _key
+    from voice_transcriber.streaming.phrases import phrase_key
 
-    jobs = session._jobs  # (a phrase whose transcript was reused makes neither a job nor a call)
-    if len(jobs) != len(calls) or not session._phrases:
+    jobs = session._workers.jobs  # (a phrase whose transcript was reused makes neither a job nor a call)
+    if len(jobs) != len(calls) or not session.phrases:
         return None, None
-    last = _key(session._phrases[-1][0])
+    last = phrase_key(session.phrases[-1][0])
     final = max((i for i, job in enumerate(jobs) if job.key == last and job.what != "re-decode"), default=None)
     if final is None:
         return None, None

@@ -178,7 +178,7 @@ def main() -> None:
         final, probe = stream_accuracy.stop_calls(session, calls)
         if final is None:
             return 0.0, 0.0
-        state["left at the stop"] = {**measured(calls[final]), "phrases": len(session._phrases)}
+        state["left at the stop"] = {**measured(calls[final]), "phrases": len(session.phrases)}
         if probe is not None:
             state["last re-decode"] = measured(calls[probe])
         return state["left at the stop"]["total"], state.get("last re-decode", {}).get("total", 0.0)

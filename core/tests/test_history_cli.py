@@ -183,14 +183,15 @@ def test_retry_makes_the_rolling_commits_the_live_run_kept_in_its_history_entry(
     entry; ``retry`` of that recording (by id or ``last``) hands those commits to the replay, so that it
     cuts the same. An entry with malformed commits is reported as damaged, not used."""
     import voice_transcriber.streaming as streaming
+    from voice_transcriber.streaming import stored
 
     monkeypatch.setenv("VOICE_TRANSCRIBER_INPUT__STREAMING_COMMIT", "true")  # as the live run had it
     live = [[65536, 65600, 5], [112640, 114400, 9]]
     history.append(history.HistoryEntry(id="20261125-120000-abc123", timestamp="2026-11-25T12:00:00Z", text="live",
                                         raw_text="live", recording=str(stored_recording), commits=live))
     handed: list[list[streaming.Commit] | None] = []
-    replay = streaming.replay
-    monkeypatch.setattr(streaming, "replay", lambda ctx, backend, audio, commits=None, simulate=False:
+    replay = stored.replay
+    monkeypatch.setattr(stored, "replay", lambda ctx, backend, audio, commits=None, simulate=False:
                         handed.append(commits) or replay(ctx, backend, audio, commits, simulate))
     cli("retry", "--backend", "fake-duration", "--output", "fake-list")
     cli("retry", "20261125-120000-abc123", "--backend", "fake-duration", "--output", "fake-list")

@@ -172,8 +172,9 @@ def test_soft_phrase_ends_fall_in_pauses_and_lose_no_speech(paragraph):
 @pytest.mark.parametrize("cpu_free", [True, False])
 def test_the_open_phrase_is_re_decoded_for_live_text_only_when_the_machine_is_free(paragraph, monkeypatch, cpu_free):
     import voice_transcriber.streaming as streaming
+    from voice_transcriber.streaming import redecodes
 
-    monkeypatch.setattr(streaming, "_cpu_free", lambda: cpu_free)
+    monkeypatch.setattr(redecodes, "cpu_free", lambda: cpu_free)
     pcm, _ = paragraph
     texts = {}
     for redecode in (1.0, None):
@@ -191,7 +192,7 @@ def test_the_open_phrase_is_re_decoded_for_live_text_only_when_the_machine_is_fr
         for offset in range(0, len(pcm), 1600):
             segmenter.feed(pcm[offset:offset + 1600])
             session.tick(segmenter)
-            session._executor.submit(lambda: None).result()  # let the worker keep up, as on a free machine
+            session._workers.executor.submit(lambda: None).result()  # let the worker keep up, as on a free machine
         segmenter.flush()
         texts[redecode] = session.result(Audio.from_samples(np.zeros(RATE, dtype=np.float32), RATE)).text
         if redecode and cpu_free:

@@ -159,7 +159,7 @@ def test_cancel_drops_the_phrases_not_started(ctx):
         session.add(phrase(index, index * 2.0, 1.0))
     session.cancel()
     backend.gate.set()
-    session._executor.shutdown(wait=True)
+    session._workers.executor.shutdown(wait=True)
     assert len(backend.calls) <= 1
 
 
@@ -311,9 +311,9 @@ def test_without_word_timings_the_whole_phrase_before_is_heard(ctx):
 def test_no_re_decode_of_the_open_phrase_starts_while_the_speaker_pauses(ctx, monkeypatch):
     """A pause may end the phrase: its early start (the text that counts) must not queue behind a
     re-decode for the live text. While the speaker goes on, the open phrase is re-decoded."""
-    import voice_transcriber.streaming as streaming
+    from voice_transcriber.streaming import redecodes
 
-    monkeypatch.setattr(streaming, "_cpu_free", lambda: True)
+    monkeypatch.setattr(redecodes, "cpu_free", lambda: True)
     session = StreamingTranscription(PhraseBackend(ctx), ctx)
     spoken = phrase(0, 0.0, 2.0)
     segmenter = SimpleNamespace(speaking=True, pausing=True, open_segment=lambda: spoken, judged=spoken.end)
@@ -368,7 +368,7 @@ class SpokenPhrase:
         self.session.tick(self)
         deadline = threading.Event()
         for _ in range(600):  # the re-decode runs in the worker thread
-            if not self.session._pending:
+            if not self.session._workers.pending:
                 break
             deadline.wait(0.05)
 
@@ -387,7 +387,7 @@ def test_the_words_two_re_decodes_agree_on_are_committed_and_the_phrase_goes_on_
     spoken.grow(0.0)  # the commit is made in the recording thread, at its next tick
     assert session.commits[0].words == 2  # the 2nd and 3rd re-decodes (2 s, 3 s) agreed on w0 w1 w2: all but the last
     assert (spoken.index, spoken.start) == (1, int(2.0 * RATE))  # cut between w1 (ends 1.9 s) and w2 (starts 2.1 s)
-    assert session._phrases[0][1].result().text == "0w0 0w1"  # decided without being decoded again
+    assert session.phrases[0][1].result().text == "0w0 0w1"  # decided without being decoded again
     assert all(backend.partial)  # re-decodes of the phrase being spoken may end mid-sentence
     session.add(SpeechSegment(spoken.index, spoken.start, phrase(0, 0, 3.0).samples, final=True))
     assert session.result(whole()).text == "0w0 0w1 1w0 1w1 1w2"
@@ -395,9 +395,9 @@ def test_the_words_two_re_decodes_agree_on_are_committed_and_the_phrase_goes_on_
 
 
 def test_without_streaming_commit_re_decodes_only_feed_the_live_text(monkeypatch):
-    import voice_transcriber.streaming as streaming
+    from voice_transcriber.streaming import redecodes
 
-    monkeypatch.setattr(streaming, "_cpu_free", lambda: True)
+    monkeypatch.setattr(redecodes, "cpu_free", lambda: True)
     ctx = RunContext(load_settings(overrides={"input.streamingCommit": False}))
     session = StreamingTranscription(SteadyWords(ctx), ctx)
     spoken = SpokenPhrase(session)
@@ -413,9 +413,9 @@ def test_a_re_decode_for_the_live_text_hears_the_phrase_alone_and_the_phrase_s_o
     before again, so one still running at the stop holds the last phrase's decode up for less). The
     phrase's own decode, whose text counts, still hears the phrase before it (``input.streamingOverlap``: by
     default the words it said in its last 4 s, ``input.streamingOverlapSeconds``, the words before them prompt)."""
-    import voice_transcriber.streaming as streaming
+    from voice_transcriber.streaming import redecodes
 
-    monkeypatch.setattr(streaming, "_cpu_free", lambda: True)
+    monkeypatch.setattr(redecodes, "cpu_free", lambda: True)
     ctx = RunContext(load_settings(overrides={"input.streamingCommitAtStop": False}))
     ctx.partials = []
     ctx.partial_text = ctx.partials.append
@@ -426,7 +426,7 @@ def test_a_re_decode_for_the_live_text_hears_the_phrase_alone_and_the_phrase_s_o
                                                          heard_alone(audio, context))[1]
     session = StreamingTranscription(backend, ctx)
     session.add(phrase(0, 0.0, 6.0))
-    session._phrases[0][1].result()  # (a re-decode waits for an idle backend)
+    session.phrases[0][1].result()  # (a re-decode waits for an idle backend)
     spoken = SpokenPhrase(session)
     spoken.index, spoken.start, spoken.end = 1, 6 * RATE, 6 * RATE
     spoken.grow(2.0)
@@ -554,8 +554,8 @@ def test_a_rest_started_at_the_pause_is_used_though_a_re_decode_agreed_on_more_w
     assert backend.waiting.wait(10)  # (running: a pause does not stop it)
     session.add_rest_early(SpeechSegment(0, 0, speech[: int(5.4 * RATE)], quiet=int(0.1 * RATE)))
     backend.probes.set()
-    wait([*session._early.values(), session._redecode])
-    assert round(session._agreed.cut / RATE, 3) == 4.0 and backend.decoded == [(3.0, 2.0), (3.0, 2.4)]  # then the rest from 3 s
+    wait([*session._early.values(), session._redecodes.latest])
+    assert round(session._agreements.agreed.cut / RATE, 3) == 4.0 and backend.decoded == [(3.0, 2.0), (3.0, 2.4)]  # then the rest from 3 s
     session.add(SpeechSegment(0, 0, speech, final=True, quiet=int(0.2 * RATE)))
     transcript = session.result(whole())
     assert transcript.text == "w0, w1, w2, w3, w4," and backend.decoded == [(3.0, 2.0), (3.0, 2.4)]
@@ -585,9 +585,9 @@ def test_a_whole_phrase_being_transcribed_at_the_stop_is_used_when_the_rest_afte
     behind the whole decode, which cannot be stopped (live ~30 s: 0.58 s of waiting where that decode had 0.23 s
     left). So the phrase is not split: the whole decode's text is used, and no commit is kept (``retry`` decodes it
     whole too)."""
-    import voice_transcriber.streaming as streaming
+    from voice_transcriber.streaming import redecodes
 
-    monkeypatch.setattr(streaming, "_cpu_free", lambda: True)
+    monkeypatch.setattr(redecodes, "cpu_free", lambda: True)
     ctx.settings.input.streaming_commit_at_stop = True
     backend = HeldInBackground(ctx, held=5.0)
     session = StreamingTranscription(backend, ctx)
@@ -597,13 +597,13 @@ def test_a_whole_phrase_being_transcribed_at_the_stop_is_used_when_the_rest_afte
     backend.waiting.clear()
     spoken.end = spoken.judged = 2 * RATE
     session.tick(spoken)  # re-decode of 0–2 s, held: it will agree on w0
-    assert backend.waiting.wait(10) and session._agreed is None
+    assert backend.waiting.wait(10) and session._agreements.agreed is None
     backend.gate.clear()
     speech = phrase(0, 0, 5.5).samples
     session.add_early(SpeechSegment(0, 0, speech))  # the pause: no agreement yet, the whole phrase starts (held)
     backend.probes.set()
-    wait([session._redecode])
-    assert session._agreed is not None and [w.text for w in session._agreed.words] == ["w0,"]
+    wait([session._redecodes.latest])
+    assert session._agreements.agreed is not None and [w.text for w in session._agreements.agreed.words] == ["w0,"]
     session.add(SpeechSegment(0, 0, speech, final=True))  # the stop
     threading.Timer(0.2, backend.gate.set).start()
     transcript = session.result(whole())
@@ -623,9 +623,9 @@ def test_with_a_margin_a_word_at_the_end_of_a_re_decodes_audio_is_not_agreed_on_
     spoken = SpokenPhrase(session)
     spoken.grow(1.0)
     spoken.grow(1.0)  # 0–1 s and 0–2 s both say w0 (said 0.1–0.9 s), but 0–1 s heard only 0.1 s after it
-    assert session._agreed is None
+    assert session._agreements.agreed is None
     spoken.grow(1.0)  # 0–2 and 0–3 s agree on w0 and w1; 0–2 s heard 1.1 s after w0, 0.1 s after w1
-    assert [word.text for word in session._agreed.words] == ["w0,"] and session._agreed.cut == RATE
+    assert [word.text for word in session._agreements.agreed.words] == ["w0,"] and session._agreements.agreed.cut == RATE
     spoken.grow(1.0)  # 1–4 s (after w0) and the rest of 0–3 s agree on w1, w2; 0–3 s heard 1.1 s after w1: cut at 2 s
     assert backend.decoded == [(0.0, 1.0), (0.0, 2.0), (0.0, 3.0), (1.0, 3.0)]
     backend.decoded.clear()
@@ -760,9 +760,9 @@ def test_a_re_decode_still_running_at_the_pause_does_not_delay_the_phrase_s_deco
     left of it. For a backend with ``background_redecodes`` (which serves them with resources that yield the CPU:
     the local backend's second model instance at a lower priority) re-decodes run in a worker of their own, so that
     decode starts at once; the re-decode's text is not used."""
-    import voice_transcriber.streaming as streaming
+    from voice_transcriber.streaming import redecodes
 
-    monkeypatch.setattr(streaming, "_cpu_free", lambda: True)
+    monkeypatch.setattr(redecodes, "cpu_free", lambda: True)
     backend = SlowReDecodes(ctx)
     session = StreamingTranscription(backend, ctx)
     spoken = SpokenPhrase(session)
@@ -773,7 +773,7 @@ def test_a_re_decode_still_running_at_the_pause_does_not_delay_the_phrase_s_deco
     session.add_early(final)  # the pause after the last word: the phrase's decode starts …
     session.add(final)  # … and the stop comes
     assert session.result(whole()).text == "phrase 22."  # without waiting for the re-decode
-    assert not session._redecode.done()
+    assert not session._redecodes.latest.done()
     assert sorted(backend.threads) == [False, True]  # the re-decode in the background thread
     decodes = ctx.info["decodes after the recording ended"].split(" · ")
     assert decodes[0].startswith("re-decode (unused) of 2.0 s: ") and "beside" in decodes[0]
@@ -786,9 +786,9 @@ def test_a_re_decode_still_running_at_the_pause_does_not_delay_the_phrase_s_deco
 def test_without_background_re_decodes_the_phrase_s_decode_queues_behind_a_running_one(ctx, monkeypatch):
     """The cause, for a backend that serves every call with one model (the default): the phrase's decode
     waits in the one worker until the re-decode running at the pause is done, and the breakdown says so."""
-    import voice_transcriber.streaming as streaming
+    from voice_transcriber.streaming import redecodes
 
-    monkeypatch.setattr(streaming, "_cpu_free", lambda: True)
+    monkeypatch.setattr(redecodes, "cpu_free", lambda: True)
     backend = SlowReDecodes(ctx)
     backend.background = False
     session = StreamingTranscription(backend, ctx)
@@ -813,8 +813,6 @@ def test_a_replay_makes_its_re_decodes_in_the_one_worker(ctx):
     phrases (and are not slowed down by other work at a lower priority)."""
     backend = SlowReDecodes(ctx)
     session = StreamingTranscription(backend, ctx)
-    session._replayed = True
-    assert session._background() is session._executor
-    session._replayed = False
-    assert session._background() is not session._executor
+    assert session._workers.redecode_executor(replayed=True) is session._workers.executor
+    assert session._workers.redecode_executor(replayed=False) is not session._workers.executor
     session.cancel()

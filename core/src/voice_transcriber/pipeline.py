@@ -21,7 +21,7 @@ from .safe_text import safe_text
 from .types import Audio, Transcript
 
 if TYPE_CHECKING:
-    from .streaming import StreamingTranscription
+    from .streaming.session import StreamingTranscription
 
 
 class Streamed(Protocol):

@@ -240,7 +240,8 @@ def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | No
                     plan.streamed = SessionReplay(ctx, plan.backends[0])  # a --continuous session, as it was
                 elif stored:
                     from .history import commits_of
-                    from .streaming import Commit, replay
+                    from .streaming.phrases import Commit
+                    from .streaming.stored import replay
 
                     kept = [Commit.from_list(item) for item in (commits_of(audio.path) or []) if audio.path]
                     plan.streamed = replay(ctx, plan.backends[0] if plan.backends else None, audio,

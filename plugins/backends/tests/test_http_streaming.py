@@ -62,7 +62,7 @@ def test_phrases_are_sent_concurrently_with_the_previous_phrase_as_prompt(timed_
     under_test = http_backend("openai", responseFormat="json")
     session = StreamingTranscription(under_test.backend, under_test.ctx)
     session.add(phrase(0, 0.0, 1.0))
-    session._phrases[0][1].result(timeout=10)  # the speaker paused long enough: phrase 0 is back
+    session.phrases[0][1].result(timeout=10)  # the speaker paused long enough: phrase 0 is back
     session.add(phrase(1, 1.5, 2.0))
     session.add(phrase(2, 4.0, 3.0))
     session.add(phrase(3, 7.5, 1.5, final=True))

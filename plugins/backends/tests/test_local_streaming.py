@@ -182,8 +182,8 @@ def test_streamed_phrases_after_the_first_are_heard_after_the_one_before(espeak_
         {a.samples.size: ("continuation", before.duration, text, context)}) or continuation(before, text, a, context)
     session = replay(backend.ctx, backend, audio)
     streamed = session.result(audio).text
-    phrases = [segment for segment, _ in session._phrases]
-    texts = [future.result().text.strip() for _, future in session._phrases]
+    phrases = [segment for segment, _ in session.phrases]
+    texts = [future.result().text.strip() for _, future in session.phrases]
 
     assert len(phrases) == len(spans) >= 3
     assert calls[phrases[0].samples.size] == ("segment", None, "", "")
@@ -235,7 +235,7 @@ def test_a_stop_in_fluent_speech_splits_the_last_phrase_and_retry_gives_the_same
     assert segmenter.split_at_stop and live.extra["streamed_phrases"] == 2
     assert live.text == retried.text
     assert decodes["made"] == made_live, "retry asked for the live run's decodes (the same phrases and prompts)"
-    head = session._phrases[0][1].result().text.strip()
+    head = session.phrases[0][1].result().text.strip()
     assert head and prompts[-1] == head and prompts.count(head) >= 2, "the rest was heard after the first part's text, live and in retry"
     assert wer(reference, live.text) <= wer(reference, backend.transcribe(audio).text) + 0.05, live.text
 
@@ -255,7 +255,7 @@ def test_a_rolling_commit_cuts_the_phrase_being_spoken_between_words_and_retry_c
     live = replay(backend.ctx, backend, audio, simulate=True)
     text = live.result(audio).text
     made_live = decodes["made"]
-    phrases = [(segment, future.result().text.split()) for segment, future in live._phrases]
+    phrases = [(segment, future.result().text.split()) for segment, future in live.phrases]
     retried = replay(backend.ctx, backend, audio, commits=list(live.commits))
     retried_text = retried.result(audio).text
     made_by_retry = decodes["made"] - made_live
@@ -263,16 +263,16 @@ def test_a_rolling_commit_cuts_the_phrase_being_spoken_between_words_and_retry_c
     with phrases_not_decoded(backend):  # (its cuts are read, never its text)
         uncommitted = replay(backend.ctx, backend, audio, simulate=True)
         uncommitted.result(audio)
-    last = uncommitted._phrases[-1][0]
+    last = uncommitted.phrases[-1][0]
 
-    assert live.commits and len(phrases) > len(uncommitted._phrases), phrases
+    assert live.commits and len(phrases) > len(uncommitted.phrases), phrases
     assert phrases[-1][0].end - phrases[-1][0].start < last.end - last.start, "less is left after the stop"
     for (_, before), (_, after) in zip(phrases, phrases[1:]):
         assert before and after and normalise(before[-1]) != normalise(after[0]), "no word doubled at a cut"
     assert wer(reference, text) <= wer(reference, backend.transcribe(audio).text) + 0.05, text
     assert retried_text == text
     assert made_by_retry == 0, "retry asked for the live run's decodes (the same cuts and prompts)"
-    assert [segment.start for segment, _ in retried._phrases] == [segment.start for segment, _ in phrases]
+    assert [segment.start for segment, _ in retried.phrases] == [segment.start for segment, _ in phrases]
 
 
 def test_a_commit_at_the_stop_leaves_only_the_words_after_the_agreed_ones_and_retry_splits_the_same(tiny_model_dir):
@@ -294,7 +294,7 @@ def test_a_commit_at_the_stop_leaves_only_the_words_after_the_agreed_ones_and_re
     live = replay(backend.ctx, backend, audio, simulate=True)
     text = live.result(audio).text
     made_live = decodes["made"]
-    phrases = [(segment, future.result().text) for segment, future in live._phrases]
+    phrases = [(segment, future.result().text) for segment, future in live.phrases]
     live_rests = list(rests)  # (a phrase ended at a pause with agreed words also had its rest decoded, in case the stop came)
     rests.clear()
     retried = replay(backend.ctx, backend, audio, commits=list(live.commits))
@@ -304,7 +304,7 @@ def test_a_commit_at_the_stop_leaves_only_the_words_after_the_agreed_ones_and_re
     backend.ctx.settings.input.streaming_commit_at_stop = False
     whole = replay(backend.ctx, backend, audio, simulate=True)
     whole.result(audio)
-    before = [(segment, future.result().text) for segment, future in whole._phrases]
+    before = [(segment, future.result().text) for segment, future in whole.phrases]
 
     assert live.commits and len(phrases) == len(before) + 1, phrases
     assert [t for _, t in phrases[:-2]] == [t for _, t in before[:-1]], "phrases ended while recording: as without it"
@@ -316,7 +316,7 @@ def test_a_commit_at_the_stop_leaves_only_the_words_after_the_agreed_ones_and_re
     # the CPU's int8 kernels — one word in 26 on an AVX-512 Xeon, two ("from to until 4", "check at the") on an
     # AVX2 EPYC —, so up to three words, not a text
     assert wer(reference, text) <= wer(reference, backend.transcribe(audio).text) + 3 / len(reference.split()), text
-    assert retried_text == text and [s.start for s, _ in retried._phrases] == [s.start for s, _ in phrases]
+    assert retried_text == text and [s.start for s, _ in retried.phrases] == [s.start for s, _ in phrases]
     assert made_by_retry == 0, "retry asked for the live run's decodes (the same cuts, prompts and stop rest)"
     # the rest was decoded apart (transcription.local.stopMarginSeconds), after at most the last 5 s of the agreed
     # words (input.streamingStopOverlapSeconds, at a word boundary), once live and the same way in retry

@@ -43,7 +43,7 @@ def record(ctx: RunContext, plan: Plan | None = None, *, settings: InputSettings
     from ..control import recorder_done, recorder_listening
     from ..pipeline import Plan, prepare_in_background
     from ..recordings import RecordingFile, wav_bytes
-    from ..streaming import start_streaming
+    from ..streaming.start import start_streaming
     from ..types import Audio
     from . import early
     from .microphone import Microphone

@@ -59,7 +59,7 @@ PADDING = 0.4
 #: over six sessions (docs/streaming.md).
 LEAD = 1.0
 #: ``input.continuousOverlap``: an utterance is heard after the one before it only when both together
-#: are at most this long (s), as phrases are (``streaming.OVERLAP_SECONDS``): Whisper hears 30 s at once
+#: are at most this long (s), as phrases are (``streaming.decided.OVERLAP_SECONDS``): Whisper hears 30 s at once
 OVERLAP_SECONDS = 25.0
 #: A word: letters and digits, with apostrophes inside ("don't").
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
