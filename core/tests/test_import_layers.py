@@ -20,7 +20,7 @@ LAYERS = [
     {"errors", "redact", "decode", "types", "files", "paths", "version", "safe_text", "option_names", "hotkey_state",
      "config", "control", "runstate", "events", "head_start"},
     {"plugin_manager", "registry", "context", "hookspecs", "plugins", "profiles", "config_keys", "recordings", "history"},
-    {"capture", "streaming", "pipeline", "live", "http_limits", "http", "stdout_sink", "tracker"},
+    {"capture", "streaming", "pipeline", "live", "http_limits", "http_replies", "http_failures", "http", "stdout_sink", "tracker"},
     {"quick", "plugin_index", "shell_completion", "runner", "dictate", "hotkey", "status", "cli", "daemon", "__main__",
      "testing"},
 ]
