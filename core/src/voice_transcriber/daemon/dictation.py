@@ -263,5 +263,20 @@ def open_microphone(hint: str | None) -> Any:
         return None
 
 
+def warm_up() -> None:
+    """Import and initialise what a dictation needs, so the first hotkey is as fast as the next."""
+    import numpy  # noqa: F401
+    import soundfile  # noqa: F401
+
+    from ..capture import recorder  # noqa: F401
+    from ..capture.microphone import sounddevice
+    from ..cli import control_cmd  # noqa: F401
+
+    try:
+        sounddevice().query_devices()  # initialises PortAudio and its ALSA/PulseAudio plugins
+    except Exception as exc:  # noqa: BLE001 - no sound system yet: each dictation reports it
+        log(f"audio devices not available yet: {exc}")
+
+
 def log(message: str) -> None:
     print(redact(f"voice-transcriber daemon: {message}"), file=sys.stderr, flush=True)

@@ -66,6 +66,21 @@ class PreRoll:
                     _trim(self._mic, self._mic.rate * 2 * self.ms // 1000)
 
 
+def reconfigured(preroll: PreRoll | None, ms: int, device: str | None, *, idle: bool) -> PreRoll | None:
+    """The pre-roll for ``ms`` and ``device``: ``preroll`` when it is that already, else a new one (opened now
+    when no recording is listening) or none for 0 ms; the one replaced is closed."""
+    if preroll is not None and (preroll.ms, preroll.device) == (ms, device):
+        return preroll
+    if preroll is not None:
+        preroll.close()
+    if not ms:
+        return None
+    new = PreRoll(ms, device)
+    if idle:
+        new.open()
+    return new
+
+
 def _trim(mic: Microphone, keep_bytes: int) -> None:
     """Drop the oldest blocks beyond ``keep_bytes`` (PortAudio's thread appends at the other end)."""
     blocks = mic.blocks

@@ -32,10 +32,14 @@ from ..plugins import PluginManager
 from ..redact import redact
 from ..registry import collect
 from .client import SESSION_VARS
-from .dictation import DaemonCliState, Dictation, adopt_session, device_hint, log, open_microphone, report_end, report_start
+from .dictation import (DaemonCliState, Dictation, adopt_session, device_hint, log, open_microphone, report_end, report_start,
+                        warm_up)
+from .event_stream import relay_other_runs, stream_events
+from .held_keys import ignored_repeat
 from .live_config import SNAPSHOT_NAME, DaemonSettings, LiveConfig
-from .preroll import PreRoll
+from .preroll import PreRoll, reconfigured
 from .protocol import ProtocolError, Reply, claim, decode_request, listen, peer_credentials, read_line, refusal, socket_path
+from .wakeup import WakeUp
 
 STARTERS = ("toggle", "start")  #: commands that may start a recording
 ACCEPT_TICK = 0.2  #: bound on a blocking accept(); the loop itself waits in select, woken by signals (set_wakeup_fd)
@@ -63,6 +67,7 @@ class Daemon:
         self.abandoned = False
         self._checked_plan: tuple[Any, RunContext] | None = None
         self.daemon_settings = DaemonSettings()
+        self._wake: WakeUp | None = None
 
     # --- life cycle (main thread) --------------------------------------------------------------
 
@@ -74,12 +79,12 @@ class Daemon:
             listener = listen(str(socket_path()), ACCEPT_TICK)
             self.live.refresh(force=True)
             self._apply_config()
-            _warm_up()
+            warm_up()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, self._on_stop_signal)
             signal.signal(signal.SIGHUP, self._on_reload_signal)
             self.ready = True
-            self._relay_other_runs()
+            relay_other_runs(self.stopped)
             on_ready(f"listening on {socket_path()} (pid {os.getpid()}); config: {self.live.file}; "
                      f"backends: {', '.join(self.live.settings.transcription.chain())}")
             self._accept_loop(listener)
@@ -94,22 +99,15 @@ class Daemon:
         """
         import select
 
-        wake_read, self._wake = socket.socketpair()
-        wake_read.setblocking(False)
-        self._wake.setblocking(False)
-        previous = signal.set_wakeup_fd(self._wake.fileno(), warn_on_full_buffer=False)
-        try:
+        with WakeUp() as wake:
+            self._wake = wake
             while not self.stop_requested:
                 if self.reload_requested:
                     self.reload_requested = False
                     self._reload(None)
-                readable, _, _ = select.select([listener, wake_read], [], [])
-                if wake_read in readable:
-                    try:
-                        while wake_read.recv(256):
-                            pass
-                    except BlockingIOError:
-                        pass
+                readable, _, _ = select.select([listener, wake], [], [])
+                if wake in readable:
+                    wake.drain()
                 if listener not in readable or self.stop_requested:
                     continue
                 try:
@@ -117,18 +115,11 @@ class Daemon:
                 except (BlockingIOError, TimeoutError):
                     continue
                 threading.Thread(target=self._serve_connection, args=(conn,), name="client", daemon=True).start()
-        finally:
-            signal.set_wakeup_fd(previous)
-            wake_read.close()
 
     def _wake_up(self) -> None:
         """Make the accept loop look at the stop/reload flags now."""
-        wake = getattr(self, "_wake", None)
-        if wake is not None:
-            try:
-                wake.send(b"\0")
-            except OSError:
-                pass  # full (it is awake anyway) or closed (it has stopped)
+        if self._wake is not None:
+            self._wake.wake()
 
     def _on_stop_signal(self, signum: int, frame: Any) -> None:
         self.stop_requested = True  # plain assignments in handlers (see capture.stops)
@@ -257,23 +248,11 @@ class Daemon:
             if self.stop_requested:  # stopping: a recording started now would not be waited for
                 reply.send({"fallback": True})
                 return
-            if request["command"] == "stop":
-                with control.control_lock():
-                    control.note_stop(request.get("fired"))
-            elif request["command"] == "start":
-                with control.control_lock():
-                    stale = control.stale_start(request.get("fired"))
-                if stale:
-                    reply.send({"err": f"voice-transcriber: {control.STALE_START}"})
-                    reply.done(0)
-                    return
-            elif request["command"] == "toggle" and (guard := _repeat_guard(request["args"])):
-                with control.control_lock():
-                    gap = control.repeated_toggle(request.get("fired"), guard, request.get("pid"))
-                if gap is not None:
-                    reply.send({"err": f"voice-transcriber: {control.repeated_toggle_message(gap, guard)}"})
-                    reply.done(0)
-                    return
+            ignored = ignored_repeat(request)
+            if ignored:
+                reply.send({"err": f"voice-transcriber: {ignored}"})
+                reply.done(0)
+                return
             current = self._listening()
             opened = self._microphone_for(request) if current is None and request["command"] in STARTERS else None
             options = self._options(request, reply)
@@ -329,39 +308,7 @@ class Daemon:
 
     def _events(self, request: dict[str, Any], reply: Reply) -> None:
         """``events``: push every event of every run to this client until it hangs up."""
-        subscription = events.hub.subscribe()
-        try:
-            reply.send({"hello": self.status()})
-            while not reply.gone:
-                event = subscription.get()
-                if event is None:
-                    break
-                reply.send({"event": event})
-                if event.get("event") == "overflow":
-                    break
-            reply.done(0)
-        finally:
-            subscription.close()
-
-    def _relay_other_runs(self) -> None:
-        """Relay the journal's events of runs in other processes (terminal, background recorders) to subscribers."""
-        try:
-            tail = events.JournalTail()
-        except OSError as exc:
-            log(f"cannot follow the event journal ({exc}); `status --follow` sees only the daemon's own runs")
-            return
-
-        def relay() -> None:
-            import select
-
-            own = os.getpid()
-            while not self.stopped.is_set():
-                select.select([tail], [], [])
-                for event in tail.read():
-                    if event.get("pid") != own:
-                        events.hub.publish(event)
-
-        threading.Thread(target=relay, name="journal-relay", daemon=True).start()
+        stream_events(reply, hello=self.status)
 
     # --- the daemon's own commands ---------------------------------------------------------------
 
@@ -430,18 +377,9 @@ class Daemon:
         if self._checked_plan is not None:
             prepare_in_background(*self._checked_plan)
             self._checked_plan = None
-        wanted = self.daemon_settings.preroll_ms
         device = self.live.settings.input.device
-        device = None if device is None else str(device)
-        if self.preroll is not None and (self.preroll.ms, self.preroll.device) == (wanted, device):
-            return
-        if self.preroll is not None:
-            self.preroll.close()
-            self.preroll = None
-        if wanted:
-            self.preroll = PreRoll(wanted, device)
-            if self._listening() is None:
-                self.preroll.open()
+        self.preroll = reconfigured(self.preroll, self.daemon_settings.preroll_ms, None if device is None else str(device),
+                                    idle=self._listening() is None)
 
 
 HANDLERS: dict[str, Callable[[Daemon, dict[str, Any], Reply], None]] = {
@@ -449,17 +387,6 @@ HANDLERS: dict[str, Callable[[Daemon, dict[str, Any], Reply], None]] = {
     "status": Daemon._status, "reload": Daemon._reload_command, "shutdown": Daemon._shutdown_command,
     "events": Daemon._events,
 }
-
-
-def _repeat_guard(args: list[str]) -> float:
-    """``toggle``'s ``--repeat-guard`` (0 when absent or unreadable: the command's own parsing reports that)."""
-    from ..cli import control_cmd
-
-    try:
-        return float(control_cmd.toggle.make_context("toggle", list(args), resilient_parsing=True)
-                     .params.get("repeat_guard") or 0)
-    except (click.ClickException, click.exceptions.Exit, TypeError, ValueError):
-        return 0.0
 
 
 def _nothing_to_stop(*_: Any) -> Callable[[Reply, bool], None]:
@@ -470,20 +397,3 @@ def _foreign_recorder() -> bool:
     """True when a recorder the daemon did not start is registered and alive (``control.recorder.json``)."""
     with control.control_lock(timeout=5.0):
         return control.current_recorder() is not None
-
-
-def _warm_up() -> None:
-    """Import and initialise what a dictation needs, so the first hotkey is as fast as the next."""
-    import numpy  # noqa: F401
-    import soundfile  # noqa: F401
-
-    from ..capture import recorder  # noqa: F401
-    from ..capture.microphone import sounddevice
-    from ..cli import control_cmd  # noqa: F401
-
-    try:
-        sounddevice().query_devices()  # initialises PortAudio and its ALSA/PulseAudio plugins
-    except Exception as exc:  # noqa: BLE001 - no sound system yet: each dictation reports it
-        log(f"audio devices not available yet: {exc}")
-
-
