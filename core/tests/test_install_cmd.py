@@ -24,7 +24,7 @@ from vt_testing.openai_api import json_reply, openai_transcription
 from vt_testing.speech import JFK_TEXT
 
 from voice_transcriber.cli import plugin_env, scaffold
-from voice_transcriber.cli.install_cmd import explain
+from voice_transcriber.cli.installer import explain
 
 REPO = Path(__file__).resolve().parents[2]
 UV = shutil.which("uv")
@@ -462,7 +462,7 @@ def test_installer_failures_in_one_line(output, expected):
 
 
 def test_a_password_in_a_url_is_never_shown():
-    from voice_transcriber.cli.install_cmd import masked
+    from voice_transcriber.cli.installer import masked
 
     line = masked("installing x @ https://me:s3cr3t-t0ken@pkgs.example/x-1-py3-none-any.whl\x1b[2J")
     assert "s3cr3t" not in line and "https://****@pkgs.example/" in line and "\x1b" not in line

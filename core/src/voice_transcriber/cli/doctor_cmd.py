@@ -28,7 +28,7 @@ def run_checks(state: CliState) -> list[Check]:
 
     for failure in state.pm.failures:
         checks.append(Check(f"plugin {failure.name}", False, str(failure), fix_command(failure)))
-    from .install_cmd import missing_plugin_checks
+    from .installed_plugins import missing_plugin_checks
 
     missing = missing_plugin_checks(state, settings)
     checks.extend(missing)

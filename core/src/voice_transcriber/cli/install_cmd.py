@@ -12,27 +12,18 @@ plugin, a first-party plugin, ``uninstall`` without ``-y`` and no terminal to as
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import PluginError, UsageError
+from ..errors import UsageError
+from .installed_plugins import installed_dists, selected_components
+from .installer import InstallError, installer_commands, masked, plugins_after, run_installer
 from .run_cmd import CliState
 
 if TYPE_CHECKING:
     from .plugin_env import Command, Environment, Target
-
-#: Variables that limit which plugins load: the check after installing must see every plugin.
-SELECTION_VARIABLES = ("VOICE_TRANSCRIBER_PLUGINS", "VOICE_TRANSCRIBER_LOAD_PLUGINS", "VOICE_TRANSCRIBER_DISABLE_PLUGINS")
-
-
-class InstallError(PluginError):
-    """The installer failed; the message is one line: cause and fix."""
-
 
 def _complete_paths(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
     """A plugin's directory or wheel: the shell completes file names."""
@@ -78,16 +69,16 @@ def install(state: CliState, packages: tuple[str, ...], editable: bool, upgrade:
                              "voice-transcriber itself (e.g. `uv tool upgrade voice-transcriber`)")
     before = _loaded(state)
     what = ", ".join(t.spec for t in targets)
-    for command in _command(lambda: plugin_env.install_commands(env, targets, upgrade=upgrade)):
+    for command in installer_commands(lambda: plugin_env.install_commands(env, targets, upgrade=upgrade)):
         _say(state, f"installing {what} into {env.describe()}: {command.shown()}")
         if command.note:
             _say(state, f"note: {command.note}")
-        _run(state, command, what=what)
+        run_installer(command, what=what, debug=state.debug)
     if env.kind == plugin_env.UV_PROJECT:
         _say(state, f"note: a plain `uv sync` in {env.project} removes what uv.lock does not name; "
                     "`uv sync --inexact` (the set-up command) keeps it")
 
-    records, error = _records_after(env)
+    records, error = plugins_after(env)
     if records is None:
         raise InstallError(masked(f"{what} is installed, but voice-transcriber no longer starts in {env.describe()}: "
                                   f"{error}; remove it with `voice-transcriber uninstall NAME` (or your installer)"))
@@ -180,12 +171,38 @@ def uninstall(state: CliState, names: tuple[str, ...], yes: bool) -> None:
     from . import plugin_env, plugin_record
 
     env = plugin_env.detect()
-    installed = _installed_dists(state)
-    recorded = plugin_record.here(str(env.prefix))
-    dists: dict[str, tuple[str, list[str]]] = {}  # canonical dist → (shown name and version, plugin names)
+    dists, gone = _to_uninstall(names, installed_dists(state), plugin_record.here(str(env.prefix)))
+    if gone:
+        plugin_record.forget(gone, str(env.prefix))
+        for dist in gone:
+            click.echo(f"{dist} was no longer installed; forgotten")
+    if not dists:
+        return
+    listing = "; ".join(f"{shown} (plugin {', '.join(plugins)})" for shown, plugins in dists.values())
+    if not yes:
+        _confirm(f"{listing} from {env.describe()}", listing)
+    warnings = _config_still_names(state, [p for _, plugins in dists.values() for p in plugins])
+    for command in installer_commands(lambda: _uninstall_commands(env, list(dists))):
+        _say(state, f"uninstalling from {env.describe()}: {command.shown()}")
+        run_installer(command, what=", ".join(dists), debug=state.debug)
+    plugin_record.forget(list(dists), str(env.prefix))
+    for shown, _ in dists.values():
+        click.echo(f"uninstalled {shown}")
+    _daemon_note(state)
+    for warning in warnings:
+        click.echo(f"voice-transcriber: warning: {warning}", err=True)
+
+
+def _to_uninstall(names: tuple[str, ...], installed: dict[str, dict[str, Any]],
+                  recorded: dict[str, Any]) -> tuple[dict[str, tuple[str, list[str]]], list[str]]:
+    """The installed distributions ``names`` mean (canonical dist → (shown name and version, plugin names)),
+    and the recorded ones no longer installed; a name of neither, or of a first-party plugin, is a usage error."""
+    from .plugin_env import canonical
+
+    dists: dict[str, tuple[str, list[str]]] = {}
     gone: list[str] = []
     for name in names:
-        key = plugin_env.canonical(name)
+        key = canonical(name)
         dist = next((d for d, info in installed.items() if key == d or key in info["plugins"]), None)
         if dist is None:
             if key in recorded:
@@ -200,28 +217,15 @@ def uninstall(state: CliState, names: tuple[str, ...], yes: bool) -> None:
             raise UsageError(f"{name} is part of voice-transcriber ({info['dist']}) and cannot be uninstalled on its own; "
                              f"to stop it loading set VOICE_TRANSCRIBER_DISABLE_PLUGINS={skip}")
         dists[dist] = (f"{info['dist']} {info['version']}".strip(), info["plugins"])
-    if gone:
-        plugin_record.forget(gone, str(env.prefix))
-        for dist in gone:
-            click.echo(f"{dist} was no longer installed; forgotten")
-    if not dists:
-        return
-    listing = "; ".join(f"{shown} (plugin {', '.join(plugins)})" for shown, plugins in dists.values())
-    if not yes:
-        if not sys.stdin.isatty():
-            raise UsageError(f"uninstall asks before removing anything: pass -y to uninstall {listing} without asking")
-        if not click.confirm(f"Uninstall {listing} from {env.describe()}?", default=False, err=True):
-            raise click.exceptions.Abort()
-    warnings = _config_still_names(state, [p for _, plugins in dists.values() for p in plugins])
-    for command in _command(lambda: _uninstall_commands(env, list(dists))):
-        _say(state, f"uninstalling from {env.describe()}: {command.shown()}")
-        _run(state, command, what=", ".join(dists))
-    plugin_record.forget(list(dists), str(env.prefix))
-    for shown, _ in dists.values():
-        click.echo(f"uninstalled {shown}")
-    _daemon_note(state)
-    for warning in warnings:
-        click.echo(f"voice-transcriber: warning: {warning}", err=True)
+    return dists, gone
+
+
+def _confirm(question: str, listing: str) -> None:
+    """Ask whether to uninstall ``question``; no terminal to ask is a usage error, no an abort."""
+    if not sys.stdin.isatty():
+        raise UsageError(f"uninstall asks before removing anything: pass -y to uninstall {listing} without asking")
+    if not click.confirm(f"Uninstall {question}?", default=False, err=True):
+        raise click.exceptions.Abort()
 
 
 COMMANDS = [install, uninstall]
@@ -239,17 +243,6 @@ def describe_record(record: dict[str, Any]) -> str:
 def _say(state: CliState, line: str) -> None:
     if not state.quiet:
         click.echo(masked(line), err=True)
-
-
-def masked(text: str) -> str:
-    """``text`` safe to show: a password in a URL (``https://user:TOKEN@index/...``), known secrets and
-    control characters masked."""
-    import re
-
-    from ..redact import redact
-    from ..safe_text import safe_text
-
-    return safe_text(redact(re.sub(r"(?<=://)[^/@\s]+@", "****@", text)))
 
 
 def _target(arg: str, editable: bool) -> Target:
@@ -271,15 +264,6 @@ def _first_party(name: str) -> bool:
     return name in FIRST_PARTY or name == "voice-transcriber"
 
 
-def _command(make):
-    from .plugin_env import NoInstaller
-
-    try:
-        return make()
-    except NoInstaller as exc:
-        raise InstallError(f"no installer: {exc}") from None
-
-
 def _uninstall_commands(env: Environment, dists: list[str]) -> list[Command]:
     """A uv tool: the plugins its receipt names go by reinstalling without them; others with ``uv pip``."""
     from . import plugin_env
@@ -299,113 +283,11 @@ def _uninstall_commands(env: Environment, dists: list[str]) -> list[Command]:
     return commands
 
 
-def _run(state: CliState, command: Command, what: str) -> None:
-    """Run the installer; on failure one line: the cause found in its output, and the fix."""
-    import tempfile
-
-    environ = {**os.environ, **command.env}
-    argv = list(command.argv)
-    with tempfile.TemporaryDirectory(prefix="voice-transcriber-install-") as folder:
-        for number, (flag, content) in enumerate(command.files):
-            path = os.path.join(folder, f"requirements-{number}.txt")
-            with open(path, "w", encoding="utf-8") as out:
-                out.write(content)
-            argv += [flag, path]
-        try:
-            done = subprocess.run(argv, env=environ, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                  errors="replace")
-        except OSError as exc:
-            raise InstallError(f"cannot run {argv[0]}: {exc.strerror}") from None
-    output = (done.stdout or "") + (done.stderr or "")
-    if state.debug:
-        sys.stderr.write(masked(output) + "\n")
-    if done.returncode != 0:
-        raise InstallError(masked(f"{command.installer or argv[0]} failed to install {what}: {explain(output, what)}"
-                                  + ("" if state.debug else " (--debug shows the installer's output)")))
-
-
-def explain(output: str, what: str) -> str:
-    """The cause of an installer failure in one line, from uv's or pip's output, with the fix."""
-    import re
-
-    from . import plugin_env
-
-    text = " ".join(output.split())
-    lowered = text.lower()
-    if "network was disabled" in lowered or "offline" in lowered and "not found in the cache" in lowered:
-        return ("offline, and it is not in the local package cache: connect to the network (or unset "
-                "UV_OFFLINE), or give the path of a local wheel or directory")
-    if ("not found in the package registry" in lowered or "no matching distribution found" in lowered
-            or "could not find a version that satisfies" in lowered or "was not found in the provided package locations" in lowered):
-        return ("package not found on the package index: check the name (plugins are usually called "
-                "voice-transcriber-NAME), or give a local path")
-    needed = re.search(r"depends on (voice-transcriber(?:-[a-z]+)?)([<>=!~][^\s,;]*)", text, re.IGNORECASE)
-    if needed and plugin_env.canonical(needed.group(1)) in plugin_env.OWN and (
-            "no solution found" in lowered or "conflict" in lowered or "resolutionimpossible" in lowered):
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            here = f"{needed.group(1)} {version(needed.group(1))} is installed here"
-        except PackageNotFoundError:
-            here = f"{needed.group(1)} is not installed here"
-        return (f"it needs {needed.group(1)}{needed.group(2)}, but {here}, and a plugin install never replaces "
-                "voice-transcriber's own packages: upgrade voice-transcriber first, or install a release of the "
-                "plugin made for this version")
-    if any(s in lowered for s in ("failed to fetch", "dns error", "connection refused", "network is unreachable",
-                                  "timed out", "newconnectionerror", "temporary failure in name resolution")):
-        return "the package index could not be reached (network error): check the connection or proxy, then retry"
-    if "failed to build" in lowered or "build backend returned an error" in lowered or "failed building wheel" in lowered:
-        return f"it does not build: {_last_error(output)} (fix the plugin's pyproject.toml; --debug shows the build log)"
-    if "no virtual environment found" in lowered or "externally-managed" in lowered or "externally managed" in lowered:
-        return f"the environment refused it: {_last_error(output)}"
-    return _last_error(output) or "the installer exited with an error"
-
-
-def _last_error(output: str) -> str:
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    errors = [line for line in lines if line.lower().startswith(("error", "× ", "caused by", "╰─▶"))]
-    chosen = errors[-1] if errors else (lines[-1] if lines else "")
-    return " ".join(chosen.split())[:300]
-
-
 def _loaded(state: CliState) -> dict[str, tuple[str | None, str | None]]:
     """Plugin name → (distribution, version) of every installed plugin (loaded or not), before installing."""
     from ..plugins import installed_entry_points
 
     return {ep.name: (ep.dist.name, ep.dist.version) if ep.dist else (None, None) for ep in installed_entry_points()}
-
-
-def _installed_dists(state: CliState) -> dict[str, dict[str, Any]]:
-    """Every distribution that brings a plugin here (loaded or not, whatever VOICE_TRANSCRIBER_PLUGINS says):
-    canonical name → its name, version, plugin names (canonical) and whether it is first-party."""
-    from ..plugins import FIRST_PARTY, installed_entry_points
-    from .plugin_env import canonical
-
-    dists: dict[str, dict[str, Any]] = {}
-    for ep in installed_entry_points():
-        if ep.dist is None:
-            continue
-        key = canonical(ep.dist.name)
-        info = dists.setdefault(key, {"dist": ep.dist.name, "version": ep.dist.version, "plugins": [],
-                                      "first_party": key in FIRST_PARTY or key == "voice-transcriber"})
-        info["plugins"].append(canonical(ep.name))
-    return dists
-
-
-def _records_after(env: Environment) -> tuple[list[dict[str, Any]] | None, str]:
-    """``plugins --json`` as the environment now answers it (a new process: the one running has the old
-    plugins imported), with every plugin allowed to load."""
-    environ = {k: v for k, v in os.environ.items() if k not in SELECTION_VARIABLES}
-    try:
-        done = subprocess.run([env.python, "-m", "voice_transcriber", "plugins", "--json"], env=environ,
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace", timeout=300)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return None, str(exc)
-    try:
-        records = json.loads(done.stdout)
-    except ValueError:
-        return None, _last_error(done.stderr) or f"exit code {done.returncode}"
-    return (records, "") if isinstance(records, list) else (None, "unexpected output of `plugins --json`")
 
 
 def _config_still_names(state: CliState, plugins: list[str]) -> list[str]:
@@ -426,63 +308,3 @@ def _config_still_names(state: CliState, plugins: list[str]) -> list[str]:
     return warnings
 
 
-def missing_plugin_checks(state: CliState, settings: Any) -> list[Any]:
-    """doctor's lines for components the config names that no loaded plugin provides, and for plugins
-    installed with ``install`` that left this environment; each with the command that brings it back."""
-    from ..context import Check
-    from . import plugin_record
-
-    checks = []
-    registry = state.registry
-    for kind, names in selected_components(settings).items():
-        for name in names:
-            if name in registry.components[kind]:
-                continue
-            found = plugin_record.provider(kind, name)
-            if found is not None:
-                dist, entry = found
-                checks.append(Check(f"{kind} {name}", False,
-                                    f"the config names it, but its plugin is not installed (it came from {dist})",
-                                    f"`{plugin_record.install_command(entry, dist)}`, or take '{name}' out of the config"))
-                continue
-            known = ", ".join(sorted(registry.components[kind])) or "none"
-            why = ""
-            if state.pm.failures:
-                why = "; a broken plugin may be the one (see its line)"
-            elif any(os.environ.get(v) is not None for v in SELECTION_VARIABLES):
-                why = f"; {'/'.join(v for v in SELECTION_VARIABLES if os.environ.get(v) is not None)} keeps some plugins from loading"
-            checks.append(Check(f"{kind} {name}", False,
-                                f"the config names it, but no installed plugin provides it (installed {kind}s: {known}){why}",
-                                "install the plugin that provides it (`voice-transcriber install PACKAGE_OR_PATH`), "
-                                "or change the config (`voice-transcriber config show` says where it is set)"))
-    present = _installed_dists(state)
-    named = {check.name for check in checks}
-    for dist, entry in sorted(plugin_record.here().items()):
-        if dist in present or any(dist in check.detail for check in checks if check.name in named):
-            continue
-        checks.append(Check(f"plugin {dist}", False,
-                            "installed with `voice-transcriber install`, but no longer in this environment (in a "
-                            "checkout, a plain `uv sync` removes what uv.lock does not name; `uv sync --inexact` keeps it)",
-                            f"`{plugin_record.install_command(entry, dist)}`, or forget it: `voice-transcriber uninstall {dist}`"))
-    return checks
-
-
-def selected_components(settings: Any) -> dict[str, list[str]]:
-    """The component names the configuration selects, by kind (profiles included)."""
-    selected = {
-        "backend": list(settings.transcription.chain()),
-        "formatter": list(settings.formatter.chain) if settings.formatter_enabled else [],
-        "sink": list(settings.output.sinks),
-    }
-    try:
-        from ..profiles import load_profiles
-
-        profiles = load_profiles(settings)
-    except Exception:  # noqa: BLE001 - a bad profile is reported by the config check
-        profiles = []
-    for profile in profiles:
-        backend = profile.backend
-        selected["backend"] += [backend] if isinstance(backend, str) else list(backend or [])
-        selected["formatter"] += list(profile.formatters or [])
-        selected["sink"] += list(profile.sinks or [])
-    return {kind: list(dict.fromkeys(names)) for kind, names in selected.items()}
