@@ -10,7 +10,7 @@ import stat
 
 import pytest
 
-from voice_transcriber_clipboard import portal
+from voice_transcriber_clipboard import active_layout, portal
 from voice_transcriber_clipboard.portal import PortalError, PortalKeys
 
 SHIFT_TAP = [(0xFFE1, 1), (0xFFE1, 0)]  # sent first: after a dialog, the first key only refocuses
@@ -139,10 +139,10 @@ def test_typing_sink_types_through_the_portal(fake_portal, fake_wayland, run_sin
 ])
 def test_gnome_active_input_source_from_its_mru_list(stub_tool, sources, recent, active):
     gsettings = stub_tool("gsettings", stdout=[sources + "\n", recent + "\n"])
-    assert portal.gnome_active_layout(os.environ, 2) == active
+    assert active_layout.gnome_active_layout(os.environ, 2) == active
     assert gsettings.argvs()[0][1:] == ["get", "org.gnome.desktop.input-sources", "sources"]
 
 
 def test_no_gsettings_means_the_layouts_shared_characters(stub_tool):
     stub_tool("gsettings", exit_code=1, stderr="No such schema")
-    assert portal.gnome_active_layout(os.environ, 2) is None
+    assert active_layout.gnome_active_layout(os.environ, 2) is None

@@ -94,9 +94,9 @@ def tested_on(version: int) -> str:
 
 
 def _layout(sink: str, tool: str) -> Check | None:
-    from voice_transcriber_clipboard.portal import _compositor_keymap
+    from voice_transcriber_clipboard.active_layout import compositor_keymap
 
-    keymap = _compositor_keymap()
+    keymap = compositor_keymap()
     if keymap is None or not keymap.names:
         return None
     names = ", ".join(keymap.names)
