@@ -286,7 +286,7 @@ def test_recorder_debug_makes_the_recorder_debug_and_leaves_the_hotkey_commands_
     the timeline a hotkey test prints when it fails), the command itself stays on the fast path, and the
     variable is no config key."""
     from voice_transcriber import hotkey, hotkey_state
-    from voice_transcriber.config import env_overrides
+    from voice_transcriber.config_sources import env_overrides
 
     monkeypatch.setenv("VOICE_TRANSCRIBER_RECORDER_DEBUG", "1")
     monkeypatch.delenv("VOICE_TRANSCRIBER_DEBUG", raising=False)

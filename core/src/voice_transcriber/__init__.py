@@ -17,7 +17,8 @@ TYPE_CHECKING = False  # not from `typing`, which costs milliseconds before the 
 if TYPE_CHECKING:
     from typing import Any
 
-    from .config import ConfigModel, HttpUrl, Settings
+    from .config import Settings
+    from .config_model import ConfigModel, HttpUrl
     from .context import Backend, Check, Component, Formatter, RunContext, Sink
     from .errors import (
         AudioError,
@@ -45,7 +46,8 @@ from .version import __version__  # noqa: E402
 #: Public name → the submodule that defines it.
 _EXPORTS = {
     **dict.fromkeys(("Backend", "Check", "Component", "Formatter", "Sink", "RunContext"), "context"),
-    **dict.fromkeys(("ConfigModel", "HttpUrl", "Settings"), "config"),
+    **dict.fromkeys(("ConfigModel", "HttpUrl"), "config_model"),
+    "Settings": "config",
     **dict.fromkeys(
         ("AudioError", "BackendError", "Cancelled", "CaptureError", "ConfigError", "DeliveredElsewhere", "FormatterError",
          "PluginError", "SinkError", "UsageError", "VoiceTranscriberError"),

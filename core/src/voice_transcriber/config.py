@@ -4,116 +4,25 @@ Reads the original TypeScript tool's config.json as is, and adds our own keys be
 keys in the same camelCase style. Precedence: defaults < file < environment < flags.
 Plugin sections are validated on demand by the model the plugin supplies
 (:meth:`Settings.section`). Keys may be written camelCase or snake_case.
+
+The sections' base and value checks are :mod:`.config_model`; reading the file and the environment,
+:mod:`.config_sources`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError,
-                      ValidationInfo, field_validator)
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_validator
 
+from .config_model import M, ConfigModel, names_given, validate
+from .config_sources import (env_overrides, get_path, parse_env_value, plain_key, read_config_file, set_path,
+                             value_origin)
 from .errors import ConfigError
 from .paths import CONFIG_ENV, config_path
 from .redact import add_secret, is_secret_key
-
-ENV_PREFIX = "VOICE_TRANSCRIBER_"
-#: VOICE_TRANSCRIBER_* variables that are not config keys.
-RESERVED_ENV = {"CONFIG", "PLUGINS", "LOAD_PLUGINS", "DISABLE_PLUGINS", "TRACE_PLUGINS", "DEBUG", "BACKGROUND",
-                "RECORDER_DEBUG"}
-M = TypeVar("M", bound=BaseModel)
-#: A config file is a few KiB; anything far bigger is the wrong file (and must not be read whole).
-MAX_CONFIG_BYTES = 1024 * 1024
-
-
-class ConfigModel(BaseModel):
-    """Base for config sections: camelCase keys, snake_case attributes, unknown keys kept.
-
-    Booleans and numbers are strict: ``"yes"``, ``"5"`` or ``1`` for a boolean and ``"5"`` or
-    ``true`` for a number are errors, not guesses (pydantic alone would accept ``"yes"``).
-    Unknown keys are kept for plugins and reported by :mod:`voice_transcriber.config_keys`.
-    """
-
-    # defer_build: schemas are built on first use, not when each plugin module is imported
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", defer_build=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _strict_scalars(cls, value: Any, info: ValidationInfo) -> Any:
-        field = cls.model_fields.get(info.field_name or "")
-        if field is None or value is None:
-            return value
-        kinds = _scalar_kinds(field.annotation)
-        if not kinds or not kinds <= {"bool", "number"}:
-            return value
-        if isinstance(value, bool):
-            if "bool" not in kinds:
-                raise ValueError("must be a number, not true/false")
-        elif isinstance(value, (int, float)):
-            if "number" not in kinds:
-                raise ValueError("must be true or false (a JSON boolean), not a number")
-        elif isinstance(value, str):
-            wanted = "true or false" if kinds == {"bool"} else "a number" if kinds == {"number"} else "a number or true/false"
-            raise ValueError(f"must be {wanted} without quotes, not text")
-        return value
-
-
-def _scalar_kinds(annotation: Any) -> set[str]:
-    """``{"bool"}``, ``{"number"}``, both, or with ``"other"`` — what a field's type accepts, None aside."""
-    import types
-    import typing
-
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _scalar_kinds(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType):
-        return set().union(*(_scalar_kinds(arg) for arg in typing.get_args(annotation) if arg is not type(None)))
-    if annotation is bool:
-        return {"bool"}
-    if annotation in (int, float):
-        return {"number"}
-    return {"other"}
-
-
-def check_http_url(value: str) -> str:
-    """An ``http://`` or ``https://`` URL with a host (the value itself is never echoed: it may hold a password)."""
-    from urllib.parse import urlsplit
-
-    text = value.strip()
-    try:
-        parts = urlsplit(text)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        raise ValueError("is not a valid URL (e.g. http://localhost:8000/v1)") from None
-    if parts.scheme not in ("http", "https"):
-        found = f"'{parts.scheme}://'" if parts.scheme and "://" in text else "no scheme"
-        raise ValueError(f"must start with http:// or https:// ({found}), e.g. http://localhost:8000/v1")
-    if not host or any(c.isspace() for c in text):
-        raise ValueError("must name a host, without spaces, e.g. http://localhost:8000/v1")
-    return text
-
-
-#: A config value that must be an http(s) URL with a host: ``url: HttpUrl = Field(...)``.
-HttpUrl = Annotated[str, AfterValidator(check_http_url)]
-
-
-def _names_given(value: Any, what: str, example: str, *, allow_empty_list: bool = False) -> Any:
-    """A component name, or a list of them: no empty name, and (unless allowed) no empty list."""
-    names = [value] if isinstance(value, str) else value if isinstance(value, list) else None
-    if names is None:
-        return value  # the type check that follows reports it
-    if not names and not allow_empty_list:
-        raise ValueError(f"is empty: name at least one {what}, e.g. {example}")
-    if any(isinstance(name, str) and not name.strip() for name in names):
-        raise ValueError(f"contains an empty name: name each {what}, e.g. {example}")
-    return value
-
 
 class TranscriptionSettings(ConfigModel):
     backend: str | list[str] = Field("local", description='Backend name, or a fallback chain tried in order, e.g. ["speaches", "openai", "local"].')
@@ -121,7 +30,7 @@ class TranscriptionSettings(ConfigModel):
     @field_validator("backend", mode="before")
     @classmethod
     def _backend_named(cls, value: Any) -> Any:
-        return _names_given(value, "backend", '"local" or ["speaches", "local"]')
+        return names_given(value, "backend", '"local" or ["speaches", "local"]')
 
     def chain(self) -> list[str]:
         return [self.backend] if isinstance(self.backend, str) else list(self.backend)
@@ -136,7 +45,7 @@ class FormatterSettings(ConfigModel):
     @field_validator("chain", mode="before")
     @classmethod
     def _formatters_named(cls, value: Any) -> Any:
-        return _names_given(value, "formatter", '["fillers", "trim"]', allow_empty_list=True)
+        return names_given(value, "formatter", '["fillers", "trim"]', allow_empty_list=True)
 
 
 class OutputSettings(ConfigModel):
@@ -146,7 +55,7 @@ class OutputSettings(ConfigModel):
     @field_validator("sinks", mode="before")
     @classmethod
     def _sinks_named(cls, value: Any) -> Any:
-        return _names_given(value, "sink", '["stdout"] or ["typing", "clipboard"]')
+        return names_given(value, "sink", '["stdout"] or ["typing", "clipboard"]')
 
 
 class InputSettings(ConfigModel):
@@ -209,7 +118,7 @@ class Settings(ConfigModel):
 
     def origin(self, key: str) -> str:
         """Where the value at dotted ``key`` came from: the config file, ``$VARIABLE`` or ``command line``."""
-        return _origin(key, self._sources, self._source)
+        return value_origin(key, self._sources, self._source)
 
     @property
     def source(self) -> str:
@@ -227,11 +136,11 @@ class Settings(ConfigModel):
         ``env`` maps environment variable names to keys of the section; those variables,
         when set, override the file. Raises :class:`ConfigError` naming the key path.
         """
-        data = _get_path(self._raw, path)
+        data = get_path(self._raw, path)
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise ConfigError(f"{_origin(path, self._sources, self._source)}: {path}: must be an object, e.g. {{}}")
+            raise ConfigError(f"{value_origin(path, self._sources, self._source)}: {path}: must be an object, e.g. {{}}")
         data = _normalize_keys(dict(data), model)
         sources = dict(self._sources)
         for var, key in (env or {}).items():
@@ -240,7 +149,7 @@ class Settings(ConfigModel):
                 sources[f"{path}.{key}"] = "$" + var
                 if is_secret_key(key):
                     add_secret(os.environ[var])
-        return validate(model, data, prefix=path, where=lambda loc: _origin(loc, sources, self._source))
+        return validate(model, data, prefix=path, where=lambda loc: value_origin(loc, sources, self._source))
 
 
 def load_settings(
@@ -256,128 +165,19 @@ def load_settings(
     raw = read_config_file(file, must_exist=explicit)
     env_paths = env_overrides(environ)
     for dotted in env_paths:
-        _set_path(raw, dotted, _parse_env_value(environ[env_paths[dotted]]))
+        set_path(raw, dotted, parse_env_value(environ[env_paths[dotted]]))
     for dotted, value in (overrides or {}).items():
         if value is not None:
-            _set_path(raw, dotted, value)
+            set_path(raw, dotted, value)
     _remember_secrets(raw)
     where = str(file) if file.exists() else "defaults"
     sources = {**{path: "$" + var for path, var in env_paths.items()},
                **{path: "command line" for path, value in (overrides or {}).items() if value is not None}}
-    settings = validate(Settings, _normalize_keys(raw, Settings), prefix="", where=lambda loc: _origin(loc, sources, where))
+    settings = validate(Settings, _normalize_keys(raw, Settings), prefix="", where=lambda loc: value_origin(loc, sources, where))
     settings._raw = raw
     settings._source = where
     settings._sources = sources
     return settings
-
-
-def _origin(loc: str, sources: Mapping[str, str], default: str) -> str:
-    """Where the value at dotted ``loc`` came from: an env variable, the command line, or the file."""
-    plain = _plain(loc)
-    matches = [path for path in sources if plain == _plain(path) or plain.startswith(_plain(path) + ".")]
-    return sources[max(matches, key=len)] if matches else default
-
-
-def read_config_file(file: Path, *, must_exist: bool) -> dict[str, Any]:
-    """Parse config.json (whole-line ``//`` comments allowed). Missing file → ``{}``.
-
-    Every way a file can be damaged (not UTF-8, not JSON, nested without end, far too
-    big, a directory) is a :class:`ConfigError` naming the file.
-    """
-    try:
-        with open(file, "rb") as stream:
-            raw = stream.read(MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError:
-        if must_exist:
-            raise ConfigError(f"config file not found: {file} (create it with `voice-transcriber config init`)") from None
-        return {}
-    except IsADirectoryError:
-        raise ConfigError(f"config file {file} is a directory (point --config at a JSON file)") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {file}: {exc.strerror} (check its permissions)") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{file}: larger than {MAX_CONFIG_BYTES // 1024} KiB, not a config file (point --config at the right file)")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError(f"{file}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at line {line}); "
-                          "save it as UTF-8, or write a fresh one with `voice-transcriber config init --force`") from None
-    lines = ["" if line.lstrip().startswith("//") else line for line in text.splitlines()]
-    try:
-        data = json.loads("\n".join(lines)) if any(line.strip() for line in lines) else {}
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{file}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg} "
-            "(fix the syntax; `voice-transcriber config init --force` writes a fresh file)"
-        ) from None
-    except RecursionError:
-        raise ConfigError(f"{file}: JSON nested too deeply (fix the file)") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{file}: the top level must be a JSON object {{...}}")
-    return data
-
-
-def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
-    """``VOICE_TRANSCRIBER_TRANSCRIPTION__SPEACHES__URL`` → ``{"transcription.speaches.url": var}``."""
-    found = {}
-    for var in environ:
-        if var.startswith(ENV_PREFIX) and not var.startswith(ENV_PREFIX + "TEST_"):
-            key = var[len(ENV_PREFIX):]
-            if key and key not in RESERVED_ENV:
-                found[".".join(part.lower() for part in key.split("__"))] = var
-    return found
-
-
-def validate(model: type[M], data: dict[str, Any], *, prefix: str, where: str | Callable[[str], str]) -> M:
-    """Validate ``data``; the first problem becomes one ConfigError line (never the value).
-
-    ``where`` names the source of the values, or maps the failing key path to its source.
-    """
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        errors = exc.errors(include_input=False, include_url=False)
-        path = _data_path(data, errors[0]["loc"])
-        same = [err for err in errors if _data_path(data, err["loc"]) == path]
-        loc = ".".join(str(part) for part in (prefix.split(".") if prefix else []) + path)
-        source = where(loc) if callable(where) else where
-        raise ConfigError(f"{source}: {loc or '(top level)'}: {_message(same)}") from None
-
-
-#: pydantic error types → what the value should have been, to merge a union's errors into one phrase.
-_WANTED = {"string_type": "text", "list_type": "a list", "int_type": "an integer", "int_parsing": "an integer",
-           "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false", "bool_parsing": "true or false",
-           "dict_type": "an object", "model_type": "an object", "none_required": "null"}
-
-
-def _message(errors: list[dict[str, Any]]) -> str:
-    """One phrase for the errors at one key: a union's alternatives joined ("must be text or a list")."""
-    wanted = [_WANTED.get(err["type"]) for err in errors]
-    if len(errors) > 1 and all(wanted):
-        return "must be " + " or ".join(dict.fromkeys(wanted))
-    return errors[0]["msg"].removeprefix("Value error, ")
-
-
-def _data_path(data: Any, loc: tuple[Any, ...]) -> list[Any]:
-    """The part of a pydantic error location that names keys of ``data`` (union member tags such as
-    ``str`` or ``list[str]`` dropped), so the message names ``transcription.backend``, not ``….str``."""
-    path, node = [], data
-    for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        elif not (isinstance(node, dict) and isinstance(part, str) and not _is_tag(part)):
-            continue  # a union member tag
-        else:
-            node = None  # a missing required key: named, nothing below it
-        path.append(part)
-    return path
-
-
-def _is_tag(part: str) -> bool:
-    return any(c in part for c in "[]()-") or part in ("str", "int", "float", "bool", "list", "dict", "none")
 
 
 def dump_settings(settings: Settings, sections: Mapping[str, BaseModel] | None = None) -> dict[str, Any]:
@@ -385,8 +185,8 @@ def dump_settings(settings: Settings, sections: Mapping[str, BaseModel] | None =
     data = settings.model_dump(by_alias=True, mode="json")
     for path, model in (sections or {}).items():
         declared = model.model_dump(by_alias=True, mode="json", include=set(type(model).model_fields))
-        existing = _get_path(data, path)  # a section may add keys beside others ("output" gets beforeCommand)
-        _set_path(data, path, {**existing, **declared} if isinstance(existing, dict) else declared)
+        existing = get_path(data, path)  # a section may add keys beside others ("output" gets beforeCommand)
+        set_path(data, path, {**existing, **declared} if isinstance(existing, dict) else declared)
     return mask_secrets(data)
 
 
@@ -415,49 +215,12 @@ def _normalize_keys(data: dict[str, Any], model: type[BaseModel]) -> dict[str, A
     by_plain = {}
     for name, field in model.model_fields.items():
         alias = field.alias or name
-        by_plain[_plain(alias)] = (alias, field.annotation)
-        by_plain[_plain(name)] = (alias, field.annotation)
+        by_plain[plain_key(alias)] = (alias, field.annotation)
+        by_plain[plain_key(name)] = (alias, field.annotation)
     result: dict[str, Any] = {}
     for key, value in data.items():
-        alias, annotation = by_plain.get(_plain(key), (key, None))
+        alias, annotation = by_plain.get(plain_key(key), (key, None))
         if isinstance(value, dict) and isinstance(annotation, type) and issubclass(annotation, BaseModel):
             value = _normalize_keys(value, annotation)
         result[alias] = value
     return result
-
-
-def _plain(key: str) -> str:
-    return key.replace("_", "").replace("-", "").lower()
-
-
-def _get_path(data: dict[str, Any], dotted: str) -> Any:
-    node: Any = data
-    for part in dotted.split("."):
-        if not isinstance(node, dict):
-            return None
-        match = [k for k in node if _plain(k) == _plain(part)]
-        if not match:
-            return None
-        node = node[match[0]]
-    return node
-
-
-def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
-    *parents, last = dotted.split(".")
-    node = data
-    for part in parents:
-        match = [k for k in node if _plain(k) == _plain(part)]
-        key = match[0] if match else part
-        if not isinstance(node.get(key), dict):
-            node[key] = {}
-        node = node[key]
-    match = [k for k in node if _plain(k) == _plain(last)]
-    node[match[0] if match else last] = value
-
-
-def _parse_env_value(value: str) -> Any:
-    """Env values are JSON when they parse as JSON (``true``, ``3``, ``["a","b"]``), else text."""
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value

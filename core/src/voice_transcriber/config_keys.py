@@ -20,7 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .config import Settings, _plain
+from .config import Settings
+from .config_sources import plain_key
 from .errors import ConfigError
 
 #: Keys never reported: editors' JSON-schema pointers.
@@ -101,8 +102,8 @@ def _tree(model: type[BaseModel]) -> _Node:
     for name, field in model.model_fields.items():
         child, items = _model_of(field.annotation)
         node = None if child is None else _Node(_tree(child).keys, items=items)
-        keys[_plain(field.alias or name)] = (field.alias or name, node)
-        keys.setdefault(_plain(name), (field.alias or name, node))
+        keys[plain_key(field.alias or name)] = (field.alias or name, node)
+        keys.setdefault(plain_key(name), (field.alias or name, node))
     return _Node(keys)
 
 
@@ -131,16 +132,16 @@ def _graft(root: _Node, path: str, node: _Node) -> None:
     *parents, last = path.split(".")
     here = root
     for part in parents:
-        spelling, child = here.keys.get(_plain(part), (part, None))
+        spelling, child = here.keys.get(plain_key(part), (part, None))
         if child is None:
             child = _Node({})
-            here.keys[_plain(part)] = (spelling, child)
+            here.keys[plain_key(part)] = (spelling, child)
         here = child
-    spelling, existing = here.keys.get(_plain(last), (last, None))
+    spelling, existing = here.keys.get(plain_key(last), (last, None))
     if existing is not None:
         existing.keys.update({k: v for k, v in node.keys.items() if k not in existing.keys})
     else:
-        here.keys[_plain(last)] = (spelling, node)
+        here.keys[plain_key(last)] = (spelling, node)
 
 
 def _walk(data: Any, node: _Node, root: _Node, prefix: str) -> Iterator[tuple[str, str | None]]:
@@ -150,7 +151,7 @@ def _walk(data: Any, node: _Node, root: _Node, prefix: str) -> Iterator[tuple[st
         if not isinstance(key, str) or key in IGNORED:
             continue
         path = f"{prefix}.{_shown(key)}" if prefix else _shown(key)
-        known = node.keys.get(_plain(key))
+        known = node.keys.get(plain_key(key))
         if known is None:
             yield path, _nearest(key, node, prefix, root)
             continue
@@ -173,14 +174,14 @@ def _shown(key: str) -> str:
 
 def _profile_settings(profile: dict[str, Any], root: _Node, prefix: str) -> Iterator[tuple[str, str | None]]:
     """A profile's ``settings`` are dotted keys of the whole configuration."""
-    settings = next((v for k, v in profile.items() if _plain(k) == "settings"), None)
+    settings = next((v for k, v in profile.items() if plain_key(k) == "settings"), None)
     if not isinstance(settings, dict):
         return
     for dotted in settings:
         node: _Node | None = root
         parts = str(dotted).split(".")
         for depth, part in enumerate(parts):
-            known = node.keys.get(_plain(part)) if node is not None else None
+            known = node.keys.get(plain_key(part)) if node is not None else None
             if known is None:
                 if node is not None:
                     where = ".".join(parts[:depth])
@@ -192,13 +193,13 @@ def _profile_settings(profile: dict[str, Any], root: _Node, prefix: str) -> Iter
 
 def _nearest(key: str, node: _Node, prefix: str, root: _Node) -> str | None:
     """The known key closest to ``key``: the same name elsewhere, else the most similar sibling."""
-    elsewhere = [path for path in _paths(root, "") if _plain(path.rsplit(".", 1)[-1]) == _plain(key)]
+    elsewhere = [path for path in _paths(root, "") if plain_key(path.rsplit(".", 1)[-1]) == plain_key(key)]
     if elsewhere:
         return elsewhere[0]
-    siblings = {_plain(spelling): spelling for spelling, _ in node.keys.values()}
+    siblings = {plain_key(spelling): spelling for spelling, _ in node.keys.values()}
     if not siblings:
         return None
-    best = max(siblings, key=lambda plain: difflib.SequenceMatcher(None, _plain(key), plain).ratio())
+    best = max(siblings, key=lambda plain: difflib.SequenceMatcher(None, plain_key(key), plain).ratio())
     return f"{prefix}.{siblings[best]}" if prefix else siblings[best]
 
 

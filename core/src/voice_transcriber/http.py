@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from .config import ConfigModel
+from .config_model import ConfigModel
 from .errors import BackendError, ConfigError, VoiceTranscriberError
 from .http_failures import GAVE_UP, call_error, check_response, describe_failure, describe_status, plain_url
 from .http_replies import NEVER_RETRY, error_code, error_message, is_retryable, one_line, retry_after

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator, model_validator
 
-from .config import ConfigModel, Settings, validate
+from .config import Settings
+from .config_model import ConfigModel, validate
 from .errors import ConfigError
 from .types import ActiveWindow
 

@@ -12,7 +12,7 @@ import sys
 from pydantic import Field
 
 from .context import Sink
-from .config import ConfigModel
+from .config_model import ConfigModel
 from .errors import SinkError
 from .hookspecs import hookimpl
 from .types import Transcript

@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
-from ..config import ENV_PREFIX, Settings
+from ..config import Settings
+from ..config_sources import ENV_PREFIX
 
 
 def reference_markdown(sections: Mapping[str, type[BaseModel]], heading: str = "##") -> str:
