@@ -59,7 +59,7 @@ def install(state: CliState, packages: tuple[str, ...], editable: bool, upgrade:
 
     Exit 0 installed; 1 the installer failed or the plugin fails to load; 2 bad arguments.
     """
-    from . import plugin_env, plugin_record
+    from . import plugin_env
 
     env = plugin_env.detect()
     targets = [_target(arg, editable) for arg in packages]
@@ -118,7 +118,7 @@ def _report(env: Environment, targets: list[Target], before: dict[str, tuple[str
             records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Say what each third-party distribution that arrived (or was asked for) brings, remember it for
     doctor, and return the plugins among them that fail to load."""
-    from . import plugin_env, plugin_record
+    from . import plugin_env
 
     def dist_of(record: dict[str, Any]) -> str:
         return plugin_env.canonical(record.get("distribution") or "")
