@@ -21,7 +21,8 @@ import pytest
 import soundfile
 
 from voice_transcriber import Backend, Sink, SinkError, Transcript, VoiceTranscriberError
-from voice_transcriber.capture.continuous import ContinuousDictation, split_stop_phrase
+from voice_transcriber.capture.continuous import ContinuousDictation
+from voice_transcriber.capture.stop_phrase import split_stop_phrase
 from voice_transcriber.capture.segmenter import SpeechSegment
 from voice_transcriber.capture.stops import StopControl
 from voice_transcriber.config import load_settings
@@ -65,7 +66,7 @@ def speech(espeak_wav, tmp_path):
 
 #: The default beam (5) for the sessions that end with the stop phrase: greedy decoding (the tests'
 #: beam 1, for speed) of the short "Stop dictation." utterance, with the second of silence before it
-#: that an utterance keeps (continuous.LEAD), sometimes gave "Stop the citation."
+#: that an utterance keeps (utterances.LEAD), sometimes gave "Stop the citation."
 DEFAULT_BEAM = {"VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__BEAM_SIZE": "5"}
 
 
@@ -360,7 +361,7 @@ def test_each_utterance_is_prompted_with_the_session_so_far_until_a_long_pause_o
 
 
 def test_an_utterance_is_heard_after_the_one_before_unless_off_a_new_topic_or_too_long():
-    from voice_transcriber.capture.continuous import OVERLAP_SECONDS, HeardAfter, heard_after
+    from voice_transcriber.capture.utterances import OVERLAP_SECONDS, HeardAfter, heard_after
 
     settings = load_settings().input
     rate = 16_000

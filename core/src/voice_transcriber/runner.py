@@ -218,7 +218,7 @@ def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | No
     plan = build_plan(state.registry, ctx)
     plan.context = context
     if before is not None and plan.backends and context.endswith(before[1]):
-        from .capture.continuous import Continuation, HeardAfter
+        from .capture.utterances import Continuation, HeardAfter
 
         plan.streamed = Continuation(plan.backends[0], before[0],
                                      HeardAfter(before[1], context[: len(context) - len(before[1])].strip()))

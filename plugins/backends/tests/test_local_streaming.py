@@ -87,15 +87,15 @@ def test_a_hands_free_utterance_keeps_the_pause_before_it(jfk_audio, tiny_model_
     "what your country …". With the speech 0.537 s into the recording, "ask" (scored below the VAD's
     threshold) fell outside an utterance that kept only its 0.4 s padding before the speech, and tiny.en
     heard the lone "not" as "mark mark mark". An utterance keeps the pause before it (up to
-    ``continuous.LEAD``, 1 s): each utterance transcribed as the session does it, the text has "ask not"."""
-    from voice_transcriber.capture import continuous
+    ``utterances.LEAD``, 1 s): each utterance transcribed as the session does it, the text has "ask not"."""
+    from voice_transcriber.capture import utterances as session_utterances
 
     if not lead_kept:
-        monkeypatch.setattr(continuous, "LEAD", continuous.PADDING)
+        monkeypatch.setattr(session_utterances, "LEAD", session_utterances.PADDING)
     samples = np.concatenate([np.zeros(int(0.537 * 16_000), np.float32), jfk_audio.samples, np.zeros(6400, np.float32)])
     backend = LocalBackend(RunContext(load_settings(overrides={"transcription.local.model": str(tiny_model_dir)})))
     utterances = []
-    segmenter = continuous.utterance_segmenter(backend.ctx.settings.input, utterances.append)
+    segmenter = session_utterances.utterance_segmenter(backend.ctx.settings.input, utterances.append)
     assert segmenter.activity.wait_ready(30)
     pcm = (samples * 32768).astype(np.int16).tobytes()
     for offset in range(0, len(pcm), 1600):

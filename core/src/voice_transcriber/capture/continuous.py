@@ -19,128 +19,31 @@ The session ends when
 
 ``retry`` of the session's recording replays the session (:class:`SessionReplay`): the same
 utterances, each transcribed with the same context, so it gives the text the session delivered.
+What each utterance is transcribed with is :mod:`.utterances`; the stop phrase, :mod:`.stop_phrase`.
 """
 
 from __future__ import annotations
 
 import queue
-import re
 import sys
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..context import Formatter
 from ..errors import VoiceTranscriberError
+from .stop_phrase import StopPhrase, split_stop_phrase
+from .utterances import RATE, Continuation, heard_after, session_context, utterance_segmenter
 
 if TYPE_CHECKING:
-    from ..config import InputSettings
-    from ..context import RunContext
+    from ..context import Backend, RunContext
     from ..pipeline import Plan
-    from ..context import Backend
     from ..types import Audio, Transcript
     from .meter import LevelMeter
     from .recorder import Recorder
     from .segmenter import Segmenter, SpeechSegment
     from .stops import StopControl
-    from .vad import VoiceActivity
-
-RATE = 16_000
-#: Audio kept before and after each utterance's speech (s). More than the segmenter's default:
-#: a short utterance has no neighbouring context, and tiny.en mishears a soft first word cut
-#: close ("The meeting" → "Let me do", measured through a PulseAudio virtual microphone).
-PADDING = 0.4
-#: Audio kept before an utterance's first speech (s), down to the end of the utterance before: the
-#: pause before it, up to 1 s. With the padding alone, a soft first word the VAD scores low was cut
-#: off at some positions of its 32 ms grid (jfk.flac's "ask" after a 1 s pause: "mark mark mark"
-#: instead of "ask not"); bench/stream_accuracy.py --only continuous: WER − batch +0.013 → +0.010
-#: over six sessions (docs/streaming.md).
-LEAD = 1.0
-#: ``input.continuousOverlap``: an utterance is heard after the one before it only when both together
-#: are at most this long (s), as phrases are (``streaming.decided.OVERLAP_SECONDS``): Whisper hears 30 s at once
-OVERLAP_SECONDS = 25.0
-#: A word: letters and digits, with apostrophes inside ("don't").
-WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
-#: An utterance ending with this starts a new context (see :meth:`ContinuousDictation._context`).
-NEW_PARAGRAPH = re.compile(r"\bnew paragraph\W*$", re.IGNORECASE)
-#: What may separate the words before the stop phrase from it (dropped with the phrase).
-SEPARATORS = " \t\n,;:-–—"
-#: Words that may stand between the stop phrase's words ("stop the dictation").
-FILLERS = frozenset({"the", "a", "an", "uh", "um", "er", "please"})
-
-
-def split_stop_phrase(text: str, phrase: str | None) -> tuple[str, bool]:
-    """``(text before the phrase, True)`` when ``text`` ends with ``phrase``, else ``(text, False)``.
-
-    Words are compared without case, punctuation or spacing: "Stop dictation." and
-    "stop, dictation!" both end with the phrase "stop dictation". Between the phrase's words a
-    filler (:data:`FILLERS`) may stand, as people say it and as Whisper hears it: "Stop the
-    dictation." ends with "stop dictation" too. A long word may be misheard by one letter
-    (:func:`_same`): tiny.en hears "Stop victation." now and then. When the phrase is the whole
-    utterance, its first word may have lost its first letter, the sound the cut at the utterance's
-    start may clip: tiny.en heard "Top dictation." in a CI rehearsal."""
-    wanted = [_comparable(word) for word in WORD.findall(phrase or "")]
-    found = list(WORD.finditer(text))
-    if not wanted:
-        return text, False
-    index = len(found) - 1
-    for position, word in enumerate(reversed(wanted)):
-        if position and index >= 0 and not _same(found[index].group(), word):
-            while index >= 0 and _comparable(found[index].group()) in FILLERS:
-                index -= 1
-        if index < 0 or not (_same(found[index].group(), word) or (
-                index == 0 and position == len(wanted) - 1 and _clipped(found[index].group(), word))):
-            return text, False
-        index -= 1
-    return text[: found[index + 1].start()].rstrip(SEPARATORS), True
-
-
-def _comparable(word: str) -> str:
-    return word.casefold().replace("’", "'")
-
-
-def _clipped(heard: str, wanted: str) -> bool:
-    """``heard`` is ``wanted`` (comparable, three letters or more) without its first letter."""
-    return len(wanted) >= 3 and _comparable(heard) == wanted[1:]
-
-
-#: The shortest word of a stop phrase that may be heard with one letter wrong, missing or added.
-FUZZY_LENGTH = 6
-
-
-def _same(heard: str, wanted: str) -> bool:
-    """``heard`` is the stop phrase's word ``wanted`` (already comparable): equal, or for a word of
-    :data:`FUZZY_LENGTH` letters or more, one edit away ("victation" for "dictation")."""
-    heard = _comparable(heard)
-    if heard == wanted:
-        return True
-    if len(wanted) < FUZZY_LENGTH or abs(len(heard) - len(wanted)) > 1:
-        return False
-    short, long = sorted((heard, wanted), key=len)
-    start = 0
-    while start < len(short) and short[start] == long[start]:
-        start += 1
-    skip = 1 if len(long) > len(short) else 0  # an added or missing letter, else one replaced
-    return short[start + 1 - skip:] == long[start + 1:]
-
-
-class StopPhrase(Formatter):
-    """First formatter of each utterance: takes the stop phrase off its end and remembers it was said."""
-
-    name = "stop-phrase"
-
-    def __init__(self, ctx: RunContext, phrase: str | None) -> None:
-        super().__init__(ctx)
-        self.phrase = phrase
-        self.heard = False
-
-    def format(self, transcript: Transcript) -> str:
-        text, self.heard = split_stop_phrase(transcript.text, self.phrase)
-        if self.heard and not text.strip():
-            self.ctx.quiet = True  # an utterance of just the stop phrase is not "no speech detected"
-        return text
 
 
 def dictate_continuously(ctx: RunContext, plan: Plan, make_plan: Callable[[RunContext], Plan]) -> None:
@@ -167,16 +70,6 @@ def dictate_continuously(ctx: RunContext, plan: Plan, make_plan: Callable[[RunCo
         session.utterances.put(None)
         raise
     session.report()
-
-
-def utterance_segmenter(settings: InputSettings, on_utterance: Callable[[SpeechSegment], None],
-                        activity: VoiceActivity | None = None) -> Segmenter:
-    """The segmenter that cuts a session into utterances (at ``input.utterancePauseSeconds`` pauses,
-    :data:`PADDING` after and :data:`LEAD` before each); ``activity``: the recording's shared VAD."""
-    from .segmenter import Segmenter
-
-    return Segmenter(on_utterance, min_pause=settings.utterance_pause_seconds, padding=PADDING, lead=LEAD,
-                     activity=activity)
 
 
 class ContinuousDictation:
@@ -298,66 +191,6 @@ class ContinuousDictation:
         if self.delivered:
             self.ctx.transcript = self.delivered[-1].with_text(" ".join(t.text for t in self.delivered))
         _publish_end(self.ctx, len(self.delivered))
-
-
-def session_context(settings: InputSettings, delivered: list[Transcript], previous_end: int | None,
-                    segment: SpeechSegment) -> str:
-    """The session's text before ``segment`` (the backends' own words of the ``delivered``
-    utterances, the last of which ended at sample ``previous_end``): its prompt
-    (``input.continuousContextSeconds``). Reset — '' — for the first utterance, after that many
-    seconds without speech (a new topic), and after an utterance that ended with "new paragraph"."""
-    limit = settings.continuous_context_seconds
-    if not limit or not delivered or previous_end is None:
-        return ""
-    if segment.start - previous_end >= limit * RATE:
-        return ""
-    texts: list[str] = []
-    for transcript in reversed(delivered):
-        raw = transcript.raw_text if transcript.raw_text is not None else transcript.text
-        if NEW_PARAGRAPH.search(raw):
-            break
-        texts.insert(0, raw.strip())
-    return " ".join(texts)
-
-
-@dataclass(frozen=True)
-class HeardAfter:
-    """What an utterance is heard after (``input.continuousOverlap``): the utterance before it again."""
-
-    text: str  #: the backend's text of the utterance before, which the decoder is held to
-    context: str  #: the session's text before that one (the prompt)
-
-
-def heard_after(settings: InputSettings, previous: tuple[SpeechSegment, str] | None, context: str,
-                segment: SpeechSegment) -> HeardAfter | None:
-    """With ``input.continuousOverlap``: ``segment`` is transcribed after ``previous`` (the utterance
-    delivered before it and its text) when that one's text ends the session's ``context`` (no new
-    topic, no "new paragraph" since) and both together are at most :data:`OVERLAP_SECONDS` long."""
-    if not settings.continuous_overlap or previous is None or not context:
-        return None
-    before, text = previous[0], previous[1].strip()
-    if not text or not context.endswith(text) or segment.end - before.start > OVERLAP_SECONDS * RATE:
-        return None
-    return HeardAfter(text, context[: len(context) - len(text)].strip())
-
-
-class Continuation:
-    """One utterance transcribed by ``backend`` after the one before it, heard again
-    (``backend.transcribe_continuation``): ``plan.streamed`` of that utterance's run (a failure
-    there goes on to the next backend, which gets the session's text as prompt)."""
-
-    def __init__(self, backend: Backend, before: Audio, after: HeardAfter) -> None:
-        self.backend, self.before, self.after = backend, before, after
-
-    def result(self, audio: Audio) -> Transcript:
-        from ..context import call_component
-        from ..errors import BackendError
-
-        return call_component(self.backend, "backend", BackendError, self.backend.transcribe_continuation,
-                              self.before, self.after.text, audio, self.after.context)
-
-    def cancel(self) -> None:
-        """Nothing runs in the background."""
 
 
 def is_session(recording: str | None) -> bool:
