@@ -17,7 +17,8 @@ import pytest
 
 from voice_transcriber import DeliveredElsewhere, RunContext, Transcript
 from voice_transcriber.config import load_settings
-from voice_transcriber_clipboard.keys import KeyTool, VirtualKeys, XTest
+from voice_transcriber_clipboard.keys import KeyTool, VirtualKeys
+from voice_transcriber_clipboard.xtest import XTest
 from voice_transcriber_typing.sink import TypingSink
 from vt_testing.core import run_in_process
 from vt_testing.desktop import sway_key, tk_window, wait_until

@@ -167,7 +167,7 @@ def test_xtest_leaves_a_key_another_process_borrowed_meanwhile_alone(fresh_keyma
     """Two typists (a daemon and a ``type-last``): the second read the keyboard map before the first borrowed a
     spare key for "é". Its own "ñ" goes on another spare key (not on "é"'s, which a window may still have to
     read), and the root window's record keeps both."""
-    from voice_transcriber_clipboard.keys import XTest
+    from voice_transcriber_clipboard.xtest import XTest
     from voice_transcriber_clipboard.xkeys import XConnection
 
     first, second = XTest(), XTest()

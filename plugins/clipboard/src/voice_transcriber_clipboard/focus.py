@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 from voice_transcriber import SinkError
 
-from .keys import KeyTool, XTest
+from .keytool import KeyTool
+from .xtest import XTest
 from .tools import Session, detect_session
 from .window import WindowInfo, active_window, focused_window, probe_window, window_now
 from .xkeys import XFocusMoved

@@ -1,7 +1,7 @@
 """The key-injection tool interface: :class:`KeyTool` and key chords (``ctrl+shift+v``).
 
-The tools themselves (XTest, xdotool, the virtual keyboard, wtype, ydotool) are in :mod:`.keys`, the RemoteDesktop
-portal's in :mod:`.portal`; :func:`.keys.key_tool` picks one.
+The tools themselves (xdotool, the virtual keyboard, wtype, ydotool) are in :mod:`.keys`, XTest's in :mod:`.xtest`, the
+RemoteDesktop portal's in :mod:`.portal`; :func:`.keys.key_tool` picks one.
 """
 
 from __future__ import annotations
