@@ -18,7 +18,7 @@ CORE = REPO / "core" / "src"
 #: docs/architecture.md's layers, bottom first. A module may import from its layer or below.
 LAYERS = [
     {"errors", "redact", "decode", "types", "files", "paths", "version", "safe_text", "option_names", "hotkey_state",
-     "config_sources", "config_model", "config", "control", "runstate", "events", "head_start"},
+     "autorepeat", "config_sources", "config_model", "config", "control", "runstate", "events", "head_start"},
     {"plugin_manager", "registry", "context", "hookspecs", "plugins", "profiles", "config_keys", "recordings", "history"},
     {"capture", "streaming", "pipeline", "live", "http_limits", "http_replies", "http_failures", "http", "stdout_sink", "tracker"},
     {"quick", "plugin_index", "shell_completion", "runner", "dictate", "hotkey", "status", "cli", "daemon", "__main__",

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from voice_transcriber import control, hotkey_state
+from voice_transcriber import autorepeat, control, hotkey_state
 
 REPORT = "import os; from voice_transcriber import control; print(control.fired_ticks(os.getpid()), " \
          "control.start_ticks(os.getpid()), control.start_ticks(os.getppid()))"
@@ -58,11 +58,11 @@ def test_a_held_toggles_repeats_reaching_the_lock_out_of_order_stay_one_press():
     tick = os.sysconf("SC_CLK_TCK")
     handled = {"fired": 1000, "boot": hotkey_state.boot_id(), "at": 0.0}
     last = 1000 + round(0.92 * tick)
-    assert hotkey_state.toggle_repeat(last, 0.8, handled)[0] is None, "the press alone: a new press (the fault)"
-    gap, record = hotkey_state.toggle_repeat(last, 0.8, handled, (1000 + round(0.6 * tick), 1000 + round(0.81 * tick)))
+    assert autorepeat.toggle_repeat(last, 0.8, handled)[0] is None, "the press alone: a new press (the fault)"
+    gap, record = autorepeat.toggle_repeat(last, 0.8, handled, (1000 + round(0.6 * tick), 1000 + round(0.81 * tick)))
     assert gap == pytest.approx(0.11, abs=1 / tick) and record["fired"] == last
     later = 1000 + round(0.81 * tick) + round(0.85 * tick)  # still running, fired after this one: not before it
-    assert hotkey_state.toggle_repeat(last, 0.8, handled, (later,))[0] is None
+    assert autorepeat.toggle_repeat(last, 0.8, handled, (later,))[0] is None
 
 
 def test_a_held_toggles_press_reaching_the_lock_after_all_its_repeats_still_acts():
@@ -76,15 +76,15 @@ def test_a_held_toggles_press_reaching_the_lock_after_all_its_repeats_still_acts
     record = None
     for repeat in (repeats[2], repeats[0], repeats[1]):  # the last repeat first, as they reached the lock
         running = (press, *(other for other in repeats if other != repeat))
-        gap, record = hotkey_state.toggle_repeat(repeat, 0.8, record, running)
+        gap, record = autorepeat.toggle_repeat(repeat, 0.8, record, running)
         assert gap is not None, f"the repeat fired at {repeat - press} ticks acted"
-    gap, record = hotkey_state.toggle_repeat(press, 0.8, record)
+    gap, record = autorepeat.toggle_repeat(press, 0.8, record)
     assert gap is None, "the press, handled last, acts"
-    assert hotkey_state.toggle_repeat(repeats[2] + tick, 0.8, record)[0] is None, "a new press a second later acts"
+    assert autorepeat.toggle_repeat(repeats[2] + tick, 0.8, record)[0] is None, "a new press a second later acts"
 
-    gap, record = hotkey_state.toggle_repeat(repeats[0], 0.8, None)  # the press unseen: its first repeat acts
+    gap, record = autorepeat.toggle_repeat(repeats[0], 0.8, None)  # the press unseen: its first repeat acts
     assert gap is None
-    assert hotkey_state.toggle_repeat(press, 0.8, record)[0] == 0.0, "the press after it: the same hold"
+    assert autorepeat.toggle_repeat(press, 0.8, record)[0] == 0.0, "the press after it: the same hold"
 
 
 def test_toggles_in_flight_are_this_users_guarded_toggles_of_this_runtime_dir(tmp_path, monkeypatch):
@@ -97,7 +97,7 @@ def test_toggles_in_flight_are_this_users_guarded_toggles_of_this_runtime_dir(tm
     try:
         ticks = hotkey_state.start_ticks(ours.pid)
         assert ticks is not None
-        found = hotkey_state.toggles_in_flight(os.getpid())
+        found = autorepeat.toggles_in_flight(os.getpid())
         assert found == ((ticks,) if ours.pid < os.getpid() else (ticks + 1,)), found  # a tie: the lower PID first
     finally:
         for proc in (ours, unguarded, elsewhere):

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import hotkey_state
+from . import autorepeat, hotkey_state
 from .errors import ControlError
 from .paths import runtime_dir
 
@@ -36,15 +36,15 @@ LOCK_TIMEOUT = hotkey_state.LOCK_TIMEOUT
 LOG_ROTATE_BYTES = hotkey_state.LOG_ROTATE_BYTES
 
 
-# The state files, process identity and key-autorepeat rules live in :mod:`.hotkey_state`, which the
-# executable's fast path (:mod:`.hotkey`) uses before anything heavy is imported; these names stay here.
+# The state files and process identity live in :mod:`.hotkey_state`, the key-autorepeat rules in :mod:`.autorepeat`,
+# which the executable's fast path (:mod:`.hotkey`) uses before anything heavy is imported; these names stay here.
 write_json_atomic = hotkey_state.write_json_atomic
 read_json = hotkey_state.read_json
 start_ticks = hotkey_state.start_ticks
 is_alive = hotkey_state.is_alive
 fired_ticks = hotkey_state.fired_ticks
-STALE_START = hotkey_state.STALE_START
-repeated_toggle_message = hotkey_state.repeated_toggle_message
+STALE_START = autorepeat.STALE_START
+repeated_toggle_message = autorepeat.repeated_toggle_message
 
 
 # --- push-to-talk: a start fired by the key hold that the last stop ended ----------------------
@@ -53,24 +53,24 @@ repeated_toggle_message = hotkey_state.repeated_toggle_message
 def note_stop(fired: int | None) -> None:
     """A ``stop`` fired at ``fired`` ticks was handled (hold the lock): starts fired before it are stale."""
     if fired is not None:
-        write_json_atomic(runtime_dir() / "last-stop.json", hotkey_state.stop_record(fired))
+        write_json_atomic(runtime_dir() / "last-stop.json", autorepeat.stop_record(fired))
 
 
 def stale_start(fired: int | None) -> bool:
     """True for a ``start`` fired no later than the last ``stop`` (hold the lock): the same key hold,
     repeated by the keyboard's autorepeat while the key was down, reaching us after the release's stop."""
-    return fired is not None and hotkey_state.stale_start(fired, read_json(runtime_dir() / "last-stop.json"))
+    return fired is not None and autorepeat.stale_start(fired, read_json(runtime_dir() / "last-stop.json"))
 
 
 def repeated_toggle(fired: int | None, guard: float, own: int | None = None) -> float | None:
     """For a ``toggle --repeat-guard GUARD`` fired at ``fired`` ticks (hold the lock): the seconds
     since the previous guarded toggle was fired when that is less than ``guard`` (a held key's
-    autorepeat), else None; see :func:`.hotkey_state.toggle_repeat`. ``own``: the PID of the toggle
+    autorepeat), else None; see :func:`.autorepeat.toggle_repeat`. ``own``: the PID of the toggle
     process asking (the command line's), whose fellow toggles still running count too."""
     if fired is None or guard <= 0:
         return None
     path = runtime_dir() / "last-toggle.json"
-    gap, record = hotkey_state.guarded_toggle(fired, guard, read_json(path), own)
+    gap, record = autorepeat.guarded_toggle(fired, guard, read_json(path), own)
     if record is not None:
         write_json_atomic(path, record)
     return gap

@@ -32,13 +32,12 @@ import sys
 import time
 from _signal import SIGUSR1, SIGUSR2  # not `signal`, which imports `enum`
 
+from .autorepeat import STALE_START, guarded_toggle, repeated_toggle_message, stale_start, stop_record
 from .hotkey_state import (
     BACKGROUND_ENV,
     LOCK_TIMEOUT,
-    STALE_START,
     already_recording,
     fired_ticks,
-    guarded_toggle,
     is_alive,
     lock,
     lock_held,
@@ -47,12 +46,9 @@ from .hotkey_state import (
     open_log,
     read_json,
     recording_started,
-    repeated_toggle_message,
     signalled,
     spawn_recorder,
-    stale_start,
     start_ticks,
-    stop_record,
     write_json_atomic,
 )
 from .files import private_dir
