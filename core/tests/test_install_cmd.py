@@ -23,7 +23,7 @@ from vt_testing.installed import TOOL_GROUP, packaging_env, resolving, run, site
 from vt_testing.openai_api import json_reply, openai_transcription
 from vt_testing.speech import JFK_TEXT
 
-from voice_transcriber.cli import plugin_env, scaffold
+from voice_transcriber.cli import plugin_env, scaffold, uv_receipt
 from voice_transcriber.cli.installer import explain
 
 REPO = Path(__file__).resolve().parents[2]
@@ -341,14 +341,14 @@ def test_a_recorded_plugin_that_went_missing(write_config, jfk_path, capsys):
     ({"name": "vt-x", "marker": "sys_platform == 'linux'"}, ("vt-x ; sys_platform == 'linux'", False)),
 ])
 def test_receipt_requirements_become_arguments(requirement, expected):
-    assert plugin_env.requirement_arg(requirement) == expected
+    assert uv_receipt.requirement_arg(requirement) == expected
 
 
 def test_receipt_options_become_flags():
     options = {"find-links": ["file:///w"], "no-index": True, "index-strategy": "unsafe-best-match",
                "index": [{"url": "https://pkgs.example/simple", "name": "corp"}], "compile-bytecode": False}
     options["dependency-metadata"] = [{"name": "x", "requires-dist": []}]
-    assert plugin_env._options(options) == (["--find-links", "file:///w", "--no-index", "--index-strategy",
+    assert uv_receipt.receipt_options(options) == (["--find-links", "file:///w", "--no-index", "--index-strategy",
                                              "unsafe-best-match", "--index", "corp=https://pkgs.example/simple"],
                                             ["dependency-metadata"])
 
