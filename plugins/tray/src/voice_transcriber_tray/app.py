@@ -8,9 +8,9 @@ One asyncio loop in a small process attached to the warm daemon (:mod:`.link`):
   *idle* after ``tray.deliveredSeconds``;
 * a click sends ``toggle`` (with ``--output``/``--backend`` from the menu) to the daemon,
   a middle click ``cancel``;
-* the item is registered with ``org.kde.StatusNotifierWatcher``; when no tray host runs, one
-  line says so and the tray waits for ``NameOwnerChanged``; a panel that restarts gets the
-  item registered again.
+* the item is registered with ``org.kde.StatusNotifierWatcher`` (:mod:`.host`); when no tray host
+  runs, one line says so and the tray waits for ``NameOwnerChanged``; a panel that restarts gets
+  the item registered again. The menu's entries are :mod:`.menu`'s.
 """
 
 from __future__ import annotations
@@ -24,32 +24,19 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from . import icons
+from .host import TrayHost
 from .link import DaemonLink, LinkError
+from .menu import (BACKEND, CANCEL, CONFIG, OUTPUT, QUIT, RECENT, RECENT_MENU, SINKS, START, STOP, TITLES, menu_layout,
+                   shorten)
 
 if TYPE_CHECKING:
     from voice_transcriber import Settings
 
     from .settings import TrayConfig
 
-WATCHER = "org.kde.StatusNotifierWatcher"
-DBUS = "org.freedesktop.DBus"
-SINKS = (("clipboard", "Clipboard"), ("typing", "Type into the window"), ("auto", "Auto (type, else clipboard)"),
-         ("paste", "Paste (clipboard + Ctrl+V)"))
-TITLES = {"idle": "Idle — click to dictate", "recording": "Recording… click to stop",
-          "transcribing": "Transcribing…", "delivered": "Delivered", "error": "Dictation failed"}
-RECENT = 5
-
-# Menu item ids
-START, STOP, CANCEL, OUTPUT, BACKEND, RECENT_MENU, CONFIG, QUIT = 1, 4, 2, 10, 20, 30, 41, 42
-
 
 def say(line: str) -> None:
     print(f"voice-transcriber tray: {line}", file=sys.stderr, flush=True)
-
-
-def shorten(text: str, width: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 class Tray:
@@ -72,6 +59,7 @@ class Tray:
         self.name = f"org.kde.StatusNotifierItem-{os.getpid()}-1"
         self.bus: Any = None
         self.item: Any = None
+        self.host: TrayHost | None = None
         self.menu: Any = None
         self.connected = False
         self.quitting: asyncio.Future[int] | None = None
@@ -111,8 +99,9 @@ class Tray:
         if await self.bus.request_name(self.name) != RequestNameReply.PRIMARY_OWNER:
             say(f"error: could not own the bus name {self.name}")
             return 1
-        await self._watch_watcher()
-        await self.register()
+        self.host = TrayHost(self.bus, self.name, self._spawn, say)
+        await self.host.watch()
+        await self.host.register()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.quit)
         code = await self.quitting
@@ -158,36 +147,6 @@ class Tray:
         await self.link.stop_started_daemon()
         del Message
         self.bus.disconnect()
-
-    # --- the watcher (tray host) ---------------------------------------------------------------------
-
-    async def _watch_watcher(self) -> None:
-        from dbus_fast import Message, MessageType
-
-        rule = f"type='signal',sender='{DBUS}',interface='{DBUS}',member='NameOwnerChanged',arg0='{WATCHER}'"
-        await self.bus.call(Message(destination=DBUS, path="/org/freedesktop/DBus", interface=DBUS, member="AddMatch",
-                                    signature="s", body=[rule]))
-
-        def on_message(message: Any) -> None:
-            if message.message_type == MessageType.SIGNAL and message.member == "NameOwnerChanged" \
-                    and message.body and message.body[0] == WATCHER and message.body[2]:
-                self._spawn(self.register())  # a tray host appeared, or the panel restarted
-
-        self.bus.add_message_handler(on_message)
-
-    async def register(self) -> None:
-        from dbus_fast import Message, MessageType
-
-        reply = await self.bus.call(Message(destination=WATCHER, path="/StatusNotifierWatcher", interface=WATCHER,
-                                            member="RegisterStatusNotifierItem", signature="s", body=[self.name]))
-        if reply.message_type == MessageType.ERROR:
-            if not self._waiting_said:
-                say("no tray host on the session bus (nothing owns org.kde.StatusNotifierWatcher: start your panel, "
-                    "or enable the AppIndicator extension on GNOME); waiting for one")
-                self._waiting_said = True
-            return
-        self._waiting_said = False
-        say(f"registered {self.name} with the tray host")
 
     # --- events pushed by the daemon ----------------------------------------------------------------
 
@@ -267,31 +226,9 @@ class Tray:
                        icon_name=icons.THEMED[state] if self.config.theme_icons else "",
                        pixmap=icons.pixmaps(state), tooltip_title=f"voice-transcriber — {TITLES[state]}",
                        tooltip_body="\n".join(lines))
-        self.menu.update(self.menu_tree())
-
-    def menu_tree(self) -> Any:
-        recording = "recording" in self.active.values()
-
-        def radio(item_id: int, label: str, on: bool) -> Any:
-            return (item_id, {"label": label, "toggle-type": "radio", "toggle-state": 1 if on else 0}, [])
-
-        backends = [(None, f"Configured ({', '.join(self.configured_backends)})"), *((b, b) for b in self.backends)]
-        return (0, {"children-display": "submenu"}, [
-            (START, {"label": "Start recording", "enabled": not recording, "icon-name": "media-record"}, []),
-            (STOP, {"label": "Stop recording", "enabled": recording, "icon-name": "media-playback-stop"}, []),
-            (CANCEL, {"label": "Cancel recording", "enabled": recording, "icon-name": "process-stop"}, []),
-            (3, {"type": "separator"}, []),
-            (OUTPUT, {"label": "Output", "children-display": "submenu"},
-             [radio(OUTPUT + 1 + i, label, sink == self.output) for i, (sink, label) in enumerate(SINKS)]),
-            (BACKEND, {"label": "Backend", "children-display": "submenu"},
-             [radio(BACKEND + 1 + i, label, name == self.backend) for i, (name, label) in enumerate(backends[:9])]),
-            (RECENT_MENU, {"label": "Recent transcripts", "children-display": "submenu", "enabled": bool(self.recent)},
-             [(RECENT_MENU + 1 + i, {"label": shorten(text, 50).replace("_", "__")}, [])
-              for i, (_, text) in enumerate(self.recent)]),
-            (40, {"type": "separator"}, []),
-            (CONFIG, {"label": "Open configuration", "icon-name": "preferences-system"}, []),
-            (QUIT, {"label": "Quit", "icon-name": "application-exit"}, []),
-        ])
+        self.menu.update(menu_layout(recording="recording" in self.active.values(), output=self.output,
+                                     backend=self.backend, configured_backends=self.configured_backends,
+                                     backends=self.backends, recent=self.recent))
 
     # --- clicks -------------------------------------------------------------------------------------
 
