@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..context import RunContext
     from ..pipeline import Plan
     from ..types import Audio
+    from .microphone import Microphone
     from .recorder import Recorder
     from .stops import StopControl
 
@@ -38,20 +39,10 @@ def record(ctx: RunContext, plan: Plan | None = None, *, settings: InputSettings
     ``--continuous`` session puts its utterance segmenter on the recorder's taps there). Without ``plan``
     no backend prepares or transcribes meanwhile: the recording alone.
     """
-    from dataclasses import replace
-
-    from ..control import recorder_done, recorder_listening
-    from ..pipeline import Plan, prepare_in_background
-    from ..recordings import RecordingFile, wav_bytes
-    from ..streaming.start import start_streaming
-    from ..types import Audio
+    from ..pipeline import Plan
     from . import early
-    from .microphone import Microphone
-    from .recorder import Recorder
     from .stops import StopControl
 
-    if plan is None:
-        plan = Plan(backends=[])
     settings = settings or ctx.settings.input
     if settings.silence_stop_seconds:
         from .silence import check_available
@@ -61,45 +52,83 @@ def record(ctx: RunContext, plan: Plan | None = None, *, settings: InputSettings
     stop = stop or StopControl().install()
     if mic is None and stop.before_recording and attach is None:
         return _nothing_recorded(ctx, stop)
+    return _record_until_stopped(ctx, Plan(backends=[]) if plan is None else plan, settings, attach, mic, stop)
+
+
+def _record_until_stopped(ctx: RunContext, plan: Plan, settings: InputSettings, attach: Callable[[Recorder], None] | None,
+                          mic: Microphone | None, stop: StopControl) -> Audio:
+    """:func:`record` on ``mic`` (None: open it now), transcribing meanwhile (``attach``, else streaming)."""
+    from ..control import recorder_done
+    from ..streaming.start import start_streaming
+    from .microphone import Microphone
+
     try:
         mic = mic or Microphone(settings.device)
-        ctx.info["microphone"] = f"{mic.name} at {mic.rate} Hz" + ("" if mic.rate == 16_000 else " (resampled)")
-        file = RecordingFile(ctx.run_id, warn=ctx.warn)
-        ctx.info["recording"] = str(file.path) if file.path else None
-        recorder_listening()  # a terminal recording: `stop`/`toggle` can reach it from now on
-        ctx.recording_started()
-        prepare_in_background(plan, ctx, recording=True)  # e.g. a model load, hidden behind the speech
-        recorder = Recorder(mic, stop, file, settings, ctx)
-        # e.g. an HTTP client: not held while the user speaks, ready while the tail is recorded
-        recorder.on_stop.append(lambda: prepare_in_background(plan, ctx, recording=False))
+        recorder = _started_recorder(ctx, plan, settings, mic, stop)
         if attach is not None:
             attach(recorder)
         else:
             plan.streamed = start_streaming(ctx, plan.backends[0] if plan.backends else None, recorder)  # phrases go to the backend while recording
         pcm = recorder.run()
-        if plan.streamed is not None and recorder.segmenter is None:  # shorter than stream_after_seconds
-            plan.streamed.cancel()
-            plan.streamed = None
+        if recorder.segmenter is None:  # shorter than stream_after_seconds
+            _drop_streamed(plan)
     except BaseException:
         recorder_done()  # e.g. cancelled while recording: the next `toggle` starts a new recording
-        if plan.streamed is not None:
-            plan.streamed.cancel()
-            plan.streamed = None
+        _drop_streamed(plan)
         raise
     finally:
         stop.after_recording()
         if mic is not None and mic.first_frame_at is not None:
             ctx.info["first_frame_at"] = f"{mic.first_frame_at:.6f}"
+    audio = _recorded_audio(ctx, recorder, pcm)
+    recorder_done()  # the next `toggle` starts a new recording
+    ctx.recording_stopped(audio)
+    return audio
+
+
+def _started_recorder(ctx: RunContext, plan: Plan, settings: InputSettings, mic: Microphone,
+                      stop: StopControl) -> Recorder:
+    """The recorder on ``mic`` and a new recording file, announced (``stop``/``toggle`` reach it from now on,
+    ``vt_recording_started``), with the backends preparing meanwhile."""
+    from ..control import recorder_listening
+    from ..pipeline import prepare_in_background
+    from ..recordings import RecordingFile
+    from .recorder import Recorder
+
+    ctx.info["microphone"] = f"{mic.name} at {mic.rate} Hz" + ("" if mic.rate == 16_000 else " (resampled)")
+    file = RecordingFile(ctx.run_id, warn=ctx.warn)
+    ctx.info["recording"] = str(file.path) if file.path else None
+    recorder_listening()  # a terminal recording: `stop`/`toggle` can reach it from now on
+    ctx.recording_started()
+    prepare_in_background(plan, ctx, recording=True)  # e.g. a model load, hidden behind the speech
+    recorder = Recorder(mic, stop, file, settings, ctx)
+    # e.g. an HTTP client: not held while the user speaks, ready while the tail is recorded
+    recorder.on_stop.append(lambda: prepare_in_background(plan, ctx, recording=False))
+    return recorder
+
+
+def _drop_streamed(plan: Plan) -> None:
+    """Cancel the transcription started while recording, if any: its phrases will not be used."""
+    if plan.streamed is not None:
+        plan.streamed.cancel()
+        plan.streamed = None
+
+
+def _recorded_audio(ctx: RunContext, recorder: Recorder, pcm: bytes) -> Audio:
+    """The take, read back from the file the pipeline will keep (decoded lazily): what is transcribed is what
+    `retry` gets; its loudest sample measured while recording, so that a silent take is judged without numpy."""
+    from dataclasses import replace
+
+    from ..recordings import wav_bytes
+    from ..types import Audio
+
+    file, mic = recorder.file, recorder.mic
     ctx.info["recording"] = str(file.path) if file.path else None  # it may have moved to the fallback dir
     ctx.info["recorded_seconds"] = round(len(pcm) / 2 / 16_000, 2)
     if mic.overflows:
         ctx.warn(f"the microphone overflowed {mic.overflows} time(s): bits of audio were dropped (the machine was too busy)")
-    # The pipeline reads the file it will keep (decoded lazily): what is transcribed is what `retry` gets.
     audio = Audio.from_file(file.path) if file.path else Audio.from_bytes(wav_bytes(pcm), label="the recording (in memory)")
-    audio = replace(audio, peak=recorder.loudest / 32768)  # a silent take is judged without numpy
-    recorder_done()  # the next `toggle` starts a new recording
-    ctx.recording_stopped(audio)
-    return audio
+    return replace(audio, peak=recorder.loudest / 32768)
 
 
 def _nothing_recorded(ctx: RunContext, stop: StopControl) -> Audio:
