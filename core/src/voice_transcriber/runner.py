@@ -23,7 +23,7 @@ from .safe_text import safe_text
 if TYPE_CHECKING:
     from .config import Settings
     from .context import Backend, RunContext
-    from .pipeline import Plan
+    from .pipeline import Plan, Streamed
     from .plugin_manager import PluginManager
     from .registry import Registry
     from .types import Audio
@@ -207,9 +207,8 @@ def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | No
     ``context``: the text said before ``audio`` (``retry`` of a ``--continuous`` utterance);
     ``before``: the utterance before it and its text (the end of ``context``), heard again before it.
     """
-    from . import pipeline, recordings
+    from . import recordings
     from .history import add_recovery_hint
-    from .live import live_text
     from .profiles import apply_profile
 
     flags = overrides_from(options)
@@ -231,22 +230,7 @@ def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | No
 
             dictate_continuously(ctx, plan, lambda utterance: build_plan(state.registry, utterance))
         else:
-            with live_text(plan, ctx):
-                if audio is None:
-                    audio = read_input(options.get("input_path"), plan, ctx)
-                elif stored and plan.backends and _session_recording(audio):
-                    from .capture.continuous import SessionReplay
-
-                    plan.streamed = SessionReplay(ctx, plan.backends[0])  # a --continuous session, as it was
-                elif stored:
-                    from .history import commits_of
-                    from .streaming.phrases import Commit
-                    from .streaming.stored import replay
-
-                    kept = [Commit.from_list(item) for item in (commits_of(audio.path) or []) if audio.path]
-                    plan.streamed = replay(ctx, plan.backends[0] if plan.backends else None, audio,
-                                           commits=[commit for commit in kept if commit is not None])
-                pipeline.run(audio, plan, ctx)
+            _run_pipeline(ctx, plan, audio, options.get("input_path"), stored)
         recordings.settle(ctx)
     except (VoiceTranscriberError, KeyboardInterrupt) as exc:
         add_recovery_hint(exc, ctx)
@@ -255,6 +239,36 @@ def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | No
     finally:
         if ctx.debug:
             print_timings(ctx)
+
+
+def _run_pipeline(ctx: RunContext, plan: Plan, audio: Audio | None, input_path: str | None, stored: bool) -> None:
+    """One run of the pipeline, its live text shown: on ``audio``, else on the input (a file, stdin or the
+    microphone); a ``stored`` recording is transcribed as it was while recording (:func:`_as_recorded`)."""
+    from . import pipeline
+    from .live import live_text
+
+    with live_text(plan, ctx):
+        if audio is None:
+            audio = read_input(input_path, plan, ctx)
+        elif stored:
+            plan.streamed = _as_recorded(ctx, plan, audio)
+        pipeline.run(audio, plan, ctx)
+
+
+def _as_recorded(ctx: RunContext, plan: Plan, audio: Audio) -> Streamed:
+    """What transcribes a stored recording again as it was while recording (``retry``): a ``--continuous``
+    session utterance by utterance, else phrase by phrase with the rolling commits the live run made."""
+    if plan.backends and _session_recording(audio):
+        from .capture.continuous import SessionReplay
+
+        return SessionReplay(ctx, plan.backends[0])  # a --continuous session, as it was
+    from .history import commits_of
+    from .streaming.phrases import Commit
+    from .streaming.stored import replay
+
+    kept = [Commit.from_list(item) for item in (commits_of(audio.path) or []) if audio.path]
+    return replay(ctx, plan.backends[0] if plan.backends else None, audio,
+                  commits=[commit for commit in kept if commit is not None])
 
 
 def read_input(input_path: str | None, plan: Plan, ctx: RunContext) -> Audio:
