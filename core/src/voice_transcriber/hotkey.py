@@ -131,20 +131,11 @@ def parse(argv: list[str]) -> Parsed | None:
     """``[ROOT OPTIONS] COMMAND [OPTIONS]`` with options click would take as they are; None for anything
     else (``--wait``, ``--help``, ``--debug``, ``-otyping``, a bad value…): click's."""
     args = list(argv)
-    config, strict = None, False
-    while args and args[0] not in COMMANDS:
-        arg = args.pop(0)
-        name, has_value, value = split_option(arg)
-        if name in ROOT_FLAGS and not has_value:
-            strict = strict or name == "--strict"
-            continue
-        config = option_value(has_value, value, args) if name in ROOT_VALUES else None
-        if config is None or not plain_value(config):
-            return None
-    if not args:
+    root = _root_options(args)
+    if root is None or not args:
         return None
     parsed = Parsed(args.pop(0))
-    parsed.config, parsed.strict = config, strict
+    parsed.config, parsed.strict = root
     records = parsed.command in ("start", "toggle")
     while args:
         arg = args.pop(0)
@@ -158,12 +149,10 @@ def parse(argv: list[str]) -> Parsed | None:
         if given is None:
             return None
         if name == "--repeat-guard":
-            try:
-                parsed.guard = float(given)
-            except ValueError:
+            guard = _repeat_guard(given)
+            if guard is None:
                 return None
-            if not parsed.guard >= 0:  # click's FloatRange(min=0) refuses a negative guard (nan: click judges)
-                return None
+            parsed.guard = guard
             continue
         param = VALUE_OPTIONS[name]
         converted = positive_number(given) if param in POSITIVE_NUMBERS else given if plain_value(given) else None
@@ -171,6 +160,31 @@ def parse(argv: list[str]) -> Parsed | None:
             return None
         parsed.options[param] = converted
     return parsed
+
+
+def _root_options(args: list[str]) -> tuple[str | None, bool] | None:
+    """The root options before the command, taken off ``args``: ``--config``'s value and whether ``--strict`` was
+    given; None when click must judge one."""
+    config, strict = None, False
+    while args and args[0] not in COMMANDS:
+        arg = args.pop(0)
+        name, has_value, value = split_option(arg)
+        if name in ROOT_FLAGS and not has_value:
+            strict = strict or name == "--strict"
+            continue
+        config = option_value(has_value, value, args) if name in ROOT_VALUES else None
+        if config is None or not plain_value(config):
+            return None
+    return config, strict
+
+
+def _repeat_guard(given: str) -> float | None:
+    """``--repeat-guard``'s seconds, as click's ``FloatRange(min=0)`` takes them; None when click must judge."""
+    try:
+        guard = float(given)
+    except ValueError:
+        return None
+    return guard if guard >= 0 else None  # a negative guard is refused (nan: click judges)
 
 
 def runtime_folder() -> str | None:
@@ -230,9 +244,15 @@ def decide(parsed: Parsed, folder: str, fired: int | None) -> tuple[int, str, st
         # answered at once could, on a loaded machine, overtake a push-to-talk press's `start` still on its
         # way to the lock, which would then be ignored as fired before the stop (no recording).
         return None
+    return _signal(command, folder, recorder[0], fired)
+
+
+def _signal(command: str, folder: str, pid: int, fired: int | None) -> tuple[int, str, str]:
+    """Stop (``stop``, a ``toggle`` that stops) or cancel the recorder ``pid`` as the command line does: the stop
+    noted, the signal sent, its PID file removed."""
+    pid_file = folder + "/recorder.json"
     if command == "stop" and fired is not None:  # a start fired before this stop (key autorepeat) will be ignored
         write_json_atomic(folder + "/last-stop.json", stop_record(fired))
-    pid = recorder[0]
     try:
         os.kill(pid, SIGUSR2 if command == "cancel" else SIGUSR1)
     except ProcessLookupError:
