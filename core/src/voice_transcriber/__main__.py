@@ -46,25 +46,8 @@ def main() -> None:
 
 
 def _main(argv: list[str]) -> None:
-    if "_VOICE_TRANSCRIBER_COMPLETE" in os.environ or argv[:1] == ["completion"]:
-        from . import shell_completion
-
-        reply = shell_completion.answer() if argv[:1] != ["completion"] else shell_completion.script(argv)
-        if reply is not None:  # a TAB, or `completion SHELL`: from the plugin index, without click
-            sys.stdout.write(reply if argv[:1] == ["completion"] else reply + "\n")
-            return
-    if "--version" in argv and set(argv) - {"--version"} <= _GLOBAL_FLAGS:
-        from .version import __version__  # nothing else: no click, pydantic, pluggy or plugin
-
-        sys.stdout.write(f"voice-transcriber, version {__version__}\n")
+    if _printed_without_click(argv):
         return
-    if "--help" in argv or "-h" in argv:
-        from .plugin_index import help_text
-
-        text = help_text(argv)  # `--help`, `COMMAND --help` as click printed it when the plugin index was written
-        if text is not None:
-            sys.stdout.write(text)
-            return
     if argv[:1] == ["status"]:
         from .status import run as status_run
 
@@ -93,6 +76,31 @@ def _main(argv: list[str]) -> None:
     from .cli import main as cli_main
 
     cli_main(argv)
+
+
+def _printed_without_click(argv: list[str]) -> bool:
+    """A completion (a TAB, ``completion SHELL``), ``--version`` or ``--help`` printed without click, from the plugin
+    index; False when click must answer it."""
+    if "_VOICE_TRANSCRIBER_COMPLETE" in os.environ or argv[:1] == ["completion"]:
+        from . import shell_completion
+
+        reply = shell_completion.answer() if argv[:1] != ["completion"] else shell_completion.script(argv)
+        if reply is not None:  # a TAB, or `completion SHELL`: from the plugin index, without click
+            sys.stdout.write(reply if argv[:1] == ["completion"] else reply + "\n")
+            return True
+    if "--version" in argv and set(argv) - {"--version"} <= _GLOBAL_FLAGS:
+        from .version import __version__  # nothing else: no click, pydantic, pluggy or plugin
+
+        sys.stdout.write(f"voice-transcriber, version {__version__}\n")
+        return True
+    if "--help" in argv or "-h" in argv:
+        from .plugin_index import help_text
+
+        text = help_text(argv)  # `--help`, `COMMAND --help` as click printed it when the plugin index was written
+        if text is not None:
+            sys.stdout.write(text)
+            return True
+    return False
 
 
 if __name__ == "__main__":

@@ -167,24 +167,35 @@ def _parse(node: dict[str, Any], args: list[str]) -> tuple[set[str], list[str], 
                 continue
             if arg.startswith("--"):
                 raise Unmodelled("unknown option")
-            for position, char in enumerate(arg[1:], start=1):
-                param = long_opts.get(f"-{char}")
-                if param is None:
-                    raise Unmodelled("unknown option")
-                if not param["flag"]:
-                    if position == len(arg) - 1:  # the value is the next word
-                        if index >= len(args):
-                            return given, positionals, []
-                        _check_value(param)
-                        index += 1
-                    given.add(param["name"])
-                    break
-                given.add(param["name"])
+            after = _short_options(arg, long_opts, args, index, given)
+            if after is None:
+                return given, positionals, []
+            index = after
             continue
         if group:
             return given, positionals, args[index - 1:]
         positionals.append(arg)
     return given, positionals, []
+
+
+def _short_options(arg: str, options: dict[str, dict[str, Any]], args: list[str], index: int,
+                   given: set[str]) -> int | None:
+    """A cluster of short options (``-qs``, ``-otyping``, ``-o typing``) added to ``given``: the index of the word
+    after it in ``args``, or None when its value is the word being typed."""
+    for position, char in enumerate(arg[1:], start=1):
+        param = options.get(f"-{char}")
+        if param is None:
+            raise Unmodelled("unknown option")
+        if not param["flag"]:
+            if position == len(arg) - 1:  # the value is the next word
+                if index >= len(args):
+                    return None
+                _check_value(param)
+                index += 1
+            given.add(param["name"])
+            break
+        given.add(param["name"])
+    return index
 
 
 def _check_value(param: dict[str, Any]) -> None:
