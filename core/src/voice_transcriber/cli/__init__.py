@@ -62,14 +62,19 @@ def make_cli(pm: PluginManager | None) -> click.Group:
         cli.add_command(command)
     if pm is not None:
         assert isinstance(cli, PluginCommands)
-        cli.pm = pm
-        # Commands the plugin index knows are added when named, also those of plugins imported already.
-        known = {plugin: [entry["name"] for entry in record.get("commands", ())] for plugin, record in pm.indexed.items()}
-        later = {plugin for plugin, names in known.items() if names}
-        impls = [impl for impl in pm.impls("vt_register_commands") if impl.plugin_name not in later]
-        _add_plugin_commands(cli, pm, _call(pm, impls, cli=cli))
-        cli.deferred = {name: plugin for plugin in later for name in known[plugin]}
+        _attach_plugins(cli, pm)
     return cli
+
+
+def _attach_plugins(cli: PluginCommands, pm: PluginManager) -> None:
+    """The plugins' commands on the root command: those the plugin index knows are added when named
+    (``cli.deferred``), also those of plugins imported already; the others' now."""
+    cli.pm = pm
+    known = {plugin: [entry["name"] for entry in record.get("commands", ())] for plugin, record in pm.indexed.items()}
+    later = {plugin for plugin, names in known.items() if names}
+    impls = [impl for impl in pm.impls("vt_register_commands") if impl.plugin_name not in later]
+    _add_plugin_commands(cli, pm, _call(pm, impls, cli=cli))
+    cli.deferred = {name: plugin for plugin in later for name in known[plugin]}
 
 
 class PluginCommands(click.Group):

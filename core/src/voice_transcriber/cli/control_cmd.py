@@ -273,18 +273,13 @@ def _follow(render: Callable[[dict[str, Any]], str], linger: float) -> None:
     """
     import select
 
-    from .. import events
     from ..daemon.protocol import DaemonStream
 
     def write(record: dict[str, Any]) -> None:
         sys.stdout.write(render(record) + "\n")
         sys.stdout.flush()
 
-    try:
-        journal = events.JournalTail()
-    except OSError as exc:
-        raise ControlError(f"cannot watch the event journal in {events.journal_dir()}: {exc.strerror or exc} "
-                           "(too many inotify watches? raise fs.inotify.max_user_watches)") from None
+    journal = _journal_tail()
     daemon = DaemonStream.open()
     folder = runstate.Folder(linger)
     write(folder.start(runstate.current_status(linger)))
@@ -304,6 +299,18 @@ def _follow(render: Callable[[dict[str, Any]], str], linger: float) -> None:
             if daemon.closed:  # the daemon stopped: the journal goes on
                 daemon.close()
                 daemon = None
+
+
+def _journal_tail() -> Any:
+    """The event journal, followed from now on (:class:`voice_transcriber.events.JournalTail`); a
+    :class:`ControlError` when it cannot be watched."""
+    from .. import events
+
+    try:
+        return events.JournalTail()
+    except OSError as exc:
+        raise ControlError(f"cannot watch the event journal in {events.journal_dir()}: {exc.strerror or exc} "
+                           "(too many inotify watches? raise fs.inotify.max_user_watches)") from None
 
 
 COMMANDS = (toggle, start, stop, cancel, status)

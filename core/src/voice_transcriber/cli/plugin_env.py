@@ -187,20 +187,7 @@ def install_commands(env: Environment, targets: list[Target], *, upgrade: bool =
     if env.kind == UV_TOOL:
         return [_uv_tool(env, add=targets, upgrade=upgrade)]
     if env.kind == PIPX:
-        pipx = shutil.which("pipx")
-        if pipx:
-            home = {"PIPX_HOME": str(env.prefix.parent.parent)}
-            # pipx leaves an injected package alone, and its --force reinstalls the plugin's dependencies too
-            # (voice-transcriber-core, looked up on the index): a local path to rebuild, or -U, is uninjected first.
-            again = [t.name for t in targets if t.name and _installed_here(env, t.name)
-                     and (upgrade or t.path is not None and not t.editable)]
-            argv = [pipx, "inject", env.name]
-            for t in targets:
-                argv += ["--editable", t.spec] if t.editable else [t.spec]
-            return ([Command([pipx, "uninject", env.name, *again], home, "pipx")] if again else []) + [
-                Command(argv, home, "pipx")]
-        return [_pip(env, targets, upgrade, note="pipx is not on PATH, so pip installs it into the pipx "
-                                                 "environment; `pipx reinstall` would drop it (`pipx inject` keeps it)")]
+        return _pipx_inject(env, targets, upgrade)
     if env.kind in (UV_PROJECT, UV_VENV):
         uv = find_uv()
         if uv:
@@ -224,6 +211,24 @@ def install_commands(env: Environment, targets: list[Target], *, upgrade: bool =
     raise NoInstaller(f"voice-transcriber runs from the system's Python ({env.prefix}), not from an environment of its "
                       "own: install it with `uv tool install` or `pipx install` (see the getting-started guide), "
                       "then add plugins with `voice-transcriber install`")
+
+
+def _pipx_inject(env: Environment, targets: list[Target], upgrade: bool) -> list[Command]:
+    """``pipx inject`` (a path to rebuild, or -U: ``pipx uninject`` first); pip into the pipx venv without pipx."""
+    pipx = shutil.which("pipx")
+    if not pipx:
+        return [_pip(env, targets, upgrade, note="pipx is not on PATH, so pip installs it into the pipx "
+                                                 "environment; `pipx reinstall` would drop it (`pipx inject` keeps it)")]
+    home = {"PIPX_HOME": str(env.prefix.parent.parent)}
+    # pipx leaves an injected package alone, and its --force reinstalls the plugin's dependencies too
+    # (voice-transcriber-core, looked up on the index): a local path to rebuild, or -U, is uninjected first.
+    again = [t.name for t in targets if t.name and _installed_here(env, t.name)
+             and (upgrade or t.path is not None and not t.editable)]
+    argv = [pipx, "inject", env.name]
+    for t in targets:
+        argv += ["--editable", t.spec] if t.editable else [t.spec]
+    return ([Command([pipx, "uninject", env.name, *again], home, "pipx")] if again else []) + [
+        Command(argv, home, "pipx")]
 
 
 def _installed_here(env: Environment, name: str) -> bool:
