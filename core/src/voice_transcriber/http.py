@@ -201,19 +201,17 @@ def send(client: httpx.Client, method: str, url: str, *, service: str,
          size_fix: str | None = None, **request_kwargs: Any) -> httpx.Response:
     """Send a request, retrying transient failures; return the last reply, whatever its status.
 
-    Connection errors and timeouts are retried too; when they persist, ``error_cls`` is raised
-    with one line whose fix is ``unreachable_fix`` (or ``timeout_fix`` when the server was
-    reached but too slow). Statuses in ``expect`` are answers, never retried (Speaches' 409
-    "already loaded"). With ``stream=True`` a successful reply is returned unread (the caller
-    closes it); error replies are always read. ``request_kwargs`` go to ``client.build_request``
+    Connection errors and timeouts are retried too; when they persist, ``error_cls`` is raised with one line whose
+    fix is ``unreachable_fix`` (or ``timeout_fix`` when the server was reached but too slow). Statuses in ``expect``
+    are answers, never retried (Speaches' 409 "already loaded"). With ``stream=True`` a successful reply is returned
+    unread (the caller closes it); error replies are always read. ``request_kwargs`` go to ``client.build_request``
     (``files``, ``data``, ``json``, ``timeout``…); pass bytes, not open files, so a retry can resend them.
 
-    Each attempt must end — connection, upload and the whole reply, also when the caller reads a streamed
-    one — within ``deadline`` seconds (default: the read timeout of ``timeout``, else the client's). An
-    attempt that runs out of time, or whose reply is over the client's size cap, is not retried: ``error_cls``
-    says "too slow" (fix: ``timeout_fix``) / "too big" (fix: ``size_fix``) at once. A reply cut off mid-body
-    is retried like a dropped connection. A ``Retry-After`` longer than the policy's ``max_retry_after``
-    ends the retries, and the error says so.
+    Each attempt must end — connection, upload and the whole reply, also when the caller reads a streamed one —
+    within ``deadline`` seconds (default: the read timeout of ``timeout``, else the client's). An attempt that runs
+    out of time, or whose reply is over the client's size cap, is not retried: ``error_cls`` says "too slow" (fix:
+    ``timeout_fix``) / "too big" (fix: ``size_fix``) at once. A reply cut off mid-body is retried like a dropped
+    connection. A ``Retry-After`` longer than the policy's ``max_retry_after`` ends the retries, and the error says so.
     """
     retry = retry or RetryPolicy()
     call = _Call(client, method, url, service, error_cls, stream,
