@@ -105,6 +105,8 @@ class Result:
     infos: list[dict[str, str]] = field(default_factory=list)  #: each run's `info:` lines
     #: with --compare: (wait, batch, infos, WER streamed, WER batch of that run's recording)
     whole: list[tuple[float, float, dict[str, str], float, float]] = field(default_factory=list)
+    #: per run, where the speech starts in the recording (s): what `stream_accuracy.py --lead-ins` replays
+    lead_ins: list[float] = field(default_factory=list)
 
     def seconds(self, key: str) -> float:
         """Median over the runs of an `info:` value in seconds ("0.123 s"), 0 when absent."""
@@ -393,7 +395,9 @@ def measure(found: list[Passage], repeat: int, source: RealTimeSource, env: dict
             wait, text, debug = one_run(passage.pcm, source, env, store, stop_after)
             save(passage, run, debug)
             batch_time, batch_text = batch.run(passage.pcm)
-            same_text = batch.text_of(max(set(store.glob("*.wav")) - before, key=lambda path: path.stat().st_mtime))
+            recording = max(set(store.glob("*.wav")) - before, key=lambda path: path.stat().st_mtime)
+            same_text = batch.text_of(recording)
+            result.lead_ins.append(speech_start(recording))
             result.same.append((wer(passage.text, same_text), raw_wer(passage.text, same_text)))
             result.waits.append(wait)
             result.batches.append(batch_time)
@@ -412,7 +416,8 @@ def measure(found: list[Passage], repeat: int, source: RealTimeSource, env: dict
                                      wer(passage.text, text_whole), wer(passage.text, same_whole)))
             print(f"{passage.name} ({passage.seconds:.1f} s): {wait * 1000:.0f} ms after stop, batch {batch_time * 1000:.0f} ms, "
                   f"WER {result.wers[-1]:.3f} vs {result.same[-1][0]:.3f} (batch of the recording; of the passage alone "
-                  f"{result.wer_batch:.3f}), load {load_average()}", file=sys.stderr, flush=True)
+                  f"{result.wer_batch:.3f}), speech {result.lead_ins[-1]:.3f} s into the recording, load {load_average()}",
+                  file=sys.stderr, flush=True)
         results.append(result)
     return results
 
@@ -459,6 +464,16 @@ def measure_continuous(source: RealTimeSource, env: dict[str, str], store: Path,
     if texts:
         texts.write_text(json.dumps(found, indent=1, ensure_ascii=False), encoding="utf-8")
     return found
+
+
+def speech_start(recording: Path) -> float:
+    """Where the speech starts in a recording (s): its first sample louder than 0.01 (the fed silence is 0)."""
+    import numpy as np
+    import soundfile
+
+    samples, rate = soundfile.read(recording, dtype="float32", always_2d=True)
+    loud = np.flatnonzero(np.abs(samples).max(axis=1) > 0.01)
+    return float(loud[0]) / rate if loud.size else 0.0
 
 
 def _speech_start(debug: str) -> float | None:
@@ -538,6 +553,10 @@ def report(results: list[Result], continuous: list[dict[str, object]] | None, re
                         1 + stream_wer, 1 + batch_wer, "", f"<= {1 + 0.01 / (1 + batch_wer):.4f}"))
         notes.append(f"continuous ({len(continuous)} sessions): WER {stream_wer - batch_wer:+.3f} vs batch of the same "
                      f"recording (raw {raw:+.3f}, vs batch alone {alone:+.3f}); live == replay in {equal}/{len(runs)} runs")
+    starts = [f"{r.passage.name} {', '.join(f'{x:.2f}' for x in r.lead_ins)}" for r in results if r.lead_ins]
+    if starts:
+        lines += ["", "Where the speech started in each run's recording (s; the replays of `bench/stream_accuracy.py` "
+                  "use 0.70–0.99, `--lead-ins` replays these): " + "; ".join(starts) + "."]
     lines += ["", "Where the wait goes (medians over the runs; the last two columns from the last run): the recorder "
               "noticing the stop and closing the recording, the wait for phrases still being transcribed — split into "
               "the backend calls that ran after the stop (a re-decode of the phrase being spoken or an early start "

@@ -223,6 +223,9 @@ def differences(batch: str, stream: str) -> list[str]:
 def main() -> None:
     parser = bench_parser(__doc__, RESULTS / "53-stream-accuracy.md")
     parser.add_argument("--offsets", type=int, default=repeats(4, 2), help=f"lead-ins per passage (at most {len(LEAD_INS)})")
+    parser.add_argument("--lead-ins", metavar="S,S,...", type=lambda text: tuple(float(x) for x in text.split(",")),
+                        help="these lead-ins (s) instead of the first --offsets of LEAD_INS, e.g. the ones live captures "
+                             "had on this machine (post_stop_latency prints them)")
     parser.add_argument("--only", default="12,30,62,paused,continuous", help="groups of passages, comma-separated")
     parser.add_argument("--config", action="append", default=[], metavar="NAME:key=value,...",
                         help="a variant of the settings to compare (JSON values), repeatable; default: the defaults")
@@ -256,7 +259,7 @@ def decode_all(args) -> dict:
              if not args.passage or any(p.name.startswith(prefix) for prefix in args.passage)]
     names = [p.name for p in found]  # the paused passages share a name: tell them apart by length
     found = [replace(p, name=f"{p.name} ({p.seconds:.0f} s)") if names.count(p.name) > 1 else p for p in found]
-    lead_ins = LEAD_INS[: max(1, args.offsets)]
+    lead_ins = args.lead_ins or LEAD_INS[: max(1, args.offsets)]
     tail = bytes(int(TAIL * RATE) * 2)
     _, batch_backend = backend_for(model_dir, {})
     saved_passages = []
@@ -294,7 +297,8 @@ def decode_all(args) -> dict:
             print(f"{passage.name} [{variant.name}]: WER " + ", ".join(f"{wer(passage.text, t):.3f}" for t in variant.texts[passage.name])
                   + " vs batch of the same recordings " + ", ".join(f"{wer(passage.text, t):.3f}" for t in same)
                   + f", load {load_average()}", file=sys.stderr, flush=True)
-    offsets = f" --offsets {len(lead_ins)}" if len(lead_ins) != 4 else ""
+    offsets = (f" --lead-ins {','.join(f'{x:g}' for x in lead_ins)}" if args.lead_ins
+               else f" --offsets {len(lead_ins)}" if len(lead_ins) != 4 else "")
     command = (f"`uv run python bench/stream_accuracy.py{offsets}" + "".join(f" --config {spec}" for spec in args.config)
                + (f" --only {args.only}" if args.only != "12,30,62,paused,continuous" else "")
                + "".join(f" --passage {name}" for name in args.passage) + "`")
