@@ -173,11 +173,6 @@ class PortalKeys(KeyTool):
     def can_type(self, char: str) -> bool:
         return self._layout()(char)
 
-    def layout_names(self) -> list[str]:
-        """The layouts of the compositor's keymap ([] when it could not be read)."""
-        keymap = compositor_keymap()
-        return keymap.names if keymap is not None else []
-
     def chord_argv(self, chord: str) -> list[str]:
         raise SinkError("the portal sends keys over D-Bus, not through a command")
 
