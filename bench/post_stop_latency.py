@@ -107,6 +107,8 @@ class Result:
     whole: list[tuple[float, float, dict[str, str], float, float]] = field(default_factory=list)
     #: per run, where the speech starts in the recording (s): what `stream_accuracy.py --lead-ins` replays
     lead_ins: list[float] = field(default_factory=list)
+    #: per run: the streamed text, batch of that run's recording, the lead-in (``--texts``)
+    texts: list[dict[str, object]] = field(default_factory=list)
 
     def seconds(self, key: str) -> float:
         """Median over the runs of an `info:` value in seconds ("0.123 s"), 0 when absent."""
@@ -328,8 +330,9 @@ def main() -> None:
                              "(default: without the commit at the stop, input.streamingCommitAtStop false, none under "
                              "run_all.py --quick; 'none': no comparison)")
     parser.add_argument("--texts", type=Path, metavar="PATH", default=os.environ.get("VT_POST_STOP_TEXTS") or None,
-                        help="save every hands-free session's texts (live lines, batch, replay) as JSON "
-                             "(default: $VT_POST_STOP_TEXTS)")
+                        help="save every hands-free session's texts (live lines, batch, replay) as JSON, and every "
+                             "passage's (streamed and batch of that recording, per run, with its lead-in) beside it as "
+                             "PATH's name + .passages.json (default: $VT_POST_STOP_TEXTS)")
     parser.add_argument("--debug-log", type=Path, metavar="DIR", default=None,
                         help="save every run's `--debug` stderr there (PASSAGE-RUN.log, PASSAGE-RUN-compared.log): "
                              "which decodes ran when, per phrase")
@@ -370,6 +373,10 @@ def main() -> None:
             source.stop.set()
         finally:
             pulse.stop()
+    if args.texts and results:
+        args.texts.with_name(args.texts.name + ".passages.json").write_text(json.dumps(
+            [{"name": r.passage.name, "group": r.passage.group, "text": r.passage.text, "runs": r.texts} for r in results],
+            indent=1, ensure_ascii=False), encoding="utf-8")
     markdown, rows, notes = report(results, continuous, args.repeat, args.stop_after, load_before, args.env, args.compare)
     write_outputs(args, "post_stop_latency", markdown, rows, notes)
 
@@ -398,6 +405,7 @@ def measure(found: list[Passage], repeat: int, source: RealTimeSource, env: dict
             recording = max(set(store.glob("*.wav")) - before, key=lambda path: path.stat().st_mtime)
             same_text = batch.text_of(recording)
             result.lead_ins.append(speech_start(recording))
+            result.texts.append({"streamed": text, "batch_same": same_text, "lead_in": round(result.lead_ins[-1], 3)})
             result.same.append((wer(passage.text, same_text), raw_wer(passage.text, same_text)))
             result.waits.append(wait)
             result.batches.append(batch_time)
