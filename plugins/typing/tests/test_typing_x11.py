@@ -103,7 +103,7 @@ def test_xtest_maps_the_missing_characters_of_a_run_together_and_keeps_them(fres
 def test_xtest_types_more_missing_characters_than_spare_keys(fresh_keymap, x_window, run_sink, monkeypatch):
     """With fewer spare keycodes than missing characters, the run is typed in parts, each mapped on its own: a
     keycode is mapped to another character only once its last key is REUSE_AFTER old."""
-    from voice_transcriber_clipboard import xkeys
+    from voice_transcriber_clipboard import xkeymap, xkeys
 
     real_places = xkeys.XConnection.places.fget
     mapped: list[tuple[int, float]] = []
@@ -120,7 +120,7 @@ def test_xtest_types_more_missing_characters_than_spare_keys(fresh_keymap, x_win
         return places
 
     monkeypatch.setattr(xkeys.XConnection, "places", property(two_spares))
-    monkeypatch.setattr(xkeys, "REUSE_AFTER", 0.3)
+    monkeypatch.setattr(xkeymap, "REUSE_AFTER", 0.3)
     text = "Ölçü ñandú, żółw — 😀!"
     run_sink(TypingSink, text, {"output.typing": FAST})
     assert x_window.wait_for(text) == text
