@@ -4,8 +4,8 @@ One asyncio loop in a small process attached to the warm daemon (:mod:`.link`):
 
 * the daemon pushes every state change of every run (the tray's own dictations, hotkeys'
   and terminals' alike) and the tray redraws at once — no polling, no periodic timer: an
-  idle tray sleeps in ``epoll``. The one timer is one-shot: *delivered* turns back into
-  *idle* after ``tray.deliveredSeconds``;
+  idle tray sleeps in ``epoll``. What the events say is :mod:`.state`'s, with the one timer,
+  one-shot: *delivered* turns back into *idle* after ``tray.deliveredSeconds``;
 * a click sends ``toggle`` (with ``--output``/``--backend`` from the menu) to the daemon,
   a middle click ``cancel``;
 * the item is registered with ``org.kde.StatusNotifierWatcher`` (:mod:`.host`); when no tray host
@@ -20,7 +20,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from . import icons
@@ -28,6 +27,7 @@ from .host import TrayHost
 from .link import DaemonLink, LinkError
 from .menu import (BACKEND, CANCEL, CONFIG, OUTPUT, QUIT, RECENT, RECENT_MENU, SINKS, START, STOP, TITLES, menu_layout,
                    shorten)
+from .state import TrayState
 
 if TYPE_CHECKING:
     from voice_transcriber import Settings
@@ -48,14 +48,7 @@ class Tray:
         self.output = config.output
         self.backend: str | None = config.backend
         self.link = DaemonLink(config_file, config.start_daemon)
-        self.active: dict[str | None, str] = {}  # run → recording/transcribing
-        self.run_backend: str | None = None
-        self.partial = ""
-        self.error: str | None = None
-        self.delivered = False
-        self._delivered_timer: asyncio.TimerHandle | None = None
-        self.recent: deque[tuple[str, str]] = deque(maxlen=RECENT)  # (run id, text), newest first
-        self.ended: deque[str] = deque(maxlen=64)
+        self.state = TrayState(config.delivered_seconds, self.refresh)
         self.name = f"org.kde.StatusNotifierItem-{os.getpid()}-1"
         self.bus: Any = None
         self.item: Any = None
@@ -64,7 +57,6 @@ class Tray:
         self.connected = False
         self.quitting: asyncio.Future[int] | None = None
         self._stream: asyncio.Task | None = None
-        self._waiting_said = False
         self._tasks: set[asyncio.Task] = set()
 
     # --- life -----------------------------------------------------------------------------------
@@ -88,7 +80,7 @@ class Tray:
             say(f"error: {exc}")
             self.bus.disconnect()
             return 1
-        self._seed_recent()
+        self.state.seed_recent()
         self.item = StatusNotifierItem(self.activate, self.secondary_activate)
         self.menu = DBusMenu(self.menu_clicked)
         self.refresh()
@@ -112,23 +104,25 @@ class Tray:
         reader, writer, hello = await self.link.subscribe()
         self.connected = True
         if hello.get("recording"):
-            self.active[hello["recording"]] = "recording"
-        self.run_backend = (hello.get("backends") or [None])[0]
+            self.state.active[hello["recording"]] = "recording"
+        self.state.run_backend = (hello.get("backends") or [None])[0]
         self._stream = asyncio.create_task(self._follow(reader, writer))
 
     async def _follow(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             async for event in self.link.events(reader):
-                self.on_event(event)
+                if self.debug:
+                    say(f"event: {event}")
+                self.state.on_event(event)
         except (OSError, ValueError) as exc:
             say(f"lost the daemon's event stream: {exc}")
         finally:
             writer.close()
         if self.quitting is not None and not self.quitting.done():
             self.connected = False
-            self.active.clear()
-            self.error = "the voice-transcriber daemon stopped; click to start it again"
-            say(self.error)
+            self.state.active.clear()
+            self.state.error = "the voice-transcriber daemon stopped; click to start it again"
+            say(self.state.error)
             self.refresh()
 
     def quit(self) -> None:
@@ -148,87 +142,29 @@ class Tray:
         del Message
         self.bus.disconnect()
 
-    # --- events pushed by the daemon ----------------------------------------------------------------
-
-    def on_event(self, event: dict[str, Any]) -> None:
-        run, kind, state = event.get("run"), event.get("event"), event.get("state")
-        if self.debug:
-            say(f"event: {event}")
-        if run is not None and run in self.ended:
-            return  # nothing moves a finished run back (a producer older than this tray might send a late partial)
-        if kind in ("delivered", "failed", "cancelled") and run is not None:
-            self.ended.append(run)
-        if kind == "recording":
-            self.error = None  # a new dictation: the last failure is old news
-            self.partial = ""
-            self._end_delivered()
-        if kind == "overflow":
-            self.error = event.get("error")
-        elif state in ("recording", "transcribing") and (kind in ("recording", "recorded", "transcribing")
-                                                          or run in self.active):
-            self.active[run] = state
-            if event.get("backend"):
-                self.run_backend = event["backend"]
-            if kind == "partial":
-                self.partial = event.get("partial") or ""
-        elif kind in ("delivered", "failed", "cancelled"):
-            self.active.pop(run, None)
-            if kind == "delivered":
-                self.partial = ""
-                text = event.get("text") or ""
-                if run:
-                    self.recent = deque([(r, t) for r, t in self.recent if r != run], maxlen=RECENT)
-                    self.recent.appendleft((run, text))
-                self.delivered = True
-                if self._delivered_timer is not None:
-                    self._delivered_timer.cancel()
-                self._delivered_timer = asyncio.get_running_loop().call_later(self.config.delivered_seconds,
-                                                                              self._end_delivered, True)
-            elif kind == "failed":
-                retry = f"voice-transcriber retry {run}" if event.get("recording") and run else "voice-transcriber retry last"
-                self.error = f"{event.get('error') or 'unknown error'} — `{retry}` recovers the audio"
-        self.refresh()
-
-    def _end_delivered(self, redraw: bool = False) -> None:
-        if self._delivered_timer is not None:
-            self._delivered_timer.cancel()
-            self._delivered_timer = None
-        self.delivered = False
-        if redraw:
-            self.refresh()
-
     # --- what the host shows -----------------------------------------------------------------------
-
-    def shown_state(self) -> str:
-        states = set(self.active.values())
-        if "recording" in states:
-            return "recording"
-        if "transcribing" in states:
-            return "transcribing"
-        if self.error:
-            return "error"
-        return "delivered" if self.delivered else "idle"
 
     def refresh(self) -> None:
         if self.item is None:
             return
-        state = self.shown_state()
+        shown = self.state
+        state = shown.shown_state()
         lines = []
-        if state == "error" and self.error:
-            lines.append(f"Failed: {self.error}")
-        if state in ("recording", "transcribing") and self.partial:
-            lines.append(f"“{shorten(self.partial, 80)}”")
-        lines.append(f"Backend: {self.backend or self.run_backend or ', '.join(self.configured_backends)}"
+        if state == "error" and shown.error:
+            lines.append(f"Failed: {shown.error}")
+        if state in ("recording", "transcribing") and shown.partial:
+            lines.append(f"“{shorten(shown.partial, 80)}”")
+        lines.append(f"Backend: {self.backend or shown.run_backend or ', '.join(self.configured_backends)}"
                      f" · output: {self.output}")
-        if self.recent:
-            lines.append(f"Last: {shorten(self.recent[0][1])}")
+        if shown.recent:
+            lines.append(f"Last: {shorten(shown.recent[0][1])}")
         self.item.show(status="NeedsAttention" if state == "recording" else "Active",
                        icon_name=icons.THEMED[state] if self.config.theme_icons else "",
                        pixmap=icons.pixmaps(state), tooltip_title=f"voice-transcriber — {TITLES[state]}",
                        tooltip_body="\n".join(lines))
-        self.menu.update(menu_layout(recording="recording" in self.active.values(), output=self.output,
+        self.menu.update(menu_layout(recording="recording" in shown.active.values(), output=self.output,
                                      backend=self.backend, configured_backends=self.configured_backends,
-                                     backends=self.backends, recent=self.recent))
+                                     backends=self.backends, recent=shown.recent))
 
     # --- clicks -------------------------------------------------------------------------------------
 
@@ -245,7 +181,7 @@ class Tray:
 
     async def toggle(self, command: str = "toggle") -> None:
         """``toggle`` (a click), or ``start``/``stop`` (the menu entries); the daemon started if need be."""
-        self.error = None
+        self.state.error = None
         self.refresh()
         if not self.connected:
             try:
@@ -259,12 +195,12 @@ class Tray:
             self._failed(_reason(lines))
 
     async def cancel(self) -> None:
-        self.error = None
+        self.state.error = None
         self.refresh()
         await self.link.command("cancel")  # "no recording is running" is fine for a middle click
 
     def _failed(self, reason: str) -> None:
-        self.error = reason
+        self.state.error = reason
         say(reason)
         self.refresh()
 
@@ -285,8 +221,8 @@ class Tray:
                 self.refresh()
         elif RECENT_MENU < item_id <= RECENT_MENU + RECENT:
             index = item_id - RECENT_MENU - 1
-            if index < len(self.recent):
-                self._spawn(self._to_clipboard(*self.recent[index]))
+            if index < len(self.state.recent):
+                self._spawn(self._to_clipboard(*self.state.recent[index]))
         elif item_id == CONFIG:
             self._spawn(self._open_config())
         elif item_id == QUIT:
@@ -318,17 +254,6 @@ class Tray:
             self._failed(f"xdg-open is not installed (install xdg-utils); the configuration is {path}")
             return
         await process.wait()
-
-    def _seed_recent(self) -> None:
-        from voice_transcriber import history
-
-        try:
-            entries = history.load(limit=RECENT, warn=lambda message: None)
-        except Exception:  # noqa: BLE001 - a damaged history must not keep the tray from starting
-            return
-        for entry in entries:  # oldest first
-            if entry.text.strip():
-                self.recent.appendleft((entry.id, entry.text))
 
 
 def _reason(lines: list[str]) -> str:
