@@ -16,7 +16,7 @@ from voice_transcriber.capture import early
 from voice_transcriber.cli import make_cli
 from voice_transcriber.plugins import get_plugin_manager
 from vt_testing.core import run_cli, run_in_process
-from vt_testing.pulse import RecordingProcess, recordings_of, wav_seconds
+from vt_testing.recorder import RecordingProcess, recordings_of, wav_seconds
 
 
 def test_devices_lists_the_pulse_inputs_as_text_and_json(pulse_env):

@@ -22,13 +22,8 @@ import threading
 import numpy as np
 import pytest
 import soundfile
-from vt_testing.pulse import (
-    SILENCE_10MS,
-    RecordingProcess,
-    feed_in_real_time,
-    private_world,
-    recordings_of,
-)
+from vt_testing.pulse import SILENCE_10MS, feed_in_real_time
+from vt_testing.recorder import RecordingProcess, private_world, recordings_of
 from vt_testing.speech import JFK_PATH
 
 pytestmark = pytest.mark.slow

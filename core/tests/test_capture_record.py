@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from vt_testing.pulse import RecordingProcess, heard_until_now, private_world, recorder_env, recordings_of, wav_seconds
+from vt_testing.recorder import RecordingProcess, heard_until_now, private_world, recorder_env, recordings_of, wav_seconds
 from vt_testing.speech import wer
 
 SENTENCE = "Please send the report by Friday."

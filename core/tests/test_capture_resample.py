@@ -14,7 +14,7 @@ from voice_transcriber.capture import record
 from voice_transcriber.config import load_settings
 from voice_transcriber.context import RunContext
 from voice_transcriber.pipeline import Plan
-from vt_testing.pulse import heard_until_now, wav_seconds
+from vt_testing.recorder import heard_until_now, wav_seconds
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
 

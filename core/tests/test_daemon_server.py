@@ -19,7 +19,7 @@ import pytest
 
 from vt_testing.daemon import VT, DaemonWorld, speak
 from vt_testing.desktop import wait_until
-from vt_testing.pulse import JFK_BEFORE_PAUSE, JFK_PAUSE, heard_until_now, wait_until_recorded_into
+from vt_testing.recorder import JFK_BEFORE_PAUSE, JFK_PAUSE, heard_until_now, wait_until_recorded_into
 from vt_testing.speech import normalise, wer
 
 SENTENCE = "Please send the report by Friday."

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from vt_testing.openai_api import json_reply, openai_transcription
-from vt_testing.pulse import RecordingProcess, wav_seconds
+from vt_testing.recorder import RecordingProcess, wav_seconds
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,8 @@ import pytest
 from vt_testing.core import run_in_process
 from vt_testing.daemon import DaemonWorld
 from vt_testing.passages import natural_passage, write_wav
-from vt_testing.pulse import PulseServer, heard_until_now, start_pulse
+from vt_testing.pulse import PulseServer, start_pulse
+from vt_testing.recorder import heard_until_now
 from vt_testing.speech import wer
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ import signal
 
 import pytest
 
-from vt_testing.pulse import RecordingProcess, recorder_env, recordings_of
+from vt_testing.recorder import RecordingProcess, recorder_env, recordings_of
 from vt_testing.speech import wer
 
 pytestmark = pytest.mark.slow

@@ -21,7 +21,7 @@ import pytest
 from voice_transcriber import control, history
 from voice_transcriber.recordings import list_recordings
 from vt_testing.core import run_cli, run_in_process, seed_plugin_index
-from vt_testing.pulse import JFK_BEFORE_PAUSE, JFK_PAUSE, heard_until_now, wait_until_recorded_into
+from vt_testing.recorder import JFK_BEFORE_PAUSE, JFK_PAUSE, heard_until_now, wait_until_recorded_into
 from vt_testing.speech import normalise, wer
 
 VT = str(Path(sys.executable).with_name("voice-transcriber"))

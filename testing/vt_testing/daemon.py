@@ -22,7 +22,7 @@ from typing import Any
 
 from vt_testing.core import seed_plugin_index
 from vt_testing.desktop import stop
-from vt_testing.pulse import heard_until_now
+from vt_testing.recorder import heard_until_now
 
 VT = str(Path(sys.executable).with_name("voice-transcriber"))
 

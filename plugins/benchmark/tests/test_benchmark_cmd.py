@@ -222,7 +222,7 @@ def test_help_does_not_import_the_scoring_or_table_libraries():
 def test_without_a_file_one_utterance_is_recorded_then_compared(pulse, tiny_model_dir, isolated_dirs, tmp_path, espeak_wav):
     import signal
 
-    from vt_testing.pulse import RecordingProcess, recordings_of
+    from vt_testing.recorder import RecordingProcess, recordings_of
 
     runtime = tmp_path / "runtime"
     runtime.mkdir(mode=0o700)

@@ -217,7 +217,7 @@ def test_public_redact_is_the_function_even_after_its_submodule_was_imported():
 @pytest.mark.slow
 def test_a_real_recording_shows_recording_then_the_result(notification_server, notify_monitor, pulse, jfk16k,
                                                           tiny_model_dir):
-    from vt_testing.pulse import RecordingProcess
+    from vt_testing.recorder import RecordingProcess
 
     env = {**pulse.env, **notification_server.bus.env,
            "VOICE_TRANSCRIBER_TRANSCRIPTION__LOCAL__MODEL": str(tiny_model_dir)}

@@ -17,7 +17,7 @@ import pytest
 from voice_transcriber_tray import autostart, icons
 from vt_testing.daemon import VT, DaemonWorld
 from vt_testing.desktop import require, stop, wait_until
-from vt_testing.pulse import heard_until_now
+from vt_testing.recorder import heard_until_now
 from vt_testing.openai_api import json_reply, openai_transcription
 from vt_testing.tool_stubs import run_in_process
 from vt_testing.tray import TrayHost, start_tray_host

@@ -146,7 +146,7 @@ def test_wayland_live_typing_into_foot_is_corrected_before_the_line_is_read(foot
 
 def test_live_typing_while_recording_shows_the_first_phrases_before_the_stop(
         x_window, pulse, tiny_model_dir, espeak_passage, isolated_dirs, tmp_path):
-    from vt_testing.pulse import RecordingProcess
+    from vt_testing.recorder import RecordingProcess
 
     wav, _, _ = espeak_passage(5)  # two sentences with a pause
     runtime = tmp_path / "runtime"
