@@ -335,7 +335,7 @@ def test_models_list_and_doctor_import_no_pyav_and_models_list_no_model_runtime(
                                       "voice_transcriber_backends.languages", "voice_transcriber_backends.prompts",
                                       "voice_transcriber_backends.runaway", "voice_transcriber_backends.local_loading",
                                       "voice_transcriber_backends.local_decode", "voice_transcriber_backends.whisper_window",
-                                      "voice_transcriber_backends.whisper_words"}
+                                      "voice_transcriber_backends.whisper_words", "voice_transcriber_backends.local_checks"}
     modules, out = loaded("doctor", code=None)  # FAIL lines for what this machine lacks (a display, a server)
     assert "ok    local model: tiny.en" in out and "faster_whisper" in modules
     assert "av._core" not in modules

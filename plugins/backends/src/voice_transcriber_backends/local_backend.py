@@ -7,7 +7,8 @@ pipeline through ``ctx.partial_text`` as they are decoded. Models are found by
 While recording, the core hands it each finished phrase (``transcribe_segment``) in one worker
 thread, prompted with the text decided before it, in an encoder window fitted to the phrase (a
 whole recording that fits in one Whisper window, at most 30 s, is fitted too). A window's decode:
-:mod:`.local_decode`, with :mod:`.whisper_window` and :mod:`.whisper_words`.
+:mod:`.local_decode`, with :mod:`.whisper_window` and :mod:`.whisper_words`. The model's languages and
+``doctor``'s checks: :mod:`.local_checks`.
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ from typing import TYPE_CHECKING
 
 from voice_transcriber import Audio, Backend, BackendError, Check, ConfigError, Segment, Transcript, hookimpl
 
-from . import local_head_start, local_models
+from . import local_models
+from .local_checks import doctor_checks, model_languages
 from .local_head_start import quiet_openmp
 from .local_config import SECTION, LocalConfig
 from .local_decode import Decode, Decoded, decode
-from .local_loading import IDLE_AFTER, INSTALL_FIX, LoadedModel, idle_model, load_model, load_vad, runtime, shared_model
-from .local_models import hub_offline
-from .languages import WHISPER_LANGUAGES, whisper_languages
+from .local_loading import IDLE_AFTER, LoadedModel, idle_model, load_model, load_vad, runtime, shared_model
 from .whisper_window import ONE_WINDOW_SECONDS, PROMPT_TOKENS, prompt_token_count, windows
 from .whisper_words import words_after_prefix, words_spelling
 
@@ -99,14 +99,7 @@ class LocalBackend(Backend):
 
     def languages(self) -> dict[str, str]:
         """From the model's name (``*.en`` are English-only); a model not on disk yet: the one ``auto`` would fetch."""
-        config = self.config
-        try:
-            found, name = local_models.locate(config.model, self.ctx.settings.language, config.models_dir())
-        except BackendError:
-            return WHISPER_LANGUAGES  # a broken model directory is reported when it loads
-        if found is None:
-            return whisper_languages(name)
-        return whisper_languages(found.name, found.path)
+        return model_languages(self.config, self.ctx.settings.language)
 
     def _refuse_unknown_language(self) -> None:
         """A language the model cannot transcribe is refused before any load, as the core's config check
@@ -173,39 +166,48 @@ class LocalBackend(Backend):
         head, tail = before.pcm(), audio.pcm()
         with self.ctx.stage("local model wait"):
             loaded = self.loaded()
-        whisper = loaded.whisper
         prefix = " ".join(before_text.split())
-        prefix_tokens = prompt_token_count(whisper, prefix)
-        room = self.config.stop_prompt_tokens if stop_rest else None
+        prefix_tokens = prompt_token_count(loaded.whisper, prefix)
         beam = self._stop_beam() if stop_rest else self._phrase_beam()
         alone_context = " ".join(part for part in (context, before_text) if part)  # for this phrase heard alone
         if prefix_tokens > PROMPT_TOKENS // 2:  # a long phrase said fast: hear this one alone
             return self._transcribe(audio, alone_context, beam)
         language = self._language(loaded)
-        # the rest a stop leaves is the recording's last words: no phrase follows to hear their end again
-        words: list[Segment] | None = [] if self._timing_words(partial) and not stop_rest else None
-        margin = self.config.stop_margin_seconds if stop_rest and self._stop_margin_apart else None
-        request = Decode(context, whole=False, prefix=prefix, prefix_tokens=prefix_tokens,
-                         own_seconds=tail.size / 16_000, words=words, margin_seconds=margin, beam_size=beam,
-                         prompt_tokens=room)
+        request = self._continuation_request(context, prefix, prefix_tokens, tail.size / 16_000, beam,
+                                             partial=partial, stop_rest=stop_rest)
         heard, _, language = self._decode(loaded, np.concatenate([head, tail]), language, request)
         seconds = tail.size / 16_000
         if heard[-1:].isalnum() and not partial:  # (the phrase still being spoken may well end mid-sentence)
-            # held to a text, tiny.en sometimes stops early, mid-sentence and without punctuation ("… ask
-            # what you can do for" without "your country", which repeats words of the prefix); a phrase
-            # it heard to its end ends with a full stop or a comma. Then the phrase heard alone, if it says more
-            with self.ctx.stage("local: phrase heard alone as well"):  # (the wait after stop's breakdown)
-                alone = self._transcribe(audio, alone_context, beam)
-            if len(alone.text.split()) > len(heard.split()):
-                self.ctx.log(f"local: the phrase heard after the one before ended early ({heard!r}); heard alone instead")
+            alone = self._longer_heard_alone(heard, audio, alone_context, beam)
+            if alone is not None:
                 return alone
         before_seconds = head.size / 16_000
         own = tuple(Segment(word.start - before_seconds, word.end - before_seconds, word.text)
-                    for word in words_after_prefix(words or [], prefix))
-        return Transcript(text=heard, backend=self.name, language=language, model=loaded.model.name,
-                          segments=(Segment(0.0, seconds, heard),) if heard else (), audio_duration=seconds,
-                          extra={"model_path": str(loaded.model.path), "device": loaded.device},
-                          words=words_spelling(own, heard))
+                    for word in words_after_prefix(request.words or [], prefix))
+        return self._transcript(loaded, heard, language, (Segment(0.0, seconds, heard),) if heard else (), seconds, own)
+
+    def _continuation_request(self, context: str, prefix: str, prefix_tokens: int, own_seconds: float, beam: int, *,
+                              partial: bool, stop_rest: bool) -> Decode:
+        """The decode of a phrase heard after the one before, held to its text ``prefix``
+        (:meth:`transcribe_continuation`)."""
+        # the rest a stop leaves is the recording's last words: no phrase follows to hear their end again
+        words: list[Segment] | None = [] if self._timing_words(partial) and not stop_rest else None
+        margin = self.config.stop_margin_seconds if stop_rest and self._stop_margin_apart else None
+        room = self.config.stop_prompt_tokens if stop_rest else None
+        return Decode(context, whole=False, prefix=prefix, prefix_tokens=prefix_tokens, own_seconds=own_seconds,
+                      words=words, margin_seconds=margin, beam_size=beam, prompt_tokens=room)
+
+    def _longer_heard_alone(self, heard: str, audio: Audio, alone_context: str, beam: int) -> Transcript | None:
+        """The phrase heard alone, when it says more than ``heard``, the phrase heard after the one before:
+        held to a text, tiny.en sometimes stops early, mid-sentence and without punctuation ("… ask what you can
+        do for" without "your country", which repeats words of the prefix); a phrase it heard to its end ends
+        with a full stop or a comma."""
+        with self.ctx.stage("local: phrase heard alone as well"):  # (the wait after stop's breakdown)
+            alone = self._transcribe(audio, alone_context, beam)
+        if len(alone.text.split()) > len(heard.split()):
+            self.ctx.log(f"local: the phrase heard after the one before ended early ({heard!r}); heard alone instead")
+            return alone
+        return None
 
     def _transcribe(self, audio: Audio, context: str | None, beam_size: int | None = None) -> Transcript:
         """The audio window by window (one window unless it is longer than :data:`~.whisper_window.WINDOW_SECONDS`),
@@ -238,10 +240,14 @@ class LocalBackend(Backend):
                 text = f"{text} {heard}".strip() if heard else text
                 segments += found
             offset, samples = next(parts, (seconds, None))
+        return self._transcript(loaded, text, language, tuple(segments), seconds, tuple(words or ()))
+
+    def _transcript(self, loaded: LoadedModel, text: str, language: str | None, segments: tuple[Segment, ...],
+                    seconds: float, words: tuple[Segment, ...]) -> Transcript:
         return Transcript(text=text, backend=self.name, language=language, model=loaded.model.name,
-                          segments=tuple(segments), audio_duration=seconds,
+                          segments=segments, audio_duration=seconds,
                           extra={"model_path": str(loaded.model.path), "device": loaded.device},
-                          words=words_spelling(tuple(words or ()), text))
+                          words=words_spelling(words, text))
 
     def _timing_words(self, partial: bool = True) -> bool:
         """The streaming core commits words of the phrase being spoken (``input.streamingCommit``) or hears
@@ -253,28 +259,7 @@ class LocalBackend(Backend):
                     or (settings.streaming_overlap and settings.streaming_overlap_seconds))
 
     def checks(self) -> Iterable[Check]:
-        try:
-            local_head_start.import_faster_whisper()
-        except ImportError:
-            return [Check("local faster-whisper", False, "not installed", INSTALL_FIX)]
-        return [self._model_check(), Check("local device", True, "{}, compute type {}, {} CPU threads".format(*runtime(self.config)))]
-
-    def _model_check(self) -> Check:
-        config = self.config
-        try:
-            found, name = local_models.locate(config.model, self.ctx.settings.language, config.models_dir())
-            if found is not None:
-                local_models.check_directory(found.path)
-        except BackendError as exc:
-            return Check("local model", False, str(exc), "`voice-transcriber models list` shows the models on this machine")
-        if found is not None:
-            return Check("local model", True, f"{found.name} ({found.origin}) at {found.path}")
-        pull = f"`voice-transcriber models pull {name}`"
-        if config.allow_download and not hub_offline():
-            return Check("local model", True, f"{name} is not downloaded yet; the first run downloads it (or run {pull} now)")
-        problem = local_models.unavailable(name, self.ctx.settings.language, config.models_dir(),
-                                           local_models.OFFLINE_BY_ENV if hub_offline() else local_models.OFFLINE_BY_CONFIG)
-        return Check("local model", False, problem.cause, problem.fix)
+        return doctor_checks(self.config, self.ctx.settings.language)
 
     def _language(self, loaded: LoadedModel) -> str | None:
         language = self.ctx.settings.language
@@ -284,7 +269,6 @@ class LocalBackend(Backend):
             raise BackendError(f"local model '{loaded.model.name}' understands only English but language is '{language}' "
                                "(set transcription.local.model to a multilingual model such as base or small)")
         return "en"
-
 
     def _decode(self, loaded: LoadedModel, samples: np.ndarray, language: str | None, request: Decode) -> Decoded:
         """One window decoded (:func:`~.local_decode.decode`), counted for ``--debug`` (:meth:`_count_beside`); decoded
