@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "testing"))
 from _common import (RESULTS, Row, alternated, bench_parser, installed_python_env, load_average, machine,  # noqa: E402
                      measure_process, repeats, write_outputs)
 from vt_testing.dbus import start_bus  # noqa: E402
-from vt_testing.desktop import free_display  # noqa: E402
+from vt_testing.x11 import free_display  # noqa: E402
 
 BARE_MENU = r'''
 import json, os, sys

@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT / "testing"))
 
 from _common import RESULTS, Row, bench_parser, machine, repeats, write_outputs  # noqa: E402
 
-from vt_testing.desktop import free_display, kill_clients, stop, tk_window, wait_until  # noqa: E402
+from vt_testing.desktop import kill_clients, stop, wait_until  # noqa: E402
+from vt_testing.x11 import free_display, tk_window  # noqa: E402
 
 from voice_transcriber import RunContext, Transcript  # noqa: E402
 from voice_transcriber.config import load_settings  # noqa: E402

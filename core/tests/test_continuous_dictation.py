@@ -29,8 +29,9 @@ from voice_transcriber.config import load_settings
 from voice_transcriber.context import RunContext
 from voice_transcriber.pipeline import Plan
 from vt_testing.core import ListSink, run_cli, run_in_process
-from vt_testing.desktop import empty_window, give_x_focus
+from vt_testing.desktop import empty_window
 from vt_testing.recorder import RecordingProcess, heard_until_now, private_world, recorder_env, recordings_of, wav_seconds
+from vt_testing.x11 import give_x_focus
 
 FIRST, SECOND = "Please send the report by Friday.", "The meeting moves to Monday."
 STOP = "Stop dictation."

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from voice_transcriber.recordings import list_recordings
-from vt_testing.desktop import launch_i3, wait_until
+from vt_testing.desktop import wait_until
 from vt_testing.hotkeys import VT, all_recorded, maybe_daemon, recording, settled_after_release
+from vt_testing.i3 import launch_i3
 
 HOLDS = int(os.environ.get("VOICE_TRANSCRIBER_TEST_HOLDS", 20))  # the figure; fewer to debug
 #: docs/hotkeys.md's i3 lines, with the absolute path the docs ask for and a spare key (F9).

@@ -33,11 +33,12 @@ from pathlib import Path
 import pytest
 
 from voice_transcriber.recordings import list_recordings
-from vt_testing.desktop import desktop_priority, launch_sway, stop, wait_until
+from vt_testing.desktop import desktop_priority, stop, wait_until
 from vt_testing.gnome import GnomeSession
 from vt_testing.hotkeys import (HOTKEY_CONFIG, HYPRLAND, KDE, SILENT_BACKEND, VT, all_recorded, gnome_hold,
                                 gnome_recipe_script, hyprland_push_to_talk, in_flight, kde_toggle, maybe_daemon, ours,
                                 recording, settled_after_release)
+from vt_testing.sway import launch_sway
 
 HOLDS = int(os.environ.get("VOICE_TRANSCRIBER_TEST_HOLDS", 4))  # 1-3 of 6 left running without the rule
 #: docs/hotkeys.md's sway lines, with the absolute path the docs ask for and a spare key (F9).

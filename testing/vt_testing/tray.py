@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vt_testing.dbus import Bus, name_owner, run_client, start_bus
-from vt_testing.desktop import free_display, require, stop, wait_until
+from vt_testing.desktop import require, stop, wait_until
+from vt_testing.x11 import free_display
 
 WATCHER = "org.kde.StatusNotifierWatcher"
 ITEM = "org.kde.StatusNotifierItem"

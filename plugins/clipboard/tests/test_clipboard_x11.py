@@ -9,7 +9,8 @@ import pytest
 from voice_transcriber import SinkError
 from voice_transcriber_clipboard.sink import ClipboardSink
 from voice_transcriber_clipboard.window import active_window
-from vt_testing.desktop import READ_RAW, Target, shell_ready, wait_until, xterm
+from vt_testing.desktop import READ_RAW, Target, shell_ready, wait_until
+from vt_testing.x11 import xterm
 
 UNICODE = "café — naïve 😀 «quotes» \"double\" 'single' -dash"
 

@@ -21,7 +21,9 @@ from voice_transcriber import RunContext, SinkError, Transcript
 from voice_transcriber.config import load_settings
 from voice_transcriber_clipboard.selection import Xclip
 from voice_transcriber_clipboard.sink import ClipboardSink
-from vt_testing.desktop import Target, focus_x_window, stop, sway_focused_app, wait_until
+from vt_testing.desktop import Target, stop, wait_until
+from vt_testing.sway import sway_focused_app
+from vt_testing.x11 import focus_x_window
 
 #: The old fixed restoreDelay was 0.5 s: the late target asks for the clipboard after that.
 LATE = 0.6

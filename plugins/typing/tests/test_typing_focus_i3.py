@@ -15,7 +15,8 @@ from voice_transcriber import DeliveredElsewhere, RunContext, Transcript
 from voice_transcriber.config import load_settings
 from voice_transcriber_clipboard.focus import TARGET_INFO, TargetProbe
 from voice_transcriber_typing.sink import AutoSink, TypingSink
-from vt_testing.desktop import settle_all, tk_window, wait_until
+from vt_testing.desktop import settle_all, wait_until
+from vt_testing.x11 import tk_window
 
 TEXT = "And so, my fellow Americans, ask not what your country can do for you; ask what you can do for your country."
 #: What the twenty switches type: the focus moves within its first 63 characters, and the rest (over 110 characters,

@@ -14,7 +14,8 @@ import pytest
 from voice_transcriber import DeliveredElsewhere, RunContext, Transcript
 from voice_transcriber.config import load_settings
 from voice_transcriber_typing.sink import TypingSink
-from vt_testing.desktop import READ_LINES, shell_ready, sway_focused_app, sway_key, stop, wait_until
+from vt_testing.desktop import READ_LINES, shell_ready, stop, wait_until
+from vt_testing.sway import sway_focused_app, sway_key
 
 BURST = 4
 TEXT = "ask not what your country can do for you, ask what you can do for your country"

@@ -19,7 +19,8 @@ from voice_transcriber.pipeline import deliver
 from voice_transcriber_clipboard.sink import ClipboardSink
 from voice_transcriber_typing.live import LiveTyping
 from voice_transcriber_typing.sink import TypingSink, clipboard_config
-from vt_testing.desktop import Target, empty_window, give_x_focus, tk_window, wait_until, xterm
+from vt_testing.desktop import Target, empty_window, wait_until
+from vt_testing.x11 import give_x_focus, tk_window, xterm
 
 #: Issue 18, row 1: what a hostile server (or LLM formatter) replied.
 HOSTILE = "tab\there esc\x1b[31mred\x1b[0m bs\x08x cr\rend"

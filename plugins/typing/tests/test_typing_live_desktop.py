@@ -21,7 +21,9 @@ from voice_transcriber_clipboard.keys import KeyTool, VirtualKeys
 from voice_transcriber_clipboard.xtest import XTest
 from voice_transcriber_typing.sink import TypingSink
 from vt_testing.core import run_in_process
-from vt_testing.desktop import sway_key, tk_window, wait_until
+from vt_testing.desktop import wait_until
+from vt_testing.sway import sway_key
+from vt_testing.x11 import tk_window
 
 FAST = {"startDelay": 0, "keyDelayMs": 4}
 UNICODE_STEPS = ["ok 😀👍 café —", "ok 😀 cafés"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from voice_transcriber import RunContext, Transcript
 from voice_transcriber.config import load_settings
 from voice_transcriber_typing.sink import AutoSink, TypingSink
-from vt_testing.desktop import tk_window
+from vt_testing.x11 import tk_window
 
 FAST = {"startDelay": 0, "keyDelayMs": 4}
 
