@@ -103,8 +103,6 @@ class Segmenter:
                  split_seconds: float | None = None, first_pause: float | None = None,
                  on_first_pause: Callable[[SpeechSegment], None] | None = None,
                  activity: VoiceActivity | None = None) -> None:
-        import numpy as np
-
         self.on_segment, self.on_pause = on_segment, on_pause
         self.min_pause, self.padding = int(min_pause * RATE), int(padding * RATE)
         #: Audio kept before a phrase's first speech window (down to the previous phrase's end): a
@@ -131,6 +129,12 @@ class Segmenter:
         #: stop: one VAD pass per recording) or the segmenter's own (fed by :meth:`feed`).
         self.activity = activity or VoiceActivity()
         self._own_activity = activity is None
+        self._init_state()
+
+    def _init_state(self) -> None:
+        """The cut before the first block: nothing judged, nothing handed out, no phrase under way."""
+        import numpy as np
+
         self._judged = 0  #: windows of :attr:`activity` looked at so far
         self.count = 0  #: phrases handed out so far
         self.split_at_stop = False  #: :meth:`flush` handed out the last phrase in two (``split_seconds``)
