@@ -226,14 +226,10 @@ def send(client: httpx.Client, method: str, url: str, *, service: str,
                 return response
             response.close()
         wait = retry.delay(attempt, response) if attempt < retry.max_retries else None
-        if wait is None and response is None:
-            raise call.failed(failure, tries=attempt + 1) from None
         if wait is None:
-            _note_long_retry_after(response, retry, attempt)
-            return response
+            return call.last_reply(response, failure, retry, attempt)
         if log:
-            reason = f"HTTP {response.status_code}" if response is not None else type(failure).__name__
-            log(f"{service}: {reason} from {plain_url(url)}; retry {attempt + 1}/{retry.max_retries} in {wait:.2f} s")
+            log(call.retrying(response, failure, attempt + 1, retry.max_retries, wait))
         sleep(wait)
         attempt += 1
 
@@ -283,6 +279,21 @@ class _Call:
                              retryable=False, status=None) from None
         except httpx.TransportError as exc:
             return None, exc
+
+    def retrying(self, response: httpx.Response | None, failure: httpx.TransportError | None, retry: int,
+                 retries: int, wait: float) -> str:
+        """The line :func:`send` logs before retry number ``retry`` of ``retries``, ``wait`` seconds later."""
+        reason = f"HTTP {response.status_code}" if response is not None else type(failure).__name__
+        return f"{self.service}: {reason} from {plain_url(self.url)}; retry {retry}/{retries} in {wait:.2f} s"
+
+    def last_reply(self, response: httpx.Response | None, failure: httpx.TransportError | None, retry: RetryPolicy,
+                   attempt: int) -> httpx.Response:
+        """What :func:`send` ends with when it retries no more: the last reply (saying why its retries stopped
+        early, when the server asked for a longer wait), else the error for the transport failure that persisted."""
+        if response is None:
+            raise self.failed(failure, tries=attempt + 1) from None
+        _note_long_retry_after(response, retry, attempt)
+        return response
 
     def failed(self, failure: httpx.TransportError | None, tries: int) -> VoiceTranscriberError:
         """The error for a transport failure that persisted through the retries."""
