@@ -219,8 +219,7 @@ def run_from_options(state: CliState, options: dict[str, Any], audio: Audio | No
     if before is not None and plan.backends and context.endswith(before[1]):
         from .capture.utterances import Continuation, HeardAfter
 
-        plan.streamed = Continuation(plan.backends[0], before[0],
-                                     HeardAfter(before[1], context[: len(context) - len(before[1])].strip()))
+        plan.streamed = Continuation(plan.backends[0], before[0], HeardAfter.ending(context, before[1]))
     recording = audio is None and not options.get("input_path")
     if options.get("continuous") and not recording:
         raise UsageError("--continuous records from the microphone; it cannot transcribe files or --input")

@@ -74,6 +74,11 @@ class HeardAfter:
     text: str  #: the backend's text of the utterance before, which the decoder is held to
     context: str  #: the session's text before that one (the prompt)
 
+    @classmethod
+    def ending(cls, context: str, text: str) -> HeardAfter:
+        """After the utterance whose ``text`` ends the session's ``context``."""
+        return cls(text, context[: len(context) - len(text)].strip())
+
 
 def heard_after(settings: InputSettings, previous: tuple[SpeechSegment, str] | None, context: str,
                 segment: SpeechSegment) -> HeardAfter | None:
@@ -85,7 +90,7 @@ def heard_after(settings: InputSettings, previous: tuple[SpeechSegment, str] | N
     before, text = previous[0], previous[1].strip()
     if not text or not context.endswith(text) or segment.end - before.start > OVERLAP_SECONDS * RATE:
         return None
-    return HeardAfter(text, context[: len(context) - len(text)].strip())
+    return HeardAfter.ending(context, text)
 
 
 class Continuation:
