@@ -63,6 +63,7 @@ from vt_testing.pulse import SILENCE_10MS, feed_in_real_time, start_pulse  # noq
 from vt_testing.speech import JFK_PATH, JFK_TEXT, raw_wer, wer  # noqa: E402
 
 RATE = 16_000
+ONLY = "12,30,62,paused,continuous"  #: the groups run by default
 STOP_AFTER = 0.4  #: seconds between the end of the last word and the stop signal (a hand on a hotkey)
 PAUSE = 0.8  #: silence between sentences of the "paused" passages
 BIN = Path(sys.executable).parent
@@ -317,7 +318,7 @@ class Batch:
 def main() -> None:
     parser = bench_parser(__doc__, RESULTS / "52-post-stop-latency.md")
     parser.add_argument("--repeat", type=int, default=repeats(3, 1), help="runs per passage (median)")
-    parser.add_argument("--only", default="12,30,62,paused,continuous", help="groups to run, comma-separated")
+    parser.add_argument("--only", default=ONLY, help="groups to run, comma-separated")
     parser.add_argument("--continuous-repeat", type=int, default=2,
                         help="runs per hands-free session, also under --quick (default 2: where the speech lands "
                              "on the VAD grid moves a session's WER by up to ±0.05, one run of six is ±0.02)")
@@ -377,7 +378,8 @@ def main() -> None:
         args.texts.with_name(args.texts.name + ".passages.json").write_text(json.dumps(
             [{"name": r.passage.name, "group": r.passage.group, "text": r.passage.text, "runs": r.texts} for r in results],
             indent=1, ensure_ascii=False), encoding="utf-8")
-    markdown, rows, notes = report(results, continuous, args.repeat, args.stop_after, load_before, args.env, args.compare)
+    markdown, rows, notes = report(results, continuous, args.repeat, args.stop_after, load_before, args.env, args.compare,
+                                   args.only)
     write_outputs(args, "post_stop_latency", markdown, rows, notes)
 
 
@@ -491,11 +493,12 @@ def _speech_start(debug: str) -> float | None:
 
 
 def report(results: list[Result], continuous: list[dict[str, object]] | None, repeat: int, stop_after: float,
-           load_before: str, env: list[str], compare: list[str]) -> tuple[str, list[Row], str]:
+           load_before: str, env: list[str], compare: list[str], only: str = ONLY) -> tuple[str, list[Row], str]:
     lines = ["## Wait after stop (transcribing while recording)", "",
              f"`uv run python bench/post_stop_latency.py --repeat {repeat}"
              + (f" --stop-after {stop_after:g}" if stop_after != STOP_AFTER else "") + "".join(f" --env {e}" for e in env)
-             + "".join(f" --compare {e}" for e in compare)
+             + "".join(f" --compare {e}" for e in compare) + (" --compare none" if not compare and not quick() else "")
+             + (f" --only {only}" if only != ONLY else "")
              + f"` — {machine()}, load average {load_before} at the start, {load_average()} at the end "
              "(the machine is shared with other work: absolute times vary, the ratios are paired).", "",
              f"Stop signal {stop_after:g} s after the last word → text on stdout, local tiny.en, default settings; "
