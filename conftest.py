@@ -31,10 +31,11 @@ pytest_plugins = [
     "vt_testing.speech",
     "vt_testing.core",
     "vt_testing.pulse",
-    "vt_testing.desktop",
+    "vt_testing.desktop",  # no fixtures, as gnome_shell: listed so that pytest rewrites their asserts
     "vt_testing.x11",
     "vt_testing.i3",
     "vt_testing.sway",
+    "vt_testing.gnome_shell",
     "vt_testing.gnome",
     "vt_testing.tool_stubs",
     "vt_testing.openai_api",

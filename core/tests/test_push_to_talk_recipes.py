@@ -34,7 +34,7 @@ import pytest
 
 from voice_transcriber.recordings import list_recordings
 from vt_testing.desktop import desktop_priority, stop, wait_until
-from vt_testing.gnome import GnomeSession
+from vt_testing.gnome_shell import GnomeSession
 from vt_testing.hotkeys import (HOTKEY_CONFIG, HYPRLAND, KDE, SILENT_BACKEND, VT, all_recorded, gnome_hold,
                                 gnome_recipe_script, hyprland_push_to_talk, in_flight, kde_toggle, maybe_daemon, ours,
                                 recording, settled_after_release)

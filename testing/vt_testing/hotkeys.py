@@ -24,7 +24,7 @@ import pytest
 
 from vt_testing.core import run_cli
 from vt_testing.desktop import wait_until
-from vt_testing.gnome import GnomeSession
+from vt_testing.gnome_shell import GnomeSession
 
 #: The installed command, by absolute path (as the docs tell users to write it in a binding).
 VT = str(Path(sys.executable).with_name("voice-transcriber"))
