@@ -80,20 +80,30 @@ class PulseServer:
 
 #: 10 ms of 16 kHz s16le silence: what a pipe source is fed every 10 ms when nothing else is.
 SILENCE_10MS = bytes(320)
+#: A write to the pipe source's FIFO that took longer than this (s) waited for a reader: no recording was running
+WRITE_BLOCKED = 0.2
 
 
 def feed_in_real_time(fifo: Path, stop: threading.Event, next_chunk=lambda: SILENCE_10MS) -> None:
     """Write ``next_chunk()`` (10 ms of 16 kHz s16le) to a pipe source's ``fifo`` every 10 ms, as a
-    microphone delivers it, until ``stop`` is set or the server closes the pipe."""
+    microphone delivers it, until ``stop`` is set or the server closes the pipe.
+
+    While nothing records from the source the server stops reading the pipe after a second or two, and a write
+    blocks until a recording starts. The 10 ms steps missed meanwhile are not made up for: written at once, they
+    reached the next recording as seconds of silence from before it started (a 2.2 s recording process made a
+    12.2 s file after 12 s without a recording), which no microphone delivers. A write that was slow only because
+    this thread got no CPU is still caught up on, as before."""
     with open(fifo, "wb", buffering=0) as pipe:
         next_at = time.monotonic()
         while not stop.is_set():
+            before = time.monotonic()
             try:
                 pipe.write(next_chunk())
             except BrokenPipeError:  # the daemon is gone
                 return
-            next_at += 0.01
-            time.sleep(max(0.0, next_at - time.monotonic()))
+            after = time.monotonic()
+            next_at = after if after - before > WRITE_BLOCKED else next_at + 0.01
+            time.sleep(max(0.0, next_at - after))
 
 
 def start_pulse(folder: Path) -> PulseServer:
