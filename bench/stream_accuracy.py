@@ -57,10 +57,10 @@ LEAD_INS = (0.70, 0.737, 0.781, 0.819, 0.862, 0.903, 0.946, 0.988)
 #: Silence after the speech (s): a live recording ends 0.45–0.53 s after the last word (the stop signal
 #: 0.4 s after it, then the recorder noticing it)
 TAIL = 0.48
-#: The hands-free sessions' lead-ins are this much longer (1.20–1.49 s): live, a session's speech mostly
-#: starts 1–25 s into its recording (post_stop_latency, 2026-12-06: the microphone opens at the process's
-#: start, the speech is played once the file exists), so its first utterance starts ``continuous.LEAD``
-#: (1 s) before the speech, not at the recording's start as with a shorter lead-in
+#: The hands-free sessions' lead-ins are this much longer (1.20–1.49 s), so that the first utterance starts
+#: ``continuous.LEAD`` (1 s) before the speech, not at the recording's start: live, it starts 0.0–0.4 s into
+#: the recording (post_stop_latency, 2026-12-08, after the test microphone stopped handing recordings stale
+#: silence; until then sessions started 1–25 s in)
 CONTINUOUS_SHIFT = 0.5
 
 
