@@ -106,9 +106,7 @@ class Result:
     infos: list[dict[str, str]] = field(default_factory=list)  #: each run's `info:` lines
     #: with --compare: (wait, batch, infos, WER streamed, WER batch of that run's recording)
     whole: list[tuple[float, float, dict[str, str], float, float]] = field(default_factory=list)
-    #: per run, where the speech starts in the recording (s): what `stream_accuracy.py --lead-ins` replays
-    lead_ins: list[float] = field(default_factory=list)
-    #: per run: the streamed text, batch of that run's recording, the lead-in (``--texts``)
+    #: per run: the streamed text, batch of that run's recording, and where the speech starts in it (s; ``--texts``)
     texts: list[dict[str, object]] = field(default_factory=list)
 
     def seconds(self, key: str) -> float:
@@ -122,6 +120,11 @@ class Result:
     @property
     def same_raw_wer(self) -> float:
         return statistics.mean(w for _, w in self.same)
+
+    @property
+    def lead_ins(self) -> list[float]:
+        """Per run, where the speech starts in the recording (s): what `stream_accuracy.py --lead-ins` replays."""
+        return [run["lead_in"] for run in self.texts]
 
     @property
     def ratio(self) -> float:
@@ -244,13 +247,23 @@ class RealTimeSource:
         return chunk
 
 
+def recordings_in(store: Path) -> set[Path]:
+    """The recordings (WAV files) in the recorder's ``store``; none before its first recording made the folder."""
+    return set(store.glob("*.wav")) if store.is_dir() else set()
+
+
+def newest_since(store: Path, before: set[Path]) -> Path:
+    """The newest recording in ``store`` that was not among ``before``: the one the last run made."""
+    return max(recordings_in(store) - before, key=lambda path: path.stat().st_mtime)
+
+
 def start_recorder(env: dict[str, str], store: Path, *extra: str) -> subprocess.Popen:
     """Start ``voice-transcriber --debug --backend local --output stdout``; return once it records."""
-    before = set(store.glob("*.wav")) if store.is_dir() else set()
+    before = recordings_in(store)
     process = subprocess.Popen([str(BIN / "voice-transcriber"), "--debug", "--backend", "local", "--output", "stdout", *extra],
                                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
-    while not (set(store.glob("*.wav")) - before if store.is_dir() else None):
+    while not recordings_in(store) - before:
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"the recorder did not start: {process.stderr.read().decode()[-800:]}")
         time.sleep(0.02)
@@ -401,14 +414,13 @@ def measure(found: list[Passage], repeat: int, source: RealTimeSource, env: dict
     for passage in found:
         result = Result(passage)
         for run in range(repeat):
-            before = set(store.glob("*.wav")) if store.is_dir() else set()
+            before = recordings_in(store)
             wait, text, debug = one_run(passage.pcm, source, env, store, stop_after)
             save(passage, run, debug)
             batch_time, batch_text = batch.run(passage.pcm)
-            recording = max(set(store.glob("*.wav")) - before, key=lambda path: path.stat().st_mtime)
+            recording = newest_since(store, before)
             same_text = batch.text_of(recording)
-            result.lead_ins.append(speech_start(recording))
-            result.texts.append({"streamed": text, "batch_same": same_text, "lead_in": round(result.lead_ins[-1], 3)})
+            result.texts.append({"streamed": text, "batch_same": same_text, "lead_in": round(speech_start(recording), 3)})
             result.same.append((wer(passage.text, same_text), raw_wer(passage.text, same_text)))
             result.waits.append(wait)
             result.batches.append(batch_time)
@@ -419,10 +431,10 @@ def measure(found: list[Passage], repeat: int, source: RealTimeSource, env: dict
             result.debug = [line for line in debug.splitlines() if line.startswith(DEBUG_LINES)]
             result.infos.append(_infos(debug))
             if compare and passage.group.split()[0] in compared:  # the same with the setting(s) to compare, paired
-                before = set(store.glob("*.wav")) if store.is_dir() else set()
+                before = recordings_in(store)
                 wait_whole, text_whole, debug_whole = one_run(passage.pcm, source, {**env, **compare}, store, stop_after)
                 save(passage, run, debug_whole, "-compared")
-                same_whole = batch.text_of(max(set(store.glob("*.wav")) - before, key=lambda path: path.stat().st_mtime))
+                same_whole = batch.text_of(newest_since(store, before))
                 result.whole.append((wait_whole, batch.run(passage.pcm)[0], _infos(debug_whole),
                                      wer(passage.text, text_whole), wer(passage.text, same_whole)))
             print(f"{passage.name} ({passage.seconds:.1f} s): {wait * 1000:.0f} ms after stop, batch {batch_time * 1000:.0f} ms, "
@@ -446,7 +458,7 @@ def measure_continuous(source: RealTimeSource, env: dict[str, str], store: Path,
         batch_wer, raw_batch_wer = wer(session.text, batch_text), raw_wer(session.text, batch_text)
         same = []  #: per run, (WER, raw WER) of batch on that run's recording of the session
         for _ in range(repeat):
-            before = set(store.glob("*.wav")) if store.is_dir() else set()
+            before = recordings_in(store)
             process = start_recorder(env, store, "--continuous")
             source.play(session.pcm)
             source.done.wait()
@@ -458,7 +470,7 @@ def measure_continuous(source: RealTimeSource, env: dict[str, str], store: Path,
             lines = [line.strip() for line in out.decode().splitlines() if line.strip()]
             wers.append(wer(session.text, " ".join(lines)))
             raw_wers.append(raw_wer(session.text, " ".join(lines)))
-            recording = max(set(store.glob("*.wav")) - before, key=lambda path: path.stat().st_mtime)
+            recording = newest_since(store, before)
             same_text = batch.text_of(recording)
             same.append((wer(session.text, same_text), raw_wer(session.text, same_text)))
             replayed = batch.session_text_of(recording)  # what `retry` gives: must be the live text
